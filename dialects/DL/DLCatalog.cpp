@@ -1,0 +1,280 @@
+//===- DLCatalog.cpp - Known kinds and options of the training setup -----===//
+//
+// Defaults and ranges are Keras 3's (keras.losses, keras.optimizers,
+// keras.metrics, keras.layers preprocessing) unless noted.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/DL/DLCatalog.h"
+#include "dialects/DL/DLOps.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace dlc::dl;
+using D = OptionDefault;
+using T = OptionType;
+
+namespace {
+const Range kPositive{0, std::numeric_limits<double>::infinity(), true, false};
+const Range kNonNegative{0, std::numeric_limits<double>::infinity(), false, false};
+const Range kUnitOpen{0, 1, false, true};   // [0, 1)
+const Range kUnitClosed{0, 1, false, false}; // [0, 1]
+const Range kAtLeastOne{1, std::numeric_limits<double>::infinity(), false, false};
+
+OptionSpec learningRate(double value) { return {"learning_rate", T::Float, D::of(value), kPositive}; }
+OptionSpec epsilon() { return {"epsilon", T::Float, D::of(1e-7), kPositive}; }
+
+const std::vector<KindSpec> &losses() {
+  static const std::vector<KindSpec> kinds = {
+      {"categorical_crossentropy",
+       {{"from_logits", T::Bool, D::of(false)},
+        {"label_smoothing", T::Float, D::of(0.0), kUnitClosed}}},
+      {"sparse_categorical_crossentropy", {{"from_logits", T::Bool, D::of(false)}}},
+      {"binary_crossentropy",
+       {{"from_logits", T::Bool, D::of(false)},
+        {"label_smoothing", T::Float, D::of(0.0), kUnitClosed}}},
+      {"mse", {}},
+  };
+  return kinds;
+}
+
+const std::vector<KindSpec> &optimizers() {
+  static const std::vector<KindSpec> kinds = {
+      {"sgd",
+       {learningRate(0.01), {"momentum", T::Float, D::of(0.0), kUnitClosed},
+        {"nesterov", T::Bool, D::of(false)}}},
+      {"adam",
+       {learningRate(0.001), {"beta_1", T::Float, D::of(0.9), kUnitOpen},
+        {"beta_2", T::Float, D::of(0.999), kUnitOpen}, epsilon(),
+        {"amsgrad", T::Bool, D::of(false)}}},
+      {"adamw",
+       {learningRate(0.001), {"weight_decay", T::Float, D::of(0.004), kNonNegative},
+        {"beta_1", T::Float, D::of(0.9), kUnitOpen},
+        {"beta_2", T::Float, D::of(0.999), kUnitOpen}, epsilon(),
+        {"amsgrad", T::Bool, D::of(false)}}},
+      {"rmsprop",
+       {learningRate(0.001), {"rho", T::Float, D::of(0.9), kUnitOpen},
+        {"momentum", T::Float, D::of(0.0), kUnitOpen}, epsilon(),
+        {"centered", T::Bool, D::of(false)}}},
+  };
+  return kinds;
+}
+
+const std::vector<KindSpec> &metrics() {
+  static const std::vector<KindSpec> kinds = {
+      {"accuracy", {}},
+      {"top_k_accuracy", {{"k", T::Int, D::of(5), kAtLeastOne}}},
+  };
+  return kinds;
+}
+
+const std::vector<KindSpec> &dataSources() {
+  static const std::vector<KindSpec> kinds = {
+      {"fashion_mnist", {{"path", T::String, D::of("/usr/share/datasets/fashion-mnist")}}},
+      {"idx",
+       {{"train_images", T::String, D::required()},
+        {"train_labels", T::String, D::required()},
+        {"test_images", T::String, D::required()},
+        {"test_labels", T::String, D::required()}}},
+      {"text",
+       {{"path", T::String, D::required()},
+        {"vocab_size", T::Int, D::of(1000), {2, 1e9}},
+        {"sequence_length", T::Int, D::of(20), {1, 1e6}}}},
+      {"image_folder", {{"path", T::String, D::required()}}},
+      {"safetensors", {{"train", T::String, D::required()}, {"test", T::String, D::of("")}}},
+  };
+  return kinds;
+}
+
+const std::vector<KindSpec> &dataSteps() {
+  static const std::vector<KindSpec> kinds = {
+      {"rescale", {{"scale", T::Float, D::required()}, {"offset", T::Float, D::of(0.0)}}},
+      {"normalize",
+       {{"mean", T::FloatOrList, D::required()}, {"std", T::FloatOrList, D::required(), kPositive}}},
+      {"resize",
+       {{"height", T::Int, D::required(), {1, 65536}},
+        {"width", T::Int, D::required(), {1, 65536}},
+        {"interpolation", T::Word, D::of("bilinear"), {}, {"bilinear", "nearest"}}}},
+      {"random_flip",
+       {{"mode", T::Word, D::of("horizontal"), {},
+         {"horizontal", "vertical", "horizontal_and_vertical"}}}},
+      {"random_rotation", {{"factor", T::Float, D::required(), kUnitClosed}}},
+      {"random_crop",
+       {{"height", T::Int, D::required(), {1, 65536}},
+        {"width", T::Int, D::required(), {1, 65536}}}},
+      {"random_zoom", {{"factor", T::Float, D::required(), kUnitOpen}}},
+  };
+  return kinds;
+}
+
+std::string formatNumber(double v) {
+  if (std::isinf(v))
+    return v > 0 ? "inf" : "-inf";
+  return llvm::formatv("{0}", v).str();
+}
+
+LogicalResult verifyNumber(const OptionSpec &spec, double value, StringRef kind,
+                           llvm::function_ref<InFlightDiagnostic()> emitError) {
+  if (spec.range.contains(value))
+    return success();
+  return emitError() << "option '" << spec.name << "' of '" << kind << "' must be "
+                     << spec.range.describe() << ", got " << formatNumber(value);
+}
+
+LogicalResult verifyOption(const OptionSpec &spec, Attribute value, StringRef kind,
+                           llvm::function_ref<InFlightDiagnostic()> emitError) {
+  auto typeError = [&](StringRef expected) {
+    return emitError() << "option '" << spec.name << "' of '" << kind << "' must be "
+                       << expected << ", got " << value;
+  };
+  switch (spec.type) {
+  case T::Int: {
+    auto attr = dyn_cast<IntegerAttr>(value);
+    if (!attr || !attr.getType().isInteger(64))
+      return typeError("an integer");
+    return verifyNumber(spec, double(attr.getInt()), kind, emitError);
+  }
+  case T::Float: {
+    auto attr = dyn_cast<FloatAttr>(value);
+    if (!attr)
+      return typeError("a number");
+    return verifyNumber(spec, attr.getValueAsDouble(), kind, emitError);
+  }
+  case T::Bool:
+    return isa<BoolAttr>(value) ? success() : typeError("true or false");
+  case T::String:
+    return isa<StringAttr>(value) ? success() : typeError("a string");
+  case T::Word: {
+    auto attr = dyn_cast<StringAttr>(value);
+    if (attr && llvm::is_contained(spec.words, attr.getValue()))
+      return success();
+    std::string list;
+    for (const char *word : spec.words)
+      list += (list.empty() ? "" : ", ") + std::string(word);
+    return typeError("one of " + list);
+  }
+  case T::FloatOrList: {
+    if (auto attr = dyn_cast<FloatAttr>(value))
+      return verifyNumber(spec, attr.getValueAsDouble(), kind, emitError);
+    auto list = dyn_cast<ArrayAttr>(value);
+    if (!list || list.empty())
+      return typeError("a number or a non-empty list of numbers");
+    for (Attribute element : list) {
+      auto number = dyn_cast<FloatAttr>(element);
+      if (!number)
+        return typeError("a number or a non-empty list of numbers");
+      if (failed(verifyNumber(spec, number.getValueAsDouble(), kind, emitError)))
+        return failure();
+    }
+    return success();
+  }
+  case T::IntOrPair:
+  case T::IntList: {
+    auto list = dyn_cast<DenseI64ArrayAttr>(value);
+    if (!list || (spec.type == T::IntOrPair && list.size() != 2))
+      return typeError(spec.type == T::IntOrPair ? "a pair of integers" : "a list of integers");
+    for (int64_t element : list.asArrayRef())
+      if (failed(verifyNumber(spec, double(element), kind, emitError)))
+        return failure();
+    return success();
+  }
+  }
+  return failure();
+}
+} // namespace
+
+bool Range::contains(double v) const {
+  if (std::isnan(v))
+    return false;
+  bool aboveMin = minOpen ? v > min : v >= min;
+  bool belowMax = maxOpen ? v < max : v <= max;
+  return aboveMin && belowMax;
+}
+
+std::string Range::describe() const {
+  bool hasMin = !std::isinf(min), hasMax = !std::isinf(max);
+  if (hasMin && hasMax)
+    return llvm::formatv("in {0}{1}, {2}{3}", minOpen ? "(" : "[", formatNumber(min),
+                         formatNumber(max), maxOpen ? ")" : "]");
+  if (hasMin)
+    return (minOpen ? "greater than " : "at least ") + formatNumber(min);
+  if (hasMax)
+    return (maxOpen ? "less than " : "at most ") + formatNumber(max);
+  return "a number";
+}
+
+const OptionSpec *KindSpec::find(StringRef option) const {
+  for (const OptionSpec &spec : options)
+    if (option == spec.name)
+      return &spec;
+  return nullptr;
+}
+
+StringRef dlc::dl::categoryName(Category category) {
+  switch (category) {
+  case Category::Loss: return "loss";
+  case Category::Optimizer: return "optimizer";
+  case Category::Metric: return "metric";
+  case Category::DataSource: return "data source";
+  case Category::DataStep: return "data step";
+  }
+  return "";
+}
+
+llvm::ArrayRef<KindSpec> dlc::dl::kindsOf(Category category) {
+  switch (category) {
+  case Category::Loss: return losses();
+  case Category::Optimizer: return optimizers();
+  case Category::Metric: return metrics();
+  case Category::DataSource: return dataSources();
+  case Category::DataStep: return dataSteps();
+  }
+  return {};
+}
+
+const KindSpec *dlc::dl::findKind(Category category, StringRef kind) {
+  for (const KindSpec &spec : kindsOf(category))
+    if (kind == spec.name)
+      return &spec;
+  return nullptr;
+}
+
+LogicalResult dlc::dl::verifyConfig(Category category, ConfigAttr config,
+                                    llvm::function_ref<InFlightDiagnostic()> emitError) {
+  StringRef kind = config.getKind().getValue();
+  const KindSpec *spec = findKind(category, kind);
+  if (!spec)
+    return emitError() << "unknown " << categoryName(category) << " '" << kind << "'";
+  for (NamedAttribute option : config.getOptions()) {
+    const OptionSpec *optionSpec = spec->find(option.getName().getValue());
+    if (!optionSpec)
+      return emitError() << "'" << kind << "' has no option '" << option.getName().getValue()
+                         << "'";
+    if (failed(verifyOption(*optionSpec, option.getValue(), kind, emitError)))
+      return failure();
+  }
+  for (const OptionSpec &optionSpec : spec->options)
+    if (optionSpec.defaultValue.kind != OptionDefault::Kind::Absent &&
+        !config.getOptions().get(optionSpec.name))
+      return emitError() << "'" << kind << "' is missing option '" << optionSpec.name << "'";
+  return success();
+}
+
+std::optional<std::string> dlc::dl::closestMatch(StringRef word,
+                                                 llvm::ArrayRef<std::string> candidates) {
+  std::optional<std::string> best;
+  unsigned bestDistance = 0;
+  for (const std::string &candidate : candidates) {
+    unsigned distance = word.edit_distance(candidate, /*AllowReplacements=*/true);
+    if (!best || distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  // A plausible misspelling differs in at most a third of its letters.
+  if (!best || bestDistance == 0 || bestDistance * 3 > std::max<size_t>(word.size(), 3))
+    return std::nullopt;
+  return best;
+}

@@ -1,0 +1,141 @@
+//===- DLOps.cpp - Verifiers of the dl dialect ----------------------------===//
+//
+// Shape functions live in DLShapes.cpp; this file holds the remaining
+// verifiers and the generated op definitions.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/DL/DLOps.h"
+#include "dialects/DL/DLCatalog.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+
+using namespace mlir;
+using namespace dlc::dl;
+
+bool dlc::dl::areRefinableTypes(TypeRange inferred, TypeRange actual) {
+  if (inferred.size() != actual.size())
+    return false;
+  for (auto [want, have] : llvm::zip(inferred, actual)) {
+    if (getElementTypeOrSelf(want) != getElementTypeOrSelf(have))
+      return false;
+    if (failed(verifyCompatibleShape(want, have)))
+      return false;
+  }
+  return true;
+}
+
+#define DL_REFINABLE_RESULTS(OpClass)                                                      \
+  bool OpClass::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                         \
+    return areRefinableTypes(l, r);                                                        \
+  }
+DL_REFINABLE_RESULTS(Conv2DOp)
+DL_REFINABLE_RESULTS(MaxPool2DOp)
+DL_REFINABLE_RESULTS(AvgPool2DOp)
+DL_REFINABLE_RESULTS(GlobalMaxPool2DOp)
+DL_REFINABLE_RESULTS(GlobalAvgPool2DOp)
+DL_REFINABLE_RESULTS(DenseOp)
+DL_REFINABLE_RESULTS(FlattenOp)
+DL_REFINABLE_RESULTS(ReshapeOp)
+DL_REFINABLE_RESULTS(DropoutOp)
+DL_REFINABLE_RESULTS(BatchNormOp)
+DL_REFINABLE_RESULTS(EmbeddingOp)
+DL_REFINABLE_RESULTS(LSTMOp)
+DL_REFINABLE_RESULTS(ReluOp)
+DL_REFINABLE_RESULTS(SigmoidOp)
+DL_REFINABLE_RESULTS(TanhOp)
+DL_REFINABLE_RESULTS(GeluOp)
+DL_REFINABLE_RESULTS(LeakyReluOp)
+DL_REFINABLE_RESULTS(SoftmaxOp)
+DL_REFINABLE_RESULTS(AddOp)
+DL_REFINABLE_RESULTS(ConcatOp)
+#undef DL_REFINABLE_RESULTS
+
+//===----------------------------------------------------------------------===//
+// ParamOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParamOp::verify() {
+  RankedTensorType type = getTensorType();
+  if (!type.getElementType().isF16() && !type.getElementType().isBF16() &&
+      !type.getElementType().isF32() && !type.getElementType().isF64())
+    return emitOpError("parameter must hold floats, got ") << type;
+  if (type.getNumElements() > kMaxTensorElements)
+    return emitOpError("parameter has more than 2^40 elements");
+  if (getSymName().empty())
+    return emitOpError("parameter name must not be empty");
+  if (std::optional<StringRef> file = getWeightsFile(); file && file->empty())
+    return emitOpError("weights file name must not be empty");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// WeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto param = symbolTable.lookupNearestSymbolFrom<ParamOp>(*this, getParamAttr());
+  if (!param)
+    return emitOpError("refers to unknown parameter ") << getParamAttr();
+  if (param.getType() != getType())
+    return emitOpError("type ") << getType() << " does not match parameter " << getParamAttr()
+                                << " of type " << param.getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// TrainSetupOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TrainSetupOp::verify() {
+  auto emit = [&]() { return emitOpError(); };
+  if (failed(verifyConfig(Category::Loss, getLoss(), emit)) ||
+      failed(verifyConfig(Category::Optimizer, getOptimizer(), emit)))
+    return failure();
+  for (Attribute metric : getMetrics())
+    if (failed(verifyConfig(Category::Metric, cast<ConfigAttr>(metric), emit)))
+      return failure();
+  if (std::optional<ConfigAttr> source = getDataSource())
+    if (failed(verifyConfig(Category::DataSource, *source, emit)))
+      return failure();
+  for (Attribute step : getDataSteps())
+    if (failed(verifyConfig(Category::DataStep, cast<ConfigAttr>(step), emit)))
+      return failure();
+  Attribute validation = getValidation();
+  if (auto split = dyn_cast<StringAttr>(validation)) {
+    if (split.getValue() != "test")
+      return emitOpError("validation must be \"test\" or a fraction, got ") << split;
+  } else {
+    double fraction = cast<FloatAttr>(validation).getValueAsDouble();
+    if (!(fraction > 0 && fraction < 1))
+      return emitOpError("validation fraction must be in (0, 1), got ") << fraction;
+  }
+  auto module = (*this)->getParentOfType<ModuleOp>();
+  if (llvm::count_if(module.getOps<TrainSetupOp>(), [](TrainSetupOp) { return true; }) > 1)
+    return emitOpError("a module holds at most one training setup");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Custom assembly: `init glorot_uniform`
+//===----------------------------------------------------------------------===//
+
+static ParseResult parseInitializer(OpAsmParser &parser, InitializerAttr &initializer) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<Initializer> value = symbolizeInitializer(keyword);
+  if (!value)
+    return parser.emitError(loc, "unknown initializer '") << keyword << "'";
+  initializer = InitializerAttr::get(parser.getContext(), *value);
+  return success();
+}
+
+static void printInitializer(OpAsmPrinter &printer, Operation *, InitializerAttr initializer) {
+  printer << stringifyInitializer(initializer.getValue());
+}
+
+#define GET_OP_CLASSES
+#include "dialects/DL/DLOps.cpp.inc"
