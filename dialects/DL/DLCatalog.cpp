@@ -7,6 +7,7 @@
 #include "dialects/DL/DLCatalog.h"
 #include "dialects/DL/DLOps.h"
 
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
@@ -112,7 +113,7 @@ const std::vector<KindSpec> &dataSteps() {
 std::string formatNumber(double v) {
   if (std::isinf(v))
     return v > 0 ? "inf" : "-inf";
-  return llvm::formatv("{0}", v).str();
+  return llvm::formatv("{0}", llvm::format("%g", v)).str();
 }
 
 LogicalResult verifyNumber(const OptionSpec &spec, double value, StringRef kind,

@@ -10,6 +10,7 @@
 #include "dialects/DL/DLOps.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
@@ -336,7 +337,7 @@ LogicalResult DropoutOp::inferReturnTypes(MLIRContext *, std::optional<Location>
   ShapeChecker check(loc, "dropout");
   double rate = adaptor.getRate().convertToDouble();
   if (!(rate >= 0 && rate < 1))
-    return check.fail("rate must be in [0, 1), got " + llvm::formatv("{0}", rate).str());
+    return check.fail("rate must be in [0, 1), got " + llvm::formatv("{0}", llvm::format("%g", rate)).str());
   return sameAsInput(adaptor.getInput(), results);
 }
 
@@ -346,9 +347,9 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
   double epsilon = adaptor.getEpsilon().convertToDouble();
   double momentum = adaptor.getMomentum().convertToDouble();
   if (!(epsilon > 0))
-    return check.fail("epsilon must be greater than 0, got " + llvm::formatv("{0}", epsilon).str());
+    return check.fail("epsilon must be greater than 0, got " + llvm::formatv("{0}", llvm::format("%g", epsilon)).str());
   if (!(momentum >= 0 && momentum <= 1))
-    return check.fail("momentum must be in [0, 1], got " + llvm::formatv("{0}", momentum).str());
+    return check.fail("momentum must be in [0, 1], got " + llvm::formatv("{0}", llvm::format("%g", momentum)).str());
   RankedTensorType input = check.ranked(adaptor.getInput());
   if (!input)
     return unranked(adaptor.getInput(), results);

@@ -1,0 +1,14 @@
+//===- TrainSetup.h - `train` sections to dl.train_setup ------------------===//
+#pragma once
+
+#include "frontend/AST.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace dlc {
+
+/// Checks |train| against the catalog, fills Keras' defaults and appends a
+/// dl.train_setup op at |builder|'s insertion point.
+mlir::LogicalResult buildTrainSetup(const ast::Train &train, mlir::OpBuilder &builder);
+
+} // namespace dlc
