@@ -265,6 +265,20 @@ LogicalResult dlc::dl::verifyConfig(Category category, ConfigAttr config,
 
 std::optional<std::string> dlc::dl::closestMatch(StringRef word,
                                                  llvm::ArrayRef<std::string> candidates) {
+  // Abbreviations and partial names: `lr` is learning_rate's initials,
+  // `fp16` the tail of mixed_fp16.
+  for (const std::string &candidate : candidates) {
+    llvm::SmallVector<StringRef> parts;
+    StringRef(candidate).split(parts, '_');
+    std::string initials;
+    for (StringRef part : parts)
+      if (!part.empty())
+        initials += part.front();
+    if (parts.size() > 1 && word == initials)
+      return candidate;
+    if (StringRef(candidate).ends_with(("_" + word).str()))
+      return candidate;
+  }
   std::optional<std::string> best;
   unsigned bestDistance = 0;
   for (const std::string &candidate : candidates) {

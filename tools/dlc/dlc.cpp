@@ -36,13 +36,16 @@ struct Options {
   std::string output = "-";
   bool verifyDiagnostics = false;
   bool debugInfo = false;
+  bool splitInputFile = false;
 };
 
-/// Loads, builds and hands the module (or, for --emit=ast, the program) to
-/// |consume|. Returns the process exit status.
-int runFrontend(const Options &options,
-                llvm::function_ref<LogicalResult(const dlc::Program &, ModuleOp)> consume,
-                bool needModule) {
+/// Loads and builds one buffer (the whole input, or one chunk of it with the
+/// other chunks blanked so that line numbers stay those of the file), then
+/// hands the module (or, for --emit=ast, the program) to |consume|. Returns
+/// the exit status.
+int runBuffer(const Options &options, std::unique_ptr<llvm::MemoryBuffer> buffer,
+              llvm::function_ref<LogicalResult(const dlc::Program &, ModuleOp)> consume,
+              bool needModule) {
   MLIRContext context;
   context.loadDialect<dlc::dl::DLDialect, func::FuncDialect>();
   // The op dump that MLIR attaches to verifier errors means nothing to a .dl
@@ -50,20 +53,8 @@ int runFrontend(const Options &options,
   context.printOpOnDiagnostic(false);
   context.printStackTraceOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
-
-  // The main file is read here so that a missing one is reported plainly and
-  // the verifier sees its expected-* comments before anything is emitted.
-  if (llvm::sys::fs::is_directory(options.input)) {
-    llvm::errs() << "dlc: error: '" << options.input << "' is a directory, not a .dl file\n";
-    return 1;
-  }
-  auto buffer = llvm::MemoryBuffer::getFile(options.input);
-  if (!buffer) {
-    llvm::errs() << "dlc: error: cannot open '" << options.input
-                 << "': " << buffer.getError().message() << "\n";
-    return 1;
-  }
-  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  // The verifier must see the expected-* comments before anything is emitted.
+  sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   std::unique_ptr<SourceMgrDiagnosticHandler> handler;
   std::unique_ptr<SourceMgrDiagnosticVerifierHandler> verifier;
   if (options.verifyDiagnostics)
@@ -86,6 +77,57 @@ int runFrontend(const Options &options,
   if (verifier)
     return failed(verifier->verify()) ? 1 : 0;
   return failed(result) ? 1 : 0;
+}
+
+/// Line ranges [begin, end) of the chunks between `# -----` lines.
+std::vector<std::pair<size_t, size_t>> splitChunks(llvm::ArrayRef<llvm::StringRef> lines) {
+  std::vector<std::pair<size_t, size_t>> chunks;
+  size_t begin = 0;
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].trim() == "# -----") {
+      chunks.push_back({begin, i});
+      begin = i + 1;
+    }
+  chunks.push_back({begin, lines.size()});
+  return chunks;
+}
+
+int runFrontend(const Options &options,
+                llvm::function_ref<LogicalResult(const dlc::Program &, ModuleOp)> consume,
+                bool needModule) {
+  // The main file is read here so that a missing one is reported plainly.
+  if (llvm::sys::fs::is_directory(options.input)) {
+    llvm::errs() << "dlc: error: '" << options.input << "' is a directory, not a .dl file\n";
+    return 1;
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(options.input);
+  if (!buffer) {
+    llvm::errs() << "dlc: error: cannot open '" << options.input
+                 << "': " << buffer.getError().message() << "\n";
+    return 1;
+  }
+  if (!options.splitInputFile)
+    return runBuffer(options, std::move(*buffer), consume, needModule);
+
+  llvm::SmallVector<llvm::StringRef> lines;
+  (*buffer)->getBuffer().split(lines, '\n');
+  int status = 0;
+  auto chunks = splitChunks(lines);
+  for (auto [index, chunk] : llvm::enumerate(chunks)) {
+    std::string text;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (i >= chunk.first && i < chunk.second)
+        text += lines[i].str();
+      if (i + 1 < lines.size())
+        text += '\n';
+    }
+    if (index)
+      llvm::outs() << "# -----\n";
+    llvm::outs().flush();
+    status |= runBuffer(options, llvm::MemoryBuffer::getMemBufferCopy(text, options.input),
+                        consume, needModule);
+  }
+  return status;
 }
 
 int writeOutput(const Options &options, llvm::function_ref<void(llvm::raw_ostream &)> write) {
@@ -150,6 +192,8 @@ int main(int argc, char **argv) {
     command->add_option("--model", options.model, "which model of the file (when it has several)");
     command->add_flag("--verify-diagnostics", options.verifyDiagnostics,
                       "check errors against expected-error comments (for tests)");
+    command->add_flag("--split-input-file", options.splitInputFile,
+                      "treat each part between `# -----` lines as its own file (for tests)");
   };
   CLI::App *checkCommand = app.add_subcommand("check", "print the model summary and training setup");
   addCommon(checkCommand);

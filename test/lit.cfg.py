@@ -1,0 +1,24 @@
+# lit configuration for dlc: .dl and .mlir tests run the dlc and dlc-opt tools,
+# .test files are shell scripts (runtime rules, fuzzing).
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "dlc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".dl", ".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.dlc_obj_root, "test")
+
+llvm_config.with_system_environment(["HOME", "TMPDIR"])
+# FileCheck, not and split-file live in LLVM's bin directory, not on PATH.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+for tool_dir in ["tools/dlc", "tools/dlc-opt", "test/unit"]:
+    llvm_config.with_environment(
+        "PATH", os.path.join(config.dlc_obj_root, tool_dir), append_path=True)
+
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%examples", os.path.join(config.dlc_src_root, "examples")))
+config.substitutions.append(("%dlc_src", config.dlc_src_root))
