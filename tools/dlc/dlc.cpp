@@ -208,7 +208,8 @@ int main(int argc, char **argv) {
   } catch (const CLI::Success &success) {
     return app.exit(success);
   } catch (const CLI::ParseError &error) {
-    app.exit(error);
+    llvm::errs() << "dlc: error: " << error.what() << "\n"
+                 << "run 'dlc --help' for usage\n";
     return 1;
   }
   if (*checkCommand)
