@@ -158,6 +158,7 @@ FailureOr<Constant> dlc::evaluate(const ast::Expr &expr, const Scope &scope) {
         return failure();
       result.items.push_back(std::move(*value));
       result.keywords.push_back(arg.keyword);
+      result.argLocs.push_back(arg.loc);
     }
     return result;
   case K::Neg: {
@@ -398,8 +399,8 @@ FailureOr<Attribute> dlc::buildConfig(dl::Category category, const Constant &val
   MLIRContext *context = value.loc.getContext();
   if (value.kind != Constant::Kind::Word && value.kind != Constant::Kind::Call &&
       value.kind != Constant::Kind::String) {
-    emitError(value.loc) << "expected a " << dl::categoryName(category) << " name, got "
-                         << value.describe();
+    emitError(value.loc) << "expected the name of the " << dl::categoryName(category)
+                         << ", got " << value.describe();
     return failure();
   }
   const dl::KindSpec *kind = dl::findKind(category, value.text);
@@ -416,13 +417,13 @@ FailureOr<Attribute> dlc::buildConfig(dl::Category category, const Constant &val
       std::string list;
       for (const std::string &name : names)
         list += (list.empty() ? "" : ", ") + name;
-      diag.attachNote() << "known " << dl::categoryName(category) << "s: " << list;
+      diag.attachNote() << "known: " << list;
     }
     return failure();
   }
   std::vector<BoundArg> args;
   for (size_t i = 0; i < value.items.size(); ++i)
-    args.push_back({value.items[i].loc, value.keywords[i], value.items[i]});
+    args.push_back({value.argLocs[i], value.keywords[i], value.items[i]});
   std::string what = (dl::categoryName(category) + " '" + value.text + "'").str();
   FailureOr<NamedAttrList> options = bindOptions(value.loc, what, kind->options, args);
   if (failed(options))

@@ -28,6 +28,7 @@ struct Constant {
   std::string text; // String, Word, Call callee
   std::vector<Constant> items; // List elements, Call arguments (in order)
   std::vector<std::string> keywords; // Call: keyword of each argument, "" if positional
+  std::vector<mlir::Location> argLocs; // Call: where each argument starts
 
   explicit Constant(mlir::Location loc) : loc(loc) {}
   bool isNumber() const { return kind == Kind::Int || kind == Kind::Float; }

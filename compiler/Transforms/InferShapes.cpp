@@ -14,7 +14,7 @@ using namespace mlir;
 
 namespace {
 /// The most refined type both |inferred| and |known| allow: a dimension known
-/// on either side wins (they are compatible, the verifier made sure).
+/// on either side wins. The caller has checked that they are compatible.
 Type refine(Type inferred, Type known) {
   auto inferredTensor = dyn_cast<RankedTensorType>(inferred);
   if (!inferredTensor)
@@ -52,7 +52,8 @@ struct InferShapesPass : dlc::impl::InferShapesPassBase<InferShapesPass> {
 
   void runOnOperation() override {
     if (batchSize < 0) {
-      getOperation().emitError("batch-size must be positive, got ") << batchSize;
+      getOperation().emitError("batch-size must be positive (or 0 to keep the batch dynamic), got ")
+          << static_cast<int64_t>(batchSize);
       return signalPassFailure();
     }
     for (auto function : getOperation().getOps<func::FuncOp>()) {
@@ -73,6 +74,15 @@ struct InferShapesPass : dlc::impl::InferShapesPassBase<InferShapesPass> {
                                             op->getAttrDictionary(), op->getPropertiesStorage(),
                                             op->getRegions(), inferred)))
         return WalkResult::interrupt();
+      // Refined operands can contradict a result type the IR spelled out
+      // (e.g. a static batch of 16 once the batch is fixed to 32).
+      if (!dlc::dl::areRefinableTypes(inferred, op->getResultTypes())) {
+        InFlightDiagnostic diag = op->emitOpError("result types ");
+        llvm::interleaveComma(op->getResultTypes(), diag);
+        diag << " contradict the inferred ";
+        llvm::interleaveComma(inferred, diag);
+        return WalkResult::interrupt();
+      }
       for (auto [result, type] : llvm::zip(op->getResults(), inferred))
         result.setType(refine(type, result.getType()));
       return WalkResult::advance();

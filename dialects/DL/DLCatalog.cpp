@@ -265,6 +265,8 @@ LogicalResult dlc::dl::verifyConfig(Category category, ConfigAttr config,
 
 std::optional<std::string> dlc::dl::closestMatch(StringRef word,
                                                  llvm::ArrayRef<std::string> candidates) {
+  if (llvm::is_contained(candidates, word))
+    return std::nullopt;
   // Abbreviations and partial names: `lr` is learning_rate's initials,
   // `fp16` the tail of mixed_fp16.
   for (const std::string &candidate : candidates) {

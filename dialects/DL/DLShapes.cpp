@@ -180,8 +180,11 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
       failed(check.expectRank(kernel, 4, "a kernel [kh, kw, in, out]")) ||
       failed(check.expectSameElementType(adaptor.getInput(), adaptor.getKernel(), "kernel")) ||
       failed(check.expectPair(adaptor.getStrides(), "strides")) ||
-      failed(check.expectPair(adaptor.getDilation(), "dilation")) ||
-      failed(check.expectPair(kernel.getShape().take_front(2), "kernel size")))
+      failed(check.expectPair(adaptor.getDilation(), "dilation")))
+    return failure();
+  if (kernel.isDynamicDim(0) || kernel.isDynamicDim(1))
+    return check.fail("kernel height and width must be known, got " + check.typeString(kernel));
+  if (failed(check.expectPair(kernel.getShape().take_front(2), "kernel size")))
     return failure();
   if (failed(check.expectDim(kernel.getDimSize(2), input.getDimSize(3),
                              "kernel input channels")))
