@@ -1,0 +1,34 @@
+//===- Evaluator.h - Runs dl functions in float64 on the CPU -------------===//
+//
+// The oracle of dlc: a direct interpreter of the dl dialect that every
+// backend (CPU, CUDA, the CUDA emulation) is compared with.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "compiler/Reference/RefTensor.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace dlc::ref {
+
+struct EvalOptions {
+  /// Training mode: dropout drops, batch_norm uses batch statistics.
+  bool training = false;
+  /// Mixed into dropout seeds so that each training step draws new masks.
+  uint64_t step = 0;
+};
+
+using ParamMap = llvm::StringMap<RefTensor>;
+
+/// Runs |function| on |arguments| (one per function argument, checked against
+/// its type), reading dl.weight values from |params|. Errors (a missing
+/// parameter, a mis-shaped argument, an embedding id out of range) are
+/// reported at the op's location.
+mlir::FailureOr<std::vector<RefTensor>> evaluate(mlir::func::FuncOp function,
+                                                 llvm::ArrayRef<RefTensor> arguments,
+                                                 const ParamMap &params,
+                                                 const EvalOptions &options = {});
+
+} // namespace dlc::ref
