@@ -9,6 +9,7 @@
 #include "dialects/DL/DLOps.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/xxhash.h"
 
 using namespace mlir;
 using namespace dlc;
@@ -201,10 +202,14 @@ FailureOr<Value> emitDropout(LayerEmitter &emitter, const LayerCall &call) {
   if (failed(anyFloatInput(call, "dropout")))
     return failure();
   Builder &b = emitter.getBuilder();
-  SmallVector<NamedAttribute> attrs{b.getNamedAttr("rate", call.options.get("rate"))};
-  if (Attribute seed = call.options.get("seed"))
-    attrs.push_back(b.getNamedAttr("seed", seed));
-  return emitter.create<dl::DropoutOp>(call, call.inputs.front(), attrs);
+  // Without a seed, the layer name decides the mask stream, so that every
+  // backend draws the same masks and two dropout layers differ.
+  Attribute seed = call.options.get("seed");
+  if (!seed)
+    seed = b.getI64IntegerAttr(int64_t(llvm::xxh3_64bits(call.name) >> 1));
+  return emitter.create<dl::DropoutOp>(
+      call, call.inputs.front(),
+      {b.getNamedAttr("rate", call.options.get("rate")), b.getNamedAttr("seed", seed)});
 }
 
 FailureOr<Value> emitBatchNorm(LayerEmitter &emitter, const LayerCall &call) {
