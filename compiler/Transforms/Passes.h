@@ -1,6 +1,9 @@
 //===- Passes.h - dlc compiler passes -------------------------------------===//
 #pragma once
 
+#include "dialects/DL/DLOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 

@@ -5,6 +5,26 @@
 include "mlir/Pass/PassBase.td"
 
 //===----------------------------------------------------------------------===//
+// Training
+//===----------------------------------------------------------------------===//
+
+def AutodiffPass : Pass<"dlc-autodiff", "mlir::ModuleOp"> {
+  let summary = "Derive the loss and the gradient of every trainable parameter";
+  let description = [{
+    Adds `func.func @grad(inputs..., labels) -> (loss, d(param)...)` next to
+    `@forward`: the forward pass in training mode (dropout drops, trainable
+    batch_norm uses batch statistics), the loss of the module's training
+    setup, and the reverse sweep built from each op's gradient rule
+    (DifferentiableOpInterface). Only values on a path from a trainable
+    parameter to the loss get gradients, so a frozen base costs its forward
+    pass and nothing more. softmax or sigmoid followed by a cross-entropy on
+    probabilities becomes the cross-entropy on logits (log-softmax), which
+    is exact where Keras clips probabilities at 1e-7.
+  }];
+  let dependentDialects = ["::dlc::dl::DLDialect", "::mlir::func::FuncDialect"];
+}
+
+//===----------------------------------------------------------------------===//
 // Shapes
 //===----------------------------------------------------------------------===//
 

@@ -10,6 +10,7 @@ using namespace dlc::dl;
 
 #include "dialects/DL/DLDialect.cpp.inc"
 #include "dialects/DL/DLEnums.cpp.inc"
+#include "dialects/DL/DLInterfaces.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dialects/DL/DLAttrs.cpp.inc"

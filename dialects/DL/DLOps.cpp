@@ -118,6 +118,33 @@ LogicalResult TrainSetupOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// LossOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LossOp::verify() {
+  if (failed(verifyConfig(Category::Loss, getConfig(), [&]() { return emitOpError(); })))
+    return failure();
+  auto prediction = cast<ShapedType>(getPrediction().getType());
+  auto labels = cast<ShapedType>(getLabels().getType());
+  if (getLoss().getType().getElementType() != prediction.getElementType())
+    return emitOpError("loss type ") << getLoss().getType()
+                                     << " must have the prediction's element type";
+  if (getConfig().getKind() == "sparse_categorical_crossentropy") {
+    if (!labels.getElementType().isSignlessInteger() || !prediction.hasRank() ||
+        labels.getRank() + 1 != prediction.getRank() ||
+        failed(verifyCompatibleShape(labels.getShape(), prediction.getShape().drop_back())))
+      return emitOpError("sparse_categorical_crossentropy needs integer class ids shaped like "
+                         "the prediction without its class axis, got ")
+             << labels << " for " << prediction;
+    return success();
+  }
+  if (!isa<FloatType>(labels.getElementType()) || failed(verifyCompatibleShape(labels, prediction)))
+    return emitOpError("labels ") << labels << " must be floats shaped like the prediction "
+                                  << prediction;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Custom assembly: `init glorot_uniform`
 //===----------------------------------------------------------------------===//
 

@@ -10,6 +10,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "dialects/DL/DLInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "dialects/DL/DLOps.h.inc"
 

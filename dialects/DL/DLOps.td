@@ -3,6 +3,7 @@
 #define DL_OPS
 
 include "dialects/DL/DLDialect.td"
+include "dialects/DL/DLInterfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -20,7 +21,8 @@ def DL_IndexTensor : TensorOf<[I32, I64]>;
 // (DLShapes.cpp). Results may be written less refined than inferred (a `?`
 // where the shape function knows 26); `dlc-infer-shapes` refines them.
 class DL_LayerOp<string mnemonic, list<Trait> traits = []>
-    : DL_Op<mnemonic, traits # [Pure, InferTypeOpAdaptorWithIsCompatible]> {
+    : DL_Op<mnemonic, traits # [Pure, InferTypeOpAdaptorWithIsCompatible,
+                                DeclareOpInterfaceMethods<DL_DifferentiableOpInterface>]> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
@@ -168,7 +170,13 @@ def DL_ReshapeOp : DL_LayerOp<"reshape"> {
 
 def DL_DropoutOp : DL_LayerOp<"dropout"> {
   let summary = "zeroes a fraction `rate` of elements in training, scales the rest by 1/(1-rate)";
-  let arguments = (ins DL_FloatTensor:$input, F64Attr:$rate, OptionalAttr<I64Attr>:$seed);
+  let description = [{
+    The identity unless `training` is set (autodiff sets it in the training
+    functions). The mask of element i is uniform01(seed, step, i) >= rate
+    (runtime/counter_rng.h), the same on every backend.
+  }];
+  let arguments = (ins DL_FloatTensor:$input, F64Attr:$rate, OptionalAttr<I64Attr>:$seed,
+                       UnitAttr:$training);
   let results = (outs DL_FloatTensor:$output);
 }
 
@@ -176,12 +184,13 @@ def DL_BatchNormOp : DL_LayerOp<"batch_norm", [AttrSizedOperandSegments]> {
   let summary = "batch normalization over every axis but `axis`";
   let description = [{
     Keras BatchNormalization: gamma and beta are optional (scale/center),
-    the moving statistics are always present, all of shape [C].
+    the moving statistics are always present, all of shape [C]. With
+    `training`, the batch's own statistics (biased variance) normalize.
   }];
   let arguments = (ins DL_FloatTensor:$input, Optional<DL_FloatTensor>:$gamma,
                        Optional<DL_FloatTensor>:$beta, DL_FloatTensor:$moving_mean,
                        DL_FloatTensor:$moving_variance, I64Attr:$axis,
-                       F64Attr:$momentum, F64Attr:$epsilon);
+                       F64Attr:$momentum, F64Attr:$epsilon, UnitAttr:$training);
   let results = (outs DL_FloatTensor:$output);
 }
 
@@ -250,5 +259,7 @@ def DL_ConcatOp : DL_LayerOp<"concat"> {
   let arguments = (ins Variadic<DL_FloatTensor>:$inputs, I64Attr:$axis);
   let results = (outs DL_FloatTensor:$output);
 }
+
+include "dialects/DL/DLTrainingOps.td"
 
 #endif // DL_OPS

@@ -1,0 +1,224 @@
+//===- Autodiff.cpp - Reverse-mode differentiation of the forward pass ---===//
+//
+// @forward + the training setup's loss -> @grad(inputs..., labels) returning
+// the loss and one gradient per trainable parameter.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/DenseSet.h"
+
+namespace dlc {
+#define GEN_PASS_DEF_AUTODIFFPASS
+#include "compiler/Transforms/Passes.h.inc"
+} // namespace dlc
+
+using namespace mlir;
+using namespace dlc::dl;
+
+namespace {
+constexpr const char *kGradFunction = "grad";
+
+bool isTrainable(WeightOp weight, SymbolTable &symbols) {
+  auto param = symbols.lookup<ParamOp>(weight.getParam());
+  return param && param.isTrainable();
+}
+
+/// A batch_norm trains (batch statistics) unless its layer is frozen, as in
+/// Keras, where a frozen BatchNormalization runs in inference mode.
+bool batchNormTrains(BatchNormOp bn, SymbolTable &symbols) {
+  for (Value scale : {bn.getGamma(), bn.getBeta()})
+    if (scale)
+      if (auto weight = scale.getDefiningOp<WeightOp>())
+        return isTrainable(weight, symbols);
+  return true;
+}
+
+/// The labels a loss expects for |prediction|: class ids for the sparse loss.
+Type labelsType(ConfigAttr loss, Type prediction) {
+  auto type = cast<RankedTensorType>(prediction);
+  if (loss.getKind() != "sparse_categorical_crossentropy")
+    return type;
+  return RankedTensorType::get(type.getShape().drop_back(),
+                               IntegerType::get(type.getContext(), 32));
+}
+
+/// softmax -> cross-entropy on probabilities == cross-entropy on the logits
+/// (and likewise sigmoid -> binary cross-entropy): compute the stable form.
+std::pair<Value, ConfigAttr> useLogits(Value prediction, ConfigAttr loss) {
+  auto fromLogits = dyn_cast_or_null<BoolAttr>(loss.getOptions().get("from_logits"));
+  if (!fromLogits || fromLogits.getValue())
+    return {prediction, loss};
+  StringRef kind = loss.getKind().getValue();
+  Value logits;
+  if (auto softmax = prediction.getDefiningOp<SoftmaxOp>()) {
+    auto type = cast<RankedTensorType>(softmax.getInput().getType());
+    int64_t axis = int64_t(softmax.getAxis());
+    if ((kind == "categorical_crossentropy" || kind == "sparse_categorical_crossentropy") &&
+        (axis == -1 || axis == type.getRank() - 1))
+      logits = softmax.getInput();
+  } else if (auto sigmoid = prediction.getDefiningOp<SigmoidOp>()) {
+    if (kind == "binary_crossentropy")
+      logits = sigmoid.getInput();
+  }
+  if (!logits)
+    return {prediction, loss};
+  NamedAttrList options(loss.getOptions());
+  options.set("from_logits", BoolAttr::get(loss.getContext(), true));
+  return {logits, ConfigAttr::get(loss.getContext(), loss.getKind(),
+                                  options.getDictionary(loss.getContext()))};
+}
+
+/// Erases ops whose results nobody uses and that have no effects, until none is left.
+void eraseDeadOps(func::FuncOp function) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    SmallVector<Operation *> ops;
+    for (Operation &op : function.getBody().front())
+      ops.push_back(&op);
+    for (Operation *op : llvm::reverse(ops))
+      if (op->use_empty() && !op->hasTrait<OpTrait::IsTerminator>() && isMemoryEffectFree(op)) {
+        op->erase();
+        changed = true;
+      }
+  }
+}
+
+struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    auto setups = module.getOps<TrainSetupOp>();
+    if (!forward || setups.empty()) {
+      module.emitError("autodiff needs a @forward function and a training setup (the .dl "
+                       "file's train section names the loss)");
+      return signalPassFailure();
+    }
+    if (forward.getNumResults() != 1) {
+      forward.emitError("training needs a model with one output, this one has ")
+          << forward.getNumResults();
+      return signalPassFailure();
+    }
+    if (module.lookupSymbol(kGradFunction)) {
+      module.emitError("the module already has a @grad function");
+      return signalPassFailure();
+    }
+    if (failed(buildGrad(module, forward, *setups.begin())))
+      return signalPassFailure();
+  }
+
+  LogicalResult buildGrad(ModuleOp module, func::FuncOp forward, TrainSetupOp setup) {
+    SymbolTable symbols(module);
+    MLIRContext *context = module.getContext();
+    OpBuilder b(context);
+    b.setInsertionPointAfter(forward);
+    Location loc = forward.getLoc();
+
+    // Forward pass, in training mode.
+    Type prediction = forward.getResultTypes().front();
+    SmallVector<Type> inputs(forward.getArgumentTypes());
+    inputs.push_back(labelsType(setup.getLoss(), prediction));
+    auto grad = b.create<func::FuncOp>(loc, kGradFunction, b.getFunctionType(inputs, {}));
+    Block *body = grad.addEntryBlock();
+    IRMapping mapping;
+    for (auto [index, argument] : llvm::enumerate(forward.getArguments())) {
+      mapping.map(argument, body->getArgument(index));
+      if (auto name = forward.getArgAttr(index, "dl.name"))
+        grad.setArgAttr(index, "dl.name", name);
+    }
+    grad.setArgAttr(forward.getNumArguments(), "dl.name", b.getStringAttr("labels"));
+    b.setInsertionPointToEnd(body);
+    Value output;
+    for (Operation &op : forward.getBody().front()) {
+      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+        output = mapping.lookup(ret.getOperand(0));
+        break;
+      }
+      Operation *clone = b.clone(op, mapping);
+      if (auto dropout = dyn_cast<DropoutOp>(clone))
+        dropout.setTraining(true);
+      if (auto bn = dyn_cast<BatchNormOp>(clone))
+        bn.setTraining(batchNormTrains(bn, symbols));
+    }
+
+    // The loss.
+    auto [lossInput, lossConfig] = useLogits(output, setup.getLoss());
+    auto element = cast<ShapedType>(prediction).getElementType();
+    auto loss = b.create<LossOp>(setup.getLoc(), RankedTensorType::get({}, element), lossInput,
+                                 body->getArguments().back(), lossConfig);
+
+    // Which values depend on a trainable parameter: only they need gradients.
+    llvm::DenseSet<Value> varied;
+    for (Operation &op : *body) {
+      if (auto weight = dyn_cast<WeightOp>(op)) {
+        if (isTrainable(weight, symbols))
+          varied.insert(weight.getValue());
+        continue;
+      }
+      if (llvm::any_of(op.getOperands(), [&](Value v) { return varied.contains(v); }))
+        varied.insert(op.getResults().begin(), op.getResults().end());
+    }
+
+    // The reverse sweep.
+    llvm::DenseMap<Value, Value> grads;
+    SmallVector<Operation *> ops;
+    for (Operation &op : *body)
+      ops.push_back(&op);
+    for (Operation *op : llvm::reverse(ops)) {
+      auto differentiable = dyn_cast<DifferentiableOpInterface>(op);
+      if (!differentiable)
+        continue;
+      SmallVector<Value> resultGrads;
+      for (Value result : op->getResults())
+        resultGrads.push_back(grads.lookup(result));
+      bool isRoot = op == loss.getOperation();
+      if (!isRoot && llvm::all_of(resultGrads, [](Value g) { return !g; }))
+        continue;
+      SmallVector<bool> needed;
+      for (Value operand : op->getOperands())
+        needed.push_back(varied.contains(operand));
+      if (llvm::none_of(needed, [](bool n) { return n; }))
+        continue;
+      SmallVector<Value> operandGrads;
+      if (failed(differentiable.buildGradients(b, resultGrads, needed, operandGrads)))
+        return failure();
+      for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads)) {
+        if (!g)
+          continue;
+        Value &sum = grads[operand];
+        sum = sum ? b.create<AddOp>(op->getLoc(), operand.getType(), ValueRange{sum, g}).getResult()
+                  : g;
+      }
+    }
+
+    // Results: the loss, then one gradient per trainable parameter in order.
+    SmallVector<Value> results{loss};
+    SmallVector<StringAttr> names{b.getStringAttr("loss")};
+    for (auto param : module.getOps<ParamOp>()) {
+      if (!param.isTrainable())
+        continue;
+      Value sum;
+      for (auto weight : body->getOps<WeightOp>()) {
+        Value g = weight.getParam() == param.getSymName() ? grads.lookup(weight.getValue()) : Value();
+        if (g)
+          sum = sum ? b.create<AddOp>(weight.getLoc(), param.getType(), ValueRange{sum, g}).getResult()
+                    : g;
+      }
+      if (!sum)
+        sum = b.create<ZerosOp>(param.getLoc(), param.getType());
+      results.push_back(sum);
+      names.push_back(param.getSymNameAttr());
+    }
+    b.create<func::ReturnOp>(loc, results);
+    grad.setFunctionType(b.getFunctionType(inputs, ValueRange(results).getTypes()));
+    for (auto [index, name] : llvm::enumerate(names))
+      grad.setResultAttr(index, "dl.name", name);
+    eraseDeadOps(grad);
+    return success();
+  }
+};
+} // namespace

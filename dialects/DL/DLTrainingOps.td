@@ -1,0 +1,159 @@
+//===- DLTrainingOps.td - Losses and gradient ops -------------*- tablegen -*-===//
+//
+// What reverse-mode autodiff emits. Result types are given by the builder (a
+// gradient has the type of the value it is the gradient of), so sizes that
+// strides alone do not determine come from the result type.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DL_TRAINING_OPS
+#define DL_TRAINING_OPS
+
+class DL_GradOp<string mnemonic, string opSummary, list<Trait> traits = []>
+    : DL_Op<mnemonic, traits # [Pure]> {
+  let summary = opSummary;
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+def DL_LossOp : DL_Op<"loss", [Pure, DeclareOpInterfaceMethods<DL_DifferentiableOpInterface>]> {
+  let summary = "a Keras loss, averaged over the batch";
+  let description = [{
+    `config` is a loss of the catalog (#dl.config<"categorical_crossentropy",
+    {from_logits = ..., label_smoothing = ...}>). Labels have the prediction's
+    shape, or are integer class ids without the class axis for
+    sparse_categorical_crossentropy. Its gradient rule assumes the loss is
+    the root of differentiation (d(loss) = 1).
+  }];
+  let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, DL_ConfigAttr:$config);
+  let results = (outs 0DTensorOf<[F16, BF16, F32, F64]>:$loss);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def DL_LossGradOp : DL_GradOp<"loss_grad", "d(loss)/d(prediction), for the mean loss"> {
+  let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, DL_ConfigAttr:$config);
+  let results = (outs DL_FloatTensor:$grad);
+}
+
+def DL_ZerosOp : DL_Op<"zeros", [Pure]> {
+  let summary = "a tensor of zeros (the gradient of a parameter that does not reach the loss)";
+  let results = (outs AnyStaticShapeTensor:$output);
+  let assemblyFormat = "attr-dict `:` type($output)";
+}
+
+//===----------------------------------------------------------------------===//
+// Gradients of layers
+//===----------------------------------------------------------------------===//
+
+def DL_Conv2DGradInputOp : DL_GradOp<"conv2d_grad_input",
+    "d(conv2d)/d(input); the input's height and width come from the result type"> {
+  let arguments = (ins DL_FloatTensor:$dy, DL_FloatTensor:$kernel, DenseI64ArrayAttr:$strides,
+                       DL_PaddingAttr:$padding, DenseI64ArrayAttr:$dilation);
+  let results = (outs DL_FloatTensor:$dx);
+}
+
+def DL_Conv2DGradKernelOp : DL_GradOp<"conv2d_grad_kernel",
+    "d(conv2d)/d(kernel); the kernel size comes from the result type"> {
+  let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$dy, DenseI64ArrayAttr:$strides,
+                       DL_PaddingAttr:$padding, DenseI64ArrayAttr:$dilation);
+  let results = (outs DL_FloatTensor:$dkernel);
+}
+
+def DL_BiasGradOp : DL_GradOp<"bias_grad", "dy summed over every axis but the last"> {
+  let arguments = (ins DL_FloatTensor:$dy);
+  let results = (outs DL_FloatTensor:$dbias);
+}
+
+def DL_DenseGradInputOp : DL_GradOp<"dense_grad_input", "dy · kernelᵀ"> {
+  let arguments = (ins DL_FloatTensor:$dy, DL_FloatTensor:$kernel);
+  let results = (outs DL_FloatTensor:$dx);
+}
+
+def DL_DenseGradKernelOp : DL_GradOp<"dense_grad_kernel",
+    "inputᵀ · dy summed over every leading position"> {
+  let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$dy);
+  let results = (outs DL_FloatTensor:$dkernel);
+}
+
+def DL_MaxPool2DGradOp : DL_GradOp<"max_pool2d_grad",
+    "routes each window's gradient to its first maximum"> {
+  let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$dy, DenseI64ArrayAttr:$pool_size,
+                       DenseI64ArrayAttr:$strides, DL_PaddingAttr:$padding);
+  let results = (outs DL_FloatTensor:$dx);
+}
+
+def DL_AvgPool2DGradOp : DL_GradOp<"avg_pool2d_grad",
+    "spreads each window's gradient over its real elements; input size from the result type"> {
+  let arguments = (ins DL_FloatTensor:$dy, DenseI64ArrayAttr:$pool_size,
+                       DenseI64ArrayAttr:$strides, DL_PaddingAttr:$padding);
+  let results = (outs DL_FloatTensor:$dx);
+}
+
+def DL_GlobalMaxPool2DGradOp : DL_GradOp<"global_max_pool2d_grad", "gradient of global_max_pool2d"> {
+  let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$dy);
+  let results = (outs DL_FloatTensor:$dx);
+}
+
+def DL_GlobalAvgPool2DGradOp : DL_GradOp<"global_avg_pool2d_grad",
+    "gradient of global_avg_pool2d; input size from the result type"> {
+  let arguments = (ins DL_FloatTensor:$dy);
+  let results = (outs DL_FloatTensor:$dx);
+}
+
+// Activation gradients take the forward input x or output y, whichever the
+// rule is cheaper from.
+def DL_ReluGradOp : DL_GradOp<"relu_grad", "dy where x > 0, else 0"> {
+  let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$dy);
+  let results = (outs DL_FloatTensor:$dx);
+}
+def DL_SigmoidGradOp : DL_GradOp<"sigmoid_grad", "dy · y · (1 - y), from the output y"> {
+  let arguments = (ins DL_FloatTensor:$output, DL_FloatTensor:$dy);
+  let results = (outs DL_FloatTensor:$dx);
+}
+def DL_TanhGradOp : DL_GradOp<"tanh_grad", "dy · (1 - y²), from the output y"> {
+  let arguments = (ins DL_FloatTensor:$output, DL_FloatTensor:$dy);
+  let results = (outs DL_FloatTensor:$dx);
+}
+def DL_GeluGradOp : DL_GradOp<"gelu_grad", "gradient of gelu, from the input x"> {
+  let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$dy, UnitAttr:$approximate);
+  let results = (outs DL_FloatTensor:$dx);
+}
+def DL_LeakyReluGradOp : DL_GradOp<"leaky_relu_grad", "dy where x > 0, else negative_slope · dy"> {
+  let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$dy, F64Attr:$negative_slope);
+  let results = (outs DL_FloatTensor:$dx);
+}
+def DL_SoftmaxGradOp : DL_GradOp<"softmax_grad", "y · (dy - sum(dy · y, axis)), from the output y"> {
+  let arguments = (ins DL_FloatTensor:$output, DL_FloatTensor:$dy, I64Attr:$axis);
+  let results = (outs DL_FloatTensor:$dx);
+}
+
+def DL_BatchNormGradOp : DL_GradOp<"batch_norm_grad",
+    "training-mode batch_norm gradients of input, gamma and beta"> {
+  let arguments = (ins DL_FloatTensor:$input, Optional<DL_FloatTensor>:$gamma, DL_FloatTensor:$dy,
+                       I64Attr:$axis, F64Attr:$epsilon);
+  let results = (outs DL_FloatTensor:$dx, DL_FloatTensor:$dgamma, DL_FloatTensor:$dbeta);
+}
+
+def DL_EmbeddingGradOp : DL_GradOp<"embedding_grad",
+    "scatter-adds dy into the rows of the table gradient"> {
+  let arguments = (ins DL_IndexTensor:$ids, DL_FloatTensor:$dy);
+  let results = (outs DL_FloatTensor:$dtable);
+}
+
+def DL_LSTMGradOp : DL_GradOp<"lstm_grad", "backpropagation through time of dl.lstm"> {
+  let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$kernel,
+                       DL_FloatTensor:$recurrent_kernel, Optional<DL_FloatTensor>:$bias,
+                       DL_FloatTensor:$dy, UnitAttr:$return_sequences);
+  let results = (outs DL_FloatTensor:$dx, DL_FloatTensor:$dkernel,
+                      DL_FloatTensor:$drecurrent_kernel, DL_FloatTensor:$dbias);
+}
+
+def DL_SliceOp : DL_GradOp<"slice", "the part of a tensor at [start, start + size) along axis"> {
+  let arguments = (ins DL_FloatTensor:$input, I64Attr:$axis, I64Attr:$start);
+  let results = (outs DL_FloatTensor:$output);
+}
+
+#endif // DL_TRAINING_OPS

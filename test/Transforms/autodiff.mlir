@@ -1,0 +1,94 @@
+// RUN: dlc-opt %s -split-input-file --dlc-autodiff | FileCheck %s
+
+// Tests that a dense + softmax classifier with categorical cross-entropy gets
+// the loss on the logits (softmax fused into log-softmax), the gradients of
+// kernel and bias, and no gradient for the input.
+// CHECK-LABEL: func.func @grad
+// CHECK-SAME: (%[[X:.*]]: tensor<?x4xf32> {dl.name = "x"}, %[[Y:.*]]: tensor<?x3xf32> {dl.name = "labels"})
+// CHECK-SAME: -> (tensor<f32> {dl.name = "loss"}, tensor<4x3xf32> {dl.name = "dense/kernel"}, tensor<3xf32> {dl.name = "dense/bias"})
+// CHECK: %[[K:.*]] = dl.weight @"dense/kernel"
+// CHECK: %[[Z:.*]] = dl.dense %[[X]], %[[K]]
+// CHECK-NOT: dl.softmax
+// CHECK: %[[L:.*]] = dl.loss %[[Z]], %[[Y]] {config = #dl.config<"categorical_crossentropy", {from_logits = true
+// CHECK: %[[DZ:.*]] = dl.loss_grad %[[Z]], %[[Y]]
+// CHECK-NOT: dl.dense_grad_input
+// CHECK: %[[DK:.*]] = dl.dense_grad_kernel %[[X]], %[[DZ]]
+// CHECK: %[[DB:.*]] = dl.bias_grad %[[DZ]]
+// CHECK: return %[[L]], %[[DK]], %[[DB]]
+module {
+  dl.param @"dense/kernel" : tensor<4x3xf32> init glorot_uniform
+  dl.param @"dense/bias" : tensor<3xf32> init zeros
+  func.func @forward(%x: tensor<?x4xf32> {dl.name = "x"}) -> tensor<?x3xf32> {
+    %k = dl.weight @"dense/kernel" : tensor<4x3xf32>
+    %b = dl.weight @"dense/bias" : tensor<3xf32>
+    %z = dl.dense %x, %k, %b : (tensor<?x4xf32>, tensor<4x3xf32>, tensor<3xf32>) -> tensor<?x3xf32>
+    %p = dl.softmax %z {axis = -1 : i64} : (tensor<?x3xf32>) -> tensor<?x3xf32>
+    return %p : tensor<?x3xf32>
+  }
+  dl.train_setup {batch_size = 32 : i64, data_steps = [], epochs = 1 : i64, loss = #dl.config<"categorical_crossentropy", {from_logits = false, label_smoothing = 0.0 : f64}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.0e-2 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
+}
+
+// -----
+
+// Tests that a value used twice (a residual add) sums its gradients, that a
+// frozen parameter gets none while the gradient still flows through it, that
+// dropout reuses its mask in training mode, and that mse keeps the sigmoid
+// (no logits form for it).
+// CHECK-LABEL: func.func @grad
+// CHECK-SAME: -> (tensor<f32> {dl.name = "loss"}, tensor<4x4xf32> {dl.name = "a/kernel"})
+// CHECK: %[[A:.*]] = dl.dense %{{.*}}, %{{.*}} :
+// CHECK: %[[D:.*]] = dl.dropout %[[A]] {rate = 5.000000e-01 : f64, seed = 3 : i64, training}
+// CHECK: %[[F:.*]] = dl.dense %[[D]], %[[FK:.*]] :
+// CHECK: %[[S:.*]] = dl.add %[[D]], %[[F]]
+// CHECK: %[[P:.*]] = dl.sigmoid %[[S]]
+// CHECK: dl.loss %[[P]]
+// CHECK: %[[DP:.*]] = dl.loss_grad %[[P]]
+// CHECK: %[[DS:.*]] = dl.sigmoid_grad %[[P]], %[[DP]]
+// CHECK: %[[DF:.*]] = dl.dense_grad_input %[[DS]], %[[FK]]
+// CHECK-NOT: dl.dense_grad_kernel %[[D]]
+// CHECK: %[[SUM:.*]] = dl.add %[[DS]], %[[DF]]
+// CHECK: %[[DA:.*]] = dl.dropout %[[SUM]] {rate = 5.000000e-01 : f64, seed = 3 : i64, training}
+// CHECK: %[[DK:.*]] = dl.dense_grad_kernel %{{.*}}, %[[DA]]
+// CHECK: return %{{.*}}, %[[DK]]
+module {
+  dl.param @"a/kernel" : tensor<4x4xf32> init glorot_uniform
+  dl.param @"f/kernel" : tensor<4x4xf32> init glorot_uniform frozen
+  func.func @forward(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+    %ak = dl.weight @"a/kernel" : tensor<4x4xf32>
+    %a = dl.dense %x, %ak : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    %d = dl.dropout %a {rate = 0.5 : f64, seed = 3 : i64} : (tensor<?x4xf32>) -> tensor<?x4xf32>
+    %fk = dl.weight @"f/kernel" : tensor<4x4xf32>
+    %f = dl.dense %d, %fk : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    %s = dl.add %d, %f : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+    %p = dl.sigmoid %s : (tensor<?x4xf32>) -> tensor<?x4xf32>
+    return %p : tensor<?x4xf32>
+  }
+  dl.train_setup {batch_size = 32 : i64, data_steps = [], epochs = 1 : i64, loss = #dl.config<"mse", {}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.0e-2 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
+}
+
+// -----
+
+// Tests that sparse categorical cross-entropy takes int32 class ids and that
+// an LSTM over embeddings differentiates into lstm_grad and embedding_grad.
+// CHECK-LABEL: func.func @grad
+// CHECK-SAME: %{{.*}}: tensor<?x5xi32>, %{{.*}}: tensor<?xi32> {dl.name = "labels"}
+// CHECK: dl.loss {{.*}}"sparse_categorical_crossentropy", {from_logits = true}
+// CHECK: dl.lstm_grad
+// CHECK: dl.embedding_grad
+module {
+  dl.param @"embedding/embeddings" : tensor<10x3xf32> init uniform
+  dl.param @"lstm/kernel" : tensor<3x8xf32> init glorot_uniform
+  dl.param @"lstm/recurrent_kernel" : tensor<2x8xf32> init orthogonal
+  dl.param @"lstm/bias" : tensor<8xf32> init lstm_bias
+  func.func @forward(%t: tensor<?x5xi32>) -> tensor<?x2xf32> {
+    %e = dl.weight @"embedding/embeddings" : tensor<10x3xf32>
+    %x = dl.embedding %t, %e : (tensor<?x5xi32>, tensor<10x3xf32>) -> tensor<?x5x3xf32>
+    %k = dl.weight @"lstm/kernel" : tensor<3x8xf32>
+    %r = dl.weight @"lstm/recurrent_kernel" : tensor<2x8xf32>
+    %b = dl.weight @"lstm/bias" : tensor<8xf32>
+    %h = dl.lstm %x, %k, %r, %b : (tensor<?x5x3xf32>, tensor<3x8xf32>, tensor<2x8xf32>, tensor<8xf32>) -> tensor<?x2xf32>
+    %p = dl.softmax %h {axis = -1 : i64} : (tensor<?x2xf32>) -> tensor<?x2xf32>
+    return %p : tensor<?x2xf32>
+  }
+  dl.train_setup {batch_size = 32 : i64, data_steps = [], epochs = 1 : i64, loss = #dl.config<"sparse_categorical_crossentropy", {from_logits = false}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.0e-2 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
+}
