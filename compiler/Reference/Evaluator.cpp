@@ -1,5 +1,6 @@
 //===- Evaluator.cpp - Runs dl functions in float64 on the CPU -----------===//
 #include "compiler/Reference/Evaluator.h"
+#include "compiler/Reference/GradKernels.h"
 #include "compiler/Reference/Kernels.h"
 #include "dialects/DL/DLOps.h"
 
@@ -32,6 +33,27 @@ bool matchesType(const RefTensor &tensor, Type type) {
 }
 
 Pair pair(ArrayRef<int64_t> values) { return {values[0], values[1]}; }
+
+/// Height and width of an NHWC result type (sizes a gradient op's operands
+/// do not determine).
+Pair spatialSize(Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  return {type.getDimSize(1), type.getDimSize(2)};
+}
+
+LossOptions lossOptions(dl::ConfigAttr config) {
+  static const llvm::StringMap<LossKind> kinds = {
+      {"categorical_crossentropy", LossKind::CategoricalCrossentropy},
+      {"sparse_categorical_crossentropy", LossKind::SparseCategoricalCrossentropy},
+      {"binary_crossentropy", LossKind::BinaryCrossentropy},
+      {"mse", LossKind::MeanSquaredError}};
+  LossOptions options{kinds.lookup(config.getKind().getValue())};
+  if (auto fromLogits = dyn_cast_or_null<BoolAttr>(config.getOptions().get("from_logits")))
+    options.fromLogits = fromLogits.getValue();
+  if (auto smoothing = dyn_cast_or_null<FloatAttr>(config.getOptions().get("label_smoothing")))
+    options.labelSmoothing = smoothing.getValueAsDouble();
+  return options;
+}
 
 class Interpreter {
 public:
@@ -79,6 +101,16 @@ private:
       return failure();
     }
     values[op->getResult(0)] = std::move(result);
+    return success();
+  }
+
+  LogicalResult defineAll(Operation *op, std::vector<RefTensor> results) {
+    for (auto [value, result] : llvm::zip(op->getResults(), results)) {
+      if (!matchesType(result, value.getType()))
+        return op->emitOpError("computed a result of shape ")
+               << result.shapeString() << " that does not match " << value.getType();
+      values[value] = std::move(result);
+    }
     return success();
   }
 
@@ -130,7 +162,7 @@ private:
         })
         .Case([&](DropoutOp d) {
           const RefTensor &x = in(d.getInput());
-          if (!options.training)
+          if (!d.getTraining())
             return define(op, x);
           return define(op, dropout(x, d.getRate().convertToDouble(), d.getSeed().value_or(0),
                                     options.step));
@@ -138,7 +170,7 @@ private:
         .Case([&](BatchNormOp bn) {
           double epsilon = bn.getEpsilon().convertToDouble();
           int64_t axis = int64_t(bn.getAxis());
-          if (options.training)
+          if (bn.getTraining())
             return define(op, batchNormTraining(in(bn.getInput()), optional(bn.getGamma()),
                                                 optional(bn.getBeta()), axis, epsilon, nullptr,
                                                 nullptr));
@@ -179,6 +211,98 @@ private:
           for (Value v : c.getInputs())
             inputs.push_back(&in(v));
           return define(op, concat(inputs, int64_t(c.getAxis())));
+        })
+        .Case([&](LossOp l) {
+          RefTensor value(std::vector<int64_t>{});
+          value[0] = loss(in(l.getPrediction()), in(l.getLabels()), lossOptions(l.getConfig()));
+          return define(op, std::move(value));
+        })
+        .Case([&](LossGradOp l) {
+          return define(op, lossGrad(in(l.getPrediction()), in(l.getLabels()),
+                                     lossOptions(l.getConfig())));
+        })
+        .Case([&](ZerosOp z) {
+          auto type = cast<RankedTensorType>(z.getType());
+          return define(op, RefTensor(std::vector<int64_t>(type.getShape().begin(),
+                                                           type.getShape().end())));
+        })
+        .Case([&](Conv2DGradInputOp g) {
+          return define(op, conv2dGradInput(in(g.getDy()), in(g.getKernel()), spatialSize(g.getDx()),
+                                            pair(g.getStrides()), g.getPadding() == Padding::same,
+                                            pair(g.getDilation())));
+        })
+        .Case([&](Conv2DGradKernelOp g) {
+          auto kernel = cast<RankedTensorType>(g.getDkernel().getType());
+          return define(op, conv2dGradKernel(in(g.getInput()), in(g.getDy()),
+                                             {kernel.getDimSize(0), kernel.getDimSize(1)},
+                                             pair(g.getStrides()), g.getPadding() == Padding::same,
+                                             pair(g.getDilation())));
+        })
+        .Case([&](BiasGradOp g) { return define(op, biasGrad(in(g.getDy()))); })
+        .Case([&](DenseGradInputOp g) {
+          return define(op, denseGradInput(in(g.getDy()), in(g.getKernel())));
+        })
+        .Case([&](DenseGradKernelOp g) {
+          return define(op, denseGradKernel(in(g.getInput()), in(g.getDy())));
+        })
+        .Case([&](MaxPool2DGradOp g) {
+          return define(op, maxPool2dGrad(in(g.getInput()), in(g.getDy()), pair(g.getPoolSize()),
+                                          pair(g.getStrides()), g.getPadding() == Padding::same));
+        })
+        .Case([&](AvgPool2DGradOp g) {
+          return define(op, avgPool2dGrad(in(g.getDy()), spatialSize(g.getDx()),
+                                          pair(g.getPoolSize()), pair(g.getStrides()),
+                                          g.getPadding() == Padding::same));
+        })
+        .Case([&](GlobalMaxPool2DGradOp g) {
+          return define(op, globalMaxPool2dGrad(in(g.getInput()), in(g.getDy())));
+        })
+        .Case([&](GlobalAvgPool2DGradOp g) {
+          return define(op, globalAvgPool2dGrad(in(g.getDy()), spatialSize(g.getDx())));
+        })
+        .Case([&](ReluGradOp g) {
+          return define(op, unaryGrad(in(g.getInput()), in(g.getDy()), Unary::Relu));
+        })
+        .Case([&](SigmoidGradOp g) {
+          return define(op, unaryGrad(in(g.getOutput()), in(g.getDy()), Unary::Sigmoid));
+        })
+        .Case([&](TanhGradOp g) {
+          return define(op, unaryGrad(in(g.getOutput()), in(g.getDy()), Unary::Tanh));
+        })
+        .Case([&](GeluGradOp g) {
+          return define(op, unaryGrad(in(g.getInput()), in(g.getDy()),
+                                      g.getApproximate() ? Unary::GeluTanh : Unary::Gelu));
+        })
+        .Case([&](LeakyReluGradOp g) {
+          return define(op, unaryGrad(in(g.getInput()), in(g.getDy()), Unary::LeakyRelu,
+                                      g.getNegativeSlope().convertToDouble()));
+        })
+        .Case([&](SoftmaxGradOp g) {
+          return define(op, softmaxGrad(in(g.getOutput()), in(g.getDy()), int64_t(g.getAxis())));
+        })
+        .Case([&](BatchNormGradOp g) {
+          BatchNormGrads grads = batchNormGrad(in(g.getInput()), optional(g.getGamma()),
+                                               in(g.getDy()), int64_t(g.getAxis()),
+                                               g.getEpsilon().convertToDouble());
+          return defineAll(op, {std::move(grads.dx), std::move(grads.dgamma),
+                                std::move(grads.dbeta)});
+        })
+        .Case([&](EmbeddingGradOp g) {
+          auto table = cast<RankedTensorType>(g.getDtable().getType());
+          return define(op, embeddingGrad(in(g.getIds()), in(g.getDy()), table.getDimSize(0)));
+        })
+        .Case([&](LSTMGradOp g) {
+          LstmGrads grads = lstmGrad(in(g.getInput()), in(g.getKernel()),
+                                     in(g.getRecurrentKernel()), optional(g.getBias()),
+                                     in(g.getDy()), g.getReturnSequences());
+          return defineAll(op, {std::move(grads.dx), std::move(grads.dkernel),
+                                std::move(grads.drecurrent), std::move(grads.dbias)});
+        })
+        .Case([&](SliceOp s) {
+          auto type = cast<RankedTensorType>(s.getOutput().getType());
+          int64_t axis = int64_t(s.getAxis());
+          return define(op, slice(in(s.getInput()), axis, int64_t(s.getStart()),
+                                  type.getDimSize(axis < 0 ? axis + type.getRank() : axis)));
         })
         .Default([&](Operation *other) {
           return other->emitOpError("is not supported by the reference evaluator");

@@ -14,9 +14,9 @@
 namespace dlc::ref {
 
 struct EvalOptions {
-  /// Training mode: dropout drops, batch_norm uses batch statistics.
-  bool training = false;
   /// Mixed into dropout seeds so that each training step draws new masks.
+  /// (Whether dropout drops and batch_norm uses batch statistics is the ops'
+  /// own `training` attribute.)
   uint64_t step = 0;
 };
 
