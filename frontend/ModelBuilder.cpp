@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace dlc;
@@ -42,10 +43,10 @@ const ast::Model *selectModel(const Program &program, StringRef modelName, MLIRC
     return nullptr;
   }
   diag << "this file defines " << main.models.size() << " models; choose one with --model";
-  std::string names;
+  SmallVector<StringRef> names;
   for (const ast::Model &model : main.models)
-    names += (names.empty() ? "" : ", ") + model.name;
-  diag.attachNote() << "models: " << names;
+    names.push_back(model.name);
+  diag.attachNote() << "models: " << llvm::join(names, ", ");
   return nullptr;
 }
 

@@ -3,6 +3,7 @@
 #include "dialects/DL/DLOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -196,10 +197,7 @@ FailureOr<Constant> dlc::evaluate(const ast::Expr &expr, const Scope &scope) {
 
 namespace {
 std::string wordList(const OptionSpec &spec) {
-  std::string list;
-  for (const char *word : spec.words)
-    list += (list.empty() ? "" : ", ") + std::string(word);
-  return list;
+  return llvm::join(SmallVector<StringRef>(spec.words.begin(), spec.words.end()), ", ");
 }
 
 /// Integral value of |value| (an integer, or a float with an integral value
@@ -345,10 +343,10 @@ FailureOr<NamedAttrList> dlc::bindOptions(Location callLoc, StringRef what,
                                   << " positional argument" << (specs.size() == 1 ? "" : "s")
                                   << ", got more";
         if (!specs.empty()) {
-          std::string names;
+          SmallVector<StringRef> names;
           for (const OptionSpec &option : specs)
-            names += (names.empty() ? "" : ", ") + std::string(option.name);
-          diag.attachNote() << "its arguments are: " << names;
+            names.push_back(option.name);
+          diag.attachNote() << "its arguments are: " << llvm::join(names, ", ");
         }
         return failure();
       }
@@ -413,12 +411,8 @@ FailureOr<Attribute> dlc::buildConfig(dl::Category category, const Constant &val
       names.push_back(known.name);
     if (auto match = dl::closestMatch(value.text, names))
       diag.attachNote() << "did you mean '" << *match << "'?";
-    else {
-      std::string list;
-      for (const std::string &name : names)
-        list += (list.empty() ? "" : ", ") + name;
-      diag.attachNote() << "known: " << list;
-    }
+    else
+      diag.attachNote() << "known: " << llvm::join(names, ", ");
     return failure();
   }
   std::vector<BoundArg> args;

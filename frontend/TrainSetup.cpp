@@ -3,6 +3,7 @@
 #include "dialects/DL/DLOps.h"
 #include "frontend/Options.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
@@ -40,12 +41,8 @@ LogicalResult checkKeys(ArrayRef<ast::Setting> settings, ArrayRef<std::string> k
                                 << "unknown setting '" << setting.key << "' in " << section;
       if (auto match = dl::closestMatch(setting.key, known))
         diag.attachNote() << "did you mean '" << *match << "'?";
-      else {
-        std::string list;
-        for (const std::string &key : known)
-          list += (list.empty() ? "" : ", ") + key;
-        diag.attachNote() << section << " settings: " << list;
-      }
+      else
+        diag.attachNote() << section << " settings: " << llvm::join(known, ", ");
       return failure();
     }
     auto [it, inserted] = seen.try_emplace(setting.key, setting.loc);
@@ -92,10 +89,10 @@ FailureOr<Attribute> configSetting(ArrayRef<ast::Setting> settings, StringRef ke
   if (!setting) {
     if (required) {
       InFlightDiagnostic diag = emitError(sectionLoc) << "training needs a " << key;
-      std::string kinds;
+      SmallVector<StringRef> kinds;
       for (const dl::KindSpec &kind : dl::kindsOf(category))
-        kinds += (kinds.empty() ? "" : ", ") + std::string(kind.name);
-      diag.attachNote() << "add `" << key << " = ...`, one of: " << kinds;
+        kinds.push_back(kind.name);
+      diag.attachNote() << "add `" << key << " = ...`, one of: " << llvm::join(kinds, ", ");
       return failure();
     }
     return Attribute();

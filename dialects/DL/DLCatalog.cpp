@@ -7,6 +7,7 @@
 #include "dialects/DL/DLCatalog.h"
 #include "dialects/DL/DLOps.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -151,10 +152,8 @@ LogicalResult verifyOption(const OptionSpec &spec, Attribute value, StringRef ki
     auto attr = dyn_cast<StringAttr>(value);
     if (attr && llvm::is_contained(spec.words, attr.getValue()))
       return success();
-    std::string list;
-    for (const char *word : spec.words)
-      list += (list.empty() ? "" : ", ") + std::string(word);
-    return typeError("one of " + list);
+    SmallVector<StringRef> words(spec.words.begin(), spec.words.end());
+    return typeError("one of " + llvm::join(words, ", "));
   }
   case T::FloatOrList: {
     if (auto attr = dyn_cast<FloatAttr>(value))

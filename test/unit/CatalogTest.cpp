@@ -6,11 +6,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/DL/DLCatalog.h"
+#include "DiagnosticCapture.h"
 #include "dialects/DL/DLOps.h"
 
 #include "mlir/IR/Builders.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
 
 #include <gtest/gtest.h>
 
@@ -217,17 +216,12 @@ protected:
   /// Verifies |attr| as a |category|; returns the one error's message, or ""
   /// when it verifies.
   std::string verify(Category category, dl::ConfigAttr attr) {
-    std::vector<std::string> messages;
-    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-      EXPECT_EQ(d.getSeverity(), mlir::DiagnosticSeverity::Error);
-      messages.push_back(d.str());
-      return mlir::success();
-    });
+    unittest::DiagnosticCapture diags(&context);
     mlir::Location loc = mlir::FileLineColLoc::get(&context, "setup", 1, 1);
     llvm::LogicalResult result =
         dl::verifyConfig(category, attr, [&] { return mlir::emitError(loc); });
-    EXPECT_EQ(messages.size(), mlir::failed(result) ? 1u : 0u);
-    return messages.empty() ? "" : messages.front();
+    EXPECT_EQ(diags.size(), mlir::failed(result) ? 1u : 0u);
+    return diags.first().message;
   }
 
   mlir::MLIRContext context;

@@ -6,11 +6,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Options.h"
+#include "DiagnosticCapture.h"
 #include "dialects/DL/DLOps.h"
 #include "frontend/Parser.h"
 
 #include "mlir/IR/Builders.h"
-#include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <gtest/gtest.h>
@@ -21,32 +21,15 @@ using namespace dlc;
 using dl::OptionDefault;
 using dl::OptionSpec;
 using dl::OptionType;
+using unittest::Diag;
+using unittest::DiagnosticCapture;
 
 namespace {
 
-struct Diag {
-  std::string message;
-  unsigned line = 0, col = 0;
-  std::vector<std::string> notes;
-};
-
 class OptionsTest : public ::testing::Test {
 protected:
-  OptionsTest() : context(mlir::MLIRContext::Threading::DISABLED) {
+  OptionsTest() : context(mlir::MLIRContext::Threading::DISABLED), diags(&context) {
     context.loadDialect<dl::DLDialect>();
-    handler.emplace(&context, [this](mlir::Diagnostic &d) {
-      EXPECT_EQ(d.getSeverity(), mlir::DiagnosticSeverity::Error);
-      Diag diag;
-      diag.message = d.str();
-      if (auto loc = llvm::dyn_cast<mlir::FileLineColLoc>(d.getLocation())) {
-        diag.line = loc.getLine();
-        diag.col = loc.getColumn();
-      }
-      for (mlir::Diagnostic &note : d.getNotes())
-        diag.notes.push_back(note.str());
-      diags.push_back(diag);
-      return mlir::success();
-    });
   }
 
   /// Parses `train t {\n  x = <text>\n}` and returns the expression of x
@@ -76,7 +59,7 @@ protected:
   Diag evalError(llvm::StringRef text) {
     mlir::FailureOr<Constant> value = eval(text);
     EXPECT_TRUE(mlir::failed(value)) << "unexpectedly evaluated: " << text.str();
-    return diags.empty() ? Diag{} : diags.front();
+    return diags.first();
   }
 
   /// Evaluates the call |text| and binds its arguments to |specs|.
@@ -103,7 +86,7 @@ protected:
   Diag bindError(llvm::StringRef text, llvm::ArrayRef<OptionSpec> specs) {
     mlir::FailureOr<mlir::NamedAttrList> bound = bind(text, specs);
     EXPECT_TRUE(mlir::failed(bound)) << "unexpectedly bound: " << text.str();
-    return diags.empty() ? Diag{} : diags.front();
+    return diags.first();
   }
 
   mlir::FailureOr<mlir::Attribute> config(dl::Category category, llvm::StringRef text) {
@@ -137,20 +120,11 @@ protected:
   }
 
   mlir::MLIRContext context;
+  DiagnosticCapture diags;
   ast::Expr dummy{ast::Expr::Kind::Int, mlir::UnknownLoc::get(&context)};
-  std::optional<mlir::ScopedDiagnosticHandler> handler;
-  std::vector<Diag> diags;
   std::vector<ast::File> files;
   Scope scope;
 };
-
-#define EXPECT_DIAG(diag, msg, l, c)                                                               \
-  do {                                                                                             \
-    Diag d_ = (diag);                                                                              \
-    EXPECT_EQ(d_.message, msg);                                                                    \
-    EXPECT_EQ(d_.line, unsigned(l));                                                               \
-    EXPECT_EQ(d_.col, unsigned(c));                                                                \
-  } while (0)
 
 //===----------------------------------------------------------------------===//
 // evaluate
@@ -376,7 +350,8 @@ TEST_F(OptionsTest, BindTooManyPositionals) {
   std::vector<OptionSpec> specs(all.begin(), all.begin() + 2);
   Diag diag = bindError("f(1, 2, 3)", specs);
   EXPECT_DIAG(diag, "conv2d takes at most 2 positional arguments, got more", 2, 15);
-  EXPECT_EQ(diag.notes, (std::vector<std::string>{"its arguments are: filters, kernel_size"}));
+  EXPECT_EQ(diag.noteMessages(),
+            (std::vector<std::string>{"its arguments are: filters, kernel_size"}));
 
   std::vector<OptionSpec> one(all.begin(), all.begin() + 1);
   EXPECT_EQ(bindError("f(1, 2)", one).message,
@@ -389,7 +364,7 @@ TEST_F(OptionsTest, BindTooManyPositionals) {
 TEST_F(OptionsTest, BindUnknownKeyword) {
   Diag diag = bindError("f(1, activaton=relu)", convSpecs());
   EXPECT_DIAG(diag, "conv2d has no argument 'activaton'", 2, 12);
-  EXPECT_EQ(diag.notes, (std::vector<std::string>{"did you mean 'activation'?"}));
+  EXPECT_EQ(diag.noteMessages(), (std::vector<std::string>{"did you mean 'activation'?"}));
 
   diag = bindError("f(1, color=red)", convSpecs());
   EXPECT_EQ(diag.message, "conv2d has no argument 'color'");
@@ -438,7 +413,7 @@ TEST_F(OptionsTest, BindTypeErrors) {
 TEST_F(OptionsTest, BindWordErrorsSuggest) {
   Diag diag = bindError("f(1, activation=relux)", convSpecs());
   EXPECT_DIAG(diag, "'activation' of conv2d must be one of linear, relu, got word 'relux'", 2, 23);
-  EXPECT_EQ(diag.notes, (std::vector<std::string>{"did you mean 'relu'?"}));
+  EXPECT_EQ(diag.noteMessages(), (std::vector<std::string>{"did you mean 'relu'?"}));
   // A string is not misspelled: no hint.
   diag = bindError("f(1, activation=\"relux\")", convSpecs());
   EXPECT_EQ(diag.message,
@@ -536,20 +511,20 @@ TEST_F(OptionsTest, ConfigErrors) {
   EXPECT_TRUE(mlir::failed(attr));
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_DIAG(diags[0], "unknown optimizer 'adan'", 2, 7);
-  EXPECT_EQ(diags[0].notes, (std::vector<std::string>{"did you mean 'adam'?"}));
+  EXPECT_EQ(diags[0].noteMessages(), (std::vector<std::string>{"did you mean 'adam'?"}));
 
   attr = config(dl::Category::Optimizer, "xyzzy");
   EXPECT_TRUE(mlir::failed(attr));
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_EQ(diags[0].message, "unknown optimizer 'xyzzy'");
-  EXPECT_EQ(diags[0].notes,
+  EXPECT_EQ(diags[0].noteMessages(),
             (std::vector<std::string>{"known: sgd, adam, adamw, rmsprop"}));
 
   attr = config(dl::Category::Optimizer, "adam(lr=0.01)");
   EXPECT_TRUE(mlir::failed(attr));
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_EQ(diags[0].message, "optimizer 'adam' has no argument 'lr'");
-  EXPECT_EQ(diags[0].notes, (std::vector<std::string>{"did you mean 'learning_rate'?"}));
+  EXPECT_EQ(diags[0].noteMessages(), (std::vector<std::string>{"did you mean 'learning_rate'?"}));
 
   attr = config(dl::Category::DataStep, "rescale(offset=1)");
   EXPECT_TRUE(mlir::failed(attr));

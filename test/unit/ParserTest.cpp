@@ -7,9 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Parser.h"
+#include "DiagnosticCapture.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -22,6 +22,9 @@
 using namespace dlc;
 using ast::Expr;
 using ast::Stmt;
+using unittest::Diag;
+using unittest::DiagnosticCapture;
+using unittest::lineCol;
 
 namespace {
 
@@ -85,27 +88,9 @@ train text_lstm {
 }
 )";
 
-struct Diag {
-  std::string message;
-  unsigned line = 0, col = 0;
-  std::vector<Diag> notes;
-};
-
-Diag toDiag(mlir::Diagnostic &diagnostic) {
-  Diag diag;
-  diag.message = diagnostic.str();
-  if (auto loc = llvm::dyn_cast<mlir::FileLineColLoc>(diagnostic.getLocation())) {
-    diag.line = loc.getLine();
-    diag.col = loc.getColumn();
-  }
-  for (mlir::Diagnostic &note : diagnostic.getNotes())
-    diag.notes.push_back(toDiag(note));
-  return diag;
-}
-
 class ParserTest : public ::testing::Test {
 protected:
-  ParserTest() : context(mlir::MLIRContext::Threading::DISABLED) {}
+  ParserTest() : context(mlir::MLIRContext::Threading::DISABLED), diags(&context) {}
 
   /// Parses |text|; diagnostics land in |diags|. Checks the parser's contract:
   /// a tree and no diagnostic, or no tree and exactly one error.
@@ -114,11 +99,6 @@ protected:
     llvm::SourceMgr sourceMgr;
     unsigned id = sourceMgr.AddNewSourceBuffer(
         llvm::MemoryBuffer::getMemBufferCopy(text, name), llvm::SMLoc());
-    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-      EXPECT_EQ(d.getSeverity(), mlir::DiagnosticSeverity::Error);
-      diags.push_back(toDiag(d));
-      return mlir::success();
-    });
     std::optional<ast::File> file = parseFile(sourceMgr, id, &context);
     EXPECT_EQ(diags.size(), file ? 0u : 1u) << "input: " << text.take_front(200).str();
     return file;
@@ -128,7 +108,7 @@ protected:
   Diag parseError(llvm::StringRef text) {
     std::optional<ast::File> file = parse(text);
     EXPECT_FALSE(file.has_value()) << "unexpectedly parsed: " << text.str();
-    return diags.empty() ? Diag{} : diags.front();
+    return diags.first();
   }
 
   static std::string dumpOf(const ast::File &file) {
@@ -139,21 +119,8 @@ protected:
   }
 
   mlir::MLIRContext context;
-  std::vector<Diag> diags;
+  DiagnosticCapture diags;
 };
-
-std::pair<unsigned, unsigned> lineCol(mlir::Location loc) {
-  auto fileLoc = llvm::cast<mlir::FileLineColLoc>(loc);
-  return {fileLoc.getLine(), fileLoc.getColumn()};
-}
-
-#define EXPECT_DIAG(diag, msg, l, c)                                                      \
-  do {                                                                                     \
-    Diag d_ = (diag);                                                                      \
-    EXPECT_EQ(d_.message, msg);                                                            \
-    EXPECT_EQ(d_.line, unsigned(l));                                                       \
-    EXPECT_EQ(d_.col, unsigned(c));                                                        \
-  } while (0)
 
 //===----------------------------------------------------------------------===//
 // Accepted input
