@@ -143,12 +143,14 @@ private:
         })
         .Case([&](FlattenOp f) {
           const RefTensor &x = in(f.getInput());
-          return define(op, reshape(x, {x.dim(0), x.size() / std::max<int64_t>(x.dim(0), 1)}));
+          std::vector<int64_t> rest(x.shape.begin() + 1, x.shape.end());
+          return define(op, reshape(x, {x.dim(0), numElements(rest)}));
         })
         .Case([&](ReshapeOp r) {
           const RefTensor &x = in(r.getInput());
           std::vector<int64_t> shape{x.dim(0)};
-          int64_t known = x.dim(0), inferred = -1;
+          std::vector<int64_t> rest(x.shape.begin() + 1, x.shape.end());
+          int64_t known = 1, inferred = -1;
           for (int64_t dim : r.getShape()) {
             if (dim == -1)
               inferred = int64_t(shape.size());
@@ -157,7 +159,7 @@ private:
             shape.push_back(dim);
           }
           if (inferred > 0)
-            shape[inferred] = known ? x.size() / known : 0;
+            shape[inferred] = known ? numElements(rest) / known : 0;
           return define(op, reshape(x, shape));
         })
         .Case([&](DropoutOp d) {

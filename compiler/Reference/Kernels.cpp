@@ -9,7 +9,8 @@
 namespace dlc::ref {
 
 RefTensor dense(const RefTensor &x, const RefTensor &kernel, const RefTensor *bias) {
-  int64_t in = kernel.dim(0), units = kernel.dim(1), rows = x.size() / in;
+  int64_t in = kernel.dim(0), units = kernel.dim(1);
+  int64_t rows = numElements(std::vector<int64_t>(x.shape.begin(), x.shape.end() - 1));
   std::vector<int64_t> shape = x.shape;
   shape.back() = units;
   RefTensor y(shape);

@@ -276,12 +276,10 @@ func.func @main(%ids: tensor<1x2xi64>, %table: tensor<3x2xf32>) -> tensor<1x2x2x
 }
 
 //===----------------------------------------------------------------------===//
-// Empty tensors (skipped: evaluator bugs, reported to be fixed)
+// Empty tensors
 //===----------------------------------------------------------------------===//
 
 TEST(ReferenceEmptyTensors, FlattenOfAnEmptyBatchKeepsTheRowWidth) {
-  GTEST_SKIP() << "evaluator bug: dl.flatten of tensor<0x3x4xf32> computes [0, 0] "
-                  "(x.size() / max(batch, 1)) instead of [0, 12]";
   const char *text = R"(
 func.func @main(%x: tensor<0x3x4xf32>) -> tensor<0x12xf32> {
   %y = dl.flatten %x : (tensor<0x3x4xf32>) -> tensor<0x12xf32>
@@ -294,8 +292,6 @@ func.func @main(%x: tensor<0x3x4xf32>) -> tensor<0x12xf32> {
 }
 
 TEST(ReferenceEmptyTensors, ReshapeOfAnEmptyBatchInfersMinusOne) {
-  GTEST_SKIP() << "evaluator bug: dl.reshape {shape = [2, -1]} of tensor<0x3x4xf32> infers -1 "
-                  "from x.size() / (batch * 2) = 0, computing [0, 2, 0] instead of [0, 2, 6]";
   const char *text = R"(
 func.func @main(%x: tensor<0x3x4xf32>) -> tensor<0x2x6xf32> {
   %y = dl.reshape %x {shape = array<i64: 2, -1>} : (tensor<0x3x4xf32>) -> tensor<0x2x6xf32>
@@ -308,9 +304,6 @@ func.func @main(%x: tensor<0x3x4xf32>) -> tensor<0x2x6xf32> {
 }
 
 TEST(ReferenceEmptyTensors, DenseWithZeroInputFeaturesIsTheBias) {
-  GTEST_SKIP() << "evaluator bug: dense() divides x.size() by the kernel's input size, so a "
-                  "[2, 0] input with a [0, 3] kernel dies of SIGFPE instead of giving the bias "
-                  "(or zeros) of shape [2, 3]";
   RefTensor bias = tensor({3}, {1, 2, 3});
   expectTensor(dense(RefTensor({2, 0}), RefTensor({0, 3}), &bias), {2, 3}, {1, 2, 3, 1, 2, 3});
 }
