@@ -1,0 +1,319 @@
+//===- GradKernels.cpp - Backward of activations, normalization, losses ---===//
+//
+// Losses follow Keras 3 (keras/src/losses/losses.py for label smoothing and
+// reduction, keras/src/backend/tensorflow/nn.py for the cross-entropies):
+//
+//   categorical, probabilities: p / sum(p) along the last axis, clipped to
+//     [1e-7, 1 - 1e-7], then -sum(y * log(.)).
+//   categorical, logits: -sum(y * log_softmax(z)).
+//   sparse, probabilities: clip(p) then softmax cross-entropy of log(clip(p)),
+//     i.e. -log(q_t / sum(q)) with q = clip(p): the clipped values are
+//     renormalised, not p itself (tf.nn.sparse_softmax_cross_entropy_with_logits
+//     on log(q)).
+//   sparse, logits: -log_softmax(z)[t].
+//   binary, probabilities: q = clip(p), -(y log q + (1 - y) log(1 - q)).
+//   binary, logits: max(z, 0) - z y + log(1 + exp(-|z|)).
+//   mse: (p - y)^2.
+//
+// Label smoothing: y (1 - ls) + ls / C for the categorical losses and
+// y (1 - ls) + ls / 2 for the binary one. Keras' sparse loss takes no label
+// smoothing; here it smooths the one-hot of the class ids like the
+// categorical loss, which reduces to Keras at ls = 0. mse ignores both
+// fromLogits and labelSmoothing. The reduction is the mean of every
+// per-example loss ([N, ...] without the class axis for the categorical
+// losses); binary cross-entropy and mse average over the last axis first,
+// which for equal-sized rows is the mean over every element.
+//
+// Clipping has TF's gradient: it passes inside [lo, hi] (bounds included) and
+// is 0 outside. The renormalisation of the categorical loss is differentiated
+// too, so a clipped element still gets the gradient of its share of the sum.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Reference/GradKernels.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace dlc::ref {
+
+namespace {
+constexpr double kEpsilon = 1e-7; // keras.backend.epsilon()
+
+/// Splits a tensor into (outer, channels, inner) around |axis|.
+struct AxisSplit {
+  int64_t outer = 1, channels, inner = 1;
+  AxisSplit(const RefTensor &x, int64_t axis) : channels(x.dim(axis)) {
+    int64_t normalized = axis < 0 ? axis + x.rank() : axis;
+    for (int64_t i = 0; i < normalized; ++i)
+      outer *= x.shape[i];
+    for (int64_t i = normalized + 1; i < x.rank(); ++i)
+      inner *= x.shape[i];
+  }
+  int64_t index(int64_t o, int64_t c, int64_t i) const { return (o * channels + c) * inner + i; }
+};
+
+double sigmoid(double v) {
+  // Stable for large |v|: exp never overflows.
+  if (v >= 0)
+    return 1.0 / (1.0 + std::exp(-v));
+  double e = std::exp(v);
+  return e / (1.0 + e);
+}
+} // namespace
+
+RefTensor unaryGrad(const RefTensor &saved, const RefTensor &dy, Unary kind, double slope) {
+  RefTensor dx(saved.shape);
+  for (int64_t i = 0; i < saved.size(); ++i) {
+    double v = saved[i], d = 0;
+    switch (kind) {
+    case Unary::Relu: d = v > 0 ? 1.0 : 0.0; break;
+    case Unary::Sigmoid: d = v * (1.0 - v); break;
+    case Unary::Tanh: d = 1.0 - v * v; break;
+    case Unary::Gelu: {
+      double pdf = std::exp(-0.5 * v * v) / std::sqrt(2.0 * M_PI);
+      d = 0.5 * (1.0 + std::erf(v / std::sqrt(2.0))) + v * pdf;
+      break;
+    }
+    case Unary::GeluTanh: {
+      double k = std::sqrt(2.0 / M_PI);
+      double t = std::tanh(k * (v + 0.044715 * v * v * v));
+      d = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * v * v);
+      break;
+    }
+    case Unary::LeakyRelu: d = v > 0 ? 1.0 : slope; break;
+    }
+    dx[i] = dy[i] * d;
+  }
+  return dx;
+}
+
+RefTensor softmaxGrad(const RefTensor &y, const RefTensor &dy, int64_t axis) {
+  AxisSplit split(y, axis);
+  RefTensor dx(y.shape);
+  for (int64_t o = 0; o < split.outer; ++o)
+    for (int64_t i = 0; i < split.inner; ++i) {
+      double dot = 0;
+      for (int64_t c = 0; c < split.channels; ++c)
+        dot += dy[split.index(o, c, i)] * y[split.index(o, c, i)];
+      for (int64_t c = 0; c < split.channels; ++c) {
+        int64_t at = split.index(o, c, i);
+        dx[at] = y[at] * (dy[at] - dot);
+      }
+    }
+  return dx;
+}
+
+/// With x̂ = (x - mean) / sqrt(var + eps) over the count m elements of a
+/// channel: dbeta = sum(dy), dgamma = sum(dy x̂) and
+/// dx = gamma / sqrt(var + eps) * (dy - mean(dy) - x̂ mean(dy x̂)).
+/// dgamma is returned even without gamma (the gradient of a unit scale).
+BatchNormGrads batchNormGrad(const RefTensor &x, const RefTensor *gamma, const RefTensor &dy,
+                             int64_t axis, double epsilon) {
+  AxisSplit split(x, axis);
+  double count = double(split.outer * split.inner);
+  BatchNormGrads grads{RefTensor(x.shape), RefTensor({split.channels}),
+                       RefTensor({split.channels})};
+  for (int64_t c = 0; c < split.channels; ++c) {
+    double mean = 0, variance = 0;
+    for (int64_t o = 0; o < split.outer; ++o)
+      for (int64_t i = 0; i < split.inner; ++i)
+        mean += x[split.index(o, c, i)];
+    mean /= count;
+    for (int64_t o = 0; o < split.outer; ++o)
+      for (int64_t i = 0; i < split.inner; ++i) {
+        double d = x[split.index(o, c, i)] - mean;
+        variance += d * d;
+      }
+    variance /= count;
+    double invStd = 1.0 / std::sqrt(variance + epsilon);
+    double sumDy = 0, sumDyXhat = 0;
+    for (int64_t o = 0; o < split.outer; ++o)
+      for (int64_t i = 0; i < split.inner; ++i) {
+        int64_t at = split.index(o, c, i);
+        sumDy += dy[at];
+        sumDyXhat += dy[at] * (x[at] - mean) * invStd;
+      }
+    grads.dbeta[c] = sumDy;
+    grads.dgamma[c] = sumDyXhat;
+    double scale = (gamma ? (*gamma)[c] : 1.0) * invStd;
+    for (int64_t o = 0; o < split.outer; ++o)
+      for (int64_t i = 0; i < split.inner; ++i) {
+        int64_t at = split.index(o, c, i);
+        double xhat = (x[at] - mean) * invStd;
+        grads.dx[at] = scale * (dy[at] - sumDy / count - xhat * sumDyXhat / count);
+      }
+  }
+  return grads;
+}
+
+RefTensor embeddingGrad(const RefTensor &ids, const RefTensor &dy, int64_t rows) {
+  int64_t width = dy.dim(-1);
+  RefTensor dtable({rows, width});
+  for (int64_t i = 0; i < ids.size(); ++i) {
+    int64_t id = int64_t(ids[i]);
+    if (id < 0 || id >= rows)
+      continue; // the forward kernel rejects it
+    for (int64_t k = 0; k < width; ++k)
+      dtable[id * width + k] += dy[i * width + k];
+  }
+  return dtable;
+}
+
+RefTensor slice(const RefTensor &dy, int64_t axis, int64_t start, int64_t size) {
+  int64_t normalized = axis < 0 ? axis + dy.rank() : axis;
+  std::vector<int64_t> shape = dy.shape;
+  shape[normalized] = size;
+  RefTensor part(shape);
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < normalized; ++i)
+    outer *= shape[i];
+  for (int64_t i = normalized + 1; i < dy.rank(); ++i)
+    inner *= shape[i];
+  int64_t whole = dy.shape[normalized];
+  for (int64_t o = 0; o < outer; ++o)
+    std::copy_n(dy.data.begin() + (o * whole + start) * inner, size * inner,
+                part.data.begin() + o * size * inner);
+  return part;
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The labels of one row of C classes after label smoothing; sparse ids
+/// become one-hot rows first.
+void rowLabels(const RefTensor &labels, const LossOptions &options, int64_t row, int64_t classes,
+               std::vector<double> &y) {
+  y.assign(classes, 0.0);
+  if (options.kind == LossKind::SparseCategoricalCrossentropy) {
+    int64_t id = int64_t(labels[row]);
+    if (id >= 0 && id < classes)
+      y[id] = 1.0;
+  } else {
+    std::copy_n(labels.data.begin() + row * classes, classes, y.begin());
+  }
+  double ls = options.labelSmoothing;
+  if (ls == 0.0 || options.kind == LossKind::MeanSquaredError)
+    return;
+  double floor = options.kind == LossKind::BinaryCrossentropy ? 0.5 * ls : ls / double(classes);
+  for (double &v : y)
+    v = v * (1.0 - ls) + floor;
+}
+
+double clip(double v) { return std::min(std::max(v, kEpsilon), 1.0 - kEpsilon); }
+bool insideClip(double v) { return v >= kEpsilon && v <= 1.0 - kEpsilon; }
+
+/// Loss of one row (|p| and |y| of C entries) and, when |grad| is non-null,
+/// its gradient with respect to |p|.
+double rowLoss(const double *p, const std::vector<double> &y, const LossOptions &options,
+               double *grad) {
+  int64_t classes = int64_t(y.size());
+  double total = 0;
+  switch (options.kind) {
+  case LossKind::MeanSquaredError:
+    for (int64_t j = 0; j < classes; ++j) {
+      double d = p[j] - y[j];
+      total += d * d / double(classes);
+      if (grad)
+        grad[j] = 2.0 * d / double(classes);
+    }
+    return total;
+  case LossKind::BinaryCrossentropy:
+    for (int64_t j = 0; j < classes; ++j) {
+      double z = p[j], t = y[j];
+      if (options.fromLogits) {
+        total += std::max(z, 0.0) - z * t + std::log1p(std::exp(-std::abs(z)));
+        if (grad)
+          grad[j] = (sigmoid(z) - t) / double(classes);
+      } else {
+        double q = clip(z);
+        total += -(t * std::log(q) + (1.0 - t) * std::log(1.0 - q));
+        if (grad)
+          grad[j] = insideClip(z) ? (-t / q + (1.0 - t) / (1.0 - q)) / double(classes) : 0.0;
+      }
+    }
+    return total / double(classes);
+  case LossKind::CategoricalCrossentropy:
+  case LossKind::SparseCategoricalCrossentropy:
+    break;
+  }
+  double ySum = 0;
+  for (double v : y)
+    ySum += v;
+  bool sparse = options.kind == LossKind::SparseCategoricalCrossentropy;
+  if (options.fromLogits || sparse) {
+    // Softmax cross-entropy of logits l: -sum(y * (l - logsumexp(l))), whose
+    // gradient is softmax(l) * sum(y) - y. Sparse probabilities use l = log(q).
+    std::vector<double> logits(classes);
+    for (int64_t j = 0; j < classes; ++j)
+      logits[j] = options.fromLogits ? p[j] : std::log(clip(p[j]));
+    double top = *std::max_element(logits.begin(), logits.end()), sum = 0;
+    for (double l : logits)
+      sum += std::exp(l - top);
+    double logSum = top + std::log(sum);
+    for (int64_t j = 0; j < classes; ++j) {
+      total -= y[j] * (logits[j] - logSum);
+      if (!grad)
+        continue;
+      double dLogit = std::exp(logits[j] - logSum) * ySum - y[j];
+      // d(log q)/dp = 1 / q inside the clip range, 0 outside.
+      grad[j] = options.fromLogits ? dLogit
+                                   : (insideClip(p[j]) ? dLogit / clip(p[j]) : 0.0);
+    }
+    return total;
+  }
+  // Categorical on probabilities: r = p / s, q = clip(r), L = -sum(y log q).
+  // dL/dr_j = -y_j / q_j inside the clip range, and through the sum
+  // dL/dp_k = (dL/dr_k - sum_j dL/dr_j r_j) / s.
+  double s = 0;
+  for (int64_t j = 0; j < classes; ++j)
+    s += p[j];
+  double dot = 0;
+  std::vector<double> dr(classes);
+  for (int64_t j = 0; j < classes; ++j) {
+    double r = p[j] / s;
+    total -= y[j] * std::log(clip(r));
+    dr[j] = insideClip(r) ? -y[j] / clip(r) : 0.0;
+    dot += dr[j] * r;
+  }
+  if (grad)
+    for (int64_t j = 0; j < classes; ++j)
+      grad[j] = (dr[j] - dot) / s;
+  return total;
+}
+
+/// Evaluates the mean loss and, when |grad| is non-null, fills it.
+double evaluateLoss(const RefTensor &prediction, const RefTensor &labels,
+                    const LossOptions &options, RefTensor *grad) {
+  int64_t classes = prediction.dim(-1), rows = prediction.size() / classes;
+  if (grad)
+    *grad = RefTensor(prediction.shape);
+  std::vector<double> y;
+  double total = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    rowLabels(labels, options, r, classes, y);
+    total += rowLoss(prediction.data.data() + r * classes, y, options,
+                     grad ? grad->data.data() + r * classes : nullptr);
+  }
+  // Every row contributes one per-example loss (the binary and mse losses
+  // already averaged theirs over the last axis).
+  if (grad)
+    for (double &g : grad->data)
+      g /= double(rows);
+  return total / double(rows);
+}
+} // namespace
+
+double loss(const RefTensor &prediction, const RefTensor &labels, const LossOptions &options) {
+  return evaluateLoss(prediction, labels, options, nullptr);
+}
+
+RefTensor lossGrad(const RefTensor &prediction, const RefTensor &labels,
+                   const LossOptions &options) {
+  RefTensor grad;
+  evaluateLoss(prediction, labels, options, &grad);
+  return grad;
+}
+
+} // namespace dlc::ref
