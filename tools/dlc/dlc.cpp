@@ -13,6 +13,7 @@
 #include "dialects/DL/DLOps.h"
 #include "frontend/ModelBuilder.h"
 #include "frontend/SourceLoader.h"
+#include "tools/dlc/GradCommand.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -37,6 +38,7 @@ struct Options {
   bool verifyDiagnostics = false;
   bool debugInfo = false;
   bool splitInputFile = false;
+  dlc::GradOptions grad;
 };
 
 /// Loads and builds one buffer (the whole input, or one chunk of it with the
@@ -180,6 +182,18 @@ int compile(const Options &options) {
       /*needModule=*/options.emit != "ast");
   return frontend ? frontend : status;
 }
+int grad(const Options &options) {
+  return runFrontend(
+      options,
+      [&](const dlc::Program &, ModuleOp module) {
+        std::string error = dlc::runGrad(module, options.grad);
+        if (error.empty())
+          return success();
+        llvm::errs() << "dlc: error: " << error << "\n";
+        return failure();
+      },
+      /*needModule=*/true);
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -203,6 +217,18 @@ int main(int argc, char **argv) {
   compileCommand->add_option("-o", options.output, "output file (- for stdout)");
   compileCommand->add_flag("--debug-info", options.debugInfo, "print source locations in the IR");
 
+  CLI::App *gradCommand =
+      app.add_subcommand("grad", "write the loss and parameter gradients of one batch");
+  addCommon(gradCommand);
+  gradCommand->add_option("--weights", options.grad.weights, "safetensors with every parameter")
+      ->required();
+  gradCommand->add_option("--batch", options.grad.batch,
+                          "safetensors with the inputs by name and `labels`")
+      ->required();
+  gradCommand->add_option("--out", options.grad.out, "safetensors to write")->required();
+  gradCommand->add_option("--backend", options.grad.backend, "executor: ref")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success &success) {
@@ -214,5 +240,7 @@ int main(int argc, char **argv) {
   }
   if (*checkCommand)
     return check(options);
+  if (*gradCommand)
+    return grad(options);
   return compile(options);
 }
