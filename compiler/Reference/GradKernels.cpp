@@ -39,18 +39,6 @@ namespace dlc::ref {
 namespace {
 constexpr double kEpsilon = 1e-7; // keras.backend.epsilon()
 
-/// Splits a tensor into (outer, channels, inner) around |axis|.
-struct AxisSplit {
-  int64_t outer = 1, channels, inner = 1;
-  AxisSplit(const RefTensor &x, int64_t axis) : channels(x.dim(axis)) {
-    int64_t normalized = axis < 0 ? axis + x.rank() : axis;
-    for (int64_t i = 0; i < normalized; ++i)
-      outer *= x.shape[i];
-    for (int64_t i = normalized + 1; i < x.rank(); ++i)
-      inner *= x.shape[i];
-  }
-  int64_t index(int64_t o, int64_t c, int64_t i) const { return (o * channels + c) * inner + i; }
-};
 
 double sigmoid(double v) {
   // Stable for large |v|: exp never overflows.

@@ -39,18 +39,6 @@ RefTensor dropout(const RefTensor &x, double rate, uint64_t seed, uint64_t strea
 }
 
 namespace {
-/// Splits a tensor into (outer, channels, inner) around |axis|.
-struct AxisSplit {
-  int64_t outer = 1, channels, inner = 1;
-  AxisSplit(const RefTensor &x, int64_t axis) : channels(x.dim(axis)) {
-    int64_t normalized = axis < 0 ? axis + x.rank() : axis;
-    for (int64_t i = 0; i < normalized; ++i)
-      outer *= x.shape[i];
-    for (int64_t i = normalized + 1; i < x.rank(); ++i)
-      inner *= x.shape[i];
-  }
-  int64_t index(int64_t o, int64_t c, int64_t i) const { return (o * channels + c) * inner + i; }
-};
 
 RefTensor normalize(const RefTensor &x, const RefTensor *gamma, const RefTensor *beta,
                     const std::vector<double> &mean, const std::vector<double> &variance,
