@@ -17,30 +17,13 @@ WindowAxis windowAxis(int64_t in, int64_t window, int64_t stride, int64_t dilati
 
 RefTensor conv2d(const RefTensor &x, const RefTensor &kernel, const RefTensor *bias, Pair strides,
                  bool same, Pair dilation) {
-  int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
-  int64_t kh = kernel.dim(0), kw = kernel.dim(1), f = kernel.dim(3);
-  WindowAxis ay = windowAxis(h, kh, strides[0], dilation[0], same);
-  WindowAxis ax = windowAxis(w, kw, strides[1], dilation[1], same);
-  RefTensor y({n, ay.out, ax.out, f});
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t oy = 0; oy < ay.out; ++oy)
-      for (int64_t ox = 0; ox < ax.out; ++ox)
-        for (int64_t o = 0; o < f; ++o) {
-          double sum = bias ? (*bias)[o] : 0.0;
-          for (int64_t ky = 0; ky < kh; ++ky) {
-            int64_t iy = oy * strides[0] + ky * dilation[0] - ay.padBefore;
-            if (iy < 0 || iy >= h)
-              continue;
-            for (int64_t kx = 0; kx < kw; ++kx) {
-              int64_t ix = ox * strides[1] + kx * dilation[1] - ax.padBefore;
-              if (ix < 0 || ix >= w)
-                continue;
-              for (int64_t i = 0; i < c; ++i)
-                sum += x[((b * h + iy) * w + ix) * c + i] * kernel[((ky * kw + kx) * c + i) * f + o];
-            }
-          }
-          y[((b * ay.out + oy) * ax.out + ox) * f + o] = sum;
-        }
+  ConvGeometry geometry(x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernel.dim(0), kernel.dim(1),
+                        kernel.dim(3), strides, same, dilation);
+  RefTensor y(geometry.outputShape());
+  if (bias)
+    for (int64_t i = 0; i < y.size(); ++i)
+      y[i] = (*bias)[i % geometry.f];
+  geometry.forEachTap([&](int64_t out, int64_t in, int64_t k) { y[out] += x[in] * kernel[k]; });
   return y;
 }
 

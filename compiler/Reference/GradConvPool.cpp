@@ -14,57 +14,19 @@ namespace dlc::ref {
 
 RefTensor conv2dGradInput(const RefTensor &dy, const RefTensor &kernel, Pair inputSize,
                           Pair strides, bool same, Pair dilation) {
-  int64_t n = dy.dim(0), h = inputSize[0], w = inputSize[1];
-  int64_t kh = kernel.dim(0), kw = kernel.dim(1), c = kernel.dim(2), f = kernel.dim(3);
-  WindowAxis ay = windowAxis(h, kh, strides[0], dilation[0], same);
-  WindowAxis ax = windowAxis(w, kw, strides[1], dilation[1], same);
-  RefTensor dx({n, h, w, c});
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t oy = 0; oy < ay.out; ++oy)
-      for (int64_t ox = 0; ox < ax.out; ++ox)
-        for (int64_t o = 0; o < f; ++o) {
-          double g = dy[((b * ay.out + oy) * ax.out + ox) * f + o];
-          for (int64_t ky = 0; ky < kh; ++ky) {
-            int64_t iy = oy * strides[0] + ky * dilation[0] - ay.padBefore;
-            if (iy < 0 || iy >= h)
-              continue;
-            for (int64_t kx = 0; kx < kw; ++kx) {
-              int64_t ix = ox * strides[1] + kx * dilation[1] - ax.padBefore;
-              if (ix < 0 || ix >= w)
-                continue;
-              for (int64_t i = 0; i < c; ++i)
-                dx[((b * h + iy) * w + ix) * c + i] += g * kernel[((ky * kw + kx) * c + i) * f + o];
-            }
-          }
-        }
+  ConvGeometry geometry(dy.dim(0), inputSize[0], inputSize[1], kernel.dim(2), kernel.dim(0),
+                        kernel.dim(1), kernel.dim(3), strides, same, dilation);
+  RefTensor dx({geometry.n, geometry.h, geometry.w, geometry.c});
+  geometry.forEachTap([&](int64_t out, int64_t in, int64_t k) { dx[in] += dy[out] * kernel[k]; });
   return dx;
 }
 
 RefTensor conv2dGradKernel(const RefTensor &x, const RefTensor &dy, Pair kernelSize,
                            Pair strides, bool same, Pair dilation) {
-  int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
-  int64_t kh = kernelSize[0], kw = kernelSize[1], f = dy.dim(3);
-  WindowAxis ay = windowAxis(h, kh, strides[0], dilation[0], same);
-  WindowAxis ax = windowAxis(w, kw, strides[1], dilation[1], same);
-  RefTensor dk({kh, kw, c, f});
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t oy = 0; oy < ay.out; ++oy)
-      for (int64_t ox = 0; ox < ax.out; ++ox)
-        for (int64_t o = 0; o < f; ++o) {
-          double g = dy[((b * ay.out + oy) * ax.out + ox) * f + o];
-          for (int64_t ky = 0; ky < kh; ++ky) {
-            int64_t iy = oy * strides[0] + ky * dilation[0] - ay.padBefore;
-            if (iy < 0 || iy >= h)
-              continue;
-            for (int64_t kx = 0; kx < kw; ++kx) {
-              int64_t ix = ox * strides[1] + kx * dilation[1] - ax.padBefore;
-              if (ix < 0 || ix >= w)
-                continue;
-              for (int64_t i = 0; i < c; ++i)
-                dk[((ky * kw + kx) * c + i) * f + o] += g * x[((b * h + iy) * w + ix) * c + i];
-            }
-          }
-        }
+  ConvGeometry geometry(x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernelSize[0], kernelSize[1],
+                        dy.dim(3), strides, same, dilation);
+  RefTensor dk({geometry.kh, geometry.kw, geometry.c, geometry.f});
+  geometry.forEachTap([&](int64_t out, int64_t in, int64_t k) { dk[k] += dy[out] * x[in]; });
   return dk;
 }
 

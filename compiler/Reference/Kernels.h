@@ -24,6 +24,48 @@ struct WindowAxis {
 };
 WindowAxis windowAxis(int64_t in, int64_t window, int64_t stride, int64_t dilation, bool same);
 
+/// Where every multiply of a 2-D convolution reads and writes: the forward
+/// pass and both gradients visit the same taps, so window placement (TF
+/// `same` padding, dilation, ragged edges) cannot drift between them.
+struct ConvGeometry {
+  int64_t n, h, w, c, kh, kw, f;
+  Pair strides, dilation;
+  WindowAxis ay, ax;
+
+  ConvGeometry(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw, int64_t f,
+               Pair strides, bool same, Pair dilation)
+      : n(n), h(h), w(w), c(c), kh(kh), kw(kw), f(f), strides(strides), dilation(dilation),
+        ay(windowAxis(h, kh, strides[0], dilation[0], same)),
+        ax(windowAxis(w, kw, strides[1], dilation[1], same)) {}
+
+  std::vector<int64_t> outputShape() const { return {n, ay.out, ax.out, f}; }
+
+  /// Calls visit(output, input, kernel) with flat indices into the NHWC
+  /// output, the NHWC input and the [kh, kw, c, f] kernel, for every tap that
+  /// falls inside the input.
+  template <typename Visit>
+  void forEachTap(Visit visit) const {
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t oy = 0; oy < ay.out; ++oy)
+        for (int64_t ox = 0; ox < ax.out; ++ox)
+          for (int64_t o = 0; o < f; ++o) {
+            int64_t output = ((b * ay.out + oy) * ax.out + ox) * f + o;
+            for (int64_t ky = 0; ky < kh; ++ky) {
+              int64_t iy = oy * strides[0] + ky * dilation[0] - ay.padBefore;
+              if (iy < 0 || iy >= h)
+                continue;
+              for (int64_t kx = 0; kx < kw; ++kx) {
+                int64_t ix = ox * strides[1] + kx * dilation[1] - ax.padBefore;
+                if (ix < 0 || ix >= w)
+                  continue;
+                for (int64_t i = 0; i < c; ++i)
+                  visit(output, ((b * h + iy) * w + ix) * c + i, ((ky * kw + kx) * c + i) * f + o);
+              }
+            }
+          }
+  }
+};
+
 RefTensor conv2d(const RefTensor &x, const RefTensor &kernel, const RefTensor *bias, Pair strides,
                  bool same, Pair dilation);
 RefTensor maxPool2d(const RefTensor &x, Pair window, Pair strides, bool same);
