@@ -463,7 +463,8 @@ Value LayerEmitter::param(const LayerCall &call, StringRef suffix, ArrayRef<int6
   moduleBuilder.setInsertionPoint(builder.getInsertionBlock()->getParentOp());
   auto param = moduleBuilder.create<dl::ParamOp>(call.loc, name, type,
                                                  *dl::symbolizeInitializer(initializer),
-                                                 !(trainable && call.trainable), StringAttr());
+                                                 !(trainable && call.trainable), StringAttr(),
+                                                 StringAttr());
   if (call.weightsFile)
     param.setWeightsFile(*call.weightsFile);
   return builder.create<dl::WeightOp>(call.loc, type, FlatSymbolRefAttr::get(context, name));

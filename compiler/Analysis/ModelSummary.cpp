@@ -136,6 +136,8 @@ ModelSummary dlc::summarizeModel(ModuleOp module) {
     });
   }
   for (auto param : module.getOps<dl::ParamOp>()) {
+    if (param.isOptimizerSlot())
+      continue;
     RankedTensorType type = param.getTensorType();
     int64_t count = type.getNumElements();
     int64_t bytes = count * int64_t(type.getElementTypeBitWidth() / 8);

@@ -2,6 +2,7 @@
 #include "compiler/Reference/Evaluator.h"
 #include "compiler/Reference/GradKernels.h"
 #include "compiler/Reference/Kernels.h"
+#include "compiler/Reference/Optimizers.h"
 #include "dialects/DL/DLOps.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -41,6 +42,29 @@ Pair spatialSize(Value value) {
   return {type.getDimSize(1), type.getDimSize(2)};
 }
 
+OptimizerConfig optimizerConfig(dl::ConfigAttr config) {
+  OptimizerConfig result{config.getKind().str()};
+  auto number = [&](StringRef name, double &field) {
+    if (auto attr = dyn_cast_or_null<FloatAttr>(config.getOptions().get(name)))
+      field = attr.getValueAsDouble();
+  };
+  auto flag = [&](StringRef name, bool &field) {
+    if (auto attr = dyn_cast_or_null<BoolAttr>(config.getOptions().get(name)))
+      field = attr.getValue();
+  };
+  number("learning_rate", result.learningRate);
+  number("momentum", result.momentum);
+  number("beta_1", result.beta1);
+  number("beta_2", result.beta2);
+  number("epsilon", result.epsilon);
+  number("weight_decay", result.weightDecay);
+  number("rho", result.rho);
+  flag("nesterov", result.nesterov);
+  flag("amsgrad", result.amsgrad);
+  flag("centered", result.centered);
+  return result;
+}
+
 LossOptions lossOptions(dl::ConfigAttr config) {
   static const llvm::StringMap<LossKind> kinds = {
       {"categorical_crossentropy", LossKind::CategoricalCrossentropy},
@@ -57,8 +81,8 @@ LossOptions lossOptions(dl::ConfigAttr config) {
 
 class Interpreter {
 public:
-  Interpreter(const ParamMap &params, const EvalOptions &options)
-      : params(params), options(options) {}
+  Interpreter(const ParamMap &params, const EvalOptions &options, ParamMap *updates)
+      : params(params), options(options), updates(updates) {}
 
   FailureOr<std::vector<RefTensor>> run(func::FuncOp function, ArrayRef<RefTensor> arguments) {
     if (arguments.size() != function.getNumArguments()) {
@@ -306,6 +330,22 @@ private:
           return define(op, slice(in(s.getInput()), axis, int64_t(s.getStart()),
                                   type.getDimSize(axis < 0 ? axis + type.getRank() : axis)));
         })
+        .Case([&](AssignOp a) -> LogicalResult {
+          if (!updates)
+            return a.emitOpError("assigns a parameter, but the caller takes no updates");
+          (*updates)[a.getParam()] = in(a.getValue());
+          return success();
+        })
+        .Case([&](OptimizerUpdateOp u) {
+          RefTensor param = in(u.getParam());
+          std::vector<RefTensor> slots;
+          for (Value slot : u.getSlots())
+            slots.push_back(in(slot));
+          applyOptimizer(optimizerConfig(u.getConfig()), int64_t(in(u.getStep())[0]), param,
+                         in(u.getGrad()), slots);
+          slots.insert(slots.begin(), std::move(param));
+          return defineAll(op, std::move(slots));
+        })
         .Default([&](Operation *other) {
           return other->emitOpError("is not supported by the reference evaluator");
         });
@@ -313,6 +353,7 @@ private:
 
   const ParamMap &params;
   const EvalOptions &options;
+  ParamMap *updates;
   llvm::DenseMap<Value, RefTensor> values;
 };
 } // namespace
@@ -320,6 +361,7 @@ private:
 FailureOr<std::vector<RefTensor>> dlc::ref::evaluate(func::FuncOp function,
                                                      ArrayRef<RefTensor> arguments,
                                                      const ParamMap &params,
-                                                     const EvalOptions &options) {
-  return Interpreter(params, options).run(function, arguments);
+                                                     const EvalOptions &options,
+                                                     ParamMap *updates) {
+  return Interpreter(params, options, updates).run(function, arguments);
 }

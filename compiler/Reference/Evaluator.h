@@ -23,12 +23,15 @@ struct EvalOptions {
 using ParamMap = llvm::StringMap<RefTensor>;
 
 /// Runs |function| on |arguments| (one per function argument, checked against
-/// its type), reading dl.weight values from |params|. Errors (a missing
-/// parameter, a mis-shaped argument, an embedding id out of range) are
-/// reported at the op's location.
+/// its type), reading dl.weight values from |params|. dl.assign stores into
+/// |updates| (required when the function assigns): reads see |params|
+/// throughout, as in a training step that updates after computing. Errors (a
+/// missing parameter, a mis-shaped argument, an embedding id out of range)
+/// are reported at the op's location.
 mlir::FailureOr<std::vector<RefTensor>> evaluate(mlir::func::FuncOp function,
                                                  llvm::ArrayRef<RefTensor> arguments,
                                                  const ParamMap &params,
-                                                 const EvalOptions &options = {});
+                                                 const EvalOptions &options = {},
+                                                 ParamMap *updates = nullptr);
 
 } // namespace dlc::ref

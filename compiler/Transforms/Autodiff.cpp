@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Transforms/Passes.h"
+#include "dialects/DL/DLCatalog.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -109,6 +110,70 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     }
     if (failed(buildGrad(module, forward, *setups.begin())))
       return signalPassFailure();
+    buildTrainStep(module, *setups.begin());
+  }
+
+  /// @train_step(inputs..., labels, step) -> loss: @grad's computation, then
+  /// one optimizer_update per trainable parameter, whose results are
+  /// assigned back to the parameter and its slots (module-level dl.param ops
+  /// marked `slot of`, created here, zero-initialised).
+  void buildTrainStep(ModuleOp module, TrainSetupOp setup) {
+    auto grad = module.lookupSymbol<func::FuncOp>(kGradFunction);
+    MLIRContext *context = module.getContext();
+    OpBuilder b(context);
+    b.setInsertionPointAfter(grad);
+    SmallVector<Type> inputs(grad.getArgumentTypes());
+    auto stepType = RankedTensorType::get({}, IntegerType::get(context, 64));
+    inputs.push_back(stepType);
+    Type lossType = grad.getResultTypes().front();
+    auto step = b.create<func::FuncOp>(grad.getLoc(), "train_step",
+                                       b.getFunctionType(inputs, {lossType}));
+    for (unsigned i = 0; i < grad.getNumArguments(); ++i)
+      if (auto name = grad.getArgAttr(i, "dl.name"))
+        step.setArgAttr(i, "dl.name", name);
+    step.setArgAttr(grad.getNumArguments(), "dl.name", b.getStringAttr("step"));
+    step.setResultAttr(0, "dl.name", b.getStringAttr("loss"));
+    Block *body = step.addEntryBlock();
+    IRMapping mapping;
+    for (auto [from, to] : llvm::zip(grad.getArguments(), body->getArguments()))
+      mapping.map(from, to);
+    b.setInsertionPointToEnd(body);
+    func::ReturnOp gradReturn;
+    for (Operation &op : grad.getBody().front()) {
+      if ((gradReturn = dyn_cast<func::ReturnOp>(op)))
+        break;
+      b.clone(op, mapping);
+    }
+
+    ConfigAttr optimizer = setup.getOptimizer();
+    std::vector<std::string> slotNames = optimizerSlots(optimizer);
+    OpBuilder moduleBuilder(context);
+    moduleBuilder.setInsertionPoint(grad);
+    Value stepValue = body->getArguments().back();
+    for (unsigned i = 1; i < grad.getNumResults(); ++i) {
+      StringRef name = grad.getResultAttrOfType<StringAttr>(i, "dl.name").getValue();
+      auto param = module.lookupSymbol<ParamOp>(name);
+      Location loc = param.getLoc();
+      SmallVector<Value> slots;
+      SmallVector<FlatSymbolRefAttr> slotSymbols;
+      for (const std::string &slot : slotNames) {
+        std::string slotName = (name + "/" + slot).str();
+        if (!module.lookupSymbol(slotName))
+          moduleBuilder.create<ParamOp>(loc, slotName, param.getType(), Initializer::zeros,
+                                        /*frozen=*/true, StringAttr(), b.getStringAttr(name));
+        slotSymbols.push_back(FlatSymbolRefAttr::get(context, slotName));
+        slots.push_back(b.create<WeightOp>(loc, param.getType(), slotSymbols.back()));
+      }
+      Value current = b.create<WeightOp>(loc, param.getType(), FlatSymbolRefAttr::get(context, name));
+      Value gradient = mapping.lookup(gradReturn.getOperand(i));
+      SmallVector<Type> slotTypes(slots.size(), param.getType());
+      auto update = b.create<OptimizerUpdateOp>(loc, param.getType(), slotTypes, current, gradient,
+                                                stepValue, slots, optimizer);
+      b.create<AssignOp>(loc, FlatSymbolRefAttr::get(context, name), update.getNewParam());
+      for (auto [symbol, value] : llvm::zip(slotSymbols, update.getNewSlots()))
+        b.create<AssignOp>(loc, symbol, value);
+    }
+    b.create<func::ReturnOp>(grad.getLoc(), mapping.lookup(gradReturn.getOperand(0)));
   }
 
   LogicalResult buildGrad(ModuleOp module, func::FuncOp forward, TrainSetupOp setup) {

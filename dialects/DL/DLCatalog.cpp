@@ -262,6 +262,34 @@ LogicalResult dlc::dl::verifyConfig(Category category, ConfigAttr config,
   return success();
 }
 
+std::vector<std::string> dlc::dl::optimizerSlots(ConfigAttr optimizer) {
+  auto number = [&](StringRef name) {
+    auto attr = dyn_cast_or_null<FloatAttr>(optimizer.getOptions().get(name));
+    return attr ? attr.getValueAsDouble() : 0.0;
+  };
+  auto flag = [&](StringRef name) {
+    auto attr = dyn_cast_or_null<BoolAttr>(optimizer.getOptions().get(name));
+    return attr && attr.getValue();
+  };
+  StringRef kind = optimizer.getKind().getValue();
+  std::vector<std::string> slots;
+  if (kind == "sgd") {
+    if (number("momentum") > 0)
+      slots.push_back("momentum");
+  } else if (kind == "adam" || kind == "adamw") {
+    slots = {"m", "v"};
+    if (flag("amsgrad"))
+      slots.push_back("v_hat");
+  } else if (kind == "rmsprop") {
+    slots.push_back("velocity");
+    if (flag("centered"))
+      slots.push_back("average_gradient");
+    if (number("momentum") > 0)
+      slots.push_back("momentum");
+  }
+  return slots;
+}
+
 std::optional<std::string> dlc::dl::closestMatch(StringRef word,
                                                  llvm::ArrayRef<std::string> candidates) {
   if (llvm::is_contained(candidates, word))

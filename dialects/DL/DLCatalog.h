@@ -91,6 +91,11 @@ const KindSpec *findKind(Category category, llvm::StringRef kind);
 llvm::LogicalResult verifyConfig(Category category, ConfigAttr config,
                                  llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
 
+/// The state an optimizer keeps per parameter, in order (Keras' names):
+/// sgd with momentum [momentum]; adam/adamw [m, v] (+ v_hat with amsgrad);
+/// rmsprop [velocity] (+ average_gradient if centered) (+ momentum).
+std::vector<std::string> optimizerSlots(ConfigAttr optimizer);
+
 /// The candidate closest to |word| by edit distance, if close enough to be a
 /// plausible misspelling (for "did you mean ...?" hints).
 std::optional<std::string> closestMatch(llvm::StringRef word,

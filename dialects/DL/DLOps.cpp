@@ -118,6 +118,38 @@ LogicalResult TrainSetupOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// AssignOp and OptimizerUpdateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AssignOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto param = symbolTable.lookupNearestSymbolFrom<ParamOp>(*this, getParamAttr());
+  if (!param)
+    return emitOpError("refers to unknown parameter ") << getParamAttr();
+  if (param.getType() != getValue().getType())
+    return emitOpError("value of type ") << getValue().getType() << " cannot be stored into "
+                                         << getParamAttr() << " of type " << param.getType();
+  return success();
+}
+
+LogicalResult OptimizerUpdateOp::verify() {
+  if (failed(verifyConfig(Category::Optimizer, getConfig(), [&]() { return emitOpError(); })))
+    return failure();
+  size_t expected = optimizerSlots(getConfig()).size();
+  if (getSlots().size() != expected || getNewSlots().size() != expected)
+    return emitOpError("'") << getConfig().getKind().getValue() << "' with these options keeps "
+                            << expected << " slot(s) per parameter, got " << getSlots().size()
+                            << " operand(s) and " << getNewSlots().size() << " result(s)";
+  Type type = getParam().getType();
+  if (getGrad().getType() != type || getNewParam().getType() != type)
+    return emitOpError("parameter, gradient and new parameter must have one type");
+  for (ValueRange slots : {ValueRange(getSlots()), ValueRange(getNewSlots())})
+    for (Value slot : slots)
+      if (slot.getType() != type)
+        return emitOpError("slots must have the parameter's type ") << type;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // LossOp
 //===----------------------------------------------------------------------===//
 

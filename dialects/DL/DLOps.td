@@ -46,16 +46,20 @@ def DL_ParamOp : DL_Op<"param", [Symbol, HasParent<"mlir::ModuleOp">]> {
     ```mlir
     dl.param @"conv2d/kernel" : tensor<3x3x1x32xf32> init glorot_uniform
     dl.param @"block1_conv1/bias" : tensor<64xf32> init zeros frozen from "vgg16.safetensors"
+    dl.param @"conv2d/kernel/m" : tensor<3x3x1x32xf32> init zeros frozen slot of "conv2d/kernel"
     ```
+    A `slot of` parameter is optimizer state (Adam's m and v ...), frozen
+    for the optimizer and left out of the model's parameter counts.
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<AnyStaticShapeTensor>:$type,
                        DL_InitializerAttr:$initializer,
                        UnitAttr:$frozen,
-                       OptionalAttr<StrAttr>:$weights_file);
+                       OptionalAttr<StrAttr>:$weights_file,
+                       OptionalAttr<StrAttr>:$slot_of);
   let assemblyFormat = [{
     $sym_name `:` $type `init` custom<Initializer>($initializer) (`frozen` $frozen^)?
-    (`from` $weights_file^)? attr-dict
+    (`from` $weights_file^)? (`slot` `of` $slot_of^)? attr-dict
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -63,6 +67,8 @@ def DL_ParamOp : DL_Op<"param", [Symbol, HasParent<"mlir::ModuleOp">]> {
       return ::llvm::cast<::mlir::RankedTensorType>(getType());
     }
     bool isTrainable() { return !getFrozen(); }
+    /// Optimizer state (`slot of` a parameter) rather than part of the model.
+    bool isOptimizerSlot() { return getSlotOf().has_value(); }
   }];
 }
 

@@ -156,4 +156,36 @@ def DL_SliceOp : DL_GradOp<"slice", "the part of a tensor at [start, start + siz
   let results = (outs DL_FloatTensor:$output);
 }
 
+//===----------------------------------------------------------------------===//
+// Training step
+//===----------------------------------------------------------------------===//
+
+def DL_AssignOp : DL_Op<"assign", [DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+                                   MemoryEffects<[MemWrite]>]> {
+  let summary = "stores a new value into a parameter (or optimizer slot)";
+  let description = [{
+    ```mlir
+    dl.assign @"conv2d/kernel", %updated : tensor<3x3x1x32xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$param, AnyStaticShapeTensor:$value);
+  let assemblyFormat = "$param `,` $value attr-dict `:` type($value)";
+}
+
+def DL_OptimizerUpdateOp : DL_Op<"optimizer_update", [Pure]> {
+  let summary = "one optimizer step on one parameter: Keras' update formula";
+  let description = [{
+    Takes the parameter, its gradient, the step number (0 first; Adam's bias
+    correction uses step + 1) and the optimizer's slots for it (sgd with
+    momentum: [momentum]; adam/adamw: [m, v] (+ v_hat with amsgrad);
+    rmsprop: [velocity] (+ average_gradient if centered) (+ momentum)), and
+    returns the new parameter and slots.
+  }];
+  let arguments = (ins DL_FloatTensor:$param, DL_FloatTensor:$grad, 0DTensorOf<[I64]>:$step,
+                       Variadic<DL_FloatTensor>:$slots, DL_ConfigAttr:$config);
+  let results = (outs DL_FloatTensor:$new_param, Variadic<DL_FloatTensor>:$new_slots);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // DL_TRAINING_OPS

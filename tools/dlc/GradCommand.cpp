@@ -57,6 +57,8 @@ std::string loadParams(ModuleOp module, const std::string &path, ref::ParamMap *
   std::vector<std::string> missing;
   std::set<std::string> known;
   for (auto param : module.getOps<dl::ParamOp>()) {
+    if (param.isOptimizerSlot()) // optimizer state, not part of the model
+      continue;
     std::string name = param.getSymName().str();
     known.insert(name);
     const rt::TensorView *view = file.find(name);

@@ -687,3 +687,24 @@ func.func @conv2d_dynamic_kernel(%x: tensor<?x8x8x1xf32>, %k: tensor<?x?x1x8xf32
   %0 = dl.conv2d %x, %k {dilation = array<i64: 1, 1>, padding = #dl<padding same>, strides = array<i64: 1, 1>} : (tensor<?x8x8x1xf32>, tensor<?x?x1x8xf32>) -> tensor<?x8x8x8xf32>
   return
 }
+
+// -----
+
+// Tests that optimizer_update keeps exactly the optimizer's slots.
+func.func @adam_needs_two_slots(%p: tensor<4xf32>, %g: tensor<4xf32>, %s: tensor<i64>, %m: tensor<4xf32>) {
+  // expected-error@+1 {{'adam' with these options keeps 2 slot(s) per parameter, got 1 operand(s) and 1 result(s)}}
+  %0:2 = dl.optimizer_update %p, %g, %s, %m {config = #dl.config<"adam", {amsgrad = false, beta_1 = 0.9 : f64, beta_2 = 0.999 : f64, epsilon = 1.0e-07 : f64, learning_rate = 1.0e-03 : f64}>} : (tensor<4xf32>, tensor<4xf32>, tensor<i64>, tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// Tests that assign checks the parameter's type.
+module {
+  dl.param @"w" : tensor<4xf32> init zeros
+  func.func @assign_wrong_type(%v: tensor<5xf32>) {
+    // expected-error@+1 {{value of type 'tensor<5xf32>' cannot be stored into @w of type 'tensor<4xf32>'}}
+    dl.assign @w, %v : tensor<5xf32>
+    return
+  }
+}
