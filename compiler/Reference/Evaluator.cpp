@@ -313,6 +313,11 @@ private:
           return defineAll(op, {std::move(grads.dx), std::move(grads.dgamma),
                                 std::move(grads.dbeta)});
         })
+        .Case([&](BatchNormInferenceGradOp g) {
+          return define(op, batchNormInferenceGrad(in(g.getDy()), optional(g.getGamma()),
+                                                   in(g.getMovingVariance()), int64_t(g.getAxis()),
+                                                   g.getEpsilon().convertToDouble()));
+        })
         .Case([&](EmbeddingGradOp g) {
           auto table = cast<RankedTensorType>(g.getDtable().getType());
           return define(op, embeddingGrad(in(g.getIds()), in(g.getDy()), table.getDimSize(0)));

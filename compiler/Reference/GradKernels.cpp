@@ -134,6 +134,19 @@ BatchNormGrads batchNormGrad(const RefTensor &x, const RefTensor *gamma, const R
   return grads;
 }
 
+RefTensor batchNormInferenceGrad(const RefTensor &dy, const RefTensor *gamma,
+                                 const RefTensor &variance, int64_t axis, double epsilon) {
+  AxisSplit split(dy, axis);
+  RefTensor dx(dy.shape);
+  for (int64_t o = 0; o < split.outer; ++o)
+    for (int64_t c = 0; c < split.channels; ++c) {
+      double scale = (gamma ? (*gamma)[c] : 1.0) / std::sqrt(variance[c] + epsilon);
+      for (int64_t i = 0; i < split.inner; ++i)
+        dx[split.index(o, c, i)] = dy[split.index(o, c, i)] * scale;
+    }
+  return dx;
+}
+
 RefTensor embeddingGrad(const RefTensor &ids, const RefTensor &dy, int64_t rows) {
   int64_t width = dy.dim(-1);
   RefTensor dtable({rows, width});

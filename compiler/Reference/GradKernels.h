@@ -52,6 +52,11 @@ struct BatchNormGrads {
 BatchNormGrads batchNormGrad(const RefTensor &x, const RefTensor *gamma, const RefTensor &dy,
                              int64_t axis, double epsilon);
 
+/// Inference-mode batch normalization (a frozen layer): dx = dy * gamma /
+/// sqrt(variance + epsilon) along |axis| (|gamma| may be null: scale = 1).
+RefTensor batchNormInferenceGrad(const RefTensor &dy, const RefTensor *gamma,
+                                 const RefTensor &variance, int64_t axis, double epsilon);
+
 /// Scatter-adds the rows of dy into a [rows, width] table gradient.
 RefTensor embeddingGrad(const RefTensor &ids, const RefTensor &dy, int64_t rows);
 

@@ -148,10 +148,15 @@ LogicalResult DropoutOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrad
 LogicalResult BatchNormOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                           ArrayRef<bool> needed, SmallVectorImpl<Value> &grads) {
   reset(*this, grads);
-  if (!getTraining())
-    return emitOpError("gradients through batch_norm in inference mode (a frozen batch_norm "
-                       "layer) are not supported yet");
   Value gamma = getGamma(), beta = getBeta();
+  if (!getTraining()) {
+    // Frozen: statistics and scales are constants, only the input moves.
+    if (wants(needed, 0))
+      grads[0] = b.create<BatchNormInferenceGradOp>(getLoc(), getInput().getType(), resultGrads[0],
+                                                    gamma, getMovingVariance(), getAxisAttr(),
+                                                    getEpsilonAttr());
+    return success();
+  }
   Type betaType = beta ? beta.getType() : getMovingMean().getType();
   Type gammaType = gamma ? gamma.getType() : getMovingMean().getType();
   auto bn = b.create<BatchNormGradOp>(getLoc(), TypeRange{getInput().getType(), gammaType, betaType},

@@ -137,6 +137,18 @@ def DL_BatchNormGradOp : DL_GradOp<"batch_norm_grad",
   let results = (outs DL_FloatTensor:$dx, DL_FloatTensor:$dgamma, DL_FloatTensor:$dbeta);
 }
 
+def DL_BatchNormInferenceGradOp : DL_GradOp<"batch_norm_inference_grad",
+    "d(input) of an inference-mode batch_norm: dy · gamma / sqrt(moving_variance + epsilon)"> {
+  let description = [{
+    A frozen BatchNormalization layer (Keras runs it in inference mode) is a
+    fixed per-channel affine map; the gradient still flows through it to the
+    trainable layers below.
+  }];
+  let arguments = (ins DL_FloatTensor:$dy, Optional<DL_FloatTensor>:$gamma,
+                       DL_FloatTensor:$moving_variance, I64Attr:$axis, F64Attr:$epsilon);
+  let results = (outs DL_FloatTensor:$dx);
+}
+
 def DL_EmbeddingGradOp : DL_GradOp<"embedding_grad",
     "scatter-adds dy into the rows of the table gradient"> {
   let arguments = (ins DL_IndexTensor:$ids, DL_FloatTensor:$dy);

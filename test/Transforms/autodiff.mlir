@@ -92,3 +92,30 @@ module {
   }
   dl.train_setup {batch_size = 32 : i64, data_steps = [], epochs = 1 : i64, loss = #dl.config<"sparse_categorical_crossentropy", {from_logits = false}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.0e-2 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
 }
+
+// -----
+
+// Tests that a frozen batch_norm runs in inference mode (no `training`) and
+// passes the gradient to the trainable dense below it as a per-channel scale.
+// CHECK-LABEL: func.func @grad
+// CHECK: %[[Y:.*]] = dl.batch_norm
+// CHECK-NOT: training
+// CHECK: %[[DY:.*]] = dl.loss_grad %[[Y]]
+// CHECK: %[[DH:.*]] = dl.batch_norm_inference_grad %[[DY]], %{{.*}}, %{{.*}} {axis = -1 : i64, epsilon = 1.000000e-03 : f64}
+// CHECK: dl.dense_grad_kernel %{{.*}}, %[[DH]]
+module {
+  dl.param @"d/kernel" : tensor<4x4xf32> init glorot_uniform
+  dl.param @"bn/gamma" : tensor<4xf32> init ones frozen
+  dl.param @"bn/moving_mean" : tensor<4xf32> init zeros frozen
+  dl.param @"bn/moving_variance" : tensor<4xf32> init ones frozen
+  func.func @forward(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+    %k = dl.weight @"d/kernel" : tensor<4x4xf32>
+    %h = dl.dense %x, %k : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    %g = dl.weight @"bn/gamma" : tensor<4xf32>
+    %m = dl.weight @"bn/moving_mean" : tensor<4xf32>
+    %v = dl.weight @"bn/moving_variance" : tensor<4xf32>
+    %y = dl.batch_norm %h, %g, %m, %v {axis = -1 : i64, momentum = 0.99 : f64, epsilon = 1.0e-3 : f64, operandSegmentSizes = array<i32: 1, 1, 0, 1, 1>} : (tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+    return %y : tensor<?x4xf32>
+  }
+  dl.train_setup {batch_size = 32 : i64, data_steps = [], epochs = 1 : i64, loss = #dl.config<"mse", {}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.0e-2 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
+}

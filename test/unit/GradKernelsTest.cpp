@@ -245,6 +245,28 @@ TEST(GradKernels, BatchNormAxisLastAndAxis1) {
   }
 }
 
+TEST(GradKernels, BatchNormInferenceMode) {
+  Random rng(8);
+  for (int c = 0; c < kCases; ++c) {
+    int64_t axis = c % 2 ? -1 : 1;
+    bool withGamma = (c / 2) % 2 == 0;
+    RefTensor x = rng.tensor(rng.shape(2, 4, 4), -2, 2);
+    int64_t channels = x.dim(axis);
+    RefTensor gamma = rng.tensor({channels}, 0.5, 1.5), beta = rng.tensor({channels});
+    RefTensor mean = rng.tensor({channels}), variance = rng.tensor({channels}, 0.2, 2.0);
+    const RefTensor *g = withGamma ? &gamma : nullptr;
+    RefTensor w = rng.tensor(x.shape);
+    RefTensor dx = batchNormInferenceGrad(w, g, variance, axis, 1e-3);
+    expectGrad("batchNormInferenceGrad",
+               fdCompare(x,
+                         [&](const RefTensor &v) {
+                           return batchNormInference(v, g, &beta, mean, variance, axis, 1e-3);
+                         },
+                         w, dx),
+               x.shapeString() + " axis " + std::to_string(axis));
+  }
+}
+
 TEST(GradKernels, Embedding) {
   Random rng(8);
   for (int c = 0; c < kCases; ++c) {
