@@ -335,6 +335,18 @@ private:
           return define(op, slice(in(s.getInput()), axis, int64_t(s.getStart()),
                                   type.getDimSize(axis < 0 ? axis + type.getRank() : axis)));
         })
+        .Case([&](BatchNormStatisticsUpdateOp u) {
+          RefTensor mean, variance;
+          batchNormTraining(in(u.getInput()), nullptr, nullptr, int64_t(u.getAxis()), 0.0, &mean,
+                            &variance);
+          double momentum = u.getMomentum().convertToDouble();
+          RefTensor newMean = in(u.getMovingMean()), newVariance = in(u.getMovingVariance());
+          for (int64_t c = 0; c < newMean.size(); ++c) {
+            newMean[c] = newMean[c] * momentum + mean[c] * (1 - momentum);
+            newVariance[c] = newVariance[c] * momentum + variance[c] * (1 - momentum);
+          }
+          return defineAll(op, {std::move(newMean), std::move(newVariance)});
+        })
         .Case([&](AssignOp a) -> LogicalResult {
           if (!updates)
             return a.emitOpError("assigns a parameter, but the caller takes no updates");

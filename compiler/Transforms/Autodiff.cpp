@@ -173,6 +173,18 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
       for (auto [symbol, value] : llvm::zip(slotSymbols, update.getNewSlots()))
         b.create<AssignOp>(loc, symbol, value);
     }
+    // Training-mode batch_norm layers move their statistics, as Keras does.
+    for (auto bn : llvm::make_early_inc_range(body->getOps<BatchNormOp>())) {
+      auto mean = bn.getMovingMean().getDefiningOp<WeightOp>();
+      auto variance = bn.getMovingVariance().getDefiningOp<WeightOp>();
+      if (!bn.getTraining() || !mean || !variance)
+        continue;
+      auto update = b.create<BatchNormStatisticsUpdateOp>(
+          bn.getLoc(), TypeRange{mean.getType(), variance.getType()}, bn.getInput(),
+          mean.getValue(), variance.getValue(), bn.getAxisAttr(), bn.getMomentumAttr());
+      b.create<AssignOp>(bn.getLoc(), mean.getParamAttr(), update.getNewMean());
+      b.create<AssignOp>(bn.getLoc(), variance.getParamAttr(), update.getNewVariance());
+    }
     b.create<func::ReturnOp>(grad.getLoc(), mapping.lookup(gradReturn.getOperand(0)));
   }
 

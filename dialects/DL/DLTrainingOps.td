@@ -200,4 +200,16 @@ def DL_OptimizerUpdateOp : DL_Op<"optimizer_update", [Pure]> {
   let hasVerifier = 1;
 }
 
+def DL_BatchNormStatisticsUpdateOp : DL_Op<"batch_norm_statistics_update", [Pure]> {
+  let summary = "Keras' moving-average update of batch_norm statistics";
+  let description = [{
+    new = moving * momentum + batch * (1 - momentum), for the mean and the
+    (biased) variance of the batch along every axis but `axis`.
+  }];
+  let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$moving_mean,
+                       DL_FloatTensor:$moving_variance, I64Attr:$axis, F64Attr:$momentum);
+  let results = (outs DL_FloatTensor:$new_mean, DL_FloatTensor:$new_variance);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 #endif // DL_TRAINING_OPS

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Reference/Evaluator.h"
+#include "compiler/Reference/Kernels.h"
 #include "compiler/Reference/Optimizers.h"
 #include "compiler/Transforms/Passes.h"
 #include "frontend/ModelBuilder.h"
@@ -233,4 +234,42 @@ TEST(TrainStep, UpdatesEveryParameterWithItsGradientAndLearns) {
   EXPECT_LT(lastLoss, firstLoss);
   std::printf("train_step on a fixed batch: loss %.4f -> %.4f over 8 Adam steps\n", firstLoss,
               lastLoss);
+}
+
+TEST(ModelGradCheck, TrainingModeBatchNorm) {
+  checkModel(DLC_SOURCE_DIR "/test/unit/Inputs/bn_small.dl", 4, 3, 12);
+}
+
+// A training-mode batch_norm moves its statistics in @train_step by Keras'
+// rule new = old * momentum + batch * (1 - momentum), batch statistics over
+// every axis but the last (biased variance).
+TEST(TrainStep, MovesBatchNormStatistics) {
+  std::unique_ptr<Model> model = build(DLC_SOURCE_DIR "/test/unit/Inputs/bn_small.dl");
+  ASSERT_TRUE(model);
+  auto trainStep = model->module->lookupSymbol<func::FuncOp>("train_step");
+  std::mt19937_64 rng(11);
+  ref::ParamMap params = randomParams(*model->module, rng);
+  params["bn/moving_mean"].data.assign(4, 0.5);
+  params["bn/moving_variance"].data.assign(4, 2.0);
+  std::vector<RefTensor> arguments = randomBatch(model->grad, 5, rng);
+  RefTensor step(std::vector<int64_t>{});
+  step.integer = true;
+  arguments.push_back(step);
+  ref::ParamMap updates;
+  ASSERT_TRUE(succeeded(ref::evaluate(trainStep, arguments, params, {}, &updates)));
+
+  RefTensor h = ref::dense(arguments[0], params["h/kernel"], &params["h/bias"]);
+  for (int64_t c = 0; c < 4; ++c) {
+    double sum = 0, squares = 0;
+    int64_t count = h.size() / 4;
+    for (int64_t r = 0; r < count; ++r)
+      sum += h[r * 4 + c];
+    double mean = sum / double(count);
+    for (int64_t r = 0; r < count; ++r)
+      squares += (h[r * 4 + c] - mean) * (h[r * 4 + c] - mean);
+    EXPECT_NEAR(updates["bn/moving_mean"][c], 0.5 * 0.99 + mean * 0.01, 1e-12);
+    EXPECT_NEAR(updates["bn/moving_variance"][c], 2.0 * 0.99 + squares / double(count) * 0.01, 1e-12);
+  }
+  // sgd without momentum keeps no slots: the 6 trainable tensors and 2 statistics.
+  EXPECT_EQ(updates.size(), 8u);
 }
