@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/safetensors.h"
 
+#include "runtime/file_io.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -43,11 +45,11 @@ struct DTypeInfo {
   int referenceRank;
 };
 constexpr DTypeInfo kDTypes[] = {
-    {DType::Bool, "BOOL", 1, 0},  {DType::U8, "U8", 1, 4},     {DType::I8, "I8", 1, 5},
-    {DType::I16, "I16", 2, 9},    {DType::U16, "U16", 2, 10},  {DType::F16, "F16", 2, 11},
-    {DType::BF16, "BF16", 2, 12}, {DType::I32, "I32", 4, 13},  {DType::U32, "U32", 4, 14},
-    {DType::F32, "F32", 4, 15},   {DType::F64, "F64", 8, 17},  {DType::I64, "I64", 8, 18},
-    {DType::U64, "U64", 8, 19},
+    {DType::kBool, "BOOL", 1, 0},  {DType::kU8, "U8", 1, 4},     {DType::kI8, "I8", 1, 5},
+    {DType::kI16, "I16", 2, 9},    {DType::kU16, "U16", 2, 10},  {DType::kF16, "F16", 2, 11},
+    {DType::kBF16, "BF16", 2, 12}, {DType::kI32, "I32", 4, 13},  {DType::kU32, "U32", 4, 14},
+    {DType::kF32, "F32", 4, 15},   {DType::kF64, "F64", 8, 17},  {DType::kI64, "I64", 8, 18},
+    {DType::kU64, "U64", 8, 19},
 };
 
 const DTypeInfo *lookup(DType dtype) {
@@ -255,10 +257,9 @@ private:
 
 } // namespace
 
-size_t dtypeSize(DType dtype) { return lookup(dtype) ? lookup(dtype)->size : 0; }
-const char *dtypeName(DType dtype) { return lookup(dtype) ? lookup(dtype)->name : "?"; }
+const char *safetensorsDTypeName(DType dtype) { return lookup(dtype) ? lookup(dtype)->name : "?"; }
 
-bool parseDType(std::string_view name, DType *out) {
+bool parseSafetensorsDType(std::string_view name, DType *out) {
   for (const DTypeInfo &info : kDTypes)
     if (name == info.name) {
       *out = info.dtype;
@@ -267,14 +268,14 @@ bool parseDType(std::string_view name, DType *out) {
   return false;
 }
 
-int64_t TensorView::numElements() const {
+int64_t SafetensorsTensor::numElements() const {
   uint64_t elements = 0, bytes = 0;
   return checkedSize(shape, 1, &elements, &bytes) ? static_cast<int64_t>(elements) : -1;
 }
 
-const TensorView *SafetensorsFile::find(std::string_view name) const {
+const SafetensorsTensor *SafetensorsFile::find(std::string_view name) const {
   auto it = std::lower_bound(tensors_.begin(), tensors_.end(), name,
-                             [](const TensorView &t, std::string_view n) { return t.name < n; });
+                             [](const SafetensorsTensor &t, std::string_view n) { return t.name < n; });
   return it != tensors_.end() && it->name == name ? &*it : nullptr;
 }
 
@@ -338,8 +339,8 @@ Status SafetensorsFile::parse(std::vector<uint8_t> bytes, std::string sourceName
 
     for (RawEntry &entry : handler.entries) {
       const std::string context = tensorContext(entry.name);
-      TensorView view;
-      if (!parseDType(entry.dtype, &view.dtype))
+      SafetensorsTensor view;
+      if (!parseSafetensorsDType(entry.dtype, &view.dtype))
         return dataLoss(context + "unknown or unsupported dtype " + quote(entry.dtype));
       view.shape.assign(entry.shape.begin(), entry.shape.end()); // each <= INT64_MAX
       uint64_t elements = 0, needed = 0;
@@ -388,7 +389,7 @@ Status SafetensorsFile::parse(std::vector<uint8_t> bytes, std::string sourceName
       return dataLoss("bytes [" + std::to_string(covered) + ", " + std::to_string(dataSize) +
                       ") at the end of the data section are not covered by any tensor");
     std::sort(file.tensors_.begin(), file.tensors_.end(),
-              [](const TensorView &a, const TensorView &b) { return a.name < b.name; });
+              [](const SafetensorsTensor &a, const SafetensorsTensor &b) { return a.name < b.name; });
   } catch (const std::exception &e) {
     return DLC_MAKE_STATUS(StatusCode::kUnavailable, sourceName + ": cannot parse: " + e.what());
   }
@@ -401,7 +402,7 @@ namespace {
 
 /// Element count of a view, cross-checked against nbytes: views need not
 /// come from parse(), so nothing about them is trusted.
-Status elementCount(const TensorView &t, size_t *count) {
+Status elementCount(const SafetensorsTensor &t, size_t *count) {
   uint64_t elements = 0, bytes = 0;
   if (!lookup(t.dtype) || !checkedSize(t.shape, dtypeSize(t.dtype), &elements, &bytes) ||
       bytes != t.nbytes || (t.nbytes && !t.data))
@@ -431,28 +432,28 @@ float halfToFloat(uint16_t h) {
   return sign ? -magnitude : magnitude;
 }
 
-Status conversionError(const char *function, const TensorView &t, const std::string &message) {
+Status conversionError(const char *function, const SafetensorsTensor &t, const std::string &message) {
   return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                          std::string(function) + ": " + tensorContext(t.name) + message);
 }
 
 } // namespace
 
-Status readFloat32(const TensorView &t, std::vector<float> *out) {
+Status readFloat32(const SafetensorsTensor &t, std::vector<float> *out) {
   size_t count = 0;
   DLC_RETURN_IF_ERROR(elementCount(t, &count), "readFloat32");
-  if (t.dtype != DType::F16 && t.dtype != DType::BF16 && t.dtype != DType::F32 && t.dtype != DType::F64)
-    return conversionError("readFloat32", t, std::string("dtype ") + dtypeName(t.dtype) +
+  if (t.dtype != DType::kF16 && t.dtype != DType::kBF16 && t.dtype != DType::kF32 && t.dtype != DType::kF64)
+    return conversionError("readFloat32", t, std::string("dtype ") + safetensorsDTypeName(t.dtype) +
                                                  " is not a floating-point type");
   std::vector<float> values(count);
   const size_t size = dtypeSize(t.dtype);
   for (size_t i = 0; i < count; ++i) {
     const uint64_t raw = loadLE(t.data + i * size, size);
-    if (t.dtype == DType::F16) {
+    if (t.dtype == DType::kF16) {
       values[i] = halfToFloat(static_cast<uint16_t>(raw));
-    } else if (t.dtype == DType::BF16) {
+    } else if (t.dtype == DType::kBF16) {
       values[i] = bitsToFloat(static_cast<uint32_t>(raw) << 16);
-    } else if (t.dtype == DType::F32) {
+    } else if (t.dtype == DType::kF32) {
       values[i] = bitsToFloat(static_cast<uint32_t>(raw));
     } else {
       double d;
@@ -471,14 +472,14 @@ Status readFloat32(const TensorView &t, std::vector<float> *out) {
   return okStatus();
 }
 
-Status readInt64(const TensorView &t, std::vector<int64_t> *out) {
+Status readInt64(const SafetensorsTensor &t, std::vector<int64_t> *out) {
   size_t count = 0;
   DLC_RETURN_IF_ERROR(elementCount(t, &count), "readInt64");
   const DType d = t.dtype;
-  const bool isSigned = d == DType::I8 || d == DType::I16 || d == DType::I32 || d == DType::I64;
-  if (!isSigned && d != DType::U8 && d != DType::U16 && d != DType::U32 && d != DType::U64)
+  const bool isSigned = d == DType::kI8 || d == DType::kI16 || d == DType::kI32 || d == DType::kI64;
+  if (!isSigned && d != DType::kU8 && d != DType::kU16 && d != DType::kU32 && d != DType::kU64)
     return conversionError("readInt64", t,
-                           std::string("dtype ") + dtypeName(d) + " is not an integer type");
+                           std::string("dtype ") + safetensorsDTypeName(d) + " is not an integer type");
   std::vector<int64_t> values(count);
   const size_t size = dtypeSize(d);
   const uint64_t signBit = uint64_t{1} << (8 * size - 1);
@@ -496,68 +497,6 @@ Status readInt64(const TensorView &t, std::vector<int64_t> *out) {
   return okStatus();
 }
 
-namespace {
-
-Status writeAll(int fd, const void *data, size_t size, const std::string &what) {
-  const auto *p = static_cast<const uint8_t *>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, std::min<size_t>(size, size_t{1} << 30));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) // 0 for a non-empty write would loop forever; treat it as failure
-      return errnoStatus(n < 0 ? errno : EIO, "cannot write " + what);
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return okStatus();
-}
-
-/// Writes |chunks| to |path| through a fsynced temporary file and a rename.
-Status writeAtomically(const std::string &path,
-                       const std::vector<std::pair<const void *, size_t>> &chunks) {
-  static std::atomic<uint64_t> counter{0};
-  std::string tmp;
-  int fd = -1;
-  // O_EXCL never reuses a leftover name (say, from a crash with a recycled pid).
-  for (int attempt = 0; fd < 0; ++attempt) {
-    tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && (errno != EEXIST || attempt == 100))
-      return errnoStatus(errno, "cannot create temporary file " + tmp);
-  }
-  auto abandon = [&](Status status) {
-    if (fd >= 0)
-      ::close(fd);
-    ::unlink(tmp.c_str());
-    return status;
-  };
-  for (const auto &[data, size] : chunks) {
-    Status status = writeAll(fd, data, size, tmp);
-    if (!status.ok()) return abandon(status);
-  }
-  // The data must be durable before the rename publishes it, or a crash
-  // could leave the target name pointing at an empty or partial file.
-  if (::fsync(fd) != 0) return abandon(errnoStatus(errno, "cannot fsync " + tmp));
-  const int closed = ::close(fd);
-  fd = -1;
-  if (closed != 0) return abandon(errnoStatus(errno, "cannot close " + tmp));
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return abandon(errnoStatus(errno, "cannot rename " + tmp + " to " + path));
-
-  // Make the rename itself durable. Some filesystems cannot fsync a
-  // directory (EINVAL); nothing more can be done there.
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  const int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirFd < 0)
-    return errnoStatus(errno, "wrote " + path + " but cannot open its directory to sync it");
-  const int synced = ::fsync(dirFd), syncErrno = errno;
-  ::close(dirFd);
-  if (synced != 0 && syncErrno != EINVAL)
-    return errnoStatus(syncErrno, "wrote " + path + " but cannot sync its directory");
-  return okStatus();
-}
-
-} // namespace
 
 Status writeSafetensors(const std::string &path, const std::vector<TensorToWrite> &tensors,
                         const std::map<std::string, std::string> &metadata) {
@@ -600,7 +539,7 @@ Status writeSafetensors(const std::string &path, const std::vector<TensorToWrite
       if (__builtin_add_overflow(offset, uint64_t{t->nbytes}, &end))
         return invalid("total size overflows");
       nlohmann::ordered_json entry = nlohmann::ordered_json::object();
-      entry["dtype"] = dtypeName(t->dtype);
+      entry["dtype"] = safetensorsDTypeName(t->dtype);
       entry["shape"] = t->shape;
       entry["data_offsets"] = {offset, end};
       header[t->name] = std::move(entry);
@@ -624,7 +563,7 @@ Status writeSafetensors(const std::string &path, const std::vector<TensorToWrite
       length[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
     chunks[0] = {length, 8};
     chunks[1] = {text.data(), text.size()};
-    return writeAtomically(path, chunks);
+    return writeFileAtomically(path, chunks);
   } catch (const std::exception &e) {
     return DLC_MAKE_STATUS(StatusCode::kUnavailable, "writing " + path + ": " + e.what());
   }

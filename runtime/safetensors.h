@@ -21,6 +21,7 @@
 #pragma once
 
 #include "runtime/status.h"
+#include "runtime/tensor.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -31,25 +32,19 @@
 
 namespace dlc::rt {
 
-/// Element types the runtime understands. The names in the file are the
-/// reference implementation's ("F32", "BOOL", ...); other dtypes such as the
-/// F8 variants are rejected as unsupported.
-enum class DType { F16, BF16, F32, F64, I8, U8, I16, U16, I32, U32, I64, U64, Bool };
-
-/// Size of one element in bytes.
-size_t dtypeSize(DType dtype);
-/// The safetensors spelling, e.g. "BF16".
-const char *dtypeName(DType dtype);
+/// The safetensors spelling of |dtype|, e.g. "BF16" (the reference
+/// implementation's names; F8 variants are not supported).
+const char *safetensorsDTypeName(DType dtype);
 /// Parses a safetensors dtype spelling; false if unknown or unsupported.
-bool parseDType(std::string_view name, DType *out);
+bool parseSafetensorsDType(std::string_view name, DType *out);
 
 /// A tensor inside a SafetensorsFile. |data| points into the file's buffer
 /// and need not be aligned for the element type (the reference writer aligns
 /// every tensor, but the format does not require it), so read it with memcpy
 /// or the read* helpers below.
-struct TensorView {
+struct SafetensorsTensor {
   std::string name;
-  DType dtype = DType::F32;
+  DType dtype = DType::kF32;
   std::vector<int64_t> shape; // [] for a scalar
   const uint8_t *data = nullptr;
   size_t nbytes = 0;
@@ -79,9 +74,9 @@ public:
                       SafetensorsFile *out);
 
   /// All tensors, sorted by name (byte-wise), independent of header order.
-  const std::vector<TensorView> &tensors() const { return tensors_; }
+  const std::vector<SafetensorsTensor> &tensors() const { return tensors_; }
   /// The tensor called |name|, or nullptr.
-  const TensorView *find(std::string_view name) const;
+  const SafetensorsTensor *find(std::string_view name) const;
   /// The "__metadata__" entries (empty if the header has none).
   const std::map<std::string, std::string> &metadata() const { return metadata_; }
   const std::string &sourceName() const { return sourceName_; }
@@ -89,23 +84,23 @@ public:
 private:
   std::vector<uint8_t> bytes_;
   std::string sourceName_;
-  std::vector<TensorView> tensors_;
+  std::vector<SafetensorsTensor> tensors_;
   std::map<std::string, std::string> metadata_;
 };
 
 /// Converts F16/BF16/F32 exactly to float. F64 rounds to the nearest float; a
 /// finite F64 outside float's range is an error rather than a silent inf.
 /// Other dtypes are kInvalidArgument.
-Status readFloat32(const TensorView &tensor, std::vector<float> *out);
+Status readFloat32(const SafetensorsTensor &tensor, std::vector<float> *out);
 /// Converts any integer dtype exactly to int64 (U64 values above INT64_MAX
 /// are an error). Floating-point and BOOL tensors are kInvalidArgument.
-Status readInt64(const TensorView &tensor, std::vector<int64_t> *out);
+Status readInt64(const SafetensorsTensor &tensor, std::vector<int64_t> *out);
 
 /// One tensor for writeSafetensors; |data| holds |nbytes| bytes, row-major
 /// little-endian, and nbytes must equal product(shape) * dtypeSize(dtype).
 struct TensorToWrite {
   std::string name;
-  DType dtype = DType::F32;
+  DType dtype = DType::kF32;
   std::vector<int64_t> shape;
   const void *data = nullptr;
   size_t nbytes = 0;

@@ -85,35 +85,35 @@ const float kScalar = 42.0f;
 
 std::vector<TensorToWrite> sampleTensors() {
   return {
-      {"f32", DType::F32, {2, 3}, kF32.data(), kF32.size() * 4},
-      {"f16", DType::F16, {4}, kF16.data(), kF16.size() * 2},
-      {"bf16", DType::BF16, {1, 2}, kBF16.data(), kBF16.size() * 2},
-      {"f64", DType::F64, {3}, kF64.data(), kF64.size() * 8},
-      {"i64", DType::I64, {2, 2}, kI64.data(), kI64.size() * 8},
-      {"i32", DType::I32, {3}, kI32.data(), kI32.size() * 4},
-      {"i8", DType::I8, {5}, kI8.data(), kI8.size()},
-      {"u8", DType::U8, {3}, kU8.data(), kU8.size()},
-      {"bool", DType::Bool, {2}, kBool.data(), kBool.size()},
-      {"scalar", DType::F32, {}, &kScalar, 4},
-      {"empty", DType::F32, {0, 4}, nullptr, 0},
+      {"f32", DType::kF32, {2, 3}, kF32.data(), kF32.size() * 4},
+      {"f16", DType::kF16, {4}, kF16.data(), kF16.size() * 2},
+      {"bf16", DType::kBF16, {1, 2}, kBF16.data(), kBF16.size() * 2},
+      {"f64", DType::kF64, {3}, kF64.data(), kF64.size() * 8},
+      {"i64", DType::kI64, {2, 2}, kI64.data(), kI64.size() * 8},
+      {"i32", DType::kI32, {3}, kI32.data(), kI32.size() * 4},
+      {"i8", DType::kI8, {5}, kI8.data(), kI8.size()},
+      {"u8", DType::kU8, {3}, kU8.data(), kU8.size()},
+      {"bool", DType::kBool, {2}, kBool.data(), kBool.size()},
+      {"scalar", DType::kF32, {}, &kScalar, 4},
+      {"empty", DType::kF32, {0, 4}, nullptr, 0},
   };
 }
 
 } // namespace
 
 TEST(SafetensorsDTypeTest, NamesAndSizesRoundTrip) {
-  for (DType d : {DType::F16, DType::BF16, DType::F32, DType::F64, DType::I8, DType::U8, DType::I16,
-                  DType::U16, DType::I32, DType::U32, DType::I64, DType::U64, DType::Bool}) {
+  for (DType d : {DType::kF16, DType::kBF16, DType::kF32, DType::kF64, DType::kI8, DType::kU8, DType::kI16,
+                  DType::kU16, DType::kI32, DType::kU32, DType::kI64, DType::kU64, DType::kBool}) {
     DType parsed;
-    ASSERT_TRUE(parseDType(dtypeName(d), &parsed)) << dtypeName(d);
+    ASSERT_TRUE(parseSafetensorsDType(safetensorsDTypeName(d), &parsed)) << safetensorsDTypeName(d);
     EXPECT_EQ(parsed, d);
   }
-  EXPECT_EQ(dtypeSize(DType::BF16), 2u);
-  EXPECT_EQ(dtypeSize(DType::F64), 8u);
-  EXPECT_EQ(std::string(dtypeName(DType::Bool)), "BOOL");
+  EXPECT_EQ(dtypeSize(DType::kBF16), 2u);
+  EXPECT_EQ(dtypeSize(DType::kF64), 8u);
+  EXPECT_EQ(std::string(safetensorsDTypeName(DType::kBool)), "BOOL");
   DType unused;
-  EXPECT_FALSE(parseDType("F8_E4M3", &unused));
-  EXPECT_FALSE(parseDType("f32", &unused));
+  EXPECT_FALSE(parseSafetensorsDType("F8_E4M3", &unused));
+  EXPECT_FALSE(parseSafetensorsDType("f32", &unused));
 }
 
 TEST_F(SafetensorsFileTest, RoundTripsDtypesShapesScalarAndEmpty) {
@@ -130,7 +130,7 @@ TEST_F(SafetensorsFileTest, RoundTripsDtypesShapesScalarAndEmpty) {
   for (size_t i = 1; i < file.tensors().size(); ++i) // sorted by name
     EXPECT_LT(file.tensors()[i - 1].name, file.tensors()[i].name);
   for (const TensorToWrite &want : tensors) {
-    const TensorView *got = file.find(want.name);
+    const SafetensorsTensor *got = file.find(want.name);
     ASSERT_NE(got, nullptr) << want.name;
     EXPECT_EQ(got->dtype, want.dtype) << want.name;
     EXPECT_EQ(got->shape, want.shape) << want.name;
@@ -172,7 +172,7 @@ TEST(SafetensorsParseTest, ReadsHandBuiltSpecBuffer) {
   EXPECT_EQ(file.metadata().at("k"), "v");
   ASSERT_EQ(file.tensors().size(), 2u);
   EXPECT_EQ(file.tensors()[0].name, "b");
-  const TensorView *w = file.find("w");
+  const SafetensorsTensor *w = file.find("w");
   ASSERT_NE(w, nullptr);
   EXPECT_EQ(w->shape, std::vector<int64_t>{2});
   EXPECT_EQ(w->nbytes, 8u);
@@ -205,11 +205,11 @@ TEST_F(SafetensorsFileTest, WriterMatchesReferenceImplementationByteForByte) {
   const int64_t s = -5;
   const std::vector<uint8_t> i = {1, 2, 3};
   ASSERT_TRUE(writeSafetensors(path("g.safetensors"),
-                               {{"w", DType::F32, {2, 3}, w.data(), 24},
-                                {"h", DType::F16, {2}, h.data(), 4},
-                                {"s", DType::I64, {}, &s, 8},
-                                {"e", DType::BF16, {0, 3}, nullptr, 0},
-                                {"i", DType::U8, {3}, i.data(), 3}},
+                               {{"w", DType::kF32, {2, 3}, w.data(), 24},
+                                {"h", DType::kF16, {2}, h.data(), 4},
+                                {"s", DType::kI64, {}, &s, 8},
+                                {"e", DType::kBF16, {0, 3}, nullptr, 0},
+                                {"i", DType::kU8, {3}, i.data(), 3}},
                                {{"k", "v"}})
                   .ok());
   const std::string header = R"({"__metadata__":{"k":"v"},)"
@@ -356,7 +356,7 @@ TEST_F(SafetensorsFileTest, FuzzedFilesNeverCrash) {
     }
     ++accepted;
     size_t total = 0;
-    for (const TensorView &t : file.tensors()) {
+    for (const SafetensorsTensor &t : file.tensors()) {
       total += t.nbytes;
       uint64_t sum = 0;
       for (size_t b = 0; b < t.nbytes; ++b) // touch every byte of every view
@@ -379,7 +379,7 @@ TEST(SafetensorsReadTest, Float16ConvertsEveryBitPatternExactly) {
   std::vector<uint16_t> all(65536);
   for (size_t i = 0; i < all.size(); ++i)
     all[i] = static_cast<uint16_t>(i);
-  TensorView view{"h", DType::F16, {65536}, reinterpret_cast<const uint8_t *>(all.data()), 131072};
+  SafetensorsTensor view{"h", DType::kF16, {65536}, reinterpret_cast<const uint8_t *>(all.data()), 131072};
   std::vector<float> got;
   ASSERT_TRUE(readFloat32(view, &got).ok());
   for (uint32_t h = 0; h < 65536; ++h) {
@@ -399,7 +399,7 @@ TEST(SafetensorsReadTest, Float16ConvertsEveryBitPatternExactly) {
 
 TEST(SafetensorsReadTest, BFloat16AndFloat64) {
   const std::vector<uint16_t> bf = {0x3F80, 0xC040, 0x7F80, 0x0001};
-  TensorView b{"b", DType::BF16, {4}, reinterpret_cast<const uint8_t *>(bf.data()), 8};
+  SafetensorsTensor b{"b", DType::kBF16, {4}, reinterpret_cast<const uint8_t *>(bf.data()), 8};
   std::vector<float> got;
   ASSERT_TRUE(readFloat32(b, &got).ok());
   EXPECT_EQ(got, (std::vector<float>{1.0f, -3.0f, INFINITY, std::ldexp(1.0f, -133)}));
@@ -407,7 +407,7 @@ TEST(SafetensorsReadTest, BFloat16AndFloat64) {
   // FLT_MAX + half an ulp is where rounding to float would produce inf.
   const double halfway = static_cast<double>(FLT_MAX) + std::ldexp(1.0, 103);
   const std::vector<double> d = {0.1, -2.5, std::nextafter(halfway, 0.0), -INFINITY, NAN};
-  TensorView f{"d", DType::F64, {5}, reinterpret_cast<const uint8_t *>(d.data()), 40};
+  SafetensorsTensor f{"d", DType::kF64, {5}, reinterpret_cast<const uint8_t *>(d.data()), 40};
   ASSERT_TRUE(readFloat32(f, &got).ok());
   ASSERT_EQ(got.size(), 5u);
   EXPECT_EQ(std::vector<float>(got.begin(), got.begin() + 4),
@@ -416,7 +416,7 @@ TEST(SafetensorsReadTest, BFloat16AndFloat64) {
 
   for (double bad : {-1e300, halfway}) {
     const std::vector<double> huge = {1.0, bad};
-    TensorView h{"huge", DType::F64, {2}, reinterpret_cast<const uint8_t *>(huge.data()), 16};
+    SafetensorsTensor h{"huge", DType::kF64, {2}, reinterpret_cast<const uint8_t *>(huge.data()), 16};
     Status status = readFloat32(h, &got);
     EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
     EXPECT_NE(status.message().find("tensor 'huge': element 1 ("), std::string::npos) << status.message();
@@ -427,33 +427,33 @@ TEST(SafetensorsReadTest, BFloat16AndFloat64) {
 TEST(SafetensorsReadTest, IntegersConvertExactlyAndOverflowIsReported) {
   std::vector<int64_t> got;
   const std::vector<int8_t> i8 = {-128, 127};
-  ASSERT_TRUE(readInt64({"a", DType::I8, {2}, reinterpret_cast<const uint8_t *>(i8.data()), 2}, &got).ok());
+  ASSERT_TRUE(readInt64({"a", DType::kI8, {2}, reinterpret_cast<const uint8_t *>(i8.data()), 2}, &got).ok());
   EXPECT_EQ(got, (std::vector<int64_t>{-128, 127}));
   const std::vector<uint8_t> u8 = {255, 0};
-  ASSERT_TRUE(readInt64({"b", DType::U8, {2}, u8.data(), 2}, &got).ok());
+  ASSERT_TRUE(readInt64({"b", DType::kU8, {2}, u8.data(), 2}, &got).ok());
   EXPECT_EQ(got, (std::vector<int64_t>{255, 0}));
   const std::vector<int32_t> i32 = {INT32_MIN, -1};
-  ASSERT_TRUE(readInt64({"c", DType::I32, {2}, reinterpret_cast<const uint8_t *>(i32.data()), 8}, &got).ok());
+  ASSERT_TRUE(readInt64({"c", DType::kI32, {2}, reinterpret_cast<const uint8_t *>(i32.data()), 8}, &got).ok());
   EXPECT_EQ(got, (std::vector<int64_t>{INT32_MIN, -1}));
   const std::vector<uint32_t> u32 = {UINT32_MAX};
-  ASSERT_TRUE(readInt64({"d", DType::U32, {}, reinterpret_cast<const uint8_t *>(u32.data()), 4}, &got).ok());
+  ASSERT_TRUE(readInt64({"d", DType::kU32, {}, reinterpret_cast<const uint8_t *>(u32.data()), 4}, &got).ok());
   EXPECT_EQ(got, (std::vector<int64_t>{UINT32_MAX}));
 
   const std::vector<uint64_t> u64 = {1, uint64_t{1} << 63};
-  Status status = readInt64({"e", DType::U64, {2}, reinterpret_cast<const uint8_t *>(u64.data()), 16}, &got);
+  Status status = readInt64({"e", DType::kU64, {2}, reinterpret_cast<const uint8_t *>(u64.data()), 16}, &got);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("tensor 'e': element 1"), std::string::npos) << status.message();
 
   const float f = 1.0f;
-  status = readInt64({"f", DType::F32, {}, reinterpret_cast<const uint8_t *>(&f), 4}, &got);
+  status = readInt64({"f", DType::kF32, {}, reinterpret_cast<const uint8_t *>(&f), 4}, &got);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("not an integer type"), std::string::npos);
   std::vector<float> floats;
-  status = readFloat32({"g", DType::I32, {1}, reinterpret_cast<const uint8_t *>(i32.data()), 4}, &floats);
+  status = readFloat32({"g", DType::kI32, {1}, reinterpret_cast<const uint8_t *>(i32.data()), 4}, &floats);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("not a floating-point type"), std::string::npos);
   // A hand-made view whose nbytes disagrees with its shape is refused, not read past.
-  status = readInt64({"h", DType::I32, {3}, reinterpret_cast<const uint8_t *>(i32.data()), 8}, &got);
+  status = readInt64({"h", DType::kI32, {3}, reinterpret_cast<const uint8_t *>(i32.data()), 8}, &got);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("does not match I32 [3]"), std::string::npos) << status.message();
 }
@@ -471,7 +471,7 @@ TEST_F(SafetensorsFileTest, OpenReportsMissingFileAndDirectory) {
 
 TEST_F(SafetensorsFileTest, WritingIntoMissingDirectoryFailsCleanly) {
   const float v = 1.0f;
-  Status status = writeSafetensors(path("no/such/dir/m.safetensors"), {{"v", DType::F32, {}, &v, 4}});
+  Status status = writeSafetensors(path("no/such/dir/m.safetensors"), {{"v", DType::kF32, {}, &v, 4}});
   EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.toString();
   EXPECT_NE(status.message().find("m.safetensors.tmp."), std::string::npos) << status.message();
   EXPECT_TRUE(entries().empty());
@@ -479,9 +479,9 @@ TEST_F(SafetensorsFileTest, WritingIntoMissingDirectoryFailsCleanly) {
 
 TEST_F(SafetensorsFileTest, OverwriteReplacesTheWholeFile) {
   std::vector<uint8_t> big(100000, 0xAB);
-  ASSERT_TRUE(writeSafetensors(path("m.safetensors"), {{"big", DType::U8, {100000}, big.data(), big.size()}}).ok());
+  ASSERT_TRUE(writeSafetensors(path("m.safetensors"), {{"big", DType::kU8, {100000}, big.data(), big.size()}}).ok());
   const int32_t small = 5;
-  ASSERT_TRUE(writeSafetensors(path("m.safetensors"), {{"small", DType::I32, {1}, &small, 4}}).ok());
+  ASSERT_TRUE(writeSafetensors(path("m.safetensors"), {{"small", DType::kI32, {1}, &small, 4}}).ok());
   EXPECT_EQ(entries(), std::vector<std::string>{"m.safetensors"});
   EXPECT_LT(fs::file_size(path("m.safetensors")), 200u) << "old bytes must not survive";
   SafetensorsFile file;
@@ -493,23 +493,23 @@ TEST_F(SafetensorsFileTest, OverwriteReplacesTheWholeFile) {
 TEST_F(SafetensorsFileTest, InvalidInputLeavesExistingFileUntouched) {
   const std::string target = path("m.safetensors");
   const float v = 2.0f;
-  ASSERT_TRUE(writeSafetensors(target, {{"v", DType::F32, {}, &v, 4}}).ok());
+  ASSERT_TRUE(writeSafetensors(target, {{"v", DType::kF32, {}, &v, 4}}).ok());
   const std::vector<uint8_t> before = readBytes(target);
   const std::vector<std::pair<std::vector<TensorToWrite>, std::string>> bad = {
-      {{{"v", DType::F32, {}, &v, 4}, {"v", DType::F32, {}, &v, 4}}, "tensor 'v': name appears more than once"},
-      {{{"v", DType::F32, {2}, &v, 4}}, "nbytes 4 does not match F32 [2]"},
-      {{{"v", DType::F32, {-1}, &v, 4}}, "does not match F32 [-1]"},
-      {{{"v", DType::F32, {1}, nullptr, 4}}, "data is null"},
-      {{{"__metadata__", DType::F32, {}, &v, 4}}, "__metadata__ is reserved"},
-      {{{"bad\xFF", DType::F32, {}, &v, 4}}, "not valid UTF-8"},
-      {{{"v", DType::F32, std::vector<int64_t>(65, 1), &v, 4}}, "more than 64 dimensions"},
+      {{{"v", DType::kF32, {}, &v, 4}, {"v", DType::kF32, {}, &v, 4}}, "tensor 'v': name appears more than once"},
+      {{{"v", DType::kF32, {2}, &v, 4}}, "nbytes 4 does not match F32 [2]"},
+      {{{"v", DType::kF32, {-1}, &v, 4}}, "does not match F32 [-1]"},
+      {{{"v", DType::kF32, {1}, nullptr, 4}}, "data is null"},
+      {{{"__metadata__", DType::kF32, {}, &v, 4}}, "__metadata__ is reserved"},
+      {{{"bad\xFF", DType::kF32, {}, &v, 4}}, "not valid UTF-8"},
+      {{{"v", DType::kF32, std::vector<int64_t>(65, 1), &v, 4}}, "more than 64 dimensions"},
   };
   for (const auto &[tensors, expected] : bad) {
     Status status = writeSafetensors(target, tensors);
     EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << expected;
     EXPECT_NE(status.message().find(expected), std::string::npos) << status.message();
   }
-  Status status = writeSafetensors(target, {{"v", DType::F32, {}, &v, 4}}, {{"k", "\xC3"}});
+  Status status = writeSafetensors(target, {{"v", DType::kF32, {}, &v, 4}}, {{"k", "\xC3"}});
   EXPECT_NE(status.message().find("not valid UTF-8"), std::string::npos) << status.message();
   EXPECT_EQ(readBytes(target), before);
   EXPECT_EQ(entries(), std::vector<std::string>{"m.safetensors"});
@@ -518,7 +518,7 @@ TEST_F(SafetensorsFileTest, InvalidInputLeavesExistingFileUntouched) {
 TEST_F(SafetensorsFileTest, FailedRenameRemovesTheTempFile) {
   fs::create_directory(path("target"));
   const float v = 1.0f;
-  Status status = writeSafetensors(path("target"), {{"v", DType::F32, {}, &v, 4}});
+  Status status = writeSafetensors(path("target"), {{"v", DType::kF32, {}, &v, 4}});
   EXPECT_FALSE(status.ok());
   EXPECT_NE(status.message().find("cannot rename"), std::string::npos) << status.message();
   EXPECT_EQ(entries(), std::vector<std::string>{"target"});
@@ -527,7 +527,7 @@ TEST_F(SafetensorsFileTest, FailedRenameRemovesTheTempFile) {
 TEST_F(SafetensorsFileTest, FailureMidWriteKeepsOldFileAndRemovesTemp) {
   const std::string target = path("m.safetensors");
   const float v = 3.0f;
-  ASSERT_TRUE(writeSafetensors(target, {{"v", DType::F32, {}, &v, 4}}).ok());
+  ASSERT_TRUE(writeSafetensors(target, {{"v", DType::kF32, {}, &v, 4}}).ok());
   const std::vector<uint8_t> before = readBytes(target);
   std::vector<uint8_t> big(1 << 20, 7);
   // A file-size limit makes write() fail with EFBIG part way through the
@@ -538,7 +538,7 @@ TEST_F(SafetensorsFileTest, FailureMidWriteKeepsOldFileAndRemovesTemp) {
     std::signal(SIGXFSZ, SIG_IGN);
     rlimit limit{64 * 1024, 64 * 1024};
     ::setrlimit(RLIMIT_FSIZE, &limit);
-    Status status = writeSafetensors(target, {{"big", DType::U8, {1 << 20}, big.data(), big.size()}});
+    Status status = writeSafetensors(target, {{"big", DType::kU8, {1 << 20}, big.data(), big.size()}});
     bool expected = status.code() == StatusCode::kUnavailable &&
                     status.message().find("cannot write") != std::string::npos;
     ::_exit(status.ok() ? 1 : expected ? 0 : 2);
@@ -556,13 +556,13 @@ TEST_F(SafetensorsFileTest, FailureMidWriteKeepsOldFileAndRemovesTemp) {
 TEST_F(SafetensorsFileTest, ConcurrentReaderNeverSeesAPartialFile) {
   const std::string target = path("m.safetensors");
   std::vector<uint8_t> a(256 * 1024, 0xAA), b(200 * 1024, 0xBB);
-  ASSERT_TRUE(writeSafetensors(target, {{"x", DType::U8, {int64_t(a.size())}, a.data(), a.size()}}).ok());
+  ASSERT_TRUE(writeSafetensors(target, {{"x", DType::kU8, {int64_t(a.size())}, a.data(), a.size()}}).ok());
   std::atomic<bool> done{false};
   std::atomic<int> reads{0}, bad{0};
   std::thread reader([&] {
     while (!done) {
       SafetensorsFile file;
-      const TensorView *x = nullptr;
+      const SafetensorsTensor *x = nullptr;
       if (!SafetensorsFile::open(target, &file).ok() || !(x = file.find("x")) ||
           (x->nbytes != a.size() && x->nbytes != b.size()) ||
           std::count(x->data, x->data + x->nbytes, x->data[0]) != static_cast<long>(x->nbytes))
@@ -574,7 +574,7 @@ TEST_F(SafetensorsFileTest, ConcurrentReaderNeverSeesAPartialFile) {
     std::this_thread::yield();
   for (int i = 0; i < 40; ++i) {
     const std::vector<uint8_t> &v = i % 2 ? a : b;
-    ASSERT_TRUE(writeSafetensors(target, {{"x", DType::U8, {int64_t(v.size())}, v.data(), v.size()}}).ok());
+    ASSERT_TRUE(writeSafetensors(target, {{"x", DType::kU8, {int64_t(v.size())}, v.data(), v.size()}}).ok());
   }
   done = true;
   reader.join();

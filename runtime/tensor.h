@@ -12,14 +12,37 @@
 
 namespace dlc::rt {
 
-enum class DType : uint8_t { kF32 = 0, kI32 = 1, kI64 = 2 };
+/// Element types. The first three are what kernels compute with today; the
+/// rest exist so files (safetensors, IDX) can be read without a second enum.
+enum class DType : uint8_t {
+  kF32 = 0, kI32 = 1, kI64 = 2, kF16, kBF16, kF64, kI8, kU8, kI16, kU16, kU32, kU64, kBool
+};
 
-inline size_t dtypeSize(DType t) { return t == DType::kI64 ? 8 : 4; }
+inline size_t dtypeSize(DType t) {
+  switch (t) {
+  case DType::kF64: case DType::kI64: case DType::kU64: return 8;
+  case DType::kF32: case DType::kI32: case DType::kU32: return 4;
+  case DType::kF16: case DType::kBF16: case DType::kI16: case DType::kU16: return 2;
+  case DType::kI8: case DType::kU8: case DType::kBool: return 1;
+  }
+  return 0;
+}
+
 inline const char *dtypeName(DType t) {
   switch (t) {
   case DType::kF32: return "f32";
   case DType::kI32: return "i32";
   case DType::kI64: return "i64";
+  case DType::kF16: return "f16";
+  case DType::kBF16: return "bf16";
+  case DType::kF64: return "f64";
+  case DType::kI8: return "i8";
+  case DType::kU8: return "u8";
+  case DType::kI16: return "i16";
+  case DType::kU16: return "u16";
+  case DType::kU32: return "u32";
+  case DType::kU64: return "u64";
+  case DType::kBool: return "bool";
   }
   return "?";
 }

@@ -30,6 +30,22 @@ def AutodiffPass : Pass<"dlc-autodiff", "mlir::ModuleOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+def FuseKernelsPass : Pass<"dlc-fuse", "mlir::ModuleOp"> {
+  let summary = "Group ops into dl.fused kernels, one decision for every backend";
+  let description = [{
+    Wraps every compute op into a `dl.fused` region. Greedy along
+    producer->consumer chains: conv2d/dense and gradient anchors take the
+    elementwise ops that follow them, conv2d (+activation) takes the pooling
+    after it, dense takes a softmax, an elementwise chain takes the bias_grad
+    of its result. Views and parameter reads/writes stay outside.
+  }];
+  let dependentDialects = ["::dlc::dl::DLDialect"];
+}
+
+//===----------------------------------------------------------------------===//
 // Shapes
 //===----------------------------------------------------------------------===//
 

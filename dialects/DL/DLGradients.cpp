@@ -208,7 +208,9 @@ LogicalResult ReluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                      ArrayRef<bool> needed, SmallVectorImpl<Value> &grads) {
   reset(*this, grads);
   if (wants(needed, 0))
-    grads[0] = grad<ReluGradOp>(b, *this, getInput().getType(), getInput(), resultGrads[0]);
+    // relu(x) > 0 exactly where x > 0: taking the output lets a fused
+    // conv+relu keep only its activated result for the backward pass.
+    grads[0] = grad<ReluGradOp>(b, *this, getInput().getType(), getOutput(), resultGrads[0]);
   return success();
 }
 

@@ -5,6 +5,7 @@
 include "dialects/DL/DLDialect.td"
 include "dialects/DL/DLInterfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -267,5 +268,6 @@ def DL_ConcatOp : DL_LayerOp<"concat"> {
 }
 
 include "dialects/DL/DLTrainingOps.td"
+include "dialects/DL/DLFusionOps.td"
 
 #endif // DL_OPS

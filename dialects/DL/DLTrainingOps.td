@@ -105,7 +105,7 @@ def DL_GlobalAvgPool2DGradOp : DL_GradOp<"global_avg_pool2d_grad",
 
 // Activation gradients take the forward input x or output y, whichever the
 // rule is cheaper from.
-def DL_ReluGradOp : DL_GradOp<"relu_grad", "dy where x > 0, else 0"> {
+def DL_ReluGradOp : DL_GradOp<"relu_grad", "dy where x > 0 (equivalently relu(x) > 0), else 0"> {
   let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$dy);
   let results = (outs DL_FloatTensor:$dx);
 }

@@ -7,8 +7,11 @@
 //===----------------------------------------------------------------------===//
 #include "tools/dlc/GradCommand.h"
 #include "compiler/Reference/Evaluator.h"
+#include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Target/BundleWriter.h"
 #include "compiler/Transforms/Passes.h"
 #include "runtime/safetensors.h"
+#include "runtime/session.h"
 
 #include "mlir/Pass/PassManager.h"
 
@@ -27,7 +30,7 @@ std::string shapeText(ArrayRef<int64_t> shape) {
 }
 
 /// Reads |view| as a tensor of |type| (dynamic dims take the file's sizes).
-std::string readTensor(const rt::TensorView &view, RankedTensorType type, const std::string &file,
+std::string readTensor(const rt::SafetensorsTensor &view, RankedTensorType type, const std::string &file,
                        ref::RefTensor *out) {
   std::string where = "'" + view.name + "' in " + file;
   if (int64_t(view.shape.size()) != type.getRank() ||
@@ -61,7 +64,7 @@ std::string loadParams(ModuleOp module, const std::string &path, ref::ParamMap *
       continue;
     std::string name = param.getSymName().str();
     known.insert(name);
-    const rt::TensorView *view = file.find(name);
+    const rt::SafetensorsTensor *view = file.find(name);
     if (!view) {
       missing.push_back(name);
       continue;
@@ -78,7 +81,7 @@ std::string loadParams(ModuleOp module, const std::string &path, ref::ParamMap *
       list += ", ... (" + std::to_string(missing.size()) + " in all)";
     return path + " lacks parameters: " + list;
   }
-  for (const rt::TensorView &view : file.tensors())
+  for (const rt::SafetensorsTensor &view : file.tensors())
     if (!known.count(view.name))
       return path + " holds '" + view.name + "', which is not a parameter of the model";
   return "";
@@ -96,7 +99,7 @@ std::string loadBatch(func::FuncOp grad, const std::string &path,
   for (unsigned i = 0; i < count; ++i) {
     auto name = grad.getArgAttrOfType<StringAttr>(i, "dl.name");
     std::string key = name ? name.str() : "input" + std::to_string(i);
-    const rt::TensorView *view = file.find(key);
+    const rt::SafetensorsTensor *view = file.find(key);
     // A model with one input also takes it under the name `input`.
     if (!view && count == 2 && i == 0)
       view = file.find("input");
@@ -116,11 +119,64 @@ std::string loadBatch(func::FuncOp grad, const std::string &path,
     return path + ": the batch is empty";
   return "";
 }
+/// Runs @grad through a bundle on a runtime device: the path `dlc train` takes.
+std::string runOnDevice(ModuleOp original, const ref::ParamMap &params,
+                        const std::vector<ref::RefTensor> &arguments,
+                        std::vector<ref::RefTensor> *results) {
+  OwningOpRef<ModuleOp> module = original.clone();
+  if (failed(runKernelPipeline(*module, arguments.front().shape.front())))
+    return "could not compile the model (see the errors above)";
+  std::vector<uint8_t> bytes;
+  if (failed(writeBundle(*module, BundleOptions{}, &bytes)))
+    return "could not write the bundle (see the errors above)";
+  std::unique_ptr<rt::Bundle> loaded;
+  if (rt::Status s = rt::Bundle::fromBytes(std::move(bytes), "<in memory>", &loaded); !s.ok())
+    return s.message();
+  std::unique_ptr<rt::Session> session;
+  if (rt::Status s = rt::Session::create(std::move(loaded), rt::createCpuDevice(), &session);
+      !s.ok())
+    return s.message();
+  for (const auto &[name, value] : params) {
+    rt::Parameter *p = session->parameter(name.str());
+    if (!p)
+      return "the bundle has no parameter '" + name.str() + "'";
+    p->data.assign(value.data.begin(), value.data.end());
+  }
+  std::vector<rt::TensorSpec> specs = session->inputs("grad");
+  std::vector<std::vector<uint8_t>> storage(arguments.size());
+  std::vector<rt::TensorView> inputs;
+  for (size_t i = 0; i < arguments.size() && i < specs.size(); ++i) {
+    const ref::RefTensor &a = arguments[i];
+    rt::TensorView v{nullptr, specs[i].dtype, a.shape};
+    storage[i].resize(v.bytes());
+    v.data = storage[i].data();
+    for (size_t j = 0; j < a.data.size(); ++j) {
+      if (v.dtype == rt::DType::kF32)
+        v.f32()[j] = float(a.data[j]);
+      else if (v.dtype == rt::DType::kI32)
+        v.i32()[j] = int32_t(a.data[j]);
+      else
+        v.i64()[j] = int64_t(a.data[j]);
+    }
+    inputs.push_back(v);
+  }
+  std::vector<rt::TensorView> outputs;
+  if (rt::Status s = session->run("grad", inputs, &outputs); !s.ok())
+    return s.message();
+  for (const rt::TensorView &o : outputs) {
+    ref::RefTensor t;
+    t.shape = o.shape;
+    t.data.assign(o.f32(), o.f32() + o.numel());
+    results->push_back(std::move(t));
+  }
+  return "";
+}
 } // namespace
 
 std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
-  if (options.backend != "ref")
-    return "backend '" + options.backend + "' is not available yet; use --backend ref";
+  if (options.backend != "ref" && options.backend != "cpu")
+    return "unknown backend '" + options.backend + "' (backends: ref, cpu)";
+  OwningOpRef<ModuleOp> original = module.clone();
   PassManager pm(module.getContext());
   pm.addPass(dlc::createAutodiffPass());
   if (failed(pm.run(module)))
@@ -133,16 +189,22 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
   std::vector<ref::RefTensor> arguments;
   if (std::string error = loadBatch(grad, options.batch, &arguments); !error.empty())
     return error;
-  FailureOr<std::vector<ref::RefTensor>> results = ref::evaluate(grad, arguments, params);
-  if (failed(results))
-    return "evaluation failed (see the errors above)";
+  FailureOr<std::vector<ref::RefTensor>> results = std::vector<ref::RefTensor>();
+  if (options.backend == "cpu") {
+    if (std::string error = runOnDevice(*original, params, arguments, &*results); !error.empty())
+      return error;
+  } else {
+    results = ref::evaluate(grad, arguments, params);
+    if (failed(results))
+      return "evaluation failed (see the errors above)";
+  }
 
   std::vector<std::vector<float>> storage(results->size());
   std::vector<rt::TensorToWrite> tensors;
   for (auto [index, result] : llvm::enumerate(*results)) {
     storage[index].assign(result.data.begin(), result.data.end());
     auto name = grad.getResultAttrOfType<StringAttr>(index, "dl.name");
-    tensors.push_back({name.str(), rt::DType::F32, result.shape, storage[index].data(),
+    tensors.push_back({name.str(), rt::DType::kF32, result.shape, storage[index].data(),
                        storage[index].size() * sizeof(float)});
   }
   if (rt::Status status = rt::writeSafetensors(options.out, tensors); !status.ok())

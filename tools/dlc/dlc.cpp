@@ -3,17 +3,24 @@
 //   dlc check MODEL.dl                 Keras-style summary and training setup
 //   dlc compile MODEL.dl --emit=ast    the syntax tree, with locations
 //   dlc compile MODEL.dl --emit=mlir   the dl dialect
+//   dlc compile MODEL.dl --emit=fused  after shapes, autodiff and kernel fusion
+//   dlc compile MODEL.dl -o M.dlcb     a bundle for the runtime
+//   dlc inspect M.dlcb [--json]        programs, kernels, buffers of a bundle
 //
 // Every error reaches the user as `file:line:col: error: message`, the source
 // line and a caret; the exit status is then 1.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Analysis/ModelSummary.h"
+#include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Target/BundleWriter.h"
 #include "compiler/Transforms/Passes.h"
 #include "dialects/DL/DLOps.h"
 #include "frontend/ModelBuilder.h"
 #include "frontend/SourceLoader.h"
+#include "runtime/file_io.h"
 #include "tools/dlc/GradCommand.h"
+#include "tools/dlc/InspectCommand.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -33,8 +40,11 @@ namespace {
 struct Options {
   std::string input;
   std::string model;
-  std::string emit = "mlir";
+  std::string emit;   // default: bundle when -o names a file, else mlir
   std::string output = "-";
+  std::string targets = "cpu";
+  int64_t batch = 0;
+  bool json = false;
   bool verifyDiagnostics = false;
   bool debugInfo = false;
   bool splitInputFile = false;
@@ -155,16 +165,56 @@ int check(const Options &options) {
       /*needModule=*/true);
 }
 
-int compile(const Options &options) {
-  if (options.emit != "ast" && options.emit != "mlir") {
+/// Lowers |module| to a bundle and writes it to options.output atomically.
+LogicalResult emitBundle(const Options &options, ModuleOp module) {
+  dlc::BundleOptions bundle;
+  bundle.source = options.input;
+  bundle.targets.clear();
+  llvm::SmallVector<llvm::StringRef> targets;
+  llvm::StringRef(options.targets).split(targets, ',');
+  for (llvm::StringRef t : targets) {
+    if (t != "cpu") {
+      emitError(module.getLoc()) << "unknown or not yet supported target '" << t
+                                 << "' (targets: cpu)";
+      return failure();
+    }
+    bundle.targets.push_back(t.str());
+  }
+  std::vector<uint8_t> bytes;
+  if (failed(dlc::writeBundle(module, bundle, &bytes)))
+    return failure();
+  dlc::rt::Status status = dlc::rt::writeFileAtomically(options.output, {{bytes.data(), bytes.size()}});
+  if (!status.ok()) {
+    llvm::errs() << "dlc: error: " << status.message() << "\n";
+    return failure();
+  }
+  return success();
+}
+
+int compile(Options options) {
+  if (options.emit.empty())
+    options.emit = options.output != "-" && !llvm::StringRef(options.output).ends_with(".mlir")
+                       ? "bundle"
+                       : "mlir";
+  if (options.emit != "ast" && options.emit != "mlir" && options.emit != "fused" &&
+      options.emit != "bundle") {
     llvm::errs() << "dlc: error: unknown --emit stage '" << options.emit
-                 << "' (stages: ast, mlir)\n";
+                 << "' (stages: ast, mlir, fused, bundle)\n";
+    return 1;
+  }
+  if (options.emit == "bundle" && options.output == "-") {
+    llvm::errs() << "dlc: error: a bundle is binary: name the file with -o MODEL.dlcb\n";
     return 1;
   }
   int status = 0;
   int frontend = runFrontend(
       options,
       [&](const dlc::Program &program, ModuleOp module) {
+        if (options.emit == "fused" || options.emit == "bundle")
+          if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch))))
+            return failure();
+        if (options.emit == "bundle")
+          return emitBundle(options, module);
         status = writeOutput(options, [&](llvm::raw_ostream &os) {
           if (options.emit == "ast") {
             for (const auto &file : program.files)
@@ -213,8 +263,12 @@ int main(int argc, char **argv) {
   addCommon(checkCommand);
   CLI::App *compileCommand = app.add_subcommand("compile", "compile a model");
   addCommon(compileCommand);
-  compileCommand->add_option("--emit", options.emit, "stage to print: ast, mlir")->capture_default_str();
+  compileCommand->add_option("--emit", options.emit,
+                             "stage: ast, mlir, fused, bundle (default: bundle with -o FILE, else mlir)");
   compileCommand->add_option("-o", options.output, "output file (- for stdout)");
+  compileCommand->add_option("--target", options.targets, "bundle targets: cpu")->capture_default_str();
+  compileCommand->add_option("--batch", options.batch,
+                             "batch size to compile for (default: the training setup's)");
   compileCommand->add_flag("--debug-info", options.debugInfo, "print source locations in the IR");
 
   CLI::App *gradCommand =
@@ -226,8 +280,12 @@ int main(int argc, char **argv) {
                           "safetensors with the inputs by name and `labels`")
       ->required();
   gradCommand->add_option("--out", options.grad.out, "safetensors to write")->required();
-  gradCommand->add_option("--backend", options.grad.backend, "executor: ref")
+  gradCommand->add_option("--backend", options.grad.backend, "executor: ref (float64 reference) or cpu")
       ->capture_default_str();
+
+  CLI::App *inspectCommand = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");
+  inspectCommand->add_option("bundle", options.input, "the .dlcb file")->required();
+  inspectCommand->add_flag("--json", options.json, "print JSON");
 
   try {
     app.parse(argc, argv);
@@ -242,5 +300,7 @@ int main(int argc, char **argv) {
     return check(options);
   if (*gradCommand)
     return grad(options);
+  if (*inspectCommand)
+    return dlc::inspectBundle(options.input, options.json);
   return compile(options);
 }

@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""PyTorch peer: one benchmark measurement per process, one JSON line on stdout.
+
+    /usr/bin/python3 bench/peer_torch.py --model cnn --mode train --batch 128
+
+The models are the same architectures as examples/mnist_cnn.dl and examples/text_lstm.dl.
+Softmax is folded into the loss when training (F.cross_entropy on logits with one-hot
+targets = softmax + categorical crossentropy) and applied explicitly at inference."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_common as bc  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+
+class MnistCNN(nn.Module):
+    """28x28x1 -> Conv(32,3x3,relu) -> MaxPool2 -> Conv(64,3x3,relu) -> MaxPool2 ->
+    Conv(64,3x3,relu) -> Flatten -> Dense(64,relu) -> Dense(10) (logits)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3)
+        self.conv2 = nn.Conv2d(32, 64, 3)
+        self.conv3 = nn.Conv2d(64, 64, 3)
+        self.fc1 = nn.Linear(3 * 3 * 64, 64)
+        self.fc2 = nn.Linear(64, bc.CNN_CLASSES)
+
+    def forward(self, x):  # x: [N, 1, 28, 28] (NCHW shape, any memory format)
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.relu(self.conv3(x))
+        # Flatten in Keras' (H, W, C) order; free when x is channels_last.
+        x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
+        x = F.relu(self.fc1(x))
+        return self.fc2(x)
+
+
+class TextLSTM(nn.Module):
+    """int tokens[20] -> Embedding(1000,128) -> LSTM(128), last output -> Dense(1000) (logits)."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(bc.LSTM_VOCAB, bc.LSTM_EMBED)
+        self.lstm = nn.LSTM(bc.LSTM_EMBED, bc.LSTM_UNITS, batch_first=True)
+        self.fc = nn.Linear(bc.LSTM_UNITS, bc.LSTM_VOCAB)
+
+    def forward(self, tokens):
+        h, _ = self.lstm(self.emb(tokens))
+        return self.fc(h[:, -1])
+
+
+def keras_init_(model):
+    """Keras defaults: glorot_uniform kernels, zero biases (conv and dense layers)."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model
+
+
+def make_adam(model):
+    # Keras' Adam epsilon is 1e-7 (PyTorch's default is 1e-8).
+    return torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+
+
+def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format):
+    g = torch.Generator().manual_seed(bc.SEED)
+    out = []
+    for _ in range(bc.NUM_BATCHES):
+        if model_name == "cnn":
+            x = torch.rand(batch, 1, 28, 28, generator=g).contiguous(memory_format=memory_format)
+            classes = bc.CNN_CLASSES
+        else:
+            x = torch.randint(0, bc.LSTM_VOCAB, (batch, bc.LSTM_SEQ), generator=g)
+            classes = bc.LSTM_VOCAB
+        y = F.one_hot(torch.randint(0, classes, (batch,), generator=g), classes).float()
+        out.append((x, y))
+    return out
+
+
+def make_step(model_name, mode, batch, memory_format):
+    torch.manual_seed(bc.SEED)
+    model = keras_init_(MnistCNN() if model_name == "cnn" else TextLSTM())
+    if model_name == "cnn":
+        model = model.to(memory_format=memory_format)
+    data = synthetic_batches(model_name, batch, memory_format)
+    if mode == "train":
+        model.train()
+        opt = make_adam(model)
+
+        def fn(x, y):
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x), y)  # softmax + categorical crossentropy
+            loss.backward()
+            opt.step()
+            return loss
+    else:
+        model.eval()
+
+        def fn(x, y):
+            with torch.inference_mode():
+                return F.softmax(model(x), dim=1)
+
+    return bc.cycle([lambda x=x, y=y: fn(x, y) for x, y in data])
+
+
+def main():
+    p = bc.worker_args(__doc__)
+    p.add_argument("--memory-format", choices=("auto", "contiguous", "channels_last"),
+                   default="auto",
+                   help="CNN only; auto probes both and keeps the faster one")
+    args = p.parse_args()
+    n = bc.threads()
+    torch.set_num_threads(n)
+    torch.set_num_interop_threads(1)
+
+    formats = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+    chosen = "contiguous"
+    probe = {}
+    if args.model == "cnn":
+        if args.memory_format == "auto":
+            for name, fmt in formats.items():
+                step = make_step(args.model, args.mode, args.batch, fmt)
+                for _ in range(max(2, args.warmup)):
+                    step()
+                probe[name] = 1000.0 * bc.calibrate(step, seconds=min(1.0, args.min_time / 3))
+            chosen = min(probe, key=probe.get)
+        else:
+            chosen = args.memory_format
+    step = make_step(args.model, args.mode, args.batch, formats[chosen])
+    result = bc.measure(step, args.batch, args.warmup, args.min_time, args.reps)
+    result.update({
+        "framework": "torch",
+        "version": torch.__version__,
+        "model": args.model,
+        "mode": args.mode,
+        "threads": torch.get_num_threads(),
+        "mkldnn": torch.backends.mkldnn.is_available(),
+    })
+    if args.model == "cnn":
+        result["memory_format"] = chosen
+        result["memory_format_probe_ms"] = probe
+    bc.emit(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+//===- Pipelines.cpp - The compiler's pass pipelines ---------------------===//
+#include "compiler/Pipelines/Pipelines.h"
+
+#include "compiler/Transforms/Passes.h"
+#include "dialects/DL/DLOps.h"
+
+#include "mlir/Pass/PassManager.h"
+
+using namespace mlir;
+
+namespace dlc {
+
+int64_t compileBatchSize(ModuleOp module, int64_t requested) {
+  if (requested > 0)
+    return requested;
+  for (auto setup : module.getOps<dl::TrainSetupOp>())
+    if (auto b = setup->getAttrOfType<IntegerAttr>("batch_size"))
+      return b.getInt();
+  return 32;
+}
+
+LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize) {
+  PassManager pm(module.getContext());
+  InferShapesPassOptions shapes;
+  shapes.batchSize = batchSize;
+  pm.addPass(createInferShapesPass(shapes));
+  if (!module.getOps<dl::TrainSetupOp>().empty())
+    pm.addPass(createAutodiffPass());
+  pm.addPass(createFuseKernelsPass());
+  return pm.run(module);
+}
+
+} // namespace dlc

@@ -1,0 +1,18 @@
+//===- Pipelines.h - The compiler's pass pipelines -----------------------===//
+#pragma once
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <cstdint>
+
+namespace dlc {
+
+/// The batch size a model compiles for: |requested| if positive, else the
+/// training setup's batch_size, else Keras' default of 32.
+int64_t compileBatchSize(mlir::ModuleOp module, int64_t requested);
+
+/// Everything between the dl dialect and a bundle: dlc-infer-shapes at
+/// |batchSize|, dlc-autodiff (when the module has a training setup), dlc-fuse.
+mlir::LogicalResult runKernelPipeline(mlir::ModuleOp module, int64_t batchSize);
+
+} // namespace dlc

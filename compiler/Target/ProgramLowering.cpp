@@ -1,0 +1,401 @@
+//===- ProgramLowering.cpp - One function to one runtime program ---------===//
+#include "compiler/Target/ProgramLowering.h"
+
+#include "dialects/DL/DLOps.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <limits>
+
+using namespace mlir;
+namespace fb = dlc::rt::fb;
+
+namespace dlc {
+namespace {
+
+constexpr int kNeverUsed = -2;
+constexpr int kProgramEnd = std::numeric_limits<int>::max();
+constexpr uint64_t kAlignment = 64;
+
+struct Buffer {
+  std::string name;
+  fb::DType dtype = fb::DType::F32;
+  SmallVector<int64_t> shape;
+  fb::BufferKind kind = fb::BufferKind::Temp;
+  int param = -1, base = -1;
+  // Lifetime in kernel indices (Input: from -1), for the memory plan.
+  int first = kNeverUsed, last = kNeverUsed;
+  uint64_t offset = 0;
+
+  uint64_t bytes() const {
+    uint64_t n = dtype == fb::DType::I64 ? 8 : 4;
+    for (int64_t d : shape)
+      n *= uint64_t(d);
+    return n;
+  }
+};
+
+struct OpRecord {
+  Operation *op;
+  SmallVector<uint32_t> inputs, outputs;
+};
+
+struct KernelRecord {
+  dl::FusedOp fused; // null for a copy the lowering adds
+  std::string name;
+  SmallVector<OpRecord> ops;
+};
+
+FailureOr<fb::DType> dtypeOf(Location loc, Type t) {
+  Type elem = cast<ShapedType>(t).getElementType();
+  if (elem.isF32())
+    return fb::DType::F32;
+  if (elem.isInteger(32))
+    return fb::DType::I32;
+  if (elem.isInteger(64))
+    return fb::DType::I64;
+  return emitError(loc) << "code generation supports f32, i32 and i64 tensors, not " << elem;
+}
+
+class Lowering {
+public:
+  Lowering(func::FuncOp func, const llvm::StringMap<int> &parameterIndex,
+           flatbuffers::FlatBufferBuilder &fbb)
+      : func(func), parameterIndex(parameterIndex), fbb(fbb) {}
+
+  FailureOr<flatbuffers::Offset<fb::Program>> run(StringRef name);
+
+private:
+  FailureOr<int> newBuffer(Value v, fb::BufferKind kind, std::string name);
+  int root(int b) const { return buffers[b].base >= 0 ? root(buffers[b].base) : b; }
+  void use(int b, int kernel) {
+    Buffer &r = buffers[root(b)];
+    r.last = std::max(r.last, kernel);
+  }
+  void define(int b, int kernel) {
+    Buffer &r = buffers[root(b)];
+    if (r.first == kNeverUsed)
+      r.first = kernel;
+    r.last = std::max(r.last, kernel);
+  }
+  LogicalResult lowerFused(dl::FusedOp fused);
+  LogicalResult lowerAssign(dl::AssignOp assign);
+  void planMemory();
+  flatbuffers::Offset<fb::Program> emit(StringRef name);
+
+  func::FuncOp func;
+  const llvm::StringMap<int> &parameterIndex;
+  flatbuffers::FlatBufferBuilder &fbb;
+  std::vector<Buffer> buffers;
+  DenseMap<Value, int> bufferOf;
+  llvm::StringMap<int> paramBuffer;
+  std::vector<KernelRecord> kernels;
+  SmallVector<uint32_t> inputs, outputs;
+  SmallVector<std::string> inputNames, outputNames;
+  uint64_t arenaBytes = 0;
+};
+
+FailureOr<int> Lowering::newBuffer(Value v, fb::BufferKind kind, std::string name) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || !type.hasStaticShape())
+    return emitError(v.getLoc()) << "code generation needs static shapes, got " << v.getType()
+                                 << " (run dlc-infer-shapes with a batch size)";
+  auto dtype = dtypeOf(v.getLoc(), type);
+  if (failed(dtype))
+    return failure();
+  Buffer b;
+  b.name = std::move(name);
+  b.dtype = *dtype;
+  b.shape.assign(type.getShape().begin(), type.getShape().end());
+  b.kind = kind;
+  buffers.push_back(std::move(b));
+  bufferOf[v] = int(buffers.size() - 1);
+  return int(buffers.size() - 1);
+}
+
+std::string valueName(Value v, StringRef fallback) {
+  Location loc = v.getLoc();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    loc = fused.getLocations().front();
+  if (auto named = dyn_cast<NameLoc>(loc))
+    return named.getName().str();
+  return fallback.str();
+}
+
+LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
+  int k = int(kernels.size());
+  KernelRecord kernel{fused, fused.getKernelName().str(), {}};
+  Block &body = fused.getBody().front();
+  DenseMap<Value, int> inner;
+  for (auto [arg, input] : llvm::zip(body.getArguments(), fused.getInputs())) {
+    if (!bufferOf.count(input))
+      return fused.emitOpError("input has no buffer (an op outside dl.fused groups? run dlc-fuse)");
+    inner[arg] = bufferOf[input];
+  }
+  auto yield = cast<dl::YieldOp>(body.getTerminator());
+  DenseMap<Value, Value> yieldedAs;
+  for (auto [v, r] : llvm::zip(yield.getValues(), fused.getResults()))
+    yieldedAs[v] = r;
+  for (Operation &op : body.without_terminator()) {
+    OpRecord rec{&op, {}, {}};
+    for (Value v : op.getOperands()) {
+      int b = inner.lookup(v);
+      rec.inputs.push_back(uint32_t(b));
+      use(b, k);
+    }
+    for (Value r : op.getResults()) {
+      int b;
+      if (Value outer = yieldedAs.lookup(r)) {
+        auto created = newBuffer(outer, fb::BufferKind::Temp, valueName(r, kernel.name));
+        if (failed(created))
+          return failure();
+        b = *created;
+      } else {
+        auto created = newBuffer(r, fb::BufferKind::Temp, valueName(r, kernel.name));
+        if (failed(created))
+          return failure();
+        b = *created;
+      }
+      inner[r] = b;
+      rec.outputs.push_back(uint32_t(b));
+      define(b, k);
+    }
+    kernel.ops.push_back(std::move(rec));
+  }
+  kernels.push_back(std::move(kernel));
+  return success();
+}
+
+/// dl.assign @p, %v: the kernel producing %v writes the parameter's storage
+/// directly, unless a later kernel still reads the old value; then a copy
+/// kernel at the end of the program writes it.
+LogicalResult Lowering::lowerAssign(dl::AssignOp assign) {
+  StringRef param = assign.getParam();
+  auto it = parameterIndex.find(param);
+  if (it == parameterIndex.end())
+    return assign.emitOpError("assigns unknown parameter '") << param << "'";
+  int value = bufferOf.lookup(assign.getValue());
+  int pb = paramBuffer.count(param) ? paramBuffer[param] : -1;
+  Buffer &v = buffers[value];
+  bool inPlace = v.kind == fb::BufferKind::Temp && v.base < 0 && v.first >= 0 &&
+                 (pb < 0 || buffers[pb].last <= v.first);
+  if (inPlace) {
+    v.kind = fb::BufferKind::Param;
+    v.param = it->second;
+    return success();
+  }
+  if (pb < 0) {
+    Buffer b;
+    b.name = param.str();
+    b.dtype = v.dtype;
+    b.shape = v.shape;
+    b.kind = fb::BufferKind::Param;
+    b.param = it->second;
+    buffers.push_back(b);
+    pb = int(buffers.size() - 1);
+    paramBuffer[param] = pb;
+  }
+  KernelRecord copy{nullptr, "assign." + param.str(), {}};
+  copy.ops.push_back(OpRecord{assign, {uint32_t(value)}, {uint32_t(pb)}});
+  use(value, int(kernels.size()));
+  kernels.push_back(std::move(copy));
+  return success();
+}
+
+FailureOr<flatbuffers::Offset<fb::Program>> Lowering::run(StringRef name) {
+  for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
+    std::string argName = "arg" + std::to_string(i);
+    if (auto n = func.getArgAttrOfType<StringAttr>(i, "dl.name"))
+      argName = n.str();
+    auto b = newBuffer(arg, fb::BufferKind::Input, argName);
+    if (failed(b))
+      return failure();
+    buffers[*b].first = -1;
+    inputs.push_back(uint32_t(*b));
+    inputNames.push_back(argName);
+  }
+  SmallVector<dl::AssignOp> assigns;
+  for (Operation &op : func.getBody().front()) {
+    if (auto weight = dyn_cast<dl::WeightOp>(op)) {
+      StringRef param = weight.getParam();
+      auto it = parameterIndex.find(param);
+      if (it == parameterIndex.end())
+        return weight.emitOpError("reads unknown parameter '") << param << "'";
+      if (paramBuffer.count(param)) {
+        bufferOf[weight.getResult()] = paramBuffer[param];
+        continue;
+      }
+      auto b = newBuffer(weight.getResult(), fb::BufferKind::Param, param.str());
+      if (failed(b))
+        return failure();
+      buffers[*b].param = it->second;
+      paramBuffer[param] = *b;
+    } else if (isa<dl::FlattenOp, dl::ReshapeOp>(op)) {
+      int base = bufferOf.lookup(op.getOperand(0));
+      auto b = newBuffer(op.getResult(0), fb::BufferKind::View, buffers[base].name);
+      if (failed(b))
+        return failure();
+      buffers[*b].base = root(base);
+    } else if (auto fused = dyn_cast<dl::FusedOp>(op)) {
+      if (failed(lowerFused(fused)))
+        return failure();
+    } else if (auto assign = dyn_cast<dl::AssignOp>(op)) {
+      assigns.push_back(assign);
+    } else if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+        int b = bufferOf.lookup(v);
+        use(b, kProgramEnd);
+        outputs.push_back(uint32_t(b));
+        std::string outName = "output" + std::to_string(i);
+        if (auto n = func.getResultAttrOfType<StringAttr>(i, "dl.name"))
+          outName = n.str();
+        outputNames.push_back(outName);
+      }
+    } else {
+      return op.emitOpError("is not part of a kernel; run dlc-fuse before writing a bundle");
+    }
+  }
+  for (dl::AssignOp assign : assigns)
+    if (failed(lowerAssign(assign)))
+      return failure();
+  planMemory();
+  return emit(name);
+}
+
+/// Greedy best fit, largest buffers first: each arena buffer takes the lowest
+/// offset not overlapping any already placed buffer whose lifetime overlaps.
+void Lowering::planMemory() {
+  std::vector<int> arena;
+  for (auto [i, b] : llvm::enumerate(buffers))
+    if ((b.kind == fb::BufferKind::Temp || b.kind == fb::BufferKind::Input) && b.base < 0) {
+      if (b.first == kNeverUsed)
+        b.first = b.last = 0;
+      arena.push_back(int(i));
+    }
+  std::stable_sort(arena.begin(), arena.end(),
+                   [&](int a, int b) { return buffers[a].bytes() > buffers[b].bytes(); });
+  std::vector<int> placed;
+  for (int i : arena) {
+    Buffer &b = buffers[i];
+    std::vector<std::pair<uint64_t, uint64_t>> taken;
+    for (int j : placed) {
+      const Buffer &o = buffers[j];
+      if (o.first <= b.last && b.first <= o.last)
+        taken.push_back({o.offset, o.offset + o.bytes()});
+    }
+    std::sort(taken.begin(), taken.end());
+    uint64_t offset = 0;
+    for (auto [lo, hi] : taken) {
+      if (offset + b.bytes() <= lo)
+        break;
+      offset = std::max(offset, (hi + kAlignment - 1) / kAlignment * kAlignment);
+    }
+    b.offset = offset;
+    arenaBytes = std::max(arenaBytes, offset + b.bytes());
+    placed.push_back(i);
+  }
+  for (Buffer &b : buffers)
+    if (b.kind == fb::BufferKind::View)
+      b.offset = buffers[b.base].offset;
+}
+
+/// Attributes become (name, ints | floats | text) triples without per-op
+/// code: enums as their keyword, a #dl.config as `config` = its kind plus one
+/// entry per option.
+void appendAttr(flatbuffers::FlatBufferBuilder &fbb, StringRef name, Attribute a,
+                std::vector<flatbuffers::Offset<fb::Attr>> &out) {
+  std::vector<int64_t> ints;
+  std::vector<double> floats;
+  std::string text;
+  if (auto b = dyn_cast<BoolAttr>(a))
+    ints.push_back(b.getValue());
+  else if (auto i = dyn_cast<IntegerAttr>(a))
+    ints.push_back(i.getInt());
+  else if (auto f = dyn_cast<FloatAttr>(a))
+    floats.push_back(f.getValueAsDouble());
+  else if (auto arr = dyn_cast<DenseI64ArrayAttr>(a))
+    ints.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
+  else if (auto arr = dyn_cast<DenseI32ArrayAttr>(a)) // operandSegmentSizes
+    ints.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
+  else if (auto s = dyn_cast<StringAttr>(a))
+    text = s.str();
+  else if (isa<UnitAttr>(a))
+    ints.push_back(1);
+  else if (auto p = dyn_cast<dl::PaddingAttr>(a))
+    text = dl::stringifyPadding(p.getValue()).str();
+  else if (auto list = dyn_cast<ArrayAttr>(a)) {
+    for (Attribute e : list)
+      if (auto f = dyn_cast<FloatAttr>(e))
+        floats.push_back(f.getValueAsDouble());
+      else if (auto i = dyn_cast<IntegerAttr>(e))
+        ints.push_back(i.getInt());
+  } else if (auto config = dyn_cast<dl::ConfigAttr>(a)) {
+    text = config.getKind().str();
+    for (NamedAttribute option : config.getOptions())
+      appendAttr(fbb, option.getName().strref(), option.getValue(), out);
+  } else {
+    llvm::raw_string_ostream os(text);
+    a.print(os);
+  }
+  out.push_back(fb::CreateAttrDirect(fbb, name.str().c_str(), ints.empty() ? nullptr : &ints,
+                                     floats.empty() ? nullptr : &floats,
+                                     text.empty() ? nullptr : text.c_str()));
+}
+
+std::string locationText(Location loc) {
+  if (auto named = dyn_cast<NameLoc>(loc))
+    return locationText(named.getChildLoc());
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    return (file.getFilename().str() + ":" + std::to_string(file.getLine()) + ":" +
+            std::to_string(file.getColumn()));
+  return "";
+}
+
+flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
+  std::vector<flatbuffers::Offset<fb::Buffer>> fbBuffers;
+  for (const Buffer &b : buffers) {
+    std::vector<int64_t> shape(b.shape.begin(), b.shape.end());
+    fbBuffers.push_back(fb::CreateBufferDirect(fbb, b.name.c_str(), b.dtype, &shape, b.kind,
+                                               b.offset, b.param, b.base));
+  }
+  std::vector<flatbuffers::Offset<fb::Kernel>> fbKernels;
+  for (const KernelRecord &k : kernels) {
+    std::vector<flatbuffers::Offset<fb::Op>> ops;
+    std::vector<flatbuffers::Offset<flatbuffers::String>> locations;
+    for (const OpRecord &rec : k.ops) {
+      std::vector<flatbuffers::Offset<fb::Attr>> attrs;
+      if (k.fused)
+        for (NamedAttribute a : rec.op->getAttrs())
+          appendAttr(fbb, a.getName().strref(), a.getValue(), attrs);
+      std::string kind = k.fused ? rec.op->getName().stripDialect().str() : "copy";
+      std::vector<uint32_t> in(rec.inputs.begin(), rec.inputs.end());
+      std::vector<uint32_t> out(rec.outputs.begin(), rec.outputs.end());
+      ops.push_back(fb::CreateOpDirect(fbb, kind.c_str(), &in, &out, &attrs));
+      std::string where = locationText(rec.op->getLoc());
+      if (!where.empty())
+        locations.push_back(fbb.CreateString(where));
+    }
+    fbKernels.push_back(fb::CreateKernel(fbb, fbb.CreateString(k.name), fbb.CreateVector(ops),
+                                         fbb.CreateVector(locations)));
+  }
+  std::vector<flatbuffers::Offset<flatbuffers::String>> inNames, outNames;
+  for (const std::string &s : inputNames)
+    inNames.push_back(fbb.CreateString(s));
+  for (const std::string &s : outputNames)
+    outNames.push_back(fbb.CreateString(s));
+  std::vector<uint32_t> in(inputs.begin(), inputs.end()), out(outputs.begin(), outputs.end());
+  return fb::CreateProgramDirect(fbb, name.str().c_str(), &fbBuffers, &fbKernels, &in, &inNames,
+                                 &out, &outNames, arenaBytes);
+}
+
+} // namespace
+
+FailureOr<flatbuffers::Offset<fb::Program>>
+lowerProgram(func::FuncOp func, StringRef name, const llvm::StringMap<int> &parameterIndex,
+             flatbuffers::FlatBufferBuilder &fbb) {
+  return Lowering(func, parameterIndex, fbb).run(name);
+}
+
+} // namespace dlc

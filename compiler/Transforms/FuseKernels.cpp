@@ -1,0 +1,188 @@
+//===- FuseKernels.cpp - Group dl ops into kernels ------------------------===//
+//
+// Implements `dlc-fuse`: every compute op of every function ends up in a
+// `dl.fused` region, and a region is one kernel for every backend. Grouping
+// is greedy along producer->consumer chains in program order:
+//
+//   conv2d|dense|*_grad_input|pool grads|elementwise  -> elementwise   (epilogue)
+//   conv2d|elementwise                                 -> pool          (epilogue)
+//   dense                                              -> softmax       (row epilogue)
+//   elementwise|loss_grad                              -> bias_grad     (reduction epilogue)
+//
+// An op joins a group only when it consumes the group's last op and either
+// the group can move to the op's position (no outside use of a member comes
+// earlier) or the op can move up to the group's last op. Views (flatten, reshape), parameter reads and writes stay outside
+// groups: they are buffer aliases, not work.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Transforms/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringSwitch.h"
+
+namespace dlc {
+#define GEN_PASS_DEF_FUSEKERNELSPASS
+#include "compiler/Transforms/Passes.h.inc"
+} // namespace dlc
+
+using namespace mlir;
+using namespace dlc;
+
+namespace {
+
+enum class Role { View, Anchor, Elementwise, Pool, Softmax, BiasGrad, LossGrad, Other };
+
+Role roleOf(Operation *op) {
+  if (op->getDialect() == nullptr || op->getDialect()->getNamespace() != "dl")
+    return Role::View;
+  StringRef name = op->getName().stripDialect();
+  return llvm::StringSwitch<Role>(name)
+      .Cases("weight", "flatten", "reshape", "assign", "param", "train_setup", Role::View)
+      .Cases("conv2d", "dense", "conv2d_grad_input", "dense_grad_input", Role::Anchor)
+      .Cases("max_pool2d_grad", "avg_pool2d_grad", "global_max_pool2d_grad",
+             "global_avg_pool2d_grad", Role::Anchor)
+      .Cases("relu", "sigmoid", "tanh", "gelu", "leaky_relu", "dropout", "add",
+             Role::Elementwise)
+      .Cases("relu_grad", "sigmoid_grad", "tanh_grad", "gelu_grad", "leaky_relu_grad",
+             Role::Elementwise)
+      .Cases("max_pool2d", "avg_pool2d", Role::Pool)
+      .Case("softmax", Role::Softmax)
+      .Case("bias_grad", Role::BiasGrad)
+      .Case("loss_grad", Role::LossGrad)
+      .Default(Role::Other);
+}
+
+struct Group {
+  SmallVector<Operation *> ops;
+  bool hasPool = false, hasBiasGrad = false;
+};
+
+/// Whether |op| may follow a group whose last op has role |tail|.
+bool canFollow(Role tail, Operation *tailOp, Role role, const Group &g) {
+  switch (role) {
+  case Role::Elementwise:
+    return tail == Role::Anchor || tail == Role::Elementwise || tail == Role::Pool;
+  case Role::Pool:
+    return !g.hasPool && (tail == Role::Elementwise ||
+                          tailOp->getName().stripDialect() == "conv2d");
+  case Role::Softmax:
+    return tailOp->getName().stripDialect() == "dense";
+  case Role::BiasGrad:
+    return !g.hasBiasGrad && (tail == Role::Elementwise || tail == Role::LossGrad);
+  default:
+    return false;
+  }
+}
+
+/// The group moves to |op|'s position: every outside use of a member must
+/// come after |op|.
+bool canMoveTo(const Group &g, Operation *op) {
+  for (Operation *member : g.ops)
+    for (Operation *user : member->getUsers())
+      if (!llvm::is_contained(g.ops, user) && user != op && user->isBeforeInBlock(op))
+        return false;
+  return true;
+}
+
+std::string kernelName(const Group &g) {
+  std::string name;
+  if (auto loc = dyn_cast<NameLoc>(g.ops.front()->getLoc()))
+    name = loc.getName().str() + ".";
+  for (auto [i, op] : llvm::enumerate(g.ops))
+    name += (i ? "+" : "") + op->getName().stripDialect().str();
+  return name;
+}
+
+void outline(Group &g) {
+  Operation *last = g.ops.back();
+  llvm::SetVector<Value> inputs;
+  SmallVector<Value> outputs;
+  for (Operation *op : g.ops) {
+    for (Value v : op->getOperands())
+      if (!llvm::is_contained(g.ops, v.getDefiningOp()))
+        inputs.insert(v);
+    for (Value r : op->getResults())
+      if (llvm::any_of(r.getUsers(),
+                       [&](Operation *u) { return !llvm::is_contained(g.ops, u); }))
+        outputs.push_back(r);
+  }
+  SmallVector<Location> locs;
+  for (Operation *op : g.ops)
+    locs.push_back(op->getLoc());
+
+  OpBuilder b(last->getContext());
+  b.setInsertionPointAfter(last);
+  auto fused = b.create<dl::FusedOp>(
+      b.getFusedLoc(locs), TypeRange(ValueRange(outputs)), inputs.getArrayRef(),
+      b.getStringAttr(kernelName(g)));
+  Block *body = b.createBlock(&fused.getBody());
+  IRMapping map;
+  for (Value v : inputs)
+    map.map(v, body->addArgument(v.getType(), v.getLoc()));
+  for (Operation *op : g.ops)
+    b.clone(*op, map);
+  SmallVector<Value> yielded;
+  for (Value r : outputs)
+    yielded.push_back(map.lookup(r));
+  b.create<dl::YieldOp>(fused.getLoc(), yielded);
+
+  for (auto [r, replacement] : llvm::zip(outputs, fused.getResults()))
+    r.replaceAllUsesWith(replacement);
+  for (Operation *op : llvm::reverse(g.ops))
+    op->erase();
+}
+
+struct FuseKernelsPass : dlc::impl::FuseKernelsPassBase<FuseKernelsPass> {
+  void runOnOperation() override {
+    getOperation().walk([&](func::FuncOp func) {
+      if (func.isExternal())
+        return;
+      std::vector<std::unique_ptr<Group>> groups;
+      DenseMap<Operation *, Group *> groupOf;
+      // Snapshot the order: joining a group can move the current op up.
+      SmallVector<Operation *> order;
+      for (Operation &op : func.getBody().front().without_terminator())
+        order.push_back(&op);
+      for (Operation *op : order) {
+        Role role = roleOf(op);
+        if (role == Role::View || isa<dl::FusedOp>(op))
+          continue;
+        Group *target = nullptr;
+        for (Value v : op->getOperands()) {
+          Operation *producer = v.getDefiningOp();
+          Group *g = producer ? groupOf.lookup(producer) : nullptr;
+          if (!g || g->ops.back() != producer || !canFollow(roleOf(producer), producer, role, *g))
+            continue;
+          if (canMoveTo(*g, op)) {
+            target = g;
+            break;
+          }
+          // An op that needs nothing computed after the group's tail (a
+          // bias_grad the reverse sweep emitted after the tail's other
+          // consumers) moves up to the tail instead.
+          if (llvm::all_of(op->getOperands(), [&](Value x) {
+                Operation *def = x.getDefiningOp();
+                return !def || def == producer || def->isBeforeInBlock(producer);
+              })) {
+            op->moveAfter(producer);
+            target = g;
+            break;
+          }
+        }
+        if (!target) {
+          groups.push_back(std::make_unique<Group>());
+          target = groups.back().get();
+        }
+        target->ops.push_back(op);
+        target->hasPool |= role == Role::Pool;
+        target->hasBiasGrad |= role == Role::BiasGrad;
+        groupOf[op] = target;
+      }
+      for (auto &g : groups)
+        outline(*g);
+    });
+  }
+};
+
+} // namespace

@@ -1,0 +1,45 @@
+//===- DLFusionOps.td - Kernel groups -------------------------*- tablegen -*-===//
+//
+// `dlc-fuse` wraps every compute op into a `dl.fused` region: one region is
+// one kernel for every backend (a CUDA kernel, a CPU routine), so the fusion
+// decision is made once and both code generators follow it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DL_FUSION_OPS
+#define DL_FUSION_OPS
+
+def DL_FusedOp : DL_Op<"fused", [IsolatedFromAbove, SingleBlock,
+                                 RecursiveMemoryEffects]> {
+  let summary = "a group of ops that runs as one kernel";
+  let description = [{
+    The body takes the group's external inputs as block arguments and yields
+    every value used outside the group; values that stay inside never reach
+    memory on backends that can keep them in registers. The location is the
+    fused location of the member ops, so a kernel traces back to the model.
+
+    ```mlir
+    %y:2 = dl.fused "conv2d_relu_max_pool2d" (%x, %k, %b) : (...) -> (...) {
+    ^bb0(%a: tensor<...>, %kk: tensor<...>, %bb: tensor<...>):
+      %0 = dl.conv2d %a, %kk, %bb {...} : ...
+      %1 = dl.relu %0 : ...
+      %2 = dl.max_pool2d %1 {...} : ...
+      dl.yield %1, %2 : tensor<...>, tensor<...>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$inputs, StrAttr:$kernel_name);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $kernel_name `(` $inputs `)` attr-dict `:` functional-type($inputs, results) $body
+  }];
+  let hasVerifier = 1;
+}
+
+def DL_YieldOp : DL_Op<"yield", [Pure, Terminator, ReturnLike, HasParent<"FusedOp">]> {
+  let summary = "the values of a dl.fused group used outside it";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
+
+#endif // DL_FUSION_OPS

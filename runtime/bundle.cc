@@ -1,0 +1,229 @@
+//===- bundle.cc - Bundle header, checksums and semantic verification -----===//
+#include "runtime/bundle.h"
+
+#include "runtime/file_io.h"
+
+#include <zlib.h>
+
+#include <cstring>
+
+namespace dlc::rt {
+namespace {
+
+constexpr char kMagic[4] = {'D', 'L', 'C', 'B'};
+constexpr size_t kHeaderBytes = 32;
+
+uint32_t crc(const uint8_t *data, uint64_t size) {
+  uLong c = crc32(0L, Z_NULL, 0);
+  while (size > 0) {
+    uInt chunk = size > (1u << 30) ? (1u << 30) : uInt(size);
+    c = crc32(c, data, chunk);
+    data += chunk;
+    size -= chunk;
+  }
+  return uint32_t(c);
+}
+
+void putU32(uint8_t *p, uint32_t v) { std::memcpy(p, &v, 4); }
+void putU64(uint8_t *p, uint64_t v) { std::memcpy(p, &v, 8); }
+uint32_t getU32(const uint8_t *p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+uint64_t getU64(const uint8_t *p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
+
+Status invalid(const std::string &origin, const std::string &what) {
+  return DLC_MAKE_STATUS(StatusCode::kDataLoss, origin + ": invalid bundle: " + what);
+}
+
+/// Element count of |shape| with every dimension >= 0 and no overflow past 2^40.
+bool checkedElements(const flatbuffers::Vector<int64_t> *shape, int64_t *count) {
+  int64_t n = 1;
+  if (!shape || shape->size() > 8)
+    return false;
+  for (int64_t d : *shape) {
+    if (d < 0 || (d > 0 && n > (int64_t(1) << 40) / d))
+      return false;
+    n *= d;
+  }
+  *count = n;
+  return true;
+}
+
+bool validDType(fb::DType t) { return t == fb::DType::F32 || t == fb::DType::I32 || t == fb::DType::I64; }
+
+std::string at(const std::string &prefix, size_t i) { return prefix + "[" + std::to_string(i) + "]"; }
+
+Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint64_t payloadSize,
+                     const std::string &origin) {
+  std::string where = at("programs", pi);
+  const auto &buffers = *p.buffers();
+  std::vector<int64_t> bytes(buffers.size());
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    const fb::Buffer *buf = buffers[i];
+    std::string w = where + "." + at("buffers", i);
+    int64_t n;
+    if (!checkedElements(buf->shape(), &n))
+      return invalid(origin, w + ".shape has a negative, huge or too many dimensions");
+    if (!validDType(buf->dtype()))
+      return invalid(origin, w + ".dtype " + std::to_string(int(buf->dtype())) + " is unknown");
+    bytes[i] = n * int64_t(dtypeSize(fromFbDType(buf->dtype())));
+    switch (buf->kind()) {
+    case fb::BufferKind::Temp:
+    case fb::BufferKind::Input:
+      if (buf->offset() > p.arena_bytes() || uint64_t(bytes[i]) > p.arena_bytes() - buf->offset())
+        return invalid(origin, w + " (offset " + std::to_string(buf->offset()) + ", " +
+                                   std::to_string(bytes[i]) + " bytes) lies outside the arena of " +
+                                   std::to_string(p.arena_bytes()) + " bytes");
+      break;
+    case fb::BufferKind::Param: {
+      if (buf->param() < 0 || uint32_t(buf->param()) >= b.parameters()->size())
+        return invalid(origin, w + ".param " + std::to_string(buf->param()) + " out of range (" +
+                                   std::to_string(b.parameters()->size()) + " parameters)");
+      const fb::Parameter *param = b.parameters()->Get(buf->param());
+      int64_t pn;
+      if (!checkedElements(param->shape(), &pn) || pn != n || param->dtype() != buf->dtype())
+        return invalid(origin, w + " does not match the shape or type of parameter '" +
+                                   param->name()->str() + "'");
+      break;
+    }
+    case fb::BufferKind::View:
+      if (buf->base() < 0 || size_t(buf->base()) >= i)
+        return invalid(origin, w + ".base " + std::to_string(buf->base()) +
+                                   " must name an earlier buffer");
+      if (bytes[i] != bytes[buf->base()])
+        return invalid(origin, w + " views " + std::to_string(bytes[buf->base()]) +
+                                   " bytes as " + std::to_string(bytes[i]));
+      break;
+    default:
+      return invalid(origin, w + ".kind " + std::to_string(int(buf->kind())) + " is unknown");
+    }
+  }
+  auto checkIndices = [&](const flatbuffers::Vector<uint32_t> *v, const std::string &w) {
+    if (v)
+      for (size_t i = 0; i < v->size(); ++i)
+        if (v->Get(i) >= buffers.size())
+          return invalid(origin, at(w, i) + " = " + std::to_string(v->Get(i)) +
+                                     " out of range (" + std::to_string(buffers.size()) +
+                                     " buffers)");
+    return okStatus();
+  };
+  DLC_RETURN_IF_ERROR(checkIndices(p.inputs(), where + ".inputs"), "");
+  DLC_RETURN_IF_ERROR(checkIndices(p.outputs(), where + ".outputs"), "");
+  if ((p.inputs() ? p.inputs()->size() : 0) != (p.input_names() ? p.input_names()->size() : 0) ||
+      (p.outputs() ? p.outputs()->size() : 0) != (p.output_names() ? p.output_names()->size() : 0))
+    return invalid(origin, where + " has a different number of signature names and buffers");
+  for (size_t k = 0; k < p.kernels()->size(); ++k) {
+    const fb::Kernel *kernel = p.kernels()->Get(k);
+    std::string wk = where + "." + at("kernels", k);
+    for (size_t o = 0; o < kernel->ops()->size(); ++o) {
+      const fb::Op *op = kernel->ops()->Get(o);
+      DLC_RETURN_IF_ERROR(checkIndices(op->inputs(), wk + "." + at("ops", o) + ".inputs"), "");
+      DLC_RETURN_IF_ERROR(checkIndices(op->outputs(), wk + "." + at("ops", o) + ".outputs"), "");
+    }
+    if (kernel->cuda_source_offset() > payloadSize ||
+        kernel->cuda_source_bytes() > payloadSize - kernel->cuda_source_offset())
+      return invalid(origin, wk + " CUDA source lies outside the payload");
+    if (kernel->cuda_images())
+      for (const fb::CudaImage *image : *kernel->cuda_images())
+        if (image->ptx_offset() > payloadSize || image->ptx_bytes() > payloadSize - image->ptx_offset() ||
+            image->cubin_offset() > payloadSize ||
+            image->cubin_bytes() > payloadSize - image->cubin_offset())
+          return invalid(origin, wk + " CUDA image lies outside the payload");
+  }
+  return okStatus();
+}
+
+} // namespace
+
+DType fromFbDType(fb::DType t) {
+  switch (t) {
+  case fb::DType::I32: return DType::kI32;
+  case fb::DType::I64: return DType::kI64;
+  default: return DType::kF32;
+  }
+}
+
+std::vector<uint8_t> encodeBundle(const uint8_t *flatbuffer, size_t flatbufferBytes,
+                                  const std::vector<uint8_t> &payload) {
+  // The payload starts 64-byte aligned so parameter data can be used in place.
+  size_t payloadStart = (kHeaderBytes + flatbufferBytes + 63) / 64 * 64;
+  std::vector<uint8_t> out(payloadStart + payload.size(), 0);
+  std::memcpy(out.data(), kMagic, 4);
+  putU32(out.data() + 4, kBundleVersion);
+  putU64(out.data() + 8, flatbufferBytes);
+  putU64(out.data() + 16, payload.size());
+  putU32(out.data() + 24, crc(flatbuffer, flatbufferBytes));
+  putU32(out.data() + 28, crc(payload.data(), payload.size()));
+  std::memcpy(out.data() + kHeaderBytes, flatbuffer, flatbufferBytes);
+  if (!payload.empty())
+    std::memcpy(out.data() + payloadStart, payload.data(), payload.size());
+  return out;
+}
+
+Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
+                         std::unique_ptr<Bundle> *out) {
+  auto bundle = std::unique_ptr<Bundle>(new Bundle());
+  bundle->bytes_ = std::move(bytes);
+  bundle->origin_ = origin;
+  const std::vector<uint8_t> &b = bundle->bytes_;
+  if (b.size() < kHeaderBytes || std::memcmp(b.data(), kMagic, 4) != 0)
+    return invalid(origin, "not a dlc bundle (no DLCB header); write one with `dlc compile -o`");
+  uint32_t version = getU32(b.data() + 4);
+  if (version != kBundleVersion)
+    return invalid(origin, "format version " + std::to_string(version) + ", this runtime reads " +
+                               std::to_string(kBundleVersion) + "; recompile the model");
+  uint64_t fbBytes = getU64(b.data() + 8), payloadBytes = getU64(b.data() + 16);
+  uint64_t avail = b.size() - kHeaderBytes;
+  if (fbBytes > avail || fbBytes > (uint64_t(1) << 31))
+    return invalid(origin, "truncated: the header promises " + std::to_string(fbBytes) +
+                               " bytes of program data, the file has " + std::to_string(avail));
+  uint64_t payloadStart = (kHeaderBytes + fbBytes + 63) / 64 * 64;
+  if (payloadStart > b.size() || payloadBytes != b.size() - payloadStart)
+    return invalid(origin, "truncated or padded: " + std::to_string(b.size()) +
+                               " bytes where the header promises " +
+                               std::to_string(payloadStart + payloadBytes));
+  const uint8_t *fbData = b.data() + kHeaderBytes;
+  if (crc(fbData, fbBytes) != getU32(b.data() + 24))
+    return invalid(origin, "program data checksum mismatch (the file is corrupted)");
+  bundle->payload_ = b.data() + payloadStart;
+  bundle->payloadSize_ = payloadBytes;
+  if (crc(bundle->payload_, payloadBytes) != getU32(b.data() + 28))
+    return invalid(origin, "payload checksum mismatch (weights or kernels are corrupted)");
+
+  flatbuffers::Verifier verifier(fbData, fbBytes);
+  if (!fb::VerifyBundleBuffer(verifier))
+    return invalid(origin, "the flatbuffer does not verify");
+  const fb::Bundle *root = fb::GetBundle(fbData);
+  bundle->root_ = root;
+  for (size_t i = 0; i < root->parameters()->size(); ++i) {
+    const fb::Parameter *p = root->parameters()->Get(i);
+    int64_t n;
+    if (!checkedElements(p->shape(), &n) || !validDType(p->dtype()))
+      return invalid(origin, at("parameters", i) + " ('" + p->name()->str() +
+                                 "') has a bad shape or type");
+    uint64_t want = uint64_t(n) * dtypeSize(fromFbDType(p->dtype()));
+    bool external = p->external_file() && p->external_file()->size() > 0;
+    if (!external && (p->data_bytes() != want || p->data_offset() > payloadBytes ||
+                      p->data_bytes() > payloadBytes - p->data_offset() || p->data_offset() % 4))
+      return invalid(origin, at("parameters", i) + " ('" + p->name()->str() +
+                                 "') data does not fit the payload or its shape");
+  }
+  for (size_t i = 0; i < root->programs()->size(); ++i)
+    DLC_RETURN_IF_ERROR(verifyProgram(*root, *root->programs()->Get(i), i, payloadBytes, origin),
+                        "");
+  *out = std::move(bundle);
+  return okStatus();
+}
+
+Status Bundle::load(const std::string &path, std::unique_ptr<Bundle> *out) {
+  std::vector<uint8_t> bytes;
+  DLC_RETURN_IF_ERROR(readFile(path, &bytes), "loading a bundle");
+  return fromBytes(std::move(bytes), path, out);
+}
+
+const fb::Program *Bundle::program(const std::string &name) const {
+  for (const fb::Program *p : *root_->programs())
+    if (p->name()->str() == name)
+      return p;
+  return nullptr;
+}
+
+} // namespace dlc::rt

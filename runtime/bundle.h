@@ -1,0 +1,53 @@
+//===- bundle.h - Loading and writing dlc bundles (.dlcb) -----------------===//
+//
+// A bundle is untrusted input: load() checks the header, both checksums, the
+// flatbuffers Verifier and then every index, shape, size and offset the
+// executor will use, so a truncated, corrupted or hostile file is rejected
+// with a message naming the bad field, never dereferenced.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/schemas/bundle_generated.h"
+#include "runtime/status.h"
+#include "runtime/tensor.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dlc::rt {
+
+constexpr uint32_t kBundleVersion = 1;
+
+class Bundle {
+public:
+  /// Reads and validates |path|.
+  static Status load(const std::string &path, std::unique_ptr<Bundle> *out);
+  /// Validates an in-memory bundle (the file's bytes); |origin| names it in errors.
+  static Status fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
+                          std::unique_ptr<Bundle> *out);
+
+  const fb::Bundle &root() const { return *root_; }
+  const uint8_t *payload() const { return payload_; }
+  uint64_t payloadSize() const { return payloadSize_; }
+  const std::string &origin() const { return origin_; }
+  const std::vector<uint8_t> &bytes() const { return bytes_; }
+  /// The program called |name|, or null.
+  const fb::Program *program(const std::string &name) const;
+
+private:
+  std::vector<uint8_t> bytes_;
+  std::string origin_;
+  const fb::Bundle *root_ = nullptr;
+  const uint8_t *payload_ = nullptr;
+  uint64_t payloadSize_ = 0;
+};
+
+/// The file bytes of a bundle: header, |flatbuffer|, |payload|.
+std::vector<uint8_t> encodeBundle(const uint8_t *flatbuffer, size_t flatbufferBytes,
+                                  const std::vector<uint8_t> &payload);
+
+DType fromFbDType(fb::DType t);
+} // namespace dlc::rt

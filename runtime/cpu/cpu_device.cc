@@ -1,0 +1,120 @@
+//===- cpu_device.cc - Programs on the CPU --------------------------------===//
+#include "runtime/cpu/cpu_device.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+namespace dlc::rt::cpu {
+namespace {
+
+struct FreeDeleter {
+  void operator()(void *p) const { std::free(p); }
+};
+
+class CpuProgram : public PreparedProgram {
+public:
+  Status prepare(const fb::Program &program, std::vector<Parameter> &parameters) {
+    program_ = &program;
+    uint64_t bytes = (program.arena_bytes() + 63) / 64 * 64;
+    arena_.reset(static_cast<uint8_t *>(std::aligned_alloc(64, bytes ? bytes : 64)));
+    if (!arena_)
+      return DLC_MAKE_STATUS(StatusCode::kUnavailable,
+                             "cannot allocate an arena of " + std::to_string(bytes) + " bytes");
+    const auto &buffers = *program.buffers();
+    views_.resize(buffers.size());
+    readers_.assign(buffers.size(), 0);
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      const fb::Buffer *b = buffers[i];
+      TensorView &v = views_[i];
+      v.dtype = fromFbDType(b->dtype());
+      v.shape.assign(b->shape()->begin(), b->shape()->end());
+      switch (b->kind()) {
+      case fb::BufferKind::Param: {
+        Parameter &p = parameters[size_t(b->param())];
+        v.data = p.data.data();
+        break;
+      }
+      case fb::BufferKind::View:
+        v.data = views_[size_t(b->base())].data;
+        break;
+      default:
+        v.data = arena_.get() + b->offset();
+      }
+    }
+    for (const fb::Kernel *k : *program.kernels())
+      for (const fb::Op *op : *k->ops())
+        if (op->inputs())
+          for (uint32_t i : *op->inputs())
+            ++readers_[rootOf(i)];
+    if (program.outputs())
+      for (uint32_t i : *program.outputs())
+        ++readers_[rootOf(i)];
+    for (const fb::Kernel *k : *program.kernels()) {
+      const auto &ops = *k->ops();
+      for (size_t i = 0; i < ops.size(); ++i) {
+        OpContext ctx{*ops[i], program, views_, readers_, shared_};
+        const fb::Op *next = i + 1 < ops.size() ? ops[i + 1] : nullptr;
+        bool consumedNext = false;
+        Step step;
+        DLC_RETURN_IF_ERROR(buildStep(ctx, next, &consumedNext, &step),
+                            "kernel '" + k->name()->str() + "', op " + ops[i]->kind()->str());
+        steps_.push_back(std::move(step));
+        stepKernel_.push_back(k->name()->str());
+        i += consumedNext ? 1 : 0;
+      }
+    }
+    return okStatus();
+  }
+
+  Status run(const std::vector<TensorView> &inputs, const RunOptions &options,
+             std::vector<TensorView> *outputs) override {
+    const auto *indices = program_->inputs();
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const TensorView &dst = views_[indices->Get(uint32_t(i))];
+      std::memcpy(dst.data, inputs[i].data, dst.bytes());
+    }
+    for (size_t s = 0; s < steps_.size(); ++s)
+      DLC_RETURN_IF_ERROR(steps_[s](options), "in kernel '" + stepKernel_[s] + "'");
+    outputs->clear();
+    if (program_->outputs())
+      for (uint32_t i : *program_->outputs())
+        outputs->push_back(views_[i]);
+    return okStatus();
+  }
+
+  uint64_t arenaBytes() const override { return program_->arena_bytes(); }
+
+private:
+  uint32_t rootOf(uint32_t i) const {
+    const fb::Buffer *b = program_->buffers()->Get(i);
+    return b->kind() == fb::BufferKind::View ? rootOf(uint32_t(b->base())) : i;
+  }
+
+  const fb::Program *program_ = nullptr;
+  std::unique_ptr<uint8_t, FreeDeleter> arena_;
+  std::vector<TensorView> views_;
+  std::vector<int> readers_;
+  std::map<std::string, std::shared_ptr<std::vector<float>>> shared_;
+  std::vector<Step> steps_;
+  std::vector<std::string> stepKernel_;
+};
+
+class CpuDevice : public Device {
+public:
+  std::string name() const override { return "cpu"; }
+  Status prepare(const fb::Program &program, std::vector<Parameter> &parameters,
+                 std::unique_ptr<PreparedProgram> *out) override {
+    auto p = std::make_unique<CpuProgram>();
+    DLC_RETURN_IF_ERROR(p->prepare(program, parameters), "");
+    *out = std::move(p);
+    return okStatus();
+  }
+};
+
+} // namespace
+} // namespace dlc::rt::cpu
+
+namespace dlc::rt {
+std::unique_ptr<Device> createCpuDevice() { return std::make_unique<cpu::CpuDevice>(); }
+} // namespace dlc::rt

@@ -1,0 +1,356 @@
+//===- cpu_training_ops.cc - Steps for gradients, losses, stateful ops ----===//
+//
+// The ops of training graphs: losses, gradient products, dropout, batch_norm,
+// embedding, LSTM (whose gradient reuses the workspace its forward step
+// filled in the same program run) and optimizer updates (in place on the
+// parameter storage when the program lowering made the result alias it).
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/cpu/dense.h"
+#include "runtime/cpu/elementwise.h"
+#include "runtime/cpu/embedding.h"
+#include "runtime/cpu/loss.h"
+#include "runtime/cpu/normalization.h"
+#include "runtime/cpu/op_attrs.h"
+#include "runtime/cpu/optimizer.h"
+#include "runtime/cpu/recurrent.h"
+
+#include <cstring>
+
+namespace dlc::rt::cpu {
+namespace {
+
+using Floats = std::shared_ptr<std::vector<float>>;
+
+Floats scratchFloats(size_t bytes) {
+  return std::make_shared<std::vector<float>>(bytes / sizeof(float) + 16);
+}
+
+/// A present optional operand at |segment| (per operandSegmentSizes), else null.
+const TensorView *optionalInput(const OpContext &ctx, const std::vector<int64_t> &segments,
+                                size_t segment) {
+  size_t index = 0;
+  for (size_t s = 0; s < segment; ++s)
+    index += size_t(segments[s]);
+  return segments[segment] ? &ctx.in(index) : nullptr;
+}
+
+size_t segmentStart(const std::vector<int64_t> &segments, size_t segment) {
+  size_t index = 0;
+  for (size_t s = 0; s < segment; ++s)
+    index += size_t(segments[s]);
+  return index;
+}
+
+Status lossOptions(const fb::Op &op, LossOptions *o) {
+  std::string kind = textAttr(op, "config");
+  if (kind == "categorical_crossentropy")
+    o->kind = LossKind::kCategoricalCrossentropy;
+  else if (kind == "sparse_categorical_crossentropy")
+    o->kind = LossKind::kSparseCategoricalCrossentropy;
+  else if (kind == "binary_crossentropy")
+    o->kind = LossKind::kBinaryCrossentropy;
+  else if (kind == "mean_squared_error" || kind == "mse")
+    o->kind = LossKind::kMeanSquaredError;
+  else
+    return bad("unknown loss '" + kind + "'");
+  o->fromLogits = boolOr(op, "from_logits", false);
+  o->labelSmoothing = floatOr(op, "label_smoothing", 0.0);
+  return okStatus();
+}
+
+Status buildLoss(OpContext &ctx, bool grad, Step *step) {
+  DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
+  LossOptions o;
+  DLC_RETURN_IF_ERROR(lossOptions(ctx.op, &o), "");
+  TensorView prediction = ctx.in(0), labels = ctx.in(1), out = ctx.out(0);
+  int64_t classes = prediction.shape.empty() ? 1 : prediction.shape.back();
+  int64_t rows = classes ? prediction.numel() / classes : 0;
+  *step = [=](const RunOptions &) {
+    if (grad)
+      return lossGrad(prediction.f32(), labels.data, labels.dtype, rows, classes, o, out.f32());
+    double value = 0;
+    DLC_RETURN_IF_ERROR(
+        loss(prediction.f32(), labels.data, labels.dtype, rows, classes, o, &value), "");
+    out.f32()[0] = float(value);
+    return okStatus();
+  };
+  return okStatus();
+}
+
+Status buildDropout(OpContext &ctx, Step *step) {
+  DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
+  double rate;
+  DLC_RETURN_IF_ERROR(floatAttr(ctx.op, "rate", &rate), "");
+  int64_t seed = 0;
+  if (hasAttr(ctx.op, "seed"))
+    DLC_RETURN_IF_ERROR(intAttr(ctx.op, "seed", &seed), "");
+  bool training = boolOr(ctx.op, "training", false);
+  TensorView x = ctx.in(0), y = ctx.out(0);
+  *step = [=](const RunOptions &options) {
+    if (!training)
+      copy(x.data, y.data, y.bytes());
+    else
+      dropout(x.f32(), y.f32(), y.numel(), rate, uint64_t(seed), options.step);
+    return okStatus();
+  };
+  return okStatus();
+}
+
+Status buildBatchNorm(OpContext &ctx, Step *step) {
+  std::vector<int64_t> seg = operandSegments(ctx.op);
+  if (seg.size() != 5)
+    return bad("batch_norm needs its operand segment sizes");
+  DLC_RETURN_IF_ERROR(need(ctx, 3, 1), "");
+  int64_t axis;
+  double epsilon;
+  DLC_RETURN_IF_ERROR(intAttr(ctx.op, "axis", &axis), "");
+  DLC_RETURN_IF_ERROR(floatAttr(ctx.op, "epsilon", &epsilon), "");
+  bool training = boolOr(ctx.op, "training", false);
+  TensorView x = ctx.in(0), y = ctx.out(0);
+  AxisDims dims;
+  DLC_RETURN_IF_ERROR(axisDims(x.shape, axis, &dims), "");
+  const TensorView *g = optionalInput(ctx, seg, 1), *b = optionalInput(ctx, seg, 2);
+  const float *gamma = g ? g->f32() : nullptr, *beta = b ? b->f32() : nullptr;
+  TensorView mean = ctx.in(segmentStart(seg, 3)), variance = ctx.in(segmentStart(seg, 4));
+  Floats scratch = scratchFloats(batchNormScratchBytes(dims.channels));
+  Floats stats = std::make_shared<std::vector<float>>(size_t(2 * dims.channels));
+  *step = [=](const RunOptions &) {
+    if (training)
+      batchNormTraining(x.f32(), gamma, beta, dims, epsilon, y.f32(), stats->data(),
+                        stats->data() + dims.channels, scratch->data());
+    else
+      batchNormInference(x.f32(), gamma, beta, mean.f32(), variance.f32(), dims, epsilon,
+                         y.f32(), scratch->data());
+    return okStatus();
+  };
+  return okStatus();
+}
+
+Status buildBatchNormGrads(OpContext &ctx, const std::string &kind, Step *step) {
+  std::vector<int64_t> seg = operandSegments(ctx.op);
+  if (seg.size() != 3)
+    return bad(kind + " needs its operand segment sizes");
+  int64_t axis;
+  double epsilon;
+  DLC_RETURN_IF_ERROR(intAttr(ctx.op, "axis", &axis), "");
+  DLC_RETURN_IF_ERROR(floatAttr(ctx.op, "epsilon", &epsilon), "");
+  const TensorView *g = optionalInput(ctx, seg, 1);
+  const float *gamma = g ? g->f32() : nullptr;
+  TensorView first = ctx.in(0), last = ctx.in(segmentStart(seg, 2)), dx = ctx.out(0);
+  AxisDims dims;
+  DLC_RETURN_IF_ERROR(axisDims(dx.shape, axis, &dims), "");
+  Floats scratch = scratchFloats(batchNormScratchBytes(dims.channels));
+  if (kind == "batch_norm_grad") {
+    DLC_RETURN_IF_ERROR(need(ctx, 2, 3), "");
+    TensorView dgamma = ctx.out(1), dbeta = ctx.out(2);
+    // operands: input, gamma?, dy
+    *step = [=](const RunOptions &) {
+      batchNormGrad(first.f32(), gamma, last.f32(), dims, epsilon, dx.f32(), dgamma.f32(),
+                    dbeta.f32(), scratch->data());
+      return okStatus();
+    };
+  } else {
+    DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
+    // operands: dy, gamma?, moving_variance
+    *step = [=](const RunOptions &) {
+      batchNormInferenceGrad(first.f32(), gamma, last.f32(), dims, epsilon, dx.f32(),
+                             scratch->data());
+      return okStatus();
+    };
+  }
+  return okStatus();
+}
+
+Status buildStatisticsUpdate(OpContext &ctx, Step *step) {
+  DLC_RETURN_IF_ERROR(need(ctx, 3, 2), "");
+  int64_t axis;
+  double momentum;
+  DLC_RETURN_IF_ERROR(intAttr(ctx.op, "axis", &axis), "");
+  DLC_RETURN_IF_ERROR(floatAttr(ctx.op, "momentum", &momentum), "");
+  TensorView x = ctx.in(0), mean = ctx.in(1), var = ctx.in(2);
+  TensorView newMean = ctx.out(0), newVar = ctx.out(1);
+  AxisDims dims;
+  DLC_RETURN_IF_ERROR(axisDims(x.shape, axis, &dims), "");
+  Floats scratch = scratchFloats(batchNormScratchBytes(dims.channels));
+  *step = [=](const RunOptions &) {
+    batchNormStatisticsUpdate(x.f32(), dims, momentum, mean.f32(), var.f32(), newMean.f32(),
+                              newVar.f32(), scratch->data());
+    return okStatus();
+  };
+  return okStatus();
+}
+
+Status buildEmbedding(OpContext &ctx, bool grad, Step *step) {
+  DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
+  TensorView ids = ctx.in(0), second = ctx.in(1), out = ctx.out(0);
+  const TensorView &table = grad ? out : second;
+  if (table.shape.size() != 2)
+    return bad("the embedding table must be 2-D");
+  int64_t rows = table.shape[0], width = table.shape[1], count = ids.numel();
+  if (ids.dtype != DType::kI32 && ids.dtype != DType::kI64)
+    return bad("embedding ids must be i32 or i64");
+  *step = [=](const RunOptions &) {
+    if (grad)
+      return embeddingGrad(ids.data, ids.dtype, count, second.f32(), rows, width, out.f32());
+    return embedding(ids.data, ids.dtype, count, second.f32(), rows, width, out.f32());
+  };
+  return okStatus();
+}
+
+std::string lstmKey(const OpContext &ctx) {
+  return "lstm:" + std::to_string(ctx.op.inputs()->Get(0)) + ":" +
+         std::to_string(ctx.op.inputs()->Get(1)) + ":" + std::to_string(ctx.op.inputs()->Get(2));
+}
+
+Status lstmShape(const TensorView &x, const TensorView &recurrent, bool returnSequences,
+                 LstmShape *s) {
+  if (x.shape.size() != 3 || recurrent.shape.size() != 2)
+    return bad("lstm needs [batch, steps, features] input and a 2-D recurrent kernel");
+  *s = LstmShape{x.shape[0], x.shape[1], x.shape[2], recurrent.shape[0], returnSequences};
+  return okStatus();
+}
+
+Status buildLstm(OpContext &ctx, Step *step) {
+  DLC_RETURN_IF_ERROR(need(ctx, 3, 1), "");
+  LstmShape s;
+  DLC_RETURN_IF_ERROR(
+      lstmShape(ctx.in(0), ctx.in(2), boolOr(ctx.op, "return_sequences", false), &s), "");
+  TensorView x = ctx.in(0), k = ctx.in(1), r = ctx.in(2), y = ctx.out(0);
+  std::optional<TensorView> bias;
+  if (ctx.numInputs() > 3)
+    bias = ctx.in(3);
+  Floats& workspace = ctx.shared[lstmKey(ctx)];
+  if (!workspace)
+    workspace = scratchFloats(lstmWorkspaceBytes(s));
+  Floats ws = workspace;
+  *step = [=](const RunOptions &) {
+    lstmForward(s, x.f32(), k.f32(), r.f32(), bias ? bias->f32() : nullptr, y.f32(), ws->data());
+    return okStatus();
+  };
+  return okStatus();
+}
+
+Status buildLstmGrad(OpContext &ctx, Step *step) {
+  DLC_RETURN_IF_ERROR(need(ctx, 4, 4), "");
+  bool hasBias = ctx.numInputs() == 5;
+  LstmShape s;
+  DLC_RETURN_IF_ERROR(
+      lstmShape(ctx.in(0), ctx.in(2), boolOr(ctx.op, "return_sequences", false), &s), "");
+  TensorView x = ctx.in(0), k = ctx.in(1), r = ctx.in(2), dy = ctx.in(hasBias ? 4 : 3);
+  std::optional<TensorView> bias;
+  if (hasBias)
+    bias = ctx.in(3);
+  TensorView dx = ctx.out(0), dk = ctx.out(1), dr = ctx.out(2), db = ctx.out(3);
+  // The forward step of the same program filled this workspace; without one
+  // (a program holding only the gradient) the step recomputes the forward.
+  bool recompute = !ctx.shared.count(lstmKey(ctx));
+  Floats& workspace = ctx.shared[lstmKey(ctx)];
+  if (!workspace)
+    workspace = scratchFloats(lstmWorkspaceBytes(s));
+  Floats ws = workspace, scratch = scratchFloats(lstmBackwardScratchBytes(s));
+  Floats y = recompute ? std::make_shared<std::vector<float>>(size_t(dy.numel())) : nullptr;
+  *step = [=](const RunOptions &) {
+    const float *b = bias ? bias->f32() : nullptr;
+    if (recompute)
+      lstmForward(s, x.f32(), k.f32(), r.f32(), b, y->data(), ws->data());
+    lstmBackward(s, x.f32(), k.f32(), r.f32(), dy.f32(), ws->data(), dx.f32(), dk.f32(),
+                 dr.f32(), db.f32(), scratch->data());
+    return okStatus();
+  };
+  return okStatus();
+}
+
+Status optimizerConfig(const fb::Op &op, OptimizerConfig *c) {
+  std::string kind = textAttr(op, "config");
+  if (kind == "sgd")
+    c->kind = OptimizerKind::kSgd;
+  else if (kind == "adam")
+    c->kind = OptimizerKind::kAdam;
+  else if (kind == "adamw")
+    c->kind = OptimizerKind::kAdamW;
+  else if (kind == "rmsprop")
+    c->kind = OptimizerKind::kRmsprop;
+  else
+    return bad("unknown optimizer '" + kind + "'");
+  c->learningRate = float(floatOr(op, "learning_rate", c->learningRate));
+  c->momentum = float(floatOr(op, "momentum", c->momentum));
+  c->nesterov = boolOr(op, "nesterov", c->nesterov);
+  c->beta1 = float(floatOr(op, "beta_1", c->beta1));
+  c->beta2 = float(floatOr(op, "beta_2", c->beta2));
+  c->epsilon = float(floatOr(op, "epsilon", c->epsilon));
+  c->amsgrad = boolOr(op, "amsgrad", c->amsgrad);
+  c->weightDecay = float(floatOr(op, "weight_decay", c->weightDecay));
+  c->rho = float(floatOr(op, "rho", c->rho));
+  c->centered = boolOr(op, "centered", c->centered);
+  return okStatus();
+}
+
+Status buildOptimizerUpdate(OpContext &ctx, Step *step) {
+  DLC_RETURN_IF_ERROR(need(ctx, 3, ctx.numInputs() - 2), "");
+  OptimizerConfig config;
+  DLC_RETURN_IF_ERROR(optimizerConfig(ctx.op, &config), "");
+  int slots = int(ctx.numInputs()) - 3;
+  if (slots != optimizerSlotCount(config))
+    return bad("optimizer has " + std::to_string(slots) + " slots, expected " +
+               std::to_string(optimizerSlotCount(config)));
+  if (ctx.in(2).dtype != DType::kI64 || ctx.in(2).numel() != 1)
+    return bad("the step operand must be an i64 scalar");
+  // Results usually alias their inputs (in place on parameter storage);
+  // otherwise the inputs are copied to the results first.
+  std::vector<std::pair<TensorView, TensorView>> state;
+  state.push_back({ctx.in(0), ctx.out(0)});
+  for (int s = 0; s < slots; ++s)
+    state.push_back({ctx.in(size_t(3 + s)), ctx.out(size_t(1 + s))});
+  TensorView grad = ctx.in(1), stepValue = ctx.in(2);
+  *step = [=](const RunOptions &) {
+    std::vector<float *> slotPointers;
+    for (size_t i = 0; i < state.size(); ++i) {
+      if (state[i].first.data != state[i].second.data)
+        copy(state[i].first.data, state[i].second.data, state[i].second.bytes());
+      if (i)
+        slotPointers.push_back(state[i].second.f32());
+    }
+    return applyOptimizer(config, stepValue.i64()[0], state[0].second.f32(), grad.f32(),
+                          slotPointers.data(), slots, grad.numel());
+  };
+  return okStatus();
+}
+
+} // namespace
+
+Status buildTrainingStep(OpContext &ctx, const std::string &kind, Step *step) {
+  if (kind == "loss" || kind == "loss_grad")
+    return buildLoss(ctx, kind == "loss_grad", step);
+  if (kind == "dense_grad_input" || kind == "dense_grad_kernel" || kind == "bias_grad") {
+    DLC_RETURN_IF_ERROR(need(ctx, kind == "bias_grad" ? 1 : 2, 1), "");
+    TensorView a = ctx.in(0), out = ctx.out(0);
+    TensorView b = kind == "bias_grad" ? a : ctx.in(1);
+    int which = kind == "dense_grad_input" ? 0 : kind == "dense_grad_kernel" ? 1 : 2;
+    *step = [=](const RunOptions &) {
+      return which == 0 ? denseGradInput(a, b, out)
+             : which == 1 ? denseGradKernel(a, b, out)
+                          : biasGrad(a, out);
+    };
+    return okStatus();
+  }
+  if (kind == "dropout")
+    return buildDropout(ctx, step);
+  if (kind == "batch_norm")
+    return buildBatchNorm(ctx, step);
+  if (kind == "batch_norm_grad" || kind == "batch_norm_inference_grad")
+    return buildBatchNormGrads(ctx, kind, step);
+  if (kind == "batch_norm_statistics_update")
+    return buildStatisticsUpdate(ctx, step);
+  if (kind == "embedding" || kind == "embedding_grad")
+    return buildEmbedding(ctx, kind == "embedding_grad", step);
+  if (kind == "lstm")
+    return buildLstm(ctx, step);
+  if (kind == "lstm_grad")
+    return buildLstmGrad(ctx, step);
+  if (kind == "optimizer_update")
+    return buildOptimizerUpdate(ctx, step);
+  return bad("the CPU backend has no kernel for '" + kind + "'");
+}
+
+} // namespace dlc::rt::cpu

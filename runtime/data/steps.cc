@@ -1,0 +1,378 @@
+//===- steps.cc - Preprocessing and augmentation of training examples -----===//
+//
+// The sampling follows TensorFlow's kernels, which Keras' layers call, so a
+// model trained here sees the images a Keras model would: resize uses
+// half-pixel centres (ResizeBilinear / ResizeNearestNeighbor with
+// half_pixel_centers), rotation and zoom map each output pixel back to the
+// input through an affine matrix and read it as ImageProjectiveTransformV3
+// does with fill_mode=reflect, interpolation=bilinear.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/data/steps.h"
+
+#include "runtime/counter_rng.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace dlc::rt::data {
+
+using Shape = std::vector<int64_t>;
+
+/// Independent uniform draws for one (step, example); at most 8 per step.
+struct Draws {
+  uint64_t seed, epoch, base;
+  double operator()(uint64_t k) const { return uniform01(seed, epoch, base + k); }
+};
+
+class Step {
+public:
+  virtual ~Step() = default;
+  virtual Status outputShape(const Shape &in, Shape *out) const = 0;
+  virtual void apply(const float *in, const Shape &inShape, float *out, bool training,
+                     const Draws &draw) const = 0;
+};
+
+namespace {
+
+constexpr double kTwoPi = 6.283185307179586;
+
+Status needImage(const std::string &kind, const Shape &in) {
+  if (in.size() == 3)
+    return okStatus();
+  std::string s = "[";
+  for (size_t i = 0; i < in.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(in[i]);
+  return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                         "step '" + kind + "' needs images [height, width, channels], got " + s +
+                             "]");
+}
+
+/// Bilinear resize of the window [y0, y0+wh) x [x0, x0+ww) of an H x W x C
+/// image to oh x ow (TF ResizeBilinear, half-pixel centres).
+void resizeBilinear(const float *in, int64_t W, int64_t C, int64_t y0, int64_t x0, int64_t wh,
+                    int64_t ww, float *out, int64_t oh, int64_t ow) {
+  struct Tap {
+    int64_t lo, hi;
+    float t;
+  };
+  auto taps = [](int64_t inSize, int64_t outSize) {
+    std::vector<Tap> t(static_cast<size_t>(outSize));
+    float scale = float(inSize) / float(outSize);
+    for (int64_t i = 0; i < outSize; ++i) {
+      float src = (float(i) + 0.5f) * scale - 0.5f, f = std::floor(src);
+      t[size_t(i)] = {std::max<int64_t>(int64_t(f), 0),
+                      std::min<int64_t>(int64_t(std::ceil(src)), inSize - 1), src - f};
+    }
+    return t;
+  };
+  std::vector<Tap> ys = taps(wh, oh), xs = taps(ww, ow);
+  for (int64_t y = 0; y < oh; ++y) {
+    const Tap &ty = ys[size_t(y)];
+    const float *top = in + ((y0 + ty.lo) * W + x0) * C, *bottom = in + ((y0 + ty.hi) * W + x0) * C;
+    for (int64_t x = 0; x < ow; ++x) {
+      const Tap &tx = xs[size_t(x)];
+      for (int64_t c = 0; c < C; ++c) {
+        float t = top[tx.lo * C + c] + (top[tx.hi * C + c] - top[tx.lo * C + c]) * tx.t;
+        float b = bottom[tx.lo * C + c] + (bottom[tx.hi * C + c] - bottom[tx.lo * C + c]) * tx.t;
+        out[(y * ow + x) * C + c] = t + (b - t) * ty.t;
+      }
+    }
+  }
+}
+
+/// TF's REFLECT fill mode: (d c b a | a b c d | d c b a).
+float reflect(float v, int64_t len) {
+  if (len <= 1)
+    return 0;
+  const float size2 = 2.0f * float(len);
+  if (v < 0) {
+    v += size2 * float(int64_t(-v / size2));
+    v = v < -float(len) ? v + size2 : -v - 1;
+  } else if (v > float(len - 1)) {
+    v -= size2 * float(int64_t(v / size2));
+    if (v >= float(len))
+      v = size2 - v - 1;
+  }
+  return std::clamp(v, 0.0f, float(len - 1));
+}
+
+/// out(y, x) = in(m[3]x + m[4]y + m[5], m[0]x + m[1]y + m[2]): the inverse
+/// map as TF's projective transform takes it, reflect fill, bilinear.
+void affine(const float *in, const Shape &s, float *out, const double m[6]) {
+  const int64_t H = s[0], W = s[1], C = s[2];
+  for (int64_t y = 0; y < H; ++y)
+    for (int64_t x = 0; x < W; ++x) {
+      float sx = reflect(float(m[0] * x + m[1] * y + m[2]), W);
+      float sy = reflect(float(m[3] * x + m[4] * y + m[5]), H);
+      float fx = std::floor(sx), fy = std::floor(sy);
+      int64_t x0 = int64_t(fx), y0 = int64_t(fy);
+      float wx = sx - fx, wy = sy - fy;
+      for (int64_t c = 0; c < C; ++c) {
+        auto at = [&](int64_t yy, int64_t xx) {
+          return yy < H && xx < W ? in[(yy * W + xx) * C + c] : 0.0f; // fill value 0
+        };
+        float top = (1 - wx) * at(y0, x0) + wx * at(y0, x0 + 1);
+        float bottom = (1 - wx) * at(y0 + 1, x0) + wx * at(y0 + 1, x0 + 1);
+        out[(y * W + x) * C + c] = (1 - wy) * top + wy * bottom;
+      }
+    }
+}
+
+class Rescale : public Step {
+public:
+  float scale = 1, offset = 0;
+  Status outputShape(const Shape &in, Shape *out) const override {
+    *out = in;
+    return okStatus();
+  }
+  void apply(const float *in, const Shape &s, float *out, bool, const Draws &) const override {
+    for (int64_t i = 0, n = numElements(s); i < n; ++i)
+      out[i] = in[i] * scale + offset;
+  }
+};
+
+class Normalize : public Step {
+public:
+  std::vector<float> mean, inverseStd;
+  Status outputShape(const Shape &in, Shape *out) const override {
+    int64_t channels = in.empty() ? 1 : in.back();
+    for (size_t n : {mean.size(), inverseStd.size()})
+      if (n != 1 && int64_t(n) != channels)
+        return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                               "step 'normalize' has " + std::to_string(n) +
+                                   " values for inputs with " + std::to_string(channels) +
+                                   " channels (give one number, or one per channel)");
+    *out = in;
+    return okStatus();
+  }
+  void apply(const float *in, const Shape &s, float *out, bool, const Draws &) const override {
+    const size_t C = size_t(s.empty() ? 1 : s.back());
+    for (int64_t i = 0, n = numElements(s); i < n; ++i) {
+      size_t c = size_t(i) % C;
+      out[i] =
+          (in[i] - mean[mean.size() == 1 ? 0 : c]) * inverseStd[inverseStd.size() == 1 ? 0 : c];
+    }
+  }
+};
+
+class Resize : public Step {
+public:
+  int64_t height = 0, width = 0;
+  bool nearest = false;
+  Status outputShape(const Shape &in, Shape *out) const override {
+    DLC_RETURN_IF_ERROR(needImage("resize", in), "");
+    *out = {height, width, in[2]};
+    return okStatus();
+  }
+  void apply(const float *in, const Shape &s, float *out, bool, const Draws &) const override {
+    const int64_t H = s[0], W = s[1], C = s[2];
+    if (!nearest)
+      return resizeBilinear(in, W, C, 0, 0, H, W, out, height, width);
+    for (int64_t y = 0; y < height; ++y) {
+      int64_t sy = std::min(int64_t(std::floor((y + 0.5f) * (float(H) / float(height)))), H - 1);
+      for (int64_t x = 0; x < width; ++x) {
+        int64_t sx = std::min(int64_t(std::floor((x + 0.5f) * (float(W) / float(width)))), W - 1);
+        std::memcpy(out + (y * width + x) * C, in + (sy * W + sx) * C, size_t(C) * sizeof(float));
+      }
+    }
+  }
+};
+
+class RandomFlip : public Step {
+public:
+  bool horizontal = true, vertical = false;
+  Status outputShape(const Shape &in, Shape *out) const override {
+    DLC_RETURN_IF_ERROR(needImage("random_flip", in), "");
+    *out = in;
+    return okStatus();
+  }
+  void apply(const float *in, const Shape &s, float *out, bool training,
+             const Draws &draw) const override {
+    const int64_t H = s[0], W = s[1], C = s[2];
+    bool flipX = training && horizontal && draw(0) < 0.5;
+    bool flipY = training && vertical && draw(1) < 0.5;
+    for (int64_t y = 0; y < H; ++y) {
+      const float *src = in + (flipY ? H - 1 - y : y) * W * C;
+      float *dst = out + y * W * C;
+      if (!flipX) {
+        std::memcpy(dst, src, size_t(W * C) * sizeof(float));
+        continue;
+      }
+      for (int64_t x = 0; x < W; ++x)
+        for (int64_t c = 0; c < C; ++c)
+          dst[x * C + c] = src[(W - 1 - x) * C + c];
+    }
+  }
+};
+
+class RandomCrop : public Step {
+public:
+  int64_t height = 0, width = 0;
+  Status outputShape(const Shape &in, Shape *out) const override {
+    DLC_RETURN_IF_ERROR(needImage("random_crop", in), "");
+    *out = {height, width, in[2]};
+    return okStatus();
+  }
+  void apply(const float *in, const Shape &s, float *out, bool training,
+             const Draws &draw) const override {
+    const int64_t H = s[0], W = s[1], C = s[2];
+    if (training && H >= height && W >= width) {
+      int64_t y0 = std::min(int64_t(draw(0) * double(H - height + 1)), H - height);
+      int64_t x0 = std::min(int64_t(draw(1) * double(W - width + 1)), W - width);
+      for (int64_t y = 0; y < height; ++y)
+        std::memcpy(out + y * width * C, in + ((y0 + y) * W + x0) * C,
+                    size_t(width * C) * sizeof(float));
+      return;
+    }
+    // Keras: the largest centred window of the target aspect ratio, resized.
+    int64_t ch = std::clamp<int64_t>(int64_t(double(W * height) / double(width)), 1, H);
+    int64_t cw = std::clamp<int64_t>(int64_t(double(H * width) / double(height)), 1, W);
+    resizeBilinear(in, W, C, (H - ch) / 2, (W - cw) / 2, ch, cw, out, height, width);
+  }
+};
+
+class RandomAffine : public Step {
+public:
+  bool zoom = false; // otherwise rotation
+  double factor = 0;
+  Status outputShape(const Shape &in, Shape *out) const override {
+    DLC_RETURN_IF_ERROR(needImage(zoom ? "random_zoom" : "random_rotation", in), "");
+    *out = in;
+    return okStatus();
+  }
+  void apply(const float *in, const Shape &s, float *out, bool training,
+             const Draws &draw) const override {
+    if (!training) {
+      std::memcpy(out, in, size_t(numElements(s)) * sizeof(float));
+      return;
+    }
+    const double w = double(s[1] - 1), h = double(s[0] - 1), u = 2 * draw(0) - 1;
+    if (zoom) {
+      double z = 1 + u * factor;
+      const double m[6] = {z, 0, w / 2 * (1 - z), 0, z, h / 2 * (1 - z)};
+      return affine(in, s, out, m);
+    }
+    double cs = std::cos(u * factor * kTwoPi), sn = std::sin(u * factor * kTwoPi);
+    const double m[6] = {cs, -sn, (w - (cs * w - sn * h)) / 2, sn, cs, (h - (sn * w + cs * h)) / 2};
+    affine(in, s, out, m);
+  }
+};
+
+Status makeStep(const StepSpec &spec, std::shared_ptr<const Step> *out) {
+  OptionReader opts(spec.kind, spec.options);
+  const std::string &k = spec.kind;
+  if (k == "rescale") {
+    auto step = std::make_shared<Rescale>();
+    double scale = 1, offset = 0;
+    DLC_RETURN_IF_ERROR(opts.number("scale", &scale), "");
+    DLC_RETURN_IF_ERROR(opts.number("offset", &offset, false), "");
+    step->scale = float(scale), step->offset = float(offset);
+    *out = step;
+  } else if (k == "normalize") {
+    auto step = std::make_shared<Normalize>();
+    std::vector<double> mean, std;
+    DLC_RETURN_IF_ERROR(opts.numbers("mean", &mean), "");
+    DLC_RETURN_IF_ERROR(opts.numbers("std", &std), "");
+    for (double v : mean)
+      step->mean.push_back(float(v));
+    for (double v : std) {
+      if (!(v > 0))
+        return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                               "option 'std' of 'normalize' must be positive, got " +
+                                   std::to_string(v));
+      step->inverseStd.push_back(float(1.0 / v));
+    }
+    *out = step;
+  } else if (k == "resize" || k == "random_crop") {
+    int64_t height = 0, width = 0;
+    std::string interpolation = "bilinear";
+    DLC_RETURN_IF_ERROR(opts.integer("height", 1, 65536, &height), "");
+    DLC_RETURN_IF_ERROR(opts.integer("width", 1, 65536, &width), "");
+    if (k == "resize") {
+      DLC_RETURN_IF_ERROR(
+          opts.word("interpolation", {"bilinear", "nearest"}, &interpolation, "bilinear"), "");
+      auto step = std::make_shared<Resize>();
+      step->height = height, step->width = width, step->nearest = interpolation == "nearest";
+      *out = step;
+    } else {
+      auto step = std::make_shared<RandomCrop>();
+      step->height = height, step->width = width;
+      *out = step;
+    }
+  } else if (k == "random_flip") {
+    std::string mode;
+    DLC_RETURN_IF_ERROR(opts.word("mode", {"horizontal", "vertical", "horizontal_and_vertical"},
+                                  &mode, "horizontal"),
+                        "");
+    auto step = std::make_shared<RandomFlip>();
+    step->horizontal = mode != "vertical";
+    step->vertical = mode != "horizontal";
+    *out = step;
+  } else if (k == "random_rotation" || k == "random_zoom") {
+    auto step = std::make_shared<RandomAffine>();
+    step->zoom = k == "random_zoom";
+    DLC_RETURN_IF_ERROR(opts.number("factor", &step->factor), "");
+    bool ok =
+        step->zoom ? step->factor > 0 && step->factor < 1 : step->factor >= 0 && step->factor <= 1;
+    if (!ok)
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             "option 'factor' of '" + k + "' must be in " +
+                                 (step->zoom ? "(0, 1)" : "[0, 1]") + ", got " +
+                                 std::to_string(step->factor));
+    *out = step;
+  } else {
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "unknown data step '" + k +
+                               "' (known: rescale, normalize, resize, "
+                               "random_flip, random_rotation, random_crop, random_zoom)");
+  }
+  return opts.finish();
+}
+
+} // namespace
+
+Status Pipeline::create(const std::vector<StepSpec> &steps, const std::vector<int64_t> &inputShape,
+                        DType inputDType, Pipeline *out) {
+  Pipeline p;
+  p.shapes_ = {inputShape};
+  if (!steps.empty() && inputDType != DType::kF32)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "step '" + steps.front().kind +
+                                                             "' needs float32 image inputs, but "
+                                                             "the source gives " +
+                                                             dtypeName(inputDType) +
+                                                             " (token windows take no steps)");
+  int64_t largest = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    std::string context = "data step " + std::to_string(i + 1) + " (" + steps[i].kind + ")";
+    std::shared_ptr<const Step> step;
+    DLC_RETURN_IF_ERROR(makeStep(steps[i], &step), context);
+    Shape next;
+    DLC_RETURN_IF_ERROR(step->outputShape(p.shapes_.back(), &next), context);
+    p.steps_.push_back(step);
+    p.shapes_.push_back(next);
+    if (i + 1 < steps.size())
+      largest = std::max(largest, numElements(next));
+  }
+  p.scratch_ = steps.size() > 1 ? 2 * largest : 0;
+  *out = std::move(p);
+  return okStatus();
+}
+
+void Pipeline::apply(const float *in, float *out, bool training, const AugmentKey &key,
+                     float *scratch) const {
+  if (steps_.empty()) {
+    std::memcpy(out, in, size_t(numElements(shapes_[0])) * sizeof(float));
+    return;
+  }
+  const float *src = in;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    float *dst = i + 1 == steps_.size() ? out : scratch + (i % 2) * (scratch_ / 2);
+    Draws draw{mix64(key.seed ^ mix64(i + 1)), key.epoch, key.example * 8};
+    steps_[i]->apply(src, shapes_[i], dst, training, draw);
+    src = dst;
+  }
+}
+
+} // namespace dlc::rt::data

@@ -1,0 +1,79 @@
+//===- steps.h - Preprocessing and augmentation of training examples ------===//
+//
+// The steps of a data section, applied to every example in order, with the
+// semantics of Keras' preprocessing layers on one channels-last image:
+//
+//   rescale(scale, offset=0)       x * scale + offset
+//   normalize(mean, std)           (x - mean) / std; scalars or one per channel
+//   resize(height, width, interpolation=bilinear|nearest)
+//                                  tf.image.resize, half-pixel centres, no
+//                                  antialiasing
+//   random_flip(mode)              each flip direction with probability 1/2
+//   random_rotation(factor)        angle uniform in ±factor·2π, about the
+//                                  centre; reflect fill, bilinear
+//   random_crop(height, width)     a random window; at inference (or when the
+//                                  image is smaller) the largest centred
+//                                  window of the target aspect ratio,
+//                                  resized bilinearly to the target
+//   random_zoom(factor)            both axes scaled by 1 + U(-factor, factor)
+//                                  about the centre (> 1 zooms out); reflect
+//                                  fill, bilinear
+//
+// Random steps act only in training (random_crop then centre-crops). Unlike
+// Keras, which draws one crop window per batch, every draw is per example
+// and a pure function of (seed, epoch, example index, step position) through
+// counter_rng, so an epoch's augmentations do not depend on the batch size
+// or on resuming mid-epoch.
+//
+// Steps need float32 inputs; rescale and normalize take any rank (channels
+// last), the spatial steps [H, W, C] images.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/data/options.h"
+#include "runtime/tensor.h"
+
+#include <memory>
+
+namespace dlc::rt::data {
+
+struct StepSpec {
+  std::string kind; // "rescale", "random_flip", ...
+  Options options;
+};
+
+/// What a random draw is keyed by.
+struct AugmentKey {
+  uint64_t seed = 0;
+  uint64_t epoch = 0;
+  uint64_t example = 0; // index in the dataset, not the position in a batch
+};
+
+class Step; // one step's implementation (steps.cc)
+
+class Pipeline {
+public:
+  /// Checks every step's options against |inputShape|/|inputDType| and
+  /// works out the shape after each. No steps is the identity.
+  static Status create(const std::vector<StepSpec> &steps, const std::vector<int64_t> &inputShape,
+                       DType inputDType, Pipeline *out);
+
+  bool empty() const { return steps_.empty(); }
+  const std::vector<int64_t> &inputShape() const { return shapes_.front(); }
+  const std::vector<int64_t> &outputShape() const { return shapes_.back(); }
+  /// Floats of scratch that apply() needs (0 for at most one step).
+  int64_t scratchElements() const { return scratch_; }
+
+  /// Transforms one example: |in| holds inputShape(), |out| receives
+  /// outputShape() (no overlap). Thread-safe given distinct out/scratch.
+  void apply(const float *in, float *out, bool training, const AugmentKey &key,
+             float *scratch) const;
+
+private:
+  std::vector<std::shared_ptr<const Step>> steps_;
+  std::vector<std::vector<int64_t>> shapes_ = {{}}; // before each step, then the output
+  int64_t scratch_ = 0;
+};
+
+} // namespace dlc::rt::data

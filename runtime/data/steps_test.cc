@@ -1,0 +1,174 @@
+//===- steps_test.cc - Preprocessing and augmentation steps ---------------===//
+#include "runtime/data/steps.h"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+using namespace dlc::rt;
+using namespace dlc::rt::data;
+
+namespace {
+
+using Floats = std::vector<float>;
+
+Pipeline make(const std::vector<StepSpec> &steps, const std::vector<int64_t> &shape) {
+  Pipeline p;
+  Status s = Pipeline::create(steps, shape, DType::kF32, &p);
+  EXPECT_TRUE(s.ok()) << s.toString();
+  return p;
+}
+
+Floats run(const Pipeline &p, const Floats &in, bool training = false,
+           AugmentKey key = AugmentKey{}) {
+  Floats out(size_t(numElements(p.outputShape())), -99.0f);
+  Floats scratch(size_t(p.scratchElements()));
+  p.apply(in.data(), out.data(), training, key, scratch.data());
+  return out;
+}
+
+Floats iota(size_t n) {
+  Floats v(n);
+  std::iota(v.begin(), v.end(), 0.0f);
+  return v;
+}
+
+TEST(DataSteps, RescaleAndNormalize) {
+  Pipeline p = make({{"rescale", {{"scale", 1.0 / 255}}}}, {1, 2, 1});
+  Floats out = run(p, {0, 255});
+  EXPECT_FLOAT_EQ(out[0], 0);
+  EXPECT_FLOAT_EQ(out[1], 1);
+  p = make({{"rescale", {{"scale", 2.0}, {"offset", -1.0}}}}, {3});
+  EXPECT_EQ(run(p, {0, 1, 2}), (Floats{-1, 1, 3}));
+
+  // Per channel: two pixels of three channels.
+  p = make({{"normalize",
+             {{"mean", std::vector<double>{1, 2, 3}}, {"std", std::vector<double>{1, 2, 4}}}}},
+           {1, 2, 3});
+  EXPECT_EQ(run(p, {1, 2, 3, 2, 6, 11}), (Floats{0, 0, 0, 1, 2, 2}));
+  p = make({{"normalize", {{"mean", 1.0}, {"std", 2.0}}}}, {2, 1, 1});
+  EXPECT_EQ(run(p, {1, 5}), (Floats{0, 2}));
+
+  Pipeline bad;
+  Status s = Pipeline::create({{"normalize", {{"mean", std::vector<double>{1, 2}}, {"std", 1.0}}}},
+                              {4, 4, 3}, DType::kF32, &bad);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("3 channels"), std::string::npos) << s.toString();
+  s = Pipeline::create({{"normalize", {{"mean", 0.0}, {"std", 0.0}}}}, {2}, DType::kF32, &bad);
+  EXPECT_FALSE(s.ok());
+}
+
+TEST(DataSteps, ResizeMatchesTensorFlow) {
+  // tf.image.resize([[0, 1], [2, 3]], (4, 4)) with half-pixel centres.
+  Pipeline p = make({{"resize", {{"height", 4.0}, {"width", 4.0}}}}, {2, 2, 1});
+  EXPECT_EQ(p.outputShape(), (std::vector<int64_t>{4, 4, 1}));
+  Floats out = run(p, {0, 1, 2, 3});
+  EXPECT_EQ(Floats(out.begin(), out.begin() + 8), (Floats{0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5}));
+  EXPECT_EQ(Floats(out.begin() + 12, out.end()), (Floats{2, 2.25, 2.75, 3}));
+
+  p = make(
+      {{"resize", {{"height", 2.0}, {"width", 2.0}, {"interpolation", std::string("nearest")}}}},
+      {4, 4, 1});
+  EXPECT_EQ(run(p, iota(16)), (Floats{5, 7, 13, 15}));
+}
+
+TEST(DataSteps, RandomFlipIsDeterministicAndOnlyInTraining) {
+  Pipeline p =
+      make({{"random_flip", {{"mode", std::string("horizontal_and_vertical")}}}}, {2, 3, 1});
+  Floats in = iota(6);
+  EXPECT_EQ(run(p, in, false), in);
+  const Floats h = {2, 1, 0, 5, 4, 3}, v = {3, 4, 5, 0, 1, 2}, hv = {5, 4, 3, 2, 1, 0};
+  int seen[4] = {};
+  for (uint64_t e = 0; e < 200; ++e) {
+    AugmentKey key{7, e / 10, e % 10};
+    Floats out = run(p, in, true, key);
+    EXPECT_EQ(out, run(p, in, true, key)); // a pure function of the key
+    int kind = out == in ? 0 : out == h ? 1 : out == v ? 2 : out == hv ? 3 : -1;
+    ASSERT_GE(kind, 0);
+    ++seen[kind];
+  }
+  for (int k = 0; k < 4; ++k)
+    EXPECT_GT(seen[k], 25) << k; // about 50 each
+}
+
+TEST(DataSteps, RandomCropTrainsOnWindowsAndCentresAtInference) {
+  Pipeline p = make({{"random_crop", {{"height", 2.0}, {"width", 3.0}}}}, {4, 5, 1});
+  Floats in = iota(20);
+  std::vector<int> offsets;
+  for (uint64_t i = 0; i < 100; ++i) {
+    Floats out = run(p, in, true, AugmentKey{1, 0, i});
+    ASSERT_EQ(out.size(), 6u);
+    int y0 = int(out[0]) / 5, x0 = int(out[0]) % 5;
+    ASSERT_LE(y0, 2);
+    ASSERT_LE(x0, 2);
+    for (int y = 0; y < 2; ++y)
+      for (int x = 0; x < 3; ++x)
+        ASSERT_EQ(out[size_t(y * 3 + x)], float((y0 + y) * 5 + x0 + x));
+    offsets.push_back(y0 * 5 + x0);
+  }
+  std::sort(offsets.begin(), offsets.end());
+  EXPECT_EQ(std::unique(offsets.begin(), offsets.end()) - offsets.begin(), 9); // every window
+
+  // Inference: the largest centred 2:3 window of a 4x5 image, 3x5 (rows
+  // int(5 * 2 / 3) = 3) from row 0, resized to 2x3.
+  Floats centre = run(p, in, false);
+  Pipeline ref = make({{"resize", {{"height", 2.0}, {"width", 3.0}}}}, {3, 5, 1});
+  EXPECT_EQ(centre, run(ref, Floats(in.begin(), in.begin() + 15)));
+}
+
+TEST(DataSteps, RotationAndZoomKeepTheCentreAndConstants) {
+  for (const char *kind : {"random_rotation", "random_zoom"}) {
+    Pipeline p = make({{kind, {{"factor", 0.3}}}}, {5, 5, 2});
+    Floats flat(50, 3.5f);
+    Floats in = iota(50);
+    EXPECT_EQ(run(p, in, false), in) << kind; // identity at inference
+    bool changed = false;
+    for (uint64_t i = 0; i < 20; ++i) {
+      AugmentKey key{3, 1, i};
+      Floats out = run(p, in, true, key);
+      EXPECT_EQ(out, run(p, in, true, key)) << kind;
+      EXPECT_NEAR(out[24], in[24], 1e-4) << kind; // centre pixel, channel 0
+      EXPECT_NEAR(out[25], in[25], 1e-4) << kind;
+      changed |= out != in;
+      for (float v : run(p, flat, true, key)) // reflect fill invents no values
+        ASSERT_NEAR(v, 3.5f, 1e-5) << kind;
+    }
+    EXPECT_TRUE(changed) << kind;
+  }
+  // factor 0 rotation is the identity even in training.
+  Pipeline still = make({{"random_rotation", {{"factor", 0.0}}}}, {3, 4, 1});
+  EXPECT_EQ(run(still, iota(12), true, AugmentKey{1, 2, 3}), iota(12));
+}
+
+TEST(DataSteps, ChainsStepsThroughScratch) {
+  Pipeline p = make({{"resize", {{"height", 4.0}, {"width", 4.0}}},
+                     {"random_flip", {}},
+                     {"rescale", {{"scale", 2.0}}}},
+                    {2, 2, 1});
+  EXPECT_EQ(p.outputShape(), (std::vector<int64_t>{4, 4, 1}));
+  EXPECT_EQ(p.scratchElements(), 32);
+  Floats out = run(p, {0, 1, 2, 3}, false);
+  EXPECT_EQ(Floats(out.begin(), out.begin() + 4), (Floats{0, 0.5, 1.5, 2}));
+}
+
+TEST(DataSteps, RejectsBadSpecs) {
+  Pipeline p;
+  Status s = Pipeline::create({{"rescale", {{"scale", 1.0}}}}, {20}, DType::kI32, &p);
+  EXPECT_NE(s.message().find("token windows take no steps"), std::string::npos) << s.toString();
+  s = Pipeline::create({{"blur", {}}}, {2, 2, 1}, DType::kF32, &p);
+  EXPECT_NE(s.message().find("unknown data step 'blur'"), std::string::npos) << s.toString();
+  s = Pipeline::create({{"rescale", {{"scael", 1.0}}}}, {2, 2, 1}, DType::kF32, &p);
+  EXPECT_NE(s.message().find("is required"), std::string::npos) << s.toString();
+  s = Pipeline::create({{"rescale", {{"scale", 1.0}, {"bias", 1.0}}}}, {2}, DType::kF32, &p);
+  EXPECT_NE(s.message().find("'rescale' has no option 'bias'"), std::string::npos) << s.toString();
+  s = Pipeline::create({{"random_flip", {{"mode", std::string("diagonal")}}}}, {2, 2, 1},
+                       DType::kF32, &p);
+  EXPECT_NE(s.message().find("must be one of horizontal"), std::string::npos) << s.toString();
+  s = Pipeline::create({{"resize", {{"height", 2.0}, {"width", 2.0}}}}, {4}, DType::kF32, &p);
+  EXPECT_NE(s.message().find("needs images"), std::string::npos) << s.toString();
+  s = Pipeline::create({{"random_zoom", {{"factor", 1.0}}}}, {2, 2, 1}, DType::kF32, &p);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("data step 1 (random_zoom)"), std::string::npos) << s.toString();
+}
+
+} // namespace

@@ -1,0 +1,171 @@
+//===- session.cc - The runtime API: load, run, train, checkpoint ---------===//
+#include "runtime/session.h"
+
+#include "runtime/safetensors.h"
+
+#include <cstring>
+
+namespace dlc::rt {
+namespace {
+
+std::vector<int64_t> toVector(const flatbuffers::Vector<int64_t> *v) {
+  return std::vector<int64_t>(v->begin(), v->end());
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::string directoryOf(const std::string &path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash + 1);
+}
+
+std::vector<TensorSpec> signature(const fb::Program *p, bool inputs) {
+  std::vector<TensorSpec> out;
+  if (!p)
+    return out;
+  auto indices = inputs ? p->inputs() : p->outputs();
+  auto names = inputs ? p->input_names() : p->output_names();
+  for (size_t i = 0; indices && i < indices->size(); ++i) {
+    const fb::Buffer *b = p->buffers()->Get(indices->Get(i));
+    out.push_back({names->Get(i)->str(), fromFbDType(b->dtype()), toVector(b->shape())});
+  }
+  return out;
+}
+
+} // namespace
+
+Status Session::create(std::shared_ptr<const Bundle> bundle, std::unique_ptr<Device> device,
+                       std::unique_ptr<Session> *out) {
+  auto session = std::unique_ptr<Session>(new Session());
+  session->bundle_ = bundle;
+  session->device_ = std::move(device);
+  std::map<std::string, SafetensorsFile> externals;
+  for (const fb::Parameter *p : *bundle->root().parameters()) {
+    Parameter param;
+    param.name = p->name()->str();
+    param.shape = toVector(p->shape());
+    param.trainable = p->trainable();
+    param.slotOf = p->slot_of() ? p->slot_of()->str() : "";
+    param.data.resize(size_t(numElements(param.shape)));
+    if (p->external_file() && p->external_file()->size()) {
+      std::string file = p->external_file()->str();
+      if (!file.empty() && file[0] != '/')
+        file = directoryOf(bundle->origin()) + file;
+      if (!externals.count(file)) {
+        SafetensorsFile weights;
+        DLC_RETURN_IF_ERROR(SafetensorsFile::open(file, &weights),
+                            "loading pretrained weights for '" + param.name + "'");
+        externals.emplace(file, std::move(weights));
+      }
+      const SafetensorsTensor *t = externals[file].find(param.name);
+      if (!t || t->shape != param.shape)
+        return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                               file + ": no tensor '" + param.name + "' of shape " +
+                                   shapeText(param.shape));
+      std::vector<float> values;
+      DLC_RETURN_IF_ERROR(readFloat32(*t, &values), file);
+      param.data = std::move(values);
+    } else {
+      std::memcpy(param.data.data(), bundle->payload() + p->data_offset(), p->data_bytes());
+    }
+    session->parameters_.push_back(std::move(param));
+  }
+  *out = std::move(session);
+  return okStatus();
+}
+
+std::vector<TensorSpec> Session::inputs(const std::string &name) const {
+  return signature(bundle_->program(name), true);
+}
+std::vector<TensorSpec> Session::outputs(const std::string &name) const {
+  return signature(bundle_->program(name), false);
+}
+
+Parameter *Session::parameter(const std::string &name) {
+  for (Parameter &p : parameters_)
+    if (p.name == name)
+      return &p;
+  return nullptr;
+}
+
+Status Session::prepared(const std::string &name, PreparedProgram **out) {
+  auto it = programs_.find(name);
+  if (it == programs_.end()) {
+    const fb::Program *program = bundle_->program(name);
+    if (!program)
+      return DLC_MAKE_STATUS(StatusCode::kNotFound, bundle_->origin() + " has no program '" +
+                                                        name + "'");
+    std::unique_ptr<PreparedProgram> p;
+    DLC_RETURN_IF_ERROR(device_->prepare(*program, parameters_, &p),
+                        "preparing program '" + name + "' on " + device_->name());
+    it = programs_.emplace(name, std::move(p)).first;
+  }
+  *out = it->second.get();
+  return okStatus();
+}
+
+Status Session::run(const std::string &name, const std::vector<TensorView> &inputs,
+                    std::vector<TensorView> *outputs, const RunOptions &options) {
+  PreparedProgram *program;
+  DLC_RETURN_IF_ERROR(prepared(name, &program), "");
+  std::vector<TensorSpec> specs = this->inputs(name);
+  if (inputs.size() != specs.size())
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "program '" + name + "' takes " + std::to_string(specs.size()) +
+                               " inputs, got " + std::to_string(inputs.size()));
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (inputs[i].dtype != specs[i].dtype || inputs[i].shape != specs[i].shape)
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             "input '" + specs[i].name + "' of '" + name + "' must be " +
+                                 dtypeName(specs[i].dtype) + shapeText(specs[i].shape) + ", got " +
+                                 dtypeName(inputs[i].dtype) + shapeText(inputs[i].shape));
+  return program->run(inputs, options, outputs);
+}
+
+uint64_t Session::memoryBytes() const {
+  uint64_t bytes = 0;
+  for (const auto &[name, p] : programs_)
+    bytes += p->arenaBytes();
+  for (const Parameter &p : parameters_)
+    bytes += p.data.size() * sizeof(float);
+  return bytes;
+}
+
+Status Session::saveCheckpoint(const std::string &path,
+                               const std::map<std::string, std::string> &metadata) const {
+  std::vector<TensorToWrite> tensors;
+  for (const Parameter &p : parameters_)
+    tensors.push_back(TensorToWrite{p.name, DType::kF32, p.shape, p.data.data(),
+                                    p.data.size() * sizeof(float)});
+  return writeSafetensors(path, tensors, metadata);
+}
+
+Status Session::loadCheckpoint(const std::string &path,
+                               std::map<std::string, std::string> *metadata) {
+  SafetensorsFile file;
+  DLC_RETURN_IF_ERROR(SafetensorsFile::open(path, &file), "loading a checkpoint");
+  for (Parameter &p : parameters_) {
+    const SafetensorsTensor *t = file.find(p.name);
+    if (!t)
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             path + ": checkpoint has no tensor '" + p.name +
+                                 "' (was it written for another model?)");
+    if (t->shape != p.shape)
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             path + ": tensor '" + p.name + "' has shape " + shapeText(t->shape) +
+                                 ", the model needs " + shapeText(p.shape));
+    std::vector<float> values;
+    DLC_RETURN_IF_ERROR(readFloat32(*t, &values), path);
+    std::memcpy(p.data.data(), values.data(), values.size() * sizeof(float));
+  }
+  if (metadata)
+    *metadata = file.metadata();
+  return okStatus();
+}
+
+} // namespace dlc::rt

@@ -1,0 +1,142 @@
+//===- InspectCommand.cpp - `dlc inspect`: what a bundle holds ------------===//
+//
+// Reads the bundle through the runtime's verifying loader only (no MLIR), so
+// it shows exactly what the runtime would execute.
+//
+//===----------------------------------------------------------------------===//
+#include "tools/dlc/InspectCommand.h"
+
+#include "runtime/bundle.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+namespace dlc {
+namespace {
+
+namespace fb = rt::fb;
+
+const char *kindName(fb::BufferKind k) { return fb::EnumNameBufferKind(k); }
+
+std::string shapeText(const flatbuffers::Vector<int64_t> *shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape->size(); ++i)
+    s += (i ? "," : "") + std::to_string(shape->Get(i));
+  return s + "]";
+}
+
+uint64_t bufferBytes(const fb::Buffer *b) {
+  uint64_t n = rt::dtypeSize(rt::fromFbDType(b->dtype()));
+  for (int64_t d : *b->shape())
+    n *= uint64_t(d);
+  return n;
+}
+
+nlohmann::json toJson(const rt::Bundle &bundle) {
+  const fb::Bundle &root = bundle.root();
+  nlohmann::json out;
+  out["model"] = root.model() ? root.model()->str() : "";
+  out["source"] = root.source() ? root.source()->str() : "";
+  out["version"] = root.version();
+  std::vector<std::string> targets;
+  if (root.targets())
+    for (auto t : *root.targets())
+      targets.push_back(t->str());
+  out["targets"] = targets;
+  uint64_t paramBytes = 0;
+  for (const fb::Parameter *p : *root.parameters()) {
+    nlohmann::json j = {{"name", p->name()->str()},
+                        {"shape", shapeText(p->shape())},
+                        {"trainable", p->trainable()},
+                        {"bytes", p->data_bytes()}};
+    if (p->slot_of())
+      j["slot_of"] = p->slot_of()->str();
+    if (p->external_file())
+      j["external_file"] = p->external_file()->str();
+    paramBytes += p->data_bytes();
+    out["parameters"].push_back(j);
+  }
+  out["parameter_bytes"] = paramBytes;
+  for (const fb::Program *p : *root.programs()) {
+    nlohmann::json prog = {{"name", p->name()->str()}, {"arena_bytes", p->arena_bytes()}};
+    for (size_t i = 0; p->inputs() && i < p->inputs()->size(); ++i) {
+      const fb::Buffer *b = p->buffers()->Get(p->inputs()->Get(i));
+      prog["inputs"].push_back({{"name", p->input_names()->Get(i)->str()},
+                                {"shape", shapeText(b->shape())},
+                                {"dtype", rt::dtypeName(rt::fromFbDType(b->dtype()))}});
+    }
+    for (size_t i = 0; p->outputs() && i < p->outputs()->size(); ++i) {
+      const fb::Buffer *b = p->buffers()->Get(p->outputs()->Get(i));
+      prog["outputs"].push_back({{"name", p->output_names()->Get(i)->str()},
+                                 {"shape", shapeText(b->shape())}});
+    }
+    for (const fb::Kernel *k : *p->kernels()) {
+      nlohmann::json kernel = {{"name", k->name()->str()}, {"targets", targets}};
+      for (const fb::Op *op : *k->ops())
+        kernel["ops"].push_back(op->kind()->str());
+      if (k->locations())
+        for (auto l : *k->locations())
+          kernel["locations"].push_back(l->str());
+      prog["kernels"].push_back(kernel);
+    }
+    for (const fb::Buffer *b : *p->buffers())
+      prog["buffers"].push_back({{"name", b->name() ? b->name()->str() : ""},
+                                 {"kind", kindName(b->kind())},
+                                 {"shape", shapeText(b->shape())},
+                                 {"bytes", bufferBytes(b)},
+                                 {"offset", b->offset()}});
+    out["programs"].push_back(prog);
+  }
+  return out;
+}
+
+void printText(const nlohmann::json &j) {
+  std::printf("bundle %s (from %s), format %d, targets:", j["model"].get<std::string>().c_str(),
+              j["source"].get<std::string>().c_str(), j["version"].get<int>());
+  for (const auto &t : j["targets"])
+    std::printf(" %s", t.get<std::string>().c_str());
+  std::printf("\nparameters: %zu (%.1f KiB)\n", j["parameters"].size(),
+              j["parameter_bytes"].get<double>() / 1024);
+  for (const auto &p : j["programs"]) {
+    std::printf("\nprogram %s: %zu kernels, %zu buffers, arena %.1f KiB (peak)\n",
+                p["name"].get<std::string>().c_str(), p["kernels"].size(), p["buffers"].size(),
+                p["arena_bytes"].get<double>() / 1024);
+    for (const auto &in : p.value("inputs", nlohmann::json::array()))
+      std::printf("  input  %-16s %s %s\n", in["name"].get<std::string>().c_str(),
+                  in["dtype"].get<std::string>().c_str(), in["shape"].get<std::string>().c_str());
+    for (const auto &o : p.value("outputs", nlohmann::json::array()))
+      std::printf("  output %-16s %s\n", o["name"].get<std::string>().c_str(),
+                  o["shape"].get<std::string>().c_str());
+    int i = 0;
+    for (const auto &k : p["kernels"]) {
+      std::string ops, locs;
+      for (const auto &op : k["ops"])
+        ops += (ops.empty() ? "" : " + ") + op.get<std::string>();
+      if (k.contains("locations") && !k["locations"].empty())
+        locs = "  @ " + k["locations"][0].get<std::string>();
+      std::printf("  kernel %3d %-40s [%s]%s\n", i++, k["name"].get<std::string>().c_str(),
+                  ops.c_str(), locs.c_str());
+    }
+  }
+}
+
+} // namespace
+
+int inspectBundle(const std::string &path, bool json) {
+  std::unique_ptr<rt::Bundle> bundle;
+  rt::Status status = rt::Bundle::load(path, &bundle);
+  if (!status.ok()) {
+    std::fprintf(stderr, "dlc: error: %s\n", status.message().c_str());
+    return 1;
+  }
+  nlohmann::json j = toJson(*bundle);
+  if (json)
+    std::cout << j.dump(1) << "\n";
+  else
+    printText(j);
+  return 0;
+}
+
+} // namespace dlc
