@@ -193,6 +193,9 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
     return invalid(origin, "the flatbuffer does not verify");
   const fb::Bundle *root = fb::GetBundle(fbData);
   bundle->root_ = root;
+  if (root->version() != kBundleVersion)
+    return invalid(origin, "program data of version " + std::to_string(root->version()) +
+                               " in a version " + std::to_string(version) + " file");
   for (size_t i = 0; i < root->parameters()->size(); ++i) {
     const fb::Parameter *p = root->parameters()->Get(i);
     int64_t n;

@@ -113,7 +113,8 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     buildTrainStep(module, *setups.begin());
   }
 
-  /// @train_step(inputs..., labels, step) -> loss: @grad's computation, then
+  /// @train_step(inputs..., labels, step) -> (loss, prediction or logits):
+  /// @grad's computation, then
   /// one optimizer_update per trainable parameter, whose results are
   /// assigned back to the parameter and its slots (module-level dl.param ops
   /// marked `slot of`, created here, zero-initialised).
@@ -126,13 +127,23 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     auto stepType = RankedTensorType::get({}, IntegerType::get(context, 64));
     inputs.push_back(stepType);
     Type lossType = grad.getResultTypes().front();
+    // The loss's prediction operand is returned too, so training metrics
+    // (accuracy...) cost no second forward pass.
+    auto gradLoss = cast<func::ReturnOp>(grad.getBody().front().getTerminator())
+                        .getOperand(0)
+                        .getDefiningOp<LossOp>();
+    Type predictionType = gradLoss.getPrediction().getType();
     auto step = b.create<func::FuncOp>(grad.getLoc(), "train_step",
-                                       b.getFunctionType(inputs, {lossType}));
+                                       b.getFunctionType(inputs, {lossType, predictionType}));
     for (unsigned i = 0; i < grad.getNumArguments(); ++i)
       if (auto name = grad.getArgAttr(i, "dl.name"))
         step.setArgAttr(i, "dl.name", name);
     step.setArgAttr(grad.getNumArguments(), "dl.name", b.getStringAttr("step"));
     step.setResultAttr(0, "dl.name", b.getStringAttr("loss"));
+    bool logits = false;
+    if (auto fromLogits = gradLoss.getConfig().getOptions().getAs<BoolAttr>("from_logits"))
+      logits = fromLogits.getValue();
+    step.setResultAttr(1, "dl.name", b.getStringAttr(logits ? "logits" : "prediction"));
     Block *body = step.addEntryBlock();
     IRMapping mapping;
     for (auto [from, to] : llvm::zip(grad.getArguments(), body->getArguments()))
@@ -185,7 +196,9 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
       b.create<AssignOp>(bn.getLoc(), mean.getParamAttr(), update.getNewMean());
       b.create<AssignOp>(bn.getLoc(), variance.getParamAttr(), update.getNewVariance());
     }
-    b.create<func::ReturnOp>(grad.getLoc(), mapping.lookup(gradReturn.getOperand(0)));
+    b.create<func::ReturnOp>(grad.getLoc(),
+                             ValueRange{mapping.lookup(gradReturn.getOperand(0)),
+                                        mapping.lookup(gradLoss.getPrediction())});
   }
 
   LogicalResult buildGrad(ModuleOp module, func::FuncOp forward, TrainSetupOp setup) {

@@ -21,7 +21,8 @@ def AutodiffPass : Pass<"dlc-autodiff", "mlir::ModuleOp"> {
     probabilities becomes the cross-entropy on logits (log-softmax), which
     is exact where Keras clips probabilities at 1e-7.
 
-    Also adds `@train_step(inputs..., labels, step) -> loss`: the same
+    Also adds `@train_step(inputs..., labels, step) -> (loss, prediction)`
+    (the loss operand, named `logits` when the loss takes logits): the same
     computation followed by the optimizer's update of every trainable
     parameter and of its slots (Adam's m and v ...), which become module-level
     `dl.param ... slot of` declarations; updates are `dl.assign` ops.

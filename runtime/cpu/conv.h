@@ -5,6 +5,8 @@
 // dilation. A Conv2D object is prepared once per geometry: oneDNN primitive
 // creation (JIT code generation) and the weight reorders are built then and
 // reused by every run, which matters at small batch where a run is ~100 us.
+// Forward and input gradient run oneDNN; the kernel gradient is im2col +
+// sgemm, which beat oneDNN 2.6's own on every layer measured.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -59,8 +61,8 @@ public:
   Conv2D &operator=(const Conv2D &) = delete;
 
   /// Builds the forward primitive with |epilogue| fused after the bias, and
-  /// its weight reorder. With |backward| the two backward primitives are
-  /// built now too; otherwise the first backward call builds them.
+  /// its weight reorder. With |backward| the input-gradient primitive is
+  /// built now too; otherwise the first backwardData call builds it.
   Status prepare(const ConvGeometry &geometry, Epilogue epilogue = {}, bool backward = false);
   bool prepared() const;
   const ConvGeometry &geometry() const;
@@ -72,8 +74,8 @@ public:
   /// dx[N, inH, inW, inC] from dy[N, outH, outW, outC], the gradient of the
   /// convolution's output before the epilogue's activation.
   Status backwardData(const TensorView &dy, const TensorView &kernel, const TensorView &dx);
-  /// dkernel[kh, kw, inC, outC] and, unless null, dbias[outC] (the same
-  /// oneDNN pass computes both).
+  /// dkernel[kh, kw, inC, outC] and, unless null, dbias[outC] (one pass
+  /// computes both). Needs no backward primitive.
   Status backwardKernel(const TensorView &x, const TensorView &dy, const TensorView &dkernel,
                         const TensorView *dbias);
 

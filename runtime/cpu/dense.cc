@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -187,11 +189,13 @@ Status biasGrad(const TensorView &dy, const TensorView &db) {
   // Per-thread partial sums in double: conv bias gradients sum ~1e5 rows,
   // where float accumulation would drift past the 1e-4 budget.
   int threads = rows * width >= kParallelGrain ? omp_get_max_threads() : 1;
-  std::vector<double> partial(size_t(threads) * size_t(width), 0.0);
+  std::unique_ptr<double[]> partial(new (std::nothrow) double[size_t(threads) * size_t(width)]());
+  if (!partial)
+    return DLC_MAKE_STATUS(StatusCode::kUnavailable, "bias grad: out of memory");
 #pragma omp parallel num_threads(threads)
   {
     int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    double *acc = partial.data() + size_t(t) * size_t(width);
+    double *acc = partial.get() + size_t(t) * size_t(width);
     int64_t begin = rows * t / nt, end = rows * (t + 1) / nt;
     for (int64_t r = begin; r < end; ++r) {
       const float *row = g + r * width;

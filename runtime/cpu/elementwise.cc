@@ -190,7 +190,8 @@ template <typename Row>
 void forEachStrip(AxisDims dims, Row row) {
   int64_t strips = (dims.inner + kStrip - 1) / kStrip;
   int64_t tasks = dims.outer * strips;
-  int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, dims.channels * std::min(dims.inner, kStrip)));
+  int64_t work = std::max<int64_t>(1, dims.channels * std::min(dims.inner, kStrip));
+  int64_t grain = std::max<int64_t>(1, kElementwiseGrain / work);
   parallelBlocks(tasks, grain, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       int64_t o = t / strips, start = (t % strips) * kStrip;

@@ -1,4 +1,4 @@
-//===- embedding.cc - Embedding lookup and its gradient --------------------===//
+//===- embedding.cc - Embedding lookup and its gradient -------------------===//
 //
 // The gradient parallelises over table rows, not ids: each thread owns a
 // range of rows and scans every id, so repeated ids never race and the sum

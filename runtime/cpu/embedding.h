@@ -1,4 +1,4 @@
-//===- embedding.h - Embedding lookup and its gradient ---------------------===//
+//===- embedding.h - Embedding lookup and its gradient --------------------===//
 //
 // dl.embedding and dl.embedding_grad in float32, as ref::embedding and
 // ref::embeddingGrad: rows of a [rows, width] table gathered by integer ids

@@ -1,4 +1,4 @@
-//===- loss.h - Keras losses and the trainer's accuracy counts -------------===//
+//===- loss.h - Keras losses and the trainer's accuracy counts ------------===//
 //
 // dl.loss and dl.loss_grad in float32, with ref::loss / ref::lossGrad's
 // semantics (compiler/Reference/GradKernels.cpp has the formulas): Keras'

@@ -1,4 +1,4 @@
-//===- normalization.cc - Batch normalization forward, backward, statistics ===//
+//===- normalization.cc - Batch normalization forward, backward, stats ----===//
 //
 // Per-channel sums run over kBlocks fixed row ranges (one partial sum per
 // range, combined in order), so that they parallelise when the channels are

@@ -1,4 +1,4 @@
-//===- optimizer.cc - Keras optimizer steps on one parameter ---------------===//
+//===- optimizer.cc - Keras optimizer steps on one parameter --------------===//
 //
 // Per-step scalars (Adam's bias-corrected step size) are computed once in
 // double; the per-element arithmetic is float32 in ref::applyOptimizer's

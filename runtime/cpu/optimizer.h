@@ -1,4 +1,4 @@
-//===- optimizer.h - Keras optimizer steps on one parameter ----------------===//
+//===- optimizer.h - Keras optimizer steps on one parameter ---------------===//
 //
 // dl.optimizer_update in float32: one fused, in-place pass over a parameter
 // and its slots with Keras 3's formulas, exactly as ref::applyOptimizer

@@ -18,14 +18,41 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <new>
 #include <string>
 #include <vector>
+
+#include <omp.h>
 
 namespace dlc::rt::cpu {
 
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+/// Per-thread running maximum and its pixel for C channels, allocated before
+/// the parallel region: an exception must not escape an OpenMP region, nor
+/// the API, so allocation failure becomes a Status instead.
+struct ArgmaxScratch {
+  std::unique_ptr<float[]> best;
+  std::unique_ptr<int32_t[]> where;
+  int64_t channels = 0;
+
+  bool allocate(int64_t C) {
+    size_t n = size_t(omp_get_max_threads()) * size_t(std::max<int64_t>(C, 1));
+    best.reset(new (std::nothrow) float[n]);
+    where.reset(new (std::nothrow) int32_t[n]);
+    channels = C;
+    return best && where;
+  }
+  float *bestOf(int thread) { return best.get() + thread * channels; }
+  int32_t *whereOf(int thread) { return where.get() + thread * channels; }
+};
+
+Status outOfMemory(const char *what) {
+  return DLC_MAKE_STATUS(StatusCode::kUnavailable, std::string(what) + ": out of memory");
+}
 
 std::string dimsString(const std::vector<int64_t> &shape) {
   std::string s = "[";
@@ -268,14 +295,13 @@ Status maxPool2dGrad(const PoolGeometry &g, const TensorView &x, const TensorVie
   const int64_t C = g.channels, imageFloats = g.inH * g.inW * C;
   if (g.inH * g.inW > std::numeric_limits<int32_t>::max())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "max_pool2d grad: image too large");
+  ArgmaxScratch scratch;
+  if (!scratch.allocate(C))
+    return outOfMemory("max_pool2d grad");
   bool disjoint = disjointWindows(g);
   forEachOutputRow(g, true, [&](int64_t b, int64_t oy) {
-    thread_local std::vector<float> best;
-    thread_local std::vector<int32_t> where;
-    best.resize(size_t(C));
-    where.resize(size_t(C));
-    float *bestV = best.data();
-    int32_t *whereV = where.data();
+    float *bestV = scratch.bestOf(omp_get_thread_num());
+    int32_t *whereV = scratch.whereOf(omp_get_thread_num());
     const float *image = in + b * imageFloats;
     float *dimage = out + b * imageFloats;
     const float *dyRow = grad + (b * g.outH + oy) * g.outW * C;
@@ -416,12 +442,14 @@ Status globalMaxPool2dGrad(const TensorView &x, const TensorView &dy, const Tens
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "global_max_pool2d grad: image too large");
   const float *in = x.f32(), *grad = dy.f32();
   float *out = dx.f32();
+  ArgmaxScratch scratch;
+  if (!scratch.allocate(C))
+    return outOfMemory("global_max_pool2d grad");
 #pragma omp parallel for schedule(static) if (N * HW * C > (1 << 15))
   for (int64_t b = 0; b < N; ++b) {
-    std::vector<float> best(static_cast<size_t>(C));
-    std::vector<int32_t> where(size_t(C), 0);
-    float *bestV = best.data();
-    int32_t *whereV = where.data();
+    float *bestV = scratch.bestOf(omp_get_thread_num());
+    int32_t *whereV = scratch.whereOf(omp_get_thread_num());
+    std::fill(whereV, whereV + C, 0);
     const float *image = in + b * HW * C;
     if (HW > 0)
       std::copy(image, image + C, bestV);

@@ -1,4 +1,4 @@
-//===- recurrent.cc - The LSTM forward pass and its backpropagation --------===//
+//===- recurrent.cc - The LSTM forward pass and its backpropagation -------===//
 //
 // Workspace layout, all batch-major so that rows (b, t) line up with x's
 // [batch * steps, features] rows for the whole-sequence products:
@@ -168,17 +168,21 @@ void lstmForward(const LstmShape &s, const float *x, const float *kernel, const 
         w.gates, u4);
   for (int64_t b = 0; b < s.batch; ++b)
     std::memset(w.hPrev + b * steps * units, 0, size_t(units) * sizeof(float));
-  for (int64_t t = 0; t < steps; ++t) {
-    if (t > 0)
-      sgemm(false, false, s.batch, u4, units, 1.0f, w.hPrev + t * units, steps * units, recurrent,
-            u4, 1.0f, w.gates + t * u4, steps * u4);
-    parallelBlocks(s.batch, rowGrain(s), [&](int64_t begin, int64_t end) {
+  // Batch rows never interact: each thread runs every step on its own rows,
+  // h·U included (oneDNN runs sequentially inside a parallel region), so the
+  // recurrence forks once instead of twice per step.
+  parallelBlocks(s.batch, rowGrain(s), [&](int64_t begin, int64_t end) {
+    const int64_t first = begin * steps;
+    for (int64_t t = 0; t < steps; ++t) {
+      if (t > 0)
+        sgemm(false, false, end - begin, u4, units, 1.0f, w.hPrev + (first + t) * units,
+              steps * units, recurrent, u4, 1.0f, w.gates + (first + t) * u4, steps * u4);
       if (bias)
         forwardStep<true>(s, t, bias, y, w, begin, end);
       else
         forwardStep<false>(s, t, nullptr, y, w, begin, end);
-    });
-  }
+    }
+  });
 }
 
 void lstmBackward(const LstmShape &s, const float *x, const float *kernel, const float *recurrent,
@@ -200,14 +204,15 @@ void lstmBackward(const LstmShape &s, const float *x, const float *kernel, const
   Workspace w(workspace, s);
   float *dh = scratch, *dc = scratch + s.batch * units;
   zeros(scratch, 2 * size_t(s.batch * units) * sizeof(float));
-  for (int64_t t = steps - 1; t >= 0; --t) {
-    parallelBlocks(s.batch, rowGrain(s), [&](int64_t begin, int64_t end) {
+  parallelBlocks(s.batch, rowGrain(s), [&](int64_t begin, int64_t end) {
+    const int64_t first = begin * steps;
+    for (int64_t t = steps - 1; t >= 0; --t) {
       backwardStep(s, t, dy, w, dh, dc, begin, end);
-    });
-    if (t > 0) // dh_{t-1} = dz_t · Uᵀ
-      sgemm(false, true, s.batch, units, u4, 1.0f, w.gates + t * u4, steps * u4, recurrent, u4,
-            0.0f, dh, units);
-  }
+      if (t > 0) // dh_{t-1} = dz_t · Uᵀ
+        sgemm(false, true, end - begin, units, u4, 1.0f, w.gates + (first + t) * u4, steps * u4,
+              recurrent, u4, 0.0f, dh + begin * units, units);
+    }
+  });
   const float *dz = w.gates;
   if (dx)
     sgemm(false, true, rows, s.features, u4, 1.0f, dz, u4, kernel, u4, 0.0f, dx, s.features);

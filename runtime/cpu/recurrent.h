@@ -1,4 +1,4 @@
-//===- recurrent.h - The LSTM forward pass and its backpropagation ---------===//
+//===- recurrent.h - The LSTM forward pass and its backpropagation --------===//
 //
 // dl.lstm and dl.lstm_grad in float32, equal to ref::lstm / ref::lstmGrad:
 // Keras' LSTM with gates [i | f | c | o], x [batch, steps, features], kernel

@@ -2,14 +2,17 @@
 
 // Tests that @train_step recomputes the gradients, updates each trainable
 // parameter with the optimizer (Adam: slots m and v, declared as `slot of`
-// parameters), assigns the results back and returns the loss; the frozen
+// parameters), assigns the results back and returns the loss and the logits the loss
+// took (softmax + cross-entropy fused); the frozen
 // parameter gets neither slots nor an update.
 // CHECK: dl.param @"d/kernel/m" : tensor<4x3xf32> init zeros frozen slot of "d/kernel"
 // CHECK: dl.param @"d/kernel/v" : tensor<4x3xf32> init zeros frozen slot of "d/kernel"
 // CHECK-NOT: slot of "f/kernel"
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME: (%{{.*}}: tensor<?x4xf32> {dl.name = "x"}, %{{.*}}: tensor<?x3xf32> {dl.name = "labels"}, %[[STEP:.*]]: tensor<i64> {dl.name = "step"}) -> (tensor<f32> {dl.name = "loss"})
-// CHECK: %[[LOSS:.*]] = dl.loss
+// CHECK-SAME: (%{{.*}}: tensor<?x4xf32> {dl.name = "x"}, %{{.*}}: tensor<?x3xf32> {dl.name = "labels"}, %[[STEP:.*]]: tensor<i64> {dl.name = "step"}) -> (tensor<f32> {dl.name = "loss"}, tensor<?x3xf32> {dl.name = "logits"})
+// CHECK: dl.weight @"f/kernel"
+// CHECK-NEXT: %[[LOGITS:.*]] = dl.dense
+// CHECK-NEXT: %[[LOSS:.*]] = dl.loss %[[LOGITS]]
 // CHECK: %[[G:.*]] = dl.dense_grad_kernel
 // CHECK: %[[M:.*]] = dl.weight @"d/kernel/m"
 // CHECK: %[[V:.*]] = dl.weight @"d/kernel/v"
@@ -19,7 +22,7 @@
 // CHECK: dl.assign @"d/kernel/m", %[[NEWS]]#0
 // CHECK: dl.assign @"d/kernel/v", %[[NEWS]]#1
 // CHECK-NOT: dl.assign @"f/kernel"
-// CHECK: return %[[LOSS]]
+// CHECK: return %[[LOSS]], %[[LOGITS]]
 module {
   dl.param @"d/kernel" : tensor<4x3xf32> init glorot_uniform
   dl.param @"f/kernel" : tensor<3x3xf32> init glorot_uniform frozen

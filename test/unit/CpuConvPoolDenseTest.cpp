@@ -172,6 +172,7 @@ const ConvCase kConvCases[] = {
     {2, 13, 15, 3, 5, 5, 16, {2, 2}, {1, 1}, true},  // RGB first layer
     {2, 13, 13, 32, 3, 3, 64, {1, 1}, {1, 1}, false},
     {2, 7, 9, 17, 1, 1, 9, {1, 1}, {1, 1}, false},
+    {6, 20, 20, 64, 3, 3, 16, {1, 1}, {1, 1}, true}, // kernel grad in several chunks
 };
 
 TEST(CpuConvForward, MatchesReferenceWithEveryActivation) {

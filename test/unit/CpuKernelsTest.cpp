@@ -33,8 +33,7 @@ namespace {
 using Floats = std::vector<float>;
 
 /// Random float32 values in [lo, hi), held as a RefTensor (exactly).
-RefTensor random(std::vector<int64_t> shape, std::mt19937 &rng, float lo = -1.0f,
-                 float hi = 1.0f) {
+RefTensor random(std::vector<int64_t> shape, std::mt19937 &rng, float lo = -1.0f, float hi = 1.0f) {
   RefTensor t(std::move(shape));
   std::uniform_real_distribution<float> dist(lo, hi);
   for (double &v : t.data)
@@ -77,9 +76,9 @@ AxisDims dimsOf(const std::vector<int64_t> &shape, int64_t axis) {
   return d;
 }
 
-const ref::Unary kRefUnary[] = {ref::Unary::Relu, ref::Unary::Sigmoid, ref::Unary::Tanh,
+const ref::Unary kRefUnary[] = {ref::Unary::Relu, ref::Unary::Sigmoid,  ref::Unary::Tanh,
                                 ref::Unary::Gelu, ref::Unary::GeluTanh, ref::Unary::LeakyRelu};
-const UnaryKind kUnary[] = {UnaryKind::kRelu, UnaryKind::kSigmoid, UnaryKind::kTanh,
+const UnaryKind kUnary[] = {UnaryKind::kRelu, UnaryKind::kSigmoid,  UnaryKind::kTanh,
                             UnaryKind::kGelu, UnaryKind::kGeluTanh, UnaryKind::kLeakyRelu};
 } // namespace
 
@@ -226,7 +225,7 @@ struct LabelBuffer {
   std::vector<int64_t> i64;
   rt::DType type = rt::DType::kF32;
   const void *data() const {
-    return type == rt::DType::kF32 ? static_cast<const void *>(f.data())
+    return type == rt::DType::kF32   ? static_cast<const void *>(f.data())
            : type == rt::DType::kI32 ? static_cast<const void *>(i32.data())
                                      : static_cast<const void *>(i64.data());
   }
@@ -239,8 +238,8 @@ TEST(CpuKernelsLoss, EveryLossAndGradientMatchesReference) {
       ref::LossKind::CategoricalCrossentropy, ref::LossKind::SparseCategoricalCrossentropy,
       ref::LossKind::BinaryCrossentropy, ref::LossKind::MeanSquaredError};
   const LossKind kinds[] = {LossKind::kCategoricalCrossentropy,
-                            LossKind::kSparseCategoricalCrossentropy,
-                            LossKind::kBinaryCrossentropy, LossKind::kMeanSquaredError};
+                            LossKind::kSparseCategoricalCrossentropy, LossKind::kBinaryCrossentropy,
+                            LossKind::kMeanSquaredError};
   for (std::vector<int64_t> shape : {std::vector<int64_t>{8, 5}, {4, 3, 6}, {256, 1000}})
     for (int k = 0; k < 4; ++k)
       for (bool logits : {false, true})
@@ -249,9 +248,9 @@ TEST(CpuKernelsLoss, EveryLossAndGradientMatchesReference) {
             bool sparse = k == 1;
             if (sparse == (labelType == rt::DType::kF32))
               continue;
-            SCOPED_TRACE(testing::Message() << "kind " << k << " logits " << logits << " ls "
-                                            << smoothing << " " << RefTensor(shape).shapeString()
-                                            << " " << rt::dtypeName(labelType));
+            SCOPED_TRACE(testing::Message()
+                         << "kind " << k << " logits " << logits << " ls " << smoothing << " "
+                         << RefTensor(shape).shapeString() << " " << rt::dtypeName(labelType));
             int64_t classes = shape.back(), rows = RefTensor(shape).size() / classes;
             RefTensor p = logits ? random(shape, rng, -8.0f, 8.0f) : random(shape, rng, 0.0f, 1.0f);
             if (!logits && k == 2) { // probabilities on and beyond the clip bounds
@@ -266,7 +265,8 @@ TEST(CpuKernelsLoss, EveryLossAndGradientMatchesReference) {
             buffer.type = labelType;
             std::uniform_int_distribution<int64_t> cls(0, classes - 1);
             for (int64_t i = 0; i < labels.size(); ++i) {
-              labels[i] = sparse ? double(cls(rng)) : double(std::uniform_real_distribution<float>()(rng));
+              labels[i] =
+                  sparse ? double(cls(rng)) : double(std::uniform_real_distribution<float>()(rng));
               buffer.f.push_back(float(labels[i]));
               buffer.i32.push_back(int32_t(labels[i]));
               buffer.i64.push_back(int64_t(labels[i]));
@@ -275,23 +275,27 @@ TEST(CpuKernelsLoss, EveryLossAndGradientMatchesReference) {
             LossOptions options{kinds[k], logits, double(float(smoothing))};
             Floats pf = toFloats(p), grad(pf.size());
             double value = 0;
-            ASSERT_TRUE(
-                loss(pf.data(), buffer.data(), labelType, rows, classes, options, &value, grad.data()).ok());
+            ASSERT_TRUE(loss(pf.data(), buffer.data(), labelType, rows, classes, options, &value,
+                             grad.data())
+                            .ok());
             double want = ref::loss(p, labels, refOptions);
             EXPECT_NEAR(value, want, 1e-5 * std::fabs(want));
             EXPECT_TRUE(matches(grad, ref::lossGrad(p, labels, refOptions)));
             Floats gradOnly(pf.size());
             ASSERT_TRUE(lossGrad(pf.data(), buffer.data(), labelType, rows, classes, options,
-                                 gradOnly.data()).ok());
+                                 gradOnly.data())
+                            .ok());
             EXPECT_EQ(gradOnly, grad);
           }
   Floats p(6);
   std::vector<int32_t> ids(3);
   double value;
   EXPECT_FALSE(loss(p.data(), ids.data(), rt::DType::kI32, 3, 2,
-                    {LossKind::kCategoricalCrossentropy}, &value).ok());
+                    {LossKind::kCategoricalCrossentropy}, &value)
+                   .ok());
   EXPECT_FALSE(loss(p.data(), ids.data(), rt::DType::kU8, 3, 2,
-                    {LossKind::kSparseCategoricalCrossentropy}, &value).ok());
+                    {LossKind::kSparseCategoricalCrossentropy}, &value)
+                   .ok());
   // Ids outside [0, classes) are all-zero label rows (then only smoothing counts).
   RefTensor logits = random({3, 5}, rng, -3.0f, 3.0f), idsRef({3});
   std::vector<int64_t> bad = {5, -1, 2};
@@ -299,7 +303,8 @@ TEST(CpuKernelsLoss, EveryLossAndGradientMatchesReference) {
   for (double smoothing : {0.0, 0.25}) {
     Floats lf = toFloats(logits), grad(15);
     LossOptions options{LossKind::kSparseCategoricalCrossentropy, true, smoothing};
-    ASSERT_TRUE(loss(lf.data(), bad.data(), rt::DType::kI64, 3, 5, options, &value, grad.data()).ok());
+    ASSERT_TRUE(
+        loss(lf.data(), bad.data(), rt::DType::kI64, 3, 5, options, &value, grad.data()).ok());
     ref::LossOptions refOptions{ref::LossKind::SparseCategoricalCrossentropy, true, smoothing};
     EXPECT_NEAR(value, ref::loss(logits, idsRef, refOptions), 1e-5 * std::fabs(value));
     EXPECT_TRUE(matches(grad, ref::lossGrad(logits, idsRef, refOptions)));
@@ -317,17 +322,22 @@ TEST(CpuKernelsLoss, AccuracyCounts) {
   EXPECT_EQ(correct, 2);
   ASSERT_TRUE(countTop1Correct(p.data(), ids64.data(), rt::DType::kI64, 3, 3, true, &correct).ok());
   EXPECT_EQ(correct, 2);
-  ASSERT_TRUE(countTop1Correct(p.data(), oneHot.data(), rt::DType::kF32, 3, 3, false, &correct).ok());
+  ASSERT_TRUE(
+      countTop1Correct(p.data(), oneHot.data(), rt::DType::kF32, 3, 3, false, &correct).ok());
   EXPECT_EQ(correct, 2);
   EXPECT_FALSE(countTop1Correct(p.data(), ids.data(), rt::DType::kI32, 3, 3, false, &correct).ok());
   // in_top_k: a tie at the boundary counts (row 1, class 1 with k = 1).
-  ASSERT_TRUE(countTopKCorrect(p.data(), ids.data(), rt::DType::kI32, 3, 3, true, 1, &correct).ok());
+  ASSERT_TRUE(
+      countTopKCorrect(p.data(), ids.data(), rt::DType::kI32, 3, 3, true, 1, &correct).ok());
   EXPECT_EQ(correct, 3);
-  ASSERT_TRUE(countTopKCorrect(p.data(), ids64.data(), rt::DType::kI64, 3, 3, true, 2, &correct).ok());
+  ASSERT_TRUE(
+      countTopKCorrect(p.data(), ids64.data(), rt::DType::kI64, 3, 3, true, 2, &correct).ok());
   EXPECT_EQ(correct, 2); // row 2's class 2 has two larger predictions
-  ASSERT_TRUE(countTopKCorrect(p.data(), oneHot.data(), rt::DType::kF32, 3, 3, false, 2, &correct).ok());
+  ASSERT_TRUE(
+      countTopKCorrect(p.data(), oneHot.data(), rt::DType::kF32, 3, 3, false, 2, &correct).ok());
   EXPECT_EQ(correct, 3);
-  EXPECT_FALSE(countTopKCorrect(p.data(), ids.data(), rt::DType::kI32, 3, 3, true, 0, &correct).ok());
+  EXPECT_FALSE(
+      countTopKCorrect(p.data(), ids.data(), rt::DType::kI32, 3, 3, true, 0, &correct).ok());
   Floats probs = {0.2f, 0.5f, 0.9f, 0.51f};
   Floats truth = {0.0f, 0.0f, 1.0f, 0.0f};
   ASSERT_TRUE(countBinaryCorrect(probs.data(), truth.data(), rt::DType::kF32, 4, &correct).ok());
@@ -344,8 +354,8 @@ TEST(CpuKernelsNormalization, BatchNormMatchesReference) {
     std::vector<int64_t> shape;
     int64_t axis;
   };
-  for (const Case &c : {Case{{32, 8}, -1}, Case{{3, 4, 5}, 1}, Case{{64, 16, 16, 32}, -1},
-                        Case{{5, 7}, 0}})
+  for (const Case &c :
+       {Case{{32, 8}, -1}, Case{{3, 4, 5}, 1}, Case{{64, 16, 16, 32}, -1}, Case{{5, 7}, 0}})
     for (bool affine : {false, true}) {
       SCOPED_TRACE(RefTensor(c.shape).shapeString() + " axis " + std::to_string(c.axis));
       int64_t channels = RefTensor(c.shape).dim(c.axis);
@@ -408,7 +418,8 @@ TEST(CpuKernelsEmbedding, GatherAndScatterAddMatchReference) {
         i32.push_back(int32_t(v));
         i64.push_back(int64_t(v));
       }
-      const void *idp = type == rt::DType::kI32 ? static_cast<const void *>(i32.data()) : i64.data();
+      const void *idp =
+          type == rt::DType::kI32 ? static_cast<const void *>(i32.data()) : i64.data();
       Floats tf = toFloats(table), out(ids.size() * width);
       ASSERT_TRUE(embedding(idp, type, ids.size(), tf.data(), rows, width, out.data()).ok());
       std::string error;
@@ -417,7 +428,8 @@ TEST(CpuKernelsEmbedding, GatherAndScatterAddMatchReference) {
       dyShape.push_back(width);
       RefTensor dy = random(dyShape, rng);
       Floats dyF = toFloats(dy), dtable(rows * width, 7.0f);
-      ASSERT_TRUE(embeddingGrad(idp, type, ids.size(), dyF.data(), rows, width, dtable.data()).ok());
+      ASSERT_TRUE(
+          embeddingGrad(idp, type, ids.size(), dyF.data(), rows, width, dtable.data()).ok());
       EXPECT_TRUE(matches(dtable, ref::embeddingGrad(ids, dy, rows)));
     }
 }
@@ -444,18 +456,20 @@ TEST(CpuKernelsRecurrent, LstmForwardAndBackwardMatchReference) {
   std::mt19937 rng(9);
   for (LstmShape s : {LstmShape{2, 3, 4, 5, false}, LstmShape{3, 4, 2, 3, true},
                       LstmShape{17, 6, 8, 16, true}, LstmShape{40, 12, 24, 32, false},
-                      LstmShape{1, 1, 3, 2, true}})
+                      LstmShape{1, 1, 3, 2, true}, LstmShape{67, 5, 16, 128, true},
+                      LstmShape{64, 4, 8, 128, false}}) // these two split the batch over threads
     for (bool withBias : {false, true}) {
-      SCOPED_TRACE(testing::Message() << "lstm " << s.batch << "x" << s.steps << "x" << s.features
-                                      << " units " << s.units << " seq " << s.returnSequences
-                                      << " bias " << withBias);
+      SCOPED_TRACE(testing::Message()
+                   << "lstm " << s.batch << "x" << s.steps << "x" << s.features << " units "
+                   << s.units << " seq " << s.returnSequences << " bias " << withBias);
       int64_t u4 = 4 * s.units;
       float w = 1.5f / std::sqrt(float(s.features + s.units));
       RefTensor x = random({s.batch, s.steps, s.features}, rng, -2.0f, 2.0f);
       RefTensor kernel = random({s.features, u4}, rng, -w, w);
       RefTensor recurrent = random({s.units, u4}, rng, -w, w), bias = random({u4}, rng);
-      std::vector<int64_t> yShape = s.returnSequences ? std::vector<int64_t>{s.batch, s.steps, s.units}
-                                                      : std::vector<int64_t>{s.batch, s.units};
+      std::vector<int64_t> yShape = s.returnSequences
+                                        ? std::vector<int64_t>{s.batch, s.steps, s.units}
+                                        : std::vector<int64_t>{s.batch, s.units};
       RefTensor dy = random(yShape, rng);
       const RefTensor *b = withBias ? &bias : nullptr;
       Floats xf = toFloats(x), kf = toFloats(kernel), rf = toFloats(recurrent), bf = toFloats(bias);
@@ -499,8 +513,8 @@ TEST(CpuKernelsBenchmark, DISABLED_LstmTrainingStep) {
     auto t0 = Clock::now();
     lstmForward(s, x.data(), k.data(), r.data(), b.data(), y.data(), workspace.data());
     auto t1 = Clock::now();
-    lstmBackward(s, x.data(), k.data(), r.data(), dy.data(), workspace.data(), dx.data(),
-                 dk.data(), dr.data(), db.data(), scratch.data());
+    lstmBackward(s, x.data(), k.data(), r.data(), dy.data(), workspace.data(), dx.data(), dk.data(),
+                 dr.data(), db.data(), scratch.data());
     auto t2 = Clock::now();
     if (i >= 0) {
       forwardMs += std::chrono::duration<double, std::milli>(t1 - t0).count();
@@ -539,9 +553,9 @@ TEST(CpuKernelsOptimizer, ThreeStepsMatchReference) {
   };
   for (const Case &c : cases)
     for (int64_t n : {1000, 300000}) {
-      SCOPED_TRACE(testing::Message() << c.name << " momentum " << c.momentum << " nesterov "
-                                      << c.nesterov << " amsgrad " << c.amsgrad << " centered "
-                                      << c.centered << " n " << n);
+      SCOPED_TRACE(testing::Message()
+                   << c.name << " momentum " << c.momentum << " nesterov " << c.nesterov
+                   << " amsgrad " << c.amsgrad << " centered " << c.centered << " n " << n);
       OptimizerConfig config;
       config.kind = c.kind;
       config.learningRate = 0.01f;
@@ -574,7 +588,8 @@ TEST(CpuKernelsOptimizer, ThreeStepsMatchReference) {
         RefTensor grad = random({n}, rng, -2.0f, 2.0f);
         Floats g = toFloats(grad);
         ref::applyOptimizer(refConfig, step, param, grad, refSlots);
-        ASSERT_TRUE(applyOptimizer(config, step, p.data(), g.data(), slotPtrs.data(), slotCount, n).ok());
+        ASSERT_TRUE(
+            applyOptimizer(config, step, p.data(), g.data(), slotPtrs.data(), slotCount, n).ok());
       }
       // The change, not the parameter: an error in a small update must show.
       Floats moved(n);
@@ -585,6 +600,7 @@ TEST(CpuKernelsOptimizer, ThreeStepsMatchReference) {
       EXPECT_TRUE(matches(moved, param));
       for (int k = 0; k < slotCount; ++k)
         EXPECT_TRUE(matches(slots[k], refSlots[k])) << "slot " << k;
-      EXPECT_FALSE(applyOptimizer(config, 0, p.data(), p.data(), slotPtrs.data(), slotCount + 1, n).ok());
+      EXPECT_FALSE(
+          applyOptimizer(config, 0, p.data(), p.data(), slotPtrs.data(), slotCount + 1, n).ok());
     }
 }

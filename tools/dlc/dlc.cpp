@@ -6,6 +6,7 @@
 //   dlc compile MODEL.dl --emit=fused  after shapes, autodiff and kernel fusion
 //   dlc compile MODEL.dl -o M.dlcb     a bundle for the runtime
 //   dlc inspect M.dlcb [--json]        programs, kernels, buffers of a bundle
+//   dlc train|eval|run|bench M.dl|M.dlcb   execute on a runtime device
 //
 // Every error reaches the user as `file:line:col: error: message`, the source
 // line and a caret; the exit status is then 1.
@@ -21,6 +22,7 @@
 #include "runtime/file_io.h"
 #include "tools/dlc/GradCommand.h"
 #include "tools/dlc/InspectCommand.h"
+#include "tools/dlc/RuntimeCommands.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -49,6 +51,7 @@ struct Options {
   bool debugInfo = false;
   bool splitInputFile = false;
   dlc::GradOptions grad;
+  dlc::RuntimeOptions runtime;
 };
 
 /// Loads and builds one buffer (the whole input, or one chunk of it with the
@@ -232,6 +235,41 @@ int compile(Options options) {
       /*needModule=*/options.emit != "ast");
   return frontend ? frontend : status;
 }
+/// The bundle named by options.input: read from a .dlcb file, or compiled in
+/// memory from a .dl file (at options.batch, or the setup's batch size).
+int loadBundle(const Options &options, std::shared_ptr<const dlc::rt::Bundle> *out) {
+  if (llvm::StringRef(options.input).ends_with(".dlcb")) {
+    std::unique_ptr<dlc::rt::Bundle> bundle;
+    dlc::rt::Status status = dlc::rt::Bundle::load(options.input, &bundle);
+    if (!status.ok()) {
+      llvm::errs() << "dlc: error: " << status.message() << "\n";
+      return 1;
+    }
+    *out = std::move(bundle);
+    return 0;
+  }
+  return runFrontend(
+      options,
+      [&](const dlc::Program &, ModuleOp module) -> LogicalResult {
+        if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch))))
+          return failure();
+        dlc::BundleOptions bundleOptions;
+        bundleOptions.source = options.input;
+        std::vector<uint8_t> bytes;
+        if (failed(dlc::writeBundle(module, bundleOptions, &bytes)))
+          return failure();
+        std::unique_ptr<dlc::rt::Bundle> bundle;
+        dlc::rt::Status status = dlc::rt::Bundle::fromBytes(std::move(bytes), options.input, &bundle);
+        if (!status.ok()) {
+          llvm::errs() << "dlc: error: " << status.message() << "\n";
+          return failure();
+        }
+        *out = std::move(bundle);
+        return success();
+      },
+      /*needModule=*/true);
+}
+
 int grad(const Options &options) {
   return runFrontend(
       options,
@@ -283,6 +321,39 @@ int main(int argc, char **argv) {
   gradCommand->add_option("--backend", options.grad.backend, "executor: ref (float64 reference) or cpu")
       ->capture_default_str();
 
+  auto addRuntime = [&](CLI::App *command) {
+    command->add_option("model", options.input, "the .dl or .dlcb file")->required();
+    command->add_option("--model", options.model, "which model of the .dl file");
+    command->add_option("--backend", options.runtime.backend, "device: cpu")->capture_default_str();
+    command->add_option("--batch", options.batch, "batch size to compile a .dl file for");
+  };
+  CLI::App *trainCommand = app.add_subcommand("train", "train a model on its data (model.fit)");
+  addRuntime(trainCommand);
+  trainCommand->add_option("--data", options.runtime.data, "data source: KIND[:key=value,...]");
+  trainCommand->add_option("--epochs", options.runtime.epochs, "epochs (default: the setup's)");
+  trainCommand->add_option("--steps", options.runtime.steps, "stop after this many steps in all");
+  trainCommand->add_option("--seed", options.runtime.seed, "data order and augmentation seed");
+  trainCommand->add_option("--log", options.runtime.log, "append one JSON line per epoch here");
+  trainCommand->add_option("--checkpoint", options.runtime.checkpoint, "checkpoint directory");
+  trainCommand->add_flag("--resume", options.runtime.resume, "continue from the checkpoint");
+  CLI::App *evalCommand = app.add_subcommand("eval", "loss and metrics on the validation data");
+  addRuntime(evalCommand);
+  evalCommand->add_option("--data", options.runtime.data, "data source: KIND[:key=value,...]");
+  evalCommand->add_option("--checkpoint", options.runtime.checkpoint, "weights from this checkpoint directory");
+  CLI::App *runCommand = app.add_subcommand("run", "predict: run the inference program on inputs");
+  addRuntime(runCommand);
+  runCommand->add_option("--input", options.runtime.input, "safetensors or IDX file of examples")
+      ->required();
+  runCommand->add_option("-o", options.runtime.output, "write predictions (safetensors)");
+  runCommand->add_option("--checkpoint", options.runtime.checkpoint, "weights from this checkpoint directory");
+  CLI::App *benchCommand = app.add_subcommand("bench", "time training or inference steps");
+  addRuntime(benchCommand);
+  benchCommand->add_option("--mode", options.runtime.mode, "train or infer")->capture_default_str();
+  benchCommand->add_option("--steps", options.runtime.steps, "timed steps");
+  benchCommand->add_option("--warmup", options.runtime.warmup, "untimed steps first")
+      ->capture_default_str();
+  benchCommand->add_flag("--json", options.runtime.json, "print one JSON object");
+
   CLI::App *inspectCommand = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");
   inspectCommand->add_option("bundle", options.input, "the .dlcb file")->required();
   inspectCommand->add_flag("--json", options.json, "print JSON");
@@ -302,5 +373,16 @@ int main(int argc, char **argv) {
     return grad(options);
   if (*inspectCommand)
     return dlc::inspectBundle(options.input, options.json);
+  for (auto [command, run] : {std::pair{trainCommand, &dlc::trainCommand},
+                              std::pair{evalCommand, &dlc::evalCommand},
+                              std::pair{runCommand, &dlc::runCommand},
+                              std::pair{benchCommand, &dlc::benchCommand}}) {
+    if (!*command)
+      continue;
+    std::shared_ptr<const dlc::rt::Bundle> bundle;
+    if (int status = loadBundle(options, &bundle))
+      return status;
+    return run(bundle, options.runtime);
+  }
   return compile(options);
 }

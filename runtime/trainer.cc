@@ -1,0 +1,432 @@
+//===- trainer.cc - model.fit() for a bundle ------------------------------===//
+#include "runtime/trainer.h"
+
+#include "runtime/cpu/loss.h"
+#include "runtime/data/batch.h"
+#include "runtime/data/source.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace dlc::rt {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+Status bad(const std::string &message) {
+  return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, message);
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+Status toOptions(const json &options, data::Options *out) {
+  for (auto it = options.begin(); it != options.end(); ++it) {
+    const json &v = it.value();
+    if (v.is_number() || v.is_boolean())
+      (*out)[it.key()] = v.is_boolean() ? double(v.get<bool>()) : v.get<double>();
+    else if (v.is_string())
+      (*out)[it.key()] = v.get<std::string>();
+    else if (v.is_array()) {
+      std::vector<double> list;
+      for (const json &e : v)
+        if (e.is_number())
+          list.push_back(e.get<double>());
+      (*out)[it.key()] = list;
+    }
+  }
+  return okStatus();
+}
+
+/// "kind" or "kind:key=value,key=value" (values are numbers or text).
+Status parseDataSpec(const std::string &spec, std::string *kind, data::Options *options) {
+  size_t colon = spec.find(':');
+  *kind = spec.substr(0, colon);
+  if (kind->empty())
+    return bad("--data '" + spec + "': expected KIND or KIND:key=value,...");
+  if (colon == std::string::npos)
+    return okStatus();
+  std::string rest = spec.substr(colon + 1);
+  size_t start = 0;
+  while (start <= rest.size()) {
+    size_t comma = rest.find(',', start);
+    std::string item = rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return bad("--data '" + spec + "': '" + item + "' is not key=value");
+    std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    char *end = nullptr;
+    double number = std::strtod(value.c_str(), &end);
+    if (!value.empty() && end && *end == '\0')
+      (*options)[key] = number;
+    else
+      (*options)[key] = value;
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return okStatus();
+}
+
+struct Metric {
+  std::string name;
+  int64_t k = 1;
+};
+
+} // namespace
+
+struct Trainer::State {
+  Session *session = nullptr;
+  TrainOptions options;
+  json setup;
+  int64_t epochs = 1, batchSize = 0;
+  cpu::LossOptions loss;
+  bool sparse = false;
+  std::vector<Metric> metrics;
+  std::string dataSummary, model;
+  data::BatchLoader train, validation;
+  bool hasValidation = false;
+  std::vector<float> inputs, labels; // batch storage (bytes reinterpreted per dtype)
+  std::vector<TensorSpec> stepInputs;
+
+  // Where training stands; all of it goes into checkpoints.
+  int64_t step = 0, epoch = 0, batch = 0;
+  MetricValues running;
+
+  Status openData();
+  Status trainBatch(double *seconds);
+  void accumulate(const TensorView &prediction, bool logits, const TensorView &labels,
+                  int64_t count, MetricValues *into, std::map<std::string, double> *counts);
+  Status saveCheckpoint();
+  Status loadCheckpoint(bool *resumed);
+  Status evaluate(MetricValues *out);
+};
+
+Trainer::Trainer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Trainer::~Trainer() = default;
+
+Status Trainer::State::openData() {
+  std::string kind;
+  data::Options sourceOptions;
+  if (!options.data.empty()) {
+    DLC_RETURN_IF_ERROR(parseDataSpec(options.data, &kind, &sourceOptions), "");
+  } else {
+    if (!setup.contains("data_source"))
+      return bad("the training setup names no data source; pass --data KIND:options");
+    kind = setup["data_source"]["kind"].get<std::string>();
+    DLC_RETURN_IF_ERROR(toOptions(setup["data_source"]["options"], &sourceOptions), "");
+  }
+  data::Source source;
+  DLC_RETURN_IF_ERROR(data::openSource(kind, sourceOptions, &source), "opening the data");
+  data::Validation validation;
+  json v = setup.value("validation", json("test"));
+  data::OptionValue value = v.is_number() ? data::OptionValue(v.get<double>())
+                                          : data::OptionValue(v.get<std::string>());
+  DLC_RETURN_IF_ERROR(data::parseValidation(value, &validation), "validation");
+  data::Splits splits;
+  DLC_RETURN_IF_ERROR(data::splitSource(source, validation, &splits), "");
+  std::vector<data::StepSpec> steps;
+  for (const json &s : setup.value("data_steps", json::array())) {
+    data::StepSpec spec{s["kind"].get<std::string>(), {}};
+    DLC_RETURN_IF_ERROR(toOptions(s["options"], &spec.options), "");
+    steps.push_back(std::move(spec));
+  }
+  auto makeLoader = [&](std::shared_ptr<const data::Dataset> dataset, bool training,
+                        data::BatchLoader *out) -> Status {
+    data::Pipeline pipeline;
+    DLC_RETURN_IF_ERROR(data::Pipeline::create(steps, dataset->exampleShape(),
+                                               dataset->inputDType(), &pipeline),
+                        "data steps");
+    data::LoaderConfig config;
+    config.batchSize = batchSize;
+    config.seed = options.seed;
+    config.training = training;
+    config.shuffle = setup.value("shuffle", true);
+    config.labels = sparse ? data::LabelFormat::kSparse : data::LabelFormat::kOneHot;
+    return data::BatchLoader::create(dataset, std::move(pipeline), config, out);
+  };
+  DLC_RETURN_IF_ERROR(makeLoader(splits.train, true, &train), "");
+  hasValidation = splits.validation != nullptr;
+  if (hasValidation)
+    DLC_RETURN_IF_ERROR(makeLoader(splits.validation, false, &this->validation), "");
+  dataSummary = source.summary;
+  if (train.numBatches() == 0)
+    return bad("the training split has fewer examples than one batch of " +
+               std::to_string(batchSize));
+
+  // The data must fit the compiled programs exactly.
+  const TensorSpec &in = stepInputs[0], &lab = stepInputs[1];
+  if (train.inputShape() != in.shape || train.inputDType() != in.dtype)
+    return bad("the data gives " + std::string(dtypeName(train.inputDType())) +
+               shapeText(train.inputShape()) + " batches but the model's input '" + in.name +
+               "' is " + dtypeName(in.dtype) + shapeText(in.shape));
+  if (train.labelShape() != lab.shape)
+    return bad("the data gives labels of shape " + shapeText(train.labelShape()) +
+               " but the model's loss takes " + shapeText(lab.shape) +
+               " (does the number of classes match the last layer?)");
+  size_t floats = size_t(numElements(in.shape)) * dtypeSize(in.dtype) / 4 + 1;
+  inputs.resize(floats);
+  labels.resize(size_t(numElements(lab.shape)) * dtypeSize(lab.dtype) / 4 + 1);
+  return okStatus();
+}
+
+void Trainer::State::accumulate(const TensorView &prediction, bool logits,
+                                const TensorView &labelView, int64_t count, MetricValues *into,
+                                std::map<std::string, double> *counts) {
+  int64_t classes = prediction.shape.back();
+  for (const Metric &m : metrics) {
+    int64_t correct = 0;
+    Status s;
+    if (loss.kind == cpu::LossKind::kBinaryCrossentropy)
+      s = cpu::countBinaryCorrect(prediction.f32(), labelView.data, labelView.dtype,
+                                  count * classes, &correct, logits ? 0.0f : 0.5f);
+    else if (m.k == 1)
+      s = cpu::countTop1Correct(prediction.f32(), labelView.data, labelView.dtype, count,
+                                classes, sparse, &correct);
+    else
+      s = cpu::countTopKCorrect(prediction.f32(), labelView.data, labelView.dtype, count,
+                                classes, sparse, m.k, &correct);
+    double denominator = loss.kind == cpu::LossKind::kBinaryCrossentropy ? double(classes) : 1.0;
+    (*counts)[m.name] += double(correct) / denominator;
+  }
+  into->examples += count;
+  for (const Metric &m : metrics)
+    into->metrics[m.name] = (*counts)[m.name] / double(into->examples);
+}
+
+Status Trainer::State::evaluate(MetricValues *out) {
+  *out = MetricValues();
+  if (!hasValidation)
+    return bad("no validation split");
+  std::vector<TensorSpec> specs = session->inputs("infer");
+  if (specs.size() != 1)
+    return bad("evaluation supports models with one input");
+  double lossSum = 0;
+  std::map<std::string, double> counts;
+  cpu::LossOptions evalLoss = loss;
+  validation.startEpoch(0);
+  for (int64_t b = 0; b < validation.numBatches(); ++b) {
+    TensorView in{inputs.data(), specs[0].dtype, specs[0].shape};
+    TensorView lab{labels.data(), stepInputs[1].dtype, stepInputs[1].shape};
+    int64_t count = 0;
+    DLC_RETURN_IF_ERROR(validation.batch(b, in, lab, &count), "validation batch");
+    std::vector<TensorView> outs;
+    DLC_RETURN_IF_ERROR(session->run("infer", {in}, &outs), "evaluating");
+    const TensorView &prediction = outs[0];
+    int64_t classes = prediction.shape.back();
+    double value = 0;
+    DLC_RETURN_IF_ERROR(cpu::loss(prediction.f32(), lab.data, lab.dtype, count, classes,
+                                  evalLoss, &value),
+                        "validation loss");
+    lossSum += value * double(count);
+    accumulate(prediction, false, lab, count, out, &counts);
+  }
+  out->loss = out->examples ? lossSum / double(out->examples) : 0;
+  return okStatus();
+}
+
+Status Trainer::State::trainBatch(double *seconds) {
+  TensorView in{inputs.data(), stepInputs[0].dtype, stepInputs[0].shape};
+  TensorView lab{labels.data(), stepInputs[1].dtype, stepInputs[1].shape};
+  int64_t count = 0;
+  DLC_RETURN_IF_ERROR(train.batch(batch, in, lab, &count), "training batch");
+  int64_t stepValue = step;
+  TensorView stepView{&stepValue, DType::kI64, {}};
+  auto start = Clock::now();
+  std::vector<TensorView> outs;
+  RunOptions run;
+  run.step = uint64_t(step);
+  DLC_RETURN_IF_ERROR(session->run("train_step", {in, lab, stepView}, &outs, run),
+                      "training step " + std::to_string(step));
+  *seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<TensorSpec> outSpecs = session->outputs("train_step");
+  bool logits = outSpecs.size() > 1 && outSpecs[1].name == "logits";
+  double lossValue = outs[0].f32()[0];
+  double total = running.loss * double(running.examples) + lossValue * double(count);
+  std::map<std::string, double> counts;
+  for (const auto &[name, value] : running.metrics)
+    counts[name] = value * double(running.examples);
+  if (outs.size() > 1)
+    accumulate(outs[1], logits, lab, count, &running, &counts);
+  else
+    running.examples += count;
+  running.loss = total / double(running.examples);
+  ++step;
+  ++batch;
+  return okStatus();
+}
+
+Status Trainer::State::saveCheckpoint() {
+  if (options.checkpointPath.empty())
+    return okStatus();
+  json runningJson = {{"loss", running.loss}, {"examples", running.examples},
+                      {"metrics", running.metrics}};
+  std::map<std::string, std::string> metadata = {
+      {"dlc.model", model},
+      {"dlc.step", std::to_string(step)},
+      {"dlc.epoch", std::to_string(epoch)},
+      {"dlc.batch", std::to_string(batch)},
+      {"dlc.seed", std::to_string(options.seed)},
+      {"dlc.running", runningJson.dump()}};
+  return session->saveCheckpoint(options.checkpointPath, metadata);
+}
+
+Status Trainer::State::loadCheckpoint(bool *resumed) {
+  *resumed = false;
+  if (options.checkpointPath.empty() || ::access(options.checkpointPath.c_str(), F_OK) != 0)
+    return okStatus();
+  std::map<std::string, std::string> metadata;
+  DLC_RETURN_IF_ERROR(session->loadCheckpoint(options.checkpointPath, &metadata), "resuming");
+  if (metadata["dlc.model"] != model)
+    return bad(options.checkpointPath + " was written for model '" + metadata["dlc.model"] +
+               "', not '" + model + "'");
+  try {
+    step = std::stoll(metadata.at("dlc.step"));
+    epoch = std::stoll(metadata.at("dlc.epoch"));
+    batch = std::stoll(metadata.at("dlc.batch"));
+    if (std::stoull(metadata.at("dlc.seed")) != options.seed)
+      return bad(options.checkpointPath + " was written with --seed " + metadata["dlc.seed"] +
+                 "; resume with the same seed to continue exactly");
+    json r = json::parse(metadata.at("dlc.running"));
+    running.loss = r["loss"].get<double>();
+    running.examples = r["examples"].get<int64_t>();
+    running.metrics = r["metrics"].get<std::map<std::string, double>>();
+  } catch (const std::exception &) {
+    return DLC_MAKE_STATUS(StatusCode::kDataLoss,
+                           options.checkpointPath + ": the training position is missing or damaged");
+  }
+  *resumed = true;
+  return okStatus();
+}
+
+Status Trainer::create(Session &session, const TrainOptions &options,
+                       std::unique_ptr<Trainer> *out) {
+  auto state = std::make_unique<State>();
+  state->session = &session;
+  state->options = options;
+  const fb::Bundle &root = session.bundle().root();
+  state->model = root.model() ? root.model()->str() : "";
+  if (!root.train_setup() || !session.hasProgram("train_step"))
+    return bad(session.bundle().origin() + " has no training setup (add a `train` block)");
+  try {
+    state->setup = json::parse(root.train_setup()->str());
+    state->epochs = options.epochs > 0 ? options.epochs : state->setup.value("epochs", 1);
+    std::string lossKind = state->setup["loss"]["kind"].get<std::string>();
+    const json &lossOptions = state->setup["loss"]["options"];
+    state->sparse = lossKind == "sparse_categorical_crossentropy";
+    state->loss.kind = state->sparse ? cpu::LossKind::kSparseCategoricalCrossentropy
+                       : lossKind == "binary_crossentropy" ? cpu::LossKind::kBinaryCrossentropy
+                       : lossKind == "categorical_crossentropy"
+                           ? cpu::LossKind::kCategoricalCrossentropy
+                           : cpu::LossKind::kMeanSquaredError;
+    state->loss.fromLogits = lossOptions.value("from_logits", false);
+    state->loss.labelSmoothing = lossOptions.value("label_smoothing", 0.0);
+    for (const json &m : state->setup.value("metrics", json::array())) {
+      std::string kind = m["kind"].get<std::string>();
+      if (kind == "accuracy")
+        state->metrics.push_back({"accuracy", 1});
+      else if (kind == "top_k_accuracy")
+        state->metrics.push_back({"top_k_accuracy", m["options"].value("k", 5)});
+      else
+        return bad("metric '" + kind + "' is not supported by the trainer yet");
+    }
+  } catch (const std::exception &e) {
+    return DLC_MAKE_STATUS(StatusCode::kDataLoss,
+                           session.bundle().origin() + ": unreadable training setup: " + e.what());
+  }
+  state->stepInputs = session.inputs("train_step");
+  if (state->stepInputs.size() != 3)
+    return bad("training supports models with one input (train_step takes " +
+               std::to_string(state->stepInputs.size()) + " tensors)");
+  state->batchSize = state->stepInputs[0].shape.at(0);
+  DLC_RETURN_IF_ERROR(state->openData(), "");
+  *out = std::unique_ptr<Trainer>(new Trainer(std::move(state)));
+  return okStatus();
+}
+
+std::string Trainer::dataSummary() const { return state_->dataSummary; }
+
+Status Trainer::evaluate(MetricValues *out) { return state_->evaluate(out); }
+
+Status Trainer::fit() {
+  State &s = *state_;
+  bool resumed = false;
+  if (s.options.resume)
+    DLC_RETURN_IF_ERROR(s.loadCheckpoint(&resumed), "");
+  int64_t batches = s.train.numBatches();
+  int64_t sinceCheckpoint = 0;
+  for (; s.epoch < s.epochs; ++s.epoch, s.batch = 0, s.running = MetricValues()) {
+    s.train.startEpoch(uint64_t(s.epoch));
+    double trainSeconds = 0;
+    int64_t examples = 0;
+    auto epochStart = Clock::now();
+    bool cutShort = false;
+    while (s.batch < batches) {
+      if (s.options.maxSteps > 0 && s.step >= s.options.maxSteps) {
+        cutShort = true;
+        break;
+      }
+      double seconds = 0;
+      DLC_RETURN_IF_ERROR(s.trainBatch(&seconds), "");
+      trainSeconds += seconds;
+      examples += s.batchSize;
+      if (s.options.onProgress) {
+        Progress p{s.epoch, s.epochs, s.batch, batches, s.running,
+                   trainSeconds > 0 ? double(examples) / trainSeconds : 0,
+                   std::chrono::duration<double>(Clock::now() - epochStart).count()};
+        s.options.onProgress(p);
+      }
+      if (++sinceCheckpoint >= s.options.checkpointEverySteps) {
+        DLC_RETURN_IF_ERROR(s.saveCheckpoint(), "");
+        sinceCheckpoint = 0;
+      }
+    }
+    if (cutShort && s.batch == 0 && !resumed)
+      break; // nothing was trained in this epoch
+    EpochLog log;
+    log.epoch = s.epoch + 1;
+    log.train = s.running;
+    log.cutShort = cutShort;
+    log.step = s.step;
+    log.samplesPerSecond = trainSeconds > 0 ? double(examples) / trainSeconds : 0;
+    if (s.hasValidation) {
+      DLC_RETURN_IF_ERROR(s.evaluate(&log.validation), "");
+      log.validated = true;
+    }
+    log.seconds = std::chrono::duration<double>(Clock::now() - epochStart).count();
+    if (cutShort) {
+      DLC_RETURN_IF_ERROR(s.saveCheckpoint(), "");
+      if (s.options.onEpoch)
+        s.options.onEpoch(log);
+      return okStatus();
+    }
+    // The checkpoint names the next epoch's start, so it is written first.
+    ++s.epoch;
+    s.batch = 0;
+    MetricValues finished = s.running;
+    s.running = MetricValues();
+    DLC_RETURN_IF_ERROR(s.saveCheckpoint(), "");
+    --s.epoch;
+    s.running = finished;
+    if (s.options.onEpoch)
+      s.options.onEpoch(log);
+    resumed = false;
+  }
+  return okStatus();
+}
+
+uint64_t peakResidentBytes() {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return uint64_t(usage.ru_maxrss) * 1024;
+}
+
+} // namespace dlc::rt

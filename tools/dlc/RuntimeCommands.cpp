@@ -1,0 +1,346 @@
+//===- RuntimeCommands.cpp - `dlc train|eval|run|bench` -------------------===//
+#include "tools/dlc/RuntimeCommands.h"
+
+#include "runtime/data/idx.h"
+#include "runtime/safetensors.h"
+#include "runtime/session.h"
+#include "runtime/trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace dlc {
+namespace {
+
+using json = nlohmann::json;
+
+int fail(const rt::Status &status) {
+  std::fprintf(stderr, "dlc: error: %s\n", status.message().c_str());
+  return 1;
+}
+
+int openSession(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options,
+                std::unique_ptr<rt::Session> *session) {
+  if (options.backend != "cpu") {
+    std::fprintf(stderr, "dlc: error: backend '%s' is not available (backends: cpu)\n",
+                 options.backend.c_str());
+    return 1;
+  }
+  rt::Status status = rt::Session::create(std::move(bundle), rt::createCpuDevice(), session);
+  return status.ok() ? 0 : fail(status);
+}
+
+std::string metricsText(const rt::MetricValues &m, const std::string &prefix) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, " - %sloss: %.4f", prefix.c_str(), m.loss);
+  std::string text = buffer;
+  for (const auto &[name, value] : m.metrics) {
+    std::snprintf(buffer, sizeof buffer, " - %s%s: %.4f", prefix.c_str(), name.c_str(), value);
+    text += buffer;
+  }
+  return text;
+}
+
+std::string duration(double seconds) {
+  char buffer[32];
+  if (seconds >= 3600)
+    std::snprintf(buffer, sizeof buffer, "%d:%02d:%02d", int(seconds / 3600),
+                  int(seconds / 60) % 60, int(seconds) % 60);
+  else if (seconds >= 60)
+    std::snprintf(buffer, sizeof buffer, "%d:%02d", int(seconds / 60), int(seconds) % 60);
+  else
+    std::snprintf(buffer, sizeof buffer, "%.0fs", seconds);
+  return buffer;
+}
+
+/// Keras' progress bar: "123/1875 [=>.....] - ETA: 9s - loss: ... - 5012 samples/s".
+std::string progressLine(const rt::Progress &p) {
+  int width = 30, filled = int(double(width) * double(p.batch) / double(p.batches));
+  std::string bar(size_t(filled), '=');
+  if (filled < width)
+    bar += '>' + std::string(size_t(width - filled - 1), '.');
+  int digits = int(std::to_string(p.batches).size());
+  char head[64];
+  std::snprintf(head, sizeof head, "%*lld/%lld [", digits, (long long)p.batch,
+                (long long)p.batches);
+  std::string eta = p.batch < p.batches
+                        ? " - ETA: " + duration(p.seconds / double(p.batch) *
+                                                double(p.batches - p.batch))
+                        : " - " + duration(p.seconds);
+  char rate[48];
+  std::snprintf(rate, sizeof rate, " - %.0f samples/s", p.samplesPerSecond);
+  return head + bar + "]" + eta + metricsText(p.running, "") + rate;
+}
+
+} // namespace
+
+int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
+  std::unique_ptr<rt::Session> session;
+  if (int rc = openSession(bundle, options, &session))
+    return rc;
+  rt::TrainOptions train;
+  train.epochs = options.epochs;
+  train.maxSteps = options.steps;
+  train.seed = options.seed;
+  train.data = options.data;
+  train.resume = options.resume;
+  if (!options.checkpoint.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.checkpoint, ec);
+    if (ec) {
+      std::fprintf(stderr, "dlc: error: cannot create checkpoint directory '%s': %s\n",
+                   options.checkpoint.c_str(), ec.message().c_str());
+      return 1;
+    }
+    train.checkpointPath = options.checkpoint + "/checkpoint.safetensors";
+  } else if (options.resume) {
+    std::fprintf(stderr, "dlc: error: --resume needs --checkpoint DIR\n");
+    return 1;
+  }
+  std::ofstream log;
+  if (!options.log.empty()) {
+    log.open(options.log, options.resume ? std::ios::app : std::ios::trunc);
+    if (!log) {
+      std::fprintf(stderr, "dlc: error: cannot write the log '%s'\n", options.log.c_str());
+      return 1;
+    }
+  }
+  bool tty = ::isatty(STDOUT_FILENO);
+  auto lastDraw = std::chrono::steady_clock::now();
+  int64_t shownEpoch = -1;
+  train.onProgress = [&](const rt::Progress &p) {
+    if (p.epoch != shownEpoch) {
+      std::printf("Epoch %lld/%lld\n", (long long)p.epoch + 1, (long long)p.epochs);
+      shownEpoch = p.epoch;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (tty && (now - lastDraw > std::chrono::milliseconds(100) || p.batch == p.batches)) {
+      std::printf("\r%s\033[K", progressLine(p).c_str());
+      std::fflush(stdout);
+      lastDraw = now;
+    }
+  };
+  rt::Progress last;
+  train.onProgress = [&, draw = train.onProgress](const rt::Progress &p) {
+    last = p;
+    draw(p);
+  };
+  train.onEpoch = [&](const rt::EpochLog &e) {
+    std::string line = (tty ? "\r" : "") + progressLine(last);
+    if (e.validated)
+      line += metricsText(e.validation, "val_");
+    if (e.cutShort)
+      line += " (stopped by --steps)";
+    std::printf("%s%s\n", line.c_str(), tty ? "\033[K" : "");
+    std::fflush(stdout);
+    if (log) {
+      json j = {{"epoch", e.epoch},
+                {"loss", e.train.loss},
+                {"samples_per_sec", e.samplesPerSecond},
+                {"seconds", e.seconds},
+                {"step", e.step},
+                {"cut_short", e.cutShort}};
+      for (const auto &[name, value] : e.train.metrics)
+        j[name] = value;
+      if (e.validated) {
+        j["val_loss"] = e.validation.loss;
+        for (const auto &[name, value] : e.validation.metrics)
+          j["val_" + name] = value;
+      }
+      log << j.dump() << "\n";
+      log.flush();
+    }
+  };
+  std::unique_ptr<rt::Trainer> trainer;
+  if (rt::Status s = rt::Trainer::create(*session, train, &trainer); !s.ok())
+    return fail(s);
+  std::printf("data: %s\n", trainer->dataSummary().c_str());
+  if (rt::Status s = trainer->fit(); !s.ok())
+    return fail(s);
+  std::printf("peak memory: %.1f MiB (runtime buffers %.1f MiB)\n",
+              double(rt::peakResidentBytes()) / (1 << 20),
+              double(session->memoryBytes()) / (1 << 20));
+  if (!options.checkpoint.empty())
+    std::printf("checkpoint: %s\n", train.checkpointPath.c_str());
+  return 0;
+}
+
+int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
+  std::unique_ptr<rt::Session> session;
+  if (int rc = openSession(bundle, options, &session))
+    return rc;
+  if (!options.checkpoint.empty()) {
+    if (rt::Status s = session->loadCheckpoint(options.checkpoint + "/checkpoint.safetensors",
+                                               nullptr);
+        !s.ok())
+      return fail(s);
+  }
+  rt::TrainOptions train;
+  train.data = options.data;
+  train.seed = options.seed;
+  std::unique_ptr<rt::Trainer> trainer;
+  if (rt::Status s = rt::Trainer::create(*session, train, &trainer); !s.ok())
+    return fail(s);
+  rt::MetricValues m;
+  if (rt::Status s = trainer->evaluate(&m); !s.ok())
+    return fail(s);
+  std::printf("%lld examples%s\n", (long long)m.examples, metricsText(m, "").c_str());
+  return 0;
+}
+
+int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
+  std::unique_ptr<rt::Session> session;
+  if (int rc = openSession(bundle, options, &session))
+    return rc;
+  if (!options.checkpoint.empty())
+    if (rt::Status s = session->loadCheckpoint(options.checkpoint + "/checkpoint.safetensors",
+                                               nullptr);
+        !s.ok())
+      return fail(s);
+  std::vector<rt::TensorSpec> specs = session->inputs("infer");
+  if (specs.size() != 1) {
+    std::fprintf(stderr, "dlc: error: dlc run supports models with one input\n");
+    return 1;
+  }
+  const rt::TensorSpec &spec = specs[0];
+  int64_t batch = spec.shape[0], perExample = rt::numElements(spec.shape) / batch;
+  // The examples: a safetensors tensor (named as the input, or `input`) or an IDX file.
+  std::vector<float> values;
+  int64_t examples = 0;
+  std::string path = options.input;
+  if (path.size() > 12 && path.substr(path.size() - 12) == ".safetensors") {
+    rt::SafetensorsFile file;
+    if (rt::Status s = rt::SafetensorsFile::open(path, &file); !s.ok())
+      return fail(s);
+    const rt::SafetensorsTensor *t = file.find(spec.name);
+    if (!t)
+      t = file.find("input");
+    if (!t) {
+      std::fprintf(stderr, "dlc: error: %s has no tensor '%s' (or 'input')\n", path.c_str(),
+                   spec.name.c_str());
+      return 1;
+    }
+    if (rt::Status s = rt::readFloat32(*t, &values); !s.ok())
+      return fail(s);
+  } else {
+    rt::data::IdxArray array;
+    if (rt::Status s = rt::data::readIdx(path, &array); !s.ok())
+      return fail(s);
+    values.resize(size_t(array.numElements()));
+    for (int64_t i = 0; i < array.numElements(); ++i)
+      values[size_t(i)] = float(array.at(i));
+  }
+  if (values.size() % size_t(perExample)) {
+    std::fprintf(stderr, "dlc: error: %s holds %zu values, not a whole number of examples of %lld\n",
+                 path.c_str(), values.size(), (long long)perExample);
+    return 1;
+  }
+  examples = int64_t(values.size()) / perExample;
+  std::vector<float> batchData(size_t(batch * perExample) * 2);
+  std::vector<float> predictions;
+  std::vector<int64_t> outShape;
+  for (int64_t start = 0; start < examples; start += batch) {
+    int64_t count = std::min(batch, examples - start);
+    rt::TensorView in{batchData.data(), spec.dtype, spec.shape};
+    for (int64_t i = 0; i < batch * perExample; ++i) {
+      float v = i < count * perExample ? values[size_t(start * perExample + i)] : 0.0f;
+      if (spec.dtype == rt::DType::kF32)
+        in.f32()[i] = v;
+      else if (spec.dtype == rt::DType::kI32)
+        in.i32()[i] = int32_t(v);
+      else
+        in.i64()[i] = int64_t(v);
+    }
+    std::vector<rt::TensorView> outs;
+    if (rt::Status s = session->run("infer", {in}, &outs); !s.ok())
+      return fail(s);
+    int64_t width = outs[0].numel() / batch;
+    outShape = {examples, width};
+    predictions.insert(predictions.end(), outs[0].f32(), outs[0].f32() + count * width);
+  }
+  if (!options.output.empty()) {
+    std::vector<rt::TensorToWrite> tensors = {
+        {"predictions", rt::DType::kF32, outShape, predictions.data(),
+         predictions.size() * sizeof(float)}};
+    if (rt::Status s = rt::writeSafetensors(options.output, tensors); !s.ok())
+      return fail(s);
+    std::printf("wrote %lld predictions to %s\n", (long long)examples, options.output.c_str());
+    return 0;
+  }
+  int64_t width = outShape.empty() ? 0 : outShape[1];
+  for (int64_t e = 0; e < examples; ++e) {
+    const float *row = predictions.data() + e * width;
+    int64_t best = std::max_element(row, row + width) - row;
+    std::printf("%lld: class %lld (%.4f)\n", (long long)e, (long long)best, row[best]);
+  }
+  return 0;
+}
+
+int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
+  std::unique_ptr<rt::Session> session;
+  if (int rc = openSession(bundle, options, &session))
+    return rc;
+  bool train = options.mode == "train";
+  std::string program = train ? "train_step" : "infer";
+  if (!session->hasProgram(program)) {
+    std::fprintf(stderr, "dlc: error: the bundle has no '%s' program\n", program.c_str());
+    return 1;
+  }
+  // Synthetic inputs of the right shapes: uniform floats, valid class ids.
+  std::vector<rt::TensorSpec> specs = session->inputs(program);
+  std::vector<std::vector<uint8_t>> storage;
+  std::vector<rt::TensorView> inputs;
+  int64_t stepValue = 0;
+  for (const rt::TensorSpec &spec : specs) {
+    rt::TensorView v{nullptr, spec.dtype, spec.shape};
+    if (spec.name == "step") {
+      v.data = &stepValue;
+      inputs.push_back(v);
+      continue;
+    }
+    storage.emplace_back(v.bytes());
+    v.data = storage.back().data();
+    for (int64_t i = 0; i < v.numel(); ++i) {
+      uint64_t r = (uint64_t(i) * 0x9e3779b97f4a7c15ull) >> 40;
+      if (v.dtype == rt::DType::kF32)
+        v.f32()[i] = spec.name == "labels" ? (i % spec.shape.back() == 0) : float(r % 1000) / 1000;
+      else if (v.dtype == rt::DType::kI32)
+        v.i32()[i] = int32_t(r % 10);
+      else
+        v.i64()[i] = int64_t(r % 10);
+    }
+    inputs.push_back(v);
+  }
+  int64_t batch = specs[0].shape[0];
+  std::vector<rt::TensorView> outs;
+  for (int64_t i = 0; i < options.warmup; ++i, ++stepValue)
+    if (rt::Status s = session->run(program, inputs, &outs, {uint64_t(stepValue)}); !s.ok())
+      return fail(s);
+  int64_t steps = options.steps > 0 ? options.steps : 20;
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < steps; ++i, ++stepValue)
+    if (rt::Status s = session->run(program, inputs, &outs, {uint64_t(stepValue)}); !s.ok())
+      return fail(s);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  json j = {{"model", bundle->root().model() ? bundle->root().model()->str() : ""},
+            {"mode", options.mode},
+            {"batch", batch},
+            {"steps", steps},
+            {"samples_per_sec", double(batch * steps) / seconds},
+            {"ms_per_step", 1000.0 * seconds / double(steps)}};
+  if (options.json)
+    std::printf("%s\n", j.dump().c_str());
+  else
+    std::printf("%s %s batch %lld: %.1f samples/s, %.3f ms/step\n", j["model"].get<std::string>().c_str(),
+                options.mode.c_str(), (long long)batch, j["samples_per_sec"].get<double>(),
+                j["ms_per_step"].get<double>());
+  return 0;
+}
+
+} // namespace dlc

@@ -1,0 +1,39 @@
+//===- RuntimeCommands.h - `dlc train|eval|run|bench` ---------------------===//
+//
+// The commands that execute a bundle on a runtime device. They take the
+// bundle already loaded (from a .dlcb file, or compiled in memory from a .dl
+// file by the driver) and only use the MLIR-free runtime API.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/bundle.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace dlc {
+
+struct RuntimeOptions {
+  std::string backend = "cpu";
+  // train / eval
+  std::string data;
+  int64_t epochs = 0, steps = 0;
+  uint64_t seed = 0;
+  std::string log, checkpoint;
+  bool resume = false;
+  // run
+  std::string input, output;
+  // bench
+  std::string mode = "train";
+  int64_t warmup = 5;
+  bool json = false;
+};
+
+int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
+int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
+int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
+int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
+
+} // namespace dlc
