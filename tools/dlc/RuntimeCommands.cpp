@@ -90,6 +90,7 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
   train.seed = options.seed;
   train.data = options.data;
   train.resume = options.resume;
+  train.checkpointEverySteps = options.checkpointEvery;
   if (!options.checkpoint.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(options.checkpoint, ec);

@@ -23,6 +23,7 @@ struct RuntimeOptions {
   uint64_t seed = 0;
   std::string log, checkpoint;
   bool resume = false;
+  int64_t checkpointEvery = 500;
   // run
   std::string input, output;
   // bench

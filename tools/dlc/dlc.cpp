@@ -336,6 +336,9 @@ int main(int argc, char **argv) {
   trainCommand->add_option("--log", options.runtime.log, "append one JSON line per epoch here");
   trainCommand->add_option("--checkpoint", options.runtime.checkpoint, "checkpoint directory");
   trainCommand->add_flag("--resume", options.runtime.resume, "continue from the checkpoint");
+  trainCommand->add_option("--checkpoint-every", options.runtime.checkpointEvery,
+                           "also checkpoint every N steps")
+      ->capture_default_str();
   CLI::App *evalCommand = app.add_subcommand("eval", "loss and metrics on the validation data");
   addRuntime(evalCommand);
   evalCommand->add_option("--data", options.runtime.data, "data source: KIND[:key=value,...]");
