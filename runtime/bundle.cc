@@ -84,6 +84,8 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
                                    param->name()->str() + "'");
       break;
     }
+    case fb::BufferKind::Fused:
+      break; // checked against its producer when the device prepares the kernel
     case fb::BufferKind::View:
       if (buf->base() < 0 || size_t(buf->base()) >= i)
         return invalid(origin, w + ".base " + std::to_string(buf->base()) +

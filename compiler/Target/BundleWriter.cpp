@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
+#include <set>
 
 using namespace mlir;
 namespace fb = dlc::rt::fb;
@@ -59,7 +59,8 @@ nlohmann::json toJson(Attribute a) {
 /// recorded as external (loading the bundle then needs it) with a warning.
 LogicalResult appendInitialValue(dl::ParamOp param, const BundleOptions &options,
                                  std::vector<uint8_t> &payload, uint64_t *offset,
-                                 uint64_t *bytes, std::string *external) {
+                                 uint64_t *bytes, std::string *external,
+                                 std::set<std::string> &warned) {
   RankedTensorType type = param.getTensorType();
   std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
   int64_t n = type.getNumElements();
@@ -70,8 +71,9 @@ LogicalResult appendInitialValue(dl::ParamOp param, const BundleOptions &options
     rt::Status status = rt::SafetensorsFile::open(file->str(), &weights);
     if (status.code() == rt::StatusCode::kNotFound) {
       *external = file->str();
-      emitWarning(param.getLoc()) << "weights file '" << *file
-                                  << "' not found: the bundle refers to it and loading needs it";
+      if (warned.insert(file->str()).second)
+        emitWarning(param.getLoc()) << "weights file '" << *file
+                                    << "' not found: the bundle refers to it and loading needs it";
       *offset = *bytes = 0;
       return success();
     }
@@ -110,10 +112,11 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
   std::vector<uint8_t> payload;
   llvm::StringMap<int> parameterIndex;
   std::vector<flatbuffers::Offset<fb::Parameter>> parameters;
+  std::set<std::string> warned;
   for (dl::ParamOp param : module.getOps<dl::ParamOp>()) {
     uint64_t offset = 0, bytes = 0;
     std::string external;
-    if (failed(appendInitialValue(param, options, payload, &offset, &bytes, &external)))
+    if (failed(appendInitialValue(param, options, payload, &offset, &bytes, &external, warned)))
       return failure();
     RankedTensorType type = param.getTensorType();
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());

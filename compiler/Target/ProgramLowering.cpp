@@ -124,6 +124,18 @@ std::string valueName(Value v, StringRef fallback) {
   return fallback.str();
 }
 
+/// A conv2d/dense result whose only use is the activation right after it in
+/// the same kernel: every backend applies that activation as the producer's
+/// epilogue, so the value is never stored.
+bool isEpilogueInput(Value v) {
+  Operation *producer = v.getDefiningOp();
+  if (!producer || !isa<dl::Conv2DOp, dl::DenseOp>(producer) || !v.hasOneUse())
+    return false;
+  Operation *user = *v.getUsers().begin();
+  return user == producer->getNextNode() && user->getNumOperands() == 1 &&
+         isa<dl::ReluOp, dl::SigmoidOp, dl::TanhOp, dl::GeluOp, dl::LeakyReluOp>(user);
+}
+
 LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
   int k = int(kernels.size());
   KernelRecord kernel{fused, fused.getKernelName().str(), {}};
@@ -153,7 +165,8 @@ LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
           return failure();
         b = *created;
       } else {
-        auto created = newBuffer(r, fb::BufferKind::Temp, valueName(r, kernel.name));
+        auto created = newBuffer(r, isEpilogueInput(r) ? fb::BufferKind::Fused : fb::BufferKind::Temp,
+                                 valueName(r, kernel.name));
         if (failed(created))
           return failure();
         b = *created;

@@ -38,6 +38,9 @@ public:
       case fb::BufferKind::View:
         v.data = views_[size_t(b->base())].data;
         break;
+      case fb::BufferKind::Fused:
+        v.data = nullptr; // an epilogue input: buildStep checks it is fused
+        break;
       default:
         v.data = arena_.get() + b->offset();
       }

@@ -298,7 +298,22 @@ Status buildSlice(OpContext &ctx, Step *step) {
 
 Status buildTrainingStep(OpContext &ctx, const std::string &kind, Step *step);
 
+Status buildOp(OpContext &ctx, const fb::Op *next, bool *consumedNext, Step *step);
+
 Status buildStep(OpContext &ctx, const fb::Op *next, bool *consumedNext, Step *step) {
+  for (size_t i = 0; i < ctx.numInputs(); ++i)
+    if (!ctx.in(i).data && ctx.in(i).numel())
+      return bad("input " + std::to_string(i) + " is a fused value its producer did not fuse");
+  DLC_RETURN_IF_ERROR(buildOp(ctx, next, consumedNext, step), "");
+  if (!*consumedNext)
+    for (size_t i = 0; i < ctx.numOutputs(); ++i)
+      if (!ctx.out(i).data && ctx.out(i).numel())
+        return bad("output " + std::to_string(i) +
+                   " is marked fused but the next op is not an activation of it");
+  return okStatus();
+}
+
+Status buildOp(OpContext &ctx, const fb::Op *next, bool *consumedNext, Step *step) {
   *consumedNext = false;
   std::string kind = ctx.op.kind()->str();
   for (size_t i = 0; i < ctx.numOutputs(); ++i)

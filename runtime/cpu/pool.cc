@@ -16,6 +16,7 @@
 #include "runtime/cpu/conv.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -33,21 +34,27 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 /// Per-thread running maximum and its pixel for C channels, allocated before
 /// the parallel region: an exception must not escape an OpenMP region, nor
-/// the API, so allocation failure becomes a Status instead.
+/// the API, so allocation failure becomes a Status instead. Each thread's
+/// slot starts on its own cache line (no false sharing in the hot loop).
 struct ArgmaxScratch {
+  static constexpr int64_t kLine = 16; // floats (or int32s) per cache line
   std::unique_ptr<float[]> best;
   std::unique_ptr<int32_t[]> where;
-  int64_t channels = 0;
+  int64_t stride = 0;
 
   bool allocate(int64_t C) {
-    size_t n = size_t(omp_get_max_threads()) * size_t(std::max<int64_t>(C, 1));
+    stride = (std::max<int64_t>(C, 1) + kLine - 1) / kLine * kLine;
+    size_t n = size_t(omp_get_max_threads()) * size_t(stride) + size_t(kLine);
     best.reset(new (std::nothrow) float[n]);
     where.reset(new (std::nothrow) int32_t[n]);
-    channels = C;
     return best && where;
   }
-  float *bestOf(int thread) { return best.get() + thread * channels; }
-  int32_t *whereOf(int thread) { return where.get() + thread * channels; }
+  template <typename T>
+  static T *lineAligned(T *p) {
+    return reinterpret_cast<T *>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t(63));
+  }
+  float *bestOf(int thread) { return lineAligned(best.get()) + thread * stride; }
+  int32_t *whereOf(int thread) { return lineAligned(where.get()) + thread * stride; }
 };
 
 Status outOfMemory(const char *what) {
@@ -216,6 +223,21 @@ Status avgPool2d(const PoolGeometry &g, const TensorView &x, const TensorView &y
 
 namespace {
 
+/// One window member of a running first-strict-maximum over C channels.
+/// Loads and stores are unconditional and the index select is arithmetic:
+/// written as `if (greater) ...`, GCC emits masked stores, which are
+/// microcoded on AMD and made the max-pool gradient several times slower.
+inline void argmaxStep(const float *v, int32_t pixel, float *best, int32_t *where, int64_t C) {
+#pragma omp simd
+  for (int64_t c = 0; c < C; ++c) {
+    float top = best[c], value = v[c];
+    int32_t at = where[c];
+    int32_t mask = -int32_t(value > top);
+    best[c] = value > top ? value : top;
+    where[c] = at ^ ((at ^ pixel) & mask);
+  }
+}
+
 /// Finds, per channel, the first strict maximum of one window of |image| in
 /// row-major window order (the reference's firstMax), as pixel indices.
 /// 32-bit lanes so that the compare-and-select vectorises.
@@ -233,12 +255,7 @@ void windowArgmax(const PoolGeometry &g, const float *image, Span rows, Span col
         first = false;
         continue;
       }
-#pragma omp simd
-      for (int64_t c = 0; c < C; ++c) {
-        bool greater = v[c] > best[c];
-        best[c] = greater ? v[c] : best[c];
-        where[c] = greater ? pixel : where[c];
-      }
+      argmaxStep(v, pixel, best, where, C);
     }
 }
 
@@ -455,13 +472,7 @@ Status globalMaxPool2dGrad(const TensorView &x, const TensorView &dy, const Tens
       std::copy(image, image + C, bestV);
     for (int64_t p = 1; p < HW; ++p) {
       const float *v = image + p * C;
-      int32_t pixel = int32_t(p);
-#pragma omp simd
-      for (int64_t c = 0; c < C; ++c) {
-        bool greater = v[c] > bestV[c];
-        bestV[c] = greater ? v[c] : bestV[c];
-        whereV[c] = greater ? pixel : whereV[c];
-      }
+      argmaxStep(v, int32_t(p), bestV, whereV, C);
     }
     float *dimage = out + b * HW * C;
     std::memset(dimage, 0, sizeof(float) * size_t(HW * C));
