@@ -423,6 +423,25 @@ Status Trainer::fit() {
   return okStatus();
 }
 
+Status inferencePipeline(const Bundle &bundle, const std::vector<int64_t> &exampleShape,
+                         data::Pipeline *out) {
+  std::vector<data::StepSpec> steps;
+  if (bundle.root().train_setup()) {
+    try {
+      json setup = json::parse(bundle.root().train_setup()->str());
+      for (const json &s : setup.value("data_steps", json::array())) {
+        data::StepSpec spec{s["kind"].get<std::string>(), {}};
+        DLC_RETURN_IF_ERROR(toOptions(s["options"], &spec.options), "");
+        steps.push_back(std::move(spec));
+      }
+    } catch (const std::exception &e) {
+      return DLC_MAKE_STATUS(StatusCode::kDataLoss,
+                             bundle.origin() + ": unreadable training setup: " + e.what());
+    }
+  }
+  return data::Pipeline::create(steps, exampleShape, DType::kF32, out);
+}
+
 uint64_t peakResidentBytes() {
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);

@@ -74,6 +74,14 @@ private:
   std::unique_ptr<State> state_;
 };
 
+namespace data {
+class Pipeline;
+}
+/// The bundle's data steps (rescale, normalize, resize...) for raw examples
+/// of |exampleShape| (f32), as inference applies them.
+Status inferencePipeline(const Bundle &bundle, const std::vector<int64_t> &exampleShape,
+                         data::Pipeline *out);
+
 /// Peak resident memory of this process in bytes.
 uint64_t peakResidentBytes();
 

@@ -15,7 +15,7 @@ config.test_exec_root = os.path.join(config.dlc_obj_root, "test")
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 # FileCheck, not and split-file live in LLVM's bin directory, not on PATH.
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-for tool_dir in ["tools/dlc", "tools/dlc-opt", "test/unit"]:
+for tool_dir in ["tools/dlc", "tools/dlc-opt", "test/unit", "runtime"]:
     llvm_config.with_environment(
         "PATH", os.path.join(config.dlc_obj_root, tool_dir), append_path=True)
 

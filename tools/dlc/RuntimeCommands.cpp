@@ -2,6 +2,7 @@
 #include "tools/dlc/RuntimeCommands.h"
 
 #include "runtime/data/idx.h"
+#include "runtime/data/steps.h"
 #include "runtime/safetensors.h"
 #include "runtime/session.h"
 #include "runtime/trainer.h"
@@ -211,9 +212,12 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
   }
   const rt::TensorSpec &spec = specs[0];
   int64_t batch = spec.shape[0], perExample = rt::numElements(spec.shape) / batch;
-  // The examples: a safetensors tensor (named as the input, or `input`) or an IDX file.
+  // The examples: a safetensors tensor (named as the input, or `input`) or an
+  // IDX file, raw: the bundle's data steps (rescale...) apply here as in
+  // evaluation.
   std::vector<float> values;
   int64_t examples = 0;
+  std::vector<int64_t> rawShape(spec.shape.begin() + 1, spec.shape.end());
   std::string path = options.input;
   if (path.size() > 12 && path.substr(path.size() - 12) == ".safetensors") {
     rt::SafetensorsFile file;
@@ -236,6 +240,30 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
     values.resize(size_t(array.numElements()));
     for (int64_t i = 0; i < array.numElements(); ++i)
       values[size_t(i)] = float(array.at(i));
+    if (array.dims.size() >= 2) {
+      rawShape.assign(array.dims.begin() + 1, array.dims.end());
+      if (rawShape.size() + 1 == spec.shape.size() - 1)
+        rawShape.push_back(1); // grey images [N, H, W] as [H, W, 1]
+    }
+  }
+  if (spec.dtype == rt::DType::kF32) {
+    rt::data::Pipeline pipeline;
+    if (rt::Status s = rt::inferencePipeline(*bundle, rawShape, &pipeline); !s.ok())
+      return fail(s);
+    if (pipeline.outputShape() != std::vector<int64_t>(spec.shape.begin() + 1, spec.shape.end())) {
+      std::fprintf(stderr, "dlc: error: %s: examples do not become the model's input shape after the data steps\n",
+                   path.c_str());
+      return 1;
+    }
+    int64_t rawSize = rt::numElements(rawShape);
+    if (!pipeline.empty() && rawSize > 0 && values.size() % size_t(rawSize) == 0) {
+      int64_t n = int64_t(values.size()) / rawSize;
+      std::vector<float> processed(size_t(n * perExample)), scratch(size_t(pipeline.scratchElements() + 1));
+      for (int64_t e = 0; e < n; ++e)
+        pipeline.apply(values.data() + e * rawSize, processed.data() + e * perExample, false,
+                       rt::data::AugmentKey{}, scratch.data());
+      values = std::move(processed);
+    }
   }
   if (values.size() % size_t(perExample)) {
     std::fprintf(stderr, "dlc: error: %s holds %zu values, not a whole number of examples of %lld\n",
