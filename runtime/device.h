@@ -32,6 +32,14 @@ struct Parameter {
 struct RunOptions {
   /// The training step: dropout masks are drawn from (seed, step).
   uint64_t step = 0;
+  /// Accumulate each kernel's time (PreparedProgram::kernelTimes).
+  bool profile = false;
+};
+
+struct KernelTime {
+  std::string kernel;
+  double seconds = 0;
+  int64_t runs = 0;
 };
 
 class PreparedProgram {
@@ -44,6 +52,8 @@ public:
                      std::vector<TensorView> *outputs) = 0;
   /// Bytes of the program's arena (the memory plan's peak).
   virtual uint64_t arenaBytes() const = 0;
+  /// Time per kernel over the runs made with RunOptions::profile.
+  virtual std::vector<KernelTime> kernelTimes() const = 0;
 };
 
 class Device {

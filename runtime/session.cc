@@ -127,6 +127,11 @@ Status Session::run(const std::string &name, const std::vector<TensorView> &inpu
   return program->run(inputs, options, outputs);
 }
 
+std::vector<KernelTime> Session::kernelTimes(const std::string &name) const {
+  auto it = programs_.find(name);
+  return it == programs_.end() ? std::vector<KernelTime>() : it->second->kernelTimes();
+}
+
 uint64_t Session::memoryBytes() const {
   uint64_t bytes = 0;
   for (const auto &[name, p] : programs_)

@@ -44,6 +44,8 @@ public:
 
   std::vector<Parameter> &parameters() { return parameters_; }
   Parameter *parameter(const std::string &name);
+  /// Per-kernel times of program |name| over its profiled runs.
+  std::vector<KernelTime> kernelTimes(const std::string &name) const;
   /// Peak arena bytes of every prepared program plus parameter bytes.
   uint64_t memoryBytes() const;
 

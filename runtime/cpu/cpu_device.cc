@@ -1,6 +1,7 @@
 //===- cpu_device.cc - Programs on the CPU --------------------------------===//
 #include "runtime/cpu/cpu_device.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -57,14 +58,16 @@ public:
       const auto &ops = *k->ops();
       for (size_t i = 0; i < ops.size(); ++i) {
         OpContext ctx{*ops[i], program, views_, readers_, shared_};
-        const fb::Op *next = i + 1 < ops.size() ? ops[i + 1] : nullptr;
-        bool consumedNext = false;
+        std::vector<const fb::Op *> following;
+        for (size_t j = i + 1; j < ops.size(); ++j)
+          following.push_back(ops[j]);
+        int consumed = 0;
         Step step;
-        DLC_RETURN_IF_ERROR(buildStep(ctx, next, &consumedNext, &step),
+        DLC_RETURN_IF_ERROR(buildStep(ctx, following, &consumed, &step),
                             "kernel '" + k->name()->str() + "', op " + ops[i]->kind()->str());
         steps_.push_back(std::move(step));
         stepKernel_.push_back(k->name()->str());
-        i += consumedNext ? 1 : 0;
+        i += size_t(consumed);
       }
     }
     return okStatus();
@@ -77,8 +80,22 @@ public:
       const TensorView &dst = views_[indices->Get(uint32_t(i))];
       std::memcpy(dst.data, inputs[i].data, dst.bytes());
     }
-    for (size_t s = 0; s < steps_.size(); ++s)
+    if (times_.empty())
+      for (const std::string &name : stepKernel_)
+        if (times_.empty() || times_.back().kernel != name)
+          times_.push_back({name, 0, 0});
+    size_t kernel = 0;
+    for (size_t s = 0; s < steps_.size(); ++s) {
+      if (s && stepKernel_[s] != stepKernel_[s - 1])
+        ++kernel;
+      auto start = std::chrono::steady_clock::now();
       DLC_RETURN_IF_ERROR(steps_[s](options), "in kernel '" + stepKernel_[s] + "'");
+      if (options.profile) {
+        times_[kernel].seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        times_[kernel].runs += s + 1 == steps_.size() || stepKernel_[s + 1] != stepKernel_[s];
+      }
+    }
     outputs->clear();
     if (program_->outputs())
       for (uint32_t i : *program_->outputs())
@@ -87,6 +104,7 @@ public:
   }
 
   uint64_t arenaBytes() const override { return program_->arena_bytes(); }
+  std::vector<KernelTime> kernelTimes() const override { return times_; }
 
 private:
   uint32_t rootOf(uint32_t i) const {
@@ -101,6 +119,7 @@ private:
   std::map<std::string, std::shared_ptr<std::vector<float>>> shared_;
   std::vector<Step> steps_;
   std::vector<std::string> stepKernel_;
+  std::vector<KernelTime> times_;
 };
 
 class CpuDevice : public Device {

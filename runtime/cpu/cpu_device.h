@@ -36,9 +36,11 @@ struct OpContext {
   size_t numOutputs() const { return op.outputs() ? op.outputs()->size() : 0; }
 };
 
-/// Builds the step for |ctx.op|; when |next| (the kernel's following op) is
-/// an activation it can take as epilogue, sets *consumedNext and writes that
-/// op's output instead.
-Status buildStep(OpContext &ctx, const fb::Op *next, bool *consumedNext, Step *step);
+/// Builds the step for |ctx.op|. |following| are the kernel's later ops; a
+/// step may take some of them over (an activation as a conv2d epilogue, the
+/// relu and bias gradients after a pooling gradient) and sets *consumed to
+/// how many.
+Status buildStep(OpContext &ctx, const std::vector<const fb::Op *> &following, int *consumed,
+                 Step *step);
 
 } // namespace dlc::rt::cpu

@@ -294,18 +294,72 @@ Status buildSlice(OpContext &ctx, Step *step) {
   return okStatus();
 }
 
+/// max_pool2d_grad, relu_grad of the pool's input (a relu output: the mask
+/// is x > 0), bias_grad of the result: the pooling gradient writes straight
+/// into dx, then one pass masks it and sums the bias gradient.
+bool buildPoolGradReluBias(OpContext &ctx, const std::vector<const fb::Op *> &following,
+                           int *consumed, Step *step) {
+  if (ctx.op.kind()->str() != "max_pool2d_grad" || following.size() < 2 || ctx.numInputs() != 2)
+    return false;
+  const fb::Op &relu = *following[0], &bias = *following[1];
+  uint32_t x = ctx.op.inputs()->Get(0), pooled = ctx.op.outputs()->Get(0);
+  if (relu.kind()->str() != "relu_grad" || !relu.inputs() || relu.inputs()->size() != 2 ||
+      relu.inputs()->Get(0) != x || relu.inputs()->Get(1) != pooled || ctx.readers[pooled] != 1 ||
+      bias.kind()->str() != "bias_grad" || !bias.inputs() || bias.inputs()->size() != 1 ||
+      bias.inputs()->Get(0) != relu.outputs()->Get(0))
+    return false;
+  PoolGeometry g;
+  if (!poolGeometry(ctx.op, ctx.in(0).shape, &g).ok())
+    return false;
+  TensorView xv = ctx.in(0), dy = ctx.in(1), dx = ctx.views[relu.outputs()->Get(0)];
+  TensorView db = ctx.views[bias.outputs()->Get(0)];
+  int64_t channels = g.channels, rows = xv.numel() / channels;
+  *step = [=](const RunOptions &) {
+    DLC_RETURN_IF_ERROR(maxPool2dGrad(g, xv, dy, dx), "");
+    const float *xs = xv.f32();
+    float *d = dx.f32();
+    std::vector<double> sums(size_t(channels), 0.0);
+#pragma omp parallel if (rows * channels > (1 << 15))
+    {
+      std::vector<double> local(size_t(channels), 0.0);
+#pragma omp for schedule(static)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < channels; ++c) {
+          int64_t i = r * channels + c;
+          float v = xs[i] > 0.0f ? d[i] : 0.0f;
+          d[i] = v;
+          local[size_t(c)] += v;
+        }
+#pragma omp critical
+      for (int64_t c = 0; c < channels; ++c)
+        sums[size_t(c)] += local[size_t(c)];
+    }
+    for (int64_t c = 0; c < channels; ++c)
+      db.f32()[c] = float(sums[size_t(c)]);
+    return okStatus();
+  };
+  *consumed = 2;
+  return true;
+}
+
 } // namespace
 
 Status buildTrainingStep(OpContext &ctx, const std::string &kind, Step *step);
 
 Status buildOp(OpContext &ctx, const fb::Op *next, bool *consumedNext, Step *step);
 
-Status buildStep(OpContext &ctx, const fb::Op *next, bool *consumedNext, Step *step) {
+Status buildStep(OpContext &ctx, const std::vector<const fb::Op *> &following, int *consumed,
+                 Step *step) {
   for (size_t i = 0; i < ctx.numInputs(); ++i)
     if (!ctx.in(i).data && ctx.in(i).numel())
       return bad("input " + std::to_string(i) + " is a fused value its producer did not fuse");
-  DLC_RETURN_IF_ERROR(buildOp(ctx, next, consumedNext, step), "");
-  if (!*consumedNext)
+  if (buildPoolGradReluBias(ctx, following, consumed, step))
+    return okStatus();
+  bool consumedNext = false;
+  DLC_RETURN_IF_ERROR(buildOp(ctx, following.empty() ? nullptr : following[0], &consumedNext, step),
+                      "");
+  *consumed = consumedNext ? 1 : 0;
+  if (!consumedNext)
     for (size_t i = 0; i < ctx.numOutputs(); ++i)
       if (!ctx.out(i).data && ctx.out(i).numel())
         return bad("output " + std::to_string(i) +

@@ -354,9 +354,22 @@ int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
   int64_t steps = options.steps > 0 ? options.steps : 20;
   auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i, ++stepValue)
-    if (rt::Status s = session->run(program, inputs, &outs, {uint64_t(stepValue)}); !s.ok())
+    if (rt::Status s = session->run(program, inputs, &outs, {uint64_t(stepValue), options.profile});
+        !s.ok())
       return fail(s);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (options.profile) {
+    std::vector<rt::KernelTime> times = session->kernelTimes(program);
+    double total = 0;
+    for (const rt::KernelTime &t : times)
+      total += t.seconds;
+    std::sort(times.begin(), times.end(),
+              [](const rt::KernelTime &a, const rt::KernelTime &b) { return a.seconds > b.seconds; });
+    std::fprintf(stderr, "%-56s %10s %6s\n", "kernel", "ms/run", "share");
+    for (const rt::KernelTime &t : times)
+      std::fprintf(stderr, "%-56s %10.3f %5.1f%%\n", t.kernel.c_str(),
+                   1000 * t.seconds / double(std::max<int64_t>(t.runs, 1)), 100 * t.seconds / total);
+  }
   json j = {{"model", bundle->root().model() ? bundle->root().model()->str() : ""},
             {"mode", options.mode},
             {"batch", batch},

@@ -30,6 +30,7 @@ struct RuntimeOptions {
   std::string mode = "train";
   int64_t warmup = 5;
   bool json = false;
+  bool profile = false;
 };
 
 int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);

@@ -356,6 +356,7 @@ int main(int argc, char **argv) {
   benchCommand->add_option("--warmup", options.runtime.warmup, "untimed steps first")
       ->capture_default_str();
   benchCommand->add_flag("--json", options.runtime.json, "print one JSON object");
+  benchCommand->add_flag("--profile", options.runtime.profile, "print time per kernel (stderr)");
 
   CLI::App *inspectCommand = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");
   inspectCommand->add_option("bundle", options.input, "the .dlcb file")->required();
