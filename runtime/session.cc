@@ -12,13 +12,6 @@ std::vector<int64_t> toVector(const flatbuffers::Vector<int64_t> *v) {
   return std::vector<int64_t>(v->begin(), v->end());
 }
 
-std::string shapeText(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 std::string directoryOf(const std::string &path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? "" : path.substr(0, slash + 1);
@@ -66,7 +59,7 @@ Status Session::create(std::shared_ptr<const Bundle> bundle, std::unique_ptr<Dev
       if (!t || t->shape != param.shape)
         return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                                file + ": no tensor '" + param.name + "' of shape " +
-                                   shapeText(param.shape));
+                                   shapeString(param.shape));
       std::vector<float> values;
       DLC_RETURN_IF_ERROR(readFloat32(*t, &values), file);
       param.data = std::move(values);
@@ -122,8 +115,8 @@ Status Session::run(const std::string &name, const std::vector<TensorView> &inpu
     if (inputs[i].dtype != specs[i].dtype || inputs[i].shape != specs[i].shape)
       return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                              "input '" + specs[i].name + "' of '" + name + "' must be " +
-                                 dtypeName(specs[i].dtype) + shapeText(specs[i].shape) + ", got " +
-                                 dtypeName(inputs[i].dtype) + shapeText(inputs[i].shape));
+                                 dtypeName(specs[i].dtype) + shapeString(specs[i].shape) + ", got " +
+                                 dtypeName(inputs[i].dtype) + shapeString(inputs[i].shape));
   return program->run(inputs, options, outputs);
 }
 
@@ -162,8 +155,8 @@ Status Session::loadCheckpoint(const std::string &path,
                                  "' (was it written for another model?)");
     if (t->shape != p.shape)
       return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                             path + ": tensor '" + p.name + "' has shape " + shapeText(t->shape) +
-                                 ", the model needs " + shapeText(p.shape));
+                             path + ": tensor '" + p.name + "' has shape " + shapeString(t->shape) +
+                                 ", the model needs " + shapeString(p.shape));
     std::vector<float> values;
     DLC_RETURN_IF_ERROR(readFloat32(*t, &values), path);
     std::memcpy(p.data.data(), values.data(), values.size() * sizeof(float));

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace dlc::rt {
@@ -52,6 +53,14 @@ inline int64_t numElements(const std::vector<int64_t> &shape) {
   for (int64_t d : shape)
     n *= d;
   return n;
+}
+
+/// "[2, 28, 28, 1]": how every runtime message spells a shape.
+inline std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
 }
 
 struct TensorView {

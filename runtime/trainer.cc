@@ -21,13 +21,6 @@ Status bad(const std::string &message) {
   return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, message);
 }
 
-std::string shapeText(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 Status toOptions(const json &options, data::Options *out) {
   for (auto it = options.begin(); it != options.end(); ++it) {
     const json &v = it.value();
@@ -166,11 +159,11 @@ Status Trainer::State::openData() {
   const TensorSpec &in = stepInputs[0], &lab = stepInputs[1];
   if (train.inputShape() != in.shape || train.inputDType() != in.dtype)
     return bad("the data gives " + std::string(dtypeName(train.inputDType())) +
-               shapeText(train.inputShape()) + " batches but the model's input '" + in.name +
-               "' is " + dtypeName(in.dtype) + shapeText(in.shape));
+               shapeString(train.inputShape()) + " batches but the model's input '" + in.name +
+               "' is " + dtypeName(in.dtype) + shapeString(in.shape));
   if (train.labelShape() != lab.shape)
-    return bad("the data gives labels of shape " + shapeText(train.labelShape()) +
-               " but the model's loss takes " + shapeText(lab.shape) +
+    return bad("the data gives labels of shape " + shapeString(train.labelShape()) +
+               " but the model's loss takes " + shapeString(lab.shape) +
                " (does the number of classes match the last layer?)");
   size_t floats = size_t(numElements(in.shape)) * dtypeSize(in.dtype) / 4 + 1;
   inputs.resize(floats);

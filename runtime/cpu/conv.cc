@@ -31,30 +31,10 @@ using dnnl::memory;
 using Tag = memory::format_tag;
 using DT = memory::data_type;
 
-std::string dimsString(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 /// The one CPU engine; oneDNN engines are cheap to share and thread-safe.
 dnnl::engine &cpuEngine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
-}
-
-Status checkView(const TensorView &t, const std::vector<int64_t> &want, const char *what) {
-  if (t.dtype != DType::kF32)
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           std::string(what) + " must be f32, not " + dtypeName(t.dtype));
-  if (t.shape != want)
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           std::string(what) + " must be " + dimsString(want) + ", got " +
-                               dimsString(t.shape));
-  if (!t.data)
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, std::string(what) + " has no data");
-  return okStatus();
 }
 
 dnnl::algorithm eltwiseOf(Activation a) {

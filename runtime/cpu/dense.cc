@@ -105,6 +105,19 @@ void biasActivation(float *y, int64_t rows, int64_t width, const float *bias, Ep
 
 } // namespace
 
+Status checkView(const TensorView &t, const std::vector<int64_t> &want, const char *what) {
+  if (t.dtype != DType::kF32)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           std::string(what) + " must be f32, not " + dtypeName(t.dtype));
+  if (t.shape != want)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           std::string(what) + " must be " + shapeString(want) + ", got " +
+                               shapeString(t.shape));
+  if (!t.data && t.numel() > 0)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, std::string(what) + " has no data");
+  return okStatus();
+}
+
 void applyActivation(float *data, int64_t n, Epilogue epilogue) {
   // As rows of a fixed width, so that the row loop spreads over threads.
   constexpr int64_t kWidth = 4096;

@@ -30,6 +30,10 @@ struct Epilogue {
 };
 
 /// Applies |epilogue| in place to |n| floats (no bias).
+/// kInvalidArgument unless |t| is f32 of shape |want| with data (a shared
+/// check of every kernel's operands; |what| names the operand).
+Status checkView(const TensorView &t, const std::vector<int64_t> &want, const char *what);
+
 void applyActivation(float *data, int64_t n, Epilogue epilogue);
 
 /// y[..., units] = act(x[..., in] · kernel[in, units] + bias[units]);

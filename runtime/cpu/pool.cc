@@ -13,6 +13,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/pool.h"
 
+#include "runtime/cpu/dense.h"
+
 #include "runtime/cpu/conv.h"
 
 #include <algorithm>
@@ -59,26 +61,6 @@ struct ArgmaxScratch {
 
 Status outOfMemory(const char *what) {
   return DLC_MAKE_STATUS(StatusCode::kUnavailable, std::string(what) + ": out of memory");
-}
-
-std::string dimsString(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-Status checkView(const TensorView &t, const std::vector<int64_t> &want, const char *what) {
-  if (t.dtype != DType::kF32)
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           std::string(what) + " must be f32, not " + dtypeName(t.dtype));
-  if (t.shape != want)
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           std::string(what) + " must be " + dimsString(want) + ", got " +
-                               dimsString(t.shape));
-  if (!t.data && t.numel() > 0)
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, std::string(what) + " has no data");
-  return okStatus();
 }
 
 Status checkGeometry(const PoolGeometry &g) {
@@ -403,7 +385,7 @@ Status checkGlobal(const TensorView &image, const TensorView &pooled, const char
       std::any_of(image.shape.begin(), image.shape.end(), [](int64_t d) { return d < 0; }))
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            std::string(imageName) + " must be [N, H, W, C], got " +
-                               dimsString(image.shape));
+                               shapeString(image.shape));
   DLC_RETURN_IF_ERROR(checkView(image, image.shape, imageName), "");
   return checkView(pooled, {image.shape[0], image.shape[3]}, pooledName);
 }

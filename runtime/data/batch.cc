@@ -12,13 +12,6 @@ namespace {
 
 constexpr uint64_t kShuffleSalt = 0x5348554646'4c45ull; // "SHUFFLE"
 
-std::string describeShape(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 } // namespace
 
 std::vector<int64_t> epochOrder(int64_t n, uint64_t seed, uint64_t epoch) {
@@ -43,8 +36,8 @@ Status BatchLoader::create(std::shared_ptr<const Dataset> dataset, Pipeline pipe
   if (pipeline.inputShape() != dataset->exampleShape())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            dataset->name() + ": the data steps were built for inputs " +
-                               describeShape(pipeline.inputShape()) + " but examples are " +
-                               describeShape(dataset->exampleShape()));
+                               shapeString(pipeline.inputShape()) + " but examples are " +
+                               shapeString(dataset->exampleShape()));
   if (config.training && dataset->size() < config.batchSize)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            dataset->name() + ": " + std::to_string(dataset->size()) +
@@ -101,13 +94,13 @@ Status BatchLoader::batch(int64_t index, const TensorView &inputs, const TensorV
   if (inputs.dtype != inputDType() || inputs.shape != inputShape() || !inputs.data)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            name + ": input buffer is " + dtypeName(inputs.dtype) + " " +
-                               describeShape(inputs.shape) + ", batches are " +
-                               dtypeName(inputDType()) + " " + describeShape(inputShape()));
+                               shapeString(inputs.shape) + ", batches are " +
+                               dtypeName(inputDType()) + " " + shapeString(inputShape()));
   if (labels.dtype != labelDType() || labels.shape != labelShape() || !labels.data)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            name + ": label buffer is " + dtypeName(labels.dtype) + " " +
-                               describeShape(labels.shape) + ", labels are " +
-                               dtypeName(labelDType()) + " " + describeShape(labelShape()) +
+                               shapeString(labels.shape) + ", labels are " +
+                               dtypeName(labelDType()) + " " + shapeString(labelShape()) +
                                " (sparse ids or one-hot rows, as the loss needs)");
   const int64_t B = config_.batchSize;
   const int64_t begin = index * B, n = std::min(B, dataset_->size() - begin);

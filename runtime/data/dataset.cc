@@ -8,13 +8,6 @@
 namespace dlc::rt::data {
 namespace {
 
-std::string describeShape(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 template <typename T>
 void convertRows(const uint8_t *base, int64_t rowElements, const int64_t *indices, int64_t count,
                  float *dst) {
@@ -41,8 +34,8 @@ Status Dataset::gather(const int64_t *indices, int64_t count, const TensorView &
   if (!fits)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            name() + ": cannot gather " + std::to_string(count) + " examples of " +
-                               dtypeName(inputDType()) + " " + describeShape(shape) + " into a " +
-                               dtypeName(inputs.dtype) + " " + describeShape(inputs.shape) +
+                               dtypeName(inputDType()) + " " + shapeString(shape) + " into a " +
+                               dtypeName(inputs.dtype) + " " + shapeString(inputs.shape) +
                                " buffer");
   if (count > 0 && (!inputs.data || !labels || !indices))
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, name() + ": null buffer in gather");
@@ -79,11 +72,11 @@ Status ArrayDataset::create(std::string name, IdxArray images, IdxArray labels, 
   if (images.dims.size() < 2 || images.dims.size() > 4)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            name + ": images must be [N, H, W], [N, H, W, C] or [N, D], got " +
-                               describeShape(images.dims));
+                               shapeString(images.dims));
   if (labels.dims.size() != 1)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, name +
                                                              ": labels must be a vector [N], got " +
-                                                             describeShape(labels.dims));
+                                                             shapeString(labels.dims));
   if (labels.dims[0] != images.dims[0])
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            name + ": " + std::to_string(images.dims[0]) + " images but " +

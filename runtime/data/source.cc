@@ -12,19 +12,12 @@
 namespace dlc::rt::data {
 namespace {
 
-std::string describeShape(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 std::string summarize(const std::string &kind, const Source &s) {
   std::string text = kind + ": " + std::to_string(s.train->size()) + " train";
   if (s.test)
     text += ", " + std::to_string(s.test->size()) + " test";
   return text + " examples of " + dtypeName(s.train->inputDType()) + " " +
-         describeShape(s.train->exampleShape()) + ", " + std::to_string(s.train->numClasses()) +
+         shapeString(s.train->exampleShape()) + ", " + std::to_string(s.train->numClasses()) +
          " classes";
 }
 
@@ -100,8 +93,8 @@ Status openIdx(OptionReader &opts, Source *out) {
     if (out->test->exampleShape() != out->train->exampleShape())
       return DLC_MAKE_STATUS(
           StatusCode::kInvalidArgument,
-          paths[2] + ": test images are " + describeShape(out->test->exampleShape()) +
-              " but train images are " + describeShape(out->train->exampleShape()));
+          paths[2] + ": test images are " + shapeString(out->test->exampleShape()) +
+              " but train images are " + shapeString(out->train->exampleShape()));
   }
   return okStatus();
 }

@@ -1,0 +1,50 @@
+// RUN: dlc-opt %s --split-input-file --dlc-fuse | FileCheck %s
+
+// Tests that dense takes the activation after it as its epilogue and that
+// the activation's result is the group's only output.
+// CHECK-LABEL: func.func @dense_relu
+// CHECK: %[[Y:.*]] = dl.fused "dense+relu"(%{{.*}}, %{{.*}}) : {{.*}} {
+// CHECK-NEXT: ^bb0(%[[X:.*]]: tensor<4x8xf32>, %[[K:.*]]: tensor<8x3xf32>):
+// CHECK-NEXT: %[[D:.*]] = dl.dense %[[X]], %[[K]]
+// CHECK-NEXT: %[[R:.*]] = dl.relu %[[D]]
+// CHECK-NEXT: dl.yield %[[R]] : tensor<4x3xf32>
+// CHECK: return %[[Y]]
+func.func @dense_relu(%x: tensor<4x8xf32>, %k: tensor<8x3xf32>) -> tensor<4x3xf32> {
+  %d = dl.dense %x, %k : (tensor<4x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
+  %r = dl.relu %d : (tensor<4x3xf32>) -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}
+
+// -----
+
+// Tests that a value also used outside the group is yielded, and that a
+// bias_grad written after other consumers of its operand moves up to join
+// the group as a reduction epilogue.
+// CHECK-LABEL: func.func @hoisted_bias_grad
+// CHECK: %[[G:.*]]:2 = dl.fused "relu_grad+bias_grad"
+// CHECK: dl.fused "dense_grad_kernel"(%{{.*}}, %[[G]]#0)
+// CHECK: return %{{.*}}, %[[G]]#1
+func.func @hoisted_bias_grad(%y: tensor<4x3xf32>, %dy: tensor<4x3xf32>, %x: tensor<4x8xf32>) -> (tensor<8x3xf32>, tensor<3xf32>) {
+  %g = dl.relu_grad %y, %dy : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  %dk = dl.dense_grad_kernel %x, %g : (tensor<4x8xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
+  %db = dl.bias_grad %g : (tensor<4x3xf32>) -> tensor<3xf32>
+  return %dk, %db : tensor<8x3xf32>, tensor<3xf32>
+}
+
+// -----
+
+// Tests that an op does not join a group when a use of the group's value
+// comes between them and the op needs a value computed after the group: the
+// add reads %v, so it cannot join the relu (whose %r dense_grad_input reads
+// first) and joins the dense that produces %v instead.
+// CHECK-LABEL: func.func @no_fusion_across_a_use
+// CHECK: dl.fused "relu"
+// CHECK: dl.fused "dense_grad_input"
+// CHECK: dl.fused "dense+add"
+func.func @no_fusion_across_a_use(%a: tensor<4x3xf32>, %k: tensor<8x3xf32>) -> tensor<4x3xf32> {
+  %r = dl.relu %a : (tensor<4x3xf32>) -> tensor<4x3xf32>
+  %u = dl.dense_grad_input %r, %k : (tensor<4x3xf32>, tensor<8x3xf32>) -> tensor<4x8xf32>
+  %v = dl.dense %u, %k : (tensor<4x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
+  %s = dl.add %r, %v : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  return %s : tensor<4x3xf32>
+}
