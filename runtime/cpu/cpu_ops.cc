@@ -17,6 +17,7 @@
 #include "runtime/cpu/op_attrs.h"
 #include "runtime/cpu/recurrent.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace dlc::rt::cpu {
@@ -295,8 +296,7 @@ Status buildSlice(OpContext &ctx, Step *step) {
 }
 
 /// max_pool2d_grad, relu_grad of the pool's input (a relu output: the mask
-/// is x > 0), bias_grad of the result: the pooling gradient writes straight
-/// into dx, then one pass masks it and sums the bias gradient.
+/// is x > 0), bias_grad of the result: one pass (maxPool2dGradRelu).
 bool buildPoolGradReluBias(OpContext &ctx, const std::vector<const fb::Op *> &following,
                            int *consumed, Step *step) {
   if (ctx.op.kind()->str() != "max_pool2d_grad" || following.size() < 2 || ctx.numInputs() != 2)
@@ -313,31 +313,7 @@ bool buildPoolGradReluBias(OpContext &ctx, const std::vector<const fb::Op *> &fo
     return false;
   TensorView xv = ctx.in(0), dy = ctx.in(1), dx = ctx.views[relu.outputs()->Get(0)];
   TensorView db = ctx.views[bias.outputs()->Get(0)];
-  int64_t channels = g.channels, rows = xv.numel() / channels;
-  *step = [=](const RunOptions &) {
-    DLC_RETURN_IF_ERROR(maxPool2dGrad(g, xv, dy, dx), "");
-    const float *xs = xv.f32();
-    float *d = dx.f32();
-    std::vector<double> sums(size_t(channels), 0.0);
-#pragma omp parallel if (rows * channels > (1 << 15))
-    {
-      std::vector<double> local(size_t(channels), 0.0);
-#pragma omp for schedule(static)
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < channels; ++c) {
-          int64_t i = r * channels + c;
-          float v = xs[i] > 0.0f ? d[i] : 0.0f;
-          d[i] = v;
-          local[size_t(c)] += v;
-        }
-#pragma omp critical
-      for (int64_t c = 0; c < channels; ++c)
-        sums[size_t(c)] += local[size_t(c)];
-    }
-    for (int64_t c = 0; c < channels; ++c)
-      db.f32()[c] = float(sums[size_t(c)]);
-    return okStatus();
-  };
+  *step = [=](const RunOptions &) { return maxPool2dGradRelu(g, xv, dy, dx, &db); };
   *consumed = 2;
   return true;
 }

@@ -283,12 +283,20 @@ void writeDisjointRow(const PoolGeometry &g, float *dx, int64_t b, int64_t oy,
 
 } // namespace
 
-Status maxPool2dGrad(const PoolGeometry &g, const TensorView &x, const TensorView &dy,
-                     const TensorView &dx) {
+namespace {
+
+/// The max-pool gradient; with |reluMask| a window whose maximum is not
+/// positive passes nothing (x is a relu output, so relu_grad's mask is the
+/// sign of the maximum), and with |dbias| the masked gradient is also summed
+/// per channel: pool, relu and bias gradients in one pass over dx.
+Status maxPoolGradImpl(const PoolGeometry &g, const TensorView &x, const TensorView &dy,
+                       const TensorView &dx, bool reluMask, const TensorView *dbias) {
   DLC_RETURN_IF_ERROR(checkGeometry(g), "max_pool2d grad");
   DLC_RETURN_IF_ERROR(checkView(x, inShape(g), "input"), "max_pool2d grad");
   DLC_RETURN_IF_ERROR(checkView(dy, outShape(g), "output gradient"), "max_pool2d grad");
   DLC_RETURN_IF_ERROR(checkView(dx, inShape(g), "input gradient"), "max_pool2d grad");
+  if (dbias)
+    DLC_RETURN_IF_ERROR(checkView(*dbias, {g.channels}, "bias gradient"), "max_pool2d grad");
   const float *in = x.f32(), *grad = dy.f32();
   float *out = dx.f32();
   const int64_t C = g.channels, imageFloats = g.inH * g.inW * C;
@@ -297,17 +305,42 @@ Status maxPool2dGrad(const PoolGeometry &g, const TensorView &x, const TensorVie
   ArgmaxScratch scratch;
   if (!scratch.allocate(C))
     return outOfMemory("max_pool2d grad");
+  std::vector<float> masked;
+  std::vector<double> biasSums;
+  int threads = omp_get_max_threads();
+  try {
+    masked.assign(size_t(threads * C), 0.0f);
+    if (dbias)
+      biasSums.assign(size_t(threads * C), 0.0);
+  } catch (const std::bad_alloc &) {
+    return outOfMemory("max_pool2d grad");
+  }
   bool disjoint = disjointWindows(g);
   forEachOutputRow(g, true, [&](int64_t b, int64_t oy) {
-    float *bestV = scratch.bestOf(omp_get_thread_num());
-    int32_t *whereV = scratch.whereOf(omp_get_thread_num());
+    int thread = omp_get_thread_num();
+    float *bestV = scratch.bestOf(thread);
+    int32_t *whereV = scratch.whereOf(thread);
+    float *m = masked.data() + thread * C;
+    double *sum = dbias ? biasSums.data() + thread * C : nullptr;
     const float *image = in + b * imageFloats;
     float *dimage = out + b * imageFloats;
     const float *dyRow = grad + (b * g.outH + oy) * g.outW * C;
+    auto windowGradient = [&](int64_t ox) -> const float * {
+      const float *d = dyRow + ox * C;
+      if (!reluMask && !sum)
+        return d;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c)
+        m[c] = !reluMask || bestV[c] > 0.0f ? d[c] : 0.0f;
+      if (sum)
+        for (int64_t c = 0; c < C; ++c)
+          sum[c] += m[c];
+      return m;
+    };
     if (disjoint) {
       writeDisjointRow(g, out, b, oy, [&](int64_t ox, Span rows, Span cols) {
         windowArgmax(g, image, rows, cols, bestV, whereV);
-        const float *d = dyRow + ox * C;
+        const float *d = windowGradient(ox);
         for (int64_t iy = rows.begin; iy < rows.end; ++iy)
           for (int64_t ix = cols.begin; ix < cols.end; ++ix) {
             int32_t pixel = int32_t(iy * g.inW + ix);
@@ -326,12 +359,33 @@ Status maxPool2dGrad(const PoolGeometry &g, const TensorView &x, const TensorVie
       if (rows.end <= rows.begin || cols.end <= cols.begin)
         continue;
       windowArgmax(g, image, rows, cols, bestV, whereV);
-      const float *d = dyRow + ox * C;
+      const float *d = windowGradient(ox);
       for (int64_t c = 0; c < C; ++c)
         dimage[int64_t(whereV[c]) * C + c] += d[c];
     }
   });
+  if (dbias) {
+    float *db = dbias->f32();
+    for (int64_t c = 0; c < C; ++c) {
+      double total = 0;
+      for (int t = 0; t < threads; ++t)
+        total += biasSums[size_t(t * C + c)];
+      db[c] = float(total);
+    }
+  }
   return okStatus();
+}
+
+} // namespace
+
+Status maxPool2dGrad(const PoolGeometry &g, const TensorView &x, const TensorView &dy,
+                     const TensorView &dx) {
+  return maxPoolGradImpl(g, x, dy, dx, /*reluMask=*/false, nullptr);
+}
+
+Status maxPool2dGradRelu(const PoolGeometry &g, const TensorView &x, const TensorView &dy,
+                         const TensorView &dx, const TensorView *dbias) {
+  return maxPoolGradImpl(g, x, dy, dx, /*reluMask=*/true, dbias);
 }
 
 Status avgPool2dGrad(const PoolGeometry &g, const TensorView &dy, const TensorView &dx) {

@@ -35,6 +35,11 @@ Status avgPool2d(const PoolGeometry &g, const TensorView &x, const TensorView &y
 /// dx [N, inH, inW, C] from the forward input x and dy [N, outH, outW, C].
 Status maxPool2dGrad(const PoolGeometry &g, const TensorView &x, const TensorView &dy,
                      const TensorView &dx);
+/// The fused backward of relu -> max_pool2d (-> bias): max_pool2d_grad, then
+/// relu_grad on the pool's input x (a relu output), and with |dbias| the
+/// sum of the result over every axis but channels, in one pass.
+Status maxPool2dGradRelu(const PoolGeometry &g, const TensorView &x, const TensorView &dy,
+                         const TensorView &dx, const TensorView *dbias);
 Status avgPool2dGrad(const PoolGeometry &g, const TensorView &dy, const TensorView &dx);
 
 /// x [N, H, W, C] -> y [N, C].

@@ -313,6 +313,30 @@ TEST(CpuConvPoolDensePool, MaxAndAvgMatchReferenceWithTies) {
     }
 }
 
+TEST(CpuConvPoolDensePool, FusedReluBiasGradientMatchesTheComposition) {
+  // max_pool2d_grad -> relu_grad (mask from the relu output x) -> bias_grad,
+  // against the reference ops one after the other; x = relu(random) so that
+  // whole windows are zero (ties at 0: their gradient must be masked away).
+  std::mt19937 rng(23);
+  for (const PoolCase &c : kPoolCases) {
+    std::vector<int64_t> shape{c.n, c.h, c.w, c.c};
+    ref::RefTensor x = ref::unary(tiedTensor(rng, shape), ref::Unary::Relu);
+    ref::RefTensor dy = randomTensor(rng, ref::maxPool2d(x, c.window, c.strides, c.same).shape);
+    ref::RefTensor pooled = ref::maxPool2dGrad(x, dy, c.window, c.strides, c.same);
+    ref::RefTensor wantDx = ref::unaryGrad(x, pooled, ref::Unary::Relu);
+    ref::RefTensor wantDb = ref::biasGrad(wantDx);
+    cpu::PoolGeometry g;
+    ASSERT_TRUE(ok(cpu::makePoolGeometry(c.n, c.h, c.w, c.c, c.window[0], c.window[1],
+                                         c.strides[0], c.strides[1], c.same, &g)));
+    Buffer bx(x), bdy(dy), dx(x.shape), db({c.c});
+    std::fill(dx.data.begin(), dx.data.end(), 5.0f);
+    TensorView vx = bx.view(), vdy = bdy.view(), vdx = dx.view(), vdb = db.view();
+    ASSERT_TRUE(ok(cpu::maxPool2dGradRelu(g, vx, vdy, vdx, &vdb)));
+    EXPECT_TRUE(matches(dx, wantDx));
+    EXPECT_TRUE(matches(db, wantDb));
+  }
+}
+
 TEST(CpuConvPoolDensePool, MaxGradientTakesTheFirstMaximumOfEachWindow) {
   // One 2x2 window of equal values: all the gradient goes to the top-left.
   Buffer x({1, 2, 2, 1}), dy({1, 1, 1, 1}), dx({1, 2, 2, 1});
