@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <omp.h>
 #include <cstring>
 #include <map>
 
@@ -12,6 +13,40 @@ namespace {
 struct FreeDeleter {
   void operator()(void *p) const { std::free(p); }
 };
+
+/// Below this many floating-point operations per run a program runs on one
+/// thread (measured: the MNIST CNN and the LSTM model at batch 1, ~5 MFLOP,
+/// are fastest single-threaded; at batch 8 two threads win).
+constexpr double kParallelFlops = 12e6;
+
+/// Multiply-adds of the matrix-product ops dominate; the rest count one
+/// operation per output element.
+double estimatedFlops(const fb::Program &program) {
+  const auto &buffers = *program.buffers();
+  auto elements = [&](uint32_t i) { return double(numElements(std::vector<int64_t>(
+                                        buffers[i]->shape()->begin(), buffers[i]->shape()->end()))); };
+  auto dim = [&](uint32_t i, int d) {
+    const auto *shape = buffers[i]->shape();
+    return double(shape->Get(d < 0 ? shape->size() + d : d));
+  };
+  double flops = 0;
+  for (const fb::Kernel *k : *program.kernels())
+    for (const fb::Op *op : *k->ops()) {
+      if (!op->outputs() || !op->outputs()->size() || !op->inputs() || !op->inputs()->size())
+        continue;
+      std::string kind = op->kind()->str();
+      double out = elements(op->outputs()->Get(0));
+      uint32_t in0 = op->inputs()->Get(0);
+      if (kind == "conv2d" && op->inputs()->size() > 1) // kh * kw * cin per output
+        flops += 2 * out * dim(op->inputs()->Get(1), 0) * dim(op->inputs()->Get(1), 1) * dim(in0, -1);
+      else if (kind.rfind("conv2d_grad", 0) == 0 || kind.rfind("dense", 0) == 0 ||
+               kind.rfind("lstm", 0) == 0)
+        flops += 2 * elements(in0) * dim(op->inputs()->Get(1), -1);
+      else
+        flops += out;
+    }
+  return flops;
+}
 
 class CpuProgram : public PreparedProgram {
 public:
@@ -54,6 +89,18 @@ public:
     if (program.outputs())
       for (uint32_t i : *program.outputs())
         ++readers_[rootOf(i)];
+    singleThreaded_ = estimatedFlops(program) < kParallelFlops;
+    // oneDNN fixes a primitive's thread count when it is created.
+    int threads = omp_get_max_threads();
+    if (singleThreaded_)
+      omp_set_num_threads(1);
+    Status built = buildSteps(program);
+    if (singleThreaded_)
+      omp_set_num_threads(threads);
+    return built;
+  }
+
+  Status buildSteps(const fb::Program &program) {
     for (const fb::Kernel *k : *program.kernels()) {
       const auto &ops = *k->ops();
       for (size_t i = 0; i < ops.size(); ++i) {
@@ -75,6 +122,19 @@ public:
 
   Status run(const std::vector<TensorView> &inputs, const RunOptions &options,
              std::vector<TensorView> *outputs) override {
+    // A small program (batch-1 inference) loses more to waking threads at
+    // every kernel than it gains from them.
+    int threads = omp_get_max_threads();
+    if (singleThreaded_)
+      omp_set_num_threads(1);
+    Status status = runSteps(inputs, options, outputs);
+    if (singleThreaded_)
+      omp_set_num_threads(threads);
+    return status;
+  }
+
+  Status runSteps(const std::vector<TensorView> &inputs, const RunOptions &options,
+                  std::vector<TensorView> *outputs) {
     const auto *indices = program_->inputs();
     for (size_t i = 0; i < inputs.size(); ++i) {
       const TensorView &dst = views_[indices->Get(uint32_t(i))];
@@ -120,6 +180,7 @@ private:
   std::vector<Step> steps_;
   std::vector<std::string> stepKernel_;
   std::vector<KernelTime> times_;
+  bool singleThreaded_ = false;
 };
 
 class CpuDevice : public Device {
