@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <set>
 
 using namespace mlir;
@@ -70,7 +71,10 @@ LogicalResult appendInitialValue(dl::ParamOp param, const BundleOptions &options
     rt::SafetensorsFile weights;
     rt::Status status = rt::SafetensorsFile::open(file->str(), &weights);
     if (status.code() == rt::StatusCode::kNotFound) {
-      *external = file->str();
+      // Absolute, so the bundle finds it wherever it is run from.
+      std::error_code ec;
+      std::filesystem::path absolute = std::filesystem::absolute(file->str(), ec);
+      *external = ec ? file->str() : absolute.lexically_normal().string();
       if (warned.insert(file->str()).second)
         emitWarning(param.getLoc()) << "weights file '" << *file
                                     << "' not found: the bundle refers to it and loading needs it";
