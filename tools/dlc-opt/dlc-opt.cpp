@@ -1,4 +1,5 @@
 //===- dlc-opt.cpp - mlir-opt for the dl dialect and dlc passes ----------===//
+#include "compiler/Codegen/CUDA/Passes.h"
 #include "compiler/Transforms/Passes.h"
 #include "dialects/DL/DLOps.h"
 
@@ -11,6 +12,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<dlc::dl::DLDialect, mlir::func::FuncDialect>();
   dlc::registerDLCPasses();
+  dlc::cuda::registerDLCCudaPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(

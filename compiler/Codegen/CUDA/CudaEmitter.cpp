@@ -1,0 +1,91 @@
+//===- CudaEmitter.cpp - Kernel signature and dispatch by group kind ------===//
+#include "compiler/Codegen/CUDA/CudaEmitter.h"
+
+#include "compiler/Codegen/CUDA/EmitterSupport.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace dlc::cuda {
+namespace {
+
+std::string identifier(StringRef name, int index) {
+  std::string id = "k" + std::to_string(index) + "_";
+  for (char c : name)
+    id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return id;
+}
+
+void collectLocations(Location loc, std::vector<std::string> &out) {
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    for (Location l : fused.getLocations())
+      collectLocations(l, out);
+  } else if (auto named = dyn_cast<NameLoc>(loc)) {
+    collectLocations(named.getChildLoc(), out);
+  } else if (auto file = dyn_cast<FileLineColLoc>(loc)) {
+    std::string text = file.getFilename().str() + ":" + std::to_string(file.getLine()) + ":" +
+                       std::to_string(file.getColumn());
+    if (std::find(out.begin(), out.end(), text) == out.end())
+      out.push_back(text);
+  }
+}
+
+} // namespace
+
+std::string parameterList(dl::FusedOp group, bool takesStep) {
+  std::string params;
+  auto add = [&](const std::string &p) { params += (params.empty() ? "" : ", ") + p; };
+  for (auto [i, v] : llvm::enumerate(group.getInputs()))
+    add("const " + cType(v.getType()) + " *__restrict__ in" + std::to_string(i));
+  for (auto [i, v] : llvm::enumerate(group.getResults()))
+    add(cType(v.getType()) + " *__restrict__ out" + std::to_string(i));
+  if (takesStep)
+    add("unsigned long long step");
+  return params;
+}
+
+std::string cType(Type t) {
+  Type elem = isa<ShapedType>(t) ? cast<ShapedType>(t).getElementType() : t;
+  if (elem.isF32())
+    return "float";
+  if (elem.isInteger(32))
+    return "int";
+  if (elem.isInteger(64))
+    return "long long";
+  return "";
+}
+
+std::string header(dl::FusedOp group, const CudaKernel &kernel) {
+  std::vector<std::string> locations;
+  collectLocations(group.getLoc(), locations);
+  std::string text = "// " + group.getKernelName().str() + " from";
+  for (const std::string &l : locations)
+    text += " " + l;
+  text += "\n// launch: grid (" + std::to_string(kernel.grid[0]) + ", " +
+          std::to_string(kernel.grid[1]) + ", " + std::to_string(kernel.grid[2]) + "), block (" +
+          std::to_string(kernel.block[0]) + ", " + std::to_string(kernel.block[1]) + ", " +
+          std::to_string(kernel.block[2]) + "), shared " + std::to_string(kernel.sharedBytes) +
+          " bytes\n";
+  return text;
+}
+
+FailureOr<CudaKernel> emitKernel(dl::FusedOp group, int index) {
+  CudaKernel kernel;
+  kernel.name = identifier(group.getKernelName(), index);
+  SmallVector<Value> values(group.getInputs());
+  values.append(group.getResults().begin(), group.getResults().end());
+  for (Value v : values)
+    if (cType(v.getType()).empty())
+      return group.emitError("CUDA code generation supports f32, i32 and i64 tensors, not ")
+             << v.getType();
+  if (isElementwiseGroup(group)) {
+    if (failed(emitElementwise(group, kernel)))
+      return failure();
+    return kernel;
+  }
+  return group.emitError("no CUDA code generation for the kernel group '")
+         << group.getKernelName() << "' yet";
+}
+
+} // namespace dlc::cuda

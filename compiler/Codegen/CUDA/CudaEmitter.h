@@ -1,0 +1,35 @@
+//===- CudaEmitter.h - dl.fused groups to CUDA C++ ------------------------===//
+//
+// Each dl.fused group becomes one `extern "C" __global__` function whose
+// parameters are the group's inputs then its results (device pointers in
+// that order), plus the launch configuration. The same source compiles with
+// NVRTC for the GPU and with the host compiler against the CUDA emulation
+// (runtime/cuda_sim) for tests without a GPU.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "dialects/DL/DLOps.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dlc::cuda {
+
+struct CudaKernel {
+  std::string name;   // a C identifier, unique within the module
+  std::string source; // one translation unit
+  std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
+  int64_t sharedBytes = 0;
+  /// Whether the kernel takes the training step (dropout) as its last
+  /// parameter, after the buffers.
+  bool takesStep = false;
+};
+
+/// Emits |group|; fails with an error at its location when no emitter covers
+/// the group yet. |index| makes the name unique.
+mlir::FailureOr<CudaKernel> emitKernel(dl::FusedOp group, int index);
+
+} // namespace dlc::cuda

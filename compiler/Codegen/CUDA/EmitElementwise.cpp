@@ -1,0 +1,174 @@
+//===- EmitElementwise.cpp - Chains of elementwise ops --------------------===//
+//
+// A group of elementwise ops over one shape becomes a grid-stride loop in
+// which each thread loads its element of every input once, evaluates the
+// chain in registers and stores only the group's results. Dropout draws its
+// mask from the same counter-based generator as the other backends
+// (runtime/counter_rng.h, re-stated as device code), keyed by element index.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Codegen/CUDA/EmitterSupport.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cstdio>
+
+using namespace mlir;
+
+namespace dlc::cuda {
+namespace {
+
+constexpr int64_t kThreads = 256;
+constexpr int64_t kMaxBlocks = 4096;
+
+std::string floatLiteral(double v) {
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%.9gf", v);
+  std::string s = buffer;
+  if (s.find_first_of(".en") == std::string::npos)
+    s.insert(s.size() - 1, ".0");
+  return s;
+}
+
+/// The counter-based generator of runtime/counter_rng.h in device code.
+const char *kCounterRng = R"(__device__ __forceinline__ unsigned long long dlc_mix64(unsigned long long z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+__device__ __forceinline__ double dlc_uniform01(unsigned long long seed, unsigned long long stream,
+                                                unsigned long long index) {
+  unsigned long long key = dlc_mix64(seed ^ dlc_mix64(stream + 0x9e3779b97f4a7c15ull));
+  return (double)(dlc_mix64(key + index * 0x9e3779b97f4a7c15ull) >> 11) * 0x1.0p-53;
+}
+)";
+
+/// The expression computing |op| from the names of its operands, or "".
+std::string expression(Operation *op, ArrayRef<std::string> a, bool *usesStep) {
+  auto slope = [&](Operation *o) {
+    auto attr = o->getAttrOfType<FloatAttr>("negative_slope");
+    return floatLiteral(attr ? attr.getValueAsDouble() : 0.2);
+  };
+  auto approximate = [&](Operation *o) { return o->hasAttr("approximate"); };
+  return llvm::TypeSwitch<Operation *, std::string>(op)
+      .Case([&](dl::ReluOp) { return "fmaxf(" + a[0] + ", 0.0f)"; })
+      .Case([&](dl::SigmoidOp) { return "1.0f / (1.0f + expf(-" + a[0] + "))"; })
+      .Case([&](dl::TanhOp) { return "tanhf(" + a[0] + ")"; })
+      .Case([&](dl::GeluOp o) {
+        const std::string &x = a[0];
+        if (approximate(o))
+          return "0.5f * " + x + " * (1.0f + tanhf(0.7978845608f * (" + x + " + 0.044715f * " +
+                 x + " * " + x + " * " + x + ")))";
+        return "0.5f * " + x + " * (1.0f + erff(" + x + " * 0.7071067812f))";
+      })
+      .Case([&](dl::LeakyReluOp o) {
+        return a[0] + " > 0.0f ? " + a[0] + " : " + slope(o) + " * " + a[0];
+      })
+      .Case([&](dl::AddOp) {
+        std::string sum = a[0];
+        for (size_t i = 1; i < a.size(); ++i)
+          sum += " + " + a[i];
+        return sum;
+      })
+      .Case([&](dl::DropoutOp o) -> std::string {
+        if (!o.getTraining())
+          return a[0];
+        *usesStep = true;
+        double rate = o.getRate().convertToDouble();
+        unsigned long long seed = o.getSeed().value_or(0);
+        char rateText[40];
+        std::snprintf(rateText, sizeof rateText, "%.17g", rate); // the exact double
+        return "(dlc_uniform01(" + std::to_string(seed) + "ull, step, (unsigned long long)i) < " +
+               rateText + " ? 0.0f : " + a[0] + " * " + floatLiteral(1.0 / (1.0 - rate)) + ")";
+      })
+      .Case([&](dl::ReluGradOp) { return a[0] + " > 0.0f ? " + a[1] + " : 0.0f"; })
+      .Case([&](dl::SigmoidGradOp) { return a[1] + " * " + a[0] + " * (1.0f - " + a[0] + ")"; })
+      .Case([&](dl::TanhGradOp) { return a[1] + " * (1.0f - " + a[0] + " * " + a[0] + ")"; })
+      .Case([&](dl::LeakyReluGradOp o) {
+        return a[0] + " > 0.0f ? " + a[1] + " : " + slope(o) + " * " + a[1];
+      })
+      .Case([&](dl::GeluGradOp o) {
+        const std::string &x = a[0], &dy = a[1];
+        if (approximate(o))
+          return "dlc_gelu_tanh_grad(" + x + ", " + dy + ")";
+        return dy + " * (0.5f * (1.0f + erff(" + x + " * 0.7071067812f)) + " + x +
+               " * 0.3989422804f * expf(-0.5f * " + x + " * " + x + "))";
+      })
+      .Default([](Operation *) { return std::string(); });
+}
+
+const char *kGeluTanhGrad = R"(__device__ __forceinline__ float dlc_gelu_tanh_grad(float x, float dy) {
+  const float k = 0.7978845608f, c = 0.044715f;
+  float inner = k * (x + c * x * x * x);
+  float t = tanhf(inner);
+  return dy * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * c * x * x));
+}
+)";
+
+} // namespace
+
+bool isElementwiseGroup(dl::FusedOp group) {
+  Block &body = group.getBody().front();
+  if (group.getNumResults() == 0)
+    return false;
+  auto shape = cast<ShapedType>(group.getResult(0).getType()).getShape();
+  std::vector<std::string> names(8, "x");
+  for (Operation &op : body.without_terminator()) {
+    bool step = false;
+    if (expression(&op, names, &step).empty())
+      return false;
+    SmallVector<Value> values(op.getOperands());
+    values.append(op.getResults().begin(), op.getResults().end());
+    for (Value v : values)
+      if (cast<ShapedType>(v.getType()).getShape() != shape ||
+          !cast<ShapedType>(v.getType()).getElementType().isF32())
+        return false;
+  }
+  return true;
+}
+
+LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
+  Block &body = group.getBody().front();
+  int64_t n = cast<ShapedType>(group.getResult(0).getType()).getNumElements();
+  DenseMap<Value, std::string> names;
+  std::string loads, computes, stores;
+  for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
+    names[arg] = "a" + std::to_string(i);
+    loads += "    const float a" + std::to_string(i) + " = in" + std::to_string(i) + "[i];\n";
+  }
+  bool usesStep = false, geluTanhGrad = false;
+  int counter = 0;
+  for (Operation &op : body.without_terminator()) {
+    std::vector<std::string> operands;
+    for (Value v : op.getOperands())
+      operands.push_back(names.lookup(v));
+    std::string name = "v" + std::to_string(counter++);
+    computes += "    const float " + name + " = " + expression(&op, operands, &usesStep) + ";\n";
+    names[op.getResult(0)] = name;
+    geluTanhGrad |= isa<dl::GeluGradOp>(op) && op.hasAttr("approximate");
+  }
+  auto yield = cast<dl::YieldOp>(body.getTerminator());
+  for (auto [i, v] : llvm::enumerate(yield.getValues()))
+    stores += "    out" + std::to_string(i) + "[i] = " + names.lookup(v) + ";\n";
+
+  kernel.takesStep = usesStep;
+  kernel.block = {kThreads, 1, 1};
+  kernel.grid = {std::max<int64_t>(1, std::min(kMaxBlocks, (n + kThreads - 1) / kThreads)), 1, 1};
+  std::string source = header(group, kernel);
+  if (usesStep)
+    source += kCounterRng;
+  if (geluTanhGrad)
+    source += kGeluTanhGrad;
+  source += "extern \"C\" __global__ void __launch_bounds__(" + std::to_string(kThreads) + ") " +
+            kernel.name + "(" + parameterList(group, usesStep) + ") {\n";
+  source += "  const long long n = " + std::to_string(n) + "ll;\n";
+  source += "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;\n"
+            "       i += (long long)gridDim.x * blockDim.x) {\n";
+  source += loads + computes + stores + "  }\n}\n";
+  kernel.source = std::move(source);
+  return success();
+}
+
+} // namespace dlc::cuda

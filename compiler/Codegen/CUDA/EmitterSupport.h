@@ -1,0 +1,20 @@
+//===- EmitterSupport.h - Shared pieces of the CUDA emitters --------------===//
+#pragma once
+
+#include "compiler/Codegen/CUDA/CudaEmitter.h"
+
+namespace dlc::cuda {
+
+/// The C element type of a tensor type ("float", "int", "long long"), or ""
+/// when the emitters do not support it.
+std::string cType(mlir::Type t);
+/// "const float *__restrict__ in0, ..., float *__restrict__ out0, ..."
+std::string parameterList(dl::FusedOp group, bool takesStep);
+/// The comment that opens a kernel: its group, .dl locations and launch.
+std::string header(dl::FusedOp group, const CudaKernel &kernel);
+
+/// Whether every op of |group| is elementwise over one shape.
+bool isElementwiseGroup(dl::FusedOp group);
+mlir::LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel);
+
+} // namespace dlc::cuda

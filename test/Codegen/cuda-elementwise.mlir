@@ -1,0 +1,37 @@
+// RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-print-cuda -o /dev/null | FileCheck %s
+
+// Tests that an elementwise chain becomes one grid-stride kernel: each input
+// loaded once, the chain in registers, only the group's results stored (the
+// add's result is used outside, the tanh's is not), and the .dl locations in
+// the opening comment.
+// CHECK-LABEL: // relu_grad+add+tanh from
+// CHECK-SAME: :18:8 {{.*}}:19:8 {{.*}}:20:8
+// CHECK: // launch: grid (1, 1, 1), block (256, 1, 1), shared 0 bytes
+// CHECK: extern "C" __global__ void __launch_bounds__(256) k0_relu_grad_add_tanh(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0, float *__restrict__ out1) {
+// CHECK: const long long n = 12ll;
+// CHECK: const float v0 = a0 > 0.0f ? a1 : 0.0f;
+// CHECK-NEXT: const float v1 = v0 + a2;
+// CHECK-NEXT: const float v2 = tanhf(v1);
+// CHECK-NEXT: out0[i] = v1;
+// CHECK-NEXT: out1[i] = v2;
+func.func @chain(%y: tensor<4x3xf32>, %dy: tensor<4x3xf32>, %b: tensor<4x3xf32>) -> (tensor<4x3xf32>, tensor<4x3xf32>) {
+  %g = dl.relu_grad %y, %dy : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  %s = dl.add %g, %b : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  %t = dl.tanh %s : (tensor<4x3xf32>) -> tensor<4x3xf32>
+  return %s, %t : tensor<4x3xf32>, tensor<4x3xf32>
+}
+
+// -----
+
+// Tests that training-mode dropout draws its mask from the shared counter
+// generator keyed by (seed, step, element) and takes the step as an argument.
+// CHECK-LABEL: // dropout from
+// CHECK: __device__ __forceinline__ double dlc_uniform01(
+// CHECK: void __launch_bounds__(256) k0_dropout(const float *__restrict__ in0, float *__restrict__ out0, unsigned long long step)
+// CHECK: const long long n = 2000ll;
+// CHECK: (dlc_uniform01(7ull, step, (unsigned long long)i) < 0.25 ? 0.0f : a0 * 1.33333333f)
+func.func @dropout(%x: tensor<1000x2xf32>) -> tensor<1000x2xf32> {
+  %d = dl.dropout %x {rate = 0.25 : f64, seed = 7 : i64, training} : (tensor<1000x2xf32>) -> tensor<1000x2xf32>
+  return %d : tensor<1000x2xf32>
+}
+
