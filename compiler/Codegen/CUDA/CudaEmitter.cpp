@@ -79,6 +79,11 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group, int index) {
     if (cType(v.getType()).empty())
       return group.emitError("CUDA code generation supports f32, i32 and i64 tensors, not ")
              << v.getType();
+  if (isGemmGroup(group)) {
+    if (failed(emitGemm(group, kernel)))
+      return failure();
+    return kernel;
+  }
   if (isElementwiseGroup(group)) {
     if (failed(emitElementwise(group, kernel)))
       return failure();

@@ -17,4 +17,9 @@ std::string header(dl::FusedOp group, const CudaKernel &kernel);
 bool isElementwiseGroup(dl::FusedOp group);
 mlir::LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel);
 
+/// Whether |group| is a matrix product (dense, conv2d, their gradients) with
+/// at most one activation, or a dense whose softmax row fits one tile.
+bool isGemmGroup(dl::FusedOp group);
+mlir::LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel);
+
 } // namespace dlc::cuda
