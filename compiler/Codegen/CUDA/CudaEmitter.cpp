@@ -33,13 +33,14 @@ void collectLocations(Location loc, std::vector<std::string> &out) {
 
 } // namespace
 
-std::string parameterList(dl::FusedOp group, bool takesStep) {
+std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointers) {
+  std::string restrict = restrictPointers ? " *__restrict__ " : " *";
   std::string params;
   auto add = [&](const std::string &p) { params += (params.empty() ? "" : ", ") + p; };
   for (auto [i, v] : llvm::enumerate(group.getInputs()))
-    add("const " + cType(v.getType()) + " *__restrict__ in" + std::to_string(i));
+    add("const " + cType(v.getType()) + restrict + "in" + std::to_string(i));
   for (auto [i, v] : llvm::enumerate(group.getResults()))
-    add(cType(v.getType()) + " *__restrict__ out" + std::to_string(i));
+    add(cType(v.getType()) + restrict + "out" + std::to_string(i));
   if (takesStep)
     add("unsigned long long step");
   return params;
@@ -79,6 +80,11 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group, int index) {
     if (cType(v.getType()).empty())
       return group.emitError("CUDA code generation supports f32, i32 and i64 tensors, not ")
              << v.getType();
+  if (isOptimizerGroup(group)) {
+    if (failed(emitOptimizer(group, kernel)))
+      return failure();
+    return kernel;
+  }
   if (isGemmGroup(group)) {
     if (failed(emitGemm(group, kernel)))
       return failure();

@@ -9,7 +9,8 @@ namespace dlc::cuda {
 /// when the emitters do not support it.
 std::string cType(mlir::Type t);
 /// "const float *__restrict__ in0, ..., float *__restrict__ out0, ..."
-std::string parameterList(dl::FusedOp group, bool takesStep);
+/// |restrictPointers| false for kernels whose results alias their inputs.
+std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointers = true);
 /// The comment that opens a kernel: its group, .dl locations and launch.
 std::string header(dl::FusedOp group, const CudaKernel &kernel);
 
@@ -21,5 +22,9 @@ mlir::LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel);
 /// at most one activation, or a dense whose softmax row fits one tile.
 bool isGemmGroup(dl::FusedOp group);
 mlir::LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel);
+
+/// A single dl.optimizer_update (in place on parameter storage).
+bool isOptimizerGroup(dl::FusedOp group);
+mlir::LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel);
 
 } // namespace dlc::cuda
