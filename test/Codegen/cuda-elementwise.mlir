@@ -35,3 +35,19 @@ func.func @dropout(%x: tensor<1000x2xf32>) -> tensor<1000x2xf32> {
   return %d : tensor<1000x2xf32>
 }
 
+
+// -----
+
+// Tests that a chain ending in bias_grad reduces per channel in shared memory
+// and adds each block's sums to the (runtime-zeroed) gradient with atomics.
+// CHECK-LABEL: // relu_grad+bias_grad from
+// CHECK: // launch: grid (1, 1, 1), block (256, 1, 1), shared 12 bytes
+// CHECK: __shared__ float partial[3];
+// CHECK: out0[i] = v0;
+// CHECK-NEXT: atomicAdd(&partial[i % 3], v0);
+// CHECK: atomicAdd(&out1[c], partial[c]);
+func.func @bias(%y: tensor<4x3xf32>, %dy: tensor<4x3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>) {
+  %g = dl.relu_grad %y, %dy : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  %db = dl.bias_grad %g : (tensor<4x3xf32>) -> tensor<3xf32>
+  return %g, %db : tensor<4x3xf32>, tensor<3xf32>
+}

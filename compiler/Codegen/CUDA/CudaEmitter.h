@@ -26,6 +26,9 @@ struct CudaKernel {
   /// Whether the kernel takes the training step (dropout) as its last
   /// parameter, after the buffers.
   bool takesStep = false;
+  /// Results the runtime must zero before the launch (reductions that
+  /// accumulate with atomics), as indices into the group's results.
+  std::vector<int> zeroedOutputs;
 };
 
 /// Emits |group|; fails with an error at its location when no emitter covers

@@ -22,6 +22,8 @@ namespace {
 
 constexpr int64_t kThreads = 256;
 constexpr int64_t kMaxBlocks = 4096;
+/// Per-block partial sums of a bias gradient live in shared memory.
+constexpr int64_t kMaxReducedChannels = 8192;
 
 std::string floatLiteral(double v) {
   char buffer[40];
@@ -45,8 +47,10 @@ __device__ __forceinline__ double dlc_uniform01(unsigned long long seed, unsigne
 }
 )";
 
+} // namespace
+
 /// The expression computing |op| from the names of its operands, or "".
-std::string expression(Operation *op, ArrayRef<std::string> a, bool *usesStep) {
+std::string elementwiseExpression(Operation *op, ArrayRef<std::string> a, bool *usesStep) {
   auto slope = [&](Operation *o) {
     auto attr = o->getAttrOfType<FloatAttr>("negative_slope");
     return floatLiteral(attr ? attr.getValueAsDouble() : 0.2);
@@ -99,6 +103,8 @@ std::string expression(Operation *op, ArrayRef<std::string> a, bool *usesStep) {
       .Default([](Operation *) { return std::string(); });
 }
 
+namespace {
+
 const char *kGeluTanhGrad = R"(__device__ __forceinline__ float dlc_gelu_tanh_grad(float x, float dy) {
   const float k = 0.7978845608f, c = 0.044715f;
   float inner = k * (x + c * x * x * x);
@@ -111,13 +117,20 @@ const char *kGeluTanhGrad = R"(__device__ __forceinline__ float dlc_gelu_tanh_gr
 
 bool isElementwiseGroup(dl::FusedOp group) {
   Block &body = group.getBody().front();
-  if (group.getNumResults() == 0)
+  if (group.getNumResults() == 0 || isa<dl::BiasGradOp>(body.front()))
     return false;
-  auto shape = cast<ShapedType>(group.getResult(0).getType()).getShape();
+  auto shape = cast<ShapedType>(body.front().getResult(0).getType()).getShape();
   std::vector<std::string> names(8, "x");
   for (Operation &op : body.without_terminator()) {
+    // A trailing bias_grad of the chain: a per-channel reduction epilogue.
+    if (auto bias = dyn_cast<dl::BiasGradOp>(op)) {
+      int64_t channels = shape.back();
+      if (&op != &*std::prev(body.without_terminator().end()) || channels > kMaxReducedChannels)
+        return false;
+      continue;
+    }
     bool step = false;
-    if (expression(&op, names, &step).empty())
+    if (elementwiseExpression(&op, names, &step).empty())
       return false;
     SmallVector<Value> values(op.getOperands());
     values.append(op.getResults().begin(), op.getResults().end());
@@ -131,7 +144,7 @@ bool isElementwiseGroup(dl::FusedOp group) {
 
 LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   Block &body = group.getBody().front();
-  int64_t n = cast<ShapedType>(group.getResult(0).getType()).getNumElements();
+  int64_t n = cast<ShapedType>(body.front().getResult(0).getType()).getNumElements();
   DenseMap<Value, std::string> names;
   std::string loads, computes, stores;
   for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
@@ -140,20 +153,37 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   }
   bool usesStep = false, geluTanhGrad = false;
   int counter = 0;
+  dl::BiasGradOp bias;
   for (Operation &op : body.without_terminator()) {
+    if ((bias = dyn_cast<dl::BiasGradOp>(op)))
+      break;
     std::vector<std::string> operands;
     for (Value v : op.getOperands())
       operands.push_back(names.lookup(v));
     std::string name = "v" + std::to_string(counter++);
-    computes += "    const float " + name + " = " + expression(&op, operands, &usesStep) + ";\n";
+    computes += "    const float " + name + " = " + elementwiseExpression(&op, operands, &usesStep) + ";\n";
     names[op.getResult(0)] = name;
     geluTanhGrad |= isa<dl::GeluGradOp>(op) && op.hasAttr("approximate");
   }
   auto yield = cast<dl::YieldOp>(body.getTerminator());
-  for (auto [i, v] : llvm::enumerate(yield.getValues()))
+  std::string reduced;
+  int64_t channels = 0;
+  for (auto [i, v] : llvm::enumerate(yield.getValues())) {
+    if (bias && v == bias.getResult()) {
+      reduced = "out" + std::to_string(i);
+      kernel.zeroedOutputs.push_back(int(i));
+      continue;
+    }
     stores += "    out" + std::to_string(i) + "[i] = " + names.lookup(v) + ";\n";
+  }
+  if (bias) {
+    channels = cast<ShapedType>(bias.getResult().getType()).getNumElements();
+    stores += "    atomicAdd(&partial[i % " + std::to_string(channels) + "], " +
+              names.lookup(bias.getDy()) + ");\n";
+  }
 
   kernel.takesStep = usesStep;
+  kernel.sharedBytes = channels * 4;
   kernel.block = {kThreads, 1, 1};
   kernel.grid = {std::max<int64_t>(1, std::min(kMaxBlocks, (n + kThreads - 1) / kThreads)), 1, 1};
   std::string source = header(group, kernel);
@@ -164,9 +194,20 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   source += "extern \"C\" __global__ void __launch_bounds__(" + std::to_string(kThreads) + ") " +
             kernel.name + "(" + parameterList(group, usesStep) + ") {\n";
   source += "  const long long n = " + std::to_string(n) + "ll;\n";
+  if (bias) {
+    // Shared per-block sums, then one global atomic per channel and block
+    // (the runtime zeroes the bias gradient before the launch).
+    std::string c = std::to_string(channels);
+    source += "  __shared__ float partial[" + c + "];\n  for (int c = threadIdx.x; c < " + c +
+              "; c += blockDim.x)\n    partial[c] = 0.0f;\n  __syncthreads();\n";
+  }
   source += "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;\n"
             "       i += (long long)gridDim.x * blockDim.x) {\n";
-  source += loads + computes + stores + "  }\n}\n";
+  source += loads + computes + stores + "  }\n";
+  if (bias)
+    source += "  __syncthreads();\n  for (int c = threadIdx.x; c < " + std::to_string(channels) +
+              "; c += blockDim.x)\n    atomicAdd(&" + reduced + "[c], partial[c]);\n";
+  source += "}\n";
   kernel.source = std::move(source);
   return success();
 }

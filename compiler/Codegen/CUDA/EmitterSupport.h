@@ -14,7 +14,13 @@ std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointe
 /// The comment that opens a kernel: its group, .dl locations and launch.
 std::string header(dl::FusedOp group, const CudaKernel &kernel);
 
-/// Whether every op of |group| is elementwise over one shape.
+/// The expression computing elementwise |op| from its operands' names, or ""
+/// when |op| is not elementwise; sets *usesStep for training-mode dropout.
+std::string elementwiseExpression(mlir::Operation *op, llvm::ArrayRef<std::string> operands,
+                                  bool *usesStep);
+
+/// Whether every op of |group| is elementwise over one shape (a trailing
+/// bias_grad of the chain allowed, as a per-channel reduction).
 bool isElementwiseGroup(dl::FusedOp group);
 mlir::LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel);
 
