@@ -29,6 +29,11 @@ mlir::LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel);
 bool isGemmGroup(dl::FusedOp group);
 mlir::LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel);
 
+/// Cross-entropy from logits (categorical or sparse), its gradient, and the
+/// gradient followed by a bias_grad.
+bool isLossGroup(dl::FusedOp group);
+mlir::LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel);
+
 /// A single dl.optimizer_update (in place on parameter storage).
 bool isOptimizerGroup(dl::FusedOp group);
 mlir::LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel);
