@@ -80,6 +80,11 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group, int index) {
     if (cType(v.getType()).empty())
       return group.emitError("CUDA code generation supports f32, i32 and i64 tensors, not ")
              << v.getType();
+  if (isEmbeddingGroup(group)) {
+    if (failed(emitEmbedding(group, kernel)))
+      return failure();
+    return kernel;
+  }
   if (isLossGroup(group)) {
     if (failed(emitLoss(group, kernel)))
       return failure();

@@ -34,6 +34,10 @@ mlir::LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel);
 bool isLossGroup(dl::FusedOp group);
 mlir::LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel);
 
+/// A single embedding (gather) or embedding_grad (scatter-add).
+bool isEmbeddingGroup(dl::FusedOp group);
+mlir::LogicalResult emitEmbedding(dl::FusedOp group, CudaKernel &kernel);
+
 /// A single dl.optimizer_update (in place on parameter storage).
 bool isOptimizerGroup(dl::FusedOp group);
 mlir::LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel);

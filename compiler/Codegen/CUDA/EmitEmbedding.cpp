@@ -1,0 +1,51 @@
+//===- EmitEmbedding.cpp - Table lookups and their scatter-add gradient ---===//
+//
+// embedding: one thread per output element (a row of the table per id,
+// coalesced along the width). Its gradient adds each dy row into the table
+// row of its id with atomics, since ids repeat; the runtime zeroes the table
+// gradient before the launch. An id outside the table reads zeros and adds
+// nothing (the CPU backend reports it as an error before the step).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Codegen/CUDA/EmitterSupport.h"
+
+using namespace mlir;
+
+namespace dlc::cuda {
+
+bool isEmbeddingGroup(dl::FusedOp group) {
+  Block &body = group.getBody().front();
+  return llvm::hasSingleElement(body.without_terminator()) &&
+         isa<dl::EmbeddingOp, dl::EmbeddingGradOp>(body.front());
+}
+
+LogicalResult emitEmbedding(dl::FusedOp group, CudaKernel &kernel) {
+  Operation &op = group.getBody().front().front();
+  bool grad = isa<dl::EmbeddingGradOp>(op);
+  auto in = [&](Value v) { return "in" + std::to_string(cast<BlockArgument>(v).getArgNumber()); };
+  std::string ids = in(op.getOperand(0)), other = in(op.getOperand(1));
+  auto table = cast<ShapedType>((grad ? op.getResult(0) : op.getOperand(1)).getType()).getShape();
+  int64_t rows = table[0], width = table[1];
+  int64_t count = cast<ShapedType>(op.getOperand(0).getType()).getNumElements();
+  int64_t n = count * width;
+  kernel.block = {256, 1, 1};
+  kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(4096, (n + 255) / 256)), 1, 1};
+  if (grad)
+    kernel.zeroedOutputs.push_back(0);
+  std::string w = std::to_string(width) + "ll";
+  std::string s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " +
+                  kernel.name + "(" + parameterList(group, false) + ") {\n";
+  s += "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < " +
+       std::to_string(n) + "ll;\n       i += (long long)gridDim.x * blockDim.x) {\n";
+  s += "    const long long id = (long long)" + ids + "[i / " + w + "], col = i % " + w + ";\n";
+  s += "    const bool inside = id >= 0 && id < " + std::to_string(rows) + "ll;\n";
+  if (grad)
+    s += "    if (inside)\n      atomicAdd(&out0[id * " + w + " + col], " + other + "[i]);\n";
+  else
+    s += "    out0[i] = inside ? " + other + "[id * " + w + " + col] : 0.0f;\n";
+  s += "  }\n}\n";
+  kernel.source = std::move(s);
+  return success();
+}
+
+} // namespace dlc::cuda
