@@ -80,31 +80,22 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group, int index) {
     if (cType(v.getType()).empty())
       return group.emitError("CUDA code generation supports f32, i32 and i64 tensors, not ")
              << v.getType();
-  if (isEmbeddingGroup(group)) {
-    if (failed(emitEmbedding(group, kernel)))
-      return failure();
-    return kernel;
-  }
-  if (isLossGroup(group)) {
-    if (failed(emitLoss(group, kernel)))
-      return failure();
-    return kernel;
-  }
-  if (isOptimizerGroup(group)) {
-    if (failed(emitOptimizer(group, kernel)))
-      return failure();
-    return kernel;
-  }
-  if (isGemmGroup(group)) {
-    if (failed(emitGemm(group, kernel)))
-      return failure();
-    return kernel;
-  }
-  if (isElementwiseGroup(group)) {
-    if (failed(emitElementwise(group, kernel)))
-      return failure();
-    return kernel;
-  }
+  // The first family whose shape matches the group emits it.
+  struct Family {
+    bool (*matches)(dl::FusedOp);
+    LogicalResult (*emit)(dl::FusedOp, CudaKernel &);
+  };
+  static constexpr Family kFamilies[] = {
+      {isEmbeddingGroup, emitEmbedding}, {isLossGroup, emitLoss},
+      {isOptimizerGroup, emitOptimizer}, {isGemmGroup, emitGemm},
+      {isElementwiseGroup, emitElementwise},
+  };
+  for (const Family &family : kFamilies)
+    if (family.matches(group)) {
+      if (failed(family.emit(group, kernel)))
+        return failure();
+      return kernel;
+    }
   return group.emitError("no CUDA code generation for the kernel group '")
          << group.getKernelName() << "' yet";
 }
