@@ -153,8 +153,12 @@ TEST(CubinInfo, CountsSpills) {
     mergePtxasLog(image.log, &info);  // ...but in the log
     ASSERT_GT(k.spillStoreBytes, 0) << image.log;
     ASSERT_GT(k.spillLoadBytes, 0);
-    // All spills of this kernel are 4-byte floats: one instruction each.
-    EXPECT_EQ(k.spillInstructions, (k.spillStoreBytes + k.spillLoadBytes) / 4) << image.log;
+    // One entry per spill instruction, each moving 4 to 16 bytes (here all
+    // but a few are 4-byte floats).
+    const int64_t bytes = k.spillStoreBytes + k.spillLoadBytes;
+    EXPECT_GT(k.spillInstructions, 0u);
+    EXPECT_LE(4 * int64_t{k.spillInstructions}, bytes) << image.log;
+    EXPECT_GE(16 * int64_t{k.spillInstructions}, bytes) << image.log;
     EXPECT_GE(k.frameBytes, k.spillStoreBytes / 4);
   }
 }
