@@ -220,3 +220,56 @@ LogicalResult FusedOp::verify() {
                                   << " values whose types differ from its results";
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Convolution gradients
+//===----------------------------------------------------------------------===//
+
+/// dy must have the shape the convolution of |input| by |kernel| produces:
+/// backends index dy by that geometry.
+static LogicalResult verifyConvolutionGradient(Operation *op, Value input, Value kernel, Value dy,
+                                               ArrayRef<int64_t> strides,
+                                               ArrayRef<int64_t> dilation, Padding padding) {
+  auto x = dyn_cast<RankedTensorType>(input.getType());
+  auto k = dyn_cast<RankedTensorType>(kernel.getType());
+  auto g = dyn_cast<RankedTensorType>(dy.getType());
+  if (!x || !k || !g)
+    return success();
+  if (x.getRank() != 4 || k.getRank() != 4 || g.getRank() != 4)
+    return op->emitOpError("expects NHWC tensors and a [kh, kw, in, out] kernel");
+  if (strides.size() != 2 || dilation.size() != 2)
+    return op->emitOpError("expects two strides and two dilations");
+  auto known = [](int64_t a, int64_t b) {
+    return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b);
+  };
+  const char *axes[] = {"height", "width"};
+  for (int i = 0; i < 2; ++i) {
+    int64_t size = x.getDimSize(1 + i), window = k.getDimSize(i);
+    if (!known(size, window) || ShapedType::isDynamic(g.getDimSize(1 + i)) || strides[i] < 1)
+      continue;
+    int64_t effective = dilation[i] * (window - 1) + 1;
+    int64_t expected = padding == Padding::same ? (size + strides[i] - 1) / strides[i]
+                                                : (size - effective) / strides[i] + 1;
+    if (g.getDimSize(1 + i) != expected)
+      return op->emitOpError("dy has ") << axes[i] << " " << g.getDimSize(1 + i)
+                                       << " but the convolution of " << axes[i] << " " << size
+                                       << " gives " << expected;
+  }
+  if (known(g.getDimSize(3), k.getDimSize(3)) && g.getDimSize(3) != k.getDimSize(3))
+    return op->emitOpError("dy has ") << g.getDimSize(3) << " channels but the kernel has "
+                                     << k.getDimSize(3) << " filters";
+  if (known(x.getDimSize(3), k.getDimSize(2)) && x.getDimSize(3) != k.getDimSize(2))
+    return op->emitOpError("the input has ") << x.getDimSize(3)
+                                            << " channels but the kernel takes " << k.getDimSize(2);
+  return success();
+}
+
+LogicalResult Conv2DGradInputOp::verify() {
+  return verifyConvolutionGradient(*this, getDx(), getKernel(), getDy(), getStrides(),
+                                   getDilation(), getPadding());
+}
+
+LogicalResult Conv2DGradKernelOp::verify() {
+  return verifyConvolutionGradient(*this, getInput(), getDkernel(), getDy(), getStrides(),
+                                   getDilation(), getPadding());
+}

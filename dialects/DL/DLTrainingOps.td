@@ -53,6 +53,7 @@ def DL_Conv2DGradInputOp : DL_GradOp<"conv2d_grad_input",
   let arguments = (ins DL_FloatTensor:$dy, DL_FloatTensor:$kernel, DenseI64ArrayAttr:$strides,
                        DL_PaddingAttr:$padding, DenseI64ArrayAttr:$dilation);
   let results = (outs DL_FloatTensor:$dx);
+  let hasVerifier = 1;
 }
 
 def DL_Conv2DGradKernelOp : DL_GradOp<"conv2d_grad_kernel",
@@ -60,6 +61,7 @@ def DL_Conv2DGradKernelOp : DL_GradOp<"conv2d_grad_kernel",
   let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$dy, DenseI64ArrayAttr:$strides,
                        DL_PaddingAttr:$padding, DenseI64ArrayAttr:$dilation);
   let results = (outs DL_FloatTensor:$dkernel);
+  let hasVerifier = 1;
 }
 
 def DL_BiasGradOp : DL_GradOp<"bias_grad", "dy summed over every axis but the last"> {

@@ -708,3 +708,22 @@ module {
     return
   }
 }
+
+// -----
+
+// Tests that a convolution gradient's dy must have the convolution's output
+// shape (same padding at stride 2 turns height 9 into 5, not 4).
+func.func @conv_grad_input_dy_shape(%dy: tensor<2x4x4x6xf32>, %k: tensor<3x3x3x6xf32>) {
+  // expected-error@+1 {{'dl.conv2d_grad_input' op dy has height 4 but the convolution of height 9 gives 5}}
+  %0 = dl.conv2d_grad_input %dy, %k {dilation = array<i64: 1, 1>, padding = #dl<padding same>, strides = array<i64: 2, 2>} : (tensor<2x4x4x6xf32>, tensor<3x3x3x6xf32>) -> tensor<2x9x8x3xf32>
+  return
+}
+
+// -----
+
+// Tests that a kernel gradient checks dy's channels against the kernel's filters.
+func.func @conv_grad_kernel_filters(%x: tensor<2x5x5x3xf32>, %dy: tensor<2x3x3x7xf32>) {
+  // expected-error@+1 {{'dl.conv2d_grad_kernel' op dy has 7 channels but the kernel has 6 filters}}
+  %0 = dl.conv2d_grad_kernel %x, %dy {dilation = array<i64: 1, 1>, padding = #dl<padding valid>, strides = array<i64: 1, 1>} : (tensor<2x5x5x3xf32>, tensor<2x3x3x7xf32>) -> tensor<3x3x3x6xf32>
+  return
+}

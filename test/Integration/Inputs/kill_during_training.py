@@ -1,6 +1,8 @@
-"""Kills `dlc train` with SIGKILL at random moments while it checkpoints every
-step, and checks after each kill that the checkpoint is a complete, readable
-file; then resumes to the end. kill_during_training.py ROUNDS CKPT_DIR DLC ARGS..."""
+"""Kills `dlc train` with SIGKILL while it checkpoints every step, and checks
+after each kill that the checkpoint is a complete, readable file; then
+resumes to the end. Each kill comes a random moment after the run has
+written a checkpoint of its own (so slow start-up on a loaded machine cannot
+make the test vacuous). kill_during_training.py ROUNDS CKPT_DIR DLC ARGS..."""
 import os
 import random
 import signal
@@ -16,15 +18,20 @@ random.seed(5)
 path = os.path.join(ckpt, "checkpoint.safetensors")
 checked = 0
 for r in range(rounds):
+    before = os.stat(path).st_mtime_ns if os.path.exists(path) else None
     args = command + ["--checkpoint", ckpt, "--checkpoint-every", "1"] + (["--resume"] if r else [])
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(random.uniform(0.2, 1.5))
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.exists(path) and os.stat(path).st_mtime_ns != before:
+            break
+        time.sleep(0.01)
+    time.sleep(random.uniform(0.0, 0.3))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    if os.path.exists(path):
-        tensors = safetensors_io.read(path)  # raises on a torn file
-        assert "conv2d/kernel/m" in tensors, "optimizer state missing"
-        checked += 1
+    tensors = safetensors_io.read(path)  # raises on a torn or missing file
+    assert "conv2d/kernel/m" in tensors, "optimizer state missing"
+    checked += 1
 final = subprocess.run(command + ["--checkpoint", ckpt, "--resume"], capture_output=True, text=True)
 print("killed %d times, %d checkpoints read back intact, resume exit %d" % (rounds, checked, final.returncode))
 sys.exit(final.returncode)
