@@ -9,6 +9,8 @@
 #include "compiler/Codegen/CUDA/CudaEmitter.h"
 #include "compiler/Reference/Evaluator.h"
 #include "compiler/Transforms/Passes.h"
+#include "runtime/cuda/cubin_info.h"
+#include "runtime/cuda/nvrtc.h"
 #include "test/unit/EmulatedKernelRegistry.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -146,6 +148,44 @@ TEST(EmulatedKernelsTest, EveryEmittedKernelMatchesTheReference) {
     }
   }
   EXPECT_GE(checked, 2 * 14);
+}
+
+TEST(EmulatedKernelsTest, EveryEmittedKernelCompilesWithNvrtcWithinLimits) {
+  // The same kernels for the GPU: NVRTC for sm_90 and the older sm_80, and
+  // each cubin's resources against what the launch needs (no GPU needed).
+  const dlc::rt::cuda::Nvrtc *nvrtc = nullptr;
+  if (dlc::rt::Status s = dlc::rt::cuda::Nvrtc::instance(&nvrtc); !s.ok())
+    GTEST_SKIP() << s.toString();
+  DialectRegistry registry;
+  registry.insert<dlc::dl::DLDialect, func::FuncDialect>();
+  MLIRContext context(registry);
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(DLC_SOURCE_DIR "/test/unit/Inputs/emulated_kernels.mlir", &context);
+  ASSERT_TRUE(module);
+  PassManager pm(&context);
+  pm.addPass(dlc::createFuseKernelsPass());
+  ASSERT_TRUE(succeeded(pm.run(*module)));
+  int index = 0, compiled = 0;
+  module->walk([&](dlc::dl::FusedOp group) {
+    FailureOr<dlc::cuda::CudaKernel> kernel = dlc::cuda::emitKernel(group, index++);
+    ASSERT_TRUE(succeeded(kernel));
+    dlc::rt::cuda::NvrtcProgram program{kernel->name, kernel->source, {}, {}, {"--std=c++17"}};
+    dlc::rt::cuda::CompiledProgram result;
+    dlc::rt::Status status = nvrtc->compile(program, {"sm_90", "sm_80"}, &result);
+    ASSERT_TRUE(status.ok()) << status.toString();
+    for (const dlc::rt::cuda::CompiledImage &image : result.images) {
+      dlc::rt::cuda::CubinInfo info;
+      ASSERT_TRUE(dlc::rt::cuda::parseCubin(image.cubin.data(), image.cubin.size(), &info).ok());
+      const dlc::rt::cuda::KernelResources *r = info.find(kernel->name);
+      ASSERT_NE(r, nullptr) << kernel->name << " for " << image.arch;
+      int64_t threads = kernel->block[0] * kernel->block[1] * kernel->block[2];
+      EXPECT_LE(int64_t(r->registers) * threads, 65536) << kernel->name << " " << image.arch;
+      EXPECT_LE(int64_t(r->sharedBytes), 48 * 1024) << kernel->name << " " << image.arch;
+      EXPECT_LE(r->frameBytes, 64u) << kernel->name << " " << image.arch << ": stack frame";
+      ++compiled;
+    }
+  });
+  EXPECT_EQ(compiled, 2 * index);
 }
 
 } // namespace

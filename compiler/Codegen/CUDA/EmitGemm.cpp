@@ -242,9 +242,9 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     std::string out = outOf(ops[1]->getResult(0));
     std::string biasLine = hasBias ? "      v += " + argName(anchor->getOperand(2)) + "[n];\n" : "";
     s += "  for (int i = 0; i < 4; ++i) {\n    const long long m = rowBase + ty + 16 * i;\n"
-         "    float v4[4];\n    float best = -INFINITY;\n"
+         "    float v4[4];\n    float best = -__int_as_float(0x7f800000);\n"
          "    for (int j = 0; j < 4; ++j) {\n      const long long n = tx + 16 * j;\n"
-         "      float v = n < N ? acc[i][j] : -INFINITY;\n      if (n < N) {\n" + biasLine +
+         "      float v = n < N ? acc[i][j] : -__int_as_float(0x7f800000);\n      if (n < N) {\n" + biasLine +
          "      }\n      v4[j] = v;\n      best = fmaxf(best, v);\n    }\n"
          "    for (int o = 8; o > 0; o /= 2)\n      best = fmaxf(best, __shfl_xor_sync(0xffffffffu, best, o));\n"
          "    float sum = 0.0f;\n    for (int j = 0; j < 4; ++j) {\n"

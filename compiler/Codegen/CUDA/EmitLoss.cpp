@@ -55,7 +55,7 @@ std::string rowHelpers(const LossForm &f, const std::string &labels) {
          "    return " + label + " * (float)" + literal(1 - f.smoothing) + " + (float)" +
          literal(f.smoothing / double(f.classes)) + ";\n  };\n"
          "  auto rowStats = [&](const float *z, long long row, float *logSum, float *ySum) {\n"
-         "    float top = -INFINITY, labels = 0.0f;\n"
+         "    float top = -__int_as_float(0x7f800000), labels = 0.0f;\n"
          "    for (long long j = lane; j < " + c + "; j += 32) {\n"
          "      top = fmaxf(top, z[row * " + c + " + j]);\n      labels += labelOf(row, j);\n    }\n"
          "    for (int o = 16; o > 0; o /= 2) {\n"
