@@ -97,6 +97,7 @@ Status Session::prepared(const std::string &name, PreparedProgram **out) {
     DLC_RETURN_IF_ERROR(device_->prepare(*program, parameters_, &p),
                         "preparing program '" + name + "' on " + device_->name());
     it = programs_.emplace(name, std::move(p)).first;
+    inputSpecs_[name] = inputs(name);
   }
   *out = it->second.get();
   return okStatus();
@@ -106,7 +107,7 @@ Status Session::run(const std::string &name, const std::vector<TensorView> &inpu
                     std::vector<TensorView> *outputs, const RunOptions &options) {
   PreparedProgram *program;
   DLC_RETURN_IF_ERROR(prepared(name, &program), "");
-  std::vector<TensorSpec> specs = this->inputs(name);
+  const std::vector<TensorSpec> &specs = inputSpecs_[name];
   if (inputs.size() != specs.size())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            "program '" + name + "' takes " + std::to_string(specs.size()) +

@@ -64,6 +64,7 @@ private:
   std::unique_ptr<Device> device_;
   std::vector<Parameter> parameters_;
   std::map<std::string, std::unique_ptr<PreparedProgram>> programs_;
+  std::map<std::string, std::vector<TensorSpec>> inputSpecs_; // of prepared programs
 };
 
 } // namespace dlc::rt

@@ -89,6 +89,7 @@ struct Trainer::State {
   bool hasValidation = false;
   std::vector<float> inputs, labels; // batch storage (bytes reinterpreted per dtype)
   std::vector<TensorSpec> stepInputs;
+  bool stepReturnsLogits = false; // train_step's second output: logits or probabilities
 
   // Where training stands; all of it goes into checkpoints.
   int64_t step = 0, epoch = 0, batch = 0;
@@ -240,8 +241,7 @@ Status Trainer::State::trainBatch(double *seconds) {
   DLC_RETURN_IF_ERROR(session->run("train_step", {in, lab, stepView}, &outs, run),
                       "training step " + std::to_string(step));
   *seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::vector<TensorSpec> outSpecs = session->outputs("train_step");
-  bool logits = outSpecs.size() > 1 && outSpecs[1].name == "logits";
+  bool logits = stepReturnsLogits;
   double lossValue = outs[0].f32()[0];
   double total = running.loss * double(running.examples) + lossValue * double(count);
   std::map<std::string, double> counts;
@@ -340,6 +340,8 @@ Status Trainer::create(Session &session, const TrainOptions &options,
     return bad("training supports models with one input (train_step takes " +
                std::to_string(state->stepInputs.size()) + " tensors)");
   state->batchSize = state->stepInputs[0].shape.at(0);
+  std::vector<TensorSpec> stepOutputs = session.outputs("train_step");
+  state->stepReturnsLogits = stepOutputs.size() > 1 && stepOutputs[1].name == "logits";
   DLC_RETURN_IF_ERROR(state->openData(), "");
   *out = std::unique_ptr<Trainer>(new Trainer(std::move(state)));
   return okStatus();

@@ -51,6 +51,23 @@ std::string pixel(const std::string &buffer, const Conv &c, const std::string &b
          ")) * " + ll(c.w) + " + (" + ix + ")) * " + ll(c.c) + " + (" + ci + ")] : 0.0f)";
 }
 
+/// A device function |name|(x, m, k) reading the input pixel that the output
+/// position encoded in |position| ("m" or "k": (b, oy, ox)) sees through the
+/// tap encoded in |tap| ((ky, kx, ci)): the convolution's A operand, and with
+/// the roles swapped that of its kernel gradient.
+std::string tapReader(const std::string &name, const Conv &c, const std::string &position,
+                      const std::string &tap) {
+  return "__device__ __forceinline__ float " + name +
+         "(const float *x, long long m, long long k) {\n"
+         "  const long long ox = " + position + " % " + ll(c.ow) + ", oy = (" + position + " / " +
+         ll(c.ow) + ") % " + ll(c.oh) + ", b = " + position + " / " + ll(c.ow * c.oh) + ";\n" +
+         "  const long long ci = " + tap + " % " + ll(c.c) + ", kx = (" + tap + " / " + ll(c.c) +
+         ") % " + ll(c.kw) + ", ky = " + tap + " / " + ll(c.c * c.kw) + ";\n" +
+         "  return " + pixel("x", c, "b", "oy * " + ll(c.sh) + " - " + ll(c.pt) + " + ky * " + ll(c.dh),
+                             "ox * " + ll(c.sw) + " - " + ll(c.pl) + " + kx * " + ll(c.dw), "ci") +
+         ";\n}\n";
+}
+
 /// The product behind |op| with its operands at block arguments |a| and |b|.
 FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b) {
   auto shape = [](Value v) { return cast<ShapedType>(v.getType()).getShape(); };
@@ -77,31 +94,15 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
     g.m = c.n * c.oh * c.ow, g.n = c.f, g.k = c.kh * c.kw * c.c;
     g.loadA = "dlc_conv_a(" + a + ", m, k)";
     g.loadB = b + "[k * " + ll(c.f) + " + n]";
-    g.prologue = "__device__ __forceinline__ float dlc_conv_a(const float *x, long long m, long long k) {\n"
-                 "  const long long ox = m % " + ll(c.ow) + ", oy = (m / " + ll(c.ow) + ") % " +
-                 ll(c.oh) + ", b = m / " + ll(c.ow * c.oh) + ";\n" +
-                 "  const long long ci = k % " + ll(c.c) + ", kx = (k / " + ll(c.c) + ") % " +
-                 ll(c.kw) + ", ky = k / " + ll(c.c * c.kw) + ";\n" +
-                 "  return " + pixel("x", c, "b", "oy * " + ll(c.sh) + " - " + ll(c.pt) + " + ky * " + ll(c.dh),
-                                     "ox * " + ll(c.sw) + " - " + ll(c.pl) + " + kx * " + ll(c.dw), "ci") +
-                 ";\n}\n";
+    g.prologue = tapReader("dlc_conv_a", c, "m", "k");
     return g;
   }
   if (kind == "conv2d_grad_kernel") { // m = (ky, kx, ci), k = (b, oy, ox), n = co
-    Conv c = convOf(op, shape(op->getOperand(0)), {0, 0, 0, 0});
-    auto dk = shape(op->getResult(0));
-    c = convOf(op, shape(op->getOperand(0)), dk);
+    Conv c = convOf(op, shape(op->getOperand(0)), shape(op->getResult(0)));
     g.m = c.kh * c.kw * c.c, g.n = c.f, g.k = c.n * c.oh * c.ow;
     g.loadA = "dlc_conv_dk_a(" + a + ", m, k)";
     g.loadB = b + "[k * " + ll(c.f) + " + n]";
-    g.prologue = "__device__ __forceinline__ float dlc_conv_dk_a(const float *x, long long m, long long k) {\n"
-                 "  const long long ci = m % " + ll(c.c) + ", kx = (m / " + ll(c.c) + ") % " +
-                 ll(c.kw) + ", ky = m / " + ll(c.c * c.kw) + ";\n" +
-                 "  const long long ox = k % " + ll(c.ow) + ", oy = (k / " + ll(c.ow) + ") % " +
-                 ll(c.oh) + ", b = k / " + ll(c.ow * c.oh) + ";\n" +
-                 "  return " + pixel("x", c, "b", "oy * " + ll(c.sh) + " - " + ll(c.pt) + " + ky * " + ll(c.dh),
-                                     "ox * " + ll(c.sw) + " - " + ll(c.pl) + " + kx * " + ll(c.dw), "ci") +
-                 ";\n}\n";
+    g.prologue = tapReader("dlc_conv_dk_a", c, "k", "m");
     return g;
   }
   if (kind == "conv2d_grad_input") { // m = (b, iy, ix), k = (ky, kx, co), n = ci
