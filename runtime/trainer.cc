@@ -364,6 +364,10 @@ Status Trainer::fit() {
     int64_t examples = 0;
     auto epochStart = Clock::now();
     bool cutShort = false;
+    // A resumed epoch reports where it stands before its first step (a
+    // checkpoint can fall after the last batch but before the epoch's end).
+    if (s.batch > 0 && s.options.onProgress)
+      s.options.onProgress(Progress{s.epoch, s.epochs, s.batch, batches, s.running, 0, 0});
     while (s.batch < batches) {
       if (s.options.maxSteps > 0 && s.step >= s.options.maxSteps) {
         cutShort = true;

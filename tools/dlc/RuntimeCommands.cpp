@@ -62,7 +62,8 @@ std::string duration(double seconds) {
 
 /// Keras' progress bar: "123/1875 [=>.....] - ETA: 9s - loss: ... - 5012 samples/s".
 std::string progressLine(const rt::Progress &p) {
-  int width = 30, filled = int(double(width) * double(p.batch) / double(p.batches));
+  int width = 30;
+  int filled = p.batches > 0 ? int(width * std::min(p.batch, p.batches) / p.batches) : width;
   std::string bar(size_t(filled), '=');
   if (filled < width)
     bar += '>' + std::string(size_t(width - filled - 1), '.');
@@ -70,7 +71,7 @@ std::string progressLine(const rt::Progress &p) {
   char head[64];
   std::snprintf(head, sizeof head, "%*lld/%lld [", digits, (long long)p.batch,
                 (long long)p.batches);
-  std::string eta = p.batch < p.batches
+  std::string eta = p.batch > 0 && p.batch < p.batches
                         ? " - ETA: " + duration(p.seconds / double(p.batch) *
                                                 double(p.batches - p.batch))
                         : " - " + duration(p.seconds);
