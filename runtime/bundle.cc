@@ -129,6 +129,23 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
             image->cubin_offset() > payloadSize ||
             image->cubin_bytes() > payloadSize - image->cubin_offset())
           return invalid(origin, wk + " CUDA image lies outside the payload");
+    if (const fb::CudaLaunch *launch = kernel->cuda()) {
+      DLC_RETURN_IF_ERROR(checkIndices(launch->args(), wk + ".cuda.args"), "");
+      DLC_RETURN_IF_ERROR(checkIndices(launch->zeroed(), wk + ".cuda.zeroed"), "");
+      if (launch->grid()->size() != 3 || launch->block()->size() != 3)
+        return invalid(origin, wk + ".cuda grid and block must have 3 dimensions");
+      uint64_t threads = 1;
+      for (uint32_t d : *launch->block())
+        threads *= d;
+      for (uint32_t d : *launch->grid())
+        if (d == 0)
+          return invalid(origin, wk + ".cuda has an empty grid");
+      if (threads == 0 || threads > 1024)
+        return invalid(origin, wk + ".cuda block of " + std::to_string(threads) +
+                                   " threads (1 to 1024)");
+      if (kernel->cuda_source_bytes() == 0)
+        return invalid(origin, wk + ".cuda has no CUDA source");
+    }
   }
   return okStatus();
 }
