@@ -1,6 +1,7 @@
 //===- BundleWriter.cpp - dl modules to dlc bundles -----------------------===//
 #include "compiler/Target/BundleWriter.h"
 
+#include "compiler/Codegen/CUDA/CudaEmitter.h"
 #include "compiler/Target/ProgramLowering.h"
 #include "dialects/DL/DLOps.h"
 #include "runtime/bundle.h"
@@ -11,7 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
 using namespace mlir;
@@ -108,6 +111,50 @@ LogicalResult appendInitialValue(dl::ParamOp param, const BundleOptions &options
   return success();
 }
 
+void appendBytes(std::vector<uint8_t> &payload, const std::string &bytes, uint64_t *offset) {
+  payload.resize((payload.size() + 63) / 64 * 64);
+  *offset = payload.size();
+  payload.insert(payload.end(), bytes.begin(), bytes.end());
+}
+
+/// Emits the CUDA kernel of every dl.fused group of the program functions
+/// and stores each distinct source once in |payload|.
+LogicalResult emitCudaKernels(ModuleOp module, std::vector<uint8_t> &payload,
+                              KernelCodeMap *code) {
+  std::map<std::string, KernelCode> bySource; // source with its name blanked
+  int index = 0;
+  bool ok = true;
+  for (auto [funcName, programName] : kPrograms) {
+    auto func = module.lookupSymbol<func::FuncOp>(funcName);
+    if (!func)
+      continue;
+    for (auto group : func.getBody().getOps<dl::FusedOp>()) {
+      FailureOr<cuda::CudaKernel> kernel = cuda::emitKernel(group, index++);
+      if (failed(kernel)) {
+        ok = false;
+        continue;
+      }
+      std::string key = kernel->source;
+      for (size_t at = key.find(kernel->name); at != std::string::npos;
+           at = key.find(kernel->name, at))
+        key.replace(at, kernel->name.size(), "@");
+      auto [it, inserted] = bySource.try_emplace(key);
+      if (inserted) {
+        KernelCode &c = it->second;
+        c.entry = kernel->name;
+        c.grid = kernel->grid;
+        c.block = kernel->block;
+        c.takesStep = kernel->takesStep;
+        c.zeroedResults = kernel->zeroedOutputs;
+        appendBytes(payload, kernel->source, &c.sourceOffset);
+        c.sourceBytes = kernel->source.size();
+      }
+      (*code)[group.getOperation()] = it->second;
+    }
+  }
+  return success(ok);
+}
+
 } // namespace
 
 LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
@@ -133,12 +180,17 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
     parameterIndex[param.getSymName()] = int(parameters.size() - 1);
   }
 
+  KernelCodeMap code;
+  if (std::find(options.targets.begin(), options.targets.end(), "cuda") != options.targets.end() &&
+      failed(emitCudaKernels(module, payload, &code)))
+    return failure();
+
   std::vector<flatbuffers::Offset<fb::Program>> programs;
   for (auto [funcName, programName] : kPrograms) {
     auto func = module.lookupSymbol<func::FuncOp>(funcName);
     if (!func)
       continue;
-    auto program = lowerProgram(func, programName, parameterIndex, fbb);
+    auto program = lowerProgram(func, programName, parameterIndex, code, fbb);
     if (failed(program))
       return failure();
     programs.push_back(*program);

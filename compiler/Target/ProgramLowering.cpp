@@ -46,6 +46,7 @@ struct KernelRecord {
   dl::FusedOp fused; // null for a copy the lowering adds
   std::string name;
   SmallVector<OpRecord> ops;
+  SmallVector<uint32_t> args; // the group's inputs, then its results
 };
 
 FailureOr<fb::DType> dtypeOf(Location loc, Type t) {
@@ -62,8 +63,8 @@ FailureOr<fb::DType> dtypeOf(Location loc, Type t) {
 class Lowering {
 public:
   Lowering(func::FuncOp func, const llvm::StringMap<int> &parameterIndex,
-           flatbuffers::FlatBufferBuilder &fbb)
-      : func(func), parameterIndex(parameterIndex), fbb(fbb) {}
+           const KernelCodeMap &code, flatbuffers::FlatBufferBuilder &fbb)
+      : func(func), parameterIndex(parameterIndex), code(code), fbb(fbb) {}
 
   FailureOr<flatbuffers::Offset<fb::Program>> run(StringRef name);
 
@@ -87,6 +88,7 @@ private:
 
   func::FuncOp func;
   const llvm::StringMap<int> &parameterIndex;
+  const KernelCodeMap &code;
   flatbuffers::FlatBufferBuilder &fbb;
   std::vector<Buffer> buffers;
   DenseMap<Value, int> bufferOf;
@@ -145,6 +147,7 @@ LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
     if (!bufferOf.count(input))
       return fused.emitOpError("input has no buffer (an op outside dl.fused groups? run dlc-fuse)");
     inner[arg] = bufferOf[input];
+    kernel.args.push_back(uint32_t(bufferOf[input]));
   }
   auto yield = cast<dl::YieldOp>(body.getTerminator());
   DenseMap<Value, Value> yieldedAs;
@@ -177,6 +180,8 @@ LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
     }
     kernel.ops.push_back(std::move(rec));
   }
+  for (Value v : yield.getValues())
+    kernel.args.push_back(uint32_t(inner.lookup(v)));
   kernels.push_back(std::move(kernel));
   return success();
 }
@@ -390,8 +395,29 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
       if (!where.empty())
         locations.push_back(fbb.CreateString(where));
     }
+    dl::FusedOp fused = k.fused;
+    auto it = fused ? code.find(fused.getOperation()) : code.end();
+    if (it == code.end()) {
+      fbKernels.push_back(fb::CreateKernel(fbb, fbb.CreateString(k.name), fbb.CreateVector(ops),
+                                           fbb.CreateVector(locations)));
+      continue;
+    }
+    const KernelCode &c = it->second;
+    std::vector<flatbuffers::Offset<fb::CudaImage>> images;
+    for (const KernelCode::Image &i : c.images)
+      images.push_back(fb::CreateCudaImageDirect(fbb, i.arch.c_str(), i.ptxOffset, i.ptxBytes,
+                                                 i.cubinOffset, i.cubinBytes, i.registers,
+                                                 i.spillBytes, i.sharedBytes, i.stackBytes));
+    std::vector<uint32_t> args(k.args.begin(), k.args.end()), zeroed;
+    size_t results = fused.getNumResults();
+    for (int r : c.zeroedResults)
+      zeroed.push_back(k.args[k.args.size() - results + size_t(r)]);
+    std::vector<uint32_t> grid(c.grid.begin(), c.grid.end()), block(c.block.begin(), c.block.end());
+    auto launch = fb::CreateCudaLaunchDirect(fbb, c.entry.c_str(), &args, &grid, &block, 0,
+                                             c.takesStep, &zeroed);
     fbKernels.push_back(fb::CreateKernel(fbb, fbb.CreateString(k.name), fbb.CreateVector(ops),
-                                         fbb.CreateVector(locations)));
+                                         fbb.CreateVector(locations), c.sourceOffset,
+                                         c.sourceBytes, fbb.CreateVector(images), launch));
   }
   std::vector<flatbuffers::Offset<flatbuffers::String>> inNames, outNames;
   for (const std::string &s : inputNames)
@@ -407,8 +433,8 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
 
 FailureOr<flatbuffers::Offset<fb::Program>>
 lowerProgram(func::FuncOp func, StringRef name, const llvm::StringMap<int> &parameterIndex,
-             flatbuffers::FlatBufferBuilder &fbb) {
-  return Lowering(func, parameterIndex, fbb).run(name);
+             const KernelCodeMap &code, flatbuffers::FlatBufferBuilder &fbb) {
+  return Lowering(func, parameterIndex, code, fbb).run(name);
 }
 
 } // namespace dlc

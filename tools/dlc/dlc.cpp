@@ -176,9 +176,9 @@ LogicalResult emitBundle(const Options &options, ModuleOp module) {
   llvm::SmallVector<llvm::StringRef> targets;
   llvm::StringRef(options.targets).split(targets, ',');
   for (llvm::StringRef t : targets) {
-    if (t != "cpu") {
+    if (t != "cpu" && t != "cuda") {
       emitError(module.getLoc()) << "unknown or not yet supported target '" << t
-                                 << "' (targets: cpu)";
+                                 << "' (targets: cpu, cuda)";
       return failure();
     }
     bundle.targets.push_back(t.str());

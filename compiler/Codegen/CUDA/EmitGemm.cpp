@@ -128,12 +128,22 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
   return failure();
 }
 
-std::string activation(Operation *op, const std::string &v) {
-  return llvm::TypeSwitch<Operation *, std::string>(op)
-      .Case([&](dl::ReluOp) { return "fmaxf(" + v + ", 0.0f)"; })
-      .Case([&](dl::SigmoidOp) { return "1.0f / (1.0f + expf(-" + v + "))"; })
-      .Case([&](dl::TanhOp) { return "tanhf(" + v + ")"; })
-      .Default([](Operation *) { return std::string(); });
+/// Whether |op| (after the product in a group) can run in the GEMM's
+/// epilogue: elementwise over the product's shape, every operand either an
+/// earlier value of the epilogue or a group input of that shape.
+bool isEpilogueOp(Operation *op, ArrayRef<int64_t> shape) {
+  std::vector<std::string> names(op->getNumOperands(), "x");
+  bool step = false;
+  if (elementwiseExpression(op, names, &step).empty() || step)
+    return false;
+  SmallVector<Value> values(op->getOperands());
+  values.append(op->getResults().begin(), op->getResults().end());
+  for (Value v : values) {
+    auto t = cast<ShapedType>(v.getType());
+    if (t.getShape() != shape || !t.getElementType().isF32())
+      return false;
+  }
+  return true;
 }
 
 } // namespace
@@ -142,15 +152,22 @@ bool isGemmGroup(dl::FusedOp group) {
   SmallVector<Operation *> ops;
   for (Operation &op : group.getBody().front().without_terminator())
     ops.push_back(&op);
-  if (ops.empty() || ops.size() > 2 || failed(gemmOf(ops[0], "a", "b")))
+  if (ops.empty() || failed(gemmOf(ops[0], "a", "b")))
     return false;
-  if (ops.size() == 1)
-    return true;
-  if (ops[1]->getOperand(0) != ops[0]->getResult(0))
-    return false;
-  if (isa<dl::SoftmaxOp>(ops[1]))
-    return isa<dl::DenseOp>(ops[0]) && cast<ShapedType>(ops[0]->getResult(0).getType()).getShape().back() <= kTile;
-  return !activation(ops[1], "v").empty();
+  auto shape = cast<ShapedType>(ops[0]->getResult(0).getType()).getShape();
+  if (ops.size() == 2 && isa<dl::SoftmaxOp>(ops[1]))
+    return isa<dl::DenseOp>(ops[0]) && ops[1]->getOperand(0) == ops[0]->getResult(0) &&
+           shape.back() <= kTile;
+  for (size_t i = 1; i < ops.size(); ++i) {
+    if (isa<dl::BiasGradOp>(ops[i])) {
+      if (i + 1 != ops.size())
+        return false;
+      continue;
+    }
+    if (!isEpilogueOp(ops[i], shape))
+      return false;
+  }
+  return true;
 }
 
 LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
@@ -173,24 +190,56 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
         return "out" + std::to_string(i);
     return "";
   };
-  // The epilogue: v is the product at (m, n).
+  auto resultIndex = [&](Value v) {
+    for (auto [i, y] : llvm::enumerate(yield.getValues()))
+      if (y == v)
+        return int(i);
+    return -1;
+  };
+  // The epilogue: v is the product at (m, n); each later op a register.
   std::string epilogue;
   if (hasBias)
     epilogue += "        v += " + argName(anchor->getOperand(2)) + "[n];\n";
   if (std::string out = outOf(anchor->getResult(0)); !out.empty())
     epilogue += "        " + out + "[m * " + ll(g->n) + " + n] = v;\n";
   bool softmax = ops.size() == 2 && isa<dl::SoftmaxOp>(ops[1]);
-  if (ops.size() == 2 && !softmax)
-    epilogue += "        v = " + activation(ops[1], "v") + ";\n        " + outOf(ops[1]->getResult(0)) +
-                "[m * " + ll(g->n) + " + n] = v;\n";
+  DenseMap<Value, std::string> names;
+  names[anchor->getResult(0)] = "v";
+  std::string columnSum; // the bias_grad result, summed over m per n
+  std::string summed;
+  for (size_t i = 1; i < ops.size() && !softmax; ++i) {
+    Operation *op = ops[i];
+    if (auto bias = dyn_cast<dl::BiasGradOp>(op)) {
+      columnSum = outOf(bias.getResult());
+      summed = names.lookup(bias.getDy());
+      kernel.zeroedOutputs.push_back(resultIndex(bias.getResult()));
+      continue;
+    }
+    std::vector<std::string> operands;
+    for (Value v : op->getOperands())
+      operands.push_back(isa<BlockArgument>(v) ? argName(v) + "[m * " + ll(g->n) + " + n]"
+                                               : names.lookup(v));
+    bool step = false;
+    std::string name = "e" + std::to_string(i);
+    epilogue += "        const float " + name + " = " + elementwiseExpression(op, operands, &step) + ";\n";
+    names[op->getResult(0)] = name;
+    if (std::string out = outOf(op->getResult(0)); !out.empty())
+      epilogue += "        " + out + "[m * " + ll(g->n) + " + n] = " + name + ";\n";
+  }
+  if (!columnSum.empty())
+    epilogue += "        atomicAdd(&columnSum[tx + 16 * j], " + summed + ");\n";
 
   kernel.block = {kThreads, 1, 1};
   kernel.grid = {(g->n + kTile - 1) / kTile, (g->m + kTile - 1) / kTile, 1};
   kernel.sharedBytes = 2 * kStep * (kTile + 4) * 4;
+  if (!columnSum.empty())
+    kernel.sharedBytes += kTile * 4;
   std::string s = header(group, kernel) + g->prologue;
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
        parameterList(group, false) + ") {\n";
   s += "  const long long M = " + ll(g->m) + ", N = " + ll(g->n) + ", K = " + ll(g->k) + ";\n";
+  if (!columnSum.empty())
+    s += "  __shared__ float columnSum[64];\n  if (threadIdx.x < 64)\n    columnSum[threadIdx.x] = 0.0f;\n";
   s += R"(  __shared__ float As[16][64 + 4];
   __shared__ float Bs[16][64 + 4];
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
@@ -236,7 +285,11 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
       const long long m = rowBase + ty + 16 * i, n = colBase + tx + 16 * j;
       if (m < M && n < N) {
         float v = acc[i][j];
-)" + epilogue + "      }\n    }\n}\n";
+)" + epilogue + "      }\n    }\n";
+    if (!columnSum.empty())
+      s += "  __syncthreads();\n  if (threadIdx.x < 64 && colBase + threadIdx.x < N)\n"
+           "    atomicAdd(&" + columnSum + "[colBase + threadIdx.x], columnSum[threadIdx.x]);\n";
+    s += "}\n";
   } else {
     // The whole row is in this block (N <= 64): the 16 threads sharing ty
     // (16 consecutive lanes) reduce its max and sum with shuffles.
