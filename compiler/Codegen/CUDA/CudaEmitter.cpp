@@ -87,7 +87,8 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group, int index) {
   };
   static constexpr Family kFamilies[] = {
       {isEmbeddingGroup, emitEmbedding}, {isLossGroup, emitLoss},
-      {isOptimizerGroup, emitOptimizer}, {isGemmGroup, emitGemm},
+      {isOptimizerGroup, emitOptimizer}, {isRecurrentGroup, emitRecurrent},
+      {isGemmGroup, emitGemm},
       {isElementwiseGroup, emitElementwise},
   };
   for (const Family &family : kFamilies)

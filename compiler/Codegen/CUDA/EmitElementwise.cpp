@@ -129,6 +129,15 @@ bool isElementwiseGroup(dl::FusedOp group) {
         return false;
       continue;
     }
+    // A pool reads windows of group inputs, so its operands must be inputs.
+    if (isPoolOp(&op)) {
+      for (Value v : op.getOperands())
+        if (!isa<BlockArgument>(v) || !cast<ShapedType>(v.getType()).getElementType().isF32())
+          return false;
+      if (cast<ShapedType>(op.getResult(0).getType()).getShape() != shape)
+        return false;
+      continue;
+    }
     bool step = false;
     if (elementwiseExpression(&op, names, &step).empty())
       return false;
@@ -146,21 +155,36 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   Block &body = group.getBody().front();
   int64_t n = cast<ShapedType>(body.front().getResult(0).getType()).getNumElements();
   DenseMap<Value, std::string> names;
-  std::string loads, computes, stores;
-  for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
-    names[arg] = "a" + std::to_string(i);
-    loads += "    const float a" + std::to_string(i) + " = in" + std::to_string(i) + "[i];\n";
-  }
+  std::string loads, computes, stores, functions;
+  // Inputs read elementwise are loaded once per element, and only those.
+  auto operandName = [&](Value v) {
+    if (auto arg = dyn_cast<BlockArgument>(v); arg && !names.count(v)) {
+      std::string a = "a" + std::to_string(arg.getArgNumber());
+      loads += "    const float " + a + " = in" + std::to_string(arg.getArgNumber()) + "[i];\n";
+      names[v] = a;
+    }
+    return names.lookup(v);
+  };
   bool usesStep = false, geluTanhGrad = false;
   int counter = 0;
   dl::BiasGradOp bias;
   for (Operation &op : body.without_terminator()) {
     if ((bias = dyn_cast<dl::BiasGradOp>(op)))
       break;
+    std::string name = "v" + std::to_string(counter++);
+    if (isPoolOp(&op)) {
+      std::string function = "dlc_pool_" + name;
+      functions += poolFunction(&op, function);
+      std::string call = function + "(";
+      for (Value v : op.getOperands())
+        call += "in" + std::to_string(cast<BlockArgument>(v).getArgNumber()) + ", ";
+      computes += "    const float " + name + " = " + call + "i);\n";
+      names[op.getResult(0)] = name;
+      continue;
+    }
     std::vector<std::string> operands;
     for (Value v : op.getOperands())
-      operands.push_back(names.lookup(v));
-    std::string name = "v" + std::to_string(counter++);
+      operands.push_back(operandName(v));
     computes += "    const float " + name + " = " + elementwiseExpression(&op, operands, &usesStep) + ";\n";
     names[op.getResult(0)] = name;
     geluTanhGrad |= isa<dl::GeluGradOp>(op) && op.hasAttr("approximate");
@@ -174,7 +198,7 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
       kernel.zeroedOutputs.push_back(int(i));
       continue;
     }
-    stores += "    out" + std::to_string(i) + "[i] = " + names.lookup(v) + ";\n";
+    stores += "    out" + std::to_string(i) + "[i] = " + operandName(v) + ";\n";
   }
   if (bias) {
     channels = cast<ShapedType>(bias.getResult().getType()).getNumElements();
@@ -191,6 +215,7 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
     source += kCounterRng;
   if (geluTanhGrad)
     source += kGeluTanhGrad;
+  source += functions;
   source += "extern \"C\" __global__ void __launch_bounds__(" + std::to_string(kThreads) + ") " +
             kernel.name + "(" + parameterList(group, usesStep) + ") {\n";
   source += "  const long long n = " + std::to_string(n) + "ll;\n";

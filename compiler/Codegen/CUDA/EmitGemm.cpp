@@ -55,17 +55,58 @@ std::string pixel(const std::string &buffer, const Conv &c, const std::string &b
 /// position encoded in |position| ("m" or "k": (b, oy, ox)) sees through the
 /// tap encoded in |tap| ((ky, kx, ci)): the convolution's A operand, and with
 /// the roles swapped that of its kernel gradient.
-std::string tapReader(const std::string &name, const Conv &c, const std::string &position,
+/// Code defining b, oy, ox from |position| in (b, oy, ox) row-major order.
+std::string plainPosition(const Conv &c, const std::string &position) {
+  return "  const long long ox = " + position + " % " + ll(c.ow) + ", oy = (" + position + " / " +
+         ll(c.ow) + ") % " + ll(c.oh) + ", b = " + position + " / " + ll(c.ow * c.oh) + ";\n";
+}
+
+/// A device function |name|(x, m, k) reading the input pixel that the output
+/// position encoded in |position| ("m" or "k", decoded by |decode|) sees
+/// through the tap encoded in |tap| ((ky, kx, ci)): the convolution's A
+/// operand, and with the roles swapped that of its kernel gradient.
+std::string tapReader(const std::string &name, const Conv &c, const std::string &decode,
                       const std::string &tap) {
   return "__device__ __forceinline__ float " + name +
-         "(const float *x, long long m, long long k) {\n"
-         "  const long long ox = " + position + " % " + ll(c.ow) + ", oy = (" + position + " / " +
-         ll(c.ow) + ") % " + ll(c.oh) + ", b = " + position + " / " + ll(c.ow * c.oh) + ";\n" +
+         "(const float *x, long long m, long long k) {\n" + decode +
          "  const long long ci = " + tap + " % " + ll(c.c) + ", kx = (" + tap + " / " + ll(c.c) +
          ") % " + ll(c.kw) + ", ky = " + tap + " / " + ll(c.c * c.kw) + ";\n" +
          "  return " + pixel("x", c, "b", "oy * " + ll(c.sh) + " - " + ll(c.pt) + " + ky * " + ll(c.dh),
                              "ox * " + ll(c.sw) + " - " + ll(c.pl) + " + kx * " + ll(c.dw), "ci") +
          ";\n}\n";
+}
+
+/// A pooling window over the convolution's output, for conv + pool groups.
+struct PoolWindow {
+  int64_t ph, pw, sh, sw, pt, pl, poh, pow;
+  int64_t taps() const { return ph * pw; }
+};
+
+/// Row order of a conv + pool group: first every (window, tap) of the pool,
+/// windows in the pooled output's (b, py, px) order, so that a tile holds
+/// whole windows; then, when the pre-pool value is a result too, the "tail"
+/// of output positions no window covers (the right and bottom edges of valid
+/// pooling). dlc_row(m, b, oy, ox) decodes a row; false for a tap in padding.
+std::string rowDecoder(const Conv &c, const PoolWindow &p, int64_t coveredH, int64_t coveredW) {
+  int64_t windowRows = c.n * p.poh * p.pow * p.taps();
+  int64_t tailRight = coveredH * (c.ow - coveredW), tail = c.oh * c.ow - coveredH * coveredW;
+  std::string s = "__device__ __forceinline__ bool dlc_row(long long m, long long &b, long long &oy, "
+                  "long long &ox) {\n  if (m < " + ll(windowRows) + ") {\n"
+                  "    const long long w = m / " + ll(p.taps()) + ", t = m % " + ll(p.taps()) + ";\n"
+                  "    b = w / " + ll(p.poh * p.pow) + ";\n"
+                  "    oy = (w / " + ll(p.pow) + ") % " + ll(p.poh) + " * " + ll(p.sh) + " - " + ll(p.pt) +
+                  " + t / " + ll(p.pw) + ";\n"
+                  "    ox = w % " + ll(p.pow) + " * " + ll(p.sw) + " - " + ll(p.pl) + " + t % " + ll(p.pw) + ";\n"
+                  "    return oy >= 0 && oy < " + ll(c.oh) + " && ox >= 0 && ox < " + ll(c.ow) + ";\n  }\n";
+  if (tail == 0)
+    return s + "  b = oy = ox = 0;\n  return false;\n}\n";
+  s += "  long long u = m - " + ll(windowRows) + ";\n  b = u / " + ll(tail) + ";\n  u %= " + ll(tail) + ";\n";
+  if (tailRight > 0)
+    s += "  if (u < " + ll(tailRight) + ") {\n    oy = u / " + ll(c.ow - coveredW) + ";\n    ox = " +
+         ll(coveredW) + " + u % " + ll(c.ow - coveredW) + ";\n    return true;\n  }\n  u -= " +
+         ll(tailRight) + ";\n";
+  return s + "  oy = " + ll(coveredH) + " + u / " + ll(c.ow) + ";\n  ox = u % " + ll(c.ow) +
+         ";\n  return true;\n}\n";
 }
 
 /// The product behind |op| with its operands at block arguments |a| and |b|.
@@ -94,7 +135,7 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
     g.m = c.n * c.oh * c.ow, g.n = c.f, g.k = c.kh * c.kw * c.c;
     g.loadA = "dlc_conv_a(" + a + ", m, k)";
     g.loadB = b + "[k * " + ll(c.f) + " + n]";
-    g.prologue = tapReader("dlc_conv_a", c, "m", "k");
+    g.prologue = tapReader("dlc_conv_a", c, plainPosition(c, "m"), "k");
     return g;
   }
   if (kind == "conv2d_grad_kernel") { // m = (ky, kx, ci), k = (b, oy, ox), n = co
@@ -102,7 +143,7 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
     g.m = c.kh * c.kw * c.c, g.n = c.f, g.k = c.n * c.oh * c.ow;
     g.loadA = "dlc_conv_dk_a(" + a + ", m, k)";
     g.loadB = b + "[k * " + ll(c.f) + " + n]";
-    g.prologue = tapReader("dlc_conv_dk_a", c, "k", "m");
+    g.prologue = tapReader("dlc_conv_dk_a", c, plainPosition(c, "k"), "m");
     return g;
   }
   if (kind == "conv2d_grad_input") { // m = (b, iy, ix), k = (ky, kx, co), n = ci
@@ -146,6 +187,19 @@ bool isEpilogueOp(Operation *op, ArrayRef<int64_t> shape) {
   return true;
 }
 
+/// A max or avg pool ending a conv2d group, when the emitter can pool
+/// inside the tile: windows no larger than a tile, and no gaps between them.
+Operation *trailingPool(ArrayRef<Operation *> ops) {
+  Operation *last = ops.back();
+  if (ops.size() < 2 || !isa<dl::Conv2DOp>(ops.front()) || !isa<dl::MaxPool2DOp, dl::AvgPool2DOp>(last))
+    return nullptr;
+  auto size = last->getAttrOfType<DenseI64ArrayAttr>("pool_size").asArrayRef();
+  auto strides = last->getAttrOfType<DenseI64ArrayAttr>("strides").asArrayRef();
+  if (size[0] * size[1] > kTile || strides[0] > size[0] || strides[1] > size[1])
+    return nullptr;
+  return last;
+}
+
 } // namespace
 
 bool isGemmGroup(dl::FusedOp group) {
@@ -156,9 +210,11 @@ bool isGemmGroup(dl::FusedOp group) {
     return false;
   auto shape = cast<ShapedType>(ops[0]->getResult(0).getType()).getShape();
   if (ops.size() == 2 && isa<dl::SoftmaxOp>(ops[1]))
-    return isa<dl::DenseOp>(ops[0]) && ops[1]->getOperand(0) == ops[0]->getResult(0) &&
-           shape.back() <= kTile;
+    return isa<dl::DenseOp>(ops[0]) && ops[1]->getOperand(0) == ops[0]->getResult(0);
+  Operation *pool = trailingPool(ops);
   for (size_t i = 1; i < ops.size(); ++i) {
+    if (ops[i] == pool)
+      continue;
     if (isa<dl::BiasGradOp>(ops[i])) {
       if (i + 1 != ops.size())
         return false;
@@ -169,6 +225,49 @@ bool isGemmGroup(dl::FusedOp group) {
   }
   return true;
 }
+
+namespace {
+
+/// The tiled main loop: acc[i][j] = the product at rows rowBase + ty + 16 i
+/// (those below rowEnd) and columns colBase + tx + 16 j.
+std::string mainLoop(const Gemm &g) {
+  return R"(    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j)
+        acc[i][j] = 0.0f;
+    for (long long k0 = 0; k0 < K; k0 += 16) {
+      for (int t = threadIdx.x; t < 64 * 16; t += 256) {
+        {
+          const int r = t / 16, kk = t % 16;
+          const long long m = rowBase + r, k = k0 + kk;
+          As[kk][r] = m < rowEnd && k < K ? )" + g.loadA + R"( : 0.0f;
+        }
+        {
+          const int kb = t / 64, c = t % 64;
+          const long long k = k0 + kb, n = colBase + c;
+          Bs[kb][c] = k < K && n < N ? )" + g.loadB + R"( : 0.0f;
+        }
+      }
+      __syncthreads();
+#pragma unroll
+      for (int kk = 0; kk < 16; ++kk) {
+        float a[4], b[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          a[i] = As[kk][ty + 16 * i];
+          b[i] = Bs[kk][tx + 16 * i];
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+#pragma unroll
+          for (int j = 0; j < 4; ++j)
+            acc[i][j] += a[i] * b[j];
+      }
+      __syncthreads();
+    }
+)";
+}
+
+} // namespace
 
 LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   Block &body = group.getBody().front();
@@ -184,31 +283,35 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     return group.emitError("not a matrix-product group");
   bool hasBias = (isa<dl::DenseOp, dl::Conv2DOp>(anchor)) && anchor->getNumOperands() == 3;
   auto yield = cast<dl::YieldOp>(body.getTerminator());
-  auto outOf = [&](Value v) -> std::string {
-    for (auto [i, y] : llvm::enumerate(yield.getValues()))
-      if (y == v)
-        return "out" + std::to_string(i);
-    return "";
-  };
   auto resultIndex = [&](Value v) {
     for (auto [i, y] : llvm::enumerate(yield.getValues()))
       if (y == v)
         return int(i);
     return -1;
   };
-  // The epilogue: v is the product at (m, n); each later op a register.
+  auto outOf = [&](Value v) -> std::string {
+    int i = resultIndex(v);
+    return i < 0 ? "" : "out" + std::to_string(i);
+  };
+  bool softmax = ops.size() == 2 && isa<dl::SoftmaxOp>(ops[1]);
+  Operation *pool = softmax ? nullptr : trailingPool(ops);
+  std::string N = ll(g->n);
+
+  // The epilogue: v is the product at (m, n), element pos * N + n of every
+  // tensor of the product's shape; each later op is a register.
   std::string epilogue;
   if (hasBias)
-    epilogue += "        v += " + argName(anchor->getOperand(2)) + "[n];\n";
-  if (std::string out = outOf(anchor->getResult(0)); !out.empty())
-    epilogue += "        " + out + "[m * " + ll(g->n) + " + n] = v;\n";
-  bool softmax = ops.size() == 2 && isa<dl::SoftmaxOp>(ops[1]);
+    epilogue += "          v += " + argName(anchor->getOperand(2)) + "[n];\n";
+  if (std::string out = outOf(anchor->getResult(0)); !out.empty() && !softmax)
+    epilogue += "          " + out + "[pos * " + N + " + n] = v;\n";
   DenseMap<Value, std::string> names;
   names[anchor->getResult(0)] = "v";
-  std::string columnSum; // the bias_grad result, summed over m per n
-  std::string summed;
+  std::string columnSum, summed; // a bias_grad: its result, and what it sums
+  bool storesBeforePool = resultIndex(anchor->getResult(0)) >= 0;
   for (size_t i = 1; i < ops.size() && !softmax; ++i) {
     Operation *op = ops[i];
+    if (op == pool)
+      continue;
     if (auto bias = dyn_cast<dl::BiasGradOp>(op)) {
       columnSum = outOf(bias.getResult());
       summed = names.lookup(bias.getDy());
@@ -217,96 +320,149 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     }
     std::vector<std::string> operands;
     for (Value v : op->getOperands())
-      operands.push_back(isa<BlockArgument>(v) ? argName(v) + "[m * " + ll(g->n) + " + n]"
+      operands.push_back(isa<BlockArgument>(v) ? argName(v) + "[pos * " + N + " + n]"
                                                : names.lookup(v));
     bool step = false;
     std::string name = "e" + std::to_string(i);
-    epilogue += "        const float " + name + " = " + elementwiseExpression(op, operands, &step) + ";\n";
+    epilogue += "          const float " + name + " = " + elementwiseExpression(op, operands, &step) + ";\n";
     names[op->getResult(0)] = name;
-    if (std::string out = outOf(op->getResult(0)); !out.empty())
-      epilogue += "        " + out + "[m * " + ll(g->n) + " + n] = " + name + ";\n";
+    if (std::string out = outOf(op->getResult(0)); !out.empty()) {
+      epilogue += "          " + out + "[pos * " + N + " + n] = " + name + ";\n";
+      storesBeforePool = true;
+    }
   }
   if (!columnSum.empty())
-    epilogue += "        atomicAdd(&columnSum[tx + 16 * j], " + summed + ");\n";
+    epilogue += "          atomicAdd(&columnSum[tx + 16 * j], " + summed + ");\n";
 
+  // Rows: plain, or pooled (see rowDecoder) with R whole windows per tile.
+  int64_t rows = g->m, tileRows = kTile, windowBlocks = 0, taps = 1, windows = 0;
+  std::string prologue = g->prologue;
+  if (pool) {
+    auto x = cast<ShapedType>(anchor->getOperand(0).getType()).getShape();
+    auto w = cast<ShapedType>(anchor->getOperand(1).getType()).getShape();
+    Conv c = convOf(anchor, x, w);
+    auto size = pool->getAttrOfType<DenseI64ArrayAttr>("pool_size").asArrayRef();
+    auto strides = pool->getAttrOfType<DenseI64ArrayAttr>("strides").asArrayRef();
+    bool same = cast<dl::PaddingAttr>(pool->getAttr("padding")).getValue() == dl::Padding::same;
+    ref::WindowAxis ay = ref::windowAxis(c.oh, size[0], strides[0], 1, same);
+    ref::WindowAxis ax = ref::windowAxis(c.ow, size[1], strides[1], 1, same);
+    PoolWindow p{size[0], size[1], strides[0], strides[1], ay.padBefore, ax.padBefore, ay.out, ax.out};
+    int64_t coveredH = std::min(c.oh, (p.poh - 1) * p.sh - p.pt + p.ph);
+    int64_t coveredW = std::min(c.ow, (p.pow - 1) * p.sw - p.pl + p.pw);
+    taps = p.taps();
+    windows = c.n * p.poh * p.pow;
+    tileRows = kTile / taps * taps;
+    windowBlocks = (windows + kTile / taps - 1) / (kTile / taps);
+    rows = windows * taps;
+    int64_t tailBlocks = 0;
+    if (storesBeforePool) {
+      int64_t tail = c.n * (c.oh * c.ow - coveredH * coveredW);
+      rows += tail;
+      tailBlocks = (tail + kTile - 1) / kTile;
+    }
+    prologue = rowDecoder(c, p, coveredH, coveredW) +
+               tapReader("dlc_conv_a", c,
+                         "  long long b, oy, ox;\n  if (!dlc_row(m, b, oy, ox)) return 0.0f;\n", "k");
+    kernel.grid = {(g->n + kTile - 1) / kTile, windowBlocks + tailBlocks, 1};
+  } else {
+    kernel.grid = {softmax ? 1 : (g->n + kTile - 1) / kTile, (g->m + kTile - 1) / kTile, 1};
+  }
   kernel.block = {kThreads, 1, 1};
-  kernel.grid = {(g->n + kTile - 1) / kTile, (g->m + kTile - 1) / kTile, 1};
-  kernel.sharedBytes = 2 * kStep * (kTile + 4) * 4;
-  if (!columnSum.empty())
-    kernel.sharedBytes += kTile * 4;
-  std::string s = header(group, kernel) + g->prologue;
+  kernel.sharedBytes = 2 * kStep * (kTile + 4) * 4 + (columnSum.empty() ? 0 : kTile * 4) +
+                       (pool ? kTile * (kTile + 1) * 4 : 0);
+
+  std::string s = header(group, kernel) + prologue;
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
        parameterList(group, false) + ") {\n";
-  s += "  const long long M = " + ll(g->m) + ", N = " + ll(g->n) + ", K = " + ll(g->k) + ";\n";
+  s += "  const long long M = " + ll(rows) + ", N = " + N + ", K = " + ll(g->k) + ";\n";
+  s += "  __shared__ float As[16][64 + 4];\n  __shared__ float Bs[16][64 + 4];\n"
+       "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  float acc[4][4];\n";
   if (!columnSum.empty())
     s += "  __shared__ float columnSum[64];\n  if (threadIdx.x < 64)\n    columnSum[threadIdx.x] = 0.0f;\n";
-  s += R"(  __shared__ float As[16][64 + 4];
-  __shared__ float Bs[16][64 + 4];
-  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
-  const long long rowBase = (long long)blockIdx.y * 64, colBase = (long long)blockIdx.x * 64;
-  float acc[4][4];
-  for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 4; ++j)
-      acc[i][j] = 0.0f;
-  for (long long k0 = 0; k0 < K; k0 += 16) {
-    for (int t = threadIdx.x; t < 64 * 16; t += 256) {
-      {
-        const int r = t / 16, kk = t % 16;
-        const long long m = rowBase + r, k = k0 + kk;
-        As[kk][r] = m < M && k < K ? )" + g->loadA + R"( : 0.0f;
-      }
-      {
-        const int kb = t / 64, c = t % 64;
-        const long long k = k0 + kb, n = colBase + c;
-        Bs[kb][c] = k < K && n < N ? )" + g->loadB + R"( : 0.0f;
-      }
-    }
-    __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < 16; ++kk) {
-      float a[4], b[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        a[i] = As[kk][ty + 16 * i];
-        b[i] = Bs[kk][tx + 16 * i];
-      }
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j)
-          acc[i][j] += a[i] * b[j];
-    }
-    __syncthreads();
-  }
-)";
-  if (!softmax) {
-    s += R"(  for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 4; ++j) {
-      const long long m = rowBase + ty + 16 * i, n = colBase + tx + 16 * j;
-      if (m < M && n < N) {
-        float v = acc[i][j];
-)" + epilogue + "      }\n    }\n";
-    if (!columnSum.empty())
-      s += "  __syncthreads();\n  if (threadIdx.x < 64 && colBase + threadIdx.x < N)\n"
-           "    atomicAdd(&" + columnSum + "[colBase + threadIdx.x], columnSum[threadIdx.x]);\n";
-    s += "}\n";
+  if (pool) {
+    s += "  __shared__ float pooled[64][64 + 1];\n"
+         "  const bool windowBlock = blockIdx.y < " + ll(windowBlocks) + ";\n"
+         "  const long long rowBase = windowBlock ? (long long)blockIdx.y * " + ll(tileRows) +
+         " : " + ll(windows * taps) + " + ((long long)blockIdx.y - " + ll(windowBlocks) + ") * 64;\n"
+         "  const long long rowEnd = windowBlock ? (rowBase + " + ll(tileRows) + " < " +
+         ll(windows * taps) + " ? rowBase + " + ll(tileRows) + " : " + ll(windows * taps) +
+         ") : (rowBase + 64 < M ? rowBase + 64 : M);\n";
   } else {
-    // The whole row is in this block (N <= 64): the 16 threads sharing ty
-    // (16 consecutive lanes) reduce its max and sum with shuffles.
-    std::string out = outOf(ops[1]->getResult(0));
-    std::string biasLine = hasBias ? "      v += " + argName(anchor->getOperand(2)) + "[n];\n" : "";
-    s += "  for (int i = 0; i < 4; ++i) {\n    const long long m = rowBase + ty + 16 * i;\n"
-         "    float v4[4];\n    float best = -__int_as_float(0x7f800000);\n"
-         "    for (int j = 0; j < 4; ++j) {\n      const long long n = tx + 16 * j;\n"
-         "      float v = n < N ? acc[i][j] : -__int_as_float(0x7f800000);\n      if (n < N) {\n" + biasLine +
-         "      }\n      v4[j] = v;\n      best = fmaxf(best, v);\n    }\n"
-         "    for (int o = 8; o > 0; o /= 2)\n      best = fmaxf(best, __shfl_xor_sync(0xffffffffu, best, o));\n"
-         "    float sum = 0.0f;\n    for (int j = 0; j < 4; ++j) {\n"
-         "      v4[j] = tx + 16 * j < N ? expf(v4[j] - best) : 0.0f;\n      sum += v4[j];\n    }\n"
-         "    for (int o = 8; o > 0; o /= 2)\n      sum += __shfl_xor_sync(0xffffffffu, sum, o);\n"
-         "    for (int j = 0; j < 4; ++j) {\n      const long long n = tx + 16 * j;\n"
-         "      if (m < M && n < N)\n        " + out + "[m * N + n] = v4[j] / sum;\n    }\n  }\n}\n";
+    s += "  const long long rowBase = (long long)blockIdx.y * 64;\n"
+         "  const long long rowEnd = rowBase + 64 < M ? rowBase + 64 : M;\n";
   }
+
+  if (softmax) {
+    // One block owns 64 whole rows and walks every column tile: it stores
+    // the logits and keeps each row's running max and sum of exponentials
+    // (rescaled when the max grows), then normalises what it stored. The
+    // 16 threads of a row are 16 consecutive lanes: shuffles reduce them.
+    std::string out = outOf(ops[1]->getResult(0));
+    s += "  float rowMax[4], rowSum[4];\n  for (int i = 0; i < 4; ++i) {\n"
+         "    rowMax[i] = -__int_as_float(0x7f800000);\n    rowSum[i] = 0.0f;\n  }\n"
+         "  for (long long colBase = 0; colBase < N; colBase += 64) {\n" + mainLoop(*g) +
+         "    for (int i = 0; i < 4; ++i) {\n      const long long m = rowBase + ty + 16 * i;\n"
+         "      float tileMax = -__int_as_float(0x7f800000);\n"
+         "      for (int j = 0; j < 4; ++j) {\n        const long long n = colBase + tx + 16 * j;\n"
+         "        if (n < N) {\n          float v = acc[i][j];\n" + epilogue +
+         "          acc[i][j] = v;\n          tileMax = fmaxf(tileMax, v);\n"
+         "          if (m < rowEnd)\n            " + out + "[m * N + n] = v;\n        }\n      }\n"
+         "      for (int o = 8; o > 0; o /= 2)\n"
+         "        tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, o));\n"
+         "      const float newMax = fmaxf(rowMax[i], tileMax);\n      float tileSum = 0.0f;\n"
+         "      for (int j = 0; j < 4; ++j)\n        if (colBase + tx + 16 * j < N)\n"
+         "          tileSum += expf(acc[i][j] - newMax);\n"
+         "      for (int o = 8; o > 0; o /= 2)\n"
+         "        tileSum += __shfl_xor_sync(0xffffffffu, tileSum, o);\n"
+         "      rowSum[i] = rowSum[i] * expf(rowMax[i] - newMax) + tileSum;\n"
+         "      rowMax[i] = newMax;\n    }\n  }\n"
+         "  for (int i = 0; i < 4; ++i) {\n    const long long m = rowBase + ty + 16 * i;\n"
+         "    if (m >= rowEnd)\n      continue;\n"
+         "    for (long long n = tx; n < N; n += 16)\n"
+         "      " + out + "[m * N + n] = expf(" + out + "[m * N + n] - rowMax[i]) / rowSum[i];\n  }\n}\n";
+    kernel.source = std::move(s);
+    return success();
+  }
+
+  s += "  {\n    const long long colBase = (long long)blockIdx.x * 64;\n" + mainLoop(*g);
+  std::string poolIn = pool ? names.lookup(pool->getOperand(0)) : "";
+  s += "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j) {\n"
+       "        const long long m = rowBase + ty + 16 * i, n = colBase + tx + 16 * j;\n";
+  if (pool)
+    s += "        float poolIn = -__int_as_float(0x7f800000);\n"
+         "        long long b, oy, ox;\n"
+         "        const bool inside = m < rowEnd && dlc_row(m, b, oy, ox);\n"
+         "        if (inside && n < N) {\n"
+         "          const long long pos = (b * " + ll(cast<ShapedType>(anchor->getResult(0).getType()).getDimSize(1)) +
+         " + oy) * " + ll(cast<ShapedType>(anchor->getResult(0).getType()).getDimSize(2)) + " + ox;\n"
+         "          float v = acc[i][j];\n" + epilogue + "          poolIn = " + poolIn + ";\n        }\n"
+         "        pooled[ty + 16 * i][tx + 16 * j] = poolIn;\n      }\n";
+  else
+    s += "        if (m < rowEnd && n < N) {\n          const long long pos = m;\n"
+         "          float v = acc[i][j];\n" + epilogue + "        }\n      }\n";
+  if (!columnSum.empty())
+    s += "    __syncthreads();\n    if (threadIdx.x < 64 && colBase + threadIdx.x < N)\n"
+         "      atomicAdd(&" + columnSum + "[colBase + threadIdx.x], columnSum[threadIdx.x]);\n";
+  if (pool) {
+    // Whole windows are in this tile: reduce each over its taps in shared
+    // memory (taps in padding excluded, as the reference does).
+    bool isMax = isa<dl::MaxPool2DOp>(pool);
+    std::string out = outOf(pool->getResult(0));
+    s += "    if (windowBlock) {\n      __syncthreads();\n"
+         "      for (int e = threadIdx.x; e < " + std::to_string(kTile / taps * kTile) + "; e += 256) {\n"
+         "        const int w = e / 64, c = e % 64;\n"
+         "        const long long window = (long long)blockIdx.y * " + ll(kTile / taps) + " + w, n = colBase + c;\n"
+         "        if (window >= " + ll(windows) + " || n >= N)\n          continue;\n"
+         "        float r = " + (isMax ? "-__int_as_float(0x7f800000)" : "0.0f") + ";\n        int count = 0;\n"
+         "        for (int t = 0; t < " + std::to_string(taps) + "; ++t) {\n"
+         "          long long b, oy, ox;\n"
+         "          if (!dlc_row(window * " + ll(taps) + " + t, b, oy, ox))\n            continue;\n"
+         "          const float v = pooled[w * " + std::to_string(taps) + " + t][c];\n"
+         "          r = " + (isMax ? "fmaxf(r, v)" : "r + v") + ";\n          ++count;\n        }\n"
+         "        " + out + "[window * N + n] = " + (isMax ? "r" : "count ? r / (float)count : 0.0f") + ";\n"
+         "      }\n    }\n";
+  }
+  s += "  }\n}\n";
   kernel.source = std::move(s);
   return success();
 }

@@ -19,6 +19,12 @@ std::string header(dl::FusedOp group, const CudaKernel &kernel);
 std::string elementwiseExpression(mlir::Operation *op, llvm::ArrayRef<std::string> operands,
                                   bool *usesStep);
 
+/// Whether |op| is a pooling op or a pooling gradient.
+bool isPoolOp(mlir::Operation *op);
+/// A device function |name|(operand pointers..., long long i) computing
+/// element i of pooling op |op|'s result.
+std::string poolFunction(mlir::Operation *op, const std::string &name);
+
 /// Whether every op of |group| is elementwise over one shape (a trailing
 /// bias_grad of the chain allowed, as a per-channel reduction).
 bool isElementwiseGroup(dl::FusedOp group);
@@ -37,6 +43,10 @@ mlir::LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel);
 /// A single embedding (gather) or embedding_grad (scatter-add).
 bool isEmbeddingGroup(dl::FusedOp group);
 mlir::LogicalResult emitEmbedding(dl::FusedOp group, CudaKernel &kernel);
+
+/// A single dl.lstm or dl.lstm_grad whose state fits shared memory.
+bool isRecurrentGroup(dl::FusedOp group);
+mlir::LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel);
 
 /// A single dl.optimizer_update (in place on parameter storage).
 bool isOptimizerGroup(dl::FusedOp group);

@@ -47,4 +47,70 @@ module {
     %db = dl.bias_grad %g : (tensor<19x10xf32>) -> tensor<10xf32>
     return %g, %db : tensor<19x10xf32>, tensor<10xf32>
   }
+  func.func @conv_relu_pool(%x: tensor<3x11x11x3xf32>, %k: tensor<3x3x3x70xf32>, %b: tensor<70xf32>) -> (tensor<3x9x9x70xf32>, tensor<3x4x4x70xf32>) {
+    %c = dl.conv2d %x, %k, %b {dilation = array<i64: 1, 1>, padding = #dl<padding valid>, strides = array<i64: 1, 1>} : (tensor<3x11x11x3xf32>, tensor<3x3x3x70xf32>, tensor<70xf32>) -> tensor<3x9x9x70xf32>
+    %r = dl.relu %c : (tensor<3x9x9x70xf32>) -> tensor<3x9x9x70xf32>
+    %p = dl.max_pool2d %r {padding = #dl<padding valid>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<3x9x9x70xf32>) -> tensor<3x4x4x70xf32>
+    return %r, %p : tensor<3x9x9x70xf32>, tensor<3x4x4x70xf32>
+  }
+  func.func @conv_pool_overlapping(%x: tensor<2x10x10x4xf32>, %k: tensor<3x3x4x6xf32>, %b: tensor<6xf32>) -> tensor<2x5x5x6xf32> {
+    %c = dl.conv2d %x, %k, %b {dilation = array<i64: 1, 1>, padding = #dl<padding same>, strides = array<i64: 1, 1>} : (tensor<2x10x10x4xf32>, tensor<3x3x4x6xf32>, tensor<6xf32>) -> tensor<2x10x10x6xf32>
+    %r = dl.tanh %c : (tensor<2x10x10x6xf32>) -> tensor<2x10x10x6xf32>
+    %p = dl.avg_pool2d %r {padding = #dl<padding same>, pool_size = array<i64: 3, 3>, strides = array<i64: 2, 2>} : (tensor<2x10x10x6xf32>) -> tensor<2x5x5x6xf32>
+    return %p : tensor<2x5x5x6xf32>
+  }
+  func.func @max_pool_grad_chain(%y: tensor<2x9x9x5xf32>, %dy: tensor<2x4x4x5xf32>) -> (tensor<2x9x9x5xf32>, tensor<5xf32>) {
+    %g = dl.max_pool2d_grad %y, %dy {padding = #dl<padding valid>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<2x9x9x5xf32>, tensor<2x4x4x5xf32>) -> tensor<2x9x9x5xf32>
+    %r = dl.relu_grad %y, %g : (tensor<2x9x9x5xf32>, tensor<2x9x9x5xf32>) -> tensor<2x9x9x5xf32>
+    %db = dl.bias_grad %r : (tensor<2x9x9x5xf32>) -> tensor<5xf32>
+    return %r, %db : tensor<2x9x9x5xf32>, tensor<5xf32>
+  }
+  func.func @max_pool_same_grad(%y: tensor<2x7x8x3xf32>, %dy: tensor<2x4x4x3xf32>) -> tensor<2x7x8x3xf32> {
+    %g = dl.max_pool2d_grad %y, %dy {padding = #dl<padding same>, pool_size = array<i64: 3, 3>, strides = array<i64: 2, 2>} : (tensor<2x7x8x3xf32>, tensor<2x4x4x3xf32>) -> tensor<2x7x8x3xf32>
+    return %g : tensor<2x7x8x3xf32>
+  }
+  func.func @avg_pool_grad(%dy: tensor<2x4x4x3xf32>) -> tensor<2x7x8x3xf32> {
+    %g = dl.avg_pool2d_grad %dy {padding = #dl<padding same>, pool_size = array<i64: 3, 3>, strides = array<i64: 2, 2>} : (tensor<2x4x4x3xf32>) -> tensor<2x7x8x3xf32>
+    return %g : tensor<2x7x8x3xf32>
+  }
+  func.func @max_pool_same(%x: tensor<2x7x8x3xf32>) -> tensor<2x4x4x3xf32> {
+    %p = dl.max_pool2d %x {padding = #dl<padding same>, pool_size = array<i64: 3, 3>, strides = array<i64: 2, 2>} : (tensor<2x7x8x3xf32>) -> tensor<2x4x4x3xf32>
+    return %p : tensor<2x4x4x3xf32>
+  }
+  func.func @global_pools(%x: tensor<3x5x6x7xf32>) -> tensor<3x7xf32> {
+    %p = dl.global_avg_pool2d %x : (tensor<3x5x6x7xf32>) -> tensor<3x7xf32>
+    return %p : tensor<3x7xf32>
+  }
+  func.func @global_pool_grads(%x: tensor<3x5x6x7xf32>, %dy: tensor<3x7xf32>) -> (tensor<3x5x6x7xf32>, tensor<3x5x6x7xf32>) {
+    %a = dl.global_max_pool2d_grad %x, %dy : (tensor<3x5x6x7xf32>, tensor<3x7xf32>) -> tensor<3x5x6x7xf32>
+    %b = dl.global_avg_pool2d_grad %dy : (tensor<3x7xf32>) -> tensor<3x5x6x7xf32>
+    return %a, %b : tensor<3x5x6x7xf32>, tensor<3x5x6x7xf32>
+  }
+  func.func @dense_wide_softmax(%x: tensor<70x33xf32>, %k: tensor<33x150xf32>, %b: tensor<150xf32>) -> tensor<70x150xf32> {
+    %d = dl.dense %x, %k, %b : (tensor<70x33xf32>, tensor<33x150xf32>, tensor<150xf32>) -> tensor<70x150xf32>
+    %s = dl.softmax %d {axis = -1 : i64} : (tensor<70x150xf32>) -> tensor<70x150xf32>
+    return %s : tensor<70x150xf32>
+  }
+  func.func @dense_grad_chain(%dy: tensor<50x30xf32>, %k: tensor<40x30xf32>, %y: tensor<50x40xf32>) -> (tensor<50x40xf32>, tensor<40xf32>) {
+    %dx = dl.dense_grad_input %dy, %k : (tensor<50x30xf32>, tensor<40x30xf32>) -> tensor<50x40xf32>
+    %g = dl.relu_grad %y, %dx : (tensor<50x40xf32>, tensor<50x40xf32>) -> tensor<50x40xf32>
+    %db = dl.bias_grad %g : (tensor<50x40xf32>) -> tensor<40xf32>
+    return %g, %db : tensor<50x40xf32>, tensor<40xf32>
+  }
+  func.func @lstm_last(%x: tensor<5x4x7xf32>, %k: tensor<7x24xf32>, %r: tensor<6x24xf32>, %b: tensor<24xf32>) -> tensor<5x6xf32> {
+    %h = dl.lstm %x, %k, %r, %b : (tensor<5x4x7xf32>, tensor<7x24xf32>, tensor<6x24xf32>, tensor<24xf32>) -> tensor<5x6xf32>
+    return %h : tensor<5x6xf32>
+  }
+  func.func @lstm_sequences(%x: tensor<3x5x4xf32>, %k: tensor<4x100xf32>, %r: tensor<25x100xf32>) -> tensor<3x5x25xf32> {
+    %h = dl.lstm %x, %k, %r {return_sequences} : (tensor<3x5x4xf32>, tensor<4x100xf32>, tensor<25x100xf32>) -> tensor<3x5x25xf32>
+    return %h : tensor<3x5x25xf32>
+  }
+  func.func @lstm_grad_last(%x: tensor<3x4x7xf32>, %k: tensor<7x24xf32>, %r: tensor<6x24xf32>, %b: tensor<24xf32>, %dy: tensor<3x6xf32>) -> (tensor<3x4x7xf32>, tensor<7x24xf32>, tensor<6x24xf32>, tensor<24xf32>) {
+    %dx, %dk, %dr, %db = dl.lstm_grad %x, %k, %r, %b, %dy : (tensor<3x4x7xf32>, tensor<7x24xf32>, tensor<6x24xf32>, tensor<24xf32>, tensor<3x6xf32>) -> (tensor<3x4x7xf32>, tensor<7x24xf32>, tensor<6x24xf32>, tensor<24xf32>)
+    return %dx, %dk, %dr, %db : tensor<3x4x7xf32>, tensor<7x24xf32>, tensor<6x24xf32>, tensor<24xf32>
+  }
+  func.func @lstm_grad_sequences(%x: tensor<2x5x4xf32>, %k: tensor<4x100xf32>, %r: tensor<25x100xf32>, %dy: tensor<2x5x25xf32>) -> (tensor<2x5x4xf32>, tensor<4x100xf32>, tensor<25x100xf32>) {
+    %dx, %dk, %dr, %db = dl.lstm_grad %x, %k, %r, %dy {return_sequences} : (tensor<2x5x4xf32>, tensor<4x100xf32>, tensor<25x100xf32>, tensor<2x5x25xf32>) -> (tensor<2x5x4xf32>, tensor<4x100xf32>, tensor<25x100xf32>, tensor<100xf32>)
+    return %dx, %dk, %dr : tensor<2x5x4xf32>, tensor<4x100xf32>, tensor<25x100xf32>
+  }
 }

@@ -1,0 +1,171 @@
+//===- EmitPooling.cpp - Pooling and its gradients as per-element gathers -===//
+//
+// Every pooling op, forward or backward, computes each element of its result
+// from a window of its operands: one thread per result element walks that
+// window, so pools join elementwise chains (max_pool2d_grad + relu_grad +
+// bias_grad is one grid-stride kernel) without atomics. Window placement
+// (TF `same` padding) and max tie-breaking (the first maximum in row-major
+// window order, padding excluded) are those of the reference evaluator.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Codegen/CUDA/EmitterSupport.h"
+#include "compiler/Reference/Kernels.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+
+namespace dlc::cuda {
+namespace {
+
+std::string ll(int64_t v) { return std::to_string(v) + "ll"; }
+
+ArrayRef<int64_t> shapeOf(Value v) { return cast<ShapedType>(v.getType()).getShape(); }
+
+/// A pooling window over an NHWC input of h x w, producing oh x ow.
+struct Window {
+  int64_t h, w, c, oh, ow, ph, pw, sh, sw, pt, pl;
+};
+
+Window windowOf(Operation *op, ArrayRef<int64_t> input) {
+  auto size = op->getAttrOfType<DenseI64ArrayAttr>("pool_size").asArrayRef();
+  auto strides = op->getAttrOfType<DenseI64ArrayAttr>("strides").asArrayRef();
+  bool same = cast<dl::PaddingAttr>(op->getAttr("padding")).getValue() == dl::Padding::same;
+  ref::WindowAxis ay = ref::windowAxis(input[1], size[0], strides[0], 1, same);
+  ref::WindowAxis ax = ref::windowAxis(input[2], size[1], strides[1], 1, same);
+  return {input[1], input[2], input[3], ay.out, ax.out, size[0], size[1],
+          strides[0], strides[1], ay.padBefore, ax.padBefore};
+}
+
+/// Decodes result element i of an [N, OH, OW, C] tensor into b, py, px, c.
+std::string decodeOutput(const Window &g) {
+  return "  const long long c = i % " + ll(g.c) + ", px = (i / " + ll(g.c) + ") % " + ll(g.ow) +
+         ", py = (i / " + ll(g.c * g.ow) + ") % " + ll(g.oh) + ", b = i / " +
+         ll(g.c * g.ow * g.oh) + ";\n";
+}
+
+/// Decodes input element i of an [N, H, W, C] tensor into b, y, x, c.
+std::string decodeInput(const Window &g) {
+  return "  const long long c = i % " + ll(g.c) + ", x = (i / " + ll(g.c) + ") % " + ll(g.w) +
+         ", y = (i / " + ll(g.c * g.w) + ") % " + ll(g.h) + ", b = i / " + ll(g.c * g.w * g.h) +
+         ";\n";
+}
+
+/// Loops over the in-range taps of window (py, px); the body sees iy, ix.
+std::string forTaps(const Window &g, const std::string &body) {
+  return "  for (long long ky = 0; ky < " + ll(g.ph) + "; ++ky) {\n    const long long iy = py * " +
+         ll(g.sh) + " - " + ll(g.pt) + " + ky;\n    if (iy < 0 || iy >= " + ll(g.h) +
+         ") continue;\n    for (long long kx = 0; kx < " + ll(g.pw) +
+         "; ++kx) {\n      const long long ix = px * " + ll(g.sw) + " - " + ll(g.pl) +
+         " + kx;\n      if (ix < 0 || ix >= " + ll(g.w) + ") continue;\n" + body + "    }\n  }\n";
+}
+
+/// Loops over the windows (py, px) that contain input position (y, x).
+std::string forWindowsContaining(const Window &g, const std::string &body) {
+  auto range = [&](const std::string &p, const std::string &v, int64_t pad, int64_t size,
+                   int64_t stride, int64_t out) {
+    return "  const long long " + p + "Lo = " + v + " + " + ll(pad - size + 1) + " <= 0 ? 0 : (" +
+           v + " + " + ll(pad - size + 1) + " + " + ll(stride - 1) + ") / " + ll(stride) + ";\n" +
+           "  const long long " + p + "Hi = (" + v + " + " + ll(pad) + ") / " + ll(stride) + " < " +
+           ll(out - 1) + " ? (" + v + " + " + ll(pad) + ") / " + ll(stride) + " : " + ll(out - 1) +
+           ";\n";
+  };
+  return range("py", "y", g.pt, g.ph, g.sh, g.oh) + range("px", "x", g.pl, g.pw, g.sw, g.ow) +
+         "  for (long long py = pyLo; py <= pyHi; ++py)\n    for (long long px = pxLo; px <= pxHi; "
+         "++px) {\n" + body + "    }\n";
+}
+
+std::string at(const std::string &buffer, const std::string &b, const std::string &y,
+               const std::string &x, int64_t h, int64_t w, int64_t c) {
+  return buffer + "[((" + b + " * " + ll(h) + " + " + y + ") * " + ll(w) + " + " + x + ") * " +
+         ll(c) + " + c]";
+}
+
+/// The first maximum of window (py, px) of x, as iy * W + ix (-1 if empty).
+std::string firstMaxOfWindow(const Window &g) {
+  return "  long long best = -1;\n  float top = 0.0f;\n" +
+         forTaps(g, "      const float v = " + at("src", "b", "iy", "ix", g.h, g.w, g.c) +
+                        ";\n      if (best < 0 || v > top) { best = iy * " + ll(g.w) +
+                        " + ix; top = v; }\n");
+}
+
+} // namespace
+
+bool isPoolOp(Operation *op) {
+  return isa<dl::MaxPool2DOp, dl::AvgPool2DOp, dl::GlobalMaxPool2DOp, dl::GlobalAvgPool2DOp,
+             dl::MaxPool2DGradOp, dl::AvgPool2DGradOp, dl::GlobalMaxPool2DGradOp,
+             dl::GlobalAvgPool2DGradOp>(op);
+}
+
+std::string poolFunction(Operation *op, const std::string &name) {
+  // Pools read src; gradients read (src, grad) or only grad.
+  std::string params = "const float *src, ";
+  if (isa<dl::MaxPool2DGradOp, dl::GlobalMaxPool2DGradOp>(op))
+    params = "const float *src, const float *grad, ";
+  else if (isa<dl::AvgPool2DGradOp, dl::GlobalAvgPool2DGradOp>(op))
+    params = "const float *grad, ";
+  std::string head = "__device__ __forceinline__ float " + name + "(" + params + "long long i) {\n";
+  std::string body = llvm::TypeSwitch<Operation *, std::string>(op)
+      .Case([&](dl::MaxPool2DOp p) {
+        Window g = windowOf(op, shapeOf(p.getInput()));
+        return decodeOutput(g) + "  float r = -__int_as_float(0x7f800000);\n" +
+               forTaps(g, "      r = fmaxf(r, " + at("src", "b", "iy", "ix", g.h, g.w, g.c) + ");\n") +
+               "  return r;\n";
+      })
+      .Case([&](dl::AvgPool2DOp p) {
+        Window g = windowOf(op, shapeOf(p.getInput()));
+        return decodeOutput(g) + "  float r = 0.0f;\n  int count = 0;\n" +
+               forTaps(g, "      r += " + at("src", "b", "iy", "ix", g.h, g.w, g.c) + ";\n      ++count;\n") +
+               "  return count ? r / (float)count : 0.0f;\n";
+      })
+      .Case([&](dl::MaxPool2DGradOp p) {
+        Window g = windowOf(op, shapeOf(p.getInput()));
+        return decodeInput(g) + "  float r = 0.0f;\n" +
+               forWindowsContaining(g, firstMaxOfWindow(g) + "      if (best == y * " + ll(g.w) +
+                                           " + x) r += " +
+                                           at("grad", "b", "py", "px", g.oh, g.ow, g.c) + ";\n") +
+               "  return r;\n";
+      })
+      .Case([&](dl::AvgPool2DGradOp p) {
+        Window g = windowOf(op, shapeOf(p.getDx()));
+        return decodeInput(g) + "  float r = 0.0f;\n" +
+               forWindowsContaining(
+                   g, "      int count = 0;\n" + forTaps(g, "      ++count;\n") + "      r += " +
+                          at("grad", "b", "py", "px", g.oh, g.ow, g.c) + " / (float)count;\n") +
+               "  return r;\n";
+      })
+      .Case([&](dl::GlobalMaxPool2DOp p) {
+        auto s = shapeOf(p.getInput());
+        int64_t hw = s[1] * s[2], c = s[3];
+        return "  const long long c = i % " + ll(c) + ", b = i / " + ll(c) +
+               ";\n  float r = -__int_as_float(0x7f800000);\n  for (long long p = 0; p < " + ll(hw) +
+               "; ++p) r = fmaxf(r, src[(b * " + ll(hw) + " + p) * " + ll(c) + " + c]);\n  return r;\n";
+      })
+      .Case([&](dl::GlobalAvgPool2DOp p) {
+        auto s = shapeOf(p.getInput());
+        int64_t hw = s[1] * s[2], c = s[3];
+        return "  const long long c = i % " + ll(c) + ", b = i / " + ll(c) +
+               ";\n  float r = 0.0f;\n  for (long long p = 0; p < " + ll(hw) + "; ++p) r += src[(b * " +
+               ll(hw) + " + p) * " + ll(c) + " + c];\n  return r / " + std::to_string(hw) + ".0f;\n";
+      })
+      .Case([&](dl::GlobalMaxPool2DGradOp p) {
+        auto s = shapeOf(p.getInput());
+        int64_t hw = s[1] * s[2], c = s[3];
+        return "  const long long c = i % " + ll(c) + ", p = (i / " + ll(c) + ") % " + ll(hw) +
+               ", b = i / " + ll(c * hw) + ";\n  long long best = 0;\n  float top = src[b * " +
+               ll(hw * c) + " + c];\n  for (long long q = 1; q < " + ll(hw) +
+               "; ++q) {\n    const float v = src[(b * " + ll(hw) + " + q) * " + ll(c) +
+               " + c];\n    if (v > top) { best = q; top = v; }\n  }\n  return best == p ? grad[b * " +
+               ll(c) + " + c] : 0.0f;\n";
+      })
+      .Case([&](dl::GlobalAvgPool2DGradOp p) {
+        auto s = shapeOf(p.getDx());
+        int64_t hw = s[1] * s[2], c = s[3];
+        return "  const long long c = i % " + ll(c) + ", b = i / " + ll(c * hw) + ";\n  return grad[b * " +
+               ll(c) + " + c] / " + std::to_string(hw) + ".0f;\n";
+      })
+      .Default([](Operation *) { return std::string(); });
+  return head + body + "}\n";
+}
+
+} // namespace dlc::cuda
