@@ -88,7 +88,7 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group, int index) {
   static constexpr Family kFamilies[] = {
       {isEmbeddingGroup, emitEmbedding}, {isLossGroup, emitLoss},
       {isOptimizerGroup, emitOptimizer}, {isRecurrentGroup, emitRecurrent},
-      {isGemmGroup, emitGemm},
+      {isNormalizationGroup, emitNormalization}, {isGemmGroup, emitGemm},
       {isElementwiseGroup, emitElementwise},
   };
   for (const Family &family : kFamilies)

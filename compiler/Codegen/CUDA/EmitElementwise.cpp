@@ -57,6 +57,7 @@ std::string elementwiseExpression(Operation *op, ArrayRef<std::string> a, bool *
   };
   auto approximate = [&](Operation *o) { return o->hasAttr("approximate"); };
   return llvm::TypeSwitch<Operation *, std::string>(op)
+      .Case([&](dl::ZerosOp) { return std::string("0.0f"); })
       .Case([&](dl::ReluOp) { return "fmaxf(" + a[0] + ", 0.0f)"; })
       .Case([&](dl::SigmoidOp) { return "1.0f / (1.0f + expf(-" + a[0] + "))"; })
       .Case([&](dl::TanhOp) { return "tanhf(" + a[0] + ")"; })
@@ -115,11 +116,19 @@ const char *kGeluTanhGrad = R"(__device__ __forceinline__ float dlc_gelu_tanh_gr
 
 } // namespace
 
+/// The shape every element of the chain has: its first op's result, or
+/// what a lone bias_grad sums.
+static ArrayRef<int64_t> chainShape(Block &body) {
+  Operation &first = body.front();
+  Value v = isa<dl::BiasGradOp>(first) ? first.getOperand(0) : first.getResult(0);
+  return cast<ShapedType>(v.getType()).getShape();
+}
+
 bool isElementwiseGroup(dl::FusedOp group) {
   Block &body = group.getBody().front();
-  if (group.getNumResults() == 0 || isa<dl::BiasGradOp>(body.front()))
+  if (group.getNumResults() == 0)
     return false;
-  auto shape = cast<ShapedType>(body.front().getResult(0).getType()).getShape();
+  auto shape = chainShape(body);
   std::vector<std::string> names(8, "x");
   for (Operation &op : body.without_terminator()) {
     // A trailing bias_grad of the chain: a per-channel reduction epilogue.
@@ -130,7 +139,7 @@ bool isElementwiseGroup(dl::FusedOp group) {
       continue;
     }
     // A pool reads windows of group inputs, so its operands must be inputs.
-    if (isPoolOp(&op)) {
+    if (isGatherOp(&op)) {
       for (Value v : op.getOperands())
         if (!isa<BlockArgument>(v) || !cast<ShapedType>(v.getType()).getElementType().isF32())
           return false;
@@ -153,7 +162,9 @@ bool isElementwiseGroup(dl::FusedOp group) {
 
 LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   Block &body = group.getBody().front();
-  int64_t n = cast<ShapedType>(body.front().getResult(0).getType()).getNumElements();
+  int64_t n = 1;
+  for (int64_t d : chainShape(body))
+    n *= d;
   DenseMap<Value, std::string> names;
   std::string loads, computes, stores, functions;
   // Inputs read elementwise are loaded once per element, and only those.
@@ -172,9 +183,9 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
     if ((bias = dyn_cast<dl::BiasGradOp>(op)))
       break;
     std::string name = "v" + std::to_string(counter++);
-    if (isPoolOp(&op)) {
+    if (isGatherOp(&op)) {
       std::string function = "dlc_pool_" + name;
-      functions += poolFunction(&op, function);
+      functions += gatherFunction(&op, function);
       std::string call = function + "(";
       for (Value v : op.getOperands())
         call += "in" + std::to_string(cast<BlockArgument>(v).getArgNumber()) + ", ";
@@ -203,7 +214,7 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   if (bias) {
     channels = cast<ShapedType>(bias.getResult().getType()).getNumElements();
     stores += "    atomicAdd(&partial[i % " + std::to_string(channels) + "], " +
-              names.lookup(bias.getDy()) + ");\n";
+              operandName(bias.getDy()) + ");\n";
   }
 
   kernel.takesStep = usesStep;

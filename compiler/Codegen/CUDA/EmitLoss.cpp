@@ -1,8 +1,8 @@
-//===- EmitLoss.cpp - Cross-entropy on logits and its gradient ------------===//
+//===- EmitLoss.cpp - Keras losses and their gradients --------------------===//
 //
-// The form autodiff leaves after fusing softmax into the loss: categorical or
-// sparse cross-entropy from logits with label smoothing, as
-// compiler/Reference/GradKernels.cpp computes it. One warp per row (max,
+// Cross-entropies (categorical, sparse, binary; from logits or
+// probabilities, with label smoothing) and mean squared error, as
+// compiler/Reference/GradKernels.cpp computes them. One warp per row (max,
 // log-sum-exp and label sums by shuffles). The loss value is reduced by a
 // single block so that it is deterministic; the gradient (divided by the
 // number of rows: the loss is a mean) may carry a bias_grad epilogue.
@@ -17,23 +17,38 @@ using namespace mlir;
 namespace dlc::cuda {
 namespace {
 
+enum class LossKind { SoftmaxCrossentropy, CategoricalOnProbabilities, Binary, MeanSquared };
+
 struct LossForm {
-  bool sparse = false;
+  LossKind kind = LossKind::SoftmaxCrossentropy;
+  bool sparse = false, fromLogits = false;
   double smoothing = 0;
   int64_t rows = 0, classes = 0;
 };
 
+/// Keras' losses as compiler/Reference/GradKernels.cpp computes them: the
+/// cross-entropies as a softmax cross-entropy of logits (sparse
+/// probabilities through log(clip(p))), categorical cross-entropy of
+/// probabilities (normalised by their sum, clipped), binary cross-entropy
+/// and mean squared error (each averaged over the last axis).
 FailureOr<LossForm> lossForm(Operation *op) {
   auto config = op->getAttrOfType<dl::ConfigAttr>("config");
   StringRef kind = config.getKind().getValue();
-  auto fromLogits = config.getOptions().getAs<BoolAttr>("from_logits");
-  if ((kind != "categorical_crossentropy" && kind != "sparse_categorical_crossentropy") ||
-      !fromLogits || !fromLogits.getValue())
-    return failure();
   LossForm f;
-  f.sparse = kind == "sparse_categorical_crossentropy";
+  if (auto fromLogits = config.getOptions().getAs<BoolAttr>("from_logits"))
+    f.fromLogits = fromLogits.getValue();
   if (auto ls = config.getOptions().getAs<FloatAttr>("label_smoothing"))
     f.smoothing = ls.getValueAsDouble();
+  f.sparse = kind == "sparse_categorical_crossentropy";
+  if (kind == "categorical_crossentropy" || f.sparse)
+    f.kind = f.fromLogits || f.sparse ? LossKind::SoftmaxCrossentropy
+                                      : LossKind::CategoricalOnProbabilities;
+  else if (kind == "binary_crossentropy")
+    f.kind = LossKind::Binary;
+  else if (kind == "mse")
+    f.kind = LossKind::MeanSquared;
+  else
+    return failure();
   auto shape = cast<ShapedType>(op->getOperand(0).getType()).getShape();
   f.classes = shape.back();
   f.rows = cast<ShapedType>(op->getOperand(0).getType()).getNumElements() / f.classes;
@@ -46,25 +61,91 @@ std::string literal(double v) {
   return buffer;
 }
 
-/// Device code: the warp's row statistics and label j of a row.
+/// Device code shared by the loss and its gradient, for a warp per row:
+/// labelOf(row, j) (smoothed), and rowStats(z, row, &stats) filling what the
+/// kind needs: for the softmax kinds the log-sum-exp and the label sum, for
+/// categorical probabilities the sum s and dot = sum(dr_j r_j).
 std::string rowHelpers(const LossForm &f, const std::string &labels) {
   std::string c = std::to_string(f.classes) + "ll";
   std::string label = f.sparse ? "(" + labels + "[row] == j ? 1.0f : 0.0f)" : labels + "[row * " + c + " + j]";
-  return "  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;\n"
-         "  auto labelOf = [&](long long row, long long j) {\n"
-         "    return " + label + " * (float)" + literal(1 - f.smoothing) + " + (float)" +
-         literal(f.smoothing / double(f.classes)) + ";\n  };\n"
-         "  auto rowStats = [&](const float *z, long long row, float *logSum, float *ySum) {\n"
-         "    float top = -__int_as_float(0x7f800000), labels = 0.0f;\n"
+  double floor = f.kind == LossKind::MeanSquared ? 0.0
+                 : f.kind == LossKind::Binary   ? 0.5 * f.smoothing
+                                                : f.smoothing / double(f.classes);
+  double keep = f.kind == LossKind::MeanSquared ? 1.0 : 1.0 - f.smoothing;
+  std::string s = "  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;\n"
+                  "  auto labelOf = [&](long long row, long long j) {\n"
+                  "    return " + label + " * (float)" + literal(keep) + " + (float)" + literal(floor) +
+                  ";\n  };\n"
+                  "  auto clip = [](float v) { return fminf(fmaxf(v, 1e-7f), 1.0f - 1e-7f); };\n"
+                  "  auto inside = [](float v) { return v >= 1e-7f && v <= 1.0f - 1e-7f; };\n"
+                  "  (void)clip; (void)inside;\n"
+                  "  auto logit = [&](const float *z, long long at) { return " +
+                  (f.fromLogits ? std::string("z[at]") : std::string("logf(clip(z[at]))")) + "; };\n"
+                  "  (void)logit;\n"
+                  "  struct Stats { float logSum, ySum, sum, dot; };\n"
+                  "  auto rowStats = [&](const float *z, long long row) {\n"
+                  "    Stats st{0.0f, 0.0f, 0.0f, 0.0f};\n";
+  auto warpSum = [](const std::string &v) {
+    return "    for (int o = 16; o > 0; o /= 2)\n      " + v + " += __shfl_xor_sync(0xffffffffu, " + v +
+           ", o);\n";
+  };
+  if (f.kind == LossKind::SoftmaxCrossentropy)
+    s += "    float top = -__int_as_float(0x7f800000), labels = 0.0f;\n"
          "    for (long long j = lane; j < " + c + "; j += 32) {\n"
-         "      top = fmaxf(top, z[row * " + c + " + j]);\n      labels += labelOf(row, j);\n    }\n"
-         "    for (int o = 16; o > 0; o /= 2) {\n"
-         "      top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, o));\n"
-         "      labels += __shfl_xor_sync(0xffffffffu, labels, o);\n    }\n"
+         "      top = fmaxf(top, logit(z, row * " + c + " + j));\n      labels += labelOf(row, j);\n    }\n"
+         "    for (int o = 16; o > 0; o /= 2)\n"
+         "      top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, o));\n" + warpSum("labels") +
          "    float s = 0.0f;\n"
-         "    for (long long j = lane; j < " + c + "; j += 32)\n      s += expf(z[row * " + c + " + j] - top);\n"
-         "    for (int o = 16; o > 0; o /= 2)\n      s += __shfl_xor_sync(0xffffffffu, s, o);\n"
-         "    *logSum = top + logf(s);\n    *ySum = labels;\n  };\n";
+         "    for (long long j = lane; j < " + c + "; j += 32)\n      s += expf(logit(z, row * " + c +
+         " + j) - top);\n" + warpSum("s") + "    st.logSum = top + logf(s);\n    st.ySum = labels;\n";
+  if (f.kind == LossKind::CategoricalOnProbabilities)
+    s += "    float s = 0.0f;\n    for (long long j = lane; j < " + c + "; j += 32)\n      s += z[row * " + c +
+         " + j];\n" + warpSum("s") + "    float dot = 0.0f;\n"
+         "    for (long long j = lane; j < " + c + "; j += 32) {\n      const float r = z[row * " + c +
+         " + j] / s;\n      dot += (inside(r) ? -labelOf(row, j) / clip(r) : 0.0f) * r;\n    }\n" +
+         warpSum("dot") + "    st.sum = s;\n    st.dot = dot;\n";
+  return s + "    return st;\n  };\n";
+}
+
+/// The loss of element j of a row (before the mean over rows), as double.
+std::string elementLoss(const LossForm &f, const std::string &z, const std::string &c) {
+  std::string p = z + "[row * " + c + " + j]", y = "labelOf(row, j)", C = "(double)" + c;
+  switch (f.kind) {
+  case LossKind::SoftmaxCrossentropy:
+    return "-(double)" + y + " * (double)(logit(" + z + ", row * " + c + " + j) - st.logSum)";
+  case LossKind::CategoricalOnProbabilities:
+    return "-(double)" + y + " * (double)logf(clip(" + p + " / st.sum))";
+  case LossKind::Binary:
+    if (f.fromLogits)
+      return "((double)fmaxf(" + p + ", 0.0f) - (double)" + p + " * (double)" + y +
+             " + (double)log1pf(expf(-fabsf(" + p + ")))) / " + C;
+    return "-((double)" + y + " * (double)logf(clip(" + p + ")) + (1.0 - (double)" + y +
+           ") * (double)logf(1.0f - clip(" + p + "))) / " + C;
+  case LossKind::MeanSquared:
+    return "(double)(" + p + " - " + y + ") * (double)(" + p + " - " + y + ") / " + C;
+  }
+  return "";
+}
+
+/// The gradient of element j of a row (before the division by rows).
+std::string elementGrad(const LossForm &f, const std::string &z, const std::string &c) {
+  std::string p = z + "[row * " + c + " + j]", y = "labelOf(row, j)", C = "(float)" + c;
+  switch (f.kind) {
+  case LossKind::SoftmaxCrossentropy: {
+    std::string d = "(expf(logit(" + z + ", row * " + c + " + j) - st.logSum) * st.ySum - " + y + ")";
+    return f.fromLogits ? d : "(inside(" + p + ") ? " + d + " / clip(" + p + ") : 0.0f)";
+  }
+  case LossKind::CategoricalOnProbabilities:
+    return "(((inside(" + p + " / st.sum) ? -" + y + " / clip(" + p + " / st.sum) : 0.0f) - st.dot) / st.sum)";
+  case LossKind::Binary:
+    if (f.fromLogits)
+      return "((1.0f / (1.0f + expf(-" + p + ")) - " + y + ") / " + C + ")";
+    return "(inside(" + p + ") ? (-" + y + " / clip(" + p + ") + (1.0f - " + y + ") / (1.0f - clip(" + p +
+           "))) / " + C + " : 0.0f)";
+  case LossKind::MeanSquared:
+    return "(2.0f * (" + p + " - " + y + ") / " + C + ")";
+  }
+  return "";
 }
 
 } // namespace
@@ -106,9 +187,9 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
         "(" + parameterList(group, false) + ") {\n" + rowHelpers(f, labels) +
         "  __shared__ double warpTotals[8];\n  double total = 0.0;\n"
         "  for (long long row = warp; row < " + rows + "; row += 8) {\n"
-        "    float logSum, ySum;\n    rowStats(" + z + ", row, &logSum, &ySum);\n"
+        "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
         "    double t = 0.0;\n    for (long long j = lane; j < " + c + "; j += 32)\n"
-        "      t -= (double)labelOf(row, j) * (double)(" + z + "[row * " + c + " + j] - logSum);\n"
+        "      t += " + elementLoss(f, z, c) + ";\n"
         "    for (int o = 16; o > 0; o /= 2)\n      t += __shfl_xor_sync(0xffffffffu, t, o);\n"
         "    total += t;\n  }\n  if (lane == 0)\n    warpTotals[warp] = total;\n  __syncthreads();\n"
         "  if (threadIdx.x == 0) {\n    double sum = 0.0;\n    for (int w = 0; w < 8; ++w)\n"
@@ -134,10 +215,9 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
            "  for (int j = threadIdx.x; j < " + std::to_string(f.classes) + "; j += blockDim.x)\n"
            "    partial[j] = 0.0f;\n  __syncthreads();\n";
     s += "  for (long long row = blockIdx.x * 8ll + warp; row < " + rows + "; row += gridDim.x * 8ll) {\n"
-         "    float logSum, ySum;\n    rowStats(" + z + ", row, &logSum, &ySum);\n"
+         "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
          "    for (long long j = lane; j < " + c + "; j += 32) {\n"
-         "      const float g = (expf(" + z + "[row * " + c + " + j] - logSum) * ySum - labelOf(row, j)) / (float)" +
-         rows + ";\n      " + (grad.empty() ? "" : grad + "[row * " + c + " + j] = g;\n      ") +
+         "      const float g = " + elementGrad(f, z, c) + " / (float)" + rows + ";\n      " + (grad.empty() ? "" : grad + "[row * " + c + " + j] = g;\n      ") +
          (bias ? "atomicAdd(&partial[j], g);\n" : "(void)g;\n") + "    }\n  }\n";
     if (bias)
       s += "  __syncthreads();\n  for (int j = threadIdx.x; j < " + std::to_string(f.classes) +

@@ -20,10 +20,10 @@ std::string elementwiseExpression(mlir::Operation *op, llvm::ArrayRef<std::strin
                                   bool *usesStep);
 
 /// Whether |op| is a pooling op or a pooling gradient.
-bool isPoolOp(mlir::Operation *op);
+bool isGatherOp(mlir::Operation *op);
 /// A device function |name|(operand pointers..., long long i) computing
 /// element i of pooling op |op|'s result.
-std::string poolFunction(mlir::Operation *op, const std::string &name);
+std::string gatherFunction(mlir::Operation *op, const std::string &name);
 
 /// Whether every op of |group| is elementwise over one shape (a trailing
 /// bias_grad of the chain allowed, as a per-channel reduction).
@@ -47,6 +47,11 @@ mlir::LogicalResult emitEmbedding(dl::FusedOp group, CudaKernel &kernel);
 /// A single dl.lstm or dl.lstm_grad whose state fits shared memory.
 bool isRecurrentGroup(dl::FusedOp group);
 mlir::LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel);
+
+/// A single softmax / softmax_grad (reduced along its axis) or batch_norm
+/// op (reduced over every other axis).
+bool isNormalizationGroup(dl::FusedOp group);
+mlir::LogicalResult emitNormalization(dl::FusedOp group, CudaKernel &kernel);
 
 /// A single dl.optimizer_update (in place on parameter storage).
 bool isOptimizerGroup(dl::FusedOp group);

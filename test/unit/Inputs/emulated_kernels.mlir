@@ -113,4 +113,53 @@ module {
     %dx, %dk, %dr, %db = dl.lstm_grad %x, %k, %r, %dy {return_sequences} : (tensor<2x5x4xf32>, tensor<4x100xf32>, tensor<25x100xf32>, tensor<2x5x25xf32>) -> (tensor<2x5x4xf32>, tensor<4x100xf32>, tensor<25x100xf32>, tensor<100xf32>)
     return %dx, %dk, %dr : tensor<2x5x4xf32>, tensor<4x100xf32>, tensor<25x100xf32>
   }
+  func.func @bias_grad_alone(%dy: tensor<40x9xf32>) -> tensor<9xf32> {
+    %db = dl.bias_grad %dy : (tensor<40x9xf32>) -> tensor<9xf32>
+    return %db : tensor<9xf32>
+  }
+  func.func @concat_slice(%a: tensor<3x4x5xf32>, %b: tensor<3x2x5xf32>, %c: tensor<3x7x5xf32>) -> (tensor<3x6x5xf32>, tensor<3x3x5xf32>) {
+    %j = dl.concat %a, %b {axis = 1 : i64} : (tensor<3x4x5xf32>, tensor<3x2x5xf32>) -> tensor<3x6x5xf32>
+    %s = dl.slice %c {axis = 1 : i64, start = 2 : i64} : (tensor<3x7x5xf32>) -> tensor<3x3x5xf32>
+    return %j, %s : tensor<3x6x5xf32>, tensor<3x3x5xf32>
+  }
+  func.func @softmax_middle_axis(%x: tensor<3x37x4xf32>, %y: tensor<5x70xf32>, %dy: tensor<5x70xf32>) -> (tensor<3x37x4xf32>, tensor<5x70xf32>) {
+    %s = dl.softmax %x {axis = 1 : i64} : (tensor<3x37x4xf32>) -> tensor<3x37x4xf32>
+    %g = dl.softmax_grad %y, %dy {axis = -1 : i64} : (tensor<5x70xf32>, tensor<5x70xf32>) -> tensor<5x70xf32>
+    return %s, %g : tensor<3x37x4xf32>, tensor<5x70xf32>
+  }
+  func.func @batch_norm_training(%x: tensor<6x5x4x3xf32>, %g: tensor<3xf32>, %b: tensor<3xf32>, %m: tensor<3xf32>, %v: tensor<3xf32>) -> (tensor<6x5x4x3xf32>, tensor<3xf32>, tensor<3xf32>) {
+    %y = dl.batch_norm %x, %g, %b, %m, %v {axis = -1 : i64, momentum = 0.9 : f64, epsilon = 1.0e-3 : f64, training, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1>} : (tensor<6x5x4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<6x5x4x3xf32>
+    %nm, %nv = dl.batch_norm_statistics_update %x, %m, %v {axis = -1 : i64, momentum = 0.9 : f64} : (tensor<6x5x4x3xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>)
+    return %y, %nm, %nv : tensor<6x5x4x3xf32>, tensor<3xf32>, tensor<3xf32>
+  }
+  func.func @batch_norm_inference(%x: tensor<3x7x6xf32>, %m: tensor<7xf32>, %v: tensor<7xf32>, %dy: tensor<3x7x6xf32>, %g: tensor<7xf32>) -> (tensor<3x7x6xf32>, tensor<3x7x6xf32>) {
+    %y = dl.batch_norm %x, %m, %v {axis = 1 : i64, momentum = 0.9 : f64, epsilon = 1.0e-3 : f64, operandSegmentSizes = array<i32: 1, 0, 0, 1, 1>} : (tensor<3x7x6xf32>, tensor<7xf32>, tensor<7xf32>) -> tensor<3x7x6xf32>
+    %dx = dl.batch_norm_inference_grad %dy, %g, %v {axis = 1 : i64, epsilon = 1.0e-3 : f64} : (tensor<3x7x6xf32>, tensor<7xf32>, tensor<7xf32>) -> tensor<3x7x6xf32>
+    return %y, %dx : tensor<3x7x6xf32>, tensor<3x7x6xf32>
+  }
+  func.func @batch_norm_grad(%x: tensor<300x5xf32>, %g: tensor<5xf32>, %dy: tensor<300x5xf32>) -> (tensor<300x5xf32>, tensor<5xf32>, tensor<5xf32>) {
+    %dx, %dg, %db = dl.batch_norm_grad %x, %g, %dy {axis = -1 : i64, epsilon = 1.0e-3 : f64} : (tensor<300x5xf32>, tensor<5xf32>, tensor<300x5xf32>) -> (tensor<300x5xf32>, tensor<5xf32>, tensor<5xf32>)
+    return %dx, %dg, %db : tensor<300x5xf32>, tensor<5xf32>, tensor<5xf32>
+  }
+  func.func @losses(%p: tensor<9x6xf32>, %y: tensor<9x6xf32>) -> (tensor<f32>, tensor<f32>, tensor<9x6xf32>, tensor<6xf32>) {
+    %a = dl.loss %p, %y {config = #dl.config<"mse", {}>} : (tensor<9x6xf32>, tensor<9x6xf32>) -> tensor<f32>
+    %b = dl.loss %p, %y {config = #dl.config<"binary_crossentropy", {from_logits = true, label_smoothing = 0.2 : f64}>} : (tensor<9x6xf32>, tensor<9x6xf32>) -> tensor<f32>
+    %c = dl.loss_grad %p, %y {config = #dl.config<"mse", {}>} : (tensor<9x6xf32>, tensor<9x6xf32>) -> tensor<9x6xf32>
+    %d = dl.loss_grad %p, %y {config = #dl.config<"binary_crossentropy", {from_logits = true, label_smoothing = 0.2 : f64}>} : (tensor<9x6xf32>, tensor<9x6xf32>) -> tensor<9x6xf32>
+    %e = dl.bias_grad %d : (tensor<9x6xf32>) -> tensor<6xf32>
+    return %a, %b, %c, %e : tensor<f32>, tensor<f32>, tensor<9x6xf32>, tensor<6xf32>
+  }
+  func.func @losses_on_probabilities(%p: tensor<9x6xf32>, %y: tensor<9x6xf32>, %ids: tensor<9xi32>) -> (tensor<f32>, tensor<9x6xf32>, tensor<f32>, tensor<9x6xf32>, tensor<f32>, tensor<9x6xf32>) {
+    %a = dl.loss %p, %y {config = #dl.config<"binary_crossentropy", {from_logits = false, label_smoothing = 0.0 : f64}>} : (tensor<9x6xf32>, tensor<9x6xf32>) -> tensor<f32>
+    %b = dl.loss_grad %p, %y {config = #dl.config<"binary_crossentropy", {from_logits = false, label_smoothing = 0.0 : f64}>} : (tensor<9x6xf32>, tensor<9x6xf32>) -> tensor<9x6xf32>
+    %c = dl.loss %p, %y {config = #dl.config<"categorical_crossentropy", {from_logits = false, label_smoothing = 0.1 : f64}>} : (tensor<9x6xf32>, tensor<9x6xf32>) -> tensor<f32>
+    %d = dl.loss_grad %p, %y {config = #dl.config<"categorical_crossentropy", {from_logits = false, label_smoothing = 0.1 : f64}>} : (tensor<9x6xf32>, tensor<9x6xf32>) -> tensor<9x6xf32>
+    %e = dl.loss %p, %ids {config = #dl.config<"sparse_categorical_crossentropy", {from_logits = false}>} : (tensor<9x6xf32>, tensor<9xi32>) -> tensor<f32>
+    %f = dl.loss_grad %p, %ids {config = #dl.config<"sparse_categorical_crossentropy", {from_logits = false}>} : (tensor<9x6xf32>, tensor<9xi32>) -> tensor<9x6xf32>
+    return %a, %b, %c, %d, %e, %f : tensor<f32>, tensor<9x6xf32>, tensor<f32>, tensor<9x6xf32>, tensor<f32>, tensor<9x6xf32>
+  }
+  func.func @zeros() -> tensor<5x3xf32> {
+    %z = dl.zeros : tensor<5x3xf32>
+    return %z : tensor<5x3xf32>
+  }
 }

@@ -1,9 +1,9 @@
-//===- EmitPooling.cpp - Pooling and its gradients as per-element gathers -===//
+//===- EmitGather.cpp - Ops whose elements read elsewhere in their inputs -===//
 //
-// Every pooling op, forward or backward, computes each element of its result
-// from a window of its operands: one thread per result element walks that
-// window, so pools join elementwise chains (max_pool2d_grad + relu_grad +
-// bias_grad is one grid-stride kernel) without atomics. Window placement
+// Pooling (forward and backward), concat and slice compute each element of
+// their result from other positions of their operands: one thread per result
+// element reads them, so these ops join elementwise chains (max_pool2d_grad
+// + relu_grad + bias_grad is one grid-stride kernel) without atomics. Window placement
 // (TF `same` padding) and max tie-breaking (the first maximum in row-major
 // window order, padding excluded) are those of the reference evaluator.
 //
@@ -89,23 +89,72 @@ std::string firstMaxOfWindow(const Window &g) {
                         " + ix; top = v; }\n");
 }
 
+
+/// The result of |op| split around its axis attribute: [outer, size, inner].
+struct AxisSplit {
+  int64_t outer = 1, size, inner = 1;
+};
+AxisSplit splitAt(ArrayRef<int64_t> shape, int64_t axis) {
+  int64_t a = axis < 0 ? axis + int64_t(shape.size()) : axis;
+  AxisSplit s{1, shape[a], 1};
+  for (int64_t i = 0; i < a; ++i)
+    s.outer *= shape[i];
+  for (int64_t i = a + 1; i < int64_t(shape.size()); ++i)
+    s.inner *= shape[i];
+  return s;
+}
+
+/// concat: element i of the result lies in the input whose part of the axis
+/// holds its position along the axis.
+std::string concatBody(dl::ConcatOp op) {
+  int64_t axis = op.getAxis();
+  AxisSplit out = splitAt(shapeOf(op.getResult()), axis);
+  std::string s = "  const long long inner = i % " + ll(out.inner) + ", at = (i / " + ll(out.inner) +
+                  ") % " + ll(out.size) + ", outer = i / " + ll(out.inner * out.size) + ";\n";
+  int64_t start = 0;
+  for (auto [k, v] : llvm::enumerate(op.getInputs())) {
+    int64_t size = splitAt(shapeOf(v), axis).size;
+    s += "  if (at < " + ll(start + size) + ")\n    return in" + std::to_string(k) + "[(outer * " +
+         ll(size) + " + at - " + ll(start) + ") * " + ll(out.inner) + " + inner];\n";
+    start += size;
+  }
+  return s + "  return 0.0f;\n";
+}
+
+/// slice: element i of the part is element start + position of the whole.
+std::string sliceBody(dl::SliceOp op) {
+  AxisSplit part = splitAt(shapeOf(op.getResult()), op.getAxis());
+  AxisSplit whole = splitAt(shapeOf(op.getInput()), op.getAxis());
+  return "  const long long inner = i % " + ll(part.inner) + ", at = (i / " + ll(part.inner) +
+         ") % " + ll(part.size) + ", outer = i / " + ll(part.inner * part.size) + ";\n" +
+         "  return src[(outer * " + ll(whole.size) + " + " + ll(op.getStart()) + " + at) * " +
+         ll(whole.inner) + " + inner];\n";
+}
+
 } // namespace
 
-bool isPoolOp(Operation *op) {
-  return isa<dl::MaxPool2DOp, dl::AvgPool2DOp, dl::GlobalMaxPool2DOp, dl::GlobalAvgPool2DOp,
+bool isGatherOp(Operation *op) {
+  return isa<dl::ConcatOp, dl::SliceOp, dl::MaxPool2DOp, dl::AvgPool2DOp, dl::GlobalMaxPool2DOp, dl::GlobalAvgPool2DOp,
              dl::MaxPool2DGradOp, dl::AvgPool2DGradOp, dl::GlobalMaxPool2DGradOp,
              dl::GlobalAvgPool2DGradOp>(op);
 }
 
-std::string poolFunction(Operation *op, const std::string &name) {
+std::string gatherFunction(Operation *op, const std::string &name) {
   // Pools read src; gradients read (src, grad) or only grad.
   std::string params = "const float *src, ";
+  if (auto concat = dyn_cast<dl::ConcatOp>(op)) {
+    params.clear();
+    for (unsigned i = 0; i < concat.getInputs().size(); ++i)
+      params += "const float *in" + std::to_string(i) + ", ";
+  }
   if (isa<dl::MaxPool2DGradOp, dl::GlobalMaxPool2DGradOp>(op))
     params = "const float *src, const float *grad, ";
   else if (isa<dl::AvgPool2DGradOp, dl::GlobalAvgPool2DGradOp>(op))
     params = "const float *grad, ";
   std::string head = "__device__ __forceinline__ float " + name + "(" + params + "long long i) {\n";
   std::string body = llvm::TypeSwitch<Operation *, std::string>(op)
+      .Case([&](dl::ConcatOp c) { return concatBody(c); })
+      .Case([&](dl::SliceOp c) { return sliceBody(c); })
       .Case([&](dl::MaxPool2DOp p) {
         Window g = windowOf(op, shapeOf(p.getInput()));
         return decodeOutput(g) + "  float r = -__int_as_float(0x7f800000);\n" +
