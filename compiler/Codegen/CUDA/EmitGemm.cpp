@@ -19,6 +19,8 @@ namespace dlc::cuda {
 namespace {
 
 constexpr int64_t kTile = 64, kStep = 16, kThreads = 256;
+/// Split K when fewer output tiles than this (about the SMs of a GPU).
+constexpr int64_t kSplitBelowTiles = 96, kSplitChunk = 512;
 
 struct Gemm {
   int64_t m = 0, n = 0, k = 0;
@@ -234,17 +236,17 @@ std::string mainLoop(const Gemm &g) {
   return R"(    for (int i = 0; i < 4; ++i)
       for (int j = 0; j < 4; ++j)
         acc[i][j] = 0.0f;
-    for (long long k0 = 0; k0 < K; k0 += 16) {
+    for (long long k0 = kBegin; k0 < kEnd; k0 += 16) {
       for (int t = threadIdx.x; t < 64 * 16; t += 256) {
         {
           const int r = t / 16, kk = t % 16;
           const long long m = rowBase + r, k = k0 + kk;
-          As[kk][r] = m < rowEnd && k < K ? )" + g.loadA + R"( : 0.0f;
+          As[kk][r] = m < rowEnd && k < kEnd ? )" + g.loadA + R"( : 0.0f;
         }
         {
           const int kb = t / 64, c = t % 64;
           const long long k = k0 + kb, n = colBase + c;
-          Bs[kb][c] = k < K && n < N ? )" + g.loadB + R"( : 0.0f;
+          Bs[kb][c] = k < kEnd && n < N ? )" + g.loadB + R"( : 0.0f;
         }
       }
       __syncthreads();
@@ -302,8 +304,19 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   std::string epilogue;
   if (hasBias)
     epilogue += "          v += " + argName(anchor->getOperand(2)) + "[n];\n";
+  // A lone product with few output tiles and a long K (kernel gradients:
+  // K runs over the batch and every output position) splits K over
+  // grid.z; each split adds its partial sums to the zeroed result.
+  int64_t tiles = ((g->n + kTile - 1) / kTile) * ((g->m + kTile - 1) / kTile);
+  int64_t splits = 1;
+  if (ops.size() == 1 && !hasBias && tiles < kSplitBelowTiles && g->k >= 2 * kSplitChunk)
+    splits = std::min(g->k / kSplitChunk, (kSplitBelowTiles * 2 + tiles - 1) / tiles);
+  int64_t chunk = ((g->k + splits - 1) / splits + kStep - 1) / kStep * kStep;
+  if (splits > 1)
+    kernel.zeroedOutputs.push_back(0);
   if (std::string out = outOf(anchor->getResult(0)); !out.empty() && !softmax)
-    epilogue += "          " + out + "[pos * " + N + " + n] = v;\n";
+    epilogue += splits > 1 ? "          atomicAdd(&" + out + "[pos * " + N + " + n], v);\n"
+                           : "          " + out + "[pos * " + N + " + n] = v;\n";
   DenseMap<Value, std::string> names;
   names[anchor->getResult(0)] = "v";
   std::string columnSum, summed; // a bias_grad: its result, and what it sums
@@ -365,7 +378,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
                          "  long long b, oy, ox;\n  if (!dlc_row(m, b, oy, ox)) return 0.0f;\n", "k");
     kernel.grid = {(g->n + kTile - 1) / kTile, windowBlocks + tailBlocks, 1};
   } else {
-    kernel.grid = {softmax ? 1 : (g->n + kTile - 1) / kTile, (g->m + kTile - 1) / kTile, 1};
+    kernel.grid = {softmax ? 1 : (g->n + kTile - 1) / kTile, (g->m + kTile - 1) / kTile, splits};
   }
   kernel.block = {kThreads, 1, 1};
   kernel.sharedBytes = 2 * kStep * (kTile + 4) * 4 + (columnSum.empty() ? 0 : kTile * 4) +
@@ -375,6 +388,11 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
        parameterList(group, false) + ") {\n";
   s += "  const long long M = " + ll(rows) + ", N = " + N + ", K = " + ll(g->k) + ";\n";
+  if (splits > 1)
+    s += "  const long long kBegin = (long long)blockIdx.z * " + ll(chunk) +
+         ", kEnd = kBegin + " + ll(chunk) + " < K ? kBegin + " + ll(chunk) + " : K;\n";
+  else
+    s += "  const long long kBegin = 0, kEnd = K;\n";
   s += "  __shared__ float As[16][64 + 4];\n  __shared__ float Bs[16][64 + 4];\n"
        "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  float acc[4][4];\n";
   if (!columnSum.empty())
