@@ -1,8 +1,9 @@
 //===- device.h - What a backend implements --------------------------------===//
 //
 // A device turns a verified program into something runnable once (kernel
-// preparation, arena allocation) and then runs it many times. The CPU backend
-// (runtime/cpu/) implements it now; the CUDA backend plugs in the same way.
+// preparation, arena allocation) and then runs it many times. Backends: the
+// CPU (runtime/cpu/), CUDA on a GPU and CUDA emulated on the CPU
+// (runtime/cuda/cuda_device.h, runtime/cuda_sim/sim_module.h).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -56,12 +57,28 @@ public:
   virtual std::vector<KernelTime> kernelTimes() const = 0;
 };
 
+/// Parameters have one host copy, Parameter::data, which the session hands
+/// out and checkpoints. A device that keeps them in its own memory (a GPU)
+/// holds a second copy, allocated once in attach() and shared by all its
+/// programs, and copies between the two only when the session asks: it
+/// uploads before a run when the host copy changed (the first run, a
+/// checkpoint load, user edits) and downloads before the host copy is read
+/// after a program updated parameters (train_step). The CPU device runs on
+/// the host copy itself: there both are no-ops.
 class Device {
 public:
   virtual ~Device() = default;
   virtual std::string name() const = 0;
+  /// Called once by Session::create, before any prepare(): the bundle whose
+  /// programs this device will run (it outlives the device) and the
+  /// session's parameters, whose device storage is allocated here.
+  virtual Status attach(const Bundle &bundle, std::vector<Parameter> &parameters) = 0;
   virtual Status prepare(const fb::Program &program, std::vector<Parameter> &parameters,
                          std::unique_ptr<PreparedProgram> *out) = 0;
+  /// Host copy -> device copy of every parameter.
+  virtual Status uploadParameters(const std::vector<Parameter> &parameters) = 0;
+  /// Device copy -> host copy of every parameter.
+  virtual Status downloadParameters(std::vector<Parameter> &parameters) = 0;
 };
 
 /// The CPU device (multi-threaded with OpenMP; oneDNN for convolutions and

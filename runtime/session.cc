@@ -68,6 +68,8 @@ Status Session::create(std::shared_ptr<const Bundle> bundle, std::unique_ptr<Dev
     }
     session->parameters_.push_back(std::move(param));
   }
+  DLC_RETURN_IF_ERROR(session->device_->attach(*session->bundle_, session->parameters_),
+                      "attaching " + bundle->origin() + " to " + session->device_->name());
   *out = std::move(session);
   return okStatus();
 }
@@ -98,6 +100,7 @@ Status Session::prepared(const std::string &name, PreparedProgram **out) {
                         "preparing program '" + name + "' on " + device_->name());
     it = programs_.emplace(name, std::move(p)).first;
     inputSpecs_[name] = inputs(name);
+    updates_[name] = updatesParameters(*program);
   }
   *out = it->second.get();
   return okStatus();
@@ -118,7 +121,49 @@ Status Session::run(const std::string &name, const std::vector<TensorView> &inpu
                              "input '" + specs[i].name + "' of '" + name + "' must be " +
                                  dtypeName(specs[i].dtype) + shapeString(specs[i].shape) + ", got " +
                                  dtypeName(inputs[i].dtype) + shapeString(inputs[i].shape));
+  if (hostNewer_) {
+    DLC_RETURN_IF_ERROR(device_->uploadParameters(parameters_),
+                        "uploading parameters to " + device_->name());
+    hostNewer_ = false;
+  }
+  // Even a failed run may have updated some parameters on the device.
+  if (updates_[name])
+    deviceNewer_ = true;
   return program->run(inputs, options, outputs);
+}
+
+bool Session::updatesParameters(const fb::Program &program) const {
+  const auto &buffers = *program.buffers();
+  auto rootOf = [&](uint32_t i) {
+    for (int hops = 0; buffers[i]->kind() == fb::BufferKind::View && hops < 64; ++hops)
+      i = uint32_t(buffers[i]->base());
+    return i;
+  };
+  for (const fb::Kernel *k : *program.kernels())
+    for (const fb::Op *op : *k->ops())
+      if (op->outputs())
+        for (uint32_t o : *op->outputs())
+          if (buffers[rootOf(o)]->kind() == fb::BufferKind::Param)
+            return true;
+  return false;
+}
+
+Status Session::syncParametersToHost() {
+  if (!deviceNewer_)
+    return okStatus();
+  DLC_RETURN_IF_ERROR(device_->downloadParameters(parameters_),
+                      "downloading parameters from " + device_->name());
+  deviceNewer_ = false;
+  return okStatus();
+}
+
+Status Session::parametersChanged() {
+  if (deviceNewer_)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "parameters were edited while " + device_->name() +
+                               " held newer values: call syncParametersToHost() before editing");
+  hostNewer_ = true;
+  return okStatus();
 }
 
 std::vector<KernelTime> Session::kernelTimes(const std::string &name) const {
@@ -136,7 +181,8 @@ uint64_t Session::memoryBytes() const {
 }
 
 Status Session::saveCheckpoint(const std::string &path,
-                               const std::map<std::string, std::string> &metadata) const {
+                               const std::map<std::string, std::string> &metadata) {
+  DLC_RETURN_IF_ERROR(syncParametersToHost(), "saving a checkpoint");
   std::vector<TensorToWrite> tensors;
   for (const Parameter &p : parameters_)
     tensors.push_back(TensorToWrite{p.name, DType::kF32, p.shape, p.data.data(),
@@ -148,7 +194,9 @@ Status Session::loadCheckpoint(const std::string &path,
                                std::map<std::string, std::string> *metadata) {
   SafetensorsFile file;
   DLC_RETURN_IF_ERROR(SafetensorsFile::open(path, &file), "loading a checkpoint");
-  for (Parameter &p : parameters_) {
+  // Names and shapes are checked before anything is copied, so a checkpoint
+  // of another model leaves both copies of the parameters as they were.
+  for (const Parameter &p : parameters_) {
     const SafetensorsTensor *t = file.find(p.name);
     if (!t)
       return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
@@ -158,8 +206,13 @@ Status Session::loadCheckpoint(const std::string &path,
       return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                              path + ": tensor '" + p.name + "' has shape " + shapeString(t->shape) +
                                  ", the model needs " + shapeString(p.shape));
+  }
+  // From here on the host copy is (being) replaced: it is the newer one.
+  deviceNewer_ = false;
+  hostNewer_ = true;
+  for (Parameter &p : parameters_) {
     std::vector<float> values;
-    DLC_RETURN_IF_ERROR(readFloat32(*t, &values), path);
+    DLC_RETURN_IF_ERROR(readFloat32(*file.find(p.name), &values), path);
     std::memcpy(p.data.data(), values.data(), values.size() * sizeof(float));
   }
   if (metadata)

@@ -42,29 +42,47 @@ public:
   Status run(const std::string &name, const std::vector<TensorView> &inputs,
              std::vector<TensorView> *outputs, const RunOptions &options = {});
 
+  /// The host copy of every parameter and optimizer slot. On a device with
+  /// its own memory (CUDA) a program that updates parameters (train_step)
+  /// leaves this copy behind: call syncParametersToHost() before reading it,
+  /// and parametersChanged() after writing it so that the next run uploads
+  /// it. On the CPU both calls cost nothing.
   std::vector<Parameter> &parameters() { return parameters_; }
   Parameter *parameter(const std::string &name);
+  /// Copies the parameters from the device if a run updated them there
+  /// since the last sync (one copy per update, not per call).
+  Status syncParametersToHost();
+  /// Marks the host copy as the newer one. kInvalidArgument, and nothing
+  /// marked, while the device holds updates the host copy has not seen (the
+  /// edit was made to stale values: sync first).
+  Status parametersChanged();
   /// Per-kernel times of program |name| over its profiled runs.
   std::vector<KernelTime> kernelTimes(const std::string &name) const;
   /// Peak arena bytes of every prepared program plus parameter bytes.
   uint64_t memoryBytes() const;
 
   /// Writes every parameter and optimizer slot with |metadata| to |path|
-  /// atomically (safetensors).
+  /// atomically (safetensors), syncing them to the host first.
   Status saveCheckpoint(const std::string &path,
-                        const std::map<std::string, std::string> &metadata) const;
+                        const std::map<std::string, std::string> &metadata);
   /// Restores what saveCheckpoint wrote; every parameter must be present with
-  /// its shape.
+  /// its shape. The next run uploads them.
   Status loadCheckpoint(const std::string &path, std::map<std::string, std::string> *metadata);
 
 private:
   Status prepared(const std::string &name, PreparedProgram **out);
+  /// Whether |program| writes parameter storage (an optimizer step).
+  bool updatesParameters(const fb::Program &program) const;
 
   std::shared_ptr<const Bundle> bundle_;
   std::unique_ptr<Device> device_;
   std::vector<Parameter> parameters_;
   std::map<std::string, std::unique_ptr<PreparedProgram>> programs_;
   std::map<std::string, std::vector<TensorSpec>> inputSpecs_; // of prepared programs
+  std::map<std::string, bool> updates_;                        // updatesParameters, per program
+  // Which copy of the parameters is newer (runtime/device.h); at most one.
+  bool hostNewer_ = true;    // the device has not seen the host's values yet
+  bool deviceNewer_ = false; // a run updated parameters the host has not seen
 };
 
 } // namespace dlc::rt

@@ -22,3 +22,21 @@ for tool_dir in ["tools/dlc", "tools/dlc-opt", "test/unit", "runtime"]:
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%examples", os.path.join(config.dlc_src_root, "examples")))
 config.substitutions.append(("%dlc_src", config.dlc_src_root))
+
+# Tests that compile CUDA kernels (dlc compile --target cuda) need NVRTC,
+# which dlc loads at run time from the same places (runtime/cuda/nvrtc.cc).
+def have_nvrtc():
+    import ctypes
+    roots = [os.environ.get(v, "") for v in ("CUDA_HOME", "CUDA_PATH")] + ["/usr/local/cuda"]
+    names = [os.environ.get("DLC_NVRTC_LIBRARY", ""), "libnvrtc.so.13", "libnvrtc.so"]
+    names += [os.path.join(r, "lib64", n) for r in roots if r for n in names[1:3]]
+    for name in filter(None, names):
+        try:
+            ctypes.CDLL(name)
+            return True
+        except OSError:
+            pass
+    return False
+
+if have_nvrtc():
+    config.available_features.add("nvrtc")

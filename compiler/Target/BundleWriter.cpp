@@ -5,6 +5,9 @@
 #include "compiler/Target/ProgramLowering.h"
 #include "dialects/DL/DLOps.h"
 #include "runtime/bundle.h"
+#include "runtime/cuda/cubin_info.h"
+#include "runtime/cuda/kernel_cache.h"
+#include "runtime/cuda/nvrtc.h"
 #include "runtime/initializers.h"
 #include "runtime/safetensors.h"
 
@@ -13,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -111,54 +115,221 @@ LogicalResult appendInitialValue(dl::ParamOp param, const BundleOptions &options
   return success();
 }
 
-void appendBytes(std::vector<uint8_t> &payload, const std::string &bytes, uint64_t *offset) {
+void appendBytes(std::vector<uint8_t> &payload, const void *data, size_t size, uint64_t *offset) {
   payload.resize((payload.size() + 63) / 64 * 64);
   *offset = payload.size();
-  payload.insert(payload.end(), bytes.begin(), bytes.end());
+  const auto *p = static_cast<const uint8_t *>(data);
+  payload.insert(payload.end(), p, p + size);
 }
 
-/// Emits the CUDA kernel of every dl.fused group of the program functions
-/// and stores each distinct source once in |payload|.
-LogicalResult emitCudaKernels(ModuleOp module, std::vector<uint8_t> &payload,
-                              KernelCodeMap *code) {
-  std::map<std::string, KernelCode> bySource; // source with its name blanked
-  int index = 0;
+/// One distinct CUDA kernel: its source, launch table and the first group
+/// that emitted it (where NVRTC's complaints about it are reported).
+struct DistinctKernel {
+  std::string source;
+  KernelCode code;
+  Operation *group; // a dl.fused
+};
+
+/// Emits the CUDA kernel of every dl.fused group of the program functions,
+/// keeping one per distinct source; |kernelOf| maps every group to its
+/// entry in |kernels|.
+LogicalResult emitCudaKernels(ModuleOp module, std::vector<DistinctKernel> *kernels,
+                              llvm::DenseMap<Operation *, size_t> *kernelOf) {
+  std::map<std::string, size_t> byName; // equal names are equal code
   bool ok = true;
   for (auto [funcName, programName] : kPrograms) {
     auto func = module.lookupSymbol<func::FuncOp>(funcName);
     if (!func)
       continue;
     for (auto group : func.getBody().getOps<dl::FusedOp>()) {
-      FailureOr<cuda::CudaKernel> kernel = cuda::emitKernel(group, index++);
+      FailureOr<cuda::CudaKernel> kernel = cuda::emitKernel(group);
       if (failed(kernel)) {
         ok = false;
         continue;
       }
-      std::string key = kernel->source;
-      for (size_t at = key.find(kernel->name); at != std::string::npos;
-           at = key.find(kernel->name, at))
-        key.replace(at, kernel->name.size(), "@");
-      auto [it, inserted] = bySource.try_emplace(key);
+      auto [it, inserted] = byName.try_emplace(kernel->name, kernels->size());
       if (inserted) {
-        KernelCode &c = it->second;
-        c.entry = kernel->name;
-        c.grid = kernel->grid;
-        c.block = kernel->block;
-        c.takesStep = kernel->takesStep;
-        c.zeroedResults = kernel->zeroedOutputs;
-        appendBytes(payload, kernel->source, &c.sourceOffset);
-        c.sourceBytes = kernel->source.size();
+        DistinctKernel k{kernel->source, {}, group.getOperation()};
+        k.code.entry = kernel->name;
+        k.code.grid = kernel->grid;
+        k.code.block = kernel->block;
+        k.code.takesStep = kernel->takesStep;
+        k.code.zeroedResults = kernel->zeroedOutputs;
+        kernels->push_back(std::move(k));
       }
-      (*code)[group.getOperation()] = it->second;
+      (*kernelOf)[group.getOperation()] = it->second;
     }
   }
   return success(ok);
 }
 
+/// NVRTC options for the emitted kernels. They include no headers (the
+/// emitters spell out what they need, e.g. -__int_as_float(0x7f800000) for
+/// -inf), so no -I; ptxas' report in the log gives exact spill bytes, which
+/// the CUBIN does not hold (runtime/cuda/cubin_info.h).
+const std::vector<std::string> &nvrtcOptions() {
+  static const std::vector<std::string> options = {"--std=c++17", "--ptxas-options=-v"};
+  return options;
+}
+
+/// The loader's multi-line "tried:" list as one line: each name once
+/// ($CUDA_HOME is often /usr/local/cuda, which is also tried by default).
+std::string oneLine(const std::string &message) {
+  size_t eol = message.find('\n');
+  std::string out = message.substr(0, eol);
+  std::set<std::string> seen;
+  while (eol != std::string::npos) {
+    size_t next = message.find('\n', eol + 1);
+    std::string line = message.substr(eol + 1, next == std::string::npos ? next : next - eol - 1);
+    line.erase(0, line.find_first_not_of(' '));
+    line = line.substr(0, line.find(": "));
+    if (!line.empty() && seen.insert(line).second)
+      out += (out.back() == ':' ? " " : ", ") + line;
+    eol = next;
+  }
+  return out;
+}
+
+/// Whether |arch| is sm_<number> for a number NVRTC compiles CUBIN for.
+/// Variants such as sm_90a are left out: they only pay off for instructions
+/// the emitters do not use, and NVRTC would reject some only at compile time.
+bool supportedArch(const std::string &arch, const std::vector<std::string> &supported) {
+  return std::find(supported.begin(), supported.end(), arch) != supported.end();
+}
+
+/// Registers, spill bytes, shared memory and stack of |kernel|'s entry in
+/// one compiled image; fails (at the group) when the CUBIN does not say or
+/// the kernel cannot be launched with its block.
+LogicalResult describeImage(const DistinctKernel &kernel, const rt::cuda::CompiledImage &image,
+                            KernelCode::Image *out) {
+  const std::string &entry = kernel.code.entry;
+  rt::cuda::CubinInfo info;
+  rt::Status status = rt::cuda::parseCubin(image.cubin.data(), image.cubin.size(), &info,
+                                           "the " + image.arch + " CUBIN of " + entry);
+  if (!status.ok())
+    return kernel.group->emitError(status.message());
+  rt::cuda::mergePtxasLog(image.log, &info);
+  const rt::cuda::KernelResources *r = info.find(entry);
+  if (!r)
+    return kernel.group->emitError("the ") << image.arch << " CUBIN has no kernel '" << entry << "'";
+  out->arch = image.arch;
+  out->registers = r->registers;
+  // Without ptxas' report only "no spills" is certain; -1 says unknown.
+  out->spillBytes = r->spillStoreBytes >= 0 && r->spillLoadBytes >= 0
+                        ? int(r->spillStoreBytes + r->spillLoadBytes)
+                        : r->spillInstructions == 0 ? 0 : -1;
+  out->sharedBytes = int(r->sharedBytes);
+  out->stackBytes = int(std::max(r->frameBytes, r->stackBytes));
+  const auto &block = kernel.code.block;
+  int64_t threads = block[0] * block[1] * block[2];
+  // A block that needs more than the SM's 64 Ki registers fails at launch.
+  if (int64_t(r->registers) * threads > 65536)
+    return kernel.group->emitError("the CUDA kernel needs ")
+           << r->registers << " registers per thread on " << image.arch << ": " << threads
+           << " threads per block exceed the 65536 registers of a block";
+  return success();
+}
+
+/// Compiles every distinct kernel for every architecture in one NVRTC
+/// batch through the on-disk kernel cache; a kernel NVRTC rejects is
+/// reported at its group, with NVRTC's log as a note.
+LogicalResult compileCudaKernels(ModuleOp module, const std::vector<DistinctKernel> &kernels,
+                                 const std::vector<std::string> &archs,
+                                 std::vector<rt::cuda::CompiledProgram> *compiled,
+                                 CudaCompileStats *stats) {
+  if (std::string error = checkCudaToolchain(archs); !error.empty())
+    return module.emitError(error);
+  const rt::cuda::Nvrtc *nvrtc = nullptr;
+  (void)rt::cuda::Nvrtc::instance(&nvrtc); // checked just above
+  std::vector<rt::cuda::NvrtcProgram> programs;
+  for (const DistinctKernel &k : kernels)
+    programs.push_back({k.code.entry, k.source, {}, {}, nvrtcOptions()});
+  rt::cuda::KernelCache cache(rt::cuda::KernelCache::defaultDirectory());
+  auto start = std::chrono::steady_clock::now();
+  std::vector<rt::Status> failures;
+  rt::Status status = cache.compileBatch(*nvrtc, programs, archs, /*threads=*/0, compiled, &failures);
+  stats->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stats->kernels = int(kernels.size());
+  stats->images = int(kernels.size() * archs.size());
+  stats->cacheHits = int(cache.stats().hits);
+  stats->compiler = "NVRTC " + nvrtc->version();
+  stats->cacheDirectory = cache.directory();
+  if (status.ok())
+    return success();
+  for (size_t i = 0; i < kernels.size() && i < failures.size(); ++i) {
+    if (failures[i].ok())
+      continue;
+    const std::string &message = failures[i].message();
+    size_t eol = message.find('\n');
+    InFlightDiagnostic d = kernels[i].group->emitError(message.substr(0, eol));
+    if (eol != std::string::npos)
+      d.attachNote() << "NVRTC's log:\n" << message.substr(eol + 1);
+  }
+  return failure();
+}
+
+/// Stores each kernel's source and, per architecture, its PTX and CUBIN in
+/// |payload|, and fills the kernel's images with their resources.
+LogicalResult appendCudaCode(std::vector<DistinctKernel> &kernels,
+                             const std::vector<rt::cuda::CompiledProgram> &compiled,
+                             std::vector<uint8_t> &payload) {
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    KernelCode &c = kernels[i].code;
+    appendBytes(payload, kernels[i].source.data(), kernels[i].source.size(), &c.sourceOffset);
+    c.sourceBytes = kernels[i].source.size();
+    for (const rt::cuda::CompiledImage &image : compiled[i].images) {
+      KernelCode::Image out;
+      if (failed(describeImage(kernels[i], image, &out)))
+        return failure();
+      appendBytes(payload, image.ptx.data(), image.ptx.size(), &out.ptxOffset);
+      out.ptxBytes = image.ptx.size();
+      appendBytes(payload, image.cubin.data(), image.cubin.size(), &out.cubinOffset);
+      out.cubinBytes = image.cubin.size();
+      c.images.push_back(std::move(out));
+    }
+  }
+  return success();
+}
+
+/// The cuda target: every group's kernel, compiled, in |payload|; |code|
+/// gets each group's launch table and images.
+LogicalResult addCudaCode(ModuleOp module, const BundleOptions &options,
+                          std::vector<uint8_t> &payload, KernelCodeMap *code,
+                          CudaCompileStats *stats) {
+  std::vector<DistinctKernel> kernels;
+  llvm::DenseMap<Operation *, size_t> kernelOf;
+  std::vector<rt::cuda::CompiledProgram> compiled;
+  if (failed(emitCudaKernels(module, &kernels, &kernelOf)) ||
+      failed(compileCudaKernels(module, kernels, options.cudaArchs, &compiled, stats)) ||
+      failed(appendCudaCode(kernels, compiled, payload)))
+    return failure();
+  for (auto [group, index] : kernelOf)
+    (*code)[group] = kernels[index].code;
+  return success();
+}
+
 } // namespace
 
+std::string checkCudaToolchain(const std::vector<std::string> &archs) {
+  const rt::cuda::Nvrtc *nvrtc = nullptr;
+  if (rt::Status status = rt::cuda::Nvrtc::instance(&nvrtc); !status.ok())
+    return "--target cuda needs NVRTC: " + oneLine(status.message());
+  if (archs.empty())
+    return "--target cuda needs at least one CUDA architecture";
+  std::vector<std::string> supported = nvrtc->supportedArchs();
+  for (const std::string &arch : archs)
+    if (!supportedArch(arch, supported)) {
+      std::string list;
+      for (const std::string &s : supported)
+        list += (list.empty() ? "" : ", ") + s;
+      return "unknown CUDA architecture '" + arch + "' (NVRTC " + nvrtc->version() +
+             " compiles for " + list + ")";
+    }
+  return "";
+}
+
 LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
-                          std::vector<uint8_t> *fileBytes) {
+                          std::vector<uint8_t> *fileBytes, CudaCompileStats *stats) {
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
   std::vector<uint8_t> payload;
   llvm::StringMap<int> parameterIndex;
@@ -181,8 +352,9 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
   }
 
   KernelCodeMap code;
+  CudaCompileStats ignored;
   if (std::find(options.targets.begin(), options.targets.end(), "cuda") != options.targets.end() &&
-      failed(emitCudaKernels(module, payload, &code)))
+      failed(addCudaCode(module, options, payload, &code, stats ? stats : &ignored)))
     return failure();
 
   std::vector<flatbuffers::Offset<fb::Program>> programs;

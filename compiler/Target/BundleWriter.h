@@ -17,16 +17,37 @@
 namespace dlc {
 
 struct BundleOptions {
+  /// "cpu" always; "cuda" adds every kernel's CUDA code (source, launch
+  /// table, and PTX + CUBIN per architecture, compiled with NVRTC).
   std::vector<std::string> targets = {"cpu"};
+  /// Architectures the CUDA kernels are compiled for, in this order.
+  std::vector<std::string> cudaArchs = {"sm_80", "sm_90"};
   /// Seeds every parameter initializer (per parameter: mixed with its name).
   uint64_t seed = 0;
   /// The .dl file, recorded in the bundle.
   std::string source;
 };
 
+/// What the NVRTC step of the cuda target did (`dlc compile --verbose`).
+struct CudaCompileStats {
+  int kernels = 0;      // distinct kernels (identical groups share one)
+  int images = 0;       // kernels x architectures
+  int cacheHits = 0;    // images read from the kernel cache, not compiled
+  double seconds = 0;   // NVRTC and the cache, wall clock
+  std::string compiler; // "NVRTC 13.0"
+  std::string cacheDirectory; // "" when caching is off
+};
+
+/// "" when the cuda target can compile for |archs| here: NVRTC loads and
+/// supports each of them. Otherwise a one-line message saying what is
+/// missing or which architecture is unknown.
+std::string checkCudaToolchain(const std::vector<std::string> &archs);
+
 /// Lowers |module| into the bytes of a .dlcb file. Errors are emitted on the
-/// offending op's location.
+/// offending op's location (a kernel NVRTC rejects: on its dl.fused group).
+/// |stats|, if given, receives what the cuda target compiled.
 mlir::LogicalResult writeBundle(mlir::ModuleOp module, const BundleOptions &options,
-                                std::vector<uint8_t> *fileBytes);
+                                std::vector<uint8_t> *fileBytes,
+                                CudaCompileStats *stats = nullptr);
 
 } // namespace dlc

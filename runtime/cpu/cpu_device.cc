@@ -186,6 +186,11 @@ private:
 class CpuDevice : public Device {
 public:
   std::string name() const override { return "cpu"; }
+  // Programs read and write the session's host copy of the parameters
+  // directly: there is no second copy to keep coherent.
+  Status attach(const Bundle &, std::vector<Parameter> &) override { return okStatus(); }
+  Status uploadParameters(const std::vector<Parameter> &) override { return okStatus(); }
+  Status downloadParameters(std::vector<Parameter> &) override { return okStatus(); }
   Status prepare(const fb::Program &program, std::vector<Parameter> &parameters,
                  std::unique_ptr<PreparedProgram> *out) override {
     auto p = std::make_unique<CpuProgram>();

@@ -283,6 +283,16 @@ Status CudaContext::copyToHost(void *dst, DevicePtr src, size_t bytes) {
   return okStatus();
 }
 
+Status CudaContext::copyOnDevice(DevicePtr dst, DevicePtr src, size_t bytes) {
+  if (bytes == 0) return okStatus();
+  if (!src || !dst)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "copyOnDevice: null pointer");
+  DLC_RETURN_IF_ERROR(makeCurrent(), "");
+  DLC_CU_CHECK(driver_->cuMemcpyDtoDAsync_v2(dst, src, bytes, static_cast<CUstream>(stream_)),
+               "cuMemcpyDtoDAsync(" + std::to_string(bytes) + " bytes)");
+  return okStatus();
+}
+
 Status CudaContext::synchronize() {
   DLC_RETURN_IF_ERROR(makeCurrent(), "");
   // Asynchronous faults (illegal address, assert) of earlier launches surface here.

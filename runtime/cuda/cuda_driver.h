@@ -91,6 +91,7 @@ public:
   /// |dst| must not be read until synchronize() returns.
   Status copyToDevice(DevicePtr dst, const void *src, size_t bytes);
   Status copyToHost(void *dst, DevicePtr src, size_t bytes);
+  Status copyOnDevice(DevicePtr dst, DevicePtr src, size_t bytes);
   Status synchronize();
   /// Free and total device memory.
   Status memoryInfo(size_t *freeBytes, size_t *totalBytes);

@@ -7,7 +7,7 @@
 // CHECK-LABEL: // relu_grad+add+tanh from
 // CHECK-SAME: :18:8 {{.*}}:19:8 {{.*}}:20:8
 // CHECK: // launch: grid (1, 1, 1), block (256, 1, 1), shared 0 bytes
-// CHECK: extern "C" __global__ void __launch_bounds__(256) k0_relu_grad_add_tanh(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0, float *__restrict__ out1) {
+// CHECK: extern "C" __global__ void __launch_bounds__(256) k_relu_grad_add_tanh_{{[0-9a-f]+}}(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0, float *__restrict__ out1) {
 // CHECK: const long long n = 12ll;
 // CHECK: const float v0 = a0 > 0.0f ? a1 : 0.0f;
 // CHECK-NEXT: const float v1 = v0 + a2;
@@ -27,7 +27,7 @@ func.func @chain(%y: tensor<4x3xf32>, %dy: tensor<4x3xf32>, %b: tensor<4x3xf32>)
 // generator keyed by (seed, step, element) and takes the step as an argument.
 // CHECK-LABEL: // dropout from
 // CHECK: __device__ __forceinline__ double dlc_uniform01(
-// CHECK: void __launch_bounds__(256) k0_dropout(const float *__restrict__ in0, float *__restrict__ out0, unsigned long long step)
+// CHECK: void __launch_bounds__(256) k_dropout_{{[0-9a-f]+}}(const float *__restrict__ in0, float *__restrict__ out0, unsigned long long step)
 // CHECK: const long long n = 2000ll;
 // CHECK: (dlc_uniform01(7ull, step, (unsigned long long)i) < 0.25 ? 0.0f : a0 * 1.33333333f)
 func.func @dropout(%x: tensor<1000x2xf32>) -> tensor<1000x2xf32> {

@@ -2,18 +2,20 @@
 
 // Tests that dense + bias + relu is one tiled matrix product (64x64 tiles,
 // K through shared memory in steps of 16) with bias and activation applied
-// in the epilogue before the only store.
+// in the epilogue before the only store; the name is the group's plus a hash
+// of the code.
 // CHECK-LABEL: // dense+relu from
 // CHECK: // launch: grid (1, 2, 1), block (256, 1, 1), shared 8704 bytes
-// CHECK: void __launch_bounds__(256) k0_dense_relu(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0)
+// CHECK: void __launch_bounds__(256) k_dense_relu_{{[0-9a-f]+}}(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0)
 // CHECK: const long long M = 100ll, N = 3ll, K = 8ll;
+// CHECK: const long long kBegin = 0, kEnd = K;
 // CHECK: __shared__ float As[16][64 + 4];
-// CHECK: As[kk][r] = m < M && k < K ? in0[m * 8ll + k] : 0.0f;
-// CHECK: Bs[kb][c] = k < K && n < N ? in1[k * 3ll + n] : 0.0f;
+// CHECK: As[kk][r] = m < rowEnd && k < kEnd ? in0[m * 8ll + k] : 0.0f;
+// CHECK: Bs[kb][c] = k < kEnd && n < N ? in1[k * 3ll + n] : 0.0f;
 // CHECK-COUNT-2: __syncthreads();
 // CHECK: v += in2[n];
-// CHECK-NEXT: v = fmaxf(v, 0.0f);
-// CHECK-NEXT: out0[m * 3ll + n] = v;
+// CHECK-NEXT: const float e1 = fmaxf(v, 0.0f);
+// CHECK-NEXT: out0[pos * 3ll + n] = e1;
 func.func @dense_relu(%x: tensor<100x8xf32>, %k: tensor<8x3xf32>, %b: tensor<3xf32>) -> tensor<100x3xf32> {
   %d = dl.dense %x, %k, %b : (tensor<100x8xf32>, tensor<8x3xf32>, tensor<3xf32>) -> tensor<100x3xf32>
   %r = dl.relu %d : (tensor<100x3xf32>) -> tensor<100x3xf32>
@@ -29,7 +31,7 @@ func.func @dense_relu(%x: tensor<100x8xf32>, %k: tensor<8x3xf32>, %b: tensor<3xf
 // CHECK: __device__ __forceinline__ float dlc_conv_a(const float *x, long long m, long long k) {
 // CHECK: return ((oy * 1ll - 1ll + ky * 1ll) >= 0 && (oy * 1ll - 1ll + ky * 1ll) < 5ll
 // CHECK: const long long M = 50ll, N = 4ll, K = 27ll;
-// CHECK: As[kk][r] = m < M && k < K ? dlc_conv_a(in0, m, k) : 0.0f;
+// CHECK: As[kk][r] = m < rowEnd && k < kEnd ? dlc_conv_a(in0, m, k) : 0.0f;
 func.func @conv(%x: tensor<2x5x5x3xf32>, %k: tensor<3x3x3x4xf32>) -> tensor<2x5x5x4xf32> {
   %y = dl.conv2d %x, %k {dilation = array<i64: 1, 1>, padding = #dl<padding same>, strides = array<i64: 1, 1>} : (tensor<2x5x5x3xf32>, tensor<3x3x3x4xf32>) -> tensor<2x5x5x4xf32>
   return %y : tensor<2x5x5x4xf32>
@@ -37,14 +39,71 @@ func.func @conv(%x: tensor<2x5x5x3xf32>, %k: tensor<3x3x3x4xf32>) -> tensor<2x5x
 
 // -----
 
-// Tests that dense + softmax over a row that fits one tile reduces the row's
-// max and sum with shuffles among the 16 lanes that share it.
+// Tests that conv + relu + 2x2 max pool is one kernel whose rows are whole
+// pooling windows (16 windows of 4 taps per 64-row tile), reduced in shared
+// memory; with the relu output a result too, an extra block stores the edge
+// the pool does not cover (row and column 8 of a 9x9 output: 17 positions).
+// CHECK-LABEL: // conv2d+relu+max_pool2d from
+// CHECK: // launch: grid (1, 2, 1)
+// CHECK: __device__ __forceinline__ bool dlc_row(long long m, long long &b, long long &oy, long long &ox) {
+// CHECK: if (m < 64ll) {
+// CHECK: __shared__ float pooled[64][64 + 1];
+// CHECK: const bool windowBlock = blockIdx.y < 1ll;
+// CHECK: out0[pos * 5ll + n] = e1;
+// CHECK: r = fmaxf(r, v);
+// CHECK: out1[window * N + n] = r;
+func.func @conv_relu_pool(%x: tensor<1x11x11x3xf32>, %k: tensor<3x3x3x5xf32>) -> (tensor<1x9x9x5xf32>, tensor<1x4x4x5xf32>) {
+  %c = dl.conv2d %x, %k {dilation = array<i64: 1, 1>, padding = #dl<padding valid>, strides = array<i64: 1, 1>} : (tensor<1x11x11x3xf32>, tensor<3x3x3x5xf32>) -> tensor<1x9x9x5xf32>
+  %r = dl.relu %c : (tensor<1x9x9x5xf32>) -> tensor<1x9x9x5xf32>
+  %p = dl.max_pool2d %r {padding = #dl<padding valid>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x9x9x5xf32>) -> tensor<1x4x4x5xf32>
+  return %r, %p : tensor<1x9x9x5xf32>, tensor<1x4x4x5xf32>
+}
+
+// -----
+
+// Tests that a kernel gradient with one output tile and a long K (the batch
+// times every output position) splits K over grid.z and adds atomically.
+// CHECK-LABEL: // conv2d_grad_kernel from
+// CHECK: // launch: grid (1, 1, 10)
+// CHECK: const long long kBegin = (long long)blockIdx.z * 544ll, kEnd = kBegin + 544ll < K ? kBegin + 544ll : K;
+// CHECK: atomicAdd(&out0[pos * 8ll + n], v);
+func.func @kernel_grad(%x: tensor<8x28x28x1xf32>, %dy: tensor<8x26x26x8xf32>) -> tensor<3x3x1x8xf32> {
+  %dk = dl.conv2d_grad_kernel %x, %dy {dilation = array<i64: 1, 1>, padding = #dl<padding valid>, strides = array<i64: 1, 1>} : (tensor<8x28x28x1xf32>, tensor<8x26x26x8xf32>) -> tensor<3x3x1x8xf32>
+  return %dk : tensor<3x3x1x8xf32>
+}
+
+// -----
+
+// Tests that dense + softmax walks every column tile of a 64-row strip,
+// keeping each row's running max and sum of exponentials (shuffles among
+// the 16 lanes of a row), then normalises what it stored.
 // CHECK-LABEL: // dense+softmax from
-// CHECK: best = fmaxf(best, __shfl_xor_sync(0xffffffffu, best, o));
-// CHECK: sum += __shfl_xor_sync(0xffffffffu, sum, o);
-// CHECK: out0[m * N + n] = v4[j] / sum;
-func.func @dense_softmax(%x: tensor<4x8xf32>, %k: tensor<8x10xf32>) -> tensor<4x10xf32> {
-  %d = dl.dense %x, %k : (tensor<4x8xf32>, tensor<8x10xf32>) -> tensor<4x10xf32>
-  %s = dl.softmax %d {axis = -1 : i64} : (tensor<4x10xf32>) -> tensor<4x10xf32>
-  return %s : tensor<4x10xf32>
+// CHECK: // launch: grid (1, 1, 1)
+// CHECK: for (long long colBase = 0; colBase < N; colBase += 64) {
+// CHECK: tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, o));
+// CHECK: rowSum[i] = rowSum[i] * expf(rowMax[i] - newMax) + tileSum;
+// CHECK: out0[m * N + n] = expf(out0[m * N + n] - rowMax[i]) / rowSum[i];
+func.func @dense_softmax(%x: tensor<4x8xf32>, %k: tensor<8x1000xf32>) -> tensor<4x1000xf32> {
+  %d = dl.dense %x, %k : (tensor<4x8xf32>, tensor<8x1000xf32>) -> tensor<4x1000xf32>
+  %s = dl.softmax %d {axis = -1 : i64} : (tensor<4x1000xf32>) -> tensor<4x1000xf32>
+  return %s : tensor<4x1000xf32>
+}
+
+// -----
+
+// Tests that dense_grad_input + relu_grad + bias_grad is one GEMM whose
+// epilogue applies relu_grad (reading the relu output at the same element)
+// and sums the bias gradient per column in shared memory, one atomic per
+// column and block into the zeroed result.
+// CHECK-LABEL: // dense_grad_input+relu_grad+bias_grad from
+// CHECK: __shared__ float columnSum[64];
+// CHECK: const float e1 = in2[pos * 40ll + n] > 0.0f ? v : 0.0f;
+// CHECK-NEXT: out0[pos * 40ll + n] = e1;
+// CHECK-NEXT: atomicAdd(&columnSum[tx + 16 * j], e1);
+// CHECK: atomicAdd(&out1[colBase + threadIdx.x], columnSum[threadIdx.x]);
+func.func @dense_grad_chain(%dy: tensor<50x30xf32>, %k: tensor<40x30xf32>, %y: tensor<50x40xf32>) -> (tensor<50x40xf32>, tensor<40xf32>) {
+  %dx = dl.dense_grad_input %dy, %k : (tensor<50x30xf32>, tensor<40x30xf32>) -> tensor<50x40xf32>
+  %g = dl.relu_grad %y, %dx : (tensor<50x40xf32>, tensor<50x40xf32>) -> tensor<50x40xf32>
+  %db = dl.bias_grad %g : (tensor<50x40xf32>) -> tensor<40xf32>
+  return %g, %db : tensor<50x40xf32>, tensor<40xf32>
 }

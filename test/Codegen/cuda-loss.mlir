@@ -6,7 +6,8 @@
 // CHECK: // launch: grid (1, 1, 1), block (256, 1, 1)
 // CHECK: return in1[row * 10ll + j] * (float)1 + (float)0;
 // CHECK: top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, o));
-// CHECK: *logSum = top + logf(s);
+// CHECK: st.logSum = top + logf(s);
+// CHECK: t += -(double)labelOf(row, j) * (double)(logit(in0, row * 10ll + j) - st.logSum);
 // CHECK: out0[0] = (float)(sum / 4ll);
 func.func @loss(%z: tensor<4x10xf32>, %y: tensor<4x10xf32>) -> tensor<f32> {
   %l = dl.loss %z, %y {config = #dl.config<"categorical_crossentropy", {from_logits = true, label_smoothing = 0.0 : f64}>} : (tensor<4x10xf32>, tensor<4x10xf32>) -> tensor<f32>
@@ -19,7 +20,7 @@ func.func @loss(%z: tensor<4x10xf32>, %y: tensor<4x10xf32>) -> tensor<f32> {
 // (softmax * sum(y) - y) / rows, with the bias gradient reduced alongside.
 // CHECK-LABEL: // loss_grad+bias_grad from
 // CHECK: return (in1[row] == j ? 1.0f : 0.0f) * (float)0.90000000000000002 + (float)0.01
-// CHECK: const float g = (expf(in0[row * 10ll + j] - logSum) * ySum - labelOf(row, j)) / (float)4ll;
+// CHECK: const float g = (expf(logit(in0, row * 10ll + j) - st.logSum) * st.ySum - labelOf(row, j)) / (float)4ll;
 // CHECK-NEXT: out0[row * 10ll + j] = g;
 // CHECK-NEXT: atomicAdd(&partial[j], g);
 // CHECK: atomicAdd(&out1[j], partial[j]);

@@ -4,7 +4,7 @@
 // the bias-corrected rate from the step read on the device, m and v moved
 // toward g and g^2, pointers not __restrict__ (results alias the inputs).
 // CHECK-LABEL: // optimizer_update from
-// CHECK: void __launch_bounds__(256) k0_optimizer_update(const float *in0, const float *in1, const long long *in2, const float *in3, const float *in4, float *out0, float *out1, float *out2)
+// CHECK: void __launch_bounds__(256) k_optimizer_update_{{[0-9a-f]+}}(const float *in0, const float *in1, const long long *in2, const float *in3, const float *in4, float *out0, float *out1, float *out2)
 // CHECK: const double t = (double)(in2[0] + 1);
 // CHECK: const float lr = (float)(0.001 * sqrt(1.0 - pow(0.999, t)) / (1.0 - pow(0.90000000000000002, t)));
 // CHECK: m += (g - m) * (float)0.09999

@@ -58,7 +58,7 @@ double relativeError(const float *got, const dlc::ref::RefTensor &want) {
 /// Runs |func|'s kernels under |options|; returns its results as floats.
 std::vector<std::vector<float>> runEmulated(func::FuncOp func,
                                             const std::vector<dlc::ref::RefTensor> &args,
-                                            const dlc::sim::LaunchOptions &options, int *index) {
+                                            const dlc::sim::LaunchOptions &options) {
   std::map<void *, Buffer> buffers; // by Value impl
   auto key = [](Value v) { return v.getAsOpaquePointer(); };
   for (auto [arg, value] : llvm::zip(func.getArguments(), args)) {
@@ -75,7 +75,7 @@ std::vector<std::vector<float>> runEmulated(func::FuncOp func,
     buffers[const_cast<void *>(key(arg))] = b;
   }
   for (auto group : func.getBody().getOps<dlc::dl::FusedOp>()) {
-    FailureOr<dlc::cuda::CudaKernel> kernel = dlc::cuda::emitKernel(group, (*index)++);
+    FailureOr<dlc::cuda::CudaKernel> kernel = dlc::cuda::emitKernel(group);
     EXPECT_TRUE(succeeded(kernel));
     if (failed(kernel))
       return {};
@@ -137,7 +137,6 @@ TEST(EmulatedKernelsTest, EveryEmittedKernelMatchesTheReference) {
   for (auto schedule : {dlc::sim::Schedule::kForward, dlc::sim::Schedule::kReverse}) {
     dlc::sim::LaunchOptions options = dlc::sim::defaultLaunchOptions();
     options.schedule = schedule;
-    int index = 0;
     for (auto func : fused->getOps<func::FuncOp>()) {
       SCOPED_TRACE(func.getSymName().str() + " under " + dlc::sim::scheduleName(schedule));
       auto reference = original->lookupSymbol<func::FuncOp>(func.getSymName());
@@ -146,7 +145,7 @@ TEST(EmulatedKernelsTest, EveryEmittedKernelMatchesTheReference) {
         args.push_back(randomInput(arg, rng));
       auto want = dlc::ref::evaluate(reference, args, {});
       ASSERT_TRUE(succeeded(want));
-      auto got = runEmulated(func, args, options, &index);
+      auto got = runEmulated(func, args, options);
       ASSERT_EQ(got.size(), want->size());
       for (size_t r = 0; r < got.size(); ++r) {
         double error = relativeError(got[r].data(), (*want)[r]);
@@ -175,7 +174,8 @@ TEST(EmulatedKernelsTest, EveryEmittedKernelCompilesWithNvrtcWithinLimits) {
   ASSERT_TRUE(succeeded(pm.run(*module)));
   int index = 0, compiled = 0;
   module->walk([&](dlc::dl::FusedOp group) {
-    FailureOr<dlc::cuda::CudaKernel> kernel = dlc::cuda::emitKernel(group, index++);
+    FailureOr<dlc::cuda::CudaKernel> kernel = dlc::cuda::emitKernel(group);
+    ++index;
     ASSERT_TRUE(succeeded(kernel));
     dlc::rt::cuda::NvrtcProgram program{kernel->name, kernel->source, {}, {}, {"--std=c++17"}};
     dlc::rt::cuda::CompiledProgram result;
@@ -347,12 +347,11 @@ void checkExample(const std::string &stem, int *distinct) {
   OwningOpRef<ModuleOp> scratch = ModuleOp::create(UnknownLoc::get(&context));
   std::mt19937 rng(11);
   std::set<std::string> seen;
-  int index = 0;
   module->walk([&](dlc::dl::FusedOp group) {
-    FailureOr<dlc::cuda::CudaKernel> kernel = dlc::cuda::emitKernel(group, index++);
+    FailureOr<dlc::cuda::CudaKernel> kernel = dlc::cuda::emitKernel(group);
     ASSERT_TRUE(succeeded(kernel)) << group.getKernelName().str();
-    // Programs repeat kernels (grad and train_step share most); the header
-    // line differs only by the location in the re-parsed file.
+    // Programs repeat kernels (grad and train_step share most); their
+    // header lines differ only by the locations in the re-parsed file.
     std::string key = kernel->source.substr(kernel->source.find('\n'));
     for (size_t at = key.find(kernel->name); at != std::string::npos; at = key.find(kernel->name, at))
       key.replace(at, kernel->name.size(), "@");

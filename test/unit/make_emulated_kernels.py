@@ -12,6 +12,7 @@ dlc_opt, output = sys.argv[1:3]
 fuse = "--fuse" in sys.argv[3:]
 inputs = [a for a in sys.argv[3:] if a != "--fuse"]
 body, table, count = "", "", 0
+seen = set()
 for source in inputs:
     stem = os.path.basename(source).split(".")[0]
     passes = (["--dlc-fuse"] if fuse else []) + ["--dlc-print-cuda"]
@@ -24,6 +25,9 @@ for source in inputs:
             continue
         name = re.search(r'extern "C" __global__ void (?:__launch_bounds__\(\d+\) )?(\w+)\(',
                          kernel).group(1)
+        if (stem, name) in seen:  # equal names are equal kernels
+            continue
+        seen.add((stem, name))
         # extern "C" names ignore namespaces: prefix the model's name.
         symbol = "%s__%s" % (stem, name)
         body += "namespace dlc_kernel_%d {\n%s}\n" % (count, kernel.replace(name, symbol))

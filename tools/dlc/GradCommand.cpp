@@ -12,6 +12,7 @@
 #include "compiler/Transforms/Passes.h"
 #include "runtime/safetensors.h"
 #include "runtime/session.h"
+#include "tools/dlc/RuntimeCommands.h"
 
 #include "mlir/Pass/PassManager.h"
 
@@ -119,22 +120,29 @@ std::string loadBatch(func::FuncOp grad, const std::string &path,
     return path + ": the batch is empty";
   return "";
 }
-/// Runs @grad through a bundle on a runtime device: the path `dlc train` takes.
-std::string runOnDevice(ModuleOp original, const ref::ParamMap &params,
+/// Runs @grad through a bundle on a runtime device (cpu, cuda, cuda-sim):
+/// the path `dlc train` takes.
+std::string runOnDevice(ModuleOp original, const std::string &backend, const ref::ParamMap &params,
                         const std::vector<ref::RefTensor> &arguments,
                         std::vector<ref::RefTensor> *results) {
+  // Before compiling: a missing GPU or host compiler is the clearer error.
+  std::unique_ptr<rt::Device> device;
+  if (rt::Status s = createDevice(backend, &device); !s.ok())
+    return s.message();
   OwningOpRef<ModuleOp> module = original.clone();
   if (failed(runKernelPipeline(*module, arguments.front().shape.front())))
     return "could not compile the model (see the errors above)";
+  BundleOptions bundleOptions;
+  if (backend != "cpu")
+    bundleOptions.targets = {"cpu", "cuda"};
   std::vector<uint8_t> bytes;
-  if (failed(writeBundle(*module, BundleOptions{}, &bytes)))
+  if (failed(writeBundle(*module, bundleOptions, &bytes)))
     return "could not write the bundle (see the errors above)";
   std::unique_ptr<rt::Bundle> loaded;
   if (rt::Status s = rt::Bundle::fromBytes(std::move(bytes), "<in memory>", &loaded); !s.ok())
     return s.message();
   std::unique_ptr<rt::Session> session;
-  if (rt::Status s = rt::Session::create(std::move(loaded), rt::createCpuDevice(), &session);
-      !s.ok())
+  if (rt::Status s = rt::Session::create(std::move(loaded), std::move(device), &session); !s.ok())
     return s.message();
   for (const auto &[name, value] : params) {
     rt::Parameter *p = session->parameter(name.str());
@@ -142,6 +150,8 @@ std::string runOnDevice(ModuleOp original, const ref::ParamMap &params,
       return "the bundle has no parameter '" + name.str() + "'";
     p->data.assign(value.data.begin(), value.data.end());
   }
+  if (rt::Status s = session->parametersChanged(); !s.ok())
+    return s.message();
   std::vector<rt::TensorSpec> specs = session->inputs("grad");
   std::vector<std::vector<uint8_t>> storage(arguments.size());
   std::vector<rt::TensorView> inputs;
@@ -174,8 +184,9 @@ std::string runOnDevice(ModuleOp original, const ref::ParamMap &params,
 } // namespace
 
 std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
-  if (options.backend != "ref" && options.backend != "cpu")
-    return "unknown backend '" + options.backend + "' (backends: ref, cpu)";
+  const std::string &backend = options.backend;
+  if (backend != "ref" && backend != "cpu" && backend != "cuda" && backend != "cuda-sim")
+    return "unknown backend '" + backend + "' (backends: ref, cpu, cuda, cuda-sim)";
   OwningOpRef<ModuleOp> original = module.clone();
   PassManager pm(module.getContext());
   pm.addPass(dlc::createAutodiffPass());
@@ -190,8 +201,9 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
   if (std::string error = loadBatch(grad, options.batch, &arguments); !error.empty())
     return error;
   FailureOr<std::vector<ref::RefTensor>> results = std::vector<ref::RefTensor>();
-  if (options.backend == "cpu") {
-    if (std::string error = runOnDevice(*original, params, arguments, &*results); !error.empty())
+  if (backend != "ref") {
+    if (std::string error = runOnDevice(*original, backend, params, arguments, &*results);
+        !error.empty())
       return error;
   } else {
     results = ref::evaluate(grad, arguments, params);

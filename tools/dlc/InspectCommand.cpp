@@ -34,6 +34,33 @@ uint64_t bufferBytes(const fb::Buffer *b) {
   return n;
 }
 
+std::vector<uint32_t> dims(const flatbuffers::Vector<uint32_t> *v) {
+  return v ? std::vector<uint32_t>(v->begin(), v->end()) : std::vector<uint32_t>{};
+}
+
+/// A kernel's CUDA code: how to launch it and, per architecture, the
+/// resources ptxas gave it (what decides occupancy, and spills).
+nlohmann::json cudaJson(const fb::Kernel *k) {
+  const fb::CudaLaunch *launch = k->cuda();
+  nlohmann::json out = {{"entry", launch->entry()->str()},
+                        {"grid", dims(launch->grid())},
+                        {"block", dims(launch->block())},
+                        {"dynamic_shared_bytes", launch->shared_bytes()},
+                        {"takes_step", launch->takes_step()},
+                        {"source_bytes", k->cuda_source_bytes()},
+                        {"images", nlohmann::json::array()}};
+  if (k->cuda_images())
+    for (const fb::CudaImage *i : *k->cuda_images())
+      out["images"].push_back({{"arch", i->arch() ? i->arch()->str() : ""},
+                               {"registers", i->registers()},
+                               {"spill_bytes", i->spill_bytes()},
+                               {"shared_bytes", i->shared_bytes()},
+                               {"stack_bytes", i->stack_bytes()},
+                               {"ptx_bytes", i->ptx_bytes()},
+                               {"cubin_bytes", i->cubin_bytes()}});
+  return out;
+}
+
 nlohmann::json toJson(const rt::Bundle &bundle) {
   const fb::Bundle &root = bundle.root();
   nlohmann::json out;
@@ -79,6 +106,8 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
       if (k->locations())
         for (auto l : *k->locations())
           kernel["locations"].push_back(l->str());
+      if (k->cuda())
+        kernel["cuda"] = cudaJson(k);
       prog["kernels"].push_back(kernel);
     }
     for (const fb::Buffer *b : *p->buffers())
@@ -90,6 +119,27 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
     out["programs"].push_back(prog);
   }
   return out;
+}
+
+std::string dimsText(const nlohmann::json &d) {
+  std::string s;
+  for (const auto &n : d)
+    s += (s.empty() ? "" : "x") + std::to_string(n.get<uint32_t>());
+  return s;
+}
+
+/// Under its kernel's line: the entry and launch, then one line per
+/// architecture ("?" where the bundle does not know the spills).
+void printCuda(const nlohmann::json &c) {
+  std::printf("             cuda %s  grid %s  block %s\n", c["entry"].get<std::string>().c_str(),
+              dimsText(c["grid"]).c_str(), dimsText(c["block"]).c_str());
+  for (const auto &i : c["images"]) {
+    int spills = i["spill_bytes"].get<int>();
+    std::printf("             %-6s %3d registers, %s B spills, %d B shared, %d B stack\n",
+                i["arch"].get<std::string>().c_str(), i["registers"].get<int>(),
+                spills < 0 ? "?" : std::to_string(spills).c_str(), i["shared_bytes"].get<int>(),
+                i["stack_bytes"].get<int>());
+  }
 }
 
 void printText(const nlohmann::json &j) {
@@ -118,6 +168,8 @@ void printText(const nlohmann::json &j) {
         locs = "  @ " + k["locations"][0].get<std::string>();
       std::printf("  kernel %3d %-40s [%s]%s\n", i++, k["name"].get<std::string>().c_str(),
                   ops.c_str(), locs.c_str());
+      if (k.contains("cuda"))
+        printCuda(k["cuda"]);
     }
   }
 }

@@ -1,6 +1,10 @@
 //===- RuntimeCommands.cpp - `dlc train|eval|run|bench` -------------------===//
 #include "tools/dlc/RuntimeCommands.h"
 
+#include "runtime/cuda/cuda_device.h"
+#if DLC_HAVE_CUDA_SIM
+#include "runtime/cuda_sim/sim_module.h"
+#endif
 #include "runtime/data/idx.h"
 #include "runtime/data/steps.h"
 #include "runtime/safetensors.h"
@@ -28,12 +32,17 @@ int fail(const rt::Status &status) {
 
 int openSession(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options,
                 std::unique_ptr<rt::Session> *session) {
-  if (options.backend != "cpu") {
-    std::fprintf(stderr, "dlc: error: backend '%s' is not available (backends: cpu)\n",
-                 options.backend.c_str());
-    return 1;
+  std::string backend = options.backend;
+  // `auto` found a GPU, but a .dlcb compiled for the CPU only cannot use it.
+  if (options.backendIsAuto && backend == "cuda" && !rt::cuda::checkHasCudaCode(*bundle).ok()) {
+    std::fprintf(stderr, "dlc: %s has no CUDA code; running on the CPU\n",
+                 bundle->origin().c_str());
+    backend = "cpu";
   }
-  rt::Status status = rt::Session::create(std::move(bundle), rt::createCpuDevice(), session);
+  std::unique_ptr<rt::Device> device;
+  if (rt::Status s = createDevice(backend, &device); !s.ok())
+    return fail(s);
+  rt::Status status = rt::Session::create(std::move(bundle), std::move(device), session);
   return status.ok() ? 0 : fail(status);
 }
 
@@ -81,6 +90,52 @@ std::string progressLine(const rt::Progress &p) {
 }
 
 } // namespace
+
+rt::Status createDevice(const std::string &backend, std::unique_ptr<rt::Device> *out) {
+  if (backend == "cpu") {
+    *out = rt::createCpuDevice();
+    return rt::okStatus();
+  }
+  if (backend == "cuda") {
+    if (rt::Status probe = rt::cuda::CudaContext::probe(); !probe.ok())
+      return DLC_MAKE_STATUS(probe.code(), "--backend cuda: no CUDA GPU: " + probe.message());
+    return rt::createCudaDevice(0, out);
+  }
+  if (backend == "cuda-sim") {
+#if DLC_HAVE_CUDA_SIM
+    return rt::createCudaSimDevice(out);
+#else
+    return DLC_MAKE_STATUS(rt::StatusCode::kUnavailable,
+                           "--backend cuda-sim: this dlc was built without the CUDA emulation "
+                           "(no CUDA headers were found at build time)");
+#endif
+  }
+  return DLC_MAKE_STATUS(rt::StatusCode::kInvalidArgument,
+                         "unknown backend '" + backend + "' (backends: auto, cpu, cuda, cuda-sim)");
+}
+
+bool resolveBackend(RuntimeOptions *options) {
+  const std::string &b = options->backend;
+  if (b != "auto" && b != "cpu" && b != "cuda" && b != "cuda-sim") {
+    std::fprintf(stderr, "dlc: error: unknown backend '%s' (backends: auto, cpu, cuda, cuda-sim)\n",
+                 b.c_str());
+    return false;
+  }
+  if (b == "cuda")
+    if (rt::Status probe = rt::cuda::CudaContext::probe(); !probe.ok()) {
+      std::fprintf(stderr, "dlc: error: --backend cuda: no CUDA GPU: %s\n",
+                   probe.message().c_str());
+      return false;
+    }
+  if (b != "auto")
+    return true;
+  options->backendIsAuto = true;
+  rt::Status probe = rt::cuda::CudaContext::probe();
+  options->backend = probe.ok() ? "cuda" : "cpu";
+  if (!probe.ok())
+    std::fprintf(stderr, "dlc: no CUDA GPU (%s); running on the CPU\n", probe.message().c_str());
+  return true;
+}
 
 int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
   std::unique_ptr<rt::Session> session;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "runtime/bundle.h"
+#include "runtime/device.h"
 
 #include <cstdint>
 #include <memory>
@@ -16,7 +17,10 @@
 namespace dlc {
 
 struct RuntimeOptions {
-  std::string backend = "cpu";
+  /// cpu, cuda, cuda-sim, or auto (cuda when a GPU answers, else cpu);
+  /// resolveBackend replaces auto by the choice.
+  std::string backend = "auto";
+  bool backendIsAuto = false;
   // train / eval
   std::string data;
   int64_t epochs = 0, steps = 0;
@@ -32,6 +36,15 @@ struct RuntimeOptions {
   bool json = false;
   bool profile = false;
 };
+
+/// Checks options->backend and decides `auto`: cuda when
+/// CudaContext::probe() succeeds, else cpu, saying so in one line on stderr.
+/// --backend cuda without a GPU is an error naming what is missing. Returns
+/// false after printing an error. Call it before compiling a .dl file: the
+/// cuda backends need a bundle with CUDA code.
+bool resolveBackend(RuntimeOptions *options);
+/// The device a resolved backend names (cpu, cuda, cuda-sim).
+rt::Status createDevice(const std::string &backend, std::unique_ptr<rt::Device> *out);
 
 int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
 int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);

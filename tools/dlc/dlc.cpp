@@ -5,6 +5,7 @@
 //   dlc compile MODEL.dl --emit=mlir   the dl dialect
 //   dlc compile MODEL.dl --emit=fused  after shapes, autodiff and kernel fusion
 //   dlc compile MODEL.dl -o M.dlcb     a bundle for the runtime
+//       [--target cpu,cuda [--cuda-arch sm_80,sm_90]]   with CUDA kernels (NVRTC)
 //   dlc inspect M.dlcb [--json]        programs, kernels, buffers of a bundle
 //   dlc train|eval|run|bench M.dl|M.dlcb   execute on a runtime device
 //
@@ -29,7 +30,10 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -45,6 +49,8 @@ struct Options {
   std::string emit;   // default: bundle when -o names a file, else mlir
   std::string output = "-";
   std::string targets = "cpu";
+  std::vector<std::string> cudaArchs; // empty: BundleOptions' default
+  bool verbose = false;
   int64_t batch = 0;
   bool json = false;
   bool verifyDiagnostics = false;
@@ -168,24 +174,53 @@ int check(const Options &options) {
       /*needModule=*/true);
 }
 
-/// Lowers |module| to a bundle and writes it to options.output atomically.
-LogicalResult emitBundle(const Options &options, ModuleOp module) {
-  dlc::BundleOptions bundle;
-  bundle.source = options.input;
-  bundle.targets.clear();
+/// The bundle options --target and --cuda-arch ask for; "" or a one-line
+/// error. Checked before the frontend runs, so a missing NVRTC or an unknown
+/// architecture fails at once. "cuda" implies "cpu": the op lists still run
+/// on the CPU backend.
+std::string bundleOptions(const Options &options, dlc::BundleOptions *out) {
+  out->source = options.input;
   llvm::SmallVector<llvm::StringRef> targets;
   llvm::StringRef(options.targets).split(targets, ',');
+  bool cuda = false;
   for (llvm::StringRef t : targets) {
-    if (t != "cpu" && t != "cuda") {
-      emitError(module.getLoc()) << "unknown or not yet supported target '" << t
-                                 << "' (targets: cpu, cuda)";
-      return failure();
-    }
-    bundle.targets.push_back(t.str());
+    if (t != "cpu" && t != "cuda")
+      return "unknown or not yet supported target '" + t.str() + "' (targets: cpu, cuda)";
+    cuda |= t == "cuda";
   }
+  out->targets = {"cpu"};
+  if (cuda)
+    out->targets.push_back("cuda");
+  if (!options.cudaArchs.empty()) {
+    if (!cuda)
+      return "--cuda-arch needs --target cuda";
+    out->cudaArchs.clear();
+    for (const std::string &arch : options.cudaArchs)
+      if (llvm::find(out->cudaArchs, arch) == out->cudaArchs.end())
+        out->cudaArchs.push_back(arch);
+  }
+  return cuda ? dlc::checkCudaToolchain(out->cudaArchs) : "";
+}
+
+/// One line on what the NVRTC step did: how much came from the kernel cache.
+void printCudaStats(const dlc::BundleOptions &bundle, const dlc::CudaCompileStats &stats) {
+  llvm::errs() << "dlc: cuda: " << stats.kernels << " kernels for "
+               << llvm::join(bundle.cudaArchs, ", ") << " with " << stats.compiler << " in "
+               << llvm::format("%.2f", stats.seconds) << " s: " << stats.cacheHits << " of "
+               << stats.images << " images from the kernel cache ("
+               << (stats.cacheDirectory.empty() ? "disabled" : stats.cacheDirectory) << "), "
+               << stats.images - stats.cacheHits << " compiled\n";
+}
+
+/// Lowers |module| to a bundle and writes it to options.output atomically.
+LogicalResult emitBundle(const Options &options, const dlc::BundleOptions &bundle,
+                         ModuleOp module) {
   std::vector<uint8_t> bytes;
-  if (failed(dlc::writeBundle(module, bundle, &bytes)))
+  dlc::CudaCompileStats stats;
+  if (failed(dlc::writeBundle(module, bundle, &bytes, &stats)))
     return failure();
+  if (options.verbose && llvm::is_contained(bundle.targets, "cuda"))
+    printCudaStats(bundle, stats);
   dlc::rt::Status status = dlc::rt::writeFileAtomically(options.output, {{bytes.data(), bytes.size()}});
   if (!status.ok()) {
     llvm::errs() << "dlc: error: " << status.message() << "\n";
@@ -209,6 +244,12 @@ int compile(Options options) {
     llvm::errs() << "dlc: error: a bundle is binary: name the file with -o MODEL.dlcb\n";
     return 1;
   }
+  dlc::BundleOptions bundle;
+  if (options.emit == "bundle")
+    if (std::string error = bundleOptions(options, &bundle); !error.empty()) {
+      llvm::errs() << "dlc: error: " << error << "\n";
+      return 1;
+    }
   int status = 0;
   int frontend = runFrontend(
       options,
@@ -217,7 +258,7 @@ int compile(Options options) {
           if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch))))
             return failure();
         if (options.emit == "bundle")
-          return emitBundle(options, module);
+          return emitBundle(options, bundle, module);
         status = writeOutput(options, [&](llvm::raw_ostream &os) {
           if (options.emit == "ast") {
             for (const auto &file : program.files)
@@ -255,6 +296,8 @@ int loadBundle(const Options &options, std::shared_ptr<const dlc::rt::Bundle> *o
           return failure();
         dlc::BundleOptions bundleOptions;
         bundleOptions.source = options.input;
+        if (options.runtime.backend != "cpu") // resolved: cuda or cuda-sim
+          bundleOptions.targets = {"cpu", "cuda"};
         std::vector<uint8_t> bytes;
         if (failed(dlc::writeBundle(module, bundleOptions, &bytes)))
           return failure();
@@ -304,7 +347,17 @@ int main(int argc, char **argv) {
   compileCommand->add_option("--emit", options.emit,
                              "stage: ast, mlir, fused, bundle (default: bundle with -o FILE, else mlir)");
   compileCommand->add_option("-o", options.output, "output file (- for stdout)");
-  compileCommand->add_option("--target", options.targets, "bundle targets: cpu")->capture_default_str();
+  compileCommand
+      ->add_option("--target", options.targets,
+                   "bundle targets, comma-separated: cpu, cuda (adds each kernel's CUDA code, "
+                   "compiled with NVRTC; the CPU code is always there)")
+      ->capture_default_str();
+  compileCommand
+      ->add_option("--cuda-arch", options.cudaArchs,
+                   "GPU architectures for --target cuda, comma-separated (default: sm_80,sm_90)")
+      ->delimiter(',');
+  compileCommand->add_flag("-v,--verbose", options.verbose,
+                           "say what NVRTC compiled and what came from the kernel cache");
   compileCommand->add_option("--batch", options.batch,
                              "batch size to compile for (default: the training setup's)");
   compileCommand->add_flag("--debug-info", options.debugInfo, "print source locations in the IR");
@@ -318,13 +371,16 @@ int main(int argc, char **argv) {
                           "safetensors with the inputs by name and `labels`")
       ->required();
   gradCommand->add_option("--out", options.grad.out, "safetensors to write")->required();
-  gradCommand->add_option("--backend", options.grad.backend, "executor: ref (float64 reference) or cpu")
+  gradCommand->add_option("--backend", options.grad.backend,
+                          "executor: ref (float64 reference), cpu, cuda or cuda-sim")
       ->capture_default_str();
 
   auto addRuntime = [&](CLI::App *command) {
     command->add_option("model", options.input, "the .dl or .dlcb file")->required();
     command->add_option("--model", options.model, "which model of the .dl file");
-    command->add_option("--backend", options.runtime.backend, "device: cpu")->capture_default_str();
+    command->add_option("--backend", options.runtime.backend,
+                        "device: auto (cuda if there is a GPU, else cpu), cpu, cuda, cuda-sim")
+        ->capture_default_str();
     command->add_option("--batch", options.batch, "batch size to compile a .dl file for");
   };
   CLI::App *trainCommand = app.add_subcommand("train", "train a model on its data (model.fit)");
@@ -383,6 +439,9 @@ int main(int argc, char **argv) {
                               std::pair{benchCommand, &dlc::benchCommand}}) {
     if (!*command)
       continue;
+    // Decided before a .dl file is compiled: the cuda backends need CUDA code.
+    if (!dlc::resolveBackend(&options.runtime))
+      return 1;
     std::shared_ptr<const dlc::rt::Bundle> bundle;
     if (int status = loadBundle(options, &bundle))
       return status;

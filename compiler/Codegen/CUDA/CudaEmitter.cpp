@@ -5,17 +5,31 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdio>
+#include <cstring>
+
 using namespace mlir;
 
 namespace dlc::cuda {
 namespace {
 
-std::string identifier(StringRef name, int index) {
-  std::string id = "k" + std::to_string(index) + "_";
+std::string identifier(StringRef name) {
+  std::string id = "k_";
   for (char c : name)
     id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   return id;
 }
+
+/// FNV-1a: names kernels by their code, so equal kernels share a name (and
+/// a compiled image) and a kernel keeps its name when others change.
+uint64_t fnv1a(const std::string &text) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : text)
+    h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+constexpr const char *kPlaceholder = "DLC_KERNEL_NAME";
 
 void collectLocations(Location loc, std::vector<std::string> &out) {
   if (auto fused = dyn_cast<FusedLoc>(loc)) {
@@ -71,9 +85,9 @@ std::string header(dl::FusedOp group, const CudaKernel &kernel) {
   return text;
 }
 
-FailureOr<CudaKernel> emitKernel(dl::FusedOp group, int index) {
+FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
   CudaKernel kernel;
-  kernel.name = identifier(group.getKernelName(), index);
+  kernel.name = kPlaceholder;
   SmallVector<Value> values(group.getInputs());
   values.append(group.getResults().begin(), group.getResults().end());
   for (Value v : values)
@@ -95,10 +109,17 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group, int index) {
     if (family.matches(group)) {
       if (failed(family.emit(group, kernel)))
         return failure();
+      char hash[17];
+      std::snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a(kernel.source));
+      kernel.name = identifier(group.getKernelName()) + "_" + std::string(hash, 10);
+      for (size_t at = kernel.source.find(kPlaceholder); at != std::string::npos;
+           at = kernel.source.find(kPlaceholder, at))
+        kernel.source.replace(at, std::strlen(kPlaceholder), kernel.name);
       return kernel;
     }
   return group.emitError("no CUDA code generation for the kernel group '")
-         << group.getKernelName() << "' yet";
+         << group.getKernelName()
+         << "': no emitter covers these ops at these shapes (--target cpu still runs it)";
 }
 
 } // namespace dlc::cuda

@@ -19,7 +19,7 @@
 namespace dlc::cuda {
 
 struct CudaKernel {
-  std::string name;   // a C identifier, unique within the module
+  std::string name;   // a C identifier; equal names mean equal code
   std::string source; // one translation unit
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   int64_t sharedBytes = 0;
@@ -32,7 +32,8 @@ struct CudaKernel {
 };
 
 /// Emits |group|; fails with an error at its location when no emitter covers
-/// the group yet. |index| makes the name unique.
-mlir::FailureOr<CudaKernel> emitKernel(dl::FusedOp group, int index);
+/// the group. The name is the group's plus a hash of the code: groups with
+/// equal code get equal kernels of one name.
+mlir::FailureOr<CudaKernel> emitKernel(dl::FusedOp group);
 
 } // namespace dlc::cuda

@@ -14,10 +14,9 @@ using namespace mlir;
 namespace {
 struct PrintCudaPass : dlc::cuda::impl::PrintCudaPassBase<PrintCudaPass> {
   void runOnOperation() override {
-    int index = 0;
     bool failedAny = false;
     getOperation().walk([&](dlc::dl::FusedOp group) {
-      FailureOr<dlc::cuda::CudaKernel> kernel = dlc::cuda::emitKernel(group, index++);
+      FailureOr<dlc::cuda::CudaKernel> kernel = dlc::cuda::emitKernel(group);
       if (failed(kernel)) {
         failedAny = true;
         return;

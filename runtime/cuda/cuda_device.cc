@@ -1,0 +1,412 @@
+//===- cuda_device.cc - Bundles run as CUDA kernels -----------------------===//
+#include "runtime/cuda/cuda_device.h"
+
+#include "runtime/cuda/kernel_cache.h"
+#include "runtime/cuda/nvrtc.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+
+namespace dlc::rt::cuda {
+namespace {
+
+Status invalid(const std::string &message) {
+  return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, message);
+}
+
+size_t bufferBytes(const fb::Buffer &b) {
+  return size_t(numElements(std::vector<int64_t>(b.shape()->begin(), b.shape()->end()))) *
+         dtypeSize(fromFbDType(b.dtype()));
+}
+
+/// One entry of a run: a launch, or (no handle) the device copies of a
+/// kernel that has no CUDA code because it only moves bytes.
+struct Step {
+  std::string kernel; // the bundle's kernel name: errors and profiles use it
+  KernelHandle handle = nullptr;
+  LaunchConfig config;
+  std::vector<uint64_t> args; // device addresses, then the step when takesStep
+  std::vector<void *> argPointers;
+  bool takesStep = false;
+  std::vector<std::pair<DevicePtr, size_t>> zeroed;
+  struct Copy {
+    DevicePtr dst, src;
+    size_t bytes;
+  };
+  std::vector<Copy> copies;
+};
+
+class CudaProgram : public PreparedProgram {
+public:
+  explicit CudaProgram(CudaBackend &backend) : backend_(backend) {}
+  ~CudaProgram() override { (void)backend_.free(arena_); } // nothing to report to
+
+  Status prepare(const fb::Program &program, const std::vector<DevicePtr> &parameters) {
+    program_ = &program;
+    name_ = program.name()->str();
+    DLC_RETURN_IF_ERROR(backend_.alloc(std::max<uint64_t>(program.arena_bytes(), 1),
+                                       "arena of program '" + name_ + "'", &arena_),
+                        "");
+    const auto &buffers = *program.buffers();
+    address_.resize(buffers.size());
+    for (uint32_t i = 0; i < buffers.size(); ++i)
+      DLC_RETURN_IF_ERROR(resolve(i, parameters, &address_[i]), "");
+    for (const fb::Kernel *k : *program.kernels())
+      DLC_RETURN_IF_ERROR(addStep(*k), "kernel '" + k->name()->str() + "'");
+    for (Step &s : steps_)
+      for (uint64_t &a : s.args)
+        s.argPointers.push_back(&a);
+    if (program.outputs())
+      for (uint32_t i : *program.outputs()) {
+        const fb::Buffer *b = buffers[i];
+        outputs_.push_back(std::vector<uint8_t>(std::max<size_t>(bufferBytes(*b), 1)));
+        views_.push_back(TensorView{outputs_.back().data(), fromFbDType(b->dtype()),
+                                    std::vector<int64_t>(b->shape()->begin(), b->shape()->end())});
+      }
+    for (const Step &s : steps_)
+      times_.push_back({s.kernel, 0, 0});
+    return okStatus();
+  }
+
+  Status run(const std::vector<TensorView> &inputs, const RunOptions &options,
+             std::vector<TensorView> *outputs) override {
+    const auto *indices = program_->inputs();
+    for (size_t i = 0; i < inputs.size(); ++i)
+      DLC_RETURN_IF_ERROR(backend_.copyToDevice(address_[indices->Get(uint32_t(i))],
+                                                inputs[i].data, inputs[i].bytes()),
+                          "copying input " + std::to_string(i) + " of '" + name_ + "'");
+    for (size_t s = 0; s < steps_.size(); ++s)
+      DLC_RETURN_IF_ERROR(runStep(steps_[s], options, &times_[s]),
+                          "kernel '" + steps_[s].kernel + "' of program '" + name_ + "'");
+    for (size_t o = 0; o < views_.size(); ++o)
+      DLC_RETURN_IF_ERROR(backend_.copyToHost(views_[o].data, address_[program_->outputs()->Get(
+                                                                  uint32_t(o))],
+                                              views_[o].bytes()),
+                          "copying output " + std::to_string(o) + " of '" + name_ + "'");
+    // Faults of asynchronous launches surface here, without a kernel name;
+    // a profiled run synchronises after every kernel and names it.
+    DLC_RETURN_IF_ERROR(backend_.synchronize(), "running program '" + name_ +
+                                                    "' (rerun with profiling to find the kernel)");
+    *outputs = views_;
+    return okStatus();
+  }
+
+  uint64_t arenaBytes() const override { return program_->arena_bytes(); }
+  std::vector<KernelTime> kernelTimes() const override { return times_; }
+
+private:
+  Status resolve(uint32_t index, const std::vector<DevicePtr> &parameters, DevicePtr *out) {
+    const auto &buffers = *program_->buffers();
+    // A view's base may itself be a view; the loader bounds indices, not chains.
+    for (int hops = 0; hops <= int(buffers.size()); ++hops) {
+      const fb::Buffer *b = buffers[index];
+      switch (b->kind()) {
+      case fb::BufferKind::View:
+        index = uint32_t(b->base());
+        continue;
+      case fb::BufferKind::Param:
+        *out = parameters.at(size_t(b->param()));
+        return okStatus();
+      case fb::BufferKind::Fused:
+        *out = 0; // never stored; addStep rejects it as an argument
+        return okStatus();
+      default:
+        *out = arena_ + b->offset();
+        return okStatus();
+      }
+    }
+    return invalid("buffer " + std::to_string(index) + " of program '" + name_ +
+                   "' is a cycle of views");
+  }
+
+  DevicePtr argument(uint32_t buffer, Status *status) {
+    if (address_[buffer] == 0)
+      *status = invalid("buffer " + std::to_string(buffer) +
+                        " is fused into a CPU epilogue and has no storage");
+    return address_[buffer];
+  }
+
+  Status addStep(const fb::Kernel &k) {
+    Step step;
+    step.kernel = k.name()->str();
+    const fb::CudaLaunch *launch = k.cuda();
+    if (!launch)
+      return addCopies(k, &step);
+    DLC_RETURN_IF_ERROR(backend_.kernel(k, &step.handle), "");
+    for (int d = 0; d < 3; ++d) {
+      step.config.grid[d] = launch->grid()->Get(d);
+      step.config.block[d] = launch->block()->Get(d);
+    }
+    step.config.sharedBytes = launch->shared_bytes();
+    Status status;
+    for (uint32_t b : *launch->args())
+      step.args.push_back(argument(b, &status));
+    if (launch->zeroed())
+      for (uint32_t b : *launch->zeroed())
+        step.zeroed.push_back({argument(b, &status), bufferBytes(*program_->buffers()->Get(b))});
+    DLC_RETURN_IF_ERROR(status, "");
+    step.takesStep = launch->takes_step();
+    if (step.takesStep)
+      step.args.push_back(0); // set to RunOptions::step at every run
+    steps_.push_back(std::move(step));
+    return okStatus();
+  }
+
+  /// A kernel without CUDA code must consist of copies (what the lowering
+  /// adds for parameter assignments); anything else was compiled for the
+  /// CPU only.
+  Status addCopies(const fb::Kernel &k, Step *step) {
+    const auto &buffers = *program_->buffers();
+    for (const fb::Op *op : *k.ops()) {
+      if (op->kind()->str() != "copy")
+        return invalid("has no CUDA code (op '" + op->kind()->str() +
+                       "'): the bundle was compiled for the CPU only; recompile it with "
+                       "`dlc compile --target cuda`");
+      if (!op->inputs() || !op->outputs() || op->inputs()->size() != 1 ||
+          op->outputs()->size() != 1)
+        return invalid("a copy takes one input and one output");
+      uint32_t in = op->inputs()->Get(0), out = op->outputs()->Get(0);
+      size_t bytes = bufferBytes(*buffers[out]);
+      if (bufferBytes(*buffers[in]) != bytes)
+        return invalid("copies " + std::to_string(bufferBytes(*buffers[in])) + " bytes into " +
+                       std::to_string(bytes));
+      Status status;
+      step->copies.push_back({argument(out, &status), argument(in, &status), bytes});
+      DLC_RETURN_IF_ERROR(status, "");
+    }
+    steps_.push_back(std::move(*step));
+    return okStatus();
+  }
+
+  Status runStep(Step &step, const RunOptions &options, KernelTime *time) {
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point start;
+    if (options.profile) {
+      DLC_RETURN_IF_ERROR(backend_.synchronize(), "before the kernel");
+      start = Clock::now();
+    }
+    for (const auto &[address, bytes] : step.zeroed)
+      DLC_RETURN_IF_ERROR(backend_.memset(address, 0, bytes), "zeroing an accumulator");
+    for (const Step::Copy &c : step.copies)
+      DLC_RETURN_IF_ERROR(backend_.copyOnDevice(c.dst, c.src, c.bytes), "");
+    if (step.handle) {
+      if (step.takesStep)
+        step.args.back() = options.step;
+      DLC_RETURN_IF_ERROR(backend_.launch(step.handle, step.config, step.argPointers.data()), "");
+    }
+    if (options.profile) {
+      DLC_RETURN_IF_ERROR(backend_.synchronize(), "");
+      time->seconds += std::chrono::duration<double>(Clock::now() - start).count();
+      ++time->runs;
+    }
+    return okStatus();
+  }
+
+  CudaBackend &backend_;
+  const fb::Program *program_ = nullptr;
+  std::string name_;
+  DevicePtr arena_ = 0;
+  std::vector<DevicePtr> address_; // per buffer; 0 for fused ones
+  std::vector<Step> steps_;
+  std::vector<std::vector<uint8_t>> outputs_; // host copies of the outputs
+  std::vector<TensorView> views_;
+  std::vector<KernelTime> times_;
+};
+
+class CudaDevice : public Device {
+public:
+  explicit CudaDevice(std::unique_ptr<CudaBackend> backend) : backend_(std::move(backend)) {}
+  ~CudaDevice() override {
+    for (DevicePtr p : parameters_)
+      (void)backend_->free(p);
+  }
+
+  std::string name() const override { return backend_->name(); }
+
+  Status attach(const Bundle &bundle, std::vector<Parameter> &parameters) override {
+    DLC_RETURN_IF_ERROR(checkHasCudaCode(bundle), "");
+    DLC_RETURN_IF_ERROR(backend_->loadKernels(bundle), "");
+    for (const Parameter &p : parameters) {
+      DevicePtr address = 0;
+      DLC_RETURN_IF_ERROR(backend_->alloc(std::max<size_t>(p.data.size() * sizeof(float), 1),
+                                          "parameter '" + p.name + "'", &address),
+                          "");
+      parameters_.push_back(address);
+    }
+    return okStatus();
+  }
+
+  Status prepare(const fb::Program &program, std::vector<Parameter> &,
+                 std::unique_ptr<PreparedProgram> *out) override {
+    auto p = std::make_unique<CudaProgram>(*backend_);
+    DLC_RETURN_IF_ERROR(p->prepare(program, parameters_), "");
+    *out = std::move(p);
+    return okStatus();
+  }
+
+  Status uploadParameters(const std::vector<Parameter> &parameters) override {
+    for (size_t i = 0; i < parameters.size() && i < parameters_.size(); ++i)
+      DLC_RETURN_IF_ERROR(backend_->copyToDevice(parameters_[i], parameters[i].data.data(),
+                                                 parameters[i].data.size() * sizeof(float)),
+                          "parameter '" + parameters[i].name + "'");
+    // The host may change its copy as soon as this returns.
+    return backend_->synchronize();
+  }
+
+  Status downloadParameters(std::vector<Parameter> &parameters) override {
+    for (size_t i = 0; i < parameters.size() && i < parameters_.size(); ++i)
+      DLC_RETURN_IF_ERROR(backend_->copyToHost(parameters[i].data.data(), parameters_[i],
+                                               parameters[i].data.size() * sizeof(float)),
+                          "parameter '" + parameters[i].name + "'");
+    return backend_->synchronize();
+  }
+
+private:
+  std::unique_ptr<CudaBackend> backend_;
+  std::vector<DevicePtr> parameters_; // device storage, by bundle parameter index
+};
+
+//===----------------------------------------------------------------------===//
+// The GPU, through the CUDA driver.
+//===----------------------------------------------------------------------===//
+
+/// The image to load for |arch| ("sm_90"): its own CUBIN (with PTX as the
+/// fallback), else the PTX of the newest older architecture, which the
+/// driver JIT-compiles. Null when the bundle has neither.
+const fb::CudaImage *pickImage(const fb::Kernel &k, const std::string &arch) {
+  if (!k.cuda_images())
+    return nullptr;
+  auto number = [](const std::string &a) { return std::atoi(a.c_str() + a.find('_') + 1); };
+  const fb::CudaImage *best = nullptr;
+  for (const fb::CudaImage *image : *k.cuda_images()) {
+    std::string a = image->arch() ? image->arch()->str() : "";
+    if (a == arch && (image->cubin_bytes() || image->ptx_bytes()))
+      return image;
+    if (image->ptx_bytes() && number(a) <= number(arch) &&
+        (!best || number(best->arch()->str()) < number(a)))
+      best = image;
+  }
+  return best;
+}
+
+class DriverBackend : public CudaBackend {
+public:
+  explicit DriverBackend(std::unique_ptr<CudaContext> context) : ctx_(std::move(context)) {}
+
+  std::string name() const override { return "cuda"; }
+  Status alloc(size_t bytes, const std::string &what, DevicePtr *out) override {
+    DLC_RETURN_IF_ERROR(ctx_->alloc(bytes, out), what);
+    return okStatus();
+  }
+  Status free(DevicePtr ptr) override { return ctx_->free(ptr); }
+  Status memset(DevicePtr dst, uint8_t value, size_t bytes) override {
+    return ctx_->memset(dst, value, bytes);
+  }
+  Status copyToDevice(DevicePtr dst, const void *src, size_t bytes) override {
+    return ctx_->copyToDevice(dst, src, bytes);
+  }
+  Status copyToHost(void *dst, DevicePtr src, size_t bytes) override {
+    return ctx_->copyToHost(dst, src, bytes);
+  }
+  Status copyOnDevice(DevicePtr dst, DevicePtr src, size_t bytes) override {
+    return ctx_->copyOnDevice(dst, src, bytes);
+  }
+  Status synchronize() override { return ctx_->synchronize(); }
+
+  Status loadKernels(const Bundle &bundle) override {
+    bundle_ = &bundle;
+    for (const fb::Program *p : *bundle.root().programs())
+      for (const fb::Kernel *k : *p->kernels())
+        if (k->cuda() && !kernels_.count(k->cuda_source_offset()))
+          DLC_RETURN_IF_ERROR(loadOne(*k), "kernel '" + k->name()->str() + "'");
+    return okStatus();
+  }
+
+  Status kernel(const fb::Kernel &k, KernelHandle *out) override {
+    auto it = kernels_.find(k.cuda_source_offset());
+    if (it == kernels_.end())
+      return DLC_MAKE_STATUS(StatusCode::kInternal, "kernel not loaded");
+    *out = &it->second;
+    return okStatus();
+  }
+
+  Status launch(KernelHandle kernel, const LaunchConfig &config, void **args) override {
+    return ctx_->launch(*static_cast<const CudaKernel *>(kernel), config, args);
+  }
+
+private:
+  std::string payloadText(uint64_t offset, uint64_t bytes) const {
+    return std::string(reinterpret_cast<const char *>(bundle_->payload() + offset), bytes);
+  }
+
+  Status loadOne(const fb::Kernel &k) {
+    const std::string entry = k.cuda()->entry()->str(), arch = ctx_->device().arch();
+    std::vector<uint8_t> cubin;
+    std::string ptx;
+    if (const fb::CudaImage *image = pickImage(k, arch)) {
+      if (image->arch()->str() == arch) {
+        const uint8_t *c = bundle_->payload() + image->cubin_offset();
+        cubin.assign(c, c + image->cubin_bytes());
+      }
+      ptx = payloadText(image->ptx_offset(), image->ptx_bytes());
+    } else {
+      DLC_RETURN_IF_ERROR(compile(k, entry, arch, &cubin, &ptx), "");
+    }
+    CudaModule *module = nullptr;
+    DLC_RETURN_IF_ERROR(ctx_->loadModule(entry, cubin, ptx, &module), "");
+    return ctx_->getKernel(module, entry, &kernels_[k.cuda_source_offset()]);
+  }
+
+  /// No image for this GPU in the bundle: NVRTC, through the kernel cache.
+  Status compile(const fb::Kernel &k, const std::string &entry, const std::string &arch,
+                 std::vector<uint8_t> *cubin, std::string *ptx) {
+    const Nvrtc *nvrtc = nullptr;
+    DLC_RETURN_IF_ERROR(Nvrtc::instance(&nvrtc), "the bundle has no code for " + arch);
+    NvrtcProgram program{entry, payloadText(k.cuda_source_offset(), k.cuda_source_bytes()), {},
+                         {}, {"--std=c++17"}};
+    CompiledProgram compiled;
+    DLC_RETURN_IF_ERROR(cache_.compile(*nvrtc, program, {arch}, &compiled), "");
+    *cubin = compiled.images.at(0).cubin;
+    *ptx = compiled.images.at(0).ptx;
+    return okStatus();
+  }
+
+  std::unique_ptr<CudaContext> ctx_;
+  const Bundle *bundle_ = nullptr;
+  KernelCache cache_{KernelCache::defaultDirectory()};
+  std::map<uint64_t, CudaKernel> kernels_; // by source offset: identical kernels share one
+};
+
+} // namespace
+
+Status checkHasCudaCode(const Bundle &bundle) {
+  std::string targets;
+  if (bundle.root().targets())
+    for (const flatbuffers::String *t : *bundle.root().targets()) {
+      if (t->str() == "cuda")
+        return okStatus();
+      targets += (targets.empty() ? "" : ", ") + t->str();
+    }
+  return invalid(bundle.origin() + " has no CUDA code (compiled for: " +
+                 (targets.empty() ? "cpu" : targets) +
+                 "); recompile it with `dlc compile --target cuda`");
+}
+
+std::unique_ptr<Device> createDeviceOn(std::unique_ptr<CudaBackend> backend) {
+  return std::make_unique<CudaDevice>(std::move(backend));
+}
+
+} // namespace dlc::rt::cuda
+
+namespace dlc::rt {
+
+Status createCudaDevice(int ordinal, std::unique_ptr<Device> *out) {
+  std::unique_ptr<cuda::CudaContext> context;
+  DLC_RETURN_IF_ERROR(cuda::CudaContext::open(ordinal, &context), "");
+  *out = cuda::createDeviceOn(std::make_unique<cuda::DriverBackend>(std::move(context)));
+  return okStatus();
+}
+
+} // namespace dlc::rt

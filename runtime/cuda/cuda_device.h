@@ -1,0 +1,76 @@
+//===- cuda_device.h - Bundles run as CUDA kernels ------------------------===//
+//
+// One executor runs a bundle's programs from their CUDA launch tables
+// (runtime/schemas/bundle.fbs: Kernel.cuda) on a CudaBackend, which supplies
+// memory, copies and launches:
+//   - the GPU: the CUDA driver (cuda_driver.h), kernels from the bundle's
+//     CUBIN for the device's architecture, else its PTX (JIT), else the
+//     source compiled with NVRTC (cached);
+//   - the emulation (runtime/cuda_sim/sim_module.h): the same sources
+//     compiled with the host C++ compiler and run on the CPU with CUDA
+//     block and warp semantics, for tests on machines without a GPU.
+//
+// Memory: one arena allocation per program (Temp/Input/Output buffers at
+// their offsets), parameter storage allocated once per device and shared by
+// every program (runtime/device.h says when it is copied), views alias their
+// base, fused buffers have no storage. A run copies the inputs in, zeroes
+// the buffers a launch accumulates into, launches every kernel (a kernel
+// without CUDA code is a copy: a device-to-device memcpy) on one stream, and
+// copies the outputs back into host buffers the program owns: the only
+// host synchronisation of a step. Every failure is a Status naming the
+// kernel.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/cuda/cuda_driver.h"
+#include "runtime/device.h"
+
+#include <memory>
+#include <string>
+
+namespace dlc::rt {
+
+/// The GPU |ordinal| through the CUDA driver. kUnavailable (with
+/// CudaContext::probe's message) when there is no usable GPU.
+Status createCudaDevice(int ordinal, std::unique_ptr<Device> *out);
+
+namespace cuda {
+
+/// A backend's handle of one loaded kernel entry.
+using KernelHandle = const void *;
+
+/// Memory, copies and launches of one way to run CUDA kernels. Device
+/// addresses are opaque 64-bit values; copies and launches are queued in
+/// order and may complete asynchronously until synchronize().
+class CudaBackend {
+public:
+  virtual ~CudaBackend() = default;
+  /// "cuda" or "cuda-sim": the device's name.
+  virtual std::string name() const = 0;
+  /// |what| names the allocation in errors ("arena of program 'grad'").
+  virtual Status alloc(size_t bytes, const std::string &what, DevicePtr *out) = 0;
+  virtual Status free(DevicePtr ptr) = 0;
+  virtual Status memset(DevicePtr dst, uint8_t value, size_t bytes) = 0;
+  virtual Status copyToDevice(DevicePtr dst, const void *src, size_t bytes) = 0;
+  virtual Status copyToHost(void *dst, DevicePtr src, size_t bytes) = 0;
+  virtual Status copyOnDevice(DevicePtr dst, DevicePtr src, size_t bytes) = 0;
+  virtual Status synchronize() = 0;
+  /// Makes every kernel with CUDA code in |bundle| launchable (compiling or
+  /// loading each distinct source once). Called once, before kernel().
+  virtual Status loadKernels(const Bundle &bundle) = 0;
+  /// The handle of |kernel| (one that has a CudaLaunch) of the loaded bundle.
+  virtual Status kernel(const fb::Kernel &kernel, KernelHandle *out) = 0;
+  /// Queues |kernel| with cuLaunchKernel's argument convention.
+  virtual Status launch(KernelHandle kernel, const LaunchConfig &config, void **args) = 0;
+};
+
+/// A device running bundles on |backend|.
+std::unique_ptr<Device> createDeviceOn(std::unique_ptr<CudaBackend> backend);
+
+/// kInvalidArgument, saying how to recompile, for a bundle compiled without
+/// the cuda target.
+Status checkHasCudaCode(const Bundle &bundle);
+
+} // namespace cuda
+} // namespace dlc::rt

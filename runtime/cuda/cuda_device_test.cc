@@ -1,0 +1,524 @@
+//===- cuda_device_test.cc - The CUDA executor on both backends -----------===//
+//
+// Bundles built here by hand (no compiler involved) with small CUDA kernels
+// exercise what the executor resolves: inputs, parameters shared between
+// programs, views, zeroed accumulators, copy kernels, the step argument,
+// identical kernels sharing a source, and the parameter coherency protocol
+// of runtime/device.h. Each test runs on the emulation (cuda-sim) and on the
+// GPU, which skips without one. Emulation-only tests plant bad kernels.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/cuda/cuda_device.h"
+#include "runtime/safetensors.h"
+#include "runtime/session.h"
+#if DLC_HAVE_CUDA_SIM
+#include "runtime/cuda_sim/cuda_sim_host.h"
+#include "runtime/cuda_sim/sim_module.h"
+#endif
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include <unistd.h>
+
+namespace dlc::rt {
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Bundles by hand.
+//===----------------------------------------------------------------------===//
+
+struct BufferSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  fb::BufferKind kind = fb::BufferKind::Temp;
+  uint64_t offset = 0;
+  int param = -1, base = -1;
+  fb::DType dtype = fb::DType::F32;
+};
+
+struct KernelSpec {
+  std::string name;
+  std::string opKind;            // "copy" for a kernel without CUDA code
+  std::vector<uint32_t> inputs, outputs; // of its one op
+  std::string source, entry;     // empty source: no CUDA code
+  std::vector<uint32_t> args, zeroed;
+  uint32_t block = 32;
+  bool takesStep = false;
+};
+
+struct ProgramSpec {
+  std::string name;
+  std::vector<BufferSpec> buffers;
+  std::vector<KernelSpec> kernels;
+  std::vector<uint32_t> inputs, outputs;
+  std::vector<std::string> inputNames, outputNames;
+  uint64_t arenaBytes = 0;
+};
+
+struct ParamSpec {
+  std::string name;
+  std::vector<float> values;
+};
+
+std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
+                                         const std::vector<ProgramSpec> &programs,
+                                         std::vector<std::string> targets = {"cpu", "cuda"}) {
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<uint8_t> payload;
+  auto append = [&](const void *data, size_t bytes) {
+    payload.resize((payload.size() + 63) / 64 * 64);
+    uint64_t offset = payload.size();
+    const auto *p = static_cast<const uint8_t *>(data);
+    payload.insert(payload.end(), p, p + bytes);
+    return offset;
+  };
+  std::vector<flatbuffers::Offset<fb::Parameter>> parameters;
+  for (const ParamSpec &p : params) {
+    std::vector<int64_t> shape = {int64_t(p.values.size())};
+    uint64_t offset = append(p.values.data(), p.values.size() * sizeof(float));
+    parameters.push_back(fb::CreateParameterDirect(fbb, p.name.c_str(), fb::DType::F32, &shape,
+                                                   true, nullptr, "zeros", offset,
+                                                   p.values.size() * sizeof(float)));
+  }
+  std::map<std::string, uint64_t> sources; // identical sources share payload
+  std::vector<flatbuffers::Offset<fb::Program>> fbPrograms;
+  for (const ProgramSpec &p : programs) {
+    std::vector<flatbuffers::Offset<fb::Buffer>> buffers;
+    for (const BufferSpec &b : p.buffers)
+      buffers.push_back(fb::CreateBufferDirect(fbb, b.name.c_str(), b.dtype, &b.shape, b.kind,
+                                               b.offset, b.param, b.base));
+    std::vector<flatbuffers::Offset<fb::Kernel>> kernels;
+    for (const KernelSpec &k : p.kernels) {
+      std::vector<flatbuffers::Offset<fb::Op>> ops = {
+          fb::CreateOpDirect(fbb, k.opKind.c_str(), &k.inputs, &k.outputs)};
+      flatbuffers::Offset<fb::CudaLaunch> launch;
+      uint64_t offset = 0, bytes = k.source.size();
+      if (!k.source.empty()) {
+        if (!sources.count(k.source))
+          sources[k.source] = append(k.source.data(), k.source.size());
+        offset = sources[k.source];
+        std::vector<uint32_t> grid = {1, 1, 1}, block = {k.block, 1, 1};
+        launch = fb::CreateCudaLaunchDirect(fbb, k.entry.c_str(), &k.args, &grid, &block, 0,
+                                            k.takesStep, &k.zeroed);
+      }
+      kernels.push_back(fb::CreateKernelDirect(fbb, k.name.c_str(), &ops, nullptr, offset, bytes,
+                                               nullptr, launch));
+    }
+    std::vector<flatbuffers::Offset<flatbuffers::String>> inNames, outNames;
+    for (const std::string &n : p.inputNames)
+      inNames.push_back(fbb.CreateString(n));
+    for (const std::string &n : p.outputNames)
+      outNames.push_back(fbb.CreateString(n));
+    fbPrograms.push_back(fb::CreateProgram(
+        fbb, fbb.CreateString(p.name), fbb.CreateVector(buffers), fbb.CreateVector(kernels),
+        fbb.CreateVector(p.inputs), fbb.CreateVector(inNames), fbb.CreateVector(p.outputs),
+        fbb.CreateVector(outNames), p.arenaBytes));
+  }
+  std::vector<flatbuffers::Offset<flatbuffers::String>> fbTargets;
+  for (const std::string &t : targets)
+    fbTargets.push_back(fbb.CreateString(t));
+  auto root = fb::CreateBundle(fbb, kBundleVersion, fbb.CreateString("test"), 0,
+                               fbb.CreateVector(fbTargets), fbb.CreateVector(parameters),
+                               fbb.CreateVector(fbPrograms));
+  fb::FinishBundleBuffer(fbb, root);
+  std::unique_ptr<Bundle> bundle;
+  Status s = Bundle::fromBytes(encodeBundle(fbb.GetBufferPointer(), fbb.GetSize(), payload),
+                               "<test bundle>", &bundle);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return std::shared_ptr<const Bundle>(std::move(bundle));
+}
+
+// Both kernels define a helper `dlc_scale`, differently: each source must
+// keep its own (the emulation compiles them into one translation unit).
+const char *kAxpySource = R"(
+__device__ float dlc_scale(float a, float b) { return a * b; }
+extern "C" __global__ void dlc_axpy(const float *x, const float *w, float *y, float *sum,
+                                    unsigned long long step) {
+  int i = threadIdx.x;
+  if (i < 8) {
+    y[i] = dlc_scale(x[i], w[i]) + (float)step;
+    atomicAdd(sum, y[i]);
+  }
+}
+)";
+
+const char *kSgdSource = R"(
+__device__ float dlc_scale(float d) { return 0.5f * d; }
+extern "C" __global__ void dlc_sgd(float *w, const float *d) {
+  int i = threadIdx.x;
+  if (i < 8) w[i] -= dlc_scale(d[i]);
+}
+)";
+
+/// "step": y = x * w + step (in place of the arena), sum = sum(y) into a
+/// zeroed accumulator, z = y viewed as [2, 4] and copied by a copy kernel.
+/// "update": w -= 0.5 * d, twice (the same kernel code, shared source).
+/// "peek": the same axpy as "step" (shared across programs), plus w out.
+std::vector<ProgramSpec> axpyPrograms() {
+  using K = fb::BufferKind;
+  ProgramSpec step{"step",
+                   {{"x", {8}, K::Input, 0},
+                    {"w", {8}, K::Param, 0, 0},
+                    {"y", {8}, K::Temp, 64},
+                    {"y2d", {2, 4}, K::View, 0, -1, 2},
+                    {"sum", {1}, K::Temp, 128},
+                    {"z", {2, 4}, K::Temp, 192}},
+                   {{"axpy", "axpy", {0, 1}, {2, 4}, kAxpySource, "dlc_axpy", {0, 1, 2, 4}, {4}, 32, true},
+                    {"copy", "copy", {3}, {5}}},
+                   {0},
+                   {5, 4},
+                   {"x"},
+                   {"z", "sum"},
+                   256};
+  ProgramSpec update{"update",
+                     {{"w", {8}, K::Param, 0, 0}, {"d", {8}, K::Input, 0}},
+                     {{"sgd.1", "sgd", {0, 1}, {0}, kSgdSource, "dlc_sgd", {0, 1}},
+                      {"sgd.2", "sgd", {0, 1}, {0}, kSgdSource, "dlc_sgd", {0, 1}}},
+                     {1},
+                     {},
+                     {"d"},
+                     {},
+                     64};
+  return {step, update};
+}
+
+std::vector<ParamSpec> axpyParams() {
+  return {{"w", {0, 1, 2, 3, 4, 5, 6, 7}}};
+}
+
+//===----------------------------------------------------------------------===//
+// Devices.
+//===----------------------------------------------------------------------===//
+
+/// Makes the device |backend| names, or says why the test must skip.
+Status makeDevice(const std::string &backend, std::unique_ptr<Device> *out, std::string *skip) {
+  if (backend == "cuda") {
+    if (Status probe = cuda::CudaContext::probe(); !probe.ok()) {
+      *skip = "no GPU: " + probe.message();
+      return okStatus();
+    }
+    return createCudaDevice(0, out);
+  }
+#if DLC_HAVE_CUDA_SIM
+  return createCudaSimDevice(out);
+#else
+  *skip = "built without the CUDA emulation";
+  return okStatus();
+#endif
+}
+
+class CudaDeviceTest : public ::testing::TestWithParam<std::string> {
+protected:
+  void SetUp() override {
+    std::string skip;
+    Status s = makeDevice(GetParam(), &device_, &skip);
+    if (!skip.empty())
+      GTEST_SKIP() << skip;
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+
+  std::unique_ptr<Session> open(std::shared_ptr<const Bundle> bundle) {
+    std::unique_ptr<Session> session;
+    Status s = Session::create(std::move(bundle), std::move(device_), &session);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return session;
+  }
+
+  std::unique_ptr<Device> device_;
+};
+
+std::vector<float> runStep(Session &session, uint64_t step, float *sum = nullptr) {
+  std::vector<float> x = {1, 1, 1, 1, 2, 2, 2, 2};
+  std::vector<TensorView> outs;
+  RunOptions options;
+  options.step = step;
+  Status s = session.run("step", {TensorView{x.data(), DType::kF32, {8}}}, &outs, options);
+  EXPECT_TRUE(s.ok()) << s.message();
+  if (!s.ok() || outs.size() != 2)
+    return {};
+  EXPECT_EQ(outs[0].shape, (std::vector<int64_t>{2, 4}));
+  if (sum)
+    *sum = outs[1].f32()[0];
+  return std::vector<float>(outs[0].f32(), outs[0].f32() + 8);
+}
+
+Status runUpdate(Session &session, float delta) {
+  std::vector<float> d(8, delta);
+  std::vector<TensorView> outs;
+  return session.run("update", {TensorView{d.data(), DType::kF32, {8}}}, &outs);
+}
+
+TEST_P(CudaDeviceTest, RunsKernelsViewsCopiesAndTheStep) {
+  auto session = open(makeBundle(axpyParams(), axpyPrograms()));
+  ASSERT_TRUE(session);
+  EXPECT_EQ(session->device().name(), GetParam());
+  float sum = 0;
+  std::vector<float> z = runStep(*session, 3, &sum);
+  EXPECT_EQ(z, (std::vector<float>{3, 4, 5, 6, 11, 13, 15, 17}));
+  EXPECT_EQ(sum, 74); // the accumulator is zeroed before every launch
+  z = runStep(*session, 0, &sum);
+  EXPECT_EQ(z, (std::vector<float>{0, 1, 2, 3, 8, 10, 12, 14}));
+  EXPECT_EQ(sum, 50);
+}
+
+TEST_P(CudaDeviceTest, ParametersStayOnTheDeviceUntilSynced) {
+  auto session = open(makeBundle(axpyParams(), axpyPrograms()));
+  ASSERT_TRUE(session);
+  Status s = runUpdate(*session, 2); // w -= 1, twice: w - 2
+  ASSERT_TRUE(s.ok()) << s.message();
+  // A run copies no parameters back: the host copy is the initial one.
+  EXPECT_EQ(session->parameter("w")->data, axpyParams()[0].values);
+  // "step" reads what "update" wrote: the storage is shared by programs.
+  EXPECT_EQ(runStep(*session, 0), (std::vector<float>{-2, -1, 0, 1, 4, 6, 8, 10}));
+  // Editing before syncing would lose the update: refused.
+  EXPECT_FALSE(session->parametersChanged().ok());
+  ASSERT_TRUE(session->syncParametersToHost().ok());
+  EXPECT_EQ(session->parameter("w")->data, (std::vector<float>{-2, -1, 0, 1, 2, 3, 4, 5}));
+  // Host edits reach the device at the next run.
+  session->parameter("w")->data.assign(8, 10.0f);
+  ASSERT_TRUE(session->parametersChanged().ok());
+  EXPECT_EQ(runStep(*session, 0), (std::vector<float>{10, 10, 10, 10, 20, 20, 20, 20}));
+}
+
+TEST_P(CudaDeviceTest, CheckpointsSyncAndReload) {
+  std::string dir = ::testing::TempDir() + "/cuda_device_" + GetParam();
+  std::filesystem::create_directories(dir);
+  auto session = open(makeBundle(axpyParams(), axpyPrograms()));
+  ASSERT_TRUE(session);
+  ASSERT_TRUE(runUpdate(*session, 2).ok());
+  Status s = session->saveCheckpoint(dir + "/ckpt.safetensors", {});
+  ASSERT_TRUE(s.ok()) << s.message();
+  SafetensorsFile file;
+  ASSERT_TRUE(SafetensorsFile::open(dir + "/ckpt.safetensors", &file).ok());
+  std::vector<float> saved;
+  ASSERT_TRUE(readFloat32(*file.find("w"), &saved).ok());
+  EXPECT_EQ(saved, (std::vector<float>{-2, -1, 0, 1, 2, 3, 4, 5})); // the device's values
+  ASSERT_TRUE(runUpdate(*session, 2).ok());
+  s = session->loadCheckpoint(dir + "/ckpt.safetensors", nullptr);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(runStep(*session, 0), (std::vector<float>{-2, -1, 0, 1, 4, 6, 8, 10}));
+}
+
+TEST_P(CudaDeviceTest, ProfilesEveryKernel) {
+  auto session = open(makeBundle(axpyParams(), axpyPrograms()));
+  ASSERT_TRUE(session);
+  std::vector<float> x(8, 1.0f);
+  std::vector<TensorView> outs;
+  RunOptions options;
+  options.profile = true;
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(session->run("step", {TensorView{x.data(), DType::kF32, {8}}}, &outs, options).ok());
+  std::vector<KernelTime> times = session->kernelTimes("step");
+  ASSERT_EQ(times.size(), 2u);
+  EXPECT_EQ(times[0].kernel, "axpy");
+  EXPECT_EQ(times[1].kernel, "copy");
+  EXPECT_EQ(times[0].runs, 2);
+  EXPECT_GT(times[0].seconds, 0);
+}
+
+TEST_P(CudaDeviceTest, RejectsABundleWithoutCudaCode) {
+  std::vector<ProgramSpec> programs = axpyPrograms();
+  for (ProgramSpec &p : programs)
+    for (KernelSpec &k : p.kernels)
+      k.source.clear();
+  std::unique_ptr<Session> session;
+  Status s = Session::create(makeBundle(axpyParams(), programs, {"cpu"}), std::move(device_),
+                             &session);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no CUDA code"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("--target cuda"), std::string::npos) << s.message();
+}
+
+TEST_P(CudaDeviceTest, RejectsAKernelCompiledForTheCpuOnly) {
+  std::vector<ProgramSpec> programs = axpyPrograms();
+  programs[0].kernels[0].source.clear();
+  auto session = open(makeBundle(axpyParams(), programs));
+  ASSERT_TRUE(session);
+  std::vector<float> x(8, 1.0f);
+  std::vector<TensorView> outs;
+  Status s = session->run("step", {TensorView{x.data(), DType::kF32, {8}}}, &outs);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("kernel 'axpy'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("--target cuda"), std::string::npos) << s.message();
+}
+
+std::string backendName(const ::testing::TestParamInfo<std::string> &info) {
+  return info.param == "cuda" ? "Gpu" : "Emulated";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CudaDeviceTest, ::testing::Values("cuda-sim", "cuda"),
+                         backendName);
+
+//===----------------------------------------------------------------------===//
+// The emulation: planted bugs become Statuses naming the kernel.
+//===----------------------------------------------------------------------===//
+#if DLC_HAVE_CUDA_SIM
+
+/// A program "bad" running one kernel |source| on y: [8] at the arena's end.
+Status runPlanted(const std::string &source, const std::string &entry) {
+  using K = fb::BufferKind;
+  ProgramSpec bad{"bad",
+                  {{"x", {8}, K::Input, 0}, {"y", {8}, K::Temp, 32}},
+                  {{"planted", "planted", {0}, {1}, source, entry, {0, 1}}},
+                  {0},
+                  {1},
+                  {"x"},
+                  {"y"},
+                  64};
+  std::unique_ptr<Device> device;
+  DLC_RETURN_IF_ERROR(createCudaSimDevice(&device), "");
+  std::unique_ptr<Session> session;
+  DLC_RETURN_IF_ERROR(Session::create(makeBundle({}, {bad}), std::move(device), &session), "");
+  std::vector<float> x(8, 1.0f);
+  std::vector<TensorView> outs;
+  return session->run("bad", {TensorView{x.data(), DType::kF32, {8}}}, &outs);
+}
+
+TEST(CudaSimDevice, AnOutOfBoundsWriteNamesTheKernel) {
+  Status s = runPlanted(R"(
+extern "C" __global__ void dlc_oob(const float *x, float *y) {
+  int i = threadIdx.x;
+  if (i <= 8) y[i] = 2.0f * x[i < 8 ? i : 0]; // one element too far
+}
+)",
+                        "dlc_oob");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("kernel 'planted'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("dlc_oob"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("past the end"), std::string::npos) << s.message();
+}
+
+TEST(CudaSimDevice, TheSameKernelInBoundsRuns) {
+  // The control for the test above: only the bound differs.
+  Status s = runPlanted(R"(
+extern "C" __global__ void dlc_inb(const float *x, float *y) {
+  int i = threadIdx.x;
+  if (i < 8) y[i] = 2.0f * x[i < 8 ? i : 0];
+}
+)",
+                        "dlc_inb");
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
+TEST(CudaSimDevice, ADivergentBarrierNamesTheKernel) {
+  Status s = runPlanted(R"(
+extern "C" __global__ void dlc_diverge(const float *x, float *y) {
+  int i = threadIdx.x;
+  if (i < 16) __syncthreads();
+  if (i < 8) y[i] = x[i];
+}
+)",
+                        "dlc_diverge");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("kernel 'planted'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("__syncthreads"), std::string::npos) << s.message();
+}
+
+TEST(CudaSimDevice, ACompileErrorNamesTheKernel) {
+  Status s = runPlanted(R"(
+extern "C" __global__ void dlc_broken(const float *x, float *y) {
+  y[threadIdx.x] = x[threadIdx.x]   // missing semicolon
+}
+)",
+                        "dlc_broken");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("in kernel 'dlc_broken'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("error"), std::string::npos) << s.message();
+}
+
+/// A fresh cache directory per test.
+std::string freshDirectory(const std::string &name) {
+  std::string dir = ::testing::TempDir() + "/" + name + "." + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+TEST(CudaSimModule, IsCachedAndRebuiltWhenDamaged) {
+  cuda::SimToolchain toolchain = cuda::SimToolchain::fromEnvironment();
+  toolchain.cacheDirectory = freshDirectory("sim-cache");
+  std::vector<cuda::SimKernelSource> kernels = {{"dlc_sgd", kSgdSource}};
+  std::unique_ptr<cuda::SimModule> first, second, third;
+  Status s = cuda::SimModule::build(kernels, toolchain, &first);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_FALSE(first->cached());
+  EXPECT_EQ(first->path().rfind(toolchain.cacheDirectory, 0), 0u);
+  s = cuda::SimModule::build(kernels, toolchain, &second);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_TRUE(second->cached());
+  // A truncated entry (a crash while copying the cache?) is rebuilt.
+  std::string path = second->path();
+  first.reset();
+  second.reset();
+  std::filesystem::resize_file(path, 100);
+  s = cuda::SimModule::build(kernels, toolchain, &third);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_FALSE(third->cached());
+  float w[8] = {0, 0, 0, 0, 0, 0, 0, 0}, d[8] = {2, 2, 2, 2, 2, 2, 2, 2};
+  float *wp = w, *dp = d;
+  void *args[] = {&wp, &dp};
+  cuda::LaunchConfig config;
+  config.block[0] = 8;
+  s = third->launch(0, config, args);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(w[7], -1.0f);
+  std::filesystem::remove_all(toolchain.cacheDirectory);
+}
+
+TEST(CudaSimModule, WorksWithoutACacheDirectory) {
+  cuda::SimToolchain toolchain = cuda::SimToolchain::fromEnvironment();
+  toolchain.cacheDirectory = "";
+  std::unique_ptr<cuda::SimModule> module;
+  Status s = cuda::SimModule::build({{"dlc_sgd", kSgdSource}}, toolchain, &module);
+  ASSERT_TRUE(s.ok()) << s.message();
+}
+
+TEST(CudaSimModule, AMissingCompilerIsAClearError) {
+  cuda::SimToolchain toolchain = cuda::SimToolchain::fromEnvironment();
+  toolchain.compiler = "/nonexistent/g++";
+  Status s = toolchain.check();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("'/nonexistent/g++' was not found"), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("$DLC_CXX"), std::string::npos) << s.message();
+}
+
+TEST(CudaSimModule, KernelsMayShareHelperAndEntryNames) {
+  // kAxpySource and kSgdSource both define dlc_scale; here both entries are
+  // also called dlc_same: the module still compiles, and runs each.
+  std::string axpy = kAxpySource, sgd = kSgdSource;
+  axpy.replace(axpy.find("dlc_axpy"), 8, "dlc_same");
+  sgd.replace(sgd.find("dlc_sgd"), 7, "dlc_same");
+  cuda::SimToolchain toolchain = cuda::SimToolchain::fromEnvironment();
+  std::unique_ptr<cuda::SimModule> module;
+  Status s = cuda::SimModule::build({{"dlc_same", axpy}, {"dlc_same", sgd}}, toolchain, &module);
+  ASSERT_TRUE(s.ok()) << s.message();
+  float w[8] = {1, 1, 1, 1, 1, 1, 1, 1}, d[8] = {2, 2, 2, 2, 2, 2, 2, 2};
+  float *wp = w, *dp = d;
+  void *args[] = {&wp, &dp};
+  cuda::LaunchConfig config;
+  config.block[0] = 8;
+  s = module->launch(1, config, args);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(w[0], 0.0f);
+}
+
+#endif // DLC_HAVE_CUDA_SIM
+
+TEST(CudaDriverDevice, WithoutAGpuTheErrorSaysWhatIsMissing) {
+  Status probe = cuda::CudaContext::probe();
+  if (probe.ok())
+    GTEST_SKIP() << "a GPU is present";
+  std::unique_ptr<Device> device;
+  Status s = createCudaDevice(0, &device);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), probe.message());
+}
+
+} // namespace
+} // namespace dlc::rt
