@@ -237,6 +237,8 @@ LogicalResult compileCudaKernels(ModuleOp module, const std::vector<DistinctKern
                                  const std::vector<std::string> &archs,
                                  std::vector<rt::cuda::CompiledProgram> *compiled,
                                  CudaCompileStats *stats) {
+  if (archs.empty()) // CUDA source only (the emulation compiles it itself)
+    return success();
   if (std::string error = checkCudaToolchain(archs); !error.empty())
     return module.emitError(error);
   const rt::cuda::Nvrtc *nvrtc = nullptr;
@@ -277,6 +279,8 @@ LogicalResult appendCudaCode(std::vector<DistinctKernel> &kernels,
     KernelCode &c = kernels[i].code;
     appendBytes(payload, kernels[i].source.data(), kernels[i].source.size(), &c.sourceOffset);
     c.sourceBytes = kernels[i].source.size();
+    if (i >= compiled.size()) // source only
+      continue;
     for (const rt::cuda::CompiledImage &image : compiled[i].images) {
       KernelCode::Image out;
       if (failed(describeImage(kernels[i], image, &out)))

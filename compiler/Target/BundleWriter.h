@@ -21,6 +21,7 @@ struct BundleOptions {
   /// table, and PTX + CUBIN per architecture, compiled with NVRTC).
   std::vector<std::string> targets = {"cpu"};
   /// Architectures the CUDA kernels are compiled for, in this order.
+  /// Architectures to compile PTX and CUBIN for; empty: CUDA source only.
   std::vector<std::string> cudaArchs = {"sm_80", "sm_90"};
   /// Seeds every parameter initializer (per parameter: mixed with its name).
   uint64_t seed = 0;

@@ -135,6 +135,8 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
   BundleOptions bundleOptions;
   if (backend != "cpu")
     bundleOptions.targets = {"cpu", "cuda"};
+  if (backend == "cuda-sim") // the emulation compiles the source itself
+    bundleOptions.cudaArchs.clear();
   std::vector<uint8_t> bytes;
   if (failed(writeBundle(*module, bundleOptions, &bytes)))
     return "could not write the bundle (see the errors above)";

@@ -298,6 +298,8 @@ int loadBundle(const Options &options, std::shared_ptr<const dlc::rt::Bundle> *o
         bundleOptions.source = options.input;
         if (options.runtime.backend != "cpu") // resolved: cuda or cuda-sim
           bundleOptions.targets = {"cpu", "cuda"};
+        if (options.runtime.backend == "cuda-sim") // it compiles the source itself
+          bundleOptions.cudaArchs.clear();
         std::vector<uint8_t> bytes;
         if (failed(dlc::writeBundle(module, bundleOptions, &bytes)))
           return failure();
