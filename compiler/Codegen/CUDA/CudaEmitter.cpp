@@ -60,6 +60,39 @@ std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointe
   return params;
 }
 
+std::string ll(int64_t v) { return std::to_string(v) + "ll"; }
+
+std::string inputName(Value blockArgument) {
+  return "in" + std::to_string(cast<BlockArgument>(blockArgument).getArgNumber());
+}
+
+int resultIndex(dl::FusedOp group, Value v) {
+  auto yield = cast<dl::YieldOp>(group.getBody().front().getTerminator());
+  for (auto [i, y] : llvm::enumerate(yield.getValues()))
+    if (y == v)
+      return int(i);
+  return -1;
+}
+
+std::string resultName(dl::FusedOp group, Value v) {
+  int i = resultIndex(group, v);
+  return i < 0 ? "" : "out" + std::to_string(i);
+}
+
+std::string AxisSplit::at(const std::string &o, const std::string &c, const std::string &i) const {
+  return "((" + o + ") * " + ll(size) + " + (" + c + ")) * " + ll(inner) + " + (" + i + ")";
+}
+
+AxisSplit splitAt(ArrayRef<int64_t> shape, int64_t axis) {
+  int64_t a = axis < 0 ? axis + int64_t(shape.size()) : axis;
+  AxisSplit s{1, shape[a], 1};
+  for (int64_t i = 0; i < a; ++i)
+    s.outer *= shape[i];
+  for (int64_t i = a + 1; i < int64_t(shape.size()); ++i)
+    s.inner *= shape[i];
+  return s;
+}
+
 std::string cType(Type t) {
   Type elem = isa<ShapedType>(t) ? cast<ShapedType>(t).getElementType() : t;
   if (elem.isF32())

@@ -22,8 +22,7 @@ bool isEmbeddingGroup(dl::FusedOp group) {
 LogicalResult emitEmbedding(dl::FusedOp group, CudaKernel &kernel) {
   Operation &op = group.getBody().front().front();
   bool grad = isa<dl::EmbeddingGradOp>(op);
-  auto in = [&](Value v) { return "in" + std::to_string(cast<BlockArgument>(v).getArgNumber()); };
-  std::string ids = in(op.getOperand(0)), other = in(op.getOperand(1));
+  std::string ids = inputName(op.getOperand(0)), other = inputName(op.getOperand(1));
   auto table = cast<ShapedType>((grad ? op.getResult(0) : op.getOperand(1)).getType()).getShape();
   int64_t rows = table[0], width = table[1];
   int64_t count = cast<ShapedType>(op.getOperand(0).getType()).getNumElements();

@@ -18,8 +18,6 @@ using namespace mlir;
 namespace dlc::cuda {
 namespace {
 
-std::string ll(int64_t v) { return std::to_string(v) + "ll"; }
-
 ArrayRef<int64_t> shapeOf(Value v) { return cast<ShapedType>(v.getType()).getShape(); }
 
 /// A pooling window over an NHWC input of h x w, producing oh x ow.
@@ -89,20 +87,6 @@ std::string firstMaxOfWindow(const Window &g) {
                         " + ix; top = v; }\n");
 }
 
-
-/// The result of |op| split around its axis attribute: [outer, size, inner].
-struct AxisSplit {
-  int64_t outer = 1, size, inner = 1;
-};
-AxisSplit splitAt(ArrayRef<int64_t> shape, int64_t axis) {
-  int64_t a = axis < 0 ? axis + int64_t(shape.size()) : axis;
-  AxisSplit s{1, shape[a], 1};
-  for (int64_t i = 0; i < a; ++i)
-    s.outer *= shape[i];
-  for (int64_t i = a + 1; i < int64_t(shape.size()); ++i)
-    s.inner *= shape[i];
-  return s;
-}
 
 /// concat: element i of the result lies in the input whose part of the axis
 /// holds its position along the axis.

@@ -28,8 +28,6 @@ struct Gemm {
   std::string prologue;     // index helpers
 };
 
-std::string ll(int64_t v) { return std::to_string(v) + "ll"; }
-
 /// The convolution's geometry with TF padding, as every backend computes it.
 struct Conv {
   int64_t n, h, w, c, kh, kw, f, oh, ow, sh, sw, dh, dw, pt, pl;
@@ -276,25 +274,14 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   SmallVector<Operation *> ops;
   for (Operation &op : body.without_terminator())
     ops.push_back(&op);
-  auto argName = [&](Value v) {
-    return "in" + std::to_string(cast<BlockArgument>(v).getArgNumber());
-  };
+  auto argName = [](Value v) { return inputName(v); };
   Operation *anchor = ops[0];
   FailureOr<Gemm> g = gemmOf(anchor, argName(anchor->getOperand(0)), argName(anchor->getOperand(1)));
   if (failed(g))
     return group.emitError("not a matrix-product group");
   bool hasBias = (isa<dl::DenseOp, dl::Conv2DOp>(anchor)) && anchor->getNumOperands() == 3;
-  auto yield = cast<dl::YieldOp>(body.getTerminator());
-  auto resultIndex = [&](Value v) {
-    for (auto [i, y] : llvm::enumerate(yield.getValues()))
-      if (y == v)
-        return int(i);
-    return -1;
-  };
-  auto outOf = [&](Value v) -> std::string {
-    int i = resultIndex(v);
-    return i < 0 ? "" : "out" + std::to_string(i);
-  };
+  auto resultIndex = [&](Value v) { return cuda::resultIndex(group, v); };
+  auto outOf = [&](Value v) { return resultName(group, v); };
   bool softmax = ops.size() == 2 && isa<dl::SoftmaxOp>(ops[1]);
   Operation *pool = softmax ? nullptr : trailingPool(ops);
   std::string N = ll(g->n);

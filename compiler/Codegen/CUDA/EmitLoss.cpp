@@ -168,16 +168,9 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
   Block &body = group.getBody().front();
   Operation &op = body.front();
   LossForm f = *lossForm(&op);
-  auto in = [&](Value v) { return "in" + std::to_string(cast<BlockArgument>(v).getArgNumber()); };
-  std::string z = in(op.getOperand(0)), labels = in(op.getOperand(1));
+  std::string z = inputName(op.getOperand(0)), labels = inputName(op.getOperand(1));
   std::string c = std::to_string(f.classes) + "ll", rows = std::to_string(f.rows) + "ll";
-  auto yield = cast<dl::YieldOp>(body.getTerminator());
-  auto outOf = [&](Value v) {
-    for (auto [i, y] : llvm::enumerate(yield.getValues()))
-      if (y == v)
-        return "out" + std::to_string(i);
-    return std::string();
-  };
+  auto outOf = [&](Value v) { return resultName(group, v); };
   std::string s;
   if (isa<dl::LossOp>(op)) {
     kernel.block = {256, 1, 1};
@@ -205,9 +198,7 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
     kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(1024, (f.rows + 7) / 8)), 1, 1};
     kernel.sharedBytes = bias ? f.classes * 4 : 0;
     if (bias)
-      for (auto [i, y] : llvm::enumerate(yield.getValues()))
-        if (y == bias->getResult(0))
-          kernel.zeroedOutputs.push_back(int(i));
+      kernel.zeroedOutputs.push_back(resultIndex(group, bias->getResult(0)));
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
         "(" + parameterList(group, false) + ") {\n" + rowHelpers(f, labels);
     if (bias)

@@ -23,8 +23,6 @@ namespace {
 constexpr int64_t kThreads = 256;
 constexpr int64_t kLinesPerBlock = kThreads / 32;
 
-std::string ll(int64_t v) { return std::to_string(v) + "ll"; }
-
 std::string literal(double v) {
   char buffer[40];
   std::snprintf(buffer, sizeof buffer, "%.9g", v);
@@ -34,23 +32,8 @@ std::string literal(double v) {
   return s + "f";
 }
 
-struct Split {
-  int64_t outer = 1, size = 1, inner = 1;
-  /// Element (o, c, i) of the tensor.
-  std::string at(const std::string &o, const std::string &c, const std::string &i) const {
-    return "((" + o + ") * " + ll(size) + " + (" + c + ")) * " + ll(inner) + " + (" + i + ")";
-  }
-};
-
-Split splitAt(Value v, int64_t axis) {
-  auto shape = cast<ShapedType>(v.getType()).getShape();
-  int64_t a = axis < 0 ? axis + int64_t(shape.size()) : axis;
-  Split s{1, shape[a], 1};
-  for (int64_t i = 0; i < a; ++i)
-    s.outer *= shape[i];
-  for (int64_t i = a + 1; i < int64_t(shape.size()); ++i)
-    s.inner *= shape[i];
-  return s;
+AxisSplit splitOf(Value v, int64_t axis) {
+  return splitAt(cast<ShapedType>(v.getType()).getShape(), axis);
 }
 
 const char *kBlockSum = R"(__device__ __forceinline__ float dlc_block_sum(float v, float *scratch) {
@@ -88,22 +71,14 @@ bool isNormalizationGroup(dl::FusedOp group) {
 LogicalResult emitNormalization(dl::FusedOp group, CudaKernel &kernel) {
   Block &body = group.getBody().front();
   Operation *op = &body.front();
-  auto arg = [&](Value v) -> std::string {
-    return v ? "in" + std::to_string(cast<BlockArgument>(v).getArgNumber()) : "";
-  };
-  auto yield = cast<dl::YieldOp>(body.getTerminator());
-  auto outOf = [&](Value v) -> std::string {
-    for (auto [i, y] : llvm::enumerate(yield.getValues()))
-      if (y == v)
-        return "out" + std::to_string(i);
-    return "";
-  };
+  auto arg = [&](Value v) -> std::string { return v ? inputName(v) : ""; };
+  auto outOf = [&](Value v) { return resultName(group, v); };
   kernel.block = {kThreads, 1, 1};
   std::string s;
 
   if (isLineOp(op)) {
     int64_t axis = op->getAttrOfType<IntegerAttr>("axis").getInt();
-    Split sp = splitAt(op->getResult(0), axis);
+    AxisSplit sp = splitOf(op->getResult(0), axis);
     int64_t lines = sp.outer * sp.inner;
     kernel.grid = {(lines + kLinesPerBlock - 1) / kLinesPerBlock, 1, 1};
     s = header(group, kernel);
@@ -144,7 +119,7 @@ LogicalResult emitNormalization(dl::FusedOp group, CudaKernel &kernel) {
 
   // A block per channel c; j walks the channel's count elements.
   int64_t axis = op->getAttrOfType<IntegerAttr>("axis").getInt();
-  Split sp = splitAt(op->getOperand(0), axis);
+  AxisSplit sp = splitOf(op->getOperand(0), axis);
   int64_t count = sp.outer * sp.inner;
   kernel.grid = {sp.size, 1, 1};
   kernel.sharedBytes = kLinesPerBlock * 4;

@@ -49,17 +49,8 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   StringRef kind = c.getKind().getValue();
   int64_t n = cast<ShapedType>(update.getParam().getType()).getNumElements();
   // Operands are block arguments in order: param, grad, step, slots...
-  auto in = [&](Value v) {
-    return "in" + std::to_string(cast<BlockArgument>(v).getArgNumber());
-  };
-  auto out = [&](unsigned result) {
-    Value r = update->getResult(result);
-    auto yield = cast<dl::YieldOp>(group.getBody().front().getTerminator());
-    for (auto [i, y] : llvm::enumerate(yield.getValues()))
-      if (y == r)
-        return "out" + std::to_string(i);
-    return std::string();
-  };
+  auto in = [](Value v) { return inputName(v); };
+  auto out = [&](unsigned result) { return resultName(group, update->getResult(result)); };
   std::string lr = literal(option(c, "learning_rate", 0.01));
   std::string before, body;
   SmallVector<std::string> slot, slotOut;

@@ -23,7 +23,6 @@ constexpr int64_t kThreads = 256;
 constexpr int64_t kSharedLimit = 46 * 1024;
 constexpr int64_t kMaxRowsPerBlock = 8;
 
-std::string ll(int64_t v) { return std::to_string(v) + "ll"; }
 std::string str(int64_t v) { return std::to_string(v); }
 
 struct Lstm {
@@ -89,16 +88,8 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   Block &body = group.getBody().front();
   Operation *op = &body.front();
   Lstm l = lstmOf(op);
-  auto argName = [&](Value v) {
-    return "in" + std::to_string(cast<BlockArgument>(v).getArgNumber());
-  };
-  auto yield = cast<dl::YieldOp>(body.getTerminator());
-  auto outOf = [&](Value v) -> std::string {
-    for (auto [i, y] : llvm::enumerate(yield.getValues()))
-      if (y == v)
-        return "out" + std::to_string(i);
-    return "";
-  };
+  auto argName = [](Value v) { return inputName(v); };
+  auto outOf = [&](Value v) { return resultName(group, v); };
   std::string x = argName(op->getOperand(0)), k = argName(op->getOperand(1)),
               rk = argName(op->getOperand(2)), bias = l.bias ? argName(op->getOperand(3)) : "";
   std::string T = ll(l.steps), F = ll(l.features), U = ll(l.units), G = ll(l.gates);
@@ -148,9 +139,10 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   std::string dy = argName(grad.getDy());
   std::string dx = outOf(grad.getDx()), dk = outOf(grad.getDkernel()),
               drk = outOf(grad.getDrecurrentKernel()), db = outOf(grad.getDbias());
-  for (auto [i, v] : llvm::enumerate(yield.getValues()))
-    if (v != grad.getDx())
-      kernel.zeroedOutputs.push_back(int(i));
+  // The weight gradients accumulate with atomics.
+  for (Value v : {grad.getDkernel(), grad.getDrecurrentKernel(), grad.getDbias()})
+    if (int i = resultIndex(group, v); i >= 0)
+      kernel.zeroedOutputs.push_back(i);
   kernel.grid = {l.n, 1, 1};
   kernel.sharedBytes = gradShared(l);
   s = header(group, kernel);

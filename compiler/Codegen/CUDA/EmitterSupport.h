@@ -5,6 +5,23 @@
 
 namespace dlc::cuda {
 
+/// "12ll": an integer literal of device code (index math in 64 bits).
+std::string ll(int64_t v);
+/// "in<k>": the kernel parameter of group input |blockArgument|.
+std::string inputName(mlir::Value blockArgument);
+/// "out<k>" for the group result that yields |v|, or "" when none does.
+std::string resultName(dl::FusedOp group, mlir::Value v);
+/// The index of the group result that yields |v|, or -1.
+int resultIndex(dl::FusedOp group, mlir::Value v);
+
+/// A tensor seen around one axis as [outer, size, inner].
+struct AxisSplit {
+  int64_t outer = 1, size = 1, inner = 1;
+  /// Device code for the flat index of element (o, c, i).
+  std::string at(const std::string &o, const std::string &c, const std::string &i) const;
+};
+AxisSplit splitAt(llvm::ArrayRef<int64_t> shape, int64_t axis);
+
 /// The C element type of a tensor type ("float", "int", "long long"), or ""
 /// when the emitters do not support it.
 std::string cType(mlir::Type t);
