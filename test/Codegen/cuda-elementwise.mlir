@@ -1,19 +1,24 @@
 // RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-print-cuda -o /dev/null | FileCheck %s
 
 // Tests that an elementwise chain becomes one grid-stride kernel: each input
-// loaded once, the chain in registers, only the group's results stored (the
-// add's result is used outside, the tanh's is not), and the .dl locations in
-// the opening comment.
+// loaded once (four elements per thread through float4 when the size allows),
+// the chain in registers, only the group's results stored (the add's result
+// is used outside, the tanh's is not), and the .dl locations in the opening
+// comment.
 // CHECK-LABEL: // relu_grad+add+tanh from
-// CHECK-SAME: :18:8 {{.*}}:19:8 {{.*}}:20:8
+// CHECK-SAME: :23:8 {{.*}}:24:8 {{.*}}:25:8
 // CHECK: // launch: grid (1, 1, 1), block (256, 1, 1), shared 0 bytes
 // CHECK: extern "C" __global__ void __launch_bounds__(256) k_relu_grad_add_tanh_{{[0-9a-f]+}}(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0, float *__restrict__ out1) {
 // CHECK: const long long n = 12ll;
+// CHECK: const float4 x0 = reinterpret_cast<const float4 *>(in0)[q];
+// CHECK: const float a0 = (&x0.x)[c];
 // CHECK: const float v0 = a0 > 0.0f ? a1 : 0.0f;
 // CHECK-NEXT: const float v1 = v0 + a2;
 // CHECK-NEXT: const float v2 = tanhf(v1);
-// CHECK-NEXT: out0[i] = v1;
-// CHECK-NEXT: out1[i] = v2;
+// CHECK-NEXT: (&y0.x)[c] = v1;
+// CHECK-NEXT: (&y1.x)[c] = v2;
+// CHECK: reinterpret_cast<float4 *>(out0)[q] = y0;
+// CHECK-NEXT: reinterpret_cast<float4 *>(out1)[q] = y1;
 func.func @chain(%y: tensor<4x3xf32>, %dy: tensor<4x3xf32>, %b: tensor<4x3xf32>) -> (tensor<4x3xf32>, tensor<4x3xf32>) {
   %g = dl.relu_grad %y, %dy : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
   %s = dl.add %g, %b : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>

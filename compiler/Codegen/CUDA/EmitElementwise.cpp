@@ -166,16 +166,17 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   for (int64_t d : chainShape(body))
     n *= d;
   DenseMap<Value, std::string> names;
-  std::string loads, computes, stores, functions;
+  std::string computes, functions;
   // Inputs read elementwise are loaded once per element, and only those.
+  std::vector<unsigned> loaded;
   auto operandName = [&](Value v) {
     if (auto arg = dyn_cast<BlockArgument>(v); arg && !names.count(v)) {
-      std::string a = "a" + std::to_string(arg.getArgNumber());
-      loads += "    const float " + a + " = in" + std::to_string(arg.getArgNumber()) + "[i];\n";
-      names[v] = a;
+      loaded.push_back(arg.getArgNumber());
+      names[v] = "a" + std::to_string(arg.getArgNumber());
     }
     return names.lookup(v);
   };
+  bool gathers = false;
   bool usesStep = false, geluTanhGrad = false;
   int counter = 0;
   dl::BiasGradOp bias;
@@ -184,6 +185,7 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
       break;
     std::string name = "v" + std::to_string(counter++);
     if (isGatherOp(&op)) {
+      gathers = true;
       std::string function = "dlc_pool_" + name;
       functions += gatherFunction(&op, function);
       std::string call = function + "(";
@@ -201,26 +203,39 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
     geluTanhGrad |= isa<dl::GeluGradOp>(op) && op.hasAttr("approximate");
   }
   auto yield = cast<dl::YieldOp>(body.getTerminator());
-  std::string reduced;
+  std::string reduced, summed;
   int64_t channels = 0;
+  std::vector<std::pair<unsigned, std::string>> stored; // (result, value)
   for (auto [i, v] : llvm::enumerate(yield.getValues())) {
     if (bias && v == bias.getResult()) {
       reduced = "out" + std::to_string(i);
       kernel.zeroedOutputs.push_back(int(i));
       continue;
     }
-    stores += "    out" + std::to_string(i) + "[i] = " + operandName(v) + ";\n";
+    stored.push_back({unsigned(i), operandName(v)});
   }
   if (bias) {
     channels = cast<ShapedType>(bias.getResult().getType()).getNumElements();
-    stores += "    atomicAdd(&partial[i % " + std::to_string(channels) + "], " +
-              operandName(bias.getDy()) + ");\n";
+    summed = operandName(bias.getDy());
   }
+  // Four elements per thread through float4 loads and stores where every
+  // access is elementwise (arena buffers are 64-byte aligned).
+  bool vectorized = !gathers && !bias && n % 4 == 0;
+  std::string loads, stores;
+  for (unsigned a : loaded)
+    loads += vectorized ? "      const float a" + std::to_string(a) + " = (&x" + std::to_string(a) + ".x)[c];\n"
+                        : "    const float a" + std::to_string(a) + " = in" + std::to_string(a) + "[i];\n";
+  for (auto [r, value] : stored)
+    stores += vectorized ? "      (&y" + std::to_string(r) + ".x)[c] = " + value + ";\n"
+                         : "    out" + std::to_string(r) + "[i] = " + value + ";\n";
+  if (bias)
+    stores += "    atomicAdd(&partial[i % " + std::to_string(channels) + "], " + summed + ");\n";
 
   kernel.takesStep = usesStep;
   kernel.sharedBytes = channels * 4;
   kernel.block = {kThreads, 1, 1};
-  kernel.grid = {std::max<int64_t>(1, std::min(kMaxBlocks, (n + kThreads - 1) / kThreads)), 1, 1};
+  int64_t perThread = vectorized ? 4 : 1;
+  kernel.grid = {std::max<int64_t>(1, std::min(kMaxBlocks, (n / perThread + kThreads - 1) / kThreads)), 1, 1};
   std::string source = header(group, kernel);
   if (usesStep)
     source += kCounterRng;
@@ -237,9 +252,29 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
     source += "  __shared__ float partial[" + c + "];\n  for (int c = threadIdx.x; c < " + c +
               "; c += blockDim.x)\n    partial[c] = 0.0f;\n  __syncthreads();\n";
   }
-  source += "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;\n"
-            "       i += (long long)gridDim.x * blockDim.x) {\n";
-  source += loads + computes + stores + "  }\n";
+  if (vectorized) {
+    std::string in4, out4, declare4;
+    for (unsigned a : loaded)
+      in4 += "    const float4 x" + std::to_string(a) + " = reinterpret_cast<const float4 *>(in" +
+             std::to_string(a) + ")[q];\n";
+    for (auto [r, value] : stored) {
+      declare4 += "    float4 y" + std::to_string(r) + ";\n";
+      out4 += "    reinterpret_cast<float4 *>(out" + std::to_string(r) + ")[q] = y" + std::to_string(r) + ";\n";
+    }
+    SmallVector<StringRef> lines;
+    StringRef(computes).split(lines, '\n', -1, /*KeepEmpty=*/false);
+    std::string indented;
+    for (StringRef line : lines)
+      indented += "  " + line.str() + "\n";
+    source += "  for (long long q = blockIdx.x * (long long)blockDim.x + threadIdx.x; q < n / 4;\n"
+              "       q += (long long)gridDim.x * blockDim.x) {\n" + in4 + declare4 +
+              "#pragma unroll\n    for (int c = 0; c < 4; ++c) {\n      const long long i = q * 4 + c;\n"
+              "      (void)i;\n" + loads + indented + stores + "    }\n" + out4 + "  }\n";
+  } else {
+    source += "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;\n"
+              "       i += (long long)gridDim.x * blockDim.x) {\n";
+    source += loads + computes + stores + "  }\n";
+  }
   if (bias)
     source += "  __syncthreads();\n  for (int c = threadIdx.x; c < " + std::to_string(channels) +
               "; c += blockDim.x)\n    atomicAdd(&" + reduced + "[c], partial[c]);\n";

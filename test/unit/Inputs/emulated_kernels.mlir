@@ -162,4 +162,10 @@ module {
     %z = dl.zeros : tensor<5x3xf32>
     return %z : tensor<5x3xf32>
   }
+  func.func @chain_vectorized(%y: tensor<36x20xf32>, %dy: tensor<36x20xf32>, %b: tensor<36x20xf32>) -> (tensor<36x20xf32>, tensor<36x20xf32>) {
+    %g = dl.relu_grad %y, %dy : (tensor<36x20xf32>, tensor<36x20xf32>) -> tensor<36x20xf32>
+    %s = dl.add %g, %b : (tensor<36x20xf32>, tensor<36x20xf32>) -> tensor<36x20xf32>
+    %d = dl.dropout %s {rate = 0.25 : f64, seed = 5 : i64, training} : (tensor<36x20xf32>) -> tensor<36x20xf32>
+    return %s, %d : tensor<36x20xf32>, tensor<36x20xf32>
+  }
 }
