@@ -24,6 +24,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <random>
@@ -396,6 +397,15 @@ TEST(EmulatedExamplesTest, TextLstmKernelsMatchTheReference) {
   checkExample("text_lstm", &distinct);
   reportCount("text_lstm", distinct);
   EXPECT_GE(distinct, 8);
+}
+
+TEST(EmulatedExamplesTest, Vgg16TransferAt224KernelsMatchTheReference) {
+  if (!std::getenv("DLC_EMULATE_FULL_VGG16"))
+    GTEST_SKIP() << "minutes under the emulation; set DLC_EMULATE_FULL_VGG16=1 to run";
+  int distinct = 0;
+  checkExample("vgg16_transfer", &distinct);
+  reportCount("vgg16_transfer", distinct);
+  EXPECT_GE(distinct, 15);
 }
 
 TEST(EmulatedExamplesTest, Vgg16TransferKernelsMatchTheReference) {
