@@ -22,6 +22,7 @@ for tool_dir in ["tools/dlc", "tools/dlc-opt", "test/unit", "runtime"]:
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%examples", os.path.join(config.dlc_src_root, "examples")))
 config.substitutions.append(("%dlc_src", config.dlc_src_root))
+config.substitutions.append(("%dlc_obj", config.dlc_obj_root))
 
 # Tests that compile CUDA kernels (dlc compile --target cuda) need NVRTC,
 # which dlc loads at run time from the same places (runtime/cuda/nvrtc.cc).

@@ -1,6 +1,8 @@
 //===- RuntimeCommands.cpp - `dlc train|eval|run|bench` -------------------===//
 #include "tools/dlc/RuntimeCommands.h"
 
+#include <CLI/CLI.hpp>
+
 #include "runtime/cuda/cuda_device.h"
 #if DLC_HAVE_CUDA_SIM
 #include "runtime/cuda_sim/sim_module.h"
@@ -135,6 +137,66 @@ bool resolveBackend(RuntimeOptions *options) {
   if (!probe.ok())
     std::fprintf(stderr, "dlc: no CUDA GPU (%s); running on the CPU\n", probe.message().c_str());
   return true;
+}
+
+RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const std::string &inputHelp,
+                                     RuntimeOptions &options,
+                                     const std::function<void(CLI::App *)> &addModelOptions) {
+  auto add = [&](const char *name, const char *help) {
+    CLI::App *command = app.add_subcommand(name, help);
+    command->add_option("model", input, inputHelp)->required();
+    command->add_option("--backend", options.backend,
+                        "device: auto (cuda if there is a GPU, else cpu), cpu, cuda, cuda-sim")
+        ->capture_default_str();
+    if (addModelOptions)
+      addModelOptions(command);
+    return command;
+  };
+  RuntimeCommandSet set;
+  set.train = add("train", "train a model on its data (model.fit)");
+  set.train->add_option("--data", options.data, "data source: KIND[:key=value,...]");
+  set.train->add_option("--epochs", options.epochs, "epochs (default: the setup's)");
+  set.train->add_option("--steps", options.steps, "stop after this many steps in all");
+  set.train->add_option("--seed", options.seed, "data order and augmentation seed");
+  set.train->add_option("--log", options.log, "append one JSON line per epoch here");
+  set.train->add_option("--checkpoint", options.checkpoint, "checkpoint directory");
+  set.train->add_flag("--resume", options.resume, "continue from the checkpoint");
+  set.train->add_option("--checkpoint-every", options.checkpointEvery, "also checkpoint every N steps")
+      ->capture_default_str();
+  set.eval = add("eval", "loss and metrics on the validation data");
+  set.eval->add_option("--data", options.data, "data source: KIND[:key=value,...]");
+  set.eval->add_option("--checkpoint", options.checkpoint, "weights from this checkpoint directory");
+  set.run = add("run", "predict: run the inference program on inputs");
+  set.run->add_option("--input", options.input, "safetensors or IDX file of examples")->required();
+  set.run->add_option("-o", options.output, "write predictions (safetensors)");
+  set.run->add_option("--checkpoint", options.checkpoint, "weights from this checkpoint directory");
+  set.bench = add("bench", "time training or inference steps");
+  set.bench->add_option("--mode", options.mode, "train or infer")->capture_default_str();
+  set.bench->add_option("--steps", options.steps, "timed steps");
+  set.bench->add_option("--warmup", options.warmup, "untimed steps first")->capture_default_str();
+  set.bench->add_flag("--json", options.json, "print one JSON object");
+  set.bench->add_flag("--profile", options.profile, "print time per kernel (stderr)");
+  return set;
+}
+
+int runRuntimeCommand(const RuntimeCommandSet &commands, RuntimeOptions &options,
+                      const BundleLoader &load) {
+  using Command = int (*)(std::shared_ptr<const rt::Bundle>, const RuntimeOptions &);
+  for (auto [command, run] : {std::pair<CLI::App *, Command>{commands.train, &trainCommand},
+                              std::pair<CLI::App *, Command>{commands.eval, &evalCommand},
+                              std::pair<CLI::App *, Command>{commands.run, &runCommand},
+                              std::pair<CLI::App *, Command>{commands.bench, &benchCommand}}) {
+    if (!*command)
+      continue;
+    // Decided before a .dl file is compiled: the cuda backends need CUDA code.
+    if (!resolveBackend(&options))
+      return 1;
+    std::shared_ptr<const rt::Bundle> bundle;
+    if (int status = load(&bundle))
+      return status;
+    return run(bundle, options);
+  }
+  return -1;
 }
 
 int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {

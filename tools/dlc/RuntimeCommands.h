@@ -11,8 +11,13 @@
 #include "runtime/device.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+
+namespace CLI {
+class App;
+} // namespace CLI
 
 namespace dlc {
 
@@ -45,6 +50,24 @@ struct RuntimeOptions {
 bool resolveBackend(RuntimeOptions *options);
 /// The device a resolved backend names (cpu, cuda, cuda-sim).
 rt::Status createDevice(const std::string &backend, std::unique_ptr<rt::Device> *out);
+
+/// The train/eval/run/bench subcommands as both command-line tools offer
+/// them: `dlc` (a .dl or .dlcb file) and `dlc-rt` (bundles only, no MLIR).
+struct RuntimeCommandSet {
+  CLI::App *train = nullptr, *eval = nullptr, *run = nullptr, *bench = nullptr;
+};
+/// Adds the four subcommands to |app|, each with a positional model file
+/// (into |input|, described by |inputHelp|), --backend and its own options;
+/// |addModelOptions| adds what compiling a .dl file needs (--model, --batch).
+RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const std::string &inputHelp,
+                                     RuntimeOptions &options,
+                                     const std::function<void(CLI::App *)> &addModelOptions = {});
+using BundleLoader = std::function<int(std::shared_ptr<const rt::Bundle> *)>;
+/// Runs the subcommand of |commands| that was parsed: decides the backend,
+/// then |load|s the bundle (after the backend: a .dl file compiles for it)
+/// and runs. Returns -1 when none of them was parsed.
+int runRuntimeCommand(const RuntimeCommandSet &commands, RuntimeOptions &options,
+                      const BundleLoader &load);
 
 int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
 int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);

@@ -377,44 +377,11 @@ int main(int argc, char **argv) {
                           "executor: ref (float64 reference), cpu, cuda or cuda-sim")
       ->capture_default_str();
 
-  auto addRuntime = [&](CLI::App *command) {
-    command->add_option("model", options.input, "the .dl or .dlcb file")->required();
-    command->add_option("--model", options.model, "which model of the .dl file");
-    command->add_option("--backend", options.runtime.backend,
-                        "device: auto (cuda if there is a GPU, else cpu), cpu, cuda, cuda-sim")
-        ->capture_default_str();
-    command->add_option("--batch", options.batch, "batch size to compile a .dl file for");
-  };
-  CLI::App *trainCommand = app.add_subcommand("train", "train a model on its data (model.fit)");
-  addRuntime(trainCommand);
-  trainCommand->add_option("--data", options.runtime.data, "data source: KIND[:key=value,...]");
-  trainCommand->add_option("--epochs", options.runtime.epochs, "epochs (default: the setup's)");
-  trainCommand->add_option("--steps", options.runtime.steps, "stop after this many steps in all");
-  trainCommand->add_option("--seed", options.runtime.seed, "data order and augmentation seed");
-  trainCommand->add_option("--log", options.runtime.log, "append one JSON line per epoch here");
-  trainCommand->add_option("--checkpoint", options.runtime.checkpoint, "checkpoint directory");
-  trainCommand->add_flag("--resume", options.runtime.resume, "continue from the checkpoint");
-  trainCommand->add_option("--checkpoint-every", options.runtime.checkpointEvery,
-                           "also checkpoint every N steps")
-      ->capture_default_str();
-  CLI::App *evalCommand = app.add_subcommand("eval", "loss and metrics on the validation data");
-  addRuntime(evalCommand);
-  evalCommand->add_option("--data", options.runtime.data, "data source: KIND[:key=value,...]");
-  evalCommand->add_option("--checkpoint", options.runtime.checkpoint, "weights from this checkpoint directory");
-  CLI::App *runCommand = app.add_subcommand("run", "predict: run the inference program on inputs");
-  addRuntime(runCommand);
-  runCommand->add_option("--input", options.runtime.input, "safetensors or IDX file of examples")
-      ->required();
-  runCommand->add_option("-o", options.runtime.output, "write predictions (safetensors)");
-  runCommand->add_option("--checkpoint", options.runtime.checkpoint, "weights from this checkpoint directory");
-  CLI::App *benchCommand = app.add_subcommand("bench", "time training or inference steps");
-  addRuntime(benchCommand);
-  benchCommand->add_option("--mode", options.runtime.mode, "train or infer")->capture_default_str();
-  benchCommand->add_option("--steps", options.runtime.steps, "timed steps");
-  benchCommand->add_option("--warmup", options.runtime.warmup, "untimed steps first")
-      ->capture_default_str();
-  benchCommand->add_flag("--json", options.runtime.json, "print one JSON object");
-  benchCommand->add_flag("--profile", options.runtime.profile, "print time per kernel (stderr)");
+  dlc::RuntimeCommandSet runtimeCommands = dlc::addRuntimeCommands(
+      app, options.input, "the .dl or .dlcb file", options.runtime, [&](CLI::App *command) {
+        command->add_option("--model", options.model, "which model of the .dl file");
+        command->add_option("--batch", options.batch, "batch size to compile a .dl file for");
+      });
 
   CLI::App *inspectCommand = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");
   inspectCommand->add_option("bundle", options.input, "the .dlcb file")->required();
@@ -435,19 +402,10 @@ int main(int argc, char **argv) {
     return grad(options);
   if (*inspectCommand)
     return dlc::inspectBundle(options.input, options.json);
-  for (auto [command, run] : {std::pair{trainCommand, &dlc::trainCommand},
-                              std::pair{evalCommand, &dlc::evalCommand},
-                              std::pair{runCommand, &dlc::runCommand},
-                              std::pair{benchCommand, &dlc::benchCommand}}) {
-    if (!*command)
-      continue;
-    // Decided before a .dl file is compiled: the cuda backends need CUDA code.
-    if (!dlc::resolveBackend(&options.runtime))
-      return 1;
-    std::shared_ptr<const dlc::rt::Bundle> bundle;
-    if (int status = loadBundle(options, &bundle))
-      return status;
-    return run(bundle, options.runtime);
-  }
+  if (int status = dlc::runRuntimeCommand(
+          runtimeCommands, options.runtime,
+          [&](std::shared_ptr<const dlc::rt::Bundle> *bundle) { return loadBundle(options, bundle); });
+      status >= 0)
+    return status;
   return compile(options);
 }
