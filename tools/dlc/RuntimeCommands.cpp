@@ -179,6 +179,19 @@ RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const st
   return set;
 }
 
+CLI::App *addGradCommand(CLI::App &app, std::string &input, RuntimeOptions &options) {
+  CLI::App *command = app.add_subcommand("grad", "write the loss and parameter gradients of one batch");
+  command->add_option("model", input, "the .dlcb file")->required();
+  command->add_option("--backend", options.backend,
+                      "device: auto (cuda if there is a GPU, else cpu), cpu, cuda, cuda-sim")
+      ->capture_default_str();
+  command->add_option("--weights", options.weights, "safetensors with every parameter")->required();
+  command->add_option("--batch", options.batch, "safetensors with the inputs by name and `labels`")
+      ->required();
+  command->add_option("--out", options.out, "safetensors to write")->required();
+  return command;
+}
+
 int runRuntimeCommand(const RuntimeCommandSet &commands, RuntimeOptions &options,
                       const BundleLoader &load) {
   using Command = int (*)(std::shared_ptr<const rt::Bundle>, const RuntimeOptions &);
@@ -197,6 +210,88 @@ int runRuntimeCommand(const RuntimeCommandSet &commands, RuntimeOptions &options
     return run(bundle, options);
   }
   return -1;
+}
+
+namespace {
+
+/// Reads |t| into |view|'s storage as |view|'s dtype.
+rt::Status readAs(const rt::SafetensorsTensor &t, rt::TensorView view) {
+  if (view.dtype == rt::DType::kF32) {
+    std::vector<float> values;
+    DLC_RETURN_IF_ERROR(rt::readFloat32(t, &values), "");
+    std::copy(values.begin(), values.end(), view.f32());
+    return rt::okStatus();
+  }
+  std::vector<int64_t> values;
+  DLC_RETURN_IF_ERROR(rt::readInt64(t, &values), "");
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (view.dtype == rt::DType::kI32)
+      view.i32()[i] = int32_t(values[i]);
+    else
+      view.i64()[i] = values[i];
+  }
+  return rt::okStatus();
+}
+
+} // namespace
+
+int gradCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
+  auto error = [](const std::string &message) {
+    std::fprintf(stderr, "dlc: error: %s\n", message.c_str());
+    return 1;
+  };
+  if (!bundle->program("grad"))
+    return error(bundle->origin() + " has no grad program");
+  std::unique_ptr<rt::Session> session;
+  if (int rc = openSession(bundle, options, &session))
+    return rc;
+  rt::SafetensorsFile weights, batch;
+  if (rt::Status s = rt::SafetensorsFile::open(options.weights, &weights); !s.ok())
+    return fail(s);
+  for (rt::Parameter &p : session->parameters()) {
+    if (!p.slotOf.empty())
+      continue; // optimizer state: not part of the contract
+    const rt::SafetensorsTensor *t = weights.find(p.name);
+    if (!t || t->shape != p.shape)
+      return error(options.weights + ": no tensor '" + p.name + "' of shape " + rt::shapeString(p.shape));
+    if (rt::Status s = readAs(*t, p.view()); !s.ok())
+      return fail(s);
+  }
+  if (rt::Status s = session->parametersChanged(); !s.ok())
+    return fail(s);
+  if (rt::Status s = rt::SafetensorsFile::open(options.batch, &batch); !s.ok())
+    return fail(s);
+  std::vector<rt::TensorSpec> specs = session->inputs("grad");
+  std::vector<std::vector<uint8_t>> storage(specs.size());
+  std::vector<rt::TensorView> inputs;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const rt::SafetensorsTensor *t = batch.find(specs[i].name);
+    if (!t && i == 0)
+      t = batch.find("input");
+    if (!t)
+      return error(options.batch + ": no tensor '" + specs[i].name + "'");
+    if (t->shape != specs[i].shape)
+      return error(options.batch + ": '" + specs[i].name + "' has shape " + rt::shapeString(t->shape) +
+                   "; the bundle takes " + rt::shapeString(specs[i].shape) +
+                   " (compile it with --batch " + std::to_string(specs[i].shape[0]) + ")");
+    rt::TensorView view{nullptr, specs[i].dtype, specs[i].shape};
+    storage[i].resize(view.bytes());
+    view.data = storage[i].data();
+    if (rt::Status s = readAs(*t, view); !s.ok())
+      return fail(s);
+    inputs.push_back(view);
+  }
+  std::vector<rt::TensorView> outputs;
+  if (rt::Status s = session->run("grad", inputs, &outputs); !s.ok())
+    return fail(s);
+  std::vector<rt::TensorSpec> names = session->outputs("grad");
+  std::vector<rt::TensorToWrite> tensors;
+  for (size_t i = 0; i < outputs.size(); ++i)
+    tensors.push_back({names[i].name, rt::DType::kF32, outputs[i].shape, outputs[i].data,
+                       outputs[i].bytes()});
+  if (rt::Status s = rt::writeSafetensors(options.out, tensors); !s.ok())
+    return fail(s);
+  return 0;
 }
 
 int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {

@@ -40,6 +40,8 @@ struct RuntimeOptions {
   int64_t warmup = 5;
   bool json = false;
   bool profile = false;
+  // grad (dlc-rt)
+  std::string weights, batch, out;
 };
 
 /// Checks options->backend and decides `auto`: cuda when
@@ -68,6 +70,11 @@ using BundleLoader = std::function<int(std::shared_ptr<const rt::Bundle> *)>;
 /// and runs. Returns -1 when none of them was parsed.
 int runRuntimeCommand(const RuntimeCommandSet &commands, RuntimeOptions &options,
                       const BundleLoader &load);
+
+/// `dlc-rt grad`: the `dlc grad` contract on a bundle's grad program (the
+/// batch must have the size the bundle was compiled for).
+CLI::App *addGradCommand(CLI::App &app, std::string &input, RuntimeOptions &options);
+int gradCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
 
 int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
 int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);

@@ -1,6 +1,6 @@
 //===- dlc_rt.cpp - dlc-rt: run bundles without the compiler ---------------===//
 //
-// The bundle commands of `dlc` (train, eval, run, bench, inspect) in a binary
+// The bundle commands of `dlc` (train, eval, run, bench, grad, inspect) in a binary
 // that links only the runtime: no MLIR or LLVM, so it can be carried to a
 // GPU machine or shipped with an application. Bundles come from
 // `dlc compile M.dl [--target cuda] -o M.dlcb`.
@@ -14,13 +14,14 @@
 #include <cstdio>
 
 int main(int argc, char **argv) {
-  CLI::App app{"dlc-rt: train, evaluate, run and time dlc bundles (.dlcb) without the compiler"};
+  CLI::App app{"dlc-rt: train, evaluate, run, time and differentiate dlc bundles (.dlcb) without the compiler"};
   app.require_subcommand(1);
   std::string input;
   bool json = false;
   dlc::RuntimeOptions options;
   dlc::RuntimeCommandSet commands =
       dlc::addRuntimeCommands(app, input, "the .dlcb file (dlc compile -o)", options);
+  CLI::App *grad = dlc::addGradCommand(app, input, options);
   CLI::App *inspect = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");
   inspect->add_option("bundle", input, "the .dlcb file")->required();
   inspect->add_flag("--json", json, "print JSON");
@@ -34,7 +35,7 @@ int main(int argc, char **argv) {
   }
   if (*inspect)
     return dlc::inspectBundle(input, json);
-  return dlc::runRuntimeCommand(commands, options, [&](std::shared_ptr<const dlc::rt::Bundle> *out) {
+  auto load = [&](std::shared_ptr<const dlc::rt::Bundle> *out) {
     std::unique_ptr<dlc::rt::Bundle> bundle;
     dlc::rt::Status status = dlc::rt::Bundle::load(input, &bundle);
     if (!status.ok()) {
@@ -43,5 +44,14 @@ int main(int argc, char **argv) {
     }
     *out = std::move(bundle);
     return 0;
-  });
+  };
+  if (*grad) {
+    std::shared_ptr<const dlc::rt::Bundle> bundle;
+    if (!dlc::resolveBackend(&options))
+      return 1;
+    if (int status = load(&bundle))
+      return status;
+    return dlc::gradCommand(bundle, options);
+  }
+  return dlc::runRuntimeCommand(commands, options, load);
 }
