@@ -179,30 +179,21 @@ Status KernelCache::compile(const Nvrtc &nvrtc, const NvrtcProgram &program,
 Status KernelCache::compileBatch(const Nvrtc &nvrtc, const std::vector<NvrtcProgram> &programs,
                                  const std::vector<std::string> &archs, int threads,
                                  std::vector<CompiledProgram> *out, std::vector<Status> *failures) {
-  const size_t nArch = archs.size();
-  std::vector<CompiledProgram> results(programs.size());
-  std::vector<Status> statuses(programs.size() * nArch);
-  for (size_t p = 0; p < programs.size(); ++p) {
-    results[p].name = programs[p].name;
-    results[p].images.resize(nArch);
-  }
-  parallelFor(programs.size() * nArch, threads, [&](size_t item) {
-    const NvrtcProgram &program = programs[item / nArch];
-    const std::string &arch = archs[item % nArch];
-    CompiledImage &image = results[item / nArch].images[item % nArch];
+  auto cachedOrCompiled = [&](const NvrtcProgram &program, const std::string &arch,
+                              CompiledImage *image) {
     const std::string k = key(program, arch, nvrtc.compilerId());
-    Status cached = load(k, &image);
-    if (cached.ok() && image.arch == arch) {
+    Status cached = load(k, image);
+    if (cached.ok() && image->arch == arch) {
       ++hits_;
-      return;
+      return okStatus();
     }
     ++(cached.code() == StatusCode::kDataLoss ? corrupt_ : misses_);
-    statuses[item] = nvrtc.compileForArch(program, arch, &image);
-    if (!statuses[item].ok() || directory_.empty()) return;
-    ++(store(k, image).ok() ? stores_ : storeFailures_);
-  });
-  *out = std::move(results);
-  return summarizeBatch(statuses, programs.size(), failures);
+    Status compiled = nvrtc.compileForArch(program, arch, image);
+    if (compiled.ok() && !directory_.empty())
+      ++(store(k, *image).ok() ? stores_ : storeFailures_);
+    return compiled;
+  };
+  return compileItems(programs, archs, threads, cachedOrCompiled, out, failures);
 }
 
 KernelCacheStats KernelCache::stats() const {

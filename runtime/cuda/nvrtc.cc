@@ -244,6 +244,17 @@ Status Nvrtc::compile(const NvrtcProgram &program, const std::vector<std::string
 Status Nvrtc::compileBatch(const std::vector<NvrtcProgram> &programs,
                            const std::vector<std::string> &archs, int threads,
                            std::vector<CompiledProgram> *out, std::vector<Status> *failures) const {
+  return compileItems(
+      programs, archs, threads,
+      [this](const NvrtcProgram &program, const std::string &arch, CompiledImage *image) {
+        return compileForArch(program, arch, image);
+      },
+      out, failures);
+}
+
+Status compileItems(const std::vector<NvrtcProgram> &programs, const std::vector<std::string> &archs,
+                    int threads, const ImageCompiler &compileOne, std::vector<CompiledProgram> *out,
+                    std::vector<Status> *failures) {
   const size_t nArch = archs.size();
   std::vector<CompiledProgram> results(programs.size());
   std::vector<Status> statuses(programs.size() * nArch);
@@ -253,7 +264,7 @@ Status Nvrtc::compileBatch(const std::vector<NvrtcProgram> &programs,
   }
   parallelFor(programs.size() * nArch, threads, [&](size_t item) {
     const size_t p = item / nArch, a = item % nArch;
-    statuses[item] = compileForArch(programs[p], archs[a], &results[p].images[a]);
+    statuses[item] = compileOne(programs[p], archs[a], &results[p].images[a]);
   });
   *out = std::move(results);
   return summarizeBatch(statuses, programs.size(), failures);

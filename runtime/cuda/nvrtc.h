@@ -122,6 +122,15 @@ Status readCudaHeaders(const std::string &dir, const std::vector<std::string> &n
 /// <nv/target> when __CUDACC_RTC__ is defined): cuda_fp16.h, cuda_fp16.hpp.
 std::vector<std::string> fp16HeaderNames();
 
+/// Compiles every (program, arch) item of a batch with |compileOne| on up to
+/// |threads| threads into |out| (one CompiledProgram per program, images in
+/// |archs| order), then folds the statuses as summarizeBatch does.
+using ImageCompiler =
+    std::function<Status(const NvrtcProgram &, const std::string &arch, CompiledImage *)>;
+Status compileItems(const std::vector<NvrtcProgram> &programs, const std::vector<std::string> &archs,
+                    int threads, const ImageCompiler &compileOne, std::vector<CompiledProgram> *out,
+                    std::vector<Status> *failures);
+
 /// Folds the statuses of a batch's (program, arch) items, program-major,
 /// into one per program (|perProgram|, if given) and the batch's result:
 /// the first failing program's Status, saying how many failed.
