@@ -128,9 +128,13 @@ Status buildBatchNorm(OpContext &ctx, Step *step) {
 }
 
 Status buildBatchNormGrads(OpContext &ctx, const std::string &kind, Step *step) {
+  // One optional operand (gamma) among three: MLIR records no segment sizes
+  // for such ops, so the operand count says whether gamma is there.
   std::vector<int64_t> seg = operandSegments(ctx.op);
-  if (seg.size() != 3)
-    return bad(kind + " needs its operand segment sizes");
+  if (seg.empty() && (ctx.numInputs() == 2 || ctx.numInputs() == 3))
+    seg = {1, int64_t(ctx.numInputs()) - 2, 1};
+  if (seg.size() != 3 || segmentStart(seg, 3) != ctx.numInputs())
+    return bad(kind + " takes (input or dy, gamma?, dy or moving_variance)");
   int64_t axis;
   double epsilon;
   DLC_RETURN_IF_ERROR(intAttr(ctx.op, "axis", &axis), "");

@@ -4,6 +4,7 @@
 #include "runtime/cuda/cubin_info.h"
 #include "runtime/cuda/cuda_api.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -377,7 +378,18 @@ Status CudaContext::getKernel(CudaModule *module, const std::string &name, CudaK
                "cuModuleGetFunction(kernel '" + name + "' in module '" + module->name + "')");
   out->function = function;
   out->name = name;
+  DLC_CU_CHECK(driver_->cuFuncGetAttribute(&out->staticSharedBytes,
+                                           CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, function),
+               "cuFuncGetAttribute(kernel '" + name + "', static shared memory)");
   return okStatus();
+}
+
+uint32_t dynamicSharedOptIn(int staticSharedBytes, uint32_t dynamicSharedBytes) {
+  constexpr uint64_t kWithoutOptIn = 48 * 1024;
+  if (dynamicSharedBytes == 0 ||
+      uint64_t(std::max(staticSharedBytes, 0)) + dynamicSharedBytes <= kWithoutOptIn)
+    return 0;
+  return dynamicSharedBytes;
 }
 
 Status CudaContext::kernelAttributes(const CudaKernel &kernel, KernelAttributes *out) {
@@ -407,12 +419,13 @@ Status CudaContext::launch(const CudaKernel &kernel, const LaunchConfig &config,
       return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, what + ": zero dimension");
   DLC_RETURN_IF_ERROR(makeCurrent(), "");
   auto function = static_cast<CUfunction>(kernel.function);
-  if (config.sharedBytes > 48 * 1024) // above 48 KiB needs an explicit opt-in
+  if (uint32_t limit = dynamicSharedOptIn(kernel.staticSharedBytes, config.sharedBytes))
     DLC_CU_CHECK(driver_->cuFuncSetAttribute(function,
                                              CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                             static_cast<int>(config.sharedBytes)),
+                                             static_cast<int>(limit)),
                  "cuFuncSetAttribute(kernel '" + kernel.name + "', max dynamic shared " +
-                     std::to_string(config.sharedBytes) + ")");
+                     std::to_string(limit) + " with " +
+                     std::to_string(kernel.staticSharedBytes) + " B static)");
   DLC_CU_CHECK(driver_->cuLaunchKernel(function, config.grid[0], config.grid[1], config.grid[2],
                                        config.block[0], config.block[1], config.block[2],
                                        config.sharedBytes, static_cast<CUstream>(stream_), args,

@@ -63,6 +63,7 @@ struct CudaModule; // a loaded module; owned by its CudaContext
 struct CudaKernel {
   void *function = nullptr; // CUfunction
   std::string name;
+  int staticSharedBytes = 0; // the kernel's own __shared__ arrays
 };
 
 struct LaunchConfig {
@@ -70,6 +71,12 @@ struct LaunchConfig {
   uint32_t block[3] = {1, 1, 1};
   uint32_t sharedBytes = 0; // dynamic shared memory
 };
+
+/// A block may use 48 KiB of shared memory without asking; beyond that, static
+/// and dynamic together, the kernel must first raise its dynamic limit
+/// (cuFuncSetAttribute MAX_DYNAMIC_SHARED_SIZE_BYTES). Returns the dynamic
+/// limit to set, or 0 when none is needed.
+uint32_t dynamicSharedOptIn(int staticSharedBytes, uint32_t dynamicSharedBytes);
 
 class CudaContext {
 public:

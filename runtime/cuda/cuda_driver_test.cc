@@ -93,6 +93,17 @@ CudaModule *loadOrDie(Gpu &gpu, const NvrtcProgram &program, bool ptxOnly = fals
   return module;
 }
 
+// What counts for the 48 KiB limit is static plus dynamic shared memory; the
+// opt-in raises the dynamic limit only.
+TEST(CudaDriver, SharedMemoryOptInCountsStaticAndDynamic) {
+  EXPECT_EQ(dynamicSharedOptIn(0, 0), 0u);
+  EXPECT_EQ(dynamicSharedOptIn(48 * 1024, 0), 0u);
+  EXPECT_EQ(dynamicSharedOptIn(0, 48 * 1024), 0u);
+  EXPECT_EQ(dynamicSharedOptIn(0, 48 * 1024 + 4), 48u * 1024 + 4);
+  EXPECT_EQ(dynamicSharedOptIn(40 * 1024, 16 * 1024), 16u * 1024); // neither alone exceeds it
+  EXPECT_EQ(dynamicSharedOptIn(16 * 1024, 32 * 1024), 0u);
+}
+
 TEST(CudaDriverGpu, DescribesTheDevice) {
   DLC_REQUIRE_GPU(gpu);
   const DeviceInfo &d = gpu.ctx->device();

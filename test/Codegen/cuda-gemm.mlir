@@ -5,10 +5,11 @@
 // in the epilogue before the only store; the name is the group's plus a hash
 // of the code.
 // CHECK-LABEL: // dense+relu from
-// CHECK: // launch: grid (1, 2, 1), block (256, 1, 1), shared 8704 bytes
+// CHECK: // launch: grid (2, 1, 1), block (256, 1, 1), shared 8704 bytes
 // CHECK: void __launch_bounds__(256) k_dense_relu_{{[0-9a-f]+}}(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0)
 // CHECK: const long long M = 100ll, N = 3ll, K = 8ll;
 // CHECK: const long long kBegin = 0, kEnd = K;
+// CHECK: const long long rowBlock = (long long)blockIdx.x / 1ll, columnBlock = (long long)blockIdx.x % 1ll;
 // CHECK: __shared__ float As[16][64 + 4];
 // CHECK: As[kk][r] = m < rowEnd && k < kEnd ? in0[m * 8ll + k] : 0.0f;
 // CHECK: Bs[kb][c] = k < kEnd && n < N ? in1[k * 3ll + n] : 0.0f;
@@ -44,11 +45,11 @@ func.func @conv(%x: tensor<2x5x5x3xf32>, %k: tensor<3x3x3x4xf32>) -> tensor<2x5x
 // memory; with the relu output a result too, an extra block stores the edge
 // the pool does not cover (row and column 8 of a 9x9 output: 17 positions).
 // CHECK-LABEL: // conv2d+relu+max_pool2d from
-// CHECK: // launch: grid (1, 2, 1)
+// CHECK: // launch: grid (2, 1, 1)
 // CHECK: __device__ __forceinline__ bool dlc_row(long long m, long long &b, long long &oy, long long &ox) {
 // CHECK: if (m < 64ll) {
 // CHECK: __shared__ float pooled[64][64 + 1];
-// CHECK: const bool windowBlock = blockIdx.y < 1ll;
+// CHECK: const bool windowBlock = rowBlock < 1ll;
 // CHECK: out0[pos * 5ll + n] = e1;
 // CHECK: r = fmaxf(r, v);
 // CHECK: out1[window * N + n] = r;
@@ -106,4 +107,47 @@ func.func @dense_grad_chain(%dy: tensor<50x30xf32>, %k: tensor<40x30xf32>, %y: t
   %g = dl.relu_grad %y, %dx : (tensor<50x40xf32>, tensor<50x40xf32>) -> tensor<50x40xf32>
   %db = dl.bias_grad %g : (tensor<50x40xf32>) -> tensor<40xf32>
   return %g, %db : tensor<50x40xf32>, tensor<40xf32>
+}
+
+// -----
+
+// Tests that row and column tiles share grid.x, so that a large batch's row
+// tiles (100,352 of them in VGG16's first convolution at batch 128; two
+// column tiles make 200,704 blocks) do not meet grid.y's limit of 65,535.
+// CHECK-LABEL: // conv2d from
+// CHECK: // launch: grid (200704, 1, 1)
+// CHECK: const long long rowBlock = (long long)blockIdx.x / 2ll, columnBlock = (long long)blockIdx.x % 2ll;
+// CHECK: const long long rowBase = rowBlock * 64;
+// CHECK: const long long colBase = columnBlock * 64;
+func.func @conv_large_batch(%x: tensor<128x224x224x3xf32>, %k: tensor<3x3x3x65xf32>) -> tensor<128x224x224x65xf32> {
+  %y = dl.conv2d %x, %k {dilation = array<i64: 1, 1>, padding = #dl<padding same>, strides = array<i64: 1, 1>} : (tensor<128x224x224x3xf32>, tensor<3x3x3x65xf32>) -> tensor<128x224x224x65xf32>
+  return %y : tensor<128x224x224x65xf32>
+}
+
+// -----
+
+// Tests that training-mode dropout runs in a GEMM epilogue: its mask is drawn
+// by the element's flat index in the product, and the kernel takes the step.
+// CHECK-LABEL: // dense+relu+dropout from
+// CHECK: __device__ __forceinline__ double dlc_uniform01(
+// CHECK: k_dense_relu_dropout_{{[0-9a-f]+}}(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0, float *__restrict__ out1, unsigned long long step)
+// CHECK: const float e2 = (dlc_uniform01(3ull, step, (unsigned long long)(pos * 3ll + n)) < 0.5 ? 0.0f : e1 * 2.0f);
+func.func @dense_relu_dropout(%x: tensor<100x8xf32>, %k: tensor<8x3xf32>, %b: tensor<3xf32>) -> (tensor<100x3xf32>, tensor<100x3xf32>) {
+  %d = dl.dense %x, %k, %b : (tensor<100x8xf32>, tensor<8x3xf32>, tensor<3xf32>) -> tensor<100x3xf32>
+  %r = dl.relu %d : (tensor<100x3xf32>) -> tensor<100x3xf32>
+  %o = dl.dropout %r {rate = 0.5 : f64, seed = 3 : i64, training} : (tensor<100x3xf32>) -> tensor<100x3xf32>
+  return %r, %o : tensor<100x3xf32>, tensor<100x3xf32>
+}
+
+// -----
+
+// Tests that an approximate gelu gradient in a GEMM epilogue brings its
+// device helper along (every family gets the helpers its ops call).
+// CHECK-LABEL: // dense_grad_input+gelu_grad from
+// CHECK: __device__ __forceinline__ float dlc_gelu_tanh_grad(float x, float dy) {
+// CHECK: const float e1 = dlc_gelu_tanh_grad(in2[pos * 8ll + n], v);
+func.func @dense_grad_gelu(%dy: tensor<100x3xf32>, %k: tensor<8x3xf32>, %x: tensor<100x8xf32>) -> tensor<100x8xf32> {
+  %g = dl.dense_grad_input %dy, %k : (tensor<100x3xf32>, tensor<8x3xf32>) -> tensor<100x8xf32>
+  %d = dl.gelu_grad %x, %g {approximate} : (tensor<100x8xf32>, tensor<100x8xf32>) -> tensor<100x8xf32>
+  return %d : tensor<100x8xf32>
 }

@@ -158,6 +158,22 @@ TEST(EmulatedKernelsTest, EveryEmittedKernelMatchesTheReference) {
   EXPECT_GE(checked, 2 * 28);
 }
 
+TEST(EmulatedKernelsTest, LaunchesBeyondCudaLimitsAreRefusedAtCompileTime) {
+  dlc::cuda::CudaKernel k;
+  k.grid = {200704, 1, 1};
+  k.block = {256, 1, 1};
+  EXPECT_EQ(dlc::cuda::launchLimitError(k), "");
+  k.grid = {1, 100352, 1}; // VGG16 at batch 128 with row tiles on grid.y
+  EXPECT_NE(dlc::cuda::launchLimitError(k).find("exceeds CUDA's (2^31 - 1, 65535, 65535)"),
+            std::string::npos);
+  k.grid = {1, 1, 1};
+  k.block = {512, 4, 1};
+  EXPECT_NE(dlc::cuda::launchLimitError(k), "");
+  k.block = {256, 1, 1};
+  k.sharedBytes = 48 * 1024 + 4;
+  EXPECT_NE(dlc::cuda::launchLimitError(k), "");
+}
+
 TEST(EmulatedKernelsTest, EveryEmittedKernelCompilesWithNvrtcWithinLimits) {
   // The same kernels for the GPU: NVRTC for sm_90 and the older sm_80, and
   // each cubin's resources against what the launch needs (no GPU needed).

@@ -115,7 +115,26 @@ std::string header(dl::FusedOp group, const CudaKernel &kernel) {
           std::to_string(kernel.block[0]) + ", " + std::to_string(kernel.block[1]) + ", " +
           std::to_string(kernel.block[2]) + "), shared " + std::to_string(kernel.sharedBytes) +
           " bytes\n";
-  return text;
+  return text + elementwiseHelpers(group);
+}
+
+std::string launchLimitError(const CudaKernel &kernel) {
+  using L = LaunchLimits;
+  const auto &g = kernel.grid, &b = kernel.block;
+  auto text = [](const std::array<int64_t, 3> &d) {
+    return "(" + std::to_string(d[0]) + ", " + std::to_string(d[1]) + ", " + std::to_string(d[2]) + ")";
+  };
+  for (int i = 0; i < 3; ++i)
+    if (g[i] < 1 || b[i] < 1)
+      return "grid " + text(g) + " or block " + text(b) + " has an empty dimension";
+  if (g[0] > L::kGridX || g[1] > L::kGridYZ || g[2] > L::kGridYZ)
+    return "grid " + text(g) + " exceeds CUDA's (2^31 - 1, 65535, 65535)";
+  if (b[0] > L::kBlockXY || b[1] > L::kBlockXY || b[2] > L::kBlockZ ||
+      b[0] * b[1] * b[2] > L::kThreadsPerBlock)
+    return "block " + text(b) + " exceeds CUDA's 1024 threads (1024, 1024, 64)";
+  if (kernel.sharedBytes > L::kStaticSharedBytes)
+    return std::to_string(kernel.sharedBytes) + " bytes of static shared memory exceed 48 KiB";
+  return "";
 }
 
 FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
@@ -142,6 +161,10 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
     if (family.matches(group)) {
       if (failed(family.emit(group, kernel)))
         return failure();
+      // Caught here, the launch fails at compile time at the layer, not on the GPU.
+      if (std::string error = launchLimitError(kernel); !error.empty())
+        return group.emitError("the CUDA kernel of group '")
+               << group.getKernelName() << "' cannot be launched: " << error;
       char hash[17];
       std::snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a(kernel.source));
       kernel.name = identifier(group.getKernelName()) + "_" + std::string(hash, 10);

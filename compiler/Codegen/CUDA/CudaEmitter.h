@@ -31,6 +31,17 @@ struct CudaKernel {
   std::vector<int> zeroedOutputs;
 };
 
+/// What every architecture dlc compiles for (sm_75 and later) allows a
+/// launch; an emitter must pick a launch shape within them.
+struct LaunchLimits {
+  static constexpr int64_t kGridX = (int64_t(1) << 31) - 1, kGridYZ = 65535;
+  static constexpr int64_t kBlockXY = 1024, kBlockZ = 64, kThreadsPerBlock = 1024;
+  /// Static shared memory; dynamic shared memory beyond it needs an opt-in.
+  static constexpr int64_t kStaticSharedBytes = 48 * 1024;
+};
+/// "" when |kernel|'s launch is within LaunchLimits, else what exceeds them.
+std::string launchLimitError(const CudaKernel &kernel);
+
 /// Emits |group|; fails with an error at its location when no emitter covers
 /// the group. The name is the group's plus a hash of the code: groups with
 /// equal code get equal kernels of one name.

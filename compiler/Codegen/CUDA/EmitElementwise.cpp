@@ -50,7 +50,8 @@ __device__ __forceinline__ double dlc_uniform01(unsigned long long seed, unsigne
 } // namespace
 
 /// The expression computing |op| from the names of its operands, or "".
-std::string elementwiseExpression(Operation *op, ArrayRef<std::string> a, bool *usesStep) {
+std::string elementwiseExpression(Operation *op, ArrayRef<std::string> a, bool *usesStep,
+                                  const std::string &index) {
   auto slope = [&](Operation *o) {
     auto attr = o->getAttrOfType<FloatAttr>("negative_slope");
     return floatLiteral(attr ? attr.getValueAsDouble() : 0.2);
@@ -85,7 +86,7 @@ std::string elementwiseExpression(Operation *op, ArrayRef<std::string> a, bool *
         unsigned long long seed = o.getSeed().value_or(0);
         char rateText[40];
         std::snprintf(rateText, sizeof rateText, "%.17g", rate); // the exact double
-        return "(dlc_uniform01(" + std::to_string(seed) + "ull, step, (unsigned long long)i) < " +
+        return "(dlc_uniform01(" + std::to_string(seed) + "ull, step, (unsigned long long)(" + index + ")) < " +
                rateText + " ? 0.0f : " + a[0] + " * " + floatLiteral(1.0 / (1.0 - rate)) + ")";
       })
       .Case([&](dl::ReluGradOp) { return a[0] + " > 0.0f ? " + a[1] + " : 0.0f"; })
@@ -115,6 +116,16 @@ const char *kGeluTanhGrad = R"(__device__ __forceinline__ float dlc_gelu_tanh_gr
 )";
 
 } // namespace
+
+std::string elementwiseHelpers(dl::FusedOp group) {
+  bool dropout = false, geluTanhGrad = false;
+  group.getBody().walk([&](Operation *op) {
+    if (auto d = dyn_cast<dl::DropoutOp>(op))
+      dropout |= d.getTraining();
+    geluTanhGrad |= isa<dl::GeluGradOp>(op) && op->hasAttr("approximate");
+  });
+  return std::string(dropout ? kCounterRng : "") + (geluTanhGrad ? kGeluTanhGrad : "");
+}
 
 /// The shape every element of the chain has: its first op's result, or
 /// what a lone bias_grad sums.
@@ -177,7 +188,7 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
     return names.lookup(v);
   };
   bool gathers = false;
-  bool usesStep = false, geluTanhGrad = false;
+  bool usesStep = false;
   int counter = 0;
   dl::BiasGradOp bias;
   for (Operation &op : body.without_terminator()) {
@@ -200,7 +211,6 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
       operands.push_back(operandName(v));
     computes += "    const float " + name + " = " + elementwiseExpression(&op, operands, &usesStep) + ";\n";
     names[op.getResult(0)] = name;
-    geluTanhGrad |= isa<dl::GeluGradOp>(op) && op.hasAttr("approximate");
   }
   auto yield = cast<dl::YieldOp>(body.getTerminator());
   std::string reduced, summed;
@@ -236,12 +246,7 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   kernel.block = {kThreads, 1, 1};
   int64_t perThread = vectorized ? 4 : 1;
   kernel.grid = {std::max<int64_t>(1, std::min(kMaxBlocks, (n / perThread + kThreads - 1) / kThreads)), 1, 1};
-  std::string source = header(group, kernel);
-  if (usesStep)
-    source += kCounterRng;
-  if (geluTanhGrad)
-    source += kGeluTanhGrad;
-  source += functions;
+  std::string source = header(group, kernel) + functions;
   source += "extern \"C\" __global__ void __launch_bounds__(" + std::to_string(kThreads) + ") " +
             kernel.name + "(" + parameterList(group, usesStep) + ") {\n";
   source += "  const long long n = " + std::to_string(n) + "ll;\n";

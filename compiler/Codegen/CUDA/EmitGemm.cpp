@@ -175,7 +175,7 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
 bool isEpilogueOp(Operation *op, ArrayRef<int64_t> shape) {
   std::vector<std::string> names(op->getNumOperands(), "x");
   bool step = false;
-  if (elementwiseExpression(op, names, &step).empty() || step)
+  if (elementwiseExpression(op, names, &step).empty())
     return false;
   SmallVector<Value> values(op->getOperands());
   values.append(op->getResults().begin(), op->getResults().end());
@@ -322,9 +322,9 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     for (Value v : op->getOperands())
       operands.push_back(isa<BlockArgument>(v) ? argName(v) + "[pos * " + N + " + n]"
                                                : names.lookup(v));
-    bool step = false;
     std::string name = "e" + std::to_string(i);
-    epilogue += "          const float " + name + " = " + elementwiseExpression(op, operands, &step) + ";\n";
+    epilogue += "          const float " + name + " = " +
+                elementwiseExpression(op, operands, &kernel.takesStep, "pos * " + N + " + n") + ";\n";
     names[op->getResult(0)] = name;
     if (std::string out = outOf(op->getResult(0)); !out.empty()) {
       epilogue += "          " + out + "[pos * " + N + " + n] = " + name + ";\n";
@@ -335,7 +335,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     epilogue += "          atomicAdd(&columnSum[tx + 16 * j], " + summed + ");\n";
 
   // Rows: plain, or pooled (see rowDecoder) with R whole windows per tile.
-  int64_t rows = g->m, tileRows = kTile, windowBlocks = 0, taps = 1, windows = 0;
+  int64_t rows = g->m, tileRows = kTile, windowBlocks = 0, taps = 1, windows = 0, rowBlocks = 0;
   std::string prologue = g->prologue;
   if (pool) {
     auto x = cast<ShapedType>(anchor->getOperand(0).getType()).getShape();
@@ -363,37 +363,43 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     prologue = rowDecoder(c, p, coveredH, coveredW) +
                tapReader("dlc_conv_a", c,
                          "  long long b, oy, ox;\n  if (!dlc_row(m, b, oy, ox)) return 0.0f;\n", "k");
-    kernel.grid = {(g->n + kTile - 1) / kTile, windowBlocks + tailBlocks, 1};
+    rowBlocks = windowBlocks + tailBlocks;
   } else {
-    kernel.grid = {softmax ? 1 : (g->n + kTile - 1) / kTile, (g->m + kTile - 1) / kTile, splits};
+    rowBlocks = (g->m + kTile - 1) / kTile;
   }
+  // Row and column tiles share grid.x (row-major over tiles): grid.y and
+  // grid.z stop at 65,535 blocks, which a large batch's rows pass.
+  int64_t columnBlocks = softmax ? 1 : (g->n + kTile - 1) / kTile;
+  kernel.grid = {columnBlocks * rowBlocks, 1, splits};
   kernel.block = {kThreads, 1, 1};
   kernel.sharedBytes = 2 * kStep * (kTile + 4) * 4 + (columnSum.empty() ? 0 : kTile * 4) +
                        (pool ? kTile * (kTile + 1) * 4 : 0);
 
   std::string s = header(group, kernel) + prologue;
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
-       parameterList(group, false) + ") {\n";
+       parameterList(group, kernel.takesStep) + ") {\n";
   s += "  const long long M = " + ll(rows) + ", N = " + N + ", K = " + ll(g->k) + ";\n";
   if (splits > 1)
     s += "  const long long kBegin = (long long)blockIdx.z * " + ll(chunk) +
          ", kEnd = kBegin + " + ll(chunk) + " < K ? kBegin + " + ll(chunk) + " : K;\n";
   else
     s += "  const long long kBegin = 0, kEnd = K;\n";
+  s += "  const long long rowBlock = (long long)blockIdx.x / " + ll(columnBlocks) +
+       ", columnBlock = (long long)blockIdx.x % " + ll(columnBlocks) + ";\n";
   s += "  __shared__ float As[16][64 + 4];\n  __shared__ float Bs[16][64 + 4];\n"
        "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  float acc[4][4];\n";
   if (!columnSum.empty())
     s += "  __shared__ float columnSum[64];\n  if (threadIdx.x < 64)\n    columnSum[threadIdx.x] = 0.0f;\n";
   if (pool) {
     s += "  __shared__ float pooled[64][64 + 1];\n"
-         "  const bool windowBlock = blockIdx.y < " + ll(windowBlocks) + ";\n"
-         "  const long long rowBase = windowBlock ? (long long)blockIdx.y * " + ll(tileRows) +
-         " : " + ll(windows * taps) + " + ((long long)blockIdx.y - " + ll(windowBlocks) + ") * 64;\n"
+         "  const bool windowBlock = rowBlock < " + ll(windowBlocks) + ";\n"
+         "  const long long rowBase = windowBlock ? rowBlock * " + ll(tileRows) +
+         " : " + ll(windows * taps) + " + (rowBlock - " + ll(windowBlocks) + ") * 64;\n"
          "  const long long rowEnd = windowBlock ? (rowBase + " + ll(tileRows) + " < " +
          ll(windows * taps) + " ? rowBase + " + ll(tileRows) + " : " + ll(windows * taps) +
          ") : (rowBase + 64 < M ? rowBase + 64 : M);\n";
   } else {
-    s += "  const long long rowBase = (long long)blockIdx.y * 64;\n"
+    s += "  const long long rowBase = rowBlock * 64;\n"
          "  const long long rowEnd = rowBase + 64 < M ? rowBase + 64 : M;\n";
   }
 
@@ -429,7 +435,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     return success();
   }
 
-  s += "  {\n    const long long colBase = (long long)blockIdx.x * 64;\n" + mainLoop(*g);
+  s += "  {\n    const long long colBase = columnBlock * 64;\n" + mainLoop(*g);
   std::string poolIn = pool ? names.lookup(pool->getOperand(0)) : "";
   s += "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j) {\n"
        "        const long long m = rowBase + ty + 16 * i, n = colBase + tx + 16 * j;\n";
@@ -456,7 +462,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     s += "    if (windowBlock) {\n      __syncthreads();\n"
          "      for (int e = threadIdx.x; e < " + std::to_string(kTile / taps * kTile) + "; e += 256) {\n"
          "        const int w = e / 64, c = e % 64;\n"
-         "        const long long window = (long long)blockIdx.y * " + ll(kTile / taps) + " + w, n = colBase + c;\n"
+         "        const long long window = rowBlock * " + ll(kTile / taps) + " + w, n = colBase + c;\n"
          "        if (window >= " + ll(windows) + " || n >= N)\n          continue;\n"
          "        float r = " + (isMax ? "-__int_as_float(0x7f800000)" : "0.0f") + ";\n        int count = 0;\n"
          "        for (int t = 0; t < " + std::to_string(taps) + "; ++t) {\n"

@@ -28,13 +28,18 @@ std::string cType(mlir::Type t);
 /// "const float *__restrict__ in0, ..., float *__restrict__ out0, ..."
 /// |restrictPointers| false for kernels whose results alias their inputs.
 std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointers = true);
-/// The comment that opens a kernel: its group, .dl locations and launch.
+/// The opening of a kernel's source: a comment naming its group, .dl
+/// locations and launch, then the device functions that the elementwise
+/// expressions of the group's ops call (so every family can hold any of them).
 std::string header(dl::FusedOp group, const CudaKernel &kernel);
 
 /// The expression computing elementwise |op| from its operands' names, or ""
-/// when |op| is not elementwise; sets *usesStep for training-mode dropout.
+/// when |op| is not elementwise; sets *usesStep for training-mode dropout,
+/// whose mask is drawn by |index|, the element's flat index in the tensor.
 std::string elementwiseExpression(mlir::Operation *op, llvm::ArrayRef<std::string> operands,
-                                  bool *usesStep);
+                                  bool *usesStep, const std::string &index = "i");
+/// The device functions elementwiseExpression's results for |group| call.
+std::string elementwiseHelpers(dl::FusedOp group);
 
 /// Whether |op| is a pooling op or a pooling gradient.
 bool isGatherOp(mlir::Operation *op);
