@@ -1,6 +1,7 @@
 //===- session.cc - The runtime API: load, run, train, checkpoint ---------===//
 #include "runtime/session.h"
 
+#include "runtime/class_ids.h"
 #include "runtime/safetensors.h"
 
 #include <cstring>
@@ -100,6 +101,7 @@ Status Session::prepared(const std::string &name, PreparedProgram **out) {
                         "preparing program '" + name + "' on " + device_->name());
     it = programs_.emplace(name, std::move(p)).first;
     inputSpecs_[name] = inputs(name);
+    classIdInputs_[name] = classIdInputs(*program);
     updates_[name] = updatesParameters(*program);
   }
   *out = it->second.get();
@@ -121,6 +123,11 @@ Status Session::run(const std::string &name, const std::vector<TensorView> &inpu
                              "input '" + specs[i].name + "' of '" + name + "' must be " +
                                  dtypeName(specs[i].dtype) + shapeString(specs[i].shape) + ", got " +
                                  dtypeName(inputs[i].dtype) + shapeString(inputs[i].shape));
+  for (const ClassIdInput &c : classIdInputs_[name])
+    DLC_RETURN_IF_ERROR(checkClassIds(inputs[c.input].data, inputs[c.input].dtype,
+                                      inputs[c.input].numel(), c.classes,
+                                      "input '" + specs[c.input].name + "' of '" + name + "'"),
+                        "");
   if (hostNewer_) {
     DLC_RETURN_IF_ERROR(device_->uploadParameters(parameters_),
                         "uploading parameters to " + device_->name());

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "runtime/bundle.h"
+#include "runtime/class_ids.h"
 #include "runtime/device.h"
 
 #include <map>
@@ -79,6 +80,7 @@ private:
   std::vector<Parameter> parameters_;
   std::map<std::string, std::unique_ptr<PreparedProgram>> programs_;
   std::map<std::string, std::vector<TensorSpec>> inputSpecs_; // of prepared programs
+  std::map<std::string, std::vector<ClassIdInput>> classIdInputs_; // checked per run
   std::map<std::string, bool> updates_;                        // updatesParameters, per program
   // Which copy of the parameters is newer (runtime/device.h); at most one.
   bool hostNewer_ = true;    // the device has not seen the host's values yet

@@ -1,5 +1,6 @@
 //===- trainer.cc - model.fit() for a bundle ------------------------------===//
 #include "runtime/trainer.h"
+#include "runtime/class_ids.h"
 
 #include "runtime/cpu/loss.h"
 #include "runtime/data/batch.h"
@@ -166,6 +167,15 @@ Status Trainer::State::openData() {
     return bad("the data gives labels of shape " + shapeString(train.labelShape()) +
                " but the model's loss takes " + shapeString(lab.shape) +
                " (does the number of classes match the last layer?)");
+  // Sparse labels carry no class count in their shape: compare it here, once,
+  // rather than at the first batch that holds a large id.
+  if (const fb::Program *step = session->bundle().program("train_step"))
+    for (const ClassIdInput &c : classIdInputs(*step))
+      if (c.input == 1 && train.dataset().numClasses() > c.classes)
+        return bad("the data has " + std::to_string(train.dataset().numClasses()) +
+                   " classes (class ids up to " + std::to_string(train.dataset().numClasses() - 1) +
+                   ") but the model's output has " + std::to_string(c.classes) +
+                   " (does the number of classes match the last layer?)");
   size_t floats = size_t(numElements(in.shape)) * dtypeSize(in.dtype) / 4 + 1;
   inputs.resize(floats);
   labels.resize(size_t(numElements(lab.shape)) * dtypeSize(lab.dtype) / 4 + 1);

@@ -20,6 +20,12 @@ int64_t compileBatchSize(ModuleOp module, int64_t requested) {
 }
 
 LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize) {
+  // Until the precision pass exists, a mixed policy must not pass unnoticed.
+  for (auto setup : module.getOps<dl::TrainSetupOp>())
+    if (setup.getPrecision() != dl::Precision::fp32)
+      emitWarning(setup.getLoc())
+          << "precision = " << dl::stringifyPrecision(setup.getPrecision())
+          << " is not implemented yet: dlc runs this model in fp32";
   PassManager pm(module.getContext());
   InferShapesPassOptions shapes;
   shapes.batchSize = batchSize;

@@ -238,14 +238,19 @@ private:
             inputs.push_back(&in(v));
           return define(op, concat(inputs, int64_t(c.getAxis())));
         })
-        .Case([&](LossOp l) {
+        .Case([&](LossOp l) -> LogicalResult {
+          LossOptions o = lossOptions(l.getConfig());
+          if (std::string e = classIdError(in(l.getPrediction()), in(l.getLabels()), o); !e.empty())
+            return l.emitError() << "labels: " << e;
           RefTensor value(std::vector<int64_t>{});
-          value[0] = loss(in(l.getPrediction()), in(l.getLabels()), lossOptions(l.getConfig()));
+          value[0] = loss(in(l.getPrediction()), in(l.getLabels()), o);
           return define(op, std::move(value));
         })
-        .Case([&](LossGradOp l) {
-          return define(op, lossGrad(in(l.getPrediction()), in(l.getLabels()),
-                                     lossOptions(l.getConfig())));
+        .Case([&](LossGradOp l) -> LogicalResult {
+          LossOptions o = lossOptions(l.getConfig());
+          if (std::string e = classIdError(in(l.getPrediction()), in(l.getLabels()), o); !e.empty())
+            return l.emitError() << "labels: " << e;
+          return define(op, lossGrad(in(l.getPrediction()), in(l.getLabels()), o));
         })
         .Case([&](ZerosOp z) {
           auto type = cast<RankedTensorType>(z.getType());

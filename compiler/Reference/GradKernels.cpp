@@ -306,6 +306,20 @@ double evaluateLoss(const RefTensor &prediction, const RefTensor &labels,
 }
 } // namespace
 
+std::string classIdError(const RefTensor &prediction, const RefTensor &labels,
+                         const LossOptions &options) {
+  if (options.kind != LossKind::SparseCategoricalCrossentropy)
+    return "";
+  int64_t classes = prediction.dim(-1);
+  for (int64_t r = 0; r < labels.size(); ++r) {
+    double id = labels[r];
+    if (!(id >= 0 && id < double(classes) && id == std::floor(id)))
+      return "class id " + std::to_string(int64_t(id)) + " in row " + std::to_string(r) +
+             " is outside [0, " + std::to_string(classes) + ")";
+  }
+  return "";
+}
+
 double loss(const RefTensor &prediction, const RefTensor &labels, const LossOptions &options) {
   return evaluateLoss(prediction, labels, options, nullptr);
 }

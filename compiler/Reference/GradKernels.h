@@ -90,5 +90,9 @@ struct LossOptions {
 double loss(const RefTensor &prediction, const RefTensor &labels, const LossOptions &options);
 /// d(loss)/d(prediction), same shape as prediction.
 RefTensor lossGrad(const RefTensor &prediction, const RefTensor &labels, const LossOptions &options);
+/// "" unless a sparse loss's labels hold an id outside [0, classes) (or not
+/// a whole number): then what the first such id is, and its row.
+std::string classIdError(const RefTensor &prediction, const RefTensor &labels,
+                         const LossOptions &options);
 
 } // namespace dlc::ref

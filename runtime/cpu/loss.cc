@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/loss.h"
 
+#include "runtime/class_ids.h"
 #include "runtime/cpu/elementwise.h"
 
 #include <algorithm>
@@ -193,6 +194,8 @@ Status loss(const float *prediction, const void *labels, DType labelType, int64_
   bool sparse = options.kind == LossKind::kSparseCategoricalCrossentropy;
   if (Status s = checkLabels(labelType, sparse, "loss labels"); !s.ok())
     return s;
+  if (sparse)
+    DLC_RETURN_IF_ERROR(checkClassIds(labels, labelType, rows, classes, "loss labels"), "");
   if (rows <= 0 || classes <= 0) {
     if (value)
       *value = 0.0; // the reference's 0 / 0 would be NaN; an empty batch has no loss

@@ -296,19 +296,24 @@ TEST(CpuKernelsLoss, EveryLossAndGradientMatchesReference) {
   EXPECT_FALSE(loss(p.data(), ids.data(), rt::DType::kU8, 3, 2,
                     {LossKind::kSparseCategoricalCrossentropy}, &value)
                    .ok());
-  // Ids outside [0, classes) are all-zero label rows (then only smoothing counts).
-  RefTensor logits = random({3, 5}, rng, -3.0f, 3.0f), idsRef({3});
-  std::vector<int64_t> bad = {5, -1, 2};
-  idsRef.data = {5.0, -1.0, 2.0};
-  for (double smoothing : {0.0, 0.25}) {
-    Floats lf = toFloats(logits), grad(15);
-    LossOptions options{LossKind::kSparseCategoricalCrossentropy, true, smoothing};
-    ASSERT_TRUE(
-        loss(lf.data(), bad.data(), rt::DType::kI64, 3, 5, options, &value, grad.data()).ok());
-    ref::LossOptions refOptions{ref::LossKind::SparseCategoricalCrossentropy, true, smoothing};
-    EXPECT_NEAR(value, ref::loss(logits, idsRef, refOptions), 1e-5 * std::fabs(value));
-    EXPECT_TRUE(matches(grad, ref::lossGrad(logits, idsRef, refOptions)));
+  // Ids outside [0, classes) are an error naming the value and the row, on
+  // the CPU and in the reference (they used to count as all-zero label rows).
+  RefTensor logits = random({3, 5}, rng, -3.0f, 3.0f), idsRef({3}), ids32({3});
+  Floats lf = toFloats(logits), grad(15);
+  LossOptions options{LossKind::kSparseCategoricalCrossentropy, true, 0.0};
+  ref::LossOptions refOptions{ref::LossKind::SparseCategoricalCrossentropy, true, 0.0};
+  for (std::vector<int64_t> bad : {std::vector<int64_t>{1, 5, 2}, std::vector<int64_t>{-1, 0, 2}}) {
+    rt::Status s = loss(lf.data(), bad.data(), rt::DType::kI64, 3, 5, options, &value, grad.data());
+    ASSERT_FALSE(s.ok());
+    std::string row = bad[0] < 0 ? "-1 in row 0" : "5 in row 1";
+    EXPECT_NE(s.message().find("class id " + row + " is outside [0, 5)"), std::string::npos)
+        << s.message();
+    idsRef.data.assign(bad.begin(), bad.end());
+    EXPECT_EQ(ref::classIdError(logits, idsRef, refOptions),
+              "class id " + row + " is outside [0, 5)");
   }
+  ids32.data = {0, 4, 2};
+  EXPECT_EQ(ref::classIdError(logits, ids32, refOptions), "");
 }
 
 TEST(CpuKernelsLoss, AccuracyCounts) {

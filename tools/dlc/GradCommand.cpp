@@ -165,10 +165,13 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
     for (size_t j = 0; j < a.data.size(); ++j) {
       if (v.dtype == rt::DType::kF32)
         v.f32()[j] = float(a.data[j]);
-      else if (v.dtype == rt::DType::kI32)
+      else if (v.dtype == rt::DType::kI64)
+        v.i64()[j] = int64_t(a.data[j]);
+      else if (a.data[j] == double(int32_t(a.data[j])))
         v.i32()[j] = int32_t(a.data[j]);
       else
-        v.i64()[j] = int64_t(a.data[j]);
+        return "'" + specs[i].name + "' holds " + std::to_string(int64_t(a.data[j])) +
+               " at element " + std::to_string(j) + ", which does not fit int32";
     }
     inputs.push_back(v);
   }

@@ -225,10 +225,16 @@ rt::Status readAs(const rt::SafetensorsTensor &t, rt::TensorView view) {
   std::vector<int64_t> values;
   DLC_RETURN_IF_ERROR(rt::readInt64(t, &values), "");
   for (size_t i = 0; i < values.size(); ++i) {
-    if (view.dtype == rt::DType::kI32)
-      view.i32()[i] = int32_t(values[i]);
-    else
+    if (view.dtype == rt::DType::kI64) {
       view.i64()[i] = values[i];
+    } else if (values[i] == int32_t(values[i])) {
+      view.i32()[i] = int32_t(values[i]);
+    } else {
+      return DLC_MAKE_STATUS(rt::StatusCode::kInvalidArgument,
+                             "'" + t.name + "' holds " + std::to_string(values[i]) +
+                                 " at element " + std::to_string(i) +
+                                 ", which does not fit the bundle's int32 input");
+    }
   }
   return rt::okStatus();
 }
