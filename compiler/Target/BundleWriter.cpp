@@ -151,6 +151,7 @@ LogicalResult emitCudaKernels(ModuleOp module, std::vector<DistinctKernel> *kern
       if (inserted) {
         DistinctKernel k{kernel->source, {}, group.getOperation()};
         k.code.entry = kernel->name;
+        k.code.family = kernel->family;
         k.code.grid = kernel->grid;
         k.code.block = kernel->block;
         k.code.takesStep = kernel->takesStep;

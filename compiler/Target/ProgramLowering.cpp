@@ -414,7 +414,7 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
       zeroed.push_back(k.args[k.args.size() - results + size_t(r)]);
     std::vector<uint32_t> grid(c.grid.begin(), c.grid.end()), block(c.block.begin(), c.block.end());
     auto launch = fb::CreateCudaLaunchDirect(fbb, c.entry.c_str(), &args, &grid, &block, 0,
-                                             c.takesStep, &zeroed);
+                                             c.takesStep, &zeroed, c.family.c_str());
     fbKernels.push_back(fb::CreateKernel(fbb, fbb.CreateString(k.name), fbb.CreateVector(ops),
                                          fbb.CreateVector(locations), c.sourceOffset,
                                          c.sourceBytes, fbb.CreateVector(images), launch));

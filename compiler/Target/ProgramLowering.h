@@ -17,6 +17,7 @@ namespace dlc {
 /// in the payload, its compiled images, and how to launch it.
 struct KernelCode {
   std::string entry;
+  std::string family;
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   bool takesStep = false;
   std::vector<int> zeroedResults; // indices into the group's results

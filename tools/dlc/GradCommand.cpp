@@ -124,7 +124,8 @@ std::string loadBatch(func::FuncOp grad, const std::string &path,
 /// the path `dlc train` takes.
 std::string runOnDevice(ModuleOp original, const std::string &backend, const ref::ParamMap &params,
                         const std::vector<ref::RefTensor> &arguments,
-                        std::vector<ref::RefTensor> *results) {
+                        std::vector<ref::RefTensor> *results, const GradOptions &options,
+                        ref::ParamMap *stepped) {
   // Before compiling: a missing GPU or host compiler is the clearer error.
   std::unique_ptr<rt::Device> device;
   if (rt::Status s = createDevice(backend, &device); !s.ok())
@@ -184,7 +185,68 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
     t.data.assign(o.f32(), o.f32() + o.numel());
     results->push_back(std::move(t));
   }
+  if (options.stepOut.empty())
+    return "";
+  int64_t step = options.step;
+  inputs.push_back(rt::TensorView{&step, rt::DType::kI64, {}});
+  rt::RunOptions run;
+  run.step = uint64_t(step);
+  if (rt::Status s = session->run("train_step", inputs, &outputs, run); !s.ok())
+    return s.message();
+  if (rt::Status s = session->syncParametersToHost(); !s.ok())
+    return s.message();
+  for (const rt::Parameter &p : session->parameters()) {
+    ref::RefTensor t;
+    t.shape = p.shape;
+    t.data.assign(p.data.begin(), p.data.end());
+    (*stepped)[p.name] = std::move(t);
+  }
   return "";
+}
+
+/// One training step on the reference from |params| (optimizer slots start
+/// at zero, as in a fresh bundle): every parameter and slot after it.
+std::string stepOnReference(ModuleOp module, const ref::ParamMap &params,
+                            std::vector<ref::RefTensor> arguments, const GradOptions &options,
+                            ref::ParamMap *stepped) {
+  auto trainStep = module.lookupSymbol<func::FuncOp>("train_step");
+  if (!trainStep)
+    return "the model has no training step";
+  ref::ParamMap all;
+  for (const auto &entry : params)
+    all[entry.first()] = entry.second;
+  for (auto param : module.getOps<dl::ParamOp>())
+    if (!all.count(param.getSymName())) {
+      auto shape = param.getTensorType().getShape();
+      all[param.getSymName()] = ref::RefTensor(std::vector<int64_t>(shape.begin(), shape.end()));
+    }
+  ref::RefTensor step(std::vector<int64_t>{});
+  step[0] = double(options.step);
+  step.integer = true;
+  arguments.push_back(std::move(step));
+  ref::EvalOptions evalOptions;
+  evalOptions.step = uint64_t(options.step);
+  ref::ParamMap updates;
+  if (failed(ref::evaluate(trainStep, arguments, all, evalOptions, &updates)))
+    return "evaluation of the training step failed (see the errors above)";
+  for (auto &entry : updates)
+    all[entry.first()] = std::move(entry.second);
+  for (auto &entry : all)
+    (*stepped)[entry.first()] = std::move(entry.second);
+  return "";
+}
+
+std::string writeTensors(const std::string &path, const std::vector<std::string> &names,
+                         const std::vector<const ref::RefTensor *> &values) {
+  std::vector<std::vector<float>> storage(values.size());
+  std::vector<rt::TensorToWrite> tensors;
+  for (size_t i = 0; i < values.size(); ++i) {
+    storage[i].assign(values[i]->data.begin(), values[i]->data.end());
+    tensors.push_back({names[i], rt::DType::kF32, values[i]->shape, storage[i].data(),
+                       storage[i].size() * sizeof(float)});
+  }
+  rt::Status status = rt::writeSafetensors(path, tensors);
+  return status.ok() ? "" : status.message();
 }
 } // namespace
 
@@ -206,25 +268,37 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
   if (std::string error = loadBatch(grad, options.batch, &arguments); !error.empty())
     return error;
   FailureOr<std::vector<ref::RefTensor>> results = std::vector<ref::RefTensor>();
+  ref::ParamMap stepped;
   if (backend != "ref") {
-    if (std::string error = runOnDevice(*original, backend, params, arguments, &*results);
+    if (std::string error =
+            runOnDevice(*original, backend, params, arguments, &*results, options, &stepped);
         !error.empty())
       return error;
   } else {
     results = ref::evaluate(grad, arguments, params);
     if (failed(results))
       return "evaluation failed (see the errors above)";
+    if (!options.stepOut.empty())
+      if (std::string error = stepOnReference(module, params, arguments, options, &stepped);
+          !error.empty())
+        return error;
   }
 
-  std::vector<std::vector<float>> storage(results->size());
-  std::vector<rt::TensorToWrite> tensors;
+  std::vector<std::string> names;
+  std::vector<const ref::RefTensor *> values;
   for (auto [index, result] : llvm::enumerate(*results)) {
-    storage[index].assign(result.data.begin(), result.data.end());
-    auto name = grad.getResultAttrOfType<StringAttr>(index, "dl.name");
-    tensors.push_back({name.str(), rt::DType::kF32, result.shape, storage[index].data(),
-                       storage[index].size() * sizeof(float)});
+    names.push_back(grad.getResultAttrOfType<StringAttr>(index, "dl.name").str());
+    values.push_back(&result);
   }
-  if (rt::Status status = rt::writeSafetensors(options.out, tensors); !status.ok())
-    return status.message();
-  return "";
+  if (std::string error = writeTensors(options.out, names, values); !error.empty())
+    return error;
+  if (options.stepOut.empty())
+    return "";
+  names.clear();
+  values.clear();
+  for (auto &entry : stepped) {
+    names.push_back(entry.first().str());
+    values.push_back(&entry.second);
+  }
+  return writeTensors(options.stepOut, names, values);
 }

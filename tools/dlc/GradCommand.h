@@ -12,6 +12,11 @@ struct GradOptions {
   std::string batch;   // safetensors: each input by name (or `input`), and `labels`
   std::string out;     // safetensors: `loss` and one gradient per trainable parameter
   std::string backend = "ref";
+  /// When set: after the gradients, one training step (train_step at |step|)
+  /// from the same parameters, and every parameter and optimizer slot after
+  /// it written here (the optimizer's part of the contract).
+  std::string stepOut;
+  int64_t step = 0;
 };
 
 /// Derives @grad for |module| (which must hold a training setup), runs it on

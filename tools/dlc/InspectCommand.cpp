@@ -47,6 +47,7 @@ nlohmann::json cudaJson(const fb::Kernel *k) {
                         {"block", dims(launch->block())},
                         {"dynamic_shared_bytes", launch->shared_bytes()},
                         {"takes_step", launch->takes_step()},
+                        {"family", launch->family() ? launch->family()->str() : ""},
                         {"source_bytes", k->cuda_source_bytes()},
                         {"images", nlohmann::json::array()}};
   if (k->cuda_images())

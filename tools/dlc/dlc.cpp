@@ -7,6 +7,7 @@
 //   dlc compile MODEL.dl -o M.dlcb     a bundle for the runtime
 //       [--target cpu,cuda [--cuda-arch sm_80,sm_90]]   with CUDA kernels (NVRTC)
 //   dlc inspect M.dlcb [--json]        programs, kernels, buffers of a bundle
+//   dlc catalog [--json]               layers, options, losses, ops, kernel families
 //   dlc train|eval|run|bench M.dl|M.dlcb   execute on a runtime device
 //
 // Every error reaches the user as `file:line:col: error: message`, the source
@@ -21,6 +22,7 @@
 #include "frontend/ModelBuilder.h"
 #include "frontend/SourceLoader.h"
 #include "runtime/file_io.h"
+#include "tools/dlc/CatalogCommand.h"
 #include "tools/dlc/GradCommand.h"
 #include "tools/dlc/InspectCommand.h"
 #include "tools/dlc/RuntimeCommands.h"
@@ -376,12 +378,22 @@ int main(int argc, char **argv) {
   gradCommand->add_option("--backend", options.grad.backend,
                           "executor: ref (float64 reference), cpu, cuda or cuda-sim")
       ->capture_default_str();
+  gradCommand->add_option("--step-out", options.grad.stepOut,
+                          "also take one training step from the same parameters and write "
+                          "every parameter and optimizer slot after it here");
+  gradCommand->add_option("--step", options.grad.step, "the training step's number (for --step-out)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 
   dlc::RuntimeCommandSet runtimeCommands = dlc::addRuntimeCommands(
       app, options.input, "the .dl or .dlcb file", options.runtime, [&](CLI::App *command) {
         command->add_option("--model", options.model, "which model of the .dl file");
         command->add_option("--batch", options.batch, "batch size to compile a .dl file for");
       });
+
+  CLI::App *catalogCommand = app.add_subcommand(
+      "catalog", "list the layers, losses, optimizers, metrics, data steps, ops and kernel families");
+  catalogCommand->add_flag("--json", options.json, "print JSON, with every option's type, default and range");
 
   CLI::App *inspectCommand = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");
   inspectCommand->add_option("bundle", options.input, "the .dlcb file")->required();
@@ -402,6 +414,8 @@ int main(int argc, char **argv) {
     return grad(options);
   if (*inspectCommand)
     return dlc::inspectBundle(options.input, options.json);
+  if (*catalogCommand)
+    return dlc::printCatalog(options.json);
   if (int status = dlc::runRuntimeCommand(
           runtimeCommands, options.runtime,
           [&](std::shared_ptr<const dlc::rt::Bundle> *bundle) { return loadBundle(options, bundle); });

@@ -137,6 +137,31 @@ std::string launchLimitError(const CudaKernel &kernel) {
   return "";
 }
 
+namespace {
+struct Family {
+  const char *name;
+  bool (*matches)(dl::FusedOp);
+  LogicalResult (*emit)(dl::FusedOp, CudaKernel &);
+};
+// The first family whose shape matches a group emits it.
+constexpr Family kFamilies[] = {
+    {"embedding", isEmbeddingGroup, emitEmbedding},
+    {"loss", isLossGroup, emitLoss},
+    {"optimizer", isOptimizerGroup, emitOptimizer},
+    {"recurrent", isRecurrentGroup, emitRecurrent},
+    {"normalization", isNormalizationGroup, emitNormalization},
+    {"gemm", isGemmGroup, emitGemm},
+    {"elementwise", isElementwiseGroup, emitElementwise},
+};
+} // namespace
+
+std::vector<std::string> kernelFamilies() {
+  std::vector<std::string> names;
+  for (const Family &f : kFamilies)
+    names.push_back(f.name);
+  return names;
+}
+
 FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
   CudaKernel kernel;
   kernel.name = kPlaceholder;
@@ -146,19 +171,9 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
     if (cType(v.getType()).empty())
       return group.emitError("CUDA code generation supports f32, i32 and i64 tensors, not ")
              << v.getType();
-  // The first family whose shape matches the group emits it.
-  struct Family {
-    bool (*matches)(dl::FusedOp);
-    LogicalResult (*emit)(dl::FusedOp, CudaKernel &);
-  };
-  static constexpr Family kFamilies[] = {
-      {isEmbeddingGroup, emitEmbedding}, {isLossGroup, emitLoss},
-      {isOptimizerGroup, emitOptimizer}, {isRecurrentGroup, emitRecurrent},
-      {isNormalizationGroup, emitNormalization}, {isGemmGroup, emitGemm},
-      {isElementwiseGroup, emitElementwise},
-  };
   for (const Family &family : kFamilies)
     if (family.matches(group)) {
+      kernel.family = family.name;
       if (failed(family.emit(group, kernel)))
         return failure();
       // Caught here, the launch fails at compile time at the layer, not on the GPU.

@@ -20,6 +20,7 @@ namespace dlc::cuda {
 
 struct CudaKernel {
   std::string name;   // a C identifier; equal names mean equal code
+  std::string family; // the emitter that wrote it: one of kernelFamilies()
   std::string source; // one translation unit
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   int64_t sharedBytes = 0;
@@ -41,6 +42,9 @@ struct LaunchLimits {
 };
 /// "" when |kernel|'s launch is within LaunchLimits, else what exceeds them.
 std::string launchLimitError(const CudaKernel &kernel);
+
+/// The emitter families, in the order emitKernel tries them.
+std::vector<std::string> kernelFamilies();
 
 /// Emits |group|; fails with an error at its location when no emitter covers
 /// the group. The name is the group's plus a hash of the code: groups with
