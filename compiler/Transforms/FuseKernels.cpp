@@ -5,9 +5,14 @@
 // is greedy along producer->consumer chains in program order:
 //
 //   conv2d|dense|*_grad_input|pool grads|elementwise  -> elementwise   (epilogue)
-//   conv2d|elementwise                                 -> pool          (epilogue)
+//   a lone pool                                        -> elementwise   (epilogue)
+//   conv2d[+elementwise]                               -> pool          (pooled in the tile)
 //   dense                                              -> softmax       (row epilogue)
 //   elementwise|loss_grad                              -> bias_grad     (reduction epilogue)
+//
+// Every group formed is one that each backend's code generation runs: the
+// CUDA matrix kernel pools only windows its tile holds (poolJoinsConvolution),
+// and a pool reads a kernel's inputs, never values computed inside it.
 //
 // An op joins a group only when it consumes the group's last op and either
 // the group can move to the op's position (no outside use of a member comes
@@ -16,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Transforms/Passes.h"
+#include "compiler/Codegen/CUDA/CudaEmitter.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
@@ -59,13 +65,15 @@ struct Group {
 };
 
 /// Whether |op| may follow a group whose last op has role |tail|.
-bool canFollow(Role tail, Operation *tailOp, Role role, const Group &g) {
+bool canFollow(Role tail, Operation *tailOp, Operation *op, Role role, const Group &g) {
   switch (role) {
   case Role::Elementwise:
-    return tail == Role::Anchor || tail == Role::Elementwise || tail == Role::Pool;
+    return tail == Role::Anchor || tail == Role::Elementwise ||
+           (tail == Role::Pool && g.ops.size() == 1);
   case Role::Pool:
-    return !g.hasPool && (tail == Role::Elementwise ||
-                          tailOp->getName().stripDialect() == "conv2d");
+    return !g.hasPool && isa<dl::Conv2DOp>(g.ops.front()) &&
+           (tail == Role::Elementwise || tailOp == g.ops.front()) &&
+           cuda::poolJoinsConvolution(op);
   case Role::Softmax:
     return tailOp->getName().stripDialect() == "dense";
   case Role::BiasGrad:
@@ -152,7 +160,7 @@ struct FuseKernelsPass : dlc::impl::FuseKernelsPassBase<FuseKernelsPass> {
         for (Value v : op->getOperands()) {
           Operation *producer = v.getDefiningOp();
           Group *g = producer ? groupOf.lookup(producer) : nullptr;
-          if (!g || g->ops.back() != producer || !canFollow(roleOf(producer), producer, role, *g))
+          if (!g || g->ops.back() != producer || !canFollow(roleOf(producer), producer, op, role, *g))
             continue;
           if (canMoveTo(*g, op)) {
             target = g;

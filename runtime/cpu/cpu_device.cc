@@ -3,8 +3,8 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <omp.h>
 #include <cstring>
+#include <omp.h>
 #include <map>
 
 namespace dlc::rt::cpu {
@@ -57,6 +57,9 @@ public:
     if (!arena_)
       return DLC_MAKE_STATUS(StatusCode::kUnavailable,
                              "cannot allocate an arena of " + std::to_string(bytes) + " bytes");
+    // Poisoned (0xFF bytes read as NaN): a kernel that reads a value nobody
+    // wrote gives NaN, not plausible zeros.
+    std::memset(arena_.get(), 0xFF, bytes ? bytes : 64);
     const auto &buffers = *program.buffers();
     views_.resize(buffers.size());
     readers_.assign(buffers.size(), 0);

@@ -49,6 +49,10 @@ public:
     DLC_RETURN_IF_ERROR(backend_.alloc(std::max<uint64_t>(program.arena_bytes(), 1),
                                        "arena of program '" + name_ + "'", &arena_),
                         "");
+    // Poisoned (0xFF bytes read as NaN): a kernel that reads a value nobody
+    // wrote gives NaN, not plausible zeros.
+    DLC_RETURN_IF_ERROR(backend_.memset(arena_, 0xFF, std::max<uint64_t>(program.arena_bytes(), 1)),
+                        "poisoning the arena of program '" + name_ + "'");
     const auto &buffers = *program.buffers();
     address_.resize(buffers.size());
     for (uint32_t i = 0; i < buffers.size(); ++i)

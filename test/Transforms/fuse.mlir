@@ -48,3 +48,47 @@ func.func @no_fusion_across_a_use(%a: tensor<4x3xf32>, %k: tensor<8x3xf32>) -> t
   %s = dl.add %r, %v : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
   return %s : tensor<4x3xf32>
 }
+
+// -----
+
+// Tests that a convolution pools inside its kernel when the windows tile its
+// output, and that ops after the pool start a group of their own (a pool
+// reads the kernel's inputs, never values computed inside it).
+// CHECK-LABEL: func.func @conv_relu_pool_then_dropout
+// CHECK: %[[P:.*]] = dl.fused "conv2d+relu+max_pool2d"
+// CHECK: dl.fused "dropout+relu"(%[[P]])
+func.func @conv_relu_pool_then_dropout(%x: tensor<1x9x9x2xf32>, %k: tensor<3x3x2x4xf32>) -> tensor<1x3x3x4xf32> {
+  %c = dl.conv2d %x, %k {dilation = array<i64: 1, 1>, padding = #dl<padding valid>, strides = array<i64: 1, 1>} : (tensor<1x9x9x2xf32>, tensor<3x3x2x4xf32>) -> tensor<1x7x7x4xf32>
+  %r = dl.relu %c : (tensor<1x7x7x4xf32>) -> tensor<1x7x7x4xf32>
+  %p = dl.max_pool2d %r {padding = #dl<padding valid>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x7x7x4xf32>) -> tensor<1x3x3x4xf32>
+  %d = dl.dropout %p {rate = 2.500000e-01 : f64, training} : (tensor<1x3x3x4xf32>) -> tensor<1x3x3x4xf32>
+  %s = dl.relu %d : (tensor<1x3x3x4xf32>) -> tensor<1x3x3x4xf32>
+  return %s : tensor<1x3x3x4xf32>
+}
+
+// -----
+
+// Tests that a pool whose windows leave gaps (stride above the window) stays
+// out of the convolution's kernel, which could not tile it.
+// CHECK-LABEL: func.func @gapped_pool
+// CHECK: %[[C:.*]] = dl.fused "conv2d+relu"
+// CHECK: dl.fused "max_pool2d"(%[[C]])
+func.func @gapped_pool(%x: tensor<1x9x9x2xf32>, %k: tensor<3x3x2x4xf32>) -> tensor<1x2x2x4xf32> {
+  %c = dl.conv2d %x, %k {dilation = array<i64: 1, 1>, padding = #dl<padding valid>, strides = array<i64: 1, 1>} : (tensor<1x9x9x2xf32>, tensor<3x3x2x4xf32>) -> tensor<1x7x7x4xf32>
+  %r = dl.relu %c : (tensor<1x7x7x4xf32>) -> tensor<1x7x7x4xf32>
+  %p = dl.max_pool2d %r {padding = #dl<padding valid>, pool_size = array<i64: 2, 2>, strides = array<i64: 3, 3>} : (tensor<1x7x7x4xf32>) -> tensor<1x2x2x4xf32>
+  return %p : tensor<1x2x2x4xf32>
+}
+
+// -----
+
+// Tests that a pool after an activation that no matrix kernel computes (here
+// the relu after a batch normalization) is a kernel of its own.
+// CHECK-LABEL: func.func @relu_then_pool
+// CHECK: %[[R:.*]] = dl.fused "relu"
+// CHECK: dl.fused "max_pool2d"(%[[R]])
+func.func @relu_then_pool(%x: tensor<1x8x8x4xf32>) -> tensor<1x4x4x4xf32> {
+  %r = dl.relu %x : (tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32>
+  %p = dl.max_pool2d %r {padding = #dl<padding valid>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x8x8x4xf32>) -> tensor<1x4x4x4xf32>
+  return %p : tensor<1x4x4x4xf32>
+}

@@ -41,6 +41,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <CLI/CLI.hpp>
+#include <optional>
+#include <set>
 
 using namespace mlir;
 
@@ -84,6 +86,17 @@ int runBuffer(const Options &options, std::unique_ptr<llvm::MemoryBuffer> buffer
     verifier = std::make_unique<SourceMgrDiagnosticVerifierHandler>(sourceMgr, &context);
   else
     handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &context);
+  // Each program (forward, grad, train step) holds its own copy of a layer's
+  // ops: the same problem is reported once, not once per program.
+  std::set<std::string> reported;
+  std::optional<ScopedDiagnosticHandler> once;
+  if (handler)
+    once.emplace(&context, [&](Diagnostic &diagnostic) {
+      std::string key;
+      llvm::raw_string_ostream os(key);
+      os << int(diagnostic.getSeverity()) << diagnostic.getLocation() << diagnostic.str();
+      return success(!reported.insert(os.str()).second); // success: handled (dropped)
+    });
 
   LogicalResult result = [&]() -> LogicalResult {
     FailureOr<dlc::Program> program = dlc::loadProgram(options.input, sourceMgr, &context);

@@ -43,6 +43,11 @@ struct LaunchLimits {
 /// "" when |kernel|'s launch is within LaunchLimits, else what exceeds them.
 std::string launchLimitError(const CudaKernel &kernel);
 
+/// Whether a conv2d kernel can end in |pool|, pooling inside its output
+/// tile: windows no larger than a tile and no gaps between them. dlc-fuse
+/// forms conv + pool groups only then.
+bool poolJoinsConvolution(mlir::Operation *pool);
+
 /// The emitter families, in the order emitKernel tries them.
 std::vector<std::string> kernelFamilies();
 

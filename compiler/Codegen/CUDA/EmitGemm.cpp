@@ -187,20 +187,23 @@ bool isEpilogueOp(Operation *op, ArrayRef<int64_t> shape) {
   return true;
 }
 
-/// A max or avg pool ending a conv2d group, when the emitter can pool
-/// inside the tile: windows no larger than a tile, and no gaps between them.
+/// The max or avg pool ending a conv2d group, when the emitter can pool it.
 Operation *trailingPool(ArrayRef<Operation *> ops) {
   Operation *last = ops.back();
-  if (ops.size() < 2 || !isa<dl::Conv2DOp>(ops.front()) || !isa<dl::MaxPool2DOp, dl::AvgPool2DOp>(last))
-    return nullptr;
-  auto size = last->getAttrOfType<DenseI64ArrayAttr>("pool_size").asArrayRef();
-  auto strides = last->getAttrOfType<DenseI64ArrayAttr>("strides").asArrayRef();
-  if (size[0] * size[1] > kTile || strides[0] > size[0] || strides[1] > size[1])
+  if (ops.size() < 2 || !isa<dl::Conv2DOp>(ops.front()) || !poolJoinsConvolution(last))
     return nullptr;
   return last;
 }
 
 } // namespace
+
+bool poolJoinsConvolution(Operation *pool) {
+  if (!isa<dl::MaxPool2DOp, dl::AvgPool2DOp>(pool))
+    return false;
+  auto size = pool->getAttrOfType<DenseI64ArrayAttr>("pool_size").asArrayRef();
+  auto strides = pool->getAttrOfType<DenseI64ArrayAttr>("strides").asArrayRef();
+  return size[0] * size[1] <= kTile && strides[0] <= size[0] && strides[1] <= size[1];
+}
 
 bool isGemmGroup(dl::FusedOp group) {
   SmallVector<Operation *> ops;

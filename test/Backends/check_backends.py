@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""Every op on every backend: runs models through `dlc grad` (loss, every
+gradient, and one training step) on the float64 reference and on each
+backend, on fresh random data, and compares. Each model is also compiled for
+CUDA with NVRTC (sm_90) and its kernels recorded for the coverage check.
+
+  check_backends.py --dlc build/tools/dlc/dlc --conformance [--coverage]
+  check_backends.py --dlc build/tools/dlc/dlc --fuzz 60 [--seed S]
+  check_backends.py --dlc ... --models a.dl b.dl    (kept failures, regressions)
+
+A mismatch, crash or compile failure prints the case (and its seed) and, with
+--keep DIR, leaves the model, its data and every output there. --export DIR
+writes what the GPU check needs per case: the CUDA bundle, the data and the
+reference's results (test/gpu/)."""
+import argparse
+import concurrent.futures
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+sys.path.insert(0, HERE)
+import dlmodels  # noqa: E402
+from safetensors_io import read, write  # noqa: E402
+
+# dl ops that are structure, not computation: no backend runs them.
+STRUCTURAL_OPS = {
+    "dl.param": "declares a parameter",
+    "dl.weight": "reads a parameter (a buffer binding)",
+    "dl.train_setup": "records the training setup",
+    "dl.fused": "groups ops into a kernel",
+    "dl.yield": "ends a kernel group",
+    "dl.assign": "stores a parameter: lowering binds its new value's buffer",
+    "dl.flatten": "a view: the buffer of its input, reinterpreted",
+    "dl.reshape": "a view: the buffer of its input, reinterpreted",
+}
+
+
+def shape_of(text):
+    return [int(d) for d in text.strip("[]").split(",") if d]
+
+
+def run(cmd, cwd, timeout=600):
+    start = time.time()
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout + p.stderr, time.time() - start
+
+
+def make_data(case, inspect, rng):
+    """Random parameters (the non-slot ones) and a batch for the grad program."""
+    weights = {}
+    for p in inspect["parameters"]:
+        if "slot_of" in p:
+            continue
+        shape = shape_of(p["shape"])
+        count = math.prod(shape)
+        if p["name"].endswith("moving_variance"):
+            values = [rng.uniform(0.5, 1.5) for _ in range(count)]
+        else:
+            fan = shape[-1] + (count // shape[-1] if len(shape) > 1 else 0)
+            scale = math.sqrt(6.0 / max(fan, 1))
+            values = [rng.uniform(-scale, scale) for _ in range(count)]
+        weights[p["name"]] = ("F32", shape, values)
+    grad = next(p for p in inspect["programs"] if p["name"] == "grad")
+    inputs = {i["name"]: i for i in case["inputs"]}
+    batch = {}
+    for t in grad["inputs"]:
+        shape = shape_of(t["shape"])
+        count = math.prod(shape)
+        if t["name"] == "labels":
+            loss, classes, rows = case["loss"], case["classes"], shape[0]
+            if loss == "sparse_categorical_crossentropy":
+                batch["labels"] = ("I32", shape, [rng.randrange(classes) for _ in range(count)])
+            elif loss == "categorical_crossentropy":
+                ids = [rng.randrange(classes) for _ in range(rows)]
+                batch["labels"] = ("F32", shape, [1.0 if c == ids[r] else 0.0
+                                                  for r in range(rows) for c in range(classes)])
+            elif loss == "binary_crossentropy":
+                batch["labels"] = ("F32", shape, [rng.choice([0.0, 1.0, 1.0, 0.3]) for _ in range(count)])
+            else:
+                batch["labels"] = ("F32", shape, [rng.uniform(-1, 1) for _ in range(count)])
+        elif inputs.get(t["name"], {}).get("kind") == "tokens":
+            vocab = inputs[t["name"]]["vocab"]
+            batch[t["name"]] = ("I32", shape, [rng.randrange(vocab) for _ in range(count)])
+        else:
+            batch[t["name"]] = ("F32", shape, [rng.uniform(-1.5, 1.5) for _ in range(count)])
+    return weights, batch
+
+
+# float32 gradients carry errors of order eps32 times the largest terms
+# summed into them; for a tensor whose values cancel (a bias before a
+# normalization) those are the model's largest gradients, not its own. So a
+# tensor is compared at no less than this fraction of the largest one.
+SCALE_FLOOR = 1e-2
+# An optimizer's update of one element moves with that element's gradient by
+# at most this factor of its relative change (for sgd and momentum 1, for
+# the square in adam's and rmsprop's second moments 2); a step is compared
+# allowing for the gradient difference already measured and checked.
+UPDATE_SENSITIVITY = 2.0
+
+
+def largest(values):
+    return max((abs(v) for v in values), default=0.0)
+
+
+def compare_grads(got, want):
+    """(worst relative error, tensor, problem or "") over every gradient."""
+    if sorted(got) != sorted(want):
+        return math.inf, "", "tensors differ: %s vs %s" % (sorted(got), sorted(want))
+    floor = SCALE_FLOOR * max((largest(t[2]) for n, t in want.items() if n != "loss"), default=0.0)
+    worst, where = 0.0, ""
+    for name in sorted(want):
+        g, w = got[name][2], want[name][2]
+        if got[name][1] != want[name][1]:
+            return math.inf, name, "shape %s vs %s" % (got[name][1], want[name][1])
+        if not all(math.isfinite(v) for v in g):
+            return math.inf, name, "not finite"
+        scale = max(largest(w), floor if name != "loss" else 0.0)
+        diff = max((abs(a - b) for a, b in zip(g, w)), default=0.0)
+        e = diff / scale if scale > 0 else diff
+        if e > worst or not where:
+            worst, where = e, name
+    return worst, where, ""
+
+
+def compare_steps(got, want, weights, grads, backend_grads):
+    """The same over one training step: every parameter and optimizer slot,
+    each measured against the update the reference made (want - weights;
+    slots start at zero) plus a float32 rounding allowance of the old value.
+    A slot is compared with the other slots of its kind (m, v, ...). Each
+    element may also differ by what its gradient's difference between the
+    backend and the reference explains (UPDATE_SENSITIVITY); an element whose
+    gradient is mostly that difference (float noise around a zero) is only
+    required to be finite."""
+    if sorted(got) != sorted(want):
+        return math.inf, "", "tensors differ: %s vs %s" % (sorted(got), sorted(want))
+    params = sorted((n for n in weights), key=len, reverse=True)
+
+    def owner(name):
+        return next((p for p in params if name == p or name.startswith(p + "/")), name)
+
+    def update(name):
+        base = weights.get(name, (None, None, [0.0] * len(want[name][2])))[2]
+        return [w - b for w, b in zip(want[name][2], base)], base
+
+    kind_largest = {}
+    for name in want:
+        kind = name[len(owner(name)):]
+        kind_largest[kind] = max(kind_largest.get(kind, 0.0), largest(update(name)[0]))
+    worst, where = 0.0, ""
+    for name in sorted(want):
+        g, w = got[name][2], want[name][2]
+        if got[name][1] != want[name][1]:
+            return math.inf, name, "shape %s vs %s" % (got[name][1], want[name][1])
+        if not all(math.isfinite(v) for v in g):
+            return math.inf, name, "not finite"
+        delta, base = update(name)
+        scale = max(largest(delta), SCALE_FLOOR * kind_largest[name[len(owner(name)):]])
+        scale += 1e-5 * largest(base)
+        ref_grad = grads.get(owner(name), (None, None, None))[2]
+        got_grad = backend_grads.get(owner(name), (None, None, None))[2]
+        tracked = ref_grad is not None and got_grad is not None and len(ref_grad) == len(g)
+        e = 0.0
+        for i, (a, b) in enumerate(zip(g, w)):
+            allowed = 0.0
+            if tracked:
+                moved = abs(got_grad[i] - ref_grad[i])
+                if moved >= 0.5 * abs(ref_grad[i]):
+                    continue
+                if moved:
+                    allowed = UPDATE_SENSITIVITY * abs(delta[i]) * moved / abs(ref_grad[i])
+            e = max(e, max(0.0, abs(a - b) - allowed) / scale if scale > 0 else abs(a - b))
+        if e > worst or not where:
+            worst, where = e, name
+    return worst, where, ""
+
+
+def check_case(case, args, root):
+    """Runs one case; returns a result dict."""
+    directory = os.path.join(root, case["name"])
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "model.dl"), "w") as f:
+        f.write(case["text"])
+    with open(os.path.join(directory, "case.json"), "w") as f:
+        json.dump({k: v for k, v in case.items() if k != "text"}, f)
+    result = {"name": case["name"], "seed": case.get("seed"), "errors": {}, "problems": [],
+              "kernels": [], "directory": directory}
+
+    def problem(text):
+        result["problems"].append(text)
+        return result
+
+    compile_cmd = [args.dlc, "compile", "model.dl", "-o", "model.dlcb"]
+    if args.nvrtc:
+        compile_cmd += ["--target", "cuda", "--cuda-arch", "sm_90"]
+    rc, out, _ = run(compile_cmd, directory)
+    if rc != 0:
+        return problem("dlc compile%s failed:\n%s" % (" --target cuda" if args.nvrtc else "", out[-3000:]))
+    rc, out, _ = run([args.dlc, "inspect", "model.dlcb", "--json"], directory)
+    if rc != 0:
+        return problem("dlc inspect failed:\n" + out[-2000:])
+    inspect = json.loads(out)
+    for program in inspect["programs"]:
+        for k in program["kernels"]:
+            result["kernels"].append({"program": program["name"], "ops": k["ops"],
+                                      "family": (k.get("cuda") or {}).get("family", "")})
+    rng = random.Random("data:%s:%s" % (case["name"], case.get("seed")))
+    weights, batch = make_data(case, inspect, rng)
+    write(os.path.join(directory, "weights.safetensors"), weights)
+    write(os.path.join(directory, "batch.safetensors"), batch)
+    step = rng.randrange(5)
+    result["step"] = step
+    for backend in ["ref"] + args.backends:
+        rc, out, seconds = run([args.dlc, "grad", "model.dl", "--backend", backend,
+                                "--weights", "weights.safetensors", "--batch", "batch.safetensors",
+                                "--out", "grad_%s.safetensors" % backend,
+                                "--step-out", "step_%s.safetensors" % backend,
+                                "--step", str(step)], directory)
+        if rc != 0:
+            return problem("dlc grad --backend %s failed:\n%s" % (backend, out[-3000:]))
+        if backend == "ref":
+            continue
+        grad_ref = read(os.path.join(directory, "grad_ref.safetensors"))
+        grad_got = read(os.path.join(directory, "grad_%s.safetensors" % backend))
+        step_got = read(os.path.join(directory, "step_%s.safetensors" % backend))
+        if args.plant:
+            plant(grad_got, args.plant)
+            plant(step_got, args.plant)
+        g, gname, gproblem = compare_grads(grad_got, grad_ref)
+        s, sname, sproblem = compare_steps(step_got, read(os.path.join(directory, "step_ref.safetensors")),
+                                           weights, grad_ref, grad_got)
+        result["errors"][backend] = (g, gname, s, sname)
+        for p in (gproblem, sproblem):
+            if p:
+                problem("%s: %s" % (backend, p))
+        if g > args.rtol:
+            problem("%s: gradient '%s' differs from the reference by %.2e (limit %.0e)" % (backend, gname, g, args.rtol))
+        if s > args.rtol:
+            problem("%s: after one step, '%s' differs from the reference by %.2e (limit %.0e)" % (backend, sname, s, args.rtol))
+    if args.export:
+        export(case, directory, step, args.export)
+    return result
+
+
+def plant(tensors, relative):
+    """A planted bug: the largest element of the last tensor (a parameter
+    or slot, not the loss) off by |relative| of itself."""
+    name = sorted(n for n in tensors if n != "loss")[-1]
+    dtype, shape, values = tensors[name]
+    values = list(values)
+    i = max(range(len(values)), key=lambda k: abs(values[k]))
+    values[i] *= 1.0 + relative
+    tensors[name] = (dtype, shape, values)
+
+
+def export(case, directory, step, root):
+    """What the GPU check needs: the CUDA bundle, the data, the reference."""
+    out = os.path.join(root, case["name"])
+    os.makedirs(out, exist_ok=True)
+    for f in ("model.dl", "model.dlcb", "weights.safetensors", "batch.safetensors",
+              "grad_ref.safetensors", "step_ref.safetensors"):
+        shutil.copy(os.path.join(directory, f), out)
+    with open(os.path.join(out, "step"), "w") as f:
+        f.write("%d\n" % step)
+
+
+def coverage(catalog, cases, results):
+    """What the catalog registers and no case covers."""
+    covered = set()
+    for c in cases:
+        covered.update(c["covers"])
+    ops, families, fused = set(), set(), set()
+    for r in results:
+        for k in r["kernels"]:
+            ops.update("dl." + o for o in k["ops"])
+            if k["family"]:
+                families.add(k["family"])
+            fused.add(tuple(k["ops"]))
+    missing = []
+    for layer in catalog["layers"]:
+        if "layer:" + layer["name"] not in covered:
+            missing.append("layer %s: no case" % layer["name"])
+        for option in layer["options"]:
+            name = "%s.%s" % (layer["name"], option["name"])
+            if option["name"] in dlmodels.HOST_ONLY_OPTIONS:
+                continue
+            if option["type"] in ("bool", "word"):
+                wanted = dlmodels.option_values(None, layer["name"], option)
+                for v in wanted:
+                    if "option:%s=%s" % (name, dlmodels.fmt(v)) not in covered:
+                        missing.append("option %s=%s: no case" % (name, dlmodels.fmt(v)))
+            elif not any(c.startswith("option:%s=" % name) or c.startswith("option:%s" % name)
+                         for c in covered):
+                missing.append("option %s: no case sets it" % name)
+    for kind, key in (("losses", "loss"), ("optimizers", "optimizer")):
+        for spec in catalog[kind]:
+            if "%s:%s" % (key, spec["name"]) not in covered:
+                missing.append("%s %s: no case" % (key, spec["name"]))
+            for option in spec["options"]:
+                if option["name"] in dlmodels.HOST_ONLY_OPTIONS:
+                    continue
+                prefix = "%s_option:%s.%s=" % (key, spec["name"], option["name"])
+                if not any(c.startswith(prefix) for c in covered):
+                    missing.append("%s option %s.%s: no case" % (key, spec["name"], option["name"]))
+    for op in catalog["ops"]:
+        if op["name"] not in ops and op["name"] not in STRUCTURAL_OPS:
+            missing.append("op %s: in no kernel of any case" % op["name"])
+    for family in catalog["cuda_kernel_families"]:
+        if family not in families:
+            missing.append("CUDA kernel family %s: emitted for no case" % family)
+    # Every activation fused into each epilogue position it may take.
+    activations = [a for a in dlmodels.Catalog(catalog).activations if a not in ("linear",)]
+    ops_of = {"softmax": "softmax"}
+    for a in activations:
+        op = ops_of.get(a, a)
+        # softmax joins a dense kernel only (a row epilogue); elementwise ops join both.
+        for anchor in ("dense",) if op == "softmax" else ("dense", "conv2d"):
+            if not any(k[0] == anchor and op in k[1:] for k in fused):
+                missing.append("fusion %s+%s: no kernel holds both" % (anchor, op))
+        if op != "softmax":
+            for pool in ("max_pool2d", "avg_pool2d"):
+                if not any(k[0] == "conv2d" and op in k and k[-1] == pool for k in fused):
+                    missing.append("fusion conv2d+%s+%s: no kernel holds them" % (op, pool))
+            if not any(k[0] == "dense" and op in k and "dropout" in k for k in fused):
+                missing.append("fusion dense+%s+dropout: no kernel holds them" % op)
+    return missing, {"ops": len(ops), "families": len(families), "kernel_patterns": len(fused)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dlc", required=True)
+    parser.add_argument("--conformance", action="store_true")
+    parser.add_argument("--fuzz", type=int, default=0, help="number of random models")
+    parser.add_argument("--seed", type=int, help="first fuzz seed (default: from the clock)")
+    parser.add_argument("--models", nargs="*", default=[], help=".dl files with a case.json beside or none")
+    parser.add_argument("--backends", default="cpu,cuda-sim")
+    parser.add_argument("--rtol", type=float, default=1e-4)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--no-nvrtc", dest="nvrtc", action="store_false",
+                        help="skip compiling each model's kernels with NVRTC")
+    parser.add_argument("--coverage", action="store_true", help="fail when the catalog has uncovered entries")
+    parser.add_argument("--filter", default="", help="only cases whose name contains this")
+    parser.add_argument("--keep", help="copy each failing case here")
+    parser.add_argument("--export", help="write each case's bundle, data and reference results here")
+    parser.add_argument("--work", help="working directory (default: a temporary one)")
+    parser.add_argument("--plant", type=float, default=0.0,
+                        help="test the test: put a relative error this large into one gradient "
+                             "and one step value of each backend's results")
+    args = parser.parse_args()
+    args.backends = [b for b in args.backends.split(",") if b and b != "ref"]
+    # Cases run in their own directories: a bare name is looked up on PATH.
+    args.dlc = os.path.abspath(args.dlc if os.sep in args.dlc else shutil.which(args.dlc) or args.dlc)
+
+    rc, out, _ = run([args.dlc, "catalog", "--json"], ".")
+    if rc != 0:
+        print(out)
+        return 2
+    catalog = json.loads(out)
+    cases = []
+    if args.conformance:
+        cases += dlmodels.conformance_cases(catalog)
+    if args.fuzz:
+        seed = args.seed if args.seed is not None else int(time.time()) % 1000000 * 1000
+        print("fuzz seeds %d..%d (rerun one with --fuzz 1 --seed S)" % (seed, seed + args.fuzz - 1))
+        for s in range(seed, seed + args.fuzz):
+            case = dlmodels.random_model(catalog, s)
+            case["seed"] = s
+            cases.append(case)
+    for path in args.models:
+        meta = os.path.join(os.path.dirname(path), "case.json")
+        case = json.load(open(meta)) if os.path.exists(meta) else {}
+        case["text"] = open(path).read()
+        case.setdefault("name", os.path.basename(os.path.dirname(os.path.abspath(path))))
+        cases.append(case)
+    cases = [c for c in cases if args.filter in c["name"]]
+    root = args.work or tempfile.mkdtemp(prefix="dlc-backends-")
+    start = time.time()
+    results = []
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(check_case, c, args, root): c for c in cases}
+        for future in concurrent.futures.as_completed(futures):
+            case = futures[future]
+            try:
+                r = future.result()
+            except Exception as e:  # a harness bug must not pass as a success
+                r = {"name": case["name"], "seed": case.get("seed"), "errors": {},
+                     "problems": ["harness error: %r" % e], "kernels": [], "directory": ""}
+            results.append(r)
+            errs = " ".join("%s %.1e/%.1e" % (b, e[0], e[2]) for b, e in sorted(r["errors"].items()))
+            status = "FAIL" if r["problems"] else "ok"
+            print("%-4s %-52s %s" % (status, r["name"], errs), flush=True)
+            for p in r["problems"]:
+                print("     " + p.replace("\n", "\n     "))
+            if r["problems"]:
+                print("     seed %s; model and data in %s" % (r["seed"], r["directory"]))
+                if args.keep and r["directory"]:
+                    dest = os.path.join(args.keep, r["name"])
+                    shutil.rmtree(dest, ignore_errors=True)
+                    shutil.copytree(r["directory"], dest)
+                    print("     kept in " + dest)
+    failed = [r for r in results if r["problems"]]
+    worst = {}
+    for r in results:
+        for b, e in r["errors"].items():
+            worst[b] = max(worst.get(b, 0.0), e[0], e[2])
+    print("\n%d models, %d failed, %.0f s; largest relative error (gradients and one step): %s" % (
+        len(results), len(failed), time.time() - start,
+        ", ".join("%s %.1e" % kv for kv in sorted(worst.items())) or "-"))
+    status = 1 if failed else 0
+    if args.coverage:
+        missing, counts = coverage(catalog, cases, results)
+        print("coverage: %d cases, %d dl ops in kernels, %d CUDA families, %d distinct kernel op lists" % (
+            len(cases), counts["ops"], counts["families"], counts["kernel_patterns"]))
+        for m in missing:
+            print("  not covered: " + m)
+        if missing:
+            status = 1
+    if not args.work and not failed:
+        shutil.rmtree(root, ignore_errors=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,631 @@
+"""Models for the backend tests, built from the registries `dlc catalog --json`
+prints: the conformance cases (every layer, every option value, every loss and
+optimizer with each option, every activation in every fusion position) and
+random models for differential fuzzing. Each model is a .dl text plus what the
+runner needs to feed it (input kinds, id ranges, the loss and its classes).
+
+A layer's options come from the catalog; what a layer needs of its input
+(an image, a sequence, features, token ids) and which option values fit a
+shape is the knowledge kept here, in one builder per layer. A catalog layer
+or option without a builder or value here fails the coverage check."""
+import math
+import random
+import re
+
+# Options that only choose how the host initialises parameters: the tests
+# give every parameter explicitly, so no backend computes anything with them.
+HOST_ONLY_OPTIONS = {
+    "kernel_initializer": "initialises parameters on the host",
+    "bias_initializer": "initialises parameters on the host",
+    "embeddings_initializer": "initialises parameters on the host",
+    "recurrent_initializer": "initialises parameters on the host",
+    "learning_rate": "a scalar every optimizer case sets; no backend branch on it",
+}
+
+
+def fmt(value):
+    """A value as .dl source."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(fmt(v) for v in value) + (",)" if len(value) == 1 else ")")
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+class Tensor:
+    """A value of the model being built: kind is image [H, W, C], seq [T, F],
+    flat [F] or tokens int32 [T] (ids below vocab)."""
+
+    def __init__(self, name, kind, dims, vocab=None):
+        self.name, self.kind, self.dims, self.vocab = name, kind, list(dims), vocab
+
+    def like(self, name, dims=None, kind=None):
+        return Tensor(name, kind or self.kind, self.dims if dims is None else dims)
+
+
+class Choice:
+    """Picks option values: a case's fixed values first, then (fuzzing) a
+    random candidate, else the catalog default (the option is left out)."""
+
+    def __init__(self, rng, fixed, randomize):
+        self.rng, self.fixed, self.randomize = rng, dict(fixed), randomize
+        self.used = {}
+
+    def __call__(self, option, candidates, default=None):
+        if option in self.fixed:
+            value = self.fixed.pop(option)
+        elif self.randomize and candidates:
+            value = self.rng.choice(candidates)
+        else:
+            return default
+        self.used[option] = value
+        return value
+
+    def args(self, positional=()):
+        """The call's arguments: |positional| first, then every used option."""
+        parts = [fmt(self.used[k]) for k in positional]
+        parts += ["%s=%s" % (k, fmt(v)) for k, v in self.used.items() if k not in positional]
+        return ", ".join(parts)
+
+
+def conv_out(size, k, s, d, padding):
+    if padding == "same":
+        return -(-size // s)
+    span = (k - 1) * d + 1
+    return (size - span) // s + 1 if size >= span else 0
+
+
+def pool_out(size, p, s, padding):
+    if padding == "same":
+        return -(-size // s)
+    return (size - p) // s + 1 if size >= p else 0
+
+
+# --- one builder per layer: (choice, catalog words, input) -> (args, output)
+# or None when the layer does not fit the input.
+
+def build_conv2d(c, words, t):
+    if t.kind != "image":
+        return None
+    h, w, _ = t.dims
+    filters = c("filters", [1, 3, 4, 6], default=3) or 3
+    c.used["filters"] = filters
+    kernel = c("kernel_size", [1, 2, 3, (2, 3), (3, 1)], default=3) or 3
+    c.used["kernel_size"] = kernel
+    strides = pair(c("strides", [1, 1, 2, (2, 1), (1, 2)], default=1) or 1)
+    padding = c("padding", words["padding"], default="valid") or "valid"
+    dilation = pair(c("dilation_rate", [1, 2, (1, 2)] if strides == (1, 1) else [1], default=1) or 1)
+    c("activation", words["activation"])
+    c("use_bias", [True, False])
+    c("kernel_initializer", words["kernel_initializer"])
+    c("bias_initializer", words["bias_initializer"])
+    k = pair(kernel)
+    oh = conv_out(h, k[0], strides[0], dilation[0], padding)
+    ow = conv_out(w, k[1], strides[1], dilation[1], padding)
+    if oh < 1 or ow < 1:
+        return None
+    return c.args(("filters", "kernel_size")), [oh, ow, filters]
+
+
+def build_pool(c, words, t):
+    if t.kind != "image":
+        return None
+    h, w, ch = t.dims
+    size = pair(c("pool_size", [2, 3, (2, 3), (3, 2), 1], default=2) or 2)
+    strides = c("strides", [None, 1, 2, (1, 2), 3])
+    if strides is None:
+        c.used.pop("strides", None)
+        strides = size
+    strides = pair(strides)
+    padding = c("padding", words["padding"], default="valid") or "valid"
+    oh, ow = pool_out(h, size[0], strides[0], padding), pool_out(w, size[1], strides[1], padding)
+    if oh < 1 or ow < 1:
+        return None
+    return c.args(), [oh, ow, ch]
+
+
+def build_global_pool(c, words, t):
+    if t.kind != "image":
+        return None
+    return c.args(), [t.dims[2]]
+
+
+def build_dense(c, words, t):
+    if t.kind == "tokens":
+        return None
+    units = c("units", [1, 2, 5, 7, 16], default=5)
+    c.used["units"] = units
+    c("activation", words["activation"])
+    c("use_bias", [True, False])
+    c("kernel_initializer", words["kernel_initializer"])
+    c("bias_initializer", words["bias_initializer"])
+    return c.args(("units",)), t.dims[:-1] + [units]
+
+
+def build_flatten(c, words, t):
+    if t.kind in ("flat", "tokens"):
+        return None
+    return c.args(), [math.prod(t.dims)]
+
+
+def build_reshape(c, words, t):
+    if t.kind == "tokens":
+        return None
+    n = math.prod(t.dims)
+    shapes = [(-1,)]
+    if t.kind == "image":
+        shapes.append((t.dims[0] * t.dims[1], t.dims[2]))
+    for a in (2, 3):
+        if n % a == 0 and n // a > 1:
+            shapes.append((a, -1))
+            shapes.append((1, a, n // a))
+    target = c("target_shape", shapes, default=shapes[0]) or shapes[0]
+    c.used["target_shape"] = target
+    dims = list(target)
+    if -1 in dims:
+        dims[dims.index(-1)] = n // -math.prod(dims)
+    kind = {1: "flat", 2: "seq", 3: "image"}[len(dims)]
+    return c.args(("target_shape",)), dims, kind
+
+
+def build_dropout(c, words, t):
+    if t.kind == "tokens":
+        return None
+    rate = c("rate", [0.1, 0.3, 0.5, 0.75], default=0.3)
+    c.used["rate"] = rate
+    c("seed", [None, 7, 12345])
+    if c.used.get("seed") is None:
+        c.used.pop("seed", None)
+    return c.args(("rate",)), t.dims
+
+
+def build_batch_norm(c, words, t):
+    if t.kind == "tokens":
+        return None
+    c("axis", [-1, -1, 1] if len(t.dims) > 1 else [-1])
+    c("momentum", [0.9, 0.5])
+    c("epsilon", [0.01, 1e-5])
+    c("center", [True, False])
+    c("scale", [True, False])
+    return c.args(), t.dims
+
+
+def build_embedding(c, words, t):
+    if t.kind != "tokens":
+        return None
+    c.used["input_dim"] = t.vocab
+    out = c("output_dim", [1, 3, 8], default=4)
+    c.used["output_dim"] = out
+    c("embeddings_initializer", words["embeddings_initializer"])
+    return c.args(("input_dim", "output_dim")), [t.dims[0], out], "seq"
+
+
+def build_lstm(c, words, t):
+    if t.kind != "seq":
+        return None
+    units = c("units", [1, 3, 6, 9], default=4)
+    c.used["units"] = units
+    sequences = c("return_sequences", [True, False], default=False)
+    c("use_bias", [True, False])
+    c("unit_forget_bias", [True, False])
+    c("kernel_initializer", words["kernel_initializer"])
+    c("recurrent_initializer", words["recurrent_initializer"])
+    if sequences:
+        return c.args(("units",)), [t.dims[0], units], "seq"
+    return c.args(("units",)), [units], "flat"
+
+
+def build_unary(c, words, t):
+    if t.kind == "tokens":
+        return None
+    return c.args(), t.dims
+
+
+def build_gelu(c, words, t):
+    if t.kind == "tokens":
+        return None
+    c("approximate", [True, False])
+    return c.args(), t.dims
+
+
+def build_softmax(c, words, t):
+    if t.kind == "tokens":
+        return None
+    c("axis", [-1, -1, 1] if len(t.dims) > 1 else [-1])
+    return c.args(), t.dims
+
+
+def build_leaky_relu(c, words, t):
+    if t.kind == "tokens":
+        return None
+    c("negative_slope", [0.1, 0.0, 0.5])
+    return c.args(), t.dims
+
+
+BUILDERS = {
+    "conv2d": build_conv2d, "max_pool2d": build_pool, "avg_pool2d": build_pool,
+    "global_max_pool2d": build_global_pool, "global_avg_pool2d": build_global_pool,
+    "dense": build_dense, "flatten": build_flatten, "reshape": build_reshape,
+    "dropout": build_dropout, "batch_norm": build_batch_norm, "embedding": build_embedding,
+    "lstm": build_lstm, "relu": build_unary, "sigmoid": build_unary, "tanh": build_unary,
+    "gelu": build_gelu, "softmax": build_softmax, "leaky_relu": build_leaky_relu,
+}
+MERGE_LAYERS = ("add", "concat")
+# The input each layer is tried on in the conformance cases.
+CONTEXTS = {
+    "conv2d": "image", "max_pool2d": "image", "avg_pool2d": "image",
+    "global_max_pool2d": "image", "global_avg_pool2d": "image", "dense": "flat",
+    "flatten": "image", "reshape": "image", "dropout": "flat", "batch_norm": "image",
+    "embedding": "tokens", "lstm": "seq", "relu": "flat", "sigmoid": "flat", "tanh": "flat",
+    "gelu": "flat", "softmax": "seq", "leaky_relu": "flat", "add": "image", "concat": "image",
+}
+# Values a conformance case sets for numeric options (every bool and word
+# value comes from the catalog).
+NUMERIC_VALUES = {
+    ("conv2d", "filters"): [5], ("conv2d", "kernel_size"): [(2, 3)],
+    ("conv2d", "strides"): [2, (1, 2)], ("conv2d", "dilation_rate"): [2, (2, 1)],
+    ("max_pool2d", "pool_size"): [3, (2, 3)], ("max_pool2d", "strides"): [1, (1, 2)],
+    ("avg_pool2d", "pool_size"): [3, (3, 2)], ("avg_pool2d", "strides"): [1, (2, 1)],
+    ("dense", "units"): [1, 7], ("reshape", "target_shape"): [(-1,)],
+    ("dropout", "rate"): [0.5], ("dropout", "seed"): [12345],
+    ("batch_norm", "axis"): [1, 2], ("batch_norm", "momentum"): [0.5],
+    ("batch_norm", "epsilon"): [0.01], ("embedding", "input_dim"): [],
+    ("embedding", "output_dim"): [1, 6], ("lstm", "units"): [1, 9],
+    ("softmax", "axis"): [1], ("leaky_relu", "negative_slope"): [0.0, 0.05],
+    ("concat", "axis"): [1, -2],
+}
+LOSS_HEADS = {  # head activation without from_logits
+    "categorical_crossentropy": "softmax", "sparse_categorical_crossentropy": "softmax",
+    "binary_crossentropy": "sigmoid", "mse": "linear",
+}
+LOSS_VALUES = {("categorical_crossentropy", "label_smoothing"): [0.1],
+               ("binary_crossentropy", "label_smoothing"): [0.2]}
+OPTIMIZER_VALUES = {
+    ("sgd", "momentum"): [0.9], ("adam", "beta_1"): [0.5], ("adam", "beta_2"): [0.9],
+    ("adam", "epsilon"): [1e-3], ("adamw", "weight_decay"): [0.1], ("adamw", "beta_1"): [0.8],
+    ("adamw", "beta_2"): [0.95], ("adamw", "epsilon"): [1e-4], ("rmsprop", "rho"): [0.5],
+    ("rmsprop", "momentum"): [0.5], ("rmsprop", "epsilon"): [1e-3],
+}
+LEARNING_RATE = 0.05  # large enough that a wrong update shows
+
+
+class Catalog:
+    def __init__(self, data):
+        self.data = data
+        self.layers = {l["name"]: l for l in data["layers"]}
+        self.losses = {l["name"]: l for l in data["losses"]}
+        self.optimizers = {o["name"]: o for o in data["optimizers"]}
+        self.activations = next(o["words"] for o in self.layers["dense"]["options"]
+                                if o["name"] == "activation")
+
+    def words(self, layer):
+        return {o["name"]: o.get("words", []) for o in self.layers[layer]["options"]}
+
+
+class Model:
+    """A functional-API model under construction."""
+
+    def __init__(self, rng, catalog, batch):
+        self.rng, self.catalog, self.batch = rng, catalog, batch
+        self.lines, self.inputs, self.count = [], [], 0
+        self.covers = set()
+
+    def new_input(self, kind, dims, vocab=None):
+        name = "in%d" % len(self.inputs)
+        t = Tensor(name, kind, dims, vocab)
+        self.inputs.append(t)
+        dtype = "int32" if kind == "tokens" else ""
+        # Inputs come before the layers in a model.
+        self.lines.insert(len(self.inputs) - 1, "  input %s: %s[%s]" % (name, dtype, ", ".join(map(str, dims))))
+        return t
+
+    def apply(self, layer, t, fixed=(), randomize=False, extra=""):
+        """Applies |layer| to |t|; None when it does not fit."""
+        c = Choice(self.rng, dict(fixed), randomize)
+        built = BUILDERS[layer](c, self.catalog.words(layer), t)
+        if built is None or c.fixed:
+            return None
+        args, dims = built[0], built[1]
+        kind = built[2] if len(built) > 2 else {1: "flat", 2: "seq", 3: "image"}[len(dims)]
+        self.count += 1
+        name = "v%d" % self.count
+        args = args + (", " if args and extra else "") + extra
+        self.lines.append("  %s = %s(%s)(%s)" % (name, layer, args, t.name))
+        self.covers.add("layer:" + layer)
+        for option, value in c.used.items():
+            self.covers.add("option:%s.%s=%s" % (layer, option, fmt(value)))
+        return Tensor(name, kind, dims)
+
+    def merge(self, layer, tensors, args=""):
+        self.count += 1
+        name = "v%d" % self.count
+        call = ", ".join(t.name for t in tensors) + (", " + args if args else "")
+        self.lines.append("  %s = %s(%s)" % (name, layer, call))
+        self.covers.add("layer:" + layer)
+        if args:
+            self.covers.add("option:%s.%s" % (layer, args.replace(" ", "")))
+        return name
+
+    def text(self, name, out, loss, loss_options, optimizer, optimizer_options):
+        self.lines.append("  output %s" % out.name)
+        lo = ", ".join("%s=%s" % (k, fmt(v)) for k, v in loss_options.items())
+        oo = ", ".join("%s=%s" % (k, fmt(v)) for k, v in optimizer_options.items())
+        self.covers.add("loss:" + loss)
+        self.covers.update("loss_option:%s.%s=%s" % (loss, k, fmt(v)) for k, v in loss_options.items())
+        self.covers.add("optimizer:" + optimizer)
+        self.covers.update("optimizer_option:%s.%s=%s" % (optimizer, k, fmt(v))
+                           for k, v in optimizer_options.items())
+        return "model %s {\n%s\n}\n\ntrain %s {\n  loss = %s%s\n  optimizer = %s(%s)\n  batch_size = %d\n}\n" % (
+            name, "\n".join(self.lines), name, loss, "(%s)" % lo if lo else "", optimizer, oo,
+            self.batch)
+
+
+def start(model, kind, rng):
+    """An input of |kind| with small ragged sizes."""
+    if kind == "image":
+        return model.new_input("image", [rng.choice([5, 7, 8]), rng.choice([6, 9]), rng.choice([1, 2, 3])])
+    if kind == "seq":
+        return model.new_input("seq", [rng.choice([3, 5]), rng.choice([2, 4, 7])])
+    if kind == "tokens":
+        return model.new_input("tokens", [rng.choice([4, 6])], vocab=rng.choice([5, 11]))
+    return model.new_input("flat", [rng.choice([6, 9, 13])])
+
+
+def trainable_before(model, t):
+    """|t| through a small trainable layer of the same kind (tokens pass)."""
+    if t.kind == "image":
+        return model.apply("conv2d", t, {"filters": t.dims[2] + 1, "kernel_size": 1})
+    if t.kind in ("flat", "seq"):
+        return model.apply("dense", t, {"units": t.dims[-1] + 1})
+    return t
+
+
+def head(model, t, loss, loss_options, classes):
+    """Flattens what is left and ends in the loss's dense layer."""
+    if t.kind == "tokens":
+        t = model.apply("embedding", t)
+    if t.kind != "flat":
+        t = model.apply("flatten", t)
+    activation = "linear" if loss_options.get("from_logits") else LOSS_HEADS[loss]
+    return model.apply("dense", t, {"units": classes, "activation": activation})
+
+
+def finish(model, name, t, loss="categorical_crossentropy", loss_options=None,
+           optimizer="sgd", optimizer_options=None, classes=None):
+    loss_options = dict(loss_options or {})
+    classes = classes or model.rng.choice([2, 3, 5])
+    out = head(model, t, loss, loss_options, classes)
+    optimizer_options = dict(optimizer_options or {})
+    optimizer_options.setdefault("learning_rate", LEARNING_RATE)
+    text = model.text(name, out, loss, loss_options, optimizer, optimizer_options)
+    return {"name": name, "text": text, "batch": model.batch, "covers": sorted(model.covers),
+            "inputs": [{"name": i.name, "kind": i.kind, "dims": i.dims, "vocab": i.vocab}
+                       for i in model.inputs],
+            "loss": loss, "loss_options": loss_options, "classes": classes}
+
+
+def option_values(catalog, layer, option):
+    if option["name"] in HOST_ONLY_OPTIONS:
+        return []
+    if option["type"] == "bool":
+        return [not option["default"]] if option["default"] in (True, False) else [True, False]
+    if option["type"] == "word":
+        return [w for w in option["words"] if w != option["default"]]
+    return NUMERIC_VALUES.get((layer, option["name"]), [])
+
+
+def conformance_cases(catalog_data, seed=1):
+    """Every layer with each non-default option value, every loss and
+    optimizer option, and every activation in every fusion position."""
+    catalog = Catalog(catalog_data)
+    cases = []
+
+    def case(name, build, **finish_args):
+        name = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", name)).strip("_")
+        rng = random.Random("%s:%d" % (name, seed))
+        model = Model(rng, catalog, rng.choice([3, 5]))
+        t = build(model, rng)
+        if t is None:
+            raise RuntimeError("conformance case %s does not build" % name)
+        cases.append(finish(model, name, t, **finish_args))
+
+    for layer in catalog.layers:
+        if layer in MERGE_LAYERS:
+            continue
+        context = CONTEXTS[layer]
+        variants = [("defaults", {})]
+        for option in catalog.layers[layer]["options"]:
+            for v in option_values(catalog, layer, option):
+                variants.append(("%s_%s" % (option["name"], fmt(v)), {option["name"]: v}))
+        for label, fixed in variants:
+            def build(model, rng, layer=layer, fixed=fixed, context=context):
+                return model.apply(layer, start(model, context, rng), fixed)
+            case("%s_%s" % (layer, label), build)
+        if context != "tokens":
+            # After a trainable layer, so that the gradient of its input is taken too.
+            def build(model, rng, layer=layer, context=context):
+                return model.apply(layer, trainable_before(model, start(model, context, rng)))
+            case("%s_after_a_layer" % layer, build)
+    # Frozen layers: trainable=false (a frozen batch_norm runs in inference mode).
+    for layer, context in (("batch_norm", "image"), ("batch_norm", "flat"), ("conv2d", "image"),
+                           ("dense", "flat")):
+        case("%s_frozen_%s" % (layer, context),
+             lambda m, r, layer=layer, context=context: m.apply(
+                 layer, trainable_before(m, start(m, context, r)), extra="trainable=false"))
+    # A parameter that does not reach the loss: its gradient is zeros.
+    def unused_branch(model, rng):
+        t = start(model, "flat", rng)
+        model.apply("dense", t, {"units": 3})
+        return model.apply("dense", t, {"units": 4, "activation": "tanh"})
+    case("unused_branch", unused_branch)
+    # Groups the fusion rules form around a pool, and those they must not.
+    def norm_relu_pool(model, rng):
+        t = model.apply("conv2d", start(model, "image", rng), {"filters": 3, "kernel_size": 2})
+        return model.apply("max_pool2d", model.apply("relu", model.apply("batch_norm", t)), {"pool_size": 2})
+    def pool_dropout_relu(model, rng):
+        t = model.apply("conv2d", start(model, "image", rng), {"filters": 3, "kernel_size": 2, "activation": "tanh"})
+        t = model.apply("avg_pool2d", t, {"pool_size": 2})
+        return model.apply("relu", model.apply("dropout", t, {"rate": 0.25}))
+    def conv_pool_gaps(model, rng):
+        t = model.apply("conv2d", start(model, "image", rng), {"filters": 3, "kernel_size": 1, "activation": "relu"})
+        return model.apply("max_pool2d", t, {"pool_size": 2, "strides": 3})
+    case("fusion_norm_relu_pool", norm_relu_pool)
+    case("fusion_pool_dropout_relu", pool_dropout_relu)
+    case("fusion_conv_pool_with_gaps", conv_pool_gaps)
+    # Merge layers: two branches of one shape.
+    def merged(layer, args):
+        def build(model, rng):
+            t = start(model, "image", rng)
+            axis = int(args.split("=")[1]) if args else -1
+            a = model.apply("conv2d", t, {"padding": "same", "filters": 3, "kernel_size": 3})
+            b = model.apply("conv2d", t, {"padding": "same", "filters": 2 if layer == "concat" and axis == -1 else 3,
+                                           "kernel_size": 1, "activation": "relu"})
+            name = model.merge(layer, [a, b], args)
+            dims = list(a.dims)
+            if layer == "concat":
+                at = axis - 1 if axis > 0 else axis  # the batch is axis 0
+                dims[at] = a.dims[at] + b.dims[at]
+            return Tensor(name, "image", dims)
+        return build
+
+    def add_three(model, rng):
+        t = start(model, "flat", rng)
+        branches = [model.apply("dense", t, {"units": 4, "activation": a})
+                    for a in ("linear", "relu", "tanh")]
+        return Tensor(model.merge("add", branches), "flat", [4])
+    case("add_two", merged("add", ""))
+    case("add_three", add_three)
+    case("concat_defaults", merged("concat", ""))
+    for v in NUMERIC_VALUES[("concat", "axis")]:
+        case("concat_axis_%d" % v, merged("concat", "axis=%d" % v))
+    # Every activation in every position a fusion can take it.
+    for activation in catalog.activations:
+        for position in ("dense", "dense_then", "conv", "conv_max_pool", "conv_avg_pool",
+                         "dense_dropout", "conv_dropout_pool"):
+            def build(model, rng, activation=activation, position=position):
+                model.covers.add("fusion:%s:%s" % (position, activation))
+                if position.startswith("dense"):
+                    t = model.apply("dense", start(model, "flat", rng),
+                                    {"units": 7} if position == "dense_then" else {"units": 7, "activation": activation})
+                    if position == "dense_then" and activation != "linear":
+                        t = model.apply(activation, t)
+                    if position == "dense_dropout":
+                        t = model.apply("dropout", t, {"rate": 0.25})
+                    return t
+                t = model.apply("conv2d", start(model, "image", rng),
+                                {"filters": 4, "kernel_size": 2, "activation": activation})
+                if position == "conv_dropout_pool":
+                    t = model.apply("dropout", t, {"rate": 0.25})
+                if position.endswith("pool"):
+                    t = model.apply("avg_pool2d" if "avg" in position else "max_pool2d", t, {"pool_size": 2})
+                return t
+            case("fusion_%s_%s" % (position, activation), build)
+    for extra in ("gelu_approximate", "leaky_relu_slope"):
+        fixed = {"approximate": True} if extra.startswith("gelu") else {"negative_slope": 0.05}
+        layer = extra.split("_")[0] if extra.startswith("gelu") else "leaky_relu"
+        case("fusion_conv_pool_" + extra,
+             lambda m, r, layer=layer, fixed=fixed: m.apply("max_pool2d", m.apply(layer, m.apply(
+                 "conv2d", start(m, "image", r), {"filters": 4, "kernel_size": 2}), fixed)))
+    # Every loss with each option value, every optimizer with each option value.
+    for loss, spec in catalog.losses.items():
+        variants = [{}]
+        for option in spec["options"]:
+            if option["type"] == "bool":
+                variants.append({option["name"]: not option["default"]})
+            else:
+                variants += [{option["name"]: v} for v in LOSS_VALUES.get((loss, option["name"]), [])]
+        if any(o["name"] == "from_logits" for o in spec["options"]) and len(spec["options"]) > 1:
+            variants.append({o["name"]: (True if o["type"] == "bool" else LOSS_VALUES[(loss, o["name"])][0])
+                             for o in spec["options"]})
+        for options in variants:
+            label = "_".join("%s_%s" % (k, fmt(v)) for k, v in options.items()) or "defaults"
+            case("loss_%s_%s" % (loss, label),
+                 lambda m, r: m.apply("dense", start(m, "flat", r), {"units": 6, "activation": "tanh"}),
+                 loss=loss, loss_options=options)
+    for optimizer, spec in catalog.optimizers.items():
+        variants = [{}]
+        for option in spec["options"]:
+            if option["name"] in HOST_ONLY_OPTIONS:
+                continue
+            if option["type"] == "bool":
+                variants.append({option["name"]: not option["default"]})
+            else:
+                variants += [{option["name"]: v} for v in OPTIMIZER_VALUES.get((optimizer, option["name"]), [])]
+        if optimizer == "sgd":
+            variants.append({"momentum": 0.9, "nesterov": True})
+        if optimizer == "rmsprop":
+            variants.append({"momentum": 0.5, "centered": True})
+        for options in variants:
+            label = "_".join("%s_%s" % (k, fmt(v)) for k, v in options.items()) or "defaults"
+            case("optimizer_%s_%s" % (optimizer, label),
+                 lambda m, r: m.apply("dense", m.apply("batch_norm", start(m, "flat", r)), {"units": 6, "activation": "relu"}),
+                 optimizer=optimizer, optimizer_options=options)
+    return cases
+
+
+def random_model(catalog_data, seed):
+    """A random valid model: a chain of layers (sometimes branching into add
+    or concat, sometimes with a second input), a random loss and optimizer
+    with random options, small sizes."""
+    catalog = Catalog(catalog_data)
+    rng = random.Random(seed)
+    model = Model(rng, catalog, rng.choice([1, 2, 3, 4, 5]))
+    kind = rng.choice(["image", "image", "flat", "seq", "tokens"])
+    t = start(model, kind, rng)
+    layers = [l for l in BUILDERS if l not in ("embedding",)]
+    for _ in range(rng.randint(1, 6)):
+        if t.kind == "tokens":
+            t = model.apply("embedding", t, randomize=True)
+            continue
+        roll = rng.random()
+        if roll < 0.12 and t.kind in ("image", "flat"):
+            # Two branches of one shape, merged.
+            if t.kind == "image":
+                f = rng.choice([2, 3])
+                a = model.apply("conv2d", t, {"padding": "same", "filters": f, "strides": 1}, randomize=True)
+                b = model.apply("conv2d", t, {"padding": "same", "filters": f, "strides": 1, "dilation_rate": 1}, randomize=True)
+            else:
+                u = rng.choice([3, 4])
+                a = model.apply("dense", t, {"units": u}, randomize=True)
+                b = model.apply("dense", t, {"units": u}, randomize=True)
+            if a is None or b is None or a.dims != b.dims:
+                continue
+            if rng.random() < 0.5:
+                t = Tensor(model.merge("add", [a, b]), a.kind, a.dims)
+            else:
+                t = Tensor(model.merge("concat", [a, b]), a.kind, a.dims[:-1] + [2 * a.dims[-1]])
+            continue
+        layer = rng.choice(layers)
+        extra = "trainable=false" if rng.random() < 0.1 else ""
+        nxt = model.apply(layer, t, randomize=True, extra=extra)
+        if nxt is not None and math.prod(nxt.dims) <= 4096:
+            t = nxt
+        elif nxt is not None:
+            model.lines.pop()
+    if rng.random() < 0.2 and t.kind != "tokens":
+        # A second input, joined before the head.
+        if t.kind != "flat":
+            t = model.apply("flatten", t)
+        other = model.apply("dense", start(model, "flat", rng), randomize=True)
+        t = Tensor(model.merge("concat", [t, other]), "flat", [t.dims[0] + other.dims[0]])
+    loss = rng.choice(list(catalog.losses))
+    loss_options = {}
+    for option in catalog.losses[loss]["options"]:
+        if rng.random() < 0.5:
+            loss_options[option["name"]] = rng.choice([True, False]) if option["type"] == "bool" else rng.choice([0.0, 0.1, 0.3])
+    optimizer = rng.choice(list(catalog.optimizers))
+    optimizer_options = {}
+    for option in catalog.optimizers[optimizer]["options"]:
+        if option["name"] in HOST_ONLY_OPTIONS or rng.random() < 0.5:
+            continue
+        if option["type"] == "bool":
+            optimizer_options[option["name"]] = rng.choice([True, False])
+        else:
+            optimizer_options[option["name"]] = rng.choice(OPTIMIZER_VALUES.get((optimizer, option["name"]), [0.5]))
+    return finish(model, "fuzz_%d" % seed, t, loss, loss_options, optimizer, optimizer_options)
