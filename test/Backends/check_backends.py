@@ -217,35 +217,66 @@ def check_case(case, args, root):
     write(os.path.join(directory, "batch.safetensors"), batch)
     step = rng.randrange(5)
     result["step"] = step
+    with open(os.path.join(directory, "step"), "w") as f:
+        f.write("%d\n" % step)
+    command = [args.dlc, "grad", "model.dl"]
     for backend in ["ref"] + args.backends:
-        rc, out, seconds = run([args.dlc, "grad", "model.dl", "--backend", backend,
-                                "--weights", "weights.safetensors", "--batch", "batch.safetensors",
-                                "--out", "grad_%s.safetensors" % backend,
-                                "--step-out", "step_%s.safetensors" % backend,
-                                "--step", str(step)], directory)
-        if rc != 0:
-            return problem("dlc grad --backend %s failed:\n%s" % (backend, out[-3000:]))
-        if backend == "ref":
-            continue
-        grad_ref = read(os.path.join(directory, "grad_ref.safetensors"))
-        grad_got = read(os.path.join(directory, "grad_%s.safetensors" % backend))
-        step_got = read(os.path.join(directory, "step_%s.safetensors" % backend))
-        if args.plant:
-            plant(grad_got, args.plant)
-            plant(step_got, args.plant)
-        g, gname, gproblem = compare_grads(grad_got, grad_ref)
-        s, sname, sproblem = compare_steps(step_got, read(os.path.join(directory, "step_ref.safetensors")),
-                                           weights, grad_ref, grad_got)
-        result["errors"][backend] = (g, gname, s, sname)
-        for p in (gproblem, sproblem):
-            if p:
-                problem("%s: %s" % (backend, p))
-        if g > args.rtol:
-            problem("%s: gradient '%s' differs from the reference by %.2e (limit %.0e)" % (backend, gname, g, args.rtol))
-        if s > args.rtol:
-            problem("%s: after one step, '%s' differs from the reference by %.2e (limit %.0e)" % (backend, sname, s, args.rtol))
+        if not run_backend(command, backend, directory, step, result, args):
+            return result
     if args.export:
-        export(case, directory, step, args.export)
+        export(case, directory, args.export)
+    return result
+
+
+def run_backend(command, backend, directory, step, result, args):
+    """`dlc grad` (or `dlc-rt grad`) of the case in |directory| on |backend|,
+    compared with the reference's results there. False when it failed to run."""
+    rc, out, _ = run(command + ["--backend", backend, "--weights", "weights.safetensors",
+                                "--batch", "batch.safetensors", "--out", "grad_%s.safetensors" % backend,
+                                "--step-out", "step_%s.safetensors" % backend, "--step", str(step)],
+                     directory)
+    if rc != 0:
+        result["problems"].append("%s grad --backend %s failed:\n%s" % (
+            os.path.basename(command[0]), backend, out[-3000:]))
+        return False
+    if backend == "ref":
+        return True
+    grad_ref = read(os.path.join(directory, "grad_ref.safetensors"))
+    grad_got = read(os.path.join(directory, "grad_%s.safetensors" % backend))
+    step_got = read(os.path.join(directory, "step_%s.safetensors" % backend))
+    if args.plant:
+        plant(grad_got, args.plant)
+        plant(step_got, args.plant)
+    weights = read(os.path.join(directory, "weights.safetensors"))
+    g, gname, gproblem = compare_grads(grad_got, grad_ref)
+    s, sname, sproblem = compare_steps(step_got, read(os.path.join(directory, "step_ref.safetensors")),
+                                       weights, grad_ref, grad_got)
+    result["errors"][backend] = (g, gname, s, sname)
+    for p in (gproblem, sproblem):
+        if p:
+            result["problems"].append("%s: %s" % (backend, p))
+    if g > args.rtol:
+        result["problems"].append("%s: gradient '%s' differs from the reference by %.2e (limit %.0e)" % (
+            backend, gname, g, args.rtol))
+    if s > args.rtol:
+        result["problems"].append("%s: after one step, '%s' differs from the reference by %.2e (limit %.0e)" % (
+            backend, sname, s, args.rtol))
+    return True
+
+
+def check_exported(case, args, root):
+    """An exported case (--export) on a machine without the compiler:
+    `dlc-rt grad` of its CUDA bundle on each backend against the reference's
+    results made where it was exported."""
+    directory = os.path.join(root, case["name"])
+    shutil.rmtree(directory, ignore_errors=True)
+    shutil.copytree(case["exported"], directory)
+    result = {"name": case["name"], "seed": case.get("seed"), "errors": {}, "problems": [],
+              "kernels": [], "directory": directory}
+    step = int(open(os.path.join(directory, "step")).read())
+    for backend in args.backends:
+        if not run_backend([args.dlc_rt, "grad", "model.dlcb"], backend, directory, step, result, args):
+            break
     return result
 
 
@@ -260,15 +291,13 @@ def plant(tensors, relative):
     tensors[name] = (dtype, shape, values)
 
 
-def export(case, directory, step, root):
+def export(case, directory, root):
     """What the GPU check needs: the CUDA bundle, the data, the reference."""
     out = os.path.join(root, case["name"])
     os.makedirs(out, exist_ok=True)
-    for f in ("model.dl", "model.dlcb", "weights.safetensors", "batch.safetensors",
-              "grad_ref.safetensors", "step_ref.safetensors"):
+    for f in ("model.dl", "model.dlcb", "case.json", "step", "weights.safetensors",
+              "batch.safetensors", "grad_ref.safetensors", "step_ref.safetensors"):
         shutil.copy(os.path.join(directory, f), out)
-    with open(os.path.join(out, "step"), "w") as f:
-        f.write("%d\n" % step)
 
 
 def coverage(catalog, cases, results):
@@ -335,7 +364,9 @@ def coverage(catalog, cases, results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dlc", required=True)
+    parser.add_argument("--dlc", help="the dlc binary (compiles and runs each case)")
+    parser.add_argument("--exported", help="run the cases --export wrote here with dlc-rt (no compiler)")
+    parser.add_argument("--dlc-rt", dest="dlc_rt", help="the dlc-rt binary (for --exported)")
     parser.add_argument("--conformance", action="store_true")
     parser.add_argument("--fuzz", type=int, default=0, help="number of random models")
     parser.add_argument("--seed", type=int, help="first fuzz seed (default: from the clock)")
@@ -356,14 +387,27 @@ def main():
     args = parser.parse_args()
     args.backends = [b for b in args.backends.split(",") if b and b != "ref"]
     # Cases run in their own directories: a bare name is looked up on PATH.
-    args.dlc = os.path.abspath(args.dlc if os.sep in args.dlc else shutil.which(args.dlc) or args.dlc)
+    def located(tool):
+        return os.path.abspath(tool if os.sep in tool else shutil.which(tool) or tool)
 
+    cases = []
+    if args.exported:
+        if not args.dlc_rt:
+            parser.error("--exported needs --dlc-rt")
+        args.dlc_rt = located(args.dlc_rt)
+        for name in sorted(os.listdir(args.exported)):
+            path = os.path.join(args.exported, name)
+            if os.path.exists(os.path.join(path, "model.dlcb")):
+                cases.append({"name": name, "exported": path})
+        return run_cases(cases, args, check_exported, None)
+    if not args.dlc:
+        parser.error("--dlc is required")
+    args.dlc = located(args.dlc)
     rc, out, _ = run([args.dlc, "catalog", "--json"], ".")
     if rc != 0:
         print(out)
         return 2
     catalog = json.loads(out)
-    cases = []
     if args.conformance:
         cases += dlmodels.conformance_cases(catalog)
     if args.fuzz:
@@ -379,12 +423,16 @@ def main():
         case["text"] = open(path).read()
         case.setdefault("name", os.path.basename(os.path.dirname(os.path.abspath(path))))
         cases.append(case)
+    return run_cases(cases, args, check_case, catalog)
+
+
+def run_cases(cases, args, check, catalog):
     cases = [c for c in cases if args.filter in c["name"]]
     root = args.work or tempfile.mkdtemp(prefix="dlc-backends-")
     start = time.time()
     results = []
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(check_case, c, args, root): c for c in cases}
+        futures = {pool.submit(check, c, args, root): c for c in cases}
         for future in concurrent.futures.as_completed(futures):
             case = futures[future]
             try:

@@ -189,6 +189,12 @@ CLI::App *addGradCommand(CLI::App &app, std::string &input, RuntimeOptions &opti
   command->add_option("--batch", options.batch, "safetensors with the inputs by name and `labels`")
       ->required();
   command->add_option("--out", options.out, "safetensors to write")->required();
+  command->add_option("--step-out", options.stepOut,
+                      "also take one training step from the same parameters (optimizer slots "
+                      "at zero) and write every parameter and optimizer slot after it here");
+  command->add_option("--step", options.step, "the training step's number (for --step-out)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   return command;
 }
 
@@ -296,6 +302,23 @@ int gradCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
     tensors.push_back({names[i].name, rt::DType::kF32, outputs[i].shape, outputs[i].data,
                        outputs[i].bytes()});
   if (rt::Status s = rt::writeSafetensors(options.out, tensors); !s.ok())
+    return fail(s);
+  if (options.stepOut.empty())
+    return 0;
+  if (!bundle->program("train_step"))
+    return error(bundle->origin() + " has no train_step program");
+  int64_t step = options.step;
+  inputs.push_back(rt::TensorView{&step, rt::DType::kI64, {}});
+  rt::RunOptions run;
+  run.step = uint64_t(step);
+  if (rt::Status s = session->run("train_step", inputs, &outputs, run); !s.ok())
+    return fail(s);
+  if (rt::Status s = session->syncParametersToHost(); !s.ok())
+    return fail(s);
+  std::vector<rt::TensorToWrite> stepped;
+  for (rt::Parameter &p : session->parameters())
+    stepped.push_back({p.name, rt::DType::kF32, p.shape, p.data.data(), p.data.size() * sizeof(float)});
+  if (rt::Status s = rt::writeSafetensors(options.stepOut, stepped); !s.ok())
     return fail(s);
   return 0;
 }

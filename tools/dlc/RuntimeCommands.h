@@ -42,6 +42,8 @@ struct RuntimeOptions {
   bool profile = false;
   // grad (dlc-rt)
   std::string weights, batch, out;
+  std::string stepOut; // also one train_step from the same parameters
+  int64_t step = 0;
 };
 
 /// Checks options->backend and decides `auto`: cuda when

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Prepares, on a machine with the compiler, the folder the GPU check runs
+# from (test/gpu/run.sh): a GPU machine has CUDA but no MLIR, no oneDNN and
+# no network, and at most 64 MiB may travel to it (docs/gpu.md).
+#
+#   test/gpu/prepare.sh BUILD_DIR OUT_DIR
+#
+# OUT_DIR gets:
+#   bin/       dlc-rt (no MLIR) and the device unit tests
+#   lib/       what dlc-rt links that a CUDA machine may lack, xz-compressed
+#   cases.tar.xz  every conformance case: its CUDA bundle (sm_90 CUBIN + PTX),
+#              data, and the float64 reference's gradients and train step
+#   examples/  the MNIST CNN and text LSTM bundles at the PyTorch fixtures'
+#              batch and at batch 128, with the fixtures
+#   data/      the Fashion-MNIST test split (a short training run)
+#   scripts/   run.sh and the Python it calls
+set -euo pipefail
+if [ $# -ne 2 ]; then
+  echo "usage: $0 BUILD_DIR OUT_DIR" >&2
+  exit 2
+fi
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "$1" && pwd)
+out=$2
+limit_mib=64
+dlc=$build/tools/dlc/dlc
+rt=$build/tools/dlc/dlc-rt
+for f in "$dlc" "$rt" "$build/runtime/dlc_cuda_device_tests"; do
+  [ -x "$f" ] || { echo "error: $f is not built (ninja -C $build)" >&2; exit 1; }
+done
+rm -rf "$out"
+mkdir -p "$out"/{bin,lib,examples,data,scripts}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cp "$rt" "$build/runtime/dlc_cuda_device_tests" "$out/bin/"
+# Shared libraries of dlc-rt outside glibc and libstdc++, which the GPU
+# machine has in newer versions.
+ldd "$rt" | awk '$3 ~ /^\// {print $1, $3}' | while read -r name path; do
+  case "$name" in
+    libc.so*|libm.so*|libstdc++.so*|libgcc_s.so*|libz.so*) ;;
+    *) xz -6 -T0 -c "$path" > "$out/lib/$name.xz" ;;
+  esac
+done
+
+echo "conformance cases: compiling for sm_90 and running the reference"
+python3 "$src/test/Backends/check_backends.py" --dlc "$dlc" --conformance --backends cpu \
+  --export "$work/cases" > "$out/prepare-conformance.log"
+tail -1 "$out/prepare-conformance.log"
+tar -C "$work" -cJf "$out/cases.tar.xz" cases
+
+for model in mnist_cnn text_lstm; do
+  fixture_batch=$(python3 - "$src/test/fixtures/$model.batch.safetensors" <<'EOF'
+import sys, os
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+from safetensors_io import read
+print(next(iter(read(sys.argv[1]).values()))[1][0])
+EOF
+)
+  "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch "$fixture_batch" \
+    -o "$out/examples/$model.fixture.dlcb"
+  "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch 128 \
+    -o "$out/examples/$model.b128.dlcb"
+  cp "$src/test/fixtures/$model".{weights,batch,grads}.safetensors "$out/examples/"
+done
+
+fashion=/usr/share/datasets/fashion-mnist
+if [ -f "$fashion/t10k-images-idx3-ubyte.gz" ]; then
+  cp "$fashion"/t10k-{images-idx3,labels-idx1}-ubyte.gz "$out/data/"
+else
+  echo "note: no Fashion-MNIST at $fashion (apt-get install dataset-fashion-mnist); the training phase will skip"
+fi
+
+cp "$src/test/gpu/run.sh" "$src/test/Backends/check_backends.py" "$src/test/Backends/dlmodels.py" \
+  "$src/test/fixtures/safetensors_io.py" "$src/test/fixtures/compare_gradients.py" \
+  "$src/test/Integration/Inputs/compare_train_logs.py" "$out/scripts/"
+
+bytes=$(du -sb "$out" | cut -f1)
+echo "prepared $out: $(( bytes / 1024 / 1024 )) MiB (limit $limit_mib MiB)"
+if [ "$bytes" -gt $(( limit_mib * 1024 * 1024 )) ]; then
+  echo "error: $out is larger than the $limit_mib MiB that may travel to the GPU machine" >&2
+  du -sh "$out"/* >&2
+  exit 1
+fi

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# The GPU check: everything dlc can check on a GPU, in one run of at most 8
+# minutes, from a folder test/gpu/prepare.sh made (docs/gpu.md).
+#
+#   scripts/run.sh [--dry-run] [FOLDER]     (FOLDER: the prepared one, default ..)
+#
+# Phases, most valuable first, each under its own time limit: environment,
+# device unit tests, the conformance suite on cuda, the examples' gradients
+# against the PyTorch fixtures (three runs compared), compute-sanitizer
+# memcheck and racecheck over a training step, a short training run cuda vs
+# cpu, per-kernel times. One summary is printed last; every phase's log goes
+# to $OUT/gpu-check-logs.tar.xz (or FOLDER/logs without $OUT) and the summary
+# to $OUT/summary.txt.
+#
+# --dry-run runs the same phases without a GPU: cuda-sim (the CUDA emulation)
+# in place of cuda, no sanitizer, smaller sizes. CI runs it.
+set -uo pipefail
+dry=0
+if [ "${1:-}" = --dry-run ]; then
+  dry=1
+  shift
+fi
+dir=$(cd "${1:-$(dirname "$0")/..}" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+logs=$work/logs
+mkdir -p "$logs" "$work/lib"
+export dir work logs dry
+export backend=cuda rt=$dir/bin/dlc-rt scripts=$dir/scripts
+[ "$dry" = 1 ] && backend=cuda-sim
+started=$(date +%s)
+
+# What dlc-rt links that the machine may lack travels xz-compressed.
+for f in "$dir"/lib/*.xz; do
+  [ -e "$f" ] && xz -dc "$f" > "$work/lib/$(basename "$f" .xz)"
+done
+export LD_LIBRARY_PATH=$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+mkdir -p "$work/cases-in" && tar -C "$work/cases-in" -xJf "$dir/cases.tar.xz"
+
+# One line per phase: name, status, seconds, its SUMMARY line.
+summary=()
+phase() {
+  local name=$1 limit=$2 fn=$3 start rc status figure
+  start=$(date +%s)
+  timeout -k 10 "$limit" bash -c "$fn" > "$logs/$name.log" 2>&1
+  rc=$?
+  case $rc in
+    0) status=PASS ;;
+    77) status=SKIP ;;
+    124|137) status=TIMEOUT ;;
+    *) status=FAIL ;;
+  esac
+  figure=$(grep '^SUMMARY: ' "$logs/$name.log" | tail -1 | cut -c10-)
+  summary+=("$(printf '%-13s %-7s %4ss  %s' "$name" "$status" "$(( $(date +%s) - start ))" "$figure")")
+  echo "${summary[-1]}" >&2
+}
+
+# Under compute-sanitizer on a GPU; plainly in a dry run.
+sanitized() {
+  local tool=$1
+  shift
+  if [ "$dry" = 1 ]; then
+    "$@"
+  elif command -v compute-sanitizer > /dev/null; then
+    compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 "$@"
+  else
+    echo "no compute-sanitizer on PATH"
+    return 77
+  fi
+}
+export -f sanitized
+
+environment() {
+  uname -a
+  if [ "$dry" = 1 ]; then echo "dry run: no GPU wanted"; else nvidia-smi || exit 1; fi
+  echo "--- ldd dlc-rt"
+  ldd "$rt"
+  if ldd "$rt" | grep -q "not found"; then echo "SUMMARY: dlc-rt misses a library"; exit 1; fi
+  echo "--- CUDA libraries the runtime may load"
+  ldconfig -p | grep -E "libcuda\.so|libnvrtc|libcublas|libcudnn" | head -20
+  ls -d /usr/local/cuda*/lib64 2>/dev/null
+  "$rt" inspect "$dir/examples/mnist_cnn.fixture.dlcb" | head -5
+  echo "SUMMARY: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo "no GPU (dry run)")"
+}
+
+device_tests() {
+  "$dir/bin/dlc_cuda_device_tests" --gtest_color=no
+  local rc=$?
+  local passed skipped failed
+  passed=$(grep -c '^\[       OK \]' "$logs/device-tests.log")
+  skipped=$(grep -c '^\[  SKIPPED \]' "$logs/device-tests.log")
+  failed=$(grep -c '^\[  FAILED  \]' "$logs/device-tests.log")
+  echo "SUMMARY: $passed passed, $skipped skipped, $failed failed"
+  return $rc
+}
+
+conformance() {
+  python3 "$scripts/check_backends.py" --exported "$work/cases-in/cases" --dlc-rt "$rt" \
+    --backends "$backend" --jobs "$([ "$dry" = 1 ] && echo 2 || echo 8)" --work "$work/conformance"
+  local rc=$?
+  echo "SUMMARY: $(tail -1 "$logs/conformance.log")"
+  return $rc
+}
+
+fixtures() {
+  local rc=0 model run notes=""
+  for model in mnist_cnn text_lstm; do
+    for run in 1 2 3; do
+      "$rt" grad "$dir/examples/$model.fixture.dlcb" --backend "$backend" \
+        --weights "$dir/examples/$model.weights.safetensors" --batch "$dir/examples/$model.batch.safetensors" \
+        --out "$work/$model.run$run.safetensors" || { rc=1; continue; }
+    done
+    python3 "$scripts/compare_gradients.py" --rtol 1e-4 "$work/$model.run1.safetensors" \
+      "$dir/examples/$model.grads.safetensors" || rc=1
+    # Float atomics (bias, weight and embedding gradients) sum in a different
+    # order each run on a GPU: runs may differ at rounding level, no more.
+    for run in 2 3; do
+      python3 "$scripts/compare_gradients.py" --rtol 1e-5 "$work/$model.run$run.safetensors" \
+        "$work/$model.run1.safetensors" > "$work/runs.txt" || rc=1
+      cat "$work/runs.txt"
+      notes+=" $model run $run vs 1: $(tail -1 "$work/runs.txt" | grep -o 'largest relative error [^ ]*' | cut -d' ' -f4);"
+    done
+  done
+  echo "SUMMARY: fixtures at 1e-4:$( [ $rc = 0 ] && echo " ok" || echo " FAIL");$notes"
+  return $rc
+}
+
+# One gradient and one training step of each example under a sanitizer.
+sanitize() {
+  local tool=$1 rc=0 model
+  for model in mnist_cnn text_lstm; do
+    echo "--- $tool: $model"
+    sanitized "$tool" "$rt" grad "$dir/examples/$model.fixture.dlcb" --backend "$backend" \
+      --weights "$dir/examples/$model.weights.safetensors" --batch "$dir/examples/$model.batch.safetensors" \
+      --out "$work/$tool.$model.grads.safetensors" --step-out "$work/$tool.$model.step.safetensors"
+    local r=$?
+    [ $r = 77 ] && return 77
+    [ $r = 0 ] || rc=1
+  done
+  if [ "$dry" = 1 ]; then
+    echo "SUMMARY: dry run: the commands ran without the sanitizer"
+  else
+    echo "SUMMARY: $(grep -h 'ERROR SUMMARY' "$logs/$tool.log" | tr '\n' ' ')"
+  fi
+  return $rc
+}
+memcheck() { sanitize memcheck; }
+racecheck() { sanitize racecheck; }
+
+train() {
+  local images=$dir/data/t10k-images-idx3-ubyte.gz labels=$dir/data/t10k-labels-idx1-ubyte.gz
+  if [ ! -f "$images" ]; then echo "SUMMARY: no Fashion-MNIST in the folder"; exit 77; fi
+  # A validation split of 512 images keeps the check short.
+  python3 - "$images" "$labels" "$work" <<'EOF'
+import gzip, struct, sys
+for path, name in ((sys.argv[1], "val-images.idx"), (sys.argv[2], "val-labels.idx")):
+    data = gzip.open(path).read()
+    dims = data[3]
+    shape = list(struct.unpack(">%dI" % dims, data[4:4 + 4 * dims]))
+    per = 1
+    for d in shape[1:]:
+        per *= d
+    body = data[4 + 4 * dims:]
+    shape[0] = 512
+    with open(sys.argv[3] + "/" + name, "wb") as f:
+        f.write(data[:4] + struct.pack(">%dI" % dims, *shape) + body[-512 * per:])
+EOF
+  local bundle=$dir/examples/mnist_cnn.b128.dlcb steps=40
+  [ "$dry" = 1 ] && bundle=$dir/examples/mnist_cnn.fixture.dlcb steps=2
+  local data="idx:train_images=$images,train_labels=$labels,test_images=$work/val-images.idx,test_labels=$work/val-labels.idx"
+  local b
+  for b in "$backend" cpu; do
+    "$rt" train "$bundle" --backend "$b" --data "$data" --steps $steps --seed 1 --log "$work/train.$b.jsonl" || exit 1
+    cat "$work/train.$b.jsonl"
+  done
+  python3 "$scripts/compare_train_logs.py" "$work/train.$backend.jsonl" "$work/train.cpu.jsonl" 1e-3 > "$work/cmp.txt"
+  local rc=$?
+  cat "$work/cmp.txt"
+  echo "SUMMARY: $steps steps, $backend vs cpu: $(tail -1 "$work/cmp.txt")"
+  return $rc
+}
+
+bench() {
+  local model steps=20 warmup=5 size=b128 line figures=""
+  [ "$dry" = 1 ] && steps=2 warmup=1 size=fixture
+  for model in mnist_cnn text_lstm; do
+    line=$("$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps $steps \
+      --warmup $warmup --profile) || exit 1
+    echo "$line"
+    figures+=" $line;"
+  done
+  echo "SUMMARY:$figures"
+}
+export -f environment device_tests conformance fixtures sanitize memcheck racecheck train bench
+
+phase environment 60 environment
+phase device-tests 90 device_tests
+phase conformance 150 conformance
+phase fixtures 60 fixtures
+phase memcheck 60 memcheck
+phase racecheck 60 racecheck
+phase train 90 train
+phase bench 45 bench
+
+{
+  echo "dlc GPU check$( [ "$dry" = 1 ] && echo " (dry run: cuda-sim, no GPU)") in $(( $(date +%s) - started )) s"
+  printf '%s\n' "${summary[@]}"
+} > "$work/summary.txt"
+if [ -n "${OUT:-}" ]; then
+  cp "$work/summary.txt" "$OUT/summary.txt"
+  tar -C "$work" -cJf "$OUT/gpu-check-logs.tar.xz" logs
+else
+  rm -rf "$dir/logs" && cp -r "$logs" "$dir/logs"
+fi
+echo
+cat "$work/summary.txt"
+! grep -qE ' (FAIL|TIMEOUT) ' "$work/summary.txt"
