@@ -156,6 +156,7 @@ LogicalResult emitCudaKernels(ModuleOp module, std::vector<DistinctKernel> *kern
         k.code.block = kernel->block;
         k.code.takesStep = kernel->takesStep;
         k.code.zeroedResults = kernel->zeroedOutputs;
+        k.code.scratchBytes = kernel->scratchBytes;
         kernels->push_back(std::move(k));
       }
       (*kernelOf)[group.getOperation()] = it->second;

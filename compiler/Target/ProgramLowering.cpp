@@ -182,6 +182,17 @@ LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
   }
   for (Value v : yield.getValues())
     kernel.args.push_back(uint32_t(inner.lookup(v)));
+  // The kernel's scratch: arena bytes live during this kernel only.
+  if (auto it = code.find(fused.getOperation()); it != code.end() && it->second.scratchBytes > 0) {
+    Buffer scratch;
+    scratch.name = kernel.name + ".scratch";
+    scratch.shape = {(it->second.scratchBytes + 3) / 4};
+    buffers.push_back(std::move(scratch));
+    int b = int(buffers.size()) - 1;
+    define(b, k);
+    use(b, k);
+    kernel.args.push_back(uint32_t(b));
+  }
   kernels.push_back(std::move(kernel));
   return success();
 }
@@ -409,9 +420,8 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
                                                  i.cubinOffset, i.cubinBytes, i.registers,
                                                  i.spillBytes, i.sharedBytes, i.stackBytes));
     std::vector<uint32_t> args(k.args.begin(), k.args.end()), zeroed;
-    size_t results = fused.getNumResults();
-    for (int r : c.zeroedResults)
-      zeroed.push_back(k.args[k.args.size() - results + size_t(r)]);
+    for (int r : c.zeroedResults) // the results follow the inputs
+      zeroed.push_back(k.args[fused.getNumOperands() + size_t(r)]);
     std::vector<uint32_t> grid(c.grid.begin(), c.grid.end()), block(c.block.begin(), c.block.end());
     auto launch = fb::CreateCudaLaunchDirect(fbb, c.entry.c_str(), &args, &grid, &block, 0,
                                              c.takesStep, &zeroed, c.family.c_str());

@@ -21,6 +21,7 @@ struct KernelCode {
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   bool takesStep = false;
   std::vector<int> zeroedResults; // indices into the group's results
+  int64_t scratchBytes = 0;        // a Temp buffer passed after the results
   uint64_t sourceOffset = 0, sourceBytes = 0;
   struct Image {
     std::string arch;

@@ -7,7 +7,7 @@
 //   conv2d|dense|*_grad_input|pool grads|elementwise  -> elementwise   (epilogue)
 //   a lone pool                                        -> elementwise   (epilogue)
 //   conv2d[+elementwise]                               -> pool          (pooled in the tile)
-//   dense                                              -> softmax       (row epilogue)
+//   dense                                              -> softmax       (last axis: row epilogue)
 //   elementwise|loss_grad                              -> bias_grad     (reduction epilogue)
 //
 // Every group formed is one that each backend's code generation runs: the
@@ -75,7 +75,7 @@ bool canFollow(Role tail, Operation *tailOp, Operation *op, Role role, const Gro
            (tail == Role::Elementwise || tailOp == g.ops.front()) &&
            cuda::poolJoinsConvolution(op);
   case Role::Softmax:
-    return tailOp->getName().stripDialect() == "dense";
+    return isa<dl::DenseOp>(tailOp) && cuda::softmaxJoinsDense(op);
   case Role::BiasGrad:
     return !g.hasBiasGrad && (tail == Role::Elementwise || tail == Role::LossGrad);
   default:

@@ -475,6 +475,13 @@ def conformance_cases(catalog_data, seed=1):
     def conv_pool_gaps(model, rng):
         t = model.apply("conv2d", start(model, "image", rng), {"filters": 3, "kernel_size": 1, "activation": "relu"})
         return model.apply("max_pool2d", t, {"pool_size": 2, "strides": 3})
+    def dense_softmax_axis(axis):
+        def build(model, rng):
+            t = model.apply("dense", start(model, "seq", rng), {"units": 4})
+            return model.apply("softmax", t, {"axis": axis})
+        return build
+    case("fusion_dense_softmax_last_axis", dense_softmax_axis(-1))
+    case("fusion_dense_softmax_other_axis", dense_softmax_axis(1))
     case("fusion_norm_relu_pool", norm_relu_pool)
     case("fusion_pool_dropout_relu", pool_dropout_relu)
     case("fusion_conv_pool_with_gaps", conv_pool_gaps)

@@ -92,3 +92,17 @@ func.func @relu_then_pool(%x: tensor<1x8x8x4xf32>) -> tensor<1x4x4x4xf32> {
   %p = dl.max_pool2d %r {padding = #dl<padding valid>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x8x8x4xf32>) -> tensor<1x4x4x4xf32>
   return %p : tensor<1x4x4x4xf32>
 }
+
+// -----
+
+// Tests that softmax joins a dense kernel only along the last axis (the
+// rows the kernel's epilogue normalizes); along another axis it is a kernel
+// of its own (found by the model fuzzer, seed 500133).
+// CHECK-LABEL: func.func @softmax_not_last_axis
+// CHECK: %[[D:.*]] = dl.fused "dense"
+// CHECK: dl.fused "softmax"(%[[D]])
+func.func @softmax_not_last_axis(%x: tensor<2x3x4xf32>, %k: tensor<4x5xf32>) -> tensor<2x3x5xf32> {
+  %d = dl.dense %x, %k : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+  %s = dl.softmax %d {axis = 1 : i64} : (tensor<2x3x5xf32>) -> tensor<2x3x5xf32>
+  return %s : tensor<2x3x5xf32>
+}

@@ -97,6 +97,9 @@ std::vector<std::vector<float>> runEmulated(func::FuncOp func,
       buffers[const_cast<void *>(key(r))] = b;
       pointers.push_back(b->data());
     }
+    std::vector<float> scratch(size_t(kernel->scratchBytes + 3) / 4, std::nanf(""));
+    if (kernel->scratchBytes > 0)
+      pointers.push_back(scratch.data());
     unsigned long long step = 0;
     std::vector<void *> args;
     for (void *&p : pointers)
@@ -321,6 +324,9 @@ std::vector<std::vector<double>> runGroup(dlc::dl::FusedOp group, const dlc::cud
     buffers.push_back(b);
     pointers.push_back(b->data());
   }
+  std::vector<float> scratch(size_t(kernel.scratchBytes + 3) / 4, std::nanf(""));
+  if (kernel.scratchBytes > 0)
+    pointers.push_back(scratch.data());
   unsigned long long step = 0;
   std::vector<void *> argv;
   for (void *&p : pointers)

@@ -2,7 +2,8 @@
 //
 // Each dl.fused group becomes one `extern "C" __global__` function whose
 // parameters are the group's inputs then its results (device pointers in
-// that order), plus the launch configuration. The same source compiles with
+// that order), then its scratch buffer if it has one, then the training step
+// if it takes it, plus the launch configuration. The same source compiles with
 // NVRTC for the GPU and with the host compiler against the CUDA emulation
 // (runtime/cuda_sim) for tests without a GPU.
 //
@@ -30,6 +31,10 @@ struct CudaKernel {
   /// Results the runtime must zero before the launch (reductions that
   /// accumulate with atomics), as indices into the group's results.
   std::vector<int> zeroedOutputs;
+  /// Global memory private to one launch (state that does not fit shared
+  /// memory), passed after the results as `float *scratch`; its contents
+  /// are undefined at the start.
+  int64_t scratchBytes = 0;
 };
 
 /// What every architecture dlc compiles for (sm_75 and later) allows a
@@ -47,6 +52,10 @@ std::string launchLimitError(const CudaKernel &kernel);
 /// tile: windows no larger than a tile and no gaps between them. dlc-fuse
 /// forms conv + pool groups only then.
 bool poolJoinsConvolution(mlir::Operation *pool);
+
+/// Whether a dense kernel can end in |softmax| as a row epilogue: it
+/// normalizes along the last axis, the rows of the product.
+bool softmaxJoinsDense(mlir::Operation *softmax);
 
 /// The emitter families, in the order emitKernel tries them.
 std::vector<std::string> kernelFamilies();

@@ -197,6 +197,14 @@ Operation *trailingPool(ArrayRef<Operation *> ops) {
 
 } // namespace
 
+bool softmaxJoinsDense(Operation *softmax) {
+  auto op = dyn_cast<dl::SoftmaxOp>(softmax);
+  if (!op)
+    return false;
+  int64_t rank = cast<ShapedType>(op.getInput().getType()).getRank();
+  return op.getAxis() == -1 || op.getAxis() == rank - 1;
+}
+
 bool poolJoinsConvolution(Operation *pool) {
   if (!isa<dl::MaxPool2DOp, dl::AvgPool2DOp>(pool))
     return false;
@@ -213,7 +221,8 @@ bool isGemmGroup(dl::FusedOp group) {
     return false;
   auto shape = cast<ShapedType>(ops[0]->getResult(0).getType()).getShape();
   if (ops.size() == 2 && isa<dl::SoftmaxOp>(ops[1]))
-    return isa<dl::DenseOp>(ops[0]) && ops[1]->getOperand(0) == ops[0]->getResult(0);
+    return isa<dl::DenseOp>(ops[0]) && ops[1]->getOperand(0) == ops[0]->getResult(0) &&
+           softmaxJoinsDense(ops[1]);
   Operation *pool = trailingPool(ops);
   for (size_t i = 1; i < ops.size(); ++i) {
     if (ops[i] == pool)

@@ -6,8 +6,8 @@
 // are spread over the threads (each reads a kernel column coalesced and
 // reuses it for every row of the block).
 //
-// The gradient recomputes the forward states of its row into shared memory
-// (h and c of every step), then runs backpropagation through time; weight
+// The gradient recomputes the forward states of its row into its scratch
+// (h and c of every step, global memory), then runs backpropagation through time; weight
 // gradients are summed over rows and steps with atomics into zeroed results.
 // Gates are Keras' [i | f | c | o] with sigmoid and tanh, as the reference.
 //
@@ -43,9 +43,11 @@ int64_t forwardShared(const Lstm &l, int64_t rows) {
   return rows * (l.features + 2 * l.units + l.gates) * 4;
 }
 /// Shared bytes of the gradient kernel (one row per block).
-int64_t gradShared(const Lstm &l) {
-  return (2 * (l.steps + 1) * l.units + 2 * l.gates + 2 * l.units + l.features) * 4;
-}
+int64_t gradShared(const Lstm &l) { return (2 * l.gates + 2 * l.units + l.features) * 4; }
+/// Scratch bytes of the gradient kernel: every row's recomputed states
+/// (h and c before each step and after the last), which for a long sequence
+/// do not fit shared memory (200 steps of 128 units need 206 KB).
+int64_t gradScratch(const Lstm &l) { return l.n * 2 * (l.steps + 1) * l.units * 4; }
 
 /// The gate pre-activations of row r at one step, into z[r][g] (activated):
 /// bias + x_t · kernel + h · recurrent for every gate column of the thread.
@@ -145,14 +147,16 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
       kernel.zeroedOutputs.push_back(i);
   kernel.grid = {l.n, 1, 1};
   kernel.sharedBytes = gradShared(l);
+  kernel.scratchBytes = gradScratch(l);
   s = header(group, kernel);
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
-       parameterList(group, false) + ") {\n";
-  // H[t], C[t]: the state before step t (t = 0 is zero); a: one step's gates.
-  s += "  __shared__ float H[" + str((l.steps + 1) * l.units) + "], C[" +
-       str((l.steps + 1) * l.units) + "], a[" + G + "], dz[" + G + "], dh[" + U + "], dc[" + U +
-       "], xs[" + F + "];\n";
+       parameterList(group, false) + ", float *__restrict__ scratch) {\n";
+  // H[t], C[t]: the state before step t (t = 0 is zero), this row's part of
+  // the scratch; a: one step's gates.
+  s += "  __shared__ float a[" + G + "], dz[" + G + "], dh[" + U + "], dc[" + U + "], xs[" + F + "];\n";
   s += "  const long long b = blockIdx.x;\n";
+  s += "  float *const H = scratch + b * " + ll(2 * (l.steps + 1) * l.units) + ", *const C = H + " +
+       ll((l.steps + 1) * l.units) + ";\n";
   s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    H[u] = C[u] = 0.0f;\n";
   std::string loadX = "    for (long long i = threadIdx.x; i < " + F + "; i += 256)\n      xs[i] = " + x +
                       "[(b * " + T + " + t) * " + F + " + i];\n    __syncthreads();\n";
