@@ -113,6 +113,10 @@ STEP_SCALE_FLOOR = 1e-2
 # the square in adam's and rmsprop's second moments 2); a step is compared
 # allowing for the gradient difference already measured and checked.
 UPDATE_SENSITIVITY = 2.0
+# A parameter after the step is a float32 value: the float64 reference's
+# old + update and a backend's differ by its rounding, a few units in the
+# last place of the old and new values whatever the update's size.
+FLOAT32_ULPS = 4
 
 
 def largest(values):
@@ -142,7 +146,7 @@ def compare_grads(got, want):
 def compare_steps(got, want, weights, grads, backend_grads):
     """The same over one training step: every parameter and optimizer slot,
     each measured against the update the reference made (want - weights;
-    slots start at zero) plus a float32 rounding allowance of the old value.
+    slots start at zero), less a float32 rounding allowance per element.
     A slot is compared with the other slots of its kind (m, v, ...). Each
     element may also differ by what its gradient's difference between the
     backend and the reference explains (UPDATE_SENSITIVITY); an element whose
@@ -172,19 +176,19 @@ def compare_steps(got, want, weights, grads, backend_grads):
             return math.inf, name, "not finite"
         delta, base = update(name)
         scale = max(largest(delta), STEP_SCALE_FLOOR * kind_largest[name[len(owner(name)):]])
-        scale += 1e-5 * largest(base)
         ref_grad = grads.get(owner(name), (None, None, None))[2]
         got_grad = backend_grads.get(owner(name), (None, None, None))[2]
         tracked = ref_grad is not None and got_grad is not None and len(ref_grad) == len(g)
         e = 0.0
         for i, (a, b) in enumerate(zip(g, w)):
-            allowed = 0.0
+            # The new value is stored in float32: a few units in its last place.
+            allowed = FLOAT32_ULPS * 2.0 ** -24 * (abs(b) + abs(base[i]))
             if tracked:
                 moved = abs(got_grad[i] - ref_grad[i])
                 if moved >= 0.5 * abs(ref_grad[i]):
                     continue
                 if moved:
-                    allowed = UPDATE_SENSITIVITY * abs(delta[i]) * moved / abs(ref_grad[i])
+                    allowed += UPDATE_SENSITIVITY * abs(delta[i]) * moved / abs(ref_grad[i])
             e = max(e, max(0.0, abs(a - b) - allowed) / scale if scale > 0 else abs(a - b))
         if e > worst or not where:
             worst, where = e, name

@@ -177,7 +177,9 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
     inputs.push_back(v);
   }
   std::vector<rt::TensorView> outputs;
-  if (rt::Status s = session->run("grad", inputs, &outputs); !s.ok())
+  rt::RunOptions gradRun; // the step's dropout masks, as in train_step below
+  gradRun.step = uint64_t(options.step);
+  if (rt::Status s = session->run("grad", inputs, &outputs, gradRun); !s.ok())
     return s.message();
   for (const rt::TensorView &o : outputs) {
     ref::RefTensor t;
@@ -275,7 +277,9 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
         !error.empty())
       return error;
   } else {
-    results = ref::evaluate(grad, arguments, params);
+    ref::EvalOptions evalOptions;
+    evalOptions.step = uint64_t(options.step);
+    results = ref::evaluate(grad, arguments, params, evalOptions);
     if (failed(results))
       return "evaluation failed (see the errors above)";
     if (!options.stepOut.empty())

@@ -14,7 +14,8 @@ struct GradOptions {
   std::string backend = "ref";
   /// When set: after the gradients, one training step (train_step at |step|)
   /// from the same parameters, and every parameter and optimizer slot after
-  /// it written here (the optimizer's part of the contract).
+  /// it written here (the optimizer's part of the contract). The gradients
+  /// use |step|'s dropout masks too, so they are the ones the step applies.
   std::string stepOut;
   int64_t step = 0;
 };

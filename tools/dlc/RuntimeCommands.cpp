@@ -192,7 +192,8 @@ CLI::App *addGradCommand(CLI::App &app, std::string &input, RuntimeOptions &opti
   command->add_option("--step-out", options.stepOut,
                       "also take one training step from the same parameters (optimizer slots "
                       "at zero) and write every parameter and optimizer slot after it here");
-  command->add_option("--step", options.step, "the training step's number (for --step-out)")
+  command->add_option("--step", options.step,
+                      "the training step's number: its dropout masks, for the gradients and --step-out")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   return command;
@@ -294,7 +295,9 @@ int gradCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
     inputs.push_back(view);
   }
   std::vector<rt::TensorView> outputs;
-  if (rt::Status s = session->run("grad", inputs, &outputs); !s.ok())
+  rt::RunOptions gradRun; // the step's dropout masks, as in train_step below
+  gradRun.step = uint64_t(options.step);
+  if (rt::Status s = session->run("grad", inputs, &outputs, gradRun); !s.ok())
     return fail(s);
   std::vector<rt::TensorSpec> names = session->outputs("grad");
   std::vector<rt::TensorToWrite> tensors;
