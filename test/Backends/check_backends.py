@@ -123,24 +123,33 @@ def largest(values):
     return max((abs(v) for v in values), default=0.0)
 
 
-def compare_grads(got, want):
-    """(worst relative error, tensor, problem or "") over every gradient."""
+def compare_tensors(got, want, error_of):
+    """(worst error, its tensor, problem or "") over the tensors of |want|:
+    |got| must hold the same names and shapes, finite values, and
+    error_of(name, got values, want values) gives each tensor's error."""
     if sorted(got) != sorted(want):
         return math.inf, "", "tensors differ: %s vs %s" % (sorted(got), sorted(want))
-    floor = GRADIENT_SCALE_FLOOR * max((largest(t[2]) for n, t in want.items() if n != "loss"), default=0.0)
     worst, where = 0.0, ""
     for name in sorted(want):
-        g, w = got[name][2], want[name][2]
         if got[name][1] != want[name][1]:
             return math.inf, name, "shape %s vs %s" % (got[name][1], want[name][1])
-        if not all(math.isfinite(v) for v in g):
+        if not all(math.isfinite(v) for v in got[name][2]):
             return math.inf, name, "not finite"
-        scale = max(largest(w), floor if name != "loss" else 0.0)
-        diff = max((abs(a - b) for a, b in zip(g, w)), default=0.0)
-        e = diff / scale if scale > 0 else diff
+        e = error_of(name, got[name][2], want[name][2])
         if e > worst or not where:
             worst, where = e, name
     return worst, where, ""
+
+
+def compare_grads(got, want):
+    """Every gradient (and the loss) against the reference's."""
+    floor = GRADIENT_SCALE_FLOOR * max((largest(t[2]) for n, t in want.items() if n != "loss"), default=0.0)
+
+    def error_of(name, g, w):
+        scale = max(largest(w), floor if name != "loss" else 0.0)
+        diff = max((abs(a - b) for a, b in zip(g, w)), default=0.0)
+        return diff / scale if scale > 0 else diff
+    return compare_tensors(got, want, error_of)
 
 
 def compare_steps(got, want, weights, grads, backend_grads):
@@ -152,8 +161,6 @@ def compare_steps(got, want, weights, grads, backend_grads):
     backend and the reference explains (UPDATE_SENSITIVITY); an element whose
     gradient is mostly that difference (float noise around a zero) is only
     required to be finite."""
-    if sorted(got) != sorted(want):
-        return math.inf, "", "tensors differ: %s vs %s" % (sorted(got), sorted(want))
     params = sorted((n for n in weights), key=len, reverse=True)
 
     def owner(name):
@@ -167,13 +174,8 @@ def compare_steps(got, want, weights, grads, backend_grads):
     for name in want:
         kind = name[len(owner(name)):]
         kind_largest[kind] = max(kind_largest.get(kind, 0.0), largest(update(name)[0]))
-    worst, where = 0.0, ""
-    for name in sorted(want):
-        g, w = got[name][2], want[name][2]
-        if got[name][1] != want[name][1]:
-            return math.inf, name, "shape %s vs %s" % (got[name][1], want[name][1])
-        if not all(math.isfinite(v) for v in g):
-            return math.inf, name, "not finite"
+
+    def error_of(name, g, w):
         delta, base = update(name)
         scale = max(largest(delta), STEP_SCALE_FLOOR * kind_largest[name[len(owner(name)):]])
         ref_grad = grads.get(owner(name), (None, None, None))[2]
@@ -190,9 +192,8 @@ def compare_steps(got, want, weights, grads, backend_grads):
                 if moved:
                     allowed += UPDATE_SENSITIVITY * abs(delta[i]) * moved / abs(ref_grad[i])
             e = max(e, max(0.0, abs(a - b) - allowed) / scale if scale > 0 else abs(a - b))
-        if e > worst or not where:
-            worst, where = e, name
-    return worst, where, ""
+        return e
+    return compare_tensors(got, want, error_of)
 
 
 def check_case(case, args, root):
