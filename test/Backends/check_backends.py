@@ -53,6 +53,19 @@ def run(cmd, cwd, timeout=600):
     return p.returncode, p.stdout + p.stderr, time.time() - start
 
 
+def no_gpu():
+    """Why the cuda backend cannot run here ("" when a GPU answers)."""
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return "no CUDA driver (libcuda.so.1)"
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
+        return "the CUDA driver finds no GPU"
+    return ""
+
+
 def make_data(case, inspect, rng):
     """Random parameters (the non-slot ones) and a batch for the grad program."""
     weights = {}
@@ -211,6 +224,9 @@ def check_case(case, args, root):
         result["problems"].append(text)
         return result
 
+    rc, out, _ = run([args.dlc, "check", "model.dl"], directory)
+    if rc != 0:
+        return problem("dlc check failed:\n" + out[-3000:])
     compile_cmd = [args.dlc, "compile", "model.dl", "-o", "model.dlcb"]
     if args.nvrtc:
         compile_cmd += ["--target", "cuda", "--cuda-arch", "sm_90"]
@@ -352,6 +368,9 @@ def coverage(catalog, cases, results):
                 prefix = "%s_option:%s.%s=" % (key, spec["name"], option["name"])
                 if not any(c.startswith(prefix) for c in covered):
                     missing.append("%s option %s.%s: no case" % (key, spec["name"], option["name"]))
+    for metric in catalog["metrics"]:
+        if "metric:" + metric["name"] not in covered:
+            missing.append("metric %s: no case" % metric["name"])
     for op in catalog["ops"]:
         if op["name"] not in ops and op["name"] not in STRUCTURAL_OPS:
             missing.append("op %s: in no kernel of any case" % op["name"])
@@ -385,7 +404,8 @@ def main():
     parser.add_argument("--fuzz", type=int, default=0, help="number of random models")
     parser.add_argument("--seed", type=int, help="first fuzz seed (default: from the clock)")
     parser.add_argument("--models", nargs="*", default=[], help=".dl files with a case.json beside or none")
-    parser.add_argument("--backends", default="cpu,cuda-sim")
+    parser.add_argument("--backends", default="cpu,cuda-sim,cuda",
+                        help="besides ref; cuda is skipped, saying why, where no GPU answers")
     parser.add_argument("--rtol", type=float, default=1e-4)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-nvrtc", dest="nvrtc", action="store_false",
@@ -400,6 +420,11 @@ def main():
                              "and one step value of each backend's results")
     args = parser.parse_args()
     args.backends = [b for b in args.backends.split(",") if b and b != "ref"]
+    if "cuda" in args.backends:
+        why = no_gpu()
+        if why:
+            print("cuda: skipped: %s" % why)
+            args.backends.remove("cuda")
     # Cases run in their own directories: a bare name is looked up on PATH.
     def located(tool):
         return os.path.abspath(tool if os.sep in tool else shutil.which(tool) or tool)

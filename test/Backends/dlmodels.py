@@ -352,8 +352,10 @@ class Model:
             self.covers.add("option:%s.%s" % (layer, args.replace(" ", "")))
         return name
 
-    def text(self, name, out, loss, loss_options, optimizer, optimizer_options):
+    def text(self, name, out, loss, loss_options, optimizer, optimizer_options, metrics=()):
         self.lines.append("  output %s" % out.name)
+        self.covers.update("metric:" + m.split("(")[0] for m in metrics)
+        metrics_line = "  metrics = [%s]\n" % ", ".join(metrics) if metrics else ""
         lo = ", ".join("%s=%s" % (k, fmt(v)) for k, v in loss_options.items())
         oo = ", ".join("%s=%s" % (k, fmt(v)) for k, v in optimizer_options.items())
         self.covers.add("loss:" + loss)
@@ -361,9 +363,9 @@ class Model:
         self.covers.add("optimizer:" + optimizer)
         self.covers.update("optimizer_option:%s.%s=%s" % (optimizer, k, fmt(v))
                            for k, v in optimizer_options.items())
-        return "model %s {\n%s\n}\n\ntrain %s {\n  loss = %s%s\n  optimizer = %s(%s)\n  batch_size = %d\n}\n" % (
+        return "model %s {\n%s\n}\n\ntrain %s {\n  loss = %s%s\n  optimizer = %s(%s)\n%s  batch_size = %d\n}\n" % (
             name, "\n".join(self.lines), name, loss, "(%s)" % lo if lo else "", optimizer, oo,
-            self.batch)
+            metrics_line, self.batch)
 
 
 def start(model, kind, rng):
@@ -397,13 +399,13 @@ def head(model, t, loss, loss_options, classes):
 
 
 def finish(model, name, t, loss="categorical_crossentropy", loss_options=None,
-           optimizer="sgd", optimizer_options=None, classes=None):
+           optimizer="sgd", optimizer_options=None, classes=None, metrics=()):
     loss_options = dict(loss_options or {})
     classes = classes or model.rng.choice([2, 3, 5])
     out = head(model, t, loss, loss_options, classes)
     optimizer_options = dict(optimizer_options or {})
     optimizer_options.setdefault("learning_rate", LEARNING_RATE)
-    text = model.text(name, out, loss, loss_options, optimizer, optimizer_options)
+    text = model.text(name, out, loss, loss_options, optimizer, optimizer_options, metrics)
     return {"name": name, "text": text, "batch": model.batch, "covers": sorted(model.covers),
             "inputs": [{"name": i.name, "kind": i.kind, "dims": i.dims, "vocab": i.vocab}
                        for i in model.inputs],
@@ -539,6 +541,13 @@ def conformance_cases(catalog_data, seed=1):
         case("fusion_conv_pool_" + extra,
              lambda m, r, layer=layer, fixed=fixed: m.apply("max_pool2d", m.apply(layer, m.apply(
                  "conv2d", start(m, "image", r), {"filters": 4, "kernel_size": 2}), fixed)))
+    # Every metric (the host computes them; the model must still compile with them).
+    for metric in catalog.data["metrics"]:
+        call = metric["name"] + ("(%s)" % ", ".join("%s=2" % o["name"] for o in metric["options"])
+                                 if metric["options"] else "")
+        case("metric_" + metric["name"],
+             lambda m, r: m.apply("dense", start(m, "flat", r), {"units": 4, "activation": "relu"}),
+             metrics=[call], classes=3)
     # Every loss with each option value, every optimizer with each option value.
     for loss, spec in catalog.losses.items():
         variants = [{}]
@@ -635,4 +644,7 @@ def random_model(catalog_data, seed):
             optimizer_options[option["name"]] = rng.choice([True, False])
         else:
             optimizer_options[option["name"]] = rng.choice(OPTIMIZER_VALUES.get((optimizer, option["name"]), [0.5]))
-    return finish(model, "fuzz_%d" % seed, t, loss, loss_options, optimizer, optimizer_options)
+    metrics = [m["name"] + ("(k=%d)" % rng.choice([1, 2]) if m["options"] else "")
+               for m in catalog.data["metrics"] if rng.random() < 0.3]
+    return finish(model, "fuzz_%d" % seed, t, loss, loss_options, optimizer, optimizer_options,
+                  metrics=metrics)
