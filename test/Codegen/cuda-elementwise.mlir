@@ -56,3 +56,17 @@ func.func @bias(%y: tensor<4x3xf32>, %dy: tensor<4x3xf32>) -> (tensor<4x3xf32>, 
   %db = dl.bias_grad %g : (tensor<4x3xf32>) -> tensor<3xf32>
   return %g, %db : tensor<4x3xf32>, tensor<3xf32>
 }
+
+// -----
+
+// Tests that a bias gradient wider than shared memory's sums (9,000
+// channels) adds straight into its result.
+// CHECK-LABEL: // relu_grad+bias_grad from
+// CHECK: // launch: grid ({{[0-9]+}}, 1, 1), block (256, 1, 1), shared 0 bytes
+// CHECK-NOT: __shared__
+// CHECK: atomicAdd(&out1[i % 9000], v0);
+func.func @wide_bias(%y: tensor<2x9000xf32>, %dy: tensor<2x9000xf32>) -> (tensor<2x9000xf32>, tensor<9000xf32>) {
+  %g = dl.relu_grad %y, %dy : (tensor<2x9000xf32>, tensor<2x9000xf32>) -> tensor<2x9000xf32>
+  %db = dl.bias_grad %g : (tensor<2x9000xf32>) -> tensor<9000xf32>
+  return %g, %db : tensor<2x9000xf32>, tensor<9000xf32>
+}

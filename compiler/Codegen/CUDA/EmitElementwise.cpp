@@ -22,8 +22,6 @@ namespace {
 
 constexpr int64_t kThreads = 256;
 constexpr int64_t kMaxBlocks = 4096;
-/// Per-block partial sums of a bias gradient live in shared memory.
-constexpr int64_t kMaxReducedChannels = 8192;
 
 std::string floatLiteral(double v) {
   char buffer[40];
@@ -144,8 +142,7 @@ bool isElementwiseGroup(dl::FusedOp group) {
   for (Operation &op : body.without_terminator()) {
     // A trailing bias_grad of the chain: a per-channel reduction epilogue.
     if (auto bias = dyn_cast<dl::BiasGradOp>(op)) {
-      int64_t channels = shape.back();
-      if (&op != &*std::prev(body.without_terminator().end()) || channels > kMaxReducedChannels)
+      if (&op != &*std::prev(body.without_terminator().end()))
         return false;
       continue;
     }
@@ -238,11 +235,13 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   for (auto [r, value] : stored)
     stores += vectorized ? "      (&y" + std::to_string(r) + ".x)[c] = " + value + ";\n"
                          : "    out" + std::to_string(r) + "[i] = " + value + ";\n";
+  bool sharedSums = channels <= kMaxSharedChannelSums;
   if (bias)
-    stores += "    atomicAdd(&partial[i % " + std::to_string(channels) + "], " + summed + ");\n";
+    stores += "    atomicAdd(&" + (sharedSums ? std::string("partial") : reduced) + "[i % " +
+              std::to_string(channels) + "], " + summed + ");\n";
 
   kernel.takesStep = usesStep;
-  kernel.sharedBytes = channels * 4;
+  kernel.sharedBytes = sharedSums ? channels * 4 : 0;
   kernel.block = {kThreads, 1, 1};
   int64_t perThread = vectorized ? 4 : 1;
   kernel.grid = {std::max<int64_t>(1, std::min(kMaxBlocks, (n / perThread + kThreads - 1) / kThreads)), 1, 1};
@@ -250,7 +249,7 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   source += "extern \"C\" __global__ void __launch_bounds__(" + std::to_string(kThreads) + ") " +
             kernel.name + "(" + parameterList(group, usesStep) + ") {\n";
   source += "  const long long n = " + std::to_string(n) + "ll;\n";
-  if (bias) {
+  if (bias && sharedSums) {
     // Shared per-block sums, then one global atomic per channel and block
     // (the runtime zeroes the bias gradient before the launch).
     std::string c = std::to_string(channels);
@@ -280,7 +279,7 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
               "       i += (long long)gridDim.x * blockDim.x) {\n";
     source += loads + computes + stores + "  }\n";
   }
-  if (bias)
+  if (bias && sharedSums)
     source += "  __syncthreads();\n  for (int c = threadIdx.x; c < " + std::to_string(channels) +
               "; c += blockDim.x)\n    atomicAdd(&" + reduced + "[c], partial[c]);\n";
   source += "}\n";

@@ -160,8 +160,7 @@ bool isLossGroup(dl::FusedOp group) {
   if (count == 1)
     return true;
   auto bias = dyn_cast<dl::BiasGradOp>(*std::next(ops.begin()));
-  return count == 2 && isa<dl::LossGradOp>(first) && bias && bias.getDy() == first.getResult(0) &&
-         cast<ShapedType>(first.getResult(0).getType()).getShape().back() <= 8192;
+  return count == 2 && isa<dl::LossGradOp>(first) && bias && bias.getDy() == first.getResult(0);
 }
 
 LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
@@ -196,12 +195,13 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
     std::string grad = outOf(op.getResult(0)), reduced = bias ? outOf(bias->getResult(0)) : "";
     kernel.block = {256, 1, 1};
     kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(1024, (f.rows + 7) / 8)), 1, 1};
-    kernel.sharedBytes = bias ? f.classes * 4 : 0;
+    bool sharedSums = bias && f.classes <= kMaxSharedChannelSums;
+    kernel.sharedBytes = sharedSums ? f.classes * 4 : 0;
     if (bias)
       kernel.zeroedOutputs.push_back(resultIndex(group, bias->getResult(0)));
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
         "(" + parameterList(group, false) + ") {\n" + rowHelpers(f, labels);
-    if (bias)
+    if (sharedSums)
       s += "  __shared__ float partial[" + std::to_string(f.classes) + "];\n"
            "  for (int j = threadIdx.x; j < " + std::to_string(f.classes) + "; j += blockDim.x)\n"
            "    partial[j] = 0.0f;\n  __syncthreads();\n";
@@ -209,8 +209,9 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
          "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
          "    for (long long j = lane; j < " + c + "; j += 32) {\n"
          "      const float g = " + elementGrad(f, z, c) + " / (float)" + rows + ";\n      " + (grad.empty() ? "" : grad + "[row * " + c + " + j] = g;\n      ") +
-         (bias ? "atomicAdd(&partial[j], g);\n" : "(void)g;\n") + "    }\n  }\n";
-    if (bias)
+         (bias ? "atomicAdd(&" + (sharedSums ? std::string("partial") : reduced) + "[j], g);\n"
+               : std::string("(void)g;\n")) + "    }\n  }\n";
+    if (sharedSums)
       s += "  __syncthreads();\n  for (int j = threadIdx.x; j < " + std::to_string(f.classes) +
            "; j += blockDim.x)\n    atomicAdd(&" + reduced + "[j], partial[j]);\n";
     s += "}\n";

@@ -14,6 +14,11 @@ std::string resultName(dl::FusedOp group, mlir::Value v);
 /// The index of the group result that yields |v|, or -1.
 int resultIndex(dl::FusedOp group, mlir::Value v);
 
+/// A bias gradient (a per-channel sum) with at most this many channels sums
+/// each block's part in shared memory first; a wider one adds straight into
+/// its (zeroed) result in global memory.
+constexpr int64_t kMaxSharedChannelSums = 8192;
+
 /// A tensor seen around one axis as [outer, size, inner].
 struct AxisSplit {
   int64_t outer = 1, size = 1, inner = 1;
