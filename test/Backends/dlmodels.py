@@ -594,6 +594,13 @@ def random_model(catalog_data, seed):
     model = Model(rng, catalog, rng.choice([1, 2, 3, 4, 5]))
     kind = rng.choice(["image", "image", "flat", "seq", "tokens"])
     t = start(model, kind, rng)
+    # Now and then a size where kernels change strategy (shared memory no
+    # longer holds a long sequence's states or a wide layer's sums).
+    if kind == "seq" and rng.random() < 0.1:
+        model.inputs.pop()
+        model.lines.pop(0)
+        t = model.new_input("seq", [rng.choice([40, 60]), 3])
+        t = model.apply("lstm", t, {"units": rng.choice([96, 128])}, randomize=True)
     layers = [l for l in BUILDERS if l not in ("embedding",)]
     for _ in range(rng.randint(1, 6)):
         if t.kind == "tokens":
@@ -624,6 +631,8 @@ def random_model(catalog_data, seed):
             t = nxt
         elif nxt is not None:
             model.lines.pop()
+    if t.kind == "flat" and rng.random() < 0.03:
+        t = model.apply("dense", t, {"units": rng.choice([8193, 9000])}, randomize=True)
     if rng.random() < 0.2 and t.kind != "tokens":
         # A second input, joined before the head.
         if t.kind != "flat":
