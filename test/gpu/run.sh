@@ -36,6 +36,14 @@ for f in "$dir"/lib/*.xz; do
 done
 export LD_LIBRARY_PATH=$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 mkdir -p "$work/cases-in" && tar -C "$work/cases-in" -xJf "$dir/cases.tar.xz"
+# NVRTC (kernels compiled at run time, as some device tests do) may live in a
+# Python wheel rather than under /usr/local/cuda.
+if [ -z "${DLC_NVRTC_LIBRARY:-}" ]; then
+  nvrtc=$(find /usr/local/cuda*/lib64 /usr/lib /opt \
+            $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null) \
+            -name 'libnvrtc.so*' 2>/dev/null | sort | head -1)
+  [ -n "$nvrtc" ] && export DLC_NVRTC_LIBRARY=$nvrtc
+fi
 
 # One line per phase: name, status, seconds, its SUMMARY line.
 summary=()
@@ -79,6 +87,7 @@ environment() {
   echo "--- CUDA libraries the runtime may load"
   ldconfig -p | grep -E "libcuda\.so|libnvrtc|libcublas|libcudnn" | head -20
   ls -d /usr/local/cuda*/lib64 2>/dev/null
+  echo "DLC_NVRTC_LIBRARY=${DLC_NVRTC_LIBRARY:-}"
   "$rt" inspect "$dir/examples/mnist_cnn.fixture.dlcb" | head -5
   echo "SUMMARY: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo "no GPU (dry run)")"
 }
