@@ -8,10 +8,14 @@ CUDA with NVRTC (sm_90) and its kernels recorded for the coverage check.
   check_backends.py --dlc build/tools/dlc/dlc --fuzz 60 [--seed S]
   check_backends.py --dlc ... --models a.dl b.dl    (kept failures, regressions)
 
-A mismatch, crash or compile failure prints the case (and its seed) and, with
---keep DIR, leaves the model, its data and every output there. --export DIR
-writes what the GPU check needs per case: the CUDA bundle, the data and the
-reference's results (test/gpu/)."""
+  check_backends.py --exported DIR --dlc-rt bin/dlc-rt --backends cuda   (GPU check)
+
+Backends: cpu, cuda-sim and cuda (skipped, saying why, without a GPU), each
+against `ref`. A mismatch, crash or compile failure prints the case (and its
+seed) and, with --keep DIR, leaves the model, its data and every output
+there. --export DIR writes what the GPU check needs per case: the CUDA
+bundle, the data and the reference's results (test/gpu/); --exported runs
+them with dlc-rt where there is no compiler. --plant tests the comparison."""
 import argparse
 import concurrent.futures
 import json
