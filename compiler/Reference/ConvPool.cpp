@@ -1,5 +1,6 @@
 //===- ConvPool.cpp - Convolution and pooling in float64 ------------------===//
 #include "compiler/Reference/Kernels.h"
+#include "compiler/Reference/RoundingProbe.h"
 
 #include <algorithm>
 #include <limits>
@@ -23,7 +24,8 @@ RefTensor conv2d(const RefTensor &x, const RefTensor &kernel, const RefTensor *b
   if (bias)
     for (int64_t i = 0; i < y.size(); ++i)
       y[i] = (*bias)[i % geometry.f];
-  geometry.forEachTap([&](int64_t out, int64_t in, int64_t k) { y[out] += x[in] * kernel[k]; });
+  geometry.forEachTap(
+      [&](int64_t out, int64_t in, int64_t k) { accumulate(y[out], x[in] * kernel[k]); });
   return y;
 }
 
@@ -65,7 +67,7 @@ double maxOf(const std::vector<double> &values) {
 double meanOf(const std::vector<double> &values) {
   double sum = 0;
   for (double v : values)
-    sum += v;
+    accumulate(sum, v);
   return values.empty() ? 0.0 : sum / double(values.size());
 }
 

@@ -3,10 +3,13 @@
 #include "compiler/Reference/GradKernels.h"
 #include "compiler/Reference/Kernels.h"
 #include "compiler/Reference/Optimizers.h"
+#include "compiler/Reference/RoundingProbe.h"
 #include "dialects/DL/DLOps.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
+
+#include <optional>
 
 using namespace mlir;
 using namespace dlc;
@@ -82,7 +85,10 @@ LossOptions lossOptions(dl::ConfigAttr config) {
 class Interpreter {
 public:
   Interpreter(const ParamMap &params, const EvalOptions &options, ParamMap *updates)
-      : params(params), options(options), updates(updates) {}
+      : params(params), options(options), updates(updates) {
+    if (options.roundingProbe)
+      probe.emplace(options.roundingProbe);
+  }
 
   FailureOr<std::vector<RefTensor>> run(func::FuncOp function, ArrayRef<RefTensor> arguments) {
     if (arguments.size() != function.getNumArguments()) {
@@ -124,6 +130,7 @@ private:
           << result.shapeString() << " that does not match " << op->getResult(0).getType();
       return failure();
     }
+    stored(result);
     values[op->getResult(0)] = std::move(result);
     return success();
   }
@@ -133,6 +140,7 @@ private:
       if (!matchesType(result, value.getType()))
         return op->emitOpError("computed a result of shape ")
                << result.shapeString() << " that does not match " << value.getType();
+      stored(result);
       values[value] = std::move(result);
     }
     return success();
@@ -377,6 +385,7 @@ private:
   const EvalOptions &options;
   ParamMap *updates;
   llvm::DenseMap<Value, RefTensor> values;
+  std::optional<RoundingProbe> probe;
 };
 } // namespace
 

@@ -18,6 +18,10 @@ struct EvalOptions {
   /// (Whether dropout drops and batch_norm uses batch statistics is the ops'
   /// own `training` attribute.)
   uint64_t step = 0;
+  /// When nonzero, the seed of a RoundingProbe (RoundingProbe.h) over the
+  /// evaluation: how far the results move from the unprobed ones is how much
+  /// the function amplifies float32 rounding, which no float32 backend avoids.
+  uint64_t roundingProbe = 0;
 };
 
 using ParamMap = llvm::StringMap<RefTensor>;

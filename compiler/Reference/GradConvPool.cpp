@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Reference/GradKernels.h"
+#include "compiler/Reference/RoundingProbe.h"
 
 #include <limits>
 
@@ -17,7 +18,8 @@ RefTensor conv2dGradInput(const RefTensor &dy, const RefTensor &kernel, Pair inp
   ConvGeometry geometry(dy.dim(0), inputSize[0], inputSize[1], kernel.dim(2), kernel.dim(0),
                         kernel.dim(1), kernel.dim(3), strides, same, dilation);
   RefTensor dx({geometry.n, geometry.h, geometry.w, geometry.c});
-  geometry.forEachTap([&](int64_t out, int64_t in, int64_t k) { dx[in] += dy[out] * kernel[k]; });
+  geometry.forEachTap(
+      [&](int64_t out, int64_t in, int64_t k) { accumulate(dx[in], dy[out] * kernel[k]); });
   return dx;
 }
 
@@ -26,7 +28,8 @@ RefTensor conv2dGradKernel(const RefTensor &x, const RefTensor &dy, Pair kernelS
   ConvGeometry geometry(x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernelSize[0], kernelSize[1],
                         dy.dim(3), strides, same, dilation);
   RefTensor dk({geometry.kh, geometry.kw, geometry.c, geometry.f});
-  geometry.forEachTap([&](int64_t out, int64_t in, int64_t k) { dk[k] += dy[out] * x[in]; });
+  geometry.forEachTap(
+      [&](int64_t out, int64_t in, int64_t k) { accumulate(dk[k], dy[out] * x[in]); });
   return dk;
 }
 
@@ -35,7 +38,7 @@ RefTensor biasGrad(const RefTensor &dy) {
   RefTensor db({width});
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t u = 0; u < width; ++u)
-      db[u] += dy[r * width + u];
+      accumulate(db[u], dy[r * width + u]);
   return db;
 }
 
@@ -48,7 +51,7 @@ RefTensor denseGradInput(const RefTensor &dy, const RefTensor &kernel) {
     for (int64_t i = 0; i < in; ++i) {
       double sum = 0;
       for (int64_t u = 0; u < units; ++u)
-        sum += dy[r * units + u] * kernel[i * units + u];
+        accumulate(sum, dy[r * units + u] * kernel[i * units + u]);
       dx[r * in + i] = sum;
     }
   return dx;
@@ -60,7 +63,7 @@ RefTensor denseGradKernel(const RefTensor &x, const RefTensor &dy) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t i = 0; i < in; ++i)
       for (int64_t u = 0; u < units; ++u)
-        dk[i * units + u] += x[r * in + i] * dy[r * units + u];
+        accumulate(dk[i * units + u], x[r * in + i] * dy[r * units + u]);
   return dk;
 }
 
@@ -110,7 +113,7 @@ RefTensor maxPool2dGrad(const RefTensor &x, const RefTensor &dy, Pair window, Pa
   forEachWindow(x.shape, window, strides, same,
                 [&](int64_t out, const std::vector<int64_t> &members) {
                   if (!members.empty())
-                    dx[firstMax(x, members)] += dy[out];
+                    accumulate(dx[firstMax(x, members)], dy[out]);
                 });
   return dx;
 }
@@ -121,7 +124,7 @@ RefTensor avgPool2dGrad(const RefTensor &dy, Pair inputSize, Pair window, Pair s
   forEachWindow(dx.shape, window, strides, same,
                 [&](int64_t out, const std::vector<int64_t> &members) {
                   for (int64_t at : members)
-                    dx[at] += dy[out] / double(members.size());
+                    accumulate(dx[at], dy[out] / double(members.size()));
                 });
   return dx;
 }
@@ -135,7 +138,7 @@ RefTensor globalMaxPool2dGrad(const RefTensor &x, const RefTensor &dy) {
       for (int64_t p = 0; p < hw; ++p)
         members[p] = (b * hw + p) * c + ch;
       if (hw > 0)
-        dx[firstMax(x, members)] += dy[b * c + ch];
+        accumulate(dx[firstMax(x, members)], dy[b * c + ch]);
     }
   return dx;
 }

@@ -30,6 +30,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Reference/GradKernels.h"
+#include "compiler/Reference/RoundingProbe.h"
 
 #include <algorithm>
 #include <cmath>
@@ -82,7 +83,7 @@ RefTensor softmaxGrad(const RefTensor &y, const RefTensor &dy, int64_t axis) {
     for (int64_t i = 0; i < split.inner; ++i) {
       double dot = 0;
       for (int64_t c = 0; c < split.channels; ++c)
-        dot += dy[split.index(o, c, i)] * y[split.index(o, c, i)];
+        accumulate(dot, dy[split.index(o, c, i)] * y[split.index(o, c, i)]);
       for (int64_t c = 0; c < split.channels; ++c) {
         int64_t at = split.index(o, c, i);
         dx[at] = y[at] * (dy[at] - dot);
@@ -105,12 +106,12 @@ BatchNormGrads batchNormGrad(const RefTensor &x, const RefTensor *gamma, const R
     double mean = 0, variance = 0;
     for (int64_t o = 0; o < split.outer; ++o)
       for (int64_t i = 0; i < split.inner; ++i)
-        mean += x[split.index(o, c, i)];
+        accumulate(mean, x[split.index(o, c, i)]);
     mean /= count;
     for (int64_t o = 0; o < split.outer; ++o)
       for (int64_t i = 0; i < split.inner; ++i) {
         double d = x[split.index(o, c, i)] - mean;
-        variance += d * d;
+        accumulate(variance, d * d);
       }
     variance /= count;
     double invStd = 1.0 / std::sqrt(variance + epsilon);
@@ -118,8 +119,8 @@ BatchNormGrads batchNormGrad(const RefTensor &x, const RefTensor *gamma, const R
     for (int64_t o = 0; o < split.outer; ++o)
       for (int64_t i = 0; i < split.inner; ++i) {
         int64_t at = split.index(o, c, i);
-        sumDy += dy[at];
-        sumDyXhat += dy[at] * (x[at] - mean) * invStd;
+        accumulate(sumDy, dy[at]);
+        accumulate(sumDyXhat, dy[at] * (x[at] - mean) * invStd);
       }
     grads.dbeta[c] = sumDy;
     grads.dgamma[c] = sumDyXhat;
@@ -155,7 +156,7 @@ RefTensor embeddingGrad(const RefTensor &ids, const RefTensor &dy, int64_t rows)
     if (id < 0 || id >= rows)
       continue; // the forward kernel rejects it
     for (int64_t k = 0; k < width; ++k)
-      dtable[id * width + k] += dy[i * width + k];
+      accumulate(dtable[id * width + k], dy[i * width + k]);
   }
   return dtable;
 }
@@ -215,7 +216,7 @@ double rowLoss(const double *p, const std::vector<double> &y, const LossOptions 
   case LossKind::MeanSquaredError:
     for (int64_t j = 0; j < classes; ++j) {
       double d = p[j] - y[j];
-      total += d * d / double(classes);
+      accumulate(total, d * d / double(classes));
       if (grad)
         grad[j] = 2.0 * d / double(classes);
     }
@@ -224,12 +225,12 @@ double rowLoss(const double *p, const std::vector<double> &y, const LossOptions 
     for (int64_t j = 0; j < classes; ++j) {
       double z = p[j], t = y[j];
       if (options.fromLogits) {
-        total += std::max(z, 0.0) - z * t + std::log1p(std::exp(-std::abs(z)));
+        accumulate(total, std::max(z, 0.0) - z * t + std::log1p(std::exp(-std::abs(z))));
         if (grad)
           grad[j] = (sigmoid(z) - t) / double(classes);
       } else {
         double q = clip(z);
-        total += -(t * std::log(q) + (1.0 - t) * std::log(1.0 - q));
+        accumulate(total, -(t * std::log(q) + (1.0 - t) * std::log(1.0 - q)));
         if (grad)
           grad[j] = insideClip(z) ? (-t / q + (1.0 - t) / (1.0 - q)) / double(classes) : 0.0;
       }
@@ -241,7 +242,7 @@ double rowLoss(const double *p, const std::vector<double> &y, const LossOptions 
   }
   double ySum = 0;
   for (double v : y)
-    ySum += v;
+    accumulate(ySum, v);
   bool sparse = options.kind == LossKind::SparseCategoricalCrossentropy;
   if (options.fromLogits || sparse) {
     // Softmax cross-entropy of logits l: -sum(y * (l - logsumexp(l))), whose
@@ -251,7 +252,7 @@ double rowLoss(const double *p, const std::vector<double> &y, const LossOptions 
       logits[j] = options.fromLogits ? p[j] : std::log(clip(p[j]));
     double top = *std::max_element(logits.begin(), logits.end()), sum = 0;
     for (double l : logits)
-      sum += std::exp(l - top);
+      accumulate(sum, std::exp(l - top));
     double logSum = top + std::log(sum);
     for (int64_t j = 0; j < classes; ++j) {
       total -= y[j] * (logits[j] - logSum);
@@ -269,14 +270,14 @@ double rowLoss(const double *p, const std::vector<double> &y, const LossOptions 
   // dL/dp_k = (dL/dr_k - sum_j dL/dr_j r_j) / s.
   double s = 0;
   for (int64_t j = 0; j < classes; ++j)
-    s += p[j];
+    accumulate(s, p[j]);
   double dot = 0;
   std::vector<double> dr(classes);
   for (int64_t j = 0; j < classes; ++j) {
     double r = p[j] / s;
     total -= y[j] * std::log(clip(r));
     dr[j] = insideClip(r) ? -y[j] / clip(r) : 0.0;
-    dot += dr[j] * r;
+    accumulate(dot, dr[j] * r);
   }
   if (grad)
     for (int64_t j = 0; j < classes; ++j)
@@ -294,8 +295,8 @@ double evaluateLoss(const RefTensor &prediction, const RefTensor &labels,
   double total = 0;
   for (int64_t r = 0; r < rows; ++r) {
     rowLabels(labels, options, r, classes, y);
-    total += rowLoss(prediction.data.data() + r * classes, y, options,
-                     grad ? grad->data.data() + r * classes : nullptr);
+    accumulate(total, rowLoss(prediction.data.data() + r * classes, y, options,
+                     grad ? grad->data.data() + r * classes : nullptr));
   }
   // Every row contributes one per-example loss (the binary and mse losses
   // already averaged theirs over the last axis).

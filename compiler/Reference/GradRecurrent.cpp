@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Reference/GradKernels.h"
+#include "compiler/Reference/RoundingProbe.h"
 
 #include <cmath>
 
@@ -38,15 +39,15 @@ LstmGrads lstmGrad(const RefTensor &x, const RefTensor &kernel, const RefTensor 
       for (int64_t g = 0; g < gates; ++g) {
         double sum = bias ? (*bias)[g] : 0.0;
         for (int64_t i = 0; i < features; ++i)
-          sum += xb[t * features + i] * kernel[i * gates + g];
+          accumulate(sum, xb[t * features + i] * kernel[i * gates + g]);
         for (int64_t u = 0; u < units; ++u)
-          sum += h[t * units + u] * recurrent[u * gates + g];
-        a[g] = (g >= 2 * units && g < 3 * units) ? std::tanh(sum) : sigmoid(sum);
+          accumulate(sum, h[t * units + u] * recurrent[u * gates + g]);
+        a[g] = stored((g >= 2 * units && g < 3 * units) ? std::tanh(sum) : sigmoid(sum));
       }
       for (int64_t u = 0; u < units; ++u) {
-        double cell = a[units + u] * c[t * units + u] + a[u] * a[2 * units + u];
+        double cell = stored(a[units + u] * c[t * units + u] + a[u] * a[2 * units + u]);
         c[(t + 1) * units + u] = cell;
-        h[(t + 1) * units + u] = a[3 * units + u] * std::tanh(cell);
+        h[(t + 1) * units + u] = stored(a[3 * units + u] * std::tanh(cell));
       }
     }
 
@@ -62,31 +63,31 @@ LstmGrads lstmGrad(const RefTensor &x, const RefTensor &kernel, const RefTensor 
       const double *a = act.data() + t * gates;
       for (int64_t u = 0; u < units; ++u) {
         double in = a[u], forget = a[units + u], cand = a[2 * units + u], out = a[3 * units + u];
-        double tc = std::tanh(c[(t + 1) * units + u]);
-        double dcell = dc[u] + dh[u] * out * (1.0 - tc * tc);
-        dz[u] = dcell * cand * in * (1.0 - in);
-        dz[units + u] = dcell * c[t * units + u] * forget * (1.0 - forget);
-        dz[2 * units + u] = dcell * in * (1.0 - cand * cand);
-        dz[3 * units + u] = dh[u] * tc * out * (1.0 - out);
-        dc[u] = dcell * forget; // to step t - 1
+        double tc = stored(std::tanh(c[(t + 1) * units + u]));
+        double dcell = stored(dc[u] + dh[u] * out * (1.0 - tc * tc));
+        dz[u] = stored(dcell * cand * in * (1.0 - in));
+        dz[units + u] = stored(dcell * c[t * units + u] * forget * (1.0 - forget));
+        dz[2 * units + u] = stored(dcell * in * (1.0 - cand * cand));
+        dz[3 * units + u] = stored(dh[u] * tc * out * (1.0 - out));
+        dc[u] = stored(dcell * forget); // to step t - 1
       }
       for (int64_t g = 0; g < gates; ++g) {
-        grads.dbias[g] += dz[g];
+        accumulate(grads.dbias[g], dz[g]);
         for (int64_t i = 0; i < features; ++i)
-          grads.dkernel[i * gates + g] += xb[t * features + i] * dz[g];
+          accumulate(grads.dkernel[i * gates + g], xb[t * features + i] * dz[g]);
         for (int64_t u = 0; u < units; ++u)
-          grads.drecurrent[u * gates + g] += h[t * units + u] * dz[g];
+          accumulate(grads.drecurrent[u * gates + g], h[t * units + u] * dz[g]);
       }
       for (int64_t i = 0; i < features; ++i) {
         double sum = 0;
         for (int64_t g = 0; g < gates; ++g)
-          sum += kernel[i * gates + g] * dz[g];
+          accumulate(sum, kernel[i * gates + g] * dz[g]);
         grads.dx[(b * steps + t) * features + i] = sum;
       }
       for (int64_t u = 0; u < units; ++u) {
         double sum = 0;
         for (int64_t g = 0; g < gates; ++g)
-          sum += recurrent[u * gates + g] * dz[g];
+          accumulate(sum, recurrent[u * gates + g] * dz[g]);
         dh[u] = sum; // to step t - 1
       }
     }

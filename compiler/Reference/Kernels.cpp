@@ -1,5 +1,6 @@
 //===- Kernels.cpp - Dense, normalization, activations and merges --------===//
 #include "compiler/Reference/Kernels.h"
+#include "compiler/Reference/RoundingProbe.h"
 #include "runtime/counter_rng.h"
 
 #include <algorithm>
@@ -18,7 +19,7 @@ RefTensor dense(const RefTensor &x, const RefTensor &kernel, const RefTensor *bi
     for (int64_t u = 0; u < units; ++u) {
       double sum = bias ? (*bias)[u] : 0.0;
       for (int64_t i = 0; i < in; ++i)
-        sum += x[r * in + i] * kernel[i * units + u];
+        accumulate(sum, x[r * in + i] * kernel[i * units + u]);
       y[r * units + u] = sum;
     }
   return y;
@@ -73,12 +74,12 @@ RefTensor batchNormTraining(const RefTensor &x, const RefTensor *gamma, const Re
   for (int64_t c = 0; c < split.channels; ++c) {
     for (int64_t o = 0; o < split.outer; ++o)
       for (int64_t i = 0; i < split.inner; ++i)
-        mean[c] += x[split.index(o, c, i)];
+        accumulate(mean[c], x[split.index(o, c, i)]);
     mean[c] /= count;
     for (int64_t o = 0; o < split.outer; ++o)
       for (int64_t i = 0; i < split.inner; ++i) {
         double d = x[split.index(o, c, i)] - mean[c];
-        variance[c] += d * d;
+        accumulate(variance[c], d * d);
       }
     variance[c] /= count;
   }
@@ -143,7 +144,7 @@ RefTensor alongAxis(const RefTensor &x, int64_t axis, Emit emit) {
         top = std::max(top, x[split.index(o, c, i)]);
       double sum = 0;
       for (int64_t c = 0; c < split.channels; ++c)
-        sum += std::exp(x[split.index(o, c, i)] - top);
+        accumulate(sum, std::exp(x[split.index(o, c, i)] - top));
       double logSum = top + std::log(sum);
       for (int64_t c = 0; c < split.channels; ++c) {
         int64_t at = split.index(o, c, i);
@@ -166,7 +167,7 @@ RefTensor add(const std::vector<const RefTensor *> &inputs) {
   RefTensor y = *inputs.front();
   for (size_t k = 1; k < inputs.size(); ++k)
     for (int64_t i = 0; i < y.size(); ++i)
-      y[i] += (*inputs[k])[i];
+      accumulate(y[i], (*inputs[k])[i]);
   return y;
 }
 

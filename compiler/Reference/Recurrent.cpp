@@ -1,5 +1,6 @@
 //===- Recurrent.cpp - The LSTM in float64 --------------------------------===//
 #include "compiler/Reference/Kernels.h"
+#include "compiler/Reference/RoundingProbe.h"
 
 #include <cmath>
 
@@ -23,16 +24,16 @@ RefTensor lstm(const RefTensor &x, const RefTensor &kernel, const RefTensor &rec
       for (int64_t g = 0; g < gates; ++g) {
         double sum = bias ? (*bias)[g] : 0.0;
         for (int64_t i = 0; i < features; ++i)
-          sum += x[(b * steps + t) * features + i] * kernel[i * gates + g];
+          accumulate(sum, x[(b * steps + t) * features + i] * kernel[i * gates + g]);
         for (int64_t u = 0; u < units; ++u)
-          sum += h[u] * recurrent[u * gates + g];
+          accumulate(sum, h[u] * recurrent[u * gates + g]);
         z[g] = sum;
       }
       for (int64_t u = 0; u < units; ++u) {
         double input = sigmoid(z[u]), forget = sigmoid(z[units + u]);
         double candidate = std::tanh(z[2 * units + u]), output = sigmoid(z[3 * units + u]);
-        c[u] = forget * c[u] + input * candidate;
-        h[u] = output * std::tanh(c[u]);
+        c[u] = stored(forget * c[u] + input * candidate);
+        h[u] = stored(output * std::tanh(c[u]));
         if (returnSequences)
           y[(b * steps + t) * units + u] = h[u];
       }

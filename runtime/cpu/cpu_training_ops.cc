@@ -277,15 +277,15 @@ Status optimizerConfig(const fb::Op &op, OptimizerConfig *c) {
     c->kind = OptimizerKind::kRmsprop;
   else
     return bad("unknown optimizer '" + kind + "'");
-  c->learningRate = float(floatOr(op, "learning_rate", c->learningRate));
-  c->momentum = float(floatOr(op, "momentum", c->momentum));
+  c->learningRate = floatOr(op, "learning_rate", c->learningRate);
+  c->momentum = floatOr(op, "momentum", c->momentum);
   c->nesterov = boolOr(op, "nesterov", c->nesterov);
-  c->beta1 = float(floatOr(op, "beta_1", c->beta1));
-  c->beta2 = float(floatOr(op, "beta_2", c->beta2));
-  c->epsilon = float(floatOr(op, "epsilon", c->epsilon));
+  c->beta1 = floatOr(op, "beta_1", c->beta1);
+  c->beta2 = floatOr(op, "beta_2", c->beta2);
+  c->epsilon = floatOr(op, "epsilon", c->epsilon);
   c->amsgrad = boolOr(op, "amsgrad", c->amsgrad);
-  c->weightDecay = float(floatOr(op, "weight_decay", c->weightDecay));
-  c->rho = float(floatOr(op, "rho", c->rho));
+  c->weightDecay = floatOr(op, "weight_decay", c->weightDecay);
+  c->rho = floatOr(op, "rho", c->rho);
   c->centered = boolOr(op, "centered", c->centered);
   return okStatus();
 }

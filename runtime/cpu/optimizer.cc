@@ -39,7 +39,7 @@ void elements(int64_t n, Body body) {
 }
 
 void sgd(const OptimizerConfig &c, float *p, const float *g, float *const *s, int64_t n) {
-  const float lr = c.learningRate, mu = c.momentum;
+  const float lr = float(c.learningRate), mu = float(c.momentum);
   if (mu <= 0) {
     elements(n, [=](int64_t i) { p[i] -= lr * g[i]; });
     return;
@@ -60,13 +60,14 @@ void sgd(const OptimizerConfig &c, float *p, const float *g, float *const *s, in
 void adam(const OptimizerConfig &c, int64_t step, float *p, const float *g, float *const *s,
           int64_t n) {
   if (c.kind == OptimizerKind::kAdamW) { // decoupled weight decay, before the gradient step
-    const float decay = c.weightDecay * c.learningRate;
+    const float decay = float(c.weightDecay * c.learningRate);
     elements(n, [=](int64_t i) { p[i] -= p[i] * decay; });
   }
   const double t = double(step + 1);
-  const float lr = float(double(c.learningRate) * std::sqrt(1.0 - std::pow(double(c.beta2), t)) /
-                         (1.0 - std::pow(double(c.beta1), t)));
-  const float oneMinusBeta1 = 1.0f - c.beta1, oneMinusBeta2 = 1.0f - c.beta2, eps = c.epsilon;
+  const float lr = float(c.learningRate * std::sqrt(1.0 - std::pow(c.beta2, t)) /
+                         (1.0 - std::pow(c.beta1, t)));
+  const float oneMinusBeta1 = float(1.0 - c.beta1), oneMinusBeta2 = float(1.0 - c.beta2),
+              eps = float(c.epsilon);
   float *m = s[0], *v = s[1];
   if (c.amsgrad) {
     float *vHat = s[2];
@@ -86,8 +87,8 @@ void adam(const OptimizerConfig &c, int64_t step, float *p, const float *g, floa
 }
 
 void rmsprop(const OptimizerConfig &c, float *p, const float *g, float *const *s, int64_t n) {
-  const float rho = c.rho, oneMinusRho = 1.0f - c.rho, lr = c.learningRate, eps = c.epsilon;
-  const float mu = c.momentum;
+  const float rho = float(c.rho), oneMinusRho = float(1.0 - c.rho), lr = float(c.learningRate),
+              eps = float(c.epsilon), mu = float(c.momentum);
   float *velocity = s[0];
   float *average = c.centered ? s[1] : nullptr;
   float *buffer = mu > 0 ? s[c.centered ? 2 : 1] : nullptr;

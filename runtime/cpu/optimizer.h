@@ -17,19 +17,20 @@ namespace dlc::rt::cpu {
 
 enum class OptimizerKind { kSgd, kAdam, kAdamW, kRmsprop };
 
-/// ref::OptimizerConfig with an enum kind and float hyper-parameters (the
-/// parameters are float32; Keras keeps its hyper-parameters in float32 too).
+/// ref::OptimizerConfig with an enum kind. The hyper-parameters stay in
+/// double until the coefficients derived from them are (1 - beta_2 from a
+/// float32 beta_2 of 0.999 is 1.3e-5 off, and so would be every Adam v).
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::kSgd;
-  float learningRate = 0.001f;
-  float momentum = 0.0f;              // sgd, rmsprop
-  bool nesterov = false;              // sgd
-  float beta1 = 0.9f, beta2 = 0.999f; // adam, adamw
-  float epsilon = 1e-7f;              // adam, adamw, rmsprop
-  bool amsgrad = false;               // adam, adamw
-  float weightDecay = 0.0f;           // adamw
-  float rho = 0.9f;                   // rmsprop
-  bool centered = false;              // rmsprop
+  double learningRate = 0.001;
+  double momentum = 0.0;             // sgd, rmsprop
+  bool nesterov = false;             // sgd
+  double beta1 = 0.9, beta2 = 0.999; // adam, adamw
+  double epsilon = 1e-7;             // adam, adamw, rmsprop
+  bool amsgrad = false;              // adam, adamw
+  double weightDecay = 0.0;          // adamw
+  double rho = 0.9;                  // rmsprop
+  bool centered = false;             // rmsprop
 };
 
 /// How many state slots |config| keeps per parameter, in ref::optimizerSlots'

@@ -603,8 +603,11 @@ TEST(CpuKernelsOptimizer, ThreeStepsMatchReference) {
         param[i] -= start[i];
       }
       EXPECT_TRUE(matches(moved, param));
+      // Slots are float32 roundings of the reference's, a few ulps after
+      // three steps (coefficients such as 1 - beta_2 taken in float32 are
+      // 1.3e-5 off).
       for (int k = 0; k < slotCount; ++k)
-        EXPECT_TRUE(matches(slots[k], refSlots[k])) << "slot " << k;
+        EXPECT_TRUE(matches(slots[k], refSlots[k], 2e-6)) << "slot " << k;
       EXPECT_FALSE(
           applyOptimizer(config, 0, p.data(), p.data(), slotPtrs.data(), slotCount + 1, n).ok());
     }

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Reference/Evaluator.h"
 #include "compiler/Reference/Kernels.h"
+#include "compiler/Reference/RoundingProbe.h"
 #include "dialects/DL/DLDialect.h"
 #include "test/unit/DiagnosticCapture.h"
 
@@ -416,6 +417,32 @@ TEST(ReferenceDropout, HalfRateKeepsAboutHalfScaledByTwo) {
   // Independent masks differ in about half the positions.
   EXPECT_GE(streamDiffers, 4000);
   EXPECT_GE(seedDiffers, 4000);
+}
+
+TEST(ReferenceRoundingProbe, MovesRunningSumsByTheirOwnRounding) {
+  // 1 - 1 + 1e-3: the running sums are of size 1, so a float32 backend's
+  // result can be off by about 2^-24 of 1, not of 1e-3. The probe moves it
+  // so much, only under a probe, and the same way for the same seed.
+  RefTensor x = tensor({1, 3}, {1, -1, 1e-3}), ones = tensor({3, 1}, {1, 1, 1});
+  EXPECT_EQ(dense(x, ones, nullptr)[0], 1e-3);
+  double first, again;
+  {
+    RoundingProbe probe(7);
+    first = dense(x, ones, nullptr)[0];
+    {
+      RoundingProbe inner(8);
+      EXPECT_NE(stored(1.0), 1.0);
+    }
+    EXPECT_NE(stored(1.0), 1.0);
+  }
+  EXPECT_EQ(stored(1.0), 1.0);
+  {
+    RoundingProbe probe(7);
+    again = dense(x, ones, nullptr)[0];
+  }
+  EXPECT_EQ(first, again);
+  EXPECT_GT(std::fabs(first - 1e-3), 1e-3 * 0x1p-24 * 4);
+  EXPECT_LE(std::fabs(first - 1e-3), 3 * 0x1p-24);
 }
 
 } // namespace

@@ -228,6 +228,7 @@ std::string stepOnReference(ModuleOp module, const ref::ParamMap &params,
   arguments.push_back(std::move(step));
   ref::EvalOptions evalOptions;
   evalOptions.step = uint64_t(options.step);
+  evalOptions.roundingProbe = options.roundingProbe;
   ref::ParamMap updates;
   if (failed(ref::evaluate(trainStep, arguments, all, evalOptions, &updates)))
     return "evaluation of the training step failed (see the errors above)";
@@ -256,6 +257,8 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
   const std::string &backend = options.backend;
   if (backend != "ref" && backend != "cpu" && backend != "cuda" && backend != "cuda-sim")
     return "unknown backend '" + backend + "' (backends: ref, cpu, cuda, cuda-sim)";
+  if (options.roundingProbe && backend != "ref")
+    return "--rounding-probe perturbs the reference evaluator: it needs --backend ref";
   OwningOpRef<ModuleOp> original = module.clone();
   PassManager pm(module.getContext());
   pm.addPass(dlc::createAutodiffPass());
@@ -279,6 +282,7 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
   } else {
     ref::EvalOptions evalOptions;
     evalOptions.step = uint64_t(options.step);
+    evalOptions.roundingProbe = options.roundingProbe;
     results = ref::evaluate(grad, arguments, params, evalOptions);
     if (failed(results))
       return "evaluation failed (see the errors above)";

@@ -18,6 +18,8 @@ struct GradOptions {
   /// use |step|'s dropout masks too, so they are the ones the step applies.
   std::string stepOut;
   int64_t step = 0;
+  /// ref only: the seed of a rounding probe (ref::EvalOptions), 0 for none.
+  uint64_t roundingProbe = 0;
 };
 
 /// Derives @grad for |module| (which must hold a training setup), runs it on

@@ -398,6 +398,10 @@ int main(int argc, char **argv) {
                           "the training step's number: its dropout masks, for the gradients and --step-out")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  gradCommand->add_option("--rounding-probe", options.grad.roundingProbe,
+                          "ref only: move every intermediate by up to one float32 rounding "
+                          "(seeded by this number), to measure how much the model amplifies "
+                          "float32 rounding");
 
   dlc::RuntimeCommandSet runtimeCommands = dlc::addRuntimeCommands(
       app, options.input, "the .dl or .dlcb file", options.runtime, [&](CLI::App *command) {
