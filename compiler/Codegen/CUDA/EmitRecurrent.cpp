@@ -7,8 +7,11 @@
 // reuses it for every row of the block).
 //
 // The gradient recomputes the forward states of its row into its scratch
-// (h and c of every step, global memory), then runs backpropagation through time; weight
-// gradients are summed over rows and steps with atomics into zeroed results.
+// (h and c of every step, global memory), then runs backpropagation through
+// time; weight gradients are summed over rows and steps with atomics into
+// zeroed results. A layer too wide for shared memory (about 1,100 units for
+// the gradient, 1,900 for the forward pass) keeps those arrays in its
+// block's part of the scratch instead: slower, but every width runs.
 // Gates are Keras' [i | f | c | o] with sigmoid and tanh, as the reference.
 //
 //===----------------------------------------------------------------------===//
@@ -44,10 +47,24 @@ int64_t forwardShared(const Lstm &l, int64_t rows) {
 }
 /// Shared bytes of the gradient kernel (one row per block).
 int64_t gradShared(const Lstm &l) { return (2 * l.gates + 2 * l.units + l.features) * 4; }
-/// Scratch bytes of the gradient kernel: every row's recomputed states
+/// Scratch floats of one row of the gradient kernel: its recomputed states
 /// (h and c before each step and after the last), which for a long sequence
 /// do not fit shared memory (200 steps of 128 units need 206 KB).
-int64_t gradScratch(const Lstm &l) { return l.n * 2 * (l.steps + 1) * l.units * 4; }
+int64_t gradStateFloats(const Lstm &l) { return 2 * (l.steps + 1) * l.units; }
+
+/// Declares a block's working arrays (name, floats): in shared memory when
+/// |shared|, else one after another from |base| (the block's scratch).
+std::string workingArrays(const std::vector<std::pair<std::string, int64_t>> &arrays, bool shared,
+                          const std::string &base) {
+  std::string s;
+  int64_t offset = 0;
+  for (const auto &[name, floats] : arrays) {
+    s += shared ? "  __shared__ float " + name + "[" + str(floats) + "];\n"
+                : "  float *const " + name + " = " + base + " + " + ll(offset) + ";\n";
+    offset += floats;
+  }
+  return s;
+}
 
 /// The gate pre-activations of row r at one step, into z[r][g] (activated):
 /// bias + x_t · kernel + h · recurrent for every gate column of the thread.
@@ -82,8 +99,7 @@ bool isRecurrentGroup(dl::FusedOp group) {
   for (Value v : op.getOperands())
     if (!isa<BlockArgument>(v))
       return false;
-  Lstm l = lstmOf(&op);
-  return isa<dl::LSTMOp>(op) ? forwardShared(l, 1) <= kSharedLimit : gradShared(l) <= kSharedLimit;
+  return true;
 }
 
 LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
@@ -99,17 +115,22 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   std::string s;
 
   if (auto forward = dyn_cast<dl::LSTMOp>(op)) {
+    bool shared = forwardShared(l, 1) <= kSharedLimit;
     int64_t rows = 1;
-    while (rows < kMaxRowsPerBlock && rows < l.n && forwardShared(l, rows * 2) <= kSharedLimit)
+    while (shared && rows < kMaxRowsPerBlock && rows < l.n &&
+           forwardShared(l, rows * 2) <= kSharedLimit)
       rows *= 2;
     kernel.grid = {(l.n + rows - 1) / rows, 1, 1};
-    kernel.sharedBytes = forwardShared(l, rows);
+    int64_t blockFloats = forwardShared(l, rows) / 4;
+    kernel.sharedBytes = shared ? blockFloats * 4 : 0;
+    kernel.scratchBytes = shared ? 0 : kernel.grid[0] * blockFloats * 4;
     std::string y = outOf(forward.getResult()), R = str(rows);
     s = header(group, kernel);
     s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
-         parameterList(group, false) + ") {\n";
-    s += "  __shared__ float xs[" + str(rows * l.features) + "], hs[" + str(rows * l.units) +
-         "], cs[" + str(rows * l.units) + "], z[" + str(rows * l.gates) + "];\n";
+         parameterList(group, false) + (shared ? "" : ", float *__restrict__ scratch") + ") {\n";
+    s += workingArrays({{"xs", rows * l.features}, {"hs", rows * l.units}, {"cs", rows * l.units},
+                        {"z", rows * l.gates}},
+                       shared, "scratch + (long long)blockIdx.x * " + ll(blockFloats));
     s += "  const long long row0 = (long long)blockIdx.x * " + R + ";\n";
     s += "  for (long long e = threadIdx.x; e < " + ll(rows * l.units) + "; e += 256)\n"
          "    hs[e] = cs[e] = 0.0f;\n";
@@ -145,18 +166,22 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   for (Value v : {grad.getDkernel(), grad.getDrecurrentKernel(), grad.getDbias()})
     if (int i = resultIndex(group, v); i >= 0)
       kernel.zeroedOutputs.push_back(i);
+  bool shared = gradShared(l) <= kSharedLimit;
+  int64_t rowFloats = gradStateFloats(l) + (shared ? 0 : gradShared(l) / 4);
   kernel.grid = {l.n, 1, 1};
-  kernel.sharedBytes = gradShared(l);
-  kernel.scratchBytes = gradScratch(l);
+  kernel.sharedBytes = shared ? gradShared(l) : 0;
+  kernel.scratchBytes = l.n * rowFloats * 4;
   s = header(group, kernel);
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
        parameterList(group, false) + ", float *__restrict__ scratch) {\n";
   // H[t], C[t]: the state before step t (t = 0 is zero), this row's part of
   // the scratch; a: one step's gates.
-  s += "  __shared__ float a[" + G + "], dz[" + G + "], dh[" + U + "], dc[" + U + "], xs[" + F + "];\n";
   s += "  const long long b = blockIdx.x;\n";
-  s += "  float *const H = scratch + b * " + ll(2 * (l.steps + 1) * l.units) + ", *const C = H + " +
+  s += "  float *const H = scratch + b * " + ll(rowFloats) + ", *const C = H + " +
        ll((l.steps + 1) * l.units) + ";\n";
+  s += workingArrays({{"a", l.gates}, {"dz", l.gates}, {"dh", l.units}, {"dc", l.units},
+                      {"xs", l.features}},
+                     shared, "H + " + ll(gradStateFloats(l)));
   s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    H[u] = C[u] = 0.0f;\n";
   std::string loadX = "    for (long long i = threadIdx.x; i < " + F + "; i += 256)\n      xs[i] = " + x +
                       "[(b * " + T + " + t) * " + F + " + i];\n    __syncthreads();\n";
