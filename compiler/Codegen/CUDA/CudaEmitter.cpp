@@ -5,6 +5,7 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -81,6 +82,14 @@ std::string resultName(dl::FusedOp group, Value v) {
 
 std::string AxisSplit::at(const std::string &o, const std::string &c, const std::string &i) const {
   return "((" + o + ") * " + ll(size) + " + (" + c + ")) * " + ll(inner) + " + (" + i + ")";
+}
+
+WindowAxis windowAxis(int64_t in, int64_t window, int64_t stride, int64_t dilation, bool same) {
+  int64_t span = dilation * (window - 1) + 1;
+  if (!same)
+    return {(in - span) / stride + 1, 0};
+  int64_t out = (in + stride - 1) / stride;
+  return {out, std::max<int64_t>((out - 1) * stride + span - in, 0) / 2};
 }
 
 AxisSplit splitAt(ArrayRef<int64_t> shape, int64_t axis) {

@@ -9,7 +9,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
-#include "compiler/Reference/Kernels.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -29,8 +28,8 @@ Window windowOf(Operation *op, ArrayRef<int64_t> input) {
   auto size = op->getAttrOfType<DenseI64ArrayAttr>("pool_size").asArrayRef();
   auto strides = op->getAttrOfType<DenseI64ArrayAttr>("strides").asArrayRef();
   bool same = cast<dl::PaddingAttr>(op->getAttr("padding")).getValue() == dl::Padding::same;
-  ref::WindowAxis ay = ref::windowAxis(input[1], size[0], strides[0], 1, same);
-  ref::WindowAxis ax = ref::windowAxis(input[2], size[1], strides[1], 1, same);
+  WindowAxis ay = windowAxis(input[1], size[0], strides[0], 1, same);
+  WindowAxis ax = windowAxis(input[2], size[1], strides[1], 1, same);
   return {input[1], input[2], input[3], ay.out, ax.out, size[0], size[1],
           strides[0], strides[1], ay.padBefore, ax.padBefore};
 }

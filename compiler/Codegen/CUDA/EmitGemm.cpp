@@ -9,7 +9,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
-#include "compiler/Reference/Kernels.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -37,8 +36,8 @@ Conv convOf(Operation *op, ArrayRef<int64_t> x, ArrayRef<int64_t> kernel) {
   auto strides = op->getAttrOfType<DenseI64ArrayAttr>("strides").asArrayRef();
   auto dilation = op->getAttrOfType<DenseI64ArrayAttr>("dilation").asArrayRef();
   bool same = cast<dl::PaddingAttr>(op->getAttr("padding")).getValue() == dl::Padding::same;
-  ref::WindowAxis ay = ref::windowAxis(x[1], kernel[0], strides[0], dilation[0], same);
-  ref::WindowAxis ax = ref::windowAxis(x[2], kernel[1], strides[1], dilation[1], same);
+  WindowAxis ay = windowAxis(x[1], kernel[0], strides[0], dilation[0], same);
+  WindowAxis ax = windowAxis(x[2], kernel[1], strides[1], dilation[1], same);
   return Conv{x[0], x[1], x[2], x[3], kernel[0], kernel[1], kernel[3], ay.out, ax.out,
               strides[0], strides[1], dilation[0], dilation[1], ay.padBefore, ax.padBefore};
 }
@@ -356,8 +355,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     auto size = pool->getAttrOfType<DenseI64ArrayAttr>("pool_size").asArrayRef();
     auto strides = pool->getAttrOfType<DenseI64ArrayAttr>("strides").asArrayRef();
     bool same = cast<dl::PaddingAttr>(pool->getAttr("padding")).getValue() == dl::Padding::same;
-    ref::WindowAxis ay = ref::windowAxis(c.oh, size[0], strides[0], 1, same);
-    ref::WindowAxis ax = ref::windowAxis(c.ow, size[1], strides[1], 1, same);
+    WindowAxis ay = windowAxis(c.oh, size[0], strides[0], 1, same);
+    WindowAxis ax = windowAxis(c.ow, size[1], strides[1], 1, same);
     PoolWindow p{size[0], size[1], strides[0], strides[1], ay.padBefore, ax.padBefore, ay.out, ax.out};
     int64_t coveredH = std::min(c.oh, (p.poh - 1) * p.sh - p.pt + p.ph);
     int64_t coveredW = std::min(c.ow, (p.pow - 1) * p.sw - p.pl + p.pw);

@@ -19,6 +19,15 @@ int resultIndex(dl::FusedOp group, mlir::Value v);
 /// its (zeroed) result in global memory.
 constexpr int64_t kMaxSharedChannelSums = 8192;
 
+/// Output size and leading padding of one spatial axis of a window op, by
+/// TF's rule: `valid` drops a ragged tail; `same` gives ceil(in / stride)
+/// outputs with the odd padding element after. The emitters' own: the
+/// reference evaluator, which judges them, keeps an independent one.
+struct WindowAxis {
+  int64_t out, padBefore;
+};
+WindowAxis windowAxis(int64_t in, int64_t window, int64_t stride, int64_t dilation, bool same);
+
 /// A tensor seen around one axis as [outer, size, inner].
 struct AxisSplit {
   int64_t outer = 1, size = 1, inner = 1;
