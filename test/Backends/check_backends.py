@@ -189,16 +189,17 @@ def compare_grads(got, want, response):
     """Every gradient (and the loss) against the reference's, relative to
     its largest value, less ROUNDING_AMPLIFICATION times its rounding
     |response|: (that error, tensor, problem, the tensor's error before the
-    allowance) for the worst tensor."""
-    before = {}
+    allowance) for the worst tensor, and per tensor [difference, response,
+    largest value] (what calibrate.py reads)."""
+    table = {}
 
     def error_of(name, g, w):
-        scale = largest(w) or 1.0
         difference = max((abs(a - b) for a, b in zip(g, w)), default=0.0)
-        before[name] = difference / scale
-        return max(0.0, difference - ROUNDING_AMPLIFICATION * response.get(name, 0.0)) / scale
+        table[name] = [difference, response.get(name, 0.0), largest(w)]
+        return max(0.0, difference - ROUNDING_AMPLIFICATION * table[name][1]) / (table[name][2] or 1.0)
     error, where, problem = compare_tensors(got, want, error_of)
-    return error, where, problem, before.get(where, math.inf)
+    before = table[where][0] / (table[where][2] or 1.0) if where in table else math.inf
+    return error, where, problem, before, table
 
 
 def compare_steps(got, want, weights, grads, backend_grads):
@@ -288,7 +289,7 @@ def check_case(case, args, root):
     with open(os.path.join(directory, "step"), "w") as f:
         f.write("%d\n" % step)
     command = [args.dlc, "grad", "model.dl"]
-    if not run_backend(command, "ref", directory, step, result, args):
+    if not run_backend(command, "ref", directory, step, result, args, None):
         return result
     for probe in range(ROUNDING_PROBES):
         rc, out, _ = run(command + ["--backend", "ref", "--weights", "weights.safetensors", "--batch",
@@ -297,17 +298,29 @@ def check_case(case, args, root):
                          directory)
         if rc != 0:
             return problem("dlc grad --backend ref --rounding-probe failed:\n" + out[-3000:])
+    reference = load_reference(directory)
     for backend in args.backends:
-        if not run_backend(command, backend, directory, step, result, args):
+        if not run_backend(command, backend, directory, step, result, args, reference):
             return result
     if args.export:
         export(case, directory, args.export)
     return result
 
 
-def run_backend(command, backend, directory, step, result, args):
+def load_reference(directory):
+    """What every backend of the case in |directory| is compared with, read
+    once: the starting weights, the reference's gradients and their rounding
+    response, and its training step."""
+    grads = read(os.path.join(directory, "grad_ref.safetensors"))
+    return {"weights": read(os.path.join(directory, "weights.safetensors")), "grads": grads,
+            "response": rounding_response(directory, grads),
+            "step": read(os.path.join(directory, "step_ref.safetensors"))}
+
+
+def run_backend(command, backend, directory, step, result, args, reference):
     """`dlc grad` (or `dlc-rt grad`) of the case in |directory| on |backend|,
-    compared with the reference's results there. False when it failed to run."""
+    compared with |reference| (load_reference; None when |backend| is ref).
+    False when it failed to run."""
     rc, out, _ = run(command + ["--backend", backend, "--weights", "weights.safetensors",
                                 "--batch", "batch.safetensors", "--out", "grad_%s.safetensors" % backend,
                                 "--step-out", "step_%s.safetensors" % backend, "--step", str(step)],
@@ -318,22 +331,16 @@ def run_backend(command, backend, directory, step, result, args):
         return False
     if backend == "ref":
         return True
-    grad_ref = read(os.path.join(directory, "grad_ref.safetensors"))
+    grad_ref = reference["grads"]
     grad_got = read(os.path.join(directory, "grad_%s.safetensors" % backend))
     step_got = read(os.path.join(directory, "step_%s.safetensors" % backend))
     if args.plant:
         plant(grad_got, args.plant)
         plant(step_got, args.plant)
-    weights = read(os.path.join(directory, "weights.safetensors"))
-    response = rounding_response(directory, grad_ref)
-    g, gname, gproblem, gbefore = compare_grads(grad_got, grad_ref, response)
-    # What calibrate.py reads: per tensor, the backend's largest difference,
-    # the rounding response and the reference's largest value.
+    g, gname, gproblem, gbefore, table = compare_grads(grad_got, grad_ref, reference["response"])
     with open(os.path.join(directory, "comparison_%s.json" % backend), "w") as f:
-        json.dump({n: [max((abs(a - b) for a, b in zip(grad_got[n][2], grad_ref[n][2])), default=0.0),
-                       response.get(n, 0.0), largest(grad_ref[n][2])] for n in grad_ref if n in grad_got}, f)
-    s, sname, sproblem = compare_steps(step_got, read(os.path.join(directory, "step_ref.safetensors")),
-                                       weights, grad_ref, grad_got)
+        json.dump(table, f)
+    s, sname, sproblem = compare_steps(step_got, reference["step"], reference["weights"], grad_ref, grad_got)
     result["errors"][backend] = (g, gname, s, sname)
     for p in (gproblem, sproblem):
         if p:
@@ -358,8 +365,10 @@ def check_exported(case, args, root):
     result = {"name": case["name"], "seed": case.get("seed"), "errors": {}, "problems": [],
               "kernels": [], "directory": directory}
     step = int(open(os.path.join(directory, "step")).read())
+    reference = load_reference(directory)
     for backend in args.backends:
-        if not run_backend([args.dlc_rt, "grad", "model.dlcb"], backend, directory, step, result, args):
+        if not run_backend([args.dlc_rt, "grad", "model.dlcb"], backend, directory, step, result, args,
+                           reference):
             break
     return result
 

@@ -9,8 +9,8 @@
 // The gradient recomputes the forward states of its row into its scratch
 // (h and c of every step, global memory), then runs backpropagation through
 // time; weight gradients are summed over rows and steps with atomics into
-// zeroed results. A layer too wide for shared memory (about 1,100 units for
-// the gradient, 1,900 for the forward pass) keeps those arrays in its
+// zeroed results. A layer too wide for shared memory (about 1,170 units for
+// the gradient, 1,960 for the forward pass) keeps those arrays in its
 // block's part of the scratch instead: slower, but every width runs.
 // Gates are Keras' [i | f | c | o] with sigmoid and tanh, as the reference.
 //
