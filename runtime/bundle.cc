@@ -84,8 +84,8 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
                                    param->name()->str() + "'");
       break;
     }
-    case fb::BufferKind::Fused:
-      break; // checked against its producer when the device prepares the kernel
+    case fb::BufferKind::Unstored:
+      break; // checked against the call that makes it when the device prepares the kernel
     case fb::BufferKind::View:
       if (buf->base() < 0 || size_t(buf->base()) >= i)
         return invalid(origin, w + ".base " + std::to_string(buf->base()) +
@@ -117,9 +117,27 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
     std::string wk = where + "." + at("kernels", k);
     for (size_t o = 0; o < kernel->ops()->size(); ++o) {
       const fb::Op *op = kernel->ops()->Get(o);
+      if (op->kind() < fb::OpKind::MIN || op->kind() > fb::OpKind::MAX)
+        return invalid(origin, wk + "." + at("ops", o) + ".kind " +
+                                   std::to_string(int(op->kind())) + " is unknown");
       DLC_RETURN_IF_ERROR(checkIndices(op->inputs(), wk + "." + at("ops", o) + ".inputs"), "");
       DLC_RETURN_IF_ERROR(checkIndices(op->outputs(), wk + "." + at("ops", o) + ".outputs"), "");
     }
+    if (kernel->ops()->size() == 0)
+      return invalid(origin, wk + " has no ops");
+    uint64_t covered = 0;
+    for (size_t c = 0; c < kernel->cpu()->size(); ++c) {
+      const fb::CpuCall *call = kernel->cpu()->Get(c);
+      if (call->routine() < fb::CpuRoutine::MIN || call->routine() > fb::CpuRoutine::MAX)
+        return invalid(origin, wk + "." + at("cpu", c) + ".routine " +
+                                   std::to_string(int(call->routine())) + " is unknown");
+      if (call->ops() == 0)
+        return invalid(origin, wk + "." + at("cpu", c) + " runs no ops");
+      covered += call->ops();
+    }
+    if (covered != kernel->ops()->size())
+      return invalid(origin, wk + ".cpu runs " + std::to_string(covered) + " ops of its " +
+                                 std::to_string(kernel->ops()->size()));
     if (kernel->cuda_source_offset() > payloadSize ||
         kernel->cuda_source_bytes() > payloadSize - kernel->cuda_source_offset())
       return invalid(origin, wk + " CUDA source lies outside the payload");

@@ -19,7 +19,7 @@
 
 namespace dlc::rt {
 
-constexpr uint32_t kBundleVersion = 2;
+constexpr uint32_t kBundleVersion = 3;
 
 class Bundle {
 public:

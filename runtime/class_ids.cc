@@ -45,8 +45,8 @@ std::vector<ClassIdInput> classIdInputs(const fb::Program &program) {
   };
   for (const fb::Kernel *k : *program.kernels())
     for (const fb::Op *op : *k->ops()) {
-      std::string kind = op->kind()->str();
-      if ((kind != "loss" && kind != "loss_grad") || !op->inputs() || op->inputs()->size() < 2 ||
+      if ((op->kind() != fb::OpKind::loss && op->kind() != fb::OpKind::loss_grad) || !op->inputs() ||
+          op->inputs()->size() < 2 ||
           configOf(*op) != "sparse_categorical_crossentropy")
         continue;
       uint32_t prediction = op->inputs()->Get(0), labels = op->inputs()->Get(1);

@@ -19,7 +19,8 @@ int64_t compileBatchSize(ModuleOp module, int64_t requested) {
   return 32;
 }
 
-LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize) {
+LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize,
+                                llvm::ArrayRef<std::string> targets) {
   // Until the precision pass exists, a mixed policy must not pass unnoticed.
   for (auto setup : module.getOps<dl::TrainSetupOp>())
     if (setup.getPrecision() != dl::Precision::fp32)
@@ -33,6 +34,11 @@ LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize) {
   if (!module.getOps<dl::TrainSetupOp>().empty())
     pm.addPass(createAutodiffPass());
   pm.addPass(createFuseKernelsPass());
+  if (!targets.empty()) {
+    SelectKernelsPassOptions select;
+    select.targets = targets;
+    pm.addPass(createSelectKernelsPass(select));
+  }
   return pm.run(module);
 }
 

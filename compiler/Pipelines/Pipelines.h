@@ -2,8 +2,10 @@
 #pragma once
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/ArrayRef.h"
 
 #include <cstdint>
+#include <string>
 
 namespace dlc {
 
@@ -12,7 +14,9 @@ namespace dlc {
 int64_t compileBatchSize(mlir::ModuleOp module, int64_t requested);
 
 /// Everything between the dl dialect and a bundle: dlc-infer-shapes at
-/// |batchSize|, dlc-autodiff (when the module has a training setup), dlc-fuse.
-mlir::LogicalResult runKernelPipeline(mlir::ModuleOp module, int64_t batchSize);
+/// |batchSize|, dlc-autodiff (when the module has a training setup), dlc-fuse,
+/// then dlc-select-kernels for |targets| (none: stop after fusion).
+mlir::LogicalResult runKernelPipeline(mlir::ModuleOp module, int64_t batchSize,
+                                      llvm::ArrayRef<std::string> targets);
 
 } // namespace dlc

@@ -1,6 +1,7 @@
 //===- ProgramLowering.cpp - One function to one runtime program ---------===//
 #include "compiler/Target/ProgramLowering.h"
 
+#include "compiler/Kernels/KernelRegistry.h"
 #include "dialects/DL/DLOps.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -47,6 +48,7 @@ struct KernelRecord {
   std::string name;
   SmallVector<OpRecord> ops;
   SmallVector<uint32_t> args; // the group's inputs, then its results
+  std::vector<fb::CpuCall> cpu;
 };
 
 FailureOr<fb::DType> dtypeOf(Location loc, Type t) {
@@ -126,21 +128,63 @@ std::string valueName(Value v, StringRef fallback) {
   return fallback.str();
 }
 
-/// A conv2d/dense result whose only use is the activation right after it in
-/// the same kernel: every backend applies that activation as the producer's
-/// epilogue, so the value is never stored.
-bool isEpilogueInput(Value v) {
+/// The CPU calls dlc-select-kernels recorded for |fused|, and for each op
+/// the index of the call that runs it.
+FailureOr<std::vector<fb::CpuCall>> cpuCalls(dl::FusedOp fused, DenseMap<Operation *, int> *callOf) {
+  ArrayAttr chosen = fused.getKernelsFor("cpu");
+  if (!chosen)
+    return fused.emitOpError("has no CPU kernel families (run dlc-select-kernels)");
+  SmallVector<Operation *> ops;
+  for (Operation &op : fused.getBody().front().without_terminator())
+    ops.push_back(&op);
+  std::vector<fb::CpuCall> calls;
+  unsigned at = 0;
+  for (Attribute a : chosen) {
+    auto name = dyn_cast<StringAttr>(a);
+    const kernels::KernelFamily *family = name ? kernels::findFamily("cpu", name) : nullptr;
+    if (!family)
+      return fused.emitOpError("names an unknown CPU kernel family ") << a;
+    unsigned covered = at < ops.size() ? family->covers(fused, at) : 0;
+    if (covered == 0)
+      return fused.emitOpError("records CPU kernel family '")
+             << family->name << "' for ops it cannot run (op " << at << ")";
+    const char *const *routines = fb::EnumNamesCpuRoutine();
+    int routine = int(fb::CpuRoutine::MIN);
+    while (routine < int(fb::CpuRoutine::MAX) && family->name != routines[routine])
+      ++routine;
+    for (unsigned i = at; i < at + covered; ++i)
+      (*callOf)[ops[i]] = int(calls.size());
+    calls.emplace_back(fb::CpuRoutine(routine), covered);
+    at += covered;
+  }
+  if (at != ops.size())
+    return fused.emitOpError("has CPU kernel families for ") << at << " of its " << ops.size()
+                                                             << " ops";
+  return calls;
+}
+
+/// A value made and read inside one CPU call of several ops (an
+/// activation epilogue's input): the routine never writes it to memory.
+bool isUnstored(Value v, const DenseMap<Operation *, int> &callOf,
+                const std::vector<fb::CpuCall> &calls) {
   Operation *producer = v.getDefiningOp();
-  if (!producer || !isa<dl::Conv2DOp, dl::DenseOp>(producer) || !v.hasOneUse())
+  auto call = callOf.find(producer);
+  if (call == callOf.end() || calls[size_t(call->second)].ops() < 2 || v.use_empty())
     return false;
-  Operation *user = *v.getUsers().begin();
-  return user == producer->getNextNode() && user->getNumOperands() == 1 &&
-         isa<dl::ReluOp, dl::SigmoidOp, dl::TanhOp, dl::GeluOp, dl::LeakyReluOp>(user);
+  return llvm::all_of(v.getUsers(), [&](Operation *user) {
+    auto c = callOf.find(user);
+    return c != callOf.end() && c->second == call->second;
+  });
 }
 
 LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
   int k = int(kernels.size());
   KernelRecord kernel{fused, fused.getKernelName().str(), {}};
+  DenseMap<Operation *, int> callOf;
+  auto calls = cpuCalls(fused, &callOf);
+  if (failed(calls))
+    return failure();
+  kernel.cpu = std::move(*calls);
   Block &body = fused.getBody().front();
   DenseMap<Value, int> inner;
   for (auto [arg, input] : llvm::zip(body.getArguments(), fused.getInputs())) {
@@ -168,7 +212,9 @@ LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
           return failure();
         b = *created;
       } else {
-        auto created = newBuffer(r, isEpilogueInput(r) ? fb::BufferKind::Fused : fb::BufferKind::Temp,
+        auto created = newBuffer(r,
+                                 isUnstored(r, callOf, kernel.cpu) ? fb::BufferKind::Unstored
+                                                                   : fb::BufferKind::Temp,
                                  valueName(r, kernel.name));
         if (failed(created))
           return failure();
@@ -228,6 +274,7 @@ LogicalResult Lowering::lowerAssign(dl::AssignOp assign) {
   }
   KernelRecord copy{nullptr, "assign." + param.str(), {}};
   copy.ops.push_back(OpRecord{assign, {uint32_t(value)}, {uint32_t(pb)}});
+  copy.cpu = {fb::CpuCall(fb::CpuRoutine::op, 1)};
   use(value, int(kernels.size()));
   kernels.push_back(std::move(copy));
   return success();
@@ -398,19 +445,20 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
       if (k.fused)
         for (NamedAttribute a : rec.op->getAttrs())
           appendAttr(fbb, a.getName().strref(), a.getValue(), attrs);
-      std::string kind = k.fused ? rec.op->getName().stripDialect().str() : "copy";
+      fb::OpKind kind = k.fused ? *kernels::opKindOf(rec.op) : fb::OpKind::copy;
       std::vector<uint32_t> in(rec.inputs.begin(), rec.inputs.end());
       std::vector<uint32_t> out(rec.outputs.begin(), rec.outputs.end());
-      ops.push_back(fb::CreateOpDirect(fbb, kind.c_str(), &in, &out, &attrs));
+      ops.push_back(fb::CreateOpDirect(fbb, kind, &in, &out, &attrs));
       std::string where = locationText(rec.op->getLoc());
       if (!where.empty())
         locations.push_back(fbb.CreateString(where));
     }
     dl::FusedOp fused = k.fused;
     auto it = fused ? code.find(fused.getOperation()) : code.end();
+    auto cpu = fbb.CreateVectorOfStructs(k.cpu);
     if (it == code.end()) {
       fbKernels.push_back(fb::CreateKernel(fbb, fbb.CreateString(k.name), fbb.CreateVector(ops),
-                                           fbb.CreateVector(locations)));
+                                           fbb.CreateVector(locations), 0, 0, 0, 0, cpu));
       continue;
     }
     const KernelCode &c = it->second;
@@ -427,7 +475,7 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
                                              c.takesStep, &zeroed, c.family.c_str());
     fbKernels.push_back(fb::CreateKernel(fbb, fbb.CreateString(k.name), fbb.CreateVector(ops),
                                          fbb.CreateVector(locations), c.sourceOffset,
-                                         c.sourceBytes, fbb.CreateVector(images), launch));
+                                         c.sourceBytes, fbb.CreateVector(images), launch, cpu));
   }
   std::vector<flatbuffers::Offset<flatbuffers::String>> inNames, outNames;
   for (const std::string &s : inputNames)

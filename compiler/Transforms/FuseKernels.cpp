@@ -10,9 +10,10 @@
 //   dense                                              -> softmax       (last axis: row epilogue)
 //   elementwise|loss_grad                              -> bias_grad     (reduction epilogue)
 //
-// Every group formed is one that each backend's code generation runs: the
-// CUDA matrix kernel pools only windows its tile holds (poolJoinsConvolution),
-// and a pool reads a kernel's inputs, never values computed inside it.
+// These rules propose; the kernel-family registry (compiler/Kernels)
+// disposes: an op joins a group only when every target can run the group
+// with it (the CUDA matrix kernel pools only windows its tile holds, and a
+// pool reads a kernel's inputs, never values computed inside it).
 //
 // An op joins a group only when it consumes the group's last op and either
 // the group can move to the op's position (no outside use of a member comes
@@ -21,7 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Transforms/Passes.h"
-#include "compiler/Codegen/CUDA/CudaEmitter.h"
+#include "compiler/Kernels/KernelRegistry.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
@@ -72,10 +73,9 @@ bool canFollow(Role tail, Operation *tailOp, Operation *op, Role role, const Gro
            (tail == Role::Pool && g.ops.size() == 1);
   case Role::Pool:
     return !g.hasPool && isa<dl::Conv2DOp>(g.ops.front()) &&
-           (tail == Role::Elementwise || tailOp == g.ops.front()) &&
-           cuda::poolJoinsConvolution(op);
+           (tail == Role::Elementwise || tailOp == g.ops.front());
   case Role::Softmax:
-    return isa<dl::DenseOp>(tailOp) && cuda::softmaxJoinsDense(op);
+    return isa<dl::DenseOp>(tailOp);
   case Role::BiasGrad:
     return !g.hasBiasGrad && (tail == Role::Elementwise || tail == Role::LossGrad);
   default:
@@ -102,39 +102,58 @@ std::string kernelName(const Group &g) {
   return name;
 }
 
-void outline(Group &g) {
-  Operation *last = g.ops.back();
+/// A dl.fused op running |ops| (cloned into its body), created by |b|: in
+/// place when |b| has an insertion point, else detached. Its results are
+/// the values of |ops| used outside them, listed in |outputs|.
+dl::FusedOp buildGroup(OpBuilder &b, ArrayRef<Operation *> ops, const std::string &name,
+                       SmallVectorImpl<Value> &outputs) {
   llvm::SetVector<Value> inputs;
-  SmallVector<Value> outputs;
-  for (Operation *op : g.ops) {
+  for (Operation *op : ops) {
     for (Value v : op->getOperands())
-      if (!llvm::is_contained(g.ops, v.getDefiningOp()))
+      if (!llvm::is_contained(ops, v.getDefiningOp()))
         inputs.insert(v);
     for (Value r : op->getResults())
-      if (llvm::any_of(r.getUsers(),
-                       [&](Operation *u) { return !llvm::is_contained(g.ops, u); }))
+      if (llvm::any_of(r.getUsers(), [&](Operation *u) { return !llvm::is_contained(ops, u); }))
         outputs.push_back(r);
   }
   SmallVector<Location> locs;
-  for (Operation *op : g.ops)
+  for (Operation *op : ops)
     locs.push_back(op->getLoc());
-
-  OpBuilder b(last->getContext());
-  b.setInsertionPointAfter(last);
-  auto fused = b.create<dl::FusedOp>(
-      b.getFusedLoc(locs), TypeRange(ValueRange(outputs)), inputs.getArrayRef(),
-      b.getStringAttr(kernelName(g)));
+  OpBuilder::InsertionGuard guard(b);
+  auto fused = b.create<dl::FusedOp>(b.getFusedLoc(locs), TypeRange(ValueRange(outputs)),
+                                     inputs.getArrayRef(), b.getStringAttr(name),
+                                     /*kernels=*/nullptr);
   Block *body = b.createBlock(&fused.getBody());
   IRMapping map;
   for (Value v : inputs)
     map.map(v, body->addArgument(v.getType(), v.getLoc()));
-  for (Operation *op : g.ops)
+  for (Operation *op : ops)
     b.clone(*op, map);
   SmallVector<Value> yielded;
   for (Value r : outputs)
     yielded.push_back(map.lookup(r));
   b.create<dl::YieldOp>(fused.getLoc(), yielded);
+  return fused;
+}
 
+/// Whether every target can run |g| extended by |op|.
+bool joinIsLegal(const Group &g, Operation *op) {
+  SmallVector<Operation *> ops(g.ops.begin(), g.ops.end());
+  ops.push_back(op);
+  OpBuilder detached(op->getContext());
+  SmallVector<Value> outputs;
+  dl::FusedOp candidate = buildGroup(detached, ops, "candidate", outputs);
+  bool legal = kernels::runsOnEveryTarget(candidate);
+  candidate->erase();
+  return legal;
+}
+
+void outline(Group &g) {
+  Operation *last = g.ops.back();
+  OpBuilder b(last->getContext());
+  b.setInsertionPointAfter(last);
+  SmallVector<Value> outputs;
+  dl::FusedOp fused = buildGroup(b, g.ops, kernelName(g), outputs);
   for (auto [r, replacement] : llvm::zip(outputs, fused.getResults()))
     r.replaceAllUsesWith(replacement);
   for (Operation *op : llvm::reverse(g.ops))
@@ -160,7 +179,8 @@ struct FuseKernelsPass : dlc::impl::FuseKernelsPassBase<FuseKernelsPass> {
         for (Value v : op->getOperands()) {
           Operation *producer = v.getDefiningOp();
           Group *g = producer ? groupOf.lookup(producer) : nullptr;
-          if (!g || g->ops.back() != producer || !canFollow(roleOf(producer), producer, op, role, *g))
+          if (!g || g->ops.back() != producer ||
+              !canFollow(roleOf(producer), producer, op, role, *g) || !joinIsLegal(*g, op))
             continue;
           if (canMoveTo(*g, op)) {
             target = g;

@@ -41,8 +41,28 @@ def FuseKernelsPass : Pass<"dlc-fuse", "mlir::ModuleOp"> {
     producer->consumer chains: conv2d/dense and gradient anchors take the
     elementwise ops that follow them, conv2d (+activation) takes the pooling
     after it, dense takes a softmax, an elementwise chain takes the bias_grad
-    of its result. Views and parameter reads/writes stay outside.
+    of its result. An op joins a group only when every target can run the
+    group (the kernel-family registry, compiler/Kernels). Views and
+    parameter reads/writes stay outside.
   }];
+  let dependentDialects = ["::dlc::dl::DLDialect"];
+}
+
+def SelectKernelsPass : Pass<"dlc-select-kernels", "mlir::ModuleOp"> {
+  let summary = "Record on each dl.fused group which kernel families run it, per target";
+  let description = [{
+    Sets each group's `kernels` attribute: for every target of `targets`,
+    the families of the kernel-family registry (compiler/Kernels) that run
+    its ops in order, each target's preferred family first. A CUDA family
+    runs the whole group as one launch; the CPU may need several calls
+    (`["activation_epilogue", "op"]`: conv2d with its relu, then a pool).
+    A group that some target cannot run is an error at its location. Code
+    generation and program lowering read this record and nothing else.
+  }];
+  let options = [
+    ListOption<"targets", "targets", "std::string",
+               "Targets to choose kernels for (cpu, cuda); default: every target">,
+  ];
   let dependentDialects = ["::dlc::dl::DLDialect"];
 }
 

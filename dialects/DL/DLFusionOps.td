@@ -17,8 +17,15 @@ def DL_FusedOp : DL_Op<"fused", [IsolatedFromAbove, SingleBlock,
     memory on backends that can keep them in registers. The location is the
     fused location of the member ops, so a kernel traces back to the model.
 
+    `kernels`, set by `dlc-select-kernels`, says how each target runs the
+    group: per target, the kernel families (compiler/Kernels) that run its
+    ops in order. A CUDA family runs the whole group as one launch; the CPU
+    runs it as a sequence of calls, e.g. `["activation_epilogue", "op"]`
+    for conv2d + relu (one oneDNN primitive) then max_pool2d.
+
     ```mlir
-    %y:2 = dl.fused "conv2d_relu_max_pool2d" (%x, %k, %b) : (...) -> (...) {
+    %y:2 = dl.fused "conv2d+relu+max_pool2d" (%x, %k, %b)
+        {kernels = {cpu = ["activation_epilogue", "op"], cuda = ["gemm"]}} : (...) -> (...) {
     ^bb0(%a: tensor<...>, %kk: tensor<...>, %bb: tensor<...>):
       %0 = dl.conv2d %a, %kk, %bb {...} : ...
       %1 = dl.relu %0 : ...
@@ -27,13 +34,22 @@ def DL_FusedOp : DL_Op<"fused", [IsolatedFromAbove, SingleBlock,
     }
     ```
   }];
-  let arguments = (ins Variadic<AnyType>:$inputs, StrAttr:$kernel_name);
+  let arguments = (ins Variadic<AnyType>:$inputs, StrAttr:$kernel_name,
+                       OptionalAttr<DictionaryAttr>:$kernels);
   let results = (outs Variadic<AnyType>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $kernel_name `(` $inputs `)` attr-dict `:` functional-type($inputs, results) $body
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The kernel families dlc-select-kernels chose for |target| ("cpu",
+    /// "cuda"), in the order they run the ops; null when it chose none.
+    ::mlir::ArrayAttr getKernelsFor(::llvm::StringRef target) {
+      auto kernels = getKernelsAttr();
+      return kernels ? kernels.getAs<::mlir::ArrayAttr>(target) : nullptr;
+    }
+  }];
 }
 
 def DL_YieldOp : DL_Op<"yield", [Pure, Terminator, ReturnLike, HasParent<"FusedOp">]> {

@@ -34,13 +34,16 @@ double estimatedFlops(const fb::Program &program) {
     for (const fb::Op *op : *k->ops()) {
       if (!op->outputs() || !op->outputs()->size() || !op->inputs() || !op->inputs()->size())
         continue;
-      std::string kind = op->kind()->str();
+      using K = fb::OpKind;
+      K kind = op->kind();
       double out = elements(op->outputs()->Get(0));
       uint32_t in0 = op->inputs()->Get(0);
-      if (kind == "conv2d" && op->inputs()->size() > 1) // kh * kw * cin per output
+      bool product = op->inputs()->size() > 1;
+      if (kind == K::conv2d && product) // kh * kw * cin per output
         flops += 2 * out * dim(op->inputs()->Get(1), 0) * dim(op->inputs()->Get(1), 1) * dim(in0, -1);
-      else if (kind.rfind("conv2d_grad", 0) == 0 || kind.rfind("dense", 0) == 0 ||
-               kind.rfind("lstm", 0) == 0)
+      else if (product && (kind == K::conv2d_grad_input || kind == K::conv2d_grad_kernel ||
+                           kind == K::dense || kind == K::dense_grad_input ||
+                           kind == K::dense_grad_kernel || kind == K::lstm || kind == K::lstm_grad))
         flops += 2 * elements(in0) * dim(op->inputs()->Get(1), -1);
       else
         flops += out;
@@ -77,8 +80,8 @@ public:
       case fb::BufferKind::View:
         v.data = views_[size_t(b->base())].data;
         break;
-      case fb::BufferKind::Fused:
-        v.data = nullptr; // an epilogue input: buildStep checks it is fused
+      case fb::BufferKind::Unstored:
+        v.data = nullptr; // made and read inside one call: buildCall checks it
         break;
       default:
         v.data = arena_.get() + b->offset();
@@ -106,18 +109,19 @@ public:
   Status buildSteps(const fb::Program &program) {
     for (const fb::Kernel *k : *program.kernels()) {
       const auto &ops = *k->ops();
-      for (size_t i = 0; i < ops.size(); ++i) {
-        OpContext ctx{*ops[i], program, views_, readers_, shared_};
-        std::vector<const fb::Op *> following;
-        for (size_t j = i + 1; j < ops.size(); ++j)
-          following.push_back(ops[j]);
-        int consumed = 0;
+      size_t at = 0; // the bundle loader checked that the calls cover the ops
+      for (const fb::CpuCall *call : *k->cpu()) {
+        std::vector<const fb::Op *> covered;
+        for (size_t i = at; i < at + call->ops(); ++i)
+          covered.push_back(ops[uint32_t(i)]);
+        OpContext ctx{*covered.front(), program, views_, readers_, shared_};
         Step step;
-        DLC_RETURN_IF_ERROR(buildStep(ctx, following, &consumed, &step),
-                            "kernel '" + k->name()->str() + "', op " + ops[i]->kind()->str());
+        DLC_RETURN_IF_ERROR(buildCall(call->routine(), ctx, covered, &step),
+                            "kernel '" + k->name()->str() + "', op " +
+                                fb::EnumNameOpKind(covered.front()->kind()));
         steps_.push_back(std::move(step));
         stepKernel_.push_back(k->name()->str());
-        i += size_t(consumed);
+        at += call->ops();
       }
     }
     return okStatus();

@@ -1,10 +1,10 @@
 //===- cpu_device.h - Programs on the CPU ---------------------------------===//
 //
-// Each op of a kernel becomes a prepared step (oneDNN primitives created,
-// attributes decoded, buffers resolved to arena or parameter pointers) once;
-// running a program is then a loop over steps. Fusion on the CPU: a conv2d or
-// dense followed in its kernel by an activation on a value nothing else reads
-// runs as one primitive with the activation as epilogue.
+// Each kernel runs as the CPU calls the compiler recorded for it (its
+// `cpu` list: a routine and how many of its ops it runs, chosen by
+// dlc-select-kernels). Each call becomes a prepared closure (oneDNN
+// primitives created, attributes decoded, buffers resolved to arena or
+// parameter pointers) once; running a program is then a loop over them.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -17,6 +17,7 @@
 
 namespace dlc::rt::cpu {
 
+/// One prepared call: a routine bound to its buffers.
 using Step = std::function<Status(const RunOptions &)>;
 
 /// What an op builder sees: the op, views of every buffer of the program,
@@ -36,11 +37,10 @@ struct OpContext {
   size_t numOutputs() const { return op.outputs() ? op.outputs()->size() : 0; }
 };
 
-/// Builds the step for |ctx.op|. |following| are the kernel's later ops; a
-/// step may take some of them over (an activation as a conv2d epilogue, the
-/// relu and bias gradients after a pooling gradient) and sets *consumed to
-/// how many.
-Status buildStep(OpContext &ctx, const std::vector<const fb::Op *> &following, int *consumed,
+/// Builds the call of |routine| that runs |ops| (ops[0] is ctx.op).
+Status buildCall(fb::CpuRoutine routine, OpContext &ctx, const std::vector<const fb::Op *> &ops,
                  Step *step);
+/// How many ops |routine| runs.
+size_t cpuRoutineOps(fb::CpuRoutine routine);
 
 } // namespace dlc::rt::cpu

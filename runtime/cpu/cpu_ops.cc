@@ -15,6 +15,7 @@
 #include "runtime/cpu/optimizer.h"
 #include "runtime/cpu/pool.h"
 #include "runtime/cpu/op_attrs.h"
+#include "runtime/cpu/op_builders.h"
 #include "runtime/cpu/recurrent.h"
 
 #include <algorithm>
@@ -23,49 +24,61 @@
 namespace dlc::rt::cpu {
 namespace {
 
-/// The activation of |op| as an epilogue, if it is one.
-bool epilogueOf(const fb::Op &op, Epilogue *e) {
-  std::string kind = op.kind()->str();
-  if (kind == "relu")
-    e->activation = Activation::kRelu;
-  else if (kind == "sigmoid")
-    e->activation = Activation::kSigmoid;
-  else if (kind == "tanh")
-    e->activation = Activation::kTanh;
-  else if (kind == "gelu")
+/// The activation |op| applies, as a dense/conv2d epilogue.
+Status epilogueOf(const fb::Op &op, Epilogue *e) {
+  switch (op.kind()) {
+  case fb::OpKind::relu: e->activation = Activation::kRelu; break;
+  case fb::OpKind::sigmoid: e->activation = Activation::kSigmoid; break;
+  case fb::OpKind::tanh: e->activation = Activation::kTanh; break;
+  case fb::OpKind::gelu:
     e->activation = boolOr(op, "approximate", false) ? Activation::kGeluTanh : Activation::kGelu;
-  else if (kind == "leaky_relu") {
+    break;
+  case fb::OpKind::leaky_relu:
     e->activation = Activation::kLeakyRelu;
     e->slope = float(floatOr(op, "negative_slope", 0.2));
-  } else
-    return false;
-  return true;
+    break;
+  default:
+    return bad(std::string("op '") + fb::EnumNameOpKind(op.kind()) + "' is not an activation");
+  }
+  return okStatus();
 }
 
-/// Whether |next| is an activation applied to |ctx.op|'s only output, which
-/// nothing else reads: then the producer writes the activation's result.
-bool fusesEpilogue(const OpContext &ctx, const fb::Op *next, Epilogue *e) {
-  if (!next || !next->inputs() || next->inputs()->size() != 1 || ctx.numOutputs() != 1)
-    return false;
-  uint32_t produced = ctx.op.outputs()->Get(0);
-  return next->inputs()->Get(0) == produced && ctx.readers[produced] == 1 && epilogueOf(*next, e);
-}
-
-Status unaryKind(const std::string &kind, const fb::Op &op, UnaryKind *out, float *slope) {
+Status unaryKind(const fb::Op &op, UnaryKind *out, float *slope, bool *grad) {
   *slope = 0.0f;
-  if (kind == "relu" || kind == "relu_grad")
-    *out = UnaryKind::kRelu;
-  else if (kind == "sigmoid" || kind == "sigmoid_grad")
-    *out = UnaryKind::kSigmoid;
-  else if (kind == "tanh" || kind == "tanh_grad")
-    *out = UnaryKind::kTanh;
-  else if (kind == "gelu" || kind == "gelu_grad")
+  *grad = false;
+  switch (op.kind()) {
+  case fb::OpKind::relu_grad: *grad = true; [[fallthrough]];
+  case fb::OpKind::relu: *out = UnaryKind::kRelu; break;
+  case fb::OpKind::sigmoid_grad: *grad = true; [[fallthrough]];
+  case fb::OpKind::sigmoid: *out = UnaryKind::kSigmoid; break;
+  case fb::OpKind::tanh_grad: *grad = true; [[fallthrough]];
+  case fb::OpKind::tanh: *out = UnaryKind::kTanh; break;
+  case fb::OpKind::gelu_grad: *grad = true; [[fallthrough]];
+  case fb::OpKind::gelu:
     *out = boolOr(op, "approximate", false) ? UnaryKind::kGeluTanh : UnaryKind::kGelu;
-  else if (kind == "leaky_relu" || kind == "leaky_relu_grad") {
+    break;
+  case fb::OpKind::leaky_relu_grad: *grad = true; [[fallthrough]];
+  case fb::OpKind::leaky_relu:
     *out = UnaryKind::kLeakyRelu;
     *slope = float(floatOr(op, "negative_slope", 0.2));
-  } else
+    break;
+  default:
     return bad("not an activation");
+  }
+  return okStatus();
+}
+
+/// The activation_epilogue routine's second op: an activation of the first
+/// op's only output, which nothing else reads (the output is Unstored).
+Status epilogueFor(const OpContext &ctx, const fb::Op &activation, Epilogue *e, TensorView *y) {
+  if (ctx.numOutputs() != 1 || !activation.inputs() || activation.inputs()->size() != 1 ||
+      !activation.outputs() || activation.outputs()->size() != 1 ||
+      activation.inputs()->Get(0) != ctx.op.outputs()->Get(0) ||
+      ctx.readers[ctx.op.outputs()->Get(0)] != 1)
+    return bad("an activation epilogue must read the only output of the op before it, and "
+               "nothing else may");
+  DLC_RETURN_IF_ERROR(epilogueOf(activation, e), "");
+  *y = ctx.views[activation.outputs()->Get(0)];
   return okStatus();
 }
 
@@ -86,16 +99,15 @@ Status convGeometry(const fb::Op &op, const std::vector<int64_t> &x,
                           strides[1], dilation[0], dilation[1], same, g);
 }
 
-Status buildConv(OpContext &ctx, const fb::Op *next, bool *consumedNext, Step *step) {
+/// conv2d, with |activation| as its epilogue when given.
+Status buildConv(OpContext &ctx, const fb::Op *activation, Step *step) {
   DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
   ConvGeometry g;
   DLC_RETURN_IF_ERROR(convGeometry(ctx.op, ctx.in(0).shape, ctx.in(1).shape, &g), "");
   Epilogue e;
   TensorView y = ctx.out(0);
-  if (fusesEpilogue(ctx, next, &e)) {
-    *consumedNext = true;
-    y = ctx.views[next->outputs()->Get(0)];
-  }
+  if (activation)
+    DLC_RETURN_IF_ERROR(epilogueFor(ctx, *activation, &e, &y), "");
   auto conv = std::make_shared<Conv2D>();
   DLC_RETURN_IF_ERROR(conv->prepare(g, e), "");
   TensorView x = ctx.in(0), k = ctx.in(1);
@@ -140,51 +152,54 @@ Status poolGeometry(const fb::Op &op, const std::vector<int64_t> &x, PoolGeometr
                           same, g);
 }
 
-Status buildPool(OpContext &ctx, const std::string &kind, Step *step) {
-  if (kind == "max_pool2d" || kind == "avg_pool2d") {
+Status buildPool(OpContext &ctx, Step *step) {
+  using K = fb::OpKind;
+  K kind = ctx.op.kind();
+  if (kind == K::max_pool2d || kind == K::avg_pool2d) {
     DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
     PoolGeometry g;
     DLC_RETURN_IF_ERROR(poolGeometry(ctx.op, ctx.in(0).shape, &g), "");
     TensorView x = ctx.in(0), y = ctx.out(0);
-    bool max = kind == "max_pool2d";
+    bool max = kind == K::max_pool2d;
     *step = [=](const RunOptions &) { return max ? maxPool2d(g, x, y) : avgPool2d(g, x, y); };
-  } else if (kind == "max_pool2d_grad") {
+  } else if (kind == K::max_pool2d_grad) {
     DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
     PoolGeometry g;
     DLC_RETURN_IF_ERROR(poolGeometry(ctx.op, ctx.in(0).shape, &g), "");
     TensorView x = ctx.in(0), dy = ctx.in(1), dx = ctx.out(0);
     *step = [=](const RunOptions &) { return maxPool2dGrad(g, x, dy, dx); };
-  } else if (kind == "avg_pool2d_grad") {
+  } else if (kind == K::avg_pool2d_grad) {
     DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
     PoolGeometry g;
     DLC_RETURN_IF_ERROR(poolGeometry(ctx.op, ctx.out(0).shape, &g), "");
     TensorView dy = ctx.in(0), dx = ctx.out(0);
     *step = [=](const RunOptions &) { return avgPool2dGrad(g, dy, dx); };
-  } else if (kind == "global_max_pool2d" || kind == "global_avg_pool2d") {
+  } else if (kind == K::global_max_pool2d || kind == K::global_avg_pool2d) {
     DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
     TensorView x = ctx.in(0), y = ctx.out(0);
-    bool max = kind == "global_max_pool2d";
+    bool max = kind == K::global_max_pool2d;
     *step = [=](const RunOptions &) { return max ? globalMaxPool2d(x, y) : globalAvgPool2d(x, y); };
-  } else if (kind == "global_max_pool2d_grad") {
+  } else if (kind == K::global_max_pool2d_grad) {
     DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
     TensorView x = ctx.in(0), dy = ctx.in(1), dx = ctx.out(0);
     *step = [=](const RunOptions &) { return globalMaxPool2dGrad(x, dy, dx); };
-  } else { // global_avg_pool2d_grad
+  } else if (kind == K::global_avg_pool2d_grad) {
     DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
     TensorView dy = ctx.in(0), dx = ctx.out(0);
     *step = [=](const RunOptions &) { return globalAvgPool2dGrad(dy, dx); };
+  } else {
+    return bad("not a pooling op");
   }
   return okStatus();
 }
 
-Status buildDense(OpContext &ctx, const fb::Op *next, bool *consumedNext, Step *step) {
+/// dense, with |activation| as its epilogue when given.
+Status buildDense(OpContext &ctx, const fb::Op *activation, Step *step) {
   DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
   Epilogue e;
   TensorView y = ctx.out(0);
-  if (fusesEpilogue(ctx, next, &e)) {
-    *consumedNext = true;
-    y = ctx.views[next->outputs()->Get(0)];
-  }
+  if (activation)
+    DLC_RETURN_IF_ERROR(epilogueFor(ctx, *activation, &e, &y), "");
   TensorView x = ctx.in(0), k = ctx.in(1);
   std::optional<TensorView> bias;
   if (ctx.numInputs() > 2)
@@ -197,11 +212,11 @@ Status buildDense(OpContext &ctx, const fb::Op *next, bool *consumedNext, Step *
 // Elementwise, softmax, shape ops
 //===----------------------------------------------------------------------===//
 
-Status buildUnary(OpContext &ctx, const std::string &kind, Step *step) {
+Status buildUnary(OpContext &ctx, Step *step) {
   UnaryKind u;
   float slope;
-  DLC_RETURN_IF_ERROR(unaryKind(kind, ctx.op, &u, &slope), "");
-  bool grad = kind.size() > 5 && kind.compare(kind.size() - 5, 5, "_grad") == 0;
+  bool grad;
+  DLC_RETURN_IF_ERROR(unaryKind(ctx.op, &u, &slope, &grad), "");
   DLC_RETURN_IF_ERROR(need(ctx, grad ? 2 : 1, 1), "");
   TensorView a = ctx.in(0), y = ctx.out(0);
   int64_t n = y.numel();
@@ -295,111 +310,157 @@ Status buildSlice(OpContext &ctx, Step *step) {
   return okStatus();
 }
 
-/// max_pool2d_grad, relu_grad of the pool's input (a relu output: the mask
-/// is x > 0), bias_grad of the result: one pass (maxPool2dGradRelu).
-bool buildPoolGradReluBias(OpContext &ctx, const std::vector<const fb::Op *> &following,
-                           int *consumed, Step *step) {
-  if (ctx.op.kind()->str() != "max_pool2d_grad" || following.size() < 2 || ctx.numInputs() != 2)
-    return false;
-  const fb::Op &relu = *following[0], &bias = *following[1];
+/// The max_pool_grad_relu_bias routine: max_pool2d_grad(x, dy), relu_grad
+/// of the pool's input (a relu output: the mask is x > 0) on the pooled
+/// gradient (read by nothing else), bias_grad of that, in one pass.
+Status buildPoolGradReluBias(OpContext &ctx, const fb::Op &relu, const fb::Op &bias, Step *step) {
+  DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
   uint32_t x = ctx.op.inputs()->Get(0), pooled = ctx.op.outputs()->Get(0);
-  if (relu.kind()->str() != "relu_grad" || !relu.inputs() || relu.inputs()->size() != 2 ||
-      relu.inputs()->Get(0) != x || relu.inputs()->Get(1) != pooled || ctx.readers[pooled] != 1 ||
-      bias.kind()->str() != "bias_grad" || !bias.inputs() || bias.inputs()->size() != 1 ||
-      bias.inputs()->Get(0) != relu.outputs()->Get(0))
-    return false;
+  if (ctx.op.kind() != fb::OpKind::max_pool2d_grad || relu.kind() != fb::OpKind::relu_grad ||
+      !relu.inputs() || relu.inputs()->size() != 2 || relu.inputs()->Get(0) != x ||
+      relu.inputs()->Get(1) != pooled || ctx.readers[pooled] != 1 || !relu.outputs() ||
+      relu.outputs()->size() != 1 || bias.kind() != fb::OpKind::bias_grad || !bias.inputs() ||
+      bias.inputs()->size() != 1 || bias.inputs()->Get(0) != relu.outputs()->Get(0) ||
+      !bias.outputs() || bias.outputs()->size() != 1)
+    return bad("max_pool_grad_relu_bias runs max_pool2d_grad(x, dy), relu_grad(x, its result), "
+               "bias_grad of that");
   PoolGeometry g;
-  if (!poolGeometry(ctx.op, ctx.in(0).shape, &g).ok())
-    return false;
+  DLC_RETURN_IF_ERROR(poolGeometry(ctx.op, ctx.in(0).shape, &g), "");
   TensorView xv = ctx.in(0), dy = ctx.in(1), dx = ctx.views[relu.outputs()->Get(0)];
   TensorView db = ctx.views[bias.outputs()->Get(0)];
   *step = [=](const RunOptions &) { return maxPool2dGradRelu(g, xv, dy, dx, &db); };
-  *consumed = 2;
-  return true;
+  return okStatus();
+}
+
+Status buildAdd(OpContext &ctx, Step *step) {
+  DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
+  std::vector<const float *> inputs;
+  for (size_t i = 0; i < ctx.numInputs(); ++i)
+    inputs.push_back(ctx.in(i).f32());
+  TensorView y = ctx.out(0);
+  *step = [=](const RunOptions &) {
+    add(inputs.data(), int64_t(inputs.size()), y.f32(), y.numel());
+    return okStatus();
+  };
+  return okStatus();
+}
+
+Status buildCopy(OpContext &ctx, Step *step) {
+  DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
+  TensorView x = ctx.in(0), y = ctx.out(0);
+  if (x.bytes() != y.bytes())
+    return bad("copy between buffers of different sizes");
+  *step = [=](const RunOptions &) {
+    copy(x.data, y.data, y.bytes());
+    return okStatus();
+  };
+  return okStatus();
+}
+
+Status buildZeros(OpContext &ctx, Step *step) {
+  DLC_RETURN_IF_ERROR(need(ctx, 0, 1), "");
+  TensorView y = ctx.out(0);
+  *step = [=](const RunOptions &) {
+    zeros(y.data, y.bytes());
+    return okStatus();
+  };
+  return okStatus();
+}
+
+/// The CPU's routine for one op of each kind: the dispatch table of the
+/// `op` routine (a switch without default, so a new OpKind without a
+/// routine is a compile-time warning).
+Status buildOp(OpContext &ctx, Step *step) {
+  using K = fb::OpKind;
+  switch (ctx.op.kind()) {
+  case K::copy: return buildCopy(ctx, step);
+  case K::zeros: return buildZeros(ctx, step);
+  case K::conv2d: return buildConv(ctx, nullptr, step);
+  case K::conv2d_grad_input: return buildConvGradInput(ctx, step);
+  case K::conv2d_grad_kernel: return buildConvGradKernel(ctx, step);
+  case K::dense: return buildDense(ctx, nullptr, step);
+  case K::dense_grad_input:
+  case K::dense_grad_kernel:
+  case K::bias_grad: return buildDenseGrad(ctx, step);
+  case K::max_pool2d:
+  case K::avg_pool2d:
+  case K::global_max_pool2d:
+  case K::global_avg_pool2d:
+  case K::max_pool2d_grad:
+  case K::avg_pool2d_grad:
+  case K::global_max_pool2d_grad:
+  case K::global_avg_pool2d_grad: return buildPool(ctx, step);
+  case K::relu:
+  case K::sigmoid:
+  case K::tanh:
+  case K::gelu:
+  case K::leaky_relu:
+  case K::relu_grad:
+  case K::sigmoid_grad:
+  case K::tanh_grad:
+  case K::gelu_grad:
+  case K::leaky_relu_grad: return buildUnary(ctx, step);
+  case K::softmax: return buildSoftmax(ctx, false, step);
+  case K::softmax_grad: return buildSoftmax(ctx, true, step);
+  case K::add: return buildAdd(ctx, step);
+  case K::concat: return buildConcat(ctx, step);
+  case K::slice: return buildSlice(ctx, step);
+  case K::dropout: return buildDropout(ctx, step);
+  case K::batch_norm: return buildBatchNorm(ctx, step);
+  case K::batch_norm_grad: return buildBatchNormGrads(ctx, /*inference=*/false, step);
+  case K::batch_norm_inference_grad: return buildBatchNormGrads(ctx, /*inference=*/true, step);
+  case K::batch_norm_statistics_update: return buildStatisticsUpdate(ctx, step);
+  case K::embedding: return buildEmbedding(ctx, false, step);
+  case K::embedding_grad: return buildEmbedding(ctx, true, step);
+  case K::lstm: return buildLstm(ctx, step);
+  case K::lstm_grad: return buildLstmGrad(ctx, step);
+  case K::loss: return buildLoss(ctx, false, step);
+  case K::loss_grad: return buildLoss(ctx, true, step);
+  case K::optimizer_update: return buildOptimizerUpdate(ctx, step);
+  }
+  return bad("op kind " + std::to_string(int(ctx.op.kind())) + " is unknown");
 }
 
 } // namespace
 
-Status buildTrainingStep(OpContext &ctx, const std::string &kind, Step *step);
-
-Status buildOp(OpContext &ctx, const fb::Op *next, bool *consumedNext, Step *step);
-
-Status buildStep(OpContext &ctx, const std::vector<const fb::Op *> &following, int *consumed,
+Status buildCall(fb::CpuRoutine routine, OpContext &ctx, const std::vector<const fb::Op *> &ops,
                  Step *step) {
   for (size_t i = 0; i < ctx.numInputs(); ++i)
     if (!ctx.in(i).data && ctx.in(i).numel())
-      return bad("input " + std::to_string(i) + " is a fused value its producer did not fuse");
-  if (buildPoolGradReluBias(ctx, following, consumed, step))
-    return okStatus();
-  bool consumedNext = false;
-  DLC_RETURN_IF_ERROR(buildOp(ctx, following.empty() ? nullptr : following[0], &consumedNext, step),
-                      "");
-  *consumed = consumedNext ? 1 : 0;
-  if (!consumedNext)
-    for (size_t i = 0; i < ctx.numOutputs(); ++i)
-      if (!ctx.out(i).data && ctx.out(i).numel())
-        return bad("output " + std::to_string(i) +
-                   " is marked fused but the next op is not an activation of it");
-  return okStatus();
-}
-
-Status buildOp(OpContext &ctx, const fb::Op *next, bool *consumedNext, Step *step) {
-  *consumedNext = false;
-  std::string kind = ctx.op.kind()->str();
+      return bad("input " + std::to_string(i) + " is a value no call stored");
   for (size_t i = 0; i < ctx.numOutputs(); ++i)
     if (ctx.out(i).dtype != DType::kF32)
       return bad("outputs must be f32");
-  if (kind == "conv2d")
-    return buildConv(ctx, next, consumedNext, step);
-  if (kind == "conv2d_grad_input")
-    return buildConvGradInput(ctx, step);
-  if (kind == "conv2d_grad_kernel")
-    return buildConvGradKernel(ctx, step);
-  if (kind == "dense")
-    return buildDense(ctx, next, consumedNext, step);
-  if (kind.find("pool2d") != std::string::npos)
-    return buildPool(ctx, kind, step);
-  if (kind == "relu" || kind == "sigmoid" || kind == "tanh" || kind == "gelu" ||
-      kind == "leaky_relu" || kind == "relu_grad" || kind == "sigmoid_grad" ||
-      kind == "tanh_grad" || kind == "gelu_grad" || kind == "leaky_relu_grad")
-    return buildUnary(ctx, kind, step);
-  if (kind == "softmax" || kind == "softmax_grad")
-    return buildSoftmax(ctx, kind == "softmax_grad", step);
-  if (kind == "concat")
-    return buildConcat(ctx, step);
-  if (kind == "slice")
-    return buildSlice(ctx, step);
-  if (kind == "add") {
-    DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
-    std::vector<const float *> inputs;
-    for (size_t i = 0; i < ctx.numInputs(); ++i)
-      inputs.push_back(ctx.in(i).f32());
-    TensorView y = ctx.out(0);
-    *step = [=](const RunOptions &) {
-      add(inputs.data(), int64_t(inputs.size()), y.f32(), y.numel());
-      return okStatus();
-    };
+  size_t want = cpuRoutineOps(routine);
+  if (ops.size() != want)
+    return bad(std::string("the ") + fb::EnumNameCpuRoutine(routine) + " routine runs " +
+               std::to_string(want) + " ops, not " + std::to_string(ops.size()));
+  switch (routine) {
+  case fb::CpuRoutine::op:
+    DLC_RETURN_IF_ERROR(buildOp(ctx, step), "");
+    for (size_t i = 0; i < ctx.numOutputs(); ++i)
+      if (!ctx.out(i).data && ctx.out(i).numel())
+        return bad("output " + std::to_string(i) + " is marked unstored but one op stores it");
     return okStatus();
+  case fb::CpuRoutine::activation_epilogue:
+    if (ctx.op.kind() == fb::OpKind::conv2d)
+      return buildConv(ctx, ops[1], step);
+    if (ctx.op.kind() == fb::OpKind::dense)
+      return buildDense(ctx, ops[1], step);
+    return bad("an activation epilogue follows conv2d or dense");
+  case fb::CpuRoutine::max_pool_grad_relu_bias:
+    return buildPoolGradReluBias(ctx, *ops[1], *ops[2], step);
   }
-  if (kind == "copy") {
-    DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
-    TensorView x = ctx.in(0), y = ctx.out(0);
-    *step = [=](const RunOptions &) {
-      copy(x.data, y.data, y.bytes());
-      return okStatus();
-    };
-    return okStatus();
+  return bad("CPU routine " + std::to_string(int(routine)) + " is unknown");
+}
+
+size_t cpuRoutineOps(fb::CpuRoutine routine) {
+  switch (routine) {
+  case fb::CpuRoutine::op: return 1;
+  case fb::CpuRoutine::activation_epilogue: return 2;
+  case fb::CpuRoutine::max_pool_grad_relu_bias: return 3;
   }
-  if (kind == "zeros") {
-    DLC_RETURN_IF_ERROR(need(ctx, 0, 1), "");
-    TensorView y = ctx.out(0);
-    *step = [=](const RunOptions &) {
-      zeros(y.data, y.bytes());
-      return okStatus();
-    };
-    return okStatus();
-  }
-  return buildTrainingStep(ctx, kind, step);
+  return 0;
 }
 
 } // namespace dlc::rt::cpu

@@ -12,6 +12,7 @@
 #include "runtime/cpu/loss.h"
 #include "runtime/cpu/normalization.h"
 #include "runtime/cpu/op_attrs.h"
+#include "runtime/cpu/op_builders.h"
 #include "runtime/cpu/optimizer.h"
 #include "runtime/cpu/recurrent.h"
 
@@ -58,6 +59,8 @@ Status lossOptions(const fb::Op &op, LossOptions *o) {
   o->labelSmoothing = floatOr(op, "label_smoothing", 0.0);
   return okStatus();
 }
+
+} // namespace
 
 Status buildLoss(OpContext &ctx, bool grad, Step *step) {
   DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
@@ -127,14 +130,14 @@ Status buildBatchNorm(OpContext &ctx, Step *step) {
   return okStatus();
 }
 
-Status buildBatchNormGrads(OpContext &ctx, const std::string &kind, Step *step) {
+Status buildBatchNormGrads(OpContext &ctx, bool inference, Step *step) {
   // One optional operand (gamma) among three: MLIR records no segment sizes
   // for such ops, so the operand count says whether gamma is there.
   std::vector<int64_t> seg = operandSegments(ctx.op);
   if (seg.empty() && (ctx.numInputs() == 2 || ctx.numInputs() == 3))
     seg = {1, int64_t(ctx.numInputs()) - 2, 1};
   if (seg.size() != 3 || segmentStart(seg, 3) != ctx.numInputs())
-    return bad(kind + " takes (input or dy, gamma?, dy or moving_variance)");
+    return bad(std::string(fb::EnumNameOpKind(ctx.op.kind())) + " takes (input or dy, gamma?, dy or moving_variance)");
   int64_t axis;
   double epsilon;
   DLC_RETURN_IF_ERROR(intAttr(ctx.op, "axis", &axis), "");
@@ -145,7 +148,7 @@ Status buildBatchNormGrads(OpContext &ctx, const std::string &kind, Step *step) 
   AxisDims dims;
   DLC_RETURN_IF_ERROR(axisDims(dx.shape, axis, &dims), "");
   Floats scratch = scratchFloats(batchNormScratchBytes(dims.channels));
-  if (kind == "batch_norm_grad") {
+  if (!inference) {
     DLC_RETURN_IF_ERROR(need(ctx, 2, 3), "");
     TensorView dgamma = ctx.out(1), dbeta = ctx.out(2);
     // operands: input, gamma?, dy
@@ -207,6 +210,7 @@ std::string lstmKey(const OpContext &ctx) {
          std::to_string(ctx.op.inputs()->Get(1)) + ":" + std::to_string(ctx.op.inputs()->Get(2));
 }
 
+namespace {
 Status lstmShape(const TensorView &x, const TensorView &recurrent, bool returnSequences,
                  LstmShape *s) {
   if (x.shape.size() != 3 || recurrent.shape.size() != 2)
@@ -214,6 +218,8 @@ Status lstmShape(const TensorView &x, const TensorView &recurrent, bool returnSe
   *s = LstmShape{x.shape[0], x.shape[1], x.shape[2], recurrent.shape[0], returnSequences};
   return okStatus();
 }
+
+} // namespace
 
 Status buildLstm(OpContext &ctx, Step *step) {
   DLC_RETURN_IF_ERROR(need(ctx, 3, 1), "");
@@ -265,6 +271,7 @@ Status buildLstmGrad(OpContext &ctx, Step *step) {
   return okStatus();
 }
 
+namespace {
 Status optimizerConfig(const fb::Op &op, OptimizerConfig *c) {
   std::string kind = textAttr(op, "config");
   if (kind == "sgd")
@@ -289,6 +296,8 @@ Status optimizerConfig(const fb::Op &op, OptimizerConfig *c) {
   c->centered = boolOr(op, "centered", c->centered);
   return okStatus();
 }
+
+} // namespace
 
 Status buildOptimizerUpdate(OpContext &ctx, Step *step) {
   DLC_RETURN_IF_ERROR(need(ctx, 3, ctx.numInputs() - 2), "");
@@ -321,40 +330,19 @@ Status buildOptimizerUpdate(OpContext &ctx, Step *step) {
   return okStatus();
 }
 
-} // namespace
-
-Status buildTrainingStep(OpContext &ctx, const std::string &kind, Step *step) {
-  if (kind == "loss" || kind == "loss_grad")
-    return buildLoss(ctx, kind == "loss_grad", step);
-  if (kind == "dense_grad_input" || kind == "dense_grad_kernel" || kind == "bias_grad") {
-    DLC_RETURN_IF_ERROR(need(ctx, kind == "bias_grad" ? 1 : 2, 1), "");
-    TensorView a = ctx.in(0), out = ctx.out(0);
-    TensorView b = kind == "bias_grad" ? a : ctx.in(1);
-    int which = kind == "dense_grad_input" ? 0 : kind == "dense_grad_kernel" ? 1 : 2;
-    *step = [=](const RunOptions &) {
-      return which == 0 ? denseGradInput(a, b, out)
-             : which == 1 ? denseGradKernel(a, b, out)
-                          : biasGrad(a, out);
-    };
-    return okStatus();
-  }
-  if (kind == "dropout")
-    return buildDropout(ctx, step);
-  if (kind == "batch_norm")
-    return buildBatchNorm(ctx, step);
-  if (kind == "batch_norm_grad" || kind == "batch_norm_inference_grad")
-    return buildBatchNormGrads(ctx, kind, step);
-  if (kind == "batch_norm_statistics_update")
-    return buildStatisticsUpdate(ctx, step);
-  if (kind == "embedding" || kind == "embedding_grad")
-    return buildEmbedding(ctx, kind == "embedding_grad", step);
-  if (kind == "lstm")
-    return buildLstm(ctx, step);
-  if (kind == "lstm_grad")
-    return buildLstmGrad(ctx, step);
-  if (kind == "optimizer_update")
-    return buildOptimizerUpdate(ctx, step);
-  return bad("the CPU backend has no kernel for '" + kind + "'");
+Status buildDenseGrad(OpContext &ctx, Step *step) {
+  fb::OpKind kind = ctx.op.kind();
+  bool bias = kind == fb::OpKind::bias_grad;
+  DLC_RETURN_IF_ERROR(need(ctx, bias ? 1 : 2, 1), "");
+  TensorView a = ctx.in(0), out = ctx.out(0);
+  TensorView b = bias ? a : ctx.in(1);
+  int which = kind == fb::OpKind::dense_grad_input ? 0 : kind == fb::OpKind::dense_grad_kernel ? 1 : 2;
+  *step = [=](const RunOptions &) {
+    return which == 0 ? denseGradInput(a, b, out)
+           : which == 1 ? denseGradKernel(a, b, out)
+                        : biasGrad(a, out);
+  };
+  return okStatus();
 }
 
 } // namespace dlc::rt::cpu

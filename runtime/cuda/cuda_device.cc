@@ -113,7 +113,7 @@ private:
       case fb::BufferKind::Param:
         *out = parameters.at(size_t(b->param()));
         return okStatus();
-      case fb::BufferKind::Fused:
+      case fb::BufferKind::Unstored:
         *out = 0; // never stored; addStep rejects it as an argument
         return okStatus();
       default:
@@ -164,8 +164,8 @@ private:
   Status addCopies(const fb::Kernel &k, Step *step) {
     const auto &buffers = *program_->buffers();
     for (const fb::Op *op : *k.ops()) {
-      if (op->kind()->str() != "copy")
-        return invalid("has no CUDA code (op '" + op->kind()->str() +
+      if (op->kind() != fb::OpKind::copy)
+        return invalid(std::string("has no CUDA code (op '") + fb::EnumNameOpKind(op->kind()) +
                        "'): the bundle was compiled for the CPU only; recompile it with "
                        "`dlc compile --target cuda`");
       if (!op->inputs() || !op->outputs() || op->inputs()->size() != 1 ||

@@ -93,8 +93,12 @@ std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
                                                b.offset, b.param, b.base));
     std::vector<flatbuffers::Offset<fb::Kernel>> kernels;
     for (const KernelSpec &k : p.kernels) {
+      int kind = int(fb::OpKind::MIN);
+      while (kind < int(fb::OpKind::MAX) && k.opKind != fb::EnumNamesOpKind()[kind])
+        ++kind;
       std::vector<flatbuffers::Offset<fb::Op>> ops = {
-          fb::CreateOpDirect(fbb, k.opKind.c_str(), &k.inputs, &k.outputs)};
+          fb::CreateOpDirect(fbb, fb::OpKind(kind), &k.inputs, &k.outputs)};
+      std::vector<fb::CpuCall> cpu = {fb::CpuCall(fb::CpuRoutine::op, 1)};
       flatbuffers::Offset<fb::CudaLaunch> launch;
       uint64_t offset = 0, bytes = k.source.size();
       if (!k.source.empty()) {
@@ -106,7 +110,7 @@ std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
                                             k.takesStep, &k.zeroed);
       }
       kernels.push_back(fb::CreateKernelDirect(fbb, k.name.c_str(), &ops, nullptr, offset, bytes,
-                                               nullptr, launch));
+                                               nullptr, launch, &cpu));
     }
     std::vector<flatbuffers::Offset<flatbuffers::String>> inNames, outNames;
     for (const std::string &n : p.inputNames)

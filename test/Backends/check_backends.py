@@ -277,8 +277,11 @@ def check_case(case, args, root):
     inspect = json.loads(out)
     for program in inspect["programs"]:
         for k in program["kernels"]:
+            families = ["cpu." + c["routine"] for c in k.get("cpu", [])]
+            if k.get("cuda"):
+                families.append("cuda." + k["cuda"]["family"])
             result["kernels"].append({"program": program["name"], "ops": k["ops"],
-                                      "family": (k.get("cuda") or {}).get("family", "")})
+                                      "families": families})
     # A kept failure's case.json names the data it failed on (data_seed).
     rng = random.Random("data:" + case.get("data_seed", "%s:%s" % (case["name"], case.get("seed"))))
     weights, batch = make_data(case, inspect, rng)
@@ -403,8 +406,7 @@ def coverage(catalog, cases, results):
     for r in results:
         for k in r["kernels"]:
             ops.update("dl." + o for o in k["ops"])
-            if k["family"]:
-                families.add(k["family"])
+            families.update(k["families"])
             fused.add(tuple(k["ops"]))
     missing = []
     for layer in catalog["layers"]:
@@ -438,9 +440,9 @@ def coverage(catalog, cases, results):
     for op in catalog["ops"]:
         if op["name"] not in ops and op["name"] not in STRUCTURAL_OPS:
             missing.append("op %s: in no kernel of any case" % op["name"])
-    for family in catalog["cuda_kernel_families"]:
-        if family not in families:
-            missing.append("CUDA kernel family %s: emitted for no case" % family)
+    for family in catalog["kernel_families"]:
+        if "%s.%s" % (family["target"], family["name"]) not in families:
+            missing.append("%s kernel family %s: chosen for no case" % (family["target"], family["name"]))
     # Every activation fused into each epilogue position it may take.
     activations = [a for a in dlmodels.Catalog(catalog).activations if a not in ("linear",)]
     ops_of = {"softmax": "softmax"}
@@ -568,7 +570,7 @@ def run_cases(cases, args, check, catalog):
     status = 1 if failed else 0
     if args.coverage:
         missing, counts = coverage(catalog, cases, results)
-        print("coverage: %d cases, %d dl ops in kernels, %d CUDA families, %d distinct kernel op lists" % (
+        print("coverage: %d cases, %d dl ops in kernels, %d kernel families, %d distinct kernel op lists" % (
             len(cases), counts["ops"], counts["families"], counts["kernel_patterns"]))
         for m in missing:
             print("  not covered: " + m)

@@ -1,4 +1,4 @@
-// RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-print-cuda -o /dev/null | FileCheck %s
+// RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-select-kernels=targets=cuda --dlc-print-cuda -o /dev/null | FileCheck %s
 
 // Tests that an elementwise chain becomes one grid-stride kernel: each input
 // loaded once (four elements per thread through float4 when the size allows),

@@ -1,4 +1,4 @@
-// RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-print-cuda -o /dev/null | FileCheck %s
+// RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-select-kernels=targets=cuda --dlc-print-cuda -o /dev/null | FileCheck %s
 
 // Tests that an embedding is a coalesced gather that reads zeros for ids
 // outside the table.

@@ -1,4 +1,4 @@
-// RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-print-cuda -o /dev/null | FileCheck %s
+// RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-select-kernels=targets=cuda --dlc-print-cuda -o /dev/null | FileCheck %s
 
 // Tests that dense + bias + relu is one tiled matrix product (64x64 tiles,
 // K through shared memory in steps of 16) with bias and activation applied

@@ -1,4 +1,4 @@
-// RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-print-cuda -o /dev/null | FileCheck %s
+// RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-select-kernels=targets=cuda --dlc-print-cuda -o /dev/null | FileCheck %s
 
 // Tests that the loss on logits is one block (deterministic mean) with a warp
 // per row computing the log-sum-exp by shuffles.

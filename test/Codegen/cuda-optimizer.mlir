@@ -1,4 +1,4 @@
-// RUN: dlc-opt %s --dlc-fuse --dlc-print-cuda -o /dev/null | FileCheck %s
+// RUN: dlc-opt %s --dlc-fuse --dlc-select-kernels=targets=cuda --dlc-print-cuda -o /dev/null | FileCheck %s
 
 // Tests that Adam's update is one elementwise kernel with Keras' formulas:
 // the bias-corrected rate from the step read on the device, m and v moved

@@ -1,4 +1,4 @@
-// RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-print-cuda -o /dev/null | FileCheck %s
+// RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-select-kernels=targets=cuda --dlc-print-cuda -o /dev/null | FileCheck %s
 
 // Tests that the LSTM gradient keeps each row's recomputed states in its
 // scratch (global memory): 200 steps of 256 units, 400 KB a row, run where

@@ -1,4 +1,4 @@
-// RUN: dlc-opt %s --split-input-file --dlc-print-cuda --verify-diagnostics -o /dev/null
+// RUN: dlc-opt %s --split-input-file --dlc-select-kernels=targets=cuda --verify-diagnostics -o /dev/null
 
 // dlc-fuse forms only groups an emitter covers (a pool whose windows leave
 // gaps stays out of the convolution: test/Transforms/fuse.mlir; an LSTM of

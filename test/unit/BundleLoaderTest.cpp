@@ -40,7 +40,7 @@ const std::vector<uint8_t> &mnistBundle() {
     EXPECT_TRUE(succeeded(program));
     auto module = buildModule(*program, "", &context);
     EXPECT_TRUE(succeeded(module));
-    EXPECT_TRUE(succeeded(runKernelPipeline(**module, 2)));
+    EXPECT_TRUE(succeeded(runKernelPipeline(**module, 2, BundleOptions{}.targets)));
     std::vector<uint8_t> out;
     EXPECT_TRUE(succeeded(writeBundle(**module, BundleOptions{}, &out)));
     return out;

@@ -134,6 +134,7 @@ TEST(EmulatedKernelsTest, EveryEmittedKernelMatchesTheReference) {
   OwningOpRef<ModuleOp> fused = original->clone();
   PassManager pm(&context);
   pm.addPass(dlc::createFuseKernelsPass());
+  pm.addPass(dlc::createSelectKernelsPass(dlc::SelectKernelsPassOptions{{"cuda"}}));
   ASSERT_TRUE(succeeded(pm.run(*fused)));
 
   std::mt19937 rng(3);
@@ -191,6 +192,7 @@ TEST(EmulatedKernelsTest, EveryEmittedKernelCompilesWithNvrtcWithinLimits) {
   ASSERT_TRUE(module);
   PassManager pm(&context);
   pm.addPass(dlc::createFuseKernelsPass());
+  pm.addPass(dlc::createSelectKernelsPass(dlc::SelectKernelsPassOptions{{"cuda"}}));
   ASSERT_TRUE(succeeded(pm.run(*module)));
   int index = 0, compiled = 0;
   module->walk([&](dlc::dl::FusedOp group) {
@@ -367,6 +369,9 @@ void checkExample(const std::string &stem, int *distinct) {
   OwningOpRef<ModuleOp> module =
       parseSourceFile<ModuleOp>(DLC_FUSED_EXAMPLES_DIR "/" + stem + ".fused.mlir", &context);
   ASSERT_TRUE(module);
+  PassManager pm(&context);
+  pm.addPass(dlc::createSelectKernelsPass(dlc::SelectKernelsPassOptions{{"cuda"}}));
+  ASSERT_TRUE(succeeded(pm.run(*module)));
   OwningOpRef<ModuleOp> scratch = ModuleOp::create(UnknownLoc::get(&context));
   std::mt19937 rng(11);
   std::set<std::string> seen;

@@ -15,7 +15,7 @@ body, table, count = "", "", 0
 seen = set()
 for source in inputs:
     stem = os.path.basename(source).split(".")[0]
-    passes = (["--dlc-fuse"] if fuse else []) + ["--dlc-print-cuda"]
+    passes = (["--dlc-fuse"] if fuse else []) + ["--dlc-select-kernels=targets=cuda", "--dlc-print-cuda"]
     cuda = subprocess.run([dlc_opt, source] + passes + ["-o", "/dev/null"],
                           check=True, capture_output=True, text=True).stdout
     # Each kernel is its own translation unit under NVRTC; here they share

@@ -1,7 +1,7 @@
 //===- CatalogCommand.cpp - `dlc catalog`: what the compiler knows --------===//
 #include "tools/dlc/CatalogCommand.h"
 
-#include "compiler/Codegen/CUDA/CudaEmitter.h"
+#include "compiler/Kernels/KernelRegistry.h"
 #include "dialects/DL/DLCatalog.h"
 #include "dialects/DL/DLDialect.h"
 #include "dialects/DL/DLOps.h"
@@ -95,7 +95,14 @@ int printCatalog(bool asJson) {
   for (const auto &[name, differentiable] : dlOps)
     ops.push_back({{"name", name}, {"differentiable", differentiable}});
   catalog["ops"] = ops;
-  catalog["cuda_kernel_families"] = cuda::kernelFamilies();
+  json families = json::array();
+  for (const kernels::KernelFamily &f : kernels::kernelFamilies())
+    families.push_back({{"target", f.target},
+                        {"name", f.name},
+                        {"runs", f.runs},
+                        {"launch", f.launch},
+                        {"limits", f.limits}});
+  catalog["kernel_families"] = families;
 
   if (asJson) {
     llvm::outs() << catalog.dump(1) << "\n";
@@ -114,7 +121,15 @@ int printCatalog(bool asJson) {
                << "data sources: " << names(catalog["data_sources"]) << "\n"
                << "data steps: " << names(catalog["data_steps"]) << "\n"
                << "dl ops: " << names(catalog["ops"]) << "\n"
-               << "CUDA kernel families: " << names(catalog["cuda_kernel_families"]) << "\n"
+               << "kernel families:";
+  for (llvm::StringRef target : kernels::targets()) {
+    std::string list;
+    for (const json &f : catalog["kernel_families"])
+      if (f["target"] == target.str())
+        list += (list.empty() ? " " : ", ") + f["name"].get<std::string>();
+    llvm::outs() << " " << target << ":" << list << ";";
+  }
+  llvm::outs() << "\n"
                << "(--json for every option with its type, default and range)\n";
   return 0;
 }

@@ -131,13 +131,13 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
   if (rt::Status s = createDevice(backend, &device); !s.ok())
     return s.message();
   OwningOpRef<ModuleOp> module = original.clone();
-  if (failed(runKernelPipeline(*module, arguments.front().shape.front())))
-    return "could not compile the model (see the errors above)";
   BundleOptions bundleOptions;
   if (backend != "cpu")
     bundleOptions.targets = {"cpu", "cuda"};
   if (backend == "cuda-sim") // the emulation compiles the source itself
     bundleOptions.cudaArchs.clear();
+  if (failed(runKernelPipeline(*module, arguments.front().shape.front(), bundleOptions.targets)))
+    return "could not compile the model (see the errors above)";
   std::vector<uint8_t> bytes;
   if (failed(writeBundle(*module, bundleOptions, &bytes)))
     return "could not write the bundle (see the errors above)";

@@ -103,10 +103,13 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
     for (const fb::Kernel *k : *p->kernels()) {
       nlohmann::json kernel = {{"name", k->name()->str()}, {"targets", targets}};
       for (const fb::Op *op : *k->ops())
-        kernel["ops"].push_back(op->kind()->str());
+        kernel["ops"].push_back(rt::fb::EnumNameOpKind(op->kind()));
       if (k->locations())
         for (auto l : *k->locations())
           kernel["locations"].push_back(l->str());
+      for (const fb::CpuCall *call : *k->cpu())
+        kernel["cpu"].push_back(
+            {{"routine", rt::fb::EnumNameCpuRoutine(call->routine())}, {"ops", call->ops()}});
       if (k->cuda())
         kernel["cuda"] = cudaJson(k);
       prog["kernels"].push_back(kernel);
@@ -132,8 +135,9 @@ std::string dimsText(const nlohmann::json &d) {
 /// Under its kernel's line: the entry and launch, then one line per
 /// architecture ("?" where the bundle does not know the spills).
 void printCuda(const nlohmann::json &c) {
-  std::printf("             cuda %s  grid %s  block %s\n", c["entry"].get<std::string>().c_str(),
-              dimsText(c["grid"]).c_str(), dimsText(c["block"]).c_str());
+  std::printf("             cuda %s %s  grid %s  block %s\n", c["family"].get<std::string>().c_str(),
+              c["entry"].get<std::string>().c_str(), dimsText(c["grid"]).c_str(),
+              dimsText(c["block"]).c_str());
   for (const auto &i : c["images"]) {
     int spills = i["spill_bytes"].get<int>();
     std::printf("             %-6s %3d registers, %s B spills, %d B shared, %d B stack\n",
@@ -169,6 +173,15 @@ void printText(const nlohmann::json &j) {
         locs = "  @ " + k["locations"][0].get<std::string>();
       std::printf("  kernel %3d %-40s [%s]%s\n", i++, k["name"].get<std::string>().c_str(),
                   ops.c_str(), locs.c_str());
+      // The CPU's calls, when one routine runs several ops.
+      std::string calls;
+      bool fused = false;
+      for (const auto &c : k["cpu"]) {
+        calls += (calls.empty() ? "" : ", ") + c["routine"].get<std::string>();
+        fused |= c["ops"].get<int>() > 1;
+      }
+      if (fused)
+        std::printf("             cpu %s\n", calls.c_str());
       if (k.contains("cuda"))
         printCuda(k["cuda"]);
     }

@@ -4,6 +4,7 @@
 //   dlc compile MODEL.dl --emit=ast    the syntax tree, with locations
 //   dlc compile MODEL.dl --emit=mlir   the dl dialect
 //   dlc compile MODEL.dl --emit=fused  after shapes, autodiff and kernel fusion
+//   dlc compile MODEL.dl --emit=kernels  + the kernel families of --target (dlc-select-kernels)
 //   dlc compile MODEL.dl -o M.dlcb     a bundle for the runtime
 //       [--target cpu,cuda [--cuda-arch sm_80,sm_90]]   with CUDA kernels (NVRTC)
 //   dlc inspect M.dlcb [--json]        programs, kernels, buffers of a bundle
@@ -250,9 +251,10 @@ int compile(Options options) {
                        ? "bundle"
                        : "mlir";
   if (options.emit != "ast" && options.emit != "mlir" && options.emit != "fused" &&
+      options.emit != "kernels" &&
       options.emit != "bundle") {
     llvm::errs() << "dlc: error: unknown --emit stage '" << options.emit
-                 << "' (stages: ast, mlir, fused, bundle)\n";
+                 << "' (stages: ast, mlir, fused, kernels, bundle)\n";
     return 1;
   }
   if (options.emit == "bundle" && options.output == "-") {
@@ -260,7 +262,7 @@ int compile(Options options) {
     return 1;
   }
   dlc::BundleOptions bundle;
-  if (options.emit == "bundle")
+  if (options.emit == "bundle" || options.emit == "kernels")
     if (std::string error = bundleOptions(options, &bundle); !error.empty()) {
       llvm::errs() << "dlc: error: " << error << "\n";
       return 1;
@@ -269,9 +271,14 @@ int compile(Options options) {
   int frontend = runFrontend(
       options,
       [&](const dlc::Program &program, ModuleOp module) {
-        if (options.emit == "fused" || options.emit == "bundle")
-          if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch))))
+        if (options.emit == "fused" || options.emit == "kernels" || options.emit == "bundle") {
+          std::vector<std::string> targets;
+          if (options.emit != "fused")
+            targets = bundle.targets;
+          if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch),
+                                            targets)))
             return failure();
+        }
         if (options.emit == "bundle")
           return emitBundle(options, bundle, module);
         status = writeOutput(options, [&](llvm::raw_ostream &os) {
@@ -307,14 +314,15 @@ int loadBundle(const Options &options, std::shared_ptr<const dlc::rt::Bundle> *o
   return runFrontend(
       options,
       [&](const dlc::Program &, ModuleOp module) -> LogicalResult {
-        if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch))))
-          return failure();
         dlc::BundleOptions bundleOptions;
         bundleOptions.source = options.input;
         if (options.runtime.backend != "cpu") // resolved: cuda or cuda-sim
           bundleOptions.targets = {"cpu", "cuda"};
         if (options.runtime.backend == "cuda-sim") // it compiles the source itself
           bundleOptions.cudaArchs.clear();
+        if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch),
+                                          bundleOptions.targets)))
+          return failure();
         std::vector<uint8_t> bytes;
         if (failed(dlc::writeBundle(module, bundleOptions, &bytes)))
           return failure();
@@ -362,7 +370,7 @@ int main(int argc, char **argv) {
   CLI::App *compileCommand = app.add_subcommand("compile", "compile a model");
   addCommon(compileCommand);
   compileCommand->add_option("--emit", options.emit,
-                             "stage: ast, mlir, fused, bundle (default: bundle with -o FILE, else mlir)");
+                             "stage: ast, mlir, fused, kernels, bundle (default: bundle with -o FILE, else mlir)");
   compileCommand->add_option("-o", options.output, "output file (- for stdout)");
   compileCommand
       ->add_option("--target", options.targets,

@@ -147,59 +147,65 @@ std::string launchLimitError(const CudaKernel &kernel) {
 }
 
 namespace {
-struct Family {
-  const char *name;
-  bool (*matches)(dl::FusedOp);
-  LogicalResult (*emit)(dl::FusedOp, CudaKernel &);
-};
-// The first family whose shape matches a group emits it.
-constexpr Family kFamilies[] = {
-    {"embedding", isEmbeddingGroup, emitEmbedding},
-    {"loss", isLossGroup, emitLoss},
-    {"optimizer", isOptimizerGroup, emitOptimizer},
-    {"recurrent", isRecurrentGroup, emitRecurrent},
-    {"normalization", isNormalizationGroup, emitNormalization},
-    {"gemm", isGemmGroup, emitGemm},
-    {"elementwise", isElementwiseGroup, emitElementwise},
+constexpr CudaFamily kFamilies[] = {
+    {"embedding", "one embedding (a gather of rows) or embedding_grad (a scatter-add)",
+     "a grid-stride loop over the gathered elements, 256 threads", "", isEmbeddingGroup,
+     emitEmbedding},
+    {"loss", "a cross-entropy from logits (categorical or sparse), its gradient, the gradient then bias_grad",
+     "one block of 256 threads for the loss (a warp per row); a warp per row for the gradient", "",
+     isLossGroup, emitLoss},
+    {"optimizer", "one optimizer_update, in place on the parameter and its slots",
+     "a grid-stride loop over the parameter's elements", "", isOptimizerGroup, emitOptimizer},
+    {"recurrent", "one lstm or lstm_grad over the whole sequence",
+     "a block per batch row (rows per block when they fit), the time loop inside",
+     "a step's arrays go to the kernel's scratch when they exceed shared memory", isRecurrentGroup,
+     emitRecurrent},
+    {"normalization", "one softmax or softmax_grad along its axis, or one batch_norm op over the other axes",
+     "a warp per line (softmax) or a block per channel (batch_norm)", "", isNormalizationGroup,
+     emitNormalization},
+    {"gemm",
+     "dense, conv2d or a gradient product, then elementwise epilogue ops, then a max or avg pool "
+     "(conv2d) or a trailing bias_grad; or dense then a softmax of its rows",
+     "64x64 output tiles, 256 threads each",
+     "a pool only when its window fits a tile and windows leave no gaps (stride <= window)",
+     isGemmGroup, emitGemm},
+    {"elementwise", "elementwise ops over one shape, pools and gathers of group inputs, a trailing bias_grad",
+     "a grid-stride loop over the elements, 256 threads", "a pool reads group inputs only",
+     isElementwiseGroup, emitElementwise},
 };
 } // namespace
 
-std::vector<std::string> kernelFamilies() {
-  std::vector<std::string> names;
-  for (const Family &f : kFamilies)
-    names.push_back(f.name);
-  return names;
-}
+ArrayRef<CudaFamily> cudaFamilies() { return kFamilies; }
 
 FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
+  ArrayAttr chosen = group.getKernelsFor("cuda");
+  if (!chosen || chosen.size() != 1 || !isa<StringAttr>(chosen[0]))
+    return group.emitError("the kernel group '")
+           << group.getKernelName()
+           << "' has no CUDA kernel family chosen (run dlc-select-kernels with target cuda)";
+  StringRef name = cast<StringAttr>(chosen[0]).getValue();
+  const CudaFamily *family = nullptr;
+  for (const CudaFamily &f : kFamilies)
+    if (name == f.name)
+      family = &f;
+  if (!family)
+    return group.emitError("unknown CUDA kernel family '") << name << "'";
   CudaKernel kernel;
   kernel.name = kPlaceholder;
-  SmallVector<Value> values(group.getInputs());
-  values.append(group.getResults().begin(), group.getResults().end());
-  for (Value v : values)
-    if (cType(v.getType()).empty())
-      return group.emitError("CUDA code generation supports f32, i32 and i64 tensors, not ")
-             << v.getType();
-  for (const Family &family : kFamilies)
-    if (family.matches(group)) {
-      kernel.family = family.name;
-      if (failed(family.emit(group, kernel)))
-        return failure();
-      // Caught here, the launch fails at compile time at the layer, not on the GPU.
-      if (std::string error = launchLimitError(kernel); !error.empty())
-        return group.emitError("the CUDA kernel of group '")
-               << group.getKernelName() << "' cannot be launched: " << error;
-      char hash[17];
-      std::snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a(kernel.source));
-      kernel.name = identifier(group.getKernelName()) + "_" + std::string(hash, 10);
-      for (size_t at = kernel.source.find(kPlaceholder); at != std::string::npos;
-           at = kernel.source.find(kPlaceholder, at))
-        kernel.source.replace(at, std::strlen(kPlaceholder), kernel.name);
-      return kernel;
-    }
-  return group.emitError("no CUDA code generation for the kernel group '")
-         << group.getKernelName()
-         << "': no emitter covers these ops at these shapes (--target cpu still runs it)";
+  kernel.family = family->name;
+  if (failed(family->emit(group, kernel)))
+    return failure();
+  // Caught here, the launch fails at compile time at the layer, not on the GPU.
+  if (std::string error = launchLimitError(kernel); !error.empty())
+    return group.emitError("the CUDA kernel of group '")
+           << group.getKernelName() << "' cannot be launched: " << error;
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a(kernel.source));
+  kernel.name = identifier(group.getKernelName()) + "_" + std::string(hash, 10);
+  for (size_t at = kernel.source.find(kPlaceholder); at != std::string::npos;
+       at = kernel.source.find(kPlaceholder, at))
+    kernel.source.replace(at, std::strlen(kPlaceholder), kernel.name);
+  return kernel;
 }
 
 } // namespace dlc::cuda

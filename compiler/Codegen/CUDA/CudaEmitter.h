@@ -21,7 +21,7 @@ namespace dlc::cuda {
 
 struct CudaKernel {
   std::string name;   // a C identifier; equal names mean equal code
-  std::string family; // the emitter that wrote it: one of kernelFamilies()
+  std::string family; // the CudaFamily that wrote it
   std::string source; // one translation unit
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   int64_t sharedBytes = 0;
@@ -48,21 +48,25 @@ struct LaunchLimits {
 /// "" when |kernel|'s launch is within LaunchLimits, else what exceeds them.
 std::string launchLimitError(const CudaKernel &kernel);
 
-/// Whether a conv2d kernel can end in |pool|, pooling inside its output
-/// tile: windows no larger than a tile and no gaps between them. dlc-fuse
-/// forms conv + pool groups only then.
-bool poolJoinsConvolution(mlir::Operation *pool);
+/// One way of writing a dl.fused group as a CUDA kernel: the CUDA part of
+/// the kernel-family registry (compiler/Kernels/KernelRegistry.h), which
+/// dlc-fuse asks whether a group can run and dlc-select-kernels asks which
+/// family runs it.
+struct CudaFamily {
+  const char *name;   // what dlc-select-kernels records on the group
+  const char *runs;   // the groups it writes
+  const char *launch; // its launch shape
+  const char *limits; // what it cannot run, beyond LaunchLimits
+  bool (*matches)(dl::FusedOp group);
+  mlir::LogicalResult (*emit)(dl::FusedOp group, CudaKernel &kernel);
+};
+/// Every CUDA family, in the order dlc-select-kernels prefers them.
+llvm::ArrayRef<CudaFamily> cudaFamilies();
 
-/// Whether a dense kernel can end in |softmax| as a row epilogue: it
-/// normalizes along the last axis, the rows of the product.
-bool softmaxJoinsDense(mlir::Operation *softmax);
-
-/// The emitter families, in the order emitKernel tries them.
-std::vector<std::string> kernelFamilies();
-
-/// Emits |group|; fails with an error at its location when no emitter covers
-/// the group. The name is the group's plus a hash of the code: groups with
-/// equal code get equal kernels of one name.
+/// Emits |group| with the CUDA family dlc-select-kernels recorded on it;
+/// fails with an error at its location when there is none or it cannot. The
+/// name is the group's plus a hash of the code: groups with equal code get
+/// equal kernels of one name.
 mlir::FailureOr<CudaKernel> emitKernel(dl::FusedOp group);
 
 } // namespace dlc::cuda

@@ -61,6 +61,13 @@ bool isGatherOp(mlir::Operation *op);
 /// element i of pooling op |op|'s result.
 std::string gatherFunction(mlir::Operation *op, const std::string &name);
 
+/// Whether a conv2d kernel can end in |pool|, pooling inside its output
+/// tile: windows no larger than a tile and no gaps between them.
+bool poolJoinsConvolution(mlir::Operation *pool);
+/// Whether a dense kernel can end in |softmax| as a row epilogue: it
+/// normalizes along the last axis, the rows of the product.
+bool softmaxJoinsDense(mlir::Operation *softmax);
+
 /// Whether every op of |group| is elementwise over one shape (a trailing
 /// bias_grad of the chain allowed, as a per-channel reduction).
 bool isElementwiseGroup(dl::FusedOp group);

@@ -1,0 +1,109 @@
+//===- KernelRegistry.cpp - Every way a target runs a kernel group --------===//
+#include "compiler/Kernels/KernelRegistry.h"
+
+#include "compiler/Codegen/CUDA/CudaEmitter.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace dlc::kernels {
+namespace {
+
+/// The element type CUDA code generation has no C type for, if any value
+/// of |group| has one.
+Type unsupportedCudaType(dl::FusedOp group) {
+  SmallVector<Value> values(group.getInputs());
+  values.append(group.getResults().begin(), group.getResults().end());
+  for (Value v : values) {
+    Type elem = cast<ShapedType>(v.getType()).getElementType();
+    if (!elem.isF32() && !elem.isInteger(32) && !elem.isInteger(64))
+      return elem;
+  }
+  return {};
+}
+
+std::vector<KernelFamily> buildRegistry() {
+  std::vector<KernelFamily> all = cpuFamilies();
+  for (const cuda::CudaFamily &f : cuda::cudaFamilies()) {
+    auto matches = f.matches;
+    all.push_back({"cuda", f.name, f.runs, f.launch, f.limits,
+                   [matches](dl::FusedOp group, unsigned first) -> unsigned {
+                     if (first != 0 || unsupportedCudaType(group) || !matches(group))
+                       return 0;
+                     return unsigned(std::distance(group.getBody().front().begin(),
+                                                   group.getBody().front().end())) - 1;
+                   }});
+  }
+  return all;
+}
+
+} // namespace
+
+ArrayRef<StringRef> targets() {
+  static const StringRef names[] = {"cpu", "cuda"};
+  return names;
+}
+
+ArrayRef<KernelFamily> kernelFamilies() {
+  static const std::vector<KernelFamily> registry = buildRegistry();
+  return registry;
+}
+
+const KernelFamily *findFamily(StringRef target, StringRef name) {
+  for (const KernelFamily &f : kernelFamilies())
+    if (f.target == target && f.name == name)
+      return &f;
+  return nullptr;
+}
+
+std::optional<rt::fb::OpKind> opKindOf(Operation *op) {
+  if (!isa<dl::DLDialect>(op->getDialect()))
+    return std::nullopt;
+  StringRef name = op->getName().stripDialect();
+  const char *const *names = rt::fb::EnumNamesOpKind();
+  for (int k = int(rt::fb::OpKind::MIN); k <= int(rt::fb::OpKind::MAX); ++k)
+    if (name == names[k])
+      return rt::fb::OpKind(k);
+  return std::nullopt;
+}
+
+FailureOr<SmallVector<const KernelFamily *>> planGroup(StringRef target, dl::FusedOp group,
+                                                       std::string *why) {
+  SmallVector<Operation *> ops;
+  for (Operation &op : group.getBody().front().without_terminator())
+    ops.push_back(&op);
+  SmallVector<const KernelFamily *> plan;
+  for (unsigned at = 0; at < ops.size();) {
+    const KernelFamily *chosen = nullptr;
+    unsigned covered = 0;
+    for (const KernelFamily &f : kernelFamilies())
+      if (f.target == target && (covered = f.covers(group, at)) > 0) {
+        chosen = &f;
+        break;
+      }
+    if (!chosen) {
+      llvm::raw_string_ostream os(*why);
+      if (Type t = target == "cuda" ? unsupportedCudaType(group) : Type())
+        os << "CUDA code generation supports f32, i32 and i64 tensors, not " << t;
+      else if (target == "cuda")
+        os << "no CUDA kernel family runs these ops at these shapes";
+      else
+        os << "no " << target << " kernel family runs '" << ops[at]->getName() << "'";
+      return failure();
+    }
+    plan.push_back(chosen);
+    at += covered;
+  }
+  return plan;
+}
+
+bool runsOnEveryTarget(dl::FusedOp group) {
+  std::string why;
+  for (StringRef target : targets())
+    if (failed(planGroup(target, group, &why)))
+      return false;
+  return true;
+}
+
+} // namespace dlc::kernels

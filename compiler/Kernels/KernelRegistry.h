@@ -1,0 +1,68 @@
+//===- KernelRegistry.h - Every way a target runs a kernel group ----------===//
+//
+// The one registry of kernel families: for each target, the implementations
+// that can run the ops of a dl.fused group, what each runs, its launch shape
+// and its limits. dlc-fuse asks it whether a group may be formed (every
+// target can run it), dlc-select-kernels records on each group which
+// families run it, and code generation and program lowering read that
+// record: nothing downstream matches op names to rediscover the choice.
+//
+// A family runs consecutive ops of a group as one call. A CUDA family runs a
+// whole group as one launch (its families: Codegen/CUDA/CudaEmitter.h); the
+// CPU runs a group as a sequence of routines (CpuFamilies.cpp), one per op
+// except where one routine does several (an activation as a convolution's
+// epilogue).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "dialects/DL/DLOps.h"
+#include "runtime/schemas/bundle_generated.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace dlc::kernels {
+
+/// The targets dlc compiles for, in the order `dlc catalog` lists them.
+llvm::ArrayRef<llvm::StringRef> targets();
+
+struct KernelFamily {
+  std::string target; // one of targets()
+  std::string name;   // what dlc-select-kernels records
+  std::string runs;   // the ops it runs
+  std::string launch; // how it runs them
+  std::string limits; // what it cannot run
+  /// How many ops of |group|, from op |first| on, it runs as one call; 0
+  /// when it cannot run them.
+  std::function<unsigned(dl::FusedOp group, unsigned first)> covers;
+};
+
+/// Every family of every target, each target's in the order
+/// dlc-select-kernels prefers them.
+llvm::ArrayRef<KernelFamily> kernelFamilies();
+
+/// The family |name| of |target|, or null.
+const KernelFamily *findFamily(llvm::StringRef target, llvm::StringRef name);
+
+/// The families that run the ops of |group| on |target|, in op order, each
+/// taking the ops its `covers` says; fails, with the reason in *why, when
+/// some op is left that no family runs.
+mlir::FailureOr<llvm::SmallVector<const KernelFamily *>>
+planGroup(llvm::StringRef target, dl::FusedOp group, std::string *why);
+
+/// Whether every target can run |group|: the groups dlc-fuse may form.
+bool runsOnEveryTarget(dl::FusedOp group);
+
+/// The runtime's kind of |op| (the bundle's OpKind of the same name), or
+/// none when the runtime has no such op.
+std::optional<rt::fb::OpKind> opKindOf(mlir::Operation *op);
+
+/// The CPU families (CpuFamilies.cpp).
+std::vector<KernelFamily> cpuFamilies();
+
+} // namespace dlc::kernels

@@ -1,0 +1,58 @@
+//===- SelectKernels.cpp - Record which kernel families run each group ----===//
+#include "compiler/Transforms/Passes.h"
+
+#include "compiler/Kernels/KernelRegistry.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace dlc {
+#define GEN_PASS_DEF_SELECTKERNELSPASS
+#include "compiler/Transforms/Passes.h.inc"
+} // namespace dlc
+
+using namespace mlir;
+using namespace dlc;
+
+namespace {
+
+struct SelectKernelsPass : dlc::impl::SelectKernelsPassBase<SelectKernelsPass> {
+  using SelectKernelsPassBase::SelectKernelsPassBase;
+
+  void runOnOperation() override {
+    SmallVector<std::string> chosenTargets(targets.begin(), targets.end());
+    if (chosenTargets.empty())
+      for (StringRef t : kernels::targets())
+        chosenTargets.push_back(t.str());
+    for (const std::string &t : chosenTargets)
+      if (!llvm::is_contained(kernels::targets(), StringRef(t))) {
+        getOperation().emitError("dlc-select-kernels: unknown target '") << t << "'";
+        return signalPassFailure();
+      }
+    bool ok = true;
+    Builder b(&getContext());
+    getOperation().walk([&](dl::FusedOp group) {
+      NamedAttrList record;
+      if (auto existing = group.getKernelsAttr())
+        record.append(existing.getValue());
+      for (const std::string &target : chosenTargets) {
+        std::string why;
+        auto plan = kernels::planGroup(target, group, &why);
+        if (failed(plan)) {
+          group.emitError("no ") << StringRef(target).upper() << " code generation for the kernel group '"
+                                 << group.getKernelName() << "': " << why;
+          ok = false;
+          continue;
+        }
+        SmallVector<Attribute> names;
+        for (const kernels::KernelFamily *f : *plan)
+          names.push_back(b.getStringAttr(f->name));
+        record.set(target, b.getArrayAttr(names));
+      }
+      group.setKernelsAttr(record.getDictionary(&getContext()));
+    });
+    if (!ok)
+      signalPassFailure();
+  }
+};
+
+} // namespace
