@@ -147,7 +147,11 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
             image->cubin_offset() > payloadSize ||
             image->cubin_bytes() > payloadSize - image->cubin_offset())
           return invalid(origin, wk + " CUDA image lies outside the payload");
-    if (const fb::CudaLaunch *launch = kernel->cuda()) {
+    switch (kernel->cuda_type()) {
+    case fb::CudaExecution::NONE:
+      break;
+    case fb::CudaExecution::CudaLaunch: {
+      const fb::CudaLaunch *launch = kernel->cuda_as_CudaLaunch();
       DLC_RETURN_IF_ERROR(checkIndices(launch->args(), wk + ".cuda.args"), "");
       DLC_RETURN_IF_ERROR(checkIndices(launch->zeroed(), wk + ".cuda.zeroed"), "");
       if (launch->grid()->size() != 3 || launch->block()->size() != 3)
@@ -163,6 +167,42 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
                                    " threads (1 to 1024)");
       if (kernel->cuda_source_bytes() == 0)
         return invalid(origin, wk + ".cuda has no CUDA source");
+      break;
+    }
+    case fb::CudaExecution::LibraryCall: {
+      const fb::LibraryCall *call = kernel->cuda_as_LibraryCall();
+      if (call->library() < fb::Library::MIN || call->library() > fb::Library::MAX)
+        return invalid(origin, wk + ".cuda.library " + std::to_string(int(call->library())) +
+                                   " is unknown");
+      DLC_RETURN_IF_ERROR(checkIndices(call->args(), wk + ".cuda.args"), "");
+      if (call->workspace_bytes() > (uint64_t(1) << 40))
+        return invalid(origin, wk + ".cuda.workspace_bytes " +
+                                   std::to_string(call->workspace_bytes()) + " is beyond 1 TiB");
+      break;
+    }
+    case fb::CudaExecution::Collective: {
+      const fb::Collective *collective = kernel->cuda_as_Collective();
+      if (collective->kind() < fb::CollectiveKind::MIN || collective->kind() > fb::CollectiveKind::MAX)
+        return invalid(origin, wk + ".cuda.kind " + std::to_string(int(collective->kind())) +
+                                   " is unknown");
+      DLC_RETURN_IF_ERROR(checkIndices(collective->args(), wk + ".cuda.args"), "");
+      break;
+    }
+    case fb::CudaExecution::DeviceCopy: {
+      const fb::DeviceCopy *copy = kernel->cuda_as_DeviceCopy();
+      DLC_RETURN_IF_ERROR(checkIndices(copy->from(), wk + ".cuda.from"), "");
+      DLC_RETURN_IF_ERROR(checkIndices(copy->to(), wk + ".cuda.to"), "");
+      if (copy->from()->size() != copy->to()->size())
+        return invalid(origin, wk + ".cuda copies " + std::to_string(copy->from()->size()) +
+                                   " buffers into " + std::to_string(copy->to()->size()));
+      for (size_t i = 0; i < copy->from()->size(); ++i)
+        if (bytes[copy->from()->Get(uint32_t(i))] != bytes[copy->to()->Get(uint32_t(i))])
+          return invalid(origin, at(wk + ".cuda.from", i) + " and its destination differ in size");
+      break;
+    }
+    default:
+      return invalid(origin, wk + ".cuda execution " + std::to_string(int(kernel->cuda_type())) +
+                                 " is unknown");
     }
   }
   return okStatus();

@@ -19,7 +19,7 @@
 
 namespace dlc::rt {
 
-constexpr uint32_t kBundleVersion = 3;
+constexpr uint32_t kBundleVersion = 4;
 
 class Bundle {
 public:

@@ -324,12 +324,9 @@ Status Trainer::create(Session &session, const TrainOptions &options,
     state->epochs = options.epochs > 0 ? options.epochs : state->setup.value("epochs", 1);
     std::string lossKind = state->setup["loss"]["kind"].get<std::string>();
     const json &lossOptions = state->setup["loss"]["options"];
-    state->sparse = lossKind == "sparse_categorical_crossentropy";
-    state->loss.kind = state->sparse ? cpu::LossKind::kSparseCategoricalCrossentropy
-                       : lossKind == "binary_crossentropy" ? cpu::LossKind::kBinaryCrossentropy
-                       : lossKind == "categorical_crossentropy"
-                           ? cpu::LossKind::kCategoricalCrossentropy
-                           : cpu::LossKind::kMeanSquaredError;
+    DLC_RETURN_IF_ERROR(cpu::lossKindNamed(lossKind, &state->loss.kind),
+                        "the training setup of " + session.bundle().origin());
+    state->sparse = state->loss.kind == cpu::LossKind::kSparseCategoricalCrossentropy;
     state->loss.fromLogits = lossOptions.value("from_logits", false);
     state->loss.labelSmoothing = lossOptions.value("label_smoothing", 0.0);
     for (const json &m : state->setup.value("metrics", json::array())) {

@@ -359,8 +359,9 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
 
   KernelCodeMap code;
   CudaCompileStats ignored;
-  if (std::find(options.targets.begin(), options.targets.end(), "cuda") != options.targets.end() &&
-      failed(addCudaCode(module, options, payload, &code, stats ? stats : &ignored)))
+  bool cuda =
+      std::find(options.targets.begin(), options.targets.end(), "cuda") != options.targets.end();
+  if (cuda && failed(addCudaCode(module, options, payload, &code, stats ? stats : &ignored)))
     return failure();
 
   std::vector<flatbuffers::Offset<fb::Program>> programs;
@@ -368,7 +369,7 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
     auto func = module.lookupSymbol<func::FuncOp>(funcName);
     if (!func)
       continue;
-    auto program = lowerProgram(func, programName, parameterIndex, code, fbb);
+    auto program = lowerProgram(func, programName, parameterIndex, code, cuda, fbb);
     if (failed(program))
       return failure();
     programs.push_back(*program);

@@ -65,8 +65,8 @@ FailureOr<fb::DType> dtypeOf(Location loc, Type t) {
 class Lowering {
 public:
   Lowering(func::FuncOp func, const llvm::StringMap<int> &parameterIndex,
-           const KernelCodeMap &code, flatbuffers::FlatBufferBuilder &fbb)
-      : func(func), parameterIndex(parameterIndex), code(code), fbb(fbb) {}
+           const KernelCodeMap &code, bool cudaTarget, flatbuffers::FlatBufferBuilder &fbb)
+      : func(func), parameterIndex(parameterIndex), code(code), cudaTarget(cudaTarget), fbb(fbb) {}
 
   FailureOr<flatbuffers::Offset<fb::Program>> run(StringRef name);
 
@@ -91,6 +91,7 @@ private:
   func::FuncOp func;
   const llvm::StringMap<int> &parameterIndex;
   const KernelCodeMap &code;
+  bool cudaTarget;
   flatbuffers::FlatBufferBuilder &fbb;
   std::vector<Buffer> buffers;
   DenseMap<Value, int> bufferOf;
@@ -456,9 +457,23 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
     dl::FusedOp fused = k.fused;
     auto it = fused ? code.find(fused.getOperation()) : code.end();
     auto cpu = fbb.CreateVectorOfStructs(k.cpu);
+    auto name = fbb.CreateString(k.name);
+    auto opsVector = fbb.CreateVector(ops);
+    auto locationsVector = fbb.CreateVector(locations);
+    if (!fused && cudaTarget) { // a copy the lowering added
+      std::vector<uint32_t> from, to;
+      for (const OpRecord &rec : k.ops) {
+        from.push_back(rec.inputs.front());
+        to.push_back(rec.outputs.front());
+      }
+      auto copy = fb::CreateDeviceCopyDirect(fbb, &from, &to);
+      fbKernels.push_back(fb::CreateKernel(fbb, name, opsVector, locationsVector, 0, 0, 0,
+                                           fb::CudaExecution::DeviceCopy, copy.Union(), cpu));
+      continue;
+    }
     if (it == code.end()) {
-      fbKernels.push_back(fb::CreateKernel(fbb, fbb.CreateString(k.name), fbb.CreateVector(ops),
-                                           fbb.CreateVector(locations), 0, 0, 0, 0, cpu));
+      fbKernels.push_back(fb::CreateKernel(fbb, name, opsVector, locationsVector, 0, 0, 0,
+                                           fb::CudaExecution::NONE, 0, cpu));
       continue;
     }
     const KernelCode &c = it->second;
@@ -473,9 +488,9 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
     std::vector<uint32_t> grid(c.grid.begin(), c.grid.end()), block(c.block.begin(), c.block.end());
     auto launch = fb::CreateCudaLaunchDirect(fbb, c.entry.c_str(), &args, &grid, &block, 0,
                                              c.takesStep, &zeroed, c.family.c_str());
-    fbKernels.push_back(fb::CreateKernel(fbb, fbb.CreateString(k.name), fbb.CreateVector(ops),
-                                         fbb.CreateVector(locations), c.sourceOffset,
-                                         c.sourceBytes, fbb.CreateVector(images), launch, cpu));
+    fbKernels.push_back(fb::CreateKernel(fbb, name, opsVector, locationsVector, c.sourceOffset,
+                                         c.sourceBytes, fbb.CreateVector(images),
+                                         fb::CudaExecution::CudaLaunch, launch.Union(), cpu));
   }
   std::vector<flatbuffers::Offset<flatbuffers::String>> inNames, outNames;
   for (const std::string &s : inputNames)
@@ -491,8 +506,8 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
 
 FailureOr<flatbuffers::Offset<fb::Program>>
 lowerProgram(func::FuncOp func, StringRef name, const llvm::StringMap<int> &parameterIndex,
-             const KernelCodeMap &code, flatbuffers::FlatBufferBuilder &fbb) {
-  return Lowering(func, parameterIndex, code, fbb).run(name);
+             const KernelCodeMap &code, bool cudaTarget, flatbuffers::FlatBufferBuilder &fbb) {
+  return Lowering(func, parameterIndex, code, cudaTarget, fbb).run(name);
 }
 
 } // namespace dlc

@@ -37,10 +37,11 @@ using KernelCodeMap = llvm::DenseMap<mlir::Operation *, KernelCode>;
 /// kernel writes; kernels in program order; parameter writes (dl.assign) done
 /// in place where no later kernel reads the old value; and a memory plan that
 /// reuses arena bytes between values whose lifetimes do not overlap. Groups
-/// found in |code| get their CUDA source, images and launch table.
+/// found in |code| get their CUDA source, images and launch table; with
+/// |cudaTarget|, the copies the lowering adds get device copies.
 mlir::FailureOr<flatbuffers::Offset<rt::fb::Program>>
 lowerProgram(mlir::func::FuncOp func, llvm::StringRef name,
              const llvm::StringMap<int> &parameterIndex, const KernelCodeMap &code,
-             flatbuffers::FlatBufferBuilder &fbb);
+             bool cudaTarget, flatbuffers::FlatBufferBuilder &fbb);
 
 } // namespace dlc

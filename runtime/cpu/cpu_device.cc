@@ -100,28 +100,28 @@ public:
     int threads = omp_get_max_threads();
     if (singleThreaded_)
       omp_set_num_threads(1);
-    Status built = buildSteps(program);
+    Status built = buildCalls(program);
     if (singleThreaded_)
       omp_set_num_threads(threads);
     return built;
   }
 
-  Status buildSteps(const fb::Program &program) {
+  Status buildCalls(const fb::Program &program) {
     for (const fb::Kernel *k : *program.kernels()) {
       const auto &ops = *k->ops();
       size_t at = 0; // the bundle loader checked that the calls cover the ops
-      for (const fb::CpuCall *call : *k->cpu()) {
+      for (const fb::CpuCall *record : *k->cpu()) {
         std::vector<const fb::Op *> covered;
-        for (size_t i = at; i < at + call->ops(); ++i)
+        for (size_t i = at; i < at + record->ops(); ++i)
           covered.push_back(ops[uint32_t(i)]);
         OpContext ctx{*covered.front(), program, views_, readers_, shared_};
-        Step step;
-        DLC_RETURN_IF_ERROR(buildCall(call->routine(), ctx, covered, &step),
+        PreparedCall call;
+        DLC_RETURN_IF_ERROR(buildCall(record->routine(), ctx, covered, &call),
                             "kernel '" + k->name()->str() + "', op " +
                                 fb::EnumNameOpKind(covered.front()->kind()));
-        steps_.push_back(std::move(step));
-        stepKernel_.push_back(k->name()->str());
-        at += call->ops();
+        calls_.push_back(std::move(call));
+        callKernel_.push_back(k->name()->str());
+        at += record->ops();
       }
     }
     return okStatus();
@@ -134,13 +134,13 @@ public:
     int threads = omp_get_max_threads();
     if (singleThreaded_)
       omp_set_num_threads(1);
-    Status status = runSteps(inputs, options, outputs);
+    Status status = runCalls(inputs, options, outputs);
     if (singleThreaded_)
       omp_set_num_threads(threads);
     return status;
   }
 
-  Status runSteps(const std::vector<TensorView> &inputs, const RunOptions &options,
+  Status runCalls(const std::vector<TensorView> &inputs, const RunOptions &options,
                   std::vector<TensorView> *outputs) {
     const auto *indices = program_->inputs();
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -148,19 +148,19 @@ public:
       std::memcpy(dst.data, inputs[i].data, dst.bytes());
     }
     if (times_.empty())
-      for (const std::string &name : stepKernel_)
+      for (const std::string &name : callKernel_)
         if (times_.empty() || times_.back().kernel != name)
           times_.push_back({name, 0, 0});
     size_t kernel = 0;
-    for (size_t s = 0; s < steps_.size(); ++s) {
-      if (s && stepKernel_[s] != stepKernel_[s - 1])
+    for (size_t s = 0; s < calls_.size(); ++s) {
+      if (s && callKernel_[s] != callKernel_[s - 1])
         ++kernel;
       auto start = std::chrono::steady_clock::now();
-      DLC_RETURN_IF_ERROR(steps_[s](options), "in kernel '" + stepKernel_[s] + "'");
+      DLC_RETURN_IF_ERROR(calls_[s](options), "in kernel '" + callKernel_[s] + "'");
       if (options.profile) {
         times_[kernel].seconds +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        times_[kernel].runs += s + 1 == steps_.size() || stepKernel_[s + 1] != stepKernel_[s];
+        times_[kernel].runs += s + 1 == calls_.size() || callKernel_[s + 1] != callKernel_[s];
       }
     }
     outputs->clear();
@@ -184,8 +184,8 @@ private:
   std::vector<TensorView> views_;
   std::vector<int> readers_;
   std::map<std::string, std::shared_ptr<std::vector<float>>> shared_;
-  std::vector<Step> steps_;
-  std::vector<std::string> stepKernel_;
+  std::vector<PreparedCall> calls_;
+  std::vector<std::string> callKernel_;
   std::vector<KernelTime> times_;
   bool singleThreaded_ = false;
 };

@@ -18,7 +18,7 @@
 namespace dlc::rt::cpu {
 
 /// One prepared call: a routine bound to its buffers.
-using Step = std::function<Status(const RunOptions &)>;
+using PreparedCall = std::function<Status(const RunOptions &)>;
 
 /// What an op builder sees: the op, views of every buffer of the program,
 /// and how many ops of the program read each buffer.
@@ -39,7 +39,7 @@ struct OpContext {
 
 /// Builds the call of |routine| that runs |ops| (ops[0] is ctx.op).
 Status buildCall(fb::CpuRoutine routine, OpContext &ctx, const std::vector<const fb::Op *> &ops,
-                 Step *step);
+                 PreparedCall *call);
 /// How many ops |routine| runs.
 size_t cpuRoutineOps(fb::CpuRoutine routine);
 

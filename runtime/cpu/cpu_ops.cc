@@ -1,8 +1,8 @@
-//===- cpu_ops.cc - One prepared step per dl op ---------------------------===//
+//===- cpu_ops.cc - The CPU's routines, prepared per call -----------------===//
 //
 // Decodes each op's attributes (named as in the dl dialect) and binds its
 // buffers to a CPU kernel. Everything that can fail on bad input fails here,
-// at preparation; steps only fail on data (an embedding id out of range).
+// at preparation; calls only fail on data (an embedding id out of range).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/conv.h"
@@ -100,7 +100,7 @@ Status convGeometry(const fb::Op &op, const std::vector<int64_t> &x,
 }
 
 /// conv2d, with |activation| as its epilogue when given.
-Status buildConv(OpContext &ctx, const fb::Op *activation, Step *step) {
+Status buildConv(OpContext &ctx, const fb::Op *activation, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
   ConvGeometry g;
   DLC_RETURN_IF_ERROR(convGeometry(ctx.op, ctx.in(0).shape, ctx.in(1).shape, &g), "");
@@ -114,29 +114,29 @@ Status buildConv(OpContext &ctx, const fb::Op *activation, Step *step) {
   std::optional<TensorView> bias;
   if (ctx.numInputs() > 2)
     bias = ctx.in(2);
-  *step = [=](const RunOptions &) { return conv->forward(x, k, bias ? &*bias : nullptr, y); };
+  *call = [=](const RunOptions &) { return conv->forward(x, k, bias ? &*bias : nullptr, y); };
   return okStatus();
 }
 
-Status buildConvGradInput(OpContext &ctx, Step *step) {
+Status buildConvGradInput(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
   ConvGeometry g;
   DLC_RETURN_IF_ERROR(convGeometry(ctx.op, ctx.out(0).shape, ctx.in(1).shape, &g), "");
   auto conv = std::make_shared<Conv2D>();
   DLC_RETURN_IF_ERROR(conv->prepare(g, {}, /*backward=*/true), "");
   TensorView dy = ctx.in(0), k = ctx.in(1), dx = ctx.out(0);
-  *step = [=](const RunOptions &) { return conv->backwardData(dy, k, dx); };
+  *call = [=](const RunOptions &) { return conv->backwardData(dy, k, dx); };
   return okStatus();
 }
 
-Status buildConvGradKernel(OpContext &ctx, Step *step) {
+Status buildConvGradKernel(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
   ConvGeometry g;
   DLC_RETURN_IF_ERROR(convGeometry(ctx.op, ctx.in(0).shape, ctx.out(0).shape, &g), "");
   auto conv = std::make_shared<Conv2D>();
   DLC_RETURN_IF_ERROR(conv->prepare(g, {}, /*backward=*/true), "");
   TensorView x = ctx.in(0), dy = ctx.in(1), dk = ctx.out(0);
-  *step = [=](const RunOptions &) { return conv->backwardKernel(x, dy, dk, nullptr); };
+  *call = [=](const RunOptions &) { return conv->backwardKernel(x, dy, dk, nullptr); };
   return okStatus();
 }
 
@@ -152,7 +152,7 @@ Status poolGeometry(const fb::Op &op, const std::vector<int64_t> &x, PoolGeometr
                           same, g);
 }
 
-Status buildPool(OpContext &ctx, Step *step) {
+Status buildPool(OpContext &ctx, PreparedCall *call) {
   using K = fb::OpKind;
   K kind = ctx.op.kind();
   if (kind == K::max_pool2d || kind == K::avg_pool2d) {
@@ -161,32 +161,32 @@ Status buildPool(OpContext &ctx, Step *step) {
     DLC_RETURN_IF_ERROR(poolGeometry(ctx.op, ctx.in(0).shape, &g), "");
     TensorView x = ctx.in(0), y = ctx.out(0);
     bool max = kind == K::max_pool2d;
-    *step = [=](const RunOptions &) { return max ? maxPool2d(g, x, y) : avgPool2d(g, x, y); };
+    *call = [=](const RunOptions &) { return max ? maxPool2d(g, x, y) : avgPool2d(g, x, y); };
   } else if (kind == K::max_pool2d_grad) {
     DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
     PoolGeometry g;
     DLC_RETURN_IF_ERROR(poolGeometry(ctx.op, ctx.in(0).shape, &g), "");
     TensorView x = ctx.in(0), dy = ctx.in(1), dx = ctx.out(0);
-    *step = [=](const RunOptions &) { return maxPool2dGrad(g, x, dy, dx); };
+    *call = [=](const RunOptions &) { return maxPool2dGrad(g, x, dy, dx); };
   } else if (kind == K::avg_pool2d_grad) {
     DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
     PoolGeometry g;
     DLC_RETURN_IF_ERROR(poolGeometry(ctx.op, ctx.out(0).shape, &g), "");
     TensorView dy = ctx.in(0), dx = ctx.out(0);
-    *step = [=](const RunOptions &) { return avgPool2dGrad(g, dy, dx); };
+    *call = [=](const RunOptions &) { return avgPool2dGrad(g, dy, dx); };
   } else if (kind == K::global_max_pool2d || kind == K::global_avg_pool2d) {
     DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
     TensorView x = ctx.in(0), y = ctx.out(0);
     bool max = kind == K::global_max_pool2d;
-    *step = [=](const RunOptions &) { return max ? globalMaxPool2d(x, y) : globalAvgPool2d(x, y); };
+    *call = [=](const RunOptions &) { return max ? globalMaxPool2d(x, y) : globalAvgPool2d(x, y); };
   } else if (kind == K::global_max_pool2d_grad) {
     DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
     TensorView x = ctx.in(0), dy = ctx.in(1), dx = ctx.out(0);
-    *step = [=](const RunOptions &) { return globalMaxPool2dGrad(x, dy, dx); };
+    *call = [=](const RunOptions &) { return globalMaxPool2dGrad(x, dy, dx); };
   } else if (kind == K::global_avg_pool2d_grad) {
     DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
     TensorView dy = ctx.in(0), dx = ctx.out(0);
-    *step = [=](const RunOptions &) { return globalAvgPool2dGrad(dy, dx); };
+    *call = [=](const RunOptions &) { return globalAvgPool2dGrad(dy, dx); };
   } else {
     return bad("not a pooling op");
   }
@@ -194,7 +194,7 @@ Status buildPool(OpContext &ctx, Step *step) {
 }
 
 /// dense, with |activation| as its epilogue when given.
-Status buildDense(OpContext &ctx, const fb::Op *activation, Step *step) {
+Status buildDense(OpContext &ctx, const fb::Op *activation, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
   Epilogue e;
   TensorView y = ctx.out(0);
@@ -204,7 +204,7 @@ Status buildDense(OpContext &ctx, const fb::Op *activation, Step *step) {
   std::optional<TensorView> bias;
   if (ctx.numInputs() > 2)
     bias = ctx.in(2);
-  *step = [=](const RunOptions &) { return denseForward(x, k, bias ? &*bias : nullptr, e, y); };
+  *call = [=](const RunOptions &) { return denseForward(x, k, bias ? &*bias : nullptr, e, y); };
   return okStatus();
 }
 
@@ -212,7 +212,7 @@ Status buildDense(OpContext &ctx, const fb::Op *activation, Step *step) {
 // Elementwise, softmax, shape ops
 //===----------------------------------------------------------------------===//
 
-Status buildUnary(OpContext &ctx, Step *step) {
+Status buildUnary(OpContext &ctx, PreparedCall *call) {
   UnaryKind u;
   float slope;
   bool grad;
@@ -221,21 +221,21 @@ Status buildUnary(OpContext &ctx, Step *step) {
   TensorView a = ctx.in(0), y = ctx.out(0);
   int64_t n = y.numel();
   if (!grad) {
-    *step = [=](const RunOptions &) {
+    *call = [=](const RunOptions &) {
       unary(u, a.f32(), y.f32(), n, slope);
       return okStatus();
     };
     return okStatus();
   }
   TensorView dy = ctx.in(1);
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     unaryGrad(u, a.f32(), dy.f32(), y.f32(), n, slope);
     return okStatus();
   };
   return okStatus();
 }
 
-Status buildSoftmax(OpContext &ctx, bool grad, Step *step) {
+Status buildSoftmax(OpContext &ctx, bool grad, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, grad ? 2 : 1, 1), "");
   int64_t axis;
   DLC_RETURN_IF_ERROR(intAttr(ctx.op, "axis", &axis), "");
@@ -243,13 +243,13 @@ Status buildSoftmax(OpContext &ctx, bool grad, Step *step) {
   DLC_RETURN_IF_ERROR(axisDims(ctx.out(0).shape, axis, &dims), "");
   TensorView a = ctx.in(0), y = ctx.out(0);
   if (!grad) {
-    *step = [=](const RunOptions &) {
+    *call = [=](const RunOptions &) {
       softmax(a.f32(), y.f32(), dims);
       return okStatus();
     };
   } else {
     TensorView dy = ctx.in(1);
-    *step = [=](const RunOptions &) {
+    *call = [=](const RunOptions &) {
       softmaxGrad(a.f32(), dy.f32(), y.f32(), dims);
       return okStatus();
     };
@@ -257,7 +257,7 @@ Status buildSoftmax(OpContext &ctx, bool grad, Step *step) {
   return okStatus();
 }
 
-Status buildConcat(OpContext &ctx, Step *step) {
+Status buildConcat(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
   int64_t axis;
   DLC_RETURN_IF_ERROR(intAttr(ctx.op, "axis", &axis), "");
@@ -278,14 +278,14 @@ Status buildConcat(OpContext &ctx, Step *step) {
     inputs.push_back(ctx.in(i).data);
     sizes.push_back(ctx.in(i).shape[size_t(axis)]);
   }
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     concat(inputs.data(), sizes.data(), int64_t(inputs.size()), y.data, outer, inner);
     return okStatus();
   };
   return okStatus();
 }
 
-Status buildSlice(OpContext &ctx, Step *step) {
+Status buildSlice(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
   int64_t axis, start;
   DLC_RETURN_IF_ERROR(intAttr(ctx.op, "axis", &axis), "");
@@ -303,7 +303,7 @@ Status buildSlice(OpContext &ctx, Step *step) {
     outer *= x.shape[size_t(i)];
   for (int64_t i = axis + 1; i < rank; ++i)
     inner *= x.shape[size_t(i)];
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     slice(x.data, y.data, outer, whole, start, size, inner);
     return okStatus();
   };
@@ -313,7 +313,7 @@ Status buildSlice(OpContext &ctx, Step *step) {
 /// The max_pool_grad_relu_bias routine: max_pool2d_grad(x, dy), relu_grad
 /// of the pool's input (a relu output: the mask is x > 0) on the pooled
 /// gradient (read by nothing else), bias_grad of that, in one pass.
-Status buildPoolGradReluBias(OpContext &ctx, const fb::Op &relu, const fb::Op &bias, Step *step) {
+Status buildPoolGradReluBias(OpContext &ctx, const fb::Op &relu, const fb::Op &bias, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
   uint32_t x = ctx.op.inputs()->Get(0), pooled = ctx.op.outputs()->Get(0);
   if (ctx.op.kind() != fb::OpKind::max_pool2d_grad || relu.kind() != fb::OpKind::relu_grad ||
@@ -328,39 +328,39 @@ Status buildPoolGradReluBias(OpContext &ctx, const fb::Op &relu, const fb::Op &b
   DLC_RETURN_IF_ERROR(poolGeometry(ctx.op, ctx.in(0).shape, &g), "");
   TensorView xv = ctx.in(0), dy = ctx.in(1), dx = ctx.views[relu.outputs()->Get(0)];
   TensorView db = ctx.views[bias.outputs()->Get(0)];
-  *step = [=](const RunOptions &) { return maxPool2dGradRelu(g, xv, dy, dx, &db); };
+  *call = [=](const RunOptions &) { return maxPool2dGradRelu(g, xv, dy, dx, &db); };
   return okStatus();
 }
 
-Status buildAdd(OpContext &ctx, Step *step) {
+Status buildAdd(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
   std::vector<const float *> inputs;
   for (size_t i = 0; i < ctx.numInputs(); ++i)
     inputs.push_back(ctx.in(i).f32());
   TensorView y = ctx.out(0);
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     add(inputs.data(), int64_t(inputs.size()), y.f32(), y.numel());
     return okStatus();
   };
   return okStatus();
 }
 
-Status buildCopy(OpContext &ctx, Step *step) {
+Status buildCopy(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
   TensorView x = ctx.in(0), y = ctx.out(0);
   if (x.bytes() != y.bytes())
     return bad("copy between buffers of different sizes");
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     copy(x.data, y.data, y.bytes());
     return okStatus();
   };
   return okStatus();
 }
 
-Status buildZeros(OpContext &ctx, Step *step) {
+Status buildZeros(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 0, 1), "");
   TensorView y = ctx.out(0);
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     zeros(y.data, y.bytes());
     return okStatus();
   };
@@ -370,18 +370,18 @@ Status buildZeros(OpContext &ctx, Step *step) {
 /// The CPU's routine for one op of each kind: the dispatch table of the
 /// `op` routine (a switch without default, so a new OpKind without a
 /// routine is a compile-time warning).
-Status buildOp(OpContext &ctx, Step *step) {
+Status buildOp(OpContext &ctx, PreparedCall *call) {
   using K = fb::OpKind;
   switch (ctx.op.kind()) {
-  case K::copy: return buildCopy(ctx, step);
-  case K::zeros: return buildZeros(ctx, step);
-  case K::conv2d: return buildConv(ctx, nullptr, step);
-  case K::conv2d_grad_input: return buildConvGradInput(ctx, step);
-  case K::conv2d_grad_kernel: return buildConvGradKernel(ctx, step);
-  case K::dense: return buildDense(ctx, nullptr, step);
+  case K::copy: return buildCopy(ctx, call);
+  case K::zeros: return buildZeros(ctx, call);
+  case K::conv2d: return buildConv(ctx, nullptr, call);
+  case K::conv2d_grad_input: return buildConvGradInput(ctx, call);
+  case K::conv2d_grad_kernel: return buildConvGradKernel(ctx, call);
+  case K::dense: return buildDense(ctx, nullptr, call);
   case K::dense_grad_input:
   case K::dense_grad_kernel:
-  case K::bias_grad: return buildDenseGrad(ctx, step);
+  case K::bias_grad: return buildDenseGrad(ctx, call);
   case K::max_pool2d:
   case K::avg_pool2d:
   case K::global_max_pool2d:
@@ -389,7 +389,7 @@ Status buildOp(OpContext &ctx, Step *step) {
   case K::max_pool2d_grad:
   case K::avg_pool2d_grad:
   case K::global_max_pool2d_grad:
-  case K::global_avg_pool2d_grad: return buildPool(ctx, step);
+  case K::global_avg_pool2d_grad: return buildPool(ctx, call);
   case K::relu:
   case K::sigmoid:
   case K::tanh:
@@ -399,24 +399,24 @@ Status buildOp(OpContext &ctx, Step *step) {
   case K::sigmoid_grad:
   case K::tanh_grad:
   case K::gelu_grad:
-  case K::leaky_relu_grad: return buildUnary(ctx, step);
-  case K::softmax: return buildSoftmax(ctx, false, step);
-  case K::softmax_grad: return buildSoftmax(ctx, true, step);
-  case K::add: return buildAdd(ctx, step);
-  case K::concat: return buildConcat(ctx, step);
-  case K::slice: return buildSlice(ctx, step);
-  case K::dropout: return buildDropout(ctx, step);
-  case K::batch_norm: return buildBatchNorm(ctx, step);
-  case K::batch_norm_grad: return buildBatchNormGrads(ctx, /*inference=*/false, step);
-  case K::batch_norm_inference_grad: return buildBatchNormGrads(ctx, /*inference=*/true, step);
-  case K::batch_norm_statistics_update: return buildStatisticsUpdate(ctx, step);
-  case K::embedding: return buildEmbedding(ctx, false, step);
-  case K::embedding_grad: return buildEmbedding(ctx, true, step);
-  case K::lstm: return buildLstm(ctx, step);
-  case K::lstm_grad: return buildLstmGrad(ctx, step);
-  case K::loss: return buildLoss(ctx, false, step);
-  case K::loss_grad: return buildLoss(ctx, true, step);
-  case K::optimizer_update: return buildOptimizerUpdate(ctx, step);
+  case K::leaky_relu_grad: return buildUnary(ctx, call);
+  case K::softmax: return buildSoftmax(ctx, false, call);
+  case K::softmax_grad: return buildSoftmax(ctx, true, call);
+  case K::add: return buildAdd(ctx, call);
+  case K::concat: return buildConcat(ctx, call);
+  case K::slice: return buildSlice(ctx, call);
+  case K::dropout: return buildDropout(ctx, call);
+  case K::batch_norm: return buildBatchNorm(ctx, call);
+  case K::batch_norm_grad: return buildBatchNormGrads(ctx, /*inference=*/false, call);
+  case K::batch_norm_inference_grad: return buildBatchNormGrads(ctx, /*inference=*/true, call);
+  case K::batch_norm_statistics_update: return buildStatisticsUpdate(ctx, call);
+  case K::embedding: return buildEmbedding(ctx, false, call);
+  case K::embedding_grad: return buildEmbedding(ctx, true, call);
+  case K::lstm: return buildLstm(ctx, call);
+  case K::lstm_grad: return buildLstmGrad(ctx, call);
+  case K::loss: return buildLoss(ctx, false, call);
+  case K::loss_grad: return buildLoss(ctx, true, call);
+  case K::optimizer_update: return buildOptimizerUpdate(ctx, call);
   }
   return bad("op kind " + std::to_string(int(ctx.op.kind())) + " is unknown");
 }
@@ -424,7 +424,7 @@ Status buildOp(OpContext &ctx, Step *step) {
 } // namespace
 
 Status buildCall(fb::CpuRoutine routine, OpContext &ctx, const std::vector<const fb::Op *> &ops,
-                 Step *step) {
+                 PreparedCall *call) {
   for (size_t i = 0; i < ctx.numInputs(); ++i)
     if (!ctx.in(i).data && ctx.in(i).numel())
       return bad("input " + std::to_string(i) + " is a value no call stored");
@@ -437,19 +437,19 @@ Status buildCall(fb::CpuRoutine routine, OpContext &ctx, const std::vector<const
                std::to_string(want) + " ops, not " + std::to_string(ops.size()));
   switch (routine) {
   case fb::CpuRoutine::op:
-    DLC_RETURN_IF_ERROR(buildOp(ctx, step), "");
+    DLC_RETURN_IF_ERROR(buildOp(ctx, call), "");
     for (size_t i = 0; i < ctx.numOutputs(); ++i)
       if (!ctx.out(i).data && ctx.out(i).numel())
         return bad("output " + std::to_string(i) + " is marked unstored but one op stores it");
     return okStatus();
   case fb::CpuRoutine::activation_epilogue:
     if (ctx.op.kind() == fb::OpKind::conv2d)
-      return buildConv(ctx, ops[1], step);
+      return buildConv(ctx, ops[1], call);
     if (ctx.op.kind() == fb::OpKind::dense)
-      return buildDense(ctx, ops[1], step);
+      return buildDense(ctx, ops[1], call);
     return bad("an activation epilogue follows conv2d or dense");
   case fb::CpuRoutine::max_pool_grad_relu_bias:
-    return buildPoolGradReluBias(ctx, *ops[1], *ops[2], step);
+    return buildPoolGradReluBias(ctx, *ops[1], *ops[2], call);
   }
   return bad("CPU routine " + std::to_string(int(routine)) + " is unknown");
 }

@@ -44,17 +44,7 @@ size_t segmentStart(const std::vector<int64_t> &segments, size_t segment) {
 }
 
 Status lossOptions(const fb::Op &op, LossOptions *o) {
-  std::string kind = textAttr(op, "config");
-  if (kind == "categorical_crossentropy")
-    o->kind = LossKind::kCategoricalCrossentropy;
-  else if (kind == "sparse_categorical_crossentropy")
-    o->kind = LossKind::kSparseCategoricalCrossentropy;
-  else if (kind == "binary_crossentropy")
-    o->kind = LossKind::kBinaryCrossentropy;
-  else if (kind == "mean_squared_error" || kind == "mse")
-    o->kind = LossKind::kMeanSquaredError;
-  else
-    return bad("unknown loss '" + kind + "'");
+  DLC_RETURN_IF_ERROR(lossKindNamed(textAttr(op, "config"), &o->kind), "");
   o->fromLogits = boolOr(op, "from_logits", false);
   o->labelSmoothing = floatOr(op, "label_smoothing", 0.0);
   return okStatus();
@@ -62,14 +52,14 @@ Status lossOptions(const fb::Op &op, LossOptions *o) {
 
 } // namespace
 
-Status buildLoss(OpContext &ctx, bool grad, Step *step) {
+Status buildLoss(OpContext &ctx, bool grad, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
   LossOptions o;
   DLC_RETURN_IF_ERROR(lossOptions(ctx.op, &o), "");
   TensorView prediction = ctx.in(0), labels = ctx.in(1), out = ctx.out(0);
   int64_t classes = prediction.shape.empty() ? 1 : prediction.shape.back();
   int64_t rows = classes ? prediction.numel() / classes : 0;
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     if (grad)
       return lossGrad(prediction.f32(), labels.data, labels.dtype, rows, classes, o, out.f32());
     double value = 0;
@@ -81,7 +71,7 @@ Status buildLoss(OpContext &ctx, bool grad, Step *step) {
   return okStatus();
 }
 
-Status buildDropout(OpContext &ctx, Step *step) {
+Status buildDropout(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
   double rate;
   DLC_RETURN_IF_ERROR(floatAttr(ctx.op, "rate", &rate), "");
@@ -90,7 +80,7 @@ Status buildDropout(OpContext &ctx, Step *step) {
     DLC_RETURN_IF_ERROR(intAttr(ctx.op, "seed", &seed), "");
   bool training = boolOr(ctx.op, "training", false);
   TensorView x = ctx.in(0), y = ctx.out(0);
-  *step = [=](const RunOptions &options) {
+  *call = [=](const RunOptions &options) {
     if (!training)
       copy(x.data, y.data, y.bytes());
     else
@@ -100,7 +90,7 @@ Status buildDropout(OpContext &ctx, Step *step) {
   return okStatus();
 }
 
-Status buildBatchNorm(OpContext &ctx, Step *step) {
+Status buildBatchNorm(OpContext &ctx, PreparedCall *call) {
   std::vector<int64_t> seg = operandSegments(ctx.op);
   if (seg.size() != 5)
     return bad("batch_norm needs its operand segment sizes");
@@ -118,7 +108,7 @@ Status buildBatchNorm(OpContext &ctx, Step *step) {
   TensorView mean = ctx.in(segmentStart(seg, 3)), variance = ctx.in(segmentStart(seg, 4));
   Floats scratch = scratchFloats(batchNormScratchBytes(dims.channels));
   Floats stats = std::make_shared<std::vector<float>>(size_t(2 * dims.channels));
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     if (training)
       batchNormTraining(x.f32(), gamma, beta, dims, epsilon, y.f32(), stats->data(),
                         stats->data() + dims.channels, scratch->data());
@@ -130,7 +120,7 @@ Status buildBatchNorm(OpContext &ctx, Step *step) {
   return okStatus();
 }
 
-Status buildBatchNormGrads(OpContext &ctx, bool inference, Step *step) {
+Status buildBatchNormGrads(OpContext &ctx, bool inference, PreparedCall *call) {
   // One optional operand (gamma) among three: MLIR records no segment sizes
   // for such ops, so the operand count says whether gamma is there.
   std::vector<int64_t> seg = operandSegments(ctx.op);
@@ -152,7 +142,7 @@ Status buildBatchNormGrads(OpContext &ctx, bool inference, Step *step) {
     DLC_RETURN_IF_ERROR(need(ctx, 2, 3), "");
     TensorView dgamma = ctx.out(1), dbeta = ctx.out(2);
     // operands: input, gamma?, dy
-    *step = [=](const RunOptions &) {
+    *call = [=](const RunOptions &) {
       batchNormGrad(first.f32(), gamma, last.f32(), dims, epsilon, dx.f32(), dgamma.f32(),
                     dbeta.f32(), scratch->data());
       return okStatus();
@@ -160,7 +150,7 @@ Status buildBatchNormGrads(OpContext &ctx, bool inference, Step *step) {
   } else {
     DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
     // operands: dy, gamma?, moving_variance
-    *step = [=](const RunOptions &) {
+    *call = [=](const RunOptions &) {
       batchNormInferenceGrad(first.f32(), gamma, last.f32(), dims, epsilon, dx.f32(),
                              scratch->data());
       return okStatus();
@@ -169,7 +159,7 @@ Status buildBatchNormGrads(OpContext &ctx, bool inference, Step *step) {
   return okStatus();
 }
 
-Status buildStatisticsUpdate(OpContext &ctx, Step *step) {
+Status buildStatisticsUpdate(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 3, 2), "");
   int64_t axis;
   double momentum;
@@ -180,7 +170,7 @@ Status buildStatisticsUpdate(OpContext &ctx, Step *step) {
   AxisDims dims;
   DLC_RETURN_IF_ERROR(axisDims(x.shape, axis, &dims), "");
   Floats scratch = scratchFloats(batchNormScratchBytes(dims.channels));
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     batchNormStatisticsUpdate(x.f32(), dims, momentum, mean.f32(), var.f32(), newMean.f32(),
                               newVar.f32(), scratch->data());
     return okStatus();
@@ -188,7 +178,7 @@ Status buildStatisticsUpdate(OpContext &ctx, Step *step) {
   return okStatus();
 }
 
-Status buildEmbedding(OpContext &ctx, bool grad, Step *step) {
+Status buildEmbedding(OpContext &ctx, bool grad, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
   TensorView ids = ctx.in(0), second = ctx.in(1), out = ctx.out(0);
   const TensorView &table = grad ? out : second;
@@ -197,7 +187,7 @@ Status buildEmbedding(OpContext &ctx, bool grad, Step *step) {
   int64_t rows = table.shape[0], width = table.shape[1], count = ids.numel();
   if (ids.dtype != DType::kI32 && ids.dtype != DType::kI64)
     return bad("embedding ids must be i32 or i64");
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     if (grad)
       return embeddingGrad(ids.data, ids.dtype, count, second.f32(), rows, width, out.f32());
     return embedding(ids.data, ids.dtype, count, second.f32(), rows, width, out.f32());
@@ -221,7 +211,7 @@ Status lstmShape(const TensorView &x, const TensorView &recurrent, bool returnSe
 
 } // namespace
 
-Status buildLstm(OpContext &ctx, Step *step) {
+Status buildLstm(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 3, 1), "");
   LstmShape s;
   DLC_RETURN_IF_ERROR(
@@ -234,14 +224,14 @@ Status buildLstm(OpContext &ctx, Step *step) {
   if (!workspace)
     workspace = scratchFloats(lstmWorkspaceBytes(s));
   Floats ws = workspace;
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     lstmForward(s, x.f32(), k.f32(), r.f32(), bias ? bias->f32() : nullptr, y.f32(), ws->data());
     return okStatus();
   };
   return okStatus();
 }
 
-Status buildLstmGrad(OpContext &ctx, Step *step) {
+Status buildLstmGrad(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 4, 4), "");
   bool hasBias = ctx.numInputs() == 5;
   LstmShape s;
@@ -260,7 +250,7 @@ Status buildLstmGrad(OpContext &ctx, Step *step) {
     workspace = scratchFloats(lstmWorkspaceBytes(s));
   Floats ws = workspace, scratch = scratchFloats(lstmBackwardScratchBytes(s));
   Floats y = recompute ? std::make_shared<std::vector<float>>(size_t(dy.numel())) : nullptr;
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     const float *b = bias ? bias->f32() : nullptr;
     if (recompute)
       lstmForward(s, x.f32(), k.f32(), r.f32(), b, y->data(), ws->data());
@@ -299,7 +289,7 @@ Status optimizerConfig(const fb::Op &op, OptimizerConfig *c) {
 
 } // namespace
 
-Status buildOptimizerUpdate(OpContext &ctx, Step *step) {
+Status buildOptimizerUpdate(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 3, ctx.numInputs() - 2), "");
   OptimizerConfig config;
   DLC_RETURN_IF_ERROR(optimizerConfig(ctx.op, &config), "");
@@ -316,7 +306,7 @@ Status buildOptimizerUpdate(OpContext &ctx, Step *step) {
   for (int s = 0; s < slots; ++s)
     state.push_back({ctx.in(size_t(3 + s)), ctx.out(size_t(1 + s))});
   TensorView grad = ctx.in(1), stepValue = ctx.in(2);
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     std::vector<float *> slotPointers;
     for (size_t i = 0; i < state.size(); ++i) {
       if (state[i].first.data != state[i].second.data)
@@ -330,14 +320,14 @@ Status buildOptimizerUpdate(OpContext &ctx, Step *step) {
   return okStatus();
 }
 
-Status buildDenseGrad(OpContext &ctx, Step *step) {
+Status buildDenseGrad(OpContext &ctx, PreparedCall *call) {
   fb::OpKind kind = ctx.op.kind();
   bool bias = kind == fb::OpKind::bias_grad;
   DLC_RETURN_IF_ERROR(need(ctx, bias ? 1 : 2, 1), "");
   TensorView a = ctx.in(0), out = ctx.out(0);
   TensorView b = bias ? a : ctx.in(1);
   int which = kind == fb::OpKind::dense_grad_input ? 0 : kind == fb::OpKind::dense_grad_kernel ? 1 : 2;
-  *step = [=](const RunOptions &) {
+  *call = [=](const RunOptions &) {
     return which == 0 ? denseGradInput(a, b, out)
            : which == 1 ? denseGradKernel(a, b, out)
                         : biasGrad(a, out);

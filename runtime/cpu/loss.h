@@ -19,6 +19,7 @@
 #include "runtime/tensor.h"
 
 #include <cstdint>
+#include <string>
 
 namespace dlc::rt::cpu {
 
@@ -28,6 +29,11 @@ enum class LossKind {
   kBinaryCrossentropy,
   kMeanSquaredError,
 };
+
+/// The loss a training setup or a dl.loss op names (the catalog's kinds;
+/// "mse" is Keras' alias); an unknown name is kInvalidArgument, never a
+/// default. The one decoder of loss names in the runtime.
+Status lossKindNamed(const std::string &name, LossKind *kind);
 
 struct LossOptions {
   LossKind kind = LossKind::kCategoricalCrossentropy;

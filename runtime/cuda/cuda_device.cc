@@ -21,15 +21,15 @@ size_t bufferBytes(const fb::Buffer &b) {
          dtypeSize(fromFbDType(b.dtype()));
 }
 
-/// One entry of a run: a launch, or (no handle) the device copies of a
-/// kernel that has no CUDA code because it only moves bytes.
-struct Step {
+/// One kernel of a prepared program, as the device executes it: a launch
+/// (its arguments fixed at preparation: buffers, and the address of the
+/// program's step word), or (no handle) device copies.
+struct DeviceCommand {
   std::string kernel; // the bundle's kernel name: errors and profiles use it
   KernelHandle handle = nullptr;
   LaunchConfig config;
-  std::vector<uint64_t> args; // device addresses, then the step when takesStep
+  std::vector<uint64_t> args; // device addresses
   std::vector<void *> argPointers;
-  bool takesStep = false;
   std::vector<std::pair<DevicePtr, size_t>> zeroed;
   struct Copy {
     DevicePtr dst, src;
@@ -41,7 +41,11 @@ struct Step {
 class CudaProgram : public PreparedProgram {
 public:
   explicit CudaProgram(CudaBackend &backend) : backend_(backend) {}
-  ~CudaProgram() override { (void)backend_.free(arena_); } // nothing to report to
+  ~CudaProgram() override { // nothing to report to
+    (void)backend_.free(arena_);
+    if (stepWord_)
+      (void)backend_.free(stepWord_);
+  }
 
   Status prepare(const fb::Program &program, const std::vector<DevicePtr> &parameters) {
     program_ = &program;
@@ -58,10 +62,10 @@ public:
     for (uint32_t i = 0; i < buffers.size(); ++i)
       DLC_RETURN_IF_ERROR(resolve(i, parameters, &address_[i]), "");
     for (const fb::Kernel *k : *program.kernels())
-      DLC_RETURN_IF_ERROR(addStep(*k), "kernel '" + k->name()->str() + "'");
-    for (Step &s : steps_)
-      for (uint64_t &a : s.args)
-        s.argPointers.push_back(&a);
+      DLC_RETURN_IF_ERROR(addCommand(*k), "kernel '" + k->name()->str() + "'");
+    for (DeviceCommand &c : commands_)
+      for (uint64_t &a : c.args)
+        c.argPointers.push_back(&a);
     if (program.outputs())
       for (uint32_t i : *program.outputs()) {
         const fb::Buffer *b = buffers[i];
@@ -69,8 +73,8 @@ public:
         views_.push_back(TensorView{outputs_.back().data(), fromFbDType(b->dtype()),
                                     std::vector<int64_t>(b->shape()->begin(), b->shape()->end())});
       }
-    for (const Step &s : steps_)
-      times_.push_back({s.kernel, 0, 0});
+    for (const DeviceCommand &c : commands_)
+      times_.push_back({c.kernel, 0, 0});
     return okStatus();
   }
 
@@ -81,9 +85,14 @@ public:
       DLC_RETURN_IF_ERROR(backend_.copyToDevice(address_[indices->Get(uint32_t(i))],
                                                 inputs[i].data, inputs[i].bytes()),
                           "copying input " + std::to_string(i) + " of '" + name_ + "'");
-    for (size_t s = 0; s < steps_.size(); ++s)
-      DLC_RETURN_IF_ERROR(runStep(steps_[s], options, &times_[s]),
-                          "kernel '" + steps_[s].kernel + "' of program '" + name_ + "'");
+    // The training step lives in device memory: launches read it there, so
+    // their arguments never change from run to run.
+    if (stepWord_)
+      DLC_RETURN_IF_ERROR(backend_.copyToDevice(stepWord_, &options.step, sizeof options.step),
+                          "setting the step of '" + name_ + "'");
+    for (size_t c = 0; c < commands_.size(); ++c)
+      DLC_RETURN_IF_ERROR(runCommand(commands_[c], options, &times_[c]),
+                          "kernel '" + commands_[c].kernel + "' of program '" + name_ + "'");
     for (size_t o = 0; o < views_.size(); ++o)
       DLC_RETURN_IF_ERROR(backend_.copyToHost(views_[o].data, address_[program_->outputs()->Get(
                                                                   uint32_t(o))],
@@ -114,7 +123,7 @@ private:
         *out = parameters.at(size_t(b->param()));
         return okStatus();
       case fb::BufferKind::Unstored:
-        *out = 0; // never stored; addStep rejects it as an argument
+        *out = 0; // never stored; argument() rejects it
         return okStatus();
       default:
         *out = arena_ + b->offset();
@@ -128,78 +137,83 @@ private:
   DevicePtr argument(uint32_t buffer, Status *status) {
     if (address_[buffer] == 0)
       *status = invalid("buffer " + std::to_string(buffer) +
-                        " is fused into a CPU epilogue and has no storage");
+                        " is unstored (made and read inside one CPU call) and has no storage");
     return address_[buffer];
   }
 
-  Status addStep(const fb::Kernel &k) {
-    Step step;
-    step.kernel = k.name()->str();
-    const fb::CudaLaunch *launch = k.cuda();
-    if (!launch)
-      return addCopies(k, &step);
-    DLC_RETURN_IF_ERROR(backend_.kernel(k, &step.handle), "");
+  Status addCommand(const fb::Kernel &k) {
+    DeviceCommand command;
+    command.kernel = k.name()->str();
+    switch (k.cuda_type()) {
+    case fb::CudaExecution::CudaLaunch:
+      DLC_RETURN_IF_ERROR(addLaunch(k, *k.cuda_as_CudaLaunch(), &command), "");
+      break;
+    case fb::CudaExecution::DeviceCopy:
+      DLC_RETURN_IF_ERROR(addCopies(*k.cuda_as_DeviceCopy(), &command), "");
+      break;
+    case fb::CudaExecution::LibraryCall:
+      return DLC_MAKE_STATUS(StatusCode::kUnavailable,
+                             "library calls (cuBLAS, cuDNN) are not run by this runtime yet");
+    case fb::CudaExecution::Collective:
+      return DLC_MAKE_STATUS(StatusCode::kUnavailable,
+                             "collectives (data-parallel training) are not run by this runtime yet");
+    default:
+      return invalid("has no CUDA code: the bundle was compiled for the CPU only; recompile it "
+                     "with `dlc compile --target cuda`");
+    }
+    commands_.push_back(std::move(command));
+    return okStatus();
+  }
+
+  Status addLaunch(const fb::Kernel &k, const fb::CudaLaunch &launch, DeviceCommand *command) {
+    DLC_RETURN_IF_ERROR(backend_.kernel(k, &command->handle), "");
     for (int d = 0; d < 3; ++d) {
-      step.config.grid[d] = launch->grid()->Get(d);
-      step.config.block[d] = launch->block()->Get(d);
+      command->config.grid[d] = launch.grid()->Get(d);
+      command->config.block[d] = launch.block()->Get(d);
     }
-    step.config.sharedBytes = launch->shared_bytes();
+    command->config.sharedBytes = launch.shared_bytes();
     Status status;
-    for (uint32_t b : *launch->args())
-      step.args.push_back(argument(b, &status));
-    if (launch->zeroed())
-      for (uint32_t b : *launch->zeroed())
-        step.zeroed.push_back({argument(b, &status), bufferBytes(*program_->buffers()->Get(b))});
+    for (uint32_t b : *launch.args())
+      command->args.push_back(argument(b, &status));
+    if (launch.zeroed())
+      for (uint32_t b : *launch.zeroed())
+        command->zeroed.push_back({argument(b, &status), bufferBytes(*program_->buffers()->Get(b))});
     DLC_RETURN_IF_ERROR(status, "");
-    step.takesStep = launch->takes_step();
-    if (step.takesStep)
-      step.args.push_back(0); // set to RunOptions::step at every run
-    steps_.push_back(std::move(step));
-    return okStatus();
-  }
-
-  /// A kernel without CUDA code must consist of copies (what the lowering
-  /// adds for parameter assignments); anything else was compiled for the
-  /// CPU only.
-  Status addCopies(const fb::Kernel &k, Step *step) {
-    const auto &buffers = *program_->buffers();
-    for (const fb::Op *op : *k.ops()) {
-      if (op->kind() != fb::OpKind::copy)
-        return invalid(std::string("has no CUDA code (op '") + fb::EnumNameOpKind(op->kind()) +
-                       "'): the bundle was compiled for the CPU only; recompile it with "
-                       "`dlc compile --target cuda`");
-      if (!op->inputs() || !op->outputs() || op->inputs()->size() != 1 ||
-          op->outputs()->size() != 1)
-        return invalid("a copy takes one input and one output");
-      uint32_t in = op->inputs()->Get(0), out = op->outputs()->Get(0);
-      size_t bytes = bufferBytes(*buffers[out]);
-      if (bufferBytes(*buffers[in]) != bytes)
-        return invalid("copies " + std::to_string(bufferBytes(*buffers[in])) + " bytes into " +
-                       std::to_string(bytes));
-      Status status;
-      step->copies.push_back({argument(out, &status), argument(in, &status), bytes});
-      DLC_RETURN_IF_ERROR(status, "");
+    if (launch.takes_step()) {
+      if (!stepWord_)
+        DLC_RETURN_IF_ERROR(backend_.alloc(sizeof(uint64_t), "step of program '" + name_ + "'",
+                                           &stepWord_),
+                            "");
+      command->args.push_back(stepWord_);
     }
-    steps_.push_back(std::move(*step));
     return okStatus();
   }
 
-  Status runStep(Step &step, const RunOptions &options, KernelTime *time) {
+  Status addCopies(const fb::DeviceCopy &copy, DeviceCommand *command) {
+    const auto &buffers = *program_->buffers();
+    Status status;
+    for (uint32_t i = 0; i < copy.from()->size(); ++i) {
+      uint32_t from = copy.from()->Get(i), to = copy.to()->Get(i);
+      command->copies.push_back(
+          {argument(to, &status), argument(from, &status), bufferBytes(*buffers[to])});
+    }
+    return status;
+  }
+
+  Status runCommand(DeviceCommand &command, const RunOptions &options, KernelTime *time) {
     using Clock = std::chrono::steady_clock;
     Clock::time_point start;
     if (options.profile) {
       DLC_RETURN_IF_ERROR(backend_.synchronize(), "before the kernel");
       start = Clock::now();
     }
-    for (const auto &[address, bytes] : step.zeroed)
+    for (const auto &[address, bytes] : command.zeroed)
       DLC_RETURN_IF_ERROR(backend_.memset(address, 0, bytes), "zeroing an accumulator");
-    for (const Step::Copy &c : step.copies)
+    for (const DeviceCommand::Copy &c : command.copies)
       DLC_RETURN_IF_ERROR(backend_.copyOnDevice(c.dst, c.src, c.bytes), "");
-    if (step.handle) {
-      if (step.takesStep)
-        step.args.back() = options.step;
-      DLC_RETURN_IF_ERROR(backend_.launch(step.handle, step.config, step.argPointers.data()), "");
-    }
+    if (command.handle)
+      DLC_RETURN_IF_ERROR(
+          backend_.launch(command.handle, command.config, command.argPointers.data()), "");
     if (options.profile) {
       DLC_RETURN_IF_ERROR(backend_.synchronize(), "");
       time->seconds += std::chrono::duration<double>(Clock::now() - start).count();
@@ -212,8 +226,9 @@ private:
   const fb::Program *program_ = nullptr;
   std::string name_;
   DevicePtr arena_ = 0;
-  std::vector<DevicePtr> address_; // per buffer; 0 for fused ones
-  std::vector<Step> steps_;
+  std::vector<DevicePtr> address_; // per buffer; 0 for unstored ones
+  DevicePtr stepWord_ = 0;          // the training step, when a launch reads it
+  std::vector<DeviceCommand> commands_;
   std::vector<std::vector<uint8_t>> outputs_; // host copies of the outputs
   std::vector<TensorView> views_;
   std::vector<KernelTime> times_;
@@ -323,7 +338,7 @@ public:
     bundle_ = &bundle;
     for (const fb::Program *p : *bundle.root().programs())
       for (const fb::Kernel *k : *p->kernels())
-        if (k->cuda() && !kernels_.count(k->cuda_source_offset()))
+        if (k->cuda_as_CudaLaunch() && !kernels_.count(k->cuda_source_offset()))
           DLC_RETURN_IF_ERROR(loadOne(*k), "kernel '" + k->name()->str() + "'");
     return okStatus();
   }
@@ -346,7 +361,7 @@ private:
   }
 
   Status loadOne(const fb::Kernel &k) {
-    const std::string entry = k.cuda()->entry()->str(), arch = ctx_->device().arch();
+    const std::string entry = k.cuda_as_CudaLaunch()->entry()->str(), arch = ctx_->device().arch();
     std::vector<uint8_t> cubin;
     std::string ptx;
     if (const fb::CudaImage *image = pickImage(k, arch)) {

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include <unistd.h>
 
@@ -42,12 +43,15 @@ struct BufferSpec {
 
 struct KernelSpec {
   std::string name;
-  std::string opKind;            // "copy" for a kernel without CUDA code
+  std::string opKind;            // "copy" for a kernel without CUDA code (a DeviceCopy)
   std::vector<uint32_t> inputs, outputs; // of its one op
   std::string source, entry;     // empty source: no CUDA code
   std::vector<uint32_t> args, zeroed;
   uint32_t block = 32;
   bool takesStep = false;
+  /// Unset: a launch when there is source, else a copy of the op's input to
+  /// its output.
+  std::optional<fb::CudaExecution> execution;
 };
 
 struct ProgramSpec {
@@ -66,7 +70,8 @@ struct ParamSpec {
 
 std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
                                          const std::vector<ProgramSpec> &programs,
-                                         std::vector<std::string> targets = {"cpu", "cuda"}) {
+                                         std::vector<std::string> targets = {"cpu", "cuda"},
+                                         Status *loaded = nullptr) {
   flatbuffers::FlatBufferBuilder fbb;
   std::vector<uint8_t> payload;
   auto append = [&](const void *data, size_t bytes) {
@@ -99,18 +104,32 @@ std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
       std::vector<flatbuffers::Offset<fb::Op>> ops = {
           fb::CreateOpDirect(fbb, fb::OpKind(kind), &k.inputs, &k.outputs)};
       std::vector<fb::CpuCall> cpu = {fb::CpuCall(fb::CpuRoutine::op, 1)};
-      flatbuffers::Offset<fb::CudaLaunch> launch;
+      flatbuffers::Offset<void> execution;
+      fb::CudaExecution type = k.execution.value_or(
+          k.source.empty() ? fb::CudaExecution::DeviceCopy : fb::CudaExecution::CudaLaunch);
       uint64_t offset = 0, bytes = k.source.size();
       if (!k.source.empty()) {
         if (!sources.count(k.source))
           sources[k.source] = append(k.source.data(), k.source.size());
         offset = sources[k.source];
+      }
+      if (type == fb::CudaExecution::LibraryCall) {
+        execution =
+            fb::CreateLibraryCallDirect(fbb, fb::Library::cublas, "gemm", nullptr, &k.args, 1024)
+                .Union();
+      } else if (type == fb::CudaExecution::Collective) {
+        execution =
+            fb::CreateCollectiveDirect(fbb, fb::CollectiveKind::all_reduce_sum, &k.args).Union();
+      } else if (type == fb::CudaExecution::CudaLaunch) {
         std::vector<uint32_t> grid = {1, 1, 1}, block = {k.block, 1, 1};
-        launch = fb::CreateCudaLaunchDirect(fbb, k.entry.c_str(), &k.args, &grid, &block, 0,
-                                            k.takesStep, &k.zeroed);
+        execution = fb::CreateCudaLaunchDirect(fbb, k.entry.c_str(), &k.args, &grid, &block, 0,
+                                               k.takesStep, &k.zeroed)
+                        .Union();
+      } else if (type == fb::CudaExecution::DeviceCopy) {
+        execution = fb::CreateDeviceCopyDirect(fbb, &k.inputs, &k.outputs).Union();
       }
       kernels.push_back(fb::CreateKernelDirect(fbb, k.name.c_str(), &ops, nullptr, offset, bytes,
-                                               nullptr, launch, &cpu));
+                                               nullptr, type, execution, &cpu));
     }
     std::vector<flatbuffers::Offset<flatbuffers::String>> inNames, outNames;
     for (const std::string &n : p.inputNames)
@@ -132,7 +151,10 @@ std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
   std::unique_ptr<Bundle> bundle;
   Status s = Bundle::fromBytes(encodeBundle(fbb.GetBufferPointer(), fbb.GetSize(), payload),
                                "<test bundle>", &bundle);
-  EXPECT_TRUE(s.ok()) << s.message();
+  if (loaded)
+    *loaded = s;
+  else
+    EXPECT_TRUE(s.ok()) << s.message();
   return std::shared_ptr<const Bundle>(std::move(bundle));
 }
 
@@ -141,10 +163,10 @@ std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
 const char *kAxpySource = R"(
 __device__ float dlc_scale(float a, float b) { return a * b; }
 extern "C" __global__ void dlc_axpy(const float *x, const float *w, float *y, float *sum,
-                                    unsigned long long step) {
+                                    const unsigned long long *step) {
   int i = threadIdx.x;
   if (i < 8) {
-    y[i] = dlc_scale(x[i], w[i]) + (float)step;
+    y[i] = dlc_scale(x[i], w[i]) + (float)*step;
     atomicAdd(sum, y[i]);
   }
 }
@@ -327,8 +349,10 @@ TEST_P(CudaDeviceTest, ProfilesEveryKernel) {
 TEST_P(CudaDeviceTest, RejectsABundleWithoutCudaCode) {
   std::vector<ProgramSpec> programs = axpyPrograms();
   for (ProgramSpec &p : programs)
-    for (KernelSpec &k : p.kernels)
+    for (KernelSpec &k : p.kernels) {
       k.source.clear();
+      k.execution = fb::CudaExecution::NONE;
+    }
   std::unique_ptr<Session> session;
   Status s = Session::create(makeBundle(axpyParams(), programs, {"cpu"}), std::move(device_),
                              &session);
@@ -340,6 +364,7 @@ TEST_P(CudaDeviceTest, RejectsABundleWithoutCudaCode) {
 TEST_P(CudaDeviceTest, RejectsAKernelCompiledForTheCpuOnly) {
   std::vector<ProgramSpec> programs = axpyPrograms();
   programs[0].kernels[0].source.clear();
+  programs[0].kernels[0].execution = fb::CudaExecution::NONE;
   auto session = open(makeBundle(axpyParams(), programs));
   ASSERT_TRUE(session);
   std::vector<float> x(8, 1.0f);
@@ -348,6 +373,61 @@ TEST_P(CudaDeviceTest, RejectsAKernelCompiledForTheCpuOnly) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("kernel 'axpy'"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("--target cuda"), std::string::npos) << s.message();
+}
+
+// Library calls and collectives have their place in the format: the loader
+// checks them like launches, and this runtime says it does not run them.
+TEST_P(CudaDeviceTest, RefusesLibraryCallsAndCollectivesItDoesNotRun) {
+  for (fb::CudaExecution type : {fb::CudaExecution::LibraryCall, fb::CudaExecution::Collective}) {
+    std::vector<ProgramSpec> programs = axpyPrograms();
+    programs[0].kernels[0].execution = type;
+    std::shared_ptr<const Bundle> bundle = makeBundle(axpyParams(), programs);
+    std::unique_ptr<Device> device;
+    std::string skip;
+    ASSERT_TRUE(makeDevice(GetParam(), &device, &skip).ok());
+    std::unique_ptr<Session> session;
+    ASSERT_TRUE(Session::create(bundle, std::move(device), &session).ok());
+    std::vector<float> x(8, 1.0f);
+    std::vector<TensorView> outs;
+    Status s = session->run("step", {TensorView{x.data(), DType::kF32, {8}}}, &outs);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("not run by this runtime yet"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("kernel 'axpy'"), std::string::npos) << s.message();
+  }
+}
+
+TEST(CudaExecutionLoader, ChecksEveryKindOfExecution) {
+  auto rejected = [](void (*edit)(KernelSpec &)) {
+    std::vector<ProgramSpec> programs = axpyPrograms();
+    edit(programs[0].kernels[0]);
+    Status s;
+    makeBundle(axpyParams(), programs, {"cpu", "cuda"}, &s);
+    return s.ok() ? std::string("accepted") : s.message();
+  };
+  EXPECT_NE(rejected([](KernelSpec &k) {
+              k.execution = fb::CudaExecution::LibraryCall;
+              k.args = {0, 99};
+            }).find("programs[0].kernels[0].cuda.args[1] = 99 out of range"),
+            std::string::npos);
+  EXPECT_NE(rejected([](KernelSpec &k) {
+              k.execution = fb::CudaExecution::Collective;
+              k.args = {77};
+            }).find("cuda.args[0] = 77 out of range"),
+            std::string::npos);
+  // A copy between buffers of different sizes (x: 8 floats, sum: 1).
+  EXPECT_NE(rejected([](KernelSpec &k) {
+              k.execution = fb::CudaExecution::DeviceCopy;
+              k.inputs = {0};
+              k.outputs = {4};
+            }).find("differ in size"),
+            std::string::npos);
+  EXPECT_NE(rejected([](KernelSpec &k) {
+              k.execution = fb::CudaExecution::DeviceCopy;
+              k.inputs = {0, 2};
+              k.outputs = {2};
+            }).find("copies 2 buffers into 1"),
+            std::string::npos);
+  EXPECT_EQ(rejected([](KernelSpec &) {}), "accepted");
 }
 
 std::string backendName(const ::testing::TestParamInfo<std::string> &info) {

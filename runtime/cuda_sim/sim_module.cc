@@ -361,10 +361,11 @@ public:
     std::vector<SimKernelSource> sources;
     for (const fb::Program *p : *bundle.root().programs())
       for (const fb::Kernel *k : *p->kernels()) {
-        if (!k->cuda())
+        const fb::CudaLaunch *launch = k->cuda_as_CudaLaunch();
+        if (!launch)
           continue;
         auto [it, added] = index_.emplace(k->cuda_source_offset(), sources.size());
-        std::string entry = k->cuda()->entry()->str();
+        std::string entry = launch->entry()->str();
         if (!added && sources[it->second].entry != entry)
           return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                                  bundle.origin() + ": kernels '" + sources[it->second].entry +

@@ -29,12 +29,12 @@ func.func @chain(%y: tensor<4x3xf32>, %dy: tensor<4x3xf32>, %b: tensor<4x3xf32>)
 // -----
 
 // Tests that training-mode dropout draws its mask from the shared counter
-// generator keyed by (seed, step, element) and takes the step as an argument.
+// generator keyed by (seed, step, element) and reads the step from device memory.
 // CHECK-LABEL: // dropout from
 // CHECK: __device__ __forceinline__ double dlc_uniform01(
-// CHECK: void __launch_bounds__(256) k_dropout_{{[0-9a-f]+}}(const float *__restrict__ in0, float *__restrict__ out0, unsigned long long step)
+// CHECK: void __launch_bounds__(256) k_dropout_{{[0-9a-f]+}}(const float *__restrict__ in0, float *__restrict__ out0, const unsigned long long *__restrict__ step)
 // CHECK: const long long n = 2000ll;
-// CHECK: (dlc_uniform01(7ull, step, (unsigned long long)(i)) < 0.25 ? 0.0f : a0 * 1.33333333f)
+// CHECK: (dlc_uniform01(7ull, *step, (unsigned long long)(i)) < 0.25 ? 0.0f : a0 * 1.33333333f)
 func.func @dropout(%x: tensor<1000x2xf32>) -> tensor<1000x2xf32> {
   %d = dl.dropout %x {rate = 0.25 : f64, seed = 7 : i64, training} : (tensor<1000x2xf32>) -> tensor<1000x2xf32>
   return %d : tensor<1000x2xf32>

@@ -130,8 +130,8 @@ func.func @conv_large_batch(%x: tensor<128x224x224x3xf32>, %k: tensor<3x3x3x65xf
 // by the element's flat index in the product, and the kernel takes the step.
 // CHECK-LABEL: // dense+relu+dropout from
 // CHECK: __device__ __forceinline__ double dlc_uniform01(
-// CHECK: k_dense_relu_dropout_{{[0-9a-f]+}}(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0, float *__restrict__ out1, unsigned long long step)
-// CHECK: const float e2 = (dlc_uniform01(3ull, step, (unsigned long long)(pos * 3ll + n)) < 0.5 ? 0.0f : e1 * 2.0f);
+// CHECK: k_dense_relu_dropout_{{[0-9a-f]+}}(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0, float *__restrict__ out1, const unsigned long long *__restrict__ step)
+// CHECK: const float e2 = (dlc_uniform01(3ull, *step, (unsigned long long)(pos * 3ll + n)) < 0.5 ? 0.0f : e1 * 2.0f);
 func.func @dense_relu_dropout(%x: tensor<100x8xf32>, %k: tensor<8x3xf32>, %b: tensor<3xf32>) -> (tensor<100x3xf32>, tensor<100x3xf32>) {
   %d = dl.dense %x, %k, %b : (tensor<100x8xf32>, tensor<8x3xf32>, tensor<3xf32>) -> tensor<100x3xf32>
   %r = dl.relu %d : (tensor<100x3xf32>) -> tensor<100x3xf32>

@@ -100,7 +100,7 @@ std::vector<std::vector<float>> runEmulated(func::FuncOp func,
     std::vector<float> scratch(size_t(kernel->scratchBytes + 3) / 4, std::nanf(""));
     if (kernel->scratchBytes > 0)
       pointers.push_back(scratch.data());
-    unsigned long long step = 0;
+    unsigned long long stepWord = 0, *step = &stepWord;
     std::vector<void *> args;
     for (void *&p : pointers)
       args.push_back(&p);
@@ -329,7 +329,7 @@ std::vector<std::vector<double>> runGroup(dlc::dl::FusedOp group, const dlc::cud
   std::vector<float> scratch(size_t(kernel.scratchBytes + 3) / 4, std::nanf(""));
   if (kernel.scratchBytes > 0)
     pointers.push_back(scratch.data());
-  unsigned long long step = 0;
+  unsigned long long stepWord = 0, *step = &stepWord;
   std::vector<void *> argv;
   for (void *&p : pointers)
     argv.push_back(&p);

@@ -41,7 +41,7 @@ std::vector<uint32_t> dims(const flatbuffers::Vector<uint32_t> *v) {
 /// A kernel's CUDA code: how to launch it and, per architecture, the
 /// resources ptxas gave it (what decides occupancy, and spills).
 nlohmann::json cudaJson(const fb::Kernel *k) {
-  const fb::CudaLaunch *launch = k->cuda();
+  const fb::CudaLaunch *launch = k->cuda_as_CudaLaunch();
   nlohmann::json out = {{"entry", launch->entry()->str()},
                         {"grid", dims(launch->grid())},
                         {"block", dims(launch->block())},
@@ -110,7 +110,9 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
       for (const fb::CpuCall *call : *k->cpu())
         kernel["cpu"].push_back(
             {{"routine", rt::fb::EnumNameCpuRoutine(call->routine())}, {"ops", call->ops()}});
-      if (k->cuda())
+      if (k->cuda_type() != fb::CudaExecution::NONE)
+        kernel["cuda_execution"] = fb::EnumNameCudaExecution(k->cuda_type());
+      if (k->cuda_as_CudaLaunch())
         kernel["cuda"] = cudaJson(k);
       prog["kernels"].push_back(kernel);
     }
@@ -184,6 +186,8 @@ void printText(const nlohmann::json &j) {
         std::printf("             cpu %s\n", calls.c_str());
       if (k.contains("cuda"))
         printCuda(k["cuda"]);
+      else if (k.contains("cuda_execution"))
+        std::printf("             cuda %s\n", k["cuda_execution"].get<std::string>().c_str());
     }
   }
 }

@@ -56,8 +56,8 @@ std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointe
     add("const " + cType(v.getType()) + restrict + "in" + std::to_string(i));
   for (auto [i, v] : llvm::enumerate(group.getResults()))
     add(cType(v.getType()) + restrict + "out" + std::to_string(i));
-  if (takesStep)
-    add("unsigned long long step");
+  if (takesStep) // the training step, in device memory
+    add("const unsigned long long" + restrict + "step");
   return params;
 }
 

@@ -2,8 +2,9 @@
 //
 // Each dl.fused group becomes one `extern "C" __global__` function whose
 // parameters are the group's inputs then its results (device pointers in
-// that order), then its scratch buffer if it has one, then the training step
-// if it takes it, plus the launch configuration. The same source compiles with
+// that order), then its scratch buffer if it has one, then a pointer to the
+// training step (in device memory) if it takes it, plus the launch
+// configuration. The same source compiles with
 // NVRTC for the GPU and with the host compiler against the CUDA emulation
 // (runtime/cuda_sim) for tests without a GPU.
 //
@@ -25,8 +26,8 @@ struct CudaKernel {
   std::string source; // one translation unit
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   int64_t sharedBytes = 0;
-  /// Whether the kernel takes the training step (dropout) as its last
-  /// parameter, after the buffers.
+  /// Whether the kernel takes a pointer to the training step (dropout) as
+  /// its last parameter, after the buffers.
   bool takesStep = false;
   /// Results the runtime must zero before the launch (reductions that
   /// accumulate with atomics), as indices into the group's results.

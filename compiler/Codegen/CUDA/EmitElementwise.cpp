@@ -84,7 +84,7 @@ std::string elementwiseExpression(Operation *op, ArrayRef<std::string> a, bool *
         unsigned long long seed = o.getSeed().value_or(0);
         char rateText[40];
         std::snprintf(rateText, sizeof rateText, "%.17g", rate); // the exact double
-        return "(dlc_uniform01(" + std::to_string(seed) + "ull, step, (unsigned long long)(" + index + ")) < " +
+        return "(dlc_uniform01(" + std::to_string(seed) + "ull, *step, (unsigned long long)(" + index + ")) < " +
                rateText + " ? 0.0f : " + a[0] + " * " + floatLiteral(1.0 / (1.0 - rate)) + ")";
       })
       .Case([&](dl::ReluGradOp) { return a[0] + " > 0.0f ? " + a[1] + " : 0.0f"; })

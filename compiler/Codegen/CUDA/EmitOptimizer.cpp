@@ -24,7 +24,10 @@ std::string literal(double v) {
   return buffer;
 }
 
-double option(dl::ConfigAttr config, StringRef name, double fallback) {
+/// An option of the optimizer's config. The catalog (dialects/DL) is the
+/// one place that knows defaults and fills in every option, so a missing
+/// one is named in *missing, never replaced by a default of this emitter.
+double option(dl::ConfigAttr config, StringRef name, std::string *missing) {
   Attribute a = config.getOptions().get(name);
   if (auto f = dyn_cast_or_null<FloatAttr>(a))
     return f.getValueAsDouble();
@@ -32,7 +35,9 @@ double option(dl::ConfigAttr config, StringRef name, double fallback) {
     return b.getValue();
   if (auto i = dyn_cast_or_null<IntegerAttr>(a))
     return double(i.getInt());
-  return fallback;
+  if (missing->empty())
+    *missing = name.str();
+  return 0;
 }
 
 } // namespace
@@ -51,7 +56,8 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   // Operands are block arguments in order: param, grad, step, slots...
   auto in = [](Value v) { return inputName(v); };
   auto out = [&](unsigned result) { return resultName(group, update->getResult(result)); };
-  std::string lr = literal(option(c, "learning_rate", 0.01));
+  std::string missing;
+  std::string lr = literal(option(c, "learning_rate", &missing));
   std::string before, body;
   SmallVector<std::string> slot, slotOut;
   for (auto [i, s] : llvm::enumerate(update.getSlots())) {
@@ -61,36 +67,36 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   body += "    const float g = " + in(update.getGrad()) + "[i];\n";
   body += "    float p = " + in(update.getParam()) + "[i];\n";
   if (kind == "sgd") {
-    double momentum = option(c, "momentum", 0.0);
+    double momentum = option(c, "momentum", &missing);
     if (momentum <= 0) {
       body += "    p -= (float)" + lr + " * g;\n";
     } else {
       body += "    float m = " + slot[0] + "[i];\n";
       body += "    m = (float)" + literal(momentum) + " * m - (float)" + lr + " * g;\n";
-      body += option(c, "nesterov", 0) ? "    p += (float)" + literal(momentum) + " * m - (float)" + lr + " * g;\n"
+      body += option(c, "nesterov", &missing) ? "    p += (float)" + literal(momentum) + " * m - (float)" + lr + " * g;\n"
                                          : "    p += m;\n";
       body += "    " + slotOut[0] + "[i] = m;\n";
     }
   } else if (kind == "adam" || kind == "adamw") {
-    double b1 = option(c, "beta_1", 0.9), b2 = option(c, "beta_2", 0.999);
+    double b1 = option(c, "beta_1", &missing), b2 = option(c, "beta_2", &missing);
     before = "  const double t = (double)(" + in(update.getStep()) + "[0] + 1);\n"
              "  const float lr = (float)(" + lr + " * sqrt(1.0 - pow(" + literal(b2) +
              ", t)) / (1.0 - pow(" + literal(b1) + ", t)));\n";
     if (kind == "adamw")
-      body += "    p -= p * (float)" + literal(option(c, "weight_decay", 0.004)) + " * (float)" + lr + ";\n";
+      body += "    p -= p * (float)" + literal(option(c, "weight_decay", &missing)) + " * (float)" + lr + ";\n";
     body += "    float m = " + slot[0] + "[i], v = " + slot[1] + "[i];\n";
     body += "    m += (g - m) * (float)" + literal(1 - b1) + ";\n";
     body += "    v += (g * g - v) * (float)" + literal(1 - b2) + ";\n";
     std::string denominator = "v";
-    if (option(c, "amsgrad", 0)) {
+    if (option(c, "amsgrad", &missing)) {
       body += "    const float vhat = fmaxf(" + slot[2] + "[i], v);\n    " + slotOut[2] + "[i] = vhat;\n";
       denominator = "vhat";
     }
-    body += "    p -= lr * m / (sqrtf(" + denominator + ") + (float)" + literal(option(c, "epsilon", 1e-7)) + ");\n";
+    body += "    p -= lr * m / (sqrtf(" + denominator + ") + (float)" + literal(option(c, "epsilon", &missing)) + ");\n";
     body += "    " + slotOut[0] + "[i] = m;\n    " + slotOut[1] + "[i] = v;\n";
   } else if (kind == "rmsprop") {
-    double rho = option(c, "rho", 0.9), momentum = option(c, "momentum", 0.0);
-    bool centered = option(c, "centered", 0);
+    double rho = option(c, "rho", &missing), momentum = option(c, "momentum", &missing);
+    bool centered = option(c, "centered", &missing);
     body += "    float velocity = (float)" + literal(rho) + " * " + slot[0] + "[i] + (float)" +
             literal(1 - rho) + " * g * g;\n    " + slotOut[0] + "[i] = velocity;\n";
     body += "    float denominator = velocity;\n";
@@ -99,7 +105,7 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
               literal(1 - rho) + " * g;\n    " + slotOut[1] + "[i] = average;\n"
               "    denominator -= average * average;\n";
     body += "    const float increment = (float)" + lr + " * g / sqrtf(denominator + (float)" +
-            literal(option(c, "epsilon", 1e-7)) + ");\n";
+            literal(option(c, "epsilon", &missing)) + ");\n";
     if (momentum > 0) {
       size_t m = centered ? 2 : 1;
       body += "    const float buffer = (float)" + literal(momentum) + " * " + slot[m] +
@@ -110,6 +116,9 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   } else {
     return group.emitError("no CUDA code generation for optimizer '") << kind << "'";
   }
+  if (!missing.empty())
+    return group.emitError("the ") << kind << " optimizer's config has no option '" << missing
+                                   << "' (the catalog fills in every option)";
   body += "    " + out(0) + "[i] = p;\n";
 
   kernel.block = {kThreads, 1, 1};
