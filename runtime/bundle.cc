@@ -258,6 +258,12 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
                                " bytes where the header promises " +
                                std::to_string(payloadStart + payloadBytes));
   const uint8_t *fbData = b.data() + kHeaderBytes;
+  // The alignment padding is the one part no checksum covers: encodeBundle
+  // writes zeros, so anything else is damage.
+  for (uint64_t i = kHeaderBytes + fbBytes; i < payloadStart; ++i)
+    if (b[i] != 0)
+      return invalid(origin, "the padding before the payload (outside both checksums) is not zero "
+                             "(the file is corrupted)");
   if (crc(fbData, fbBytes) != getU32(b.data() + 24))
     return invalid(origin, "program data checksum mismatch (the file is corrupted)");
   bundle->payload_ = b.data() + payloadStart;

@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - The compiler's pass pipelines ---------------------===//
 #include "compiler/Pipelines/Pipelines.h"
 
+#include "compiler/Target/Passes.h"
 #include "compiler/Transforms/Passes.h"
 #include "dialects/DL/DLOps.h"
 
@@ -38,6 +39,7 @@ LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize,
     SelectKernelsPassOptions select;
     select.targets = targets;
     pm.addPass(createSelectKernelsPass(select));
+    pm.addPass(createPlanMemoryPass());
   }
   return pm.run(module);
 }

@@ -15,7 +15,8 @@ int64_t compileBatchSize(mlir::ModuleOp module, int64_t requested);
 
 /// Everything between the dl dialect and a bundle: dlc-infer-shapes at
 /// |batchSize|, dlc-autodiff (when the module has a training setup), dlc-fuse,
-/// then dlc-select-kernels for |targets| (none: stop after fusion).
+/// then dlc-select-kernels for |targets| and dlc-plan-memory (no targets:
+/// stop after fusion).
 mlir::LogicalResult runKernelPipeline(mlir::ModuleOp module, int64_t batchSize,
                                       llvm::ArrayRef<std::string> targets);
 

@@ -1,6 +1,7 @@
 //===- ProgramLowering.cpp - One function to one runtime program ---------===//
 #include "compiler/Target/ProgramLowering.h"
 
+#include "compiler/Codegen/CUDA/CudaEmitter.h"
 #include "compiler/Kernels/KernelRegistry.h"
 #include "dialects/DL/DLOps.h"
 
@@ -29,6 +30,11 @@ struct Buffer {
   // Lifetime in kernel indices (Input: from -1), for the memory plan.
   int first = kNeverUsed, last = kNeverUsed;
   uint64_t offset = 0;
+  // Where the memory plan is recorded: the function argument or op result
+  // the buffer holds, or the group whose scratch it is.
+  Value site;
+  Operation *scratchOf = nullptr;
+  std::string writesParam; // a value the plan writes into this parameter's storage
 
   uint64_t bytes() const {
     uint64_t n = dtype == fb::DType::I64 ? 8 : 4;
@@ -62,13 +68,30 @@ FailureOr<fb::DType> dtypeOf(Location loc, Type t) {
   return emitError(loc) << "code generation supports f32, i32 and i64 tensors, not " << elem;
 }
 
+/// The attribute names of the memory plan (dlc-plan-memory), in one place.
+constexpr StringLiteral kMemoryAttr = "dl.memory";       // per op result / argument
+constexpr StringLiteral kScratchAttr = "dl.scratch";     // [bytes, offset] of a group
+constexpr StringLiteral kArenaAttr = "dl.arena_bytes";   // on the function
+constexpr StringLiteral kUnstored = "unstored";
+
+/// Builds a program's buffers and kernels from |func|. With a computed
+/// plan (dlc-plan-memory) it decides in-place parameter writes and arena
+/// offsets and records them in the IR; with a recorded plan (bundle
+/// writing) it reads and checks them, then emits the program.
 class Lowering {
 public:
+  enum class Plan { Compute, Recorded };
   Lowering(func::FuncOp func, const llvm::StringMap<int> &parameterIndex,
-           const KernelCodeMap &code, bool cudaTarget, flatbuffers::FlatBufferBuilder &fbb)
-      : func(func), parameterIndex(parameterIndex), code(code), cudaTarget(cudaTarget), fbb(fbb) {}
+           const KernelCodeMap &code, bool cudaTarget, Plan plan,
+           flatbuffers::FlatBufferBuilder *fbb)
+      : func(func), parameterIndex(parameterIndex), code(code), cudaTarget(cudaTarget),
+        plan(plan), fbb(fbb) {}
 
-  FailureOr<flatbuffers::Offset<fb::Program>> run(StringRef name);
+  /// Everything but the emission: buffers, kernels, lifetimes, the plan.
+  LogicalResult build();
+  flatbuffers::Offset<fb::Program> emit(StringRef name);
+  /// Writes the computed plan into the IR.
+  void recordPlan();
 
 private:
   FailureOr<int> newBuffer(Value v, fb::BufferKind kind, std::string name);
@@ -86,13 +109,16 @@ private:
   LogicalResult lowerFused(dl::FusedOp fused);
   LogicalResult lowerAssign(dl::AssignOp assign);
   void planMemory();
-  flatbuffers::Offset<fb::Program> emit(StringRef name);
+  LogicalResult readPlan();
+  /// The plan recorded for |site|, or null.
+  Attribute recorded(Value site);
 
   func::FuncOp func;
   const llvm::StringMap<int> &parameterIndex;
   const KernelCodeMap &code;
   bool cudaTarget;
-  flatbuffers::FlatBufferBuilder &fbb;
+  Plan plan;
+  flatbuffers::FlatBufferBuilder *fbb;
   std::vector<Buffer> buffers;
   DenseMap<Value, int> bufferOf;
   llvm::StringMap<int> paramBuffer;
@@ -212,6 +238,7 @@ LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
         if (failed(created))
           return failure();
         b = *created;
+        buffers[b].site = r;
       } else {
         auto created = newBuffer(r,
                                  isUnstored(r, callOf, kernel.cpu) ? fb::BufferKind::Unstored
@@ -220,6 +247,7 @@ LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
         if (failed(created))
           return failure();
         b = *created;
+        buffers[b].site = r;
       }
       inner[r] = b;
       rec.outputs.push_back(uint32_t(b));
@@ -230,10 +258,27 @@ LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
   for (Value v : yield.getValues())
     kernel.args.push_back(uint32_t(inner.lookup(v)));
   // The kernel's scratch: arena bytes live during this kernel only.
-  if (auto it = code.find(fused.getOperation()); it != code.end() && it->second.scratchBytes > 0) {
+  int64_t scratchBytes = 0;
+  if (plan == Plan::Compute) {
+    auto bytes = cuda::scratchBytes(fused);
+    if (failed(bytes))
+      return failure();
+    scratchBytes = *bytes;
+  } else if (auto recordedScratch = fused->getAttrOfType<DenseI64ArrayAttr>(kScratchAttr)) {
+    if (recordedScratch.size() != 2 || recordedScratch[0] <= 0)
+      return fused.emitOpError("has a malformed ") << kScratchAttr;
+    scratchBytes = recordedScratch[0];
+  }
+  if (auto it = code.find(fused.getOperation());
+      it != code.end() && it->second.scratchBytes != scratchBytes)
+    return fused.emitOpError("the memory plan gives the CUDA kernel ")
+           << scratchBytes << " bytes of scratch, it needs " << it->second.scratchBytes
+           << " (rerun dlc-plan-memory)";
+  if (scratchBytes > 0) {
     Buffer scratch;
     scratch.name = kernel.name + ".scratch";
-    scratch.shape = {(it->second.scratchBytes + 3) / 4};
+    scratch.shape = {(scratchBytes + 3) / 4};
+    scratch.scratchOf = fused.getOperation();
     buffers.push_back(std::move(scratch));
     int b = int(buffers.size()) - 1;
     define(b, k);
@@ -255,11 +300,21 @@ LogicalResult Lowering::lowerAssign(dl::AssignOp assign) {
   int value = bufferOf.lookup(assign.getValue());
   int pb = paramBuffer.count(param) ? paramBuffer[param] : -1;
   Buffer &v = buffers[value];
-  bool inPlace = v.kind == fb::BufferKind::Temp && v.base < 0 && v.first >= 0 &&
-                 (pb < 0 || buffers[pb].last <= v.first);
+  bool inPlace;
+  if (plan == Plan::Compute) {
+    inPlace = v.kind == fb::BufferKind::Temp && v.base < 0 && v.first >= 0 &&
+              (pb < 0 || buffers[pb].last <= v.first);
+  } else {
+    auto target = dyn_cast_or_null<FlatSymbolRefAttr>(v.site ? recorded(v.site) : Attribute());
+    if (target && target.getValue() != param)
+      return assign.emitOpError("the memory plan writes its value into parameter ")
+             << target << ", not '" << param << "'";
+    inPlace = bool(target);
+  }
   if (inPlace) {
     v.kind = fb::BufferKind::Param;
     v.param = it->second;
+    v.writesParam = param.str();
     return success();
   }
   if (pb < 0) {
@@ -281,7 +336,7 @@ LogicalResult Lowering::lowerAssign(dl::AssignOp assign) {
   return success();
 }
 
-FailureOr<flatbuffers::Offset<fb::Program>> Lowering::run(StringRef name) {
+LogicalResult Lowering::build() {
   for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
     std::string argName = "arg" + std::to_string(i);
     if (auto n = func.getArgAttrOfType<StringAttr>(i, "dl.name"))
@@ -290,6 +345,7 @@ FailureOr<flatbuffers::Offset<fb::Program>> Lowering::run(StringRef name) {
     if (failed(b))
       return failure();
     buffers[*b].first = -1;
+    buffers[*b].site = arg;
     inputs.push_back(uint32_t(*b));
     inputNames.push_back(argName);
   }
@@ -337,8 +393,107 @@ FailureOr<flatbuffers::Offset<fb::Program>> Lowering::run(StringRef name) {
   for (dl::AssignOp assign : assigns)
     if (failed(lowerAssign(assign)))
       return failure();
+  if (plan == Plan::Recorded)
+    return readPlan();
   planMemory();
-  return emit(name);
+  return success();
+}
+
+Attribute Lowering::recorded(Value site) {
+  if (auto arg = dyn_cast<BlockArgument>(site))
+    return func.getArgAttr(arg.getArgNumber(), kMemoryAttr);
+  auto result = cast<OpResult>(site);
+  auto list = result.getOwner()->getAttrOfType<ArrayAttr>(kMemoryAttr);
+  return list && list.size() == result.getOwner()->getNumResults()
+             ? list[result.getResultNumber()]
+             : Attribute();
+}
+
+void Lowering::recordPlan() {
+  Builder b(func.getContext());
+  DenseMap<Operation *, SmallVector<Attribute>> perOp;
+  for (const Buffer &buf : buffers) {
+    if (buf.scratchOf) {
+      buf.scratchOf->setAttr(kScratchAttr,
+                             b.getDenseI64ArrayAttr({int64_t(buf.bytes()), int64_t(buf.offset)}));
+      continue;
+    }
+    if (!buf.site)
+      continue;
+    Attribute a = buf.kind == fb::BufferKind::Unstored ? Attribute(b.getStringAttr(kUnstored))
+                  : buf.kind == fb::BufferKind::Param  ? Attribute(FlatSymbolRefAttr::get(
+                                                            func.getContext(), buf.writesParam))
+                                                       : Attribute(b.getI64IntegerAttr(int64_t(buf.offset)));
+    if (auto arg = dyn_cast<BlockArgument>(buf.site)) {
+      func.setArgAttr(arg.getArgNumber(), kMemoryAttr, a);
+      continue;
+    }
+    auto result = cast<OpResult>(buf.site);
+    auto &list = perOp[result.getOwner()];
+    list.resize(result.getOwner()->getNumResults());
+    list[result.getResultNumber()] = a;
+  }
+  for (auto &[op, list] : perOp)
+    op->setAttr(kMemoryAttr, b.getArrayAttr(list));
+  func->setAttr(kArenaAttr, b.getI64IntegerAttr(int64_t(arenaBytes)));
+}
+
+/// Takes the recorded plan and checks it as the bundle loader checks a
+/// bundle: every arena buffer placed, aligned, inside the arena, and no two
+/// buffers live at once sharing bytes.
+LogicalResult Lowering::readPlan() {
+  auto arena = func->getAttrOfType<IntegerAttr>(kArenaAttr);
+  if (!arena || arena.getInt() < 0)
+    return func.emitOpError("has no memory plan (run dlc-plan-memory)");
+  arenaBytes = uint64_t(arena.getInt());
+  std::vector<int> placed;
+  for (auto [i, buf] : llvm::enumerate(buffers)) {
+    if (buf.kind != fb::BufferKind::Temp && buf.kind != fb::BufferKind::Input &&
+        buf.kind != fb::BufferKind::Unstored)
+      continue;
+    if (buf.base >= 0)
+      continue;
+    Attribute a;
+    if (buf.scratchOf) {
+      a = IntegerAttr::get(IntegerType::get(func.getContext(), 64),
+                           buf.scratchOf->getAttrOfType<DenseI64ArrayAttr>(kScratchAttr)[1]);
+    } else if (buf.site) {
+      a = recorded(buf.site);
+    }
+    Location loc = buf.site ? buf.site.getLoc() : func.getLoc();
+    if (buf.kind == fb::BufferKind::Unstored) {
+      auto text = dyn_cast_or_null<StringAttr>(a);
+      if (!text || text.getValue() != kUnstored)
+        return emitError(loc) << "the memory plan stores '" << buf.name
+                              << "', which its CPU call never writes";
+      continue;
+    }
+    auto offset = dyn_cast_or_null<IntegerAttr>(a);
+    if (!offset)
+      return emitError(loc) << "'" << buf.name << "' has no place in the memory plan";
+    if (offset.getInt() < 0 || uint64_t(offset.getInt()) % kAlignment ||
+        uint64_t(offset.getInt()) > arenaBytes || buf.bytes() > arenaBytes - uint64_t(offset.getInt()))
+      return emitError(loc) << "the memory plan puts '" << buf.name << "' (" << buf.bytes()
+                            << " bytes) at " << offset.getInt() << ", outside the "
+                            << kAlignment << "-byte aligned arena of " << arenaBytes << " bytes";
+    buf.offset = uint64_t(offset.getInt());
+    if (buf.first == kNeverUsed)
+      buf.first = buf.last = 0;
+    placed.push_back(int(i));
+  }
+  for (size_t x = 0; x < placed.size(); ++x)
+    for (size_t y = x + 1; y < placed.size(); ++y) {
+      const Buffer &a = buffers[placed[x]], &b = buffers[placed[y]];
+      bool live = a.first <= b.last && b.first <= a.last;
+      bool shared = a.offset < b.offset + b.bytes() && b.offset < a.offset + a.bytes();
+      if (live && shared && a.bytes() && b.bytes())
+        return func.emitOpError("the memory plan gives '")
+               << a.name << "' and '" << b.name << "', live at once, the same bytes";
+    }
+  for (Buffer &b : buffers)
+    if (b.kind == fb::BufferKind::View)
+      b.offset = buffers[b.base].offset;
+  return success();
 }
 
 /// Greedy best fit, largest buffers first: each arena buffer takes the lowest
@@ -431,6 +586,7 @@ std::string locationText(Location loc) {
 }
 
 flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
+  flatbuffers::FlatBufferBuilder &fbb = *this->fbb;
   std::vector<flatbuffers::Offset<fb::Buffer>> fbBuffers;
   for (const Buffer &b : buffers) {
     std::vector<int64_t> shape(b.shape.begin(), b.shape.end());
@@ -507,7 +663,19 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
 FailureOr<flatbuffers::Offset<fb::Program>>
 lowerProgram(func::FuncOp func, StringRef name, const llvm::StringMap<int> &parameterIndex,
              const KernelCodeMap &code, bool cudaTarget, flatbuffers::FlatBufferBuilder &fbb) {
-  return Lowering(func, parameterIndex, code, cudaTarget, fbb).run(name);
+  Lowering lowering(func, parameterIndex, code, cudaTarget, Lowering::Plan::Recorded, &fbb);
+  if (failed(lowering.build()))
+    return failure();
+  return lowering.emit(name);
+}
+
+LogicalResult planProgramMemory(func::FuncOp func, const llvm::StringMap<int> &parameterIndex) {
+  KernelCodeMap none;
+  Lowering lowering(func, parameterIndex, none, false, Lowering::Plan::Compute, nullptr);
+  if (failed(lowering.build()))
+    return failure();
+  lowering.recordPlan();
+  return success();
 }
 
 } // namespace dlc

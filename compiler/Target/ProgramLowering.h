@@ -32,16 +32,28 @@ struct KernelCode {
 };
 using KernelCodeMap = llvm::DenseMap<mlir::Operation *, KernelCode>;
 
-/// Lowers |func| (its compute ops already in dl.fused groups) to a program
-/// called |name|: buffers for arguments, parameters, views and every value a
-/// kernel writes; kernels in program order; parameter writes (dl.assign) done
-/// in place where no later kernel reads the old value; and a memory plan that
-/// reuses arena bytes between values whose lifetimes do not overlap. Groups
-/// found in |code| get their CUDA source, images and launch table; with
-/// |cudaTarget|, the copies the lowering adds get device copies.
+/// Lowers |func| (its compute ops in dl.fused groups whose kernel families
+/// dlc-select-kernels chose, its memory planned by dlc-plan-memory) to a
+/// program called |name|: buffers for arguments, parameters, views and every
+/// value a kernel writes, placed as the recorded plan says (checked: aligned,
+/// inside the arena, no two live buffers sharing bytes); kernels in program
+/// order, with a copy kernel for each parameter write the plan does not do
+/// in place. Groups found in |code| get their CUDA source, images and launch
+/// table; with |cudaTarget|, the copies get device copies.
 mlir::FailureOr<flatbuffers::Offset<rt::fb::Program>>
 lowerProgram(mlir::func::FuncOp func, llvm::StringRef name,
              const llvm::StringMap<int> &parameterIndex, const KernelCodeMap &code,
              bool cudaTarget, flatbuffers::FlatBufferBuilder &fbb);
+
+/// The memory plan of |func| (dlc-plan-memory): decides which parameter
+/// writes happen in place (the producing kernel writes the parameter's
+/// storage when no later kernel reads the old value) and gives every arena
+/// buffer an offset, reusing bytes between values whose lifetimes do not
+/// overlap (greedy best fit, largest first, 64-byte aligned); records it as
+/// `dl.memory` on each op result and argument (an offset, "unstored", or the
+/// parameter written in place), `dl.scratch` = [bytes, offset] on groups
+/// whose CUDA kernel needs scratch, and `dl.arena_bytes` on the function.
+mlir::LogicalResult planProgramMemory(mlir::func::FuncOp func,
+                                      const llvm::StringMap<int> &parameterIndex);
 
 } // namespace dlc

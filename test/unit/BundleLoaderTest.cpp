@@ -198,3 +198,72 @@ TEST(BundleLoaderTest, RejectsAWrongHeaderVersionAndMagic) {
 }
 
 } // namespace
+
+namespace {
+
+/// The MNIST CNN's module after the kernel pipeline (kernels chosen, memory
+/// planned), and the errors writing a bundle of it reports.
+struct PlannedModel {
+  MLIRContext context;
+  llvm::SourceMgr sourceMgr;
+  OwningOpRef<ModuleOp> module;
+  std::string errors;
+
+  PlannedModel() {
+    context.loadDialect<dl::DLDialect, func::FuncDialect>();
+    context.getDiagEngine().registerHandler([this](Diagnostic &d) {
+      errors += d.str() + "\n";
+      return success();
+    });
+    auto program = loadProgram(DLC_SOURCE_DIR "/examples/mnist_cnn.dl", sourceMgr, &context);
+    EXPECT_TRUE(succeeded(program));
+    auto built = buildModule(*program, "", &context);
+    EXPECT_TRUE(succeeded(built));
+    module = std::move(*built);
+    EXPECT_TRUE(succeeded(runKernelPipeline(*module, 2, BundleOptions{}.targets)));
+  }
+  bool write() {
+    std::vector<uint8_t> out;
+    return succeeded(writeBundle(*module, BundleOptions{}, &out));
+  }
+};
+
+} // namespace
+
+// The bundle writer places buffers as dlc-plan-memory recorded, and checks
+// the record as the loader checks a bundle.
+TEST(MemoryPlanTest, TheWriterChecksTheRecordedPlan) {
+  {
+    PlannedModel m;
+    EXPECT_TRUE(m.write()) << m.errors;
+  }
+  { // Two values live at once given the same bytes.
+    PlannedModel m;
+    auto forward = m.module->lookupSymbol<func::FuncOp>("forward");
+    SmallVector<Operation *> producers;
+    forward.walk([&](Operation *op) {
+      if (auto list = op->getAttrOfType<ArrayAttr>("dl.memory"))
+        if (list.size() == 1 && isa<IntegerAttr>(list[0]))
+          producers.push_back(op);
+    });
+    ASSERT_GE(producers.size(), 2u);
+    // The first two stored values: the first feeds the second's kernel.
+    producers[1]->setAttr("dl.memory", producers[0]->getAttr("dl.memory"));
+    EXPECT_FALSE(m.write());
+    EXPECT_NE(m.errors.find("live at once, the same bytes"), std::string::npos) << m.errors;
+  }
+  { // A plan that does not fit its arena, or misaligned.
+    PlannedModel m;
+    auto forward = m.module->lookupSymbol<func::FuncOp>("forward");
+    forward->setAttr("dl.arena_bytes", IntegerAttr::get(IntegerType::get(&m.context, 64), 64));
+    EXPECT_FALSE(m.write());
+    EXPECT_NE(m.errors.find("outside the 64-byte aligned arena"), std::string::npos) << m.errors;
+  }
+  { // No plan at all.
+    PlannedModel m;
+    m.module->lookupSymbol<func::FuncOp>("forward")->removeAttr("dl.arena_bytes");
+    EXPECT_FALSE(m.write());
+    EXPECT_NE(m.errors.find("has no memory plan (run dlc-plan-memory)"), std::string::npos)
+        << m.errors;
+  }
+}

@@ -1,5 +1,6 @@
 //===- dlc-opt.cpp - mlir-opt for the dl dialect and dlc passes ----------===//
 #include "compiler/Codegen/CUDA/Passes.h"
+#include "compiler/Target/Passes.h"
 #include "compiler/Transforms/Passes.h"
 #include "dialects/DL/DLOps.h"
 
@@ -13,6 +14,7 @@ int main(int argc, char **argv) {
   registry.insert<dlc::dl::DLDialect, mlir::func::FuncDialect>();
   dlc::registerDLCPasses();
   dlc::cuda::registerDLCCudaPasses();
+  dlc::registerDLCTargetPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(

@@ -5,6 +5,7 @@
 //   dlc compile MODEL.dl --emit=mlir   the dl dialect
 //   dlc compile MODEL.dl --emit=fused  after shapes, autodiff and kernel fusion
 //   dlc compile MODEL.dl --emit=kernels  + the kernel families of --target (dlc-select-kernels)
+//                                       and the memory plan (dlc-plan-memory)
 //   dlc compile MODEL.dl -o M.dlcb     a bundle for the runtime
 //       [--target cpu,cuda [--cuda-arch sm_80,sm_90]]   with CUDA kernels (NVRTC)
 //   dlc inspect M.dlcb [--json]        programs, kernels, buffers of a bundle

@@ -159,7 +159,7 @@ constexpr CudaFamily kFamilies[] = {
     {"recurrent", "one lstm or lstm_grad over the whole sequence",
      "a block per batch row (rows per block when they fit), the time loop inside",
      "a step's arrays go to the kernel's scratch when they exceed shared memory", isRecurrentGroup,
-     emitRecurrent},
+     emitRecurrent, /*mayUseScratch=*/true},
     {"normalization", "one softmax or softmax_grad along its axis, or one batch_norm op over the other axes",
      "a warp per line (softmax) or a block per channel (batch_norm)", "", isNormalizationGroup,
      emitNormalization},
@@ -176,6 +176,19 @@ constexpr CudaFamily kFamilies[] = {
 } // namespace
 
 ArrayRef<CudaFamily> cudaFamilies() { return kFamilies; }
+
+FailureOr<int64_t> scratchBytes(dl::FusedOp group) {
+  ArrayAttr chosen = group.getKernelsFor("cuda");
+  if (!chosen || chosen.size() != 1 || !isa<StringAttr>(chosen[0]))
+    return int64_t(0);
+  for (const CudaFamily &f : kFamilies)
+    if (cast<StringAttr>(chosen[0]).getValue() == f.name && !f.mayUseScratch)
+      return int64_t(0);
+  FailureOr<CudaKernel> kernel = emitKernel(group);
+  if (failed(kernel))
+    return failure();
+  return kernel->scratchBytes;
+}
 
 FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
   ArrayAttr chosen = group.getKernelsFor("cuda");

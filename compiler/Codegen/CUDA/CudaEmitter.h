@@ -60,6 +60,9 @@ struct CudaFamily {
   const char *limits; // what it cannot run, beyond LaunchLimits
   bool (*matches)(dl::FusedOp group);
   mlir::LogicalResult (*emit)(dl::FusedOp group, CudaKernel &kernel);
+  /// Whether its kernels may need scratch (CudaKernel::scratchBytes), which
+  /// the memory plan must place.
+  bool mayUseScratch = false;
 };
 /// Every CUDA family, in the order dlc-select-kernels prefers them.
 llvm::ArrayRef<CudaFamily> cudaFamilies();
@@ -69,5 +72,9 @@ llvm::ArrayRef<CudaFamily> cudaFamilies();
 /// name is the group's plus a hash of the code: groups with equal code get
 /// equal kernels of one name.
 mlir::FailureOr<CudaKernel> emitKernel(dl::FusedOp group);
+
+/// The scratch bytes of |group|'s CUDA kernel (0 when its recorded family
+/// needs none, or no CUDA family is recorded); emits it to find out.
+mlir::FailureOr<int64_t> scratchBytes(dl::FusedOp group);
 
 } // namespace dlc::cuda
