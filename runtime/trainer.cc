@@ -3,6 +3,7 @@
 #include "runtime/class_ids.h"
 
 #include "runtime/cpu/loss.h"
+#include "runtime/settings.h"
 #include "runtime/data/batch.h"
 #include "runtime/data/source.h"
 
@@ -70,10 +71,15 @@ Status parseDataSpec(const std::string &spec, std::string *kind, data::Options *
   return okStatus();
 }
 
-struct Metric {
-  std::string name;
-  int64_t k = 1;
-};
+/// A setting of the training setup's JSON ({"kind": ..., "options": {...}}).
+Setting settingOf(const json &j) {
+  Setting s;
+  s.kind = j.at("kind").get<std::string>();
+  if (j.contains("options"))
+    for (const auto &[name, value] : j.at("options").items())
+      s.options[name] = value.is_boolean() ? double(value.get<bool>()) : value.get<double>();
+  return s;
+}
 
 } // namespace
 
@@ -84,7 +90,7 @@ struct Trainer::State {
   int64_t epochs = 1, batchSize = 0;
   cpu::LossOptions loss;
   bool sparse = false;
-  std::vector<Metric> metrics;
+  std::vector<MetricSettings> metrics;
   std::string dataSummary, model;
   data::BatchLoader train, validation;
   bool hasValidation = false;
@@ -186,7 +192,7 @@ void Trainer::State::accumulate(const TensorView &prediction, bool logits,
                                 const TensorView &labelView, int64_t count, MetricValues *into,
                                 std::map<std::string, double> *counts) {
   int64_t classes = prediction.shape.back();
-  for (const Metric &m : metrics) {
+  for (const MetricSettings &m : metrics) {
     int64_t correct = 0;
     Status s;
     if (loss.kind == cpu::LossKind::kBinaryCrossentropy)
@@ -202,7 +208,7 @@ void Trainer::State::accumulate(const TensorView &prediction, bool logits,
     (*counts)[m.name] += double(correct) / denominator;
   }
   into->examples += count;
-  for (const Metric &m : metrics)
+  for (const MetricSettings &m : metrics)
     into->metrics[m.name] = (*counts)[m.name] / double(into->examples);
 }
 
@@ -322,21 +328,13 @@ Status Trainer::create(Session &session, const TrainOptions &options,
   try {
     state->setup = json::parse(root.train_setup()->str());
     state->epochs = options.epochs > 0 ? options.epochs : state->setup.value("epochs", 1);
-    std::string lossKind = state->setup["loss"]["kind"].get<std::string>();
-    const json &lossOptions = state->setup["loss"]["options"];
-    DLC_RETURN_IF_ERROR(cpu::lossKindNamed(lossKind, &state->loss.kind),
-                        "the training setup of " + session.bundle().origin());
+    std::string where = "the training setup of " + session.bundle().origin();
+    DLC_RETURN_IF_ERROR(decodeLoss(settingOf(state->setup.at("loss")), &state->loss), where);
     state->sparse = state->loss.kind == cpu::LossKind::kSparseCategoricalCrossentropy;
-    state->loss.fromLogits = lossOptions.value("from_logits", false);
-    state->loss.labelSmoothing = lossOptions.value("label_smoothing", 0.0);
     for (const json &m : state->setup.value("metrics", json::array())) {
-      std::string kind = m["kind"].get<std::string>();
-      if (kind == "accuracy")
-        state->metrics.push_back({"accuracy", 1});
-      else if (kind == "top_k_accuracy")
-        state->metrics.push_back({"top_k_accuracy", m["options"].value("k", 5)});
-      else
-        return bad("metric '" + kind + "' is not supported by the trainer yet");
+      MetricSettings metric;
+      DLC_RETURN_IF_ERROR(decodeMetric(settingOf(m), &metric), where);
+      state->metrics.push_back(metric);
     }
   } catch (const std::exception &e) {
     return DLC_MAKE_STATUS(StatusCode::kDataLoss,

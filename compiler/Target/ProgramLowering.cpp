@@ -601,7 +601,8 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
       std::vector<flatbuffers::Offset<fb::Attr>> attrs;
       if (k.fused)
         for (NamedAttribute a : rec.op->getAttrs())
-          appendAttr(fbb, a.getName().strref(), a.getValue(), attrs);
+          if (!a.getName().strref().starts_with("dl.")) // the passes' records, not op attributes
+            appendAttr(fbb, a.getName().strref(), a.getValue(), attrs);
       fb::OpKind kind = k.fused ? *kernels::opKindOf(rec.op) : fb::OpKind::copy;
       std::vector<uint32_t> in(rec.inputs.begin(), rec.inputs.end());
       std::vector<uint32_t> out(rec.outputs.begin(), rec.outputs.end());

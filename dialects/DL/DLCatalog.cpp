@@ -262,32 +262,26 @@ LogicalResult dlc::dl::verifyConfig(Category category, ConfigAttr config,
   return success();
 }
 
-std::vector<std::string> dlc::dl::optimizerSlots(ConfigAttr optimizer) {
-  auto number = [&](StringRef name) {
-    auto attr = dyn_cast_or_null<FloatAttr>(optimizer.getOptions().get(name));
-    return attr ? attr.getValueAsDouble() : 0.0;
-  };
-  auto flag = [&](StringRef name) {
-    auto attr = dyn_cast_or_null<BoolAttr>(optimizer.getOptions().get(name));
-    return attr && attr.getValue();
-  };
-  StringRef kind = optimizer.getKind().getValue();
-  std::vector<std::string> slots;
-  if (kind == "sgd") {
-    if (number("momentum") > 0)
-      slots.push_back("momentum");
-  } else if (kind == "adam" || kind == "adamw") {
-    slots = {"m", "v"};
-    if (flag("amsgrad"))
-      slots.push_back("v_hat");
-  } else if (kind == "rmsprop") {
-    slots.push_back("velocity");
-    if (flag("centered"))
-      slots.push_back("average_gradient");
-    if (number("momentum") > 0)
-      slots.push_back("momentum");
+dlc::rt::Setting dlc::dl::settingOf(ConfigAttr config) {
+  rt::Setting s;
+  s.kind = config.getKind().str();
+  for (NamedAttribute option : config.getOptions()) {
+    Attribute a = option.getValue();
+    if (auto f = dyn_cast<FloatAttr>(a))
+      s.options[option.getName().str()] = f.getValueAsDouble();
+    else if (auto b = dyn_cast<BoolAttr>(a))
+      s.options[option.getName().str()] = b.getValue();
+    else if (auto i = dyn_cast<IntegerAttr>(a))
+      s.options[option.getName().str()] = double(i.getInt());
   }
-  return slots;
+  return s;
+}
+
+std::vector<std::string> dlc::dl::optimizerSlots(ConfigAttr optimizer) {
+  rt::OptimizerSettings settings;
+  if (!rt::decodeOptimizer(settingOf(optimizer), &settings).ok())
+    return {};
+  return rt::optimizerSlots(settings);
 }
 
 std::optional<std::string> dlc::dl::closestMatch(StringRef word,

@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/settings.h"
+
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
@@ -91,9 +93,13 @@ const KindSpec *findKind(Category category, llvm::StringRef kind);
 llvm::LogicalResult verifyConfig(Category category, ConfigAttr config,
                                  llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
 
-/// The state an optimizer keeps per parameter, in order (Keras' names):
-/// sgd with momentum [momentum]; adam/adamw [m, v] (+ v_hat with amsgrad);
-/// rmsprop [velocity] (+ average_gradient if centered) (+ momentum).
+/// |config| as the runtime's Setting (runtime/settings.h), which the
+/// trainer, the CPU backend and the CUDA emitter decode with one decoder per
+/// category (booleans as 0 or 1; other option types are left out).
+rt::Setting settingOf(ConfigAttr config);
+
+/// The state an optimizer keeps per parameter, in order (rt::optimizerSlots:
+/// the one list); empty when |optimizer| does not decode.
 std::vector<std::string> optimizerSlots(ConfigAttr optimizer);
 
 /// The candidate closest to |word| by edit distance, if close enough to be a

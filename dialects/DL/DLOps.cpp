@@ -153,6 +153,15 @@ LogicalResult OptimizerUpdateOp::verify() {
 // LossOp
 //===----------------------------------------------------------------------===//
 
+/// The loss's config is one of the catalog's, as dl.loss's.
+LogicalResult LossGradOp::verify() {
+  if (failed(verifyConfig(Category::Loss, getConfig(), [&]() { return emitOpError(); })))
+    return failure();
+  if (getGrad().getType() != getPrediction().getType())
+    return emitOpError("gradient type ") << getGrad().getType() << " must be the prediction's type";
+  return success();
+}
+
 LogicalResult LossOp::verify() {
   if (failed(verifyConfig(Category::Loss, getConfig(), [&]() { return emitOpError(); })))
     return failure();

@@ -36,6 +36,7 @@ def DL_LossOp : DL_Op<"loss", [Pure, DeclareOpInterfaceMethods<DL_Differentiable
 def DL_LossGradOp : DL_GradOp<"loss_grad", "d(loss)/d(prediction), for the mean loss"> {
   let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, DL_ConfigAttr:$config);
   let results = (outs DL_FloatTensor:$grad);
+  let hasVerifier = 1;
 }
 
 def DL_ZerosOp : DL_Op<"zeros", [Pure]> {

@@ -37,18 +37,11 @@ dnnl::engine &cpuEngine() {
   return engine;
 }
 
-dnnl::algorithm eltwiseOf(Activation a) {
-  switch (a) {
-  case Activation::kRelu:
-  case Activation::kLeakyRelu: return dnnl::algorithm::eltwise_relu;
-  case Activation::kSigmoid: return dnnl::algorithm::eltwise_logistic;
-  case Activation::kTanh: return dnnl::algorithm::eltwise_tanh;
-  case Activation::kGelu: return dnnl::algorithm::eltwise_gelu_erf;
-  case Activation::kGeluTanh: return dnnl::algorithm::eltwise_gelu_tanh;
-  case Activation::kNone: break;
-  }
-  return dnnl::algorithm::undef;
-}
+/// Whether oneDNN applies |a| as the convolution's post-op: relu and
+/// leaky_relu, which are exact (max and a product), so oneDNN's bits are
+/// the CPU's. Other activations run after the primitive through the CPU's
+/// one definition of each (elementwise.h).
+bool oneDnnPostOp(Activation a) { return a == Activation::kRelu || a == Activation::kLeakyRelu; }
 
 /// The model's HWIO kernel and the layout a primitive wants: either the same
 /// (no copy) or a cached reorder into an owned buffer.
@@ -121,10 +114,10 @@ struct Conv2D::Impl {
     padR = {g.padBottom, g.padRight};
 
     dnnl::primitive_attr attr;
-    if (e.activation != Activation::kNone) {
+    if (oneDnnPostOp(e.activation)) {
       dnnl::post_ops ops;
       float alpha = e.activation == Activation::kLeakyRelu ? e.slope : 0.0f;
-      ops.append_eltwise(1.0f, eltwiseOf(e.activation), alpha, 0.0f);
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, alpha, 0.0f);
       attr.set_post_ops(ops);
     }
     dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training,
@@ -383,6 +376,8 @@ Status Conv2D::forward(const TensorView &x, const TensorView &kernel, const Tens
                              {DNNL_ARG_BIAS, m.bias},
                              {DNNL_ARG_DST, m.dst}});
     m.stream.wait();
+    if (!oneDnnPostOp(m.epilogue.activation))
+      unary(m.epilogue.activation, y.f32(), y.f32(), y.numel(), m.epilogue.slope);
     return okStatus();
   });
 }

@@ -24,46 +24,29 @@
 namespace dlc::rt::cpu {
 namespace {
 
-/// The activation |op| applies, as a dense/conv2d epilogue.
-Status epilogueOf(const fb::Op &op, Epilogue *e) {
-  switch (op.kind()) {
-  case fb::OpKind::relu: e->activation = Activation::kRelu; break;
-  case fb::OpKind::sigmoid: e->activation = Activation::kSigmoid; break;
-  case fb::OpKind::tanh: e->activation = Activation::kTanh; break;
-  case fb::OpKind::gelu:
-    e->activation = boolOr(op, "approximate", false) ? Activation::kGeluTanh : Activation::kGelu;
-    break;
-  case fb::OpKind::leaky_relu:
-    e->activation = Activation::kLeakyRelu;
-    e->slope = float(floatOr(op, "negative_slope", 0.2));
-    break;
-  default:
-    return bad(std::string("op '") + fb::EnumNameOpKind(op.kind()) + "' is not an activation");
-  }
-  return okStatus();
-}
-
-Status unaryKind(const fb::Op &op, UnaryKind *out, float *slope, bool *grad) {
+/// The activation an activation op or its gradient applies (the one
+/// decoder of activations in the CPU backend); *grad says which it is.
+Status activationOf(const fb::Op &op, Activation *out, float *slope, bool *grad) {
   *slope = 0.0f;
   *grad = false;
   switch (op.kind()) {
   case fb::OpKind::relu_grad: *grad = true; [[fallthrough]];
-  case fb::OpKind::relu: *out = UnaryKind::kRelu; break;
+  case fb::OpKind::relu: *out = Activation::kRelu; break;
   case fb::OpKind::sigmoid_grad: *grad = true; [[fallthrough]];
-  case fb::OpKind::sigmoid: *out = UnaryKind::kSigmoid; break;
+  case fb::OpKind::sigmoid: *out = Activation::kSigmoid; break;
   case fb::OpKind::tanh_grad: *grad = true; [[fallthrough]];
-  case fb::OpKind::tanh: *out = UnaryKind::kTanh; break;
+  case fb::OpKind::tanh: *out = Activation::kTanh; break;
   case fb::OpKind::gelu_grad: *grad = true; [[fallthrough]];
   case fb::OpKind::gelu:
-    *out = boolOr(op, "approximate", false) ? UnaryKind::kGeluTanh : UnaryKind::kGelu;
+    *out = boolOr(op, "approximate", false) ? Activation::kGeluTanh : Activation::kGelu;
     break;
   case fb::OpKind::leaky_relu_grad: *grad = true; [[fallthrough]];
   case fb::OpKind::leaky_relu:
-    *out = UnaryKind::kLeakyRelu;
+    *out = Activation::kLeakyRelu;
     *slope = float(floatOr(op, "negative_slope", 0.2));
     break;
   default:
-    return bad("not an activation");
+    return bad(std::string("op '") + fb::EnumNameOpKind(op.kind()) + "' is not an activation");
   }
   return okStatus();
 }
@@ -77,7 +60,10 @@ Status epilogueFor(const OpContext &ctx, const fb::Op &activation, Epilogue *e, 
       ctx.readers[ctx.op.outputs()->Get(0)] != 1)
     return bad("an activation epilogue must read the only output of the op before it, and "
                "nothing else may");
-  DLC_RETURN_IF_ERROR(epilogueOf(activation, e), "");
+  bool grad;
+  DLC_RETURN_IF_ERROR(activationOf(activation, &e->activation, &e->slope, &grad), "");
+  if (grad)
+    return bad("an activation epilogue applies an activation, not its gradient");
   *y = ctx.views[activation.outputs()->Get(0)];
   return okStatus();
 }
@@ -213,10 +199,10 @@ Status buildDense(OpContext &ctx, const fb::Op *activation, PreparedCall *call) 
 //===----------------------------------------------------------------------===//
 
 Status buildUnary(OpContext &ctx, PreparedCall *call) {
-  UnaryKind u;
+  Activation u;
   float slope;
   bool grad;
-  DLC_RETURN_IF_ERROR(unaryKind(ctx.op, &u, &slope, &grad), "");
+  DLC_RETURN_IF_ERROR(activationOf(ctx.op, &u, &slope, &grad), "");
   DLC_RETURN_IF_ERROR(need(ctx, grad ? 2 : 1, 1), "");
   TensorView a = ctx.in(0), y = ctx.out(0);
   int64_t n = y.numel();

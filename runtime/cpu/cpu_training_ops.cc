@@ -44,10 +44,9 @@ size_t segmentStart(const std::vector<int64_t> &segments, size_t segment) {
 }
 
 Status lossOptions(const fb::Op &op, LossOptions *o) {
-  DLC_RETURN_IF_ERROR(lossKindNamed(textAttr(op, "config"), &o->kind), "");
-  o->fromLogits = boolOr(op, "from_logits", false);
-  o->labelSmoothing = floatOr(op, "label_smoothing", 0.0);
-  return okStatus();
+  Setting setting;
+  DLC_RETURN_IF_ERROR(settingOf(op, &setting), "");
+  return decodeLoss(setting, o);
 }
 
 } // namespace
@@ -263,30 +262,10 @@ Status buildLstmGrad(OpContext &ctx, PreparedCall *call) {
 
 namespace {
 Status optimizerConfig(const fb::Op &op, OptimizerConfig *c) {
-  std::string kind = textAttr(op, "config");
-  if (kind == "sgd")
-    c->kind = OptimizerKind::kSgd;
-  else if (kind == "adam")
-    c->kind = OptimizerKind::kAdam;
-  else if (kind == "adamw")
-    c->kind = OptimizerKind::kAdamW;
-  else if (kind == "rmsprop")
-    c->kind = OptimizerKind::kRmsprop;
-  else
-    return bad("unknown optimizer '" + kind + "'");
-  c->learningRate = floatOr(op, "learning_rate", c->learningRate);
-  c->momentum = floatOr(op, "momentum", c->momentum);
-  c->nesterov = boolOr(op, "nesterov", c->nesterov);
-  c->beta1 = floatOr(op, "beta_1", c->beta1);
-  c->beta2 = floatOr(op, "beta_2", c->beta2);
-  c->epsilon = floatOr(op, "epsilon", c->epsilon);
-  c->amsgrad = boolOr(op, "amsgrad", c->amsgrad);
-  c->weightDecay = floatOr(op, "weight_decay", c->weightDecay);
-  c->rho = floatOr(op, "rho", c->rho);
-  c->centered = boolOr(op, "centered", c->centered);
-  return okStatus();
+  Setting setting;
+  DLC_RETURN_IF_ERROR(settingOf(op, &setting), "");
+  return decodeOptimizer(setting, c);
 }
-
 } // namespace
 
 Status buildOptimizerUpdate(OpContext &ctx, PreparedCall *call) {
@@ -294,9 +273,10 @@ Status buildOptimizerUpdate(OpContext &ctx, PreparedCall *call) {
   OptimizerConfig config;
   DLC_RETURN_IF_ERROR(optimizerConfig(ctx.op, &config), "");
   int slots = int(ctx.numInputs()) - 3;
-  if (slots != optimizerSlotCount(config))
+  size_t expected = optimizerSlots(config).size();
+  if (size_t(slots) != expected)
     return bad("optimizer has " + std::to_string(slots) + " slots, expected " +
-               std::to_string(optimizerSlotCount(config)));
+               std::to_string(expected));
   if (ctx.in(2).dtype != DType::kI64 || ctx.in(2).numel() != 1)
     return bad("the step operand must be an i64 scalar");
   // Results usually alias their inputs (in place on parameter storage);

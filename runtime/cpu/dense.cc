@@ -56,20 +56,6 @@ Status checkRowsMatch(const TensorView &a, const char *aName, const TensorView &
   return okStatus();
 }
 
-inline float activate(float v, Activation kind, float slope) {
-  switch (kind) {
-  case Activation::kNone: return v;
-  case Activation::kRelu: return v > 0.0f ? v : 0.0f;
-  case Activation::kSigmoid: return 1.0f / (1.0f + std::exp(-v));
-  case Activation::kTanh: return std::tanh(v);
-  case Activation::kGelu: return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
-  case Activation::kGeluTanh:
-    return 0.5f * v * (1.0f + std::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
-  case Activation::kLeakyRelu: return v > 0.0f ? v : slope * v;
-  }
-  return v;
-}
-
 /// One pass over y[rows, width]: y = act(y + bias). The switch is hoisted so
 /// that relu and the plain bias add vectorise.
 void biasActivation(float *y, int64_t rows, int64_t width, const float *bias, Epilogue e) {
@@ -92,14 +78,15 @@ void biasActivation(float *y, int64_t rows, int64_t width, const float *bias, Ep
     }
   };
   float slope = e.slope;
+  using A = Activation;
   switch (e.activation) {
-  case Activation::kNone: run([](float v) { return v; }); break;
-  case Activation::kRelu: run([](float v) { return v > 0.0f ? v : 0.0f; }); break;
-  case Activation::kLeakyRelu: run([slope](float v) { return v > 0.0f ? v : slope * v; }); break;
-  default: {
-    Activation kind = e.activation;
-    run([kind, slope](float v) { return activate(v, kind, slope); });
-  }
+  case A::kNone: run([](float v) { return v; }); break;
+  case A::kRelu: run([](float v) { return activate(A::kRelu, v, 0.0f); }); break;
+  case A::kSigmoid: run([](float v) { return activate(A::kSigmoid, v, 0.0f); }); break;
+  case A::kTanh: run([](float v) { return activate(A::kTanh, v, 0.0f); }); break;
+  case A::kGelu: run([](float v) { return activate(A::kGelu, v, 0.0f); }); break;
+  case A::kGeluTanh: run([](float v) { return activate(A::kGeluTanh, v, 0.0f); }); break;
+  case A::kLeakyRelu: run([slope](float v) { return activate(A::kLeakyRelu, v, slope); }); break;
   }
 }
 

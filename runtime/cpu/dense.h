@@ -5,25 +5,23 @@
 // cpu::sgemm; bias and activation are one pass over y afterwards, so a layer
 // reads its output once more, not twice.
 //
-// The activation enum lives here because every fused epilogue of the CPU
-// backend (dense, conv2d) uses it, and conv.h includes this header.
+// Epilogues apply the CPU's one definition of each activation
+// (elementwise.h).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "runtime/status.h"
 #include "runtime/tensor.h"
+#include "runtime/cpu/elementwise.h"
 
 #include <cstdint>
 
 namespace dlc::rt::cpu {
 
-/// Elementwise function fused after a layer's bias. Gelu is the exact (erf)
-/// form, GeluTanh the tanh approximation; LeakyRelu multiplies negatives by
-/// Epilogue::slope. Their backward is the caller's business: a layer's grad
-/// entry points take the gradient of the pre-activation value.
-enum class Activation : uint8_t { kNone, kRelu, kSigmoid, kTanh, kGelu, kGeluTanh, kLeakyRelu };
-
+/// The activation fused after a layer's bias. Its backward is the caller's
+/// business: a layer's grad entry points take the gradient of the
+/// pre-activation value.
 struct Epilogue {
   Activation activation = Activation::kNone;
   float slope = 0.0f; ///< LeakyRelu only.

@@ -50,8 +50,6 @@ Status axisDims(const std::vector<int64_t> &shape, int64_t axis, AxisDims *dims)
 }
 
 namespace {
-constexpr float kSqrt1_2 = 0.70710678118654752f;
-constexpr float kSqrt2OverPi = 0.79788456080286536f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
 /// y[i] = f(x[i]) in vectorisable blocks, over threads when large.
@@ -72,46 +70,50 @@ void map2(const float *a, const float *b, float *y, int64_t n, F f) {
 }
 } // namespace
 
-void unary(UnaryKind kind, const float *x, float *y, int64_t n, float slope) {
+void unary(Activation kind, const float *x, float *y, int64_t n, float slope) {
+  // The switch is hoisted so that each loop inlines one activation and
+  // vectorises.
   switch (kind) {
-  case UnaryKind::kRelu:
-    return map1(x, y, n, [](float v) { return v > 0.0f ? v : 0.0f; });
-  case UnaryKind::kSigmoid:
-    return map1(x, y, n, [](float v) { return sigmoidApprox(v); });
-  case UnaryKind::kTanh:
-    return map1(x, y, n, [](float v) { return tanhApprox(v); });
-  case UnaryKind::kGelu: // erff stays a scalar libm call: gelu is never the hot op
-    return map1(x, y, n, [](float v) { return 0.5f * v * (1.0f + std::erf(v * kSqrt1_2)); });
-  case UnaryKind::kGeluTanh:
-    return map1(x, y, n, [](float v) {
-      return 0.5f * v * (1.0f + tanhApprox(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
-    });
-  case UnaryKind::kLeakyRelu:
-    return map1(x, y, n, [slope](float v) { return v > 0.0f ? v : slope * v; });
+  case Activation::kNone:
+    if (x != y)
+      copy(x, y, size_t(n) * sizeof(float));
+    return;
+  case Activation::kRelu:
+    return map1(x, y, n, [](float v) { return activate(Activation::kRelu, v, 0.0f); });
+  case Activation::kSigmoid:
+    return map1(x, y, n, [](float v) { return activate(Activation::kSigmoid, v, 0.0f); });
+  case Activation::kTanh:
+    return map1(x, y, n, [](float v) { return activate(Activation::kTanh, v, 0.0f); });
+  case Activation::kGelu:
+    return map1(x, y, n, [](float v) { return activate(Activation::kGelu, v, 0.0f); });
+  case Activation::kGeluTanh:
+    return map1(x, y, n, [](float v) { return activate(Activation::kGeluTanh, v, 0.0f); });
+  case Activation::kLeakyRelu:
+    return map1(x, y, n, [slope](float v) { return activate(Activation::kLeakyRelu, v, slope); });
   }
 }
 
-void unaryGrad(UnaryKind kind, const float *saved, const float *dy, float *dx, int64_t n,
+void unaryGrad(Activation kind, const float *saved, const float *dy, float *dx, int64_t n,
                float slope) {
   switch (kind) {
-  case UnaryKind::kRelu:
+  case Activation::kRelu:
     return map2(saved, dy, dx, n, [](float v, float d) { return v > 0.0f ? d : 0.0f; });
-  case UnaryKind::kSigmoid:
+  case Activation::kSigmoid:
     return map2(saved, dy, dx, n, [](float y, float d) { return d * y * (1.0f - y); });
-  case UnaryKind::kTanh:
+  case Activation::kTanh:
     return map2(saved, dy, dx, n, [](float y, float d) { return d * (1.0f - y * y); });
-  case UnaryKind::kGelu:
+  case Activation::kGelu:
     return map2(saved, dy, dx, n, [](float v, float d) {
       float pdf = expApprox(-0.5f * v * v) * kInvSqrt2Pi;
       return d * (0.5f * (1.0f + std::erf(v * kSqrt1_2)) + v * pdf);
     });
-  case UnaryKind::kGeluTanh:
+  case Activation::kGeluTanh:
     return map2(saved, dy, dx, n, [](float v, float d) {
       float t = tanhApprox(kSqrt2OverPi * (v + 0.044715f * v * v * v));
       return d * (0.5f * (1.0f + t) +
                   0.5f * v * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v * v));
     });
-  case UnaryKind::kLeakyRelu:
+  case Activation::kLeakyRelu:
     return map2(saved, dy, dx, n, [slope](float v, float d) { return v > 0.0f ? d : slope * d; });
   }
 }

@@ -113,21 +113,42 @@ inline float tanhApprox(float x) {
 // Activations
 //===----------------------------------------------------------------------===//
 
-enum class UnaryKind { kRelu, kSigmoid, kTanh, kGelu, kGeluTanh, kLeakyRelu };
+/// The CPU's activations (kNone: the identity), and the one definition of
+/// each: every op and epilogue that applies one calls activate() or unary(),
+/// so `dense(activation=sigmoid)` and `dense` + `sigmoid` give the same
+/// bits. Gelu is the exact (erf) form, GeluTanh the tanh approximation;
+/// LeakyRelu multiplies negatives by |slope|.
+enum class Activation : uint8_t { kNone, kRelu, kSigmoid, kTanh, kGelu, kGeluTanh, kLeakyRelu };
 
-/// y = f(x) for |n| elements; |slope| is leaky_relu's negative slope. y may
-/// alias x.
-void unary(UnaryKind kind, const float *x, float *y, int64_t n, float slope = 0.0f);
+constexpr float kSqrt1_2 = 0.70710678118654752f, kSqrt2OverPi = 0.79788456080286536f;
+
+inline float activate(Activation kind, float v, float slope) {
+  switch (kind) {
+  case Activation::kNone: return v;
+  case Activation::kRelu: return v > 0.0f ? v : 0.0f;
+  case Activation::kSigmoid: return sigmoidApprox(v);
+  case Activation::kTanh: return tanhApprox(v);
+  // erff stays a scalar libm call: gelu is never the hot op
+  case Activation::kGelu: return 0.5f * v * (1.0f + std::erf(v * kSqrt1_2));
+  case Activation::kGeluTanh:
+    return 0.5f * v * (1.0f + tanhApprox(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+  case Activation::kLeakyRelu: return v > 0.0f ? v : slope * v;
+  }
+  return v;
+}
+
+/// y = activate(x) for |n| elements; y may alias x.
+void unary(Activation kind, const float *x, float *y, int64_t n, float slope = 0.0f);
 
 /// True when unaryGrad's |saved| is the forward output y (sigmoid, tanh);
 /// otherwise it is the forward input x (relu, gelu, gelu tanh, leaky_relu),
 /// as in ref::unaryGrad and the dl.*_grad ops.
-inline bool unaryGradTakesOutput(UnaryKind kind) {
-  return kind == UnaryKind::kSigmoid || kind == UnaryKind::kTanh;
+inline bool unaryGradTakesOutput(Activation kind) {
+  return kind == Activation::kSigmoid || kind == Activation::kTanh;
 }
 
 /// dx = dy * f'(.) from |saved| (see unaryGradTakesOutput). dx may alias dy.
-void unaryGrad(UnaryKind kind, const float *saved, const float *dy, float *dx, int64_t n,
+void unaryGrad(Activation kind, const float *saved, const float *dy, float *dx, int64_t n,
                float slope = 0.0f);
 
 /// Softmax along the channels of |dims|, shifted by the maximum so that

@@ -189,19 +189,6 @@ double meanSquaredError(const float *p, int64_t c, const float *y, float *grad, 
 }
 } // namespace
 
-Status lossKindNamed(const std::string &name, LossKind *kind) {
-  if (name == "categorical_crossentropy")
-    *kind = LossKind::kCategoricalCrossentropy;
-  else if (name == "sparse_categorical_crossentropy")
-    *kind = LossKind::kSparseCategoricalCrossentropy;
-  else if (name == "binary_crossentropy")
-    *kind = LossKind::kBinaryCrossentropy;
-  else if (name == "mean_squared_error" || name == "mse")
-    *kind = LossKind::kMeanSquaredError;
-  else
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "unknown loss '" + name + "'");
-  return okStatus();
-}
 
 Status loss(const float *prediction, const void *labels, DType labelType, int64_t rows,
             int64_t classes, const LossOptions &options, double *value, float *grad) {

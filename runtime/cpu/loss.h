@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/settings.h"
 #include "runtime/status.h"
 #include "runtime/tensor.h"
 
@@ -23,23 +24,10 @@
 
 namespace dlc::rt::cpu {
 
-enum class LossKind {
-  kCategoricalCrossentropy,
-  kSparseCategoricalCrossentropy,
-  kBinaryCrossentropy,
-  kMeanSquaredError,
-};
-
-/// The loss a training setup or a dl.loss op names (the catalog's kinds;
-/// "mse" is Keras' alias); an unknown name is kInvalidArgument, never a
-/// default. The one decoder of loss names in the runtime.
-Status lossKindNamed(const std::string &name, LossKind *kind);
-
-struct LossOptions {
-  LossKind kind = LossKind::kCategoricalCrossentropy;
-  bool fromLogits = false;
-  double labelSmoothing = 0.0;
-};
+/// The decoded loss (runtime/settings.h), shared with the trainer and the
+/// CUDA emitter.
+using rt::LossKind;
+using LossOptions = rt::LossSettings;
 
 /// The mean loss into |value| and/or d(loss)/d(prediction) into |grad|
 /// ([rows, classes]); either may be null, and computing both in one call

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "runtime/cpu/cpu_device.h"
+#include "runtime/settings.h"
 
 #include <string>
 #include <vector>
@@ -70,6 +71,28 @@ inline Status sameFlag(const fb::Op &op, bool *same) {
   if (padding != "same" && padding != "valid")
     return bad("padding must be same or valid, got '" + padding + "'");
   *same = padding == "same";
+  return okStatus();
+}
+
+/// The #dl.config of |op| (a loss, an optimizer update) as a Setting to
+/// decode (runtime/settings.h): the `config` attribute's text is the kind,
+/// every other attribute one of its options (the program lowering writes a
+/// config's options as attributes of the op).
+inline Status settingOf(const fb::Op &op, Setting *out) {
+  out->kind = textAttr(op, "config");
+  out->options.clear();
+  if (op.attrs())
+    for (const fb::Attr *a : *op.attrs()) {
+      std::string name = a->name()->str();
+      if (name == "config")
+        continue;
+      if (a->floats() && a->floats()->size() == 1)
+        out->options[name] = a->floats()->Get(0);
+      else if (a->ints() && a->ints()->size() == 1)
+        out->options[name] = double(a->ints()->Get(0));
+      else
+        return bad("option '" + name + "' of '" + out->kind + "' is not one number");
+    }
   return okStatus();
 }
 

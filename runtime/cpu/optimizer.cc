@@ -16,19 +16,6 @@
 
 namespace dlc::rt::cpu {
 
-int optimizerSlotCount(const OptimizerConfig &config) {
-  switch (config.kind) {
-  case OptimizerKind::kSgd:
-    return config.momentum > 0 ? 1 : 0;
-  case OptimizerKind::kAdam:
-  case OptimizerKind::kAdamW:
-    return config.amsgrad ? 3 : 2;
-  case OptimizerKind::kRmsprop:
-    return 1 + (config.centered ? 1 : 0) + (config.momentum > 0 ? 1 : 0);
-  }
-  return 0;
-}
-
 namespace {
 template <typename Body>
 void elements(int64_t n, Body body) {
@@ -125,7 +112,7 @@ void rmsprop(const OptimizerConfig &c, float *p, const float *g, float *const *s
 
 Status applyOptimizer(const OptimizerConfig &config, int64_t step, float *param,
                       const float *grad, float *const *slots, int slotCount, int64_t n) {
-  int expected = optimizerSlotCount(config);
+  int expected = int(optimizerSlots(config).size());
   if (slotCount != expected)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            "optimizer expects " + std::to_string(expected) + " slots, got " +

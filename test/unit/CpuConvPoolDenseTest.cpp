@@ -444,3 +444,36 @@ TEST(CpuConvPoolDenseDense, ApplyActivationMatchesReference) {
 }
 
 } // namespace
+
+namespace {
+
+// One definition of each activation on the CPU: a dense or conv2d epilogue
+// gives exactly the bits of the layer without it followed by the activation
+// op (cpu::unary), for every activation.
+TEST(CpuConvPoolDenseEpilogue, EveryActivationHasOneDefinition) {
+  std::mt19937 rng(34);
+  ref::RefTensor x = randomTensor(rng, {3, 7}), k = randomTensor(rng, {7, 5});
+  ref::RefTensor image = randomTensor(rng, {2, 6, 6, 3}), filter = randomTensor(rng, {3, 3, 3, 4});
+  cpu::ConvGeometry g;
+  ASSERT_TRUE(ok(cpu::makeConvGeometry(2, 6, 6, 3, 3, 3, 4, 1, 1, 1, 1, true, &g)));
+  for (const ActivationCase &a : kActivations) {
+    SCOPED_TRACE(a.name);
+    Buffer bx(x), bk(k), fused({3, 5}), plain({3, 5});
+    ASSERT_TRUE(ok(cpu::denseForward(bx.view(), bk.view(), nullptr, {a.runtime, kSlope}, fused.view())));
+    ASSERT_TRUE(ok(cpu::denseForward(bx.view(), bk.view(), nullptr, {}, plain.view())));
+    cpu::unary(a.runtime, plain.data.data(), plain.data.data(), int64_t(plain.data.size()), kSlope);
+    EXPECT_EQ(fused.data, plain.data);
+
+    Buffer bimage(image), bfilter(filter), convFused({2, 6, 6, 4}), convPlain({2, 6, 6, 4});
+    cpu::Conv2D withEpilogue, without;
+    ASSERT_TRUE(ok(withEpilogue.prepare(g, {a.runtime, kSlope})));
+    ASSERT_TRUE(ok(without.prepare(g)));
+    ASSERT_TRUE(ok(withEpilogue.forward(bimage.view(), bfilter.view(), nullptr, convFused.view())));
+    ASSERT_TRUE(ok(without.forward(bimage.view(), bfilter.view(), nullptr, convPlain.view())));
+    cpu::unary(a.runtime, convPlain.data.data(), convPlain.data.data(),
+               int64_t(convPlain.data.size()), kSlope);
+    EXPECT_EQ(convFused.data, convPlain.data);
+  }
+}
+
+} // namespace

@@ -78,8 +78,8 @@ AxisDims dimsOf(const std::vector<int64_t> &shape, int64_t axis) {
 
 const ref::Unary kRefUnary[] = {ref::Unary::Relu, ref::Unary::Sigmoid,  ref::Unary::Tanh,
                                 ref::Unary::Gelu, ref::Unary::GeluTanh, ref::Unary::LeakyRelu};
-const UnaryKind kUnary[] = {UnaryKind::kRelu, UnaryKind::kSigmoid,  UnaryKind::kTanh,
-                            UnaryKind::kGelu, UnaryKind::kGeluTanh, UnaryKind::kLeakyRelu};
+const Activation kUnary[] = {Activation::kRelu, Activation::kSigmoid,  Activation::kTanh,
+                            Activation::kGelu, Activation::kGeluTanh, Activation::kLeakyRelu};
 } // namespace
 
 TEST(CpuKernelsHarness, ComparisonRejectsAPerturbedResult) {
@@ -569,6 +569,10 @@ TEST(CpuKernelsOptimizer, ThreeStepsMatchReference) {
       config.amsgrad = c.amsgrad;
       config.centered = c.centered;
       config.weightDecay = 0.05f;
+      config.beta1 = 0.9;
+      config.beta2 = 0.999;
+      config.epsilon = 1e-7;
+      config.rho = 0.9;
       ref::OptimizerConfig refConfig{c.name};
       refConfig.learningRate = config.learningRate;
       refConfig.momentum = config.momentum;
@@ -580,7 +584,7 @@ TEST(CpuKernelsOptimizer, ThreeStepsMatchReference) {
       refConfig.weightDecay = config.weightDecay;
       refConfig.rho = config.rho;
       refConfig.centered = c.centered;
-      int slotCount = optimizerSlotCount(config);
+      int slotCount = int(rt::optimizerSlots(config).size());
       ASSERT_EQ(size_t(slotCount), ref::optimizerSlots(refConfig).size());
       RefTensor param = random({n}, rng), start = param;
       std::vector<RefTensor> refSlots(slotCount, RefTensor({n}));

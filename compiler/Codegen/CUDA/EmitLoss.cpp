@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
+#include "dialects/DL/DLCatalog.h"
+#include "runtime/settings.h"
 
 #include <cstdio>
 
@@ -32,23 +34,22 @@ struct LossForm {
 /// probabilities (normalised by their sum, clipped), binary cross-entropy
 /// and mean squared error (each averaged over the last axis).
 FailureOr<LossForm> lossForm(Operation *op) {
-  auto config = op->getAttrOfType<dl::ConfigAttr>("config");
-  StringRef kind = config.getKind().getValue();
+  rt::LossSettings settings;
+  if (!rt::decodeLoss(dl::settingOf(op->getAttrOfType<dl::ConfigAttr>("config")), &settings).ok())
+    return failure();
   LossForm f;
-  if (auto fromLogits = config.getOptions().getAs<BoolAttr>("from_logits"))
-    f.fromLogits = fromLogits.getValue();
-  if (auto ls = config.getOptions().getAs<FloatAttr>("label_smoothing"))
-    f.smoothing = ls.getValueAsDouble();
-  f.sparse = kind == "sparse_categorical_crossentropy";
-  if (kind == "categorical_crossentropy" || f.sparse)
+  f.fromLogits = settings.fromLogits;
+  f.smoothing = settings.labelSmoothing;
+  f.sparse = settings.kind == rt::LossKind::kSparseCategoricalCrossentropy;
+  switch (settings.kind) {
+  case rt::LossKind::kCategoricalCrossentropy:
+  case rt::LossKind::kSparseCategoricalCrossentropy:
     f.kind = f.fromLogits || f.sparse ? LossKind::SoftmaxCrossentropy
                                       : LossKind::CategoricalOnProbabilities;
-  else if (kind == "binary_crossentropy")
-    f.kind = LossKind::Binary;
-  else if (kind == "mse")
-    f.kind = LossKind::MeanSquared;
-  else
-    return failure();
+    break;
+  case rt::LossKind::kBinaryCrossentropy: f.kind = LossKind::Binary; break;
+  case rt::LossKind::kMeanSquaredError: f.kind = LossKind::MeanSquared; break;
+  }
   auto shape = cast<ShapedType>(op->getOperand(0).getType()).getShape();
   f.classes = shape.back();
   f.rows = cast<ShapedType>(op->getOperand(0).getType()).getNumElements() / f.classes;

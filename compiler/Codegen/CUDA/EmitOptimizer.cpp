@@ -8,7 +8,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
+#include "dialects/DL/DLCatalog.h"
+#include "runtime/settings.h"
 
+#include <algorithm>
 #include <cstdio>
 
 using namespace mlir;
@@ -24,22 +27,6 @@ std::string literal(double v) {
   return buffer;
 }
 
-/// An option of the optimizer's config. The catalog (dialects/DL) is the
-/// one place that knows defaults and fills in every option, so a missing
-/// one is named in *missing, never replaced by a default of this emitter.
-double option(dl::ConfigAttr config, StringRef name, std::string *missing) {
-  Attribute a = config.getOptions().get(name);
-  if (auto f = dyn_cast_or_null<FloatAttr>(a))
-    return f.getValueAsDouble();
-  if (auto b = dyn_cast_or_null<BoolAttr>(a))
-    return b.getValue();
-  if (auto i = dyn_cast_or_null<IntegerAttr>(a))
-    return double(i.getInt());
-  if (missing->empty())
-    *missing = name.str();
-  return 0;
-}
-
 } // namespace
 
 bool isOptimizerGroup(dl::FusedOp group) {
@@ -50,75 +37,81 @@ bool isOptimizerGroup(dl::FusedOp group) {
 
 LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   auto update = cast<dl::OptimizerUpdateOp>(group.getBody().front().front());
-  dl::ConfigAttr c = update.getConfig();
-  StringRef kind = c.getKind().getValue();
+  rt::OptimizerSettings c;
+  if (rt::Status s = rt::decodeOptimizer(dl::settingOf(update.getConfig()), &c); !s.ok())
+    return group.emitError(s.message());
+  std::vector<std::string> slotNames = rt::optimizerSlots(c);
+  if (slotNames.size() != update.getSlots().size())
+    return group.emitError("the optimizer keeps ")
+           << slotNames.size() << " slots, the update has " << update.getSlots().size();
   int64_t n = cast<ShapedType>(update.getParam().getType()).getNumElements();
   // Operands are block arguments in order: param, grad, step, slots...
   auto in = [](Value v) { return inputName(v); };
   auto out = [&](unsigned result) { return resultName(group, update->getResult(result)); };
-  std::string missing;
-  std::string lr = literal(option(c, "learning_rate", &missing));
+  // Slot |name|'s input and result, by its place in rt::optimizerSlots.
+  auto slotIndex = [&](const char *name) {
+    return unsigned(std::find(slotNames.begin(), slotNames.end(), name) - slotNames.begin());
+  };
+  auto slot = [&](const char *name) { return in(update.getSlots()[slotIndex(name)]); };
+  auto slotOut = [&](const char *name) { return out(slotIndex(name) + 1); };
+  std::string lr = literal(c.learningRate);
   std::string before, body;
-  SmallVector<std::string> slot, slotOut;
-  for (auto [i, s] : llvm::enumerate(update.getSlots())) {
-    slot.push_back(in(s));
-    slotOut.push_back(out(unsigned(i + 1)));
-  }
   body += "    const float g = " + in(update.getGrad()) + "[i];\n";
   body += "    float p = " + in(update.getParam()) + "[i];\n";
-  if (kind == "sgd") {
-    double momentum = option(c, "momentum", &missing);
-    if (momentum <= 0) {
+  switch (c.kind) {
+  case rt::OptimizerKind::kSgd:
+    if (c.momentum <= 0) {
       body += "    p -= (float)" + lr + " * g;\n";
     } else {
-      body += "    float m = " + slot[0] + "[i];\n";
-      body += "    m = (float)" + literal(momentum) + " * m - (float)" + lr + " * g;\n";
-      body += option(c, "nesterov", &missing) ? "    p += (float)" + literal(momentum) + " * m - (float)" + lr + " * g;\n"
-                                         : "    p += m;\n";
-      body += "    " + slotOut[0] + "[i] = m;\n";
+      body += "    float m = " + slot("momentum") + "[i];\n";
+      body += "    m = (float)" + literal(c.momentum) + " * m - (float)" + lr + " * g;\n";
+      body += c.nesterov ? "    p += (float)" + literal(c.momentum) + " * m - (float)" + lr + " * g;\n"
+                         : "    p += m;\n";
+      body += "    " + slotOut("momentum") + "[i] = m;\n";
     }
-  } else if (kind == "adam" || kind == "adamw") {
-    double b1 = option(c, "beta_1", &missing), b2 = option(c, "beta_2", &missing);
+    break;
+  case rt::OptimizerKind::kAdam:
+  case rt::OptimizerKind::kAdamW: {
+    double b1 = c.beta1, b2 = c.beta2;
     before = "  const double t = (double)(" + in(update.getStep()) + "[0] + 1);\n"
              "  const float lr = (float)(" + lr + " * sqrt(1.0 - pow(" + literal(b2) +
              ", t)) / (1.0 - pow(" + literal(b1) + ", t)));\n";
-    if (kind == "adamw")
-      body += "    p -= p * (float)" + literal(option(c, "weight_decay", &missing)) + " * (float)" + lr + ";\n";
-    body += "    float m = " + slot[0] + "[i], v = " + slot[1] + "[i];\n";
+    if (c.kind == rt::OptimizerKind::kAdamW)
+      body += "    p -= p * (float)" + literal(c.weightDecay) + " * (float)" + lr + ";\n";
+    body += "    float m = " + slot("m") + "[i], v = " + slot("v") + "[i];\n";
     body += "    m += (g - m) * (float)" + literal(1 - b1) + ";\n";
     body += "    v += (g * g - v) * (float)" + literal(1 - b2) + ";\n";
     std::string denominator = "v";
-    if (option(c, "amsgrad", &missing)) {
-      body += "    const float vhat = fmaxf(" + slot[2] + "[i], v);\n    " + slotOut[2] + "[i] = vhat;\n";
+    if (c.amsgrad) {
+      body += "    const float vhat = fmaxf(" + slot("v_hat") + "[i], v);\n    " + slotOut("v_hat") +
+              "[i] = vhat;\n";
       denominator = "vhat";
     }
-    body += "    p -= lr * m / (sqrtf(" + denominator + ") + (float)" + literal(option(c, "epsilon", &missing)) + ");\n";
-    body += "    " + slotOut[0] + "[i] = m;\n    " + slotOut[1] + "[i] = v;\n";
-  } else if (kind == "rmsprop") {
-    double rho = option(c, "rho", &missing), momentum = option(c, "momentum", &missing);
-    bool centered = option(c, "centered", &missing);
-    body += "    float velocity = (float)" + literal(rho) + " * " + slot[0] + "[i] + (float)" +
-            literal(1 - rho) + " * g * g;\n    " + slotOut[0] + "[i] = velocity;\n";
+    body += "    p -= lr * m / (sqrtf(" + denominator + ") + (float)" + literal(c.epsilon) + ");\n";
+    body += "    " + slotOut("m") + "[i] = m;\n    " + slotOut("v") + "[i] = v;\n";
+    break;
+  }
+  case rt::OptimizerKind::kRmsprop: {
+    double rho = c.rho;
+    body += "    float velocity = (float)" + literal(rho) + " * " + slot("velocity") + "[i] + (float)" +
+            literal(1 - rho) + " * g * g;\n    " + slotOut("velocity") + "[i] = velocity;\n";
     body += "    float denominator = velocity;\n";
-    if (centered)
-      body += "    const float average = (float)" + literal(rho) + " * " + slot[1] + "[i] + (float)" +
-              literal(1 - rho) + " * g;\n    " + slotOut[1] + "[i] = average;\n"
+    if (c.centered)
+      body += "    const float average = (float)" + literal(rho) + " * " + slot("average_gradient") +
+              "[i] + (float)" + literal(1 - rho) + " * g;\n    " + slotOut("average_gradient") +
+              "[i] = average;\n"
               "    denominator -= average * average;\n";
     body += "    const float increment = (float)" + lr + " * g / sqrtf(denominator + (float)" +
-            literal(option(c, "epsilon", &missing)) + ");\n";
-    if (momentum > 0) {
-      size_t m = centered ? 2 : 1;
-      body += "    const float buffer = (float)" + literal(momentum) + " * " + slot[m] +
-              "[i] + increment;\n    " + slotOut[m] + "[i] = buffer;\n    p -= buffer;\n";
+            literal(c.epsilon) + ");\n";
+    if (c.momentum > 0) {
+      body += "    const float buffer = (float)" + literal(c.momentum) + " * " + slot("momentum") +
+              "[i] + increment;\n    " + slotOut("momentum") + "[i] = buffer;\n    p -= buffer;\n";
     } else {
       body += "    p -= increment;\n";
     }
-  } else {
-    return group.emitError("no CUDA code generation for optimizer '") << kind << "'";
+    break;
   }
-  if (!missing.empty())
-    return group.emitError("the ") << kind << " optimizer's config has no option '" << missing
-                                   << "' (the catalog fills in every option)";
+  }
   body += "    " + out(0) + "[i] = p;\n";
 
   kernel.block = {kThreads, 1, 1};

@@ -1,0 +1,80 @@
+//===- settings.h - Optimizer, loss and metric settings, decoded once -----===//
+//
+// A training setup's optimizer, loss and metrics reach every consumer as a
+// kind name plus named options: bundle op attributes (the CPU backend), the
+// setup's JSON (the trainer), the compiler's #dl.config (the CUDA emitter).
+// Each consumer turns its form into a Setting and decodes it here, into the
+// typed structs they all share. The catalog (dialects/DL/DLCatalog.cpp) is
+// the one place that knows kinds, option names and defaults, and it writes
+// every option, so decoding never defaults: an unknown kind, a missing option
+// and an option the kind does not have are errors. (The float64 reference
+// evaluator decodes its own on purpose: it judges the backends.)
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/status.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dlc::rt {
+
+/// A kind and its options, booleans as 0 or 1.
+struct Setting {
+  std::string kind;
+  std::map<std::string, double> options;
+};
+
+enum class OptimizerKind { kSgd, kAdam, kAdamW, kRmsprop };
+
+/// Keras 3's optimizers. The hyper-parameters stay in double until the
+/// coefficients derived from them are (1 - beta_2 from a float32 beta_2 of
+/// 0.999 is 1.3e-5 off, and so would be every Adam v). Fields a kind does
+/// not have stay zero.
+struct OptimizerSettings {
+  OptimizerKind kind = OptimizerKind::kSgd;
+  double learningRate = 0;
+  double momentum = 0;      // sgd, rmsprop
+  bool nesterov = false;    // sgd
+  double beta1 = 0, beta2 = 0; // adam, adamw
+  double epsilon = 0;       // adam, adamw, rmsprop
+  bool amsgrad = false;     // adam, adamw
+  double weightDecay = 0;   // adamw
+  double rho = 0;           // rmsprop
+  bool centered = false;    // rmsprop
+};
+Status decodeOptimizer(const Setting &setting, OptimizerSettings *out);
+
+/// The state slots an optimizer keeps per parameter, in order: sgd
+/// [momentum] (none without momentum); adam / adamw [m, v] (+ v_hat with
+/// amsgrad); rmsprop [velocity] (+ average_gradient if centered) (+
+/// momentum if momentum > 0). The compiler names the slot parameters so.
+std::vector<std::string> optimizerSlots(const OptimizerSettings &settings);
+
+enum class LossKind {
+  kCategoricalCrossentropy,
+  kSparseCategoricalCrossentropy,
+  kBinaryCrossentropy,
+  kMeanSquaredError,
+};
+
+struct LossSettings {
+  LossKind kind = LossKind::kCategoricalCrossentropy;
+  bool fromLogits = false;
+  double labelSmoothing = 0.0;
+};
+Status decodeLoss(const Setting &setting, LossSettings *out);
+
+enum class MetricKind { kAccuracy, kTopKAccuracy };
+
+struct MetricSettings {
+  MetricKind kind = MetricKind::kAccuracy;
+  std::string name; // the kind's name: the key of logs and checkpoints
+  int64_t k = 1;    // top_k_accuracy; accuracy is top-1
+};
+Status decodeMetric(const Setting &setting, MetricSettings *out);
+
+} // namespace dlc::rt
