@@ -47,7 +47,26 @@ bool checkedElements(const flatbuffers::Vector<int64_t> *shape, int64_t *count) 
   return true;
 }
 
-bool validDType(fb::DType t) { return t == fb::DType::F32 || t == fb::DType::I32 || t == fb::DType::I64; }
+bool validDType(fb::DType t) { return t >= fb::DType::MIN && t <= fb::DType::MAX; }
+
+// The schema's DType is the runtime's, value for value.
+#define DLC_SAME_DTYPE(schema, runtime) \
+  static_assert(int(fb::DType::schema) == int(DType::runtime), #schema " differs from " #runtime)
+DLC_SAME_DTYPE(F32, kF32);
+DLC_SAME_DTYPE(I32, kI32);
+DLC_SAME_DTYPE(I64, kI64);
+DLC_SAME_DTYPE(F16, kF16);
+DLC_SAME_DTYPE(BF16, kBF16);
+DLC_SAME_DTYPE(F64, kF64);
+DLC_SAME_DTYPE(I8, kI8);
+DLC_SAME_DTYPE(U8, kU8);
+DLC_SAME_DTYPE(I16, kI16);
+DLC_SAME_DTYPE(U16, kU16);
+DLC_SAME_DTYPE(U32, kU32);
+DLC_SAME_DTYPE(U64, kU64);
+DLC_SAME_DTYPE(Bool, kBool);
+static_assert(int(fb::DType::MAX) == int(DType::kBool), "a dtype the runtime does not have");
+#undef DLC_SAME_DTYPE
 
 std::string at(const std::string &prefix, size_t i) { return prefix + "[" + std::to_string(i) + "]"; }
 
@@ -210,13 +229,8 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
 
 } // namespace
 
-DType fromFbDType(fb::DType t) {
-  switch (t) {
-  case fb::DType::I32: return DType::kI32;
-  case fb::DType::I64: return DType::kI64;
-  default: return DType::kF32;
-  }
-}
+DType fromFbDType(fb::DType t) { return DType(t); } // same values; the loader checks the range
+fb::DType toFbDType(DType t) { return fb::DType(t); }
 
 std::vector<uint8_t> encodeBundle(const uint8_t *flatbuffer, size_t flatbufferBytes,
                                   const std::vector<uint8_t> &payload) {
@@ -285,6 +299,12 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
     if (!checkedElements(p->shape(), &n) || !validDType(p->dtype()))
       return invalid(origin, at("parameters", i) + " ('" + p->name()->str() +
                                  "') has a bad shape or type");
+    // The device interface holds parameters as float32 (typed parameters
+    // come with mixed precision); any other dtype would be read past its end.
+    if (p->dtype() != fb::DType::F32)
+      return invalid(origin, at("parameters", i) + " ('" + p->name()->str() + "') is " +
+                                 dtypeName(fromFbDType(p->dtype())) +
+                                 "; this runtime stores parameters as f32");
     uint64_t want = uint64_t(n) * dtypeSize(fromFbDType(p->dtype()));
     bool external = p->external_file() && p->external_file()->size() > 0;
     if (!external && (p->data_bytes() != want || p->data_offset() > payloadBytes ||

@@ -49,5 +49,8 @@ private:
 std::vector<uint8_t> encodeBundle(const uint8_t *flatbuffer, size_t flatbufferBytes,
                                   const std::vector<uint8_t> &payload);
 
+/// The runtime's DType of a bundle dtype (the same values: a loaded bundle's
+/// dtypes are in range).
 DType fromFbDType(fb::DType t);
+fb::DType toFbDType(DType t);
 } // namespace dlc::rt

@@ -13,8 +13,9 @@
 
 namespace dlc::rt {
 
-/// Element types. The first three are what kernels compute with today; the
-/// rest exist so files (safetensors, IDX) can be read without a second enum.
+/// Element types: of tensors, files (safetensors, IDX) and bundle buffers (the
+/// bundle schema's DType has the same values). Kernels compute with f32, i32
+/// and i64 today; the others are carried, sized and checked.
 enum class DType : uint8_t {
   kF32 = 0, kI32 = 1, kI64 = 2, kF16, kBF16, kF64, kI8, kU8, kI16, kU16, kU32, kU64, kBool
 };

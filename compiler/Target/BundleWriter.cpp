@@ -342,6 +342,11 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
   std::vector<flatbuffers::Offset<fb::Parameter>> parameters;
   std::set<std::string> warned;
   for (dl::ParamOp param : module.getOps<dl::ParamOp>()) {
+    // Parameters are stored in float32 until mixed precision stores others.
+    if (!param.getTensorType().getElementType().isF32())
+      return param.emitError("parameters are stored as f32; '")
+             << param.getSymName() << "' is " << param.getTensorType().getElementType()
+             << " (other storage types come with mixed precision)";
     uint64_t offset = 0, bytes = 0;
     std::string external;
     if (failed(appendInitialValue(param, options, payload, &offset, &bytes, &external, warned)))

@@ -4,6 +4,7 @@
 #include "compiler/Codegen/CUDA/CudaEmitter.h"
 #include "compiler/Kernels/KernelRegistry.h"
 #include "dialects/DL/DLOps.h"
+#include "runtime/bundle.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/Support/raw_ostream.h"
@@ -15,6 +16,31 @@ using namespace mlir;
 namespace fb = dlc::rt::fb;
 
 namespace dlc {
+
+std::optional<fb::DType> bundleDType(Type elem) {
+  if (elem.isF32())
+    return fb::DType::F32;
+  if (elem.isF16())
+    return fb::DType::F16;
+  if (elem.isBF16())
+    return fb::DType::BF16;
+  if (elem.isF64())
+    return fb::DType::F64;
+  if (elem.isInteger(1))
+    return fb::DType::Bool;
+  auto integer = dyn_cast<IntegerType>(elem);
+  if (!integer)
+    return std::nullopt;
+  bool isUnsigned = integer.isUnsigned();
+  switch (integer.getWidth()) {
+  case 8: return isUnsigned ? fb::DType::U8 : fb::DType::I8;
+  case 16: return isUnsigned ? fb::DType::U16 : fb::DType::I16;
+  case 32: return isUnsigned ? fb::DType::U32 : fb::DType::I32;
+  case 64: return isUnsigned ? fb::DType::U64 : fb::DType::I64;
+  default: return std::nullopt;
+  }
+}
+
 namespace {
 
 constexpr int kNeverUsed = -2;
@@ -37,7 +63,7 @@ struct Buffer {
   std::string writesParam; // a value the plan writes into this parameter's storage
 
   uint64_t bytes() const {
-    uint64_t n = dtype == fb::DType::I64 ? 8 : 4;
+    uint64_t n = rt::dtypeSize(rt::fromFbDType(dtype));
     for (int64_t d : shape)
       n *= uint64_t(d);
     return n;
@@ -59,13 +85,11 @@ struct KernelRecord {
 
 FailureOr<fb::DType> dtypeOf(Location loc, Type t) {
   Type elem = cast<ShapedType>(t).getElementType();
-  if (elem.isF32())
-    return fb::DType::F32;
-  if (elem.isInteger(32))
-    return fb::DType::I32;
-  if (elem.isInteger(64))
-    return fb::DType::I64;
-  return emitError(loc) << "code generation supports f32, i32 and i64 tensors, not " << elem;
+  if (auto dtype = bundleDType(elem))
+    return *dtype;
+  return emitError(loc) << "bundles hold f32, f16, bf16, f64, signed and unsigned integers of "
+                           "8 to 64 bits and i1, not "
+                        << elem;
 }
 
 /// The attribute names of the memory plan (dlc-plan-memory), in one place.

@@ -8,6 +8,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct KernelCode {
   std::vector<Image> images;
 };
 using KernelCodeMap = llvm::DenseMap<mlir::Operation *, KernelCode>;
+
+/// The bundle dtype of element type |elem| (the runtime's DType), if a
+/// bundle can hold it.
+std::optional<rt::fb::DType> bundleDType(mlir::Type elem);
 
 /// Lowers |func| (its compute ops in dl.fused groups whose kernel families
 /// dlc-select-kernels chose, its memory planned by dlc-plan-memory) to a

@@ -66,6 +66,7 @@ struct ProgramSpec {
 struct ParamSpec {
   std::string name;
   std::vector<float> values;
+  fb::DType dtype = fb::DType::F32; // the values' bytes are written as they are
 };
 
 std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
@@ -83,9 +84,10 @@ std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
   };
   std::vector<flatbuffers::Offset<fb::Parameter>> parameters;
   for (const ParamSpec &p : params) {
-    std::vector<int64_t> shape = {int64_t(p.values.size())};
+    std::vector<int64_t> shape = {
+        int64_t(p.values.size() * sizeof(float) / dtypeSize(fromFbDType(p.dtype)))};
     uint64_t offset = append(p.values.data(), p.values.size() * sizeof(float));
-    parameters.push_back(fb::CreateParameterDirect(fbb, p.name.c_str(), fb::DType::F32, &shape,
+    parameters.push_back(fb::CreateParameterDirect(fbb, p.name.c_str(), p.dtype, &shape,
                                                    true, nullptr, "zeros", offset,
                                                    p.values.size() * sizeof(float)));
   }
@@ -394,6 +396,20 @@ TEST_P(CudaDeviceTest, RefusesLibraryCallsAndCollectivesItDoesNotRun) {
     EXPECT_NE(s.message().find("not run by this runtime yet"), std::string::npos) << s.message();
     EXPECT_NE(s.message().find("kernel 'axpy'"), std::string::npos) << s.message();
   }
+}
+
+// A parameter the device interface would read as float32 past its end (an
+// i64 parameter whose bytes are those of its float32 values) is refused.
+TEST(CudaExecutionLoader, RefusesParametersThatAreNotFloat32) {
+  std::vector<ParamSpec> params = axpyParams();
+  params[0].dtype = fb::DType::I64;
+  params[0].values.resize(16); // 8 i64 values' bytes
+  std::vector<ProgramSpec> programs = axpyPrograms();
+  Status s;
+  makeBundle(params, {programs[1]}, {"cpu", "cuda"}, &s);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("this runtime stores parameters as f32"), std::string::npos)
+      << s.message();
 }
 
 TEST(CudaExecutionLoader, ChecksEveryKindOfExecution) {

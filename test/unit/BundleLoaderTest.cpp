@@ -179,6 +179,31 @@ TEST(BundleLoaderTest, RejectsHostileFieldsWithTheirPath) {
               ASSERT_TRUE(b->mutable_parameters()->GetMutableObject(1)->mutate_data_offset(uint64_t(1) << 50));
             }).find("parameters[1]"),
             std::string::npos);
+  // A dtype outside the schema's (train_step's step input is the one buffer
+  // whose dtype, i64, is stored rather than the f32 default).
+  EXPECT_NE(loadEdited([&](rt::fb::Bundle *b) {
+              auto *programs = b->mutable_programs();
+              for (uint32_t p = 0; p < programs->size(); ++p) {
+                auto *buffers = programs->GetMutableObject(p)->mutable_buffers();
+                for (uint32_t i = 0; i < buffers->size(); ++i)
+                  if (buffers->Get(i)->dtype() == rt::fb::DType::I64) {
+                    ASSERT_TRUE(buffers->GetMutableObject(i)->mutate_dtype(rt::fb::DType(200)));
+                    return;
+                  }
+              }
+              FAIL() << "no i64 buffer";
+            }).find("dtype 200 is unknown"),
+            std::string::npos);
+  EXPECT_NE(loadEdited([&](rt::fb::Bundle *b) {
+              auto *op = infer(b)->mutable_kernels()->GetMutableObject(0)->mutable_ops()->GetMutableObject(0);
+              op->mutate_kind(rt::fb::OpKind(999));
+            }).find("kind 999 is unknown"),
+            std::string::npos);
+  EXPECT_NE(loadEdited([&](rt::fb::Bundle *b) {
+              auto *kernel = infer(b)->mutable_kernels()->GetMutableObject(0);
+              kernel->mutable_cpu()->GetMutableObject(0)->mutate_ops(7);
+            }).find(".cpu runs"),
+            std::string::npos);
   EXPECT_NE(loadEdited([&](rt::fb::Bundle *b) {
               infer(b)->mutable_buffers()->GetMutableObject(0)->mutable_shape()->Mutate(0, -3);
             }).find("shape"),
