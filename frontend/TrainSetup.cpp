@@ -180,7 +180,7 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
       FailureOr<Constant> value = evaluate(*stepExpr, empty);
       if (failed(value))
         return failure();
-      FailureOr<Attribute> step = buildConfig(Category::DataStep, *value);
+      FailureOr<Attribute> step = buildConfig(Category::DataTransform, *value);
       if (failed(step))
         return failure();
       steps.push_back(*step);

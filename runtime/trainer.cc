@@ -134,9 +134,9 @@ Status Trainer::State::openData() {
   DLC_RETURN_IF_ERROR(data::parseValidation(value, &validation), "validation");
   data::Splits splits;
   DLC_RETURN_IF_ERROR(data::splitSource(source, validation, &splits), "");
-  std::vector<data::StepSpec> steps;
-  for (const json &s : setup.value("data_steps", json::array())) {
-    data::StepSpec spec{s["kind"].get<std::string>(), {}};
+  std::vector<data::TransformSpec> steps;
+  for (const json &s : setup.value("data_transforms", json::array())) {
+    data::TransformSpec spec{s["kind"].get<std::string>(), {}};
     DLC_RETURN_IF_ERROR(toOptions(s["options"], &spec.options), "");
     steps.push_back(std::move(spec));
   }
@@ -145,7 +145,7 @@ Status Trainer::State::openData() {
     data::Pipeline pipeline;
     DLC_RETURN_IF_ERROR(data::Pipeline::create(steps, dataset->exampleShape(),
                                                dataset->inputDType(), &pipeline),
-                        "data steps");
+                        "data transforms");
     data::LoaderConfig config;
     config.batchSize = batchSize;
     config.seed = options.seed;
@@ -429,12 +429,12 @@ Status Trainer::fit() {
 
 Status inferencePipeline(const Bundle &bundle, const std::vector<int64_t> &exampleShape,
                          data::Pipeline *out) {
-  std::vector<data::StepSpec> steps;
+  std::vector<data::TransformSpec> steps;
   if (bundle.root().train_setup()) {
     try {
       json setup = json::parse(bundle.root().train_setup()->str());
-      for (const json &s : setup.value("data_steps", json::array())) {
-        data::StepSpec spec{s["kind"].get<std::string>(), {}};
+      for (const json &s : setup.value("data_transforms", json::array())) {
+        data::TransformSpec spec{s["kind"].get<std::string>(), {}};
         DLC_RETURN_IF_ERROR(toOptions(s["options"], &spec.options), "");
         steps.push_back(std::move(spec));
       }

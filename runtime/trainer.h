@@ -77,7 +77,7 @@ private:
 namespace data {
 class Pipeline;
 }
-/// The bundle's data steps (rescale, normalize, resize...) for raw examples
+/// The bundle's data transforms (rescale, normalize, resize...) for raw examples
 /// of |exampleShape| (f32), as inference applies them.
 Status inferencePipeline(const Bundle &bundle, const std::vector<int64_t> &exampleShape,
                          data::Pipeline *out);

@@ -194,7 +194,7 @@ void dlc::printTrainSetup(ModuleOp module, llvm::raw_ostream &os) {
      << ", precision: " << dl::stringifyPrecision(setup.getPrecision()) << "\n";
   if (std::optional<dl::ConfigAttr> source = setup.getDataSource()) {
     os << "  data:       " << describeConfig(*source);
-    for (Attribute step : setup.getDataSteps())
+    for (Attribute step : setup.getDataTransforms())
       os << " -> " << describeConfig(cast<dl::ConfigAttr>(step));
     os << "\n";
   }

@@ -90,7 +90,7 @@ const std::vector<KindSpec> &dataSources() {
   return kinds;
 }
 
-const std::vector<KindSpec> &dataSteps() {
+const std::vector<KindSpec> &dataTransforms() {
   static const std::vector<KindSpec> kinds = {
       {"rescale", {{"scale", T::Float, D::required()}, {"offset", T::Float, D::of(0.0)}}},
       {"normalize",
@@ -218,7 +218,7 @@ StringRef dlc::dl::categoryName(Category category) {
   case Category::Optimizer: return "optimizer";
   case Category::Metric: return "metric";
   case Category::DataSource: return "data source";
-  case Category::DataStep: return "data step";
+  case Category::DataTransform: return "data transform";
   }
   return "";
 }
@@ -229,7 +229,7 @@ llvm::ArrayRef<KindSpec> dlc::dl::kindsOf(Category category) {
   case Category::Optimizer: return optimizers();
   case Category::Metric: return metrics();
   case Category::DataSource: return dataSources();
-  case Category::DataStep: return dataSteps();
+  case Category::DataTransform: return dataTransforms();
   }
   return {};
 }

@@ -80,9 +80,9 @@ struct KindSpec {
   const OptionSpec *find(llvm::StringRef option) const;
 };
 
-enum class Category { Loss, Optimizer, Metric, DataSource, DataStep };
+enum class Category { Loss, Optimizer, Metric, DataSource, DataTransform };
 
-/// "loss", "optimizer", "metric", "data source", "data step".
+/// "loss", "optimizer", "metric", "data source", "data transform".
 llvm::StringRef categoryName(Category category);
 llvm::ArrayRef<KindSpec> kindsOf(Category category);
 const KindSpec *findKind(Category category, llvm::StringRef kind);

@@ -67,7 +67,7 @@ def DL_ConfigAttr : DL_Attr<"Config", "config"> {
   let summary = "a named choice with its options, e.g. an optimizer";
   let description = [{
     One entry of the training setup: a loss, optimizer, metric, data source
-    or data step, with every option spelled out (defaults filled in by the
+    or data transform, with every option spelled out (defaults filled in by the
     frontend). Which kinds and options exist is defined once, in
     DLCatalog.cpp, and checked by the verifier of `dl.train_setup`.
 

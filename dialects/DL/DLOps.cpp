@@ -99,8 +99,8 @@ LogicalResult TrainSetupOp::verify() {
   if (std::optional<ConfigAttr> source = getDataSource())
     if (failed(verifyConfig(Category::DataSource, *source, emit)))
       return failure();
-  for (Attribute step : getDataSteps())
-    if (failed(verifyConfig(Category::DataStep, cast<ConfigAttr>(step), emit)))
+  for (Attribute step : getDataTransforms())
+    if (failed(verifyConfig(Category::DataTransform, cast<ConfigAttr>(step), emit)))
       return failure();
   Attribute validation = getValidation();
   if (auto split = dyn_cast<StringAttr>(validation)) {

@@ -96,7 +96,7 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
         loss = #dl.config<"categorical_crossentropy", {from_logits = false, label_smoothing = 0.0 : f64}>,
         metrics = [#dl.config<"accuracy", {}>],
         optimizer = #dl.config<"adam", {...}>, precision = #dl<precision fp32>,
-        shuffle = true, validation = "test", data_steps = []}
+        shuffle = true, validation = "test", data_transforms = []}
     ```
   }];
   let arguments = (ins DL_ConfigAttr:$loss,
@@ -106,7 +106,7 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
                        ConfinedAttr<I64Attr, [IntPositive]>:$epochs,
                        DL_PrecisionAttr:$precision,
                        OptionalAttr<DL_ConfigAttr>:$data_source,
-                       TypedArrayAttrBase<DL_ConfigAttr, "data steps">:$data_steps,
+                       TypedArrayAttrBase<DL_ConfigAttr, "data transforms">:$data_transforms,
                        AnyAttrOf<[StrAttr, F64Attr]>:$validation,
                        BoolAttr:$shuffle);
   let assemblyFormat = "attr-dict";

@@ -35,7 +35,7 @@ Status BatchLoader::create(std::shared_ptr<const Dataset> dataset, Pipeline pipe
                                                              std::to_string(config.batchSize));
   if (pipeline.inputShape() != dataset->exampleShape())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           dataset->name() + ": the data steps were built for inputs " +
+                           dataset->name() + ": the data transforms were built for inputs " +
                                shapeString(pipeline.inputShape()) + " but examples are " +
                                shapeString(dataset->exampleShape()));
   if (config.training && dataset->size() < config.batchSize)

@@ -17,7 +17,7 @@
 #pragma once
 
 #include "runtime/data/dataset.h"
-#include "runtime/data/steps.h"
+#include "runtime/data/transforms.h"
 
 namespace dlc::rt::data {
 

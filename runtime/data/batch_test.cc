@@ -59,7 +59,7 @@ Batch fetch(BatchLoader &loader, int64_t index) {
 }
 
 BatchLoader makeLoader(std::shared_ptr<const Dataset> ds, LoaderConfig config,
-                       const std::vector<StepSpec> &steps = {}) {
+                       const std::vector<TransformSpec> &steps = {}) {
   Pipeline p;
   EXPECT_TRUE(Pipeline::create(steps, ds->exampleShape(), ds->inputDType(), &p).ok());
   BatchLoader loader;
@@ -129,7 +129,7 @@ TEST(DataBatchLoader, EvaluationKeepsOrderAndReportsThePartialBatch) {
 }
 
 TEST(DataBatchLoader, ResumeAndBatchSizeDoNotChangeAugmentation) {
-  std::vector<StepSpec> steps = {{"random_crop", {{"height", 1.0}, {"width", 1.0}}},
+  std::vector<TransformSpec> steps = {{"random_crop", {{"height", 1.0}, {"width", 1.0}}},
                                  {"rescale", {{"scale", 0.5}}}};
   // Pixels differ per position so the crop window is visible.
   IdxArray images, labels;

@@ -34,5 +34,5 @@ module {
     %p = dl.softmax %z {axis = -1 : i64} : (tensor<?x3xf32>) -> tensor<?x3xf32>
     return %p : tensor<?x3xf32>
   }
-  dl.train_setup {batch_size = 32 : i64, data_steps = [], epochs = 1 : i64, loss = #dl.config<"categorical_crossentropy", {from_logits = false, label_smoothing = 0.0 : f64}>, metrics = [], optimizer = #dl.config<"adam", {amsgrad = false, beta_1 = 0.9 : f64, beta_2 = 0.999 : f64, epsilon = 1.0e-07 : f64, learning_rate = 1.0e-03 : f64}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
+  dl.train_setup {batch_size = 32 : i64, data_transforms = [], epochs = 1 : i64, loss = #dl.config<"categorical_crossentropy", {from_logits = false, label_smoothing = 0.0 : f64}>, metrics = [], optimizer = #dl.config<"adam", {amsgrad = false, beta_1 = 0.9 : f64, beta_2 = 0.999 : f64, epsilon = 1.0e-07 : f64, learning_rate = 1.0e-03 : f64}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
 }

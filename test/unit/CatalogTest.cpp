@@ -148,7 +148,7 @@ TEST(CatalogTest, CategoriesAndKinds) {
   EXPECT_EQ(dl::categoryName(Category::Optimizer), "optimizer");
   EXPECT_EQ(dl::categoryName(Category::Metric), "metric");
   EXPECT_EQ(dl::categoryName(Category::DataSource), "data source");
-  EXPECT_EQ(dl::categoryName(Category::DataStep), "data step");
+  EXPECT_EQ(dl::categoryName(Category::DataTransform), "data transform");
 
   ASSERT_NE(dl::findKind(Category::Optimizer, "adam"), nullptr);
   EXPECT_EQ(dl::findKind(Category::Loss, "adam"), nullptr);
@@ -163,7 +163,7 @@ TEST(CatalogTest, CategoriesAndKinds) {
   EXPECT_EQ(adam->find("lr"), nullptr);
 
   for (Category category : {Category::Loss, Category::Optimizer, Category::Metric,
-                            Category::DataSource, Category::DataStep}) {
+                            Category::DataSource, Category::DataTransform}) {
     EXPECT_FALSE(dl::kindsOf(category).empty()) << dl::categoryName(category).str();
     for (const dl::KindSpec &kind : dl::kindsOf(category))
       EXPECT_EQ(dl::findKind(category, kind.name), &kind) << kind.name;
@@ -246,13 +246,13 @@ TEST_F(VerifyConfigTest, AcceptsEveryCategory) {
   EXPECT_EQ(verify(Category::DataSource,
                    config("safetensors", {str("train", "a.safetensors"), str("test", "")})),
             "");
-  EXPECT_EQ(verify(Category::DataStep, config("resize", {i64("height", 224), i64("width", 224),
+  EXPECT_EQ(verify(Category::DataTransform, config("resize", {i64("height", 224), i64("width", 224),
                                                          str("interpolation", "nearest")})),
             "");
   // FloatOrList takes one number or a list of numbers.
-  EXPECT_EQ(verify(Category::DataStep, config("normalize", {f64("mean", 0.5), f64("std", 0.25)})),
+  EXPECT_EQ(verify(Category::DataTransform, config("normalize", {f64("mean", 0.5), f64("std", 0.25)})),
             "");
-  EXPECT_EQ(verify(Category::DataStep,
+  EXPECT_EQ(verify(Category::DataTransform,
                    config("normalize",
                           {b.getNamedAttr("mean", b.getArrayAttr({b.getF64FloatAttr(0.4),
                                                                   b.getF64FloatAttr(0.5)})),
@@ -264,8 +264,8 @@ TEST_F(VerifyConfigTest, AcceptsEveryCategory) {
 TEST_F(VerifyConfigTest, UnknownKind) {
   EXPECT_EQ(verify(Category::Optimizer, config("adan", {})), "unknown optimizer 'adan'");
   EXPECT_EQ(verify(Category::Loss, config("adam", {})), "unknown loss 'adam'");
-  EXPECT_EQ(verify(Category::DataStep, config("random_shear", {})),
-            "unknown data step 'random_shear'");
+  EXPECT_EQ(verify(Category::DataTransform, config("random_shear", {})),
+            "unknown data transform 'random_shear'");
   EXPECT_EQ(verify(Category::DataSource, config("mnist", {})), "unknown data source 'mnist'");
 }
 
@@ -279,7 +279,7 @@ TEST_F(VerifyConfigTest, MissingOption) {
   EXPECT_EQ(verify(Category::Optimizer, adam(std::nullopt, "epsilon")),
             "'adam' is missing option 'epsilon'");
   // Required options (no default) as well as defaulted ones.
-  EXPECT_EQ(verify(Category::DataStep, config("rescale", {f64("offset", 0)})),
+  EXPECT_EQ(verify(Category::DataTransform, config("rescale", {f64("offset", 0)})),
             "'rescale' is missing option 'scale'");
 }
 
@@ -297,7 +297,7 @@ TEST_F(VerifyConfigTest, OutOfRange) {
             "option 'vocab_size' of 'text' must be in [2, 1e+09], got 1");
   // Each element of a list is checked.
   EXPECT_EQ(
-      verify(Category::DataStep,
+      verify(Category::DataTransform,
              config("normalize", {f64("mean", 0.5),
                                   b.getNamedAttr("std", b.getArrayAttr({b.getF64FloatAttr(0.2),
                                                                         b.getF64FloatAttr(0)}))})),
@@ -318,14 +318,14 @@ TEST_F(VerifyConfigTest, WrongType) {
             "option 'k' of 'top_k_accuracy' must be an integer, got 5 : i32");
   EXPECT_EQ(verify(Category::DataSource, config("image_folder", {i64("path", 3)})),
             "option 'path' of 'image_folder' must be a string, got 3 : i64");
-  EXPECT_EQ(verify(Category::DataStep, config("random_flip", {str("mode", "diagonal")})),
+  EXPECT_EQ(verify(Category::DataTransform, config("random_flip", {str("mode", "diagonal")})),
             "option 'mode' of 'random_flip' must be one of horizontal, vertical, "
             "horizontal_and_vertical, got \"diagonal\"");
   EXPECT_EQ(
-      verify(Category::DataStep,
+      verify(Category::DataTransform,
              config("normalize", {f64("mean", 0.5), b.getNamedAttr("std", b.getArrayAttr({}))})),
       "option 'std' of 'normalize' must be a number or a non-empty list of numbers, got []");
-  EXPECT_EQ(verify(Category::DataStep,
+  EXPECT_EQ(verify(Category::DataTransform,
                    config("normalize",
                           {f64("mean", 0.5),
                            b.getNamedAttr("std", b.getArrayAttr({b.getI64IntegerAttr(1)}))})),

@@ -473,7 +473,7 @@ TEST_F(OptionsTest, ConfigFromACall) {
   EXPECT_DOUBLE_EQ(llvm::cast<mlir::FloatAttr>(options.get("momentum")).getValueAsDouble(), 0.0);
   EXPECT_EQ(options.get("nesterov"), mlir::BoolAttr::get(&context, true));
 
-  attr = config(dl::Category::DataStep, "random_flip(vertical)");
+  attr = config(dl::Category::DataTransform, "random_flip(vertical)");
   ASSERT_TRUE(mlir::succeeded(attr));
   EXPECT_EQ(llvm::cast<dl::ConfigAttr>(*attr).getOptions().get("mode"),
             mlir::StringAttr::get(&context, "vertical"));
@@ -484,7 +484,7 @@ TEST_F(OptionsTest, ConfigsFromWordsVerify) {
   // checks, for every kind that has no required option.
   int checked = 0;
   for (dl::Category category : {dl::Category::Loss, dl::Category::Optimizer, dl::Category::Metric,
-                                dl::Category::DataSource, dl::Category::DataStep}) {
+                                dl::Category::DataSource, dl::Category::DataTransform}) {
     for (const dl::KindSpec &kind : dl::kindsOf(category)) {
       bool required = llvm::any_of(kind.options, [](const OptionSpec &option) {
         return option.defaultValue.kind == OptionDefault::Kind::None;
@@ -526,10 +526,10 @@ TEST_F(OptionsTest, ConfigErrors) {
   EXPECT_EQ(diags[0].message, "optimizer 'adam' has no argument 'lr'");
   EXPECT_EQ(diags[0].noteMessages(), (std::vector<std::string>{"did you mean 'learning_rate'?"}));
 
-  attr = config(dl::Category::DataStep, "rescale(offset=1)");
+  attr = config(dl::Category::DataTransform, "rescale(offset=1)");
   EXPECT_TRUE(mlir::failed(attr));
   ASSERT_EQ(diags.size(), 1u);
-  EXPECT_DIAG(diags[0], "data step 'rescale' is missing required argument 'scale'", 2, 7);
+  EXPECT_DIAG(diags[0], "data transform 'rescale' is missing required argument 'scale'", 2, 7);
 
   attr = config(dl::Category::Optimizer, "adam(beta_1=1)");
   EXPECT_TRUE(mlir::failed(attr));

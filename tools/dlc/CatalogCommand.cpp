@@ -82,7 +82,7 @@ int printCatalog(bool asJson) {
   catalog["optimizers"] = kinds(dl::Category::Optimizer);
   catalog["metrics"] = kinds(dl::Category::Metric);
   catalog["data_sources"] = kinds(dl::Category::DataSource);
-  catalog["data_steps"] = kinds(dl::Category::DataStep);
+  catalog["data_transforms"] = kinds(dl::Category::DataTransform);
 
   mlir::MLIRContext context;
   context.loadDialect<dl::DLDialect>();
@@ -119,7 +119,7 @@ int printCatalog(bool asJson) {
                << "optimizers: " << names(catalog["optimizers"]) << "\n"
                << "metrics: " << names(catalog["metrics"]) << "\n"
                << "data sources: " << names(catalog["data_sources"]) << "\n"
-               << "data steps: " << names(catalog["data_steps"]) << "\n"
+               << "data transforms: " << names(catalog["data_transforms"]) << "\n"
                << "dl ops: " << names(catalog["ops"]) << "\n"
                << "kernel families:";
   for (llvm::StringRef target : kernels::targets()) {

@@ -4,7 +4,7 @@
 namespace dlc {
 
 /// Prints every layer of the .dl language with its options (type, default,
-/// range, words), every loss, optimizer, metric, data source and data step,
+/// range, words), every loss, optimizer, metric, data source and data transform,
 /// every op of the dl dialect and every CUDA kernel family, as text or JSON.
 /// The registries speak for themselves here, so test generators and
 /// coverage checks read them instead of keeping their own lists.

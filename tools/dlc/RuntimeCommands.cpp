@@ -8,7 +8,7 @@
 #include "runtime/cuda_sim/sim_module.h"
 #endif
 #include "runtime/data/idx.h"
-#include "runtime/data/steps.h"
+#include "runtime/data/transforms.h"
 #include "runtime/safetensors.h"
 #include "runtime/session.h"
 #include "runtime/trainer.h"
@@ -458,7 +458,7 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
   const rt::TensorSpec &spec = specs[0];
   int64_t batch = spec.shape[0], perExample = rt::numElements(spec.shape) / batch;
   // The examples: a safetensors tensor (named as the input, or `input`) or an
-  // IDX file, raw: the bundle's data steps (rescale...) apply here as in
+  // IDX file, raw: the bundle's data transforms (rescale...) apply here as in
   // evaluation.
   std::vector<float> values;
   int64_t examples = 0;
@@ -496,7 +496,7 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
     if (rt::Status s = rt::inferencePipeline(*bundle, rawShape, &pipeline); !s.ok())
       return fail(s);
     if (pipeline.outputShape() != std::vector<int64_t>(spec.shape.begin() + 1, spec.shape.end())) {
-      std::fprintf(stderr, "dlc: error: %s: examples do not become the model's input shape after the data steps\n",
+      std::fprintf(stderr, "dlc: error: %s: examples do not become the model's input shape after the data transforms\n",
                    path.c_str());
       return 1;
     }

@@ -419,7 +419,7 @@ int main(int argc, char **argv) {
       });
 
   CLI::App *catalogCommand = app.add_subcommand(
-      "catalog", "list the layers, losses, optimizers, metrics, data steps, ops and kernel families");
+      "catalog", "list the layers, losses, optimizers, metrics, data transforms, ops and kernel families");
   catalogCommand->add_flag("--json", options.json, "print JSON, with every option's type, default and range");
 
   CLI::App *inspectCommand = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");

@@ -542,7 +542,7 @@ dl.train_setup {
   loss = #dl.config<"hinge", {}>,
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [], validation = "test", shuffle = true}
+  data_transforms = [], validation = "test", shuffle = true}
 
 // -----
 
@@ -553,7 +553,7 @@ dl.train_setup {
   loss = #dl.config<"mse", {}>,
   optimizer = #dl.config<"sgd", {lr = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [], validation = "test", shuffle = true}
+  data_transforms = [], validation = "test", shuffle = true}
 
 // -----
 
@@ -564,7 +564,7 @@ dl.train_setup {
   loss = #dl.config<"mse", {}>,
   optimizer = #dl.config<"adam", {amsgrad = false, beta_1 = 1.0 : f64, beta_2 = 9.990000e-01 : f64, epsilon = 1.000000e-07 : f64, learning_rate = 1.000000e-03 : f64}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [], validation = "test", shuffle = true}
+  data_transforms = [], validation = "test", shuffle = true}
 
 // -----
 
@@ -575,7 +575,7 @@ dl.train_setup {
   loss = #dl.config<"mse", {}>,
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [], validation = "test", shuffle = true}
+  data_transforms = [], validation = "test", shuffle = true}
 
 // -----
 
@@ -585,7 +585,7 @@ dl.train_setup {
   loss = #dl.config<"mse", {}>,
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = 1 : i64}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [], validation = "test", shuffle = true}
+  data_transforms = [], validation = "test", shuffle = true}
 
 // -----
 
@@ -596,7 +596,7 @@ dl.train_setup {
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>,
   metrics = [#dl.config<"accuracy", {}>, #dl.config<"top_k_accuracy", {k = 0 : i64}>],
   batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [], validation = "test", shuffle = true}
+  data_transforms = [], validation = "test", shuffle = true}
 
 // -----
 
@@ -606,7 +606,7 @@ dl.train_setup {
   loss = #dl.config<"mse", {}>,
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [], validation = "train", shuffle = true}
+  data_transforms = [], validation = "train", shuffle = true}
 
 // -----
 
@@ -616,7 +616,7 @@ dl.train_setup {
   loss = #dl.config<"mse", {}>,
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [], validation = 1.5 : f64, shuffle = true}
+  data_transforms = [], validation = 1.5 : f64, shuffle = true}
 
 // -----
 
@@ -627,22 +627,22 @@ dl.train_setup {
   loss = #dl.config<"mse", {}>,
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [], validation = "test", shuffle = true}
+  data_transforms = [], validation = "test", shuffle = true}
 dl.train_setup {
   loss = #dl.config<"mse", {}>,
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [], validation = "test", shuffle = true}
+  data_transforms = [], validation = "test", shuffle = true}
 
 // -----
 
-// Tests that data steps are checked against the catalog.
-// expected-error@+1 {{'dl.train_setup' op unknown data step 'random_shear'}}
+// Tests that data transforms are checked against the catalog.
+// expected-error@+1 {{'dl.train_setup' op unknown data transform 'random_shear'}}
 dl.train_setup {
   loss = #dl.config<"mse", {}>,
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [#dl.config<"rescale", {offset = 0.000000e+00 : f64, scale = 5.000000e-01 : f64}>, #dl.config<"random_shear", {}>],
+  data_transforms = [#dl.config<"rescale", {offset = 0.000000e+00 : f64, scale = 5.000000e-01 : f64}>, #dl.config<"random_shear", {}>],
   validation = "test", shuffle = true}
 
 // -----
@@ -653,7 +653,7 @@ dl.train_setup {
   loss = #dl.config<"mse", {}>,
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [#dl.config<"random_flip", {mode = "diagonal"}>],
+  data_transforms = [#dl.config<"random_flip", {mode = "diagonal"}>],
   validation = "test", shuffle = true}
 
 // -----
@@ -665,7 +665,7 @@ dl.train_setup {
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>,
   metrics = [], batch_size = 32 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
   data_source = #dl.config<"text", {sequence_length = 20 : i64, vocab_size = 1000 : i64}>,
-  data_steps = [], validation = "test", shuffle = true}
+  data_transforms = [], validation = "test", shuffle = true}
 
 // -----
 
@@ -676,7 +676,7 @@ dl.train_setup {
   loss = #dl.config<"mse", {}>,
   optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-02 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>,
   metrics = [], batch_size = 0 : i64, epochs = 1 : i64, precision = #dl<precision fp32>,
-  data_steps = [], validation = "test", shuffle = true}
+  data_transforms = [], validation = "test", shuffle = true}
 
 // -----
 

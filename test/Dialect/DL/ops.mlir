@@ -252,7 +252,7 @@ func.func @less_refined_results(%x: tensor<?x28x28x1xf32>, %k: tensor<3x3x1x8xf3
 // CHECK-LABEL: dl.train_setup
 // CHECK-SAME: batch_size = 32 : i64
 // CHECK-SAME: data_source = #dl.config<"text", {path = "/usr/share/games/fortunes", sequence_length = 20 : i64, vocab_size = 1000 : i64}>
-// CHECK-SAME: data_steps = [#dl.config<"rescale", {offset = 0.000000e+00 : f64, scale = 5.000000e-01 : f64}>, #dl.config<"random_flip", {mode = "vertical"}>]
+// CHECK-SAME: data_transforms = [#dl.config<"rescale", {offset = 0.000000e+00 : f64, scale = 5.000000e-01 : f64}>, #dl.config<"random_flip", {mode = "vertical"}>]
 // CHECK-SAME: epochs = 3 : i64
 // CHECK-SAME: loss = #dl.config<"categorical_crossentropy", {from_logits = false, label_smoothing = 1.000000e-01 : f64}>
 // CHECK-SAME: metrics = [#dl.config<"accuracy", {}>, #dl.config<"top_k_accuracy", {k = 5 : i64}>]
@@ -266,7 +266,7 @@ dl.train_setup {
   metrics = [#dl.config<"accuracy", {}>, #dl.config<"top_k_accuracy", {k = 5 : i64}>],
   batch_size = 32 : i64, epochs = 3 : i64, precision = #dl<precision mixed_bf16>,
   data_source = #dl.config<"text", {path = "/usr/share/games/fortunes", vocab_size = 1000 : i64, sequence_length = 20 : i64}>,
-  data_steps = [#dl.config<"rescale", {scale = 0.5 : f64, offset = 0.0 : f64}>, #dl.config<"random_flip", {mode = "vertical"}>],
+  data_transforms = [#dl.config<"rescale", {scale = 0.5 : f64, offset = 0.0 : f64}>, #dl.config<"random_flip", {mode = "vertical"}>],
   validation = 0.2 : f64, shuffle = false}
 
 // Tests that layer locations (a NameLoc around the .dl file position, as the

@@ -1,6 +1,6 @@
-//===- steps.h - Preprocessing and augmentation of training examples ------===//
+//===- transforms.h - Preprocessing and augmentation of examples ----------===//
 //
-// The steps of a data section, applied to every example in order, with the
+// The transforms of a data section, applied to every example in order, with the
 // semantics of Keras' preprocessing layers on one channels-last image:
 //
 //   rescale(scale, offset=0)       x * scale + offset
@@ -19,14 +19,14 @@
 //                                  about the centre (> 1 zooms out); reflect
 //                                  fill, bilinear
 //
-// Random steps act only in training (random_crop then centre-crops). Unlike
+// Random transforms act only in training (random_crop then centre-crops). Unlike
 // Keras, which draws one crop window per batch, every draw is per example
-// and a pure function of (seed, epoch, example index, step position) through
+// and a pure function of (seed, epoch, example index, transform position) through
 // counter_rng, so an epoch's augmentations do not depend on the batch size
 // or on resuming mid-epoch.
 //
 // Steps need float32 inputs; rescale and normalize take any rank (channels
-// last), the spatial steps [H, W, C] images.
+// last), the spatial transforms [H, W, C] images.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -38,7 +38,7 @@
 
 namespace dlc::rt::data {
 
-struct StepSpec {
+struct TransformSpec {
   std::string kind; // "rescale", "random_flip", ...
   Options options;
 };
@@ -50,19 +50,19 @@ struct AugmentKey {
   uint64_t example = 0; // index in the dataset, not the position in a batch
 };
 
-class Step; // one step's implementation (steps.cc)
+class Transform; // one transform's implementation (transforms.cc)
 
 class Pipeline {
 public:
-  /// Checks every step's options against |inputShape|/|inputDType| and
-  /// works out the shape after each. No steps is the identity.
-  static Status create(const std::vector<StepSpec> &steps, const std::vector<int64_t> &inputShape,
+  /// Checks every transform's options against |inputShape|/|inputDType| and
+  /// works out the shape after each. No transforms is the identity.
+  static Status create(const std::vector<TransformSpec> &transforms, const std::vector<int64_t> &inputShape,
                        DType inputDType, Pipeline *out);
 
-  bool empty() const { return steps_.empty(); }
+  bool empty() const { return transforms_.empty(); }
   const std::vector<int64_t> &inputShape() const { return shapes_.front(); }
   const std::vector<int64_t> &outputShape() const { return shapes_.back(); }
-  /// Floats of scratch that apply() needs (0 for at most one step).
+  /// Floats of scratch that apply() needs (0 for at most one transform).
   int64_t scratchElements() const { return scratch_; }
 
   /// Transforms one example: |in| holds inputShape(), |out| receives
@@ -71,8 +71,8 @@ public:
              float *scratch) const;
 
 private:
-  std::vector<std::shared_ptr<const Step>> steps_;
-  std::vector<std::vector<int64_t>> shapes_ = {{}}; // before each step, then the output
+  std::vector<std::shared_ptr<const Transform>> transforms_;
+  std::vector<std::vector<int64_t>> shapes_ = {{}}; // before each transform, then the output
   int64_t scratch_ = 0;
 };
 

@@ -1,5 +1,5 @@
-//===- steps_test.cc - Preprocessing and augmentation steps ---------------===//
-#include "runtime/data/steps.h"
+//===- transforms_test.cc - Preprocessing and augmentation transforms ---------------===//
+#include "runtime/data/transforms.h"
 
 #include <gtest/gtest.h>
 
@@ -12,9 +12,9 @@ namespace {
 
 using Floats = std::vector<float>;
 
-Pipeline make(const std::vector<StepSpec> &steps, const std::vector<int64_t> &shape) {
+Pipeline make(const std::vector<TransformSpec> &transforms, const std::vector<int64_t> &shape) {
   Pipeline p;
-  Status s = Pipeline::create(steps, shape, DType::kF32, &p);
+  Status s = Pipeline::create(transforms, shape, DType::kF32, &p);
   EXPECT_TRUE(s.ok()) << s.toString();
   return p;
 }
@@ -33,7 +33,7 @@ Floats iota(size_t n) {
   return v;
 }
 
-TEST(DataSteps, RescaleAndNormalize) {
+TEST(DataTransforms, RescaleAndNormalize) {
   Pipeline p = make({{"rescale", {{"scale", 1.0 / 255}}}}, {1, 2, 1});
   Floats out = run(p, {0, 255});
   EXPECT_FLOAT_EQ(out[0], 0);
@@ -58,7 +58,7 @@ TEST(DataSteps, RescaleAndNormalize) {
   EXPECT_FALSE(s.ok());
 }
 
-TEST(DataSteps, ResizeMatchesTensorFlow) {
+TEST(DataTransforms, ResizeMatchesTensorFlow) {
   // tf.image.resize([[0, 1], [2, 3]], (4, 4)) with half-pixel centres.
   Pipeline p = make({{"resize", {{"height", 4.0}, {"width", 4.0}}}}, {2, 2, 1});
   EXPECT_EQ(p.outputShape(), (std::vector<int64_t>{4, 4, 1}));
@@ -72,7 +72,7 @@ TEST(DataSteps, ResizeMatchesTensorFlow) {
   EXPECT_EQ(run(p, iota(16)), (Floats{5, 7, 13, 15}));
 }
 
-TEST(DataSteps, RandomFlipIsDeterministicAndOnlyInTraining) {
+TEST(DataTransforms, RandomFlipIsDeterministicAndOnlyInTraining) {
   Pipeline p =
       make({{"random_flip", {{"mode", std::string("horizontal_and_vertical")}}}}, {2, 3, 1});
   Floats in = iota(6);
@@ -91,7 +91,7 @@ TEST(DataSteps, RandomFlipIsDeterministicAndOnlyInTraining) {
     EXPECT_GT(seen[k], 25) << k; // about 50 each
 }
 
-TEST(DataSteps, RandomCropTrainsOnWindowsAndCentresAtInference) {
+TEST(DataTransforms, RandomCropTrainsOnWindowsAndCentresAtInference) {
   Pipeline p = make({{"random_crop", {{"height", 2.0}, {"width", 3.0}}}}, {4, 5, 1});
   Floats in = iota(20);
   std::vector<int> offsets;
@@ -116,7 +116,7 @@ TEST(DataSteps, RandomCropTrainsOnWindowsAndCentresAtInference) {
   EXPECT_EQ(centre, run(ref, Floats(in.begin(), in.begin() + 15)));
 }
 
-TEST(DataSteps, RotationAndZoomKeepTheCentreAndConstants) {
+TEST(DataTransforms, RotationAndZoomKeepTheCentreAndConstants) {
   for (const char *kind : {"random_rotation", "random_zoom"}) {
     Pipeline p = make({{kind, {{"factor", 0.3}}}}, {5, 5, 2});
     Floats flat(50, 3.5f);
@@ -140,7 +140,7 @@ TEST(DataSteps, RotationAndZoomKeepTheCentreAndConstants) {
   EXPECT_EQ(run(still, iota(12), true, AugmentKey{1, 2, 3}), iota(12));
 }
 
-TEST(DataSteps, ChainsStepsThroughScratch) {
+TEST(DataTransforms, ChainsStepsThroughScratch) {
   Pipeline p = make({{"resize", {{"height", 4.0}, {"width", 4.0}}},
                      {"random_flip", {}},
                      {"rescale", {{"scale", 2.0}}}},
@@ -151,12 +151,12 @@ TEST(DataSteps, ChainsStepsThroughScratch) {
   EXPECT_EQ(Floats(out.begin(), out.begin() + 4), (Floats{0, 0.5, 1.5, 2}));
 }
 
-TEST(DataSteps, RejectsBadSpecs) {
+TEST(DataTransforms, RejectsBadSpecs) {
   Pipeline p;
   Status s = Pipeline::create({{"rescale", {{"scale", 1.0}}}}, {20}, DType::kI32, &p);
-  EXPECT_NE(s.message().find("token windows take no steps"), std::string::npos) << s.toString();
+  EXPECT_NE(s.message().find("token windows take no transforms"), std::string::npos) << s.toString();
   s = Pipeline::create({{"blur", {}}}, {2, 2, 1}, DType::kF32, &p);
-  EXPECT_NE(s.message().find("unknown data step 'blur'"), std::string::npos) << s.toString();
+  EXPECT_NE(s.message().find("unknown data transform 'blur'"), std::string::npos) << s.toString();
   s = Pipeline::create({{"rescale", {{"scael", 1.0}}}}, {2, 2, 1}, DType::kF32, &p);
   EXPECT_NE(s.message().find("is required"), std::string::npos) << s.toString();
   s = Pipeline::create({{"rescale", {{"scale", 1.0}, {"bias", 1.0}}}}, {2}, DType::kF32, &p);
@@ -168,7 +168,7 @@ TEST(DataSteps, RejectsBadSpecs) {
   EXPECT_NE(s.message().find("needs images"), std::string::npos) << s.toString();
   s = Pipeline::create({{"random_zoom", {{"factor", 1.0}}}}, {2, 2, 1}, DType::kF32, &p);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("data step 1 (random_zoom)"), std::string::npos) << s.toString();
+  EXPECT_NE(s.message().find("data transform 1 (random_zoom)"), std::string::npos) << s.toString();
 }
 
 } // namespace

@@ -1,4 +1,4 @@
-//===- steps.cc - Preprocessing and augmentation of training examples -----===//
+//===- transforms.cc - Preprocessing and augmentation of examples ---------===//
 //
 // The sampling follows TensorFlow's kernels, which Keras' layers call, so a
 // model trained here sees the images a Keras model would: resize uses
@@ -8,7 +8,7 @@
 // does with fill_mode=reflect, interpolation=bilinear.
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/data/steps.h"
+#include "runtime/data/transforms.h"
 
 #include "runtime/counter_rng.h"
 
@@ -20,15 +20,15 @@ namespace dlc::rt::data {
 
 using Shape = std::vector<int64_t>;
 
-/// Independent uniform draws for one (step, example); at most 8 per step.
+/// Independent uniform draws for one (transform, example); at most 8 per transform.
 struct Draws {
   uint64_t seed, epoch, base;
   double operator()(uint64_t k) const { return uniform01(seed, epoch, base + k); }
 };
 
-class Step {
+class Transform {
 public:
-  virtual ~Step() = default;
+  virtual ~Transform() = default;
   virtual Status outputShape(const Shape &in, Shape *out) const = 0;
   virtual void apply(const float *in, const Shape &inShape, float *out, bool training,
                      const Draws &draw) const = 0;
@@ -45,7 +45,7 @@ Status needImage(const std::string &kind, const Shape &in) {
   for (size_t i = 0; i < in.size(); ++i)
     s += (i ? ", " : "") + std::to_string(in[i]);
   return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                         "step '" + kind + "' needs images [height, width, channels], got " + s +
+                         "transform '" + kind + "' needs images [height, width, channels], got " + s +
                              "]");
 }
 
@@ -120,7 +120,7 @@ void affine(const float *in, const Shape &s, float *out, const double m[6]) {
     }
 }
 
-class Rescale : public Step {
+class Rescale : public Transform {
 public:
   float scale = 1, offset = 0;
   Status outputShape(const Shape &in, Shape *out) const override {
@@ -133,7 +133,7 @@ public:
   }
 };
 
-class Normalize : public Step {
+class Normalize : public Transform {
 public:
   std::vector<float> mean, inverseStd;
   Status outputShape(const Shape &in, Shape *out) const override {
@@ -141,7 +141,7 @@ public:
     for (size_t n : {mean.size(), inverseStd.size()})
       if (n != 1 && int64_t(n) != channels)
         return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                               "step 'normalize' has " + std::to_string(n) +
+                               "transform 'normalize' has " + std::to_string(n) +
                                    " values for inputs with " + std::to_string(channels) +
                                    " channels (give one number, or one per channel)");
     *out = in;
@@ -157,7 +157,7 @@ public:
   }
 };
 
-class Resize : public Step {
+class Resize : public Transform {
 public:
   int64_t height = 0, width = 0;
   bool nearest = false;
@@ -180,7 +180,7 @@ public:
   }
 };
 
-class RandomFlip : public Step {
+class RandomFlip : public Transform {
 public:
   bool horizontal = true, vertical = false;
   Status outputShape(const Shape &in, Shape *out) const override {
@@ -207,7 +207,7 @@ public:
   }
 };
 
-class RandomCrop : public Step {
+class RandomCrop : public Transform {
 public:
   int64_t height = 0, width = 0;
   Status outputShape(const Shape &in, Shape *out) const override {
@@ -233,7 +233,7 @@ public:
   }
 };
 
-class RandomAffine : public Step {
+class RandomAffine : public Transform {
 public:
   bool zoom = false; // otherwise rotation
   double factor = 0;
@@ -260,31 +260,31 @@ public:
   }
 };
 
-Status makeStep(const StepSpec &spec, std::shared_ptr<const Step> *out) {
+Status makeStep(const TransformSpec &spec, std::shared_ptr<const Transform> *out) {
   OptionReader opts(spec.kind, spec.options);
   const std::string &k = spec.kind;
   if (k == "rescale") {
-    auto step = std::make_shared<Rescale>();
+    auto transform = std::make_shared<Rescale>();
     double scale = 1, offset = 0;
     DLC_RETURN_IF_ERROR(opts.number("scale", &scale), "");
     DLC_RETURN_IF_ERROR(opts.number("offset", &offset, false), "");
-    step->scale = float(scale), step->offset = float(offset);
-    *out = step;
+    transform->scale = float(scale), transform->offset = float(offset);
+    *out = transform;
   } else if (k == "normalize") {
-    auto step = std::make_shared<Normalize>();
+    auto transform = std::make_shared<Normalize>();
     std::vector<double> mean, std;
     DLC_RETURN_IF_ERROR(opts.numbers("mean", &mean), "");
     DLC_RETURN_IF_ERROR(opts.numbers("std", &std), "");
     for (double v : mean)
-      step->mean.push_back(float(v));
+      transform->mean.push_back(float(v));
     for (double v : std) {
       if (!(v > 0))
         return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                                "option 'std' of 'normalize' must be positive, got " +
                                    std::to_string(v));
-      step->inverseStd.push_back(float(1.0 / v));
+      transform->inverseStd.push_back(float(1.0 / v));
     }
-    *out = step;
+    *out = transform;
   } else if (k == "resize" || k == "random_crop") {
     int64_t height = 0, width = 0;
     std::string interpolation = "bilinear";
@@ -293,38 +293,38 @@ Status makeStep(const StepSpec &spec, std::shared_ptr<const Step> *out) {
     if (k == "resize") {
       DLC_RETURN_IF_ERROR(
           opts.word("interpolation", {"bilinear", "nearest"}, &interpolation, "bilinear"), "");
-      auto step = std::make_shared<Resize>();
-      step->height = height, step->width = width, step->nearest = interpolation == "nearest";
-      *out = step;
+      auto transform = std::make_shared<Resize>();
+      transform->height = height, transform->width = width, transform->nearest = interpolation == "nearest";
+      *out = transform;
     } else {
-      auto step = std::make_shared<RandomCrop>();
-      step->height = height, step->width = width;
-      *out = step;
+      auto transform = std::make_shared<RandomCrop>();
+      transform->height = height, transform->width = width;
+      *out = transform;
     }
   } else if (k == "random_flip") {
     std::string mode;
     DLC_RETURN_IF_ERROR(opts.word("mode", {"horizontal", "vertical", "horizontal_and_vertical"},
                                   &mode, "horizontal"),
                         "");
-    auto step = std::make_shared<RandomFlip>();
-    step->horizontal = mode != "vertical";
-    step->vertical = mode != "horizontal";
-    *out = step;
+    auto transform = std::make_shared<RandomFlip>();
+    transform->horizontal = mode != "vertical";
+    transform->vertical = mode != "horizontal";
+    *out = transform;
   } else if (k == "random_rotation" || k == "random_zoom") {
-    auto step = std::make_shared<RandomAffine>();
-    step->zoom = k == "random_zoom";
-    DLC_RETURN_IF_ERROR(opts.number("factor", &step->factor), "");
+    auto transform = std::make_shared<RandomAffine>();
+    transform->zoom = k == "random_zoom";
+    DLC_RETURN_IF_ERROR(opts.number("factor", &transform->factor), "");
     bool ok =
-        step->zoom ? step->factor > 0 && step->factor < 1 : step->factor >= 0 && step->factor <= 1;
+        transform->zoom ? transform->factor > 0 && transform->factor < 1 : transform->factor >= 0 && transform->factor <= 1;
     if (!ok)
       return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                              "option 'factor' of '" + k + "' must be in " +
-                                 (step->zoom ? "(0, 1)" : "[0, 1]") + ", got " +
-                                 std::to_string(step->factor));
-    *out = step;
+                                 (transform->zoom ? "(0, 1)" : "[0, 1]") + ", got " +
+                                 std::to_string(transform->factor));
+    *out = transform;
   } else {
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           "unknown data step '" + k +
+                           "unknown data transform '" + k +
                                "' (known: rescale, normalize, resize, "
                                "random_flip, random_rotation, random_crop, random_zoom)");
   }
@@ -333,44 +333,44 @@ Status makeStep(const StepSpec &spec, std::shared_ptr<const Step> *out) {
 
 } // namespace
 
-Status Pipeline::create(const std::vector<StepSpec> &steps, const std::vector<int64_t> &inputShape,
+Status Pipeline::create(const std::vector<TransformSpec> &transforms, const std::vector<int64_t> &inputShape,
                         DType inputDType, Pipeline *out) {
   Pipeline p;
   p.shapes_ = {inputShape};
-  if (!steps.empty() && inputDType != DType::kF32)
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "step '" + steps.front().kind +
+  if (!transforms.empty() && inputDType != DType::kF32)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "transform '" + transforms.front().kind +
                                                              "' needs float32 image inputs, but "
                                                              "the source gives " +
                                                              dtypeName(inputDType) +
-                                                             " (token windows take no steps)");
+                                                             " (token windows take no transforms)");
   int64_t largest = 0;
-  for (size_t i = 0; i < steps.size(); ++i) {
-    std::string context = "data step " + std::to_string(i + 1) + " (" + steps[i].kind + ")";
-    std::shared_ptr<const Step> step;
-    DLC_RETURN_IF_ERROR(makeStep(steps[i], &step), context);
+  for (size_t i = 0; i < transforms.size(); ++i) {
+    std::string context = "data transform " + std::to_string(i + 1) + " (" + transforms[i].kind + ")";
+    std::shared_ptr<const Transform> transform;
+    DLC_RETURN_IF_ERROR(makeStep(transforms[i], &transform), context);
     Shape next;
-    DLC_RETURN_IF_ERROR(step->outputShape(p.shapes_.back(), &next), context);
-    p.steps_.push_back(step);
+    DLC_RETURN_IF_ERROR(transform->outputShape(p.shapes_.back(), &next), context);
+    p.transforms_.push_back(transform);
     p.shapes_.push_back(next);
-    if (i + 1 < steps.size())
+    if (i + 1 < transforms.size())
       largest = std::max(largest, numElements(next));
   }
-  p.scratch_ = steps.size() > 1 ? 2 * largest : 0;
+  p.scratch_ = transforms.size() > 1 ? 2 * largest : 0;
   *out = std::move(p);
   return okStatus();
 }
 
 void Pipeline::apply(const float *in, float *out, bool training, const AugmentKey &key,
                      float *scratch) const {
-  if (steps_.empty()) {
+  if (transforms_.empty()) {
     std::memcpy(out, in, size_t(numElements(shapes_[0])) * sizeof(float));
     return;
   }
   const float *src = in;
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    float *dst = i + 1 == steps_.size() ? out : scratch + (i % 2) * (scratch_ / 2);
+  for (size_t i = 0; i < transforms_.size(); ++i) {
+    float *dst = i + 1 == transforms_.size() ? out : scratch + (i % 2) * (scratch_ / 2);
     Draws draw{mix64(key.seed ^ mix64(i + 1)), key.epoch, key.example * 8};
-    steps_[i]->apply(src, shapes_[i], dst, training, draw);
+    transforms_[i]->apply(src, shapes_[i], dst, training, draw);
     src = dst;
   }
 }
