@@ -60,13 +60,13 @@ RefTensor unaryGrad(const RefTensor &saved, const RefTensor &dy, Unary kind, dou
     case Unary::Tanh: d = 1.0 - v * v; break;
     case Unary::Gelu: {
       double pdf = std::exp(-0.5 * v * v) / std::sqrt(2.0 * M_PI);
-      d = 0.5 * (1.0 + std::erf(v / std::sqrt(2.0))) + v * pdf;
+      d = approximated(0.5 * (1.0 + std::erf(v / std::sqrt(2.0))) + v * pdf);
       break;
     }
     case Unary::GeluTanh: {
       double k = std::sqrt(2.0 / M_PI);
       double t = std::tanh(k * (v + 0.044715 * v * v * v));
-      d = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * v * v);
+      d = approximated(0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * v * v));
       break;
     }
     case Unary::LeakyRelu: d = v > 0 ? 1.0 : slope; break;
@@ -225,12 +225,12 @@ double rowLoss(const double *p, const std::vector<double> &y, const LossOptions 
     for (int64_t j = 0; j < classes; ++j) {
       double z = p[j], t = y[j];
       if (options.fromLogits) {
-        accumulate(total, std::max(z, 0.0) - z * t + std::log1p(std::exp(-std::abs(z))));
+        accumulate(total, std::max(z, 0.0) - z * t + approximated(std::log1p(std::exp(-std::abs(z)))));
         if (grad)
-          grad[j] = (sigmoid(z) - t) / double(classes);
+          grad[j] = (approximated(sigmoid(z)) - t) / double(classes);
       } else {
         double q = clip(z);
-        accumulate(total, -(t * std::log(q) + (1.0 - t) * std::log(1.0 - q)));
+        accumulate(total, -(t * approximated(std::log(q)) + (1.0 - t) * approximated(std::log(1.0 - q))));
         if (grad)
           grad[j] = insideClip(z) ? (-t / q + (1.0 - t) / (1.0 - q)) / double(classes) : 0.0;
       }
@@ -249,16 +249,16 @@ double rowLoss(const double *p, const std::vector<double> &y, const LossOptions 
     // gradient is softmax(l) * sum(y) - y. Sparse probabilities use l = log(q).
     std::vector<double> logits(classes);
     for (int64_t j = 0; j < classes; ++j)
-      logits[j] = options.fromLogits ? p[j] : std::log(clip(p[j]));
+      logits[j] = options.fromLogits ? p[j] : approximated(std::log(clip(p[j])));
     double top = *std::max_element(logits.begin(), logits.end()), sum = 0;
     for (double l : logits)
-      accumulate(sum, std::exp(l - top));
-    double logSum = top + std::log(sum);
+      accumulate(sum, approximated(std::exp(l - top)));
+    double logSum = top + approximated(std::log(sum));
     for (int64_t j = 0; j < classes; ++j) {
       total -= y[j] * (logits[j] - logSum);
       if (!grad)
         continue;
-      double dLogit = std::exp(logits[j] - logSum) * ySum - y[j];
+      double dLogit = approximated(std::exp(logits[j] - logSum)) * ySum - y[j];
       // d(log q)/dp = 1 / q inside the clip range, 0 outside.
       grad[j] = options.fromLogits ? dLogit
                                    : (insideClip(p[j]) ? dLogit / clip(p[j]) : 0.0);
@@ -275,7 +275,7 @@ double rowLoss(const double *p, const std::vector<double> &y, const LossOptions 
   std::vector<double> dr(classes);
   for (int64_t j = 0; j < classes; ++j) {
     double r = p[j] / s;
-    total -= y[j] * std::log(clip(r));
+    total -= y[j] * approximated(std::log(clip(r)));
     dr[j] = insideClip(r) ? -y[j] / clip(r) : 0.0;
     accumulate(dot, dr[j] * r);
   }

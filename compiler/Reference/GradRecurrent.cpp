@@ -16,7 +16,7 @@
 namespace dlc::ref {
 
 namespace {
-double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
+double sigmoid(double v) { return approximated(1.0 / (1.0 + std::exp(-v))); }
 } // namespace
 
 /// dbias is returned even without a bias (the gradient of a zero bias).
@@ -42,12 +42,12 @@ LstmGrads lstmGrad(const RefTensor &x, const RefTensor &kernel, const RefTensor 
           accumulate(sum, xb[t * features + i] * kernel[i * gates + g]);
         for (int64_t u = 0; u < units; ++u)
           accumulate(sum, h[t * units + u] * recurrent[u * gates + g]);
-        a[g] = stored((g >= 2 * units && g < 3 * units) ? std::tanh(sum) : sigmoid(sum));
+        a[g] = stored((g >= 2 * units && g < 3 * units) ? approximated(std::tanh(sum)) : sigmoid(sum));
       }
       for (int64_t u = 0; u < units; ++u) {
         double cell = stored(a[units + u] * c[t * units + u] + a[u] * a[2 * units + u]);
         c[(t + 1) * units + u] = cell;
-        h[(t + 1) * units + u] = stored(a[3 * units + u] * std::tanh(cell));
+        h[(t + 1) * units + u] = stored(a[3 * units + u] * approximated(std::tanh(cell)));
       }
     }
 
@@ -63,7 +63,7 @@ LstmGrads lstmGrad(const RefTensor &x, const RefTensor &kernel, const RefTensor 
       const double *a = act.data() + t * gates;
       for (int64_t u = 0; u < units; ++u) {
         double in = a[u], forget = a[units + u], cand = a[2 * units + u], out = a[3 * units + u];
-        double tc = stored(std::tanh(c[(t + 1) * units + u]));
+        double tc = stored(approximated(std::tanh(c[(t + 1) * units + u])));
         double dcell = stored(dc[u] + dh[u] * out * (1.0 - tc * tc));
         dz[u] = stored(dcell * cand * in * (1.0 - in));
         dz[units + u] = stored(dcell * c[t * units + u] * forget * (1.0 - forget));

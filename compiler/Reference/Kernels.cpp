@@ -118,11 +118,12 @@ RefTensor unary(const RefTensor &x, Unary kind, double slope) {
     double v = x[i];
     switch (kind) {
     case Unary::Relu: y[i] = v > 0 ? v : 0.0; break;
-    case Unary::Sigmoid: y[i] = 1.0 / (1.0 + std::exp(-v)); break;
-    case Unary::Tanh: y[i] = std::tanh(v); break;
-    case Unary::Gelu: y[i] = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); break;
+    case Unary::Sigmoid: y[i] = approximated(1.0 / (1.0 + std::exp(-v))); break;
+    case Unary::Tanh: y[i] = approximated(std::tanh(v)); break;
+    case Unary::Gelu: y[i] = approximated(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)))); break;
     case Unary::GeluTanh:
-      y[i] = 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+      y[i] = approximated(
+          0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v))));
       break;
     case Unary::LeakyRelu: y[i] = v > 0 ? v : slope * v; break;
     }
@@ -144,8 +145,8 @@ RefTensor alongAxis(const RefTensor &x, int64_t axis, Emit emit) {
         top = std::max(top, x[split.index(o, c, i)]);
       double sum = 0;
       for (int64_t c = 0; c < split.channels; ++c)
-        accumulate(sum, std::exp(x[split.index(o, c, i)] - top));
-      double logSum = top + std::log(sum);
+        accumulate(sum, approximated(std::exp(x[split.index(o, c, i)] - top)));
+      double logSum = top + approximated(std::log(sum));
       for (int64_t c = 0; c < split.channels; ++c) {
         int64_t at = split.index(o, c, i);
         y[at] = emit(x[at], logSum);
@@ -156,7 +157,8 @@ RefTensor alongAxis(const RefTensor &x, int64_t axis, Emit emit) {
 } // namespace
 
 RefTensor softmax(const RefTensor &x, int64_t axis) {
-  return alongAxis(x, axis, [](double v, double logSum) { return std::exp(v - logSum); });
+  return alongAxis(x, axis,
+                   [](double v, double logSum) { return approximated(std::exp(v - logSum)); });
 }
 
 RefTensor logSoftmax(const RefTensor &x, int64_t axis) {

@@ -7,7 +7,7 @@
 namespace dlc::ref {
 
 namespace {
-double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
+double sigmoid(double v) { return approximated(1.0 / (1.0 + std::exp(-v))); }
 } // namespace
 
 RefTensor lstm(const RefTensor &x, const RefTensor &kernel, const RefTensor &recurrent,
@@ -31,9 +31,9 @@ RefTensor lstm(const RefTensor &x, const RefTensor &kernel, const RefTensor &rec
       }
       for (int64_t u = 0; u < units; ++u) {
         double input = sigmoid(z[u]), forget = sigmoid(z[units + u]);
-        double candidate = std::tanh(z[2 * units + u]), output = sigmoid(z[3 * units + u]);
+        double candidate = approximated(std::tanh(z[2 * units + u])), output = sigmoid(z[3 * units + u]);
         c[u] = stored(forget * c[u] + input * candidate);
-        h[u] = stored(output * std::tanh(c[u]));
+        h[u] = stored(output * approximated(std::tanh(c[u])));
         if (returnSequences)
           y[(b * steps + t) * units + u] = h[u];
       }

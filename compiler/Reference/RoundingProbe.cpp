@@ -11,14 +11,14 @@ RoundingProbe::RoundingProbe(uint64_t seed) : previous(detail::activeProbe), sta
 
 RoundingProbe::~RoundingProbe() { detail::activeProbe = previous; }
 
-double RoundingProbe::perturb(double value) {
+double RoundingProbe::perturb(double value, double roundings) {
   // splitmix64: a small, well-mixed generator whose whole state is one word.
   uint64_t z = (state += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   z ^= z >> 31;
   double u = double(z >> 11) * 0x1p-52 - 1.0; // the top 53 bits, in [-1, 1)
-  return value * (1.0 + u * 0x1p-24);
+  return value * (1.0 + roundings * u * 0x1p-24);
 }
 
 void stored(RefTensor &tensor) {

@@ -5,8 +5,10 @@
 // move each value a float32 backend would round (every op's result, every
 // running sum inside a contraction or reduction, the states kept inside the
 // LSTM's steps) by a random relative amount of up to one float32 rounding,
-// 2^-24: how far its results then move is the model's float32 noise (Monte
-// Carlo arithmetic). Without a probe, stored() and accumulate() are exact.
+// 2^-24, and the results of transcendental functions by the few roundings a
+// backend's fast forms are off by: how far its results then move is the
+// model's float32 noise (Monte Carlo arithmetic). Without a probe, stored(),
+// approximated() and accumulate() are exact.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -25,8 +27,8 @@ public:
   RoundingProbe(const RoundingProbe &) = delete;
   RoundingProbe &operator=(const RoundingProbe &) = delete;
 
-  /// |value| times (1 + u 2^-24), u uniform in [-1, 1).
-  double perturb(double value);
+  /// |value| times (1 + |roundings| u 2^-24), u uniform in [-1, 1).
+  double perturb(double value, double roundings = 1);
 
 private:
   RoundingProbe *previous;
@@ -40,6 +42,18 @@ extern thread_local RoundingProbe *activeProbe;
 /// |value| as a float32 backend stores it: itself, or perturbed under a probe.
 inline double stored(double value) {
   return detail::activeProbe ? detail::activeProbe->perturb(value) : value;
+}
+
+/// How many float32 roundings a backend's exp, log, tanh and erf (and the
+/// activations, softmax and losses built on them) may be off by: their fast
+/// forms (the CPU's vectorised exp and tanh, CUDA's expf and tanhf) are
+/// accurate to about 2 ulp, i.e. 4 roundings of 2^-24.
+constexpr double kApproximationRoundings = 4;
+
+/// The result of a transcendental function as a float32 backend computes
+/// it: itself, or perturbed by kApproximationRoundings under a probe.
+inline double approximated(double value) {
+  return detail::activeProbe ? detail::activeProbe->perturb(value, kApproximationRoundings) : value;
 }
 
 /// sum += term, with the rounding of a float32 running sum under a probe.
