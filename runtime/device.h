@@ -20,14 +20,17 @@ namespace dlc::rt {
 
 /// Storage of every parameter and optimizer slot of a bundle, shared by all
 /// programs of a session (a training step updates what inference reads).
+/// A parameter's host storage: typed bytes, of the bundle's dtype (the
+/// loader admits f32 only until mixed precision stores others).
 struct Parameter {
   std::string name;
+  DType dtype = DType::kF32;
   std::vector<int64_t> shape;
   bool trainable = false;
   std::string slotOf; // non-empty for optimizer state
-  std::vector<float> data;
+  std::vector<uint8_t> bytes; // numElements(shape) * dtypeSize(dtype)
 
-  TensorView view() { return TensorView{data.data(), DType::kF32, shape}; }
+  TensorView view() { return TensorView{bytes.data(), dtype, shape}; }
 };
 
 struct RunOptions {

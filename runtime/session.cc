@@ -9,6 +9,24 @@
 namespace dlc::rt {
 namespace {
 
+/// Reads |t| (its shape already checked) into |p|'s storage: f32 storage
+/// takes any float type the file has (readFloat32 converts), other storage
+/// its own dtype's bytes.
+Status readInto(const SafetensorsTensor &t, Parameter *p) {
+  if (p->dtype == DType::kF32) {
+    std::vector<float> values;
+    DLC_RETURN_IF_ERROR(readFloat32(t, &values), "");
+    std::memcpy(p->bytes.data(), values.data(), values.size() * sizeof(float));
+    return okStatus();
+  }
+  if (t.dtype != p->dtype || t.nbytes != p->bytes.size())
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "tensor '" + p->name + "' is " + dtypeName(t.dtype) + ", the model stores " +
+                               dtypeName(p->dtype));
+  std::memcpy(p->bytes.data(), t.data, t.nbytes);
+  return okStatus();
+}
+
 std::vector<int64_t> toVector(const flatbuffers::Vector<int64_t> *v) {
   return std::vector<int64_t>(v->begin(), v->end());
 }
@@ -45,7 +63,8 @@ Status Session::create(std::shared_ptr<const Bundle> bundle, std::unique_ptr<Dev
     param.shape = toVector(p->shape());
     param.trainable = p->trainable();
     param.slotOf = p->slot_of() ? p->slot_of()->str() : "";
-    param.data.resize(size_t(numElements(param.shape)));
+    param.dtype = fromFbDType(p->dtype());
+    param.bytes.resize(size_t(numElements(param.shape)) * dtypeSize(param.dtype));
     if (p->external_file() && p->external_file()->size()) {
       std::string file = p->external_file()->str();
       if (!file.empty() && file[0] != '/')
@@ -61,11 +80,9 @@ Status Session::create(std::shared_ptr<const Bundle> bundle, std::unique_ptr<Dev
         return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                                file + ": no tensor '" + param.name + "' of shape " +
                                    shapeString(param.shape));
-      std::vector<float> values;
-      DLC_RETURN_IF_ERROR(readFloat32(*t, &values), file);
-      param.data = std::move(values);
+      DLC_RETURN_IF_ERROR(readInto(*t, &param), file);
     } else {
-      std::memcpy(param.data.data(), bundle->payload() + p->data_offset(), p->data_bytes());
+      std::memcpy(param.bytes.data(), bundle->payload() + p->data_offset(), p->data_bytes());
     }
     session->parameters_.push_back(std::move(param));
   }
@@ -183,7 +200,7 @@ uint64_t Session::memoryBytes() const {
   for (const auto &[name, p] : programs_)
     bytes += p->arenaBytes();
   for (const Parameter &p : parameters_)
-    bytes += p.data.size() * sizeof(float);
+    bytes += p.bytes.size();
   return bytes;
 }
 
@@ -192,8 +209,7 @@ Status Session::saveCheckpoint(const std::string &path,
   DLC_RETURN_IF_ERROR(syncParametersToHost(), "saving a checkpoint");
   std::vector<TensorToWrite> tensors;
   for (const Parameter &p : parameters_)
-    tensors.push_back(TensorToWrite{p.name, DType::kF32, p.shape, p.data.data(),
-                                    p.data.size() * sizeof(float)});
+    tensors.push_back(TensorToWrite{p.name, p.dtype, p.shape, p.bytes.data(), p.bytes.size()});
   return writeSafetensors(path, tensors, metadata);
 }
 
@@ -217,11 +233,8 @@ Status Session::loadCheckpoint(const std::string &path,
   // From here on the host copy is (being) replaced: it is the newer one.
   deviceNewer_ = false;
   hostNewer_ = true;
-  for (Parameter &p : parameters_) {
-    std::vector<float> values;
-    DLC_RETURN_IF_ERROR(readFloat32(*file.find(p.name), &values), path);
-    std::memcpy(p.data.data(), values.data(), values.size() * sizeof(float));
-  }
+  for (Parameter &p : parameters_)
+    DLC_RETURN_IF_ERROR(readInto(*file.find(p.name), &p), path);
   if (metadata)
     *metadata = file.metadata();
   return okStatus();

@@ -74,7 +74,7 @@ public:
       switch (b->kind()) {
       case fb::BufferKind::Param: {
         Parameter &p = parameters[size_t(b->param())];
-        v.data = p.data.data();
+        v.data = p.bytes.data();
         break;
       }
       case fb::BufferKind::View:

@@ -249,7 +249,7 @@ public:
     DLC_RETURN_IF_ERROR(backend_->loadKernels(bundle), "");
     for (const Parameter &p : parameters) {
       DevicePtr address = 0;
-      DLC_RETURN_IF_ERROR(backend_->alloc(std::max<size_t>(p.data.size() * sizeof(float), 1),
+      DLC_RETURN_IF_ERROR(backend_->alloc(std::max<size_t>(p.bytes.size(), 1),
                                           "parameter '" + p.name + "'", &address),
                           "");
       parameters_.push_back(address);
@@ -267,8 +267,8 @@ public:
 
   Status uploadParameters(const std::vector<Parameter> &parameters) override {
     for (size_t i = 0; i < parameters.size() && i < parameters_.size(); ++i)
-      DLC_RETURN_IF_ERROR(backend_->copyToDevice(parameters_[i], parameters[i].data.data(),
-                                                 parameters[i].data.size() * sizeof(float)),
+      DLC_RETURN_IF_ERROR(backend_->copyToDevice(parameters_[i], parameters[i].bytes.data(),
+                                                 parameters[i].bytes.size()),
                           "parameter '" + parameters[i].name + "'");
     // The host may change its copy as soon as this returns.
     return backend_->synchronize();
@@ -276,8 +276,8 @@ public:
 
   Status downloadParameters(std::vector<Parameter> &parameters) override {
     for (size_t i = 0; i < parameters.size() && i < parameters_.size(); ++i)
-      DLC_RETURN_IF_ERROR(backend_->copyToHost(parameters[i].data.data(), parameters_[i],
-                                               parameters[i].data.size() * sizeof(float)),
+      DLC_RETURN_IF_ERROR(backend_->copyToHost(parameters[i].bytes.data(), parameters_[i],
+                                               parameters[i].bytes.size()),
                           "parameter '" + parameters[i].name + "'");
     return backend_->synchronize();
   }

@@ -16,6 +16,7 @@
 
 #include "mlir/Pass/PassManager.h"
 
+#include <cstring>
 #include <set>
 
 using namespace mlir;
@@ -151,7 +152,11 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
     rt::Parameter *p = session->parameter(name.str());
     if (!p)
       return "the bundle has no parameter '" + name.str() + "'";
-    p->data.assign(value.data.begin(), value.data.end());
+    if (p->dtype != rt::DType::kF32 || p->bytes.size() != value.data.size() * sizeof(float))
+      return "parameter '" + name.str() + "' is not f32 of " +
+             std::to_string(value.data.size()) + " elements";
+    std::vector<float> values(value.data.begin(), value.data.end());
+    std::memcpy(p->bytes.data(), values.data(), p->bytes.size());
   }
   if (rt::Status s = session->parametersChanged(); !s.ok())
     return s.message();
@@ -197,10 +202,13 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
     return s.message();
   if (rt::Status s = session->syncParametersToHost(); !s.ok())
     return s.message();
-  for (const rt::Parameter &p : session->parameters()) {
+  for (rt::Parameter &p : session->parameters()) {
+    if (p.dtype != rt::DType::kF32)
+      return "parameter '" + p.name + "' is " + rt::dtypeName(p.dtype) + ", not f32";
+    const float *values = static_cast<const float *>(p.view().data);
     ref::RefTensor t;
     t.shape = p.shape;
-    t.data.assign(p.data.begin(), p.data.end());
+    t.data.assign(values, values + p.bytes.size() / sizeof(float));
     (*stepped)[p.name] = std::move(t);
   }
   return "";

@@ -320,7 +320,7 @@ int gradCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
     return fail(s);
   std::vector<rt::TensorToWrite> stepped;
   for (rt::Parameter &p : session->parameters())
-    stepped.push_back({p.name, rt::DType::kF32, p.shape, p.data.data(), p.data.size() * sizeof(float)});
+    stepped.push_back({p.name, p.dtype, p.shape, p.bytes.data(), p.bytes.size()});
   if (rt::Status s = rt::writeSafetensors(options.stepOut, stepped); !s.ok())
     return fail(s);
   return 0;
