@@ -58,7 +58,7 @@ const KernelFamily *findFamily(StringRef target, StringRef name) {
 }
 
 std::optional<rt::fb::OpKind> opKindOf(Operation *op) {
-  if (!isa<dl::DLDialect>(op->getDialect()))
+  if (!isa_and_nonnull<dl::DLDialect>(op->getDialect()))
     return std::nullopt;
   StringRef name = op->getName().stripDialect();
   const char *const *names = rt::fb::EnumNamesOpKind();

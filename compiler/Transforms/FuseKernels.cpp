@@ -26,7 +26,6 @@
 
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
-#include "llvm/ADT/StringSwitch.h"
 
 namespace dlc {
 #define GEN_PASS_DEF_FUSEKERNELSPASS
@@ -41,23 +40,27 @@ namespace {
 enum class Role { View, Anchor, Elementwise, Pool, Softmax, BiasGrad, LossGrad, Other };
 
 Role roleOf(Operation *op) {
-  if (op->getDialect() == nullptr || op->getDialect()->getNamespace() != "dl")
+  if (!isa_and_nonnull<dl::DLDialect>(op->getDialect()) ||
+      isa<dl::WeightOp, dl::FlattenOp, dl::ReshapeOp, dl::AssignOp, dl::ParamOp,
+          dl::TrainSetupOp>(op))
     return Role::View;
-  StringRef name = op->getName().stripDialect();
-  return llvm::StringSwitch<Role>(name)
-      .Cases("weight", "flatten", "reshape", "assign", "param", "train_setup", Role::View)
-      .Cases("conv2d", "dense", "conv2d_grad_input", "dense_grad_input", Role::Anchor)
-      .Cases("max_pool2d_grad", "avg_pool2d_grad", "global_max_pool2d_grad",
-             "global_avg_pool2d_grad", Role::Anchor)
-      .Cases("relu", "sigmoid", "tanh", "gelu", "leaky_relu", "dropout", "add",
-             Role::Elementwise)
-      .Cases("relu_grad", "sigmoid_grad", "tanh_grad", "gelu_grad", "leaky_relu_grad",
-             Role::Elementwise)
-      .Cases("max_pool2d", "avg_pool2d", Role::Pool)
-      .Case("softmax", Role::Softmax)
-      .Case("bias_grad", Role::BiasGrad)
-      .Case("loss_grad", Role::LossGrad)
-      .Default(Role::Other);
+  if (isa<dl::Conv2DOp, dl::DenseOp, dl::Conv2DGradInputOp, dl::DenseGradInputOp,
+          dl::MaxPool2DGradOp, dl::AvgPool2DGradOp, dl::GlobalMaxPool2DGradOp,
+          dl::GlobalAvgPool2DGradOp>(op))
+    return Role::Anchor;
+  if (isa<dl::ReluOp, dl::SigmoidOp, dl::TanhOp, dl::GeluOp, dl::LeakyReluOp, dl::DropoutOp,
+          dl::AddOp, dl::ReluGradOp, dl::SigmoidGradOp, dl::TanhGradOp, dl::GeluGradOp,
+          dl::LeakyReluGradOp>(op))
+    return Role::Elementwise;
+  if (isa<dl::MaxPool2DOp, dl::AvgPool2DOp>(op))
+    return Role::Pool;
+  if (isa<dl::SoftmaxOp>(op))
+    return Role::Softmax;
+  if (isa<dl::BiasGradOp>(op))
+    return Role::BiasGrad;
+  if (isa<dl::LossGradOp>(op))
+    return Role::LossGrad;
+  return Role::Other;
 }
 
 struct Group {

@@ -112,15 +112,14 @@ std::string rowDecoder(const Conv &c, const PoolWindow &p, int64_t coveredH, int
 FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b) {
   auto shape = [](Value v) { return cast<ShapedType>(v.getType()).getShape(); };
   Gemm g;
-  StringRef kind = op->getName().stripDialect();
-  if (kind == "dense" || kind == "dense_grad_input" || kind == "dense_grad_kernel") {
+  if (isa<dl::DenseOp, dl::DenseGradInputOp, dl::DenseGradKernelOp>(op)) {
     auto x = shape(op->getOperand(0)), w = shape(op->getOperand(1));
     int64_t rows = 1;
     for (size_t i = 0; i + 1 < x.size(); ++i)
       rows *= x[i];
-    if (kind == "dense") { // y[M,N] = x[M,K] w[K,N]
+    if (isa<dl::DenseOp>(op)) { // y[M,N] = x[M,K] w[K,N]
       g = {rows, w[1], w[0], a + "[m * " + ll(w[0]) + " + k]", b + "[k * " + ll(w[1]) + " + n]", ""};
-    } else if (kind == "dense_grad_input") { // dx[M,Kin] = dy[M,N] w[Kin,N]^T
+    } else if (isa<dl::DenseGradInputOp>(op)) { // dx[M,Kin] = dy[M,N] w[Kin,N]^T
       g = {rows, w[0], w[1], a + "[m * " + ll(w[1]) + " + k]", b + "[n * " + ll(w[1]) + " + k]", ""};
     } else { // dw[Kin,N] = x[B,Kin]^T dy[B,N]
       auto dy = shape(op->getOperand(1));
@@ -129,7 +128,7 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
     }
     return g;
   }
-  if (kind == "conv2d") { // m = (b, oy, ox), k = (ky, kx, ci), n = co
+  if (isa<dl::Conv2DOp>(op)) { // m = (b, oy, ox), k = (ky, kx, ci), n = co
     Conv c = convOf(op, shape(op->getOperand(0)), shape(op->getOperand(1)));
     g.m = c.n * c.oh * c.ow, g.n = c.f, g.k = c.kh * c.kw * c.c;
     g.loadA = "dlc_conv_a(" + a + ", m, k)";
@@ -137,7 +136,7 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
     g.prologue = tapReader("dlc_conv_a", c, plainPosition(c, "m"), "k");
     return g;
   }
-  if (kind == "conv2d_grad_kernel") { // m = (ky, kx, ci), k = (b, oy, ox), n = co
+  if (isa<dl::Conv2DGradKernelOp>(op)) { // m = (ky, kx, ci), k = (b, oy, ox), n = co
     Conv c = convOf(op, shape(op->getOperand(0)), shape(op->getResult(0)));
     g.m = c.kh * c.kw * c.c, g.n = c.f, g.k = c.n * c.oh * c.ow;
     g.loadA = "dlc_conv_dk_a(" + a + ", m, k)";
@@ -145,7 +144,7 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
     g.prologue = tapReader("dlc_conv_dk_a", c, plainPosition(c, "k"), "m");
     return g;
   }
-  if (kind == "conv2d_grad_input") { // m = (b, iy, ix), k = (ky, kx, co), n = ci
+  if (isa<dl::Conv2DGradInputOp>(op)) { // m = (b, iy, ix), k = (ky, kx, co), n = ci
     auto dx = shape(op->getResult(0)), w = shape(op->getOperand(1));
     Conv c = convOf(op, dx, w);
     g.m = c.n * c.h * c.w, g.n = c.c, g.k = c.kh * c.kw * c.f;
