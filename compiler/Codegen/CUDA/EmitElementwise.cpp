@@ -48,6 +48,9 @@ __device__ __forceinline__ double dlc_uniform01(unsigned long long seed, unsigne
 } // namespace
 
 /// The expression computing |op| from the names of its operands, or "".
+std::string sigmoidOf(const std::string &x) { return "1.0f / (1.0f + expf(-" + x + "))"; }
+std::string tanhOf(const std::string &x) { return "tanhf(" + x + ")"; }
+
 std::string elementwiseExpression(Operation *op, ArrayRef<std::string> a, bool *usesStep,
                                   const std::string &index) {
   auto slope = [&](Operation *o) {
@@ -58,13 +61,14 @@ std::string elementwiseExpression(Operation *op, ArrayRef<std::string> a, bool *
   return llvm::TypeSwitch<Operation *, std::string>(op)
       .Case([&](dl::ZerosOp) { return std::string("0.0f"); })
       .Case([&](dl::ReluOp) { return "fmaxf(" + a[0] + ", 0.0f)"; })
-      .Case([&](dl::SigmoidOp) { return "1.0f / (1.0f + expf(-" + a[0] + "))"; })
-      .Case([&](dl::TanhOp) { return "tanhf(" + a[0] + ")"; })
+      .Case([&](dl::SigmoidOp) { return sigmoidOf(a[0]); })
+      .Case([&](dl::TanhOp) { return tanhOf(a[0]); })
       .Case([&](dl::GeluOp o) {
         const std::string &x = a[0];
         if (approximate(o))
-          return "0.5f * " + x + " * (1.0f + tanhf(0.7978845608f * (" + x + " + 0.044715f * " +
-                 x + " * " + x + " * " + x + ")))";
+          return "0.5f * " + x + " * (1.0f + " +
+                 tanhOf("0.7978845608f * (" + x + " + 0.044715f * " + x + " * " + x + " * " + x + ")") +
+                 ")";
         return "0.5f * " + x + " * (1.0f + erff(" + x + " * 0.7071067812f))";
       })
       .Case([&](dl::LeakyReluOp o) {
@@ -105,10 +109,11 @@ std::string elementwiseExpression(Operation *op, ArrayRef<std::string> a, bool *
 
 namespace {
 
-const char *kGeluTanhGrad = R"(__device__ __forceinline__ float dlc_gelu_tanh_grad(float x, float dy) {
+const std::string kGeluTanhGrad =
+    R"(__device__ __forceinline__ float dlc_gelu_tanh_grad(float x, float dy) {
   const float k = 0.7978845608f, c = 0.044715f;
   float inner = k * (x + c * x * x * x);
-  float t = tanhf(inner);
+  float t = )" + tanhOf("inner") + R"(;
   return dy * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * c * x * x));
 }
 )";

@@ -140,7 +140,7 @@ std::string elementGrad(const LossForm &f, const std::string &z, const std::stri
     return "(((inside(" + p + " / st.sum) ? -" + y + " / clip(" + p + " / st.sum) : 0.0f) - st.dot) / st.sum)";
   case LossKind::Binary:
     if (f.fromLogits)
-      return "((1.0f / (1.0f + expf(-" + p + ")) - " + y + ") / " + C + ")";
+      return "((" + sigmoidOf(p) + " - " + y + ") / " + C + ")";
     return "(inside(" + p + ") ? (-" + y + " / clip(" + p + ") + (1.0f - " + y + ") / (1.0f - clip(" + p +
            "))) / " + C + " : 0.0f)";
   case LossKind::MeanSquared:

@@ -84,7 +84,7 @@ std::string gateLoop(const Lstm &l, const std::string &rows, const std::string &
          hs + "[r * " + U + " + u] * w;\n      }\n"
          "      const bool candidate = g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + ";\n"
          "      for (int r = 0; r < " + rows + "; ++r)\n        " + z + "[r * " + G +
-         " + g] = candidate ? tanhf(acc[r]) : 1.0f / (1.0f + expf(-acc[r]));\n    }\n";
+         " + g] = candidate ? " + tanhOf("acc[r]") + " : " + sigmoidOf("acc[r]") + ";\n    }\n";
 }
 
 } // namespace
@@ -144,7 +144,7 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
          "      const long long r = e / " + U + ", u = e % " + U + ";\n"
          "      const float *a = z + r * " + G + ";\n"
          "      const float c = a[" + U + " + u] * cs[e] + a[u] * a[" + ll(2 * l.units) + " + u];\n"
-         "      cs[e] = c;\n      hs[e] = a[" + ll(3 * l.units) + " + u] * tanhf(c);\n";
+         "      cs[e] = c;\n      hs[e] = a[" + ll(3 * l.units) + " + u] * " + tanhOf("c") + ";\n";
     if (l.sequences)
       s += "      if (row0 + r < " + ll(l.n) + ")\n        " + y + "[((row0 + r) * " + T + " + t) * " + U +
            " + u] = hs[e];\n";
@@ -191,7 +191,7 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
        "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n"
        "      const float c = a[" + U + " + u] * C[t * " + U + " + u] + a[u] * a[" + ll(2 * l.units) + " + u];\n"
        "      C[(t + 1) * " + U + " + u] = c;\n"
-       "      H[(t + 1) * " + U + " + u] = a[" + ll(3 * l.units) + " + u] * tanhf(c);\n"
+       "      H[(t + 1) * " + U + " + u] = a[" + ll(3 * l.units) + " + u] * " + tanhOf("c") + ";\n"
        "    }\n    __syncthreads();\n  }\n";
   s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    dh[u] = dc[u] = 0.0f;\n";
   s += "  for (long long t = " + ll(l.steps - 1) + "; t >= 0; --t) {\n" + loadX + gates;
@@ -201,7 +201,7 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
        "      const float in = a[u], forget = a[" + U + " + u], cand = a[" + ll(2 * l.units) +
        " + u], out = a[" + ll(3 * l.units) + " + u];\n"
        "      const float h = dh[u] + " + dyAt + ";\n"
-       "      const float tc = tanhf(C[(t + 1) * " + U + " + u]);\n"
+       "      const float tc = " + tanhOf("C[(t + 1) * " + U + " + u]") + ";\n"
        "      const float dcell = dc[u] + h * out * (1.0f - tc * tc);\n"
        "      dz[u] = dcell * cand * in * (1.0f - in);\n"
        "      dz[" + U + " + u] = dcell * C[t * " + U + " + u] * forget * (1.0f - forget);\n"

@@ -47,6 +47,12 @@ std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointe
 /// expressions of the group's ops call (so every family can hold any of them).
 std::string header(dl::FusedOp group, const CudaKernel &kernel);
 
+/// The CUDA expressions of sigmoid and tanh of |x|: the one definition each
+/// that the sigmoid and tanh ops, GELU's tanh form, the LSTM's gates and the
+/// binary cross-entropy of logits all use, so they give the same bits.
+std::string sigmoidOf(const std::string &x);
+std::string tanhOf(const std::string &x);
+
 /// The expression computing elementwise |op| from its operands' names, or ""
 /// when |op| is not elementwise; sets *usesStep for training-mode dropout,
 /// whose mask is drawn by |index|, the element's flat index in the tensor.
