@@ -47,7 +47,6 @@ bool checkedElements(const flatbuffers::Vector<int64_t> *shape, int64_t *count) 
   return true;
 }
 
-bool validDType(fb::DType t) { return t >= fb::DType::MIN && t <= fb::DType::MAX; }
 
 // The schema's DType is the runtime's, value for value.
 #define DLC_SAME_DTYPE(schema, runtime) \
@@ -81,7 +80,7 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
     int64_t n;
     if (!checkedElements(buf->shape(), &n))
       return invalid(origin, w + ".shape has a negative, huge or too many dimensions");
-    if (!validDType(buf->dtype()))
+    if (!knownEnum(buf->dtype()))
       return invalid(origin, w + ".dtype " + std::to_string(int(buf->dtype())) + " is unknown");
     bytes[i] = n * int64_t(dtypeSize(fromFbDType(buf->dtype())));
     switch (buf->kind()) {
@@ -136,7 +135,7 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
     std::string wk = where + "." + at("kernels", k);
     for (size_t o = 0; o < kernel->ops()->size(); ++o) {
       const fb::Op *op = kernel->ops()->Get(o);
-      if (op->kind() < fb::OpKind::MIN || op->kind() > fb::OpKind::MAX)
+      if (!knownEnum(op->kind()))
         return invalid(origin, wk + "." + at("ops", o) + ".kind " +
                                    std::to_string(int(op->kind())) + " is unknown");
       DLC_RETURN_IF_ERROR(checkIndices(op->inputs(), wk + "." + at("ops", o) + ".inputs"), "");
@@ -147,7 +146,7 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
     uint64_t covered = 0;
     for (size_t c = 0; c < kernel->cpu()->size(); ++c) {
       const fb::CpuCall *call = kernel->cpu()->Get(c);
-      if (call->routine() < fb::CpuRoutine::MIN || call->routine() > fb::CpuRoutine::MAX)
+      if (!knownEnum(call->routine()))
         return invalid(origin, wk + "." + at("cpu", c) + ".routine " +
                                    std::to_string(int(call->routine())) + " is unknown");
       if (call->ops() == 0)
@@ -190,7 +189,7 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
     }
     case fb::CudaExecution::LibraryCall: {
       const fb::LibraryCall *call = kernel->cuda_as_LibraryCall();
-      if (call->library() < fb::Library::MIN || call->library() > fb::Library::MAX)
+      if (!knownEnum(call->library()))
         return invalid(origin, wk + ".cuda.library " + std::to_string(int(call->library())) +
                                    " is unknown");
       DLC_RETURN_IF_ERROR(checkIndices(call->args(), wk + ".cuda.args"), "");
@@ -201,7 +200,7 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
     }
     case fb::CudaExecution::Collective: {
       const fb::Collective *collective = kernel->cuda_as_Collective();
-      if (collective->kind() < fb::CollectiveKind::MIN || collective->kind() > fb::CollectiveKind::MAX)
+      if (!knownEnum(collective->kind()))
         return invalid(origin, wk + ".cuda.kind " + std::to_string(int(collective->kind())) +
                                    " is unknown");
       DLC_RETURN_IF_ERROR(checkIndices(collective->args(), wk + ".cuda.args"), "");
@@ -230,7 +229,6 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
 } // namespace
 
 DType fromFbDType(fb::DType t) { return DType(t); } // same values; the loader checks the range
-fb::DType toFbDType(DType t) { return fb::DType(t); }
 
 std::vector<uint8_t> encodeBundle(const uint8_t *flatbuffer, size_t flatbufferBytes,
                                   const std::vector<uint8_t> &payload) {
@@ -296,7 +294,7 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
   for (size_t i = 0; i < root->parameters()->size(); ++i) {
     const fb::Parameter *p = root->parameters()->Get(i);
     int64_t n;
-    if (!checkedElements(p->shape(), &n) || !validDType(p->dtype()))
+    if (!checkedElements(p->shape(), &n) || !knownEnum(p->dtype()))
       return invalid(origin, at("parameters", i) + " ('" + p->name()->str() +
                                  "') has a bad shape or type");
     // The device interface holds parameters as float32 (typed parameters

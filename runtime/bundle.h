@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -52,5 +54,18 @@ std::vector<uint8_t> encodeBundle(const uint8_t *flatbuffer, size_t flatbufferBy
 /// The runtime's DType of a bundle dtype (the same values: a loaded bundle's
 /// dtypes are in range).
 DType fromFbDType(fb::DType t);
-fb::DType toFbDType(DType t);
+
+/// Whether |value| is one of schema enum E's values (the flatbuffers
+/// Verifier does not check enum fields).
+template <typename E> bool knownEnum(E value) { return value >= E::MIN && value <= E::MAX; }
+
+/// The value of schema enum E called |name| in |names| (flatc's EnumNames
+/// array for E), if there is one.
+template <typename E>
+std::optional<E> enumNamed(const char *const *names, std::string_view name) {
+  for (int v = int(E::MIN); v <= int(E::MAX); ++v)
+    if (name == names[v - int(E::MIN)])
+      return E(v);
+  return std::nullopt;
+}
 } // namespace dlc::rt

@@ -2,6 +2,7 @@
 #include "compiler/Kernels/KernelRegistry.h"
 
 #include "compiler/Codegen/CUDA/CudaEmitter.h"
+#include "runtime/bundle.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -61,11 +62,8 @@ std::optional<rt::fb::OpKind> opKindOf(Operation *op) {
   if (!isa_and_nonnull<dl::DLDialect>(op->getDialect()))
     return std::nullopt;
   StringRef name = op->getName().stripDialect();
-  const char *const *names = rt::fb::EnumNamesOpKind();
-  for (int k = int(rt::fb::OpKind::MIN); k <= int(rt::fb::OpKind::MAX); ++k)
-    if (name == names[k])
-      return rt::fb::OpKind(k);
-  return std::nullopt;
+  return rt::enumNamed<rt::fb::OpKind>(rt::fb::EnumNamesOpKind(),
+                                       std::string_view(name.data(), name.size()));
 }
 
 FailureOr<SmallVector<const KernelFamily *>> planGroup(StringRef target, dl::FusedOp group,

@@ -199,13 +199,13 @@ FailureOr<std::vector<fb::CpuCall>> cpuCalls(dl::FusedOp fused, DenseMap<Operati
     if (covered == 0)
       return fused.emitOpError("records CPU kernel family '")
              << family->name << "' for ops it cannot run (op " << at << ")";
-    const char *const *routines = fb::EnumNamesCpuRoutine();
-    int routine = int(fb::CpuRoutine::MIN);
-    while (routine < int(fb::CpuRoutine::MAX) && family->name != routines[routine])
-      ++routine;
+    // The CPU families are the runtime's routines, by name.
+    auto routine = rt::enumNamed<fb::CpuRoutine>(fb::EnumNamesCpuRoutine(), family->name);
+    if (!routine)
+      return fused.emitOpError("CPU kernel family '") << family->name << "' is no CPU routine";
     for (unsigned i = at; i < at + covered; ++i)
       (*callOf)[ops[i]] = int(calls.size());
-    calls.emplace_back(fb::CpuRoutine(routine), covered);
+    calls.emplace_back(*routine, covered);
     at += covered;
   }
   if (at != ops.size())

@@ -414,9 +414,11 @@ Status buildCall(fb::CpuRoutine routine, OpContext &ctx, const std::vector<const
   for (size_t i = 0; i < ctx.numInputs(); ++i)
     if (!ctx.in(i).data && ctx.in(i).numel())
       return bad("input " + std::to_string(i) + " is a value no call stored");
-  for (size_t i = 0; i < ctx.numOutputs(); ++i)
-    if (ctx.out(i).dtype != DType::kF32)
-      return bad("outputs must be f32");
+  for (const fb::Op *op : ops)
+    if (op->outputs())
+      for (uint32_t out : *op->outputs())
+        if (ctx.views[out].dtype != DType::kF32)
+          return bad("outputs must be f32");
   size_t want = cpuRoutineOps(routine);
   if (ops.size() != want)
     return bad(std::string("the ") + fb::EnumNameCpuRoutine(routine) + " routine runs " +
