@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch peer: one benchmark measurement per process, one JSON line on stdout.
 
-    /usr/bin/python3 bench/peer_torch.py --model cnn --mode train --batch 128
+    /usr/bin/python3 bench/peer_torch.py --model cnn --mode train --batch 128 [--device cuda]
 
 The models are the same architectures as examples/mnist_cnn.dl and examples/text_lstm.dl.
 Softmax is folded into the loss when training (F.cross_entropy on logits with one-hot
@@ -68,7 +68,7 @@ def make_adam(model):
     return torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
 
 
-def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format):
+def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format, device="cpu"):
     g = torch.Generator().manual_seed(bc.SEED)
     out = []
     for _ in range(bc.NUM_BATCHES):
@@ -79,16 +79,16 @@ def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format):
             x = torch.randint(0, bc.LSTM_VOCAB, (batch, bc.LSTM_SEQ), generator=g)
             classes = bc.LSTM_VOCAB
         y = F.one_hot(torch.randint(0, classes, (batch,), generator=g), classes).float()
-        out.append((x, y))
+        out.append((x.to(device), y.to(device)))
     return out
 
 
-def make_step(model_name, mode, batch, memory_format):
+def make_step(model_name, mode, batch, memory_format, device):
     torch.manual_seed(bc.SEED)
-    model = keras_init_(MnistCNN() if model_name == "cnn" else TextLSTM())
+    model = keras_init_(MnistCNN() if model_name == "cnn" else TextLSTM()).to(device)
     if model_name == "cnn":
         model = model.to(memory_format=memory_format)
-    data = synthetic_batches(model_name, batch, memory_format)
+    data = synthetic_batches(model_name, batch, memory_format, device)
     if mode == "train":
         model.train()
         opt = make_adam(model)
@@ -106,7 +106,17 @@ def make_step(model_name, mode, batch, memory_format):
             with torch.inference_mode():
                 return F.softmax(model(x), dim=1)
 
-    return bc.cycle([lambda x=x, y=y: fn(x, y) for x, y in data])
+    step = bc.cycle([lambda x=x, y=y: fn(x, y) for x, y in data])
+    if device == "cpu":
+        return step
+
+    # A GPU step counts once its kernels have finished, as dlc's bench does.
+    def synchronized():
+        out = step()
+        torch.cuda.synchronize()
+        return out
+
+    return synchronized
 
 
 def main():
@@ -114,6 +124,7 @@ def main():
     p.add_argument("--memory-format", choices=("auto", "contiguous", "channels_last"),
                    default="auto",
                    help="CNN only; auto probes both and keeps the faster one")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = p.parse_args()
     n = bc.threads()
     torch.set_num_threads(n)
@@ -125,20 +136,21 @@ def main():
     if args.model == "cnn":
         if args.memory_format == "auto":
             for name, fmt in formats.items():
-                step = make_step(args.model, args.mode, args.batch, fmt)
+                step = make_step(args.model, args.mode, args.batch, fmt, args.device)
                 for _ in range(max(2, args.warmup)):
                     step()
                 probe[name] = 1000.0 * bc.calibrate(step, seconds=min(1.0, args.min_time / 3))
             chosen = min(probe, key=probe.get)
         else:
             chosen = args.memory_format
-    step = make_step(args.model, args.mode, args.batch, formats[chosen])
+    step = make_step(args.model, args.mode, args.batch, formats[chosen], args.device)
     result = bc.measure(step, args.batch, args.warmup, args.min_time, args.reps)
     result.update({
         "framework": "torch",
         "version": torch.__version__,
         "model": args.model,
         "mode": args.mode,
+        "device": args.device,
         "threads": torch.get_num_threads(),
         "mkldnn": torch.backends.mkldnn.is_available(),
     })

@@ -13,7 +13,8 @@
 #   examples/  the MNIST CNN and text LSTM bundles at the PyTorch fixtures'
 #              batch and at batch 128, with the fixtures
 #   data/      the Fashion-MNIST test split (a short training run)
-#   scripts/   run.sh and the Python it calls
+#   scripts/   run.sh and the Python it calls (with the PyTorch peer of the
+#              benchmark)
 set -euo pipefail
 if [ $# -ne 2 ]; then
   echo "usage: $0 BUILD_DIR OUT_DIR" >&2
@@ -73,7 +74,8 @@ fi
 
 cp "$src/test/gpu/run.sh" "$src/test/Backends/check_backends.py" "$src/test/Backends/dlmodels.py" \
   "$src/test/fixtures/safetensors_io.py" "$src/test/fixtures/compare_gradients.py" \
-  "$src/test/Integration/Inputs/compare_train_logs.py" "$out/scripts/"
+  "$src/test/Integration/Inputs/compare_train_logs.py" "$src/bench/peer_torch.py" \
+  "$src/bench/bench_common.py" "$out/scripts/"
 
 bytes=$(du -sb "$out" | cut -f1)
 echo "prepared $out: $(( bytes / 1024 / 1024 )) MiB (limit $limit_mib MiB)"

@@ -4,13 +4,14 @@
 #
 #   scripts/run.sh [--dry-run] [FOLDER]     (FOLDER: the prepared one, default ..)
 #
-# Phases, most valuable first, each under its own time limit: environment,
-# device unit tests, the conformance suite on cuda, the examples' gradients
-# against the PyTorch fixtures (three runs compared), compute-sanitizer
-# memcheck and racecheck over a training step, a short training run cuda vs
-# cpu, per-kernel times. One summary is printed last; every phase's log goes
-# to $OUT/gpu-check-logs.tar.xz (or FOLDER/logs without $OUT) and the summary
-# to $OUT/summary.txt.
+# Phases, most valuable first, each under its own time limit and all inside
+# DLC_GPU_CHECK_SECONDS (default 480): environment, device unit tests, the
+# conformance suite on cuda, the examples' gradients against the PyTorch
+# fixtures (three runs compared), compute-sanitizer memcheck and racecheck
+# over a training step, a short training run cuda vs cpu, per-kernel times.
+# One summary is printed last; after every phase the summary so far goes to
+# $OUT/summary.txt and the logs to $OUT/gpu-check-logs.tar.xz (or FOLDER/logs
+# without $OUT).
 #
 # --dry-run runs the same phases without a GPU: cuda-sim (the CUDA emulation)
 # in place of cuda, no sanitizer, smaller sizes. CI runs it.
@@ -45,11 +46,40 @@ if [ -z "${DLC_NVRTC_LIBRARY:-}" ]; then
   [ -n "$nvrtc" ] && export DLC_NVRTC_LIBRARY=$nvrtc
 fi
 
+# The whole check ends inside DLC_GPU_CHECK_SECONDS (default 480): a device
+# call that outruns its limit returns nothing, so a phase gets what is left of
+# the budget at most, and one that cannot start in time is skipped.
+budget=${DLC_GPU_CHECK_SECONDS:-480}
+deadline=$(( started + budget ))
+
+# The summary and the logs so far, where they come back from (written after
+# every phase, so that a check stopped from outside still reports).
+report() {
+  {
+    echo "dlc GPU check$( [ "$dry" = 1 ] && echo " (dry run: cuda-sim, no GPU)") in $(( $(date +%s) - started )) s"
+    printf '%s\n' "${summary[@]}"
+  } > "$work/summary.txt"
+  if [ -n "${OUT:-}" ]; then
+    cp "$work/summary.txt" "$OUT/summary.txt"
+    tar -C "$work" -cJf "$OUT/gpu-check-logs.tar.xz" logs
+  else
+    rm -rf "$dir/logs" && cp -r "$logs" "$dir/logs"
+  fi
+}
+
 # One line per phase: name, status, seconds, its SUMMARY line.
 summary=()
 phase() {
-  local name=$1 limit=$2 fn=$3 start rc status figure
+  local name=$1 limit=$2 fn=$3 start rc status figure left
   start=$(date +%s)
+  left=$(( deadline - start - 10 ))
+  if [ "$left" -lt 15 ]; then
+    summary+=("$(printf '%-13s %-7s %4ss  %s' "$name" SKIP 0 "no time left in the ${budget} s budget")")
+    echo "${summary[-1]}" >&2
+    report
+    return
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
   timeout -k 10 "$limit" bash -c "$fn" > "$logs/$name.log" 2>&1
   rc=$?
   case $rc in
@@ -61,6 +91,7 @@ phase() {
   figure=$(grep '^SUMMARY: ' "$logs/$name.log" | tail -1 | cut -c10-)
   summary+=("$(printf '%-13s %-7s %4ss  %s' "$name" "$status" "$(( $(date +%s) - start ))" "$figure")")
   echo "${summary[-1]}" >&2
+  report
 }
 
 # Under compute-sanitizer on a GPU; plainly in a dry run.
@@ -189,14 +220,30 @@ EOF
   return $rc
 }
 
+# Training throughput at batch 128: dlc against PyTorch eager on the same
+# device and the same models (bench/peer_torch.py), then dlc's per-kernel
+# times from a short profiled run (profiling synchronizes after each kernel,
+# so its throughput is not the one reported).
 bench() {
-  local model steps=20 warmup=5 size=b128 line figures=""
+  local model peer steps=50 warmup=5 size=b128 ours theirs figures=""
   [ "$dry" = 1 ] && steps=2 warmup=1 size=fixture
   for model in mnist_cnn text_lstm; do
-    line=$("$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps $steps \
-      --warmup $warmup --profile) || exit 1
-    echo "$line"
-    figures+=" $line;"
+    ours=$("$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps $steps \
+      --warmup $warmup --json) || exit 1
+    echo "dlc: $ours"
+    ours=$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["samples_per_sec"])' "$ours")
+    figures+=" $model dlc $ours samples/s"
+    peer=$([ $model = mnist_cnn ] && echo cnn || echo lstm)
+    if [ "$dry" = 0 ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null; then
+      theirs=$(python3 "$scripts/peer_torch.py" --device cuda --model $peer --mode train --batch 128 \
+        --warmup 5 --min-time 1 --reps 3 | tail -1)
+      echo "torch: $theirs"
+      theirs=$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["samples_per_sec"])' "$theirs")
+      figures+=", torch eager $theirs ($(python3 -c "print('%.2f' % ($ours / $theirs))")x)"
+    fi
+    figures+=";"
+    "$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps 3 --warmup 1 --profile \
+      || exit 1
   done
   echo "SUMMARY:$figures"
 }
@@ -209,18 +256,9 @@ phase fixtures 60 fixtures
 phase memcheck 60 memcheck
 phase racecheck 60 racecheck
 phase train 90 train
-phase bench 45 bench
+phase bench 90 bench
 
-{
-  echo "dlc GPU check$( [ "$dry" = 1 ] && echo " (dry run: cuda-sim, no GPU)") in $(( $(date +%s) - started )) s"
-  printf '%s\n' "${summary[@]}"
-} > "$work/summary.txt"
-if [ -n "${OUT:-}" ]; then
-  cp "$work/summary.txt" "$OUT/summary.txt"
-  tar -C "$work" -cJf "$OUT/gpu-check-logs.tar.xz" logs
-else
-  rm -rf "$dir/logs" && cp -r "$logs" "$dir/logs"
-fi
+report
 echo
 cat "$work/summary.txt"
 ! grep -qE ' (FAIL|TIMEOUT) ' "$work/summary.txt"
