@@ -180,7 +180,7 @@ sanitize() {
   if [ "$dry" = 1 ]; then
     echo "SUMMARY: dry run: the commands ran without the sanitizer"
   else
-    echo "SUMMARY: $(grep -h 'ERROR SUMMARY' "$logs/$tool.log" | tr '\n' ' ')"
+    echo "SUMMARY: $(grep -hoE '(ERROR|RACECHECK) SUMMARY: .*' "$logs/$tool.log" | tr '\n' ' ')"
   fi
   return $rc
 }
