@@ -5,6 +5,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/Path.h"
@@ -46,20 +47,17 @@ std::string directoryOf(Location loc) {
 }
 
 FailureOr<Type> parseDtype(const ast::Stmt &stmt, MLIRContext *context) {
-  Builder b(context);
   StringRef dtype = stmt.dtype.empty() ? StringRef("float32") : StringRef(stmt.dtype);
-  if (dtype == "float32") return Type(b.getF32Type());
-  if (dtype == "float16") return Type(b.getF16Type());
-  if (dtype == "bfloat16") return Type(b.getBF16Type());
-  if (dtype == "float64") return Type(b.getF64Type());
-  if (dtype == "int32") return Type(b.getI32Type());
-  if (dtype == "int64") return Type(b.getI64Type());
+  if (Type type = dl::elementTypeNamed(dtype, context))
+    return type;
   InFlightDiagnostic diag = emitError(stmt.dtypeLoc) << "unknown element type '" << dtype << "'";
-  std::vector<std::string> known = {"float32", "float16", "bfloat16", "float64", "int32", "int64"};
+  std::vector<std::string> known;
+  for (const dl::ElementTypeSpec &t : dl::elementTypes())
+    known.push_back(t.name);
   if (auto match = dl::closestMatch(dtype, known))
     diag.attachNote() << "did you mean '" << *match << "'?";
   else
-    diag.attachNote() << "element types: float32, float16, bfloat16, float64, int32, int64";
+    diag.attachNote() << "element types: " << llvm::join(known, ", ");
   return failure();
 }
 

@@ -112,6 +112,17 @@ FailureOr<OwningOpRef<ModuleOp>> dlc::buildModule(const Program &program, String
   OpBuilder body = OpBuilder::atBlockEnd(entry);
   LayerEmitter emitter(*module, body);
   std::vector<Value> values(entry->getArguments().begin(), entry->getArguments().end());
+  // Keras layers cast their inputs to the compute type, float32 in an fp32
+  // program: a float16, bfloat16 or float64 input is stored as declared and
+  // cast once, where it enters.
+  for (auto [index, input] : llvm::enumerate(expansion->inputs)) {
+    auto type = cast<RankedTensorType>(values[index].getType());
+    if (!isa<FloatType>(type.getElementType()) || type.getElementType().isF32())
+      continue;
+    values[index] = body.create<dl::CastOp>(entry->getArgument(index).getLoc(),
+                                            RankedTensorType::get(type.getShape(), body.getF32Type()),
+                                            values[index], TypeAttr::get(body.getF32Type()));
+  }
   std::vector<std::string> producers(values.size());
   for (const ModelInput &input : expansion->inputs)
     producers.push_back(input.name);

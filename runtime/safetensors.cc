@@ -9,6 +9,7 @@
 #include "runtime/safetensors.h"
 
 #include "runtime/file_io.h"
+#include "runtime/float16.h"
 
 #include <nlohmann/json.hpp>
 
@@ -420,18 +421,6 @@ float bitsToFloat(uint32_t bits) {
   return f;
 }
 
-float halfToFloat(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exponent = (h >> 10) & 0x1Fu, mantissa = h & 0x3FFu;
-  if (exponent == 0x1F) // inf or NaN, keeping the payload
-    return bitsToFloat(sign | 0x7F800000u | (mantissa << 13));
-  if (exponent != 0) // normal: rebias the exponent from 15 to 127
-    return bitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
-  // Zero or subnormal, mantissa * 2^-24: a normal float, so exact.
-  const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-  return sign ? -magnitude : magnitude;
-}
-
 Status conversionError(const char *function, const SafetensorsTensor &t, const std::string &message) {
   return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                          std::string(function) + ": " + tensorContext(t.name) + message);
@@ -450,9 +439,9 @@ Status readFloat32(const SafetensorsTensor &t, std::vector<float> *out) {
   for (size_t i = 0; i < count; ++i) {
     const uint64_t raw = loadLE(t.data + i * size, size);
     if (t.dtype == DType::kF16) {
-      values[i] = halfToFloat(static_cast<uint16_t>(raw));
+      values[i] = fromF16Bits(static_cast<uint16_t>(raw));
     } else if (t.dtype == DType::kBF16) {
-      values[i] = bitsToFloat(static_cast<uint32_t>(raw) << 16);
+      values[i] = fromBF16Bits(static_cast<uint16_t>(raw));
     } else if (t.dtype == DType::kF32) {
       values[i] = bitsToFloat(static_cast<uint32_t>(raw));
     } else {

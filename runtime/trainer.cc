@@ -6,6 +6,7 @@
 #include "runtime/settings.h"
 #include "runtime/data/batch.h"
 #include "runtime/data/source.h"
+#include "runtime/float16.h"
 
 #include <nlohmann/json.hpp>
 
@@ -95,6 +96,9 @@ struct Trainer::State {
   data::BatchLoader train, validation;
   bool hasValidation = false;
   std::vector<float> inputs, labels; // batch storage (bytes reinterpreted per dtype)
+  // The data's f32 batch when the model's input is stored as another float
+  // type (float16, bfloat16, float64): converted into |inputs| per batch.
+  std::vector<float> staged;
   std::vector<TensorSpec> stepInputs;
   bool stepReturnsLogits = false; // train_step's second output: logits or probabilities
 
@@ -104,6 +108,9 @@ struct Trainer::State {
 
   Status openData();
   Status trainBatch(double *seconds);
+  /// Batch |b| of |loader| into |in| (in the input's dtype) and |lab|.
+  Status fillBatch(data::BatchLoader &loader, int64_t b, const TensorView &in, const TensorView &lab,
+                   int64_t *count);
   void accumulate(const TensorView &prediction, bool logits, const TensorView &labels,
                   int64_t count, MetricValues *into, std::map<std::string, double> *counts);
   Status saveCheckpoint();
@@ -165,7 +172,8 @@ Status Trainer::State::openData() {
 
   // The data must fit the compiled programs exactly.
   const TensorSpec &in = stepInputs[0], &lab = stepInputs[1];
-  if (train.inputShape() != in.shape || train.inputDType() != in.dtype)
+  bool converted = train.inputDType() == DType::kF32 && isFloatDType(in.dtype);
+  if (train.inputShape() != in.shape || (train.inputDType() != in.dtype && !converted))
     return bad("the data gives " + std::string(dtypeName(train.inputDType())) +
                shapeString(train.inputShape()) + " batches but the model's input '" + in.name +
                "' is " + dtypeName(in.dtype) + shapeString(in.shape));
@@ -184,6 +192,8 @@ Status Trainer::State::openData() {
                    " (does the number of classes match the last layer?)");
   size_t floats = size_t(numElements(in.shape)) * dtypeSize(in.dtype) / 4 + 1;
   inputs.resize(floats);
+  if (in.dtype != train.inputDType())
+    staged.resize(size_t(numElements(in.shape)));
   labels.resize(size_t(numElements(lab.shape)) * dtypeSize(lab.dtype) / 4 + 1);
   return okStatus();
 }
@@ -227,7 +237,7 @@ Status Trainer::State::evaluate(MetricValues *out) {
     TensorView in{inputs.data(), specs[0].dtype, specs[0].shape};
     TensorView lab{labels.data(), stepInputs[1].dtype, stepInputs[1].shape};
     int64_t count = 0;
-    DLC_RETURN_IF_ERROR(validation.batch(b, in, lab, &count), "validation batch");
+    DLC_RETURN_IF_ERROR(fillBatch(validation, b, in, lab, &count), "validation batch");
     std::vector<TensorView> outs;
     DLC_RETURN_IF_ERROR(session->run("infer", {in}, &outs), "evaluating");
     const TensorView &prediction = outs[0];
@@ -243,11 +253,22 @@ Status Trainer::State::evaluate(MetricValues *out) {
   return okStatus();
 }
 
+Status Trainer::State::fillBatch(data::BatchLoader &loader, int64_t b, const TensorView &in,
+                                 const TensorView &lab, int64_t *count) {
+  if (staged.empty())
+    return loader.batch(b, in, lab, count);
+  TensorView data{staged.data(), DType::kF32, in.shape};
+  DLC_RETURN_IF_ERROR(loader.batch(b, data, lab, count), "");
+  for (int64_t i = 0; i < data.numel(); ++i)
+    storeElement(in.dtype, in.data, i, staged[size_t(i)]);
+  return okStatus();
+}
+
 Status Trainer::State::trainBatch(double *seconds) {
   TensorView in{inputs.data(), stepInputs[0].dtype, stepInputs[0].shape};
   TensorView lab{labels.data(), stepInputs[1].dtype, stepInputs[1].shape};
   int64_t count = 0;
-  DLC_RETURN_IF_ERROR(train.batch(batch, in, lab, &count), "training batch");
+  DLC_RETURN_IF_ERROR(fillBatch(train, batch, in, lab, &count), "training batch");
   int64_t stepValue = step;
   TensorView stepView{&stepValue, DType::kI64, {}};
   auto start = Clock::now();

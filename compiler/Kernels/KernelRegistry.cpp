@@ -11,8 +11,8 @@ using namespace mlir;
 namespace dlc::kernels {
 namespace {
 
-/// The element type CUDA code generation has no C type for, if any value
-/// of |group| has one.
+/// The element type other than f32, i32 and i64 (what the CUDA families
+/// compute with) of a value of |group|, if there is one.
 Type unsupportedCudaType(dl::FusedOp group) {
   SmallVector<Value> values(group.getInputs());
   values.append(group.getResults().begin(), group.getResults().end());
@@ -28,9 +28,10 @@ std::vector<KernelFamily> buildRegistry() {
   std::vector<KernelFamily> all = cpuFamilies();
   for (const cuda::CudaFamily &f : cuda::cudaFamilies()) {
     auto matches = f.matches;
+    bool anyType = f.convertsElementTypes;
     all.push_back({"cuda", f.name, f.runs, f.launch, f.limits,
-                   [matches](dl::FusedOp group, unsigned first) -> unsigned {
-                     if (first != 0 || unsupportedCudaType(group) || !matches(group))
+                   [matches, anyType](dl::FusedOp group, unsigned first) -> unsigned {
+                     if (first != 0 || (!anyType && unsupportedCudaType(group)) || !matches(group))
                        return 0;
                      return unsigned(std::distance(group.getBody().front().begin(),
                                                    group.getBody().front().end())) - 1;
@@ -83,7 +84,8 @@ FailureOr<SmallVector<const KernelFamily *>> planGroup(StringRef target, dl::Fus
     if (!chosen) {
       llvm::raw_string_ostream os(*why);
       if (Type t = target == "cuda" ? unsupportedCudaType(group) : Type())
-        os << "CUDA code generation supports f32, i32 and i64 tensors, not " << t;
+        os << "CUDA code generation computes with f32, i32 and i64 tensors (and casts from and "
+              "to f16, bf16 and f64), not " << t;
       else if (target == "cuda")
         os << "no CUDA kernel family runs these ops at these shapes";
       else

@@ -9,6 +9,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
 #include <optional>
 
 using namespace mlir;
@@ -37,6 +38,24 @@ bool matchesType(const RefTensor &tensor, Type type) {
 }
 
 Pair pair(ArrayRef<int64_t> values) { return {values[0], values[1]}; }
+
+/// |x| rounded to nearest, ties to even, in a binary float format with
+/// |mantissaBits| explicit fraction bits and exponents [minExponent,
+/// maxExponent] (below the minimum: subnormals); overflow gives infinity.
+/// Written with frexp and ldexp, apart from the backends' bit manipulation.
+double roundToFormat(double x, int mantissaBits, int minExponent, int maxExponent) {
+  if (!std::isfinite(x) || x == 0)
+    return x;
+  int exponent;
+  std::frexp(x, &exponent); // x = m * 2^exponent, 0.5 <= |m| < 1
+  int unitExponent = std::max(exponent - 1, minExponent) - mantissaBits;
+  double rounded = std::ldexp(std::nearbyint(std::ldexp(x, -unitExponent)), unitExponent);
+  if (std::fabs(rounded) >= std::ldexp(1.0, maxExponent + 1))
+    return std::copysign(INFINITY, x);
+  return rounded;
+}
+
+
 
 /// Height and width of an NHWC result type (sizes a gradient op's operands
 /// do not determine).
@@ -193,6 +212,14 @@ private:
           if (inferred > 0)
             shape[inferred] = known ? numElements(rest) / known : 0;
           return define(op, reshape(x, shape));
+        })
+        .Case([&](CastOp c) {
+          RefTensor y = in(c.getInput());
+          y.integer = c.getTo().isSignlessInteger();
+          if (!y.integer)
+            for (double &v : y.data)
+              v = roundTo(c.getTo(), v);
+          return define(op, std::move(y));
         })
         .Case([&](DropoutOp d) {
           const RefTensor &x = in(d.getInput());
@@ -395,4 +422,14 @@ FailureOr<std::vector<RefTensor>> dlc::ref::evaluate(func::FuncOp function,
                                                      const EvalOptions &options,
                                                      ParamMap *updates) {
   return Interpreter(params, options, updates).run(function, arguments);
+}
+
+double dlc::ref::roundTo(Type to, double x) {
+  if (to.isF16())
+    return roundToFormat(x, 10, -14, 15);
+  if (to.isBF16())
+    return roundToFormat(x, 7, -126, 127);
+  if (to.isF32())
+    return roundToFormat(x, 23, -126, 127);
+  return x;
 }

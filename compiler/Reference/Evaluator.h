@@ -38,4 +38,8 @@ mlir::FailureOr<std::vector<RefTensor>> evaluate(mlir::func::FuncOp function,
                                                  const EvalOptions &options = {},
                                                  ParamMap *updates = nullptr);
 
+/// |x| as a value of float element type |to| (f16, bf16, f32: rounded to
+/// nearest, ties to even, overflow to infinity; f64: itself).
+double roundTo(mlir::Type to, double x);
+
 } // namespace dlc::ref

@@ -183,6 +183,7 @@ LogicalResult verifyOption(const OptionSpec &spec, Attribute value, StringRef ki
   }
   return failure();
 }
+
 } // namespace
 
 bool Range::contains(double v) const {
@@ -315,4 +316,23 @@ std::optional<std::string> dlc::dl::closestMatch(StringRef word,
   if (!best || bestDistance == 0 || bestDistance * 3 > std::max<size_t>(word.size(), 3))
     return std::nullopt;
   return best;
+}
+
+ArrayRef<ElementTypeSpec> dlc::dl::elementTypes() {
+  static const ElementTypeSpec types[] = {
+      {"float32", [](MLIRContext *c) -> Type { return Float32Type::get(c); }},
+      {"float16", [](MLIRContext *c) -> Type { return Float16Type::get(c); }},
+      {"bfloat16", [](MLIRContext *c) -> Type { return BFloat16Type::get(c); }},
+      {"float64", [](MLIRContext *c) -> Type { return Float64Type::get(c); }},
+      {"int32", [](MLIRContext *c) -> Type { return IntegerType::get(c, 32); }},
+      {"int64", [](MLIRContext *c) -> Type { return IntegerType::get(c, 64); }},
+  };
+  return types;
+}
+
+Type dlc::dl::elementTypeNamed(StringRef name, MLIRContext *context) {
+  for (const ElementTypeSpec &t : elementTypes())
+    if (name == t.name)
+      return t.type(context);
+  return {};
 }

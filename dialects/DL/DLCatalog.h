@@ -102,6 +102,17 @@ rt::Setting settingOf(ConfigAttr config);
 /// the one list); empty when |optimizer| does not decode.
 std::vector<std::string> optimizerSlots(ConfigAttr optimizer);
 
+/// An element type a model input may declare: its .dl name and how the
+/// IR spells it. Float inputs other than float32 are cast to float32 where
+/// they enter (an fp32 program computes in float32).
+struct ElementTypeSpec {
+  const char *name; // "bfloat16"
+  mlir::Type (*type)(mlir::MLIRContext *context);
+};
+llvm::ArrayRef<ElementTypeSpec> elementTypes();
+/// The element type called |name|, or null.
+mlir::Type elementTypeNamed(llvm::StringRef name, mlir::MLIRContext *context);
+
 /// The candidate closest to |word| by edit distance, if close enough to be a
 /// plausible misspelling (for "did you mean ...?" hints).
 std::optional<std::string> closestMatch(llvm::StringRef word,

@@ -9,6 +9,7 @@
 #include "dialects/DL/DLOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 using namespace dlc::dl;
@@ -132,6 +133,16 @@ LogicalResult ReshapeOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrad
   reset(*this, grads);
   if (wants(needed, 0))
     grads[0] = reshapeBack(b, *this, getInput(), resultGrads[0]);
+  return success();
+}
+
+LogicalResult CastOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     ArrayRef<bool> needed, SmallVectorImpl<Value> &grads) {
+  reset(*this, grads);
+  // Integer inputs (ids) have no gradient.
+  Type from = getElementTypeOrSelf(getInput().getType());
+  if (wants(needed, 0) && isa<FloatType>(from))
+    grads[0] = b.create<CastOp>(getLoc(), getInput().getType(), resultGrads[0], TypeAttr::get(from));
   return success();
 }
 

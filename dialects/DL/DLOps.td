@@ -175,6 +175,24 @@ def DL_ReshapeOp : DL_LayerOp<"reshape"> {
   let results = (outs DL_FloatTensor:$output);
 }
 
+def DL_CastOp : DL_LayerOp<"cast"> {
+  let summary = "converts every element to element type `to`";
+  let description = [{
+    Floats narrow by rounding to nearest, ties to even (overflow gives
+    infinity); integers convert by value. Float to integer is not a cast
+    dl has. Keras layers cast their inputs to the compute type (float32 in
+    an fp32 program): the frontend inserts `dl.cast` after each model input
+    declared `float16`, `bfloat16` or `float64`.
+
+    ```mlir
+    %x = dl.cast %image {to = f32} : (tensor<?x28x28x1xbf16>) -> tensor<?x28x28x1xf32>
+    ```
+    The gradient of a float input is the result's gradient cast back.
+  }];
+  let arguments = (ins AnyTypeOf<[DL_FloatTensor, DL_IndexTensor]>:$input, TypeAttr:$to);
+  let results = (outs AnyTypeOf<[DL_FloatTensor, DL_IndexTensor]>:$output);
+}
+
 def DL_DropoutOp : DL_LayerOp<"dropout"> {
   let summary = "zeroes a fraction `rate` of elements in training, scales the rest by 1/(1-rate)";
   let description = [{

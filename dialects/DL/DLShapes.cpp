@@ -335,6 +335,26 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *, std::optional<Location>
   return check.result(input.getElementType(), shape, results);
 }
 
+LogicalResult CastOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                       SmallVectorImpl<Type> &results) {
+  ShapeChecker check(loc, "cast");
+  Type to = adaptor.getTo();
+  bool toFloat = to.isF16() || to.isBF16() || to.isF32() || to.isF64();
+  if (!toFloat && !to.isInteger(32) && !to.isInteger(64))
+    return check.fail("cannot cast to " + check.typeString(to) +
+                      "; element types: f16, bf16, f32, f64, i32, i64");
+  auto input = cast<ShapedType>(adaptor.getInput().getType());
+  if (isa<FloatType>(input.getElementType()) && !toFloat)
+    return check.fail("cannot cast float " + check.typeString(input.getElementType()) + " to integer " +
+                      check.typeString(to) + " (no rounding mode is defined)");
+  if (!input.hasRank()) {
+    results.push_back(UnrankedTensorType::get(to));
+    return success();
+  }
+  results.push_back(RankedTensorType::get(input.getShape(), to));
+  return success();
+}
+
 LogicalResult DropoutOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                           Adaptor adaptor, SmallVectorImpl<Type> &results) {
   ShapeChecker check(loc, "dropout");

@@ -17,6 +17,7 @@
 #include "runtime/cpu/op_attrs.h"
 #include "runtime/cpu/op_builders.h"
 #include "runtime/cpu/recurrent.h"
+#include "runtime/float16.h"
 
 #include <algorithm>
 #include <cstring>
@@ -343,6 +344,40 @@ Status buildCopy(OpContext &ctx, PreparedCall *call) {
   return okStatus();
 }
 
+/// Converts every element (floats round to nearest even, integers convert
+/// by value); which types is the buffers' dtypes.
+Status buildCast(OpContext &ctx, PreparedCall *call) {
+  DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
+  TensorView x = ctx.in(0), y = ctx.out(0);
+  if (x.numel() != y.numel())
+    return bad("cast between tensors of different sizes");
+  if (!isComputeDType(x.dtype) || !isComputeDType(y.dtype) ||
+      (isFloatDType(x.dtype) && !isFloatDType(y.dtype)))
+    return bad(std::string("no cast from ") + dtypeName(x.dtype) + " to " + dtypeName(y.dtype));
+  *call = [=](const RunOptions &) {
+    const int64_t n = x.numel();
+    if (isFloatDType(x.dtype)) {
+      for (int64_t i = 0; i < n; ++i)
+        storeElement(y.dtype, y.data, i, loadElement(x.dtype, x.data, i));
+      return okStatus();
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t v = x.dtype == DType::kI32 ? x.i32()[i] : x.i64()[i];
+      if (y.dtype == DType::kI64)
+        y.i64()[i] = v;
+      else if (y.dtype != DType::kI32)
+        storeElement(y.dtype, y.data, i, double(v));
+      else if (v == int64_t(int32_t(v)))
+        y.i32()[i] = int32_t(v);
+      else
+        return bad("cast to i32: element " + std::to_string(i) + " (" + std::to_string(v) +
+                   ") does not fit");
+    }
+    return okStatus();
+  };
+  return okStatus();
+}
+
 Status buildZeros(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 0, 1), "");
   TensorView y = ctx.out(0);
@@ -403,6 +438,7 @@ Status buildOp(OpContext &ctx, PreparedCall *call) {
   case K::loss: return buildLoss(ctx, false, call);
   case K::loss_grad: return buildLoss(ctx, true, call);
   case K::optimizer_update: return buildOptimizerUpdate(ctx, call);
+  case K::cast: return buildCast(ctx, call);
   }
   return bad("op kind " + std::to_string(int(ctx.op.kind())) + " is unknown");
 }
@@ -414,11 +450,22 @@ Status buildCall(fb::CpuRoutine routine, OpContext &ctx, const std::vector<const
   for (size_t i = 0; i < ctx.numInputs(); ++i)
     if (!ctx.in(i).data && ctx.in(i).numel())
       return bad("input " + std::to_string(i) + " is a value no call stored");
-  for (const fb::Op *op : ops)
+  // The kernels compute in f32 and read ids and labels as i32 or i64; a
+  // cast converts between the other types.
+  for (const fb::Op *op : ops) {
+    if (op->kind() == fb::OpKind::cast)
+      continue;
     if (op->outputs())
       for (uint32_t out : *op->outputs())
         if (ctx.views[out].dtype != DType::kF32)
           return bad("outputs must be f32");
+    if (op->inputs())
+      for (uint32_t in : *op->inputs()) {
+        DType t = ctx.views[in].dtype;
+        if (t != DType::kF32 && t != DType::kI32 && t != DType::kI64)
+          return bad(std::string("inputs must be f32, i32 or i64, not ") + dtypeName(t));
+      }
+  }
   size_t want = cpuRoutineOps(routine);
   if (ops.size() != want)
     return bad(std::string("the ") + fb::EnumNameCpuRoutine(routine) + " routine runs " +

@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 sys.path.insert(0, HERE)
 import dlmodels  # noqa: E402
-from safetensors_io import read, write  # noqa: E402
+from safetensors_io import read, rounded, write  # noqa: E402
 
 # dl ops that are structure, not computation: no backend runs them.
 STRUCTURAL_OPS = {
@@ -108,7 +108,10 @@ def make_data(case, inspect, rng):
             vocab = inputs[t["name"]]["vocab"]
             batch[t["name"]] = ("I32", shape, [rng.randrange(vocab) for _ in range(count)])
         else:
-            batch[t["name"]] = ("F32", shape, [rng.uniform(-1.5, 1.5) for _ in range(count)])
+            # Written in the input's declared element type, so every backend
+            # and the reference read the same values.
+            dtype = dlmodels.SAFETENSORS_DTYPES[inputs.get(t["name"], {}).get("dtype", "")]
+            batch[t["name"]] = (dtype, shape, [rounded(dtype, rng.uniform(-1.5, 1.5)) for _ in range(count)])
     return weights, batch
 
 
@@ -440,6 +443,11 @@ def coverage(catalog, cases, results):
                 prefix = "%s_option:%s.%s=" % (key, spec["name"], option["name"])
                 if not any(c.startswith(prefix) for c in covered):
                     missing.append("%s option %s.%s: no case" % (key, spec["name"], option["name"]))
+    for dtype in catalog["element_types"]:
+        if dtype in dlmodels.INPUT_FLOAT_TYPES and "input_dtype:" + dtype not in covered:
+            missing.append("input element type %s: no case" % dtype)
+    missing += ["input element type %s: the catalog lists no such type" % t
+                for t in dlmodels.INPUT_FLOAT_TYPES if t not in catalog["element_types"]]
     for metric in catalog["metrics"]:
         if "metric:" + metric["name"] not in covered:
             missing.append("metric %s: no case" % metric["name"])

@@ -316,11 +316,14 @@ class Model:
         self.lines, self.inputs, self.count = [], [], 0
         self.covers = set()
 
-    def new_input(self, kind, dims, vocab=None):
+    def new_input(self, kind, dims, vocab=None, dtype=""):
         name = "in%d" % len(self.inputs)
         t = Tensor(name, kind, dims, vocab)
+        t.dtype = dtype
         self.inputs.append(t)
-        dtype = "int32" if kind == "tokens" else ""
+        if dtype:
+            self.covers.add("input_dtype:" + dtype)
+        dtype = "int32" if kind == "tokens" else dtype
         # Inputs come before the layers in a model.
         self.lines.insert(len(self.inputs) - 1, "  input %s: %s[%s]" % (name, dtype, ", ".join(map(str, dims))))
         return t
@@ -368,15 +371,25 @@ class Model:
             metrics_line, self.batch)
 
 
-def start(model, kind, rng):
-    """An input of |kind| with small ragged sizes."""
+# Float element types an input may declare besides float32 (the catalog's
+# element_types): stored as declared, cast to float32 where they enter.
+INPUT_FLOAT_TYPES = ("float16", "bfloat16", "float64")
+# The safetensors dtype a batch of each declared element type is written in.
+SAFETENSORS_DTYPES = {"": "F32", "float32": "F32", "float16": "F16", "bfloat16": "BF16",
+                      "float64": "F64"}
+
+
+def start(model, kind, rng, dtype=""):
+    """An input of |kind| (floats of element type |dtype|, "" for float32)
+    with small ragged sizes."""
     if kind == "image":
-        return model.new_input("image", [rng.choice([5, 7, 8]), rng.choice([6, 9]), rng.choice([1, 2, 3])])
+        return model.new_input("image", [rng.choice([5, 7, 8]), rng.choice([6, 9]), rng.choice([1, 2, 3])],
+                               dtype=dtype)
     if kind == "seq":
-        return model.new_input("seq", [rng.choice([3, 5]), rng.choice([2, 4, 7])])
+        return model.new_input("seq", [rng.choice([3, 5]), rng.choice([2, 4, 7])], dtype=dtype)
     if kind == "tokens":
         return model.new_input("tokens", [rng.choice([4, 6])], vocab=rng.choice([5, 11]))
-    return model.new_input("flat", [rng.choice([6, 9, 13])])
+    return model.new_input("flat", [rng.choice([6, 9, 13])], dtype=dtype)
 
 
 def trainable_before(model, t):
@@ -407,8 +420,8 @@ def finish(model, name, t, loss="categorical_crossentropy", loss_options=None,
     optimizer_options.setdefault("learning_rate", LEARNING_RATE)
     text = model.text(name, out, loss, loss_options, optimizer, optimizer_options, metrics)
     return {"name": name, "text": text, "batch": model.batch, "covers": sorted(model.covers),
-            "inputs": [{"name": i.name, "kind": i.kind, "dims": i.dims, "vocab": i.vocab}
-                       for i in model.inputs],
+            "inputs": [{"name": i.name, "kind": i.kind, "dims": i.dims, "vocab": i.vocab,
+                        "dtype": getattr(i, "dtype", "")} for i in model.inputs],
             "loss": loss, "loss_options": loss_options, "classes": classes}
 
 
@@ -454,6 +467,12 @@ def conformance_cases(catalog_data, seed=1):
             def build(model, rng, layer=layer, context=context):
                 return model.apply(layer, trainable_before(model, start(model, context, rng)))
             case("%s_after_a_layer" % layer, build)
+    # Inputs declared in each other float element type, into each kind of
+    # first layer: the cast where they enter, on every backend.
+    for dtype in INPUT_FLOAT_TYPES:
+        for context in ("image", "flat", "seq"):
+            case("input_%s_%s" % (dtype, context),
+                 lambda m, r, dtype=dtype, context=context: trainable_before(m, start(m, context, r, dtype)))
     # Frozen layers: trainable=false (a frozen batch_norm runs in inference mode).
     for layer, context in (("batch_norm", "image"), ("batch_norm", "flat"), ("conv2d", "image"),
                            ("dense", "flat")):
@@ -593,7 +612,10 @@ def random_model(catalog_data, seed):
     rng = random.Random(seed)
     model = Model(rng, catalog, rng.choice([1, 2, 3, 4, 5]))
     kind = rng.choice(["image", "image", "flat", "seq", "tokens"])
-    t = start(model, kind, rng)
+    # Drawn apart from |rng|, so that a seed's layers stay what they were.
+    types = random.Random("input dtype:%s" % seed)
+    dtype = types.choice(INPUT_FLOAT_TYPES) if types.random() < 0.2 else ""
+    t = start(model, kind, rng, dtype)
     # Now and then a size where kernels change strategy (shared memory no
     # longer holds a long sequence's states or a wide layer's sums).
     if kind == "seq" and rng.random() < 0.1:

@@ -119,3 +119,30 @@ module {
   }
   dl.train_setup {batch_size = 32 : i64, data_transforms = [], epochs = 1 : i64, loss = #dl.config<"mse", {}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.0e-2 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
 }
+
+// -----
+
+// Tests that a cast between dense layers passes the gradient back cast to
+// the input's type (here rounding it to bf16, as the forward value was).
+// CHECK-LABEL: func.func @grad
+// CHECK: %[[A:.*]] = dl.dense %{{.*}}, %{{.*}} :
+// CHECK: %[[N:.*]] = dl.cast %[[A]] {to = bf16} : (tensor<?x4xf32>) -> tensor<?x4xbf16>
+// CHECK: %[[W:.*]] = dl.cast %[[N]] {to = f32} : (tensor<?x4xbf16>) -> tensor<?x4xf32>
+// CHECK: %[[DW:.*]] = dl.dense_grad_input %{{.*}}, %{{.*}} :
+// CHECK: %[[DN:.*]] = dl.cast %[[DW]] {to = bf16} : (tensor<?x4xf32>) -> tensor<?x4xbf16>
+// CHECK: %[[DA:.*]] = dl.cast %[[DN]] {to = f32} : (tensor<?x4xbf16>) -> tensor<?x4xf32>
+// CHECK: dl.dense_grad_kernel %{{.*}}, %[[DA]]
+module {
+  dl.param @"a/kernel" : tensor<4x4xf32> init glorot_uniform
+  dl.param @"b/kernel" : tensor<4x2xf32> init glorot_uniform
+  func.func @forward(%x: tensor<?x4xf32> {dl.name = "x"}) -> tensor<?x2xf32> {
+    %ka = dl.weight @"a/kernel" : tensor<4x4xf32>
+    %a = dl.dense %x, %ka : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    %n = dl.cast %a {to = bf16} : (tensor<?x4xf32>) -> tensor<?x4xbf16>
+    %w = dl.cast %n {to = f32} : (tensor<?x4xbf16>) -> tensor<?x4xf32>
+    %kb = dl.weight @"b/kernel" : tensor<4x2xf32>
+    %b = dl.dense %w, %kb : (tensor<?x4xf32>, tensor<4x2xf32>) -> tensor<?x2xf32>
+    return %b : tensor<?x2xf32>
+  }
+  dl.train_setup {batch_size = 32 : i64, data_transforms = [], epochs = 1 : i64, loss = #dl.config<"mse", {}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.0e-2 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
+}

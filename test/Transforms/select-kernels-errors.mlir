@@ -5,7 +5,7 @@
 // Tests that a group some target cannot run is an error at the group, naming
 // the target and why (here CUDA: an f64 tensor).
 func.func @f64_group(%x: tensor<4xf64>) -> tensor<4xf64> {
-  // expected-error@+1 {{no CUDA code generation for the kernel group 'relu': CUDA code generation supports f32, i32 and i64 tensors, not f64}}
+  // expected-error@+1 {{no CUDA code generation for the kernel group 'relu': CUDA code generation computes with f32, i32 and i64 tensors (and casts from and to f16, bf16 and f64), not f64}}
   %y = dl.fused "relu"(%x) : (tensor<4xf64>) -> tensor<4xf64> {
   ^bb0(%a: tensor<4xf64>):
     %r = dl.relu %a : (tensor<4xf64>) -> tensor<4xf64>

@@ -83,6 +83,10 @@ int printCatalog(bool asJson) {
   catalog["metrics"] = kinds(dl::Category::Metric);
   catalog["data_sources"] = kinds(dl::Category::DataSource);
   catalog["data_transforms"] = kinds(dl::Category::DataTransform);
+  json elementTypes = json::array();
+  for (const dl::ElementTypeSpec &t : dl::elementTypes())
+    elementTypes.push_back(t.name);
+  catalog["element_types"] = elementTypes;
 
   mlir::MLIRContext context;
   context.loadDialect<dl::DLDialect>();
@@ -120,6 +124,7 @@ int printCatalog(bool asJson) {
                << "metrics: " << names(catalog["metrics"]) << "\n"
                << "data sources: " << names(catalog["data_sources"]) << "\n"
                << "data transforms: " << names(catalog["data_transforms"]) << "\n"
+               << "input element types: " << names(catalog["element_types"]) << "\n"
                << "dl ops: " << names(catalog["ops"]) << "\n"
                << "kernel families:";
   for (llvm::StringRef target : kernels::targets()) {

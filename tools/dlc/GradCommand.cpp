@@ -10,6 +10,7 @@
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/BundleWriter.h"
 #include "compiler/Transforms/Passes.h"
+#include "runtime/float16.h"
 #include "runtime/safetensors.h"
 #include "runtime/session.h"
 #include "tools/dlc/RuntimeCommands.h"
@@ -50,8 +51,11 @@ std::string readTensor(const rt::SafetensorsTensor &view, RankedTensorType type,
   }
   std::vector<float> values;
   if (rt::Status status = rt::readFloat32(view, &values); !status.ok())
-    return where + ": " + status.message() + " (expected float32)";
-  out->data.assign(values.begin(), values.end());
+    return where + ": " + status.message() + " (expected floats)";
+  // A tensor declared float16 or bfloat16 holds the values rounded to it.
+  out->data.resize(values.size());
+  for (size_t i = 0; i < values.size(); ++i)
+    out->data[i] = ref::roundTo(type.getElementType(), values[i]);
   return "";
 }
 
@@ -169,8 +173,8 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
     storage[i].resize(v.bytes());
     v.data = storage[i].data();
     for (size_t j = 0; j < a.data.size(); ++j) {
-      if (v.dtype == rt::DType::kF32)
-        v.f32()[j] = float(a.data[j]);
+      if (rt::isFloatDType(v.dtype))
+        rt::storeElement(v.dtype, v.data, int64_t(j), a.data[j]);
       else if (v.dtype == rt::DType::kI64)
         v.i64()[j] = int64_t(a.data[j]);
       else if (a.data[j] == double(int32_t(a.data[j])))

@@ -1,5 +1,6 @@
 //===- RuntimeCommands.cpp - `dlc train|eval|run|bench` -------------------===//
 #include "tools/dlc/RuntimeCommands.h"
+#include "runtime/float16.h"
 
 #include <CLI/CLI.hpp>
 
@@ -221,12 +222,14 @@ int runRuntimeCommand(const RuntimeCommandSet &commands, RuntimeOptions &options
 
 namespace {
 
-/// Reads |t| into |view|'s storage as |view|'s dtype.
+/// Reads |t| into |view|'s storage as |view|'s dtype (floats rounded to a
+/// 16-bit input's type, to nearest even).
 rt::Status readAs(const rt::SafetensorsTensor &t, rt::TensorView view) {
-  if (view.dtype == rt::DType::kF32) {
+  if (rt::isFloatDType(view.dtype)) {
     std::vector<float> values;
     DLC_RETURN_IF_ERROR(rt::readFloat32(t, &values), "");
-    std::copy(values.begin(), values.end(), view.f32());
+    for (size_t i = 0; i < values.size(); ++i)
+      rt::storeElement(view.dtype, view.data, int64_t(i), values[i]);
     return rt::okStatus();
   }
   std::vector<int64_t> values;
@@ -491,7 +494,7 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
         rawShape.push_back(1); // grey images [N, H, W] as [H, W, 1]
     }
   }
-  if (spec.dtype == rt::DType::kF32) {
+  if (rt::isFloatDType(spec.dtype)) {
     rt::data::Pipeline pipeline;
     if (rt::Status s = rt::inferencePipeline(*bundle, rawShape, &pipeline); !s.ok())
       return fail(s);
@@ -524,8 +527,8 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
     rt::TensorView in{batchData.data(), spec.dtype, spec.shape};
     for (int64_t i = 0; i < batch * perExample; ++i) {
       float v = i < count * perExample ? values[size_t(start * perExample + i)] : 0.0f;
-      if (spec.dtype == rt::DType::kF32)
-        in.f32()[i] = v;
+      if (rt::isFloatDType(spec.dtype))
+        rt::storeElement(spec.dtype, in.data, i, v);
       else if (spec.dtype == rt::DType::kI32)
         in.i32()[i] = int32_t(v);
       else
@@ -582,8 +585,9 @@ int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
     v.data = storage.back().data();
     for (int64_t i = 0; i < v.numel(); ++i) {
       uint64_t r = (uint64_t(i) * 0x9e3779b97f4a7c15ull) >> 40;
-      if (v.dtype == rt::DType::kF32)
-        v.f32()[i] = spec.name == "labels" ? (i % spec.shape.back() == 0) : float(r % 1000) / 1000;
+      if (rt::isFloatDType(v.dtype))
+        rt::storeElement(v.dtype, v.data, i,
+                         spec.name == "labels" ? (i % spec.shape.back() == 0) : float(r % 1000) / 1000);
       else if (v.dtype == rt::DType::kI32)
         v.i32()[i] = int32_t(r % 10);
       else

@@ -102,17 +102,6 @@ AxisSplit splitAt(ArrayRef<int64_t> shape, int64_t axis) {
   return s;
 }
 
-std::string cType(Type t) {
-  Type elem = isa<ShapedType>(t) ? cast<ShapedType>(t).getElementType() : t;
-  if (elem.isF32())
-    return "float";
-  if (elem.isInteger(32))
-    return "int";
-  if (elem.isInteger(64))
-    return "long long";
-  return "";
-}
-
 std::string header(dl::FusedOp group, const CudaKernel &kernel) {
   std::vector<std::string> locations;
   collectLocations(group.getLoc(), locations);
@@ -124,7 +113,7 @@ std::string header(dl::FusedOp group, const CudaKernel &kernel) {
           std::to_string(kernel.block[0]) + ", " + std::to_string(kernel.block[1]) + ", " +
           std::to_string(kernel.block[2]) + "), shared " + std::to_string(kernel.sharedBytes) +
           " bytes\n";
-  return text + elementwiseHelpers(group);
+  return text + deviceTypeHelpers(group) + elementwiseHelpers(group);
 }
 
 std::string launchLimitError(const CudaKernel &kernel) {
@@ -148,6 +137,9 @@ std::string launchLimitError(const CudaKernel &kernel) {
 
 namespace {
 constexpr CudaFamily kFamilies[] = {
+    {"cast", "one cast between f16, bf16, f32, f64, i32 and i64",
+     "a grid-stride loop over the elements, 256 threads", "", isCastGroup, emitCast,
+     /*mayUseScratch=*/false, /*convertsElementTypes=*/true},
     {"embedding", "one embedding (a gather of rows) or embedding_grad (a scatter-add)",
      "a grid-stride loop over the gathered elements, 256 threads", "", isEmbeddingGroup,
      emitEmbedding},

@@ -63,6 +63,9 @@ struct CudaFamily {
   /// Whether its kernels may need scratch (CudaKernel::scratchBytes), which
   /// the memory plan must place.
   bool mayUseScratch = false;
+  /// Whether it reads and writes element types other than f32, i32 and i64
+  /// (through the type table, DeviceTypes.cpp); the others compute in those.
+  bool convertsElementTypes = false;
 };
 /// Every CUDA family, in the order dlc-select-kernels prefers them.
 llvm::ArrayRef<CudaFamily> cudaFamilies();

@@ -36,9 +36,26 @@ struct AxisSplit {
 };
 AxisSplit splitAt(llvm::ArrayRef<int64_t> shape, int64_t axis);
 
-/// The C element type of a tensor type ("float", "int", "long long"), or ""
-/// when the emitters do not support it.
+/// How device code holds one element type (DeviceTypes.cpp).
+struct DeviceType {
+  const char *storage;       // the C type of a buffer element
+  const char *compute;       // the C type arithmetic on it uses
+  const char *toCompute;     // device function from storage to compute ("": a C cast does)
+  const char *toStorage;     // from a double to storage, rounding ("": a C cast does)
+  const char *literalSuffix; // of a literal of the compute type ("f" for float)
+};
+/// The device type of a tensor's (or a scalar type's) elements, or null when
+/// the emitters do not support it.
+const DeviceType *deviceType(mlir::Type t);
+/// The C element type a buffer of |t| stores ("float", "unsigned short",
+/// "int", ...), or "" when the emitters do not support it.
 std::string cType(mlir::Type t);
+/// |stored| (an element of a buffer of |t|) in |t|'s compute type.
+std::string loadAsCompute(mlir::Type t, const std::string &stored);
+/// |computed| converted for storing in a buffer of |t| (rounding once).
+std::string storeFromCompute(mlir::Type t, const std::string &computed);
+/// The conversion functions the element types of |group|'s buffers need.
+std::string deviceTypeHelpers(dl::FusedOp group);
 /// "const float *__restrict__ in0, ..., float *__restrict__ out0, ..."
 /// |restrictPointers| false for kernels whose results alias their inputs.
 std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointers = true);
@@ -73,6 +90,10 @@ bool poolJoinsConvolution(mlir::Operation *pool);
 /// Whether a dense kernel can end in |softmax| as a row epilogue: it
 /// normalizes along the last axis, the rows of the product.
 bool softmaxJoinsDense(mlir::Operation *softmax);
+
+/// Whether |group| is one dl.cast between supported types.
+bool isCastGroup(dl::FusedOp group);
+mlir::LogicalResult emitCast(dl::FusedOp group, CudaKernel &kernel);
 
 /// Whether every op of |group| is elementwise over one shape (a trailing
 /// bias_grad of the chain allowed, as a per-channel reduction).

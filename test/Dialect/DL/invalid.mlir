@@ -727,3 +727,23 @@ func.func @conv_grad_kernel_filters(%x: tensor<2x5x5x3xf32>, %dy: tensor<2x3x3x7
   %0 = dl.conv2d_grad_kernel %x, %dy {dilation = array<i64: 1, 1>, padding = #dl<padding valid>, strides = array<i64: 1, 1>} : (tensor<2x5x5x3xf32>, tensor<2x3x3x7xf32>) -> tensor<3x3x3x6xf32>
   return
 }
+
+// -----
+
+// Tests that a float does not cast to an integer (no rounding mode is defined).
+func.func @cast_float_to_integer(%x: tensor<4x3xf32>) -> tensor<*xi32> {
+  // expected-error@+2 {{cast: cannot cast float f32 to integer i32 (no rounding mode is defined)}}
+  // expected-error@+1 {{'dl.cast' op failed to infer returned types}}
+  %y = dl.cast %x {to = i32} : (tensor<4x3xf32>) -> tensor<*xi32>
+  return %y : tensor<*xi32>
+}
+
+// -----
+
+// Tests that a cast names an element type dl has.
+func.func @cast_unknown_type(%x: tensor<4x3xf32>) -> tensor<*xf32> {
+  // expected-error@+2 {{cast: cannot cast to i8; element types: f16, bf16, f32, f64, i32, i64}}
+  // expected-error@+1 {{'dl.cast' op failed to infer returned types}}
+  %y = dl.cast %x {to = i8} : (tensor<4x3xf32>) -> tensor<*xf32>
+  return %y : tensor<*xf32>
+}

@@ -168,4 +168,30 @@ module {
     %d = dl.dropout %s {rate = 0.25 : f64, seed = 5 : i64, training} : (tensor<36x20xf32>) -> tensor<36x20xf32>
     return %s, %d : tensor<36x20xf32>, tensor<36x20xf32>
   }
+  // Casts: the reference rounds with frexp/ldexp, the kernels with integer
+  // code; the results must be equal to the bit (EmulatedKernelsTest).
+  func.func @cast_f32_to_f16(%x: tensor<37x19xf32>) -> tensor<37x19xf16> {
+    %y = dl.cast %x {to = f16} : (tensor<37x19xf32>) -> tensor<37x19xf16>
+    return %y : tensor<37x19xf16>
+  }
+  func.func @cast_f32_to_bf16(%x: tensor<37x19xf32>) -> tensor<37x19xbf16> {
+    %y = dl.cast %x {to = bf16} : (tensor<37x19xf32>) -> tensor<37x19xbf16>
+    return %y : tensor<37x19xbf16>
+  }
+  func.func @cast_f16_to_f32(%x: tensor<300x13xf16>) -> tensor<300x13xf32> {
+    %y = dl.cast %x {to = f32} : (tensor<300x13xf16>) -> tensor<300x13xf32>
+    return %y : tensor<300x13xf32>
+  }
+  func.func @cast_bf16_to_f64(%x: tensor<300x13xbf16>) -> tensor<300x13xf64> {
+    %y = dl.cast %x {to = f64} : (tensor<300x13xbf16>) -> tensor<300x13xf64>
+    return %y : tensor<300x13xf64>
+  }
+  func.func @cast_f64_to_bf16(%x: tensor<41x7xf64>) -> tensor<41x7xbf16> {
+    %y = dl.cast %x {to = bf16} : (tensor<41x7xf64>) -> tensor<41x7xbf16>
+    return %y : tensor<41x7xbf16>
+  }
+  func.func @cast_i32_to_f32(%x: tensor<41x7xi32>) -> tensor<41x7xf32> {
+    %y = dl.cast %x {to = f32} : (tensor<41x7xi32>) -> tensor<41x7xf32>
+    return %y : tensor<41x7xf32>
+  }
 }

@@ -1,0 +1,122 @@
+//===- DeviceTypes.cpp - Element types as data for the CUDA emitters ------===//
+//
+// What the emitters need to know of an element type, in one table: the C
+// type a buffer stores, the type arithmetic on it uses, and the device
+// functions converting between the two (tinygrad's renderer keeps dtypes as
+// data the same way). The 16-bit floats are stored as their bit patterns
+// and converted by integer code, which NVRTC and the CUDA emulation compile
+// alike without CUDA's fp16 headers.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Codegen/CUDA/EmitterSupport.h"
+
+using namespace mlir;
+
+namespace dlc::cuda {
+namespace {
+
+constexpr DeviceType kF32{"float", "float", "", "", "f"};
+constexpr DeviceType kF64{"double", "double", "", "", ""};
+constexpr DeviceType kF16{"unsigned short", "float", "dlc_f16_to_f32", "dlc_to_f16", "f"};
+constexpr DeviceType kBF16{"unsigned short", "float", "dlc_bf16_to_f32", "dlc_to_bf16", "f"};
+constexpr DeviceType kI32{"int", "int", "", "", ""};
+constexpr DeviceType kI64{"long long", "long long", "", "", "ll"};
+
+// Rounds to nearest, ties to even, from a double (so that f32 and f64
+// sources round once); overflow gives infinity, NaN stays a quiet NaN.
+constexpr const char *kNarrow16 = R"(__device__ __forceinline__ unsigned short dlc_narrow16(double x, int fractionBits, int exponentBits) {
+  const unsigned long long b = (unsigned long long)__double_as_longlong(x);
+  const unsigned sign = (unsigned)(b >> 63) << 15;
+  const long long field = (long long)((b >> 52) & 0x7ffull);
+  const unsigned long long fraction = b & ((1ull << 52) - 1);
+  const unsigned maxField = (1u << exponentBits) - 1;
+  const long long bias = (1ll << (exponentBits - 1)) - 1;
+  if (field == 0x7ff)
+    return (unsigned short)(sign | (maxField << fractionBits) | (fraction ? 1u << (fractionBits - 1) : 0u));
+  if (field == 0)
+    return (unsigned short)sign;
+  long long exponent = field - 1023 + bias;
+  const unsigned long long significand = fraction | (1ull << 52);
+  long long shift = 52 - fractionBits;
+  if (exponent <= 0) {
+    shift += 1 - exponent;
+    exponent = 0;
+  }
+  if (shift > 53)
+    return (unsigned short)sign;
+  unsigned long long kept = significand >> shift;
+  const unsigned long long rest = significand & ((1ull << shift) - 1), half = 1ull << (shift - 1);
+  if (rest > half || (rest == half && (kept & 1ull)))
+    ++kept;
+  unsigned long long bits = exponent == 0 ? kept
+      : ((unsigned long long)exponent << fractionBits) + kept - (1ull << fractionBits);
+  if (bits >= ((unsigned long long)maxField << fractionBits))
+    bits = (unsigned long long)maxField << fractionBits;
+  return (unsigned short)(sign | bits);
+}
+__device__ __forceinline__ unsigned short dlc_to_f16(double x) { return dlc_narrow16(x, 10, 5); }
+__device__ __forceinline__ unsigned short dlc_to_bf16(double x) { return dlc_narrow16(x, 7, 8); }
+__device__ __forceinline__ float dlc_f16_to_f32(unsigned short h) {
+  const unsigned sign = (unsigned)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1fu, fraction = h & 0x3ffu;
+  if (exponent == 0x1f)
+    return __uint_as_float(sign | 0x7f800000u | (fraction << 13));
+  if (exponent != 0)
+    return __uint_as_float(sign | ((exponent + 112) << 23) | (fraction << 13));
+  const float magnitude = (float)fraction * 5.9604644775390625e-08f;
+  return sign ? -magnitude : magnitude;
+}
+__device__ __forceinline__ float dlc_bf16_to_f32(unsigned short h) { return __uint_as_float((unsigned)h << 16); }
+)";
+
+} // namespace
+
+const DeviceType *deviceType(Type t) {
+  Type element = isa<ShapedType>(t) ? cast<ShapedType>(t).getElementType() : t;
+  if (element.isF32())
+    return &kF32;
+  if (element.isF64())
+    return &kF64;
+  if (element.isF16())
+    return &kF16;
+  if (element.isBF16())
+    return &kBF16;
+  if (element.isInteger(32))
+    return &kI32;
+  if (element.isInteger(64))
+    return &kI64;
+  return nullptr;
+}
+
+std::string cType(Type t) {
+  const DeviceType *type = deviceType(t);
+  return type ? type->storage : "";
+}
+
+std::string loadAsCompute(Type t, const std::string &stored) {
+  const DeviceType *type = deviceType(t);
+  return type && *type->toCompute ? std::string(type->toCompute) + "(" + stored + ")" : stored;
+}
+
+std::string storeFromCompute(Type t, const std::string &computed) {
+  const DeviceType *type = deviceType(t);
+  if (!type)
+    return computed;
+  if (*type->toStorage)
+    return std::string(type->toStorage) + "((double)(" + computed + "))";
+  return "(" + std::string(type->storage) + ")(" + computed + ")";
+}
+
+std::string deviceTypeHelpers(dl::FusedOp group) {
+  bool sixteen = false;
+  auto check = [&](Type t) {
+    const DeviceType *type = deviceType(t);
+    sixteen |= type && *type->toCompute;
+  };
+  for (Value v : group.getInputs())
+    check(v.getType());
+  for (Value v : group.getResults())
+    check(v.getType());
+  return sixteen ? kNarrow16 : "";
+}
+
+} // namespace dlc::cuda

@@ -1,0 +1,92 @@
+//===- float16_test.cc - The host's 16-bit float conversions --------------===//
+//
+// Every f16 and bf16 value round-trips; every midpoint between neighbours
+// rounds to the even one; overflow, subnormals and NaN behave as IEEE 754
+// says. Known bit patterns pin the formats themselves.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/float16.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace dlc::rt {
+namespace {
+
+struct Format {
+  const char *name;
+  uint16_t (*narrow)(double);
+  float (*widen)(uint16_t);
+  uint16_t infinity;
+};
+
+const Format kFormats[] = {{"f16", toF16Bits, fromF16Bits, 0x7C00},
+                           {"bf16", toBF16Bits, fromBF16Bits, 0x7F80}};
+
+TEST(Float16, KnownValues) {
+  EXPECT_EQ(toF16Bits(1.0), 0x3C00);
+  EXPECT_EQ(toF16Bits(-2.0), 0xC000);
+  EXPECT_EQ(toF16Bits(65504.0), 0x7BFF);         // the largest f16
+  EXPECT_EQ(toF16Bits(65519.99), 0x7BFF);        // below the midpoint to 2^16
+  EXPECT_EQ(toF16Bits(65520.0), 0x7C00);         // the midpoint rounds to even: infinity
+  EXPECT_EQ(toF16Bits(std::ldexp(1.0, -24)), 0x0001); // the smallest subnormal
+  EXPECT_EQ(toF16Bits(std::ldexp(1.0, -25)), 0x0000); // half of it: ties to even (zero)
+  EXPECT_EQ(toF16Bits(std::ldexp(1.5, -25)), 0x0001);
+  EXPECT_EQ(toF16Bits(-0.0), 0x8000);
+  EXPECT_EQ(toF16Bits(0.1), 0x2E66);
+  EXPECT_EQ(toBF16Bits(1.0), 0x3F80);
+  EXPECT_EQ(toBF16Bits(1.0 + 1.0 / 256), 0x3F80); // a tie: to even
+  EXPECT_EQ(toBF16Bits(1.0 + 3.0 / 256), 0x3F82);
+  EXPECT_EQ(toBF16Bits(0.1), 0x3DCD);
+  EXPECT_EQ(toBF16Bits(3.4e38), 0x7F80);          // beyond the largest bf16 (~3.39e38)
+  EXPECT_FLOAT_EQ(fromF16Bits(0x3555), 0.333251953125f);
+  EXPECT_EQ(fromBF16Bits(0xC049), -3.140625f);
+}
+
+TEST(Float16, EveryValueRoundTripsAndMidpointsRoundToEven) {
+  for (const Format &f : kFormats) {
+    SCOPED_TRACE(f.name);
+    int checked = 0;
+    for (uint32_t bits = 0; bits < 0x10000; ++bits) {
+      const uint16_t h = uint16_t(bits);
+      const float value = f.widen(h);
+      if (std::isnan(value)) {
+        EXPECT_TRUE(std::isnan(f.widen(f.narrow(value)))) << std::hex << bits;
+        continue;
+      }
+      ASSERT_EQ(f.narrow(value), h) << std::hex << bits;
+      // The midpoint to the next value up in magnitude (not from the largest
+      // finite value, nor from infinity).
+      const uint16_t next = uint16_t(h + 1);
+      if ((h & 0x7FFF) >= f.infinity - 1)
+        continue;
+      const double mid = (double(value) + double(f.widen(next))) / 2;
+      const uint16_t even = (h & 1) ? next : h;
+      EXPECT_EQ(f.narrow(mid), even) << std::hex << bits;
+      EXPECT_EQ(f.narrow(std::nextafter(mid, 0.0)), h) << std::hex << bits;
+      EXPECT_EQ(f.narrow(std::nextafter(mid, 2 * mid)), next) << std::hex << bits;
+      ++checked;
+    }
+    EXPECT_GT(checked, 60000);
+    EXPECT_EQ(f.narrow(INFINITY), f.infinity);
+    EXPECT_EQ(f.narrow(-INFINITY), f.infinity | 0x8000);
+    EXPECT_TRUE(std::isnan(f.widen(f.narrow(NAN))));
+  }
+}
+
+TEST(Float16, ElementsLoadAndStoreByDType) {
+  float f32[1];
+  uint16_t half[1];
+  int64_t i64[1];
+  storeElement(DType::kF32, f32, 0, 0.1);
+  EXPECT_EQ(f32[0], 0.1f);
+  storeElement(DType::kBF16, half, 0, 0.1);
+  EXPECT_EQ(half[0], 0x3DCD);
+  EXPECT_EQ(loadElement(DType::kBF16, half, 0), double(fromBF16Bits(0x3DCD)));
+  storeElement(DType::kI64, i64, 0, 42);
+  EXPECT_EQ(loadElement(DType::kI64, i64, 0), 42.0);
+}
+
+} // namespace
+} // namespace dlc::rt
