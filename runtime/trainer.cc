@@ -116,6 +116,9 @@ struct Trainer::State {
   Status saveCheckpoint();
   Status loadCheckpoint(bool *resumed);
   Status evaluate(MetricValues *out);
+  /// evaluate() by the bundle's @evaluate program, on the device that
+  /// trains: each example's loss and metric scores, summed here.
+  Status evaluateOnDevice(MetricValues *out);
 };
 
 Trainer::Trainer(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -229,6 +232,8 @@ Status Trainer::State::evaluate(MetricValues *out) {
   std::vector<TensorSpec> specs = session->inputs("infer");
   if (specs.size() != 1)
     return bad("evaluation supports models with one input");
+  if (session->hasProgram("evaluate"))
+    return evaluateOnDevice(out);
   double lossSum = 0;
   std::map<std::string, double> counts;
   cpu::LossOptions evalLoss = loss;
@@ -250,6 +255,31 @@ Status Trainer::State::evaluate(MetricValues *out) {
     accumulate(prediction, false, lab, count, out, &counts);
   }
   out->loss = out->examples ? lossSum / double(out->examples) : 0;
+  return okStatus();
+}
+
+Status Trainer::State::evaluateOnDevice(MetricValues *out) {
+  std::vector<TensorSpec> specs = session->inputs("evaluate");
+  std::vector<TensorSpec> names = session->outputs("evaluate");
+  std::vector<double> sums(names.size(), 0.0);
+  validation.startEpoch(0);
+  for (int64_t b = 0; b < validation.numBatches(); ++b) {
+    TensorView in{inputs.data(), specs[0].dtype, specs[0].shape};
+    TensorView lab{labels.data(), specs[1].dtype, specs[1].shape};
+    int64_t count = 0;
+    DLC_RETURN_IF_ERROR(fillBatch(validation, b, in, lab, &count), "validation batch");
+    std::vector<TensorView> outs;
+    DLC_RETURN_IF_ERROR(session->run("evaluate", {in, lab}, &outs), "evaluating");
+    // Only the batch's real examples: the rest of a last batch is padding.
+    for (size_t o = 0; o < outs.size(); ++o)
+      for (int64_t i = 0; i < count && i < outs[o].numel(); ++i)
+        sums[o] += double(outs[o].f32()[i]);
+    out->examples += count;
+  }
+  double n = out->examples ? double(out->examples) : 1.0;
+  out->loss = sums[0] / n;
+  for (size_t o = 1; o < names.size(); ++o)
+    out->metrics[names[o].name] = sums[o] / n;
   return okStatus();
 }
 

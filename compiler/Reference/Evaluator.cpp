@@ -281,6 +281,16 @@ private:
           value[0] = loss(in(l.getPrediction()), in(l.getLabels()), o);
           return define(op, std::move(value));
         })
+        .Case([&](ExampleLossOp l) -> LogicalResult {
+          LossOptions o = lossOptions(l.getConfig());
+          if (std::string e = classIdError(in(l.getPrediction()), in(l.getLabels()), o); !e.empty())
+            return l.emitError() << "labels: " << e;
+          return define(op, exampleLosses(in(l.getPrediction()), in(l.getLabels()), o));
+        })
+        .Case([&](MetricOp m) {
+          return define(op, metricScores(in(m.getPrediction()), in(m.getLabels()), m.getRule().str(),
+                                         int64_t(m.getK()), m.getThreshold().convertToDouble()));
+        })
         .Case([&](LossGradOp l) -> LogicalResult {
           LossOptions o = lossOptions(l.getConfig());
           if (std::string e = classIdError(in(l.getPrediction()), in(l.getLabels()), o); !e.empty())

@@ -325,6 +325,54 @@ double loss(const RefTensor &prediction, const RefTensor &labels, const LossOpti
   return evaluateLoss(prediction, labels, options, nullptr);
 }
 
+RefTensor exampleLosses(const RefTensor &prediction, const RefTensor &labels,
+                        const LossOptions &options) {
+  int64_t classes = prediction.dim(-1), rows = prediction.size() / classes;
+  RefTensor out(std::vector<int64_t>{rows});
+  std::vector<double> y;
+  for (int64_t r = 0; r < rows; ++r) {
+    rowLabels(labels, options, r, classes, y);
+    out[r] = rowLoss(prediction.data.data() + r * classes, y, options, nullptr);
+  }
+  return out;
+}
+
+RefTensor metricScores(const RefTensor &prediction, const RefTensor &labels, const std::string &rule,
+                       int64_t k, double threshold) {
+  int64_t classes = prediction.dim(-1), rows = prediction.size() / classes;
+  RefTensor out(std::vector<int64_t>{rows});
+  for (int64_t r = 0; r < rows; ++r) {
+    const double *p = prediction.data.data() + r * classes;
+    if (rule == "binary") {
+      double right = 0;
+      for (int64_t j = 0; j < classes; ++j)
+        right += double(p[j] > threshold) == labels[r * classes + j] ? 1 : 0;
+      out[r] = right / double(classes);
+      continue;
+    }
+    // The label's class: the id, or the first maximum of a one-hot row.
+    int64_t label = 0;
+    if (labels.integer) {
+      label = int64_t(labels[r]);
+    } else {
+      for (int64_t j = 1; j < classes; ++j)
+        if (labels[r * classes + j] > labels[r * classes + label])
+          label = j;
+    }
+    if (label < 0 || label >= classes || !std::isfinite(p[label])) {
+      out[r] = 0;
+      continue;
+    }
+    // tf.math.in_top_k: fewer than k predictions strictly greater; k = 1
+    // is Keras' accuracy, whose argmax takes the first of equal maxima.
+    int64_t greater = 0;
+    for (int64_t j = 0; j < classes; ++j)
+      greater += p[j] > p[label] || (k == 1 && j < label && p[j] == p[label]);
+    out[r] = greater < k ? 1 : 0;
+  }
+  return out;
+}
+
 RefTensor lossGrad(const RefTensor &prediction, const RefTensor &labels,
                    const LossOptions &options) {
   RefTensor grad;

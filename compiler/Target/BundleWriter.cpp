@@ -29,7 +29,7 @@ namespace {
 
 /// The functions dlc-autodiff leaves, under the names programs have.
 constexpr std::pair<const char *, const char *> kPrograms[] = {
-    {"forward", "infer"}, {"grad", "grad"}, {"train_step", "train_step"}};
+    {"forward", "infer"}, {"grad", "grad"}, {"train_step", "train_step"}, {"evaluate", "evaluate"}};
 
 nlohmann::json toJson(Attribute a) {
   if (auto b = dyn_cast<BoolAttr>(a))

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Transforms/Passes.h"
 #include "dialects/DL/DLCatalog.h"
+#include "runtime/settings.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -111,6 +112,71 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     if (failed(buildGrad(module, forward, *setups.begin())))
       return signalPassFailure();
     buildTrainStep(module, *setups.begin());
+    if (failed(buildEvaluate(module, forward, *setups.begin())))
+      return signalPassFailure();
+  }
+
+  /// @evaluate(inputs..., labels) -> (loss, metric...): each example's loss
+  /// and each metric's score of each example, so that validation runs on
+  /// the device that trains and the host only sums the batch's real
+  /// examples. Built for [N, classes] predictions; the trainer evaluates
+  /// others on the host.
+  LogicalResult buildEvaluate(ModuleOp module, func::FuncOp forward, TrainSetupOp setup) {
+    auto prediction = dyn_cast<RankedTensorType>(forward.getResultTypes().front());
+    if (!prediction || prediction.getRank() != 2)
+      return success();
+    dlc::rt::LossSettings loss;
+    if (!dlc::rt::decodeLoss(settingOf(setup.getLoss()), &loss).ok())
+      return success(); // the setup's verifier reports it
+    MLIRContext *context = module.getContext();
+    OpBuilder b(context);
+    b.setInsertionPointAfter(module.lookupSymbol<func::FuncOp>("train_step"));
+    Location loc = forward.getLoc();
+    SmallVector<Type> inputs(forward.getArgumentTypes());
+    inputs.push_back(labelsType(setup.getLoss(), prediction));
+    auto perExample = RankedTensorType::get({prediction.getDimSize(0)}, b.getF32Type());
+    SmallVector<Type> results{perExample};
+    SmallVector<dlc::rt::MetricSettings> metrics;
+    for (Attribute a : setup.getMetrics()) {
+      dlc::rt::MetricSettings m;
+      if (!dlc::rt::decodeMetric(settingOf(cast<ConfigAttr>(a)), &m).ok())
+        return success();
+      metrics.push_back(m);
+      results.push_back(perExample);
+    }
+    auto evaluate = b.create<func::FuncOp>(loc, "evaluate", b.getFunctionType(inputs, results));
+    Block *body = evaluate.addEntryBlock();
+    IRMapping mapping;
+    for (auto [index, argument] : llvm::enumerate(forward.getArguments())) {
+      mapping.map(argument, body->getArgument(index));
+      if (auto name = forward.getArgAttr(index, "dl.name"))
+        evaluate.setArgAttr(index, "dl.name", name);
+    }
+    evaluate.setArgAttr(forward.getNumArguments(), "dl.name", b.getStringAttr("labels"));
+    b.setInsertionPointToEnd(body);
+    Value output;
+    for (Operation &op : forward.getBody().front()) {
+      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+        output = mapping.lookup(ret.getOperand(0));
+        break;
+      }
+      b.clone(op, mapping);
+    }
+    Value labels = body->getArguments().back();
+    SmallVector<Value> values{
+        b.create<ExampleLossOp>(loc, perExample, output, labels, setup.getLoss())};
+    evaluate.setResultAttr(0, "dl.name", b.getStringAttr("loss"));
+    // Keras resolves `accuracy` by the loss: binary for binary_crossentropy
+    // (prediction > 0.5, as on the model's output), else categorical.
+    bool binary = loss.kind == dlc::rt::LossKind::kBinaryCrossentropy;
+    for (auto [index, m] : llvm::enumerate(metrics)) {
+      values.push_back(b.create<MetricOp>(loc, perExample, output, labels,
+                                          b.getStringAttr(binary ? "binary" : "top_k"),
+                                          b.getI64IntegerAttr(m.k), b.getF64FloatAttr(0.5)));
+      evaluate.setResultAttr(index + 1, "dl.name", b.getStringAttr(m.name));
+    }
+    b.create<func::ReturnOp>(loc, values);
+    return success();
   }
 
   /// @train_step(inputs..., labels, step) -> (loss, prediction or logits):

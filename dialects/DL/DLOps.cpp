@@ -186,6 +186,53 @@ LogicalResult LossOp::verify() {
   return success();
 }
 
+/// Per-example ops see [N, classes] predictions and one result per example.
+static LogicalResult verifyPerExample(Operation *op, Value prediction, Value result) {
+  auto p = dyn_cast<RankedTensorType>(prediction.getType());
+  auto r = cast<ShapedType>(result.getType());
+  if (!p || p.getRank() != 2)
+    return op->emitOpError("needs predictions [N, classes], got ") << prediction.getType();
+  if (failed(verifyCompatibleShape(r.getShape(), p.getShape().take_front())))
+    return op->emitOpError("result ") << r << " must hold one value per example of " << p;
+  return success();
+}
+
+/// Labels of the prediction's shape (floats), or class ids [N] when |sparse|.
+static LogicalResult verifyLabels(Operation *op, Value prediction, Value labels, bool sparse) {
+  auto p = cast<ShapedType>(prediction.getType());
+  auto l = cast<ShapedType>(labels.getType());
+  if (sparse) {
+    if (!l.getElementType().isSignlessInteger() || !l.hasRank() || l.getRank() != 1 ||
+        failed(verifyCompatibleShape(l.getShape(), p.getShape().take_front())))
+      return op->emitOpError("needs integer class ids [N] for ") << p << ", got " << l;
+    return success();
+  }
+  if (!isa<FloatType>(l.getElementType()) || failed(verifyCompatibleShape(l, p)))
+    return op->emitOpError("labels ") << l << " must be floats shaped like the prediction " << p;
+  return success();
+}
+
+LogicalResult ExampleLossOp::verify() {
+  if (failed(verifyConfig(Category::Loss, getConfig(), [&]() { return emitOpError(); })) ||
+      failed(verifyPerExample(*this, getPrediction(), getLosses())))
+    return failure();
+  return verifyLabels(*this, getPrediction(), getLabels(),
+                      getConfig().getKind() == "sparse_categorical_crossentropy");
+}
+
+LogicalResult MetricOp::verify() {
+  if (failed(verifyPerExample(*this, getPrediction(), getScores())))
+    return failure();
+  if (getRule() != "top_k" && getRule() != "binary")
+    return emitOpError("rule must be 'top_k' or 'binary', got '") << getRule() << "'";
+  if (getK() < 1)
+    return emitOpError("k must be at least 1, got ") << getK();
+  bool sparse = isa<IntegerType>(cast<ShapedType>(getLabels().getType()).getElementType());
+  if (sparse && getRule() == "binary")
+    return emitOpError("binary scores need labels shaped like the prediction");
+  return verifyLabels(*this, getPrediction(), getLabels(), sparse);
+}
+
 //===----------------------------------------------------------------------===//
 // Custom assembly: `init glorot_uniform`
 //===----------------------------------------------------------------------===//

@@ -39,6 +39,37 @@ def DL_LossGradOp : DL_GradOp<"loss_grad", "d(loss)/d(prediction), for the mean 
   let hasVerifier = 1;
 }
 
+def DL_ExampleLossOp : DL_Op<"example_loss", [Pure]> {
+  let summary = "a Keras loss of each example: the terms of dl.loss's batch mean";
+  let description = [{
+    What evaluation sums: the @evaluate program returns it so that the host
+    adds up the examples of a batch that are real (the last batch of a
+    split may be partly padding). Predictions are [N, classes].
+  }];
+  let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, DL_ConfigAttr:$config);
+  let results = (outs 1DTensorOf<[F32]>:$losses);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def DL_MetricOp : DL_Op<"metric", [Pure]> {
+  let summary = "a metric's score of each example";
+  let description = [{
+    `rule` is how the score is computed, decided where the program is built
+    from the metric and the loss (Keras resolves `accuracy` by the loss):
+    `top_k`: 1 when the label's class is among the k largest predictions
+    (tf.math.in_top_k's ties; k = 1 is categorical accuracy), else 0, for
+    one-hot labels [N, classes] or class ids [N]; `binary`: the fraction of
+    the example's outputs where (prediction > threshold) equals the label.
+    Predictions are [N, classes]. The mean over examples is the metric.
+  }];
+  let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, StrAttr:$rule,
+                       I64Attr:$k, F64Attr:$threshold);
+  let results = (outs 1DTensorOf<[F32]>:$scores);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def DL_ZerosOp : DL_Op<"zeros", [Pure]> {
   let summary = "a tensor of zeros (the gradient of a parameter that does not reach the loss)";
   let results = (outs AnyStaticShapeTensor:$output);

@@ -439,6 +439,8 @@ Status buildOp(OpContext &ctx, PreparedCall *call) {
   case K::loss_grad: return buildLoss(ctx, true, call);
   case K::optimizer_update: return buildOptimizerUpdate(ctx, call);
   case K::cast: return buildCast(ctx, call);
+  case K::example_loss: return buildExampleLoss(ctx, call);
+  case K::metric: return buildMetric(ctx, call);
   }
   return bad("op kind " + std::to_string(int(ctx.op.kind())) + " is unknown");
 }

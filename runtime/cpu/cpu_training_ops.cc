@@ -70,6 +70,71 @@ Status buildLoss(OpContext &ctx, bool grad, PreparedCall *call) {
   return okStatus();
 }
 
+/// Where row |row|'s labels start: a class id, or a row of |classes|.
+static const void *labelRow(const TensorView &labels, int64_t row, int64_t classes) {
+  int64_t perRow = labels.shape.size() == 1 ? 1 : classes;
+  return static_cast<const char *>(labels.data) + size_t(row * perRow) * dtypeSize(labels.dtype);
+}
+
+Status buildExampleLoss(OpContext &ctx, PreparedCall *call) {
+  DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
+  LossOptions o;
+  DLC_RETURN_IF_ERROR(lossOptions(ctx.op, &o), "");
+  TensorView prediction = ctx.in(0), labels = ctx.in(1), out = ctx.out(0);
+  DLC_RETURN_IF_ERROR(rankIs(prediction, 2, "example_loss prediction"), "");
+  int64_t rows = prediction.dim(0), classes = prediction.dim(1);
+  if (out.numel() != rows || labels.shape.empty() || labels.dim(0) != rows)
+    return bad("example_loss: one loss per example of " + shapeString(prediction.shape));
+  *call = [=](const RunOptions &) {
+    for (int64_t r = 0; r < rows; ++r) {
+      double value = 0;
+      DLC_RETURN_IF_ERROR(loss(prediction.f32() + r * classes, labelRow(labels, r, classes),
+                               labels.dtype, 1, classes, o, &value),
+                          "");
+      out.f32()[r] = float(value);
+    }
+    return okStatus();
+  };
+  return okStatus();
+}
+
+Status buildMetric(OpContext &ctx, PreparedCall *call) {
+  DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
+  std::string rule = textAttr(ctx.op, "rule");
+  int64_t k = 1;
+  double threshold = 0.5;
+  DLC_RETURN_IF_ERROR(intAttr(ctx.op, "k", &k), "");
+  DLC_RETURN_IF_ERROR(floatAttr(ctx.op, "threshold", &threshold), "");
+  if (rule != "top_k" && rule != "binary")
+    return bad("metric rule '" + rule + "' is unknown");
+  TensorView prediction = ctx.in(0), labels = ctx.in(1), out = ctx.out(0);
+  DLC_RETURN_IF_ERROR(rankIs(prediction, 2, "metric prediction"), "");
+  int64_t rows = prediction.dim(0), classes = prediction.dim(1);
+  bool sparse = labels.shape.size() == 1;
+  if (out.numel() != rows || labels.shape.empty() || labels.dim(0) != rows ||
+      (rule == "binary" && sparse))
+    return bad("metric: one score per example of " + shapeString(prediction.shape));
+  *call = [=](const RunOptions &) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *p = prediction.f32() + r * classes;
+      const void *y = labelRow(labels, r, classes);
+      int64_t correct = 0;
+      if (rule == "binary") {
+        DLC_RETURN_IF_ERROR(countBinaryCorrect(p, y, labels.dtype, classes, &correct, float(threshold)), "");
+        out.f32()[r] = float(double(correct) / double(classes));
+        continue;
+      }
+      if (k == 1)
+        DLC_RETURN_IF_ERROR(countTop1Correct(p, y, labels.dtype, 1, classes, sparse, &correct), "");
+      else
+        DLC_RETURN_IF_ERROR(countTopKCorrect(p, y, labels.dtype, 1, classes, sparse, k, &correct), "");
+      out.f32()[r] = float(correct);
+    }
+    return okStatus();
+  };
+  return okStatus();
+}
+
 Status buildDropout(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
   double rate;

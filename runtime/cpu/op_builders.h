@@ -11,6 +11,8 @@
 namespace dlc::rt::cpu {
 
 Status buildLoss(OpContext &ctx, bool grad, PreparedCall *call);
+Status buildExampleLoss(OpContext &ctx, PreparedCall *call);
+Status buildMetric(OpContext &ctx, PreparedCall *call);
 /// dense_grad_input, dense_grad_kernel, bias_grad (by the op's kind).
 Status buildDenseGrad(OpContext &ctx, PreparedCall *call);
 Status buildDropout(OpContext &ctx, PreparedCall *call);

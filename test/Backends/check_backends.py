@@ -180,6 +180,24 @@ def compare_tensors(got, want, error_of):
     return worst, where, ""
 
 
+def read_outputs(directory, run):
+    """The gradients file of |run| ("ref", "cpu", "ref_probe0", ...) and,
+    where the model has an evaluate program, its outputs (each example's
+    loss and metric scores) as "evaluate/<name>": compared alike."""
+    outputs = read(os.path.join(directory, "grad_%s.safetensors" % run))
+    scores = os.path.join(directory, "eval_%s.safetensors" % run)
+    if os.path.exists(scores):
+        outputs.update(("evaluate/" + name, value) for name, value in read(scores).items())
+    return outputs
+
+
+def eval_args(directory, run):
+    """--eval-out for |run| when the reference evaluated the case (the
+    bundle has an evaluate program)."""
+    evaluates = os.path.exists(os.path.join(directory, "evaluates"))
+    return ["--eval-out", "eval_%s.safetensors" % run] if evaluates else []
+
+
 def rounding_response(directory, want):
     """Per tensor, how far the reference's gradient moved under the rounding
     probes (`dlc grad --rounding-probe`, grad_ref_probe*.safetensors): the
@@ -187,7 +205,7 @@ def rounding_response(directory, want):
     intermediate shows too."""
     response = {}
     for probe in range(ROUNDING_PROBES):
-        probed = read(os.path.join(directory, "grad_ref_probe%d.safetensors" % probe))
+        probed = read_outputs(directory, "ref_probe%d" % probe)
         for name in want:
             moved = max((abs(a - b) for a, b in zip(probed[name][2], want[name][2])), default=0.0)
             response[name] = max(response.get(name, 0.0), moved)
@@ -284,6 +302,8 @@ def check_case(case, args, root):
     if rc != 0:
         return problem("dlc inspect failed:\n" + out[-2000:])
     inspect = json.loads(out)
+    if any(p["name"] == "evaluate" for p in inspect["programs"]):
+        open(os.path.join(directory, "evaluates"), "w").close()
     for program in inspect["programs"]:
         for k in program["kernels"]:
             families = ["cpu." + c["routine"] for c in k.get("cpu", [])]
@@ -306,7 +326,8 @@ def check_case(case, args, root):
     for probe in range(ROUNDING_PROBES):
         rc, out, _ = run(command + ["--backend", "ref", "--weights", "weights.safetensors", "--batch",
                                     "batch.safetensors", "--out", "grad_ref_probe%d.safetensors" % probe,
-                                    "--step", str(step), "--rounding-probe", str(rng.randrange(1, 2 ** 32))],
+                                    "--step", str(step), "--rounding-probe", str(rng.randrange(1, 2 ** 32))]
+                         + eval_args(directory, "ref_probe%d" % probe),
                          directory)
         if rc != 0:
             return problem("dlc grad --backend ref --rounding-probe failed:\n" + out[-3000:])
@@ -323,7 +344,7 @@ def load_reference(directory):
     """What every backend of the case in |directory| is compared with, read
     once: the starting weights, the reference's gradients and their rounding
     response, and its training step."""
-    grads = read(os.path.join(directory, "grad_ref.safetensors"))
+    grads = read_outputs(directory, "ref")
     return {"weights": read(os.path.join(directory, "weights.safetensors")), "grads": grads,
             "response": rounding_response(directory, grads),
             "step": read(os.path.join(directory, "step_ref.safetensors"))}
@@ -335,8 +356,8 @@ def run_backend(command, backend, directory, step, result, args, reference):
     False when it failed to run."""
     rc, out, _ = run(command + ["--backend", backend, "--weights", "weights.safetensors",
                                 "--batch", "batch.safetensors", "--out", "grad_%s.safetensors" % backend,
-                                "--step-out", "step_%s.safetensors" % backend, "--step", str(step)],
-                     directory)
+                                "--step-out", "step_%s.safetensors" % backend, "--step", str(step)]
+                     + eval_args(directory, backend), directory)
     if rc != 0:
         result["problems"].append("%s grad --backend %s failed:\n%s" % (
             os.path.basename(command[0]), backend, out[-3000:]))
@@ -344,7 +365,7 @@ def run_backend(command, backend, directory, step, result, args, reference):
     if backend == "ref":
         return True
     grad_ref = reference["grads"]
-    grad_got = read(os.path.join(directory, "grad_%s.safetensors" % backend))
+    grad_got = read_outputs(directory, backend)
     step_got = read(os.path.join(directory, "step_%s.safetensors" % backend))
     if args.plant:
         plant(grad_got, args.plant)
@@ -388,7 +409,7 @@ def check_exported(case, args, root):
 def plant(tensors, relative):
     """A planted bug: the largest element of the last tensor (a parameter
     or slot, not the loss) off by |relative| of itself."""
-    name = sorted(n for n in tensors if n != "loss")[-1]
+    name = sorted(n for n in tensors if n != "loss" and not n.startswith("evaluate/"))[-1]
     dtype, shape, values = tensors[name]
     values = list(values)
     i = max(range(len(values)), key=lambda k: abs(values[k]))
@@ -404,6 +425,10 @@ def export(case, directory, root):
               "grad_ref.safetensors", "step_ref.safetensors") + tuple(
                   "grad_ref_probe%d.safetensors" % p for p in range(ROUNDING_PROBES)):
         shutil.copy(os.path.join(directory, f), out)
+    for f in ("evaluates", "eval_ref.safetensors") + tuple(
+            "eval_ref_probe%d.safetensors" % p for p in range(ROUNDING_PROBES)):
+        if os.path.exists(os.path.join(directory, f)):
+            shutil.copy(os.path.join(directory, f), out)
 
 
 def coverage(catalog, cases, results):

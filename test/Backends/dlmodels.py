@@ -560,13 +560,16 @@ def conformance_cases(catalog_data, seed=1):
         case("fusion_conv_pool_" + extra,
              lambda m, r, layer=layer, fixed=fixed: m.apply("max_pool2d", m.apply(layer, m.apply(
                  "conv2d", start(m, "image", r), {"filters": 4, "kernel_size": 2}), fixed)))
-    # Every metric (the host computes them; the model must still compile with them).
+    # Every metric with each kind of labels (one-hot, class ids, binary): the
+    # @evaluate program scores each example on every backend.
     for metric in catalog.data["metrics"]:
         call = metric["name"] + ("(%s)" % ", ".join("%s=2" % o["name"] for o in metric["options"])
                                  if metric["options"] else "")
-        case("metric_" + metric["name"],
-             lambda m, r: m.apply("dense", start(m, "flat", r), {"units": 4, "activation": "relu"}),
-             metrics=[call], classes=3)
+        for labels, loss in (("", "categorical_crossentropy"), ("_sparse", "sparse_categorical_crossentropy"),
+                             ("_binary", "binary_crossentropy")):
+            case("metric_" + metric["name"] + labels,
+                 lambda m, r: m.apply("dense", start(m, "flat", r), {"units": 4, "activation": "relu"}),
+                 metrics=[call], classes=3, loss=loss)
     # Every loss with each option value, every optimizer with each option value.
     for loss, spec in catalog.losses.items():
         variants = [{}]

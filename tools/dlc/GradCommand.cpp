@@ -24,6 +24,13 @@ using namespace mlir;
 using namespace dlc;
 
 namespace {
+/// An output of the @evaluate program (each example's loss or a metric's
+/// scores), by its name, for --eval-out.
+struct NamedTensor {
+  std::string name;
+  ref::RefTensor value;
+};
+
 std::string shapeText(ArrayRef<int64_t> shape) {
   std::string text = "[";
   for (size_t i = 0; i < shape.size(); ++i)
@@ -130,7 +137,7 @@ std::string loadBatch(func::FuncOp grad, const std::string &path,
 std::string runOnDevice(ModuleOp original, const std::string &backend, const ref::ParamMap &params,
                         const std::vector<ref::RefTensor> &arguments,
                         std::vector<ref::RefTensor> *results, const GradOptions &options,
-                        ref::ParamMap *stepped) {
+                        ref::ParamMap *stepped, std::vector<NamedTensor> *evaluated) {
   // Before compiling: a missing GPU or host compiler is the clearer error.
   std::unique_ptr<rt::Device> device;
   if (rt::Status s = createDevice(backend, &device); !s.ok())
@@ -195,6 +202,20 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
     t.shape = o.shape;
     t.data.assign(o.f32(), o.f32() + o.numel());
     results->push_back(std::move(t));
+  }
+  if (!options.evalOut.empty()) {
+    if (!session->hasProgram("evaluate"))
+      return "the model has no evaluate program (its output is not [N, classes])";
+    std::vector<rt::TensorView> scores;
+    if (rt::Status s = session->run("evaluate", inputs, &scores); !s.ok())
+      return s.message();
+    std::vector<rt::TensorSpec> names = session->outputs("evaluate");
+    for (size_t i = 0; i < scores.size(); ++i) {
+      ref::RefTensor t;
+      t.shape = scores[i].shape;
+      t.data.assign(scores[i].f32(), scores[i].f32() + scores[i].numel());
+      evaluated->push_back({names[i].name, std::move(t)});
+    }
   }
   if (options.stepOut.empty())
     return "";
@@ -286,9 +307,10 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
     return error;
   FailureOr<std::vector<ref::RefTensor>> results = std::vector<ref::RefTensor>();
   ref::ParamMap stepped;
+  std::vector<NamedTensor> evaluated; // the @evaluate program's outputs
   if (backend != "ref") {
-    if (std::string error =
-            runOnDevice(*original, backend, params, arguments, &*results, options, &stepped);
+    if (std::string error = runOnDevice(*original, backend, params, arguments, &*results, options,
+                                        &stepped, &evaluated);
         !error.empty())
       return error;
   } else {
@@ -298,6 +320,18 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
     results = ref::evaluate(grad, arguments, params, evalOptions);
     if (failed(results))
       return "evaluation failed (see the errors above)";
+    if (!options.evalOut.empty()) {
+      auto evaluate = module.lookupSymbol<func::FuncOp>("evaluate");
+      if (!evaluate)
+        return "the model has no evaluate program (its output is not [N, classes])";
+      FailureOr<std::vector<ref::RefTensor>> scores =
+          ref::evaluate(evaluate, arguments, params, evalOptions);
+      if (failed(scores))
+        return "evaluation of @evaluate failed (see the errors above)";
+      for (auto [index, score] : llvm::enumerate(*scores))
+        evaluated.push_back(
+            {evaluate.getResultAttrOfType<StringAttr>(index, "dl.name").str(), std::move(score)});
+    }
     if (!options.stepOut.empty())
       if (std::string error = stepOnReference(module, params, arguments, options, &stepped);
           !error.empty())
@@ -312,6 +346,16 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
   }
   if (std::string error = writeTensors(options.out, names, values); !error.empty())
     return error;
+  if (!options.evalOut.empty()) {
+    names.clear();
+    values.clear();
+    for (const NamedTensor &e : evaluated) {
+      names.push_back(e.name);
+      values.push_back(&e.value);
+    }
+    if (std::string error = writeTensors(options.evalOut, names, values); !error.empty())
+      return error;
+  }
   if (options.stepOut.empty())
     return "";
   names.clear();

@@ -17,6 +17,9 @@ struct GradOptions {
   /// it written here (the optimizer's part of the contract). The gradients
   /// use |step|'s dropout masks too, so they are the ones the step applies.
   std::string stepOut;
+  /// When set: the @evaluate program's outputs on the same batch (each
+  /// example's loss and metric scores, by their names) written here.
+  std::string evalOut;
   int64_t step = 0;
   /// ref only: the seed of a rounding probe (ref::EvalOptions), 0 for none.
   uint64_t roundingProbe = 0;

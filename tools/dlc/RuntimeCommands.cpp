@@ -193,6 +193,8 @@ CLI::App *addGradCommand(CLI::App &app, std::string &input, RuntimeOptions &opti
   command->add_option("--step-out", options.stepOut,
                       "also take one training step from the same parameters (optimizer slots "
                       "at zero) and write every parameter and optimizer slot after it here");
+  command->add_option("--eval-out", options.evalOut,
+                      "also run the evaluate program on the batch and write each example's loss and metric scores here");
   command->add_option("--step", options.step,
                       "the training step's number: its dropout masks, for the gradients and --step-out")
       ->check(CLI::NonNegativeNumber)
@@ -309,6 +311,19 @@ int gradCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
                        outputs[i].bytes()});
   if (rt::Status s = rt::writeSafetensors(options.out, tensors); !s.ok())
     return fail(s);
+  if (!options.evalOut.empty()) {
+    if (!bundle->program("evaluate"))
+      return error(bundle->origin() + " has no evaluate program (the model's output is not [N, classes])");
+    if (rt::Status s = session->run("evaluate", inputs, &outputs); !s.ok())
+      return fail(s);
+    std::vector<rt::TensorSpec> scores = session->outputs("evaluate");
+    tensors.clear();
+    for (size_t i = 0; i < outputs.size(); ++i)
+      tensors.push_back({scores[i].name, rt::DType::kF32, outputs[i].shape, outputs[i].data,
+                         outputs[i].bytes()});
+    if (rt::Status s = rt::writeSafetensors(options.evalOut, tensors); !s.ok())
+      return fail(s);
+  }
   if (options.stepOut.empty())
     return 0;
   if (!bundle->program("train_step"))

@@ -43,6 +43,7 @@ struct RuntimeOptions {
   // grad (dlc-rt)
   std::string weights, batch, out;
   std::string stepOut; // also one train_step from the same parameters
+  std::string evalOut; // also the evaluate program's outputs
   int64_t step = 0;
 };
 

@@ -403,6 +403,8 @@ int main(int argc, char **argv) {
   gradCommand->add_option("--step-out", options.grad.stepOut,
                           "also take one training step from the same parameters and write "
                           "every parameter and optimizer slot after it here");
+  gradCommand->add_option("--eval-out", options.grad.evalOut,
+                          "also run the evaluate program on the batch and write each example's loss and metric scores here");
   gradCommand->add_option("--step", options.grad.step,
                           "the training step's number: its dropout masks, for the gradients and --step-out")
       ->check(CLI::NonNegativeNumber)

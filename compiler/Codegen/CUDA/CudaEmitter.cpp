@@ -143,8 +143,12 @@ constexpr CudaFamily kFamilies[] = {
     {"embedding", "one embedding (a gather of rows) or embedding_grad (a scatter-add)",
      "a grid-stride loop over the gathered elements, 256 threads", "", isEmbeddingGroup,
      emitEmbedding},
-    {"loss", "a cross-entropy from logits (categorical or sparse), its gradient, the gradient then bias_grad",
-     "one block of 256 threads for the loss (a warp per row); a warp per row for the gradient", "",
+    {"metric", "one metric score of each example (top_k or binary)",
+     "a thread per example, 256 threads", "", isMetricGroup, emitMetric},
+    {"loss", "a cross-entropy from logits (categorical or sparse), its gradient, the gradient then bias_grad, "
+             "or each example's loss",
+     "one block of 256 threads for the loss (a warp per row); a warp per row for the gradient and for "
+     "each example's loss", "",
      isLossGroup, emitLoss},
     {"optimizer", "one optimizer_update, in place on the parameter and its slots",
      "a grid-stride loop over the parameter's elements", "", isOptimizerGroup, emitOptimizer},

@@ -5,7 +5,8 @@
 // compiler/Reference/GradKernels.cpp computes them. One warp per row (max,
 // log-sum-exp and label sums by shuffles). The loss value is reduced by a
 // single block so that it is deterministic; the gradient (divided by the
-// number of rows: the loss is a mean) may carry a bias_grad epilogue.
+// number of rows: the loss is a mean) may carry a bias_grad epilogue. Each
+// example's loss (dl.example_loss, for evaluation) is its warp's sum.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
@@ -155,7 +156,7 @@ bool isLossGroup(dl::FusedOp group) {
   Block &body = group.getBody().front();
   auto ops = body.without_terminator();
   Operation &first = *ops.begin();
-  if (!isa<dl::LossOp, dl::LossGradOp>(first) || failed(lossForm(&first)))
+  if (!isa<dl::LossOp, dl::LossGradOp, dl::ExampleLossOp>(first) || failed(lossForm(&first)))
     return false;
   size_t count = std::distance(ops.begin(), ops.end());
   if (count == 1)
@@ -172,7 +173,19 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
   std::string c = std::to_string(f.classes) + "ll", rows = std::to_string(f.rows) + "ll";
   auto outOf = [&](Value v) { return resultName(group, v); };
   std::string s;
-  if (isa<dl::LossOp>(op)) {
+  if (isa<dl::ExampleLossOp>(op)) {
+    // Each example's loss, by the warp of its row: no reduction over rows.
+    kernel.block = {256, 1, 1};
+    kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(4096, (f.rows + 7) / 8)), 1, 1};
+    s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
+        "(" + parameterList(group, false) + ") {\n" + rowHelpers(f, labels) +
+        "  for (long long row = blockIdx.x * 8ll + warp; row < " + rows + "; row += gridDim.x * 8ll) {\n"
+        "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
+        "    double t = 0.0;\n    for (long long j = lane; j < " + c + "; j += 32)\n"
+        "      t += " + elementLoss(f, z, c) + ";\n"
+        "    for (int o = 16; o > 0; o /= 2)\n      t += __shfl_xor_sync(0xffffffffu, t, o);\n"
+        "    if (lane == 0)\n      " + outOf(op.getResult(0)) + "[row] = (float)t;\n  }\n}\n";
+  } else if (isa<dl::LossOp>(op)) {
     kernel.block = {256, 1, 1};
     kernel.grid = {1, 1, 1};
     kernel.sharedBytes = 8 * 8;

@@ -108,6 +108,8 @@ mlir::LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel);
 /// Cross-entropy from logits (categorical or sparse), its gradient, and the
 /// gradient followed by a bias_grad.
 bool isLossGroup(dl::FusedOp group);
+bool isMetricGroup(dl::FusedOp group);
+mlir::LogicalResult emitMetric(dl::FusedOp group, CudaKernel &kernel);
 mlir::LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel);
 
 /// A single embedding (gather) or embedding_grad (scatter-add).

@@ -747,3 +747,21 @@ func.func @cast_unknown_type(%x: tensor<4x3xf32>) -> tensor<*xf32> {
   %y = dl.cast %x {to = i8} : (tensor<4x3xf32>) -> tensor<*xf32>
   return %y : tensor<*xf32>
 }
+
+// -----
+
+// Tests that a metric's rule is one dl scores by.
+func.func @metric_rule(%p: tensor<4x3xf32>, %y: tensor<4x3xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{'dl.metric' op rule must be 'top_k' or 'binary', got 'f1'}}
+  %s = dl.metric %p, %y {k = 1 : i64, rule = "f1", threshold = 5.0e-01 : f64} : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4xf32>
+  return %s : tensor<4xf32>
+}
+
+// -----
+
+// Tests that each example gets one loss.
+func.func @example_loss_shape(%p: tensor<4x3xf32>, %y: tensor<4x3xf32>) -> tensor<3xf32> {
+  // expected-error@+1 {{'dl.example_loss' op result 'tensor<3xf32>' must hold one value per example of 'tensor<4x3xf32>'}}
+  %l = dl.example_loss %p, %y {config = #dl.config<"mse", {}>} : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<3xf32>
+  return %l : tensor<3xf32>
+}

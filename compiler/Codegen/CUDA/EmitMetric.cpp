@@ -1,0 +1,62 @@
+//===- EmitMetric.cpp - Each example's metric score -----------------------===//
+//
+// dl.metric: one thread per example (a row of [N, classes] predictions),
+// as compiler/Reference/GradKernels.cpp scores it: `top_k` counts the
+// predictions strictly greater than the label class's own (k = 1 also
+// those equal before it, argmax's first maximum); `binary` the fraction of
+// outputs where (prediction > threshold) equals the label.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Codegen/CUDA/EmitterSupport.h"
+
+#include <cstdio>
+
+using namespace mlir;
+
+namespace dlc::cuda {
+
+bool isMetricGroup(dl::FusedOp group) {
+  Block &body = group.getBody().front();
+  return llvm::hasSingleElement(body.without_terminator()) && isa<dl::MetricOp>(body.front());
+}
+
+LogicalResult emitMetric(dl::FusedOp group, CudaKernel &kernel) {
+  auto metric = cast<dl::MetricOp>(group.getBody().front().front());
+  auto shape = cast<ShapedType>(metric.getPrediction().getType()).getShape();
+  int64_t rows = shape[0], classes = shape[1];
+  bool sparse = cast<ShapedType>(metric.getLabels().getType()).getRank() == 1;
+  std::string p = inputName(metric.getPrediction()), y = inputName(metric.getLabels());
+  std::string out = resultName(group, metric.getScores()), c = ll(classes);
+  char threshold[40];
+  std::snprintf(threshold, sizeof threshold, "%.9gf", metric.getThreshold().convertToDouble());
+  kernel.block = {256, 1, 1};
+  kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(4096, (rows + 255) / 256)), 1, 1};
+  std::string s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " +
+                  kernel.name + "(" + parameterList(group, false) + ") {\n";
+  s += "  for (long long row = blockIdx.x * (long long)blockDim.x + threadIdx.x; row < " + ll(rows) +
+       ";\n       row += (long long)gridDim.x * blockDim.x) {\n";
+  s += "    const float *p = " + p + " + row * " + c + ";\n";
+  if (metric.getRule() == "binary") {
+    s += "    long long right = 0;\n    for (long long j = 0; j < " + c + "; ++j)\n"
+         "      right += (p[j] > " + std::string(threshold) + " ? 1.0f : 0.0f) == (float)" + y + "[row * " +
+         c + " + j];\n";
+    s += "    " + out + "[row] = (float)((double)right / (double)" + c + ");\n  }\n}\n";
+    kernel.source = std::move(s);
+    return success();
+  }
+  if (sparse) {
+    s += "    const long long label = (long long)" + y + "[row];\n";
+  } else {
+    s += "    long long label = 0;\n    for (long long j = 1; j < " + c + "; ++j)\n"
+         "      if (" + y + "[row * " + c + " + j] > " + y + "[row * " + c + " + label])\n        label = j;\n";
+  }
+  s += "    if (label < 0 || label >= " + c + " || !isfinite(p[label])) {\n      " + out +
+       "[row] = 0.0f;\n      continue;\n    }\n";
+  s += "    long long greater = 0;\n    for (long long j = 0; j < " + c + "; ++j)\n"
+       "      greater += p[j] > p[label] || (" + ll(metric.getK()) + " == 1ll && j < label && p[j] == p[label]);\n";
+  s += "    " + out + "[row] = greater < " + ll(metric.getK()) + " ? 1.0f : 0.0f;\n  }\n}\n";
+  kernel.source = std::move(s);
+  return success();
+}
+
+} // namespace dlc::cuda
