@@ -90,6 +90,28 @@ void eraseDeadOps(func::FuncOp function) {
   }
 }
 
+/// Fills |function| (taking @forward's inputs, then the labels) with a
+/// copy of @forward's body, each copied op passed to |adjust|; returns the
+/// copy of the model's output. The builder is left at the body's end.
+Value cloneForward(OpBuilder &b, func::FuncOp forward, func::FuncOp function,
+                   function_ref<void(Operation *)> adjust) {
+  Block *body = function.addEntryBlock();
+  IRMapping mapping;
+  for (auto [index, argument] : llvm::enumerate(forward.getArguments())) {
+    mapping.map(argument, body->getArgument(index));
+    if (auto name = forward.getArgAttr(index, "dl.name"))
+      function.setArgAttr(index, "dl.name", name);
+  }
+  function.setArgAttr(forward.getNumArguments(), "dl.name", b.getStringAttr("labels"));
+  b.setInsertionPointToEnd(body);
+  for (Operation &op : forward.getBody().front()) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op))
+      return mapping.lookup(ret.getOperand(0));
+    adjust(b.clone(op, mapping));
+  }
+  return {};
+}
+
 struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -145,24 +167,9 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
       results.push_back(perExample);
     }
     auto evaluate = b.create<func::FuncOp>(loc, "evaluate", b.getFunctionType(inputs, results));
-    Block *body = evaluate.addEntryBlock();
-    IRMapping mapping;
-    for (auto [index, argument] : llvm::enumerate(forward.getArguments())) {
-      mapping.map(argument, body->getArgument(index));
-      if (auto name = forward.getArgAttr(index, "dl.name"))
-        evaluate.setArgAttr(index, "dl.name", name);
-    }
-    evaluate.setArgAttr(forward.getNumArguments(), "dl.name", b.getStringAttr("labels"));
-    b.setInsertionPointToEnd(body);
-    Value output;
-    for (Operation &op : forward.getBody().front()) {
-      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-        output = mapping.lookup(ret.getOperand(0));
-        break;
-      }
-      b.clone(op, mapping);
-    }
-    Value labels = body->getArguments().back();
+    // The forward pass as it is: in inference mode.
+    Value output = cloneForward(b, forward, evaluate, [](Operation *) {});
+    Value labels = evaluate.getArguments().back();
     SmallVector<Value> values{
         b.create<ExampleLossOp>(loc, perExample, output, labels, setup.getLoss())};
     evaluate.setResultAttr(0, "dl.name", b.getStringAttr("loss"));
@@ -279,27 +286,13 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     SmallVector<Type> inputs(forward.getArgumentTypes());
     inputs.push_back(labelsType(setup.getLoss(), prediction));
     auto grad = b.create<func::FuncOp>(loc, kGradFunction, b.getFunctionType(inputs, {}));
-    Block *body = grad.addEntryBlock();
-    IRMapping mapping;
-    for (auto [index, argument] : llvm::enumerate(forward.getArguments())) {
-      mapping.map(argument, body->getArgument(index));
-      if (auto name = forward.getArgAttr(index, "dl.name"))
-        grad.setArgAttr(index, "dl.name", name);
-    }
-    grad.setArgAttr(forward.getNumArguments(), "dl.name", b.getStringAttr("labels"));
-    b.setInsertionPointToEnd(body);
-    Value output;
-    for (Operation &op : forward.getBody().front()) {
-      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-        output = mapping.lookup(ret.getOperand(0));
-        break;
-      }
-      Operation *clone = b.clone(op, mapping);
+    Value output = cloneForward(b, forward, grad, [&](Operation *clone) {
       if (auto dropout = dyn_cast<DropoutOp>(clone))
         dropout.setTraining(true);
       if (auto bn = dyn_cast<BatchNormOp>(clone))
         bn.setTraining(batchNormTrains(bn, symbols));
-    }
+    });
+    Block *body = &grad.getBody().front();
 
     // The loss.
     auto [lossInput, lossConfig] = useLogits(output, setup.getLoss());
