@@ -314,10 +314,21 @@ Status Trainer::State::trainBatch(double *seconds) {
   std::map<std::string, double> counts;
   for (const auto &[name, value] : running.metrics)
     counts[name] = value * double(running.examples);
-  if (outs.size() > 1)
-    accumulate(outs[1], logits, lab, count, &running, &counts);
-  else
+  if (outs.size() > 2) {
+    // The program scored each example (train_step's outputs after the
+    // prediction): only the batch's real examples count.
+    std::vector<TensorSpec> names = session->outputs("train_step");
+    for (size_t o = 2; o < outs.size(); ++o)
+      for (int64_t i = 0; i < count && i < outs[o].numel(); ++i)
+        counts[names[o].name] += double(outs[o].f32()[i]);
     running.examples += count;
+    for (const MetricSettings &m : metrics)
+      running.metrics[m.name] = counts[m.name] / double(running.examples);
+  } else if (outs.size() > 1) {
+    accumulate(outs[1], logits, lab, count, &running, &counts);
+  } else {
+    running.examples += count;
+  }
   running.loss = total / double(running.examples);
   ++step;
   ++batch;

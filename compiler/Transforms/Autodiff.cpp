@@ -90,6 +90,46 @@ void eraseDeadOps(func::FuncOp function) {
   }
 }
 
+/// How a program scores the setup's metrics on the device: each metric
+/// decoded, and whether they score binary outputs (Keras resolves
+/// `accuracy` by the loss: binary for binary_crossentropy).
+struct MetricPlan {
+  SmallVector<dlc::rt::MetricSettings> metrics;
+  bool binary = false;
+};
+
+/// The plan for |setup|'s metrics on |prediction|, or none when it is not
+/// [N, classes] or a setting does not decode (the setup's verifier says why).
+std::optional<MetricPlan> planMetrics(TrainSetupOp setup, Type prediction) {
+  auto type = dyn_cast<RankedTensorType>(prediction);
+  dlc::rt::LossSettings loss;
+  if (!type || type.getRank() != 2 || !dlc::rt::decodeLoss(settingOf(setup.getLoss()), &loss).ok())
+    return std::nullopt;
+  MetricPlan plan;
+  plan.binary = loss.kind == dlc::rt::LossKind::kBinaryCrossentropy;
+  for (Attribute a : setup.getMetrics()) {
+    dlc::rt::MetricSettings m;
+    if (!dlc::rt::decodeMetric(settingOf(cast<ConfigAttr>(a)), &m).ok())
+      return std::nullopt;
+    plan.metrics.push_back(m);
+  }
+  return plan;
+}
+
+/// Each example's score of every metric of |plan| (|threshold|: where a
+/// binary output counts as 1, 0.5 on probabilities and 0 on logits).
+SmallVector<Value> scoreMetrics(OpBuilder &b, Location loc, const MetricPlan &plan, Value prediction,
+                                Value labels, double threshold) {
+  auto type = cast<RankedTensorType>(prediction.getType());
+  auto perExample = RankedTensorType::get({type.getDimSize(0)}, b.getF32Type());
+  SmallVector<Value> scores;
+  for (const dlc::rt::MetricSettings &m : plan.metrics)
+    scores.push_back(b.create<MetricOp>(loc, perExample, prediction, labels,
+                                        b.getStringAttr(plan.binary ? "binary" : "top_k"),
+                                        b.getI64IntegerAttr(m.k), b.getF64FloatAttr(threshold)));
+  return scores;
+}
+
 /// Fills |function| (taking @forward's inputs, then the labels) with a
 /// copy of @forward's body, each copied op passed to |adjust|; returns the
 /// copy of the model's output. The builder is left at the body's end.
@@ -145,11 +185,9 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
   /// others on the host.
   LogicalResult buildEvaluate(ModuleOp module, func::FuncOp forward, TrainSetupOp setup) {
     auto prediction = dyn_cast<RankedTensorType>(forward.getResultTypes().front());
-    if (!prediction || prediction.getRank() != 2)
+    std::optional<MetricPlan> plan = planMetrics(setup, prediction);
+    if (!plan)
       return success();
-    dlc::rt::LossSettings loss;
-    if (!dlc::rt::decodeLoss(settingOf(setup.getLoss()), &loss).ok())
-      return success(); // the setup's verifier reports it
     MLIRContext *context = module.getContext();
     OpBuilder b(context);
     b.setInsertionPointAfter(module.lookupSymbol<func::FuncOp>("train_step"));
@@ -157,15 +195,7 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     SmallVector<Type> inputs(forward.getArgumentTypes());
     inputs.push_back(labelsType(setup.getLoss(), prediction));
     auto perExample = RankedTensorType::get({prediction.getDimSize(0)}, b.getF32Type());
-    SmallVector<Type> results{perExample};
-    SmallVector<dlc::rt::MetricSettings> metrics;
-    for (Attribute a : setup.getMetrics()) {
-      dlc::rt::MetricSettings m;
-      if (!dlc::rt::decodeMetric(settingOf(cast<ConfigAttr>(a)), &m).ok())
-        return success();
-      metrics.push_back(m);
-      results.push_back(perExample);
-    }
+    SmallVector<Type> results(1 + plan->metrics.size(), perExample);
     auto evaluate = b.create<func::FuncOp>(loc, "evaluate", b.getFunctionType(inputs, results));
     // The forward pass as it is: in inference mode.
     Value output = cloneForward(b, forward, evaluate, [](Operation *) {});
@@ -173,15 +203,10 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     SmallVector<Value> values{
         b.create<ExampleLossOp>(loc, perExample, output, labels, setup.getLoss())};
     evaluate.setResultAttr(0, "dl.name", b.getStringAttr("loss"));
-    // Keras resolves `accuracy` by the loss: binary for binary_crossentropy
-    // (prediction > 0.5, as on the model's output), else categorical.
-    bool binary = loss.kind == dlc::rt::LossKind::kBinaryCrossentropy;
-    for (auto [index, m] : llvm::enumerate(metrics)) {
-      values.push_back(b.create<MetricOp>(loc, perExample, output, labels,
-                                          b.getStringAttr(binary ? "binary" : "top_k"),
-                                          b.getI64IntegerAttr(m.k), b.getF64FloatAttr(0.5)));
+    // Binary outputs count as 1 above 0.5, as on the model's output.
+    values.append(scoreMetrics(b, loc, *plan, output, labels, 0.5));
+    for (auto [index, m] : llvm::enumerate(plan->metrics))
       evaluate.setResultAttr(index + 1, "dl.name", b.getStringAttr(m.name));
-    }
     b.create<func::ReturnOp>(loc, values);
     return success();
   }
@@ -206,8 +231,15 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
                         .getOperand(0)
                         .getDefiningOp<LossOp>();
     Type predictionType = gradLoss.getPrediction().getType();
-    auto step = b.create<func::FuncOp>(grad.getLoc(), "train_step",
-                                       b.getFunctionType(inputs, {lossType, predictionType}));
+    // Each example's metric scores too, so the batch's metrics are counted
+    // on the device (the host sums the real examples).
+    std::optional<MetricPlan> plan = planMetrics(setup, predictionType);
+    SmallVector<Type> results{lossType, predictionType};
+    if (plan)
+      results.append(plan->metrics.size(),
+                     RankedTensorType::get({cast<ShapedType>(predictionType).getDimSize(0)},
+                                           b.getF32Type()));
+    auto step = b.create<func::FuncOp>(grad.getLoc(), "train_step", b.getFunctionType(inputs, results));
     for (unsigned i = 0; i < grad.getNumArguments(); ++i)
       if (auto name = grad.getArgAttr(i, "dl.name"))
         step.setArgAttr(i, "dl.name", name);
@@ -269,9 +301,16 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
       b.create<AssignOp>(bn.getLoc(), mean.getParamAttr(), update.getNewMean());
       b.create<AssignOp>(bn.getLoc(), variance.getParamAttr(), update.getNewVariance());
     }
-    b.create<func::ReturnOp>(grad.getLoc(),
-                             ValueRange{mapping.lookup(gradReturn.getOperand(0)),
-                                        mapping.lookup(gradLoss.getPrediction())});
+    SmallVector<Value> values{mapping.lookup(gradReturn.getOperand(0)),
+                              mapping.lookup(gradLoss.getPrediction())};
+    if (plan) {
+      // On logits (the loss took them), a binary output counts above 0.
+      values.append(scoreMetrics(b, grad.getLoc(), *plan, values[1],
+                                 body->getArgument(grad.getNumArguments() - 1), logits ? 0.0 : 0.5));
+      for (auto [index, m] : llvm::enumerate(plan->metrics))
+        step.setResultAttr(index + 2, "dl.name", b.getStringAttr(m.name));
+    }
+    b.create<func::ReturnOp>(grad.getLoc(), values);
   }
 
   LogicalResult buildGrad(ModuleOp module, func::FuncOp forward, TrainSetupOp setup) {

@@ -4,6 +4,13 @@
 // off) on the softmax output, not the logits the training loss takes, and
 // returns each example's loss and each metric's score of each example: the
 // categorical rule (top_k, k = 1 for accuracy, k from top_k_accuracy).
+// @train_step scores its batch the same way, on the logits its loss took.
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: -> (tensor<f32> {dl.name = "loss"}, tensor<?x3xf32> {dl.name = "logits"}, tensor<?xf32> {dl.name = "accuracy"}, tensor<?xf32> {dl.name = "top_k_accuracy"})
+// CHECK: %[[Z:.*]] = dl.dropout
+// CHECK: %[[SA:.*]] = dl.metric %[[Z]], %{{.*}} {k = 1 : i64, rule = "top_k", threshold = 0.000000e+00 : f64}
+// CHECK-NEXT: %[[ST:.*]] = dl.metric %[[Z]], %{{.*}} {k = 2 : i64, rule = "top_k", threshold = 0.000000e+00 : f64}
+// CHECK-NEXT: return %{{.*}}, %[[Z]], %[[SA]], %[[ST]]
 // CHECK-LABEL: func.func @evaluate
 // CHECK-SAME: (%[[X:.*]]: tensor<?x4xf32> {dl.name = "x"}, %[[Y:.*]]: tensor<?x3xf32> {dl.name = "labels"})
 // CHECK-SAME: -> (tensor<?xf32> {dl.name = "loss"}, tensor<?xf32> {dl.name = "accuracy"}, tensor<?xf32> {dl.name = "top_k_accuracy"})
@@ -27,8 +34,10 @@ module {
 
 // -----
 
-// Tests the binary rule for binary_crossentropy (prediction > 0.5, per
-// output) and class ids [N] for the sparse loss.
+// Tests the binary rule for binary_crossentropy (prediction > 0.5 per
+// output; in @train_step, whose loss takes the logits, logit > 0).
+// CHECK-LABEL: func.func @train_step
+// CHECK: dl.metric %{{.*}}, %{{.*}} {k = 1 : i64, rule = "binary", threshold = 0.000000e+00 : f64}
 // CHECK-LABEL: func.func @evaluate
 // CHECK: dl.metric %{{.*}}, %{{.*}} {k = 1 : i64, rule = "binary", threshold = 5.000000e-01 : f64} : (tensor<?x2xf32>, tensor<?x2xf32>) -> tensor<?xf32>
 module {
@@ -44,6 +53,7 @@ module {
 
 // -----
 
+// Tests class ids [N] for the sparse loss.
 // CHECK-LABEL: func.func @evaluate
 // CHECK-SAME: %{{.*}}: tensor<?xi32> {dl.name = "labels"}
 // CHECK: dl.example_loss %{{.*}}, %{{.*}} {config = #dl.config<"sparse_categorical_crossentropy"

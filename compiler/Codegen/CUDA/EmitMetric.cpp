@@ -27,8 +27,9 @@ LogicalResult emitMetric(dl::FusedOp group, CudaKernel &kernel) {
   bool sparse = cast<ShapedType>(metric.getLabels().getType()).getRank() == 1;
   std::string p = inputName(metric.getPrediction()), y = inputName(metric.getLabels());
   std::string out = resultName(group, metric.getScores()), c = ll(classes);
-  char threshold[40];
-  std::snprintf(threshold, sizeof threshold, "%.9gf", metric.getThreshold().convertToDouble());
+  // "(float)0.5": a C literal for every value ("%gf" would print "0f" for 0).
+  char threshold[48];
+  std::snprintf(threshold, sizeof threshold, "(float)%.17g", metric.getThreshold().convertToDouble());
   kernel.block = {256, 1, 1};
   kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(4096, (rows + 255) / 256)), 1, 1};
   std::string s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " +

@@ -194,4 +194,18 @@ module {
     %y = dl.cast %x {to = f32} : (tensor<41x7xi32>) -> tensor<41x7xf32>
     return %y : tensor<41x7xf32>
   }
+  // Evaluation: each example's loss and metric scores (a threshold of 0 as
+  // train_step uses on logits).
+  func.func @example_loss_sparse(%p: tensor<37x11xf32>, %y: tensor<37xi32>) -> tensor<37xf32> {
+    %l = dl.example_loss %p, %y {config = #dl.config<"sparse_categorical_crossentropy", {from_logits = true}>} : (tensor<37x11xf32>, tensor<37xi32>) -> tensor<37xf32>
+    return %l : tensor<37xf32>
+  }
+  func.func @metric_top_k_sparse(%p: tensor<300x7xf32>, %y: tensor<300xi32>) -> tensor<300xf32> {
+    %s = dl.metric %p, %y {k = 2 : i64, rule = "top_k", threshold = 5.0e-01 : f64} : (tensor<300x7xf32>, tensor<300xi32>) -> tensor<300xf32>
+    return %s : tensor<300xf32>
+  }
+  func.func @metric_binary_logits(%p: tensor<41x3xf32>, %y: tensor<41x3xf32>) -> tensor<41xf32> {
+    %s = dl.metric %p, %y {k = 1 : i64, rule = "binary", threshold = 0.0 : f64} : (tensor<41x3xf32>, tensor<41x3xf32>) -> tensor<41xf32>
+    return %s : tensor<41xf32>
+  }
 }
