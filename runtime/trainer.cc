@@ -101,6 +101,9 @@ struct Trainer::State {
   std::vector<float> staged;
   std::vector<TensorSpec> stepInputs;
   bool stepReturnsLogits = false; // train_step's second output: logits or probabilities
+  // The names of train_step's per-example metric scores (its outputs after
+  // the prediction), read once: empty when the host scores the batch.
+  std::vector<std::string> stepScoreNames;
 
   // Where training stands; all of it goes into checkpoints.
   int64_t step = 0, epoch = 0, batch = 0;
@@ -258,6 +261,15 @@ Status Trainer::State::evaluate(MetricValues *out) {
   return okStatus();
 }
 
+/// The sum of a per-example output over a batch's |count| real examples
+/// (the rest of a last batch is padding).
+static double sumOfExamples(const TensorView &perExample, int64_t count) {
+  double sum = 0;
+  for (int64_t i = 0; i < count && i < perExample.numel(); ++i)
+    sum += double(perExample.f32()[i]);
+  return sum;
+}
+
 Status Trainer::State::evaluateOnDevice(MetricValues *out) {
   std::vector<TensorSpec> specs = session->inputs("evaluate");
   std::vector<TensorSpec> names = session->outputs("evaluate");
@@ -270,10 +282,8 @@ Status Trainer::State::evaluateOnDevice(MetricValues *out) {
     DLC_RETURN_IF_ERROR(fillBatch(validation, b, in, lab, &count), "validation batch");
     std::vector<TensorView> outs;
     DLC_RETURN_IF_ERROR(session->run("evaluate", {in, lab}, &outs), "evaluating");
-    // Only the batch's real examples: the rest of a last batch is padding.
     for (size_t o = 0; o < outs.size(); ++o)
-      for (int64_t i = 0; i < count && i < outs[o].numel(); ++i)
-        sums[o] += double(outs[o].f32()[i]);
+      sums[o] += sumOfExamples(outs[o], count);
     out->examples += count;
   }
   double n = out->examples ? double(out->examples) : 1.0;
@@ -314,13 +324,11 @@ Status Trainer::State::trainBatch(double *seconds) {
   std::map<std::string, double> counts;
   for (const auto &[name, value] : running.metrics)
     counts[name] = value * double(running.examples);
-  if (outs.size() > 2) {
+  if (!stepScoreNames.empty()) {
     // The program scored each example (train_step's outputs after the
-    // prediction): only the batch's real examples count.
-    std::vector<TensorSpec> names = session->outputs("train_step");
-    for (size_t o = 2; o < outs.size(); ++o)
-      for (int64_t i = 0; i < count && i < outs[o].numel(); ++i)
-        counts[names[o].name] += double(outs[o].f32()[i]);
+    // prediction).
+    for (size_t o = 0; o < stepScoreNames.size() && o + 2 < outs.size(); ++o)
+      counts[stepScoreNames[o]] += sumOfExamples(outs[o + 2], count);
     running.examples += count;
     for (const MetricSettings &m : metrics)
       running.metrics[m.name] = counts[m.name] / double(running.examples);
@@ -409,6 +417,8 @@ Status Trainer::create(Session &session, const TrainOptions &options,
   state->batchSize = state->stepInputs[0].shape.at(0);
   std::vector<TensorSpec> stepOutputs = session.outputs("train_step");
   state->stepReturnsLogits = stepOutputs.size() > 1 && stepOutputs[1].name == "logits";
+  for (size_t o = 2; o < stepOutputs.size(); ++o)
+    state->stepScoreNames.push_back(stepOutputs[o].name);
   DLC_RETURN_IF_ERROR(state->openData(), "");
   *out = std::unique_ptr<Trainer>(new Trainer(std::move(state)));
   return okStatus();
