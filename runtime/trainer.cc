@@ -2,7 +2,6 @@
 #include "runtime/trainer.h"
 #include "runtime/class_ids.h"
 
-#include "runtime/cpu/loss.h"
 #include "runtime/settings.h"
 #include "runtime/data/batch.h"
 #include "runtime/data/source.h"
@@ -89,8 +88,7 @@ struct Trainer::State {
   TrainOptions options;
   json setup;
   int64_t epochs = 1, batchSize = 0;
-  cpu::LossOptions loss;
-  bool sparse = false;
+  bool sparse = false; // class ids as labels (else one-hot rows)
   std::vector<MetricSettings> metrics;
   std::string dataSummary, model;
   data::BatchLoader train, validation;
@@ -100,9 +98,8 @@ struct Trainer::State {
   // type (float16, bfloat16, float64): converted into |inputs| per batch.
   std::vector<float> staged;
   std::vector<TensorSpec> stepInputs;
-  bool stepReturnsLogits = false; // train_step's second output: logits or probabilities
   // The names of train_step's per-example metric scores (its outputs after
-  // the prediction), read once: empty when the host scores the batch.
+  // the prediction), read once.
   std::vector<std::string> stepScoreNames;
 
   // Where training stands; all of it goes into checkpoints.
@@ -114,14 +111,12 @@ struct Trainer::State {
   /// Batch |b| of |loader| into |in| (in the input's dtype) and |lab|.
   Status fillBatch(data::BatchLoader &loader, int64_t b, const TensorView &in, const TensorView &lab,
                    int64_t *count);
-  void accumulate(const TensorView &prediction, bool logits, const TensorView &labels,
-                  int64_t count, MetricValues *into, std::map<std::string, double> *counts);
   Status saveCheckpoint();
   Status loadCheckpoint(bool *resumed);
+  /// The validation split's loss and metrics, by the bundle's @evaluate
+  /// program on the device that trains: each example's loss and metric
+  /// scores, summed here.
   Status evaluate(MetricValues *out);
-  /// evaluate() by the bundle's @evaluate program, on the device that
-  /// trains: each example's loss and metric scores, summed here.
-  Status evaluateOnDevice(MetricValues *out);
 };
 
 Trainer::Trainer(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -204,63 +199,6 @@ Status Trainer::State::openData() {
   return okStatus();
 }
 
-void Trainer::State::accumulate(const TensorView &prediction, bool logits,
-                                const TensorView &labelView, int64_t count, MetricValues *into,
-                                std::map<std::string, double> *counts) {
-  int64_t classes = prediction.shape.back();
-  for (const MetricSettings &m : metrics) {
-    int64_t correct = 0;
-    Status s;
-    if (loss.kind == cpu::LossKind::kBinaryCrossentropy)
-      s = cpu::countBinaryCorrect(prediction.f32(), labelView.data, labelView.dtype,
-                                  count * classes, &correct, logits ? 0.0f : 0.5f);
-    else if (m.k == 1)
-      s = cpu::countTop1Correct(prediction.f32(), labelView.data, labelView.dtype, count,
-                                classes, sparse, &correct);
-    else
-      s = cpu::countTopKCorrect(prediction.f32(), labelView.data, labelView.dtype, count,
-                                classes, sparse, m.k, &correct);
-    double denominator = loss.kind == cpu::LossKind::kBinaryCrossentropy ? double(classes) : 1.0;
-    (*counts)[m.name] += double(correct) / denominator;
-  }
-  into->examples += count;
-  for (const MetricSettings &m : metrics)
-    into->metrics[m.name] = (*counts)[m.name] / double(into->examples);
-}
-
-Status Trainer::State::evaluate(MetricValues *out) {
-  *out = MetricValues();
-  if (!hasValidation)
-    return bad("no validation split");
-  std::vector<TensorSpec> specs = session->inputs("infer");
-  if (specs.size() != 1)
-    return bad("evaluation supports models with one input");
-  if (session->hasProgram("evaluate"))
-    return evaluateOnDevice(out);
-  double lossSum = 0;
-  std::map<std::string, double> counts;
-  cpu::LossOptions evalLoss = loss;
-  validation.startEpoch(0);
-  for (int64_t b = 0; b < validation.numBatches(); ++b) {
-    TensorView in{inputs.data(), specs[0].dtype, specs[0].shape};
-    TensorView lab{labels.data(), stepInputs[1].dtype, stepInputs[1].shape};
-    int64_t count = 0;
-    DLC_RETURN_IF_ERROR(fillBatch(validation, b, in, lab, &count), "validation batch");
-    std::vector<TensorView> outs;
-    DLC_RETURN_IF_ERROR(session->run("infer", {in}, &outs), "evaluating");
-    const TensorView &prediction = outs[0];
-    int64_t classes = prediction.shape.back();
-    double value = 0;
-    DLC_RETURN_IF_ERROR(cpu::loss(prediction.f32(), lab.data, lab.dtype, count, classes,
-                                  evalLoss, &value),
-                        "validation loss");
-    lossSum += value * double(count);
-    accumulate(prediction, false, lab, count, out, &counts);
-  }
-  out->loss = out->examples ? lossSum / double(out->examples) : 0;
-  return okStatus();
-}
-
 /// The sum of a per-example output over a batch's |count| real examples
 /// (the rest of a last batch is padding).
 static double sumOfExamples(const TensorView &perExample, int64_t count) {
@@ -270,7 +208,10 @@ static double sumOfExamples(const TensorView &perExample, int64_t count) {
   return sum;
 }
 
-Status Trainer::State::evaluateOnDevice(MetricValues *out) {
+Status Trainer::State::evaluate(MetricValues *out) {
+  *out = MetricValues();
+  if (!hasValidation)
+    return bad("no validation split");
   std::vector<TensorSpec> specs = session->inputs("evaluate");
   std::vector<TensorSpec> names = session->outputs("evaluate");
   std::vector<double> sums(names.size(), 0.0);
@@ -318,25 +259,18 @@ Status Trainer::State::trainBatch(double *seconds) {
   DLC_RETURN_IF_ERROR(session->run("train_step", {in, lab, stepView}, &outs, run),
                       "training step " + std::to_string(step));
   *seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  bool logits = stepReturnsLogits;
   double lossValue = outs[0].f32()[0];
   double total = running.loss * double(running.examples) + lossValue * double(count);
   std::map<std::string, double> counts;
   for (const auto &[name, value] : running.metrics)
     counts[name] = value * double(running.examples);
-  if (!stepScoreNames.empty()) {
-    // The program scored each example (train_step's outputs after the
-    // prediction).
-    for (size_t o = 0; o < stepScoreNames.size() && o + 2 < outs.size(); ++o)
-      counts[stepScoreNames[o]] += sumOfExamples(outs[o + 2], count);
-    running.examples += count;
-    for (const MetricSettings &m : metrics)
-      running.metrics[m.name] = counts[m.name] / double(running.examples);
-  } else if (outs.size() > 1) {
-    accumulate(outs[1], logits, lab, count, &running, &counts);
-  } else {
-    running.examples += count;
-  }
+  // The program scored each example (train_step's outputs after the
+  // prediction).
+  for (size_t o = 0; o < stepScoreNames.size() && o + 2 < outs.size(); ++o)
+    counts[stepScoreNames[o]] += sumOfExamples(outs[o + 2], count);
+  running.examples += count;
+  for (const MetricSettings &m : metrics)
+    running.metrics[m.name] = counts[m.name] / double(running.examples);
   running.loss = total / double(running.examples);
   ++step;
   ++batch;
@@ -399,8 +333,9 @@ Status Trainer::create(Session &session, const TrainOptions &options,
     state->setup = json::parse(root.train_setup()->str());
     state->epochs = options.epochs > 0 ? options.epochs : state->setup.value("epochs", 1);
     std::string where = "the training setup of " + session.bundle().origin();
-    DLC_RETURN_IF_ERROR(decodeLoss(settingOf(state->setup.at("loss")), &state->loss), where);
-    state->sparse = state->loss.kind == cpu::LossKind::kSparseCategoricalCrossentropy;
+    LossSettings loss;
+    DLC_RETURN_IF_ERROR(decodeLoss(settingOf(state->setup.at("loss")), &loss), where);
+    state->sparse = loss.kind == LossKind::kSparseCategoricalCrossentropy;
     for (const json &m : state->setup.value("metrics", json::array())) {
       MetricSettings metric;
       DLC_RETURN_IF_ERROR(decodeMetric(settingOf(m), &metric), where);
@@ -416,9 +351,14 @@ Status Trainer::create(Session &session, const TrainOptions &options,
                std::to_string(state->stepInputs.size()) + " tensors)");
   state->batchSize = state->stepInputs[0].shape.at(0);
   std::vector<TensorSpec> stepOutputs = session.outputs("train_step");
-  state->stepReturnsLogits = stepOutputs.size() > 1 && stepOutputs[1].name == "logits";
   for (size_t o = 2; o < stepOutputs.size(); ++o)
     state->stepScoreNames.push_back(stepOutputs[o].name);
+  // Both are built for every model whose output has a class axis after the
+  // batch; the host scores nothing itself.
+  if (!session.hasProgram("evaluate") || state->stepScoreNames.size() != state->metrics.size())
+    return bad(session.bundle().origin() + " scores no metrics on the device: training needs a model "
+               "output with a class axis after the batch ([batch, classes] or [batch, positions..., "
+               "classes]), compiled by this dlc");
   DLC_RETURN_IF_ERROR(state->openData(), "");
   *out = std::unique_ptr<Trainer>(new Trainer(std::move(state)));
   return okStatus();

@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 namespace dlc::ref {
 
@@ -325,30 +326,43 @@ double loss(const RefTensor &prediction, const RefTensor &labels, const LossOpti
   return evaluateLoss(prediction, labels, options, nullptr);
 }
 
-RefTensor exampleLosses(const RefTensor &prediction, const RefTensor &labels,
-                        const LossOptions &options) {
-  int64_t classes = prediction.dim(-1), rows = prediction.size() / classes;
-  RefTensor out(std::vector<int64_t>{rows});
-  std::vector<double> y;
-  for (int64_t r = 0; r < rows; ++r) {
-    rowLabels(labels, options, r, classes, y);
-    out[r] = rowLoss(prediction.data.data() + r * classes, y, options, nullptr);
+namespace {
+/// The mean over each example's positions of |rowValue|(row), for
+/// predictions [N, positions..., classes] (one row per position).
+RefTensor meanPerExample(const RefTensor &prediction, const std::function<double(int64_t)> &rowValue) {
+  int64_t examples = prediction.dim(0), classes = prediction.dim(-1);
+  int64_t positions = examples && classes ? prediction.size() / classes / examples : 0;
+  RefTensor out(std::vector<int64_t>{examples});
+  for (int64_t e = 0; e < examples; ++e) {
+    double sum = 0;
+    for (int64_t r = e * positions; r < (e + 1) * positions; ++r)
+      accumulate(sum, rowValue(r));
+    out[e] = sum / double(positions);
   }
   return out;
+}
+} // namespace
+
+RefTensor exampleLosses(const RefTensor &prediction, const RefTensor &labels,
+                        const LossOptions &options) {
+  int64_t classes = prediction.dim(-1);
+  std::vector<double> y;
+  return meanPerExample(prediction, [&](int64_t r) {
+    rowLabels(labels, options, r, classes, y);
+    return rowLoss(prediction.data.data() + r * classes, y, options, nullptr);
+  });
 }
 
 RefTensor metricScores(const RefTensor &prediction, const RefTensor &labels, const std::string &rule,
                        int64_t k, double threshold) {
-  int64_t classes = prediction.dim(-1), rows = prediction.size() / classes;
-  RefTensor out(std::vector<int64_t>{rows});
-  for (int64_t r = 0; r < rows; ++r) {
+  int64_t classes = prediction.dim(-1);
+  return meanPerExample(prediction, [&](int64_t r) -> double {
     const double *p = prediction.data.data() + r * classes;
     if (rule == "binary") {
       double right = 0;
       for (int64_t j = 0; j < classes; ++j)
         right += double(p[j] > threshold) == labels[r * classes + j] ? 1 : 0;
-      out[r] = right / double(classes);
-      continue;
+      return right / double(classes);
     }
     // The label's class: the id, or the first maximum of a one-hot row.
     int64_t label = 0;
@@ -359,18 +373,15 @@ RefTensor metricScores(const RefTensor &prediction, const RefTensor &labels, con
         if (labels[r * classes + j] > labels[r * classes + label])
           label = j;
     }
-    if (label < 0 || label >= classes || !std::isfinite(p[label])) {
-      out[r] = 0;
-      continue;
-    }
+    if (label < 0 || label >= classes || !std::isfinite(p[label]))
+      return 0;
     // tf.math.in_top_k: fewer than k predictions strictly greater; k = 1
     // is Keras' accuracy, whose argmax takes the first of equal maxima.
     int64_t greater = 0;
     for (int64_t j = 0; j < classes; ++j)
       greater += p[j] > p[label] || (k == 1 && j < label && p[j] == p[label]);
-    out[r] = greater < k ? 1 : 0;
-  }
-  return out;
+    return greater < k ? 1 : 0;
+  });
 }
 
 RefTensor lossGrad(const RefTensor &prediction, const RefTensor &labels,

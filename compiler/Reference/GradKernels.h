@@ -88,11 +88,13 @@ struct LossOptions {
 /// them to [1e-7, 1 - 1e-7] as Keras does; on logits they use log-softmax /
 /// log-sigmoid and never overflow. mse averages over the last axis too.
 double loss(const RefTensor &prediction, const RefTensor &labels, const LossOptions &options);
-/// The loss of each example of predictions [N, C]: the terms of loss()'s mean.
+/// The loss of each example of predictions [N, C] or [N, positions..., C]
+/// (the mean over its positions): the terms of loss()'s mean.
 RefTensor exampleLosses(const RefTensor &prediction, const RefTensor &labels,
                         const LossOptions &options);
 /// dl.metric's score of each example of predictions [N, C] (rule "top_k"
-/// or "binary"; labels one-hot [N, C], ids [N] (integer), or binary [N, C]).
+/// or "binary"; labels one-hot [N, C], ids [N] (integer), or binary [N, C]),
+/// or of [N, positions..., C] (the mean over its positions; labels likewise).
 RefTensor metricScores(const RefTensor &prediction, const RefTensor &labels, const std::string &rule,
                        int64_t k, double threshold);
 /// d(loss)/d(prediction), same shape as prediction.

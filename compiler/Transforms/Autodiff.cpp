@@ -98,12 +98,13 @@ struct MetricPlan {
   bool binary = false;
 };
 
-/// The plan for |setup|'s metrics on |prediction|, or none when it is not
-/// [N, classes] or a setting does not decode (the setup's verifier says why).
+/// The plan for |setup|'s metrics on |prediction|, or none when it has no
+/// class axis after the examples ([N, classes] or [N, positions...,
+/// classes]) or a setting does not decode (the setup's verifier says why).
 std::optional<MetricPlan> planMetrics(TrainSetupOp setup, Type prediction) {
   auto type = dyn_cast<RankedTensorType>(prediction);
   dlc::rt::LossSettings loss;
-  if (!type || type.getRank() != 2 || !dlc::rt::decodeLoss(settingOf(setup.getLoss()), &loss).ok())
+  if (!type || type.getRank() < 2 || !dlc::rt::decodeLoss(settingOf(setup.getLoss()), &loss).ok())
     return std::nullopt;
   MetricPlan plan;
   plan.binary = loss.kind == dlc::rt::LossKind::kBinaryCrossentropy;
@@ -181,8 +182,8 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
   /// @evaluate(inputs..., labels) -> (loss, metric...): each example's loss
   /// and each metric's score of each example, so that validation runs on
   /// the device that trains and the host only sums the batch's real
-  /// examples. Built for [N, classes] predictions; the trainer evaluates
-  /// others on the host.
+  /// examples. Built for predictions with a class axis ([N, classes] or
+  /// [N, positions..., classes]); the trainer needs it.
   LogicalResult buildEvaluate(ModuleOp module, func::FuncOp forward, TrainSetupOp setup) {
     auto prediction = dyn_cast<RankedTensorType>(forward.getResultTypes().front());
     std::optional<MetricPlan> plan = planMetrics(setup, prediction);

@@ -186,25 +186,30 @@ LogicalResult LossOp::verify() {
   return success();
 }
 
-/// Per-example ops see [N, classes] predictions and one result per example.
+/// Per-example ops see [N, positions..., classes] predictions and one
+/// result per example.
 static LogicalResult verifyPerExample(Operation *op, Value prediction, Value result) {
   auto p = dyn_cast<RankedTensorType>(prediction.getType());
   auto r = cast<ShapedType>(result.getType());
-  if (!p || p.getRank() != 2)
-    return op->emitOpError("needs predictions [N, classes], got ") << prediction.getType();
+  if (!p || p.getRank() < 2)
+    return op->emitOpError("needs predictions [N, classes] or [N, positions..., classes], got ")
+           << prediction.getType();
   if (failed(verifyCompatibleShape(r.getShape(), p.getShape().take_front())))
     return op->emitOpError("result ") << r << " must hold one value per example of " << p;
   return success();
 }
 
-/// Labels of the prediction's shape (floats), or class ids [N] when |sparse|.
+/// Labels of the prediction's shape (floats), or class ids shaped like the
+/// prediction without its class axis when |sparse|.
 static LogicalResult verifyLabels(Operation *op, Value prediction, Value labels, bool sparse) {
   auto p = cast<ShapedType>(prediction.getType());
   auto l = cast<ShapedType>(labels.getType());
   if (sparse) {
-    if (!l.getElementType().isSignlessInteger() || !l.hasRank() || l.getRank() != 1 ||
-        failed(verifyCompatibleShape(l.getShape(), p.getShape().take_front())))
-      return op->emitOpError("needs integer class ids [N] for ") << p << ", got " << l;
+    if (!l.getElementType().isSignlessInteger() || !l.hasRank() ||
+        failed(verifyCompatibleShape(l.getShape(), p.getShape().drop_back())))
+      return op->emitOpError("needs integer class ids shaped like the prediction without its "
+                             "class axis, ")
+             << p << ", got " << l;
     return success();
   }
   if (!isa<FloatType>(l.getElementType()) || failed(verifyCompatibleShape(l, p)))

@@ -44,7 +44,10 @@ def DL_ExampleLossOp : DL_Op<"example_loss", [Pure]> {
   let description = [{
     What evaluation sums: the @evaluate program returns it so that the host
     adds up the examples of a batch that are real (the last batch of a
-    split may be partly padding). Predictions are [N, classes].
+    split may be partly padding). Predictions are [N, classes] or, for a
+    sequence of predictions, [N, positions..., classes]: an example's loss is
+    then the mean over its positions, so that the mean over examples is
+    dl.loss's.
   }];
   let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, DL_ConfigAttr:$config);
   let results = (outs 1DTensorOf<[F32]>:$losses);
@@ -61,7 +64,9 @@ def DL_MetricOp : DL_Op<"metric", [Pure]> {
     (tf.math.in_top_k's ties; k = 1 is categorical accuracy), else 0, for
     one-hot labels [N, classes] or class ids [N]; `binary`: the fraction of
     the example's outputs where (prediction > threshold) equals the label.
-    Predictions are [N, classes]. The mean over examples is the metric.
+    Predictions are [N, classes] or [N, positions..., classes] (labels
+    likewise, class ids without the class axis), where an example's score is
+    the mean over its positions. The mean over examples is the metric.
   }];
   let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, StrAttr:$rule,
                        I64Attr:$k, F64Attr:$threshold);

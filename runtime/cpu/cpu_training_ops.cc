@@ -70,10 +70,35 @@ Status buildLoss(OpContext &ctx, bool grad, PreparedCall *call) {
   return okStatus();
 }
 
-/// Where row |row|'s labels start: a class id, or a row of |classes|.
-static const void *labelRow(const TensorView &labels, int64_t row, int64_t classes) {
-  int64_t perRow = labels.shape.size() == 1 ? 1 : classes;
-  return static_cast<const char *>(labels.data) + size_t(row * perRow) * dtypeSize(labels.dtype);
+/// Predictions [N, positions..., classes] as per-example ops see them: each
+/// example's |positions| rows of |classes|, its labels a class id per row
+/// (|sparse|) or a row like the prediction's.
+struct ExampleRows {
+  int64_t examples = 0, positions = 0, classes = 0;
+  bool sparse = false;
+  /// Where example |e|'s labels start.
+  const void *labels(const TensorView &labelView, int64_t e) const {
+    int64_t perExample = positions * (sparse ? 1 : classes);
+    return static_cast<const char *>(labelView.data) + size_t(e * perExample) * dtypeSize(labelView.dtype);
+  }
+};
+
+static Status exampleRows(const TensorView &prediction, const TensorView &labels, const TensorView &out,
+                          const std::string &what, ExampleRows *rows) {
+  if (prediction.shape.size() < 2)
+    return bad(what + ": predictions need a class axis after the examples, got " +
+               shapeString(prediction.shape));
+  rows->examples = prediction.dim(0);
+  rows->classes = prediction.shape.back();
+  rows->positions = rows->examples && rows->classes
+                        ? prediction.numel() / rows->classes / rows->examples
+                        : 0;
+  rows->sparse = labels.shape.size() + 1 == prediction.shape.size();
+  int64_t labelCount = rows->examples * rows->positions * (rows->sparse ? 1 : rows->classes);
+  if (out.numel() != rows->examples || labels.numel() != labelCount)
+    return bad(what + ": one value per example of " + shapeString(prediction.shape) + " with labels " +
+               shapeString(labels.shape));
+  return okStatus();
 }
 
 Status buildExampleLoss(OpContext &ctx, PreparedCall *call) {
@@ -81,17 +106,17 @@ Status buildExampleLoss(OpContext &ctx, PreparedCall *call) {
   LossOptions o;
   DLC_RETURN_IF_ERROR(lossOptions(ctx.op, &o), "");
   TensorView prediction = ctx.in(0), labels = ctx.in(1), out = ctx.out(0);
-  DLC_RETURN_IF_ERROR(rankIs(prediction, 2, "example_loss prediction"), "");
-  int64_t rows = prediction.dim(0), classes = prediction.dim(1);
-  if (out.numel() != rows || labels.shape.empty() || labels.dim(0) != rows)
-    return bad("example_loss: one loss per example of " + shapeString(prediction.shape));
+  ExampleRows rows;
+  DLC_RETURN_IF_ERROR(exampleRows(prediction, labels, out, "example_loss", &rows), "");
   *call = [=](const RunOptions &) {
-    for (int64_t r = 0; r < rows; ++r) {
+    // loss() is the mean over the rows it is given: an example's positions.
+    const int64_t perExample = rows.positions * rows.classes;
+    for (int64_t e = 0; e < rows.examples; ++e) {
       double value = 0;
-      DLC_RETURN_IF_ERROR(loss(prediction.f32() + r * classes, labelRow(labels, r, classes),
-                               labels.dtype, 1, classes, o, &value),
+      DLC_RETURN_IF_ERROR(loss(prediction.f32() + e * perExample, rows.labels(labels, e), labels.dtype,
+                               rows.positions, rows.classes, o, &value),
                           "");
-      out.f32()[r] = float(value);
+      out.f32()[e] = float(value);
     }
     return okStatus();
   };
@@ -108,27 +133,31 @@ Status buildMetric(OpContext &ctx, PreparedCall *call) {
   if (rule != "top_k" && rule != "binary")
     return bad("metric rule '" + rule + "' is unknown");
   TensorView prediction = ctx.in(0), labels = ctx.in(1), out = ctx.out(0);
-  DLC_RETURN_IF_ERROR(rankIs(prediction, 2, "metric prediction"), "");
-  int64_t rows = prediction.dim(0), classes = prediction.dim(1);
-  bool sparse = labels.shape.size() == 1;
-  if (out.numel() != rows || labels.shape.empty() || labels.dim(0) != rows ||
-      (rule == "binary" && sparse))
-    return bad("metric: one score per example of " + shapeString(prediction.shape));
+  ExampleRows rows;
+  DLC_RETURN_IF_ERROR(exampleRows(prediction, labels, out, "metric", &rows), "");
+  if (rule == "binary" && rows.sparse)
+    return bad("metric: binary scores need labels shaped like the prediction " +
+               shapeString(prediction.shape));
   *call = [=](const RunOptions &) {
-    for (int64_t r = 0; r < rows; ++r) {
-      const float *p = prediction.f32() + r * classes;
-      const void *y = labelRow(labels, r, classes);
+    const int64_t perExample = rows.positions * rows.classes;
+    for (int64_t e = 0; e < rows.examples; ++e) {
+      const float *p = prediction.f32() + e * perExample;
+      const void *y = rows.labels(labels, e);
       int64_t correct = 0;
+      // The fraction of the example's outputs (binary) or positions (top_k)
+      // scored right.
+      double scored = double(rows.positions);
       if (rule == "binary") {
-        DLC_RETURN_IF_ERROR(countBinaryCorrect(p, y, labels.dtype, classes, &correct, float(threshold)), "");
-        out.f32()[r] = float(double(correct) / double(classes));
-        continue;
+        DLC_RETURN_IF_ERROR(countBinaryCorrect(p, y, labels.dtype, perExample, &correct, float(threshold)), "");
+        scored = double(perExample);
+      } else if (k == 1) {
+        DLC_RETURN_IF_ERROR(countTop1Correct(p, y, labels.dtype, rows.positions, rows.classes, rows.sparse,
+                                             &correct), "");
+      } else {
+        DLC_RETURN_IF_ERROR(countTopKCorrect(p, y, labels.dtype, rows.positions, rows.classes, rows.sparse,
+                                             k, &correct), "");
       }
-      if (k == 1)
-        DLC_RETURN_IF_ERROR(countTop1Correct(p, y, labels.dtype, 1, classes, sparse, &correct), "");
-      else
-        DLC_RETURN_IF_ERROR(countTopKCorrect(p, y, labels.dtype, 1, classes, sparse, k, &correct), "");
-      out.f32()[r] = float(correct);
+      out.f32()[e] = float(double(correct) / scored);
     }
     return okStatus();
   };

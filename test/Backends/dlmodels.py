@@ -401,21 +401,24 @@ def trainable_before(model, t):
     return t
 
 
-def head(model, t, loss, loss_options, classes):
-    """Flattens what is left and ends in the loss's dense layer."""
+def head(model, t, loss, loss_options, classes, sequence=False):
+    """Flattens what is left and ends in the loss's dense layer; with
+    |sequence|, a sequence keeps its positions: one prediction each."""
     if t.kind == "tokens":
         t = model.apply("embedding", t)
-    if t.kind != "flat":
+    if t.kind != "flat" and not (sequence and t.kind == "seq"):
         t = model.apply("flatten", t)
     activation = "linear" if loss_options.get("from_logits") else LOSS_HEADS[loss]
     return model.apply("dense", t, {"units": classes, "activation": activation})
 
 
 def finish(model, name, t, loss="categorical_crossentropy", loss_options=None,
-           optimizer="sgd", optimizer_options=None, classes=None, metrics=()):
+           optimizer="sgd", optimizer_options=None, classes=None, metrics=(), sequence=False):
     loss_options = dict(loss_options or {})
     classes = classes or model.rng.choice([2, 3, 5])
-    out = head(model, t, loss, loss_options, classes)
+    out = head(model, t, loss, loss_options, classes, sequence)
+    if out.kind == "seq":
+        model.covers.add("output:sequence")
     optimizer_options = dict(optimizer_options or {})
     optimizer_options.setdefault("learning_rate", LEARNING_RATE)
     text = model.text(name, out, loss, loss_options, optimizer, optimizer_options, metrics)
@@ -570,6 +573,13 @@ def conformance_cases(catalog_data, seed=1):
             case("metric_" + metric["name"] + labels,
                  lambda m, r: m.apply("dense", start(m, "flat", r), {"units": 4, "activation": "relu"}),
                  metrics=[call], classes=3, loss=loss)
+    # A sequence of predictions (one per position) with every loss: each
+    # example's loss and scores are the means over its positions.
+    for loss in catalog.losses:
+        case("sequence_output_" + loss,
+             lambda m, r: m.apply("lstm", start(m, "seq", r), {"units": 4, "return_sequences": True}),
+             loss=loss, classes=3, sequence=True,
+             metrics=["accuracy", "top_k_accuracy(k=2)"] if loss != "binary_crossentropy" else ["accuracy"])
     # Every loss with each option value, every optimizer with each option value.
     for loss, spec in catalog.losses.items():
         variants = [{}]
@@ -680,5 +690,8 @@ def random_model(catalog_data, seed):
             optimizer_options[option["name"]] = rng.choice(OPTIMIZER_VALUES.get((optimizer, option["name"]), [0.5]))
     metrics = [m["name"] + ("(k=%d)" % rng.choice([1, 2]) if m["options"] else "")
                for m in catalog.data["metrics"] if rng.random() < 0.3]
+    # A sequence keeps its positions to the output now and then (drawn apart
+    # from |rng| too).
+    sequence = random.Random("sequence output:%s" % seed).random() < 0.3
     return finish(model, "fuzz_%d" % seed, t, loss, loss_options, optimizer, optimizer_options,
-                  metrics=metrics)
+                  metrics=metrics, sequence=sequence)

@@ -67,3 +67,27 @@ module {
   }
   dl.train_setup {batch_size = 32 : i64, data_transforms = [], epochs = 1 : i64, loss = #dl.config<"sparse_categorical_crossentropy", {from_logits = false}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.0e-2 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
 }
+
+// -----
+
+// Tests a sequence of predictions [N, T, classes] (a dense layer on each
+// position): each example's loss and scores cover its positions, the class
+// ids keep the positions.
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: -> (tensor<f32> {dl.name = "loss"}, tensor<?x6x5xf32> {dl.name = "logits"}, tensor<?xf32> {dl.name = "accuracy"})
+// CHECK: dl.metric %{{.*}}, %{{.*}} {k = 1 : i64, rule = "top_k", threshold = 0.000000e+00 : f64} : (tensor<?x6x5xf32>, tensor<?x6xi32>) -> tensor<?xf32>
+// CHECK-LABEL: func.func @evaluate
+// CHECK-SAME: (%{{.*}}: tensor<?x6x4xf32> {dl.name = "x"}, %[[Y:.*]]: tensor<?x6xi32> {dl.name = "labels"})
+// CHECK-SAME: -> (tensor<?xf32> {dl.name = "loss"}, tensor<?xf32> {dl.name = "accuracy"})
+// CHECK: dl.example_loss %{{.*}}, %[[Y]] {{.*}} : (tensor<?x6x5xf32>, tensor<?x6xi32>) -> tensor<?xf32>
+// CHECK-NEXT: dl.metric %{{.*}}, %[[Y]] {k = 1 : i64, rule = "top_k", threshold = 5.000000e-01 : f64} : (tensor<?x6x5xf32>, tensor<?x6xi32>) -> tensor<?xf32>
+module {
+  dl.param @"d/kernel" : tensor<4x5xf32> init glorot_uniform
+  func.func @forward(%x: tensor<?x6x4xf32> {dl.name = "x"}) -> tensor<?x6x5xf32> {
+    %k = dl.weight @"d/kernel" : tensor<4x5xf32>
+    %z = dl.dense %x, %k : (tensor<?x6x4xf32>, tensor<4x5xf32>) -> tensor<?x6x5xf32>
+    %p = dl.softmax %z {axis = -1 : i64} : (tensor<?x6x5xf32>) -> tensor<?x6x5xf32>
+    return %p : tensor<?x6x5xf32>
+  }
+  dl.train_setup {batch_size = 32 : i64, data_transforms = [], epochs = 1 : i64, loss = #dl.config<"sparse_categorical_crossentropy", {from_logits = false}>, metrics = [#dl.config<"accuracy", {}>], optimizer = #dl.config<"sgd", {learning_rate = 1.0e-2 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
+}

@@ -205,7 +205,7 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
   }
   if (!options.evalOut.empty()) {
     if (!session->hasProgram("evaluate"))
-      return "the model has no evaluate program (its output is not [N, classes])";
+      return "the model has no evaluate program (its output has no class axis after the batch)";
     std::vector<rt::TensorView> scores;
     if (rt::Status s = session->run("evaluate", inputs, &scores); !s.ok())
       return s.message();
@@ -323,7 +323,7 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
     if (!options.evalOut.empty()) {
       auto evaluate = module.lookupSymbol<func::FuncOp>("evaluate");
       if (!evaluate)
-        return "the model has no evaluate program (its output is not [N, classes])";
+        return "the model has no evaluate program (its output has no class axis after the batch)";
       FailureOr<std::vector<ref::RefTensor>> scores =
           ref::evaluate(evaluate, arguments, params, evalOptions);
       if (failed(scores))

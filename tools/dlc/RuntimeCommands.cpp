@@ -313,7 +313,7 @@ int gradCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
     return fail(s);
   if (!options.evalOut.empty()) {
     if (!bundle->program("evaluate"))
-      return error(bundle->origin() + " has no evaluate program (the model's output is not [N, classes])");
+      return error(bundle->origin() + " has no evaluate program (the model's output has no class axis after the batch)");
     if (rt::Status s = session->run("evaluate", inputs, &outputs); !s.ok())
       return fail(s);
     std::vector<rt::TensorSpec> scores = session->outputs("evaluate");

@@ -6,7 +6,8 @@
 // log-sum-exp and label sums by shuffles). The loss value is reduced by a
 // single block so that it is deterministic; the gradient (divided by the
 // number of rows: the loss is a mean) may carry a bias_grad epilogue. Each
-// example's loss (dl.example_loss, for evaluation) is its warp's sum.
+// example's loss (dl.example_loss, for evaluation) is its warp's mean over
+// the example's rows.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
@@ -27,6 +28,7 @@ struct LossForm {
   bool sparse = false, fromLogits = false;
   double smoothing = 0;
   int64_t rows = 0, classes = 0;
+  int64_t examples = 0; // the leading axis: rows / examples positions each
 };
 
 /// Keras' losses as compiler/Reference/GradKernels.cpp computes them: the
@@ -54,6 +56,7 @@ FailureOr<LossForm> lossForm(Operation *op) {
   auto shape = cast<ShapedType>(op->getOperand(0).getType()).getShape();
   f.classes = shape.back();
   f.rows = cast<ShapedType>(op->getOperand(0).getType()).getNumElements() / f.classes;
+  f.examples = shape.front();
   return f;
 }
 
@@ -174,17 +177,24 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
   auto outOf = [&](Value v) { return resultName(group, v); };
   std::string s;
   if (isa<dl::ExampleLossOp>(op)) {
-    // Each example's loss, by the warp of its row: no reduction over rows.
+    // Each example's loss, by one warp: the mean over its positions' rows
+    // (one row for [N, classes]), no reduction over examples.
+    int64_t positions = f.examples ? f.rows / f.examples : 0;
+    std::string p = std::to_string(positions) + "ll";
     kernel.block = {256, 1, 1};
-    kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(4096, (f.rows + 7) / 8)), 1, 1};
+    kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(4096, (f.examples + 7) / 8)), 1, 1};
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
         "(" + parameterList(group, false) + ") {\n" + rowHelpers(f, labels) +
-        "  for (long long row = blockIdx.x * 8ll + warp; row < " + rows + "; row += gridDim.x * 8ll) {\n"
-        "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
-        "    double t = 0.0;\n    for (long long j = lane; j < " + c + "; j += 32)\n"
-        "      t += " + elementLoss(f, z, c) + ";\n"
+        "  for (long long example = blockIdx.x * 8ll + warp; example < " + std::to_string(f.examples) +
+        "ll; example += gridDim.x * 8ll) {\n"
+        "    double t = 0.0;\n"
+        "    for (long long row = example * " + p + "; row < (example + 1) * " + p + "; ++row) {\n"
+        "      const Stats st = rowStats(" + z + ", row);\n      (void)st;\n"
+        "      for (long long j = lane; j < " + c + "; j += 32)\n"
+        "        t += " + elementLoss(f, z, c) + ";\n    }\n"
         "    for (int o = 16; o > 0; o /= 2)\n      t += __shfl_xor_sync(0xffffffffu, t, o);\n"
-        "    if (lane == 0)\n      " + outOf(op.getResult(0)) + "[row] = (float)t;\n  }\n}\n";
+        "    if (lane == 0)\n      " + outOf(op.getResult(0)) + "[example] = (float)(t / (double)" + p +
+        ");\n  }\n}\n";
   } else if (isa<dl::LossOp>(op)) {
     kernel.block = {256, 1, 1};
     kernel.grid = {1, 1, 1};

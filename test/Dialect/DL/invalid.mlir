@@ -765,3 +765,21 @@ func.func @example_loss_shape(%p: tensor<4x3xf32>, %y: tensor<4x3xf32>) -> tenso
   %l = dl.example_loss %p, %y {config = #dl.config<"mse", {}>} : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<3xf32>
   return %l : tensor<3xf32>
 }
+
+// -----
+
+// Tests that per-example ops need a class axis after the examples.
+func.func @metric_rank(%p: tensor<4xf32>, %y: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{'dl.metric' op needs predictions [N, classes] or [N, positions..., classes], got 'tensor<4xf32>'}}
+  %s = dl.metric %p, %y {k = 1 : i64, rule = "binary", threshold = 5.0e-01 : f64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %s : tensor<4xf32>
+}
+
+// -----
+
+// Tests that class ids of a sequence of predictions keep its positions.
+func.func @example_loss_sequence_ids(%p: tensor<4x6x3xf32>, %y: tensor<4xi32>) -> tensor<4xf32> {
+  // expected-error@+1 {{'dl.example_loss' op needs integer class ids shaped like the prediction without its class axis, 'tensor<4x6x3xf32>', got 'tensor<4xi32>'}}
+  %l = dl.example_loss %p, %y {config = #dl.config<"sparse_categorical_crossentropy", {from_logits = false}>} : (tensor<4x6x3xf32>, tensor<4xi32>) -> tensor<4xf32>
+  return %l : tensor<4xf32>
+}

@@ -208,4 +208,13 @@ module {
     %s = dl.metric %p, %y {k = 1 : i64, rule = "binary", threshold = 0.0 : f64} : (tensor<41x3xf32>, tensor<41x3xf32>) -> tensor<41xf32>
     return %s : tensor<41xf32>
   }
+  // A sequence of predictions: each example's mean over its 9 positions.
+  func.func @example_loss_sequence(%p: tensor<13x9x5xf32>, %y: tensor<13x9x5xf32>) -> tensor<13xf32> {
+    %l = dl.example_loss %p, %y {config = #dl.config<"categorical_crossentropy", {from_logits = true, label_smoothing = 0.1 : f64}>} : (tensor<13x9x5xf32>, tensor<13x9x5xf32>) -> tensor<13xf32>
+    return %l : tensor<13xf32>
+  }
+  func.func @metric_top_1_sequence(%p: tensor<13x9x5xf32>, %y: tensor<13x9xi32>) -> tensor<13xf32> {
+    %s = dl.metric %p, %y {k = 1 : i64, rule = "top_k", threshold = 5.0e-01 : f64} : (tensor<13x9x5xf32>, tensor<13x9xi32>) -> tensor<13xf32>
+    return %s : tensor<13xf32>
+  }
 }
