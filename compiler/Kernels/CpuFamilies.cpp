@@ -22,13 +22,36 @@ Operation *opAt(dl::FusedOp group, unsigned index) {
 
 const char *routine(rt::fb::CpuRoutine r) { return rt::fb::EnumNameCpuRoutine(r); }
 
+constexpr const char *kCpuTypes = "f32 values, i32 and i64 ids";
+
+/// Whether the ops from |first| on, |count| of them, have element types the
+/// CPU routines compute with: f32 results, f32 values and i32 or i64 ids
+/// read; only a cast converts between types.
+bool cpuElementTypes(dl::FusedOp group, unsigned first, unsigned count) {
+  for (unsigned i = first; i < first + count; ++i) {
+    Operation *op = opAt(group, i);
+    if (!op || isa<dl::CastOp>(op))
+      continue;
+    for (Value v : op->getResults())
+      if (!cast<ShapedType>(v.getType()).getElementType().isF32())
+        return false;
+    for (Value v : op->getOperands()) {
+      Type e = cast<ShapedType>(v.getType()).getElementType();
+      if (!e.isF32() && !e.isInteger(32) && !e.isInteger(64))
+        return false;
+    }
+  }
+  return true;
+}
+
 /// conv2d or dense whose result only the activation right after it reads.
 unsigned activationEpilogue(dl::FusedOp group, unsigned first) {
   Operation *producer = opAt(group, first), *user = opAt(group, first + 1);
   if (!producer || !user || !isa<dl::Conv2DOp, dl::DenseOp>(producer) ||
       !producer->getResult(0).hasOneUse() || user->getNumOperands() != 1 ||
       user->getOperand(0) != producer->getResult(0) ||
-      !isa<dl::ReluOp, dl::SigmoidOp, dl::TanhOp, dl::GeluOp, dl::LeakyReluOp>(user))
+      !isa<dl::ReluOp, dl::SigmoidOp, dl::TanhOp, dl::GeluOp, dl::LeakyReluOp>(user) ||
+      !cpuElementTypes(group, first, 2))
     return 0;
   return 2;
 }
@@ -43,14 +66,15 @@ unsigned maxPoolGradReluBias(dl::FusedOp group, unsigned first) {
     return 0;
   Value pooled = pool->getResult(0);
   if (relu->getOperand(0) != pool->getOperand(0) || relu->getOperand(1) != pooled ||
-      !pooled.hasOneUse() || bias->getOperand(0) != relu->getResult(0))
+      !pooled.hasOneUse() || bias->getOperand(0) != relu->getResult(0) ||
+      !cpuElementTypes(group, first, 3))
     return 0;
   return 3;
 }
 
 unsigned singleOp(dl::FusedOp group, unsigned first) {
   Operation *op = opAt(group, first);
-  return op && opKindOf(op) ? 1 : 0;
+  return op && opKindOf(op) && cpuElementTypes(group, first, 1) ? 1 : 0;
 }
 
 } // namespace
@@ -60,13 +84,13 @@ std::vector<KernelFamily> cpuFamilies() {
   return {
       {"cpu", routine(R::activation_epilogue),
        "conv2d or dense, then relu, sigmoid, tanh, gelu or leaky_relu of its result (read by nothing else)",
-       "one oneDNN convolution or sgemm with the activation as its epilogue", "",
+       "one oneDNN convolution or sgemm with the activation as its epilogue", "", kCpuTypes,
        activationEpilogue},
       {"cpu", routine(R::max_pool_grad_relu_bias),
        "max_pool2d_grad, relu_grad of the pooled gradient (read by nothing else), bias_grad of that",
-       "one pass over the pooling windows", "", maxPoolGradReluBias},
+       "one pass over the pooling windows", "", kCpuTypes, maxPoolGradReluBias},
       {"cpu", routine(R::op), "any one op", "the op's routine (OpenMP loops, oneDNN)", "",
-       singleOp},
+       std::string(kCpuTypes) + "; a cast converts between f16, bf16, f32, f64, i32 and i64", singleOp},
   };
 }
 

@@ -11,16 +11,14 @@ using namespace mlir;
 namespace dlc::kernels {
 namespace {
 
-/// The element type other than f32, i32 and i64 (what the CUDA families
-/// compute with) of a value of |group|, if there is one.
-Type unsupportedCudaType(dl::FusedOp group) {
+/// The element type of a value of |group| outside |set| (ElementType bits),
+/// if there is one.
+Type typeOutside(dl::FusedOp group, unsigned set) {
   SmallVector<Value> values(group.getInputs());
   values.append(group.getResults().begin(), group.getResults().end());
-  for (Value v : values) {
-    Type elem = cast<ShapedType>(v.getType()).getElementType();
-    if (!elem.isF32() && !elem.isInteger(32) && !elem.isInteger(64))
-      return elem;
-  }
+  for (Value v : values)
+    if (!(cuda::elementTypeBit(v.getType()) & set))
+      return cast<ShapedType>(v.getType()).getElementType();
   return {};
 }
 
@@ -28,10 +26,10 @@ std::vector<KernelFamily> buildRegistry() {
   std::vector<KernelFamily> all = cpuFamilies();
   for (const cuda::CudaFamily &f : cuda::cudaFamilies()) {
     auto matches = f.matches;
-    bool anyType = f.convertsElementTypes;
-    all.push_back({"cuda", f.name, f.runs, f.launch, f.limits,
-                   [matches, anyType](dl::FusedOp group, unsigned first) -> unsigned {
-                     if (first != 0 || (!anyType && unsupportedCudaType(group)) || !matches(group))
+    unsigned types = f.elementTypes;
+    all.push_back({"cuda", f.name, f.runs, f.launch, f.limits, cuda::describeElementTypes(types),
+                   [matches, types](dl::FusedOp group, unsigned first) -> unsigned {
+                     if (first != 0 || typeOutside(group, types) || !matches(group))
                        return 0;
                      return unsigned(std::distance(group.getBody().front().begin(),
                                                    group.getBody().front().end())) - 1;
@@ -83,13 +81,24 @@ FailureOr<SmallVector<const KernelFamily *>> planGroup(StringRef target, dl::Fus
       }
     if (!chosen) {
       llvm::raw_string_ostream os(*why);
-      if (Type t = target == "cuda" ? unsupportedCudaType(group) : Type())
-        os << "CUDA code generation computes with f32, i32 and i64 tensors (and casts from and "
-              "to f16, bf16 and f64), not " << t;
+      if (Type t = target == "cuda" ? typeOutside(group, cuda::kComputeTypes) : Type()) {
+        // Which families read or write |t|, from their own sets.
+        std::string families;
+        for (const cuda::CudaFamily &f : cuda::cudaFamilies())
+          if (f.elementTypes & cuda::elementTypeBit(t))
+            families += std::string(families.empty() ? "" : ", ") + f.name;
+        os << "CUDA kernels compute with " << cuda::describeElementTypes(cuda::kComputeTypes)
+           << " tensors, not " << t << " (only these kernel families take " << t << ": "
+           << (families.empty() ? "none" : families) << ")";
+      }
       else if (target == "cuda")
         os << "no CUDA kernel family runs these ops at these shapes";
-      else
+      else {
         os << "no " << target << " kernel family runs '" << ops[at]->getName() << "'";
+        if (Type t = typeOutside(group, cuda::kComputeTypes))
+          os << " on " << t << " tensors (the CPU routines compute f32 values with i32 and i64 "
+                "ids; only cast converts)";
+      }
       return failure();
     }
     plan.push_back(chosen);

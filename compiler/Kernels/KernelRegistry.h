@@ -37,6 +37,7 @@ struct KernelFamily {
   std::string runs;   // the ops it runs
   std::string launch; // how it runs them
   std::string limits; // what it cannot run
+  std::string elementTypes; // the element types it reads and writes, in words
   /// How many ops of |group|, from op |first| on, it runs as one call; 0
   /// when it cannot run them.
   std::function<unsigned(dl::FusedOp group, unsigned first)> covers;

@@ -105,7 +105,8 @@ int printCatalog(bool asJson) {
                         {"name", f.name},
                         {"runs", f.runs},
                         {"launch", f.launch},
-                        {"limits", f.limits}});
+                        {"limits", f.limits},
+                        {"element_types", f.elementTypes}});
   catalog["kernel_families"] = families;
 
   if (asJson) {

@@ -139,7 +139,7 @@ namespace {
 constexpr CudaFamily kFamilies[] = {
     {"cast", "one cast between f16, bf16, f32, f64, i32 and i64",
      "a grid-stride loop over the elements, 256 threads", "", isCastGroup, emitCast,
-     /*mayUseScratch=*/false, /*convertsElementTypes=*/true},
+     /*mayUseScratch=*/false, kEveryElementType},
     {"embedding", "one embedding (a gather of rows) or embedding_grad (a scatter-add)",
      "a grid-stride loop over the gathered elements, 256 threads", "", isEmbeddingGroup,
      emitEmbedding},
@@ -167,7 +167,7 @@ constexpr CudaFamily kFamilies[] = {
      isGemmGroup, emitGemm},
     {"elementwise", "elementwise ops over one shape, pools and gathers of group inputs, a trailing bias_grad",
      "a grid-stride loop over the elements, 256 threads", "a pool reads group inputs only",
-     isElementwiseGroup, emitElementwise},
+     isElementwiseGroup, emitElementwise, /*mayUseScratch=*/false, kComputeTypes | kF64},
 };
 } // namespace
 

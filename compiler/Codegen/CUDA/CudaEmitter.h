@@ -53,6 +53,25 @@ std::string launchLimitError(const CudaKernel &kernel);
 /// the kernel-family registry (compiler/Kernels/KernelRegistry.h), which
 /// dlc-fuse asks whether a group can run and dlc-select-kernels asks which
 /// family runs it.
+/// Element types as bits of a set, for what each family reads and writes.
+enum ElementType : unsigned {
+  kF32 = 1u << 0,
+  kF64 = 1u << 1,
+  kF16 = 1u << 2,
+  kBF16 = 1u << 3,
+  kI32 = 1u << 4,
+  kI64 = 1u << 5,
+  /// What the families compute with unless they say otherwise: f32 values,
+  /// i32 and i64 ids and labels.
+  kComputeTypes = kF32 | kI32 | kI64,
+  kEveryElementType = kF32 | kF64 | kF16 | kBF16 | kI32 | kI64,
+};
+/// The bit of element type |t| (of a tensor type or a scalar type), 0 for
+/// one the type table lacks.
+unsigned elementTypeBit(mlir::Type t);
+/// "f32, i32 and i64": the element types of |set| in words.
+std::string describeElementTypes(unsigned set);
+
 struct CudaFamily {
   const char *name;   // what dlc-select-kernels records on the group
   const char *runs;   // the groups it writes
@@ -63,9 +82,9 @@ struct CudaFamily {
   /// Whether its kernels may need scratch (CudaKernel::scratchBytes), which
   /// the memory plan must place.
   bool mayUseScratch = false;
-  /// Whether it reads and writes element types other than f32, i32 and i64
-  /// (through the type table, DeviceTypes.cpp); the others compute in those.
-  bool convertsElementTypes = false;
+  /// The element types its kernels read and write (a set of ElementType
+  /// bits; each spelled through the type table, DeviceTypes.cpp).
+  unsigned elementTypes = kComputeTypes;
 };
 /// Every CUDA family, in the order dlc-select-kernels prefers them.
 llvm::ArrayRef<CudaFamily> cudaFamilies();

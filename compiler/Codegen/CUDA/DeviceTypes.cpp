@@ -10,17 +10,21 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
 
+#include <cstdio>
+
 using namespace mlir;
 
 namespace dlc::cuda {
 namespace {
 
-constexpr DeviceType kF32{"float", "float", "", "", "f"};
-constexpr DeviceType kF64{"double", "double", "", "", ""};
-constexpr DeviceType kF16{"unsigned short", "float", "dlc_f16_to_f32", "dlc_to_f16", "f"};
-constexpr DeviceType kBF16{"unsigned short", "float", "dlc_bf16_to_f32", "dlc_to_bf16", "f"};
-constexpr DeviceType kI32{"int", "int", "", "", ""};
-constexpr DeviceType kI64{"long long", "long long", "", "", "ll"};
+constexpr DeviceType kF32Type{"float", "float", "", "", "f", "f", "float4", 4, "-__int_as_float(0x7f800000)", 9, 4};
+constexpr DeviceType kF64Type{"double", "double", "", "", "", "", "double2", 2,
+                          "-__longlong_as_double(0x7ff0000000000000ll)", 17, 8};
+// 16-bit floats compute in f32 (kF32Type's math, vectors and literals).
+constexpr DeviceType kF16Type{"unsigned short", "float", "dlc_f16_to_f32", "dlc_to_f16", "f", "f", "", 0, "", 9, 4};
+constexpr DeviceType kBF16Type{"unsigned short", "float", "dlc_bf16_to_f32", "dlc_to_bf16", "f", "f", "", 0, "", 9, 4};
+constexpr DeviceType kI32Type{"int", "int", "", "", "", "", "int4", 4, "", 0, 4};
+constexpr DeviceType kI64Type{"long long", "long long", "", "", "ll", "", "longlong2", 2, "", 0, 8};
 
 // Rounds to nearest, ties to even, from a double (so that f32 and f64
 // sources round once); overflow gives infinity, NaN stays a quiet NaN.
@@ -73,18 +77,80 @@ __device__ __forceinline__ float dlc_bf16_to_f32(unsigned short h) { return __ui
 const DeviceType *deviceType(Type t) {
   Type element = isa<ShapedType>(t) ? cast<ShapedType>(t).getElementType() : t;
   if (element.isF32())
-    return &kF32;
+    return &kF32Type;
   if (element.isF64())
-    return &kF64;
+    return &kF64Type;
   if (element.isF16())
-    return &kF16;
+    return &kF16Type;
   if (element.isBF16())
-    return &kBF16;
+    return &kBF16Type;
   if (element.isInteger(32))
-    return &kI32;
+    return &kI32Type;
   if (element.isInteger(64))
-    return &kI64;
+    return &kI64Type;
   return nullptr;
+}
+
+std::string ComputeType::rounded(double v) const {
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%.*g", digits(), v);
+  std::string s = buffer;
+  if (s.find_first_of(".en") == std::string::npos)
+    s += ".0";
+  return lit(s);
+}
+
+std::string ComputeType::exact(double v) const {
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%.17g", v);
+  return cast(buffer);
+}
+
+ComputeType computeType(dl::FusedOp group) {
+  auto floatType = [](Value v) -> const DeviceType * {
+    Type element = cast<ShapedType>(v.getType()).getElementType();
+    if (!isa<FloatType>(element))
+      return nullptr;
+    // 16-bit floats compute in f32.
+    return element.isF64() ? &kF64Type : &kF32Type;
+  };
+  for (Value v : group.getResults())
+    if (const DeviceType *type = floatType(v))
+      return ComputeType(*type);
+  for (Value v : group.getInputs())
+    if (const DeviceType *type = floatType(v))
+      return ComputeType(*type);
+  return ComputeType(kF32Type);
+}
+
+unsigned elementTypeBit(Type t) {
+  Type element = isa<ShapedType>(t) ? cast<ShapedType>(t).getElementType() : t;
+  if (element.isF32())
+    return kF32;
+  if (element.isF64())
+    return kF64;
+  if (element.isF16())
+    return kF16;
+  if (element.isBF16())
+    return kBF16;
+  if (element.isInteger(32))
+    return kI32;
+  if (element.isInteger(64))
+    return kI64;
+  return 0;
+}
+
+std::string describeElementTypes(unsigned set) {
+  static const std::pair<unsigned, const char *> names[] = {
+      {kF16, "f16"}, {kBF16, "bf16"}, {kF32, "f32"}, {kF64, "f64"}, {kI32, "i32"}, {kI64, "i64"}};
+  std::vector<const char *> in;
+  for (const auto &[bit, name] : names)
+    if (set & bit)
+      in.push_back(name);
+  std::string text;
+  for (size_t i = 0; i < in.size(); ++i)
+    text += std::string(i == 0 ? "" : i + 1 == in.size() ? " and " : ", ") + in[i];
+  return text;
 }
 
 std::string cType(Type t) {

@@ -13,6 +13,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
 #include <cstdio>
 
 using namespace mlir;
@@ -22,15 +23,6 @@ namespace {
 
 constexpr int64_t kThreads = 256;
 constexpr int64_t kMaxBlocks = 4096;
-
-std::string floatLiteral(double v) {
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%.9gf", v);
-  std::string s = buffer;
-  if (s.find_first_of(".en") == std::string::npos)
-    s.insert(s.size() - 1, ".0");
-  return s;
-}
 
 /// The counter-based generator of runtime/counter_rng.h in device code.
 const char *kCounterRng = R"(__device__ __forceinline__ unsigned long long dlc_mix64(unsigned long long z) {
@@ -45,34 +37,48 @@ __device__ __forceinline__ double dlc_uniform01(unsigned long long seed, unsigne
 }
 )";
 
+/// GELU's constants to the compute type's precision.
+struct GeluConstants {
+  explicit GeluConstants(const ComputeType &t)
+      : sqrt2OverPi(t.rounded(std::sqrt(2.0 / M_PI))), invSqrt2(t.rounded(M_SQRT1_2)),
+        invSqrt2Pi(t.rounded(0.5 * M_2_SQRTPI * M_SQRT1_2)) {}
+  std::string sqrt2OverPi, invSqrt2, invSqrt2Pi;
+};
+
 } // namespace
 
 /// The expression computing |op| from the names of its operands, or "".
-std::string sigmoidOf(const std::string &x) { return "1.0f / (1.0f + expf(-" + x + "))"; }
-std::string tanhOf(const std::string &x) { return "tanhf(" + x + ")"; }
+std::string sigmoidOf(const ComputeType &t, const std::string &x) {
+  return t.lit("1.0") + " / (" + t.lit("1.0") + " + " + t.fn("exp") + "(-" + x + "))";
+}
+std::string tanhOf(const ComputeType &t, const std::string &x) { return t.fn("tanh") + "(" + x + ")"; }
 
-std::string elementwiseExpression(Operation *op, ArrayRef<std::string> a, bool *usesStep,
-                                  const std::string &index) {
+std::string elementwiseExpression(const ComputeType &t, Operation *op, ArrayRef<std::string> a,
+                                  bool *usesStep, const std::string &index) {
   auto slope = [&](Operation *o) {
     auto attr = o->getAttrOfType<FloatAttr>("negative_slope");
-    return floatLiteral(attr ? attr.getValueAsDouble() : 0.2);
+    return t.rounded(attr ? attr.getValueAsDouble() : 0.2);
   };
+  const std::string zero = t.lit("0.0"), one = t.lit("1.0"), half = t.lit("0.5");
+  const GeluConstants k(t);
   auto approximate = [&](Operation *o) { return o->hasAttr("approximate"); };
   return llvm::TypeSwitch<Operation *, std::string>(op)
-      .Case([&](dl::ZerosOp) { return std::string("0.0f"); })
-      .Case([&](dl::ReluOp) { return "fmaxf(" + a[0] + ", 0.0f)"; })
-      .Case([&](dl::SigmoidOp) { return sigmoidOf(a[0]); })
-      .Case([&](dl::TanhOp) { return tanhOf(a[0]); })
+      .Case([&](dl::ZerosOp) { return zero; })
+      .Case([&](dl::ReluOp) { return t.fn("fmax") + "(" + a[0] + ", " + zero + ")"; })
+      .Case([&](dl::SigmoidOp) { return sigmoidOf(t, a[0]); })
+      .Case([&](dl::TanhOp) { return tanhOf(t, a[0]); })
       .Case([&](dl::GeluOp o) {
         const std::string &x = a[0];
         if (approximate(o))
-          return "0.5f * " + x + " * (1.0f + " +
-                 tanhOf("0.7978845608f * (" + x + " + 0.044715f * " + x + " * " + x + " * " + x + ")") +
+          return half + " * " + x + " * (" + one + " + " +
+                 tanhOf(t, k.sqrt2OverPi + " * (" + x + " + " + t.lit("0.044715") + " * " + x +
+                               " * " + x + " * " + x + ")") +
                  ")";
-        return "0.5f * " + x + " * (1.0f + erff(" + x + " * 0.7071067812f))";
+        return half + " * " + x + " * (" + one + " + " + t.fn("erf") + "(" + x + " * " +
+               k.invSqrt2 + "))";
       })
       .Case([&](dl::LeakyReluOp o) {
-        return a[0] + " > 0.0f ? " + a[0] + " : " + slope(o) + " * " + a[0];
+        return a[0] + " > " + zero + " ? " + a[0] + " : " + slope(o) + " * " + a[0];
       })
       .Case([&](dl::AddOp) {
         std::string sum = a[0];
@@ -89,34 +95,37 @@ std::string elementwiseExpression(Operation *op, ArrayRef<std::string> a, bool *
         char rateText[40];
         std::snprintf(rateText, sizeof rateText, "%.17g", rate); // the exact double
         return "(dlc_uniform01(" + std::to_string(seed) + "ull, *step, (unsigned long long)(" + index + ")) < " +
-               rateText + " ? 0.0f : " + a[0] + " * " + floatLiteral(1.0 / (1.0 - rate)) + ")";
+               rateText + " ? " + zero + " : " + a[0] + " * " + t.rounded(1.0 / (1.0 - rate)) + ")";
       })
-      .Case([&](dl::ReluGradOp) { return a[0] + " > 0.0f ? " + a[1] + " : 0.0f"; })
-      .Case([&](dl::SigmoidGradOp) { return a[1] + " * " + a[0] + " * (1.0f - " + a[0] + ")"; })
-      .Case([&](dl::TanhGradOp) { return a[1] + " * (1.0f - " + a[0] + " * " + a[0] + ")"; })
+      .Case([&](dl::ReluGradOp) { return a[0] + " > " + zero + " ? " + a[1] + " : " + zero; })
+      .Case([&](dl::SigmoidGradOp) { return a[1] + " * " + a[0] + " * (" + one + " - " + a[0] + ")"; })
+      .Case([&](dl::TanhGradOp) { return a[1] + " * (" + one + " - " + a[0] + " * " + a[0] + ")"; })
       .Case([&](dl::LeakyReluGradOp o) {
-        return a[0] + " > 0.0f ? " + a[1] + " : " + slope(o) + " * " + a[1];
+        return a[0] + " > " + zero + " ? " + a[1] + " : " + slope(o) + " * " + a[1];
       })
       .Case([&](dl::GeluGradOp o) {
         const std::string &x = a[0], &dy = a[1];
         if (approximate(o))
           return "dlc_gelu_tanh_grad(" + x + ", " + dy + ")";
-        return dy + " * (0.5f * (1.0f + erff(" + x + " * 0.7071067812f)) + " + x +
-               " * 0.3989422804f * expf(-0.5f * " + x + " * " + x + "))";
+        return dy + " * (" + half + " * (" + one + " + " + t.fn("erf") + "(" + x + " * " +
+               k.invSqrt2 + ")) + " + x + " * " + k.invSqrt2Pi + " * " + t.fn("exp") +
+               "(-" + half + " * " + x + " * " + x + "))";
       })
       .Default([](Operation *) { return std::string(); });
 }
 
 namespace {
 
-const std::string kGeluTanhGrad =
-    R"(__device__ __forceinline__ float dlc_gelu_tanh_grad(float x, float dy) {
-  const float k = 0.7978845608f, c = 0.044715f;
-  float inner = k * (x + c * x * x * x);
-  float t = )" + tanhOf("inner") + R"(;
-  return dy * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * c * x * x));
+std::string geluTanhGradFunction(const ComputeType &t) {
+  std::string T = t.name(), one = t.lit("1.0"), half = t.lit("0.5");
+  const GeluConstants gelu(t);
+  return "__device__ __forceinline__ " + T + " dlc_gelu_tanh_grad(" + T + " x, " + T + " dy) {\n"
+         "  const " + T + " k = " + gelu.sqrt2OverPi + ", c = " + t.lit("0.044715") + ";\n"
+         "  " + T + " inner = k * (x + c * x * x * x);\n"
+         "  " + T + " t = " + tanhOf(t, "inner") + ";\n"
+         "  return dy * (" + half + " * (" + one + " + t) + " + half + " * x * (" + one + " - t * t) * k * (" +
+         one + " + " + t.lit("3.0") + " * c * x * x));\n}\n";
 }
-)";
 
 } // namespace
 
@@ -127,15 +136,20 @@ std::string elementwiseHelpers(dl::FusedOp group) {
       dropout |= d.getTraining();
     geluTanhGrad |= isa<dl::GeluGradOp>(op) && op->hasAttr("approximate");
   });
-  return std::string(dropout ? kCounterRng : "") + (geluTanhGrad ? kGeluTanhGrad : "");
+  return std::string(dropout ? kCounterRng : "") + (geluTanhGrad ? geluTanhGradFunction(computeType(group)) : "");
 }
 
-/// The shape every element of the chain has: its first op's result, or
-/// what a lone bias_grad sums.
-static ArrayRef<int64_t> chainShape(Block &body) {
+/// The value whose shape and element type every element of the chain has:
+/// its first op's result, or what a lone bias_grad sums.
+static Value chainValue(Block &body) {
   Operation &first = body.front();
-  Value v = isa<dl::BiasGradOp>(first) ? first.getOperand(0) : first.getResult(0);
-  return cast<ShapedType>(v.getType()).getShape();
+  return isa<dl::BiasGradOp>(first) ? first.getOperand(0) : first.getResult(0);
+}
+static ArrayRef<int64_t> chainShape(Block &body) {
+  return cast<ShapedType>(chainValue(body).getType()).getShape();
+}
+static Type chainElementType(Block &body) {
+  return cast<ShapedType>(chainValue(body).getType()).getElementType();
 }
 
 bool isElementwiseGroup(dl::FusedOp group) {
@@ -143,6 +157,15 @@ bool isElementwiseGroup(dl::FusedOp group) {
   if (group.getNumResults() == 0)
     return false;
   auto shape = chainShape(body);
+  // One element type for the whole chain, computed in itself (f32 or f64:
+  // the types with their own arithmetic in the type table).
+  Type element = chainElementType(body);
+  auto ofChain = [&](Value v) {
+    auto type = cast<ShapedType>(v.getType());
+    return type.getShape() == shape && type.getElementType() == element;
+  };
+  if (!element.isF32() && !element.isF64())
+    return false;
   std::vector<std::string> names(8, "x");
   for (Operation &op : body.without_terminator()) {
     // A trailing bias_grad of the chain: a per-channel reduction epilogue.
@@ -154,27 +177,27 @@ bool isElementwiseGroup(dl::FusedOp group) {
     // A pool reads windows of group inputs, so its operands must be inputs.
     if (isGatherOp(&op)) {
       for (Value v : op.getOperands())
-        if (!isa<BlockArgument>(v) || !cast<ShapedType>(v.getType()).getElementType().isF32())
+        if (!isa<BlockArgument>(v) || cast<ShapedType>(v.getType()).getElementType() != element)
           return false;
-      if (cast<ShapedType>(op.getResult(0).getType()).getShape() != shape)
+      if (!ofChain(op.getResult(0)))
         return false;
       continue;
     }
     bool step = false;
-    if (elementwiseExpression(&op, names, &step).empty())
+    if (elementwiseExpression(computeType(group), &op, names, &step).empty())
       return false;
     SmallVector<Value> values(op.getOperands());
     values.append(op.getResults().begin(), op.getResults().end());
-    for (Value v : values)
-      if (cast<ShapedType>(v.getType()).getShape() != shape ||
-          !cast<ShapedType>(v.getType()).getElementType().isF32())
-        return false;
+    if (!llvm::all_of(values, ofChain))
+      return false;
   }
   return true;
 }
 
 LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   Block &body = group.getBody().front();
+  const ComputeType t = computeType(group);
+  const std::string T = t.name();
   int64_t n = 1;
   for (int64_t d : chainShape(body))
     n *= d;
@@ -200,18 +223,18 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
     if (isGatherOp(&op)) {
       gathers = true;
       std::string function = "dlc_pool_" + name;
-      functions += gatherFunction(&op, function);
+      functions += gatherFunction(t, &op, function);
       std::string call = function + "(";
       for (Value v : op.getOperands())
         call += "in" + std::to_string(cast<BlockArgument>(v).getArgNumber()) + ", ";
-      computes += "    const float " + name + " = " + call + "i);\n";
+      computes += "    const " + T + " " + name + " = " + call + "i);\n";
       names[op.getResult(0)] = name;
       continue;
     }
     std::vector<std::string> operands;
     for (Value v : op.getOperands())
       operands.push_back(operandName(v));
-    computes += "    const float " + name + " = " + elementwiseExpression(&op, operands, &usesStep) + ";\n";
+    computes += "    const " + T + " " + name + " = " + elementwiseExpression(t, &op, operands, &usesStep) + ";\n";
     names[op.getResult(0)] = name;
   }
   auto yield = cast<dl::YieldOp>(body.getTerminator());
@@ -230,13 +253,15 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
     channels = cast<ShapedType>(bias.getResult().getType()).getNumElements();
     summed = operandName(bias.getDy());
   }
-  // Four elements per thread through float4 loads and stores where every
-  // access is elementwise (arena buffers are 64-byte aligned).
-  bool vectorized = !gathers && !bias && n % 4 == 0;
+  // A vector of elements per thread (float4) where every access is
+  // elementwise (arena buffers are 64-byte aligned).
+  const int width = t.vectorWidth();
+  const std::string w = std::to_string(width);
+  bool vectorized = !gathers && !bias && width > 1 && n % width == 0;
   std::string loads, stores;
   for (unsigned a : loaded)
-    loads += vectorized ? "      const float a" + std::to_string(a) + " = (&x" + std::to_string(a) + ".x)[c];\n"
-                        : "    const float a" + std::to_string(a) + " = in" + std::to_string(a) + "[i];\n";
+    loads += vectorized ? "      const " + T + " a" + std::to_string(a) + " = (&x" + std::to_string(a) + ".x)[c];\n"
+                        : "    const " + T + " a" + std::to_string(a) + " = in" + std::to_string(a) + "[i];\n";
   for (auto [r, value] : stored)
     stores += vectorized ? "      (&y" + std::to_string(r) + ".x)[c] = " + value + ";\n"
                          : "    out" + std::to_string(r) + "[i] = " + value + ";\n";
@@ -246,9 +271,9 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
               std::to_string(channels) + "], " + summed + ");\n";
 
   kernel.takesStep = usesStep;
-  kernel.sharedBytes = sharedSums ? channels * 4 : 0;
+  kernel.sharedBytes = sharedSums ? channels * t.bytes() : 0;
   kernel.block = {kThreads, 1, 1};
-  int64_t perThread = vectorized ? 4 : 1;
+  int64_t perThread = vectorized ? width : 1;
   kernel.grid = {std::max<int64_t>(1, std::min(kMaxBlocks, (n / perThread + kThreads - 1) / kThreads)), 1, 1};
   std::string source = header(group, kernel) + functions;
   source += "extern \"C\" __global__ void __launch_bounds__(" + std::to_string(kThreads) + ") " +
@@ -258,26 +283,28 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
     // Shared per-block sums, then one global atomic per channel and block
     // (the runtime zeroes the bias gradient before the launch).
     std::string c = std::to_string(channels);
-    source += "  __shared__ float partial[" + c + "];\n  for (int c = threadIdx.x; c < " + c +
-              "; c += blockDim.x)\n    partial[c] = 0.0f;\n  __syncthreads();\n";
+    source += "  __shared__ " + T + " partial[" + c + "];\n  for (int c = threadIdx.x; c < " + c +
+              "; c += blockDim.x)\n    partial[c] = " + t.lit("0.0") + ";\n  __syncthreads();\n";
   }
   if (vectorized) {
     std::string in4, out4, declare4;
+    const std::string V = t.vector();
     for (unsigned a : loaded)
-      in4 += "    const float4 x" + std::to_string(a) + " = reinterpret_cast<const float4 *>(in" +
+      in4 += "    const " + V + " x" + std::to_string(a) + " = reinterpret_cast<const " + V + " *>(in" +
              std::to_string(a) + ")[q];\n";
     for (auto [r, value] : stored) {
-      declare4 += "    float4 y" + std::to_string(r) + ";\n";
-      out4 += "    reinterpret_cast<float4 *>(out" + std::to_string(r) + ")[q] = y" + std::to_string(r) + ";\n";
+      declare4 += "    " + V + " y" + std::to_string(r) + ";\n";
+      out4 += "    reinterpret_cast<" + V + " *>(out" + std::to_string(r) + ")[q] = y" + std::to_string(r) + ";\n";
     }
     SmallVector<StringRef> lines;
     StringRef(computes).split(lines, '\n', -1, /*KeepEmpty=*/false);
     std::string indented;
     for (StringRef line : lines)
       indented += "  " + line.str() + "\n";
-    source += "  for (long long q = blockIdx.x * (long long)blockDim.x + threadIdx.x; q < n / 4;\n"
+    source += "  for (long long q = blockIdx.x * (long long)blockDim.x + threadIdx.x; q < n / " + w + ";\n"
               "       q += (long long)gridDim.x * blockDim.x) {\n" + in4 + declare4 +
-              "#pragma unroll\n    for (int c = 0; c < 4; ++c) {\n      const long long i = q * 4 + c;\n"
+              "#pragma unroll\n    for (int c = 0; c < " + w + "; ++c) {\n      const long long i = q * " + w +
+              " + c;\n"
               "      (void)i;\n" + loads + indented + stores + "    }\n" + out4 + "  }\n";
   } else {
     source += "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;\n"

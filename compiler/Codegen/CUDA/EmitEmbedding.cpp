@@ -32,6 +32,7 @@ LogicalResult emitEmbedding(dl::FusedOp group, CudaKernel &kernel) {
   if (grad)
     kernel.zeroedOutputs.push_back(0);
   std::string w = std::to_string(width) + "ll";
+  const ComputeType t = computeType(group);
   std::string s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " +
                   kernel.name + "(" + parameterList(group, false) + ") {\n";
   s += "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < " +
@@ -41,7 +42,7 @@ LogicalResult emitEmbedding(dl::FusedOp group, CudaKernel &kernel) {
   if (grad)
     s += "    if (inside)\n      atomicAdd(&out0[id * " + w + " + col], " + other + "[i]);\n";
   else
-    s += "    out0[i] = inside ? " + other + "[id * " + w + " + col] : 0.0f;\n";
+    s += "    out0[i] = inside ? " + other + "[id * " + w + " + col] : " + t.lit("0.0") + ";\n";
   s += "  }\n}\n";
   kernel.source = std::move(s);
   return success();

@@ -79,9 +79,9 @@ std::string at(const std::string &buffer, const std::string &b, const std::strin
 }
 
 /// The first maximum of window (py, px) of x, as iy * W + ix (-1 if empty).
-std::string firstMaxOfWindow(const Window &g) {
-  return "  long long best = -1;\n  float top = 0.0f;\n" +
-         forTaps(g, "      const float v = " + at("src", "b", "iy", "ix", g.h, g.w, g.c) +
+std::string firstMaxOfWindow(const ComputeType &t, const Window &g) {
+  return "  long long best = -1;\n  " + t.name() + " top = " + t.lit("0.0") + ";\n" +
+         forTaps(g, "      const " + t.name() + " v = " + at("src", "b", "iy", "ix", g.h, g.w, g.c) +
                         ";\n      if (best < 0 || v > top) { best = iy * " + ll(g.w) +
                         " + ix; top = v; }\n");
 }
@@ -89,7 +89,7 @@ std::string firstMaxOfWindow(const Window &g) {
 
 /// concat: element i of the result lies in the input whose part of the axis
 /// holds its position along the axis.
-std::string concatBody(dl::ConcatOp op) {
+std::string concatBody(const ComputeType &t, dl::ConcatOp op) {
   int64_t axis = op.getAxis();
   AxisSplit out = splitAt(shapeOf(op.getResult()), axis);
   std::string s = "  const long long inner = i % " + ll(out.inner) + ", at = (i / " + ll(out.inner) +
@@ -101,7 +101,7 @@ std::string concatBody(dl::ConcatOp op) {
          ll(size) + " + at - " + ll(start) + ") * " + ll(out.inner) + " + inner];\n";
     start += size;
   }
-  return s + "  return 0.0f;\n";
+  return s + "  return " + t.lit("0.0") + ";\n";
 }
 
 /// slice: element i of the part is element start + position of the whole.
@@ -122,79 +122,80 @@ bool isGatherOp(Operation *op) {
              dl::GlobalAvgPool2DGradOp>(op);
 }
 
-std::string gatherFunction(Operation *op, const std::string &name) {
+std::string gatherFunction(const ComputeType &t, Operation *op, const std::string &name) {
+  const std::string T = t.name(), zero = t.lit("0.0"), count = t.cast("count");
   // Pools read src; gradients read (src, grad) or only grad.
-  std::string params = "const float *src, ";
+  std::string params = "const " + T + " *src, ";
   if (auto concat = dyn_cast<dl::ConcatOp>(op)) {
     params.clear();
     for (unsigned i = 0; i < concat.getInputs().size(); ++i)
-      params += "const float *in" + std::to_string(i) + ", ";
+      params += "const " + T + " *in" + std::to_string(i) + ", ";
   }
   if (isa<dl::MaxPool2DGradOp, dl::GlobalMaxPool2DGradOp>(op))
-    params = "const float *src, const float *grad, ";
+    params = "const " + T + " *src, const " + T + " *grad, ";
   else if (isa<dl::AvgPool2DGradOp, dl::GlobalAvgPool2DGradOp>(op))
-    params = "const float *grad, ";
-  std::string head = "__device__ __forceinline__ float " + name + "(" + params + "long long i) {\n";
+    params = "const " + T + " *grad, ";
+  std::string head = "__device__ __forceinline__ " + T + " " + name + "(" + params + "long long i) {\n";
   std::string body = llvm::TypeSwitch<Operation *, std::string>(op)
-      .Case([&](dl::ConcatOp c) { return concatBody(c); })
+      .Case([&](dl::ConcatOp c) { return concatBody(t, c); })
       .Case([&](dl::SliceOp c) { return sliceBody(c); })
       .Case([&](dl::MaxPool2DOp p) {
         Window g = windowOf(op, shapeOf(p.getInput()));
-        return decodeOutput(g) + "  float r = -__int_as_float(0x7f800000);\n" +
-               forTaps(g, "      r = fmaxf(r, " + at("src", "b", "iy", "ix", g.h, g.w, g.c) + ");\n") +
+        return decodeOutput(g) + "  " + T + " r = " + t.negInfinity() + ";\n" +
+               forTaps(g, "      r = " + t.fn("fmax") + "(r, " + at("src", "b", "iy", "ix", g.h, g.w, g.c) + ");\n") +
                "  return r;\n";
       })
       .Case([&](dl::AvgPool2DOp p) {
         Window g = windowOf(op, shapeOf(p.getInput()));
-        return decodeOutput(g) + "  float r = 0.0f;\n  int count = 0;\n" +
+        return decodeOutput(g) + "  " + T + " r = " + zero + ";\n  int count = 0;\n" +
                forTaps(g, "      r += " + at("src", "b", "iy", "ix", g.h, g.w, g.c) + ";\n      ++count;\n") +
-               "  return count ? r / (float)count : 0.0f;\n";
+               "  return count ? r / " + count + " : " + zero + ";\n";
       })
       .Case([&](dl::MaxPool2DGradOp p) {
         Window g = windowOf(op, shapeOf(p.getInput()));
-        return decodeInput(g) + "  float r = 0.0f;\n" +
-               forWindowsContaining(g, firstMaxOfWindow(g) + "      if (best == y * " + ll(g.w) +
+        return decodeInput(g) + "  " + T + " r = " + zero + ";\n" +
+               forWindowsContaining(g, firstMaxOfWindow(t, g) + "      if (best == y * " + ll(g.w) +
                                            " + x) r += " +
                                            at("grad", "b", "py", "px", g.oh, g.ow, g.c) + ";\n") +
                "  return r;\n";
       })
       .Case([&](dl::AvgPool2DGradOp p) {
         Window g = windowOf(op, shapeOf(p.getDx()));
-        return decodeInput(g) + "  float r = 0.0f;\n" +
+        return decodeInput(g) + "  " + T + " r = " + zero + ";\n" +
                forWindowsContaining(
                    g, "      int count = 0;\n" + forTaps(g, "      ++count;\n") + "      r += " +
-                          at("grad", "b", "py", "px", g.oh, g.ow, g.c) + " / (float)count;\n") +
+                          at("grad", "b", "py", "px", g.oh, g.ow, g.c) + " / " + count + ";\n") +
                "  return r;\n";
       })
       .Case([&](dl::GlobalMaxPool2DOp p) {
         auto s = shapeOf(p.getInput());
         int64_t hw = s[1] * s[2], c = s[3];
         return "  const long long c = i % " + ll(c) + ", b = i / " + ll(c) +
-               ";\n  float r = -__int_as_float(0x7f800000);\n  for (long long p = 0; p < " + ll(hw) +
-               "; ++p) r = fmaxf(r, src[(b * " + ll(hw) + " + p) * " + ll(c) + " + c]);\n  return r;\n";
+               ";\n  " + T + " r = " + t.negInfinity() + ";\n  for (long long p = 0; p < " + ll(hw) +
+               "; ++p) r = " + t.fn("fmax") + "(r, src[(b * " + ll(hw) + " + p) * " + ll(c) + " + c]);\n  return r;\n";
       })
       .Case([&](dl::GlobalAvgPool2DOp p) {
         auto s = shapeOf(p.getInput());
         int64_t hw = s[1] * s[2], c = s[3];
         return "  const long long c = i % " + ll(c) + ", b = i / " + ll(c) +
-               ";\n  float r = 0.0f;\n  for (long long p = 0; p < " + ll(hw) + "; ++p) r += src[(b * " +
-               ll(hw) + " + p) * " + ll(c) + " + c];\n  return r / " + std::to_string(hw) + ".0f;\n";
+               ";\n  " + T + " r = " + zero + ";\n  for (long long p = 0; p < " + ll(hw) + "; ++p) r += src[(b * " +
+               ll(hw) + " + p) * " + ll(c) + " + c];\n  return r / " + t.lit(std::to_string(hw) + ".0") + ";\n";
       })
       .Case([&](dl::GlobalMaxPool2DGradOp p) {
         auto s = shapeOf(p.getInput());
         int64_t hw = s[1] * s[2], c = s[3];
         return "  const long long c = i % " + ll(c) + ", p = (i / " + ll(c) + ") % " + ll(hw) +
-               ", b = i / " + ll(c * hw) + ";\n  long long best = 0;\n  float top = src[b * " +
+               ", b = i / " + ll(c * hw) + ";\n  long long best = 0;\n  " + T + " top = src[b * " +
                ll(hw * c) + " + c];\n  for (long long q = 1; q < " + ll(hw) +
-               "; ++q) {\n    const float v = src[(b * " + ll(hw) + " + q) * " + ll(c) +
+               "; ++q) {\n    const " + T + " v = src[(b * " + ll(hw) + " + q) * " + ll(c) +
                " + c];\n    if (v > top) { best = q; top = v; }\n  }\n  return best == p ? grad[b * " +
-               ll(c) + " + c] : 0.0f;\n";
+               ll(c) + " + c] : " + zero + ";\n";
       })
       .Case([&](dl::GlobalAvgPool2DGradOp p) {
         auto s = shapeOf(p.getDx());
         int64_t hw = s[1] * s[2], c = s[3];
         return "  const long long c = i % " + ll(c) + ", b = i / " + ll(c * hw) + ";\n  return grad[b * " +
-               ll(c) + " + c] / " + std::to_string(hw) + ".0f;\n";
+               ll(c) + " + c] / " + t.lit(std::to_string(hw) + ".0") + ";\n";
       })
       .Default([](Operation *) { return std::string(); });
   return head + body + "}\n";

@@ -43,11 +43,11 @@ Conv convOf(Operation *op, ArrayRef<int64_t> x, ArrayRef<int64_t> kernel) {
 }
 
 /// Reads input pixel (b, iy, ix, ci) of the convolution or 0 outside it.
-std::string pixel(const std::string &buffer, const Conv &c, const std::string &b,
+std::string pixel(const ComputeType &t, const std::string &buffer, const Conv &c, const std::string &b,
                   const std::string &iy, const std::string &ix, const std::string &ci) {
   return "((" + iy + ") >= 0 && (" + iy + ") < " + ll(c.h) + " && (" + ix + ") >= 0 && (" + ix +
          ") < " + ll(c.w) + " ? " + buffer + "[(((" + b + ") * " + ll(c.h) + " + (" + iy +
-         ")) * " + ll(c.w) + " + (" + ix + ")) * " + ll(c.c) + " + (" + ci + ")] : 0.0f)";
+         ")) * " + ll(c.w) + " + (" + ix + ")) * " + ll(c.c) + " + (" + ci + ")] : " + t.lit("0.0") + ")";
 }
 
 /// A device function |name|(x, m, k) reading the input pixel that the output
@@ -64,13 +64,13 @@ std::string plainPosition(const Conv &c, const std::string &position) {
 /// position encoded in |position| ("m" or "k", decoded by |decode|) sees
 /// through the tap encoded in |tap| ((ky, kx, ci)): the convolution's A
 /// operand, and with the roles swapped that of its kernel gradient.
-std::string tapReader(const std::string &name, const Conv &c, const std::string &decode,
-                      const std::string &tap) {
-  return "__device__ __forceinline__ float " + name +
-         "(const float *x, long long m, long long k) {\n" + decode +
+std::string tapReader(const ComputeType &t, const std::string &name, const Conv &c,
+                      const std::string &decode, const std::string &tap) {
+  return "__device__ __forceinline__ " + t.name() + " " + name + "(const " + t.name() +
+         " *x, long long m, long long k) {\n" + decode +
          "  const long long ci = " + tap + " % " + ll(c.c) + ", kx = (" + tap + " / " + ll(c.c) +
          ") % " + ll(c.kw) + ", ky = " + tap + " / " + ll(c.c * c.kw) + ";\n" +
-         "  return " + pixel("x", c, "b", "oy * " + ll(c.sh) + " - " + ll(c.pt) + " + ky * " + ll(c.dh),
+         "  return " + pixel(t, "x", c, "b", "oy * " + ll(c.sh) + " - " + ll(c.pt) + " + ky * " + ll(c.dh),
                              "ox * " + ll(c.sw) + " - " + ll(c.pl) + " + kx * " + ll(c.dw), "ci") +
          ";\n}\n";
 }
@@ -109,7 +109,7 @@ std::string rowDecoder(const Conv &c, const PoolWindow &p, int64_t coveredH, int
 }
 
 /// The product behind |op| with its operands at block arguments |a| and |b|.
-FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b) {
+FailureOr<Gemm> gemmOf(const ComputeType &t, Operation *op, const std::string &a, const std::string &b) {
   auto shape = [](Value v) { return cast<ShapedType>(v.getType()).getShape(); };
   Gemm g;
   if (isa<dl::DenseOp, dl::DenseGradInputOp, dl::DenseGradKernelOp>(op)) {
@@ -133,7 +133,7 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
     g.m = c.n * c.oh * c.ow, g.n = c.f, g.k = c.kh * c.kw * c.c;
     g.loadA = "dlc_conv_a(" + a + ", m, k)";
     g.loadB = b + "[k * " + ll(c.f) + " + n]";
-    g.prologue = tapReader("dlc_conv_a", c, plainPosition(c, "m"), "k");
+    g.prologue = tapReader(t, "dlc_conv_a", c, plainPosition(c, "m"), "k");
     return g;
   }
   if (isa<dl::Conv2DGradKernelOp>(op)) { // m = (ky, kx, ci), k = (b, oy, ox), n = co
@@ -141,7 +141,7 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
     g.m = c.kh * c.kw * c.c, g.n = c.f, g.k = c.n * c.oh * c.ow;
     g.loadA = "dlc_conv_dk_a(" + a + ", m, k)";
     g.loadB = b + "[k * " + ll(c.f) + " + n]";
-    g.prologue = tapReader("dlc_conv_dk_a", c, plainPosition(c, "k"), "m");
+    g.prologue = tapReader(t, "dlc_conv_dk_a", c, plainPosition(c, "k"), "m");
     return g;
   }
   if (isa<dl::Conv2DGradInputOp>(op)) { // m = (b, iy, ix), k = (ky, kx, co), n = ci
@@ -151,16 +151,18 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
     g.loadA = "dlc_conv_dx_a(" + a + ", m, k)";
     g.loadB = b + "[((k / " + ll(c.f) + ") * " + ll(c.c) + " + n) * " + ll(c.f) + " + k % " + ll(c.f) + "]";
     // dy(b, oy, ox, co) where iy = oy * sh - pt + ky * dh, when oy is whole and in range.
-    g.prologue = "__device__ __forceinline__ float dlc_conv_dx_a(const float *dy, long long m, long long k) {\n"
+    g.prologue = "__device__ __forceinline__ " + t.name() + " dlc_conv_dx_a(const " + t.name() +
+                 " *dy, long long m, long long k) {\n"
                  "  const long long ix = m % " + ll(c.w) + ", iy = (m / " + ll(c.w) + ") % " + ll(c.h) +
                  ", b = m / " + ll(c.w * c.h) + ";\n" +
                  "  const long long co = k % " + ll(c.f) + ", kx = (k / " + ll(c.f) + ") % " + ll(c.kw) +
                  ", ky = k / " + ll(c.f * c.kw) + ";\n" +
                  "  const long long ty = iy + " + ll(c.pt) + " - ky * " + ll(c.dh) + ", tx = ix + " + ll(c.pl) +
                  " - kx * " + ll(c.dw) + ";\n" +
-                 "  if (ty < 0 || tx < 0 || ty % " + ll(c.sh) + " || tx % " + ll(c.sw) + ") return 0.0f;\n" +
+                 "  if (ty < 0 || tx < 0 || ty % " + ll(c.sh) + " || tx % " + ll(c.sw) + ") return " +
+                 t.lit("0.0") + ";\n" +
                  "  const long long oy = ty / " + ll(c.sh) + ", ox = tx / " + ll(c.sw) + ";\n" +
-                 "  if (oy >= " + ll(c.oh) + " || ox >= " + ll(c.ow) + ") return 0.0f;\n" +
+                 "  if (oy >= " + ll(c.oh) + " || ox >= " + ll(c.ow) + ") return " + t.lit("0.0") + ";\n" +
                  "  return dy[((b * " + ll(c.oh) + " + oy) * " + ll(c.ow) + " + ox) * " + ll(c.f) + " + co];\n}\n";
     return g;
   }
@@ -170,16 +172,16 @@ FailureOr<Gemm> gemmOf(Operation *op, const std::string &a, const std::string &b
 /// Whether |op| (after the product in a group) can run in the GEMM's
 /// epilogue: elementwise over the product's shape, every operand either an
 /// earlier value of the epilogue or a group input of that shape.
-bool isEpilogueOp(Operation *op, ArrayRef<int64_t> shape) {
+bool isEpilogueOp(const ComputeType &t, Operation *op, ArrayRef<int64_t> shape) {
   std::vector<std::string> names(op->getNumOperands(), "x");
   bool step = false;
-  if (elementwiseExpression(op, names, &step).empty())
+  if (elementwiseExpression(t, op, names, &step).empty())
     return false;
   SmallVector<Value> values(op->getOperands());
   values.append(op->getResults().begin(), op->getResults().end());
   for (Value v : values) {
-    auto t = cast<ShapedType>(v.getType());
-    if (t.getShape() != shape || !t.getElementType().isF32())
+    auto type = cast<ShapedType>(v.getType());
+    if (type.getShape() != shape || !type.getElementType().isF32())
       return false;
   }
   return true;
@@ -215,7 +217,8 @@ bool isGemmGroup(dl::FusedOp group) {
   SmallVector<Operation *> ops;
   for (Operation &op : group.getBody().front().without_terminator())
     ops.push_back(&op);
-  if (ops.empty() || failed(gemmOf(ops[0], "a", "b")))
+  const ComputeType t = computeType(group);
+  if (ops.empty() || failed(gemmOf(t, ops[0], "a", "b")))
     return false;
   auto shape = cast<ShapedType>(ops[0]->getResult(0).getType()).getShape();
   if (ops.size() == 2 && isa<dl::SoftmaxOp>(ops[1]))
@@ -230,7 +233,7 @@ bool isGemmGroup(dl::FusedOp group) {
         return false;
       continue;
     }
-    if (!isEpilogueOp(ops[i], shape))
+    if (!isEpilogueOp(t, ops[i], shape))
       return false;
   }
   return true;
@@ -240,27 +243,28 @@ namespace {
 
 /// The tiled main loop: acc[i][j] = the product at rows rowBase + ty + 16 i
 /// (those below rowEnd) and columns colBase + tx + 16 j.
-std::string mainLoop(const Gemm &g) {
+std::string mainLoop(const ComputeType &t, const Gemm &g) {
+  const std::string zero = t.lit("0.0");
   return R"(    for (int i = 0; i < 4; ++i)
       for (int j = 0; j < 4; ++j)
-        acc[i][j] = 0.0f;
+        acc[i][j] = )" + zero + R"(;
     for (long long k0 = kBegin; k0 < kEnd; k0 += 16) {
       for (int t = threadIdx.x; t < 64 * 16; t += 256) {
         {
           const int r = t / 16, kk = t % 16;
           const long long m = rowBase + r, k = k0 + kk;
-          As[kk][r] = m < rowEnd && k < kEnd ? )" + g.loadA + R"( : 0.0f;
+          As[kk][r] = m < rowEnd && k < kEnd ? )" + g.loadA + R"( : )" + zero + R"(;
         }
         {
           const int kb = t / 64, c = t % 64;
           const long long k = k0 + kb, n = colBase + c;
-          Bs[kb][c] = k < kEnd && n < N ? )" + g.loadB + R"( : 0.0f;
+          Bs[kb][c] = k < kEnd && n < N ? )" + g.loadB + R"( : )" + zero + R"(;
         }
       }
       __syncthreads();
 #pragma unroll
       for (int kk = 0; kk < 16; ++kk) {
-        float a[4], b[4];
+        )" + t.name() + R"( a[4], b[4];
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
           a[i] = As[kk][ty + 16 * i];
@@ -286,7 +290,9 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     ops.push_back(&op);
   auto argName = [](Value v) { return inputName(v); };
   Operation *anchor = ops[0];
-  FailureOr<Gemm> g = gemmOf(anchor, argName(anchor->getOperand(0)), argName(anchor->getOperand(1)));
+  const ComputeType t = computeType(group);
+  const std::string T = t.name(), zero = t.lit("0.0");
+  FailureOr<Gemm> g = gemmOf(t, anchor, argName(anchor->getOperand(0)), argName(anchor->getOperand(1)));
   if (failed(g))
     return group.emitError("not a matrix-product group");
   bool hasBias = (isa<dl::DenseOp, dl::Conv2DOp>(anchor)) && anchor->getNumOperands() == 3;
@@ -333,8 +339,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
       operands.push_back(isa<BlockArgument>(v) ? argName(v) + "[pos * " + N + " + n]"
                                                : names.lookup(v));
     std::string name = "e" + std::to_string(i);
-    epilogue += "          const float " + name + " = " +
-                elementwiseExpression(op, operands, &kernel.takesStep, "pos * " + N + " + n") + ";\n";
+    epilogue += "          const " + T + " " + name + " = " +
+                elementwiseExpression(t, op, operands, &kernel.takesStep, "pos * " + N + " + n") + ";\n";
     names[op->getResult(0)] = name;
     if (std::string out = outOf(op->getResult(0)); !out.empty()) {
       epilogue += "          " + out + "[pos * " + N + " + n] = " + name + ";\n";
@@ -371,8 +377,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
       tailBlocks = (tail + kTile - 1) / kTile;
     }
     prologue = rowDecoder(c, p, coveredH, coveredW) +
-               tapReader("dlc_conv_a", c,
-                         "  long long b, oy, ox;\n  if (!dlc_row(m, b, oy, ox)) return 0.0f;\n", "k");
+               tapReader(t, "dlc_conv_a", c,
+                         "  long long b, oy, ox;\n  if (!dlc_row(m, b, oy, ox)) return " + zero + ";\n", "k");
     rowBlocks = windowBlocks + tailBlocks;
   } else {
     rowBlocks = (g->m + kTile - 1) / kTile;
@@ -382,8 +388,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   int64_t columnBlocks = softmax ? 1 : (g->n + kTile - 1) / kTile;
   kernel.grid = {columnBlocks * rowBlocks, 1, splits};
   kernel.block = {kThreads, 1, 1};
-  kernel.sharedBytes = 2 * kStep * (kTile + 4) * 4 + (columnSum.empty() ? 0 : kTile * 4) +
-                       (pool ? kTile * (kTile + 1) * 4 : 0);
+  kernel.sharedBytes = (2 * kStep * (kTile + 4) + (columnSum.empty() ? 0 : kTile) +
+                        (pool ? kTile * (kTile + 1) : 0)) * t.bytes();
 
   std::string s = header(group, kernel) + prologue;
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
@@ -396,12 +402,13 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     s += "  const long long kBegin = 0, kEnd = K;\n";
   s += "  const long long rowBlock = (long long)blockIdx.x / " + ll(columnBlocks) +
        ", columnBlock = (long long)blockIdx.x % " + ll(columnBlocks) + ";\n";
-  s += "  __shared__ float As[16][64 + 4];\n  __shared__ float Bs[16][64 + 4];\n"
-       "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  float acc[4][4];\n";
+  s += "  __shared__ " + T + " As[16][64 + 4];\n  __shared__ " + T + " Bs[16][64 + 4];\n"
+       "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  " + T + " acc[4][4];\n";
   if (!columnSum.empty())
-    s += "  __shared__ float columnSum[64];\n  if (threadIdx.x < 64)\n    columnSum[threadIdx.x] = 0.0f;\n";
+    s += "  __shared__ " + T + " columnSum[64];\n  if (threadIdx.x < 64)\n    columnSum[threadIdx.x] = " + zero +
+         ";\n";
   if (pool) {
-    s += "  __shared__ float pooled[64][64 + 1];\n"
+    s += "  __shared__ " + T + " pooled[64][64 + 1];\n"
          "  const bool windowBlock = rowBlock < " + ll(windowBlocks) + ";\n"
          "  const long long rowBase = windowBlock ? rowBlock * " + ll(tileRows) +
          " : " + ll(windows * taps) + " + (rowBlock - " + ll(windowBlocks) + ") * 64;\n"
@@ -419,48 +426,49 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     // (rescaled when the max grows), then normalises what it stored. The
     // 16 threads of a row are 16 consecutive lanes: shuffles reduce them.
     std::string out = outOf(ops[1]->getResult(0));
-    s += "  float rowMax[4], rowSum[4];\n  for (int i = 0; i < 4; ++i) {\n"
-         "    rowMax[i] = -__int_as_float(0x7f800000);\n    rowSum[i] = 0.0f;\n  }\n"
-         "  for (long long colBase = 0; colBase < N; colBase += 64) {\n" + mainLoop(*g) +
+    const std::string fmax = t.fn("fmax"), exp = t.fn("exp");
+    s += "  " + T + " rowMax[4], rowSum[4];\n  for (int i = 0; i < 4; ++i) {\n"
+         "    rowMax[i] = " + t.negInfinity() + ";\n    rowSum[i] = " + zero + ";\n  }\n"
+         "  for (long long colBase = 0; colBase < N; colBase += 64) {\n" + mainLoop(t, *g) +
          "    for (int i = 0; i < 4; ++i) {\n      const long long m = rowBase + ty + 16 * i;\n"
-         "      float tileMax = -__int_as_float(0x7f800000);\n"
+         "      " + T + " tileMax = " + t.negInfinity() + ";\n"
          "      for (int j = 0; j < 4; ++j) {\n        const long long n = colBase + tx + 16 * j;\n"
-         "        if (n < N) {\n          float v = acc[i][j];\n" + epilogue +
-         "          acc[i][j] = v;\n          tileMax = fmaxf(tileMax, v);\n"
+         "        if (n < N) {\n          " + T + " v = acc[i][j];\n" + epilogue +
+         "          acc[i][j] = v;\n          tileMax = " + fmax + "(tileMax, v);\n"
          "          if (m < rowEnd)\n            " + out + "[m * N + n] = v;\n        }\n      }\n"
          "      for (int o = 8; o > 0; o /= 2)\n"
-         "        tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, o));\n"
-         "      const float newMax = fmaxf(rowMax[i], tileMax);\n      float tileSum = 0.0f;\n"
+         "        tileMax = " + fmax + "(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, o));\n"
+         "      const " + T + " newMax = " + fmax + "(rowMax[i], tileMax);\n      " + T + " tileSum = " + zero + ";\n"
          "      for (int j = 0; j < 4; ++j)\n        if (colBase + tx + 16 * j < N)\n"
-         "          tileSum += expf(acc[i][j] - newMax);\n"
+         "          tileSum += " + exp + "(acc[i][j] - newMax);\n"
          "      for (int o = 8; o > 0; o /= 2)\n"
          "        tileSum += __shfl_xor_sync(0xffffffffu, tileSum, o);\n"
-         "      rowSum[i] = rowSum[i] * expf(rowMax[i] - newMax) + tileSum;\n"
+         "      rowSum[i] = rowSum[i] * " + exp + "(rowMax[i] - newMax) + tileSum;\n"
          "      rowMax[i] = newMax;\n    }\n  }\n"
          "  for (int i = 0; i < 4; ++i) {\n    const long long m = rowBase + ty + 16 * i;\n"
          "    if (m >= rowEnd)\n      continue;\n"
          "    for (long long n = tx; n < N; n += 16)\n"
-         "      " + out + "[m * N + n] = expf(" + out + "[m * N + n] - rowMax[i]) / rowSum[i];\n  }\n}\n";
+         "      " + out + "[m * N + n] = " + exp + "(" + out + "[m * N + n] - rowMax[i]) / rowSum[i];\n  }\n}\n";
     kernel.source = std::move(s);
     return success();
   }
 
-  s += "  {\n    const long long colBase = columnBlock * 64;\n" + mainLoop(*g);
+  s += "  {\n    const long long colBase = columnBlock * 64;\n" + mainLoop(t, *g);
   std::string poolIn = pool ? names.lookup(pool->getOperand(0)) : "";
   s += "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j) {\n"
        "        const long long m = rowBase + ty + 16 * i, n = colBase + tx + 16 * j;\n";
   if (pool)
-    s += "        float poolIn = -__int_as_float(0x7f800000);\n"
+    s += "        " + T + " poolIn = " + t.negInfinity() + ";\n"
          "        long long b, oy, ox;\n"
          "        const bool inside = m < rowEnd && dlc_row(m, b, oy, ox);\n"
          "        if (inside && n < N) {\n"
          "          const long long pos = (b * " + ll(cast<ShapedType>(anchor->getResult(0).getType()).getDimSize(1)) +
          " + oy) * " + ll(cast<ShapedType>(anchor->getResult(0).getType()).getDimSize(2)) + " + ox;\n"
-         "          float v = acc[i][j];\n" + epilogue + "          poolIn = " + poolIn + ";\n        }\n"
+         "          " + T + " v = acc[i][j];\n" + epilogue + "          poolIn = " + poolIn + ";\n        }\n"
          "        pooled[ty + 16 * i][tx + 16 * j] = poolIn;\n      }\n";
   else
     s += "        if (m < rowEnd && n < N) {\n          const long long pos = m;\n"
-         "          float v = acc[i][j];\n" + epilogue + "        }\n      }\n";
+         "          " + T + " v = acc[i][j];\n" + epilogue + "        }\n      }\n";
   if (!columnSum.empty())
     s += "    __syncthreads();\n    if (threadIdx.x < 64 && colBase + threadIdx.x < N)\n"
          "      atomicAdd(&" + columnSum + "[colBase + threadIdx.x], columnSum[threadIdx.x]);\n";
@@ -474,13 +482,14 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
          "        const int w = e / 64, c = e % 64;\n"
          "        const long long window = rowBlock * " + ll(kTile / taps) + " + w, n = colBase + c;\n"
          "        if (window >= " + ll(windows) + " || n >= N)\n          continue;\n"
-         "        float r = " + (isMax ? "-__int_as_float(0x7f800000)" : "0.0f") + ";\n        int count = 0;\n"
+         "        " + T + " r = " + (isMax ? t.negInfinity() : zero) + ";\n        int count = 0;\n"
          "        for (int t = 0; t < " + std::to_string(taps) + "; ++t) {\n"
          "          long long b, oy, ox;\n"
          "          if (!dlc_row(window * " + ll(taps) + " + t, b, oy, ox))\n            continue;\n"
-         "          const float v = pooled[w * " + std::to_string(taps) + " + t][c];\n"
-         "          r = " + (isMax ? "fmaxf(r, v)" : "r + v") + ";\n          ++count;\n        }\n"
-         "        " + out + "[window * N + n] = " + (isMax ? "r" : "count ? r / (float)count : 0.0f") + ";\n"
+         "          const " + T + " v = pooled[w * " + std::to_string(taps) + " + t][c];\n"
+         "          r = " + (isMax ? t.fn("fmax") + "(r, v)" : "r + v") + ";\n          ++count;\n        }\n"
+         "        " + out + "[window * N + n] = " +
+         (isMax ? "r" : "count ? r / " + t.cast("count") + " : " + zero) + ";\n"
          "      }\n    }\n";
   }
   s += "  }\n}\n";

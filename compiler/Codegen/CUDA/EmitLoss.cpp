@@ -60,72 +60,67 @@ FailureOr<LossForm> lossForm(Operation *op) {
   return f;
 }
 
-std::string literal(double v) {
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%.17g", v);
-  return buffer;
-}
-
 /// Device code shared by the loss and its gradient, for a warp per row:
 /// labelOf(row, j) (smoothed), and rowStats(z, row, &stats) filling what the
 /// kind needs: for the softmax kinds the log-sum-exp and the label sum, for
 /// categorical probabilities the sum s and dot = sum(dr_j r_j).
-std::string rowHelpers(const LossForm &f, const std::string &labels) {
+std::string rowHelpers(const ComputeType &t, const LossForm &f, const std::string &labels) {
+  const std::string T = t.name();
   std::string c = std::to_string(f.classes) + "ll";
-  std::string label = f.sparse ? "(" + labels + "[row] == j ? 1.0f : 0.0f)" : labels + "[row * " + c + " + j]";
+  std::string label = f.sparse ? "(" + labels + "[row] == j ? " + t.lit("1.0") + " : " + t.lit("0.0") + ")" : labels + "[row * " + c + " + j]";
   double floor = f.kind == LossKind::MeanSquared ? 0.0
                  : f.kind == LossKind::Binary   ? 0.5 * f.smoothing
                                                 : f.smoothing / double(f.classes);
   double keep = f.kind == LossKind::MeanSquared ? 1.0 : 1.0 - f.smoothing;
   std::string s = "  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;\n"
                   "  auto labelOf = [&](long long row, long long j) {\n"
-                  "    return " + label + " * (float)" + literal(keep) + " + (float)" + literal(floor) +
+                  "    return " + label + " * " + t.exact(keep) + " + " + t.exact(floor) +
                   ";\n  };\n"
-                  "  auto clip = [](float v) { return fminf(fmaxf(v, 1e-7f), 1.0f - 1e-7f); };\n"
-                  "  auto inside = [](float v) { return v >= 1e-7f && v <= 1.0f - 1e-7f; };\n"
+                  "  auto clip = [](" + T + " v) { return " + t.fn("fmin") + "(" + t.fn("fmax") + "(v, " + t.lit("1e-7") + "), " + t.lit("1.0") + " - " + t.lit("1e-7") + "); };\n"
+                  "  auto inside = [](" + T + " v) { return v >= " + t.lit("1e-7") + " && v <= " + t.lit("1.0") + " - " + t.lit("1e-7") + "; };\n"
                   "  (void)clip; (void)inside;\n"
-                  "  auto logit = [&](const float *z, long long at) { return " +
-                  (f.fromLogits ? std::string("z[at]") : std::string("logf(clip(z[at]))")) + "; };\n"
+                  "  auto logit = [&](const " + T + " *z, long long at) { return " +
+                  (f.fromLogits ? std::string("z[at]") : std::string(t.fn("log") + "(clip(z[at]))")) + "; };\n"
                   "  (void)logit;\n"
-                  "  struct Stats { float logSum, ySum, sum, dot; };\n"
-                  "  auto rowStats = [&](const float *z, long long row) {\n"
-                  "    Stats st{0.0f, 0.0f, 0.0f, 0.0f};\n";
+                  "  struct Stats { " + T + " logSum, ySum, sum, dot; };\n"
+                  "  auto rowStats = [&](const " + T + " *z, long long row) {\n"
+                  "    Stats st{" + t.lit("0.0") + ", " + t.lit("0.0") + ", " + t.lit("0.0") + ", " + t.lit("0.0") + "};\n";
   auto warpSum = [](const std::string &v) {
     return "    for (int o = 16; o > 0; o /= 2)\n      " + v + " += __shfl_xor_sync(0xffffffffu, " + v +
            ", o);\n";
   };
   if (f.kind == LossKind::SoftmaxCrossentropy)
-    s += "    float top = -__int_as_float(0x7f800000), labels = 0.0f;\n"
+    s += "    " + T + " top = " + t.negInfinity() + ", labels = " + t.lit("0.0") + ";\n"
          "    for (long long j = lane; j < " + c + "; j += 32) {\n"
-         "      top = fmaxf(top, logit(z, row * " + c + " + j));\n      labels += labelOf(row, j);\n    }\n"
+         "      top = " + t.fn("fmax") + "(top, logit(z, row * " + c + " + j));\n      labels += labelOf(row, j);\n    }\n"
          "    for (int o = 16; o > 0; o /= 2)\n"
-         "      top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, o));\n" + warpSum("labels") +
-         "    float s = 0.0f;\n"
-         "    for (long long j = lane; j < " + c + "; j += 32)\n      s += expf(logit(z, row * " + c +
-         " + j) - top);\n" + warpSum("s") + "    st.logSum = top + logf(s);\n    st.ySum = labels;\n";
+         "      top = " + t.fn("fmax") + "(top, __shfl_xor_sync(0xffffffffu, top, o));\n" + warpSum("labels") +
+         "    " + T + " s = " + t.lit("0.0") + ";\n"
+         "    for (long long j = lane; j < " + c + "; j += 32)\n      s += " + t.fn("exp") + "(logit(z, row * " + c +
+         " + j) - top);\n" + warpSum("s") + "    st.logSum = top + " + t.fn("log") + "(s);\n    st.ySum = labels;\n";
   if (f.kind == LossKind::CategoricalOnProbabilities)
-    s += "    float s = 0.0f;\n    for (long long j = lane; j < " + c + "; j += 32)\n      s += z[row * " + c +
-         " + j];\n" + warpSum("s") + "    float dot = 0.0f;\n"
-         "    for (long long j = lane; j < " + c + "; j += 32) {\n      const float r = z[row * " + c +
-         " + j] / s;\n      dot += (inside(r) ? -labelOf(row, j) / clip(r) : 0.0f) * r;\n    }\n" +
+    s += "    " + T + " s = " + t.lit("0.0") + ";\n    for (long long j = lane; j < " + c + "; j += 32)\n      s += z[row * " + c +
+         " + j];\n" + warpSum("s") + "    " + T + " dot = " + t.lit("0.0") + ";\n"
+         "    for (long long j = lane; j < " + c + "; j += 32) {\n      const " + T + " r = z[row * " + c +
+         " + j] / s;\n      dot += (inside(r) ? -labelOf(row, j) / clip(r) : " + t.lit("0.0") + ") * r;\n    }\n" +
          warpSum("dot") + "    st.sum = s;\n    st.dot = dot;\n";
   return s + "    return st;\n  };\n";
 }
 
 /// The loss of element j of a row (before the mean over rows), as double.
-std::string elementLoss(const LossForm &f, const std::string &z, const std::string &c) {
+std::string elementLoss(const ComputeType &t, const LossForm &f, const std::string &z, const std::string &c) {
   std::string p = z + "[row * " + c + " + j]", y = "labelOf(row, j)", C = "(double)" + c;
   switch (f.kind) {
   case LossKind::SoftmaxCrossentropy:
     return "-(double)" + y + " * (double)(logit(" + z + ", row * " + c + " + j) - st.logSum)";
   case LossKind::CategoricalOnProbabilities:
-    return "-(double)" + y + " * (double)logf(clip(" + p + " / st.sum))";
+    return "-(double)" + y + " * (double)" + t.fn("log") + "(clip(" + p + " / st.sum))";
   case LossKind::Binary:
     if (f.fromLogits)
-      return "((double)fmaxf(" + p + ", 0.0f) - (double)" + p + " * (double)" + y +
-             " + (double)log1pf(expf(-fabsf(" + p + ")))) / " + C;
-    return "-((double)" + y + " * (double)logf(clip(" + p + ")) + (1.0 - (double)" + y +
-           ") * (double)logf(1.0f - clip(" + p + "))) / " + C;
+      return "((double)" + t.fn("fmax") + "(" + p + ", " + t.lit("0.0") + ") - (double)" + p + " * (double)" + y +
+             " + (double)" + t.fn("log1p") + "(" + t.fn("exp") + "(-" + t.fn("fabs") + "(" + p + ")))) / " + C;
+    return "-((double)" + y + " * (double)" + t.fn("log") + "(clip(" + p + ")) + (1.0 - (double)" + y +
+           ") * (double)" + t.fn("log") + "(" + t.lit("1.0") + " - clip(" + p + "))) / " + C;
   case LossKind::MeanSquared:
     return "(double)(" + p + " - " + y + ") * (double)(" + p + " - " + y + ") / " + C;
   }
@@ -133,22 +128,23 @@ std::string elementLoss(const LossForm &f, const std::string &z, const std::stri
 }
 
 /// The gradient of element j of a row (before the division by rows).
-std::string elementGrad(const LossForm &f, const std::string &z, const std::string &c) {
-  std::string p = z + "[row * " + c + " + j]", y = "labelOf(row, j)", C = "(float)" + c;
+std::string elementGrad(const ComputeType &t, const LossForm &f, const std::string &z, const std::string &c) {
+  const std::string T = t.name();
+  std::string p = z + "[row * " + c + " + j]", y = "labelOf(row, j)", C = "(" + T + ")" + c;
   switch (f.kind) {
   case LossKind::SoftmaxCrossentropy: {
-    std::string d = "(expf(logit(" + z + ", row * " + c + " + j) - st.logSum) * st.ySum - " + y + ")";
-    return f.fromLogits ? d : "(inside(" + p + ") ? " + d + " / clip(" + p + ") : 0.0f)";
+    std::string d = "(" + t.fn("exp") + "(logit(" + z + ", row * " + c + " + j) - st.logSum) * st.ySum - " + y + ")";
+    return f.fromLogits ? d : "(inside(" + p + ") ? " + d + " / clip(" + p + ") : " + t.lit("0.0") + ")";
   }
   case LossKind::CategoricalOnProbabilities:
-    return "(((inside(" + p + " / st.sum) ? -" + y + " / clip(" + p + " / st.sum) : 0.0f) - st.dot) / st.sum)";
+    return "(((inside(" + p + " / st.sum) ? -" + y + " / clip(" + p + " / st.sum) : " + t.lit("0.0") + ") - st.dot) / st.sum)";
   case LossKind::Binary:
     if (f.fromLogits)
-      return "((" + sigmoidOf(p) + " - " + y + ") / " + C + ")";
-    return "(inside(" + p + ") ? (-" + y + " / clip(" + p + ") + (1.0f - " + y + ") / (1.0f - clip(" + p +
-           "))) / " + C + " : 0.0f)";
+      return "((" + sigmoidOf(t, p) + " - " + y + ") / " + C + ")";
+    return "(inside(" + p + ") ? (-" + y + " / clip(" + p + ") + (" + t.lit("1.0") + " - " + y + ") / (" + t.lit("1.0") + " - clip(" + p +
+           "))) / " + C + " : " + t.lit("0.0") + ")";
   case LossKind::MeanSquared:
-    return "(2.0f * (" + p + " - " + y + ") / " + C + ")";
+    return "(" + t.lit("2.0") + " * (" + p + " - " + y + ") / " + C + ")";
   }
   return "";
 }
@@ -172,6 +168,8 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
   Block &body = group.getBody().front();
   Operation &op = body.front();
   LossForm f = *lossForm(&op);
+  const ComputeType t = computeType(group);
+  const std::string T = t.name();
   std::string z = inputName(op.getOperand(0)), labels = inputName(op.getOperand(1));
   std::string c = std::to_string(f.classes) + "ll", rows = std::to_string(f.rows) + "ll";
   auto outOf = [&](Value v) { return resultName(group, v); };
@@ -184,32 +182,32 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
     kernel.block = {256, 1, 1};
     kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(4096, (f.examples + 7) / 8)), 1, 1};
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
-        "(" + parameterList(group, false) + ") {\n" + rowHelpers(f, labels) +
+        "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels) +
         "  for (long long example = blockIdx.x * 8ll + warp; example < " + std::to_string(f.examples) +
         "ll; example += gridDim.x * 8ll) {\n"
         "    double t = 0.0;\n"
         "    for (long long row = example * " + p + "; row < (example + 1) * " + p + "; ++row) {\n"
         "      const Stats st = rowStats(" + z + ", row);\n      (void)st;\n"
         "      for (long long j = lane; j < " + c + "; j += 32)\n"
-        "        t += " + elementLoss(f, z, c) + ";\n    }\n"
+        "        t += " + elementLoss(t, f, z, c) + ";\n    }\n"
         "    for (int o = 16; o > 0; o /= 2)\n      t += __shfl_xor_sync(0xffffffffu, t, o);\n"
-        "    if (lane == 0)\n      " + outOf(op.getResult(0)) + "[example] = (float)(t / (double)" + p +
+        "    if (lane == 0)\n      " + outOf(op.getResult(0)) + "[example] = (" + T + ")(t / (double)" + p +
         ");\n  }\n}\n";
   } else if (isa<dl::LossOp>(op)) {
     kernel.block = {256, 1, 1};
     kernel.grid = {1, 1, 1};
     kernel.sharedBytes = 8 * 8;
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
-        "(" + parameterList(group, false) + ") {\n" + rowHelpers(f, labels) +
+        "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels) +
         "  __shared__ double warpTotals[8];\n  double total = 0.0;\n"
         "  for (long long row = warp; row < " + rows + "; row += 8) {\n"
         "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
         "    double t = 0.0;\n    for (long long j = lane; j < " + c + "; j += 32)\n"
-        "      t += " + elementLoss(f, z, c) + ";\n"
+        "      t += " + elementLoss(t, f, z, c) + ";\n"
         "    for (int o = 16; o > 0; o /= 2)\n      t += __shfl_xor_sync(0xffffffffu, t, o);\n"
         "    total += t;\n  }\n  if (lane == 0)\n    warpTotals[warp] = total;\n  __syncthreads();\n"
         "  if (threadIdx.x == 0) {\n    double sum = 0.0;\n    for (int w = 0; w < 8; ++w)\n"
-        "      sum += warpTotals[w];\n    " + outOf(op.getResult(0)) + "[0] = (float)(sum / " + rows +
+        "      sum += warpTotals[w];\n    " + outOf(op.getResult(0)) + "[0] = (" + T + ")(sum / " + rows +
         ");\n  }\n}\n";
   } else {
     Operation *bias = body.without_terminator().begin() != body.without_terminator().end() &&
@@ -220,19 +218,19 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
     kernel.block = {256, 1, 1};
     kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(1024, (f.rows + 7) / 8)), 1, 1};
     bool sharedSums = bias && f.classes <= kMaxSharedChannelSums;
-    kernel.sharedBytes = sharedSums ? f.classes * 4 : 0;
+    kernel.sharedBytes = sharedSums ? f.classes * t.bytes() : 0;
     if (bias)
       kernel.zeroedOutputs.push_back(resultIndex(group, bias->getResult(0)));
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
-        "(" + parameterList(group, false) + ") {\n" + rowHelpers(f, labels);
+        "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels);
     if (sharedSums)
-      s += "  __shared__ float partial[" + std::to_string(f.classes) + "];\n"
+      s += "  __shared__ " + T + " partial[" + std::to_string(f.classes) + "];\n"
            "  for (int j = threadIdx.x; j < " + std::to_string(f.classes) + "; j += blockDim.x)\n"
-           "    partial[j] = 0.0f;\n  __syncthreads();\n";
+           "    partial[j] = " + t.lit("0.0") + ";\n  __syncthreads();\n";
     s += "  for (long long row = blockIdx.x * 8ll + warp; row < " + rows + "; row += gridDim.x * 8ll) {\n"
          "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
          "    for (long long j = lane; j < " + c + "; j += 32) {\n"
-         "      const float g = " + elementGrad(f, z, c) + " / (float)" + rows + ";\n      " + (grad.empty() ? "" : grad + "[row * " + c + " + j] = g;\n      ") +
+         "      const " + T + " g = " + elementGrad(t, f, z, c) + " / (" + T + ")" + rows + ";\n      " + (grad.empty() ? "" : grad + "[row * " + c + " + j] = g;\n      ") +
          (bias ? "atomicAdd(&" + (sharedSums ? std::string("partial") : reduced) + "[j], g);\n"
                : std::string("(void)g;\n")) + "    }\n  }\n";
     if (sharedSums)

@@ -10,7 +10,6 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
 
-#include <cstdio>
 
 using namespace mlir;
 
@@ -29,9 +28,10 @@ LogicalResult emitMetric(dl::FusedOp group, CudaKernel &kernel) {
   bool sparse = cast<ShapedType>(metric.getLabels().getType()).getRank() + 1 == type.getRank();
   std::string p = inputName(metric.getPrediction()), y = inputName(metric.getLabels());
   std::string out = resultName(group, metric.getScores()), c = ll(classes);
+  const ComputeType t = computeType(group);
+  const std::string T = t.name();
   // "(float)0.5": a C literal for every value ("%gf" would print "0f" for 0).
-  char threshold[48];
-  std::snprintf(threshold, sizeof threshold, "(float)%.17g", metric.getThreshold().convertToDouble());
+  const std::string threshold = t.exact(metric.getThreshold().convertToDouble());
   kernel.block = {256, 1, 1};
   kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(4096, (examples + 255) / 256)), 1, 1};
   std::string s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " +
@@ -41,13 +41,13 @@ LogicalResult emitMetric(dl::FusedOp group, CudaKernel &kernel) {
   s += "    long long right = 0;\n";
   s += "    for (long long row = example * " + ll(positions) + "; row < (example + 1) * " + ll(positions) +
        "; ++row) {\n";
-  s += "      const float *p = " + p + " + row * " + c + ";\n";
+  s += "      const " + T + " *p = " + p + " + row * " + c + ";\n";
   // What the example's score divides |right| by: its outputs (binary) or
   // its positions (top_k).
   std::string scored = ll(positions);
   if (metric.getRule() == "binary") {
     s += "      for (long long j = 0; j < " + c + "; ++j)\n"
-         "        right += (p[j] > " + std::string(threshold) + " ? 1.0f : 0.0f) == (float)" + y + "[row * " +
+         "        right += (p[j] > " + threshold + " ? " + t.lit("1.0") + " : " + t.lit("0.0") + ") == (" + T + ")" + y + "[row * " +
          c + " + j];\n";
     scored = ll(positions * classes);
   } else {
@@ -63,7 +63,7 @@ LogicalResult emitMetric(dl::FusedOp group, CudaKernel &kernel) {
          " == 1ll && j < label && p[j] == p[label]);\n";
     s += "      right += greater < " + ll(metric.getK()) + ";\n";
   }
-  s += "    }\n    " + out + "[example] = (float)((double)right / (double)" + scored + ");\n  }\n}\n";
+  s += "    }\n    " + out + "[example] = (" + T + ")((double)right / (double)" + scored + ");\n  }\n}\n";
   kernel.source = std::move(s);
   return success();
 }

@@ -54,18 +54,20 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   };
   auto slot = [&](const char *name) { return in(update.getSlots()[slotIndex(name)]); };
   auto slotOut = [&](const char *name) { return out(slotIndex(name) + 1); };
+  const ComputeType t = computeType(group);
+  const std::string T = t.name();
   std::string lr = literal(c.learningRate);
   std::string before, body;
-  body += "    const float g = " + in(update.getGrad()) + "[i];\n";
-  body += "    float p = " + in(update.getParam()) + "[i];\n";
+  body += "    const " + T + " g = " + in(update.getGrad()) + "[i];\n";
+  body += "    " + T + " p = " + in(update.getParam()) + "[i];\n";
   switch (c.kind) {
   case rt::OptimizerKind::kSgd:
     if (c.momentum <= 0) {
-      body += "    p -= (float)" + lr + " * g;\n";
+      body += "    p -= " + t.cast(lr) + " * g;\n";
     } else {
-      body += "    float m = " + slot("momentum") + "[i];\n";
-      body += "    m = (float)" + literal(c.momentum) + " * m - (float)" + lr + " * g;\n";
-      body += c.nesterov ? "    p += (float)" + literal(c.momentum) + " * m - (float)" + lr + " * g;\n"
+      body += "    " + T + " m = " + slot("momentum") + "[i];\n";
+      body += "    m = " + t.exact(c.momentum) + " * m - " + t.cast(lr) + " * g;\n";
+      body += c.nesterov ? "    p += " + t.exact(c.momentum) + " * m - " + t.cast(lr) + " * g;\n"
                          : "    p += m;\n";
       body += "    " + slotOut("momentum") + "[i] = m;\n";
     }
@@ -74,37 +76,37 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   case rt::OptimizerKind::kAdamW: {
     double b1 = c.beta1, b2 = c.beta2;
     before = "  const double t = (double)(" + in(update.getStep()) + "[0] + 1);\n"
-             "  const float lr = (float)(" + lr + " * sqrt(1.0 - pow(" + literal(b2) +
+             "  const " + T + " lr = (" + T + ")(" + lr + " * sqrt(1.0 - pow(" + literal(b2) +
              ", t)) / (1.0 - pow(" + literal(b1) + ", t)));\n";
     if (c.kind == rt::OptimizerKind::kAdamW)
-      body += "    p -= p * (float)" + literal(c.weightDecay) + " * (float)" + lr + ";\n";
-    body += "    float m = " + slot("m") + "[i], v = " + slot("v") + "[i];\n";
-    body += "    m += (g - m) * (float)" + literal(1 - b1) + ";\n";
-    body += "    v += (g * g - v) * (float)" + literal(1 - b2) + ";\n";
+      body += "    p -= p * " + t.exact(c.weightDecay) + " * " + t.cast(lr) + ";\n";
+    body += "    " + T + " m = " + slot("m") + "[i], v = " + slot("v") + "[i];\n";
+    body += "    m += (g - m) * " + t.exact(1 - b1) + ";\n";
+    body += "    v += (g * g - v) * " + t.exact(1 - b2) + ";\n";
     std::string denominator = "v";
     if (c.amsgrad) {
-      body += "    const float vhat = fmaxf(" + slot("v_hat") + "[i], v);\n    " + slotOut("v_hat") +
+      body += "    const " + T + " vhat = " + t.fn("fmax") + "(" + slot("v_hat") + "[i], v);\n    " + slotOut("v_hat") +
               "[i] = vhat;\n";
       denominator = "vhat";
     }
-    body += "    p -= lr * m / (sqrtf(" + denominator + ") + (float)" + literal(c.epsilon) + ");\n";
+    body += "    p -= lr * m / (" + t.fn("sqrt") + "(" + denominator + ") + " + t.exact(c.epsilon) + ");\n";
     body += "    " + slotOut("m") + "[i] = m;\n    " + slotOut("v") + "[i] = v;\n";
     break;
   }
   case rt::OptimizerKind::kRmsprop: {
     double rho = c.rho;
-    body += "    float velocity = (float)" + literal(rho) + " * " + slot("velocity") + "[i] + (float)" +
-            literal(1 - rho) + " * g * g;\n    " + slotOut("velocity") + "[i] = velocity;\n";
-    body += "    float denominator = velocity;\n";
+    body += "    " + T + " velocity = " + t.exact(rho) + " * " + slot("velocity") + "[i] + " +
+            t.exact(1 - rho) + " * g * g;\n    " + slotOut("velocity") + "[i] = velocity;\n";
+    body += "    " + T + " denominator = velocity;\n";
     if (c.centered)
-      body += "    const float average = (float)" + literal(rho) + " * " + slot("average_gradient") +
-              "[i] + (float)" + literal(1 - rho) + " * g;\n    " + slotOut("average_gradient") +
+      body += "    const " + T + " average = " + t.exact(rho) + " * " + slot("average_gradient") +
+              "[i] + " + t.exact(1 - rho) + " * g;\n    " + slotOut("average_gradient") +
               "[i] = average;\n"
               "    denominator -= average * average;\n";
-    body += "    const float increment = (float)" + lr + " * g / sqrtf(denominator + (float)" +
-            literal(c.epsilon) + ");\n";
+    body += "    const " + T + " increment = " + t.cast(lr) + " * g / " + t.fn("sqrt") + "(denominator + " +
+            t.exact(c.epsilon) + ");\n";
     if (c.momentum > 0) {
-      body += "    const float buffer = (float)" + literal(c.momentum) + " * " + slot("momentum") +
+      body += "    const " + T + " buffer = " + t.exact(c.momentum) + " * " + slot("momentum") +
               "[i] + increment;\n    " + slotOut("momentum") + "[i] = buffer;\n    p -= buffer;\n";
     } else {
       body += "    p -= increment;\n";

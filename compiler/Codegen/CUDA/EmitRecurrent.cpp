@@ -42,49 +42,53 @@ Lstm lstmOf(Operation *op) {
 }
 
 /// Shared bytes of the forward kernel for |rows| batch rows per block.
-int64_t forwardShared(const Lstm &l, int64_t rows) {
-  return rows * (l.features + 2 * l.units + l.gates) * 4;
+int64_t forwardShared(const ComputeType &t, const Lstm &l, int64_t rows) {
+  return rows * (l.features + 2 * l.units + l.gates) * t.bytes();
 }
 /// Shared bytes of the gradient kernel (one row per block).
-int64_t gradShared(const Lstm &l) { return (2 * l.gates + 2 * l.units + l.features) * 4; }
-/// Scratch floats of one row of the gradient kernel: its recomputed states
+int64_t gradShared(const ComputeType &t, const Lstm &l) {
+  return (2 * l.gates + 2 * l.units + l.features) * t.bytes();
+}
+/// Scratch elements of one row of the gradient kernel: its recomputed states
 /// (h and c before each step and after the last), which for a long sequence
 /// do not fit shared memory (200 steps of 128 units need 206 KB).
-int64_t gradStateFloats(const Lstm &l) { return 2 * (l.steps + 1) * l.units; }
+int64_t gradStateElements(const Lstm &l) { return 2 * (l.steps + 1) * l.units; }
 
-/// Declares a block's working arrays (name, floats): in shared memory when
+/// Declares a block's working arrays (name, elements): in shared memory when
 /// |shared|, else one after another from |base| (the block's scratch).
-std::string workingArrays(const std::vector<std::pair<std::string, int64_t>> &arrays, bool shared,
-                          const std::string &base) {
+std::string workingArrays(const ComputeType &t, const std::vector<std::pair<std::string, int64_t>> &arrays,
+                          bool shared, const std::string &base) {
+  const std::string T = t.name();
   std::string s;
   int64_t offset = 0;
-  for (const auto &[name, floats] : arrays) {
-    s += shared ? "  __shared__ float " + name + "[" + str(floats) + "];\n"
-                : "  float *const " + name + " = " + base + " + " + ll(offset) + ";\n";
-    offset += floats;
+  for (const auto &[name, elements] : arrays) {
+    s += shared ? "  __shared__ " + T + " " + name + "[" + str(elements) + "];\n"
+                : "  " + T + " *const " + name + " = " + base + " + " + ll(offset) + ";\n";
+    offset += elements;
   }
   return s;
 }
 
 /// The gate pre-activations of row r at one step, into z[r][g] (activated):
 /// bias + x_t · kernel + h · recurrent for every gate column of the thread.
-std::string gateLoop(const Lstm &l, const std::string &rows, const std::string &xs,
+std::string gateLoop(const ComputeType &t, const Lstm &l, const std::string &rows, const std::string &xs,
                      const std::string &hs, const std::string &z, const std::string &kernel,
                      const std::string &recurrent, const std::string &bias) {
   std::string G = ll(l.gates), U = ll(l.units), F = ll(l.features);
+  const std::string T = t.name();
   return "    for (long long g = threadIdx.x; g < " + G + "; g += " + str(kThreads) + ") {\n"
-         "      float acc[" + rows + "];\n"
+         "      " + T + " acc[" + rows + "];\n"
          "      for (int r = 0; r < " + rows + "; ++r)\n        acc[r] = " +
-         (l.bias ? bias + "[g]" : std::string("0.0f")) + ";\n"
-         "      for (long long i = 0; i < " + F + "; ++i) {\n        const float w = " + kernel +
+         (l.bias ? bias + "[g]" : std::string(t.lit("0.0"))) + ";\n"
+         "      for (long long i = 0; i < " + F + "; ++i) {\n        const " + T + " w = " + kernel +
          "[i * " + G + " + g];\n        for (int r = 0; r < " + rows + "; ++r)\n          acc[r] += " +
          xs + "[r * " + F + " + i] * w;\n      }\n"
-         "      for (long long u = 0; u < " + U + "; ++u) {\n        const float w = " + recurrent +
+         "      for (long long u = 0; u < " + U + "; ++u) {\n        const " + T + " w = " + recurrent +
          "[u * " + G + " + g];\n        for (int r = 0; r < " + rows + "; ++r)\n          acc[r] += " +
          hs + "[r * " + U + " + u] * w;\n      }\n"
          "      const bool candidate = g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + ";\n"
          "      for (int r = 0; r < " + rows + "; ++r)\n        " + z + "[r * " + G +
-         " + g] = candidate ? " + tanhOf("acc[r]") + " : " + sigmoidOf("acc[r]") + ";\n    }\n";
+         " + g] = candidate ? " + tanhOf(t, "acc[r]") + " : " + sigmoidOf(t, "acc[r]") + ";\n    }\n";
 }
 
 } // namespace
@@ -110,43 +114,45 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   auto outOf = [&](Value v) { return resultName(group, v); };
   std::string x = argName(op->getOperand(0)), k = argName(op->getOperand(1)),
               rk = argName(op->getOperand(2)), bias = l.bias ? argName(op->getOperand(3)) : "";
-  std::string T = ll(l.steps), F = ll(l.features), U = ll(l.units), G = ll(l.gates);
+  std::string S = ll(l.steps), F = ll(l.features), U = ll(l.units), G = ll(l.gates);
+  const ComputeType t = computeType(group);
+  const std::string T = t.name();
   kernel.block = {kThreads, 1, 1};
   std::string s;
 
   if (auto forward = dyn_cast<dl::LSTMOp>(op)) {
-    bool shared = forwardShared(l, 1) <= kSharedLimit;
+    bool shared = forwardShared(t, l, 1) <= kSharedLimit;
     int64_t rows = 1;
     while (shared && rows < kMaxRowsPerBlock && rows < l.n &&
-           forwardShared(l, rows * 2) <= kSharedLimit)
+           forwardShared(t, l, rows * 2) <= kSharedLimit)
       rows *= 2;
     kernel.grid = {(l.n + rows - 1) / rows, 1, 1};
-    int64_t blockFloats = forwardShared(l, rows) / 4;
-    kernel.sharedBytes = shared ? blockFloats * 4 : 0;
-    kernel.scratchBytes = shared ? 0 : kernel.grid[0] * blockFloats * 4;
+    int64_t blockElements = forwardShared(t, l, rows) / t.bytes();
+    kernel.sharedBytes = shared ? blockElements * t.bytes() : 0;
+    kernel.scratchBytes = shared ? 0 : kernel.grid[0] * blockElements * t.bytes();
     std::string y = outOf(forward.getResult()), R = str(rows);
     s = header(group, kernel);
     s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
-         parameterList(group, false) + (shared ? "" : ", float *__restrict__ scratch") + ") {\n";
-    s += workingArrays({{"xs", rows * l.features}, {"hs", rows * l.units}, {"cs", rows * l.units},
+         parameterList(group, false) + (shared ? "" : ", " + T + " *__restrict__ scratch") + ") {\n";
+    s += workingArrays(t, {{"xs", rows * l.features}, {"hs", rows * l.units}, {"cs", rows * l.units},
                         {"z", rows * l.gates}},
-                       shared, "scratch + (long long)blockIdx.x * " + ll(blockFloats));
+                       shared, "scratch + (long long)blockIdx.x * " + ll(blockElements));
     s += "  const long long row0 = (long long)blockIdx.x * " + R + ";\n";
     s += "  for (long long e = threadIdx.x; e < " + ll(rows * l.units) + "; e += 256)\n"
-         "    hs[e] = cs[e] = 0.0f;\n";
-    s += "  for (long long t = 0; t < " + T + "; ++t) {\n";
+         "    hs[e] = cs[e] = " + t.lit("0.0") + ";\n";
+    s += "  for (long long t = 0; t < " + S + "; ++t) {\n";
     s += "    for (long long e = threadIdx.x; e < " + ll(rows * l.features) + "; e += 256) {\n"
          "      const long long r = e / " + F + ", b = row0 + r;\n"
-         "      xs[e] = b < " + ll(l.n) + " ? " + x + "[(b * " + T + " + t) * " + F + " + e % " + F +
-         "] : 0.0f;\n    }\n    __syncthreads();\n";
-    s += gateLoop(l, R, "xs", "hs", "z", k, rk, bias) + "    __syncthreads();\n";
+         "      xs[e] = b < " + ll(l.n) + " ? " + x + "[(b * " + S + " + t) * " + F + " + e % " + F +
+         "] : " + t.lit("0.0") + ";\n    }\n    __syncthreads();\n";
+    s += gateLoop(t, l, R, "xs", "hs", "z", k, rk, bias) + "    __syncthreads();\n";
     s += "    for (long long e = threadIdx.x; e < " + ll(rows * l.units) + "; e += 256) {\n"
          "      const long long r = e / " + U + ", u = e % " + U + ";\n"
-         "      const float *a = z + r * " + G + ";\n"
-         "      const float c = a[" + U + " + u] * cs[e] + a[u] * a[" + ll(2 * l.units) + " + u];\n"
-         "      cs[e] = c;\n      hs[e] = a[" + ll(3 * l.units) + " + u] * " + tanhOf("c") + ";\n";
+         "      const " + T + " *a = z + r * " + G + ";\n"
+         "      const " + T + " c = a[" + U + " + u] * cs[e] + a[u] * a[" + ll(2 * l.units) + " + u];\n"
+         "      cs[e] = c;\n      hs[e] = a[" + ll(3 * l.units) + " + u] * " + tanhOf(t, "c") + ";\n";
     if (l.sequences)
-      s += "      if (row0 + r < " + ll(l.n) + ")\n        " + y + "[((row0 + r) * " + T + " + t) * " + U +
+      s += "      if (row0 + r < " + ll(l.n) + ")\n        " + y + "[((row0 + r) * " + S + " + t) * " + U +
            " + u] = hs[e];\n";
     s += "    }\n    __syncthreads();\n  }\n";
     if (!l.sequences)
@@ -166,51 +172,51 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   for (Value v : {grad.getDkernel(), grad.getDrecurrentKernel(), grad.getDbias()})
     if (int i = resultIndex(group, v); i >= 0)
       kernel.zeroedOutputs.push_back(i);
-  bool shared = gradShared(l) <= kSharedLimit;
-  int64_t rowFloats = gradStateFloats(l) + (shared ? 0 : gradShared(l) / 4);
+  bool shared = gradShared(t, l) <= kSharedLimit;
+  int64_t rowElements = gradStateElements(l) + (shared ? 0 : gradShared(t, l) / t.bytes());
   kernel.grid = {l.n, 1, 1};
-  kernel.sharedBytes = shared ? gradShared(l) : 0;
-  kernel.scratchBytes = l.n * rowFloats * 4;
+  kernel.sharedBytes = shared ? gradShared(t, l) : 0;
+  kernel.scratchBytes = l.n * rowElements * t.bytes();
   s = header(group, kernel);
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
-       parameterList(group, false) + ", float *__restrict__ scratch) {\n";
+       parameterList(group, false) + ", " + T + " *__restrict__ scratch) {\n";
   // H[t], C[t]: the state before step t (t = 0 is zero), this row's part of
   // the scratch; a: one step's gates.
   s += "  const long long b = blockIdx.x;\n";
-  s += "  float *const H = scratch + b * " + ll(rowFloats) + ", *const C = H + " +
+  s += "  " + T + " *const H = scratch + b * " + ll(rowElements) + ", *const C = H + " +
        ll((l.steps + 1) * l.units) + ";\n";
-  s += workingArrays({{"a", l.gates}, {"dz", l.gates}, {"dh", l.units}, {"dc", l.units},
+  s += workingArrays(t, {{"a", l.gates}, {"dz", l.gates}, {"dh", l.units}, {"dc", l.units},
                       {"xs", l.features}},
-                     shared, "H + " + ll(gradStateFloats(l)));
-  s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    H[u] = C[u] = 0.0f;\n";
+                     shared, "H + " + ll(gradStateElements(l)));
+  s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    H[u] = C[u] = " + t.lit("0.0") + ";\n";
   std::string loadX = "    for (long long i = threadIdx.x; i < " + F + "; i += 256)\n      xs[i] = " + x +
-                      "[(b * " + T + " + t) * " + F + " + i];\n    __syncthreads();\n";
-  std::string gates = gateLoop(l, "1", "xs", "(H + t * " + U + ")", "a", k, rk, bias) +
+                      "[(b * " + S + " + t) * " + F + " + i];\n    __syncthreads();\n";
+  std::string gates = gateLoop(t, l, "1", "xs", "(H + t * " + U + ")", "a", k, rk, bias) +
                       "    __syncthreads();\n";
-  s += "  for (long long t = 0; t < " + T + "; ++t) {\n" + loadX + gates +
+  s += "  for (long long t = 0; t < " + S + "; ++t) {\n" + loadX + gates +
        "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n"
-       "      const float c = a[" + U + " + u] * C[t * " + U + " + u] + a[u] * a[" + ll(2 * l.units) + " + u];\n"
+       "      const " + T + " c = a[" + U + " + u] * C[t * " + U + " + u] + a[u] * a[" + ll(2 * l.units) + " + u];\n"
        "      C[(t + 1) * " + U + " + u] = c;\n"
-       "      H[(t + 1) * " + U + " + u] = a[" + ll(3 * l.units) + " + u] * " + tanhOf("c") + ";\n"
+       "      H[(t + 1) * " + U + " + u] = a[" + ll(3 * l.units) + " + u] * " + tanhOf(t, "c") + ";\n"
        "    }\n    __syncthreads();\n  }\n";
-  s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    dh[u] = dc[u] = 0.0f;\n";
+  s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    dh[u] = dc[u] = " + t.lit("0.0") + ";\n";
   s += "  for (long long t = " + ll(l.steps - 1) + "; t >= 0; --t) {\n" + loadX + gates;
-  std::string dyAt = l.sequences ? dy + "[(b * " + T + " + t) * " + U + " + u]"
-                                 : "(t == " + ll(l.steps - 1) + " ? " + dy + "[b * " + U + " + u] : 0.0f)";
+  std::string dyAt = l.sequences ? dy + "[(b * " + S + " + t) * " + U + " + u]"
+                                 : "(t == " + ll(l.steps - 1) + " ? " + dy + "[b * " + U + " + u] : " + t.lit("0.0") + ")";
   s += "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n"
-       "      const float in = a[u], forget = a[" + U + " + u], cand = a[" + ll(2 * l.units) +
+       "      const " + T + " in = a[u], forget = a[" + U + " + u], cand = a[" + ll(2 * l.units) +
        " + u], out = a[" + ll(3 * l.units) + " + u];\n"
-       "      const float h = dh[u] + " + dyAt + ";\n"
-       "      const float tc = " + tanhOf("C[(t + 1) * " + U + " + u]") + ";\n"
-       "      const float dcell = dc[u] + h * out * (1.0f - tc * tc);\n"
-       "      dz[u] = dcell * cand * in * (1.0f - in);\n"
-       "      dz[" + U + " + u] = dcell * C[t * " + U + " + u] * forget * (1.0f - forget);\n"
-       "      dz[" + ll(2 * l.units) + " + u] = dcell * in * (1.0f - cand * cand);\n"
-       "      dz[" + ll(3 * l.units) + " + u] = h * tc * out * (1.0f - out);\n"
+       "      const " + T + " h = dh[u] + " + dyAt + ";\n"
+       "      const " + T + " tc = " + tanhOf(t, "C[(t + 1) * " + U + " + u]") + ";\n"
+       "      const " + T + " dcell = dc[u] + h * out * (" + t.lit("1.0") + " - tc * tc);\n"
+       "      dz[u] = dcell * cand * in * (" + t.lit("1.0") + " - in);\n"
+       "      dz[" + U + " + u] = dcell * C[t * " + U + " + u] * forget * (" + t.lit("1.0") + " - forget);\n"
+       "      dz[" + ll(2 * l.units) + " + u] = dcell * in * (" + t.lit("1.0") + " - cand * cand);\n"
+       "      dz[" + ll(3 * l.units) + " + u] = h * tc * out * (" + t.lit("1.0") + " - out);\n"
        "      dc[u] = dcell * forget;\n    }\n    __syncthreads();\n";
   // Weight gradients: this row's and step's outer products, summed with
   // atomics (the results are zeroed before the launch).
-  s += "    for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n      const float d = dz[g];\n";
+  s += "    for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n      const " + T + " d = dz[g];\n";
   if (!db.empty())
     s += "      atomicAdd(&" + db + "[g], d);\n";
   if (!dk.empty())
@@ -221,10 +227,10 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
          " + g], H[t * " + U + " + u] * d);\n";
   s += "    }\n";
   if (!dx.empty())
-    s += "    for (long long i = threadIdx.x; i < " + F + "; i += 256) {\n      float sum = 0.0f;\n"
+    s += "    for (long long i = threadIdx.x; i < " + F + "; i += 256) {\n      " + T + " sum = " + t.lit("0.0") + ";\n"
          "      for (long long g = 0; g < " + G + "; ++g)\n        sum += " + k + "[i * " + G +
-         " + g] * dz[g];\n      " + dx + "[(b * " + T + " + t) * " + F + " + i] = sum;\n    }\n";
-  s += "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n      float sum = 0.0f;\n"
+         " + g] * dz[g];\n      " + dx + "[(b * " + S + " + t) * " + F + " + i] = sum;\n    }\n";
+  s += "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n      " + T + " sum = " + t.lit("0.0") + ";\n"
        "      for (long long g = 0; g < " + G + "; ++g)\n        sum += " + rk + "[u * " + G +
        " + g] * dz[g];\n      dh[u] = sum;\n    }\n    __syncthreads();\n  }\n}\n";
   kernel.source = std::move(s);

@@ -36,14 +36,54 @@ struct AxisSplit {
 };
 AxisSplit splitAt(llvm::ArrayRef<int64_t> shape, int64_t axis);
 
-/// How device code holds one element type (DeviceTypes.cpp).
+/// How device code holds and computes in one element type (DeviceTypes.cpp).
 struct DeviceType {
   const char *storage;       // the C type of a buffer element
   const char *compute;       // the C type arithmetic on it uses
   const char *toCompute;     // device function from storage to compute ("": a C cast does)
   const char *toStorage;     // from a double to storage, rounding ("": a C cast does)
   const char *literalSuffix; // of a literal of the compute type ("f" for float)
+  // For a type that is its own compute type:
+  const char *mathSuffix;  // of its C math functions ("f": expf, fmaxf)
+  const char *vector;      // the vector type loads and stores move ("float4")
+  int vectorWidth;         // elements per vector
+  const char *negInfinity; // an expression of -infinity
+  int digits;              // significant decimal digits that round-trip (9 for f32)
+  int bytes;               // the compute type's size (of shared memory arrays)
 };
+
+/// Device code in one compute type, written from the type table: the
+/// emitters spell every register type, literal, math function and vector
+/// of their arithmetic through one (tinygrad's renderer keeps dtypes as
+/// data the same way), never as `float` text.
+class ComputeType {
+public:
+  explicit ComputeType(const DeviceType &type) : type_(&type) {}
+  /// The C type: "float".
+  std::string name() const { return type_->compute; }
+  /// A literal from its digits: lit("0.5") is "0.5f" for float.
+  std::string lit(llvm::StringRef digits) const { return digits.str() + type_->literalSuffix; }
+  /// A literal of |v| rounded to the type's precision ("0.200000003f").
+  std::string rounded(double v) const;
+  /// |v| exactly, converted by the compiler: "(float)0.10000000000000001".
+  std::string exact(double v) const;
+  /// |expression| converted: "(float)(x)" without parentheses added.
+  std::string cast(const std::string &expression) const { return "(" + name() + ")" + expression; }
+  /// A C math function by its double name: fn("exp") is "expf" for float.
+  std::string fn(llvm::StringRef name) const { return name.str() + type_->mathSuffix; }
+  std::string negInfinity() const { return type_->negInfinity; }
+  int digits() const { return type_->digits; }
+  int bytes() const { return type_->bytes; }
+  std::string vector() const { return type_->vector; }
+  int vectorWidth() const { return type_->vectorWidth; }
+
+private:
+  const DeviceType *type_;
+};
+/// The type the arithmetic of |group| computes in: that of its first float
+/// result (or input), f32 for 16-bit storage.
+ComputeType computeType(dl::FusedOp group);
+
 /// The device type of a tensor's (or a scalar type's) elements, or null when
 /// the emitters do not support it.
 const DeviceType *deviceType(mlir::Type t);
@@ -67,14 +107,15 @@ std::string header(dl::FusedOp group, const CudaKernel &kernel);
 /// The CUDA expressions of sigmoid and tanh of |x|: the one definition each
 /// that the sigmoid and tanh ops, GELU's tanh form, the LSTM's gates and the
 /// binary cross-entropy of logits all use, so they give the same bits.
-std::string sigmoidOf(const std::string &x);
-std::string tanhOf(const std::string &x);
+std::string sigmoidOf(const ComputeType &t, const std::string &x);
+std::string tanhOf(const ComputeType &t, const std::string &x);
 
 /// The expression computing elementwise |op| from its operands' names, or ""
 /// when |op| is not elementwise; sets *usesStep for training-mode dropout,
 /// whose mask is drawn by |index|, the element's flat index in the tensor.
-std::string elementwiseExpression(mlir::Operation *op, llvm::ArrayRef<std::string> operands,
-                                  bool *usesStep, const std::string &index = "i");
+std::string elementwiseExpression(const ComputeType &t, mlir::Operation *op,
+                                  llvm::ArrayRef<std::string> operands, bool *usesStep,
+                                  const std::string &index = "i");
 /// The device functions elementwiseExpression's results for |group| call.
 std::string elementwiseHelpers(dl::FusedOp group);
 
@@ -82,7 +123,7 @@ std::string elementwiseHelpers(dl::FusedOp group);
 bool isGatherOp(mlir::Operation *op);
 /// A device function |name|(operand pointers..., long long i) computing
 /// element i of pooling op |op|'s result.
-std::string gatherFunction(mlir::Operation *op, const std::string &name);
+std::string gatherFunction(const ComputeType &t, mlir::Operation *op, const std::string &name);
 
 /// Whether a conv2d kernel can end in |pool|, pooling inside its output
 /// tile: windows no larger than a tile and no gaps between them.

@@ -217,4 +217,26 @@ module {
     %s = dl.metric %p, %y {k = 1 : i64, rule = "top_k", threshold = 5.0e-01 : f64} : (tensor<13x9x5xf32>, tensor<13x9xi32>) -> tensor<13xf32>
     return %s : tensor<13xf32>
   }
+  // f64 chains compute in double (the type table's other arithmetic): the
+  // test asks them to match the reference to 1e-12, beyond float's reach.
+  func.func @chain_f64(%y: tensor<36x20xf64>, %dy: tensor<36x20xf64>, %b: tensor<36x20xf64>) -> (tensor<36x20xf64>, tensor<36x20xf64>, tensor<36x20xf64>) {
+    %g = dl.relu_grad %y, %dy : (tensor<36x20xf64>, tensor<36x20xf64>) -> tensor<36x20xf64>
+    %s = dl.add %g, %b : (tensor<36x20xf64>, tensor<36x20xf64>) -> tensor<36x20xf64>
+    %t = dl.tanh %s : (tensor<36x20xf64>) -> tensor<36x20xf64>
+    %e = dl.gelu %t : (tensor<36x20xf64>) -> tensor<36x20xf64>
+    %a = dl.gelu %s {approximate} : (tensor<36x20xf64>) -> tensor<36x20xf64>
+    %l = dl.leaky_relu %a {negative_slope = 0.1 : f64} : (tensor<36x20xf64>) -> tensor<36x20xf64>
+    %q = dl.sigmoid %l : (tensor<36x20xf64>) -> tensor<36x20xf64>
+    return %s, %e, %q : tensor<36x20xf64>, tensor<36x20xf64>, tensor<36x20xf64>
+  }
+  func.func @chain_bias_f64(%y: tensor<300x13xf64>, %dy: tensor<300x13xf64>) -> (tensor<300x13xf64>, tensor<13xf64>) {
+    %g = dl.gelu_grad %y, %dy {approximate} : (tensor<300x13xf64>, tensor<300x13xf64>) -> tensor<300x13xf64>
+    %db = dl.bias_grad %g : (tensor<300x13xf64>) -> tensor<13xf64>
+    return %g, %db : tensor<300x13xf64>, tensor<13xf64>
+  }
+  func.func @pools_f64(%x: tensor<2x7x8x3xf64>, %dy: tensor<2x4x4x3xf64>) -> (tensor<2x4x4x3xf64>, tensor<2x7x8x3xf64>) {
+    %p = dl.max_pool2d %x {padding = #dl<padding same>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<2x7x8x3xf64>) -> tensor<2x4x4x3xf64>
+    %g = dl.avg_pool2d_grad %dy {padding = #dl<padding same>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<2x4x4x3xf64>) -> tensor<2x7x8x3xf64>
+    return %p, %g : tensor<2x4x4x3xf64>, tensor<2x7x8x3xf64>
+  }
 }
