@@ -99,7 +99,7 @@ struct Trainer::State {
   std::vector<float> staged;
   std::vector<TensorSpec> stepInputs;
   // The names of train_step's per-example metric scores (its outputs after
-  // the prediction), read once.
+  // the loss), read once.
   std::vector<std::string> stepScoreNames;
 
   // Where training stands; all of it goes into checkpoints.
@@ -264,10 +264,9 @@ Status Trainer::State::trainBatch(double *seconds) {
   std::map<std::string, double> counts;
   for (const auto &[name, value] : running.metrics)
     counts[name] = value * double(running.examples);
-  // The program scored each example (train_step's outputs after the
-  // prediction).
-  for (size_t o = 0; o < stepScoreNames.size() && o + 2 < outs.size(); ++o)
-    counts[stepScoreNames[o]] += sumOfExamples(outs[o + 2], count);
+  // The program scored each example (train_step's outputs after the loss).
+  for (size_t o = 0; o < stepScoreNames.size() && o + 1 < outs.size(); ++o)
+    counts[stepScoreNames[o]] += sumOfExamples(outs[o + 1], count);
   running.examples += count;
   for (const MetricSettings &m : metrics)
     running.metrics[m.name] = counts[m.name] / double(running.examples);
@@ -351,7 +350,7 @@ Status Trainer::create(Session &session, const TrainOptions &options,
                std::to_string(state->stepInputs.size()) + " tensors)");
   state->batchSize = state->stepInputs[0].shape.at(0);
   std::vector<TensorSpec> stepOutputs = session.outputs("train_step");
-  for (size_t o = 2; o < stepOutputs.size(); ++o)
+  for (size_t o = 1; o < stepOutputs.size(); ++o)
     state->stepScoreNames.push_back(stepOutputs[o].name);
   // Both are built for every model whose output has a class axis after the
   // batch; the host scores nothing itself.

@@ -212,8 +212,8 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     return success();
   }
 
-  /// @train_step(inputs..., labels, step) -> (loss, prediction or logits):
-  /// @grad's computation, then
+  /// @train_step(inputs..., labels, step) -> (loss, metric...): @grad's
+  /// computation and each metric's score of each example, then
   /// one optimizer_update per trainable parameter, whose results are
   /// assigned back to the parameter and its slots (module-level dl.param ops
   /// marked `slot of`, created here, zero-initialised).
@@ -226,8 +226,8 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     auto stepType = RankedTensorType::get({}, IntegerType::get(context, 64));
     inputs.push_back(stepType);
     Type lossType = grad.getResultTypes().front();
-    // The loss's prediction operand is returned too, so training metrics
-    // (accuracy...) cost no second forward pass.
+    // Training metrics score the prediction the loss took (no second
+    // forward pass).
     auto gradLoss = cast<func::ReturnOp>(grad.getBody().front().getTerminator())
                         .getOperand(0)
                         .getDefiningOp<LossOp>();
@@ -235,7 +235,7 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     // Each example's metric scores too, so the batch's metrics are counted
     // on the device (the host sums the real examples).
     std::optional<MetricPlan> plan = planMetrics(setup, predictionType);
-    SmallVector<Type> results{lossType, predictionType};
+    SmallVector<Type> results{lossType};
     if (plan)
       results.append(plan->metrics.size(),
                      RankedTensorType::get({cast<ShapedType>(predictionType).getDimSize(0)},
@@ -249,7 +249,6 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     bool logits = false;
     if (auto fromLogits = gradLoss.getConfig().getOptions().getAs<BoolAttr>("from_logits"))
       logits = fromLogits.getValue();
-    step.setResultAttr(1, "dl.name", b.getStringAttr(logits ? "logits" : "prediction"));
     Block *body = step.addEntryBlock();
     IRMapping mapping;
     for (auto [from, to] : llvm::zip(grad.getArguments(), body->getArguments()))
@@ -302,14 +301,13 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
       b.create<AssignOp>(bn.getLoc(), mean.getParamAttr(), update.getNewMean());
       b.create<AssignOp>(bn.getLoc(), variance.getParamAttr(), update.getNewVariance());
     }
-    SmallVector<Value> values{mapping.lookup(gradReturn.getOperand(0)),
-                              mapping.lookup(gradLoss.getPrediction())};
+    SmallVector<Value> values{mapping.lookup(gradReturn.getOperand(0))};
     if (plan) {
       // On logits (the loss took them), a binary output counts above 0.
-      values.append(scoreMetrics(b, grad.getLoc(), *plan, values[1],
+      values.append(scoreMetrics(b, grad.getLoc(), *plan, mapping.lookup(gradLoss.getPrediction()),
                                  body->getArgument(grad.getNumArguments() - 1), logits ? 0.0 : 0.5));
       for (auto [index, m] : llvm::enumerate(plan->metrics))
-        step.setResultAttr(index + 2, "dl.name", b.getStringAttr(m.name));
+        step.setResultAttr(index + 1, "dl.name", b.getStringAttr(m.name));
     }
     b.create<func::ReturnOp>(grad.getLoc(), values);
   }

@@ -6,11 +6,11 @@
 // categorical rule (top_k, k = 1 for accuracy, k from top_k_accuracy).
 // @train_step scores its batch the same way, on the logits its loss took.
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME: -> (tensor<f32> {dl.name = "loss"}, tensor<?x3xf32> {dl.name = "logits"}, tensor<?xf32> {dl.name = "accuracy"}, tensor<?xf32> {dl.name = "top_k_accuracy"})
+// CHECK-SAME: -> (tensor<f32> {dl.name = "loss"}, tensor<?xf32> {dl.name = "accuracy"}, tensor<?xf32> {dl.name = "top_k_accuracy"})
 // CHECK: %[[Z:.*]] = dl.dropout
 // CHECK: %[[SA:.*]] = dl.metric %[[Z]], %{{.*}} {k = 1 : i64, rule = "top_k", threshold = 0.000000e+00 : f64}
 // CHECK-NEXT: %[[ST:.*]] = dl.metric %[[Z]], %{{.*}} {k = 2 : i64, rule = "top_k", threshold = 0.000000e+00 : f64}
-// CHECK-NEXT: return %{{.*}}, %[[Z]], %[[SA]], %[[ST]]
+// CHECK-NEXT: return %{{.*}}, %[[SA]], %[[ST]]
 // CHECK-LABEL: func.func @evaluate
 // CHECK-SAME: (%[[X:.*]]: tensor<?x4xf32> {dl.name = "x"}, %[[Y:.*]]: tensor<?x3xf32> {dl.name = "labels"})
 // CHECK-SAME: -> (tensor<?xf32> {dl.name = "loss"}, tensor<?xf32> {dl.name = "accuracy"}, tensor<?xf32> {dl.name = "top_k_accuracy"})
@@ -74,7 +74,7 @@ module {
 // position): each example's loss and scores cover its positions, the class
 // ids keep the positions.
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME: -> (tensor<f32> {dl.name = "loss"}, tensor<?x6x5xf32> {dl.name = "logits"}, tensor<?xf32> {dl.name = "accuracy"})
+// CHECK-SAME: -> (tensor<f32> {dl.name = "loss"}, tensor<?xf32> {dl.name = "accuracy"})
 // CHECK: dl.metric %{{.*}}, %{{.*}} {k = 1 : i64, rule = "top_k", threshold = 0.000000e+00 : f64} : (tensor<?x6x5xf32>, tensor<?x6xi32>) -> tensor<?xf32>
 // CHECK-LABEL: func.func @evaluate
 // CHECK-SAME: (%{{.*}}: tensor<?x6x4xf32> {dl.name = "x"}, %[[Y:.*]]: tensor<?x6xi32> {dl.name = "labels"})
