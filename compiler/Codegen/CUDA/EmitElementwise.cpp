@@ -166,6 +166,7 @@ bool isElementwiseGroup(dl::FusedOp group) {
   };
   if (!element.isF32() && !element.isF64())
     return false;
+  const ComputeType t = computeType(group);
   std::vector<std::string> names(8, "x");
   for (Operation &op : body.without_terminator()) {
     // A trailing bias_grad of the chain: a per-channel reduction epilogue.
@@ -184,7 +185,7 @@ bool isElementwiseGroup(dl::FusedOp group) {
       continue;
     }
     bool step = false;
-    if (elementwiseExpression(computeType(group), &op, names, &step).empty())
+    if (elementwiseExpression(t, &op, names, &step).empty())
       return false;
     SmallVector<Value> values(op.getOperands());
     values.append(op.getResults().begin(), op.getResults().end());
