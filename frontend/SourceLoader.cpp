@@ -15,6 +15,40 @@ using namespace dlc;
 namespace {
 constexpr size_t kMaxImportDepth = 32;
 constexpr uint64_t kMaxFileBytes = 16 << 20;
+} // namespace
+
+std::unique_ptr<llvm::MemoryBuffer> dlc::readSourceFile(StringRef path, std::string *error) {
+  // stat, not open: opening a FIFO would wait for a writer.
+  llvm::sys::fs::file_status status;
+  if (std::error_code e = llvm::sys::fs::status(path, status)) {
+    *error = "cannot open '" + path.str() + "': " + e.message();
+    return nullptr;
+  }
+  if (status.type() == llvm::sys::fs::file_type::directory_file) {
+    *error = "cannot read '" + path.str() + "': it is a directory, not a .dl file";
+    return nullptr;
+  }
+  if (status.type() != llvm::sys::fs::file_type::regular_file) {
+    *error = "cannot read '" + path.str() + "': not a regular file (a pipe or device); give a .dl file";
+    return nullptr;
+  }
+  if (status.getSize() > kMaxFileBytes) {
+    *error = "'" + path.str() + "' is larger than 16 MiB; .dl files are small text files";
+    return nullptr;
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/true);
+  if (std::error_code e = buffer.getError()) {
+    *error = "cannot open '" + path.str() + "': " + e.message();
+    return nullptr;
+  }
+  if ((*buffer)->getBufferSize() > kMaxFileBytes) { // grew after the stat
+    *error = "'" + path.str() + "' is larger than 16 MiB; .dl files are small text files";
+    return nullptr;
+  }
+  return std::move(*buffer);
+}
+
+namespace {
 
 class Loader {
 public:
@@ -50,15 +84,11 @@ public:
     };
     unsigned bufferId = findBuffer(path);
     if (!bufferId) {
-      if (llvm::sys::fs::is_directory(path))
-        return report("cannot read '" + path + "': it is a directory");
-      auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                                /*RequiresNullTerminator=*/true);
-      if (std::error_code error = buffer.getError())
-        return report("cannot open '" + path + "': " + error.message());
-      if ((*buffer)->getBufferSize() > kMaxFileBytes)
-        return report("'" + path + "' is larger than 16 MiB; .dl files are small text files");
-      bufferId = sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+      std::string error;
+      std::unique_ptr<llvm::MemoryBuffer> buffer = readSourceFile(path, &error);
+      if (!buffer)
+        return report(error);
+      bufferId = sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
     }
     std::optional<ast::File> file = parseFile(sourceMgr, bufferId, context);
     if (!file)
@@ -70,7 +100,10 @@ public:
     StringRef directory = llvm::sys::path::parent_path(path);
     for (const ast::Import &import : parsed.imports) {
       llvm::SmallString<256> target(directory);
-      llvm::sys::path::append(target, import.path);
+      if (llvm::sys::path::is_absolute(import.path))
+        target = import.path;
+      else
+        llvm::sys::path::append(target, import.path);
       if (failed(load(target, import.loc)))
         return failure();
     }

@@ -4,6 +4,7 @@
 #include "frontend/AST.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "mlir/IR/MLIRContext.h"
 
@@ -21,6 +22,11 @@ struct Program {
 
   const ast::File &main() const { return *files.front(); }
 };
+
+/// The bytes of the .dl file |path|: a regular file of at most 16 MiB (a
+/// directory, FIFO, device or huge file is refused with a message in *error
+/// before anything is read, so `import "/dev/zero"` cannot eat memory).
+std::unique_ptr<llvm::MemoryBuffer> readSourceFile(llvm::StringRef path, std::string *error);
 
 /// Reads |path| and its imports (relative to the importing file) into
 /// |sourceMgr| and parses them. Missing files, import cycles, parse errors and

@@ -2,7 +2,12 @@
 #include "runtime/bundle.h"
 
 #include "runtime/file_io.h"
+#include "runtime/limits.h"
+#include "runtime/op_contracts.h"
+#include "runtime/train_setup.h"
+#include "runtime/utf8.h"
 
+#include <nlohmann/json.hpp>
 #include <zlib.h>
 
 #include <cstring>
@@ -33,18 +38,77 @@ Status invalid(const std::string &origin, const std::string &what) {
   return DLC_MAKE_STATUS(StatusCode::kDataLoss, origin + ": invalid bundle: " + what);
 }
 
-/// Element count of |shape| with every dimension >= 0 and no overflow past 2^40.
+/// Element count of |shape| with every dimension positive (the compiler
+/// makes no empty tensors, and a batch of 0 divides by zero in a mean) and no
+/// more than kMaxTensorElements elements.
 bool checkedElements(const flatbuffers::Vector<int64_t> *shape, int64_t *count) {
   int64_t n = 1;
   if (!shape || shape->size() > 8)
     return false;
   for (int64_t d : *shape) {
-    if (d < 0 || (d > 0 && n > (int64_t(1) << 40) / d))
+    if (d < 1 || n > kMaxTensorElements / d)
       return false;
     n *= d;
   }
   *count = n;
   return true;
+}
+
+std::string at(const std::string &prefix, size_t i) { return prefix + "[" + std::to_string(i) + "]"; }
+
+bool validUtf8(const flatbuffers::String *s) {
+  return !s || isValidUtf8(std::string_view(s->data(), s->size()));
+}
+
+/// The first string of the bundle that is not valid UTF-8, by its path, or "".
+std::string firstBadString(const fb::Bundle &b) {
+  auto bad = [](const flatbuffers::String *s) { return !validUtf8(s); };
+  if (bad(b.model())) return "model";
+  if (bad(b.source())) return "source";
+  if (bad(b.train_setup())) return "train_setup";
+  if (b.targets())
+    for (size_t i = 0; i < b.targets()->size(); ++i)
+      if (bad(b.targets()->Get(uint32_t(i)))) return at("targets", i);
+  for (size_t i = 0; i < b.parameters()->size(); ++i) {
+    const fb::Parameter *p = b.parameters()->Get(uint32_t(i));
+    if (bad(p->name()) || bad(p->slot_of()) || bad(p->initializer()) || bad(p->external_file()))
+      return at("parameters", i);
+  }
+  for (size_t pi = 0; pi < b.programs()->size(); ++pi) {
+    const fb::Program *p = b.programs()->Get(uint32_t(pi));
+    std::string w = at("programs", pi);
+    if (bad(p->name())) return w + ".name";
+    for (auto *names : {p->input_names(), p->output_names()})
+      if (names)
+        for (const flatbuffers::String *s : *names)
+          if (bad(s)) return w + " signature names";
+    for (size_t i = 0; i < p->buffers()->size(); ++i)
+      if (bad(p->buffers()->Get(uint32_t(i))->name())) return w + "." + at("buffers", i);
+    for (size_t k = 0; k < p->kernels()->size(); ++k) {
+      const fb::Kernel *kernel = p->kernels()->Get(uint32_t(k));
+      std::string wk = w + "." + at("kernels", k);
+      if (bad(kernel->name())) return wk + ".name";
+      if (kernel->locations())
+        for (const flatbuffers::String *s : *kernel->locations())
+          if (bad(s)) return wk + ".locations";
+      for (const fb::Op *op : *kernel->ops())
+        if (op->attrs())
+          for (const fb::Attr *a : *op->attrs())
+            if (bad(a->name()) || bad(a->text())) return wk + " op attributes";
+      if (kernel->cuda_images())
+        for (const fb::CudaImage *image : *kernel->cuda_images())
+          if (bad(image->arch())) return wk + ".cuda_images";
+      if (const fb::CudaLaunch *launch = kernel->cuda_as_CudaLaunch())
+        if (bad(launch->entry()) || bad(launch->family())) return wk + ".cuda";
+      if (const fb::LibraryCall *call = kernel->cuda_as_LibraryCall()) {
+        if (bad(call->routine())) return wk + ".cuda.routine";
+        if (call->descriptor())
+          for (const fb::Attr *a : *call->descriptor())
+            if (bad(a->name()) || bad(a->text())) return wk + ".cuda.descriptor";
+      }
+    }
+  }
+  return "";
 }
 
 
@@ -67,7 +131,6 @@ DLC_SAME_DTYPE(Bool, kBool);
 static_assert(int(fb::DType::MAX) == int(DType::kBool), "a dtype the runtime does not have");
 #undef DLC_SAME_DTYPE
 
-std::string at(const std::string &prefix, size_t i) { return prefix + "[" + std::to_string(i) + "]"; }
 
 Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint64_t payloadSize,
                      const std::string &origin) {
@@ -79,7 +142,7 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
     std::string w = where + "." + at("buffers", i);
     int64_t n;
     if (!checkedElements(buf->shape(), &n))
-      return invalid(origin, w + ".shape has a negative, huge or too many dimensions");
+      return invalid(origin, w + ".shape has a dimension below 1, a huge one or too many");
     if (!knownEnum(buf->dtype()))
       return invalid(origin, w + ".dtype " + std::to_string(int(buf->dtype())) + " is unknown");
     bytes[i] = n * int64_t(dtypeSize(fromFbDType(buf->dtype())));
@@ -130,16 +193,60 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
   if ((p.inputs() ? p.inputs()->size() : 0) != (p.input_names() ? p.input_names()->size() : 0) ||
       (p.outputs() ? p.outputs()->size() : 0) != (p.output_names() ? p.output_names()->size() : 0))
     return invalid(origin, where + " has a different number of signature names and buffers");
+  DLC_RETURN_IF_ERROR(checkFits(p.arena_bytes(), hostMemoryBytes(), where + "'s arena"), "");
+
+  // Which buffers hold a value: the inputs and parameters at the start, then
+  // what each op writes, in order. Reading anything else would read memory
+  // no one wrote (and an output no kernel writes, garbage).
+  auto rootOf = [&](uint32_t i) {
+    while (buffers[i]->kind() == fb::BufferKind::View)
+      i = uint32_t(buffers[i]->base()); // bases are earlier buffers: this ends
+    return i;
+  };
+  std::vector<bool> defined(buffers.size(), false);
+  for (size_t i = 0; i < buffers.size(); ++i)
+    defined[i] = buffers[i]->kind() == fb::BufferKind::Param;
+  if (p.inputs())
+    for (size_t i = 0; i < p.inputs()->size(); ++i) {
+      const fb::Buffer *in = buffers[p.inputs()->Get(uint32_t(i))];
+      if (in->kind() != fb::BufferKind::Input)
+        return invalid(origin, at(where + ".inputs", i) + " is a buffer of kind " +
+                                   fb::EnumNameBufferKind(in->kind()) + ", not Input");
+      if (in->shape()->size() == 0 && in->dtype() != fb::DType::I64)
+        return invalid(origin, at(where + ".inputs", i) +
+                                   " has rank 0; only the training step (i64) is a scalar input");
+      defined[p.inputs()->Get(uint32_t(i))] = true;
+    }
+  for (size_t i = 0; i < buffers.size(); ++i)
+    if (buffers[i]->kind() == fb::BufferKind::Input && !defined[i])
+      return invalid(origin, where + "." + at("buffers", i) + " is of kind Input but no input");
+
   for (size_t k = 0; k < p.kernels()->size(); ++k) {
     const fb::Kernel *kernel = p.kernels()->Get(k);
     std::string wk = where + "." + at("kernels", k);
     for (size_t o = 0; o < kernel->ops()->size(); ++o) {
       const fb::Op *op = kernel->ops()->Get(o);
+      std::string wo = wk + "." + at("ops", o);
       if (!knownEnum(op->kind()))
-        return invalid(origin, wk + "." + at("ops", o) + ".kind " +
-                                   std::to_string(int(op->kind())) + " is unknown");
-      DLC_RETURN_IF_ERROR(checkIndices(op->inputs(), wk + "." + at("ops", o) + ".inputs"), "");
-      DLC_RETURN_IF_ERROR(checkIndices(op->outputs(), wk + "." + at("ops", o) + ".outputs"), "");
+        return invalid(origin, wo + ".kind " + std::to_string(int(op->kind())) + " is unknown");
+      DLC_RETURN_IF_ERROR(checkIndices(op->inputs(), wo + ".inputs"), "");
+      DLC_RETURN_IF_ERROR(checkIndices(op->outputs(), wo + ".outputs"), "");
+      std::string problem = checkOpContract(p, *op);
+      if (!problem.empty())
+        return invalid(origin, wo + " (" + fb::EnumNameOpKind(op->kind()) + "): " + problem);
+      if (op->inputs())
+        for (size_t i = 0; i < op->inputs()->size(); ++i)
+          if (!defined[rootOf(op->inputs()->Get(uint32_t(i)))])
+            return invalid(origin, at(wo + ".inputs", i) + " reads buffer " +
+                                       std::to_string(op->inputs()->Get(uint32_t(i))) +
+                                       " before anything writes it");
+      if (op->outputs())
+        for (uint32_t i : *op->outputs()) {
+          if (buffers[rootOf(i)]->kind() == fb::BufferKind::Input)
+            return invalid(origin, wo + " writes buffer " + std::to_string(i) +
+                                       ", a program input");
+          defined[rootOf(i)] = true;
+        }
     }
     if (kernel->ops()->size() == 0)
       return invalid(origin, wk + " has no ops");
@@ -165,6 +272,14 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
             image->cubin_offset() > payloadSize ||
             image->cubin_bytes() > payloadSize - image->cubin_offset())
           return invalid(origin, wk + " CUDA image lies outside the payload");
+    // What a CUDA execution touches must be in memory.
+    auto storedOnly = [&](const flatbuffers::Vector<uint32_t> *v, const std::string &w) {
+      if (v)
+        for (size_t i = 0; i < v->size(); ++i)
+          if (buffers[v->Get(uint32_t(i))]->kind() == fb::BufferKind::Unstored)
+            return invalid(origin, at(w, i) + " is an unstored buffer");
+      return okStatus();
+    };
     switch (kernel->cuda_type()) {
     case fb::CudaExecution::NONE:
       break;
@@ -172,6 +287,8 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
       const fb::CudaLaunch *launch = kernel->cuda_as_CudaLaunch();
       DLC_RETURN_IF_ERROR(checkIndices(launch->args(), wk + ".cuda.args"), "");
       DLC_RETURN_IF_ERROR(checkIndices(launch->zeroed(), wk + ".cuda.zeroed"), "");
+      DLC_RETURN_IF_ERROR(storedOnly(launch->args(), wk + ".cuda.args"), "");
+      DLC_RETURN_IF_ERROR(storedOnly(launch->zeroed(), wk + ".cuda.zeroed"), "");
       if (launch->grid()->size() != 3 || launch->block()->size() != 3)
         return invalid(origin, wk + ".cuda grid and block must have 3 dimensions");
       uint64_t threads = 1;
@@ -210,6 +327,8 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
       const fb::DeviceCopy *copy = kernel->cuda_as_DeviceCopy();
       DLC_RETURN_IF_ERROR(checkIndices(copy->from(), wk + ".cuda.from"), "");
       DLC_RETURN_IF_ERROR(checkIndices(copy->to(), wk + ".cuda.to"), "");
+      DLC_RETURN_IF_ERROR(storedOnly(copy->from(), wk + ".cuda.from"), "");
+      DLC_RETURN_IF_ERROR(storedOnly(copy->to(), wk + ".cuda.to"), "");
       if (copy->from()->size() != copy->to()->size())
         return invalid(origin, wk + ".cuda copies " + std::to_string(copy->from()->size()) +
                                    " buffers into " + std::to_string(copy->to()->size()));
@@ -223,6 +342,12 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
                                  " is unknown");
     }
   }
+  if (p.outputs())
+    for (size_t i = 0; i < p.outputs()->size(); ++i) {
+      uint32_t b = p.outputs()->Get(uint32_t(i));
+      if (buffers[b]->kind() == fb::BufferKind::Unstored || !defined[rootOf(b)])
+        return invalid(origin, at(where + ".outputs", i) + " is a buffer no kernel writes");
+    }
   return okStatus();
 }
 
@@ -265,7 +390,17 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
     return invalid(origin, "truncated: the header promises " + std::to_string(fbBytes) +
                                " bytes of program data, the file has " + std::to_string(avail));
   uint64_t payloadStart = (kHeaderBytes + fbBytes + 63) / 64 * 64;
-  if (payloadStart > b.size() || payloadBytes != b.size() - payloadStart)
+  // The file is header, flatbuffer, padding, payload, and maybe a signature.
+  size_t size = b.size();
+  if (payloadStart <= size && payloadBytes <= size - payloadStart &&
+      size - payloadStart - payloadBytes == kSignatureTrailerBytes &&
+      std::memcmp(b.data() + size - kSignatureTrailerBytes, kSignatureMagic, 4) == 0 &&
+      getU32(b.data() + size - kSignatureTrailerBytes + 4) == 1) {
+    bundle->signedBytes_ = size - kSignatureTrailerBytes;
+    bundle->signature_.assign(b.begin() + long(size - 32), b.end());
+    size -= kSignatureTrailerBytes;
+  }
+  if (payloadStart > size || payloadBytes != size - payloadStart)
     return invalid(origin, "truncated or padded: " + std::to_string(b.size()) +
                                " bytes where the header promises " +
                                std::to_string(payloadStart + payloadBytes));
@@ -291,6 +426,14 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
   if (root->version() != kBundleVersion)
     return invalid(origin, "program data of version " + std::to_string(root->version()) +
                                " in a version " + std::to_string(version) + " file");
+  if (std::string bad = firstBadString(*root); !bad.empty())
+    return invalid(origin, bad + " holds a string that is not valid UTF-8");
+  if (root->train_setup() && root->train_setup()->size()) {
+    nlohmann::json setup;
+    if (Status s = parseTrainSetup(root->train_setup()->str(), &setup); !s.ok())
+      return invalid(origin, s.message());
+  }
+  uint64_t parameterBytes = 0;
   for (size_t i = 0; i < root->parameters()->size(); ++i) {
     const fb::Parameter *p = root->parameters()->Get(i);
     int64_t n;
@@ -304,6 +447,9 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
                                  dtypeName(fromFbDType(p->dtype())) +
                                  "; this runtime stores parameters as f32");
     uint64_t want = uint64_t(n) * dtypeSize(fromFbDType(p->dtype()));
+    parameterBytes += want; // each below 2^43: no overflow
+    DLC_RETURN_IF_ERROR(checkFits(parameterBytes, hostMemoryBytes(), origin + ": the parameters"),
+                        "");
     bool external = p->external_file() && p->external_file()->size() > 0;
     if (!external && (p->data_bytes() != want || p->data_offset() > payloadBytes ||
                       p->data_bytes() > payloadBytes - p->data_offset() || p->data_offset() % 4))
@@ -319,7 +465,7 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
 
 Status Bundle::load(const std::string &path, std::unique_ptr<Bundle> *out) {
   std::vector<uint8_t> bytes;
-  DLC_RETURN_IF_ERROR(readFile(path, &bytes), "loading a bundle");
+  DLC_RETURN_IF_ERROR(readFile(path, &bytes, hostMemoryBytes(), "a bundle"), "loading a bundle");
   return fromBytes(std::move(bytes), path, out);
 }
 

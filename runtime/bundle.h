@@ -36,6 +36,11 @@ public:
   uint64_t payloadSize() const { return payloadSize_; }
   const std::string &origin() const { return origin_; }
   const std::vector<uint8_t> &bytes() const { return bytes_; }
+  /// The signature trailer's MAC (empty for an unsigned bundle) and the
+  /// bytes it signs (the whole file before the trailer); see
+  /// runtime/cuda/code_trust.h for who signs and who checks.
+  const std::vector<uint8_t> &signature() const { return signature_; }
+  size_t signedBytes() const { return signedBytes_; }
   /// The program called |name|, or null.
   const fb::Program *program(const std::string &name) const;
 
@@ -45,7 +50,15 @@ private:
   const fb::Bundle *root_ = nullptr;
   const uint8_t *payload_ = nullptr;
   uint64_t payloadSize_ = 0;
+  std::vector<uint8_t> signature_;
+  size_t signedBytes_ = 0;
 };
+
+/// A bundle may end with a signature trailer: "DLCS", a u32 version (1), and
+/// a 32-byte HMAC-SHA256 of everything before it. The checksums do not cover
+/// it; it is what says which machine's compiler wrote the bundle.
+constexpr size_t kSignatureTrailerBytes = 40;
+constexpr char kSignatureMagic[4] = {'D', 'L', 'C', 'S'};
 
 /// The file bytes of a bundle: header, |flatbuffer|, |payload|.
 std::vector<uint8_t> encodeBundle(const uint8_t *flatbuffer, size_t flatbufferBytes,

@@ -27,6 +27,7 @@ dlc_status report(const Status &status) {
   case StatusCode::kNotFound: return DLC_NOT_FOUND;
   case StatusCode::kUnavailable: return DLC_UNAVAILABLE;
   case StatusCode::kDataLoss: return DLC_DATA_LOSS;
+  case StatusCode::kResourceExhausted: return DLC_RESOURCE_EXHAUSTED;
   default: return DLC_INTERNAL;
   }
 }

@@ -24,6 +24,7 @@ typedef enum {
   DLC_UNAVAILABLE = 3,
   DLC_DATA_LOSS = 4,
   DLC_INTERNAL = 5,
+  DLC_RESOURCE_EXHAUSTED = 6,
 } dlc_status;
 
 typedef enum { DLC_F32 = 0, DLC_I32 = 1, DLC_I64 = 2 } dlc_dtype;

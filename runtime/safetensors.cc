@@ -10,6 +10,7 @@
 
 #include "runtime/file_io.h"
 #include "runtime/float16.h"
+#include "runtime/limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -281,15 +282,15 @@ const SafetensorsTensor *SafetensorsFile::find(std::string_view name) const {
 }
 
 Status SafetensorsFile::open(const std::string &path, SafetensorsFile *out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errnoStatus(errno, "cannot open " + path);
+  int fd;
+  uint64_t size;
+  DLC_RETURN_IF_ERROR(openRegularFile(path, "a safetensors file", hostMemoryBytes(), &fd, &size), "");
   struct Closer { int fd; ~Closer() { ::close(fd); } } closer{fd};
   std::vector<uint8_t> bytes;
   size_t used = 0;
   try {
-    // st_size is only a hint (the file may change, or not be regular): read to EOF.
-    struct stat st;
-    bytes.resize(::fstat(fd, &st) == 0 && st.st_size > 0 ? size_t(st.st_size) + 1 : 1 << 16);
+    // The size is only a hint (the file may change while we read): read to EOF.
+    bytes.resize(size_t(size) + 1);
     for (;;) {
       if (used == bytes.size()) bytes.resize(bytes.size() * 2);
       const ssize_t n = ::read(fd, bytes.data() + used, bytes.size() - used);

@@ -466,7 +466,9 @@ TEST_F(SafetensorsFileTest, OpenReportsMissingFileAndDirectory) {
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
   EXPECT_NE(status.message().find("nope.safetensors"), std::string::npos);
   status = SafetensorsFile::open(dir_.string(), &file);
-  EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status.toString();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.toString();
+  EXPECT_NE(status.message().find("is a directory, not a safetensors file"), std::string::npos)
+      << status.message();
 }
 
 TEST_F(SafetensorsFileTest, WritingIntoMissingDirectoryFailsCleanly) {

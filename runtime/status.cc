@@ -10,6 +10,7 @@ const char *statusCodeName(StatusCode code) {
   case StatusCode::kUnavailable: return "unavailable";
   case StatusCode::kDataLoss: return "data_loss";
   case StatusCode::kInternal: return "internal";
+  case StatusCode::kResourceExhausted: return "resource_exhausted";
   }
   return "unknown";
 }

@@ -18,6 +18,7 @@ enum class StatusCode {
   kUnavailable,
   kDataLoss,
   kInternal,
+  kResourceExhausted, // more memory, disk or elements than the machine or a limit allows
 };
 
 /// Returns the canonical lower-case name of |code|, e.g. "invalid_argument".

@@ -3,6 +3,7 @@
 #include "runtime/class_ids.h"
 
 #include "runtime/settings.h"
+#include "runtime/train_setup.h"
 #include "runtime/data/batch.h"
 #include "runtime/data/source.h"
 #include "runtime/float16.h"
@@ -10,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -113,6 +116,8 @@ struct Trainer::State {
                    int64_t *count);
   Status saveCheckpoint();
   Status loadCheckpoint(bool *resumed);
+  /// The error that stops a run whose loss or weights stopped being finite.
+  Status diverged(const std::string &what) const;
   /// The validation split's loss and metrics, by the bundle's @evaluate
   /// program on the device that trains: each example's loss and metric
   /// scores, summed here.
@@ -260,6 +265,8 @@ Status Trainer::State::trainBatch(double *seconds) {
                       "training step " + std::to_string(step));
   *seconds = std::chrono::duration<double>(Clock::now() - start).count();
   double lossValue = outs[0].f32()[0];
+  if (!std::isfinite(lossValue))
+    return diverged("the loss is " + std::string(std::isnan(lossValue) ? "nan" : "inf"));
   double total = running.loss * double(running.examples) + lossValue * double(count);
   std::map<std::string, double> counts;
   for (const auto &[name, value] : running.metrics)
@@ -276,9 +283,32 @@ Status Trainer::State::trainBatch(double *seconds) {
   return okStatus();
 }
 
+Status Trainer::State::diverged(const std::string &what) const {
+  return DLC_MAKE_STATUS(
+      StatusCode::kDataLoss,
+      "training diverged at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1) +
+          ", batch " + std::to_string(batch + 1) + "): " + what +
+          (options.checkpointPath.empty()
+               ? std::string("; lower the learning rate")
+               : "; the last good checkpoint " + options.checkpointPath +
+                     " is kept (lower the learning rate, then --resume)"));
+}
+
 Status Trainer::State::saveCheckpoint() {
   if (options.checkpointPath.empty())
     return okStatus();
+  // Never replace good weights by non-finite ones (the loss can still be
+  // finite one step after a parameter overflowed).
+  DLC_RETURN_IF_ERROR(session->syncParametersToHost(), "saving a checkpoint");
+  for (const Parameter &p : session->parameters())
+    if (p.dtype == DType::kF32)
+      for (size_t i = 0; i < p.bytes.size() / 4; ++i) {
+        float v;
+        std::memcpy(&v, p.bytes.data() + 4 * i, 4);
+        if (!std::isfinite(v))
+          return diverged("parameter '" + p.name + "' holds " + (std::isnan(v) ? "nan" : "inf") +
+                          " at element " + std::to_string(i));
+      }
   json runningJson = {{"loss", running.loss}, {"examples", running.examples},
                       {"metrics", running.metrics}};
   std::map<std::string, std::string> metadata = {
@@ -293,8 +323,12 @@ Status Trainer::State::saveCheckpoint() {
 
 Status Trainer::State::loadCheckpoint(bool *resumed) {
   *resumed = false;
-  if (options.checkpointPath.empty() || ::access(options.checkpointPath.c_str(), F_OK) != 0)
-    return okStatus();
+  if (options.checkpointPath.empty())
+    return bad("resuming needs a checkpoint directory");
+  if (::access(options.checkpointPath.c_str(), F_OK) != 0)
+    return DLC_MAKE_STATUS(StatusCode::kNotFound,
+                           "cannot resume: there is no checkpoint " + options.checkpointPath +
+                               " (drop --resume to start from scratch)");
   std::map<std::string, std::string> metadata;
   DLC_RETURN_IF_ERROR(session->loadCheckpoint(options.checkpointPath, &metadata), "resuming");
   if (metadata["dlc.model"] != model)
@@ -315,6 +349,16 @@ Status Trainer::State::loadCheckpoint(bool *resumed) {
     return DLC_MAKE_STATUS(StatusCode::kDataLoss,
                            options.checkpointPath + ": the training position is missing or damaged");
   }
+  // A position outside this run would skip or repeat data silently.
+  int64_t batches = train.numBatches();
+  if (step < 0 || epoch < 0 || epoch > epochs || batch < 0 || batch > batches ||
+      (epoch == epochs && batch != 0) || running.examples < 0 || !std::isfinite(running.loss))
+    return DLC_MAKE_STATUS(StatusCode::kDataLoss,
+                           options.checkpointPath + ": the training position (epoch " +
+                               std::to_string(epoch) + ", batch " + std::to_string(batch) +
+                               ", step " + std::to_string(step) + ") does not fit this run of " +
+                               std::to_string(epochs) + " epochs of " + std::to_string(batches) +
+                               " batches");
   *resumed = true;
   return okStatus();
 }
@@ -326,10 +370,12 @@ Status Trainer::create(Session &session, const TrainOptions &options,
   state->options = options;
   const fb::Bundle &root = session.bundle().root();
   state->model = root.model() ? root.model()->str() : "";
-  if (!root.train_setup() || !session.hasProgram("train_step"))
+  if (root.train_setup())
+    DLC_RETURN_IF_ERROR(parseTrainSetup(root.train_setup()->str(), &state->setup),
+                        session.bundle().origin());
+  if (state->setup.empty() || !session.hasProgram("train_step"))
     return bad(session.bundle().origin() + " has no training setup (add a `train` block)");
   try {
-    state->setup = json::parse(root.train_setup()->str());
     state->epochs = options.epochs > 0 ? options.epochs : state->setup.value("epochs", 1);
     std::string where = "the training setup of " + session.bundle().origin();
     LossSettings loss;
@@ -443,7 +489,9 @@ Status inferencePipeline(const Bundle &bundle, const std::vector<int64_t> &examp
   std::vector<data::TransformSpec> steps;
   if (bundle.root().train_setup()) {
     try {
-      json setup = json::parse(bundle.root().train_setup()->str());
+      json setup;
+      DLC_RETURN_IF_ERROR(parseTrainSetup(bundle.root().train_setup()->str(), &setup),
+                          bundle.origin());
       for (const json &s : setup.value("data_transforms", json::array())) {
         data::TransformSpec spec{s["kind"].get<std::string>(), {}};
         DLC_RETURN_IF_ERROR(toOptions(s["options"], &spec.options), "");

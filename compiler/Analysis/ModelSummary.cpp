@@ -7,6 +7,8 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace dlc;
 
@@ -139,13 +141,18 @@ ModelSummary dlc::summarizeModel(ModuleOp module) {
     if (param.isOptimizerSlot())
       continue;
     RankedTensorType type = param.getTensorType();
-    int64_t count = type.getNumElements();
+    int64_t count = type.getNumElements(); // at most 2^40 (the verifier's limit)
     int64_t bytes = count * int64_t(type.getElementTypeBitWidth() / 8);
-    summary.totalParams += count;
-    summary.totalBytes += bytes;
+    // Sums saturate: a model past 2^63 bytes is refused by checkModelFitsMemory.
+    auto add = [](int64_t &sum, int64_t v) {
+      if (__builtin_add_overflow(sum, v, &sum))
+        sum = std::numeric_limits<int64_t>::max();
+    };
+    add(summary.totalParams, count);
+    add(summary.totalBytes, bytes);
     if (param.isTrainable()) {
-      summary.trainableParams += count;
-      summary.trainableBytes += bytes;
+      add(summary.trainableParams, count);
+      add(summary.trainableBytes, bytes);
     }
     StringRef layer = param.getSymName().rsplit('/').first;
     auto it = rowOf.find(layer);

@@ -1,14 +1,18 @@
 //===- BundleWriter.cpp - dl modules to dlc bundles -----------------------===//
 #include "compiler/Target/BundleWriter.h"
 
+#include "compiler/Analysis/MemoryFit.h"
 #include "compiler/Codegen/CUDA/CudaEmitter.h"
 #include "compiler/Target/ProgramLowering.h"
 #include "dialects/DL/DLOps.h"
 #include "runtime/bundle.h"
+#include "runtime/cuda/code_trust.h"
 #include "runtime/cuda/cubin_info.h"
 #include "runtime/cuda/kernel_cache.h"
 #include "runtime/cuda/nvrtc.h"
 #include "runtime/initializers.h"
+#include "runtime/limits.h"
+#include "runtime/utf8.h"
 #include "runtime/safetensors.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -336,6 +340,8 @@ std::string checkCudaToolchain(const std::vector<std::string> &archs) {
 
 LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
                           std::vector<uint8_t> *fileBytes, CudaCompileStats *stats) {
+  if (failed(checkModelFitsMemory(module, rt::hostMemoryBytes())))
+    return failure();
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
   std::vector<uint8_t> payload;
   llvm::StringMap<int> parameterIndex;
@@ -389,13 +395,19 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
     targets.push_back(fbb.CreateString(t));
   std::string model = module.getSymName() ? module.getSymName()->str() : "model";
   auto root = fb::CreateBundle(fbb, rt::kBundleVersion, fbb.CreateString(model),
-                               fbb.CreateString(options.source), fbb.CreateVector(targets),
+                               fbb.CreateString(rt::toValidUtf8(options.source)),
+                               fbb.CreateVector(targets),
                                fbb.CreateVector(parameters), fbb.CreateVector(programs),
-                               fbb.CreateString(setup.dump()));
+                               fbb.CreateString(setup.dump(-1, ' ', false,
+                                                           nlohmann::json::error_handler_t::replace)));
   fb::FinishBundleBuffer(fbb, root);
   if (fbb.GetSize() > (size_t(1) << 31))
     return module.emitError("the bundle's program data exceeds 2 GiB");
   *fileBytes = rt::encodeBundle(fbb.GetBufferPointer(), fbb.GetSize(), payload);
+  // Signed with this machine's key: what says to cuda-sim that dlc compiled
+  // its code here. Without a key (no writable HOME) the bundle stays
+  // unsigned, and cuda-sim asks the user to vouch for it.
+  (void)rt::cuda::signBundle(fileBytes);
   return success();
 }
 

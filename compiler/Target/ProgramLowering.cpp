@@ -4,6 +4,7 @@
 #include "compiler/Codegen/CUDA/CudaEmitter.h"
 #include "compiler/Kernels/KernelRegistry.h"
 #include "dialects/DL/DLOps.h"
+#include "runtime/utf8.h"
 #include "runtime/bundle.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -633,7 +634,7 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
       ops.push_back(fb::CreateOpDirect(fbb, kind, &in, &out, &attrs));
       std::string where = locationText(rec.op->getLoc());
       if (!where.empty())
-        locations.push_back(fbb.CreateString(where));
+        locations.push_back(fbb.CreateString(rt::toValidUtf8(where))); // paths may be any bytes
     }
     dl::FusedOp fused = k.fused;
     auto it = fused ? code.find(fused.getOperation()) : code.end();

@@ -13,6 +13,8 @@
 
 #include "dialects/DL/DLInterfaces.h.inc"
 
+#include "runtime/limits.h"
+
 #define GET_OP_CLASSES
 #include "dialects/DL/DLOps.h.inc"
 
@@ -23,8 +25,8 @@ namespace dlc::dl {
 /// tensor on either side matches anything).
 bool areRefinableTypes(mlir::TypeRange inferred, mlir::TypeRange actual);
 
-/// The dialect's limit on elements per tensor, so that sizes and parameter
-/// counts never overflow 64-bit arithmetic.
-constexpr int64_t kMaxTensorElements = int64_t(1) << 40;
+/// The limit on elements per tensor (the runtime's, so that what compiles
+/// loads), so that sizes and parameter counts never overflow 64-bit arithmetic.
+using ::dlc::rt::kMaxTensorElements;
 
 } // namespace dlc::dl

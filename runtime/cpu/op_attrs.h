@@ -2,6 +2,7 @@
 #pragma once
 
 #include "runtime/cpu/cpu_device.h"
+#include "runtime/op_attrs.h"
 #include "runtime/settings.h"
 
 #include <string>
@@ -12,16 +13,6 @@ namespace dlc::rt::cpu {
 inline Status bad(const std::string &message) {
   return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, message);
 }
-
-inline const fb::Attr *findAttr(const fb::Op &op, const char *name) {
-  if (op.attrs())
-    for (const fb::Attr *a : *op.attrs())
-      if (a->name()->str() == name)
-        return a;
-  return nullptr;
-}
-
-inline bool hasAttr(const fb::Op &op, const char *name) { return findAttr(op, name) != nullptr; }
 
 inline Status intsAttr(const fb::Op &op, const char *name, size_t count, std::vector<int64_t> *out) {
   const fb::Attr *a = findAttr(op, name);
@@ -61,38 +52,11 @@ inline bool boolOr(const fb::Op &op, const char *name, bool fallback) {
   return a && a->ints() && a->ints()->size() == 1 ? a->ints()->Get(0) != 0 : fallback;
 }
 
-inline std::string textAttr(const fb::Op &op, const char *name) {
-  const fb::Attr *a = findAttr(op, name);
-  return a && a->text() ? a->text()->str() : "";
-}
-
 inline Status sameFlag(const fb::Op &op, bool *same) {
   std::string padding = textAttr(op, "padding");
   if (padding != "same" && padding != "valid")
     return bad("padding must be same or valid, got '" + padding + "'");
   *same = padding == "same";
-  return okStatus();
-}
-
-/// The #dl.config of |op| (a loss, an optimizer update) as a Setting to
-/// decode (runtime/settings.h): the `config` attribute's text is the kind,
-/// every other attribute one of its options (the program lowering writes a
-/// config's options as attributes of the op).
-inline Status settingOf(const fb::Op &op, Setting *out) {
-  out->kind = textAttr(op, "config");
-  out->options.clear();
-  if (op.attrs())
-    for (const fb::Attr *a : *op.attrs()) {
-      std::string name = a->name()->str();
-      if (name == "config")
-        continue;
-      if (a->floats() && a->floats()->size() == 1)
-        out->options[name] = a->floats()->Get(0);
-      else if (a->ints() && a->ints()->size() == 1)
-        out->options[name] = double(a->ints()->Get(0));
-      else
-        return bad("option '" + name + "' of '" + out->kind + "' is not one number");
-    }
   return okStatus();
 }
 
@@ -108,16 +72,6 @@ inline Status rankIs(const TensorView &v, size_t rank, const char *what) {
   if (v.shape.size() != rank)
     return bad(std::string(what) + " must have rank " + std::to_string(rank));
   return okStatus();
-}
-
-/// Sizes of the variadic operand groups (the op's operandSegmentSizes), or
-/// empty when the op has none.
-inline std::vector<int64_t> operandSegments(const fb::Op &op) {
-  std::vector<int64_t> sizes;
-  if (const fb::Attr *a = findAttr(op, "operandSegmentSizes"))
-    if (a->ints())
-      sizes.assign(a->ints()->begin(), a->ints()->end());
-  return sizes;
 }
 
 } // namespace dlc::rt::cpu

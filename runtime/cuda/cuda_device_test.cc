@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/cuda_device.h"
+#include "runtime/cuda/code_trust.h"
+#include "runtime/cuda/sha256.h"
 #include "runtime/safetensors.h"
 #include "runtime/session.h"
 #if DLC_HAVE_CUDA_SIM
@@ -23,6 +25,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include <unistd.h>
 
@@ -53,6 +56,11 @@ struct KernelSpec {
   /// Unset: a launch when there is source, else a copy of the op's input to
   /// its output.
   std::optional<fb::CudaExecution> execution;
+  /// Ops after the first (kind, inputs, outputs): the loader checks each
+  /// op's contract, so a kernel's ops say truly what its code reads and writes.
+  std::vector<std::tuple<std::string, std::vector<uint32_t>, std::vector<uint32_t>>> more;
+  /// A DeviceCopy's buffers, when not the op's.
+  std::vector<uint32_t> copyFrom, copyTo;
 };
 
 struct ProgramSpec {
@@ -113,7 +121,12 @@ std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
       auto kind = enumNamed<fb::OpKind>(fb::EnumNamesOpKind(), k.opKind);
       std::vector<flatbuffers::Offset<fb::Op>> ops = {
           fb::CreateOpDirect(fbb, kind.value_or(fb::OpKind::copy), &k.inputs, &k.outputs)};
-      std::vector<fb::CpuCall> cpu = {fb::CpuCall(fb::CpuRoutine::op, 1)};
+      for (const auto &[name, in, out] : k.more)
+        ops.push_back(fb::CreateOpDirect(
+            fbb, enumNamed<fb::OpKind>(fb::EnumNamesOpKind(), name).value(), &in, &out));
+      std::vector<fb::CpuCall> cpu(ops.size(), fb::CpuCall(fb::CpuRoutine::op, 1));
+      const std::vector<uint32_t> &from = k.copyFrom.empty() ? k.inputs : k.copyFrom;
+      const std::vector<uint32_t> &to = k.copyTo.empty() ? k.outputs : k.copyTo;
       flatbuffers::Offset<void> execution;
       fb::CudaExecution type = k.execution.value_or(
           k.source.empty() ? fb::CudaExecution::DeviceCopy : fb::CudaExecution::CudaLaunch);
@@ -136,7 +149,7 @@ std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
                                                k.takesStep, &k.zeroed)
                         .Union();
       } else if (type == fb::CudaExecution::DeviceCopy) {
-        execution = fb::CreateDeviceCopyDirect(fbb, &k.inputs, &k.outputs).Union();
+        execution = fb::CreateDeviceCopyDirect(fbb, &from, &to).Union();
       }
       kernels.push_back(fb::CreateKernelDirect(fbb, k.name.c_str(), &ops, nullptr, offset, bytes,
                                                nullptr, type, execution, &cpu));
@@ -202,8 +215,12 @@ std::vector<ProgramSpec> axpyPrograms() {
                     {"y", {8}, K::Temp, 64},
                     {"y2d", {2, 4}, K::View, 0, -1, 2},
                     {"sum", {1}, K::Temp, 128},
-                    {"z", {2, 4}, K::Temp, 192}},
-                   {{"axpy", "axpy", {0, 1}, {2, 4}, kAxpySource, "dlc_axpy", {0, 1, 2, 4}, {4}, 32, true},
+                    {"z", {2, 4}, K::Temp, 192},
+                    {"y81", {8, 1}, K::View, 0, -1, 2}},
+                   // y = x + w, sum = bias_grad(y as [8, 1]): the shapes of
+                   // what the axpy code reads and writes.
+                   {{"axpy", "add", {0, 1}, {2}, kAxpySource, "dlc_axpy", {0, 1, 2, 4}, {4}, 32, true,
+                     std::nullopt, {{"bias_grad", {6}, {4}}}},
                     {"copy", "copy", {3}, {5}}},
                    {0},
                    {5, 4},
@@ -212,8 +229,8 @@ std::vector<ProgramSpec> axpyPrograms() {
                    256};
   ProgramSpec update{"update",
                      {{"w", {8}, K::Param, 0, 0}, {"d", {8}, K::Input, 0}},
-                     {{"sgd.1", "sgd", {0, 1}, {0}, kSgdSource, "dlc_sgd", {0, 1}},
-                      {"sgd.2", "sgd", {0, 1}, {0}, kSgdSource, "dlc_sgd", {0, 1}}},
+                     {{"sgd.1", "add", {0, 1}, {0}, kSgdSource, "dlc_sgd", {0, 1}},
+                      {"sgd.2", "add", {0, 1}, {0}, kSgdSource, "dlc_sgd", {0, 1}}},
                      {1},
                      {},
                      {"d"},
@@ -240,7 +257,10 @@ Status makeDevice(const std::string &backend, std::unique_ptr<Device> *out, std:
     return createCudaDevice(0, out);
   }
 #if DLC_HAVE_CUDA_SIM
-  return createCudaSimDevice(out);
+  // The bundles are made here by hand, unsigned: the test vouches for them.
+  SimOptions trusted;
+  trusted.trustAnyBundle = true;
+  return createCudaSimDevice(out, trusted);
 #else
   *skip = "built without the CUDA emulation";
   return okStatus();
@@ -442,15 +462,18 @@ TEST(CudaExecutionLoader, ChecksEveryKindOfExecution) {
   // A copy between buffers of different sizes (x: 8 floats, sum: 1).
   EXPECT_NE(rejected([](KernelSpec &k) {
               k.execution = fb::CudaExecution::DeviceCopy;
-              k.inputs = {0};
-              k.outputs = {4};
+              k.copyFrom = {0};
+              k.copyTo = {4};
             }).find("differ in size"),
             std::string::npos);
   EXPECT_NE(rejected([](KernelSpec &k) {
               k.execution = fb::CudaExecution::DeviceCopy;
-              k.inputs = {0, 2};
-              k.outputs = {2};
+              k.copyFrom = {0, 2};
+              k.copyTo = {2};
             }).find("copies 2 buffers into 1"),
+            std::string::npos);
+  // The ops must say what the code touches: y = x + w, written as [1].
+  EXPECT_NE(rejected([](KernelSpec &k) { k.outputs = {4}; }).find("(add): result 0"),
             std::string::npos);
   EXPECT_EQ(rejected([](KernelSpec &) {}), "accepted");
 }
@@ -479,12 +502,72 @@ Status runPlanted(const std::string &source, const std::string &entry) {
                   {"y"},
                   64};
   std::unique_ptr<Device> device;
-  DLC_RETURN_IF_ERROR(createCudaSimDevice(&device), "");
+  SimOptions trusted;
+  trusted.trustAnyBundle = true;
+  DLC_RETURN_IF_ERROR(createCudaSimDevice(&device, trusted), "");
   std::unique_ptr<Session> session;
   DLC_RETURN_IF_ERROR(Session::create(makeBundle({}, {bad}), std::move(device), &session), "");
   std::vector<float> x(8, 1.0f);
   std::vector<TensorView> outs;
   return session->run("bad", {TensorView{x.data(), DType::kF32, {8}}}, &outs);
+}
+
+// cuda-sim runs a bundle's CUDA source as host code: only bundles signed
+// with this machine's key (what `dlc compile` writes), or when trusted.
+TEST(CudaSimDevice, RunsOnlyBundlesSignedHereUnlessTrusted) {
+  std::string dir = std::filesystem::temp_directory_path() /
+                    ("dlc_trust_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ::setenv("DLC_BUNDLE_KEY", (dir + "/key").c_str(), 1);
+  std::shared_ptr<const Bundle> unsigned_ = makeBundle(axpyParams(), axpyPrograms());
+  auto attach = [](std::shared_ptr<const Bundle> bundle) {
+    std::unique_ptr<Device> device;
+    Status s = createCudaSimDevice(&device);
+    std::unique_ptr<Session> session;
+    if (s.ok())
+      s = Session::create(std::move(bundle), std::move(device), &session);
+    return s;
+  };
+  Status s = attach(unsigned_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("was not compiled by dlc on this machine"), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("--trust-bundle-code"), std::string::npos) << s.message();
+
+  std::vector<uint8_t> bytes = unsigned_->bytes();
+  ASSERT_TRUE(cuda::signBundle(&bytes).ok());
+  std::unique_ptr<Bundle> signed_;
+  ASSERT_TRUE(Bundle::fromBytes(bytes, "signed", &signed_).ok());
+  EXPECT_TRUE(attach(std::move(signed_)).ok());
+
+  // One bit of the signature, or of what it signs, and the bundle is a stranger.
+  for (size_t at : {bytes.size() - 1, size_t(40)}) {
+    std::vector<uint8_t> forged = bytes;
+    forged[at] ^= 1;
+    std::unique_ptr<Bundle> bundle;
+    if (!Bundle::fromBytes(forged, "forged", &bundle).ok())
+      continue; // the checksum caught it first
+    EXPECT_FALSE(attach(std::move(bundle)).ok()) << "byte " << at;
+  }
+  // Another machine's key.
+  ::setenv("DLC_BUNDLE_KEY", (dir + "/other-key").c_str(), 1);
+  std::unique_ptr<Bundle> elsewhere;
+  ASSERT_TRUE(Bundle::fromBytes(bytes, "elsewhere", &elsewhere).ok());
+  std::vector<uint8_t> otherKeyed = unsigned_->bytes();
+  ASSERT_TRUE(cuda::signBundle(&otherKeyed).ok()); // creates other-key
+  EXPECT_FALSE(attach(std::move(elsewhere)).ok());
+  // RFC 4231 test case 2: the HMAC is the standard one.
+  std::string data = "what do ya want for nothing?";
+  EXPECT_EQ(cuda::toHex([&] {
+              std::vector<uint8_t> mac = cuda::hmacSha256(
+                  {'J', 'e', 'f', 'e'}, reinterpret_cast<const uint8_t *>(data.data()), data.size());
+              std::array<uint8_t, 32> a;
+              std::copy(mac.begin(), mac.end(), a.begin());
+              return a;
+            }()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  ::unsetenv("DLC_BUNDLE_KEY");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CudaSimDevice, AnOutOfBoundsWriteNamesTheKernel) {

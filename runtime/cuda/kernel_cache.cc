@@ -109,7 +109,7 @@ Status KernelCache::load(const std::string &key, CompiledImage *out) const {
   if (directory_.empty()) return DLC_MAKE_STATUS(StatusCode::kNotFound, "kernel cache disabled");
   const std::string path = entryPath(key);
   std::vector<uint8_t> bytes;
-  Status read = readFile(path, &bytes);
+  Status read = readFile(path, &bytes, uint64_t(1) << 30, "a kernel cache entry");
   if (!read.ok())
     return read.code() == StatusCode::kNotFound ? read : read.annotate("kernel cache");
 

@@ -120,7 +120,7 @@ TEST(KernelCache, DetectsAndRemovesCorruptedEntries) {
   const std::string key(64, 'b'), other(64, 'c');
   ASSERT_TRUE(cache.store(key, sampleImage()).ok());
   std::vector<uint8_t> good;
-  ASSERT_TRUE(readFile(cache.entryPath(key), &good).ok());
+  ASSERT_TRUE(readFile(cache.entryPath(key), &good, uint64_t(1) << 30).ok());
 
   auto expectCorrupt = [&](std::vector<uint8_t> bytes, const char *why) {
     ASSERT_TRUE(writeFileAtomically(cache.entryPath(key), {{bytes.data(), bytes.size()}}).ok());
@@ -151,7 +151,7 @@ TEST(KernelCache, DetectsAndRemovesCorruptedEntries) {
   // A valid entry under the wrong name (a copied or renamed file).
   ASSERT_TRUE(cache.store(other, sampleImage()).ok());
   std::vector<uint8_t> otherBytes;
-  ASSERT_TRUE(readFile(cache.entryPath(other), &otherBytes).ok());
+  ASSERT_TRUE(readFile(cache.entryPath(other), &otherBytes, uint64_t(1) << 30).ok());
   expectCorrupt(otherBytes, "another key");
 }
 

@@ -327,7 +327,7 @@ Status readCudaHeaders(const std::string &dir, const std::vector<std::string> &n
   std::vector<NvrtcHeader> headers;
   for (const std::string &name : names) {
     std::vector<uint8_t> bytes;
-    DLC_RETURN_IF_ERROR(readFile(dir + "/" + name, &bytes), "reading CUDA header " + name);
+    DLC_RETURN_IF_ERROR(readFile(dir + "/" + name, &bytes, uint64_t(1) << 26, "a CUDA header"), "reading CUDA header " + name);
     headers.push_back({name, std::string(bytes.begin(), bytes.end())});
   }
   out->insert(out->end(), std::make_move_iterator(headers.begin()),

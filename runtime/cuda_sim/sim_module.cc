@@ -1,6 +1,7 @@
 //===- sim_module.cc - A bundle's CUDA kernels emulated on the CPU --------===//
 #include "runtime/cuda_sim/sim_module.h"
 
+#include "runtime/cuda/code_trust.h"
 #include "runtime/cuda/kernel_cache.h"
 #include "runtime/cuda/nvrtc.h"
 #include "runtime/cuda/sha256.h"
@@ -120,7 +121,7 @@ Status cacheKey(const SimToolchain &toolchain, const std::string &source, std::s
   hash.updateField(toolchain.command("SOURCE", "OUTPUT"));
   for (const char *header : kHeaders) {
     std::vector<uint8_t> bytes;
-    DLC_RETURN_IF_ERROR(readFile(toolchain.sourceRoot + "/" + header, &bytes),
+    DLC_RETURN_IF_ERROR(readFile(toolchain.sourceRoot + "/" + header, &bytes, uint64_t(1) << 26, "a header"),
                         "reading the emulation's headers");
     hash.updateField(std::string(bytes.begin(), bytes.end()));
   }
@@ -194,7 +195,7 @@ Status compileModule(const SimToolchain &toolchain, const std::string &source,
   const std::string command = toolchain.command(cc, temp) + " > " + quote(logPath) + " 2>&1";
   int rc = std::system(command.c_str());
   std::vector<uint8_t> logBytes;
-  (void)readFile(logPath, &logBytes);
+  (void)readFile(logPath, &logBytes, uint64_t(1) << 26, "a compiler log");
   std::remove(logPath.c_str());
   std::string log(logBytes.begin(), logBytes.end());
   if (rc != 0) {
@@ -328,7 +329,8 @@ namespace {
 /// memory, plain copies, one module of kernels per bundle.
 class SimBackend : public CudaBackend {
 public:
-  explicit SimBackend(SimToolchain toolchain) : toolchain_(std::move(toolchain)) {}
+  SimBackend(SimToolchain toolchain, SimOptions options)
+      : toolchain_(std::move(toolchain)), options_(options) {}
 
   std::string name() const override { return "cuda-sim"; }
   Status alloc(size_t bytes, const std::string &what, DevicePtr *out) override {
@@ -377,6 +379,17 @@ public:
       }
     if (sources.empty())
       return okStatus();
+    // The sources become host code in this process: only what dlc compiled
+    // here, or what the user vouches for.
+    if (!options_.trustAnyBundle && !signedHere(bundle))
+      return DLC_MAKE_STATUS(
+          StatusCode::kInvalidArgument,
+          bundle.origin() + ": cuda-sim compiles a bundle's CUDA code with the host compiler and "
+                            "runs it in this process, and this bundle was not compiled by dlc on "
+                            "this machine (it carries no valid signature of " +
+              signingKeyPath() +
+              "); recompile it here with `dlc compile`, or pass --trust-bundle-code if you trust "
+              "where it came from");
     DLC_RETURN_IF_ERROR(SimModule::build(sources, toolchain_, &module_),
                         "building the emulated kernels of " + bundle.origin());
     return okStatus();
@@ -398,6 +411,7 @@ private:
   static void *host(DevicePtr p) { return reinterpret_cast<void *>(uintptr_t(p)); }
 
   SimToolchain toolchain_;
+  SimOptions options_;
   std::map<uint64_t, size_t> index_; // source offset -> kernel of the module
   std::unique_ptr<SimModule> module_;
 };
@@ -407,10 +421,10 @@ private:
 
 namespace dlc::rt {
 
-Status createCudaSimDevice(std::unique_ptr<Device> *out) {
+Status createCudaSimDevice(std::unique_ptr<Device> *out, const SimOptions &options) {
   cuda::SimToolchain toolchain = cuda::SimToolchain::fromEnvironment();
   DLC_RETURN_IF_ERROR(toolchain.check(), "");
-  *out = cuda::createDeviceOn(std::make_unique<cuda::SimBackend>(std::move(toolchain)));
+  *out = cuda::createDeviceOn(std::make_unique<cuda::SimBackend>(std::move(toolchain), options));
   return okStatus();
 }
 

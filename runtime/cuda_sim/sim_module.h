@@ -42,10 +42,16 @@
 
 namespace dlc::rt {
 
+struct SimOptions {
+  /// Compile and run the CUDA code of bundles that this machine's dlc did
+  /// not sign (runtime/cuda/code_trust.h): the user vouches for them.
+  bool trustAnyBundle = false;
+};
+
 /// The CUDA executor on the emulation. Fails (kUnavailable) when no host
 /// compiler or header is found; compiling happens when a session attaches a
-/// bundle.
-Status createCudaSimDevice(std::unique_ptr<Device> *out);
+/// bundle, and only for a bundle signed here unless |options| trust any.
+Status createCudaSimDevice(std::unique_ptr<Device> *out, const SimOptions &options = {});
 
 namespace cuda {
 

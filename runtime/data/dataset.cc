@@ -90,12 +90,10 @@ Status ArrayDataset::create(std::string name, IdxArray images, IdxArray labels, 
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            name + ": label " + std::to_string(implied - 1) + " is outside the " +
                                std::to_string(numClasses) + " classes");
-  if (images.type == IdxType::kF64)
-    for (int64_t i = 0, n = images.numElements(); i < n; ++i)
-      if (std::fabs(images.at(i)) > 3.4e38)
-        return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, name + ": f64 pixel " +
-                                                                 std::to_string(i) +
-                                                                 " does not fit in float32");
+  if (images.type == IdxType::kF32 || images.type == IdxType::kF64)
+    DLC_RETURN_IF_ERROR(requireFloat32Values(images.numElements(), images.numElements() / images.dims[0],
+                                             [&](int64_t i) { return images.at(i); }, name),
+                        "");
   auto ds = std::make_shared<ArrayDataset>();
   ds->name_ = std::move(name);
   ds->size_ = images.dims[0];
@@ -135,6 +133,22 @@ void SubsetDataset::gatherChecked(const int64_t *indices, int64_t count, void *i
   for (int64_t &i : shifted)
     i += begin_;
   parent_->gatherChecked(shifted.data(), count, inputs, labels);
+}
+
+Status requireFloat32Values(int64_t count, int64_t perExample,
+                            const std::function<double(int64_t)> &at, const std::string &what) {
+  for (int64_t i = 0; i < count; ++i) {
+    double v = at(i);
+    if (std::isfinite(v) && std::fabs(v) <= 3.4028234663852886e38)
+      continue;
+    std::string value = std::isnan(v) ? "nan" : std::isinf(v) ? "inf" : std::to_string(v);
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           what + ": example " + std::to_string(i / perExample) + " holds " + value +
+                               " at element " + std::to_string(i % perExample) +
+                               (std::isfinite(v) ? ", beyond float32's range" : "") +
+                               " (a model's inputs must be finite float32 numbers)");
+  }
+  return okStatus();
 }
 
 } // namespace dlc::rt::data

@@ -17,6 +17,7 @@
 #include "runtime/tensor.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -110,5 +111,12 @@ private:
   int64_t begin_, end_;
   std::string name_;
 };
+
+/// Fails, naming the first value, its example (of |perExample| values) and
+/// element, unless each of the |count| values at(i) is a finite number
+/// float32 can hold: NaN, infinity or 1e300 pixels would give plausible-
+/// looking predictions from garbage.
+Status requireFloat32Values(int64_t count, int64_t perExample,
+                            const std::function<double(int64_t)> &at, const std::string &what);
 
 } // namespace dlc::rt::data

@@ -57,6 +57,8 @@ struct IdxArray {
 
 /// Reads |path|, gzip-compressed or raw. |*out| is only assigned on success.
 Status readIdx(const std::string &path, IdxArray *out);
+/// readIdx on the bytes of a file (raw or gzip); |path| names it in errors.
+Status parseIdx(std::vector<uint8_t> fileBytes, const std::string &path, IdxArray *out);
 
 /// Writes |array| to |path| (gzip-compressed when |gzip|), e.g. to export a
 /// data set or build test fixtures. data.size() must match dims and type.

@@ -203,8 +203,8 @@ TEST_F(DataIdxTest, RejectsDimensionsThatDoNotMatchTheData) {
 }
 
 TEST_F(DataIdxTest, MissingFileIsNotFound) {
-  expectError(path("absent.gz"), StatusCode::kNotFound, "not found");
-  expectError(dir_, StatusCode::kInvalidArgument, "not a regular file");
+  expectError(path("absent.gz"), StatusCode::kNotFound, "No such file");
+  expectError(dir_, StatusCode::kInvalidArgument, "is a directory, not an IDX file");
 }
 
 TEST_F(DataIdxTest, WriterRejectsInconsistentArrays) {

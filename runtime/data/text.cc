@@ -1,6 +1,9 @@
 //===- text.cc - Next-word prediction windows over a text corpus ---------===//
 #include "runtime/data/text.h"
 
+#include "runtime/file_io.h"
+#include "runtime/limits.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -35,20 +38,10 @@ bool endsWith(const std::string &s, const char *suffix) {
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-Status readFile(const std::string &path, std::string *out) {
-  std::FILE *f = std::fopen(path.c_str(), "rb");
-  if (!f)
-    return DLC_MAKE_STATUS(errno == ENOENT ? StatusCode::kNotFound : StatusCode::kUnavailable,
-                           path + ": cannot open: " + std::strerror(errno));
-  out->clear();
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0)
-    out->append(buffer, n);
-  bool failed = std::ferror(f);
-  std::fclose(f);
-  if (failed)
-    return DLC_MAKE_STATUS(StatusCode::kUnavailable, path + ": read failed");
+Status readText(const std::string &path, std::string *out) {
+  std::vector<uint8_t> bytes;
+  DLC_RETURN_IF_ERROR(readFile(path, &bytes, hostMemoryBytes() / 4, "a text corpus file"), "");
+  out->assign(bytes.begin(), bytes.end());
   return okStatus();
 }
 
@@ -210,7 +203,7 @@ Status TextDataset::open(const std::string &path, int64_t vocabSize, int64_t seq
   DLC_RETURN_IF_ERROR(listFiles(path, &files), "");
   std::vector<std::string> texts(files.size());
   for (size_t i = 0; i < files.size(); ++i)
-    DLC_RETURN_IF_ERROR(readFile(files[i], &texts[i]), "");
+    DLC_RETURN_IF_ERROR(readText(files[i], &texts[i]), "");
   return fromTexts(texts, vocabSize, sequenceLength, path, out);
 }
 

@@ -22,7 +22,10 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <iostream>
 #include <random>
+#include <map>
+#include <set>
 
 using namespace mlir;
 using namespace dlc;
@@ -65,21 +68,28 @@ void resign(std::vector<uint8_t> &bytes) {
   std::memcpy(bytes.data() + 28, &b, 4);
 }
 
-/// Loads, creates a session and runs inference on zeros: must not crash.
-void exercise(const std::vector<uint8_t> &bytes) {
+/// Loads, creates a session and runs inference (with |everyProgram|, every
+/// program) on zeros: must not crash.
+void exercise(const std::vector<uint8_t> &bytes, bool everyProgram = false) {
   std::unique_ptr<rt::Bundle> bundle;
   if (!load(bytes, &bundle).ok())
     return;
+  std::vector<std::string> names;
+  for (const rt::fb::Program *p : *bundle->root().programs())
+    if (everyProgram || p->name()->str() == "infer")
+      names.push_back(p->name()->str());
   std::unique_ptr<rt::Session> session;
   if (!rt::Session::create(std::move(bundle), rt::createCpuDevice(), &session).ok())
     return;
-  std::vector<rt::TensorView> inputs, outputs;
-  std::vector<std::vector<uint8_t>> storage;
-  for (const rt::TensorSpec &spec : session->inputs("infer")) {
-    storage.emplace_back(size_t(rt::numElements(spec.shape)) * rt::dtypeSize(spec.dtype));
-    inputs.push_back({storage.back().data(), spec.dtype, spec.shape});
+  for (const std::string &name : names) {
+    std::vector<rt::TensorView> inputs, outputs;
+    std::vector<std::vector<uint8_t>> storage;
+    for (const rt::TensorSpec &spec : session->inputs(name)) {
+      storage.emplace_back(size_t(rt::numElements(spec.shape)) * rt::dtypeSize(spec.dtype));
+      inputs.push_back({storage.back().data(), spec.dtype, spec.shape});
+    }
+    (void)session->run(name, inputs, &outputs);
   }
-  (void)session->run("infer", inputs, &outputs);
 }
 
 TEST(BundleLoaderTest, LoadsAndRunsTheCompiledBundle) {
@@ -100,9 +110,19 @@ TEST(BundleLoaderTest, LoadsAndRunsTheCompiledBundle) {
   EXPECT_NEAR(sum, 1.0f, 1e-5f); // a softmax row
 }
 
+/// The bytes the checksums cover (without the signature trailer, if any).
+size_t checkedBytes(const std::vector<uint8_t> &bytes) {
+  std::unique_ptr<rt::Bundle> bundle;
+  EXPECT_TRUE(load(bytes, &bundle).ok());
+  return bundle->signature().empty() ? bytes.size() : bundle->signedBytes();
+}
+
 TEST(BundleLoaderTest, RejectsEveryTruncation) {
   const std::vector<uint8_t> &good = mnistBundle();
+  size_t unsignedSize = checkedBytes(good);
   for (size_t length = 0; length < good.size(); length += 1 + length / 7) {
+    if (length == unsignedSize)
+      continue; // the bundle without its signature: valid, and unsigned
     std::vector<uint8_t> cut(good.begin(), good.begin() + long(length));
     std::unique_ptr<rt::Bundle> bundle;
     rt::Status status = load(cut, &bundle);
@@ -114,9 +134,10 @@ TEST(BundleLoaderTest, RejectsEveryTruncation) {
 TEST(BundleLoaderTest, ChecksumsCatchEveryFlippedByte) {
   const std::vector<uint8_t> &good = mnistBundle();
   std::mt19937_64 rng(7);
+  size_t covered = checkedBytes(good); // the signature trailer is not checksummed
   for (int trial = 0; trial < 2000; ++trial) {
     std::vector<uint8_t> bytes = good;
-    size_t at = 32 + rng() % (bytes.size() - 32);
+    size_t at = 32 + rng() % (covered - 32);
     bytes[at] ^= uint8_t(1 + rng() % 255);
     std::unique_ptr<rt::Bundle> bundle;
     rt::Status status = load(bytes, &bundle);
@@ -209,6 +230,160 @@ TEST(BundleLoaderTest, RejectsHostileFieldsWithTheirPath) {
             }).find("shape"),
             std::string::npos);
   EXPECT_NE(loadEdited([&](rt::fb::Bundle *b) { b->mutate_version(99); }).find("version 99"),
+            std::string::npos);
+}
+
+/// test/unit/Inputs/every_op.dl (44 of the op kinds, in its infer, grad,
+/// evaluate and train_step programs) at batch 2, as file bytes.
+const std::vector<uint8_t> &everyOpBundle() {
+  static std::vector<uint8_t> bytes = [] {
+    MLIRContext context;
+    context.loadDialect<dl::DLDialect, func::FuncDialect>();
+    llvm::SourceMgr sourceMgr;
+    SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+    auto program = loadProgram(DLC_SOURCE_DIR "/test/unit/Inputs/every_op.dl", sourceMgr, &context);
+    EXPECT_TRUE(succeeded(program));
+    auto module = buildModule(*program, "", &context);
+    EXPECT_TRUE(succeeded(module));
+    EXPECT_TRUE(succeeded(runKernelPipeline(**module, 2, BundleOptions{}.targets)));
+    std::vector<uint8_t> out;
+    EXPECT_TRUE(succeeded(writeBundle(**module, BundleOptions{}, &out)));
+    return out;
+  }();
+  return bytes;
+}
+
+// The loader's op contracts (runtime/op_contracts.cc), generated over every
+// operand and result of every op of every program: pointed at a buffer of
+// another shape (a parameter, so the value exists and may be written), each
+// must be refused by its op's contract, naming the op. This is what stops a
+// re-signed bundle from making a kernel read or write past a buffer.
+TEST(BundleLoaderTest, EveryOperandOfAnotherShapeBreaksItsOpsContract) {
+  const std::vector<uint8_t> &good = everyOpBundle();
+  std::unique_ptr<rt::Bundle> loaded;
+  ASSERT_TRUE(load(good, &loaded).ok());
+  const rt::fb::Bundle &root = loaded->root();
+  std::set<std::string> kinds;
+  std::vector<std::string> accepted;
+  int mutations = 0;
+  for (uint32_t pi = 0; pi < root.programs()->size(); ++pi) {
+    const rt::fb::Program *program = root.programs()->Get(pi);
+    const auto &buffers = *program->buffers();
+    for (uint32_t k = 0; k < program->kernels()->size(); ++k) {
+      const auto &ops = *program->kernels()->Get(k)->ops();
+      for (uint32_t o = 0; o < ops.size(); ++o) {
+        const rt::fb::Op *op = ops[o];
+        std::string kind = rt::fb::EnumNameOpKind(op->kind());
+        for (bool output : {false, true}) {
+          const auto *slots = output ? op->outputs() : op->inputs();
+          for (uint32_t s = 0; slots && s < slots->size(); ++s) {
+            const rt::fb::Buffer *old = buffers[slots->Get(s)];
+            std::vector<int64_t> oldShape(old->shape()->begin(), old->shape()->end());
+            // A parameter of another shape and the same element type.
+            int other = -1;
+            for (uint32_t j = 0; j < buffers.size() && other < 0; ++j) {
+              const rt::fb::Buffer *b = buffers[j];
+              if (b->kind() == rt::fb::BufferKind::Param && b->dtype() == old->dtype() &&
+                  std::vector<int64_t>(b->shape()->begin(), b->shape()->end()) != oldShape)
+                other = int(j);
+            }
+            if (other < 0)
+              continue; // e.g. i32 ids: no parameter has their type
+            std::vector<uint8_t> bytes = good;
+            auto *mutableOp = rt::fb::GetMutableBundle(bytes.data() + 32)
+                                  ->mutable_programs()->GetMutableObject(pi)
+                                  ->mutable_kernels()->GetMutableObject(k)
+                                  ->mutable_ops()->GetMutableObject(o);
+            (output ? mutableOp->mutable_outputs() : mutableOp->mutable_inputs())
+                ->Mutate(s, uint32_t(other));
+            resign(bytes);
+            std::unique_ptr<rt::Bundle> bundle;
+            rt::Status status = load(bytes, &bundle);
+            ++mutations;
+            kinds.insert(kind);
+            if (status.ok()) {
+              // The shapes still agree (bias_grad reads [..., C] of any
+              // leading size; two heights may pool to one): what loads must
+              // run without touching memory outside its buffers (the
+              // sanitizer build checks that).
+              accepted.push_back(kind + (output ? " result " : " operand ") + std::to_string(s));
+              exercise(bytes, /*everyProgram=*/true);
+              continue;
+            }
+            EXPECT_NE(status.message().find("(" + kind + "): "), std::string::npos)
+                << status.message();
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GE(kinds.size(), 40u) << "the model lost op kinds";
+  EXPECT_GT(mutations, 500);
+  std::string list;
+  for (const std::string &a : accepted)
+    list += "  " + a + "\n";
+  std::cout << mutations << " operands and results redirected over " << kinds.size()
+            << " op kinds; " << accepted.size() << " still keep their contracts and ran:\n"
+            << list;
+  EXPECT_LT(accepted.size() * 20, size_t(mutations)) << "accepted:\n" << list;
+}
+
+TEST(BundleLoaderTest, RefusesProgramsThatReadWhatNoOneWrote) {
+  auto infer = [](rt::fb::Bundle *b) { return b->mutable_programs()->GetMutableObject(0); };
+  // An op reading a buffer of its operand's shape that only a later kernel writes.
+  {
+    const std::vector<uint8_t> &good = everyOpBundle();
+    const rt::fb::Program *program = rt::fb::GetBundle(good.data() + 32)->programs()->Get(0);
+    const auto &buffers = *program->buffers();
+    std::map<uint32_t, uint32_t> firstWriter; // buffer -> kernel
+    for (uint32_t k = 0; k < program->kernels()->size(); ++k)
+      for (const rt::fb::Op *op : *program->kernels()->Get(k)->ops())
+        for (uint32_t out : *op->outputs())
+          firstWriter.emplace(out, k);
+    bool found = false;
+    for (uint32_t k = 0; k < program->kernels()->size() && !found; ++k) {
+      const rt::fb::Op *op = program->kernels()->Get(k)->ops()->Get(0);
+      for (uint32_t s = 0; op->inputs() && s < op->inputs()->size() && !found; ++s)
+        for (auto [buffer, writer] : firstWriter)
+          if (writer > k && buffers[buffer]->dtype() == buffers[op->inputs()->Get(s)]->dtype() &&
+              std::equal(buffers[buffer]->shape()->begin(), buffers[buffer]->shape()->end(),
+                         buffers[op->inputs()->Get(s)]->shape()->begin(),
+                         buffers[op->inputs()->Get(s)]->shape()->end())) {
+            std::vector<uint8_t> bytes = good;
+            rt::fb::GetMutableBundle(bytes.data() + 32)->mutable_programs()->GetMutableObject(0)
+                ->mutable_kernels()->GetMutableObject(k)->mutable_ops()->GetMutableObject(0)
+                ->mutable_inputs()->Mutate(s, buffer);
+            resign(bytes);
+            std::unique_ptr<rt::Bundle> bundle;
+            rt::Status status = load(bytes, &bundle);
+            EXPECT_NE(status.message().find("before anything writes it"), std::string::npos)
+                << status.message();
+            found = true;
+            break;
+          }
+    }
+    EXPECT_TRUE(found) << "no op to point at a later kernel's result";
+  }
+  // A batch of 0.
+  EXPECT_NE(loadEdited([&](rt::fb::Bundle *b) {
+              auto *program = infer(b);
+              uint32_t input = program->inputs()->Get(0);
+              program->mutable_buffers()->GetMutableObject(input)->mutable_shape()->Mutate(0, 0);
+            }).find("dimension"),
+            std::string::npos);
+  // A parameter of 2^40 elements.
+  EXPECT_NE(loadEdited([&](rt::fb::Bundle *b) {
+              auto *shape = b->mutable_parameters()->GetMutableObject(0)->mutable_shape();
+              ASSERT_EQ(shape->size(), 4u);
+              for (uint32_t d = 0; d < 4; ++d)
+                shape->Mutate(d, 1 << 10);
+            }).find("more than the"),
+            std::string::npos);
+  // A name that is not UTF-8.
+  EXPECT_NE(loadEdited([&](rt::fb::Bundle *b) {
+              auto *name = b->mutable_parameters()->GetMutableObject(0)->mutable_name();
+              name->Mutate(0, char(0xFF));
+            }).find("not valid UTF-8"),
             std::string::npos);
 }
 

@@ -203,7 +203,7 @@ int inspectBundle(const std::string &path, bool json) {
   }
   nlohmann::json j = toJson(*bundle);
   if (json)
-    std::cout << j.dump(1) << "\n";
+    std::cout << j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   else
     printText(j);
   return 0;

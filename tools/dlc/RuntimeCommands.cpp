@@ -8,8 +8,10 @@
 #if DLC_HAVE_CUDA_SIM
 #include "runtime/cuda_sim/sim_module.h"
 #endif
+#include "runtime/data/dataset.h"
 #include "runtime/data/idx.h"
 #include "runtime/data/transforms.h"
+#include "runtime/file_io.h"
 #include "runtime/safetensors.h"
 #include "runtime/session.h"
 #include "runtime/trainer.h"
@@ -43,7 +45,7 @@ int openSession(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
     backend = "cpu";
   }
   std::unique_ptr<rt::Device> device;
-  if (rt::Status s = createDevice(backend, &device); !s.ok())
+  if (rt::Status s = createDevice(backend, options.trustBundleCode, &device); !s.ok())
     return fail(s);
   rt::Status status = rt::Session::create(std::move(bundle), std::move(device), session);
   return status.ok() ? 0 : fail(status);
@@ -94,7 +96,8 @@ std::string progressLine(const rt::Progress &p) {
 
 } // namespace
 
-rt::Status createDevice(const std::string &backend, std::unique_ptr<rt::Device> *out) {
+rt::Status createDevice(const std::string &backend, bool trustBundleCode,
+                        std::unique_ptr<rt::Device> *out) {
   if (backend == "cpu") {
     *out = rt::createCpuDevice();
     return rt::okStatus();
@@ -106,7 +109,9 @@ rt::Status createDevice(const std::string &backend, std::unique_ptr<rt::Device> 
   }
   if (backend == "cuda-sim") {
 #if DLC_HAVE_CUDA_SIM
-    return rt::createCudaSimDevice(out);
+    rt::SimOptions sim;
+    sim.trustAnyBundle = trustBundleCode;
+    return rt::createCudaSimDevice(out, sim);
 #else
     return DLC_MAKE_STATUS(rt::StatusCode::kUnavailable,
                            "--backend cuda-sim: this dlc was built without the CUDA emulation "
@@ -140,6 +145,10 @@ bool resolveBackend(RuntimeOptions *options) {
   return true;
 }
 
+/// The largest count (epochs, steps) a command line may ask for: far beyond
+/// any run, far below where int64 arithmetic on it could overflow.
+constexpr int64_t kMaxCount = int64_t(1) << 40;
+
 RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const std::string &inputHelp,
                                      RuntimeOptions &options,
                                      const std::function<void(CLI::App *)> &addModelOptions) {
@@ -149,6 +158,9 @@ RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const st
     command->add_option("--backend", options.backend,
                         "device: auto (cuda if there is a GPU, else cpu), cpu, cuda, cuda-sim")
         ->capture_default_str();
+    command->add_flag("--trust-bundle-code", options.trustBundleCode,
+                      "cuda-sim: compile and run the CUDA code of a bundle that dlc did not "
+                      "compile on this machine (it runs as host code: only for bundles you trust)");
     if (addModelOptions)
       addModelOptions(command);
     return command;
@@ -156,13 +168,16 @@ RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const st
   RuntimeCommandSet set;
   set.train = add("train", "train a model on its data (model.fit)");
   set.train->add_option("--data", options.data, "data source: KIND[:key=value,...]");
-  set.train->add_option("--epochs", options.epochs, "epochs (default: the setup's)");
-  set.train->add_option("--steps", options.steps, "stop after this many steps in all");
+  set.train->add_option("--epochs", options.epochs, "epochs (default: the setup's)")
+      ->check(CLI::Range(int64_t(1), kMaxCount));
+  set.train->add_option("--steps", options.steps, "stop after this many steps in all")
+      ->check(CLI::Range(int64_t(1), kMaxCount));
   set.train->add_option("--seed", options.seed, "data order and augmentation seed");
   set.train->add_option("--log", options.log, "append one JSON line per epoch here");
   set.train->add_option("--checkpoint", options.checkpoint, "checkpoint directory");
   set.train->add_flag("--resume", options.resume, "continue from the checkpoint");
   set.train->add_option("--checkpoint-every", options.checkpointEvery, "also checkpoint every N steps")
+      ->check(CLI::Range(int64_t(1), kMaxCount))
       ->capture_default_str();
   set.eval = add("eval", "loss and metrics on the validation data");
   set.eval->add_option("--data", options.data, "data source: KIND[:key=value,...]");
@@ -172,9 +187,14 @@ RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const st
   set.run->add_option("-o", options.output, "write predictions (safetensors)");
   set.run->add_option("--checkpoint", options.checkpoint, "weights from this checkpoint directory");
   set.bench = add("bench", "time training or inference steps");
-  set.bench->add_option("--mode", options.mode, "train or infer")->capture_default_str();
-  set.bench->add_option("--steps", options.steps, "timed steps");
-  set.bench->add_option("--warmup", options.warmup, "untimed steps first")->capture_default_str();
+  set.bench->add_option("--mode", options.mode, "train or infer")
+      ->check(CLI::IsMember({"train", "infer"}))
+      ->capture_default_str();
+  set.bench->add_option("--steps", options.steps, "timed steps")
+      ->check(CLI::Range(int64_t(1), kMaxCount));
+  set.bench->add_option("--warmup", options.warmup, "untimed steps first")
+      ->check(CLI::Range(int64_t(0), kMaxCount))
+      ->capture_default_str();
   set.bench->add_flag("--json", options.json, "print one JSON object");
   set.bench->add_flag("--profile", options.profile, "print time per kernel (stderr)");
   return set;
@@ -186,6 +206,9 @@ CLI::App *addGradCommand(CLI::App &app, std::string &input, RuntimeOptions &opti
   command->add_option("--backend", options.backend,
                       "device: auto (cuda if there is a GPU, else cpu), cpu, cuda, cuda-sim")
       ->capture_default_str();
+  command->add_flag("--trust-bundle-code", options.trustBundleCode,
+                    "cuda-sim: compile and run the CUDA code of a bundle that dlc did not "
+                    "compile on this machine (it runs as host code: only for bundles you trust)");
   command->add_option("--weights", options.weights, "safetensors with every parameter")->required();
   command->add_option("--batch", options.batch, "safetensors with the inputs by name and `labels`")
       ->required();
@@ -368,14 +391,15 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
     std::fprintf(stderr, "dlc: error: --resume needs --checkpoint DIR\n");
     return 1;
   }
-  std::ofstream log;
-  if (!options.log.empty()) {
-    log.open(options.log, options.resume ? std::ios::app : std::ios::trunc);
-    if (!log) {
-      std::fprintf(stderr, "dlc: error: cannot write the log '%s'\n", options.log.c_str());
-      return 1;
-    }
-  }
+  if (!train.checkpointPath.empty())
+    if (int removed = rt::removeStaleTemporaries(train.checkpointPath))
+      std::fprintf(stderr, "dlc: removed %d temporary file%s a killed run left in %s\n", removed,
+                   removed == 1 ? "" : "s", options.checkpoint.c_str());
+  rt::LineLog log;
+  if (!options.log.empty())
+    if (rt::Status s = log.open(options.log, options.resume); !s.ok())
+      return fail(s);
+  rt::Status logStatus;
   bool tty = ::isatty(STDOUT_FILENO);
   auto lastDraw = std::chrono::steady_clock::now();
   int64_t shownEpoch = -1;
@@ -404,7 +428,7 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
       line += " (stopped by --steps)";
     std::printf("%s%s\n", line.c_str(), tty ? "\033[K" : "");
     std::fflush(stdout);
-    if (log) {
+    if (log.isOpen()) {
       json j = {{"epoch", e.epoch},
                 {"loss", e.train.loss},
                 {"samples_per_sec", e.samplesPerSecond},
@@ -418,16 +442,22 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
         for (const auto &[name, value] : e.validation.metrics)
           j["val_" + name] = value;
       }
-      log << j.dump() << "\n";
-      log.flush();
+      if (logStatus.ok()) // the first failure is the one to report
+        logStatus = log.append(j.dump(-1, ' ', false, json::error_handler_t::replace));
     }
   };
   std::unique_ptr<rt::Trainer> trainer;
   if (rt::Status s = rt::Trainer::create(*session, train, &trainer); !s.ok())
     return fail(s);
   std::printf("data: %s\n", trainer->dataSummary().c_str());
-  if (rt::Status s = trainer->fit(); !s.ok())
+  if (rt::Status s = trainer->fit(); !s.ok()) {
+    if (log.isOpen() && logStatus.ok())
+      (void)log.append(json{{"error", s.message()}}.dump(-1, ' ', false,
+                                                         json::error_handler_t::replace));
     return fail(s);
+  }
+  if (!logStatus.ok())
+    return fail(logStatus);
   std::printf("peak memory: %.1f MiB (runtime buffers %.1f MiB)\n",
               double(rt::peakResidentBytes()) / (1 << 20),
               double(session->memoryBytes()) / (1 << 20));
@@ -469,8 +499,8 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
         !s.ok())
       return fail(s);
   std::vector<rt::TensorSpec> specs = session->inputs("infer");
-  if (specs.size() != 1) {
-    std::fprintf(stderr, "dlc: error: dlc run supports models with one input\n");
+  if (specs.size() != 1 || specs[0].shape.empty()) {
+    std::fprintf(stderr, "dlc: error: dlc run supports models with one input of [batch, ...]\n");
     return 1;
   }
   const rt::TensorSpec &spec = specs[0];
@@ -509,6 +539,11 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
         rawShape.push_back(1); // grey images [N, H, W] as [H, W, 1]
     }
   }
+  if (rt::Status s = rt::data::requireFloat32Values(
+          int64_t(values.size()), std::max<int64_t>(1, rt::numElements(rawShape)),
+          [&](int64_t i) { return double(values[size_t(i)]); }, path);
+      !s.ok())
+    return fail(s);
   if (rt::isFloatDType(spec.dtype)) {
     rt::data::Pipeline pipeline;
     if (rt::Status s = rt::inferencePipeline(*bundle, rawShape, &pipeline); !s.ok())
@@ -641,7 +676,7 @@ int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
             {"samples_per_sec", double(batch * steps) / seconds},
             {"ms_per_step", 1000.0 * seconds / double(steps)}};
   if (options.json)
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", j.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
   else
     std::printf("%s %s batch %lld: %.1f samples/s, %.3f ms/step\n", j["model"].get<std::string>().c_str(),
                 options.mode.c_str(), (long long)batch, j["samples_per_sec"].get<double>(),

@@ -26,6 +26,8 @@ struct RuntimeOptions {
   /// resolveBackend replaces auto by the choice.
   std::string backend = "auto";
   bool backendIsAuto = false;
+  /// cuda-sim: run the CUDA code of a bundle this machine did not compile.
+  bool trustBundleCode = false;
   // train / eval
   std::string data;
   int64_t epochs = 0, steps = 0;
@@ -53,8 +55,10 @@ struct RuntimeOptions {
 /// false after printing an error. Call it before compiling a .dl file: the
 /// cuda backends need a bundle with CUDA code.
 bool resolveBackend(RuntimeOptions *options);
-/// The device a resolved backend names (cpu, cuda, cuda-sim).
-rt::Status createDevice(const std::string &backend, std::unique_ptr<rt::Device> *out);
+/// The device a resolved backend names (cpu, cuda, cuda-sim); cuda-sim runs
+/// the code of bundles not compiled here only when |trustBundleCode|.
+rt::Status createDevice(const std::string &backend, bool trustBundleCode,
+                        std::unique_ptr<rt::Device> *out);
 
 /// The train/eval/run/bench subcommands as both command-line tools offer
 /// them: `dlc` (a .dl or .dlcb file) and `dlc-rt` (bundles only, no MLIR).

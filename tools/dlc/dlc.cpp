@@ -16,6 +16,7 @@
 // line and a caret; the exit status is then 1.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Analysis/MemoryFit.h"
 #include "compiler/Analysis/ModelSummary.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/BundleWriter.h"
@@ -24,6 +25,7 @@
 #include "frontend/ModelBuilder.h"
 #include "frontend/SourceLoader.h"
 #include "runtime/file_io.h"
+#include "runtime/limits.h"
 #include "tools/dlc/CatalogCommand.h"
 #include "tools/dlc/GradCommand.h"
 #include "tools/dlc/InspectCommand.h"
@@ -134,21 +136,17 @@ int runFrontend(const Options &options,
                 llvm::function_ref<LogicalResult(const dlc::Program &, ModuleOp)> consume,
                 bool needModule) {
   // The main file is read here so that a missing one is reported plainly.
-  if (llvm::sys::fs::is_directory(options.input)) {
-    llvm::errs() << "dlc: error: '" << options.input << "' is a directory, not a .dl file\n";
-    return 1;
-  }
-  auto buffer = llvm::MemoryBuffer::getFile(options.input);
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> buffer = dlc::readSourceFile(options.input, &error);
   if (!buffer) {
-    llvm::errs() << "dlc: error: cannot open '" << options.input
-                 << "': " << buffer.getError().message() << "\n";
+    llvm::errs() << "dlc: error: " << error << "\n";
     return 1;
   }
   if (!options.splitInputFile)
-    return runBuffer(options, std::move(*buffer), consume, needModule);
+    return runBuffer(options, std::move(buffer), consume, needModule);
 
   llvm::SmallVector<llvm::StringRef> lines;
-  (*buffer)->getBuffer().split(lines, '\n');
+  buffer->getBuffer().split(lines, '\n');
   int status = 0;
   auto chunks = splitChunks(lines);
   for (auto [index, chunk] : llvm::enumerate(chunks)) {
@@ -186,7 +184,7 @@ int check(const Options &options) {
       [&](const dlc::Program &, ModuleOp module) {
         dlc::printSummary(dlc::summarizeModel(module), llvm::outs());
         dlc::printTrainSetup(module, llvm::outs());
-        return success();
+        return dlc::checkModelFitsMemory(module, dlc::rt::hostMemoryBytes());
       },
       /*needModule=*/true);
 }
@@ -385,7 +383,8 @@ int main(int argc, char **argv) {
   compileCommand->add_flag("-v,--verbose", options.verbose,
                            "say what NVRTC compiled and what came from the kernel cache");
   compileCommand->add_option("--batch", options.batch,
-                             "batch size to compile for (default: the training setup's)");
+                             "batch size to compile for (default: the training setup's)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   compileCommand->add_flag("--debug-info", options.debugInfo, "print source locations in the IR");
 
   CLI::App *gradCommand =
@@ -417,7 +416,8 @@ int main(int argc, char **argv) {
   dlc::RuntimeCommandSet runtimeCommands = dlc::addRuntimeCommands(
       app, options.input, "the .dl or .dlcb file", options.runtime, [&](CLI::App *command) {
         command->add_option("--model", options.model, "which model of the .dl file");
-        command->add_option("--batch", options.batch, "batch size to compile a .dl file for");
+        command->add_option("--batch", options.batch, "batch size to compile a .dl file for")
+            ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
       });
 
   CLI::App *catalogCommand = app.add_subcommand(

@@ -1,0 +1,61 @@
+//===- op_attrs.h - Reading the attributes of a bundle's ops --------------===//
+#pragma once
+
+#include "runtime/schemas/bundle_generated.h"
+#include "runtime/settings.h"
+#include "runtime/status.h"
+
+#include <string>
+#include <vector>
+
+namespace dlc::rt {
+
+inline const fb::Attr *findAttr(const fb::Op &op, const char *name) {
+  if (op.attrs())
+    for (const fb::Attr *a : *op.attrs())
+      if (a->name()->str() == name)
+        return a;
+  return nullptr;
+}
+
+inline bool hasAttr(const fb::Op &op, const char *name) { return findAttr(op, name) != nullptr; }
+
+inline std::string textAttr(const fb::Op &op, const char *name) {
+  const fb::Attr *a = findAttr(op, name);
+  return a && a->text() ? a->text()->str() : "";
+}
+
+/// Sizes of the variadic operand groups (the op's operandSegmentSizes), or
+/// empty when the op has none.
+inline std::vector<int64_t> operandSegments(const fb::Op &op) {
+  std::vector<int64_t> sizes;
+  if (const fb::Attr *a = findAttr(op, "operandSegmentSizes"))
+    if (a->ints())
+      sizes.assign(a->ints()->begin(), a->ints()->end());
+  return sizes;
+}
+
+/// The #dl.config of |op| (a loss, an optimizer update) as a Setting to
+/// decode (runtime/settings.h): the `config` attribute's text is the kind,
+/// every other attribute one of its options (the program lowering writes a
+/// config's options as attributes of the op).
+inline Status settingOf(const fb::Op &op, Setting *out) {
+  out->kind = textAttr(op, "config");
+  out->options.clear();
+  if (op.attrs())
+    for (const fb::Attr *a : *op.attrs()) {
+      std::string name = a->name()->str();
+      if (name == "config")
+        continue;
+      if (a->floats() && a->floats()->size() == 1)
+        out->options[name] = a->floats()->Get(0);
+      else if (a->ints() && a->ints()->size() == 1)
+        out->options[name] = double(a->ints()->Get(0));
+      else
+        return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                               "option '" + name + "' of '" + out->kind + "' is not one number");
+    }
+  return okStatus();
+}
+
+} // namespace dlc::rt

@@ -1,0 +1,114 @@
+//===- train_setup.cc - The training setup's JSON schema ------------------===//
+#include "runtime/train_setup.h"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+
+namespace dlc::rt {
+namespace {
+
+using json = nlohmann::json;
+
+Status bad(const std::string &message) {
+  return DLC_MAKE_STATUS(StatusCode::kDataLoss, "training setup: " + message);
+}
+
+/// "a string", "an object"... for messages.
+std::string typeName(const json &j) {
+  std::string name = j.type_name(); // "string", "object", "array", "number", ...
+  return (name[0] == 'a' || name[0] == 'o' ? "an " : "a ") + name;
+}
+
+Status setting(const json &j, const std::string &where, bool strings) {
+  if (!j.is_object())
+    return bad("'" + where + "' must be an object {\"kind\": ..., \"options\": {...}}, got " +
+               typeName(j));
+  for (const auto &[key, value] : j.items())
+    if (key != "kind" && key != "options")
+      return bad("'" + where + "' has an unknown field '" + key + "'");
+  if (!j.contains("kind") || !j["kind"].is_string())
+    return bad("'" + where + ".kind' must be a string");
+  if (!j.contains("options"))
+    return okStatus();
+  if (!j["options"].is_object())
+    return bad("'" + where + ".options' must be an object, got " + typeName(j["options"]));
+  for (const auto &[name, value] : j["options"].items()) {
+    bool numbers = value.is_array();
+    for (const json &e : value.is_array() ? value : json::array())
+      numbers &= e.is_number();
+    bool ok = value.is_boolean() || value.is_number() || (strings && (value.is_string() || numbers));
+    if (!ok)
+      return bad("option '" + name + "' of '" + where + "' must be a number" +
+                 (strings ? ", a boolean, a string or a list of numbers" : " or a boolean") +
+                 ", got " + typeName(value));
+  }
+  return okStatus();
+}
+
+Status settings(const json &j, const std::string &where, bool strings) {
+  if (!j.is_array())
+    return bad("'" + where + "' must be an array, got " + typeName(j));
+  for (size_t i = 0; i < j.size(); ++i)
+    if (Status s = setting(j[i], where + "[" + std::to_string(i) + "]", strings); !s.ok())
+      return s;
+  return okStatus();
+}
+
+Status positiveInteger(const json &j, const std::string &where) {
+  if (!j.is_number_integer() || j.get<int64_t>() < 1)
+    return bad("'" + where + "' must be an integer of at least 1, got " + j.dump());
+  return okStatus();
+}
+
+} // namespace
+
+Status parseTrainSetup(const std::string &text, nlohmann::json *out) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded())
+    return bad("not valid JSON");
+  if (!j.is_object())
+    return bad("must be a JSON object, got " + typeName(j));
+  if (j.empty()) { // a model without a `train` block
+    *out = std::move(j);
+    return okStatus();
+  }
+  using Check = std::function<Status(const json &, const std::string &)>;
+  const std::map<std::string, std::pair<bool, Check>> fields = {
+      {"batch_size", {true, positiveInteger}},
+      {"epochs", {true, positiveInteger}},
+      {"shuffle", {true, [](const json &v, const std::string &w) {
+         return v.is_boolean() ? okStatus() : bad("'" + w + "' must be a boolean, got " + typeName(v));
+       }}},
+      {"precision", {true, [](const json &v, const std::string &w) {
+         return v.is_string() ? okStatus() : bad("'" + w + "' must be a string, got " + typeName(v));
+       }}},
+      {"validation", {true, [](const json &v, const std::string &w) {
+         return v.is_string() || v.is_number()
+                    ? okStatus()
+                    : bad("'" + w + "' must be a split name or a fraction, got " + typeName(v));
+       }}},
+      {"loss", {true, [](const json &v, const std::string &w) { return setting(v, w, false); }}},
+      {"optimizer", {true, [](const json &v, const std::string &w) { return setting(v, w, false); }}},
+      {"metrics", {true, [](const json &v, const std::string &w) { return settings(v, w, false); }}},
+      {"data_transforms", {true, [](const json &v, const std::string &w) { return settings(v, w, true); }}},
+      {"data_source", {false, [](const json &v, const std::string &w) { return setting(v, w, true); }}},
+  };
+  for (const auto &[key, value] : j.items())
+    if (!fields.count(key))
+      return bad("unknown field '" + key + "'");
+  for (const auto &[key, field] : fields) {
+    if (!j.contains(key)) {
+      if (field.first)
+        return bad("the field '" + key + "' is missing");
+      continue;
+    }
+    if (Status s = field.second(j[key], key); !s.ok())
+      return s;
+  }
+  *out = std::move(j);
+  return okStatus();
+}
+
+} // namespace dlc::rt

@@ -1,0 +1,32 @@
+//===- train_setup.h - The training setup's JSON, checked against its schema -===//
+//
+// A bundle carries its training setup (model.compile + model.fit) as JSON,
+// written by the compiler from dl.train_setup. Read from an untrusted file,
+// it is checked here against the schema once, when the bundle loads, so the
+// trainer and the data pipeline read fields whose presence and types are
+// known (no JSON type error can escape at training time).
+//
+//   {"batch_size": int >= 1, "epochs": int >= 1, "shuffle": bool,
+//    "precision": string, "validation": string | number,
+//    "loss": setting, "optimizer": setting, "metrics": [setting],
+//    "data_transforms": [data setting], "data_source": data setting (optional)}
+//   setting:      {"kind": string, "options": {name: number | bool}}
+//   data setting: {"kind": string, "options": {name: number | bool | string}}
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/status.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <string>
+
+namespace dlc::rt {
+
+/// Parses |text| into |out| and checks it against the schema above; errors
+/// name the field ("'shuffle' must be a boolean, got a string"). `{}` (a
+/// model without a `train` block) is valid and stays empty.
+Status parseTrainSetup(const std::string &text, nlohmann::json *out);
+
+} // namespace dlc::rt
