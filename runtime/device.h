@@ -38,6 +38,9 @@ struct RunOptions {
   uint64_t step = 0;
   /// Accumulate each kernel's time (PreparedProgram::kernelTimes).
   bool profile = false;
+  /// After each kernel, check the float buffers it wrote and fail at the
+  /// first NaN or infinity, naming the kernel (runtime/numerics.h).
+  bool checkNumerics = false;
 };
 
 struct KernelTime {

@@ -227,7 +227,9 @@ Status Trainer::State::evaluate(MetricValues *out) {
     int64_t count = 0;
     DLC_RETURN_IF_ERROR(fillBatch(validation, b, in, lab, &count), "validation batch");
     std::vector<TensorView> outs;
-    DLC_RETURN_IF_ERROR(session->run("evaluate", {in, lab}, &outs), "evaluating");
+    RunOptions run;
+    run.checkNumerics = options.checkNumerics;
+    DLC_RETURN_IF_ERROR(session->run("evaluate", {in, lab}, &outs, run), "evaluating");
     for (size_t o = 0; o < outs.size(); ++o)
       sums[o] += sumOfExamples(outs[o], count);
     out->examples += count;
@@ -261,6 +263,7 @@ Status Trainer::State::trainBatch(double *seconds) {
   std::vector<TensorView> outs;
   RunOptions run;
   run.step = uint64_t(step);
+  run.checkNumerics = options.checkNumerics;
   DLC_RETURN_IF_ERROR(session->run("train_step", {in, lab, stepView}, &outs, run),
                       "training step " + std::to_string(step));
   *seconds = std::chrono::duration<double>(Clock::now() - start).count();

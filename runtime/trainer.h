@@ -50,6 +50,7 @@ struct TrainOptions {
   std::string checkpointPath; // empty: no checkpoints
   int64_t checkpointEverySteps = 500;
   bool resume = false;
+  bool checkNumerics = false; // RunOptions::checkNumerics for every step and evaluation
   std::function<void(const Progress &)> onProgress;
   std::function<void(const EpochLog &)> onEpoch;
 };

@@ -1,6 +1,8 @@
 //===- cpu_device.cc - Programs on the CPU --------------------------------===//
 #include "runtime/cpu/cpu_device.h"
 
+#include "runtime/numerics.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -122,6 +124,10 @@ public:
         calls_.push_back(std::move(call));
         callKernel_.push_back(k->name()->str());
         at += record->ops();
+        // A kernel's outputs are complete after its last call.
+        bool last = at == ops.size();
+        checked_.push_back(last ? floatBuffersWritten(program, *k) : std::vector<uint32_t>());
+        callKernelRecord_.push_back(k);
       }
     }
     return okStatus();
@@ -157,6 +163,9 @@ public:
         ++kernel;
       auto start = std::chrono::steady_clock::now();
       DLC_RETURN_IF_ERROR(calls_[s](options), "in kernel '" + callKernel_[s] + "'");
+      if (options.checkNumerics)
+        for (uint32_t b : checked_[s])
+          DLC_RETURN_IF_ERROR(checkFinite(*program_, *callKernelRecord_[s], b, views_[b].data), "");
       if (options.profile) {
         times_[kernel].seconds +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -186,6 +195,8 @@ private:
   std::map<std::string, std::shared_ptr<std::vector<float>>> shared_;
   std::vector<PreparedCall> calls_;
   std::vector<std::string> callKernel_;
+  std::vector<const fb::Kernel *> callKernelRecord_;
+  std::vector<std::vector<uint32_t>> checked_; // per call: what --check-numerics reads after it
   std::vector<KernelTime> times_;
   bool singleThreaded_ = false;
 };

@@ -1,6 +1,8 @@
 //===- cuda_device.cc - Bundles run as CUDA kernels -----------------------===//
 #include "runtime/cuda/cuda_device.h"
 
+#include "runtime/numerics.h"
+
 #include "runtime/cuda/kernel_cache.h"
 #include "runtime/cuda/nvrtc.h"
 
@@ -90,9 +92,12 @@ public:
     if (stepWord_)
       DLC_RETURN_IF_ERROR(backend_.copyToDevice(stepWord_, &options.step, sizeof options.step),
                           "setting the step of '" + name_ + "'");
-    for (size_t c = 0; c < commands_.size(); ++c)
+    for (size_t c = 0; c < commands_.size(); ++c) {
       DLC_RETURN_IF_ERROR(runCommand(commands_[c], options, &times_[c]),
                           "kernel '" + commands_[c].kernel + "' of program '" + name_ + "'");
+      if (options.checkNumerics)
+        DLC_RETURN_IF_ERROR(checkOutputs(*program_->kernels()->Get(uint32_t(c))), "");
+    }
     for (size_t o = 0; o < views_.size(); ++o)
       DLC_RETURN_IF_ERROR(backend_.copyToHost(views_[o].data, address_[program_->outputs()->Get(
                                                                   uint32_t(o))],
@@ -198,6 +203,18 @@ private:
           {argument(to, &status), argument(from, &status), bufferBytes(*buffers[to])});
     }
     return status;
+  }
+
+  /// --check-numerics: the float buffers |kernel| wrote, copied back and checked.
+  Status checkOutputs(const fb::Kernel &kernel) {
+    DLC_RETURN_IF_ERROR(backend_.synchronize(), "kernel '" + kernel.name()->str() + "'");
+    for (uint32_t b : floatBuffersWritten(*program_, kernel)) {
+      std::vector<uint8_t> host(bufferBytes(*program_->buffers()->Get(b)));
+      DLC_RETURN_IF_ERROR(backend_.copyToHost(host.data(), address_[b], host.size()),
+                          "--check-numerics");
+      DLC_RETURN_IF_ERROR(checkFinite(*program_, kernel, b, host.data()), "");
+    }
+    return okStatus();
   }
 
   Status runCommand(DeviceCommand &command, const RunOptions &options, KernelTime *time) {

@@ -491,7 +491,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, CudaDeviceTest, ::testing::Values("cuda-sim",
 #if DLC_HAVE_CUDA_SIM
 
 /// A program "bad" running one kernel |source| on y: [8] at the arena's end.
-Status runPlanted(const std::string &source, const std::string &entry) {
+Status runPlanted(const std::string &source, const std::string &entry,
+                  const RunOptions &options = {}) {
   using K = fb::BufferKind;
   ProgramSpec bad{"bad",
                   {{"x", {8}, K::Input, 0}, {"y", {8}, K::Temp, 32}},
@@ -509,7 +510,25 @@ Status runPlanted(const std::string &source, const std::string &entry) {
   DLC_RETURN_IF_ERROR(Session::create(makeBundle({}, {bad}), std::move(device), &session), "");
   std::vector<float> x(8, 1.0f);
   std::vector<TensorView> outs;
-  return session->run("bad", {TensorView{x.data(), DType::kF32, {8}}}, &outs);
+  return session->run("bad", {TensorView{x.data(), DType::kF32, {8}}}, &outs, options);
+}
+
+// --check-numerics stops at the kernel that made the first NaN.
+TEST(CudaSimDevice, CheckNumericsNamesTheKernelThatMadeANaN) {
+  const char *source = R"(
+extern "C" __global__ void dlc_nan(const float *x, float *y) {
+  int i = threadIdx.x;
+  if (i < 8) y[i] = i == 3 ? x[i] - x[i] / 0.0f : x[i];
+}
+)";
+  EXPECT_TRUE(runPlanted(source, "dlc_nan").ok()); // unchecked: the NaN goes unnoticed
+  RunOptions checked;
+  checked.checkNumerics = true;
+  Status s = runPlanted(source, "dlc_nan", checked);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("kernel 'planted' of program 'bad' wrote -inf to 'y' f32[8] at element 3"),
+            std::string::npos)
+      << s.message();
 }
 
 // cuda-sim runs a bundle's CUDA source as host code: only bundles signed

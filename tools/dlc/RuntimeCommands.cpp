@@ -161,6 +161,9 @@ RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const st
     command->add_flag("--trust-bundle-code", options.trustBundleCode,
                       "cuda-sim: compile and run the CUDA code of a bundle that dlc did not "
                       "compile on this machine (it runs as host code: only for bundles you trust)");
+    command->add_flag("--check-numerics", options.checkNumerics,
+                      "after each kernel, check what it wrote and stop at the first NaN or "
+                      "infinity, naming the kernel and its .dl location");
     if (addModelOptions)
       addModelOptions(command);
     return command;
@@ -378,6 +381,7 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
   train.data = options.data;
   train.resume = options.resume;
   train.checkpointEverySteps = options.checkpointEvery;
+  train.checkNumerics = options.checkNumerics;
   if (!options.checkpoint.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(options.checkpoint, ec);
@@ -479,6 +483,7 @@ int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
   rt::TrainOptions train;
   train.data = options.data;
   train.seed = options.seed;
+  train.checkNumerics = options.checkNumerics;
   std::unique_ptr<rt::Trainer> trainer;
   if (rt::Status s = rt::Trainer::create(*session, train, &trainer); !s.ok())
     return fail(s);
@@ -585,7 +590,9 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
         in.i64()[i] = int64_t(v);
     }
     std::vector<rt::TensorView> outs;
-    if (rt::Status s = session->run("infer", {in}, &outs); !s.ok())
+    rt::RunOptions run;
+    run.checkNumerics = options.checkNumerics;
+    if (rt::Status s = session->run("infer", {in}, &outs, run); !s.ok())
       return fail(s);
     int64_t width = outs[0].numel() / batch;
     outShape = {examples, width};
@@ -648,12 +655,14 @@ int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
   int64_t batch = specs[0].shape[0];
   std::vector<rt::TensorView> outs;
   for (int64_t i = 0; i < options.warmup; ++i, ++stepValue)
-    if (rt::Status s = session->run(program, inputs, &outs, {uint64_t(stepValue)}); !s.ok())
+    if (rt::Status s = session->run(program, inputs, &outs,
+                                    {uint64_t(stepValue), false, options.checkNumerics}); !s.ok())
       return fail(s);
   int64_t steps = options.steps > 0 ? options.steps : 20;
   auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i, ++stepValue)
-    if (rt::Status s = session->run(program, inputs, &outs, {uint64_t(stepValue), options.profile});
+    if (rt::Status s = session->run(program, inputs, &outs,
+                                    {uint64_t(stepValue), options.profile, options.checkNumerics});
         !s.ok())
       return fail(s);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -28,6 +28,8 @@ struct RuntimeOptions {
   bool backendIsAuto = false;
   /// cuda-sim: run the CUDA code of a bundle this machine did not compile.
   bool trustBundleCode = false;
+  /// Check every kernel's outputs for NaN and infinity (RunOptions).
+  bool checkNumerics = false;
   // train / eval
   std::string data;
   int64_t epochs = 0, steps = 0;
