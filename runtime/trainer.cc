@@ -107,6 +107,9 @@ struct Trainer::State {
 
   // Where training stands; all of it goes into checkpoints.
   int64_t step = 0, epoch = 0, batch = 0;
+  // The loss of this run's first step (-1 before it), for the growth warning.
+  double firstLoss = -1;
+  bool warnedGrowth = false;
   MetricValues running;
 
   Status openData();
@@ -270,6 +273,16 @@ Status Trainer::State::trainBatch(double *seconds) {
   double lossValue = outs[0].f32()[0];
   if (!std::isfinite(lossValue))
     return diverged("the loss is " + std::string(std::isnan(lossValue) ? "nan" : "inf"));
+  if (firstLoss < 0)
+    firstLoss = lossValue;
+  else if (!warnedGrowth && lossValue > 100 * firstLoss && lossValue > 10) {
+    warnedGrowth = true;
+    if (options.onWarning)
+      options.onWarning("the loss grew from " + std::to_string(firstLoss) + " to " +
+                        std::to_string(lossValue) + " at step " + std::to_string(step) +
+                        " (epoch " + std::to_string(epoch + 1) +
+                        "): the run may be diverging (lower the learning rate?)");
+  }
   double total = running.loss * double(running.examples) + lossValue * double(count);
   std::map<std::string, double> counts;
   for (const auto &[name, value] : running.metrics)

@@ -53,6 +53,9 @@ struct TrainOptions {
   bool checkNumerics = false; // RunOptions::checkNumerics for every step and evaluation
   std::function<void(const Progress &)> onProgress;
   std::function<void(const EpochLog &)> onEpoch;
+  /// Once per run, when the loss of a step exceeds 100 times the first
+  /// step's (and 10): the usual sign of a run about to diverge.
+  std::function<void(const std::string &)> onWarning;
 };
 
 class Trainer {

@@ -450,6 +450,12 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
         logStatus = log.append(j.dump(-1, ' ', false, json::error_handler_t::replace));
     }
   };
+  train.onWarning = [&](const std::string &warning) {
+    std::fprintf(stderr, "%sdlc: warning: %s\n", tty ? "\n" : "", warning.c_str());
+    if (log.isOpen() && logStatus.ok())
+      logStatus = log.append(json{{"warning", warning}}.dump(-1, ' ', false,
+                                                             json::error_handler_t::replace));
+  };
   std::unique_ptr<rt::Trainer> trainer;
   if (rt::Status s = rt::Trainer::create(*session, train, &trainer); !s.ok())
     return fail(s);
