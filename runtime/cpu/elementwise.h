@@ -89,10 +89,13 @@ inline float expApprox(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int32_t bits = (int32_t(n) + 127) << 23;
+  // NaN survives the clamps; converting it to int is undefined, so it takes
+  // a select (vectorizes) and comes out as NaN, as exp(NaN) must.
+  bool isNan = x != x;
+  int32_t bits = ((isNan ? 0 : int32_t(n)) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return isNan ? x : p * scale;
 }
 
 inline float sigmoidApprox(float x) { return 1.0f / (1.0f + expApprox(-x)); }

@@ -68,7 +68,8 @@ public:
     *got = 0;
     if (!gzip_) {
       *got = std::min<uint64_t>(size, file_.size() - at_);
-      std::memcpy(dst, file_.data() + at_, size_t(*got));
+      if (*got)
+        std::memcpy(dst, file_.data() + at_, size_t(*got));
       at_ += *got;
       return okStatus();
     }
@@ -225,7 +226,7 @@ Status parseIdx(std::vector<uint8_t> fileBytes, const std::string &path, IdxArra
     const uint8_t *b = dimBytes + 4 * i;
     uint32_t d = uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3];
     array.dims.push_back(d);
-    overflow |= __builtin_mul_overflow(count, uint64_t(d), &count);
+    overflow |= __builtin_mul_overflow(count, uint64_t(d), &count) || count > uint64_t(INT64_MAX);
   }
   uint64_t payload = 0;
   overflow |= __builtin_mul_overflow(count, uint64_t(width), &payload);

@@ -151,6 +151,13 @@ TEST_F(DataIdxTest, RejectsTruncatedAndTrailingData) {
   ASSERT_TRUE(writeIdx(path("ok"), a, false).ok());
   std::vector<uint8_t> bytes = readBytes(path("ok"));
 
+  // Found by fuzz-idx: dimensions whose running product passes 2^63 before a 0.
+  writeBytes(path("wide"), {0, 0, 0x08, 4, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                            0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0});
+  expectError(path("wide"), StatusCode::kDataLoss, "overflow a 64-bit size");
+  writeBytes(path("empty"), {}); // found by fuzz-idx: an empty file
+  expectError(path("empty"), StatusCode::kDataLoss, "too short for an IDX header (0 bytes)");
+
   std::vector<uint8_t> cut(bytes.begin(), bytes.end() - 1);
   writeBytes(path("cut"), cut);
   expectError(path("cut"), StatusCode::kDataLoss, "holds only 23");

@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <random>
 
 using namespace dlc;
@@ -93,6 +94,15 @@ TEST(CpuKernelsHarness, ComparisonRejectsAPerturbedResult) {
   got[3] = NAN;
   EXPECT_FALSE(matches(got, want));
   EXPECT_FALSE(matches(Floats(999), want));
+}
+
+// Found by fuzz-bundle: exp of NaN converted NaN to int (undefined). NaN in,
+// NaN out, so that --check-numerics sees where it started.
+TEST(CpuKernelsElementwise, NaNStaysNaNThroughTheApproximations) {
+  float nan = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(std::isnan(rt::cpu::expApprox(nan)));
+  EXPECT_TRUE(std::isnan(rt::cpu::sigmoidApprox(nan)));
+  EXPECT_NEAR(rt::cpu::expApprox(1.0f), std::exp(1.0f), 1e-6f);
 }
 
 TEST(CpuKernelsElementwise, UnaryAndGradMatchReference) {
