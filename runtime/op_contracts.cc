@@ -233,53 +233,34 @@ bool spatial(Contract &c, const Shape &input, const std::vector<int64_t> &window
 
 // --- Convolution, dense, pooling ------------------------------------------
 
-bool conv2d(Contract &c) {
-  if (!c.counts(2, 3, 1) || !c.allSameFloat() || !c.rankIs(in(0), 4) || !c.rankIs(in(1), 4) ||
-      !c.dimIs(in(1), 2, c.dim(in(0), 3), "input channels"))
+/// The convolution relation each of conv2d's three ops states from its own
+/// side: |y| is NHWC |x| under a window of |kernel|'s first two dimensions
+/// (kernel [kh, kw, x's channels, y's channels]) with the op's strides,
+/// dilation and padding.
+bool convolution(Contract &c, Ref x, Ref kernel, Ref y) {
+  if (!c.allSameFloat() || !c.rankIs(x, 4) || !c.rankIs(kernel, 4) || !c.rankIs(y, 4) ||
+      !c.dimIs(kernel, 2, c.dim(x, 3), "input channels"))
     return false;
   auto strides = c.pair("strides"), dilation = c.pair("dilation");
   auto same = c.samePadding();
-  if (!strides || !dilation || !same)
-    return false;
-  int64_t filters = c.dim(in(1), 3);
-  if (c.inputs() == 3 && !c.shapeIs(in(2), {filters}))
-    return false;
-  if (c.dim(in(1), 0) < 1 || c.dim(in(1), 1) < 1)
-    return c.fail(c.name(in(1)) + " has an empty window");
   Shape want;
-  return spatial(c, c.shape(in(0)), {c.dim(in(1), 0), c.dim(in(1), 1)}, *strides, *dilation,
-                 *same, filters, &want) &&
-         c.shapeIs(out(0), want);
+  return strides && dilation && same &&
+         spatial(c, c.shape(x), {c.dim(kernel, 0), c.dim(kernel, 1)}, *strides, *dilation, *same,
+                 c.dim(kernel, 3), &want) &&
+         c.shapeIs(y, want);
+}
+
+bool conv2d(Contract &c) { // input, kernel, [bias] -> output
+  return c.counts(2, 3, 1) && convolution(c, in(0), in(1), out(0)) &&
+         (c.inputs() == 2 || c.shapeIs(in(2), {c.dim(in(1), 3)}));
 }
 
 bool conv2dGradInput(Contract &c) { // dy, kernel -> dx
-  if (!c.counts(2, 2, 1) || !c.allSameFloat() || !c.rankIs(in(0), 4) || !c.rankIs(in(1), 4) ||
-      !c.rankIs(out(0), 4))
-    return false;
-  auto strides = c.pair("strides"), dilation = c.pair("dilation");
-  auto same = c.samePadding();
-  if (!strides || !dilation || !same || !c.dimIs(in(1), 2, c.dim(out(0), 3), "input channels"))
-    return false;
-  Shape want;
-  return spatial(c, c.shape(out(0)), {c.dim(in(1), 0), c.dim(in(1), 1)}, *strides, *dilation,
-                 *same, c.dim(in(1), 3), &want) &&
-         c.shapeIs(in(0), want);
+  return c.counts(2, 2, 1) && convolution(c, out(0), in(1), in(0));
 }
 
 bool conv2dGradKernel(Contract &c) { // input, dy -> dkernel
-  if (!c.counts(2, 2, 1) || !c.allSameFloat() || !c.rankIs(in(0), 4) || !c.rankIs(in(1), 4) ||
-      !c.rankIs(out(0), 4))
-    return false;
-  auto strides = c.pair("strides"), dilation = c.pair("dilation");
-  auto same = c.samePadding();
-  if (!strides || !dilation || !same || !c.dimIs(out(0), 2, c.dim(in(0), 3), "input channels"))
-    return false;
-  if (c.dim(out(0), 0) < 1 || c.dim(out(0), 1) < 1)
-    return c.fail(c.name(out(0)) + " has an empty window");
-  Shape want;
-  return spatial(c, c.shape(in(0)), {c.dim(out(0), 0), c.dim(out(0), 1)}, *strides, *dilation,
-                 *same, c.dim(out(0), 3), &want) &&
-         c.shapeIs(in(1), want);
+  return c.counts(2, 2, 1) && convolution(c, in(0), out(0), in(1));
 }
 
 /// |shape| with its last dimension replaced by |last|.

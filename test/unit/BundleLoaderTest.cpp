@@ -32,22 +32,25 @@ using namespace dlc;
 
 namespace {
 
+/// The model of the .dl file |path| compiled at batch 2, as bundle file bytes.
+std::vector<uint8_t> compileBundle(const std::string &path) {
+  MLIRContext context;
+  context.loadDialect<dl::DLDialect, func::FuncDialect>();
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  auto program = loadProgram(path, sourceMgr, &context);
+  EXPECT_TRUE(succeeded(program));
+  auto module = buildModule(*program, "", &context);
+  EXPECT_TRUE(succeeded(module));
+  EXPECT_TRUE(succeeded(runKernelPipeline(**module, 2, BundleOptions{}.targets)));
+  std::vector<uint8_t> out;
+  EXPECT_TRUE(succeeded(writeBundle(**module, BundleOptions{}, &out)));
+  return out;
+}
+
 /// The MNIST CNN at batch 2, as file bytes.
 const std::vector<uint8_t> &mnistBundle() {
-  static std::vector<uint8_t> bytes = [] {
-    MLIRContext context;
-    context.loadDialect<dl::DLDialect, func::FuncDialect>();
-    llvm::SourceMgr sourceMgr;
-    SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-    auto program = loadProgram(DLC_SOURCE_DIR "/examples/mnist_cnn.dl", sourceMgr, &context);
-    EXPECT_TRUE(succeeded(program));
-    auto module = buildModule(*program, "", &context);
-    EXPECT_TRUE(succeeded(module));
-    EXPECT_TRUE(succeeded(runKernelPipeline(**module, 2, BundleOptions{}.targets)));
-    std::vector<uint8_t> out;
-    EXPECT_TRUE(succeeded(writeBundle(**module, BundleOptions{}, &out)));
-    return out;
-  }();
+  static std::vector<uint8_t> bytes = compileBundle(DLC_SOURCE_DIR "/examples/mnist_cnn.dl");
   return bytes;
 }
 
@@ -236,20 +239,8 @@ TEST(BundleLoaderTest, RejectsHostileFieldsWithTheirPath) {
 /// test/unit/Inputs/every_op.dl (44 of the op kinds, in its infer, grad,
 /// evaluate and train_step programs) at batch 2, as file bytes.
 const std::vector<uint8_t> &everyOpBundle() {
-  static std::vector<uint8_t> bytes = [] {
-    MLIRContext context;
-    context.loadDialect<dl::DLDialect, func::FuncDialect>();
-    llvm::SourceMgr sourceMgr;
-    SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-    auto program = loadProgram(DLC_SOURCE_DIR "/test/unit/Inputs/every_op.dl", sourceMgr, &context);
-    EXPECT_TRUE(succeeded(program));
-    auto module = buildModule(*program, "", &context);
-    EXPECT_TRUE(succeeded(module));
-    EXPECT_TRUE(succeeded(runKernelPipeline(**module, 2, BundleOptions{}.targets)));
-    std::vector<uint8_t> out;
-    EXPECT_TRUE(succeeded(writeBundle(**module, BundleOptions{}, &out)));
-    return out;
-  }();
+  static std::vector<uint8_t> bytes =
+      compileBundle(DLC_SOURCE_DIR "/test/unit/Inputs/every_op.dl");
   return bytes;
 }
 
