@@ -149,6 +149,9 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
     switch (buf->kind()) {
     case fb::BufferKind::Temp:
     case fb::BufferKind::Input:
+      if (buf->offset() % kBufferAlignment)
+        return invalid(origin, w + ".offset " + std::to_string(buf->offset()) + " is not " +
+                                   std::to_string(kBufferAlignment) + "-byte aligned");
       if (buf->offset() > p.arena_bytes() || uint64_t(bytes[i]) > p.arena_bytes() - buf->offset())
         return invalid(origin, w + " (offset " + std::to_string(buf->offset()) + ", " +
                                    std::to_string(bytes[i]) + " bytes) lies outside the arena of " +

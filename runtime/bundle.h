@@ -23,6 +23,10 @@ namespace dlc::rt {
 
 constexpr uint32_t kBundleVersion = 4;
 
+/// Every arena buffer's offset is a multiple of this (the memory plan places
+/// them so; the loader refuses others: vector loads and no misaligned element).
+constexpr uint64_t kBufferAlignment = 64;
+
 class Bundle {
 public:
   /// Reads and validates |path|.

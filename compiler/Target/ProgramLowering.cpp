@@ -46,7 +46,7 @@ namespace {
 
 constexpr int kNeverUsed = -2;
 constexpr int kProgramEnd = std::numeric_limits<int>::max();
-constexpr uint64_t kAlignment = 64;
+constexpr uint64_t kAlignment = rt::kBufferAlignment;
 
 struct Buffer {
   std::string name;

@@ -495,13 +495,13 @@ Status runPlanted(const std::string &source, const std::string &entry,
                   const RunOptions &options = {}) {
   using K = fb::BufferKind;
   ProgramSpec bad{"bad",
-                  {{"x", {8}, K::Input, 0}, {"y", {8}, K::Temp, 32}},
+                  {{"x", {8}, K::Input, 0}, {"y", {8}, K::Temp, 64}},
                   {{"planted", "planted", {0}, {1}, source, entry, {0, 1}}},
                   {0},
                   {1},
                   {"x"},
                   {"y"},
-                  64};
+                  96};
   std::unique_ptr<Device> device;
   SimOptions trusted;
   trusted.trustAnyBundle = true;
