@@ -18,6 +18,12 @@ namespace dlc::rt {
 /// The most elements one tensor may have (2^40: the compiler's limit too).
 constexpr int64_t kMaxTensorElements = int64_t(1) << 40;
 
+/// The largest window a convolution or pooling may span along one axis
+/// (dilation * (size - 1) + 1) and the largest stride: far beyond real
+/// models (DeepLab's widest atrous window spans 37), far below where
+/// padding arithmetic in 32-bit integers (oneDNN's included) could overflow.
+constexpr int64_t kMaxWindowExtent = int64_t(1) << 16;
+
 /// Physical memory of this machine, bounded by the process's address-space
 /// limit (ulimit -v), the container's memory limit (cgroup v2 memory.max)
 /// and $DLC_MEMORY_LIMIT (bytes), when set.

@@ -9,6 +9,7 @@
 #include "runtime/op_contracts.h"
 
 #include "runtime/bundle.h"
+#include "runtime/limits.h"
 #include "runtime/op_attrs.h"
 #include "runtime/tensor.h"
 
@@ -144,8 +145,10 @@ public:
   /// Two positive integers (strides, dilation, a window).
   std::optional<std::vector<int64_t>> pair(const char *attr) {
     auto v = ints(attr, 2);
-    if (v && ((*v)[0] < 1 || (*v)[1] < 1 || (*v)[0] > (int64_t(1) << 31) || (*v)[1] > (int64_t(1) << 31))) {
-      fail("attribute '" + std::string(attr) + "' must be two positive integers");
+    if (v && ((*v)[0] < 1 || (*v)[1] < 1 || (*v)[0] > kMaxWindowExtent ||
+              (*v)[1] > kMaxWindowExtent)) {
+      fail("attribute '" + std::string(attr) + "' must be two integers in [1, " +
+           std::to_string(kMaxWindowExtent) + "]");
       return std::nullopt;
     }
     return v;
@@ -206,9 +209,13 @@ private:
 /// |size|, as the dialect's windowOutput; nullopt when the window does not fit.
 std::optional<int64_t> windowOutput(int64_t size, int64_t window, int64_t stride, int64_t dilation,
                                     bool same) {
+  if (window > kMaxWindowExtent)
+    return std::nullopt;
+  int64_t effective = dilation * (window - 1) + 1; // no overflow: both at most 2^16
+  if (effective > kMaxWindowExtent)
+    return std::nullopt;
   if (same)
     return (size + stride - 1) / stride;
-  int64_t effective = dilation * (window - 1) + 1;
   if (size < effective)
     return std::nullopt;
   return (size - effective) / stride + 1;
@@ -223,8 +230,9 @@ bool spatial(Contract &c, const Shape &input, const std::vector<int64_t> &window
     auto size = windowOutput(input[size_t(1 + i)], window[size_t(i)], strides[size_t(i)],
                              dilation[size_t(i)], same);
     if (!size)
-      return c.fail("the window " + std::to_string(window[size_t(i)]) + " does not fit input " +
-                    shapeString(input) + " with valid padding");
+      return c.fail("the window " + std::to_string(window[size_t(i)]) + " (dilation " +
+                    std::to_string(dilation[size_t(i)]) + ") spans more than " +
+                    (same ? std::to_string(kMaxWindowExtent) : "the input " + shapeString(input)));
     result->push_back(*size);
   }
   result->push_back(channels);

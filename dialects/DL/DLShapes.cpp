@@ -67,6 +67,9 @@ public:
     if (values[0] < 1 || values[1] < 1)
       return fail(Twine(what) + " must be positive, got [" + Twine(values[0]) + ", " +
                   Twine(values[1]) + "]");
+    if (values[0] > dlc::rt::kMaxWindowExtent || values[1] > dlc::rt::kMaxWindowExtent)
+      return fail(Twine(what) + " must be at most " + Twine(dlc::rt::kMaxWindowExtent) + ", got [" +
+                  Twine(values[0]) + ", " + Twine(values[1]) + "]");
     return success();
   }
 
@@ -108,11 +111,18 @@ LogicalResult unranked(Value like, SmallVectorImpl<Type> &results) {
 FailureOr<int64_t> windowOutput(const ShapeChecker &check, int64_t size, int64_t window,
                                 int64_t stride, int64_t dilation, Padding padding,
                                 StringRef axis) {
+  // Windows and dilations are checked positive and at most kMaxWindowExtent
+  // (expectPair) before they get here: the product cannot overflow.
+  int64_t effective = dilation * (window - 1) + 1;
+  if (effective > dlc::rt::kMaxWindowExtent) {
+    (void)check.fail(Twine("the window spans ") + Twine(effective) + " along the " + axis +
+                     " (dilation * (size - 1) + 1), more than " + Twine(dlc::rt::kMaxWindowExtent));
+    return failure();
+  }
   if (size == kDyn)
     return kDyn;
   if (padding == Padding::same)
     return (size + stride - 1) / stride;
-  int64_t effective = dilation * (window - 1) + 1;
   if (size < effective) {
     (void)check.fail(Twine("input ") + axis + " " + Twine(size) +
                      " is smaller than the window " + Twine(effective) +
