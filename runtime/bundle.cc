@@ -38,12 +38,19 @@ Status invalid(const std::string &origin, const std::string &what) {
   return DLC_MAKE_STATUS(StatusCode::kDataLoss, origin + ": invalid bundle: " + what);
 }
 
+/// Whether the elements of |v| are aligned for their type. The flatbuffers
+/// Verifier (2.0) aligns a vector's length, not its 8-byte elements: a
+/// hand-made file can misalign them, and reading them is undefined behaviour.
+template <typename T> bool aligned(const flatbuffers::Vector<T> *v) {
+  return !v || v->size() == 0 || reinterpret_cast<uintptr_t>(v->data()) % alignof(T) == 0;
+}
+
 /// Element count of |shape| with every dimension positive (the compiler
 /// makes no empty tensors, and a batch of 0 divides by zero in a mean) and no
 /// more than kMaxTensorElements elements.
 bool checkedElements(const flatbuffers::Vector<int64_t> *shape, int64_t *count) {
   int64_t n = 1;
-  if (!shape || shape->size() > 8)
+  if (!shape || shape->size() > 8 || !aligned(shape))
     return false;
   for (int64_t d : *shape) {
     if (d < 1 || n > kMaxTensorElements / d)
@@ -234,6 +241,11 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
         return invalid(origin, wo + ".kind " + std::to_string(int(op->kind())) + " is unknown");
       DLC_RETURN_IF_ERROR(checkIndices(op->inputs(), wo + ".inputs"), "");
       DLC_RETURN_IF_ERROR(checkIndices(op->outputs(), wo + ".outputs"), "");
+      if (op->attrs())
+        for (const fb::Attr *attr : *op->attrs())
+          if (!aligned(attr->ints()) || !aligned(attr->floats()))
+            return invalid(origin, wo + " attribute '" + attr->name()->str() +
+                                       "' holds misaligned numbers");
       std::string problem = checkOpContract(p, *op);
       if (!problem.empty())
         return invalid(origin, wo + " (" + fb::EnumNameOpKind(op->kind()) + "): " + problem);
@@ -313,6 +325,10 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
         return invalid(origin, wk + ".cuda.library " + std::to_string(int(call->library())) +
                                    " is unknown");
       DLC_RETURN_IF_ERROR(checkIndices(call->args(), wk + ".cuda.args"), "");
+      if (call->descriptor())
+        for (const fb::Attr *attr : *call->descriptor())
+          if (!aligned(attr->ints()) || !aligned(attr->floats()))
+            return invalid(origin, wk + ".cuda.descriptor holds misaligned numbers");
       if (call->workspace_bytes() > (uint64_t(1) << 40))
         return invalid(origin, wk + ".cuda.workspace_bytes " +
                                    std::to_string(call->workspace_bytes()) + " is beyond 1 TiB");

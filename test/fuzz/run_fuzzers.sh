@@ -56,7 +56,10 @@ for target in "${targets[@]}"; do
   start=$(date +%s)
   # -rss_limit_mb: the sanitizers' allowance; the harnesses cap dlc's own
   # allocations at 256 MiB (DLC_MEMORY_LIMIT), so 2.5 GiB is ample.
-  if (cd "$seeds/dl" && "$fuzz_build/test/fuzz/fuzz-$target" "$corpus" "$seeds/$target" \
+  # Past findings (test/fuzz/regressions/TARGET) run first, as seeds.
+  regressions=$src/test/fuzz/regressions/$target
+  [ -d "$regressions" ] || regressions=
+  if (cd "$seeds/dl" && "$fuzz_build/test/fuzz/fuzz-$target" "$corpus" "$seeds/$target" $regressions \
         -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -max_len=2000000 \
         -artifact_prefix="$out/findings/$target/" -print_final_stats=1 \
         > "$out/$target.log" 2>&1); then
