@@ -140,7 +140,7 @@ static_assert(int(fb::DType::MAX) == int(DType::kBool), "a dtype the runtime doe
 
 
 Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint64_t payloadSize,
-                     const std::string &origin) {
+                     uint64_t memoryBytes, const std::string &origin) {
   std::string where = at("programs", pi);
   const auto &buffers = *p.buffers();
   std::vector<int64_t> bytes(buffers.size());
@@ -203,7 +203,7 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
   if ((p.inputs() ? p.inputs()->size() : 0) != (p.input_names() ? p.input_names()->size() : 0) ||
       (p.outputs() ? p.outputs()->size() : 0) != (p.output_names() ? p.output_names()->size() : 0))
     return invalid(origin, where + " has a different number of signature names and buffers");
-  DLC_RETURN_IF_ERROR(checkFits(p.arena_bytes(), hostMemoryBytes(), where + "'s arena"), "");
+  DLC_RETURN_IF_ERROR(checkFits(p.arena_bytes(), memoryBytes, where + "'s arena"), "");
 
   // Which buffers hold a value: the inputs and parameters at the start, then
   // what each op writes, in order. Reading anything else would read memory
@@ -452,6 +452,7 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
     if (Status s = parseTrainSetup(root->train_setup()->str(), &setup); !s.ok())
       return invalid(origin, s.message());
   }
+  const uint64_t memoryBytes = hostMemoryBytes(); // reads /sys: once per load
   uint64_t parameterBytes = 0;
   for (size_t i = 0; i < root->parameters()->size(); ++i) {
     const fb::Parameter *p = root->parameters()->Get(i);
@@ -467,7 +468,7 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
                                  "; this runtime stores parameters as f32");
     uint64_t want = uint64_t(n) * dtypeSize(fromFbDType(p->dtype()));
     parameterBytes += want; // each below 2^43: no overflow
-    DLC_RETURN_IF_ERROR(checkFits(parameterBytes, hostMemoryBytes(), origin + ": the parameters"),
+    DLC_RETURN_IF_ERROR(checkFits(parameterBytes, memoryBytes, origin + ": the parameters"),
                         "");
     bool external = p->external_file() && p->external_file()->size() > 0;
     if (!external && (p->data_bytes() != want || p->data_offset() > payloadBytes ||
@@ -476,7 +477,8 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
                                  "') data does not fit the payload or its shape");
   }
   for (size_t i = 0; i < root->programs()->size(); ++i)
-    DLC_RETURN_IF_ERROR(verifyProgram(*root, *root->programs()->Get(i), i, payloadBytes, origin),
+    DLC_RETURN_IF_ERROR(verifyProgram(*root, *root->programs()->Get(i), i, payloadBytes, memoryBytes,
+                                      origin),
                         "");
   *out = std::move(bundle);
   return okStatus();

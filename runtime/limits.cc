@@ -57,8 +57,4 @@ Status checkFits(uint64_t bytes, uint64_t limit, const std::string &what, const 
                              (hint.empty() ? "" : " (" + hint + ")"));
 }
 
-bool checkedMultiply(int64_t a, int64_t b, int64_t *out) {
-  return a >= 0 && b >= 0 && !__builtin_mul_overflow(a, b, out);
-}
-
 } // namespace dlc::rt

@@ -37,7 +37,4 @@ Status checkFits(uint64_t bytes, uint64_t limit, const std::string &what,
 /// "1.5 GiB", "312 MiB", "4096 bytes".
 std::string byteString(uint64_t bytes);
 
-/// a * b, or false on overflow of int64_t (and for negative operands).
-bool checkedMultiply(int64_t a, int64_t b, int64_t *out);
-
 } // namespace dlc::rt

@@ -64,6 +64,15 @@ Status positiveInteger(const json &j, const std::string &where) {
 
 } // namespace
 
+Setting settingOf(const nlohmann::json &setting) {
+  Setting s;
+  s.kind = setting.at("kind").get<std::string>();
+  if (setting.contains("options"))
+    for (const auto &[name, value] : setting.at("options").items())
+      s.options[name] = value.is_boolean() ? double(value.get<bool>()) : value.get<double>();
+  return s;
+}
+
 Status parseTrainSetup(const std::string &text, nlohmann::json *out) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded())

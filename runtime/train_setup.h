@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/settings.h"
 #include "runtime/status.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -28,5 +29,9 @@ namespace dlc::rt {
 /// name the field ("'shuffle' must be a boolean, got a string"). `{}` (a
 /// model without a `train` block) is valid and stays empty.
 Status parseTrainSetup(const std::string &text, nlohmann::json *out);
+
+/// A setting (loss, optimizer, metric) of a setup that parseTrainSetup
+/// accepted, to decode (runtime/settings.h); booleans become 0 or 1.
+Setting settingOf(const nlohmann::json &setting);
 
 } // namespace dlc::rt

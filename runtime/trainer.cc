@@ -74,16 +74,6 @@ Status parseDataSpec(const std::string &spec, std::string *kind, data::Options *
   return okStatus();
 }
 
-/// A setting of the training setup's JSON ({"kind": ..., "options": {...}}).
-Setting settingOf(const json &j) {
-  Setting s;
-  s.kind = j.at("kind").get<std::string>();
-  if (j.contains("options"))
-    for (const auto &[name, value] : j.at("options").items())
-      s.options[name] = value.is_boolean() ? double(value.get<bool>()) : value.get<double>();
-  return s;
-}
-
 } // namespace
 
 struct Trainer::State {

@@ -38,6 +38,7 @@ struct DeviceCommand {
     size_t bytes;
   };
   std::vector<Copy> copies;
+  std::vector<uint32_t> written; // float buffers its ops write (--check-numerics)
 };
 
 class CudaProgram : public PreparedProgram {
@@ -96,7 +97,7 @@ public:
       DLC_RETURN_IF_ERROR(runCommand(commands_[c], options, &times_[c]),
                           "kernel '" + commands_[c].kernel + "' of program '" + name_ + "'");
       if (options.checkNumerics)
-        DLC_RETURN_IF_ERROR(checkOutputs(*program_->kernels()->Get(uint32_t(c))), "");
+        DLC_RETURN_IF_ERROR(checkOutputs(*program_->kernels()->Get(uint32_t(c)), commands_[c]), "");
     }
     for (size_t o = 0; o < views_.size(); ++o)
       DLC_RETURN_IF_ERROR(backend_.copyToHost(views_[o].data, address_[program_->outputs()->Get(
@@ -149,6 +150,7 @@ private:
   Status addCommand(const fb::Kernel &k) {
     DeviceCommand command;
     command.kernel = k.name()->str();
+    command.written = floatBuffersWritten(*program_, k);
     switch (k.cuda_type()) {
     case fb::CudaExecution::CudaLaunch:
       DLC_RETURN_IF_ERROR(addLaunch(k, *k.cuda_as_CudaLaunch(), &command), "");
@@ -206,9 +208,9 @@ private:
   }
 
   /// --check-numerics: the float buffers |kernel| wrote, copied back and checked.
-  Status checkOutputs(const fb::Kernel &kernel) {
+  Status checkOutputs(const fb::Kernel &kernel, const DeviceCommand &command) {
     DLC_RETURN_IF_ERROR(backend_.synchronize(), "kernel '" + kernel.name()->str() + "'");
-    for (uint32_t b : floatBuffersWritten(*program_, kernel)) {
+    for (uint32_t b : command.written) {
       std::vector<uint8_t> host(bufferBytes(*program_->buffers()->Get(b)));
       DLC_RETURN_IF_ERROR(backend_.copyToHost(host.data(), address_[b], host.size()),
                           "--check-numerics");

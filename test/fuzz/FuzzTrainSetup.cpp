@@ -12,18 +12,6 @@
 using namespace dlc::rt;
 using json = nlohmann::json;
 
-namespace {
-Setting settingOf(const json &j) {
-  Setting s;
-  s.kind = j["kind"].get<std::string>();
-  if (j.contains("options"))
-    for (const auto &[name, value] : j["options"].items())
-      if (value.is_boolean() || value.is_number())
-        s.options[name] = value.is_boolean() ? double(value.get<bool>()) : value.get<double>();
-  return s;
-}
-} // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json setup;
   if (!parseTrainSetup(std::string(reinterpret_cast<const char *>(data), size), &setup).ok() ||
