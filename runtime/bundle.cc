@@ -95,6 +95,8 @@ std::string firstBadString(const fb::Bundle &b) {
       const fb::Kernel *kernel = p->kernels()->Get(uint32_t(k));
       std::string wk = w + "." + at("kernels", k);
       if (bad(kernel->name())) return wk + ".name";
+      for (size_t o = 0; kernel->ops() && o < kernel->ops()->size(); ++o)
+        if (bad(kernel->ops()->Get(uint32_t(o))->precision())) return wk + "." + at("ops", o) + ".precision";
       if (kernel->locations())
         for (const flatbuffers::String *s : *kernel->locations())
           if (bad(s)) return wk + ".locations";

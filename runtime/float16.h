@@ -75,6 +75,43 @@ inline float fromF16Bits(uint16_t h) {
 }
 inline float fromBF16Bits(uint16_t h) { return float16_detail::bitsToFloat(uint32_t(h) << 16); }
 
+/// |x| rounded to bf16 (nearest, ties to even), as toBF16Bits(x) but from a
+/// float, by integer arithmetic: the CPU's conversion at kernel boundaries.
+inline uint16_t floatToBF16Bits(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, sizeof b);
+  if ((b & 0x7FFFFFFFu) > 0x7F800000u) // NaN: the quiet NaN of its sign, as narrow() makes
+    return uint16_t(((b >> 16) & 0x8000u) | 0x7FC0u);
+  b += 0x7FFFu + ((b >> 16) & 1u); // a carry moves into the exponent, up to infinity
+  return uint16_t(b >> 16);
+}
+
+/// |x| rounded to f16 (nearest, ties to even), as toF16Bits(x) but from a float.
+inline uint16_t floatToF16Bits(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, sizeof b);
+  const uint16_t sign = uint16_t((b >> 16) & 0x8000u);
+  const uint32_t magnitude = b & 0x7FFFFFFFu;
+  if (magnitude > 0x7F800000u)
+    return sign | 0x7E00u;
+  if (magnitude >= 0x477FF000u) // 65520 and up round to infinity
+    return sign | 0x7C00u;
+  if (magnitude >= 0x38800000u) { // an f16 normal: rebias by 112, round off 13 bits
+    uint32_t m = magnitude - 0x38000000u;
+    m += 0xFFFu + ((m >> 13) & 1u);
+    return uint16_t(sign | (m >> 13));
+  }
+  // A subnormal: a multiple of 2^-24, rounded to even on the integer.
+  float scaled;
+  std::memcpy(&scaled, &magnitude, sizeof scaled);
+  scaled *= 16777216.0f; // exact: a power of two
+  uint32_t units = uint32_t(scaled);
+  const float rest = scaled - float(units);
+  if (rest > 0.5f || (rest == 0.5f && (units & 1u)))
+    ++units;
+  return uint16_t(sign | units);
+}
+
 /// Element |i| of |data|, a tensor of |dtype| (a float or integer type).
 inline double loadElement(DType dtype, const void *data, int64_t i) {
   switch (dtype) {

@@ -88,5 +88,23 @@ TEST(Float16, ElementsLoadAndStoreByDType) {
   EXPECT_EQ(loadElement(DType::kI64, i64, 0), 42.0);
 }
 
+/// The float fast paths round as the double ones do: every 61st bit pattern
+/// (all exponents, many fractions) and the boundaries between the cases.
+TEST(Float16, FloatConversionsRoundAsDoubleOnes) {
+  auto check = [](uint32_t bits) {
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    ASSERT_EQ(floatToBF16Bits(f), toBF16Bits(double(f))) << std::hex << bits;
+    ASSERT_EQ(floatToF16Bits(f), toF16Bits(double(f))) << std::hex << bits;
+  };
+  for (uint64_t bits = 0; bits <= 0xFFFFFFFFull; bits += 61)
+    check(uint32_t(bits));
+  for (uint32_t edge : {0x477FF000u, 0x38800000u, 0x33000000u, 0x7F800000u, 0x7F7FFFFFu,
+                        0x00000001u, 0x3F808000u, 0x3F818000u, 0x387FF000u, 0x33800000u})
+    for (uint32_t sign : {0u, 0x80000000u})
+      for (int d = -3; d <= 3; ++d)
+        check((edge + uint32_t(d)) ^ sign);
+}
+
 } // namespace
 } // namespace dlc::rt

@@ -107,17 +107,29 @@ public:
     DType t = dtype(r);
     return t == DType::kI32 || t == DType::kI64 || fail(name(r) + " must be i32 or i64 ids");
   }
-  /// Every ref a float tensor of the first one's element type.
+  /// Whether an op may read or write |a| and |b| together: equal types, or
+  /// both of f16, bf16 and f32 (mixed precision: 16-bit storage, converted
+  /// by the backends where a kernel reads or writes it).
+  static bool mixable(DType a, DType b) {
+    auto storage = [](DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; };
+    return a == b || (storage(a) && storage(b));
+  }
+  bool likeFloat(Ref r, Ref first) {
+    return floatType(r) && (mixable(dtype(r), dtype(first)) ||
+                            fail(name(r) + " is " + dtypeName(dtype(r)) + ", which " + name(first) +
+                                 " (" + dtypeName(dtype(first)) + ") does not mix with"));
+  }
+  /// Every ref a float tensor of a type that mixes with the first one's.
   bool sameFloat(std::initializer_list<Ref> refs) {
     const Ref *first = refs.begin();
     if (!floatType(*first))
       return false;
     for (const Ref &r : refs)
-      if (dtype(r) != dtype(*first))
-        return fail(name(r) + " must have the element type of " + name(*first));
+      if (!likeFloat(r, *first))
+        return false;
     return true;
   }
-  /// Every operand and result a float tensor of one element type.
+  /// Every operand and result a float tensor of types that mix.
   bool allSameFloat() {
     if (!inputs() && !outputs())
       return true;
@@ -125,11 +137,11 @@ public:
     if (!floatType(first))
       return false;
     for (size_t i = 0; i < inputs(); ++i)
-      if (dtype(in(i)) != dtype(first))
-        return fail(name(in(i)) + " must have the element type of " + name(first));
+      if (!likeFloat(in(i), first))
+        return false;
     for (size_t i = 0; i < outputs(); ++i)
-      if (dtype(out(i)) != dtype(first))
-        return fail(name(out(i)) + " must have the element type of " + name(first));
+      if (!likeFloat(out(i), first))
+        return false;
     return true;
   }
 

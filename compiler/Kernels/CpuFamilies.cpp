@@ -22,22 +22,26 @@ Operation *opAt(dl::FusedOp group, unsigned index) {
 
 const char *routine(rt::fb::CpuRoutine r) { return rt::fb::EnumNameCpuRoutine(r); }
 
-constexpr const char *kCpuTypes = "f32 values, i32 and i64 ids";
+constexpr const char *kCpuTypes =
+    "f32 values (f16 and bf16 stored, converted to f32 around the call), i32 and i64 ids";
+
+bool storedFloat(Type e) { return e.isF32() || e.isF16() || e.isBF16(); }
 
 /// Whether the ops from |first| on, |count| of them, have element types the
-/// CPU routines compute with: f32 results, f32 values and i32 or i64 ids
-/// read; only a cast converts between types.
+/// CPU routines take: f32 values (16-bit ones converted to and from f32 at
+/// the call's boundary, runtime/cpu/cpu_device.cc) and i32 or i64 ids; only
+/// a cast converts between other types.
 bool cpuElementTypes(dl::FusedOp group, unsigned first, unsigned count) {
   for (unsigned i = first; i < first + count; ++i) {
     Operation *op = opAt(group, i);
     if (!op || isa<dl::CastOp>(op))
       continue;
     for (Value v : op->getResults())
-      if (!cast<ShapedType>(v.getType()).getElementType().isF32())
+      if (!storedFloat(cast<ShapedType>(v.getType()).getElementType()))
         return false;
     for (Value v : op->getOperands()) {
       Type e = cast<ShapedType>(v.getType()).getElementType();
-      if (!e.isF32() && !e.isInteger(32) && !e.isInteger(64))
+      if (!storedFloat(e) && !e.isInteger(32) && !e.isInteger(64))
         return false;
     }
   }
@@ -52,6 +56,11 @@ unsigned activationEpilogue(dl::FusedOp group, unsigned first) {
       user->getOperand(0) != producer->getResult(0) ||
       !isa<dl::ReluOp, dl::SigmoidOp, dl::TanhOp, dl::GeluOp, dl::LeakyReluOp>(user) ||
       !cpuElementTypes(group, first, 2))
+    return 0;
+  // The product stays in f32 inside the call: its 16-bit rounding is skipped,
+  // which only relu does not see (it commutes with rounding).
+  Type product = cast<ShapedType>(producer->getResult(0).getType()).getElementType();
+  if (!product.isF32() && !isa<dl::ReluOp>(user))
     return 0;
   return 2;
 }

@@ -11,14 +11,22 @@ using namespace mlir;
 namespace dlc::kernels {
 namespace {
 
-/// The element type of a value of |group| outside |set| (ElementType bits),
-/// if there is one.
+/// The element type of a value of |group|, or of the storage of one of its
+/// buffers, outside |set| (ElementType bits), if there is one.
 Type typeOutside(dl::FusedOp group, unsigned set) {
-  SmallVector<Value> values(group.getInputs());
-  values.append(group.getResults().begin(), group.getResults().end());
-  for (Value v : values)
-    if (!(cuda::elementTypeBit(v.getType()) & set))
-      return cast<ShapedType>(v.getType()).getElementType();
+  SmallVector<Type> types;
+  Block &body = group.getBody().front();
+  for (auto [i, v] : llvm::enumerate(body.getArguments())) {
+    types.push_back(v.getType());
+    types.push_back(cuda::inputStorage(group, unsigned(i)));
+  }
+  for (auto [i, v] : llvm::enumerate(body.getTerminator()->getOperands())) {
+    types.push_back(v.getType());
+    types.push_back(cuda::resultStorage(group, unsigned(i)));
+  }
+  for (Type t : types)
+    if (!(cuda::elementTypeBit(t) & set))
+      return isa<ShapedType>(t) ? cast<ShapedType>(t).getElementType() : t;
   return {};
 }
 
@@ -29,7 +37,13 @@ std::vector<KernelFamily> buildRegistry() {
     unsigned types = f.elementTypes;
     all.push_back({"cuda", f.name, f.runs, f.launch, f.limits, cuda::describeElementTypes(types),
                    [matches, types](dl::FusedOp group, unsigned first) -> unsigned {
-                     if (first != 0 || typeOutside(group, types) || !matches(group))
+                     if (first != 0)
+                       return 0;
+                     // Matched as emitted: boundary casts folded into loads and stores.
+                     dl::FusedOp folded = cuda::foldBoundaryCasts(group);
+                     bool runs = !typeOutside(folded, types) && matches(folded);
+                     folded->erase();
+                     if (!runs)
                        return 0;
                      return unsigned(std::distance(group.getBody().front().begin(),
                                                    group.getBody().front().end())) - 1;
@@ -96,8 +110,8 @@ FailureOr<SmallVector<const KernelFamily *>> planGroup(StringRef target, dl::Fus
       else {
         os << "no " << target << " kernel family runs '" << ops[at]->getName() << "'";
         if (Type t = typeOutside(group, cuda::kComputeTypes))
-          os << " on " << t << " tensors (the CPU routines compute f32 values with i32 and i64 "
-                "ids; only cast converts)";
+          os << " on " << t << " tensors (the CPU routines compute f32 values, stored as f32, f16 "
+                "or bf16, with i32 and i64 ids; only cast converts others)";
       }
       return failure();
     }

@@ -20,20 +20,29 @@ int64_t compileBatchSize(ModuleOp module, int64_t requested) {
   return 32;
 }
 
-LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize,
-                                llvm::ArrayRef<std::string> targets) {
-  // Until the precision pass exists, a mixed policy must not pass unnoticed.
-  for (auto setup : module.getOps<dl::TrainSetupOp>())
-    if (setup.getPrecision() != dl::Precision::fp32)
-      emitWarning(setup.getLoc())
-          << "precision = " << dl::stringifyPrecision(setup.getPrecision())
-          << " is not implemented yet: dlc runs this model in fp32";
-  PassManager pm(module.getContext());
+namespace {
+void addPrecisionPasses(PassManager &pm, ModuleOp module, int64_t batchSize, StringRef precision) {
   InferShapesPassOptions shapes;
   shapes.batchSize = batchSize;
   pm.addPass(createInferShapesPass(shapes));
   if (!module.getOps<dl::TrainSetupOp>().empty())
     pm.addPass(createAutodiffPass());
+  SelectPrecisionPassOptions policy;
+  policy.policy = precision.str();
+  pm.addPass(createSelectPrecisionPass(policy));
+}
+} // namespace
+
+LogicalResult runPrecisionPipeline(ModuleOp module, int64_t batchSize, StringRef precision) {
+  PassManager pm(module.getContext());
+  addPrecisionPasses(pm, module, batchSize, precision);
+  return pm.run(module);
+}
+
+LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize,
+                                llvm::ArrayRef<std::string> targets, StringRef precision) {
+  PassManager pm(module.getContext());
+  addPrecisionPasses(pm, module, batchSize, precision);
   pm.addPass(createFuseKernelsPass());
   if (!targets.empty()) {
     SelectKernelsPassOptions select;

@@ -13,11 +13,17 @@ namespace dlc {
 /// training setup's batch_size, else Keras' default of 32.
 int64_t compileBatchSize(mlir::ModuleOp module, int64_t requested);
 
-/// Everything between the dl dialect and a bundle: dlc-infer-shapes at
-/// |batchSize|, dlc-autodiff (when the module has a training setup), dlc-fuse,
-/// then dlc-select-kernels for |targets| and dlc-plan-memory (no targets:
-/// stop after fusion).
+/// dlc-infer-shapes at |batchSize|, dlc-autodiff (when the module has a
+/// training setup) and dlc-select-precision under |precision| (fp32,
+/// mixed_fp16, mixed_bf16; "": the training setup's policy).
+mlir::LogicalResult runPrecisionPipeline(mlir::ModuleOp module, int64_t batchSize,
+                                         llvm::StringRef precision = "");
+
+/// Everything between the dl dialect and a bundle: runPrecisionPipeline,
+/// dlc-fuse, then dlc-select-kernels for |targets| and dlc-plan-memory (no
+/// targets: stop after fusion).
 mlir::LogicalResult runKernelPipeline(mlir::ModuleOp module, int64_t batchSize,
-                                      llvm::ArrayRef<std::string> targets);
+                                      llvm::ArrayRef<std::string> targets,
+                                      llvm::StringRef precision = "");
 
 } // namespace dlc

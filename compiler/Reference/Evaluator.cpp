@@ -150,8 +150,20 @@ private:
       return failure();
     }
     stored(result);
+    roundToStorage(result, op->getResult(0).getType());
     values[op->getResult(0)] = std::move(result);
     return success();
+  }
+
+  /// A 16-bit value holds what its type can: the program rounds it where it
+  /// is made (mixed precision, dlc-select-precision), and so does the
+  /// reference. f32 values stay exact: that rounding is the backends' noise.
+  static void roundToStorage(RefTensor &result, Type type) {
+    Type element = cast<ShapedType>(type).getElementType();
+    if (result.integer || !(element.isF16() || element.isBF16()))
+      return;
+    for (double &v : result.data)
+      v = roundTo(element, v);
   }
 
   LogicalResult defineAll(Operation *op, std::vector<RefTensor> results) {
@@ -160,6 +172,7 @@ private:
         return op->emitOpError("computed a result of shape ")
                << result.shapeString() << " that does not match " << value.getType();
       stored(result);
+      roundToStorage(result, value.getType());
       values[value] = std::move(result);
     }
     return success();

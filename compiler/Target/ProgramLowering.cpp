@@ -631,7 +631,9 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
       fb::OpKind kind = k.fused ? *kernels::opKindOf(rec.op) : fb::OpKind::copy;
       std::vector<uint32_t> in(rec.inputs.begin(), rec.inputs.end());
       std::vector<uint32_t> out(rec.outputs.begin(), rec.outputs.end());
-      ops.push_back(fb::CreateOpDirect(fbb, kind, &in, &out, &attrs));
+      auto why = rec.op->getAttrOfType<StringAttr>("dl.precision");
+      ops.push_back(fb::CreateOpDirect(fbb, kind, &in, &out, &attrs,
+                                       why ? rt::toValidUtf8(why.str()).c_str() : nullptr));
       std::string where = locationText(rec.op->getLoc());
       if (!where.empty())
         locations.push_back(fbb.CreateString(rt::toValidUtf8(where))); // paths may be any bytes

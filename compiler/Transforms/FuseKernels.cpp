@@ -9,6 +9,8 @@
 //   conv2d[+elementwise]                               -> pool          (pooled in the tile)
 //   dense                                              -> softmax       (last axis: row epilogue)
 //   elementwise|loss_grad                              -> bias_grad     (reduction epilogue)
+//   any                                                -> cast          (a converting store)
+//   cast of a value no kernel ends in -> its reader      (a converting load, one copy per reader)
 //
 // These rules propose; the kernel-family registry (compiler/Kernels)
 // disposes: an op joins a group only when every target can run the group
@@ -37,7 +39,7 @@ using namespace dlc;
 
 namespace {
 
-enum class Role { View, Anchor, Elementwise, Pool, Softmax, BiasGrad, LossGrad, Other };
+enum class Role { View, Anchor, Elementwise, Pool, Softmax, BiasGrad, LossGrad, Cast, Other };
 
 Role roleOf(Operation *op) {
   if (!isa_and_nonnull<dl::DLDialect>(op->getDialect()) ||
@@ -60,12 +62,23 @@ Role roleOf(Operation *op) {
     return Role::BiasGrad;
   if (isa<dl::LossGradOp>(op))
     return Role::LossGrad;
+  if (isa<dl::CastOp>(op))
+    return Role::Cast;
   return Role::Other;
 }
 
 struct Group {
   SmallVector<Operation *> ops;
   bool hasPool = false, hasBiasGrad = false;
+
+  /// The first op after the prologue casts (converting loads): what the
+  /// group is built around.
+  Operation *anchor() const {
+    for (Operation *op : ops)
+      if (!isa<dl::CastOp>(op))
+        return op;
+    return ops.front();
+  }
 };
 
 /// Whether |op| may follow a group whose last op has role |tail|.
@@ -75,12 +88,14 @@ bool canFollow(Role tail, Operation *tailOp, Operation *op, Role role, const Gro
     return tail == Role::Anchor || tail == Role::Elementwise ||
            (tail == Role::Pool && g.ops.size() == 1);
   case Role::Pool:
-    return !g.hasPool && isa<dl::Conv2DOp>(g.ops.front()) &&
-           (tail == Role::Elementwise || tailOp == g.ops.front());
-  case Role::Softmax:
-    return isa<dl::DenseOp>(tailOp);
+    return !g.hasPool && isa<dl::Conv2DOp>(g.anchor()) &&
+           (tail == Role::Elementwise || tail == Role::Cast || tailOp == g.anchor());
+  case Role::Softmax: // after dense, or after the casts that end a dense group
+    return isa<dl::DenseOp>(tailOp) || (tail == Role::Cast && isa<dl::DenseOp>(g.anchor()));
   case Role::BiasGrad:
     return !g.hasBiasGrad && (tail == Role::Elementwise || tail == Role::LossGrad);
+  case Role::Cast: // a conversion as its producer stores: any kernel may end in one
+    return true;
   default:
     return false;
   }
@@ -96,12 +111,20 @@ bool canMoveTo(const Group &g, Operation *op) {
   return true;
 }
 
+/// The layer's name, then the ops from the anchor on (prologue casts are
+/// how the kernel loads, not what it computes).
 std::string kernelName(const Group &g) {
   std::string name;
-  if (auto loc = dyn_cast<NameLoc>(g.ops.front()->getLoc()))
+  Operation *anchor = g.anchor();
+  if (auto loc = dyn_cast<NameLoc>(anchor->getLoc()))
     name = loc.getName().str() + ".";
-  for (auto [i, op] : llvm::enumerate(g.ops))
-    name += (i ? "+" : "") + op->getName().stripDialect().str();
+  bool first = true;
+  for (Operation *op : g.ops) {
+    if (op != anchor && first)
+      continue;
+    name += (first ? "" : "+") + op->getName().stripDialect().str();
+    first = false;
+  }
   return name;
 }
 
@@ -139,16 +162,56 @@ dl::FusedOp buildGroup(OpBuilder &b, ArrayRef<Operation *> ops, const std::strin
   return fused;
 }
 
-/// Whether every target can run |g| extended by |op|.
-bool joinIsLegal(const Group &g, Operation *op) {
-  SmallVector<Operation *> ops(g.ops.begin(), g.ops.end());
-  ops.push_back(op);
-  OpBuilder detached(op->getContext());
+/// Whether every target can run a group of |ops|.
+bool isLegalGroup(ArrayRef<Operation *> ops) {
+  OpBuilder detached(ops.front()->getContext());
   SmallVector<Value> outputs;
   dl::FusedOp candidate = buildGroup(detached, ops, "candidate", outputs);
   bool legal = kernels::runsOnEveryTarget(candidate);
   candidate->erase();
   return legal;
+}
+
+/// Whether every target can run |g| extended by |op|.
+bool joinIsLegal(const Group &g, Operation *op) {
+  SmallVector<Operation *> ops(g.ops.begin(), g.ops.end());
+  ops.push_back(op);
+  return isLegalGroup(ops);
+}
+
+/// Takes the pending casts that |op| (the last op of |g|) reads into |g|
+/// as its prologue: a cast read by others is copied for |op| alone. Casts
+/// of values from outside every kernel (parameters, inputs) have no
+/// producer to end, so they join their readers, and the loads convert.
+void takePrologueCasts(Group &g, Operation *op, llvm::SetVector<Operation *> &pending,
+                       DenseMap<Operation *, Group *> &groupOf) {
+  for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+    auto c = op->getOperand(i).getDefiningOp<dl::CastOp>();
+    if (!c || !pending.contains(c))
+      continue;
+    bool alone = llvm::all_of(c->getUsers(), [&](Operation *u) { return u == op; });
+    Operation *cast = c;
+    if (!alone) {
+      OpBuilder b(op);
+      cast = b.clone(*c);
+    }
+    SmallVector<Operation *> ops(g.ops.begin(), g.ops.end() - 1);
+    ops.push_back(cast);
+    ops.push_back(op);
+    if (!alone)
+      op->replaceUsesOfWith(c.getResult(), cast->getResult(0));
+    if (!isLegalGroup(ops)) {
+      if (!alone) {
+        op->replaceUsesOfWith(cast->getResult(0), c.getResult());
+        cast->erase();
+      }
+      continue;
+    }
+    g.ops.insert(g.ops.end() - 1, cast);
+    groupOf[cast] = &g;
+    if (alone)
+      pending.remove(c);
+  }
 }
 
 void outline(Group &g) {
@@ -174,6 +237,8 @@ struct FuseKernelsPass : dlc::impl::FuseKernelsPassBase<FuseKernelsPass> {
       SmallVector<Operation *> order;
       for (Operation &op : func.getBody().front().without_terminator())
         order.push_back(&op);
+      // Casts no producer took as its epilogue, waiting for their readers.
+      llvm::SetVector<Operation *> pending;
       for (Operation *op : order) {
         Role role = roleOf(op);
         if (role == Role::View || isa<dl::FusedOp>(op))
@@ -201,6 +266,10 @@ struct FuseKernelsPass : dlc::impl::FuseKernelsPassBase<FuseKernelsPass> {
             break;
           }
         }
+        if (!target && role == Role::Cast) {
+          pending.insert(op);
+          continue;
+        }
         if (!target) {
           groups.push_back(std::make_unique<Group>());
           target = groups.back().get();
@@ -209,6 +278,17 @@ struct FuseKernelsPass : dlc::impl::FuseKernelsPassBase<FuseKernelsPass> {
         target->hasPool |= role == Role::Pool;
         target->hasBiasGrad |= role == Role::BiasGrad;
         groupOf[op] = target;
+        takePrologueCasts(*target, op, pending, groupOf);
+      }
+      // A cast no kernel could take (read only by views, parameter writes or
+      // the function's results, with no producer kernel) runs on its own.
+      for (Operation *c : pending) {
+        if (c->use_empty()) {
+          c->erase();
+          continue;
+        }
+        groups.push_back(std::make_unique<Group>());
+        groups.back()->ops.push_back(c);
       }
       for (auto &g : groups)
         outline(*g);

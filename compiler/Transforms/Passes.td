@@ -31,6 +31,31 @@ def AutodiffPass : Pass<"dlc-autodiff", "mlir::ModuleOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Precision
+//===----------------------------------------------------------------------===//
+
+def SelectPrecisionPass : Pass<"dlc-select-precision", "mlir::ModuleOp"> {
+  let summary = "Give every op the storage and compute types of the precision policy";
+  let description = [{
+    Runs after dlc-autodiff and before dlc-fuse. Under `mixed_fp16` or
+    `mixed_bf16`, matrix products (conv2d, dense, the LSTM, their gradients)
+    read 16-bit operands and accumulate in f32; softmax, losses, metrics,
+    batch_norm and the optimizer run in f32; elementwise ops, pools and
+    views follow their operands; parameter gradients are f32. The rules are
+    one table (compiler/Transforms/PrecisionPolicy.cpp). `dl.cast` is
+    inserted where a value changes type; parameters stay f32 master weights
+    and function signatures keep their types. Each op records what it runs
+    in and why as `dl.precision` (`dlc compile --emit=precision`). Under
+    `fp32` nothing changes but the records.
+  }];
+  let options = [
+    Option<"policy", "policy", "std::string", /*default=*/"\"\"",
+           "fp32, mixed_fp16 or mixed_bf16; default: the training setup's (fp32 without one)">,
+  ];
+  let dependentDialects = ["::dlc::dl::DLDialect"];
+}
+
+//===----------------------------------------------------------------------===//
 // Kernels
 //===----------------------------------------------------------------------===//
 

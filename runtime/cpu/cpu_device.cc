@@ -1,6 +1,7 @@
 //===- cpu_device.cc - Programs on the CPU --------------------------------===//
 #include "runtime/cpu/cpu_device.h"
 
+#include "runtime/cpu/elementwise.h"
 #include "runtime/numerics.h"
 
 #include <chrono>
@@ -108,7 +109,51 @@ public:
     return built;
   }
 
+  /// The 16-bit float buffers the ops of one call read or write: the CPU
+  /// routines compute in f32, so each gets an f32 copy in the staging area,
+  /// filled before the call (what it reads) and rounded back after it (what
+  /// it writes): conversion at kernel boundaries, rounding where the
+  /// program's types say.
+  struct Staged {
+    uint32_t buffer;
+    uint64_t offset; // in the staging area
+    bool read, written;
+  };
+
+  std::vector<Staged> stagedBuffers(const std::vector<const fb::Op *> &ops, uint64_t *bytes) {
+    std::vector<Staged> staged;
+    *bytes = 0;
+    if (ops.size() == 1 && ops[0]->kind() == fb::OpKind::cast) // converts by itself
+      return staged;
+    auto note = [&](uint32_t b, bool read) {
+      const TensorView &v = views_[b];
+      if (v.dtype != DType::kF16 && v.dtype != DType::kBF16)
+        return;
+      for (Staged &s : staged)
+        if (s.buffer == b) {
+          // Read after an op of this call wrote it: already in the copy.
+          s.read |= read && !s.written;
+          s.written |= !read;
+          return;
+        }
+      staged.push_back({b, *bytes, read, !read});
+      *bytes += (uint64_t(v.numel()) * sizeof(float) + 63) / 64 * 64;
+    };
+    for (const fb::Op *op : ops) {
+      if (op->inputs())
+        for (uint32_t i : *op->inputs())
+          note(i, true);
+      if (op->outputs())
+        for (uint32_t o : *op->outputs())
+          note(o, false);
+    }
+    return staged;
+  }
+
   Status buildCalls(const fb::Program &program) {
+    std::vector<std::vector<const fb::Op *>> callOps;
+    std::vector<const fb::CpuCall *> records;
+    std::vector<const fb::Kernel *> callKernels;
     for (const fb::Kernel *k : *program.kernels()) {
       const auto &ops = *k->ops();
       size_t at = 0; // the bundle loader checked that the calls cover the ops
@@ -116,19 +161,66 @@ public:
         std::vector<const fb::Op *> covered;
         for (size_t i = at; i < at + record->ops(); ++i)
           covered.push_back(ops[uint32_t(i)]);
-        OpContext ctx{*covered.front(), program, views_, readers_, shared_};
-        PreparedCall call;
-        DLC_RETURN_IF_ERROR(buildCall(record->routine(), ctx, covered, &call),
-                            "kernel '" + k->name()->str() + "', op " +
-                                fb::EnumNameOpKind(covered.front()->kind()));
-        calls_.push_back(std::move(call));
-        callKernel_.push_back(k->name()->str());
         at += record->ops();
-        // A kernel's outputs are complete after its last call.
-        bool last = at == ops.size();
-        checked_.push_back(last ? floatBuffersWritten(program, *k) : std::vector<uint32_t>());
-        callKernelRecord_.push_back(k);
+        callOps.push_back(std::move(covered));
+        records.push_back(record);
+        callKernels.push_back(k);
       }
+    }
+    // One staging area serves every call in turn: the largest call's need.
+    std::vector<std::vector<Staged>> staging(callOps.size());
+    uint64_t stagingBytes = 0;
+    for (size_t c = 0; c < callOps.size(); ++c) {
+      uint64_t bytes;
+      staging[c] = stagedBuffers(callOps[c], &bytes);
+      stagingBytes = std::max(stagingBytes, bytes);
+    }
+    if (stagingBytes) {
+      staging_.reset(static_cast<uint8_t *>(std::aligned_alloc(64, stagingBytes)));
+      if (!staging_)
+        return DLC_MAKE_STATUS(StatusCode::kUnavailable, "cannot allocate " +
+                                   std::to_string(stagingBytes) + " bytes to convert 16-bit floats");
+    }
+    for (size_t c = 0; c < callOps.size(); ++c) {
+      const fb::Kernel *k = callKernels[c];
+      std::vector<TensorView> originals;
+      for (const Staged &s : staging[c]) {
+        originals.push_back(views_[s.buffer]);
+        TensorView &v = views_[s.buffer];
+        // A value made and read inside the call stays unstored, now in f32.
+        v = TensorView{v.data ? staging_.get() + s.offset : nullptr, DType::kF32, v.shape};
+      }
+      OpContext ctx{*callOps[c].front(), program, views_, readers_, shared_};
+      PreparedCall call;
+      Status built = buildCall(records[c]->routine(), ctx, callOps[c], &call);
+      std::vector<std::pair<TensorView, TensorView>> widen, narrow; // (from, to)
+      for (size_t i = 0; i < staging[c].size(); ++i) {
+        const Staged &s = staging[c][i];
+        if (!originals[i].data)
+          continue;
+        if (s.read)
+          widen.push_back({originals[i], views_[s.buffer]});
+        if (s.written)
+          narrow.push_back({views_[s.buffer], originals[i]});
+        views_[s.buffer] = originals[i];
+      }
+      DLC_RETURN_IF_ERROR(built, "kernel '" + k->name()->str() + "', op " +
+                                     fb::EnumNameOpKind(callOps[c].front()->kind()));
+      if (!widen.empty() || !narrow.empty())
+        call = [call = std::move(call), widen, narrow](const RunOptions &options) {
+          for (const auto &[from, to] : widen)
+            convertFloats(from, to);
+          DLC_RETURN_IF_ERROR(call(options), "");
+          for (const auto &[from, to] : narrow)
+            convertFloats(from, to);
+          return okStatus();
+        };
+      calls_.push_back(std::move(call));
+      callKernel_.push_back(k->name()->str());
+      // A kernel's outputs are complete after its last call.
+      bool last = c + 1 == callOps.size() || callKernels[c + 1] != k;
+      checked_.push_back(last ? floatBuffersWritten(program, *k) : std::vector<uint32_t>());
+      callKernelRecord_.push_back(k);
     }
     return okStatus();
   }
@@ -190,6 +282,7 @@ private:
 
   const fb::Program *program_ = nullptr;
   std::unique_ptr<uint8_t, FreeDeleter> arena_;
+  std::unique_ptr<uint8_t, FreeDeleter> staging_; // f32 copies of 16-bit buffers, per call
   std::vector<TensorView> views_;
   std::vector<int> readers_;
   std::map<std::string, std::shared_ptr<std::vector<float>>> shared_;

@@ -357,8 +357,7 @@ Status buildCast(OpContext &ctx, PreparedCall *call) {
   *call = [=](const RunOptions &) {
     const int64_t n = x.numel();
     if (isFloatDType(x.dtype)) {
-      for (int64_t i = 0; i < n; ++i)
-        storeElement(y.dtype, y.data, i, loadElement(x.dtype, x.data, i));
+      convertFloats(x, y);
       return okStatus();
     }
     for (int64_t i = 0; i < n; ++i) {

@@ -9,6 +9,7 @@
 #include "runtime/cpu/elementwise.h"
 
 #include "runtime/counter_rng.h"
+#include "runtime/float16.h"
 
 #include <omp.h>
 
@@ -326,6 +327,36 @@ void copy(const void *src, void *dst, size_t bytes) {
     size_t from = size_t(begin) * kCopyGrainBytes;
     size_t to = std::min(bytes, size_t(end) * kCopyGrainBytes);
     std::memcpy(static_cast<char *>(dst) + from, static_cast<const char *>(src) + from, to - from);
+  });
+}
+
+void convertFloats(const TensorView &from, const TensorView &to) {
+  constexpr int64_t kGrain = 1 << 16;
+  const int64_t n = from.numel();
+  const DType a = from.dtype, b = to.dtype;
+  if (a == DType::kF32 && (b == DType::kBF16 || b == DType::kF16)) {
+    const float *x = from.f32();
+    uint16_t *y = static_cast<uint16_t *>(to.data);
+    const bool brain = b == DType::kBF16;
+    parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        y[i] = brain ? floatToBF16Bits(x[i]) : floatToF16Bits(x[i]);
+    });
+    return;
+  }
+  if ((a == DType::kBF16 || a == DType::kF16) && b == DType::kF32) {
+    const uint16_t *x = static_cast<const uint16_t *>(from.data);
+    float *y = to.f32();
+    const bool brain = a == DType::kBF16;
+    parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        y[i] = brain ? fromBF16Bits(x[i]) : fromF16Bits(x[i]);
+    });
+    return;
+  }
+  parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      storeElement(b, to.data, i, loadElement(a, from.data, i));
   });
 }
 

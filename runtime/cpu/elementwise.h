@@ -18,6 +18,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/tensor.h"
+
 #include "runtime/status.h"
 
 #include <algorithm>
@@ -190,5 +192,11 @@ void dropout(const float *x, float *y, int64_t n, double rate, uint64_t seed, ui
 /// inference-mode dropout). Split over threads when large.
 void zeros(void *data, size_t bytes);
 void copy(const void *src, void *dst, size_t bytes);
+
+/// Every element of |from| stored in |to| (equal sizes, float types): f16
+/// and bf16 widen exactly, narrowing rounds to nearest even (float16.h).
+/// How the CPU reads and writes 16-bit buffers around its f32 routines, and
+/// dl.cast between float types.
+void convertFloats(const TensorView &from, const TensorView &to);
 
 } // namespace dlc::rt::cpu

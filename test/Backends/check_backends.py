@@ -305,7 +305,7 @@ def check_case(case, args, root):
     rc, out, _ = run([args.dlc, "check", "model.dl"], directory)
     if rc != 0:
         return problem("dlc check failed:\n" + out[-3000:])
-    compile_cmd = [args.dlc, "compile", "model.dl", "-o", "model.dlcb"]
+    compile_cmd = [args.dlc, "compile", "model.dl", "-o", "model.dlcb"] + policy_args(args)
     if args.nvrtc:
         compile_cmd += ["--target", "cuda", "--cuda-arch", "sm_90"]
     rc, out, _ = run(compile_cmd, directory)
@@ -333,7 +333,9 @@ def check_case(case, args, root):
     result["step"] = step
     with open(os.path.join(directory, "step"), "w") as f:
         f.write("%d\n" % step)
-    command = [args.dlc, "grad", "model.dl"]
+    # Under a mixed policy the reference evaluates the same program, rounded
+    # to 16 bits where it rounds: the backends must match it as closely.
+    command = [args.dlc, "grad", "model.dl"] + policy_args(args)
     if not run_backend(command, "ref", directory, step, result, args, None):
         return result
     for probe in range(ROUNDING_PROBES):
@@ -351,6 +353,10 @@ def check_case(case, args, root):
     if args.export:
         export(case, directory, args.export)
     return result
+
+
+def policy_args(args):
+    return ["--precision", args.precision] if args.precision else []
 
 
 def load_reference(directory):
@@ -525,6 +531,9 @@ def main():
     parser.add_argument("--backends", default="cpu,cuda-sim,cuda",
                         help="besides ref; cuda is skipped, saying why, where no GPU answers")
     parser.add_argument("--rtol", type=float, default=1e-4)
+    parser.add_argument("--precision", default="",
+                        help="compile and run every case under this policy (fp32, mixed_fp16, "
+                             "mixed_bf16; default: each case's own)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-nvrtc", dest="nvrtc", action="store_false",
                         help="skip compiling each model's kernels with NVRTC")

@@ -315,6 +315,7 @@ class Model:
         self.rng, self.catalog, self.batch = rng, catalog, batch
         self.lines, self.inputs, self.count = [], [], 0
         self.covers = set()
+        self.precision = ""  # the training setup's policy; "" leaves Keras' fp32
 
     def new_input(self, kind, dims, vocab=None, dtype=""):
         name = "in%d" % len(self.inputs)
@@ -366,9 +367,12 @@ class Model:
         self.covers.add("optimizer:" + optimizer)
         self.covers.update("optimizer_option:%s.%s=%s" % (optimizer, k, fmt(v))
                            for k, v in optimizer_options.items())
-        return "model %s {\n%s\n}\n\ntrain %s {\n  loss = %s%s\n  optimizer = %s(%s)\n%s  batch_size = %d\n}\n" % (
+        if self.precision:
+            self.covers.add("precision:" + self.precision)
+        precision_line = "  precision = %s\n" % self.precision if self.precision else ""
+        return "model %s {\n%s\n}\n\ntrain %s {\n  loss = %s%s\n  optimizer = %s(%s)\n%s  batch_size = %d\n%s}\n" % (
             name, "\n".join(self.lines), name, loss, "(%s)" % lo if lo else "", optimizer, oo,
-            metrics_line, self.batch)
+            metrics_line, self.batch, precision_line)
 
 
 # Float element types an input may declare besides float32 (the catalog's
@@ -693,5 +697,8 @@ def random_model(catalog_data, seed):
     # A sequence keeps its positions to the output now and then (drawn apart
     # from |rng| too).
     sequence = random.Random("sequence output:%s" % seed).random() < 0.3
+    # Half the models train under a mixed precision policy (drawn apart).
+    model.precision = random.Random("precision:%s" % seed).choice(
+        ["", "", "mixed_bf16", "mixed_fp16"])
     return finish(model, "fuzz_%d" % seed, t, loss, loss_options, optimizer, optimizer_options,
                   metrics=metrics, sequence=sequence)

@@ -29,7 +29,8 @@ func.func @dense_relu(%x: tensor<100x8xf32>, %k: tensor<8x3xf32>, %b: tensor<3xf
 // operand is read through the window map with TF same padding (pad 1 before
 // for a 3x3 window at stride 1) and zero outside the image.
 // CHECK-LABEL: // conv2d from
-// CHECK: __device__ __forceinline__ float dlc_conv_a(const float *x, long long m, long long k) {
+// CHECK: template <typename X>
+// CHECK-NEXT: __device__ __forceinline__ float dlc_conv_a(X x, long long m, long long k) {
 // CHECK: return ((oy * 1ll - 1ll + ky * 1ll) >= 0 && (oy * 1ll - 1ll + ky * 1ll) < 5ll
 // CHECK: const long long M = 50ll, N = 4ll, K = 27ll;
 // CHECK: As[kk][r] = m < rowEnd && k < kEnd ? dlc_conv_a(in0, m, k) : 0.0f;

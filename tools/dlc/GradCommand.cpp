@@ -149,7 +149,8 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
     bundleOptions.targets = {"cpu", "cuda"};
   if (backend == "cuda-sim") // the emulation compiles the source itself
     bundleOptions.cudaArchs.clear();
-  if (failed(runKernelPipeline(*module, arguments.front().shape.front(), bundleOptions.targets)))
+  if (failed(runKernelPipeline(*module, arguments.front().shape.front(), bundleOptions.targets,
+                               options.precision)))
     return "could not compile the model (see the errors above)";
   std::vector<uint8_t> bytes;
   if (failed(writeBundle(*module, bundleOptions, &bytes)))
@@ -296,6 +297,9 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
   OwningOpRef<ModuleOp> original = module.clone();
   PassManager pm(module.getContext());
   pm.addPass(dlc::createAutodiffPass());
+  SelectPrecisionPassOptions policy;
+  policy.policy = options.precision;
+  pm.addPass(dlc::createSelectPrecisionPass(policy));
   if (failed(pm.run(module)))
     return "could not derive the gradients (see the errors above)";
   auto grad = module.lookupSymbol<func::FuncOp>("grad");

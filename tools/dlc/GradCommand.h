@@ -23,6 +23,10 @@ struct GradOptions {
   int64_t step = 0;
   /// ref only: the seed of a rounding probe (ref::EvalOptions), 0 for none.
   uint64_t roundingProbe = 0;
+  /// The precision policy (fp32, mixed_fp16, mixed_bf16; "": the setup's).
+  /// The reference evaluates the program it gives: rounded to 16 bits where
+  /// the compiled program rounds.
+  std::string precision;
 };
 
 /// Derives @grad for |module| (which must hold a training setup), runs it on

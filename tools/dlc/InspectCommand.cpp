@@ -102,8 +102,19 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
     }
     for (const fb::Kernel *k : *p->kernels()) {
       nlohmann::json kernel = {{"name", k->name()->str()}, {"targets", targets}};
-      for (const fb::Op *op : *k->ops())
+      for (const fb::Op *op : *k->ops()) {
         kernel["ops"].push_back(rt::fb::EnumNameOpKind(op->kind()));
+        auto dtypes = [&](const flatbuffers::Vector<uint32_t> *buffers) {
+          std::string text;
+          for (size_t i = 0; buffers && i < buffers->size(); ++i)
+            text += std::string(i ? ", " : "") +
+                    rt::dtypeName(rt::fromFbDType(p->buffers()->Get(buffers->Get(uint32_t(i)))->dtype()));
+          return text.empty() ? std::string("-") : text;
+        };
+        kernel["precision"].push_back({{"op", rt::fb::EnumNameOpKind(op->kind())},
+                                       {"types", dtypes(op->inputs()) + " -> " + dtypes(op->outputs())},
+                                       {"why", op->precision() ? op->precision()->str() : ""}});
+      }
       if (k->locations())
         for (auto l : *k->locations())
           kernel["locations"].push_back(l->str());
@@ -149,7 +160,7 @@ void printCuda(const nlohmann::json &c) {
   }
 }
 
-void printText(const nlohmann::json &j) {
+void printText(const nlohmann::json &j, bool precision) {
   std::printf("bundle %s (from %s), format %d, targets:", j["model"].get<std::string>().c_str(),
               j["source"].get<std::string>().c_str(), j["version"].get<int>());
   for (const auto &t : j["targets"])
@@ -175,6 +186,10 @@ void printText(const nlohmann::json &j) {
         locs = "  @ " + k["locations"][0].get<std::string>();
       std::printf("  kernel %3d %-40s [%s]%s\n", i++, k["name"].get<std::string>().c_str(),
                   ops.c_str(), locs.c_str());
+      if (precision)
+        for (const auto &op : k["precision"])
+          std::printf("             %-22s %-34s %s\n", op["op"].get<std::string>().c_str(),
+                      op["types"].get<std::string>().c_str(), op["why"].get<std::string>().c_str());
       // The CPU's calls, when one routine runs several ops.
       std::string calls;
       bool fused = false;
@@ -194,7 +209,7 @@ void printText(const nlohmann::json &j) {
 
 } // namespace
 
-int inspectBundle(const std::string &path, bool json) {
+int inspectBundle(const std::string &path, bool json, bool precision) {
   std::unique_ptr<rt::Bundle> bundle;
   rt::Status status = rt::Bundle::load(path, &bundle);
   if (!status.ok()) {
@@ -205,7 +220,7 @@ int inspectBundle(const std::string &path, bool json) {
   if (json)
     std::cout << j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   else
-    printText(j);
+    printText(j, precision);
   return 0;
 }
 

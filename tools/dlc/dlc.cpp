@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Analysis/MemoryFit.h"
 #include "compiler/Analysis/ModelSummary.h"
+#include "compiler/Analysis/PrecisionReport.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/BundleWriter.h"
 #include "compiler/Transforms/Passes.h"
@@ -60,7 +61,9 @@ struct Options {
   std::vector<std::string> cudaArchs; // empty: BundleOptions' default
   bool verbose = false;
   int64_t batch = 0;
+  std::string precision; // "": the training setup's policy
   bool json = false;
+  bool inspectPrecision = false;
   bool verifyDiagnostics = false;
   bool debugInfo = false;
   bool splitInputFile = false;
@@ -249,11 +252,11 @@ int compile(Options options) {
     options.emit = options.output != "-" && !llvm::StringRef(options.output).ends_with(".mlir")
                        ? "bundle"
                        : "mlir";
-  if (options.emit != "ast" && options.emit != "mlir" && options.emit != "fused" &&
-      options.emit != "kernels" &&
-      options.emit != "bundle") {
+  static const std::set<std::string> stages = {"ast",   "mlir",    "precision",
+                                                "fused", "kernels", "bundle"};
+  if (!stages.count(options.emit)) {
     llvm::errs() << "dlc: error: unknown --emit stage '" << options.emit
-                 << "' (stages: ast, mlir, fused, kernels, bundle)\n";
+                 << "' (stages: ast, mlir, precision, fused, kernels, bundle)\n";
     return 1;
   }
   if (options.emit == "bundle" && options.output == "-") {
@@ -275,8 +278,15 @@ int compile(Options options) {
           if (options.emit != "fused")
             targets = bundle.targets;
           if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch),
-                                            targets)))
+                                            targets, options.precision)))
             return failure();
+        }
+        if (options.emit == "precision") {
+          if (failed(dlc::runPrecisionPipeline(module, dlc::compileBatchSize(module, options.batch),
+                                               options.precision)))
+            return failure();
+          status = writeOutput(options, [&](llvm::raw_ostream &os) { dlc::printPrecisionReport(module, os); });
+          return success(status == 0);
         }
         if (options.emit == "bundle")
           return emitBundle(options, bundle, module);
@@ -320,7 +330,7 @@ int loadBundle(const Options &options, std::shared_ptr<const dlc::rt::Bundle> *o
         if (options.runtime.backend == "cuda-sim") // it compiles the source itself
           bundleOptions.cudaArchs.clear();
         if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch),
-                                          bundleOptions.targets)))
+                                          bundleOptions.targets, options.precision)))
           return failure();
         std::vector<uint8_t> bytes;
         if (failed(dlc::writeBundle(module, bundleOptions, &bytes)))
@@ -369,7 +379,7 @@ int main(int argc, char **argv) {
   CLI::App *compileCommand = app.add_subcommand("compile", "compile a model");
   addCommon(compileCommand);
   compileCommand->add_option("--emit", options.emit,
-                             "stage: ast, mlir, fused, kernels, bundle (default: bundle with -o FILE, else mlir)");
+                             "stage: ast, mlir, precision, fused, kernels, bundle (default: bundle with -o FILE, else mlir)");
   compileCommand->add_option("-o", options.output, "output file (- for stdout)");
   compileCommand
       ->add_option("--target", options.targets,
@@ -386,6 +396,13 @@ int main(int argc, char **argv) {
                              "batch size to compile for (default: the training setup's)")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   compileCommand->add_flag("--debug-info", options.debugInfo, "print source locations in the IR");
+  auto addPrecision = [&](CLI::App *command, std::string *into) {
+    command->add_option("--precision", *into,
+                        "precision policy, overriding the training setup's: fp32, mixed_fp16 or "
+                        "mixed_bf16")
+        ->check(CLI::IsMember({"fp32", "mixed_fp16", "mixed_bf16"}));
+  };
+  addPrecision(compileCommand, &options.precision);
 
   CLI::App *gradCommand =
       app.add_subcommand("grad", "write the loss and parameter gradients of one batch");
@@ -412,12 +429,14 @@ int main(int argc, char **argv) {
                           "ref only: move every intermediate by up to one float32 rounding "
                           "(seeded by this number), to measure how much the model amplifies "
                           "float32 rounding");
+  addPrecision(gradCommand, &options.grad.precision);
 
   dlc::RuntimeCommandSet runtimeCommands = dlc::addRuntimeCommands(
       app, options.input, "the .dl or .dlcb file", options.runtime, [&](CLI::App *command) {
         command->add_option("--model", options.model, "which model of the .dl file");
         command->add_option("--batch", options.batch, "batch size to compile a .dl file for")
             ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+        addPrecision(command, &options.precision);
       });
 
   CLI::App *catalogCommand = app.add_subcommand(
@@ -427,6 +446,8 @@ int main(int argc, char **argv) {
   CLI::App *inspectCommand = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");
   inspectCommand->add_option("bundle", options.input, "the .dlcb file")->required();
   inspectCommand->add_flag("--json", options.json, "print JSON");
+  inspectCommand->add_flag("--precision", options.inspectPrecision,
+                           "under each kernel, each op's element types and why it runs in them");
 
   try {
     app.parse(argc, argv);
@@ -442,7 +463,7 @@ int main(int argc, char **argv) {
   if (*gradCommand)
     return grad(options);
   if (*inspectCommand)
-    return dlc::inspectBundle(options.input, options.json);
+    return dlc::inspectBundle(options.input, options.json, options.inspectPrecision);
   if (*catalogCommand)
     return dlc::printCatalog(options.json);
   if (int status = dlc::runRuntimeCommand(

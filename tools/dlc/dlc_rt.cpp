@@ -25,6 +25,8 @@ int main(int argc, char **argv) {
   CLI::App *inspect = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");
   inspect->add_option("bundle", input, "the .dlcb file")->required();
   inspect->add_flag("--json", json, "print JSON");
+  bool precision = false;
+  inspect->add_flag("--precision", precision, "under each kernel, each op's element types and why");
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success &success) {
@@ -34,7 +36,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (*inspect)
-    return dlc::inspectBundle(input, json);
+    return dlc::inspectBundle(input, json, precision);
   auto load = [&](std::shared_ptr<const dlc::rt::Bundle> *out) {
     std::unique_ptr<dlc::rt::Bundle> bundle;
     dlc::rt::Status status = dlc::rt::Bundle::load(input, &bundle);

@@ -48,17 +48,147 @@ void collectLocations(Location loc, std::vector<std::string> &out) {
 
 } // namespace
 
+namespace {
+constexpr const char *kInputStorageAttr = "dl.input_storage", *kResultStorageAttr = "dl.result_storage";
+
+Type elementOf(Type t) { return isa<ShapedType>(t) ? cast<ShapedType>(t).getElementType() : t; }
+
+Type storageAt(dl::FusedOp group, const char *attr, unsigned i, Type value) {
+  if (auto list = group->getAttrOfType<ArrayAttr>(attr))
+    if (i < list.size())
+      if (auto type = dyn_cast<TypeAttr>(list[i]))
+        return type.getValue();
+  return elementOf(value);
+}
+
+/// Whether a buffer holding |storage| for a value of |value| is read and
+/// written through a view: 16-bit storage, or a folded cast to round.
+bool viewed(Type storage, Type value) {
+  return isSixteenBit(storage) || elementOf(storage) != elementOf(value);
+}
+
+/// R of dlc_round<R> for values of |t|.
+int roundingOf(Type t) { return elementOf(t).isF16() ? 1 : elementOf(t).isBF16() ? 2 : 0; }
+} // namespace
+
+/// The values the kernel computes with: block arguments and yielded values
+/// (in a folded copy their types differ from the buffers').
+SmallVector<Value> inputValues(dl::FusedOp group) {
+  return SmallVector<Value>(group.getBody().front().getArguments());
+}
+SmallVector<Value> resultValues(dl::FusedOp group) {
+  return SmallVector<Value>(cast<dl::YieldOp>(group.getBody().front().getTerminator()).getValues());
+}
+
+Type inputStorage(dl::FusedOp group, unsigned i) {
+  return storageAt(group, kInputStorageAttr, i, inputValues(group)[i].getType());
+}
+
+Type resultStorage(dl::FusedOp group, unsigned i) {
+  return storageAt(group, kResultStorageAttr, i, resultValues(group)[i].getType());
+}
+
+dl::FusedOp foldBoundaryCasts(dl::FusedOp group) {
+  OpBuilder b(group.getContext());
+  auto copy = cast<dl::FusedOp>(b.clone(*group.getOperation()));
+  Block &body = copy.getBody().front();
+  SmallVector<Attribute> inputs, results;
+  for (BlockArgument arg : body.getArguments())
+    inputs.push_back(TypeAttr::get(elementOf(arg.getType())));
+  auto yield = cast<dl::YieldOp>(body.getTerminator());
+  for (Value v : yield.getValues())
+    results.push_back(TypeAttr::get(elementOf(v.getType())));
+  bool folded = false;
+  // A group of casts alone is the cast family's: nothing would be left.
+  if (llvm::all_of(body.without_terminator(), [](Operation &op) { return isa<dl::CastOp>(op); }))
+    return copy;
+  for (Operation &op : llvm::make_early_inc_range(body.without_terminator())) {
+    auto c = dyn_cast<dl::CastOp>(op);
+    if (!c || !isa<FloatType>(elementOf(c.getInput().getType())) ||
+        !isa<FloatType>(elementOf(c.getResult().getType())))
+      continue;
+    // Views compute in f32: between f64 and a 16-bit type that would round
+    // twice, so such a cast stays an op (the elementwise family rounds once).
+    Type from = elementOf(c.getInput().getType()), to = elementOf(c.getResult().getType());
+    if ((from.isF64() && isSixteenBit(to)) || (to.isF64() && isSixteenBit(from)))
+      continue;
+    auto arg = dyn_cast<BlockArgument>(c.getInput());
+    if (arg && arg.hasOneUse()) { // a load that rounds
+      arg.setType(c.getResult().getType());
+      c.getResult().replaceAllUsesWith(arg);
+      c->erase();
+      folded = true;
+      continue;
+    }
+    Value source = c.getInput();
+    if (!arg && llvm::all_of(c.getResult().getUsers(), [&](Operation *u) { return u == yield; }) &&
+        llvm::none_of(source.getUsers(), [&](Operation *u) { return u == yield; })) {
+      for (OpOperand &use : yield->getOpOperands())
+        if (use.get() == c.getResult()) { // a store that converts
+          results[use.getOperandNumber()] = TypeAttr::get(elementOf(c.getResult().getType()));
+          use.set(source);
+        }
+      c->erase();
+      folded = true;
+    }
+  }
+  if (folded) {
+    copy->setAttr(kInputStorageAttr, b.getArrayAttr(inputs));
+    copy->setAttr(kResultStorageAttr, b.getArrayAttr(results));
+  }
+  return copy;
+}
+
 std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointers) {
   std::string restrict = restrictPointers ? " *__restrict__ " : " *";
   std::string params;
   auto add = [&](const std::string &p) { params += (params.empty() ? "" : ", ") + p; };
-  for (auto [i, v] : llvm::enumerate(group.getInputs()))
-    add("const " + cType(v.getType()) + restrict + "in" + std::to_string(i));
-  for (auto [i, v] : llvm::enumerate(group.getResults()))
-    add(cType(v.getType()) + restrict + "out" + std::to_string(i));
+  for (auto [i, v] : llvm::enumerate(inputValues(group))) {
+    Type storage = inputStorage(group, unsigned(i));
+    add("const " + cType(storage) + restrict + "in" + std::to_string(i) +
+        (viewed(storage, v.getType()) ? "_raw" : ""));
+  }
+  for (auto [i, v] : llvm::enumerate(resultValues(group))) {
+    Type storage = resultStorage(group, unsigned(i));
+    add(cType(storage) + restrict + "out" + std::to_string(i) +
+        (viewed(storage, v.getType()) ? "_raw" : ""));
+  }
   if (takesStep) // the training step, in device memory
     add("const unsigned long long" + restrict + "step");
   return params;
+}
+
+std::string bufferViews(dl::FusedOp group) {
+  std::string views;
+  for (auto [i, v] : llvm::enumerate(inputValues(group))) {
+    Type storage = inputStorage(group, unsigned(i));
+    if (!viewed(storage, v.getType()))
+      continue;
+    std::string name = "in" + std::to_string(i);
+    int rounding = elementOf(storage) == elementOf(v.getType()) ? 0 : roundingOf(v.getType());
+    views += "  const dlc_in<" + cType(storage) + ", " + std::to_string(rounding) + "> " +
+             name + "{" + name + "_raw};\n";
+  }
+  for (auto [i, v] : llvm::enumerate(resultValues(group))) {
+    Type storage = resultStorage(group, unsigned(i));
+    if (!viewed(storage, v.getType()))
+      continue;
+    std::string name = "out" + std::to_string(i);
+    int rounding = elementOf(storage) == elementOf(v.getType()) ? 0 : roundingOf(v.getType());
+    views += "  const dlc_out<" + cType(storage) + ", " + std::to_string(rounding) + "> " +
+             name + "{" + name + "_raw};\n";
+  }
+  return views;
+}
+
+bool hasBufferViews(dl::FusedOp group) { return !bufferViews(group).empty(); }
+
+bool isPlainF32(dl::FusedOp group, Value v) {
+  // (|v| is a value inside the group; resultIndex finds where it leaves.)
+  if (!elementOf(v.getType()).isF32())
+    return false;
+  int i = resultIndex(group, v);
+  return i < 0 || resultStorage(group, unsigned(i)).isF32();
 }
 
 std::string ll(int64_t v) { return std::to_string(v) + "ll"; }
@@ -202,8 +332,22 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
   CudaKernel kernel;
   kernel.name = kPlaceholder;
   kernel.family = family->name;
-  if (failed(family->emit(group, kernel)))
+  // The family writes the group with its boundary casts folded into loads
+  // and stores, against views of the buffers that need converting.
+  dl::FusedOp folded = foldBoundaryCasts(group);
+  LogicalResult emitted = family->emit(folded, kernel);
+  std::string views = bufferViews(folded);
+  folded->erase();
+  if (failed(emitted))
     return failure();
+  if (!views.empty()) {
+    size_t signature = kernel.source.find(std::string(kPlaceholder) + "(");
+    size_t body = signature == std::string::npos ? signature : kernel.source.find(") {\n", signature);
+    if (body == std::string::npos)
+      return group.emitError("the CUDA kernel of group '") << group.getKernelName()
+                                                          << "' has no body to open with its buffer views";
+    kernel.source.insert(body + 4, views);
+  }
   // Caught here, the launch fails at compile time at the layer, not on the GPU.
   if (std::string error = launchLimitError(kernel); !error.empty())
     return group.emitError("the CUDA kernel of group '")

@@ -61,9 +61,9 @@ enum ElementType : unsigned {
   kBF16 = 1u << 3,
   kI32 = 1u << 4,
   kI64 = 1u << 5,
-  /// What the families compute with unless they say otherwise: f32 values,
-  /// i32 and i64 ids and labels.
-  kComputeTypes = kF32 | kI32 | kI64,
+  /// What the families take unless they say otherwise: f32 values (stored
+  /// as f32, f16 or bf16, computed in f32), i32 and i64 ids and labels.
+  kComputeTypes = kF32 | kF16 | kBF16 | kI32 | kI64,
   kEveryElementType = kF32 | kF64 | kF16 | kBF16 | kI32 | kI64,
 };
 /// The bit of element type |t| (of a tensor type or a scalar type), 0 for
@@ -86,6 +86,16 @@ struct CudaFamily {
   /// bits; each spelled through the type table, DeviceTypes.cpp).
   unsigned elementTypes = kComputeTypes;
 };
+/// The element type that group input or result |i|'s buffer holds: its
+/// value's, unless foldBoundaryCasts() moved a cast into the kernel's
+/// loads or stores (then the cast's source or result type).
+mlir::Type inputStorage(dl::FusedOp group, unsigned i);
+mlir::Type resultStorage(dl::FusedOp group, unsigned i);
+/// A detached copy of |group| in which a dl.cast of a group input (read by
+/// nothing else) becomes the input's load and a dl.cast whose result only
+/// leaves the group becomes the result's store: boundary casts cost no
+/// kernel of their own. The caller erases the copy.
+dl::FusedOp foldBoundaryCasts(dl::FusedOp group);
 /// Every CUDA family, in the order dlc-select-kernels prefers them.
 llvm::ArrayRef<CudaFamily> cudaFamilies();
 

@@ -20,15 +20,26 @@ namespace {
 constexpr DeviceType kF32Type{"float", "float", "", "", "f", "f", "float4", 4, "-__int_as_float(0x7f800000)", 9, 4};
 constexpr DeviceType kF64Type{"double", "double", "", "", "", "", "double2", 2,
                           "-__longlong_as_double(0x7ff0000000000000ll)", 17, 8};
-// 16-bit floats compute in f32 (kF32Type's math, vectors and literals).
-constexpr DeviceType kF16Type{"unsigned short", "float", "dlc_f16_to_f32", "dlc_to_f16", "f", "f", "", 0, "", 9, 4};
-constexpr DeviceType kBF16Type{"unsigned short", "float", "dlc_bf16_to_f32", "dlc_to_bf16", "f", "f", "", 0, "", 9, 4};
+// 16-bit floats compute in f32 (kF32Type's math, vectors and literals);
+// buffers hold them as structs of their bits, so that dlc_load and
+// dlc_store pick the conversion by overloading.
+constexpr DeviceType kF16Type{"dlc_f16", "float", "dlc_load", "dlc_store", "f", "f", "", 0, "", 9, 4};
+constexpr DeviceType kBF16Type{"dlc_bf16", "float", "dlc_load", "dlc_store", "f", "f", "", 0, "", 9, 4};
 constexpr DeviceType kI32Type{"int", "int", "", "", "", "", "int4", 4, "", 0, 4};
 constexpr DeviceType kI64Type{"long long", "long long", "", "", "ll", "", "longlong2", 2, "", 0, 8};
 
 // Rounds to nearest, ties to even, from a double (so that f32 and f64
 // sources round once); overflow gives infinity, NaN stays a quiet NaN.
-constexpr const char *kNarrow16 = R"(__device__ __forceinline__ unsigned short dlc_narrow16(double x, int fractionBits, int exponentBits) {
+// From a float, integer arithmetic does the same (runtime/float16.h's
+// floatToBF16Bits and floatToF16Bits, re-stated). Then the buffer types:
+// dlc_load reads any float element as the compute type, dlc_store writes
+// one, dlc_round<R> rounds a value to f16 (R = 1) or bf16 (R = 2) in
+// registers; dlc_in and dlc_out are the views through which a kernel reads
+// and writes 16-bit buffers (and buffers whose boundary cast it does) as if
+// they held floats (bufferViews()).
+constexpr const char *kSixteenBit = R"(struct dlc_f16 { unsigned short bits; };
+struct dlc_bf16 { unsigned short bits; };
+__device__ __forceinline__ unsigned short dlc_narrow16(double x, int fractionBits, int exponentBits) {
   const unsigned long long b = (unsigned long long)__double_as_longlong(x);
   const unsigned sign = (unsigned)(b >> 63) << 15;
   const long long field = (long long)((b >> 52) & 0x7ffull);
@@ -58,9 +69,34 @@ constexpr const char *kNarrow16 = R"(__device__ __forceinline__ unsigned short d
     bits = (unsigned long long)maxField << fractionBits;
   return (unsigned short)(sign | bits);
 }
-__device__ __forceinline__ unsigned short dlc_to_f16(double x) { return dlc_narrow16(x, 10, 5); }
-__device__ __forceinline__ unsigned short dlc_to_bf16(double x) { return dlc_narrow16(x, 7, 8); }
-__device__ __forceinline__ float dlc_f16_to_f32(unsigned short h) {
+__device__ __forceinline__ unsigned short dlc_float_to_bf16(float x) {
+  unsigned b = __float_as_uint(x);
+  if ((b & 0x7fffffffu) > 0x7f800000u)
+    return (unsigned short)(((b >> 16) & 0x8000u) | 0x7fc0u);
+  b += 0x7fffu + ((b >> 16) & 1u);
+  return (unsigned short)(b >> 16);
+}
+__device__ __forceinline__ unsigned short dlc_float_to_f16(float x) {
+  const unsigned b = __float_as_uint(x);
+  const unsigned short sign = (unsigned short)((b >> 16) & 0x8000u);
+  const unsigned magnitude = b & 0x7fffffffu;
+  if (magnitude > 0x7f800000u)
+    return (unsigned short)(sign | 0x7e00u);
+  if (magnitude >= 0x477ff000u)
+    return (unsigned short)(sign | 0x7c00u);
+  if (magnitude >= 0x38800000u) {
+    unsigned m = magnitude - 0x38000000u;
+    m += 0xfffu + ((m >> 13) & 1u);
+    return (unsigned short)(sign | (m >> 13));
+  }
+  const float scaled = __uint_as_float(magnitude) * 16777216.0f;
+  unsigned units = (unsigned)scaled;
+  const float rest = scaled - (float)units;
+  if (rest > 0.5f || (rest == 0.5f && (units & 1u)))
+    ++units;
+  return (unsigned short)(sign | units);
+}
+__device__ __forceinline__ float dlc_f16_bits_to_float(unsigned short h) {
   const unsigned sign = (unsigned)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1fu, fraction = h & 0x3ffu;
   if (exponent == 0x1f)
     return __uint_as_float(sign | 0x7f800000u | (fraction << 13));
@@ -69,7 +105,34 @@ __device__ __forceinline__ float dlc_f16_to_f32(unsigned short h) {
   const float magnitude = (float)fraction * 5.9604644775390625e-08f;
   return sign ? -magnitude : magnitude;
 }
-__device__ __forceinline__ float dlc_bf16_to_f32(unsigned short h) { return __uint_as_float((unsigned)h << 16); }
+__device__ __forceinline__ float dlc_load(float x) { return x; }
+__device__ __forceinline__ double dlc_load(double x) { return x; }
+__device__ __forceinline__ float dlc_load(dlc_f16 x) { return dlc_f16_bits_to_float(x.bits); }
+__device__ __forceinline__ float dlc_load(dlc_bf16 x) { return __uint_as_float((unsigned)x.bits << 16); }
+__device__ __forceinline__ void dlc_store(float *p, float x) { *p = x; }
+__device__ __forceinline__ void dlc_store(double *p, double x) { *p = x; }
+__device__ __forceinline__ void dlc_store(dlc_f16 *p, float x) { p->bits = dlc_float_to_f16(x); }
+__device__ __forceinline__ void dlc_store(dlc_bf16 *p, float x) { p->bits = dlc_float_to_bf16(x); }
+__device__ __forceinline__ void dlc_store(dlc_f16 *p, double x) { p->bits = dlc_narrow16(x, 10, 5); }
+__device__ __forceinline__ void dlc_store(dlc_bf16 *p, double x) { p->bits = dlc_narrow16(x, 7, 8); }
+template <int R> __device__ __forceinline__ float dlc_round(float x) {
+  return R == 1 ? dlc_f16_bits_to_float(dlc_float_to_f16(x))
+       : R == 2 ? __uint_as_float((unsigned)dlc_float_to_bf16(x) << 16) : x;
+}
+template <typename S, int R> struct dlc_in {
+  const S *p;
+  __device__ __forceinline__ float operator[](long long i) const { return dlc_round<R>(dlc_load(p[i])); }
+  __device__ __forceinline__ dlc_in operator+(long long d) const { return dlc_in{p + d}; }
+};
+template <typename S, int R> struct dlc_ref {
+  S *p;
+  __device__ __forceinline__ void operator=(float v) const { dlc_store(p, dlc_round<R>(v)); }
+  __device__ __forceinline__ operator float() const { return dlc_load(*p); }
+};
+template <typename S, int R> struct dlc_out {
+  S *p;
+  __device__ __forceinline__ dlc_ref<S, R> operator[](long long i) const { return dlc_ref<S, R>{p + i}; }
+};
 )";
 
 } // namespace
@@ -163,26 +226,39 @@ std::string loadAsCompute(Type t, const std::string &stored) {
   return type && *type->toCompute ? std::string(type->toCompute) + "(" + stored + ")" : stored;
 }
 
-std::string storeFromCompute(Type t, const std::string &computed) {
+std::string storeStatement(Type t, const std::string &element, const std::string &computed) {
   const DeviceType *type = deviceType(t);
-  if (!type)
-    return computed;
-  if (*type->toStorage)
-    return std::string(type->toStorage) + "((double)(" + computed + "))";
-  return "(" + std::string(type->storage) + ")(" + computed + ")";
+  if (type && *type->toStorage) // rounds once, from a double: exact for every source type
+    return std::string(type->toStorage) + "(&" + element + ", (double)(" + computed + "));";
+  return element + " = (" + std::string(type ? type->storage : "float") + ")(" + computed + ");";
+}
+
+bool isSixteenBit(Type t) {
+  Type element = isa<ShapedType>(t) ? cast<ShapedType>(t).getElementType() : t;
+  return element.isF16() || element.isBF16();
+}
+
+std::string roundedTo(Type t, const std::string &computed) {
+  Type element = isa<ShapedType>(t) ? cast<ShapedType>(t).getElementType() : t;
+  if (element.isF16())
+    return "dlc_round<1>(" + computed + ")";
+  if (element.isBF16())
+    return "dlc_round<2>(" + computed + ")";
+  return computed;
 }
 
 std::string deviceTypeHelpers(dl::FusedOp group) {
   bool sixteen = false;
-  auto check = [&](Type t) {
-    const DeviceType *type = deviceType(t);
-    sixteen |= type && *type->toCompute;
-  };
-  for (Value v : group.getInputs())
-    check(v.getType());
-  for (Value v : group.getResults())
-    check(v.getType());
-  return sixteen ? kNarrow16 : "";
+  for (auto [i, v] : llvm::enumerate(group.getBody().front().getArguments()))
+    sixteen |= isSixteenBit(v.getType()) || isSixteenBit(inputStorage(group, unsigned(i)));
+  for (unsigned i = 0; i < group.getNumResults(); ++i)
+    sixteen |= isSixteenBit(resultStorage(group, i));
+  group.getBody().walk([&](Operation *op) {
+    for (Value r : op->getResults())
+      sixteen |= isSixteenBit(r.getType());
+  });
+  // The views are declared there too (an f64 input cast to f32 on load).
+  return sixteen || hasBufferViews(group) ? kSixteenBit : "";
 }
 
 } // namespace dlc::cuda

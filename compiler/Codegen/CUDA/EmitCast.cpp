@@ -3,7 +3,8 @@
 // dl.cast: one thread per element, a grid-stride loop; the source is read
 // in its compute type and stored through the result type's conversion
 // (compiler/Codegen/CUDA/DeviceTypes.cpp), so floats narrow once, to
-// nearest even.
+// nearest even. dlc-fuse folds most casts into the kernels beside them;
+// a group of one cast is what remains.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
@@ -29,8 +30,12 @@ LogicalResult emitCast(dl::FusedOp group, CudaKernel &kernel) {
                   kernel.name + "(" + parameterList(group, false) + ") {\n";
   s += "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < " + ll(n) +
        ";\n       i += (long long)gridDim.x * blockDim.x)\n";
-  s += "    " + resultName(group, castOp.getResult()) + "[i] = " +
-       storeFromCompute(to, loadAsCompute(from, inputName(castOp.getInput()) + "[i]")) + ";\n";
+  // The buffers themselves (not bufferViews' float views): the element is
+  // read in its own compute type and rounded once, from any source type.
+  auto raw = [](const std::string &name, Type t) { return isSixteenBit(t) ? name + "_raw" : name; };
+  s += "    " + storeStatement(to, raw(resultName(group, castOp.getResult()), to) + "[i]",
+                               loadAsCompute(from, raw(inputName(castOp.getInput()), from) + "[i]")) +
+       "\n";
   s += "}\n";
   kernel.source = std::move(s);
   return success();

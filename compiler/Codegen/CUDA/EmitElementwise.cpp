@@ -64,6 +64,16 @@ std::string elementwiseExpression(const ComputeType &t, Operation *op, ArrayRef<
   auto approximate = [&](Operation *o) { return o->hasAttr("approximate"); };
   return llvm::TypeSwitch<Operation *, std::string>(op)
       .Case([&](dl::ZerosOp) { return zero; })
+      .Case([&](dl::CastOp c) -> std::string {
+        // Between floats: a rounding in registers (the compute type holds
+        // every f16, bf16 and f32 value).
+        Type from = cast<ShapedType>(c.getInput().getType()).getElementType(), to = c.getTo();
+        if (!isa<FloatType>(from) || !isa<FloatType>(to))
+          return "";
+        if (to.isF32() && t.name() == "double")
+          return "(double)(float)(" + a[0] + ")";
+        return roundedTo(to, a[0]);
+      })
       .Case([&](dl::ReluOp) { return t.fn("fmax") + "(" + a[0] + ", " + zero + ")"; })
       .Case([&](dl::SigmoidOp) { return sigmoidOf(t, a[0]); })
       .Case([&](dl::TanhOp) { return tanhOf(t, a[0]); })
@@ -152,33 +162,45 @@ static Type chainElementType(Block &body) {
   return cast<ShapedType>(chainValue(body).getType()).getElementType();
 }
 
+/// Whether a chain computing in f32 or f64 (|element|'s compute type) can
+/// hold |t|: f32 chains take the 16-bit types too (stored, computed in f32).
+static bool chainHolds(Type element, Type t) {
+  auto f32ish = [](Type e) { return e.isF32() || e.isF16() || e.isBF16(); };
+  return element == t || (f32ish(element) && f32ish(t));
+}
+
 bool isElementwiseGroup(dl::FusedOp group) {
   Block &body = group.getBody().front();
   if (group.getNumResults() == 0)
     return false;
   auto shape = chainShape(body);
-  // One element type for the whole chain, computed in itself (f32 or f64:
-  // the types with their own arithmetic in the type table).
+  // One compute type for the whole chain: f32 (with 16-bit values stored
+  // and rounded as their types say) or f64.
   Type element = chainElementType(body);
   auto ofChain = [&](Value v) {
     auto type = cast<ShapedType>(v.getType());
-    return type.getShape() == shape && type.getElementType() == element;
+    return type.getShape() == shape && chainHolds(element, type.getElementType());
   };
-  if (!element.isF32() && !element.isF64())
+  if (!chainHolds(Float32Type::get(group.getContext()), element) && !element.isF64())
     return false;
   const ComputeType t = computeType(group);
   std::vector<std::string> names(8, "x");
   for (Operation &op : body.without_terminator()) {
-    // A trailing bias_grad of the chain: a per-channel reduction epilogue.
+    // A trailing bias_grad of the chain: a per-channel reduction epilogue,
+    // accumulated with float atomics into an f32 result.
     if (auto bias = dyn_cast<dl::BiasGradOp>(op)) {
-      if (&op != &*std::prev(body.without_terminator().end()))
+      int sum = resultIndex(group, bias.getResult());
+      Type summed = cast<ShapedType>(bias.getResult().getType()).getElementType();
+      if (&op != &*std::prev(body.without_terminator().end()) ||
+          summed != (element.isF64() ? element : Float32Type::get(group.getContext())) ||
+          (sum >= 0 && resultStorage(group, unsigned(sum)) != summed))
         return false;
       continue;
     }
     // A pool reads windows of group inputs, so its operands must be inputs.
     if (isGatherOp(&op)) {
       for (Value v : op.getOperands())
-        if (!isa<BlockArgument>(v) || cast<ShapedType>(v.getType()).getElementType() != element)
+        if (!isa<BlockArgument>(v) || !chainHolds(element, cast<ShapedType>(v.getType()).getElementType()))
           return false;
       if (!ofChain(op.getResult(0)))
         return false;
@@ -228,14 +250,15 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
       std::string call = function + "(";
       for (Value v : op.getOperands())
         call += "in" + std::to_string(cast<BlockArgument>(v).getArgNumber()) + ", ";
-      computes += "    const " + T + " " + name + " = " + call + "i);\n";
+      computes += "    const " + T + " " + name + " = " + roundedTo(op.getResult(0).getType(), call + "i)") + ";\n";
       names[op.getResult(0)] = name;
       continue;
     }
     std::vector<std::string> operands;
     for (Value v : op.getOperands())
       operands.push_back(operandName(v));
-    computes += "    const " + T + " " + name + " = " + elementwiseExpression(t, &op, operands, &usesStep) + ";\n";
+    computes += "    const " + T + " " + name + " = " +
+                roundedTo(op.getResult(0).getType(), elementwiseExpression(t, &op, operands, &usesStep)) + ";\n";
     names[op.getResult(0)] = name;
   }
   auto yield = cast<dl::YieldOp>(body.getTerminator());
@@ -258,7 +281,7 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   // elementwise (arena buffers are 64-byte aligned).
   const int width = t.vectorWidth();
   const std::string w = std::to_string(width);
-  bool vectorized = !gathers && !bias && width > 1 && n % width == 0;
+  bool vectorized = !gathers && !bias && width > 1 && n % width == 0 && !hasBufferViews(group);
   std::string loads, stores;
   for (unsigned a : loaded)
     loads += vectorized ? "      const " + T + " a" + std::to_string(a) + " = (&x" + std::to_string(a) + ".x)[c];\n"

@@ -15,8 +15,10 @@ namespace dlc::cuda {
 
 bool isEmbeddingGroup(dl::FusedOp group) {
   Block &body = group.getBody().front();
+  // embedding_grad scatters with float atomics.
   return llvm::hasSingleElement(body.without_terminator()) &&
-         isa<dl::EmbeddingOp, dl::EmbeddingGradOp>(body.front());
+         isa<dl::EmbeddingOp, dl::EmbeddingGradOp>(body.front()) &&
+         (isa<dl::EmbeddingOp>(body.front()) || isPlainF32(group, body.front().getResult(0)));
 }
 
 LogicalResult emitEmbedding(dl::FusedOp group, CudaKernel &kernel) {

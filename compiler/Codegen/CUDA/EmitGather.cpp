@@ -124,18 +124,25 @@ bool isGatherOp(Operation *op) {
 
 std::string gatherFunction(const ComputeType &t, Operation *op, const std::string &name) {
   const std::string T = t.name(), zero = t.lit("0.0"), count = t.cast("count");
-  // Pools read src; gradients read (src, grad) or only grad.
-  std::string params = "const " + T + " *src, ";
+  // Pools read src; gradients read (src, grad) or only grad. Each is a
+  // pointer or a view (bufferViews) of a buffer: a template parameter.
+  std::vector<std::string> names = {"src"};
   if (auto concat = dyn_cast<dl::ConcatOp>(op)) {
-    params.clear();
+    names.clear();
     for (unsigned i = 0; i < concat.getInputs().size(); ++i)
-      params += "const " + T + " *in" + std::to_string(i) + ", ";
+      names.push_back("in" + std::to_string(i));
   }
   if (isa<dl::MaxPool2DGradOp, dl::GlobalMaxPool2DGradOp>(op))
-    params = "const " + T + " *src, const " + T + " *grad, ";
+    names = {"src", "grad"};
   else if (isa<dl::AvgPool2DGradOp, dl::GlobalAvgPool2DGradOp>(op))
-    params = "const " + T + " *grad, ";
-  std::string head = "__device__ __forceinline__ " + T + " " + name + "(" + params + "long long i) {\n";
+    names = {"grad"};
+  std::string types, params;
+  for (size_t i = 0; i < names.size(); ++i) {
+    types += std::string(i ? ", " : "") + "typename P" + std::to_string(i);
+    params += "P" + std::to_string(i) + " " + names[i] + ", ";
+  }
+  std::string head = "template <" + types + ">\n__device__ __forceinline__ " + T + " " + name + "(" +
+                     params + "long long i) {\n";
   std::string body = llvm::TypeSwitch<Operation *, std::string>(op)
       .Case([&](dl::ConcatOp c) { return concatBody(t, c); })
       .Case([&](dl::SliceOp c) { return sliceBody(c); })

@@ -66,8 +66,8 @@ std::string plainPosition(const Conv &c, const std::string &position) {
 /// operand, and with the roles swapped that of its kernel gradient.
 std::string tapReader(const ComputeType &t, const std::string &name, const Conv &c,
                       const std::string &decode, const std::string &tap) {
-  return "__device__ __forceinline__ " + t.name() + " " + name + "(const " + t.name() +
-         " *x, long long m, long long k) {\n" + decode +
+  return "template <typename X>\n__device__ __forceinline__ " + t.name() + " " + name +
+         "(X x, long long m, long long k) {\n" + decode +
          "  const long long ci = " + tap + " % " + ll(c.c) + ", kx = (" + tap + " / " + ll(c.c) +
          ") % " + ll(c.kw) + ", ky = " + tap + " / " + ll(c.c * c.kw) + ";\n" +
          "  return " + pixel(t, "x", c, "b", "oy * " + ll(c.sh) + " - " + ll(c.pt) + " + ky * " + ll(c.dh),
@@ -151,8 +151,8 @@ FailureOr<Gemm> gemmOf(const ComputeType &t, Operation *op, const std::string &a
     g.loadA = "dlc_conv_dx_a(" + a + ", m, k)";
     g.loadB = b + "[((k / " + ll(c.f) + ") * " + ll(c.c) + " + n) * " + ll(c.f) + " + k % " + ll(c.f) + "]";
     // dy(b, oy, ox, co) where iy = oy * sh - pt + ky * dh, when oy is whole and in range.
-    g.prologue = "__device__ __forceinline__ " + t.name() + " dlc_conv_dx_a(const " + t.name() +
-                 " *dy, long long m, long long k) {\n"
+    g.prologue = "template <typename D>\n__device__ __forceinline__ " + t.name() +
+                 " dlc_conv_dx_a(D dy, long long m, long long k) {\n"
                  "  const long long ix = m % " + ll(c.w) + ", iy = (m / " + ll(c.w) + ") % " + ll(c.h) +
                  ", b = m / " + ll(c.w * c.h) + ";\n" +
                  "  const long long co = k % " + ll(c.f) + ", kx = (k / " + ll(c.f) + ") % " + ll(c.kw) +
@@ -181,7 +181,8 @@ bool isEpilogueOp(const ComputeType &t, Operation *op, ArrayRef<int64_t> shape) 
   values.append(op->getResults().begin(), op->getResults().end());
   for (Value v : values) {
     auto type = cast<ShapedType>(v.getType());
-    if (type.getShape() != shape || !type.getElementType().isF32())
+    Type e = type.getElementType();
+    if (type.getShape() != shape || !(e.isF32() || isSixteenBit(e)))
       return false;
   }
   return true;
@@ -221,15 +222,28 @@ bool isGemmGroup(dl::FusedOp group) {
   if (ops.empty() || failed(gemmOf(t, ops[0], "a", "b")))
     return false;
   auto shape = cast<ShapedType>(ops[0]->getResult(0).getType()).getShape();
-  if (ops.size() == 2 && isa<dl::SoftmaxOp>(ops[1]))
-    return isa<dl::DenseOp>(ops[0]) && ops[1]->getOperand(0) == ops[0]->getResult(0) &&
-           softmaxJoinsDense(ops[1]);
+  if (isa<dl::SoftmaxOp>(ops.back()) && ops.size() >= 2) {
+    // dense, the casts between its result and the softmax, the softmax:
+    // only the softmax leaves the group.
+    for (size_t i = 1; i < ops.size(); ++i)
+      if (ops[i]->getOperand(0) != ops[i - 1]->getResult(0) ||
+          (i + 1 < ops.size() && (!isa<dl::CastOp>(ops[i]) || !isEpilogueOp(t, ops[i], shape))))
+        return false;
+    for (size_t i = 0; i + 1 < ops.size(); ++i)
+      if (resultIndex(group, ops[i]->getResult(0)) >= 0)
+        return false;
+    return isa<dl::DenseOp>(ops[0]) && softmaxJoinsDense(ops.back()) &&
+           cast<ShapedType>(ops.back()->getResult(0).getType()).getElementType().isF32();
+  }
   Operation *pool = trailingPool(ops);
   for (size_t i = 1; i < ops.size(); ++i) {
     if (ops[i] == pool)
       continue;
     if (isa<dl::BiasGradOp>(ops[i])) {
-      if (i + 1 != ops.size())
+      // Summed with float atomics: into an f32 result.
+      int sum = resultIndex(group, ops[i]->getResult(0));
+      if (i + 1 != ops.size() || !cast<ShapedType>(ops[i]->getResult(0).getType()).getElementType().isF32() ||
+          (sum >= 0 && !resultStorage(group, unsigned(sum)).isF32()))
         return false;
       continue;
     }
@@ -298,8 +312,9 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   bool hasBias = (isa<dl::DenseOp, dl::Conv2DOp>(anchor)) && anchor->getNumOperands() == 3;
   auto resultIndex = [&](Value v) { return cuda::resultIndex(group, v); };
   auto outOf = [&](Value v) { return resultName(group, v); };
-  bool softmax = ops.size() == 2 && isa<dl::SoftmaxOp>(ops[1]);
+  bool softmax = ops.size() >= 2 && isa<dl::SoftmaxOp>(ops.back());
   Operation *pool = softmax ? nullptr : trailingPool(ops);
+  Type productType = anchor->getResult(0).getType();
   std::string N = ll(g->n);
 
   // The epilogue: v is the product at (m, n), element pos * N + n of every
@@ -312,8 +327,23 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // grid.z; each split adds its partial sums to the zeroed result.
   int64_t tiles = ((g->n + kTile - 1) / kTile) * ((g->m + kTile - 1) / kTile);
   int64_t splits = 1;
-  if (ops.size() == 1 && !hasBias && tiles < kSplitBelowTiles && g->k >= 2 * kSplitChunk)
+  // (Partial sums add up in f32: only into an f32 result.)
+  bool f32Result = !isSixteenBit(productType) && resultIndex(anchor->getResult(0)) == 0 &&
+                   resultStorage(group, 0).isF32();
+  if (ops.size() == 1 && !hasBias && f32Result && tiles < kSplitBelowTiles && g->k >= 2 * kSplitChunk)
     splits = std::min(g->k / kSplitChunk, (kSplitBelowTiles * 2 + tiles - 1) / tiles);
+  // A 16-bit product is rounded in registers as storing it would round it,
+  // before the epilogue reads it.
+  if (splits == 1 && isSixteenBit(productType))
+    epilogue += "          v = " + roundedTo(productType, "v") + ";\n";
+  if (softmax) // the casts between the product and the softmax
+    for (size_t i = 1; i + 1 < ops.size(); ++i) {
+      std::vector<std::string> operands = {"v"};
+      bool step = false;
+      epilogue += "          v = " +
+                  roundedTo(ops[i]->getResult(0).getType(), elementwiseExpression(t, ops[i], operands, &step)) +
+                  ";\n";
+    }
   int64_t chunk = ((g->k + splits - 1) / splits + kStep - 1) / kStep * kStep;
   if (splits > 1)
     kernel.zeroedOutputs.push_back(0);
@@ -340,7 +370,9 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
                                                : names.lookup(v));
     std::string name = "e" + std::to_string(i);
     epilogue += "          const " + T + " " + name + " = " +
-                elementwiseExpression(t, op, operands, &kernel.takesStep, "pos * " + N + " + n") + ";\n";
+                roundedTo(op->getResult(0).getType(),
+                          elementwiseExpression(t, op, operands, &kernel.takesStep, "pos * " + N + " + n")) +
+                ";\n";
     names[op->getResult(0)] = name;
     if (std::string out = outOf(op->getResult(0)); !out.empty()) {
       epilogue += "          " + out + "[pos * " + N + " + n] = " + name + ";\n";
@@ -425,7 +457,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     // the logits and keeps each row's running max and sum of exponentials
     // (rescaled when the max grows), then normalises what it stored. The
     // 16 threads of a row are 16 consecutive lanes: shuffles reduce them.
-    std::string out = outOf(ops[1]->getResult(0));
+    std::string out = outOf(ops.back()->getResult(0));
     const std::string fmax = t.fn("fmax"), exp = t.fn("exp");
     s += "  " + T + " rowMax[4], rowSum[4];\n  for (int i = 0; i < 4; ++i) {\n"
          "    rowMax[i] = " + t.negInfinity() + ";\n    rowSum[i] = " + zero + ";\n  }\n"

@@ -64,7 +64,8 @@ FailureOr<LossForm> lossForm(Operation *op) {
 /// labelOf(row, j) (smoothed), and rowStats(z, row, &stats) filling what the
 /// kind needs: for the softmax kinds the log-sum-exp and the label sum, for
 /// categorical probabilities the sum s and dot = sum(dr_j r_j).
-std::string rowHelpers(const ComputeType &t, const LossForm &f, const std::string &labels) {
+std::string rowHelpers(const ComputeType &t, const LossForm &f, const std::string &labels,
+                       const std::string &predictions) {
   const std::string T = t.name();
   std::string c = std::to_string(f.classes) + "ll";
   std::string label = f.sparse ? "(" + labels + "[row] == j ? " + t.lit("1.0") + " : " + t.lit("0.0") + ")" : labels + "[row * " + c + " + j]";
@@ -79,11 +80,13 @@ std::string rowHelpers(const ComputeType &t, const LossForm &f, const std::strin
                   "  auto clip = [](" + T + " v) { return " + t.fn("fmin") + "(" + t.fn("fmax") + "(v, " + t.lit("1e-7") + "), " + t.lit("1.0") + " - " + t.lit("1e-7") + "); };\n"
                   "  auto inside = [](" + T + " v) { return v >= " + t.lit("1e-7") + " && v <= " + t.lit("1.0") + " - " + t.lit("1e-7") + "; };\n"
                   "  (void)clip; (void)inside;\n"
-                  "  auto logit = [&](const " + T + " *z, long long at) { return " +
+                  // z is a pointer or a view (bufferViews): its declared type, since
+                  // NVRTC compiles no generic lambdas in device code.
+                  "  auto logit = [&](decltype(" + predictions + ") z, long long at) { return " +
                   (f.fromLogits ? std::string("z[at]") : std::string(t.fn("log") + "(clip(z[at]))")) + "; };\n"
                   "  (void)logit;\n"
                   "  struct Stats { " + T + " logSum, ySum, sum, dot; };\n"
-                  "  auto rowStats = [&](const " + T + " *z, long long row) {\n"
+                  "  auto rowStats = [&](decltype(" + predictions + ") z, long long row) {\n"
                   "    Stats st{" + t.lit("0.0") + ", " + t.lit("0.0") + ", " + t.lit("0.0") + ", " + t.lit("0.0") + "};\n";
   auto warpSum = [](const std::string &v) {
     return "    for (int o = 16; o > 0; o /= 2)\n      " + v + " += __shfl_xor_sync(0xffffffffu, " + v +
@@ -161,7 +164,8 @@ bool isLossGroup(dl::FusedOp group) {
   if (count == 1)
     return true;
   auto bias = dyn_cast<dl::BiasGradOp>(*std::next(ops.begin()));
-  return count == 2 && isa<dl::LossGradOp>(first) && bias && bias.getDy() == first.getResult(0);
+  return count == 2 && isa<dl::LossGradOp>(first) && bias && bias.getDy() == first.getResult(0) &&
+         isPlainF32(group, bias.getResult()); // summed with float atomics
 }
 
 LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
@@ -182,7 +186,7 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
     kernel.block = {256, 1, 1};
     kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(4096, (f.examples + 7) / 8)), 1, 1};
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
-        "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels) +
+        "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels, z) +
         "  for (long long example = blockIdx.x * 8ll + warp; example < " + std::to_string(f.examples) +
         "ll; example += gridDim.x * 8ll) {\n"
         "    double t = 0.0;\n"
@@ -198,7 +202,7 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
     kernel.grid = {1, 1, 1};
     kernel.sharedBytes = 8 * 8;
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
-        "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels) +
+        "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels, z) +
         "  __shared__ double warpTotals[8];\n  double total = 0.0;\n"
         "  for (long long row = warp; row < " + rows + "; row += 8) {\n"
         "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
@@ -222,7 +226,7 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
     if (bias)
       kernel.zeroedOutputs.push_back(resultIndex(group, bias->getResult(0)));
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
-        "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels);
+        "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels, z);
     if (sharedSums)
       s += "  __shared__ " + T + " partial[" + std::to_string(f.classes) + "];\n"
            "  for (int j = threadIdx.x; j < " + std::to_string(f.classes) + "; j += blockDim.x)\n"

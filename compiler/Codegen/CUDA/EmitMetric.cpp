@@ -41,7 +41,7 @@ LogicalResult emitMetric(dl::FusedOp group, CudaKernel &kernel) {
   s += "    long long right = 0;\n";
   s += "    for (long long row = example * " + ll(positions) + "; row < (example + 1) * " + ll(positions) +
        "; ++row) {\n";
-  s += "      const " + T + " *p = " + p + " + row * " + c + ";\n";
+  s += "      const auto p = " + p + " + row * " + c + ";\n"; // a pointer or a view
   // What the example's score divides |right| by: its outputs (binary) or
   // its positions (top_k).
   std::string scored = ll(positions);

@@ -103,6 +103,11 @@ bool isRecurrentGroup(dl::FusedOp group) {
   for (Value v : op.getOperands())
     if (!isa<BlockArgument>(v))
       return false;
+  // The parameter gradients are summed with float atomics.
+  if (auto grad = dyn_cast<dl::LSTMGradOp>(op))
+    for (Value v : {grad.getDkernel(), grad.getDrecurrentKernel(), grad.getDbias()})
+      if (!isPlainF32(group, v))
+        return false;
   return true;
 }
 

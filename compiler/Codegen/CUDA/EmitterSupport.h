@@ -41,7 +41,7 @@ struct DeviceType {
   const char *storage;       // the C type of a buffer element
   const char *compute;       // the C type arithmetic on it uses
   const char *toCompute;     // device function from storage to compute ("": a C cast does)
-  const char *toStorage;     // from a double to storage, rounding ("": a C cast does)
+  const char *toStorage;     // device function storing to an element, rounding ("": a C cast does)
   const char *literalSuffix; // of a literal of the compute type ("f" for float)
   // For a type that is its own compute type:
   const char *mathSuffix;  // of its C math functions ("f": expf, fmaxf)
@@ -92,13 +92,33 @@ const DeviceType *deviceType(mlir::Type t);
 std::string cType(mlir::Type t);
 /// |stored| (an element of a buffer of |t|) in |t|'s compute type.
 std::string loadAsCompute(mlir::Type t, const std::string &stored);
-/// |computed| converted for storing in a buffer of |t| (rounding once).
-std::string storeFromCompute(mlir::Type t, const std::string &computed);
-/// The conversion functions the element types of |group|'s buffers need.
+/// The statement storing |computed| (any arithmetic type) into |element|, an
+/// element of a buffer of |t|, rounding once.
+std::string storeStatement(mlir::Type t, const std::string &element, const std::string &computed);
+/// Whether |t| (a tensor type or an element type) is f16 or bf16.
+bool isSixteenBit(mlir::Type t);
+/// |computed| (f32) rounded to |t| where |t| is f16 or bf16: how a kernel
+/// keeps a 16-bit value in registers exactly as storing it would round it.
+std::string roundedTo(mlir::Type t, const std::string &computed);
+/// The conversion functions and buffer views the element types of |group|
+/// need (the 16-bit types and what bufferViews() declares).
 std::string deviceTypeHelpers(dl::FusedOp group);
+
 /// "const float *__restrict__ in0, ..., float *__restrict__ out0, ..."
 /// |restrictPointers| false for kernels whose results alias their inputs.
+/// A buffer that holds another type than its value's compute type (16-bit
+/// storage, a folded cast) is passed as in<k>_raw / out<k>_raw and seen
+/// through a view of the plain name (bufferViews).
 std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointers = true);
+/// The view declarations opening every kernel body: in<k> and out<k> for
+/// the buffers parameterList passes raw, indexed like float arrays
+/// (dlc_in reads convert and round, dlc_out stores round and convert).
+std::string bufferViews(dl::FusedOp group);
+/// Whether any buffer of |group| is seen through a view (no vector loads).
+bool hasBufferViews(dl::FusedOp group);
+/// Whether |v| is an f32 value that, if it leaves the group, is stored as
+/// f32 without a view: what float atomics (sums into a zeroed result) need.
+bool isPlainF32(dl::FusedOp group, mlir::Value v);
 /// The opening of a kernel's source: a comment naming its group, .dl
 /// locations and launch, then the device functions that the elementwise
 /// expressions of the group's ops call (so every family can hold any of them).
