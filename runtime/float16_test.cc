@@ -6,10 +6,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/float16.h"
+#include "runtime/cpu/elementwise.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 namespace dlc::rt {
 namespace {
@@ -104,6 +107,39 @@ TEST(Float16, FloatConversionsRoundAsDoubleOnes) {
     for (uint32_t sign : {0u, 0x80000000u})
       for (int d = -3; d <= 3; ++d)
         check((edge + uint32_t(d)) ^ sign);
+}
+
+/// The CPU's bulk conversions (F16C for f16, vectorised integer code for
+/// bf16) give the scalar functions' bits for every pattern, NaNs included,
+/// in the vector body and in the tail.
+TEST(Float16, BulkConversionsMatchScalarOnes) {
+  std::vector<float> floats;
+  for (uint64_t bits = 0; bits <= 0xFFFFFFFFull; bits += 4099) {
+    float f;
+    uint32_t b = uint32_t(bits);
+    std::memcpy(&f, &b, sizeof f);
+    floats.push_back(f);
+  }
+  floats.push_back(65520.0f);
+  floats.push_back(-std::ldexp(1.0f, -25)); // 1 + 8k + 3: a tail of three
+  for (DType type : {DType::kF16, DType::kBF16}) {
+    const int64_t n = int64_t(floats.size());
+    std::vector<uint16_t> narrow(floats.size());
+    cpu::convertFloats(TensorView{floats.data(), DType::kF32, {n}}, TensorView{narrow.data(), type, {n}});
+    for (size_t i = 0; i < floats.size(); ++i)
+      ASSERT_EQ(narrow[i], type == DType::kF16 ? floatToF16Bits(floats[i]) : floatToBF16Bits(floats[i]))
+          << "element " << i;
+    std::vector<uint16_t> all(65536 + 5);
+    for (size_t i = 0; i < all.size(); ++i)
+      all[i] = uint16_t(i);
+    std::vector<float> wide(all.size());
+    cpu::convertFloats(TensorView{all.data(), type, {int64_t(all.size())}},
+                       TensorView{wide.data(), DType::kF32, {int64_t(all.size())}});
+    for (size_t i = 0; i < all.size(); ++i) {
+      float want = type == DType::kF16 ? fromF16Bits(all[i]) : fromBF16Bits(all[i]);
+      ASSERT_EQ(std::memcmp(&wide[i], &want, sizeof want), 0) << "pattern " << i;
+    }
+  }
 }
 
 } // namespace

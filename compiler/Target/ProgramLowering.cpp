@@ -216,10 +216,19 @@ FailureOr<std::vector<fb::CpuCall>> cpuCalls(dl::FusedOp fused, DenseMap<Operati
 }
 
 /// A value made and read inside one CPU call of several ops (an
-/// activation epilogue's input): the routine never writes it to memory.
+/// activation epilogue's input): the routine never writes it to memory. Or
+/// a converting load: a float cast of a group input that only the group
+/// reads, which CUDA folds into its loads and the CPU performs as the
+/// reading call stages its operands (runtime/cpu/cpu_device.cc).
 bool isUnstored(Value v, const DenseMap<Operation *, int> &callOf,
                 const std::vector<fb::CpuCall> &calls) {
   Operation *producer = v.getDefiningOp();
+  if (auto c = dyn_cast_or_null<dl::CastOp>(producer))
+    if (isa<BlockArgument>(c.getInput()) && !v.use_empty() &&
+        isa<FloatType>(cast<ShapedType>(c.getInput().getType()).getElementType()) &&
+        isa<FloatType>(cast<ShapedType>(v.getType()).getElementType()) &&
+        llvm::none_of(v.getUsers(), [](Operation *u) { return isa<dl::YieldOp>(u); }))
+      return true;
   auto call = callOf.find(producer);
   if (call == callOf.end() || calls[size_t(call->second)].ops() < 2 || v.use_empty())
     return false;

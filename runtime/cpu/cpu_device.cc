@@ -2,6 +2,7 @@
 #include "runtime/cpu/cpu_device.h"
 
 #include "runtime/cpu/elementwise.h"
+#include "runtime/float16.h"
 #include "runtime/numerics.h"
 
 #include <chrono>
@@ -120,6 +121,16 @@ public:
     bool read, written;
   };
 
+  /// A converting load: an unstored buffer a float cast makes from |source|
+  /// (a program input or parameter the kernel reads), which the compiler
+  /// leaves to the reading call: the cast call does nothing and the reader's
+  /// staging rounds the source to |type| (ProgramLowering's isUnstored).
+  struct ConvertingLoad {
+    uint32_t source;
+    DType type;
+  };
+  std::map<uint32_t, ConvertingLoad> convertingLoads_;
+
   std::vector<Staged> stagedBuffers(const std::vector<const fb::Op *> &ops, uint64_t *bytes) {
     std::vector<Staged> staged;
     *bytes = 0;
@@ -127,7 +138,8 @@ public:
       return staged;
     auto note = [&](uint32_t b, bool read) {
       const TensorView &v = views_[b];
-      if (v.dtype != DType::kF16 && v.dtype != DType::kBF16)
+      bool load = convertingLoads_.count(b) > 0;
+      if ((!load && v.dtype != DType::kF16 && v.dtype != DType::kBF16) || (load && !read))
         return;
       for (Staged &s : staged)
         if (s.buffer == b) {
@@ -151,6 +163,16 @@ public:
   }
 
   Status buildCalls(const fb::Program &program) {
+    const auto &buffers = *program.buffers();
+    for (const fb::Kernel *k : *program.kernels())
+      for (const fb::Op *op : *k->ops())
+        if (op->kind() == fb::OpKind::cast && op->inputs() && op->inputs()->size() == 1 &&
+            op->outputs() && op->outputs()->size() == 1) {
+          uint32_t in = op->inputs()->Get(0), out = op->outputs()->Get(0);
+          DType from = views_[in].dtype, to = views_[out].dtype;
+          if (buffers[out]->kind() == fb::BufferKind::Unstored && isFloatDType(from) && isFloatDType(to))
+            convertingLoads_[out] = {in, to};
+        }
     std::vector<std::vector<const fb::Op *>> callOps;
     std::vector<const fb::CpuCall *> records;
     std::vector<const fb::Kernel *> callKernels;
@@ -187,29 +209,40 @@ public:
       for (const Staged &s : staging[c]) {
         originals.push_back(views_[s.buffer]);
         TensorView &v = views_[s.buffer];
-        // A value made and read inside the call stays unstored, now in f32.
-        v = TensorView{v.data ? staging_.get() + s.offset : nullptr, DType::kF32, v.shape};
+        // A value made and read inside the call stays unstored, now in f32;
+        // a converting load is staged from its source.
+        bool staged = v.data || convertingLoads_.count(s.buffer);
+        v = TensorView{staged ? staging_.get() + s.offset : nullptr, DType::kF32, v.shape};
       }
       OpContext ctx{*callOps[c].front(), program, views_, readers_, shared_};
       PreparedCall call;
-      Status built = buildCall(records[c]->routine(), ctx, callOps[c], &call);
+      const fb::Op &first = *callOps[c].front();
+      bool deferredCast = callOps[c].size() == 1 && first.kind() == fb::OpKind::cast &&
+                          convertingLoads_.count(first.outputs()->Get(0));
+      Status built = deferredCast ? okStatus() : buildCall(records[c]->routine(), ctx, callOps[c], &call);
+      if (deferredCast) // its readers round as they stage
+        call = [](const RunOptions &) { return okStatus(); };
       std::vector<std::pair<TensorView, TensorView>> widen, narrow; // (from, to)
+      std::vector<std::tuple<TensorView, DType, TensorView>> rounded; // converting loads
       for (size_t i = 0; i < staging[c].size(); ++i) {
         const Staged &s = staging[c][i];
-        if (!originals[i].data)
-          continue;
-        if (s.read)
+        auto load = convertingLoads_.find(s.buffer);
+        if (load != convertingLoads_.end() && s.read)
+          rounded.push_back({views_[load->second.source], load->second.type, views_[s.buffer]});
+        else if (originals[i].data && s.read)
           widen.push_back({originals[i], views_[s.buffer]});
-        if (s.written)
+        if (originals[i].data && s.written)
           narrow.push_back({views_[s.buffer], originals[i]});
         views_[s.buffer] = originals[i];
       }
       DLC_RETURN_IF_ERROR(built, "kernel '" + k->name()->str() + "', op " +
                                      fb::EnumNameOpKind(callOps[c].front()->kind()));
-      if (!widen.empty() || !narrow.empty())
-        call = [call = std::move(call), widen, narrow](const RunOptions &options) {
+      if (!widen.empty() || !narrow.empty() || !rounded.empty())
+        call = [call = std::move(call), widen, narrow, rounded](const RunOptions &options) {
           for (const auto &[from, to] : widen)
             convertFloats(from, to);
+          for (const auto &[from, type, to] : rounded)
+            roundFloats(from, type, to);
           DLC_RETURN_IF_ERROR(call(options), "");
           for (const auto &[from, to] : narrow)
             convertFloats(from, to);

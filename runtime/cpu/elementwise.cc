@@ -11,6 +11,7 @@
 #include "runtime/counter_rng.h"
 #include "runtime/float16.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <string>
@@ -330,33 +331,96 @@ void copy(const void *src, void *dst, size_t bytes) {
   });
 }
 
+namespace {
+/// f32 -> f16 bits, 8 at a time by F16C (part of x86-64-v3, which the
+/// runtime is built for), rounding to nearest even as floatToF16Bits does;
+/// a NaN becomes that function's quiet NaN of its sign, not F16C's
+/// truncated payload, so that every path gives the same bits.
+void floatsToF16(const float *x, uint16_t *y, int64_t begin, int64_t end) {
+  int64_t i = begin;
+  for (; i + 8 <= end; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256 isNan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+    if (_mm256_movemask_ps(isNan)) {
+      alignas(32) int32_t fix[8];
+      _mm256_store_si256(reinterpret_cast<__m256i *>(fix), _mm256_castps_si256(isNan));
+      alignas(16) uint16_t out[8];
+      _mm_store_si128(reinterpret_cast<__m128i *>(out), h);
+      for (int k = 0; k < 8; ++k)
+        if (fix[k])
+          out[k] = floatToF16Bits(x[i + k]);
+      h = _mm_load_si128(reinterpret_cast<const __m128i *>(out));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(y + i), h);
+  }
+  for (; i < end; ++i)
+    y[i] = floatToF16Bits(x[i]);
+}
+
+/// f16 bits -> f32, exact, 8 at a time (a NaN keeps its payload as
+/// fromF16Bits keeps it, where F16C would set the quiet bit).
+void f16ToFloats(const uint16_t *x, float *y, int64_t begin, int64_t end) {
+  int64_t i = begin;
+  for (; i + 8 <= end; i += 8) {
+    const __m256 v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(x + i)));
+    _mm256_storeu_ps(y + i, v);
+    if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)))
+      for (int k = 0; k < 8; ++k)
+        y[i + k] = fromF16Bits(x[i + k]);
+  }
+  for (; i < end; ++i)
+    y[i] = fromF16Bits(x[i]);
+}
+} // namespace
+
 void convertFloats(const TensorView &from, const TensorView &to) {
   constexpr int64_t kGrain = 1 << 16;
   const int64_t n = from.numel();
   const DType a = from.dtype, b = to.dtype;
-  if (a == DType::kF32 && (b == DType::kBF16 || b == DType::kF16)) {
-    const float *x = from.f32();
-    uint16_t *y = static_cast<uint16_t *>(to.data);
-    const bool brain = b == DType::kBF16;
-    parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
+  const float *xf = a == DType::kF32 ? from.f32() : nullptr;
+  float *yf = b == DType::kF32 ? to.f32() : nullptr;
+  const uint16_t *x16 = static_cast<const uint16_t *>(from.data);
+  uint16_t *y16 = static_cast<uint16_t *>(to.data);
+  // One loop per pair, so that each vectorises.
+  if (a == DType::kF32 && b == DType::kBF16)
+    return parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
-        y[i] = brain ? floatToBF16Bits(x[i]) : floatToF16Bits(x[i]);
+        y16[i] = floatToBF16Bits(xf[i]);
     });
-    return;
-  }
-  if ((a == DType::kBF16 || a == DType::kF16) && b == DType::kF32) {
-    const uint16_t *x = static_cast<const uint16_t *>(from.data);
-    float *y = to.f32();
-    const bool brain = a == DType::kBF16;
-    parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
+  if (a == DType::kBF16 && b == DType::kF32)
+    return parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
-        y[i] = brain ? fromBF16Bits(x[i]) : fromF16Bits(x[i]);
+        yf[i] = fromBF16Bits(x16[i]);
     });
-    return;
-  }
+  if (a == DType::kF32 && b == DType::kF16)
+    return parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) { floatsToF16(xf, y16, begin, end); });
+  if (a == DType::kF16 && b == DType::kF32)
+    return parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) { f16ToFloats(x16, yf, begin, end); });
   parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
       storeElement(b, to.data, i, loadElement(a, from.data, i));
+  });
+}
+
+void roundFloats(const TensorView &from, DType type, const TensorView &to) {
+  constexpr int64_t kGrain = 1 << 16;
+  const int64_t n = from.numel();
+  float *y = to.f32();
+  if (from.dtype == DType::kF32 && type == DType::kBF16) {
+    const float *x = from.f32();
+    return parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        y[i] = fromBF16Bits(floatToBF16Bits(x[i]));
+    });
+  }
+  parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const double v = loadElement(from.dtype, from.data, i);
+      y[i] = type == DType::kBF16 ? fromBF16Bits(toBF16Bits(v))
+             : type == DType::kF16 ? fromF16Bits(toF16Bits(v))
+                                   : float(v);
+    }
   });
 }
 

@@ -198,5 +198,9 @@ void copy(const void *src, void *dst, size_t bytes);
 /// How the CPU reads and writes 16-bit buffers around its f32 routines, and
 /// dl.cast between float types.
 void convertFloats(const TensorView &from, const TensorView &to);
+/// Every element of |from| rounded to |type| (a float type) and stored in
+/// |to| (f32, which holds every f16, bf16 and f32 value): a cast and the
+/// reading call's widening in one pass, for the CPU's converting loads.
+void roundFloats(const TensorView &from, DType type, const TensorView &to);
 
 } // namespace dlc::rt::cpu

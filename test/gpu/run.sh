@@ -247,6 +247,16 @@ bench() {
     figures+=";"
     "$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps 3 --warmup 1 --profile \
       || exit 1
+    # The mixed precision row: throughput and speedup over fp32 (no tensor
+    # cores yet: 16-bit storage, f32 arithmetic). At batch 128 only: the
+    # dry run leaves it out (the emulation would take minutes).
+    if [ "$dry" = 0 ]; then
+      mixed=$("$rt" bench "$dir/examples/$model.b128.mixed_bf16.dlcb" --backend "$backend" --steps $steps \
+        --warmup $warmup --json) || exit 1
+      echo "dlc mixed_bf16: $mixed"
+      mixed=$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["samples_per_sec"])' "$mixed")
+      figures+=" $model mixed_bf16 $mixed ($(python3 -c "print('%.2f' % ($mixed / $ours))")x fp32);"
+    fi
   done
   echo "SUMMARY:$figures"
 }

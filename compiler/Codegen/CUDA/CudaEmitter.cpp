@@ -160,24 +160,20 @@ std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointe
 
 std::string bufferViews(dl::FusedOp group) {
   std::string views;
-  for (auto [i, v] : llvm::enumerate(inputValues(group))) {
-    Type storage = inputStorage(group, unsigned(i));
-    if (!viewed(storage, v.getType()))
-      continue;
-    std::string name = "in" + std::to_string(i);
-    int rounding = elementOf(storage) == elementOf(v.getType()) ? 0 : roundingOf(v.getType());
-    views += "  const dlc_in<" + cType(storage) + ", " + std::to_string(rounding) + "> " +
-             name + "{" + name + "_raw};\n";
-  }
-  for (auto [i, v] : llvm::enumerate(resultValues(group))) {
-    Type storage = resultStorage(group, unsigned(i));
-    if (!viewed(storage, v.getType()))
-      continue;
-    std::string name = "out" + std::to_string(i);
-    int rounding = elementOf(storage) == elementOf(v.getType()) ? 0 : roundingOf(v.getType());
-    views += "  const dlc_out<" + cType(storage) + ", " + std::to_string(rounding) + "> " +
-             name + "{" + name + "_raw};\n";
-  }
+  // One view: |kind| (dlc_in, dlc_out) of buffer |name| holding |storage|
+  // for a value of type |value|, rounding reads or writes to |value|'s type
+  // when a folded cast made them differ.
+  auto view = [&](const char *kind, const std::string &name, Type storage, Type value) {
+    if (!viewed(storage, value))
+      return;
+    int rounding = elementOf(storage) == elementOf(value) ? 0 : roundingOf(value);
+    views += "  const " + std::string(kind) + "<" + cType(storage) + ", " + std::to_string(rounding) +
+             "> " + name + "{" + name + "_raw};\n";
+  };
+  for (auto [i, v] : llvm::enumerate(inputValues(group)))
+    view("dlc_in", "in" + std::to_string(i), inputStorage(group, unsigned(i)), v.getType());
+  for (auto [i, v] : llvm::enumerate(resultValues(group)))
+    view("dlc_out", "out" + std::to_string(i), resultStorage(group, unsigned(i)), v.getType());
   return views;
 }
 
