@@ -129,6 +129,14 @@ TEST(Float16, BulkConversionsMatchScalarOnes) {
     for (size_t i = 0; i < floats.size(); ++i)
       ASSERT_EQ(narrow[i], type == DType::kF16 ? floatToF16Bits(floats[i]) : floatToBF16Bits(floats[i]))
           << "element " << i;
+    std::vector<float> rounded(floats.size());
+    cpu::roundFloats(TensorView{floats.data(), DType::kF32, {n}}, type,
+                     TensorView{rounded.data(), DType::kF32, {n}});
+    for (size_t i = 0; i < floats.size(); ++i) {
+      float want = type == DType::kF16 ? fromF16Bits(floatToF16Bits(floats[i]))
+                                       : fromBF16Bits(floatToBF16Bits(floats[i]));
+      ASSERT_EQ(std::memcmp(&rounded[i], &want, sizeof want), 0) << "rounded element " << i;
+    }
     std::vector<uint16_t> all(65536 + 5);
     for (size_t i = 0; i < all.size(); ++i)
       all[i] = uint16_t(i);

@@ -414,6 +414,21 @@ void roundFloats(const TensorView &from, DType type, const TensorView &to) {
         y[i] = fromBF16Bits(floatToBF16Bits(x[i]));
     });
   }
+  if (from.dtype == DType::kF32 && type == DType::kF16) { // F16C both ways, 8 at a time
+    const float *x = from.f32();
+    return parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
+      int64_t i = begin;
+      for (; i + 8 <= end; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+        if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q))) // NaNs as the scalar path makes them
+          for (int k = 0; k < 8; ++k)
+            y[i + k] = fromF16Bits(floatToF16Bits(x[i + k]));
+      }
+      for (; i < end; ++i)
+        y[i] = fromF16Bits(floatToF16Bits(x[i]));
+    });
+  }
   parallelBlocks(n, kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const double v = loadElement(from.dtype, from.data, i);
