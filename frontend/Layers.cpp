@@ -464,7 +464,7 @@ Value LayerEmitter::param(const LayerCall &call, StringRef suffix, ArrayRef<int6
   auto param = moduleBuilder.create<dl::ParamOp>(call.loc, name, type,
                                                  *dl::symbolizeInitializer(initializer),
                                                  !(trainable && call.trainable), StringAttr(),
-                                                 StringAttr());
+                                                 StringAttr(), DenseElementsAttr());
   if (call.weightsFile)
     param.setWeightsFile(*call.weightsFile);
   return builder.create<dl::WeightOp>(call.loc, type, FlatSymbolRefAttr::get(context, name));

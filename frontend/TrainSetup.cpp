@@ -106,7 +106,7 @@ FailureOr<Attribute> configSetting(ArrayRef<ast::Setting> settings, StringRef ke
 
 LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) {
   MLIRContext *context = builder.getContext();
-  std::vector<std::string> trainKeys = {"loss", "optimizer", "metrics"};
+  std::vector<std::string> trainKeys = {"loss", "optimizer", "metrics", "loss_scale"};
   for (const dl::OptionSpec &spec : trainOptions())
     trainKeys.push_back(spec.name);
   if (failed(checkKeys(train.settings, trainKeys, "train")))
@@ -118,6 +118,11 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
   FailureOr<Attribute> optimizer =
       configSetting(train.settings, "optimizer", Category::Optimizer, train.loc, true);
   if (failed(optimizer))
+    return failure();
+
+  FailureOr<Attribute> lossScale =
+      configSetting(train.settings, "loss_scale", Category::LossScale, train.loc, false);
+  if (failed(lossScale))
     return failure();
 
   SmallVector<Attribute> metrics;
@@ -193,6 +198,7 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
       builder.getArrayAttr(metrics), cast<IntegerAttr>(plain->get("batch_size")),
       cast<IntegerAttr>(plain->get("epochs")), dl::PrecisionAttr::get(context, precision),
       source ? cast<dl::ConfigAttr>(source) : dl::ConfigAttr(), builder.getArrayAttr(steps),
-      validation, cast<BoolAttr>(shuffle));
+      validation, cast<BoolAttr>(shuffle),
+      *lossScale ? cast<dl::ConfigAttr>(*lossScale) : dl::ConfigAttr());
   return success();
 }

@@ -45,7 +45,7 @@ inline Status settingOf(const fb::Op &op, Setting *out) {
   if (op.attrs())
     for (const fb::Attr *a : *op.attrs()) {
       std::string name = a->name()->str();
-      if (name == "config")
+      if (name == "config" || name == "operandSegmentSizes") // the op's structure, not options
         continue;
       if (a->floats() && a->floats()->size() == 1)
         out->options[name] = a->floats()->Get(0);

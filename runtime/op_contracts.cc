@@ -10,6 +10,7 @@
 
 #include "runtime/bundle.h"
 #include "runtime/limits.h"
+#include "runtime/loss_scale.h"
 #include "runtime/op_attrs.h"
 #include "runtime/tensor.h"
 
@@ -580,9 +581,35 @@ bool lossConfig(Contract &c, LossSettings *loss) {
 /// [N] from a prediction [N, ...].
 Shape perExample(Contract &c) { return {c.dim(in(0), 0)}; }
 
+/// More gradients than any model has parameters: a bound for hostile bundles.
+constexpr size_t kMaxGradients = size_t(1) << 16;
+
+/// The loss-scaling state: [runtime/loss_scale.h's fields] f32.
+bool lossScaleState(Contract &c, Ref r) {
+  return (c.dtype(r) == DType::kF32 && c.shape(r) == Shape{loss_scale::kFields}) ||
+         c.fail(c.name(r) + " must be the loss-scaling state, f32[" +
+                std::to_string(int(loss_scale::kFields)) + "]");
+}
+
+bool lossScaleUpdate(Contract &c) { // state, grads... -> state'
+  if (!c.counts(2, 2 + kMaxGradients, 1) || !lossScaleState(c, in(0)) || !lossScaleState(c, out(0)))
+    return false;
+  auto growth = c.integer("growth_steps");
+  if (!growth)
+    return false;
+  if (*growth < 1)
+    return c.fail("attribute 'growth_steps' must be at least 1");
+  for (size_t i = 1; i < c.inputs(); ++i)
+    if (!c.floatType(in(i)))
+      return false;
+  return true;
+}
+
 bool loss(Contract &c, K kind) {
   LossSettings settings;
-  if (!c.counts(2, 2, 1) || !lossConfig(c, &settings) ||
+  if (kind == K::loss_grad && c.inputs() == 3 && !lossScaleState(c, in(2)))
+    return false;
+  if (!c.counts(2, kind == K::loss_grad ? 3 : 2, 1) || !lossConfig(c, &settings) ||
       !predictionAndLabels(c, settings.kind == LossKind::kSparseCategoricalCrossentropy) ||
       !c.floatType(out(0)))
     return false;
@@ -607,9 +634,9 @@ bool metric(Contract &c) {
   return predictionAndLabels(c, rule == "top_k") && c.shapeIs(out(0), perExample(c));
 }
 
-bool optimizerUpdate(Contract &c) { // param, grad, step, slots... -> param', slots'...
-  if (!c.counts(3, 3 + 8, c.inputs() < 3 ? 1 : c.inputs() - 2))
-    return false;
+bool optimizerUpdate(Contract &c) { // param, grad, step, slots..., [loss scale] -> param', slots'...
+  if (!c.counts(3, 3 + 8, c.outputs()) || c.outputs() < 1)
+    return c.fail("has no results");
   Setting setting;
   OptimizerSettings settings;
   Status s = settingOf(c.op(), &setting);
@@ -618,9 +645,14 @@ bool optimizerUpdate(Contract &c) { // param, grad, step, slots... -> param', sl
   if (!s.ok())
     return c.fail(s.message());
   size_t slots = optimizerSlots(settings).size();
-  if (c.inputs() != 3 + slots)
-    return c.fail("has " + std::to_string(c.inputs() - 3) + " optimizer slots; " + setting.kind +
-                  " with these options keeps " + std::to_string(slots));
+  bool scaled = c.inputs() == 4 + slots;
+  if ((c.inputs() != 3 + slots && !scaled) || c.outputs() != 1 + slots)
+    return c.fail("has " + std::to_string(c.inputs() - 3) + " optimizer slot operands and " +
+                  std::to_string(c.outputs() - 1) + " slot results; " + setting.kind +
+                  " with these options keeps " + std::to_string(slots) +
+                  " (and may take the loss-scaling state last)");
+  if (scaled && !lossScaleState(c, in(3 + slots)))
+    return false;
   if (c.dtype(in(2)) != DType::kI64 || c.rank(in(2)) != 0)
     return c.fail(c.name(in(2)) + " must be the step, an i64 scalar");
   if (!c.sameFloat({in(0), in(1), out(0)}) || !c.sameShape(in(1), in(0)) ||
@@ -681,6 +713,7 @@ bool check(Contract &c, K kind) {
   case K::example_loss: return loss(c, kind);
   case K::metric: return metric(c);
   case K::optimizer_update: return optimizerUpdate(c);
+  case K::loss_scale_update: return lossScaleUpdate(c);
   case K::cast: return cast(c);
   }
   return c.fail("op kind " + std::to_string(int(kind)) + " has no contract");

@@ -146,4 +146,27 @@ Status decodeMetric(const Setting &setting, MetricSettings *out) {
   return okStatus();
 }
 
+Status decodeLossScale(const Setting &setting, LossScaleSettings *out) {
+  static const KindTable<bool> table{
+      "loss scale", {{"dynamic", true, {"initial_scale", "growth_steps"}}, {"none", false, {}}}};
+  const KindTable<bool>::Entry *entry;
+  DLC_RETURN_IF_ERROR(table.find(setting, &entry), "");
+  LossScaleSettings s;
+  s.dynamic = entry->kind;
+  if (s.dynamic) {
+    s.initialScale = setting.options.at("initial_scale");
+    double growth = setting.options.at("growth_steps");
+    // A scale a float32 cannot hold would be inf before the first step.
+    if (!(s.initialScale > 0) || s.initialScale > 1e38)
+      return invalid("loss scale 'dynamic' needs an initial_scale in (0, 1e38], got " +
+                     std::to_string(s.initialScale));
+    if (growth < 1 || growth != std::floor(growth) || growth > 1e9)
+      return invalid("loss scale 'dynamic' needs a whole growth_steps >= 1, got " +
+                     std::to_string(growth));
+    s.growthSteps = int64_t(growth);
+  }
+  *out = s;
+  return okStatus();
+}
+
 } // namespace dlc::rt

@@ -77,4 +77,12 @@ struct MetricSettings {
 };
 Status decodeMetric(const Setting &setting, MetricSettings *out);
 
+/// Dynamic loss scaling (runtime/loss_scale.h) or none.
+struct LossScaleSettings {
+  bool dynamic = false;
+  double initialScale = 0;  // dynamic: a positive finite power of two or not
+  int64_t growthSteps = 0;  // dynamic: finite steps in a row that double the scale
+};
+Status decodeLossScale(const Setting &setting, LossScaleSettings *out);
+
 } // namespace dlc::rt

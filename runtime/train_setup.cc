@@ -103,6 +103,7 @@ Status parseTrainSetup(const std::string &text, nlohmann::json *out) {
       {"metrics", {true, [](const json &v, const std::string &w) { return settings(v, w, false); }}},
       {"data_transforms", {true, [](const json &v, const std::string &w) { return settings(v, w, true); }}},
       {"data_source", {false, [](const json &v, const std::string &w) { return setting(v, w, true); }}},
+      {"loss_scale", {false, [](const json &v, const std::string &w) { return setting(v, w, false); }}},
   };
   for (const auto &[key, value] : j.items())
     if (!fields.count(key))

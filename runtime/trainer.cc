@@ -1,5 +1,6 @@
 //===- trainer.cc - model.fit() for a bundle ------------------------------===//
 #include "runtime/trainer.h"
+#include "runtime/loss_scale.h"
 #include "runtime/class_ids.h"
 
 #include "runtime/settings.h"
@@ -115,7 +116,25 @@ struct Trainer::State {
   /// program on the device that trains: each example's loss and metric
   /// scores, summed here.
   Status evaluate(MetricValues *out);
+  /// The loss scale and the skipped steps into |log|, when the step scales.
+  Status readLossScale(EpochLog *log);
 };
+
+Status Trainer::State::readLossScale(EpochLog *log) {
+  Parameter *state = session->parameter(loss_scale::kStateName);
+  if (!state)
+    return okStatus();
+  if (state->dtype != DType::kF32 || state->bytes.size() != loss_scale::kFields * sizeof(float))
+    return bad("'" + std::string(loss_scale::kStateName) + "' is not the loss-scaling state f32[" +
+               std::to_string(int(loss_scale::kFields)) + "]");
+  DLC_RETURN_IF_ERROR(session->syncParametersToHost(), "");
+  float fields[loss_scale::kFields];
+  std::memcpy(fields, state->bytes.data(), sizeof fields);
+  log->lossScaled = true;
+  log->lossScale = fields[loss_scale::kScale];
+  log->skippedSteps = int64_t(fields[loss_scale::kSkippedSteps]);
+  return okStatus();
+}
 
 Trainer::Trainer(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Trainer::~Trainer() = default;
@@ -469,6 +488,7 @@ Status Trainer::fit() {
       log.validated = true;
     }
     log.seconds = std::chrono::duration<double>(Clock::now() - epochStart).count();
+    DLC_RETURN_IF_ERROR(s.readLossScale(&log), "");
     if (cutShort) {
       DLC_RETURN_IF_ERROR(s.saveCheckpoint(), "");
       if (s.options.onEpoch)

@@ -39,6 +39,10 @@ struct EpochLog {
   bool cutShort = false; // stopped by maxSteps before the epoch ended
   double samplesPerSecond = 0, seconds = 0;
   int64_t step = 0;      // training steps done so far
+  /// Dynamic loss scaling (runtime/loss_scale.h), read once per epoch.
+  bool lossScaled = false;
+  double lossScale = 0;      // the scale the next step uses
+  int64_t skippedSteps = 0;  // steps skipped for inf/NaN gradients so far
 };
 
 struct TrainOptions {

@@ -41,3 +41,7 @@ def have_nvrtc():
 
 if have_nvrtc():
     config.available_features.add("nvrtc")
+
+# Debian's dataset-fashion-mnist (README's install line; CI has it).
+if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
+    config.available_features.add("fashion-mnist")

@@ -198,7 +198,10 @@ void dlc::printTrainSetup(ModuleOp module, llvm::raw_ostream &os) {
     os << (index ? ", " : "") << describeConfig(cast<dl::ConfigAttr>(metric));
   os << "]\n";
   os << "  batch_size: " << setup.getBatchSize() << ", epochs: " << setup.getEpochs()
-     << ", precision: " << dl::stringifyPrecision(setup.getPrecision()) << "\n";
+     << ", precision: " << dl::stringifyPrecision(setup.getPrecision());
+  if (std::optional<dl::ConfigAttr> lossScale = setup.getLossScale())
+    os << ", loss_scale: " << describeConfig(*lossScale);
+  os << "\n";
   if (std::optional<dl::ConfigAttr> source = setup.getDataSource()) {
     os << "  data:       " << describeConfig(*source);
     for (Attribute step : setup.getDataTransforms())

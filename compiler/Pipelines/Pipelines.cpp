@@ -30,6 +30,7 @@ void addPrecisionPasses(PassManager &pm, ModuleOp module, int64_t batchSize, Str
   SelectPrecisionPassOptions policy;
   policy.policy = precision.str();
   pm.addPass(createSelectPrecisionPass(policy));
+  pm.addPass(createScaleLossPass());
 }
 } // namespace
 

@@ -1,5 +1,6 @@
 //===- Evaluator.cpp - Runs dl functions in float64 on the CPU -----------===//
 #include "compiler/Reference/Evaluator.h"
+#include "runtime/loss_scale.h"
 #include "compiler/Reference/GradKernels.h"
 #include "compiler/Reference/Kernels.h"
 #include "compiler/Reference/Optimizers.h"
@@ -308,7 +309,34 @@ private:
           LossOptions o = lossOptions(l.getConfig());
           if (std::string e = classIdError(in(l.getPrediction()), in(l.getLabels()), o); !e.empty())
             return l.emitError() << "labels: " << e;
-          return define(op, lossGrad(in(l.getPrediction()), in(l.getLabels()), o));
+          RefTensor grad = lossGrad(in(l.getPrediction()), in(l.getLabels()), o);
+          if (Value state = l.getLossScale()) {
+            const double scale = in(state)[rt::loss_scale::kScale];
+            for (int64_t i = 0; i < grad.size(); ++i)
+              grad[i] *= scale;
+          }
+          return define(op, std::move(grad));
+        })
+        .Case([&](LossScaleUpdateOp u) {
+          bool finite = true;
+          for (Value g : u.getGrads()) {
+            const RefTensor &t = in(g);
+            for (int64_t i = 0; i < t.size() && finite; ++i)
+              finite = std::isfinite(t[i]);
+          }
+          // The state is f32 and its rule exact in f32 (doublings, halvings,
+          // counts): the backends' own function is the reference's.
+          const RefTensor &state = in(u.getState());
+          float old[rt::loss_scale::kFields], next[rt::loss_scale::kFields];
+          for (int i = 0; i < rt::loss_scale::kFields; ++i)
+            old[i] = float(state[i]);
+          rt::loss_scale::nextLossScaleState(old, finite, int64_t(u.getGrowthSteps()), next);
+          RefTensor result = state;
+          for (int i = 0; i < rt::loss_scale::kFields; ++i)
+            result[i] = next[i];
+          // Exact on every backend: no rounding probe moves it.
+          values[u.getNewState()] = std::move(result);
+          return success();
         })
         .Case([&](ZerosOp z) {
           auto type = cast<RankedTensorType>(z.getType());
@@ -421,8 +449,18 @@ private:
           std::vector<RefTensor> slots;
           for (Value slot : u.getSlots())
             slots.push_back(in(slot));
-          applyOptimizer(optimizerConfig(u.getConfig()), int64_t(in(u.getStep())[0]), param,
-                         in(u.getGrad()), slots);
+          int64_t step = int64_t(in(u.getStep())[0]);
+          RefTensor grad = in(u.getGrad());
+          bool apply = true;
+          if (Value scaling = u.getLossScale()) {
+            const RefTensor &state = in(scaling);
+            apply = state[rt::loss_scale::kStepFinite] != 0;
+            step -= int64_t(state[rt::loss_scale::kSkippedSteps]);
+            for (int64_t i = 0; i < grad.size(); ++i)
+              grad[i] /= state[rt::loss_scale::kStepScale];
+          }
+          if (apply)
+            applyOptimizer(optimizerConfig(u.getConfig()), step, param, grad, slots);
           slots.insert(slots.begin(), std::move(param));
           return defineAll(op, std::move(slots));
         })

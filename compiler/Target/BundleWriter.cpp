@@ -104,6 +104,8 @@ LogicalResult appendInitialValue(dl::ParamOp param, const BundleOptions &options
     if (!status.ok())
       return param.emitError(status.message());
     values = std::move(read);
+  } else if (std::optional<DenseElementsAttr> constant = param.getInitialValue()) {
+    values.assign(constant->getValues<float>().begin(), constant->getValues<float>().end());
   } else {
     rt::Status status = rt::initializeParameter(
         dl::stringifyInitializer(param.getInitializer()).str(), shape,

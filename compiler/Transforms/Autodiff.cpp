@@ -276,7 +276,8 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
         std::string slotName = (name + "/" + slot).str();
         if (!module.lookupSymbol(slotName))
           moduleBuilder.create<ParamOp>(loc, slotName, param.getType(), Initializer::zeros,
-                                        /*frozen=*/true, StringAttr(), b.getStringAttr(name));
+                                        /*frozen=*/true, StringAttr(), b.getStringAttr(name),
+                                        DenseElementsAttr());
         slotSymbols.push_back(FlatSymbolRefAttr::get(context, slotName));
         slots.push_back(b.create<WeightOp>(loc, param.getType(), slotSymbols.back()));
       }
@@ -284,7 +285,7 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
       Value gradient = mapping.lookup(gradReturn.getOperand(i));
       SmallVector<Type> slotTypes(slots.size(), param.getType());
       auto update = b.create<OptimizerUpdateOp>(loc, param.getType(), slotTypes, current, gradient,
-                                                stepValue, slots, optimizer);
+                                                stepValue, slots, /*loss_scale=*/Value(), optimizer);
       b.create<AssignOp>(loc, FlatSymbolRefAttr::get(context, name), update.getNewParam());
       for (auto [symbol, value] : llvm::zip(slotSymbols, update.getNewSlots()))
         b.create<AssignOp>(loc, symbol, value);

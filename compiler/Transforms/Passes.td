@@ -55,6 +55,22 @@ def SelectPrecisionPass : Pass<"dlc-select-precision", "mlir::ModuleOp"> {
   let dependentDialects = ["::dlc::dl::DLDialect"];
 }
 
+def ScaleLossPass : Pass<"dlc-scale-loss", "mlir::ModuleOp"> {
+  let summary = "Dynamic loss scaling in @train_step (Keras' LossScaleOptimizer)";
+  let description = [{
+    Runs after dlc-select-precision. When the training setup's `loss_scale`
+    is dynamic (its default under mixed_fp16), @train_step keeps the state of
+    runtime/loss_scale.h in the parameter `optimizer/loss_scale` (optimizer
+    state, saved in checkpoints): loss_grad multiplies by the scale, one
+    dl.loss_scale_update checks every parameter gradient and moves the
+    scale, and each optimizer_update divides its gradient by the step's
+    scale and is skipped when a gradient was not finite. All of it on the
+    device: no host round trip per step. The setup records the loss scaling
+    applied.
+  }];
+  let dependentDialects = ["::dlc::dl::DLDialect"];
+}
+
 //===----------------------------------------------------------------------===//
 // Kernels
 //===----------------------------------------------------------------------===//

@@ -76,6 +76,8 @@ constexpr Rule kRules[] = {
     {"example_loss", O::kF32, R::kF32, "a logarithm per example"},
     {"metric", O::kF32, R::kF32, "scores compared across classes"},
     {"optimizer_update", O::kF32, R::kF32, "updates the f32 master weights and their slots"},
+    {"loss_scale_update", O::kF32, R::kF32,
+     "checks the f32 gradients the optimizer reads; the loss scale is f32 state"},
 };
 
 } // namespace

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/DL/DLCatalog.h"
 #include "dialects/DL/DLOps.h"
+#include "runtime/loss_scale.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Format.h"
@@ -60,6 +61,16 @@ const std::vector<KindSpec> &optimizers() {
        {learningRate(0.001), {"rho", T::Float, D::of(0.9), kUnitOpen},
         {"momentum", T::Float, D::of(0.0), kUnitOpen}, epsilon(),
         {"centered", T::Bool, D::of(false)}}},
+  };
+  return kinds;
+}
+
+const std::vector<KindSpec> &lossScales() {
+  static const std::vector<KindSpec> kinds = {
+      {"dynamic",
+       {{"initial_scale", T::Float, D::of(dlc::rt::loss_scale::kInitialScale), {0, 1e38, true, false}},
+        {"growth_steps", T::Int, D::of(dlc::rt::loss_scale::kGrowthSteps), {1, 1e9}}}},
+      {"none", {}},
   };
   return kinds;
 }
@@ -220,6 +231,7 @@ StringRef dlc::dl::categoryName(Category category) {
   case Category::Metric: return "metric";
   case Category::DataSource: return "data source";
   case Category::DataTransform: return "data transform";
+  case Category::LossScale: return "loss scale";
   }
   return "";
 }
@@ -231,6 +243,7 @@ llvm::ArrayRef<KindSpec> dlc::dl::kindsOf(Category category) {
   case Category::Metric: return metrics();
   case Category::DataSource: return dataSources();
   case Category::DataTransform: return dataTransforms();
+  case Category::LossScale: return lossScales();
   }
   return {};
 }

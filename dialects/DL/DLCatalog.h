@@ -80,7 +80,7 @@ struct KindSpec {
   const OptionSpec *find(llvm::StringRef option) const;
 };
 
-enum class Category { Loss, Optimizer, Metric, DataSource, DataTransform };
+enum class Category { Loss, Optimizer, Metric, DataSource, DataTransform, LossScale };
 
 /// "loss", "optimizer", "metric", "data source", "data transform".
 llvm::StringRef categoryName(Category category);

@@ -45,7 +45,7 @@ def DL_InitializerEnum : I32EnumAttr<"Initializer", "parameter initializer", [
     I32EnumAttrCase<"lecun_normal", 4>, I32EnumAttrCase<"orthogonal", 5>,
     I32EnumAttrCase<"uniform", 6>, I32EnumAttrCase<"normal", 7>,
     I32EnumAttrCase<"zeros", 8>, I32EnumAttrCase<"ones", 9>,
-    I32EnumAttrCase<"lstm_bias", 10>]> {
+    I32EnumAttrCase<"lstm_bias", 10>, I32EnumAttrCase<"constant", 11>]> {
   let cppNamespace = "::dlc::dl";
   let genSpecializedAttr = 0;
 }

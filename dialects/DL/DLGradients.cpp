@@ -308,6 +308,6 @@ LogicalResult LossOp::buildGradients(OpBuilder &b, ArrayRef<Value>, ArrayRef<boo
   reset(*this, grads);
   if (wants(needed, 0))
     grads[0] = b.create<LossGradOp>(getLoc(), getPrediction().getType(), getPrediction(),
-                                    getLabels(), getConfigAttr());
+                                    getLabels(), /*loss_scale=*/Value(), getConfigAttr());
   return success();
 }

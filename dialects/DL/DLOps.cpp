@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/DL/DLOps.h"
+#include "runtime/loss_scale.h"
 #include "dialects/DL/DLCatalog.h"
 
 #include "mlir/IR/Builders.h"
@@ -68,6 +69,12 @@ LogicalResult ParamOp::verify() {
     return emitOpError("parameter name must not be empty");
   if (std::optional<StringRef> file = getWeightsFile(); file && file->empty())
     return emitOpError("weights file name must not be empty");
+  bool constant = getInitializer() == Initializer::constant;
+  if (constant != getInitialValue().has_value())
+    return emitOpError("the constant initializer, and only it, takes values");
+  if (constant && getInitialValueAttr().getType().getShape() != type.getShape())
+    return emitOpError("constant of shape ")
+           << getInitialValueAttr().getType() << " does not fit parameter type " << type;
   return success();
 }
 
@@ -103,6 +110,9 @@ LogicalResult TrainSetupOp::verify() {
   for (Attribute step : getDataTransforms())
     if (failed(verifyConfig(Category::DataTransform, cast<ConfigAttr>(step), emit)))
       return failure();
+  if (std::optional<ConfigAttr> lossScale = getLossScale())
+    if (failed(verifyConfig(Category::LossScale, *lossScale, emit)))
+      return failure();
   Attribute validation = getValidation();
   if (auto split = dyn_cast<StringAttr>(validation)) {
     if (split.getValue() != "test")
@@ -132,7 +142,29 @@ LogicalResult AssignOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   return success();
 }
 
+/// A loss-scaling state operand: [runtime/loss_scale.h's fields] f32.
+static LogicalResult verifyLossScaleState(Operation *op, Value state, StringRef what) {
+  if (!state)
+    return success();
+  auto type = cast<ShapedType>(state.getType());
+  if (type.getRank() != 1 || type.getDimSize(0) != dlc::rt::loss_scale::kFields)
+    return op->emitOpError(what) << " must be the loss-scaling state tensor<"
+                                 << int(dlc::rt::loss_scale::kFields) << "xf32>, got " << type;
+  return success();
+}
+
+LogicalResult LossScaleUpdateOp::verify() {
+  if (failed(verifyLossScaleState(*this, getState(), "state")) ||
+      failed(verifyLossScaleState(*this, getNewState(), "new state")))
+    return failure();
+  if (getGrads().empty())
+    return emitOpError("checks at least one gradient");
+  return success();
+}
+
 LogicalResult OptimizerUpdateOp::verify() {
+  if (failed(verifyLossScaleState(*this, getLossScale(), "loss_scale")))
+    return failure();
   if (failed(verifyConfig(Category::Optimizer, getConfig(), [&]() { return emitOpError(); })))
     return failure();
   size_t expected = optimizerSlots(getConfig()).size();
@@ -156,7 +188,8 @@ LogicalResult OptimizerUpdateOp::verify() {
 
 /// The loss's config is one of the catalog's, as dl.loss's.
 LogicalResult LossGradOp::verify() {
-  if (failed(verifyConfig(Category::Loss, getConfig(), [&]() { return emitOpError(); })))
+  if (failed(verifyConfig(Category::Loss, getConfig(), [&]() { return emitOpError(); })) ||
+      failed(verifyLossScaleState(*this, getLossScale(), "loss_scale")))
     return failure();
   if (getGrad().getType() != getPrediction().getType())
     return emitOpError("gradient type ") << getGrad().getType() << " must be the prediction's type";
@@ -242,7 +275,9 @@ LogicalResult MetricOp::verify() {
 // Custom assembly: `init glorot_uniform`
 //===----------------------------------------------------------------------===//
 
-static ParseResult parseInitializer(OpAsmParser &parser, InitializerAttr &initializer) {
+/// `glorot_uniform`, ..., or `constant(dense<...> : tensor<...xf32>)`.
+static ParseResult parseInitializer(OpAsmParser &parser, InitializerAttr &initializer,
+                                    DenseElementsAttr &values) {
   SMLoc loc = parser.getCurrentLocation();
   StringRef keyword;
   if (parser.parseKeyword(&keyword))
@@ -251,11 +286,26 @@ static ParseResult parseInitializer(OpAsmParser &parser, InitializerAttr &initia
   if (!value)
     return parser.emitError(loc, "unknown initializer '") << keyword << "'";
   initializer = InitializerAttr::get(parser.getContext(), *value);
+  if (*value == Initializer::constant) {
+    SMLoc at = parser.getCurrentLocation();
+    Attribute attr;
+    if (parser.parseLParen() || parser.parseAttribute(attr) || parser.parseRParen())
+      return failure();
+    values = dyn_cast<DenseFPElementsAttr>(attr);
+    if (!values || !values.getElementType().isF32() || !values.getType().hasStaticShape())
+      return parser.emitError(at, "a constant initializer takes f32 dense elements");
+  }
   return success();
 }
 
-static void printInitializer(OpAsmPrinter &printer, Operation *, InitializerAttr initializer) {
+static void printInitializer(OpAsmPrinter &printer, Operation *, InitializerAttr initializer,
+                             DenseElementsAttr values) {
   printer << stringifyInitializer(initializer.getValue());
+  if (values) {
+    printer << "(";
+    printer.printAttribute(values);
+    printer << ")";
+  }
 }
 
 #define GET_OP_CLASSES

@@ -50,16 +50,20 @@ def DL_ParamOp : DL_Op<"param", [Symbol, HasParent<"mlir::ModuleOp">]> {
     dl.param @"conv2d/kernel/m" : tensor<3x3x1x32xf32> init zeros frozen slot of "conv2d/kernel"
     ```
     A `slot of` parameter is optimizer state (Adam's m and v ...), frozen
-    for the optimizer and left out of the model's parameter counts.
+    for the optimizer and left out of the model's parameter counts; the
+    optimizer's own state (the loss scale) is `slot of "optimizer"`. The
+    `constant` initializer gives the values:
+    `init constant(dense<[...]> : tensor<5xf32>)`.
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<AnyStaticShapeTensor>:$type,
                        DL_InitializerAttr:$initializer,
                        UnitAttr:$frozen,
                        OptionalAttr<StrAttr>:$weights_file,
-                       OptionalAttr<StrAttr>:$slot_of);
+                       OptionalAttr<StrAttr>:$slot_of,
+                       OptionalAttr<FloatElementsAttr<32>>:$initial_value);
   let assemblyFormat = [{
-    $sym_name `:` $type `init` custom<Initializer>($initializer) (`frozen` $frozen^)?
+    $sym_name `:` $type `init` custom<Initializer>($initializer, $initial_value) (`frozen` $frozen^)?
     (`from` $weights_file^)? (`slot` `of` $slot_of^)? attr-dict
   }];
   let hasVerifier = 1;
@@ -98,6 +102,9 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
         optimizer = #dl.config<"adam", {...}>, precision = #dl<precision fp32>,
         shuffle = true, validation = "test", data_transforms = []}
     ```
+    `loss_scale` (#dl.config<"dynamic", {growth_steps, initial_scale}> or
+    <"none">), when absent, is dynamic under mixed_fp16 and none otherwise
+    (dlc-scale-loss).
   }];
   let arguments = (ins DL_ConfigAttr:$loss,
                        DL_ConfigAttr:$optimizer,
@@ -108,7 +115,8 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
                        OptionalAttr<DL_ConfigAttr>:$data_source,
                        TypedArrayAttrBase<DL_ConfigAttr, "data transforms">:$data_transforms,
                        AnyAttrOf<[StrAttr, F64Attr]>:$validation,
-                       BoolAttr:$shuffle);
+                       BoolAttr:$shuffle,
+                       OptionalAttr<DL_ConfigAttr>:$loss_scale);
   let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
 }

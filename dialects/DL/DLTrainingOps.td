@@ -34,7 +34,12 @@ def DL_LossOp : DL_Op<"loss", [Pure, DeclareOpInterfaceMethods<DL_Differentiable
 }
 
 def DL_LossGradOp : DL_GradOp<"loss_grad", "d(loss)/d(prediction), for the mean loss"> {
-  let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, DL_ConfigAttr:$config);
+  let description = [{
+    With `loss_scale` (dynamic loss scaling's state, runtime/loss_scale.h),
+    the gradient of the loss multiplied by the state's scale.
+  }];
+  let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels,
+                       Optional<1DTensorOf<[F32]>>:$loss_scale, DL_ConfigAttr:$config);
   let results = (outs DL_FloatTensor:$grad);
   let hasVerifier = 1;
 }
@@ -223,7 +228,7 @@ def DL_AssignOp : DL_Op<"assign", [DeclareOpInterfaceMethods<SymbolUserOpInterfa
   let assemblyFormat = "$param `,` $value attr-dict `:` type($value)";
 }
 
-def DL_OptimizerUpdateOp : DL_Op<"optimizer_update", [Pure]> {
+def DL_OptimizerUpdateOp : DL_Op<"optimizer_update", [Pure, AttrSizedOperandSegments]> {
   let summary = "one optimizer step on one parameter: Keras' update formula";
   let description = [{
     Takes the parameter, its gradient, the step number (0 first; Adam's bias
@@ -231,10 +236,42 @@ def DL_OptimizerUpdateOp : DL_Op<"optimizer_update", [Pure]> {
     momentum: [momentum]; adam/adamw: [m, v] (+ v_hat with amsgrad);
     rmsprop: [velocity] (+ average_gradient if centered) (+ momentum)), and
     returns the new parameter and slots.
+
+    With `loss_scale` (the state dl.loss_scale_update returned this step),
+    the gradient is divided by the step's scale, a step whose gradients were
+    not all finite leaves the parameter and slots as they are, and the step
+    number leaves out the steps skipped so far (Keras' LossScaleOptimizer:
+    the inner optimizer counts the steps it applied).
   }];
   let arguments = (ins DL_FloatTensor:$param, DL_FloatTensor:$grad, 0DTensorOf<[I64]>:$step,
-                       Variadic<DL_FloatTensor>:$slots, DL_ConfigAttr:$config);
+                       Variadic<DL_FloatTensor>:$slots, Optional<1DTensorOf<[F32]>>:$loss_scale,
+                       DL_ConfigAttr:$config);
   let results = (outs DL_FloatTensor:$new_param, Variadic<DL_FloatTensor>:$new_slots);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $step (`,` $slots^)? (`loss_scale` $loss_scale^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def DL_LossScaleUpdateOp : DL_Op<"loss_scale_update", [Pure]> {
+  let summary = "dynamic loss scaling's step: checks every gradient, moves the scale";
+  let description = [{
+    Keras' LossScaleOptimizer rule on the state of runtime/loss_scale.h
+    ([scale, good steps, skipped steps, step finite, step scale]): when every
+    element of every gradient is finite, the step counts and the
+    `growth_steps`-th such step in a row doubles the scale; otherwise the
+    step is skipped and the scale halves. The new state also records this
+    step's verdict and scale, which the step's optimizer updates read.
+
+    ```mlir
+    %new = dl.loss_scale_update %state, %g1, %g2 {growth_steps = 2000 : i64}
+        : (tensor<5xf32>, tensor<3x3x1x32xf32>, tensor<32xf32>) -> tensor<5xf32>
+    ```
+  }];
+  let arguments = (ins 1DTensorOf<[F32]>:$state, Variadic<DL_FloatTensor>:$grads,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$growth_steps);
+  let results = (outs 1DTensorOf<[F32]>:$new_state);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }

@@ -14,6 +14,7 @@
 #include "runtime/cpu/op_attrs.h"
 #include "runtime/cpu/op_builders.h"
 #include "runtime/cpu/optimizer.h"
+#include "runtime/loss_scale.h"
 #include "runtime/cpu/recurrent.h"
 
 #include <cstring>
@@ -56,11 +57,24 @@ Status buildLoss(OpContext &ctx, bool grad, PreparedCall *call) {
   LossOptions o;
   DLC_RETURN_IF_ERROR(lossOptions(ctx.op, &o), "");
   TensorView prediction = ctx.in(0), labels = ctx.in(1), out = ctx.out(0);
+  // loss_grad's optional third operand: the loss-scaling state.
+  std::optional<TensorView> lossScale;
+  if (grad && ctx.numInputs() == 3)
+    lossScale = ctx.in(2);
   int64_t classes = prediction.shape.empty() ? 1 : prediction.shape.back();
   int64_t rows = classes ? prediction.numel() / classes : 0;
   *call = [=](const RunOptions &) {
-    if (grad)
-      return lossGrad(prediction.f32(), labels.data, labels.dtype, rows, classes, o, out.f32());
+    if (grad) {
+      DLC_RETURN_IF_ERROR(
+          lossGrad(prediction.f32(), labels.data, labels.dtype, rows, classes, o, out.f32()), "");
+      if (lossScale) {
+        const float scale = lossScale->f32()[loss_scale::kScale];
+        float *g = out.f32();
+        for (int64_t i = 0; i < out.numel(); ++i)
+          g[i] *= scale;
+      }
+      return okStatus();
+    }
     double value = 0;
     DLC_RETURN_IF_ERROR(
         loss(prediction.f32(), labels.data, labels.dtype, rows, classes, o, &value), "");
@@ -363,14 +377,21 @@ Status optimizerConfig(const fb::Op &op, OptimizerConfig *c) {
 } // namespace
 
 Status buildOptimizerUpdate(OpContext &ctx, PreparedCall *call) {
-  DLC_RETURN_IF_ERROR(need(ctx, 3, ctx.numInputs() - 2), "");
   OptimizerConfig config;
   DLC_RETURN_IF_ERROR(optimizerConfig(ctx.op, &config), "");
-  int slots = int(ctx.numInputs()) - 3;
-  size_t expected = optimizerSlots(config).size();
-  if (size_t(slots) != expected)
-    return bad("optimizer has " + std::to_string(slots) + " slots, expected " +
-               std::to_string(expected));
+  int slots = int(optimizerSlots(config).size());
+  // param, grad, step, slots..., and the loss-scaling state when scaled.
+  bool scaled = ctx.numInputs() == size_t(3 + slots + 1);
+  DLC_RETURN_IF_ERROR(need(ctx, 3, size_t(1 + slots)), "");
+  if (ctx.numInputs() != size_t(3 + slots) && !scaled)
+    return bad("optimizer has " + std::to_string(int(ctx.numInputs()) - 3) +
+               " slots, expected " + std::to_string(slots));
+  std::optional<TensorView> lossScale;
+  Floats unscaled; // the gradient divided by the step's loss scale
+  if (scaled) {
+    lossScale = ctx.in(size_t(3 + slots));
+    unscaled = std::make_shared<std::vector<float>>(size_t(ctx.in(1).numel()));
+  }
   if (ctx.in(2).dtype != DType::kI64 || ctx.in(2).numel() != 1)
     return bad("the step operand must be an i64 scalar");
   // Results usually alias their inputs (in place on parameter storage);
@@ -388,8 +409,44 @@ Status buildOptimizerUpdate(OpContext &ctx, PreparedCall *call) {
       if (i)
         slotPointers.push_back(state[i].second.f32());
     }
-    return applyOptimizer(config, stepValue.i64()[0], state[0].second.f32(), grad.f32(),
-                          slotPointers.data(), slots, grad.numel());
+    int64_t step = stepValue.i64()[0];
+    const float *g = grad.f32();
+    if (lossScale) {
+      const float *s = lossScale->f32();
+      if (s[loss_scale::kStepFinite] == 0)
+        return okStatus(); // a skipped step: parameter and slots as they were
+      step -= int64_t(s[loss_scale::kSkippedSteps]);
+      const float scale = s[loss_scale::kStepScale];
+      float *u = unscaled->data();
+      for (int64_t i = 0; i < grad.numel(); ++i)
+        u[i] = g[i] / scale;
+      g = u;
+    }
+    return applyOptimizer(config, step, state[0].second.f32(), g, slotPointers.data(), slots,
+                          grad.numel());
+  };
+  return okStatus();
+}
+
+Status buildLossScaleUpdate(OpContext &ctx, PreparedCall *call) {
+  DLC_RETURN_IF_ERROR(need(ctx, 2, 1), "");
+  TensorView state = ctx.in(0), out = ctx.out(0);
+  std::vector<TensorView> grads;
+  for (size_t i = 1; i < ctx.numInputs(); ++i)
+    grads.push_back(ctx.in(i));
+  int64_t growthSteps = 0;
+  DLC_RETURN_IF_ERROR(intAttr(ctx.op, "growth_steps", &growthSteps), "");
+  *call = [=](const RunOptions &) {
+    bool finite = true;
+    for (const TensorView &g : grads) {
+      const float *v = g.f32();
+      for (int64_t i = 0; i < g.numel() && finite; ++i)
+        finite = std::isfinite(v[i]);
+      if (!finite)
+        break;
+    }
+    loss_scale::nextLossScaleState(state.f32(), finite, growthSteps, out.f32());
+    return okStatus();
   };
   return okStatus();
 }

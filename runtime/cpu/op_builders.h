@@ -20,6 +20,7 @@ Status buildBatchNorm(OpContext &ctx, PreparedCall *call);
 /// batch_norm_grad, or with |inference| batch_norm_inference_grad.
 Status buildBatchNormGrads(OpContext &ctx, bool inference, PreparedCall *call);
 Status buildStatisticsUpdate(OpContext &ctx, PreparedCall *call);
+Status buildLossScaleUpdate(OpContext &ctx, PreparedCall *call);
 Status buildEmbedding(OpContext &ctx, bool grad, PreparedCall *call);
 Status buildLstm(OpContext &ctx, PreparedCall *call);
 Status buildLstmGrad(OpContext &ctx, PreparedCall *call);

@@ -487,6 +487,13 @@ def coverage(catalog, cases, results):
                 prefix = "%s_option:%s.%s=" % (key, spec["name"], option["name"])
                 if not any(c.startswith(prefix) for c in covered):
                     missing.append("%s option %s.%s: no case" % (key, spec["name"], option["name"]))
+    for spec in catalog["loss_scales"]:
+        if "loss_scale:" + spec["name"] not in covered:
+            missing.append("loss scale %s: no case" % spec["name"])
+        for option in spec["options"]:
+            prefix = "loss_scale_option:%s.%s=" % (spec["name"], option["name"])
+            if not any(c.startswith(prefix) for c in covered):
+                missing.append("loss scale option %s.%s: no case" % (spec["name"], option["name"]))
     for dtype in catalog["element_types"]:
         if dtype in dlmodels.INPUT_FLOAT_TYPES and "input_dtype:" + dtype not in covered:
             missing.append("input element type %s: no case" % dtype)

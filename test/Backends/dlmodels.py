@@ -316,6 +316,7 @@ class Model:
         self.lines, self.inputs, self.count = [], [], 0
         self.covers = set()
         self.precision = ""  # the training setup's policy; "" leaves Keras' fp32
+        self.loss_scale = ""  # e.g. "dynamic(growth_steps=1)"; "" leaves the policy's default
 
     def new_input(self, kind, dims, vocab=None, dtype=""):
         name = "in%d" % len(self.inputs)
@@ -370,6 +371,12 @@ class Model:
         if self.precision:
             self.covers.add("precision:" + self.precision)
         precision_line = "  precision = %s\n" % self.precision if self.precision else ""
+        if self.loss_scale:
+            kind, _, options = self.loss_scale.partition("(")
+            self.covers.add("loss_scale:" + kind)
+            self.covers.update("loss_scale_option:%s.%s" % (kind, o.replace(" ", ""))
+                               for o in options.rstrip(")").split(",") if o)
+            precision_line += "  loss_scale = %s\n" % self.loss_scale
         return "model %s {\n%s\n}\n\ntrain %s {\n  loss = %s%s\n  optimizer = %s(%s)\n%s  batch_size = %d\n%s}\n" % (
             name, "\n".join(self.lines), name, loss, "(%s)" % lo if lo else "", optimizer, oo,
             metrics_line, self.batch, precision_line)
@@ -417,8 +424,11 @@ def head(model, t, loss, loss_options, classes, sequence=False):
 
 
 def finish(model, name, t, loss="categorical_crossentropy", loss_options=None,
-           optimizer="sgd", optimizer_options=None, classes=None, metrics=(), sequence=False):
+           optimizer="sgd", optimizer_options=None, classes=None, metrics=(), sequence=False,
+           loss_scale="", precision=""):
     loss_options = dict(loss_options or {})
+    model.loss_scale = loss_scale or model.loss_scale
+    model.precision = precision or model.precision
     classes = classes or model.rng.choice([2, 3, 5])
     out = head(model, t, loss, loss_options, classes, sequence)
     if out.kind == "seq":
@@ -618,6 +628,18 @@ def conformance_cases(catalog_data, seed=1):
             case("optimizer_%s_%s" % (optimizer, label),
                  lambda m, r: m.apply("dense", m.apply("batch_norm", start(m, "flat", r)), {"units": 6, "activation": "relu"}),
                  optimizer=optimizer, optimizer_options=options)
+    # Dynamic loss scaling's branches (explicit settings apply under any
+    # policy): a good step, a doubling (growth_steps=1), and an fp16 overflow
+    # that skips the step (a scale of 1e30); and turning it off.
+    for label, setting, precision in (("dynamic", "dynamic", ""),
+                                      ("growth", "dynamic(initial_scale=1024, growth_steps=1)", ""),
+                                      ("overflow", "dynamic(initial_scale=1e30)", "mixed_fp16"),
+                                      ("none", "none", "mixed_fp16")):
+        case("loss_scale_" + label,
+             lambda m, r: m.apply("dense", m.apply("dense", start(m, "flat", r),
+                                                   {"units": 5, "activation": "tanh"}),
+                                  {"units": 4, "activation": "relu"}),
+             optimizer="adam", loss_scale=setting, precision=precision)
     return cases
 
 

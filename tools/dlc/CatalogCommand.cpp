@@ -83,6 +83,7 @@ int printCatalog(bool asJson) {
   catalog["metrics"] = kinds(dl::Category::Metric);
   catalog["data_sources"] = kinds(dl::Category::DataSource);
   catalog["data_transforms"] = kinds(dl::Category::DataTransform);
+  catalog["loss_scales"] = kinds(dl::Category::LossScale);
   json elementTypes = json::array();
   for (const dl::ElementTypeSpec &t : dl::elementTypes())
     elementTypes.push_back(t.name);

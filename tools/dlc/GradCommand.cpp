@@ -241,8 +241,9 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
   return "";
 }
 
-/// One training step on the reference from |params| (optimizer slots start
-/// at zero, as in a fresh bundle): every parameter and slot after it.
+/// One training step on the reference from |params| (optimizer state starts
+/// as in a fresh bundle: zero, or its constant): every parameter and slot
+/// after it.
 std::string stepOnReference(ModuleOp module, const ref::ParamMap &params,
                             std::vector<ref::RefTensor> arguments, const GradOptions &options,
                             ref::ParamMap *stepped) {
@@ -255,7 +256,10 @@ std::string stepOnReference(ModuleOp module, const ref::ParamMap &params,
   for (auto param : module.getOps<dl::ParamOp>())
     if (!all.count(param.getSymName())) {
       auto shape = param.getTensorType().getShape();
-      all[param.getSymName()] = ref::RefTensor(std::vector<int64_t>(shape.begin(), shape.end()));
+      ref::RefTensor initial(std::vector<int64_t>(shape.begin(), shape.end()));
+      if (std::optional<DenseElementsAttr> constant = param.getInitialValue())
+        initial.data.assign(constant->getValues<float>().begin(), constant->getValues<float>().end());
+      all[param.getSymName()] = std::move(initial);
     }
   ref::RefTensor step(std::vector<int64_t>{});
   step[0] = double(options.step);
@@ -300,6 +304,7 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
   SelectPrecisionPassOptions policy;
   policy.policy = options.precision;
   pm.addPass(dlc::createSelectPrecisionPass(policy));
+  pm.addPass(dlc::createScaleLossPass()); // the training step as compiled
   if (failed(pm.run(module)))
     return "could not derive the gradients (see the errors above)";
   auto grad = module.lookupSymbol<func::FuncOp>("grad");

@@ -428,6 +428,12 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
     std::string line = (tty ? "\r" : "") + progressLine(last);
     if (e.validated)
       line += metricsText(e.validation, "val_");
+    if (e.lossScaled) {
+      char scale[96];
+      std::snprintf(scale, sizeof scale, " - loss_scale: %g (%lld steps skipped)", e.lossScale,
+                    (long long)e.skippedSteps);
+      line += scale;
+    }
     if (e.cutShort)
       line += " (stopped by --steps)";
     std::printf("%s%s\n", line.c_str(), tty ? "\033[K" : "");
@@ -441,6 +447,10 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
                 {"cut_short", e.cutShort}};
       for (const auto &[name, value] : e.train.metrics)
         j[name] = value;
+      if (e.lossScaled) {
+        j["loss_scale"] = e.lossScale;
+        j["skipped_steps"] = e.skippedSteps;
+      }
       if (e.validated) {
         j["val_loss"] = e.validation.loss;
         for (const auto &[name, value] : e.validation.metrics)

@@ -278,6 +278,8 @@ constexpr CudaFamily kFamilies[] = {
      isLossGroup, emitLoss},
     {"optimizer", "one optimizer_update, in place on the parameter and its slots",
      "a grid-stride loop over the parameter's elements", "", isOptimizerGroup, emitOptimizer},
+    {"loss_scale", "one loss_scale_update: whether every gradient is finite, and the next loss scale",
+     "one block of 256 threads over every gradient", "", isLossScaleGroup, emitLossScale},
     {"recurrent", "one lstm or lstm_grad over the whole sequence",
      "a block per batch row (rows per block when they fit), the time loop inside",
      "a step's arrays go to the kernel's scratch when they exceed shared memory", isRecurrentGroup,

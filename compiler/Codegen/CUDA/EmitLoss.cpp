@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
 #include "dialects/DL/DLCatalog.h"
+#include "runtime/loss_scale.h"
 #include "runtime/settings.h"
 
 #include <cstdio>
@@ -227,6 +228,14 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
       kernel.zeroedOutputs.push_back(resultIndex(group, bias->getResult(0)));
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
         "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels, z);
+    // Dynamic loss scaling: the gradient times the state's scale (exact for
+    // a power of two).
+    std::string scaled;
+    if (Value state = cast<dl::LossGradOp>(op).getLossScale()) {
+      s += "  const " + T + " lossScale = (" + T + ")" + inputName(state) + "[" +
+           std::to_string(int(rt::loss_scale::kScale)) + "];\n";
+      scaled = " * lossScale";
+    }
     if (sharedSums)
       s += "  __shared__ " + T + " partial[" + std::to_string(f.classes) + "];\n"
            "  for (int j = threadIdx.x; j < " + std::to_string(f.classes) + "; j += blockDim.x)\n"
@@ -234,7 +243,7 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
     s += "  for (long long row = blockIdx.x * 8ll + warp; row < " + rows + "; row += gridDim.x * 8ll) {\n"
          "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
          "    for (long long j = lane; j < " + c + "; j += 32) {\n"
-         "      const " + T + " g = " + elementGrad(t, f, z, c) + " / (" + T + ")" + rows + ";\n      " + (grad.empty() ? "" : grad + "[row * " + c + " + j] = g;\n      ") +
+         "      const " + T + " g = " + elementGrad(t, f, z, c) + " / (" + T + ")" + rows + scaled + ";\n      " + (grad.empty() ? "" : grad + "[row * " + c + " + j] = g;\n      ") +
          (bias ? "atomicAdd(&" + (sharedSums ? std::string("partial") : reduced) + "[j], g);\n"
                : std::string("(void)g;\n")) + "    }\n  }\n";
     if (sharedSums)

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
 #include "dialects/DL/DLCatalog.h"
+#include "runtime/loss_scale.h"
 #include "runtime/settings.h"
 
 #include <algorithm>
@@ -58,7 +59,21 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   const std::string T = t.name();
   std::string lr = literal(c.learningRate);
   std::string before, body;
-  body += "    const " + T + " g = " + in(update.getGrad()) + "[i];\n";
+  // Dynamic loss scaling (runtime/loss_scale.h): the gradient carries the
+  // step's scale, the step number leaves out skipped steps, and a skipped
+  // step keeps the parameter and slots as they are.
+  Value scaling = update.getLossScale();
+  auto field = [&](rt::loss_scale::Field f) {
+    return in(scaling) + "[" + std::to_string(int(f)) + "]";
+  };
+  std::string stepNumber = in(update.getStep()) + "[0]";
+  std::string unscale;
+  if (scaling) {
+    stepNumber = "(" + stepNumber + " - (long long)" + field(rt::loss_scale::kSkippedSteps) + ")";
+    before += "  const " + T + " lossScale = (" + T + ")" + field(rt::loss_scale::kStepScale) + ";\n";
+    unscale = " / lossScale";
+  }
+  body += "    const " + T + " g = " + in(update.getGrad()) + "[i]" + unscale + ";\n";
   body += "    " + T + " p = " + in(update.getParam()) + "[i];\n";
   switch (c.kind) {
   case rt::OptimizerKind::kSgd:
@@ -75,7 +90,7 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   case rt::OptimizerKind::kAdam:
   case rt::OptimizerKind::kAdamW: {
     double b1 = c.beta1, b2 = c.beta2;
-    before = "  const double t = (double)(" + in(update.getStep()) + "[0] + 1);\n"
+    before += "  const double t = (double)(" + stepNumber + " + 1);\n"
              "  const " + T + " lr = (" + T + ")(" + lr + " * sqrt(1.0 - pow(" + literal(b2) +
              ", t)) / (1.0 - pow(" + literal(b1) + ", t)));\n";
     if (c.kind == rt::OptimizerKind::kAdamW)
@@ -121,9 +136,18 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   std::string s = header(group, kernel);
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
        parameterList(group, false, /*restrictPointers=*/false) + ") {\n";
-  s += before + "  const long long n = " + std::to_string(n) + "ll;\n";
-  s += "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;\n"
-       "       i += (long long)gridDim.x * blockDim.x) {\n" + body + "  }\n}\n";
+  const std::string loop = "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;\n"
+                           "       i += (long long)gridDim.x * blockDim.x) {\n";
+  s += "  const long long n = " + std::to_string(n) + "ll;\n";
+  if (scaling) {
+    // Results need not alias their inputs: a skipped step copies them.
+    s += "  if (" + field(rt::loss_scale::kStepFinite) + " == 0.0f) {\n" + loop;
+    s += "    " + out(0) + "[i] = " + in(update.getParam()) + "[i];\n";
+    for (auto [index, slotValue] : llvm::enumerate(update.getSlots()))
+      s += "    " + out(unsigned(index) + 1) + "[i] = " + in(slotValue) + "[i];\n";
+    s += "  }\n    return;\n  }\n";
+  }
+  s += before + loop + body + "  }\n}\n";
   kernel.source = std::move(s);
   return success();
 }

@@ -189,5 +189,7 @@ mlir::LogicalResult emitNormalization(dl::FusedOp group, CudaKernel &kernel);
 /// A single dl.optimizer_update (in place on parameter storage).
 bool isOptimizerGroup(dl::FusedOp group);
 mlir::LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel);
+bool isLossScaleGroup(dl::FusedOp group);
+mlir::LogicalResult emitLossScale(dl::FusedOp group, CudaKernel &kernel);
 
 } // namespace dlc::cuda

@@ -783,3 +783,48 @@ func.func @example_loss_sequence_ids(%p: tensor<4x6x3xf32>, %y: tensor<4xi32>) -
   %l = dl.example_loss %p, %y {config = #dl.config<"sparse_categorical_crossentropy", {from_logits = false}>} : (tensor<4x6x3xf32>, tensor<4xi32>) -> tensor<4xf32>
   return %l : tensor<4xf32>
 }
+
+// -----
+
+// Tests that the loss-scaling state has runtime/loss_scale.h's five fields.
+func.func @loss_scale_state_shape(%state: tensor<4xf32>, %g: tensor<3xf32>) {
+  // expected-error@+1 {{state must be the loss-scaling state tensor<5xf32>, got 'tensor<4xf32>'}}
+  %0 = dl.loss_scale_update %state, %g {growth_steps = 2000 : i64} : (tensor<4xf32>, tensor<3xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// Tests that dl.loss_scale_update checks at least one gradient.
+func.func @loss_scale_no_gradients(%state: tensor<5xf32>) {
+  // expected-error@+1 {{checks at least one gradient}}
+  %0 = dl.loss_scale_update %state {growth_steps = 2000 : i64} : (tensor<5xf32>) -> tensor<5xf32>
+  return
+}
+
+// -----
+
+// Tests that an optimizer update's loss-scaling operand is the state.
+func.func @optimizer_loss_scale_shape(%p: tensor<4xf32>, %g: tensor<4xf32>, %s: tensor<i64>, %ls: tensor<2xf32>) {
+  // expected-error@+1 {{loss_scale must be the loss-scaling state tensor<5xf32>, got 'tensor<2xf32>'}}
+  %0 = dl.optimizer_update %p, %g, %s loss_scale %ls {config = #dl.config<"sgd", {learning_rate = 1.000000e-01 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>} : (tensor<4xf32>, tensor<4xf32>, tensor<i64>, tensor<2xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// Tests that a constant initializer's values fit the parameter.
+// expected-error@+1 {{constant of shape 'tensor<3xf32>' does not fit parameter type 'tensor<5xf32>'}}
+dl.param @"optimizer/loss_scale" : tensor<5xf32> init constant(dense<[1.0, 2.0, 3.0]> : tensor<3xf32>) frozen slot of "optimizer"
+
+// -----
+
+// Tests that only the constant initializer takes values.
+// expected-error@+1 {{the constant initializer, and only it, takes values}}
+"dl.param"() <{sym_name = "w", type = tensor<2xf32>, initializer = #dl<init zeros>, initial_value = dense<[1.0, 2.0]> : tensor<2xf32>}> : () -> ()
+
+// -----
+
+// Tests that a loss scale setting is one of the catalog's.
+// expected-error@+1 {{unknown loss scale 'static'}}
+dl.train_setup {batch_size = 2 : i64, data_transforms = [], epochs = 1 : i64, loss = #dl.config<"mse", {}>, loss_scale = #dl.config<"static", {}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-01 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}

@@ -1,0 +1,182 @@
+//===- cuda_sim_wmma.h - nvcuda::wmma on the CPU emulation ----------------===//
+//
+// CUDA's warp matrix API (mma.h is device-only) for kernels run by
+// cuda_sim: 16x16x16 fragments of __half or __nv_bfloat16 (matrix_a,
+// matrix_b) and float (accumulator), load_matrix_sync, store_matrix_sync,
+// fill_fragment and mma_sync with float accumulation.
+//
+// Like the hardware's, a fragment is spread over the warp: each lane holds 8
+// of the 256 elements, by a fixed mapping that is neither row- nor
+// column-major (fragmentRow / fragmentColumn below, the pattern of PTX's
+// mma.sync m16n8k16 operand layouts). Code that treats fragment elements
+// uniformly (fill, scale, convert) runs as on the GPU; code that assumes
+// which element x[i] is, or a load with the wrong layout or leading
+// dimension, gives wrong results here as it would there. The documented
+// requirements are checked and end the launch with an error: every lane of
+// the warp takes part (the calls are warp barriers), pointers are 256-bit
+// aligned, and ldm is a multiple of 8 elements (16-bit) or 4 (float).
+//
+// mma_sync gathers the warp's A and B through a per-warp exchange area
+// (blocks run one at a time, so a static area is per-block storage) and
+// each lane sums its own outputs in float, k in order.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DLC_CUDA_SIM_WMMA_H
+#define DLC_CUDA_SIM_WMMA_H
+
+#include <cstdint>
+#include <type_traits>
+
+namespace nvcuda {
+namespace wmma {
+
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+
+/// Lane |lane|'s element |i| of a 16x16 fragment is at (fragmentRow,
+/// fragmentColumn): lanes 4g..4g+3 hold rows g and g + 8, two adjacent
+/// columns each, in both halves of the columns.
+inline int fragmentRow(int lane, int i) { return lane / 4 + 8 * ((i / 2) % 2); }
+inline int fragmentColumn(int lane, int i) { return 2 * (lane % 4) + (i % 2) + 8 * (i / 4); }
+
+template <typename Use, int M, int N, int K, typename T, typename Layout = void>
+struct fragment {
+  static_assert(M == 16 && N == 16 && K == 16, "the emulation has the 16x16x16 shape only");
+  static_assert(std::is_same<Use, accumulator>::value ? std::is_same<T, float>::value
+                                                      : (std::is_same<T, __half>::value ||
+                                                         std::is_same<T, __nv_bfloat16>::value),
+                "matrix_a/matrix_b hold __half or __nv_bfloat16, the accumulator float");
+  static constexpr int num_elements = 8;
+  using element_type = T;
+  T x[num_elements];
+};
+
+namespace detail {
+
+inline ::dlc::sim::detail::Site site(const char *what) { return {"mma.h", 0, what}; }
+
+inline int lane() {
+  const auto &c = ::dlc::sim::detail::ctx();
+  return int((c.tid.x + c.tid.y * c.bdim.x + c.tid.z * c.bdim.x * c.bdim.y) % 32);
+}
+inline int warp() {
+  const auto &c = ::dlc::sim::detail::ctx();
+  return int((c.tid.x + c.tid.y * c.bdim.x + c.tid.z * c.bdim.x * c.bdim.y) / 32);
+}
+
+/// A warp-collective call: every lane arrives (or the launch fails).
+inline void collective(const char *what) { ::dlc::sim::detail::syncwarp(site(what)); }
+
+inline void require(bool ok, const char *what) {
+  if (!ok)
+    ::dlc::sim::detail::trap(site(what));
+}
+
+template <typename T> inline void checkAccess(const void *p, unsigned ldm, const char *what) {
+  require(reinterpret_cast<uintptr_t>(p) % 32 == 0 && ldm % (sizeof(T) == 2 ? 8 : 4) == 0 &&
+              ldm >= 16,
+          what);
+}
+
+inline float value(float v) { return v; }
+inline float value(__half v) { return __half2float(v); }
+inline float value(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+/// Where element (row, column) of a 16x16 tile lies in memory.
+inline unsigned offset(int row, int column, unsigned ldm, bool rowMajor) {
+  return rowMajor ? unsigned(row) * ldm + unsigned(column) : unsigned(column) * ldm + unsigned(row);
+}
+
+/// The warps' operands during mma_sync (at most 32 warps per block).
+struct Exchange {
+  float a[32][16][16], b[32][16][16];
+};
+inline Exchange &exchange() {
+  static Exchange area;
+  return area;
+}
+
+} // namespace detail
+
+template <typename Use, typename T, typename Layout>
+inline void fill_fragment(fragment<Use, 16, 16, 16, T, Layout> &f, T v) {
+  for (int i = 0; i < 8; ++i)
+    f.x[i] = v;
+}
+inline void fill_fragment(fragment<accumulator, 16, 16, 16, float> &f, float v) {
+  for (int i = 0; i < 8; ++i)
+    f.x[i] = v;
+}
+
+/// matrix_a / matrix_b: the layout is the fragment's.
+template <typename Use, typename T, typename Layout>
+inline void load_matrix_sync(fragment<Use, 16, 16, 16, T, Layout> &f, const T *p, unsigned ldm) {
+  static_assert(std::is_same<Layout, row_major>::value || std::is_same<Layout, col_major>::value,
+                "a matrix_a or matrix_b fragment names its layout");
+  detail::collective("load_matrix_sync");
+  detail::checkAccess<T>(p, ldm, "load_matrix_sync: pointer not 256-bit aligned or bad ldm");
+  const int lane = detail::lane();
+  for (int i = 0; i < 8; ++i)
+    f.x[i] = p[detail::offset(fragmentRow(lane, i), fragmentColumn(lane, i), ldm,
+                              std::is_same<Layout, row_major>::value)];
+  detail::collective("load_matrix_sync");
+}
+
+inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, float> &f, const float *p,
+                             unsigned ldm, layout_t layout) {
+  detail::collective("load_matrix_sync");
+  detail::checkAccess<float>(p, ldm, "load_matrix_sync: pointer not 256-bit aligned or bad ldm");
+  const int lane = detail::lane();
+  for (int i = 0; i < 8; ++i)
+    f.x[i] = p[detail::offset(fragmentRow(lane, i), fragmentColumn(lane, i), ldm,
+                              layout == mem_row_major)];
+  detail::collective("load_matrix_sync");
+}
+
+inline void store_matrix_sync(float *p, const fragment<accumulator, 16, 16, 16, float> &f,
+                              unsigned ldm, layout_t layout) {
+  detail::collective("store_matrix_sync");
+  detail::checkAccess<float>(p, ldm, "store_matrix_sync: pointer not 256-bit aligned or bad ldm");
+  const int lane = detail::lane();
+  for (int i = 0; i < 8; ++i)
+    p[detail::offset(fragmentRow(lane, i), fragmentColumn(lane, i), ldm, layout == mem_row_major)] =
+        f.x[i];
+  detail::collective("store_matrix_sync");
+}
+
+/// d = a b + c, float sums over k in order.
+template <typename T, typename LayoutA, typename LayoutB>
+inline void mma_sync(fragment<accumulator, 16, 16, 16, float> &d,
+                     const fragment<matrix_a, 16, 16, 16, T, LayoutA> &a,
+                     const fragment<matrix_b, 16, 16, 16, T, LayoutB> &b,
+                     const fragment<accumulator, 16, 16, 16, float> &c) {
+  const int lane = detail::lane(), warp = detail::warp();
+  detail::require(warp < 32, "mma_sync: more than 32 warps in a block");
+  detail::collective("mma_sync");
+  detail::Exchange &x = detail::exchange();
+  for (int i = 0; i < 8; ++i) {
+    x.a[warp][fragmentRow(lane, i)][fragmentColumn(lane, i)] = detail::value(a.x[i]);
+    x.b[warp][fragmentRow(lane, i)][fragmentColumn(lane, i)] = detail::value(b.x[i]);
+  }
+  detail::collective("mma_sync");
+  float out[8];
+  for (int i = 0; i < 8; ++i) {
+    const int row = fragmentRow(lane, i), column = fragmentColumn(lane, i);
+    float sum = c.x[i];
+    for (int k = 0; k < 16; ++k)
+      sum += x.a[warp][row][k] * x.b[warp][k][column];
+    out[i] = sum;
+  }
+  detail::collective("mma_sync"); // nobody refills the area before all have read it
+  for (int i = 0; i < 8; ++i)
+    d.x[i] = out[i];
+}
+
+} // namespace wmma
+} // namespace nvcuda
+
+#endif // DLC_CUDA_SIM_WMMA_H
