@@ -246,6 +246,7 @@ template <class T> inline void __stwt(T *p, T v) { *p = v; }
 
 #include "runtime/cuda_sim/cuda_sim_math.h"
 #include "runtime/cuda_sim/cuda_sim_fp16.h"
+#include "runtime/cuda_sim/cuda_sim_wmma.h"
 #include "runtime/cuda_sim/dynamic_shared.h"
 #include "runtime/cuda_sim/cuda_sim_host.h"
 

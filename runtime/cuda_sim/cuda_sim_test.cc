@@ -197,6 +197,67 @@ TEST(CudaSim, HalfPrecisionOps) {
   }
 }
 
+// (w) The warp matrix API: a tensor-core GEMM matches float64 on fp16
+// operands, and the emulation's opaque fragment layout catches a transposed
+// load and code that assumes which element a lane holds.
+struct WmmaProblem {
+  static constexpr int M = 32, N = 48, K = 64; // 2 x 3 tiles, 4 steps of K
+  SimBuffer a{size_t(M) * K * 2, "A", ElemKind::kF16}, b{size_t(N) * K * 2, "B", ElemKind::kF16};
+  FloatBuf bias{randomFloats(N, 13), "bias"}, c{size_t(M) * N, "C"};
+  std::vector<double> want; // A B in float64 from the fp16 values
+
+  WmmaProblem() {
+    auto av = randomFloats(size_t(M) * K, 11), bv = randomFloats(size_t(N) * K, 12);
+    for (size_t i = 0; i < av.size(); ++i) a.as<__half>()[i] = __float2half(av[i]);
+    for (size_t i = 0; i < bv.size(); ++i) b.as<__half>()[i] = __float2half(bv[i]);
+    want.assign(size_t(M) * N, 0.0);
+    for (int m = 0; m < M; ++m)
+      for (int n = 0; n < N; ++n)
+        for (int k = 0; k < K; ++k)
+          want[size_t(m) * N + n] += double(__half2float(a.as<__half>()[size_t(m) * K + k])) *
+                                     double(__half2float(b.as<__half>()[size_t(n) * K + k]));
+  }
+  /// The largest |C - want - offset(n)|.
+  double error(const std::vector<float> &offset = {}) const {
+    double e = 0;
+    for (int m = 0; m < M; ++m)
+      for (int n = 0; n < N; ++n)
+        e = std::max(e, std::abs(c.p()[size_t(m) * N + n] - want[size_t(m) * N + n] -
+                                 (offset.empty() ? 0.0 : double(offset[n]))));
+    return e;
+  }
+};
+
+TEST(CudaSim, WmmaGemmMatchesFloat64AndCatchesLayoutBugs) {
+  WmmaProblem p;
+  const dim3 grid(WmmaProblem::N / 16, WmmaProblem::M / 16), warp(32);
+  ASSERT_TRUE(launch("wmma_gemm", wmma_gemm, grid, warp, 0, p.a.as<__half>(), p.b.as<__half>(),
+                     p.c.p(), WmmaProblem::M, WmmaProblem::N, WmmaProblem::K).ok());
+  EXPECT_LT(p.error(), 1e-5);
+  ASSERT_TRUE(launch("wmma_gemm_transposed_b_bug", wmma_gemm_transposed_b_bug, grid, warp, 0,
+                     p.a.as<__half>(), p.b.as<__half>(), p.c.p(), WmmaProblem::M, WmmaProblem::N,
+                     WmmaProblem::K).ok());
+  EXPECT_GT(p.error(), 0.1) << "a transposed B load went unnoticed";
+  std::vector<float> bias(p.bias.p(), p.bias.p() + WmmaProblem::N);
+  ASSERT_TRUE(launch("wmma_bias_layout_bug", wmma_bias_layout_bug, grid, warp, 0,
+                     p.a.as<__half>(), p.b.as<__half>(), p.bias.p(), p.c.p(), WmmaProblem::M,
+                     WmmaProblem::N, WmmaProblem::K).ok());
+  EXPECT_GT(p.error(bias), 0.1) << "code assuming a fragment layout went unnoticed";
+}
+
+TEST(CudaSim, WmmaMisuseIsAnError) {
+  WmmaProblem p;
+  // A K that is no multiple of 8: ldm breaks load_matrix_sync's contract.
+  Status s = launch("wmma_gemm", wmma_gemm, dim3(1, 1), dim3(32), 0, p.a.as<__half>(),
+                    p.b.as<__half>(), p.c.p(), 16, 16, 20);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("load_matrix_sync"), std::string::npos) << s.toString();
+  // Half a warp: the calls are warp-collective.
+  s = launch("wmma_gemm", wmma_gemm, dim3(1, 1), dim3(16), 0, p.a.as<__half>(), p.b.as<__half>(),
+             p.c.p(), 16, 16, 16);
+  EXPECT_FALSE(s.ok());
+}
+
 // (h)
 TEST(CudaSim, RedZoneCatchesOffByOneWrite) {
   const int n = 100;

@@ -68,12 +68,18 @@ inline int warp() {
   return int((c.tid.x + c.tid.y * c.bdim.x + c.tid.z * c.bdim.x * c.bdim.y) / 32);
 }
 
-/// A warp-collective call: every lane arrives (or the launch fails).
-inline void collective(const char *what) { ::dlc::sim::detail::syncwarp(site(what)); }
-
 inline void require(bool ok, const char *what) {
   if (!ok)
     ::dlc::sim::detail::trap(site(what));
+}
+
+/// A warp-collective call: the warp is whole and every lane arrives (or the
+/// launch fails).
+inline void collective(const char *what) {
+  const auto &c = ::dlc::sim::detail::ctx();
+  require((warp() + 1) * 32 <= int(c.bdim.x * c.bdim.y * c.bdim.z),
+          "warp matrix call in a partial warp (all 32 lanes take part)");
+  ::dlc::sim::detail::syncwarp(site(what));
 }
 
 template <typename T> inline void checkAccess(const void *p, unsigned ldm, const char *what) {

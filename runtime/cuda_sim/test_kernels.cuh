@@ -8,6 +8,9 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 #include <cuda_fp16.h>
+#if defined(__CUDACC__)
+#include <mma.h> // the emulation brings its own nvcuda::wmma (cuda_sim_wmma.h)
+#endif
 #include "runtime/cuda_sim/dynamic_shared.h"
 
 // (a) Fused elementwise with a grid-stride loop: out = gelu(x) * y + bias.
@@ -215,4 +218,60 @@ extern "C" __global__ void block_counts(const int *x, int *out) {
     out[4 * blockIdx.x + 2] = (int)sum;
     out[4 * blockIdx.x + 3] = __popc(same);
   }
+}
+
+// (w) Tensor-core GEMM through the warp matrix API: one warp per 16x16 tile
+// of C[M,N] = A[M,K] B[K,N], A row-major [M, K], B stored as [N, K] (a
+// col_major matrix_b), fp16 in, f32 accumulators. M, N, K multiples of 16.
+extern "C" __global__ void wmma_gemm(const __half *A, const __half *B, float *C, int M, int N,
+                                     int K) {
+  using namespace nvcuda;
+  const int tileM = blockIdx.y, tileN = blockIdx.x;
+  wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
+  wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> b;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+  wmma::fill_fragment(acc, 0.0f);
+  for (int k = 0; k < K; k += 16) {
+    wmma::load_matrix_sync(a, A + (long long)tileM * 16 * K + k, K);
+    wmma::load_matrix_sync(b, B + (long long)tileN * 16 * K + k, K);
+    wmma::mma_sync(acc, a, b, acc);
+  }
+  wmma::store_matrix_sync(C + (long long)tileM * 16 * N + tileN * 16, acc, N, wmma::mem_row_major);
+}
+
+// (w') The same with B's fragment declared row_major: a transposed load.
+extern "C" __global__ void wmma_gemm_transposed_b_bug(const __half *A, const __half *B, float *C,
+                                                      int M, int N, int K) {
+  using namespace nvcuda;
+  const int tileM = blockIdx.y, tileN = blockIdx.x;
+  wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
+  wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> b;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+  wmma::fill_fragment(acc, 0.0f);
+  for (int k = 0; k < K; k += 16) {
+    wmma::load_matrix_sync(a, A + (long long)tileM * 16 * K + k, K);
+    wmma::load_matrix_sync(b, B + (long long)tileN * 16 * K + k, K);
+    wmma::mma_sync(acc, a, b, acc);
+  }
+  wmma::store_matrix_sync(C + (long long)tileM * 16 * N + tileN * 16, acc, N, wmma::mem_row_major);
+}
+
+// (w'') Adds a per-column bias to the accumulator fragment assuming element
+// i of every lane is column i: fragment layouts are opaque, so it is wrong.
+extern "C" __global__ void wmma_bias_layout_bug(const __half *A, const __half *B,
+                                                const float *bias, float *C, int M, int N, int K) {
+  using namespace nvcuda;
+  const int tileM = blockIdx.y, tileN = blockIdx.x;
+  wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
+  wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> b;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+  wmma::fill_fragment(acc, 0.0f);
+  for (int k = 0; k < K; k += 16) {
+    wmma::load_matrix_sync(a, A + (long long)tileM * 16 * K + k, K);
+    wmma::load_matrix_sync(b, B + (long long)tileN * 16 * K + k, K);
+    wmma::mma_sync(acc, a, b, acc);
+  }
+  for (int i = 0; i < acc.num_elements; ++i)
+    acc.x[i] += bias[tileN * 16 + i];
+  wmma::store_matrix_sync(C + (long long)tileM * 16 * N + tileN * 16, acc, N, wmma::mem_row_major);
 }
