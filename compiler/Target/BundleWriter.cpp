@@ -252,8 +252,12 @@ LogicalResult compileCudaKernels(ModuleOp module, const std::vector<DistinctKern
   const rt::cuda::Nvrtc *nvrtc = nullptr;
   (void)rt::cuda::Nvrtc::instance(&nvrtc); // checked just above
   std::vector<rt::cuda::NvrtcProgram> programs;
+  // Tensor-core kernels include mma.h (and with it cuda_fp16.h).
+  std::vector<std::string> includeDirs;
+  if (std::string dir = rt::cuda::findCudaIncludeDir(); !dir.empty())
+    includeDirs.push_back(dir);
   for (const DistinctKernel &k : kernels)
-    programs.push_back({k.code.entry, k.source, {}, {}, nvrtcOptions()});
+    programs.push_back({k.code.entry, k.source, {}, includeDirs, nvrtcOptions()});
   rt::cuda::KernelCache cache(rt::cuda::KernelCache::defaultDirectory());
   auto start = std::chrono::steady_clock::now();
   std::vector<rt::Status> failures;

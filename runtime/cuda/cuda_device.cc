@@ -402,8 +402,12 @@ private:
                  std::vector<uint8_t> *cubin, std::string *ptx) {
     const Nvrtc *nvrtc = nullptr;
     DLC_RETURN_IF_ERROR(Nvrtc::instance(&nvrtc), "the bundle has no code for " + arch);
+    // Tensor-core kernels include mma.h: the CUDA headers where they are.
+    std::vector<std::string> includeDirs;
+    if (std::string dir = findCudaIncludeDir(); !dir.empty())
+      includeDirs.push_back(dir);
     NvrtcProgram program{entry, payloadText(k.cuda_source_offset(), k.cuda_source_bytes()), {},
-                         {}, {"--std=c++17"}};
+                         includeDirs, {"--std=c++17"}};
     CompiledProgram compiled;
     DLC_RETURN_IF_ERROR(cache_.compile(*nvrtc, program, {arch}, &compiled), "");
     *cubin = compiled.images.at(0).cubin;

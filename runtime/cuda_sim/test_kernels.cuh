@@ -223,55 +223,46 @@ extern "C" __global__ void block_counts(const int *x, int *out) {
 // (w) Tensor-core GEMM through the warp matrix API: one warp per 16x16 tile
 // of C[M,N] = A[M,K] B[K,N], A row-major [M, K], B stored as [N, K] (a
 // col_major matrix_b), fp16 in, f32 accumulators. M, N, K multiples of 16.
-extern "C" __global__ void wmma_gemm(const __half *A, const __half *B, float *C, int M, int N,
-                                     int K) {
+// |LayoutB| other than col_major is a planted bug (a transposed load).
+template <typename LayoutB>
+__device__ void wmma_tile(const __half *A, const __half *B, int K,
+                          nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float> &acc) {
   using namespace nvcuda;
-  const int tileM = blockIdx.y, tileN = blockIdx.x;
   wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
-  wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> b;
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+  wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, LayoutB> b;
   wmma::fill_fragment(acc, 0.0f);
   for (int k = 0; k < K; k += 16) {
-    wmma::load_matrix_sync(a, A + (long long)tileM * 16 * K + k, K);
-    wmma::load_matrix_sync(b, B + (long long)tileN * 16 * K + k, K);
+    wmma::load_matrix_sync(a, A + (long long)blockIdx.y * 16 * K + k, K);
+    wmma::load_matrix_sync(b, B + (long long)blockIdx.x * 16 * K + k, K);
     wmma::mma_sync(acc, a, b, acc);
   }
-  wmma::store_matrix_sync(C + (long long)tileM * 16 * N + tileN * 16, acc, N, wmma::mem_row_major);
+}
+
+extern "C" __global__ void wmma_gemm(const __half *A, const __half *B, float *C, int M, int N,
+                                     int K) {
+  nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float> acc;
+  wmma_tile<nvcuda::wmma::col_major>(A, B, K, acc);
+  nvcuda::wmma::store_matrix_sync(C + (long long)blockIdx.y * 16 * N + blockIdx.x * 16, acc, N,
+                                  nvcuda::wmma::mem_row_major);
 }
 
 // (w') The same with B's fragment declared row_major: a transposed load.
 extern "C" __global__ void wmma_gemm_transposed_b_bug(const __half *A, const __half *B, float *C,
                                                       int M, int N, int K) {
-  using namespace nvcuda;
-  const int tileM = blockIdx.y, tileN = blockIdx.x;
-  wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
-  wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> b;
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-  wmma::fill_fragment(acc, 0.0f);
-  for (int k = 0; k < K; k += 16) {
-    wmma::load_matrix_sync(a, A + (long long)tileM * 16 * K + k, K);
-    wmma::load_matrix_sync(b, B + (long long)tileN * 16 * K + k, K);
-    wmma::mma_sync(acc, a, b, acc);
-  }
-  wmma::store_matrix_sync(C + (long long)tileM * 16 * N + tileN * 16, acc, N, wmma::mem_row_major);
+  nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float> acc;
+  wmma_tile<nvcuda::wmma::row_major>(A, B, K, acc);
+  nvcuda::wmma::store_matrix_sync(C + (long long)blockIdx.y * 16 * N + blockIdx.x * 16, acc, N,
+                                  nvcuda::wmma::mem_row_major);
 }
 
 // (w'') Adds a per-column bias to the accumulator fragment assuming element
 // i of every lane is column i: fragment layouts are opaque, so it is wrong.
 extern "C" __global__ void wmma_bias_layout_bug(const __half *A, const __half *B,
                                                 const float *bias, float *C, int M, int N, int K) {
-  using namespace nvcuda;
-  const int tileM = blockIdx.y, tileN = blockIdx.x;
-  wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
-  wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> b;
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-  wmma::fill_fragment(acc, 0.0f);
-  for (int k = 0; k < K; k += 16) {
-    wmma::load_matrix_sync(a, A + (long long)tileM * 16 * K + k, K);
-    wmma::load_matrix_sync(b, B + (long long)tileN * 16 * K + k, K);
-    wmma::mma_sync(acc, a, b, acc);
-  }
+  nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float> acc;
+  wmma_tile<nvcuda::wmma::col_major>(A, B, K, acc);
   for (int i = 0; i < acc.num_elements; ++i)
-    acc.x[i] += bias[tileN * 16 + i];
-  wmma::store_matrix_sync(C + (long long)tileM * 16 * N + tileN * 16, acc, N, wmma::mem_row_major);
+    acc.x[i] += bias[blockIdx.x * 16 + i];
+  nvcuda::wmma::store_matrix_sync(C + (long long)blockIdx.y * 16 * N + blockIdx.x * 16, acc, N,
+                                  nvcuda::wmma::mem_row_major);
 }

@@ -12,6 +12,8 @@
 
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cstdlib>
+
 using namespace mlir;
 
 namespace dlc::cuda {
@@ -255,6 +257,72 @@ bool isGemmGroup(dl::FusedOp group) {
 
 namespace {
 
+/// The 16-bit operand type (CUDA's name) when both matrix operands of
+/// |anchor| are the same 16-bit float and the kernel computes in f32: then
+/// the product runs on tensor cores (WMMA, f32 accumulators); else "".
+std::string tensorCoreType(const ComputeType &t, Operation *anchor) {
+  Type a = cast<ShapedType>(anchor->getOperand(0).getType()).getElementType();
+  Type b = cast<ShapedType>(anchor->getOperand(1).getType()).getElementType();
+  if (a != b || t.name() != "float")
+    return "";
+  return a.isF16() ? "__half" : a.isBF16() ? "__nv_bfloat16" : "";
+}
+
+/// A test hook: DLC_PLANT_CUDA_BUG=tensor_core_b_layout declares the B
+/// fragment column-major (a transposed load), which the emulated tests must
+/// catch. Nothing else reads it.
+bool plantedTransposedB() {
+  const char *plant = std::getenv("DLC_PLANT_CUDA_BUG");
+  return plant && std::string(plant) == "tensor_core_b_layout";
+}
+
+/// The main loop on tensor cores: operands staged in shared memory as 16-bit
+/// |h| (As row-major [64][16 + 8], Bs row-major [16][64 + 8]); each of the 8
+/// warps multiplies a 16-row strip of A by two 16-column strips of B into f32
+/// fragments, which end in Cs [64][64 + 4]; acc[i][j] then reads it as the
+/// CUDA-core loop leaves it.
+std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const std::string &h) {
+  const std::string zero = t.lit("0.0");
+  const std::string convert = h == "__half" ? "__float2half_rn" : "__float2bfloat16_rn";
+  const std::string w = "nvcuda::wmma::";
+  const std::string bLayout = plantedTransposedB() ? "col_major" : "row_major";
+  std::string s;
+  s += "    " + w + "fragment<" + w + "accumulator, 16, 16, 16, float> c0, c1;\n";
+  s += "    " + w + "fill_fragment(c0, 0.0f);\n    " + w + "fill_fragment(c1, 0.0f);\n";
+  s += "    const int warpRow = threadIdx.x / 64, warpColumn = (threadIdx.x / 32) % 2 * 2;\n";
+  s += "    for (long long k0 = kBegin; k0 < kEnd; k0 += 16) {\n"
+       "      for (int t = threadIdx.x; t < 64 * 16; t += 256) {\n"
+       "        {\n"
+       "          const int r = t / 16, kk = t % 16;\n"
+       "          const long long m = rowBase + r, k = k0 + kk;\n"
+       "          As[r][kk] = " + convert + "(m < rowEnd && k < kEnd ? " + g.loadA + " : " + zero + ");\n"
+       "        }\n"
+       "        {\n"
+       "          const int kb = t / 64, c = t % 64;\n"
+       "          const long long k = k0 + kb, n = colBase + c;\n"
+       "          Bs[kb][c] = " + convert + "(k < kEnd && n < N ? " + g.loadB + " : " + zero + ");\n"
+       "        }\n"
+       "      }\n"
+       "      __syncthreads();\n"
+       "      {\n";
+  s += "        " + w + "fragment<" + w + "matrix_a, 16, 16, 16, " + h + ", " + w + "row_major> a;\n";
+  s += "        " + w + "fragment<" + w + "matrix_b, 16, 16, 16, " + h + ", " + w + bLayout + "> b;\n";
+  s += "        " + w + "load_matrix_sync(a, &As[16 * warpRow][0], 24);\n";
+  s += "        " + w + "load_matrix_sync(b, &Bs[0][16 * warpColumn], 72);\n";
+  s += "        " + w + "mma_sync(c0, a, b, c0);\n";
+  s += "        " + w + "load_matrix_sync(b, &Bs[0][16 * warpColumn + 16], 72);\n";
+  s += "        " + w + "mma_sync(c1, a, b, c1);\n";
+  s += "      }\n      __syncthreads();\n    }\n";
+  s += "    " + w + "store_matrix_sync(&Cs[16 * warpRow][16 * warpColumn], c0, 68, " + w + "mem_row_major);\n";
+  s += "    " + w + "store_matrix_sync(&Cs[16 * warpRow][16 * warpColumn + 16], c1, 68, " + w +
+       "mem_row_major);\n";
+  s += "    __syncthreads();\n"
+       "    for (int i = 0; i < 4; ++i)\n"
+       "      for (int j = 0; j < 4; ++j)\n"
+       "        acc[i][j] = Cs[ty + 16 * i][tx + 16 * j];\n";
+  return s;
+}
+
 /// The tiled main loop: acc[i][j] = the product at rows rowBase + ty + 16 i
 /// (those below rowEnd) and columns colBase + tx + 16 j.
 std::string mainLoop(const ComputeType &t, const Gemm &g) {
@@ -420,10 +488,17 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   int64_t columnBlocks = softmax ? 1 : (g->n + kTile - 1) / kTile;
   kernel.grid = {columnBlocks * rowBlocks, 1, splits};
   kernel.block = {kThreads, 1, 1};
-  kernel.sharedBytes = (2 * kStep * (kTile + 4) + (columnSum.empty() ? 0 : kTile) +
-                        (pool ? kTile * (kTile + 1) : 0)) * t.bytes();
+  const std::string tensorCores = tensorCoreType(t, anchor);
+  kernel.sharedBytes = ((columnSum.empty() ? 0 : kTile) + (pool ? kTile * (kTile + 1) : 0)) * t.bytes() +
+                       (tensorCores.empty() ? 2 * kStep * (kTile + 4) * t.bytes()
+                                            : kTile * (kStep + 8) * 2 + kStep * (kTile + 8) * 2 +
+                                                  kTile * (kTile + 4) * 4);
+  auto loop = [&] { return tensorCores.empty() ? mainLoop(t, *g) : tensorCoreLoop(t, *g, tensorCores); };
 
-  std::string s = header(group, kernel) + prologue;
+  std::string s = header(group, kernel);
+  if (!tensorCores.empty()) // NVRTC's; the emulation brings its own (runtime/cuda_sim/cuda_sim_wmma.h)
+    s += "#if defined(__CUDACC__)\n#include <mma.h>\n#endif\n";
+  s += prologue;
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
        parameterList(group, kernel.takesStep) + ") {\n";
   s += "  const long long M = " + ll(rows) + ", N = " + N + ", K = " + ll(g->k) + ";\n";
@@ -434,8 +509,12 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     s += "  const long long kBegin = 0, kEnd = K;\n";
   s += "  const long long rowBlock = (long long)blockIdx.x / " + ll(columnBlocks) +
        ", columnBlock = (long long)blockIdx.x % " + ll(columnBlocks) + ";\n";
-  s += "  __shared__ " + T + " As[16][64 + 4];\n  __shared__ " + T + " Bs[16][64 + 4];\n"
-       "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  " + T + " acc[4][4];\n";
+  if (tensorCores.empty())
+    s += "  __shared__ " + T + " As[16][64 + 4];\n  __shared__ " + T + " Bs[16][64 + 4];\n";
+  else // WMMA wants 256-bit aligned tiles and leading dimensions of 8 (16-bit) or 4 (f32)
+    s += "  __shared__ __align__(32) " + tensorCores + " As[64][16 + 8];\n  __shared__ __align__(32) " +
+         tensorCores + " Bs[16][64 + 8];\n  __shared__ __align__(32) float Cs[64][64 + 4];\n";
+  s += "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  " + T + " acc[4][4];\n";
   if (!columnSum.empty())
     s += "  __shared__ " + T + " columnSum[64];\n  if (threadIdx.x < 64)\n    columnSum[threadIdx.x] = " + zero +
          ";\n";
@@ -461,7 +540,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     const std::string fmax = t.fn("fmax"), exp = t.fn("exp");
     s += "  " + T + " rowMax[4], rowSum[4];\n  for (int i = 0; i < 4; ++i) {\n"
          "    rowMax[i] = " + t.negInfinity() + ";\n    rowSum[i] = " + zero + ";\n  }\n"
-         "  for (long long colBase = 0; colBase < N; colBase += 64) {\n" + mainLoop(t, *g) +
+         "  for (long long colBase = 0; colBase < N; colBase += 64) {\n" + loop() +
          "    for (int i = 0; i < 4; ++i) {\n      const long long m = rowBase + ty + 16 * i;\n"
          "      " + T + " tileMax = " + t.negInfinity() + ";\n"
          "      for (int j = 0; j < 4; ++j) {\n        const long long n = colBase + tx + 16 * j;\n"
@@ -485,7 +564,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     return success();
   }
 
-  s += "  {\n    const long long colBase = columnBlock * 64;\n" + mainLoop(t, *g);
+  s += "  {\n    const long long colBase = columnBlock * 64;\n" + loop();
   std::string poolIn = pool ? names.lookup(pool->getOperand(0)) : "";
   s += "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j) {\n"
        "        const long long m = rowBase + ty + 16 * i, n = colBase + tx + 16 * j;\n";

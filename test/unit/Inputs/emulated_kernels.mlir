@@ -170,6 +170,24 @@ module {
   }
   // Casts: the reference rounds with frexp/ldexp, the kernels with integer
   // code; the results must be equal to the bit (EmulatedKernelsTest).
+  // Tensor cores: products of 16-bit operands run as WMMA with f32
+  // accumulators (ragged sizes: partial tiles in every dimension, several
+  // K steps). A 16-bit result may differ by a rounding flip (f32 sums in
+  // another order); an f32 result only by accumulation order.
+  func.func @dense_relu_tensor_cores_f16(%x: tensor<70x40xf16>, %k: tensor<40x90xf16>, %b: tensor<90xf16>) -> tensor<70x90xf16> {
+    %d = dl.dense %x, %k, %b : (tensor<70x40xf16>, tensor<40x90xf16>, tensor<90xf16>) -> tensor<70x90xf16>
+    %r = dl.relu %d : (tensor<70x90xf16>) -> tensor<70x90xf16>
+    return %r : tensor<70x90xf16>
+  }
+  func.func @dense_grad_kernel_tensor_cores_bf16(%x: tensor<50x40xbf16>, %dy: tensor<50x30xbf16>) -> tensor<40x30xf32> {
+    %dk = dl.dense_grad_kernel %x, %dy : (tensor<50x40xbf16>, tensor<50x30xbf16>) -> tensor<40x30xf32>
+    return %dk : tensor<40x30xf32>
+  }
+  func.func @conv_pool_tensor_cores_bf16(%x: tensor<2x10x10x5xbf16>, %k: tensor<3x3x5x20xbf16>, %b: tensor<20xbf16>) -> tensor<2x4x4x20xbf16> {
+    %y = dl.conv2d %x, %k, %b {dilation = array<i64: 1, 1>, padding = #dl<padding valid>, strides = array<i64: 1, 1>} : (tensor<2x10x10x5xbf16>, tensor<3x3x5x20xbf16>, tensor<20xbf16>) -> tensor<2x8x8x20xbf16>
+    %p = dl.max_pool2d %y {padding = #dl<padding valid>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<2x8x8x20xbf16>) -> tensor<2x4x4x20xbf16>
+    return %p : tensor<2x4x4x20xbf16>
+  }
   func.func @cast_f32_to_f16(%x: tensor<37x19xf32>) -> tensor<37x19xf16> {
     %y = dl.cast %x {to = f16} : (tensor<37x19xf32>) -> tensor<37x19xf16>
     return %y : tensor<37x19xf16>
