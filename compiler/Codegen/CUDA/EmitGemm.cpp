@@ -243,9 +243,7 @@ bool isGemmGroup(dl::FusedOp group) {
       continue;
     if (isa<dl::BiasGradOp>(ops[i])) {
       // Summed with float atomics: into an f32 result.
-      int sum = resultIndex(group, ops[i]->getResult(0));
-      if (i + 1 != ops.size() || !cast<ShapedType>(ops[i]->getResult(0).getType()).getElementType().isF32() ||
-          (sum >= 0 && !resultStorage(group, unsigned(sum)).isF32()))
+      if (i + 1 != ops.size() || !isPlainF32(group, ops[i]->getResult(0)))
         return false;
       continue;
     }
@@ -396,8 +394,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   int64_t tiles = ((g->n + kTile - 1) / kTile) * ((g->m + kTile - 1) / kTile);
   int64_t splits = 1;
   // (Partial sums add up in f32: only into an f32 result.)
-  bool f32Result = !isSixteenBit(productType) && resultIndex(anchor->getResult(0)) == 0 &&
-                   resultStorage(group, 0).isF32();
+  bool f32Result = resultIndex(anchor->getResult(0)) == 0 && isPlainF32(group, anchor->getResult(0));
   if (ops.size() == 1 && !hasBias && f32Result && tiles < kSplitBelowTiles && g->k >= 2 * kSplitChunk)
     splits = std::min(g->k / kSplitChunk, (kSplitBelowTiles * 2 + tiles - 1) / tiles);
   // A 16-bit product is rounded in registers as storing it would round it,
