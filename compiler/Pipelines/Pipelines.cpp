@@ -20,17 +20,21 @@ int64_t compileBatchSize(ModuleOp module, int64_t requested) {
   return 32;
 }
 
-namespace {
-void addPrecisionPasses(PassManager &pm, ModuleOp module, int64_t batchSize, StringRef precision) {
-  InferShapesPassOptions shapes;
-  shapes.batchSize = batchSize;
-  pm.addPass(createInferShapesPass(shapes));
-  if (!module.getOps<dl::TrainSetupOp>().empty())
+void addTrainingPasses(OpPassManager &pm, StringRef precision, bool differentiate) {
+  if (differentiate)
     pm.addPass(createAutodiffPass());
   SelectPrecisionPassOptions policy;
   policy.policy = precision.str();
   pm.addPass(createSelectPrecisionPass(policy));
   pm.addPass(createScaleLossPass());
+}
+
+namespace {
+void addPrecisionPasses(PassManager &pm, ModuleOp module, int64_t batchSize, StringRef precision) {
+  InferShapesPassOptions shapes;
+  shapes.batchSize = batchSize;
+  pm.addPass(createInferShapesPass(shapes));
+  addTrainingPasses(pm, precision, /*differentiate=*/!module.getOps<dl::TrainSetupOp>().empty());
 }
 } // namespace
 

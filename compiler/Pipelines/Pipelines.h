@@ -2,6 +2,7 @@
 #pragma once
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/ArrayRef.h"
 
 #include <cstdint>
@@ -13,9 +14,14 @@ namespace dlc {
 /// training setup's batch_size, else Keras' default of 32.
 int64_t compileBatchSize(mlir::ModuleOp module, int64_t requested);
 
-/// dlc-infer-shapes at |batchSize|, dlc-autodiff (when the module has a
-/// training setup) and dlc-select-precision under |precision| (fp32,
-/// mixed_fp16, mixed_bf16; "": the training setup's policy).
+/// dlc-autodiff (when |differentiate|), dlc-select-precision under
+/// |precision| (fp32, mixed_fp16, mixed_bf16; "": the training setup's
+/// policy) and dlc-scale-loss: the programs as every backend and the
+/// reference evaluator run them, from a module whose shapes are inferred.
+void addTrainingPasses(mlir::OpPassManager &pm, llvm::StringRef precision, bool differentiate);
+
+/// dlc-infer-shapes at |batchSize|, then addTrainingPasses (differentiating
+/// when the module has a training setup).
 mlir::LogicalResult runPrecisionPipeline(mlir::ModuleOp module, int64_t batchSize,
                                          llvm::StringRef precision = "");
 

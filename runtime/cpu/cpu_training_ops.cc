@@ -387,11 +387,8 @@ Status buildOptimizerUpdate(OpContext &ctx, PreparedCall *call) {
     return bad("optimizer has " + std::to_string(int(ctx.numInputs()) - 3) +
                " slots, expected " + std::to_string(slots));
   std::optional<TensorView> lossScale;
-  Floats unscaled; // the gradient divided by the step's loss scale
-  if (scaled) {
+  if (scaled)
     lossScale = ctx.in(size_t(3 + slots));
-    unscaled = std::make_shared<std::vector<float>>(size_t(ctx.in(1).numel()));
-  }
   if (ctx.in(2).dtype != DType::kI64 || ctx.in(2).numel() != 1)
     return bad("the step operand must be an i64 scalar");
   // Results usually alias their inputs (in place on parameter storage);
@@ -410,20 +407,16 @@ Status buildOptimizerUpdate(OpContext &ctx, PreparedCall *call) {
         slotPointers.push_back(state[i].second.f32());
     }
     int64_t step = stepValue.i64()[0];
-    const float *g = grad.f32();
+    float scale = 1;
     if (lossScale) {
       const float *s = lossScale->f32();
       if (s[loss_scale::kStepFinite] == 0)
         return okStatus(); // a skipped step: parameter and slots as they were
       step -= int64_t(s[loss_scale::kSkippedSteps]);
-      const float scale = s[loss_scale::kStepScale];
-      float *u = unscaled->data();
-      for (int64_t i = 0; i < grad.numel(); ++i)
-        u[i] = g[i] / scale;
-      g = u;
+      scale = s[loss_scale::kStepScale];
     }
-    return applyOptimizer(config, step, state[0].second.f32(), g, slotPointers.data(), slots,
-                          grad.numel());
+    return applyOptimizer(config, step, state[0].second.f32(), grad.f32(), scale,
+                          slotPointers.data(), slots, grad.numel());
   };
   return okStatus();
 }

@@ -17,6 +17,15 @@
 namespace dlc::rt::cpu {
 
 namespace {
+/// The gradient as the update reads it: divided by the step's loss scale
+/// (1 without loss scaling: x / 1 is x), element by element inside the
+/// update's own pass.
+struct Gradient {
+  const float *g;
+  float divisor;
+  float operator[](int64_t i) const { return g[i] / divisor; }
+};
+
 template <typename Body>
 void elements(int64_t n, Body body) {
   parallelBlocks(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
@@ -25,7 +34,7 @@ void elements(int64_t n, Body body) {
   });
 }
 
-void sgd(const OptimizerConfig &c, float *p, const float *g, float *const *s, int64_t n) {
+void sgd(const OptimizerConfig &c, float *p, Gradient g, float *const *s, int64_t n) {
   const float lr = float(c.learningRate), mu = float(c.momentum);
   if (mu <= 0) {
     elements(n, [=](int64_t i) { p[i] -= lr * g[i]; });
@@ -44,7 +53,7 @@ void sgd(const OptimizerConfig &c, float *p, const float *g, float *const *s, in
     });
 }
 
-void adam(const OptimizerConfig &c, int64_t step, float *p, const float *g, float *const *s,
+void adam(const OptimizerConfig &c, int64_t step, float *p, Gradient g, float *const *s,
           int64_t n) {
   if (c.kind == OptimizerKind::kAdamW) { // decoupled weight decay, before the gradient step
     const float decay = float(c.weightDecay * c.learningRate);
@@ -73,7 +82,7 @@ void adam(const OptimizerConfig &c, int64_t step, float *p, const float *g, floa
   }
 }
 
-void rmsprop(const OptimizerConfig &c, float *p, const float *g, float *const *s, int64_t n) {
+void rmsprop(const OptimizerConfig &c, float *p, Gradient g, float *const *s, int64_t n) {
   const float rho = float(c.rho), oneMinusRho = float(1.0 - c.rho), lr = float(c.learningRate),
               eps = float(c.epsilon), mu = float(c.momentum);
   float *velocity = s[0];
@@ -111,7 +120,9 @@ void rmsprop(const OptimizerConfig &c, float *p, const float *g, float *const *s
 } // namespace
 
 Status applyOptimizer(const OptimizerConfig &config, int64_t step, float *param,
-                      const float *grad, float *const *slots, int slotCount, int64_t n) {
+                      const float *gradient, float lossScale, float *const *slots, int slotCount,
+                      int64_t n) {
+  const Gradient grad{gradient, lossScale};
   int expected = int(optimizerSlots(config).size());
   if (slotCount != expected)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,

@@ -21,11 +21,12 @@ using rt::OptimizerKind;
 /// the CUDA emitter.
 using OptimizerConfig = rt::OptimizerSettings;
 
-/// Applies step |step| to |param| (|n| elements) given |grad|, updating the
-/// |slotCount| slots in place (zero before the first step), in
-/// rt::optimizerSlots' order. Another slot count is kInvalidArgument. Splits over
-/// threads when |n| is large.
+/// Applies step |step| to |param| (|n| elements) given |gradient| divided by
+/// |lossScale| (1 without loss scaling), updating the |slotCount| slots in
+/// place (zero before the first step), in rt::optimizerSlots' order. Another
+/// slot count is kInvalidArgument. Splits over threads when |n| is large.
 Status applyOptimizer(const OptimizerConfig &config, int64_t step, float *param,
-                      const float *grad, float *const *slots, int slotCount, int64_t n);
+                      const float *gradient, float lossScale, float *const *slots, int slotCount,
+                      int64_t n);
 
 } // namespace dlc::rt::cpu

@@ -9,7 +9,7 @@
 #include "compiler/Reference/Evaluator.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/BundleWriter.h"
-#include "compiler/Transforms/Passes.h"
+#include "dialects/DL/DLOps.h"
 #include "runtime/float16.h"
 #include "runtime/safetensors.h"
 #include "runtime/session.h"
@@ -300,11 +300,7 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
     return "--rounding-probe perturbs the reference evaluator: it needs --backend ref";
   OwningOpRef<ModuleOp> original = module.clone();
   PassManager pm(module.getContext());
-  pm.addPass(dlc::createAutodiffPass());
-  SelectPrecisionPassOptions policy;
-  policy.policy = options.precision;
-  pm.addPass(dlc::createSelectPrecisionPass(policy));
-  pm.addPass(dlc::createScaleLossPass()); // the training step as compiled
+  dlc::addTrainingPasses(pm, options.precision, /*differentiate=*/true);
   if (failed(pm.run(module)))
     return "could not derive the gradients (see the errors above)";
   auto grad = module.lookupSymbol<func::FuncOp>("grad");
