@@ -316,7 +316,7 @@ private:
       return failure();
     }
     if (args.weights && (args.weights->kind != Constant::Kind::String || args.weights->text.empty())) {
-      emitError(args.weights->loc) << "'weights' must name a safetensors file, got "
+      emitError(args.weights->loc) << "'weights' must name a weights file (.safetensors, Keras .h5 or .keras), got "
                                    << args.weights->describe();
       return failure();
     }

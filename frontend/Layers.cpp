@@ -464,9 +464,11 @@ Value LayerEmitter::param(const LayerCall &call, StringRef suffix, ArrayRef<int6
   auto param = moduleBuilder.create<dl::ParamOp>(call.loc, name, type,
                                                  *dl::symbolizeInitializer(initializer),
                                                  !(trainable && call.trainable), StringAttr(),
-                                                 StringAttr(), DenseElementsAttr());
-  if (call.weightsFile)
+                                                 StringAttr(), DenseElementsAttr(), StringAttr());
+  if (call.weightsFile) {
     param.setWeightsFile(*call.weightsFile);
+    param.setLayerClass(call.layerClass);
+  }
   return builder.create<dl::WeightOp>(call.loc, type, FlatSymbolRefAttr::get(context, name));
 }
 

@@ -26,6 +26,9 @@ struct LayerCall {
   bool trainable = true;
   std::optional<std::string> weightsFile;
   llvm::SmallVector<mlir::Value> inputs;
+  /// Keras' class of the layer in snake case, its default-name prefix
+  /// (conv2d, batch_normalization): how Keras 3 weight files address layers.
+  std::string layerClass;
 };
 
 /// Creates parameters (at module level) and ops (in the function) for layers.

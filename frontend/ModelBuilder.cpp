@@ -128,7 +128,7 @@ FailureOr<OwningOpRef<ModuleOp>> dlc::buildModule(const Program &program, String
     producers.push_back(input.name);
   for (const LayerInstance &layer : expansion->layers) {
     LayerCall call{NameLoc::get(builder.getStringAttr(layer.name), layer.loc), layer.name,
-                   layer.options, layer.trainable, layer.weightsFile, {}};
+                   layer.options, layer.trainable, layer.weightsFile, {}, layer.kind->defaultName};
     for (int input : layer.inputs)
       call.inputs.push_back(values[input]);
     FailureOr<Value> output = layer.kind->emit(emitter, call);

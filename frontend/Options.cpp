@@ -4,6 +4,8 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -255,6 +257,22 @@ FailureOr<Attribute> convert(const OptionSpec &spec, StringRef what, const Const
     if (value.kind != Constant::Kind::String)
       return mismatch("a string");
     return Attribute(builder.getStringAttr(value.text));
+  case OptionType::Path: {
+    if (value.kind != Constant::Kind::String)
+      return mismatch("a path in quotes");
+    // Relative to the .dl file that spells it, as imports and weights are,
+    // and absolute so that a bundle does not depend on where it runs.
+    llvm::SmallString<256> path(value.text);
+    auto file = dyn_cast<FileLineColLoc>(value.loc);
+    if (!path.empty() && !llvm::sys::path::is_absolute(path) && file) {
+      path = llvm::sys::path::parent_path(file.getFilename().getValue());
+      llvm::sys::path::append(path, value.text);
+    }
+    if (!path.empty())
+      llvm::sys::fs::make_absolute(path);
+    llvm::sys::path::remove_dots(path, /*remove_dot_dot=*/true);
+    return Attribute(builder.getStringAttr(path));
+  }
   case OptionType::Word:
     if ((value.kind != Constant::Kind::Word && value.kind != Constant::Kind::String) ||
         !llvm::is_contained(spec.words, StringRef(value.text)))

@@ -78,7 +78,8 @@ std::string firstBadString(const fb::Bundle &b) {
       if (bad(b.targets()->Get(uint32_t(i)))) return at("targets", i);
   for (size_t i = 0; i < b.parameters()->size(); ++i) {
     const fb::Parameter *p = b.parameters()->Get(uint32_t(i));
-    if (bad(p->name()) || bad(p->slot_of()) || bad(p->initializer()) || bad(p->external_file()))
+    if (bad(p->name()) || bad(p->slot_of()) || bad(p->initializer()) || bad(p->external_file()) ||
+        bad(p->layer_class()))
       return at("parameters", i);
   }
   for (size_t pi = 0; pi < b.programs()->size(); ++pi) {

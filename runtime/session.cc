@@ -2,6 +2,8 @@
 #include "runtime/session.h"
 
 #include "runtime/class_ids.h"
+#include "runtime/float16.h"
+#include "runtime/pretrained_weights.h"
 #include "runtime/safetensors.h"
 
 #include <cstring>
@@ -36,6 +38,15 @@ std::string directoryOf(const std::string &path) {
   return slash == std::string::npos ? "" : path.substr(0, slash + 1);
 }
 
+/// Where a parameter's pretrained file is: as recorded, relative to the
+/// bundle's directory.
+std::string externalPath(const Bundle &bundle, const fb::Parameter &p) {
+  std::string file = p.external_file()->str();
+  if (!file.empty() && file[0] != '/')
+    file = directoryOf(bundle.origin()) + file;
+  return file;
+}
+
 std::vector<TensorSpec> signature(const fb::Program *p, bool inputs) {
   std::vector<TensorSpec> out;
   if (!p)
@@ -56,7 +67,12 @@ Status Session::create(std::shared_ptr<const Bundle> bundle, std::unique_ptr<Dev
   auto session = std::unique_ptr<Session>(new Session());
   session->bundle_ = bundle;
   session->device_ = std::move(device);
-  std::map<std::string, SafetensorsFile> externals;
+  std::vector<PretrainedWeights::Param> external;
+  for (const fb::Parameter *p : *bundle->root().parameters())
+    if (p->external_file() && p->external_file()->size())
+      external.push_back({p->name()->str(), externalPath(*bundle, *p),
+                          p->layer_class() ? p->layer_class()->str() : ""});
+  PretrainedWeights pretrained(external);
   for (const fb::Parameter *p : *bundle->root().parameters()) {
     Parameter param;
     param.name = p->name()->str();
@@ -66,26 +82,18 @@ Status Session::create(std::shared_ptr<const Bundle> bundle, std::unique_ptr<Dev
     param.dtype = fromFbDType(p->dtype());
     param.bytes.resize(size_t(numElements(param.shape)) * dtypeSize(param.dtype));
     if (p->external_file() && p->external_file()->size()) {
-      std::string file = p->external_file()->str();
-      if (!file.empty() && file[0] != '/')
-        file = directoryOf(bundle->origin()) + file;
-      if (!externals.count(file)) {
-        SafetensorsFile weights;
-        DLC_RETURN_IF_ERROR(SafetensorsFile::open(file, &weights),
-                            "loading pretrained weights for '" + param.name + "'");
-        externals.emplace(file, std::move(weights));
-      }
-      const SafetensorsTensor *t = externals[file].find(param.name);
-      if (!t || t->shape != param.shape)
-        return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                               file + ": no tensor '" + param.name + "' of shape " +
-                                   shapeString(param.shape));
-      DLC_RETURN_IF_ERROR(readInto(*t, &param), file);
+      const std::string file = externalPath(*bundle, *p);
+      std::vector<float> values;
+      DLC_RETURN_IF_ERROR(pretrained.read(file, param.name, param.shape, &values),
+                          "loading pretrained weights for '" + param.name + "'");
+      for (size_t i = 0; i < values.size(); ++i)
+        storeElement(param.dtype, param.bytes.data(), int64_t(i), values[i]);
     } else {
       std::memcpy(param.bytes.data(), bundle->payload() + p->data_offset(), p->data_bytes());
     }
     session->parameters_.push_back(std::move(param));
   }
+  DLC_RETURN_IF_ERROR(pretrained.checkAllUsed(), "loading pretrained weights");
   DLC_RETURN_IF_ERROR(session->device_->attach(*session->bundle_, session->parameters_),
                       "attaching " + bundle->origin() + " to " + session->device_->name());
   *out = std::move(session);

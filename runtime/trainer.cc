@@ -82,16 +82,17 @@ struct Trainer::State {
   TrainOptions options;
   json setup;
   int64_t epochs = 1, batchSize = 0;
-  bool sparse = false; // class ids as labels (else one-hot rows)
+  bool sparse = false; // class ids as labels (else tensors of the output's shape)
   std::vector<MetricSettings> metrics;
   std::string dataSummary, model;
   data::BatchLoader train, validation;
   bool hasValidation = false;
-  std::vector<float> inputs, labels; // batch storage (bytes reinterpreted per dtype)
-  // The data's f32 batch when the model's input is stored as another float
-  // type (float16, bfloat16, float64): converted into |inputs| per batch.
-  std::vector<float> staged;
-  std::vector<TensorSpec> stepInputs;
+  // Batch storage, one per model input and the labels (floats for alignment;
+  // the bytes are of each tensor's dtype).
+  std::vector<std::vector<float>> inputs;
+  std::vector<float> labels;
+  std::vector<TensorSpec> stepInputs; // the model's inputs..., labels, step
+  size_t numInputs = 0;
   // The names of train_step's per-example metric scores (its outputs after
   // the loss), read once.
   std::vector<std::string> stepScoreNames;
@@ -105,9 +106,9 @@ struct Trainer::State {
 
   Status openData();
   Status trainBatch(double *seconds);
-  /// Batch |b| of |loader| into |in| (in the input's dtype) and |lab|.
-  Status fillBatch(data::BatchLoader &loader, int64_t b, const TensorView &in, const TensorView &lab,
-                   int64_t *count);
+  /// Views of the batch storage as |specs| (the model's inputs, then the
+  /// labels) describe them.
+  std::vector<TensorView> batchViews(const std::vector<TensorSpec> &specs);
   Status saveCheckpoint();
   Status loadCheckpoint(bool *resumed);
   /// The error that stops a run whose loss or weights stopped being finite.
@@ -150,8 +151,13 @@ Status Trainer::State::openData() {
     kind = setup["data_source"]["kind"].get<std::string>();
     DLC_RETURN_IF_ERROR(toOptions(setup["data_source"]["options"], &sourceOptions), "");
   }
+  data::ModelSignature model;
+  for (size_t i = 0; i < numInputs; ++i) {
+    const TensorSpec &spec = stepInputs[i];
+    model.inputs.push_back({spec.name, spec.dtype, std::vector<int64_t>(spec.shape.begin() + 1, spec.shape.end())});
+  }
   data::Source source;
-  DLC_RETURN_IF_ERROR(data::openSource(kind, sourceOptions, &source), "opening the data");
+  DLC_RETURN_IF_ERROR(data::openSource(kind, sourceOptions, model, &source), "opening the data");
   data::Validation validation;
   json v = setup.value("validation", json("test"));
   data::OptionValue value = v.is_number() ? data::OptionValue(v.get<double>())
@@ -165,11 +171,25 @@ Status Trainer::State::openData() {
     DLC_RETURN_IF_ERROR(toOptions(s["options"], &spec.options), "");
     steps.push_back(std::move(spec));
   }
+  // Sparse labels carry no class count in their shape: the program's class-id
+  // inputs do.
+  const TensorSpec &lab = stepInputs[numInputs];
+  int64_t classes = 0;
+  if (const fb::Program *step = session->bundle().program("train_step"))
+    for (const ClassIdInput &c : classIdInputs(*step))
+      if (c.input == int(numInputs))
+        classes = c.classes;
   auto makeLoader = [&](std::shared_ptr<const data::Dataset> dataset, bool training,
                         data::BatchLoader *out) -> Status {
     data::Pipeline pipeline;
-    DLC_RETURN_IF_ERROR(data::Pipeline::create(steps, dataset->exampleShape(),
-                                               dataset->inputDType(), &pipeline),
+    // A grey image stored [H, W] takes the channel axis the model has.
+    std::vector<int64_t> example = dataset->inputs()[0].shape;
+    if (!steps.empty() && example.size() == 2 && model.inputs[0].shape.size() == 3)
+      example.push_back(1);
+    const DType transformed = data::convertible(dataset->inputs()[0].dtype, DType::kF32)
+                                  ? DType::kF32
+                                  : dataset->inputs()[0].dtype;
+    DLC_RETURN_IF_ERROR(data::Pipeline::create(steps, example, transformed, &pipeline),
                         "data transforms");
     data::LoaderConfig config;
     config.batchSize = batchSize;
@@ -177,6 +197,9 @@ Status Trainer::State::openData() {
     config.training = training;
     config.shuffle = setup.value("shuffle", true);
     config.labels = sparse ? data::LabelFormat::kSparse : data::LabelFormat::kOneHot;
+    config.modelInputs = model.inputs;
+    config.modelLabelShape.assign(lab.shape.begin() + 1, lab.shape.end());
+    config.classes = classes;
     return data::BatchLoader::create(dataset, std::move(pipeline), config, out);
   };
   DLC_RETURN_IF_ERROR(makeLoader(splits.train, true, &train), "");
@@ -187,33 +210,18 @@ Status Trainer::State::openData() {
   if (train.numBatches() == 0)
     return bad("the training split has fewer examples than one batch of " +
                std::to_string(batchSize));
-
-  // The data must fit the compiled programs exactly.
-  const TensorSpec &in = stepInputs[0], &lab = stepInputs[1];
-  bool converted = train.inputDType() == DType::kF32 && isFloatDType(in.dtype);
-  if (train.inputShape() != in.shape || (train.inputDType() != in.dtype && !converted))
-    return bad("the data gives " + std::string(dtypeName(train.inputDType())) +
-               shapeString(train.inputShape()) + " batches but the model's input '" + in.name +
-               "' is " + dtypeName(in.dtype) + shapeString(in.shape));
-  if (train.labelShape() != lab.shape)
-    return bad("the data gives labels of shape " + shapeString(train.labelShape()) +
-               " but the model's loss takes " + shapeString(lab.shape) +
-               " (does the number of classes match the last layer?)");
-  // Sparse labels carry no class count in their shape: compare it here, once,
-  // rather than at the first batch that holds a large id.
-  if (const fb::Program *step = session->bundle().program("train_step"))
-    for (const ClassIdInput &c : classIdInputs(*step))
-      if (c.input == 1 && train.dataset().numClasses() > c.classes)
-        return bad("the data has " + std::to_string(train.dataset().numClasses()) +
-                   " classes (class ids up to " + std::to_string(train.dataset().numClasses() - 1) +
-                   ") but the model's output has " + std::to_string(c.classes) +
-                   " (does the number of classes match the last layer?)");
-  size_t floats = size_t(numElements(in.shape)) * dtypeSize(in.dtype) / 4 + 1;
-  inputs.resize(floats);
-  if (in.dtype != train.inputDType())
-    staged.resize(size_t(numElements(in.shape)));
+  inputs.resize(numInputs);
+  for (size_t i = 0; i < numInputs; ++i)
+    inputs[i].resize(size_t(numElements(stepInputs[i].shape)) * dtypeSize(stepInputs[i].dtype) / 4 + 1);
   labels.resize(size_t(numElements(lab.shape)) * dtypeSize(lab.dtype) / 4 + 1);
   return okStatus();
+}
+
+std::vector<TensorView> Trainer::State::batchViews(const std::vector<TensorSpec> &specs) {
+  std::vector<TensorView> views;
+  for (size_t i = 0; i <= numInputs; ++i)
+    views.push_back({i < numInputs ? inputs[i].data() : labels.data(), specs[i].dtype, specs[i].shape});
+  return views;
 }
 
 /// The sum of a per-example output over a batch's |count| real examples
@@ -233,15 +241,15 @@ Status Trainer::State::evaluate(MetricValues *out) {
   std::vector<TensorSpec> names = session->outputs("evaluate");
   std::vector<double> sums(names.size(), 0.0);
   validation.startEpoch(0);
+  std::vector<TensorView> views = batchViews(specs);
+  const std::vector<TensorView> in(views.begin(), views.end() - 1);
   for (int64_t b = 0; b < validation.numBatches(); ++b) {
-    TensorView in{inputs.data(), specs[0].dtype, specs[0].shape};
-    TensorView lab{labels.data(), specs[1].dtype, specs[1].shape};
     int64_t count = 0;
-    DLC_RETURN_IF_ERROR(fillBatch(validation, b, in, lab, &count), "validation batch");
+    DLC_RETURN_IF_ERROR(validation.batch(b, in, views.back(), &count), "validation batch");
     std::vector<TensorView> outs;
     RunOptions run;
     run.checkNumerics = options.checkNumerics;
-    DLC_RETURN_IF_ERROR(session->run("evaluate", {in, lab}, &outs, run), "evaluating");
+    DLC_RETURN_IF_ERROR(session->run("evaluate", views, &outs, run), "evaluating");
     for (size_t o = 0; o < outs.size(); ++o)
       sums[o] += sumOfExamples(outs[o], count);
     out->examples += count;
@@ -253,30 +261,19 @@ Status Trainer::State::evaluate(MetricValues *out) {
   return okStatus();
 }
 
-Status Trainer::State::fillBatch(data::BatchLoader &loader, int64_t b, const TensorView &in,
-                                 const TensorView &lab, int64_t *count) {
-  if (staged.empty())
-    return loader.batch(b, in, lab, count);
-  TensorView data{staged.data(), DType::kF32, in.shape};
-  DLC_RETURN_IF_ERROR(loader.batch(b, data, lab, count), "");
-  for (int64_t i = 0; i < data.numel(); ++i)
-    storeElement(in.dtype, in.data, i, staged[size_t(i)]);
-  return okStatus();
-}
-
 Status Trainer::State::trainBatch(double *seconds) {
-  TensorView in{inputs.data(), stepInputs[0].dtype, stepInputs[0].shape};
-  TensorView lab{labels.data(), stepInputs[1].dtype, stepInputs[1].shape};
+  std::vector<TensorView> views = batchViews(stepInputs);
+  const std::vector<TensorView> in(views.begin(), views.end() - 1);
   int64_t count = 0;
-  DLC_RETURN_IF_ERROR(fillBatch(train, batch, in, lab, &count), "training batch");
+  DLC_RETURN_IF_ERROR(train.batch(batch, in, views.back(), &count), "training batch");
   int64_t stepValue = step;
-  TensorView stepView{&stepValue, DType::kI64, {}};
+  views.push_back(TensorView{&stepValue, DType::kI64, {}});
   auto start = Clock::now();
   std::vector<TensorView> outs;
   RunOptions run;
   run.step = uint64_t(step);
   run.checkNumerics = options.checkNumerics;
-  DLC_RETURN_IF_ERROR(session->run("train_step", {in, lab, stepView}, &outs, run),
+  DLC_RETURN_IF_ERROR(session->run("train_step", views, &outs, run),
                       "training step " + std::to_string(step));
   *seconds = std::chrono::duration<double>(Clock::now() - start).count();
   double lossValue = outs[0].f32()[0];
@@ -416,9 +413,11 @@ Status Trainer::create(Session &session, const TrainOptions &options,
                            session.bundle().origin() + ": unreadable training setup: " + e.what());
   }
   state->stepInputs = session.inputs("train_step");
-  if (state->stepInputs.size() != 3)
-    return bad("training supports models with one input (train_step takes " +
-               std::to_string(state->stepInputs.size()) + " tensors)");
+  if (state->stepInputs.size() < 3 || state->stepInputs.back().dtype != DType::kI64)
+    return bad(session.bundle().origin() + ": train_step takes " +
+               std::to_string(state->stepInputs.size()) +
+               " tensors, not the model's inputs, the labels and the step");
+  state->numInputs = state->stepInputs.size() - 2;
   state->batchSize = state->stepInputs[0].shape.at(0);
   std::vector<TensorSpec> stepOutputs = session.outputs("train_step");
   for (size_t o = 1; o < stepOutputs.size(); ++o)

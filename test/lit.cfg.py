@@ -8,7 +8,7 @@ from lit.llvm import llvm_config
 config.name = "dlc"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".dl", ".mlir", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs", "fixtures", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.dlc_obj_root, "test")
 
@@ -45,3 +45,21 @@ if have_nvrtc():
 # Debian's dataset-fashion-mnist (README's install line; CI has it).
 if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
     config.available_features.add("fashion-mnist")
+
+# Test data made by numpy and Pillow themselves (README's install line has
+# python3-numpy and python3-pil; lit's own Python may be another one).
+def python_with(modules):
+    import subprocess
+    for python in [config.python_executable, "/usr/bin/python3"]:
+        try:
+            subprocess.run([python, "-c", "import " + ", ".join(modules)], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return python
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    return None
+
+data_python = python_with(["numpy", "PIL"])
+if data_python:
+    config.available_features.add("numpy")
+    config.substitutions.append(("%pydata", data_python))

@@ -13,11 +13,14 @@
 #include "runtime/initializers.h"
 #include "runtime/limits.h"
 #include "runtime/utf8.h"
+#include "runtime/pretrained_weights.h"
 #include "runtime/safetensors.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include <nlohmann/json.hpp>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -44,6 +47,8 @@ nlohmann::json toJson(Attribute a) {
     return f.getValueAsDouble();
   if (auto s = dyn_cast<StringAttr>(a))
     return s.str();
+  if (auto ints = dyn_cast<DenseI64ArrayAttr>(a))
+    return nlohmann::json(std::vector<int64_t>(ints.asArrayRef().begin(), ints.asArrayRef().end()));
   if (auto list = dyn_cast<ArrayAttr>(a)) {
     nlohmann::json out = nlohmann::json::array();
     for (Attribute e : list)
@@ -70,6 +75,7 @@ nlohmann::json toJson(Attribute a) {
 /// when that exists, else from its initializer. A missing weights file is
 /// recorded as external (loading the bundle then needs it) with a warning.
 LogicalResult appendInitialValue(dl::ParamOp param, const BundleOptions &options,
+                                 rt::PretrainedWeights &pretrained,
                                  std::vector<uint8_t> &payload, uint64_t *offset,
                                  uint64_t *bytes, std::string *external,
                                  std::set<std::string> &warned) {
@@ -79,9 +85,7 @@ LogicalResult appendInitialValue(dl::ParamOp param, const BundleOptions &options
   std::vector<float> values(size_t(n), 0.0f);
   std::string name = param.getSymName().str();
   if (auto file = param.getWeightsFile()) {
-    rt::SafetensorsFile weights;
-    rt::Status status = rt::SafetensorsFile::open(file->str(), &weights);
-    if (status.code() == rt::StatusCode::kNotFound) {
+    if (::access(file->str().c_str(), F_OK) != 0) {
       // Absolute, so the bundle finds it wherever it is run from.
       std::error_code ec;
       std::filesystem::path absolute = std::filesystem::absolute(file->str(), ec);
@@ -92,15 +96,8 @@ LogicalResult appendInitialValue(dl::ParamOp param, const BundleOptions &options
       *offset = *bytes = 0;
       return success();
     }
-    if (!status.ok())
-      return param.emitError(status.message());
-    const rt::SafetensorsTensor *t = weights.find(name);
-    if (!t)
-      return param.emitError("weights file '") << *file << "' has no tensor '" << name << "'";
-    if (t->shape != shape)
-      return param.emitError("tensor '") << name << "' in '" << *file << "' has a different shape";
     std::vector<float> read;
-    status = rt::readFloat32(*t, &read);
+    rt::Status status = pretrained.read(file->str(), name, shape, &read);
     if (!status.ok())
       return param.emitError(status.message());
     values = std::move(read);
@@ -353,6 +350,12 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
   llvm::StringMap<int> parameterIndex;
   std::vector<flatbuffers::Offset<fb::Parameter>> parameters;
   std::set<std::string> warned;
+  std::vector<rt::PretrainedWeights::Param> fromFiles;
+  for (dl::ParamOp param : module.getOps<dl::ParamOp>())
+    if (auto file = param.getWeightsFile())
+      fromFiles.push_back({param.getSymName().str(), file->str(),
+                           param.getLayerClass() ? param.getLayerClass()->str() : ""});
+  rt::PretrainedWeights pretrained(fromFiles);
   for (dl::ParamOp param : module.getOps<dl::ParamOp>()) {
     // Parameters are stored in float32 until mixed precision stores others.
     if (!param.getTensorType().getElementType().isF32())
@@ -361,7 +364,8 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
              << " (other storage types come with mixed precision)";
     uint64_t offset = 0, bytes = 0;
     std::string external;
-    if (failed(appendInitialValue(param, options, payload, &offset, &bytes, &external, warned)))
+    if (failed(appendInitialValue(param, options, pretrained, payload, &offset, &bytes, &external,
+                                  warned)))
       return failure();
     RankedTensorType type = param.getTensorType();
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
@@ -370,9 +374,13 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
         fbb, param.getSymName().str().c_str(), fb::DType::F32, &shape, param.isTrainable(),
         slotOf.empty() ? nullptr : slotOf.c_str(),
         dl::stringifyInitializer(param.getInitializer()).str().c_str(), offset, bytes,
-        external.empty() ? nullptr : external.c_str()));
+        external.empty() ? nullptr : external.c_str(),
+        external.empty() || !param.getLayerClass() ? nullptr : param.getLayerClass()->str().c_str()));
     parameterIndex[param.getSymName()] = int(parameters.size() - 1);
   }
+
+  if (rt::Status status = pretrained.checkAllUsed(); !status.ok())
+    return module.emitError(status.message());
 
   KernelCodeMap code;
   CudaCompileStats ignored;

@@ -277,7 +277,7 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
         if (!module.lookupSymbol(slotName))
           moduleBuilder.create<ParamOp>(loc, slotName, param.getType(), Initializer::zeros,
                                         /*frozen=*/true, StringAttr(), b.getStringAttr(name),
-                                        DenseElementsAttr());
+                                        DenseElementsAttr(), StringAttr());
         slotSymbols.push_back(FlatSymbolRefAttr::get(context, slotName));
         slots.push_back(b.create<WeightOp>(loc, param.getType(), slotSymbols.back()));
       }

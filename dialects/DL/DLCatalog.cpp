@@ -84,19 +84,37 @@ const std::vector<KindSpec> &metrics() {
 }
 
 const std::vector<KindSpec> &dataSources() {
+  const D none = D::of("");
   static const std::vector<KindSpec> kinds = {
-      {"fashion_mnist", {{"path", T::String, D::of("/usr/share/datasets/fashion-mnist")}}},
+      {"fashion_mnist", {{"path", T::Path, D::of("/usr/share/datasets/fashion-mnist")}}},
       {"idx",
-       {{"train_images", T::String, D::required()},
-        {"train_labels", T::String, D::required()},
-        {"test_images", T::String, D::required()},
-        {"test_labels", T::String, D::required()}}},
+       {{"train_images", T::Path, D::required()},
+        {"train_labels", T::Path, D::required()},
+        {"test_images", T::Path, none},
+        {"test_labels", T::Path, none}}},
       {"text",
-       {{"path", T::String, D::required()},
+       {{"path", T::Path, D::required()},
         {"vocab_size", T::Int, D::of(1000), {2, 1e9}},
         {"sequence_length", T::Int, D::of(20), {1, 1e6}}}},
-      {"image_folder", {{"path", T::String, D::required()}}},
-      {"safetensors", {{"train", T::String, D::required()}, {"test", T::String, D::of("")}}},
+      {"npy",
+       {{"x", T::Path, D::required()},
+        {"y", T::Path, D::required()},
+        {"test_x", T::Path, none},
+        {"test_y", T::Path, none}}},
+      {"npz", {{"train", T::Path, D::required()}, {"test", T::Path, none}}},
+      {"safetensors", {{"train", T::Path, D::required()}, {"test", T::Path, none}}},
+      {"csv",
+       {{"train", T::Path, D::required()},
+        {"test", T::Path, none},
+        {"label", T::String, D::required()},
+        {"columns", T::String, none},
+        {"header", T::Bool, D::of(true)},
+        {"delimiter", T::String, D::of(",")}}},
+      {"image_folder",
+       {{"path", T::Path, D::required()},
+        {"test", T::Path, none},
+        {"image_size", T::IntOrPair, D::absent(), {1, 16384}},
+        {"color_mode", T::Word, D::absent(), {}, {"rgb", "grayscale", "rgba"}}}},
   };
   return kinds;
 }
@@ -158,6 +176,7 @@ LogicalResult verifyOption(const OptionSpec &spec, Attribute value, StringRef ki
   case T::Bool:
     return isa<BoolAttr>(value) ? success() : typeError("true or false");
   case T::String:
+  case T::Path:
     return isa<StringAttr>(value) ? success() : typeError("a string");
   case T::Word: {
     auto attr = dyn_cast<StringAttr>(value);

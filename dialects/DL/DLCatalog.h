@@ -30,7 +30,8 @@ enum class OptionType {
   Float,      // f64 (an integer is accepted and converted)
   Bool,       // bool
   Word,       // one of OptionSpec::words, stored as a string
-  String,     // any string (paths)
+  String,     // any string
+  Path,       // a file or directory: in a .dl file, relative to that file (made absolute)
   FloatOrList, // f64 or a list of f64 (per-channel values)
   IntOrPair,  // an integer or a pair (h, w), stored as [h, w]
   IntList,    // a list of integers (shapes)

@@ -46,14 +46,16 @@ def DL_ParamOp : DL_Op<"param", [Symbol, HasParent<"mlir::ModuleOp">]> {
 
     ```mlir
     dl.param @"conv2d/kernel" : tensor<3x3x1x32xf32> init glorot_uniform
-    dl.param @"block1_conv1/bias" : tensor<64xf32> init zeros frozen from "vgg16.safetensors"
+    dl.param @"block1_conv1/bias" : tensor<64xf32> init zeros frozen from "vgg16.h5" class "conv2d"
     dl.param @"conv2d/kernel/m" : tensor<3x3x1x32xf32> init zeros frozen slot of "conv2d/kernel"
     ```
     A `slot of` parameter is optimizer state (Adam's m and v ...), frozen
     for the optimizer and left out of the model's parameter counts; the
     optimizer's own state (the loss scale) is `slot of "optimizer"`. The
     `constant` initializer gives the values:
-    `init constant(dense<[...]> : tensor<5xf32>)`.
+    `init constant(dense<[...]> : tensor<5xf32>)`. A parameter loaded `from` a
+    weights file records its layer's Keras `class` (snake case), by which
+    Keras 3 files address layers (conv2d, conv2d_1, ... in model order).
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<AnyStaticShapeTensor>:$type,
@@ -61,10 +63,11 @@ def DL_ParamOp : DL_Op<"param", [Symbol, HasParent<"mlir::ModuleOp">]> {
                        UnitAttr:$frozen,
                        OptionalAttr<StrAttr>:$weights_file,
                        OptionalAttr<StrAttr>:$slot_of,
-                       OptionalAttr<FloatElementsAttr<32>>:$initial_value);
+                       OptionalAttr<FloatElementsAttr<32>>:$initial_value,
+                       OptionalAttr<StrAttr>:$layer_class);
   let assemblyFormat = [{
     $sym_name `:` $type `init` custom<Initializer>($initializer, $initial_value) (`frozen` $frozen^)?
-    (`from` $weights_file^)? (`slot` `of` $slot_of^)? attr-dict
+    (`from` $weights_file^)? (`class` $layer_class^)? (`slot` `of` $slot_of^)? attr-dict
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

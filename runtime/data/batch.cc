@@ -2,6 +2,7 @@
 #include "runtime/data/batch.h"
 
 #include "runtime/counter_rng.h"
+#include "runtime/float16.h"
 
 #include <algorithm>
 #include <cstring>
@@ -25,25 +26,124 @@ std::vector<int64_t> epochOrder(int64_t n, uint64_t seed, uint64_t epoch) {
   return order;
 }
 
+bool sameUpToUnitAxes(const std::vector<int64_t> &a, const std::vector<int64_t> &b) {
+  auto squeezed = [](const std::vector<int64_t> &shape) {
+    std::vector<int64_t> out;
+    for (int64_t d : shape)
+      if (d != 1)
+        out.push_back(d);
+    return out;
+  };
+  return squeezed(a) == squeezed(b);
+}
+
 Status BatchLoader::create(std::shared_ptr<const Dataset> dataset, Pipeline pipeline,
                            const LoaderConfig &config, BatchLoader *out) {
   if (!dataset)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "batch loader: no dataset");
+  const std::string &name = dataset->name();
+  auto bad = [&](const std::string &what) {
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, name + ": " + what);
+  };
   if (config.batchSize < 1)
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, dataset->name() +
-                                                             ": batch size must be positive, got " +
-                                                             std::to_string(config.batchSize));
-  if (pipeline.inputShape() != dataset->exampleShape())
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           dataset->name() + ": the data transforms were built for inputs " +
-                               shapeString(pipeline.inputShape()) + " but examples are " +
-                               shapeString(dataset->exampleShape()));
-  if (config.training && dataset->size() < config.batchSize)
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           dataset->name() + ": " + std::to_string(dataset->size()) +
-                               " examples make no full batch of " +
-                               std::to_string(config.batchSize) + " (lower batch_size)");
+    return bad("batch size must be positive, got " + std::to_string(config.batchSize));
+  const std::vector<Field> &fields = dataset->inputs();
+  if (fields.empty())
+    return bad("examples have no inputs");
   BatchLoader loader;
+  // The batch tensors: the model's, or the data's as the transforms leave it.
+  loader.inputs_ = config.modelInputs;
+  if (loader.inputs_.empty()) {
+    loader.inputs_ = fields;
+    for (Field &f : loader.inputs_)
+      if (f.dtype != DType::kI32 && f.dtype != DType::kI64) // token ids stay integers
+        f.dtype = DType::kF32;
+    loader.inputs_[0].shape = pipeline.outputShape();
+  }
+  if (loader.inputs_.size() != fields.size())
+    return bad("examples have " + std::to_string(fields.size()) + " inputs but the model takes " +
+               std::to_string(loader.inputs_.size()));
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const Field &model = loader.inputs_[i], &data = fields[i];
+    const std::string which = "input '" + (model.name.empty() ? std::to_string(i) : model.name) + "'";
+    const bool transformed = i == 0 && !pipeline.empty();
+    if (transformed) {
+      if (!convertible(data.dtype, DType::kF32))
+        return bad("the data transforms need numbers, the data holds " +
+                   std::string(dtypeName(data.dtype)));
+      if (pipeline.outputShape() != model.shape)
+        return bad("the data transforms make " + shapeString(pipeline.outputShape()) +
+                   " examples but the model's " + which + " is " + shapeString(model.shape));
+      if (!sameUpToUnitAxes(pipeline.inputShape(), data.shape))
+        return bad("the data transforms were built for " + shapeString(pipeline.inputShape()) +
+                   " examples but the data holds " + shapeString(data.shape));
+      if (!isFloatDType(model.dtype))
+        return bad("the data transforms make floats but the model's " + which + " is " +
+                   dtypeName(model.dtype));
+      continue;
+    }
+    if (!sameUpToUnitAxes(data.shape, model.shape))
+      return bad("the data's " + which + " is " + shapeString(data.shape) + " per example but the model takes " +
+                 shapeString(model.shape));
+    if (!convertible(data.dtype, model.dtype))
+      return bad("the data's " + which + " holds " + dtypeName(data.dtype) +
+                 " values but the model takes " + dtypeName(model.dtype) +
+                 " (token ids must be integers)");
+  }
+
+  // Targets.
+  const Field &target = dataset->target();
+  loader.targetIds_ = isIntegerDType(target.dtype) && dataset->numClasses() > 0;
+  loader.labelExample_ = config.modelLabelShape;
+  const bool fromData = config.modelLabelShape.empty();
+  switch (config.labels) {
+  case LabelFormat::kSparse:
+    if (!loader.targetIds_)
+      return bad("the loss takes class ids but the targets are " + std::string(dtypeName(target.dtype)) +
+                 (isIntegerDType(target.dtype) ? " with negative values"
+                                               : " values (one-hot or float targets need "
+                                                 "categorical_crossentropy, binary_crossentropy or mse)"));
+    if (fromData)
+      loader.labelExample_ = target.shape;
+    if (!sameUpToUnitAxes(target.shape, loader.labelExample_))
+      return bad("the targets are " + shapeString(target.shape) + " class ids per example but the loss takes " +
+                 shapeString(loader.labelExample_));
+    loader.classes_ = config.classes > 0 ? config.classes : dataset->numClasses();
+    if (dataset->numClasses() > loader.classes_)
+      return bad("the targets hold class ids up to " + std::to_string(dataset->numClasses() - 1) +
+                 " but the model's output has " + std::to_string(loader.classes_) +
+                 " classes (does the number of classes match the last layer?)");
+    break;
+  case LabelFormat::kOneHot: {
+    if (fromData) {
+      loader.labelExample_ = target.shape;
+      if (loader.targetIds_)
+        loader.labelExample_.push_back(dataset->numClasses());
+    }
+    const std::vector<int64_t> &rows = loader.labelExample_;
+    // Targets of the rows' shape are taken as they are (one-hot or
+    // multi-label rows, regression values, 0/1 for one sigmoid output) ...
+    if (sameUpToUnitAxes(target.shape, rows)) {
+      loader.targetIds_ = false;
+      break;
+    }
+    // ... and class ids are one-hot encoded over the last axis.
+    std::vector<int64_t> ids(rows.begin(), rows.end() - (rows.empty() ? 0 : 1));
+    if (!loader.targetIds_ || rows.empty() || !sameUpToUnitAxes(target.shape, ids))
+      return bad("the targets are " + std::string(dtypeName(target.dtype)) + " " +
+                 shapeString(target.shape) + " per example but the loss takes " +
+                 shapeString(rows) + (rows.empty() ? "" : " (or class ids " + shapeString(ids) + ")"));
+    loader.classes_ = rows.back();
+    if (dataset->numClasses() > loader.classes_)
+      return bad("the targets hold class ids up to " + std::to_string(dataset->numClasses() - 1) +
+                 " but the model's output has " + std::to_string(loader.classes_) +
+                 " classes (does the number of classes match the last layer?)");
+    break;
+  }
+  }
+  if (config.training && dataset->size() < config.batchSize)
+    return bad(std::to_string(dataset->size()) + " examples make no full batch of " +
+               std::to_string(config.batchSize) + " (lower batch_size)");
   loader.dataset_ = std::move(dataset);
   loader.pipeline_ = std::move(pipeline);
   loader.config_ = config;
@@ -57,17 +157,16 @@ int64_t BatchLoader::numBatches() const {
   return config_.training ? n / b : (n + b - 1) / b;
 }
 
-std::vector<int64_t> BatchLoader::inputShape() const {
+std::vector<int64_t> BatchLoader::inputShape(size_t i) const {
   std::vector<int64_t> shape = {config_.batchSize};
-  const std::vector<int64_t> &example = pipeline_.outputShape();
-  shape.insert(shape.end(), example.begin(), example.end());
+  shape.insert(shape.end(), inputs_[i].shape.begin(), inputs_[i].shape.end());
   return shape;
 }
 
 std::vector<int64_t> BatchLoader::labelShape() const {
-  if (config_.labels == LabelFormat::kSparse)
-    return {config_.batchSize};
-  return {config_.batchSize, dataset_->numClasses()};
+  std::vector<int64_t> shape = {config_.batchSize};
+  shape.insert(shape.end(), labelExample_.begin(), labelExample_.end());
+  return shape;
 }
 
 DType BatchLoader::labelDType() const {
@@ -84,18 +183,24 @@ void BatchLoader::startEpoch(uint64_t epoch) {
   }
 }
 
-Status BatchLoader::batch(int64_t index, const TensorView &inputs, const TensorView &labels,
-                          int64_t *count) {
+Status BatchLoader::batch(int64_t index, const std::vector<TensorView> &inputs,
+                          const TensorView &labels, int64_t *count) {
   const std::string &name = dataset_->name();
   if (index < 0 || index >= numBatches())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, name + ": batch " + std::to_string(index) +
                                                              " out of range [0, " +
                                                              std::to_string(numBatches()) + ")");
-  if (inputs.dtype != inputDType() || inputs.shape != inputShape() || !inputs.data)
+  if (inputs.size() != inputs_.size())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           name + ": input buffer is " + dtypeName(inputs.dtype) + " " +
-                               shapeString(inputs.shape) + ", batches are " +
-                               dtypeName(inputDType()) + " " + shapeString(inputShape()));
+                           name + ": " + std::to_string(inputs.size()) + " input buffers for " +
+                               std::to_string(inputs_.size()) + " inputs");
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].dtype != inputDType(i) || inputs[i].shape != inputShape(i) || !inputs[i].data)
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             name + ": input buffer " + std::to_string(i) + " is " +
+                                 dtypeName(inputs[i].dtype) + " " + shapeString(inputs[i].shape) +
+                                 ", batches are " + dtypeName(inputDType(i)) + " " +
+                                 shapeString(inputShape(i)));
   if (labels.dtype != labelDType() || labels.shape != labelShape() || !labels.data)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            name + ": label buffer is " + dtypeName(labels.dtype) + " " +
@@ -105,21 +210,37 @@ Status BatchLoader::batch(int64_t index, const TensorView &inputs, const TensorV
   const int64_t B = config_.batchSize;
   const int64_t begin = index * B, n = std::min(B, dataset_->size() - begin);
   const int64_t *indices = order_.data() + begin;
-  ids_.resize(size_t(B));
 
-  const int64_t outElements = numElements(pipeline_.outputShape());
-  const size_t rowBytes = size_t(outElements) * dtypeSize(inputDType());
-  if (pipeline_.empty()) {
-    DLC_RETURN_IF_ERROR(dataset_->gather(indices, n, inputs, ids_.data()), "");
-  } else {
-    const int64_t inElements = numElements(pipeline_.inputShape());
-    const int64_t scratch = pipeline_.scratchElements();
+  // Gather: the transformed input into raw_, the others straight into
+  // their buffers, class ids into ids_ (one-hot rows are made from them).
+  std::vector<TensorView> destinations = inputs;
+  const bool transform = !pipeline_.empty();
+  const int64_t inElements = numElements(pipeline_.inputShape());
+  const int64_t outElements = numElements(inputs_[0].shape);
+  if (transform) {
     raw_.resize(size_t(n * inElements));
-    scratch_.resize(size_t(n * scratch));
     std::vector<int64_t> rawShape = {n};
     rawShape.insert(rawShape.end(), pipeline_.inputShape().begin(), pipeline_.inputShape().end());
-    TensorView rawView{raw_.data(), DType::kF32, rawShape};
-    DLC_RETURN_IF_ERROR(dataset_->gather(indices, n, rawView, ids_.data()), "");
+    destinations[0] = TensorView{raw_.data(), DType::kF32, rawShape};
+  }
+  const int64_t labelElements = numElements(labelExample_);
+  TensorView targets = labels;
+  if (targetIds_) {
+    const int64_t idsPerExample = config_.labels == LabelFormat::kSparse
+                                      ? labelElements
+                                      : labelElements / std::max<int64_t>(classes_, 1);
+    ids_.assign(size_t(std::max<int64_t>(n, 1) * idsPerExample), 0);
+    targets = TensorView{ids_.data(), DType::kI32, {std::max<int64_t>(n, 1), idsPerExample}};
+  }
+  DLC_RETURN_IF_ERROR(dataset_->gather(indices, n, destinations, targets), "");
+
+  if (transform) {
+    const int64_t scratch = pipeline_.scratchElements();
+    scratch_.resize(size_t(n * scratch));
+    const bool f32 = inputs[0].dtype == DType::kF32;
+    if (!f32)
+      transformed_.resize(size_t(n * outElements));
+    float *out = f32 ? inputs[0].f32() : transformed_.data();
     const bool training = config_.training;
     // Examples are independent and their draws keyed by index, so threads
     // change nothing but the time. Only big images repay waking them: a
@@ -127,22 +248,40 @@ Status BatchLoader::batch(int64_t index, const TensorView &inputs, const TensorV
     // OpenMP fork/join on a busy machine costs milliseconds.
 #pragma omp parallel for schedule(static) if (n * (inElements + outElements) > (1 << 22))
     for (int64_t r = 0; r < n; ++r)
-      pipeline_.apply(raw_.data() + r * inElements, inputs.f32() + r * outElements, training,
+      pipeline_.apply(raw_.data() + r * inElements, out + r * outElements, training,
                       AugmentKey{config_.seed, epoch_, uint64_t(indices[r])},
                       scratch_.data() + r * scratch);
+    if (!f32)
+      for (int64_t i = 0; i < n * outElements; ++i)
+        storeElement(inputs[0].dtype, inputs[0].data, i, transformed_[size_t(i)]);
   }
   if (n < B)
-    std::memset(static_cast<char *>(inputs.data) + size_t(n) * rowBytes, 0,
-                size_t(B - n) * rowBytes);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const size_t rowBytes = size_t(numElements(inputs_[i].shape)) * dtypeSize(inputs[i].dtype);
+      std::memset(static_cast<char *>(inputs[i].data) + size_t(n) * rowBytes, 0,
+                  size_t(B - n) * rowBytes);
+    }
 
-  if (config_.labels == LabelFormat::kSparse) {
-    std::fill(labels.i32(), labels.i32() + B, 0);
-    std::copy(ids_.begin(), ids_.begin() + n, labels.i32());
+  if (!targetIds_) {
+    if (n < B)
+      std::fill(labels.f32() + n * labelElements, labels.f32() + B * labelElements, 0.0f);
   } else {
-    const int64_t classes = dataset_->numClasses();
-    std::fill(labels.f32(), labels.f32() + B * classes, 0.0f);
-    for (int64_t r = 0; r < n; ++r)
-      labels.f32()[r * classes + ids_[size_t(r)]] = 1.0f;
+    const int64_t perExample = int64_t(ids_.size()) / std::max<int64_t>(n, 1);
+    for (int64_t i = 0; i < n * perExample; ++i)
+      if (ids_[size_t(i)] < 0 || ids_[size_t(i)] >= classes_)
+        return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                               name + ": example " + std::to_string(indices[i / perExample]) +
+                                   " has the class id " + std::to_string(ids_[size_t(i)]) +
+                                   ", outside the model's " + std::to_string(classes_) + " classes");
+    if (config_.labels == LabelFormat::kSparse) {
+      std::fill(labels.i32(), labels.i32() + B * labelElements, 0);
+      std::copy(ids_.begin(), ids_.begin() + n * labelElements, labels.i32());
+    } else {
+      std::fill(labels.f32(), labels.f32() + B * labelElements, 0.0f);
+      const int64_t rows = n * (labelElements / classes_);
+      for (int64_t r = 0; r < rows; ++r)
+        labels.f32()[r * classes_ + ids_[size_t(r)]] = 1.0f;
+    }
   }
   *count = n;
   return okStatus();

@@ -26,9 +26,13 @@ namespace dlc::rt::data {
 /// the same seed), stream |epoch|.
 std::vector<int64_t> epochOrder(int64_t n, uint64_t seed, uint64_t epoch);
 
-/// Labels as class ids (sparse_categorical_crossentropy) or one-hot rows
-/// (categorical_crossentropy, binary_crossentropy over classes).
-enum class LabelFormat { kSparse, kOneHot };
+/// How the model's loss takes targets.
+enum class LabelFormat {
+  kSparse, // class ids, i32 (sparse_categorical_crossentropy)
+  kOneHot, // f32 tensors of the model output's shape: targets of that shape
+           // as they are (one-hot or multi-label rows, regression values),
+           // class ids one-hot encoded over the last axis
+};
 
 struct LoaderConfig {
   int64_t batchSize = 32;
@@ -36,41 +40,64 @@ struct LoaderConfig {
   bool training = true; // full batches, random steps active
   bool shuffle = true;  // only in training; evaluation keeps dataset order
   LabelFormat labels = LabelFormat::kSparse;
+  /// What the model takes: each input's element type and example shape
+  /// (after the transforms), and one example's labels. Empty: as the data
+  /// gives them (f32 after transforms; class count from the data).
+  std::vector<Field> modelInputs;
+  std::vector<int64_t> modelLabelShape;
+  /// The model's class count, which bounds sparse class ids (0: the data's).
+  int64_t classes = 0;
 };
 
+/// Whether two example shapes hold the same elements in the same order, up
+/// to axes of size 1 ([28, 28] and [28, 28, 1]; [] and [1]).
+bool sameUpToUnitAxes(const std::vector<int64_t> &a, const std::vector<int64_t> &b);
+
+/// Draws batches of a dataset for a model. The data transforms apply to the
+/// first input (an image).
 class BatchLoader {
 public:
-  /// |pipeline| must take the dataset's example shape. A training loader
-  /// over fewer than batchSize examples is an error (it would have no batch).
+  /// |pipeline| must take the dataset's first input (a grey [H, W] image
+  /// is given its channel axis when the model's input has one). Checks that
+  /// every input and the targets fit the model (names the field and both
+  /// shapes otherwise). A training loader over fewer than batchSize
+  /// examples is an error (it would have no batch).
   static Status create(std::shared_ptr<const Dataset> dataset, Pipeline pipeline,
                        const LoaderConfig &config, BatchLoader *out);
 
   /// Training: floor(size / batchSize); evaluation: ceil(size / batchSize).
   int64_t numBatches() const;
-  /// [batchSize, example shape after the steps...].
-  std::vector<int64_t> inputShape() const;
-  DType inputDType() const { return dataset_->inputDType(); }
-  /// [batchSize] of kI32, or [batchSize, numClasses] of kF32.
+  size_t numInputs() const { return inputs_.size(); }
+  /// [batchSize, input |i|'s example shape...] of inputDType(i).
+  std::vector<int64_t> inputShape(size_t i = 0) const;
+  DType inputDType(size_t i = 0) const { return inputs_[i].dtype; }
+  /// [batchSize] (+ positions) of kI32, or [batchSize, ...] of kF32.
   std::vector<int64_t> labelShape() const;
   DType labelDType() const;
   const Dataset &dataset() const { return *dataset_; }
 
   /// Selects the epoch whose order batch() follows (epoch 0 until called).
   void startEpoch(uint64_t epoch);
-  /// Fills |inputs| and |labels| (shapes and dtypes as above) with batch
-  /// |index| of the current epoch; |*count| is the number of real examples.
-  /// Reuses internal buffers, so one loader serves one thread; it spreads a
-  /// batch of large images over OpenMP threads itself.
-  Status batch(int64_t index, const TensorView &inputs, const TensorView &labels, int64_t *count);
+  /// Fills |inputs| (one view per input) and |labels| (shapes and dtypes as
+  /// above) with batch |index| of the current epoch; |*count| is the number
+  /// of real examples. Reuses internal buffers, so one loader serves one
+  /// thread; it spreads a batch of large images over OpenMP threads itself.
+  Status batch(int64_t index, const std::vector<TensorView> &inputs, const TensorView &labels,
+               int64_t *count);
 
 private:
   std::shared_ptr<const Dataset> dataset_;
   Pipeline pipeline_;
   LoaderConfig config_;
+  std::vector<Field> inputs_; // what batches hold, per input
+  std::vector<int64_t> labelExample_;
+  int64_t classes_ = 0;       // one-hot width; the id bound for sparse labels
+  bool targetIds_ = false;    // the data's targets are class ids
   uint64_t epoch_ = 0;
   std::vector<int64_t> order_;
-  // Reused across batches: raw examples before the steps, step scratch.
-  std::vector<float> raw_, scratch_;
+  // Reused across batches: the first input before the steps, step scratch,
+  // after the steps (when the model's input is not f32), class ids.
+  std::vector<float> raw_, scratch_, transformed_;
   std::vector<int32_t> ids_;
 };
 

@@ -1,12 +1,14 @@
 //===- batch_test.cc - Sources, splits, epoch orders and batches ----------===//
 #include "runtime/data/batch.h"
 #include "runtime/data/source.h"
+#include "runtime/data/idx.h"
 #include "runtime/data/text.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <numeric>
 #include <set>
 
@@ -18,20 +20,31 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// n grey 2x2 images whose pixels all equal the example index; label i % 3.
-std::shared_ptr<const Dataset> tinyImages(int64_t n) {
-  IdxArray images, labels;
-  images.type = labels.type = IdxType::kU8;
-  images.dims = {n, 2, 2};
-  labels.dims = {n};
-  for (int64_t i = 0; i < n; ++i) {
-    images.data.insert(images.data.end(), 4, uint8_t(i));
-    labels.data.push_back(uint8_t(i % 3));
-  }
+/// A dataset of one u8 input |dims| (whose element i is |pixel(i)|) and u8
+/// targets |labels|.
+std::shared_ptr<ArrayDataset> u8Dataset(const std::string &name, std::vector<int64_t> dims,
+                                        const std::function<uint8_t(int64_t)> &pixel,
+                                        std::vector<uint8_t> labels, int64_t classes) {
+  std::vector<uint8_t> bytes(size_t(numElements(dims)));
+  for (size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = pixel(int64_t(i));
+  std::vector<int64_t> labelDims = {int64_t(labels.size())};
+  std::vector<ArrayDataset::Input> inputs;
+  inputs.push_back({"", HostArray::owning(DType::kU8, std::move(dims), std::move(bytes))});
   std::shared_ptr<ArrayDataset> ds;
-  Status s = ArrayDataset::create("tiny", images, labels, 3, &ds);
+  Status s = ArrayDataset::create(name, std::move(inputs),
+                                  HostArray::owning(DType::kU8, labelDims, std::move(labels)),
+                                  classes, &ds);
   EXPECT_TRUE(s.ok()) << s.toString();
   return ds;
+}
+
+/// n grey 2x2x1 images whose pixels all equal the example index; label i % 3.
+std::shared_ptr<const Dataset> tinyImages(int64_t n) {
+  std::vector<uint8_t> labels;
+  for (int64_t i = 0; i < n; ++i)
+    labels.push_back(uint8_t(i % 3));
+  return u8Dataset("tiny", {n, 2, 2, 1}, [](int64_t i) { return uint8_t(i / 4); }, labels, 3);
 }
 
 struct Batch {
@@ -53,7 +66,7 @@ Batch fetch(BatchLoader &loader, int64_t index) {
     b.onehot.assign(size_t(numElements(lab)), -1.0f);
     labels = {b.onehot.data(), DType::kF32, lab};
   }
-  Status s = loader.batch(index, {b.inputs.data(), DType::kF32, in}, labels, &b.count);
+  Status s = loader.batch(index, {TensorView{b.inputs.data(), DType::kF32, in}}, labels, &b.count);
   EXPECT_TRUE(s.ok()) << s.toString();
   return b;
 }
@@ -61,7 +74,7 @@ Batch fetch(BatchLoader &loader, int64_t index) {
 BatchLoader makeLoader(std::shared_ptr<const Dataset> ds, LoaderConfig config,
                        const std::vector<TransformSpec> &steps = {}) {
   Pipeline p;
-  EXPECT_TRUE(Pipeline::create(steps, ds->exampleShape(), ds->inputDType(), &p).ok());
+  EXPECT_TRUE(Pipeline::create(steps, ds->inputs()[0].shape, DType::kF32, &p).ok());
   BatchLoader loader;
   Status s = BatchLoader::create(ds, p, config, &loader);
   EXPECT_TRUE(s.ok()) << s.toString();
@@ -132,15 +145,8 @@ TEST(DataBatchLoader, ResumeAndBatchSizeDoNotChangeAugmentation) {
   std::vector<TransformSpec> steps = {{"random_crop", {{"height", 1.0}, {"width", 1.0}}},
                                  {"rescale", {{"scale", 0.5}}}};
   // Pixels differ per position so the crop window is visible.
-  IdxArray images, labels;
-  images.type = labels.type = IdxType::kU8;
-  images.dims = {12, 3, 3};
-  labels.dims = {12};
-  for (int i = 0; i < 12 * 9; ++i)
-    images.data.push_back(uint8_t(i));
-  labels.data.assign(12, 0);
-  std::shared_ptr<ArrayDataset> ds;
-  ASSERT_TRUE(ArrayDataset::create("grid", images, labels, 1, &ds).ok());
+  auto ds = u8Dataset("grid", {12, 3, 3, 1}, [](int64_t i) { return uint8_t(i); },
+                      std::vector<uint8_t>(12, 0), 1);
 
   BatchLoader a = makeLoader(ds, {4, 9, true, true, LabelFormat::kSparse}, steps);
   BatchLoader b = makeLoader(ds, {4, 9, true, true, LabelFormat::kSparse}, steps);
@@ -176,8 +182,10 @@ TEST(DataSource, FractionSplitIsDeterministicAndHonoursTheGap) {
   std::vector<float> in(4);
   int32_t label = -1;
   int64_t first = 0;
-  ASSERT_TRUE(
-      splits.validation->gather(&first, 1, {in.data(), DType::kF32, {1, 2, 2, 1}}, &label).ok());
+  ASSERT_TRUE(splits.validation
+                  ->gather(&first, 1, {TensorView{in.data(), DType::kF32, {1, 2, 2, 1}}},
+                           TensorView{&label, DType::kI32, {1}})
+                  .ok());
   EXPECT_EQ(in[0], 8.0f);
   EXPECT_EQ(label, 2);
   Status s = splitSource(source, {Validation::Kind::kTest, 0}, &splits);
@@ -198,21 +206,23 @@ TEST(DataSource, FractionSplitIsDeterministicAndHonoursTheGap) {
   EXPECT_EQ(splits.train->size(), 13);     // windows 0..12; 13 and 14 share tokens
 }
 
+const ModelSignature kNoModel;
+
 TEST(DataSource, ParsesKindsAndOptions) {
   Source s;
-  Status st = openSource("image_folder", {{"path", std::string("data/flowers")}}, &s);
-  EXPECT_NE(st.message().find("not supported"), std::string::npos) << st.toString();
-  st = openSource("csv", {}, &s);
-  EXPECT_NE(st.message().find("unknown data source 'csv'"), std::string::npos);
-  st = openSource("fashion_mnist", {{"path", std::string("/nonexistent")}}, &s);
+  Status st = openSource("image_folder", {{"path", std::string("/nonexistent/flowers")}}, kNoModel, &s);
+  EXPECT_EQ(st.code(), StatusCode::kNotFound) << st.toString();
+  st = openSource("parquet", {}, kNoModel, &s);
+  EXPECT_NE(st.message().find("unknown data source 'parquet'"), std::string::npos);
+  st = openSource("fashion_mnist", {{"path", std::string("/nonexistent")}}, kNoModel, &s);
   EXPECT_EQ(st.code(), StatusCode::kNotFound);
   EXPECT_NE(st.message().find("/nonexistent/train-images-idx3-ubyte.gz: not found (install "
                               "Debian's dataset-fashion-mnist package"),
             std::string::npos)
       << st.toString();
-  st = openSource("fashion_mnist", {{"pth", std::string("/x")}}, &s);
+  st = openSource("fashion_mnist", {{"pth", std::string("/x")}}, kNoModel, &s);
   EXPECT_NE(st.message().find("'fashion_mnist' has no option 'pth'"), std::string::npos);
-  st = openSource("text", {{"path", std::string("/x")}, {"vocab_size", 1.5}}, &s);
+  st = openSource("text", {{"path", std::string("/x")}, {"vocab_size", 1.5}}, kNoModel, &s);
   EXPECT_NE(st.message().find("must be an integer"), std::string::npos) << st.toString();
 }
 
@@ -231,14 +241,16 @@ TEST(DataSource, IdxFilesOfAnyPair) {
       {"test_images", write("vi.gz", IdxType::kU8, {1, 1, 2, 2}, std::vector<uint8_t>(4, 1))},
       {"test_labels", write("vl", IdxType::kU8, {1}, {6})}};
   Source s;
-  Status st = openSource("idx", o, &s);
+  Status st = openSource("idx", o, kNoModel, &s);
   ASSERT_TRUE(st.ok()) << st.toString();
-  EXPECT_EQ(s.train->numClasses(), 7); // 1 + the largest label of either split
-  EXPECT_EQ(s.train->exampleShape(), (std::vector<int64_t>{1, 2, 2}));
+  EXPECT_EQ(s.train->numClasses(), 5); // 1 + the largest label of the split
+  EXPECT_EQ(s.test->numClasses(), 7);
+  EXPECT_EQ(s.train->inputs()[0].shape, (std::vector<int64_t>{1, 2, 2}));
   EXPECT_EQ(s.test->size(), 1);
   o["test_labels"] = write("v2", IdxType::kU8, {2}, {1, 2}); // 1 image, 2 labels
-  st = openSource("idx", o, &s);
-  EXPECT_NE(st.message().find("1 images but 2 labels"), std::string::npos) << st.toString();
+  st = openSource("idx", o, kNoModel, &s);
+  EXPECT_NE(st.message().find("the targets holds 2 examples but the inputs 1"), std::string::npos)
+      << st.toString();
   fs::remove_all(pattern);
 }
 
@@ -246,16 +258,16 @@ TEST(DataSource, FashionMnist) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
     GTEST_SKIP() << "Debian's dataset-fashion-mnist package is not installed";
   Source s;
-  Status st = openSource("fashion_mnist", {}, &s);
+  Status st = openSource("fashion_mnist", {}, kNoModel, &s);
   ASSERT_TRUE(st.ok()) << st.toString();
   EXPECT_EQ(s.summary,
-            "fashion_mnist: 60000 train, 10000 test examples of f32 [28, 28, 1], 10 classes");
+            "fashion_mnist: 60000 train, 10000 test examples of u8 [28, 28, 1], 10 classes");
   ASSERT_EQ(s.train->size(), 60000);
   ASSERT_EQ(s.test->size(), 10000);
   auto histogram = [](const Dataset &d) {
     std::vector<int> h(10);
-    for (int32_t l : static_cast<const ArrayDataset &>(d).labels())
-      ++h[size_t(l)];
+    for (int64_t i = 0; i < d.size(); ++i)
+      ++h[size_t(static_cast<const ArrayDataset &>(d).targetAt(i))];
     return h;
   };
   EXPECT_EQ(histogram(*s.train), std::vector<int>(10, 6000));

@@ -1,18 +1,19 @@
 //===- dataset.h - Labelled examples that training draws batches from -----===//
 //
-// A Dataset is a fixed, random-access list of (input, label) examples: the
-// batch loader asks for arbitrary indices in a shuffled order, so sources
-// hold their data in memory (Fashion-MNIST is 47 MB as bytes) and convert
-// to the model's element type per batch.
+// A Dataset is a fixed, random-access list of examples, each some input
+// tensors and one target: the batch loader asks for arbitrary indices in a
+// shuffled order, so sources hold their data in memory or mapped (Fashion-
+// MNIST is 47 MB as bytes), or decode it when asked (image folders), and
+// convert to the model's element types per batch.
 //
-// Inputs are float32 images in NHWC layout, one example being [H, W, C]
-// (channels last, as in Keras), or int32 token windows [sequence_length].
-// Labels are class ids in [0, numClasses).
+// Images are channels last, one example being [H, W, C] (as in Keras).
+// Targets are class ids (integers), or float tensors for regression,
+// multi-label and one-hot targets.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "runtime/data/idx.h"
+#include "runtime/data/array.h"
 #include "runtime/status.h"
 #include "runtime/tensor.h"
 
@@ -24,69 +25,83 @@
 
 namespace dlc::rt::data {
 
+/// One tensor of every example: a model input or the target. |shape| is one
+/// example's, without the batch dimension.
+struct Field {
+  std::string name; // the model input it feeds; "" where the source does not say
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
+};
+
 class Dataset {
 public:
   virtual ~Dataset() = default;
 
   /// Number of examples.
   virtual int64_t size() const = 0;
-  /// Shape of one input, without the batch dimension.
-  virtual const std::vector<int64_t> &exampleShape() const = 0;
-  /// kF32 for images, kI32 for token windows.
-  virtual DType inputDType() const = 0;
+  /// The inputs of one example, in the order the model takes them (a source
+  /// with named arrays orders them by the model's input names).
+  virtual const std::vector<Field> &inputs() const = 0;
+  /// The target: integers (class ids when they are all >= 0) or floats.
+  virtual const Field &target() const = 0;
+  /// For class-id targets, one plus the largest id (or the number of classes
+  /// the source declares, if more); 0 when the targets are not class ids.
   virtual int64_t numClasses() const = 0;
   /// "Fashion-MNIST train", for messages.
   virtual std::string name() const = 0;
   /// How many examples to leave out between the parts of a split so that no
-  /// input or label of one part appears in the other: 0 for independent
+  /// input or target of one part appears in the other: 0 for independent
   /// examples, the window length for overlapping text windows.
   virtual int64_t splitGap() const { return 0; }
 
-  /// Copies examples indices[0..count) into inputs (dtype inputDType(),
-  /// shape [B, exampleShape()...] with B >= count; rows from count on are
-  /// left untouched) and their labels into labels[0..count).
-  Status gather(const int64_t *indices, int64_t count, const TensorView &inputs,
-                int32_t *labels) const;
+  /// Copies examples indices[0..count) into |inputs| (one view per input,
+  /// shape [B, ...] with B >= count and the field's element count per
+  /// example; rows from count on are left untouched) and |target| (likewise),
+  /// converting to each view's dtype (convertible() must allow it).
+  Status gather(const int64_t *indices, int64_t count, const std::vector<TensorView> &inputs,
+                const TensorView &target) const;
 
 protected:
   friend class SubsetDataset; // forwards gatherChecked to its parent
-  /// gather() after its checks: indices are in range and inputs fits.
-  virtual void gatherChecked(const int64_t *indices, int64_t count, void *inputs,
-                             int32_t *labels) const = 0;
+  /// gather() after its checks: indices are in range, views fit. Fails only
+  /// for data that cannot be read (an image that does not decode).
+  virtual Status gatherChecked(const int64_t *indices, int64_t count, void *const *inputs,
+                               const DType *inputTypes, void *target, DType targetType) const = 0;
 };
 
-/// Examples stored as IDX arrays: images [N, H, W] (grey, given a channel
-/// dimension of 1), [N, H, W, C] or [N, D] (feature vectors), of any IDX
-/// element type converted to float32 per batch, and labels [N] of an integer
-/// type.
+/// Examples stored as arrays whose first dimension counts them: any number
+/// of inputs and one target, of any element type (converted per batch).
 class ArrayDataset : public Dataset {
 public:
-  /// Checks that the arrays agree on N and that every label is in
-  /// [0, numClasses); |name| prefixes errors.
-  static Status create(std::string name, IdxArray images, IdxArray labels, int64_t numClasses,
-                       std::shared_ptr<ArrayDataset> *out);
+  struct Input {
+    std::string name;
+    HostArray array;
+  };
+  /// Checks that the arrays agree on N, that float arrays hold finite
+  /// float32 values, and, for integer targets, finds the class count (at
+  /// least |numClasses|); |name| prefixes errors.
+  static Status create(std::string name, std::vector<Input> inputs, HostArray target,
+                       int64_t numClasses, std::shared_ptr<ArrayDataset> *out);
 
   int64_t size() const override { return size_; }
-  const std::vector<int64_t> &exampleShape() const override { return shape_; }
-  DType inputDType() const override { return DType::kF32; }
+  const std::vector<Field> &inputs() const override { return fields_; }
+  const Field &target() const override { return targetField_; }
   int64_t numClasses() const override { return numClasses_; }
   std::string name() const override { return name_; }
-  /// The labels, for statistics such as a class histogram.
-  const std::vector<int32_t> &labels() const { return labels_; }
-
-  /// One plus the largest label, i.e. the class count the labels imply.
-  static Status countClasses(const IdxArray &labels, const std::string &context, int64_t *out);
+  /// Target |i| as a number, for statistics such as a class histogram.
+  double targetAt(int64_t i) const { return target_.at(i); }
 
 protected:
-  void gatherChecked(const int64_t *indices, int64_t count, void *inputs,
-                     int32_t *labels) const override;
+  Status gatherChecked(const int64_t *indices, int64_t count, void *const *inputs,
+                       const DType *inputTypes, void *target, DType targetType) const override;
 
 private:
   std::string name_;
-  IdxArray images_;
-  std::vector<int32_t> labels_;
-  std::vector<int64_t> shape_;
-  int64_t size_ = 0, numClasses_ = 0, exampleElements_ = 0;
+  std::vector<HostArray> arrays_;
+  std::vector<Field> fields_;
+  HostArray target_;
+  Field targetField_;
+  int64_t size_ = 0, numClasses_ = 0;
 };
 
 /// Examples [begin, end) of another dataset, e.g. the train part of a
@@ -97,14 +112,14 @@ public:
       : parent_(std::move(parent)), begin_(begin), end_(end), name_(std::move(name)) {}
 
   int64_t size() const override { return end_ - begin_; }
-  const std::vector<int64_t> &exampleShape() const override { return parent_->exampleShape(); }
-  DType inputDType() const override { return parent_->inputDType(); }
+  const std::vector<Field> &inputs() const override { return parent_->inputs(); }
+  const Field &target() const override { return parent_->target(); }
   int64_t numClasses() const override { return parent_->numClasses(); }
   std::string name() const override { return name_; }
 
 protected:
-  void gatherChecked(const int64_t *indices, int64_t count, void *inputs,
-                     int32_t *labels) const override;
+  Status gatherChecked(const int64_t *indices, int64_t count, void *const *inputs,
+                       const DType *inputTypes, void *target, DType targetType) const override;
 
 private:
   std::shared_ptr<const Dataset> parent_;

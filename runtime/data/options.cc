@@ -72,6 +72,8 @@ Status OptionReader::number(const std::string &name, double *out, bool required)
   return okStatus();
 }
 
+bool OptionReader::has(const std::string &name) { return find(name) != nullptr; }
+
 Status OptionReader::numbers(const std::string &name, std::vector<double> *out) {
   const OptionValue *value = find(name);
   if (!value)

@@ -44,6 +44,8 @@ public:
   Status number(const std::string &name, double *out, bool required = true);
   /// A number or a non-empty list of numbers.
   Status numbers(const std::string &name, std::vector<double> *out);
+  /// Whether |name| was given (and records it as known).
+  bool has(const std::string &name);
   /// Rejects any option no getter asked for.
   Status finish() const;
 

@@ -1,11 +1,18 @@
 //===- source.cc - Opening a data section's source and splitting it ------===//
 #include "runtime/data/source.h"
 
+#include "runtime/data/csv.h"
+#include "runtime/data/idx.h"
+#include "runtime/data/image.h"
+#include "runtime/data/npy.h"
 #include "runtime/data/text.h"
+#include "runtime/safetensors.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <set>
 
 #include <sys/stat.h>
 
@@ -16,9 +23,34 @@ std::string summarize(const std::string &kind, const Source &s) {
   std::string text = kind + ": " + std::to_string(s.train->size()) + " train";
   if (s.test)
     text += ", " + std::to_string(s.test->size()) + " test";
-  return text + " examples of " + dtypeName(s.train->inputDType()) + " " +
-         shapeString(s.train->exampleShape()) + ", " + std::to_string(s.train->numClasses()) +
-         " classes";
+  text += " examples of ";
+  const std::vector<Field> &inputs = s.train->inputs();
+  for (size_t i = 0; i < inputs.size(); ++i)
+    text += (i ? ", " : "") + (inputs[i].name.empty() ? "" : inputs[i].name + " ") +
+            dtypeName(inputs[i].dtype) + " " + shapeString(inputs[i].shape);
+  const Field &target = s.train->target();
+  if (s.train->numClasses() > 0 && target.shape.empty())
+    return text + ", " + std::to_string(s.train->numClasses()) + " classes";
+  return text + "; targets " + dtypeName(target.dtype) + " " + shapeString(target.shape);
+}
+
+/// An IDX array as a HostArray; grey images [N, H, W] get the channel axis
+/// of NHWC (MNIST's convention).
+HostArray fromIdx(IdxArray idx, bool images) {
+  static const struct {
+    IdxType idx;
+    DType dtype;
+  } kTypes[] = {{IdxType::kU8, DType::kU8},   {IdxType::kI8, DType::kI8},
+                {IdxType::kI16, DType::kI16}, {IdxType::kI32, DType::kI32},
+                {IdxType::kF32, DType::kF32}, {IdxType::kF64, DType::kF64}};
+  DType dtype = DType::kU8;
+  for (const auto &t : kTypes)
+    if (t.idx == idx.type)
+      dtype = t.dtype;
+  std::vector<int64_t> dims = idx.dims;
+  if (images && dims.size() == 3)
+    dims.push_back(1);
+  return HostArray::owning(dtype, std::move(dims), std::move(idx.data));
 }
 
 bool exists(const std::string &path) {
@@ -41,9 +73,20 @@ Status readFashionFile(const std::string &dir, const std::string &base, IdxArray
 
 Status loadPair(const std::string &name, IdxArray images, IdxArray labels, int64_t classes,
                 std::shared_ptr<const Dataset> *out) {
+  if (images.dims.size() < 2 || images.dims.size() > 4)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           name + ": images must be [N, H, W], [N, H, W, C] or [N, D], got " +
+                               shapeString(images.dims));
+  if (labels.dims.size() != 1 || !idxTypeIsIntegral(labels.type))
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           name + ": labels must be a vector [N] of integers, got " +
+                               idxTypeName(labels.type) + " " + shapeString(labels.dims));
   std::shared_ptr<ArrayDataset> ds;
-  DLC_RETURN_IF_ERROR(
-      ArrayDataset::create(name, std::move(images), std::move(labels), classes, &ds), "");
+  std::vector<ArrayDataset::Input> inputs;
+  inputs.push_back({"", fromIdx(std::move(images), true)});
+  DLC_RETURN_IF_ERROR(ArrayDataset::create(name, std::move(inputs), fromIdx(std::move(labels), false),
+                                           classes, &ds),
+                      "");
   *out = std::move(ds);
   return okStatus();
 }
@@ -76,25 +119,19 @@ Status openIdx(OptionReader &opts, Source *out) {
                            "'idx' needs both test_images and test_labels, or neither");
   const int files = paths[2].empty() ? 2 : 4;
   IdxArray arrays[4];
-  int64_t classes = 0;
-  for (int i = 0; i < files; ++i) {
+  const int64_t classes = 0; // as the labels imply
+  for (int i = 0; i < files; ++i)
     DLC_RETURN_IF_ERROR(readIdx(paths[i], &arrays[i]), std::string("idx ") + keys[i]);
-    int64_t implied = 0;
-    if (i % 2 == 1) {
-      DLC_RETURN_IF_ERROR(ArrayDataset::countClasses(arrays[i], paths[i], &implied), "");
-      classes = std::max(classes, implied);
-    }
-  }
   DLC_RETURN_IF_ERROR(
       loadPair(paths[0], std::move(arrays[0]), std::move(arrays[1]), classes, &out->train), "");
   if (files == 4) {
     DLC_RETURN_IF_ERROR(
         loadPair(paths[2], std::move(arrays[2]), std::move(arrays[3]), classes, &out->test), "");
-    if (out->test->exampleShape() != out->train->exampleShape())
+    if (out->test->inputs()[0].shape != out->train->inputs()[0].shape)
       return DLC_MAKE_STATUS(
           StatusCode::kInvalidArgument,
-          paths[2] + ": test images are " + shapeString(out->test->exampleShape()) +
-              " but train images are " + shapeString(out->train->exampleShape()));
+          paths[2] + ": test images are " + shapeString(out->test->inputs()[0].shape) +
+              " but train images are " + shapeString(out->train->inputs()[0].shape));
   }
   return okStatus();
 }
@@ -121,30 +158,259 @@ Status openText(OptionReader &opts, Source *out) {
   return okStatus();
 }
 
+
+/// The array for |input| among |arrays|: its name, or `x` for a model's
+/// only input.
+Status pickInput(const std::map<std::string, HostArray> &arrays, const Field &input, size_t inputs,
+                 const std::string &file, HostArray *out) {
+  auto it = arrays.find(input.name);
+  if (it == arrays.end() && inputs == 1)
+    it = arrays.find("x");
+  if (it == arrays.end()) {
+    std::string names;
+    for (const auto &[name, array] : arrays)
+      names += (names.empty() ? "" : ", ") + name;
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           file + ": no array named '" + input.name + "'" +
+                               (inputs == 1 ? " or 'x'" : "") + " for the model's input '" +
+                               input.name + "' (the file holds: " + names + ")");
+  }
+  *out = it->second;
+  return okStatus();
+}
+
+Status pickTarget(const std::map<std::string, HostArray> &arrays, const std::string &file,
+                  HostArray *out) {
+  auto it = arrays.find("labels");
+  if (it == arrays.end())
+    it = arrays.find("y");
+  if (it == arrays.end())
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           file + ": no array named 'labels' or 'y' for the targets");
+  *out = it->second;
+  return okStatus();
+}
+
+/// A split from named arrays (npz, safetensors): one per model input and the
+/// targets; arrays the model does not use are an error (a misspelt name
+/// must not be silently ignored).
+Status namedSplit(const std::map<std::string, HostArray> &arrays, const ModelSignature &model,
+                  const std::string &file, std::shared_ptr<const Dataset> *out) {
+  std::vector<ArrayDataset::Input> inputs;
+  std::set<std::string> used;
+  for (const Field &input : model.inputs) {
+    HostArray array;
+    DLC_RETURN_IF_ERROR(pickInput(arrays, input, model.inputs.size(), file, &array), "");
+    inputs.push_back({input.name, array});
+    used.insert(arrays.count(input.name) ? input.name : "x");
+  }
+  HostArray target;
+  DLC_RETURN_IF_ERROR(pickTarget(arrays, file, &target), "");
+  used.insert(arrays.count("labels") ? "labels" : "y");
+  for (const auto &[name, array] : arrays)
+    if (!used.count(name))
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             file + ": the array '" + name +
+                                 "' is neither a model input nor the targets ('labels' or 'y')");
+  std::shared_ptr<ArrayDataset> ds;
+  DLC_RETURN_IF_ERROR(ArrayDataset::create(file, std::move(inputs), target, 0, &ds), "");
+  *out = std::move(ds);
+  return okStatus();
+}
+
+Status readSafetensorsArrays(const std::string &path, std::map<std::string, HostArray> *out) {
+  auto file = std::make_shared<SafetensorsFile>();
+  DLC_RETURN_IF_ERROR(SafetensorsFile::open(path, file.get()), "");
+  for (const SafetensorsTensor &t : file->tensors()) {
+    HostArray a;
+    a.dtype = t.dtype;
+    a.dims = t.shape;
+    a.data = t.data;
+    a.bytes = t.nbytes;
+    a.owner = file;
+    (*out)[t.name] = std::move(a);
+  }
+  return okStatus();
+}
+
+/// npz and safetensors: the train file and an optional test file.
+Status openNamed(OptionReader &opts, const ModelSignature &model,
+                 Status (*read)(const std::string &, std::map<std::string, HostArray> *),
+                 Source *out) {
+  std::string train, test;
+  DLC_RETURN_IF_ERROR(opts.string("train", &train), "");
+  DLC_RETURN_IF_ERROR(opts.string("test", &test, ""), "");
+  DLC_RETURN_IF_ERROR(opts.finish(), "");
+  std::map<std::string, HostArray> arrays;
+  DLC_RETURN_IF_ERROR(read(train, &arrays), "");
+  DLC_RETURN_IF_ERROR(namedSplit(arrays, model, train, &out->train), "");
+  if (!test.empty()) {
+    std::map<std::string, HostArray> testArrays;
+    DLC_RETURN_IF_ERROR(read(test, &testArrays), "");
+    DLC_RETURN_IF_ERROR(namedSplit(testArrays, model, test, &out->test), "");
+  }
+  return okStatus();
+}
+
+Status openNpy(OptionReader &opts, const ModelSignature &model, Source *out) {
+  std::string paths[4];
+  const char *keys[4] = {"x", "y", "test_x", "test_y"};
+  for (int i = 0; i < 4; ++i)
+    DLC_RETURN_IF_ERROR(opts.string(keys[i], &paths[i], i < 2 ? nullptr : ""), "");
+  DLC_RETURN_IF_ERROR(opts.finish(), "");
+  if (model.inputs.size() > 1)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "'npy' holds one input but the model takes " +
+                               std::to_string(model.inputs.size()) +
+                               " (save the arrays with numpy.savez, named after the inputs, and "
+                               "use npz)");
+  if (paths[2].empty() != paths[3].empty())
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "'npy' needs both test_x and test_y, or neither");
+  for (int split = 0; split < (paths[2].empty() ? 1 : 2); ++split) {
+    HostArray x, y;
+    DLC_RETURN_IF_ERROR(readNpy(paths[2 * split], &x), "");
+    DLC_RETURN_IF_ERROR(readNpy(paths[2 * split + 1], &y), "");
+    std::shared_ptr<ArrayDataset> ds;
+    std::vector<ArrayDataset::Input> inputs;
+    inputs.push_back({model.inputs.empty() ? "" : model.inputs[0].name, std::move(x)});
+    DLC_RETURN_IF_ERROR(ArrayDataset::create(paths[2 * split], std::move(inputs), std::move(y), 0, &ds), "");
+    (split ? out->test : out->train) = std::move(ds);
+  }
+  return okStatus();
+}
+
+Status openCsv(OptionReader &opts, const ModelSignature &model, Source *out,
+               std::string *classNote) {
+  std::string train, test, label, columns, delimiter;
+  double header = 1;
+  DLC_RETURN_IF_ERROR(opts.string("train", &train), "");
+  DLC_RETURN_IF_ERROR(opts.string("test", &test, ""), "");
+  DLC_RETURN_IF_ERROR(opts.string("label", &label), "");
+  DLC_RETURN_IF_ERROR(opts.string("columns", &columns, ""), "");
+  DLC_RETURN_IF_ERROR(opts.number("header", &header, false), "");
+  DLC_RETURN_IF_ERROR(opts.string("delimiter", &delimiter, ","), "");
+  DLC_RETURN_IF_ERROR(opts.finish(), "");
+  if (delimiter.size() != 1 || delimiter == "\"" || delimiter == "\n")
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "csv's delimiter must be one character such as \",\", \";\" or \"\\t\"");
+  if (model.inputs.size() > 1)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "'csv' gives one input (the feature columns) but the model takes " +
+                               std::to_string(model.inputs.size()));
+  CsvOptions options;
+  options.labels = splitList(label);
+  options.columns = splitList(columns);
+  options.header = header != 0;
+  options.delimiter = delimiter[0];
+  if (options.labels.empty())
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "csv needs label=\"column\" (the targets)");
+  std::vector<std::string> classNames;
+  for (int split = 0; split < (test.empty() ? 1 : 2); ++split) {
+    const std::string &path = split ? test : train;
+    CsvTable table;
+    DLC_RETURN_IF_ERROR(readCsv(path, options, split ? &classNames : nullptr, &table), "");
+    if (split == 0)
+      classNames = table.classNames;
+    std::shared_ptr<ArrayDataset> ds;
+    std::vector<ArrayDataset::Input> inputs;
+    inputs.push_back({model.inputs.empty() ? "" : model.inputs[0].name, table.features});
+    DLC_RETURN_IF_ERROR(ArrayDataset::create(path, std::move(inputs), table.labels,
+                                             int64_t(classNames.size()), &ds),
+                        "");
+    (split ? out->test : out->train) = std::move(ds);
+  }
+  if (!classNames.empty()) {
+    *classNote = "; classes";
+    for (size_t i = 0; i < classNames.size() && i < 20; ++i)
+      *classNote += (i ? ", " : " ") + std::to_string(i) + " " + classNames[i];
+  }
+  return okStatus();
+}
+
+Status openImageFolder(OptionReader &opts, const ModelSignature &model, Source *out,
+                       std::string *classNote) {
+  std::string path, test, colorMode;
+  std::vector<double> size;
+  DLC_RETURN_IF_ERROR(opts.string("path", &path), "");
+  DLC_RETURN_IF_ERROR(opts.string("test", &test, ""), "");
+  // The defaults follow the model's first input, where it is an image.
+  int64_t height = 256, width = 256, channels = 3;
+  if (!model.inputs.empty() && model.inputs[0].shape.size() == 3) {
+    height = model.inputs[0].shape[0];
+    width = model.inputs[0].shape[1];
+    channels = model.inputs[0].shape[2];
+  }
+  const char *fallbackMode = channels == 1 ? "grayscale" : channels == 4 ? "rgba" : "rgb";
+  DLC_RETURN_IF_ERROR(opts.word("color_mode", {"rgb", "grayscale", "rgba"}, &colorMode, fallbackMode), "");
+  if (opts.has("image_size")) {
+    DLC_RETURN_IF_ERROR(opts.numbers("image_size", &size), "");
+    if (size.size() != 2 || size[0] < 1 || size[1] < 1 || size[0] > 16384 || size[1] > 16384 ||
+        size[0] != std::floor(size[0]) || size[1] != std::floor(size[1]))
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             "image_folder's image_size must be (height, width) in [1, 16384]");
+    height = int64_t(size[0]);
+    width = int64_t(size[1]);
+  }
+  DLC_RETURN_IF_ERROR(opts.finish(), "");
+  if (model.inputs.size() > 1)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "'image_folder' gives one input (the image) but the model takes " +
+                               std::to_string(model.inputs.size()));
+  const int c = colorMode == "grayscale" ? 1 : colorMode == "rgba" ? 4 : 3;
+  std::shared_ptr<ImageFolderDataset> train, testSet;
+  DLC_RETURN_IF_ERROR(ImageFolderDataset::open(path, height, width, c, nullptr, &train), "");
+  out->train = train;
+  if (!test.empty()) {
+    DLC_RETURN_IF_ERROR(ImageFolderDataset::open(test, height, width, c, &train->classNames(), &testSet), "");
+    out->test = testSet;
+  }
+  *classNote = "; classes";
+  const std::vector<std::string> &names = train->classNames();
+  for (size_t i = 0; i < names.size() && i < 20; ++i)
+    *classNote += (i ? ", " : " ") + std::to_string(i) + " " + names[i];
+  if (names.size() > 20)
+    *classNote += ", ...";
+  return okStatus();
+}
 } // namespace
 
-Status openSource(const std::string &kind, const Options &options, Source *out) {
+Status openSource(const std::string &kind, const Options &options, const ModelSignature &model,
+                  Source *out) {
   OptionReader opts(kind, options);
   Source source;
+  std::string note;
   if (kind == "fashion_mnist") {
     DLC_RETURN_IF_ERROR(openFashionMnist(opts, &source), "");
   } else if (kind == "idx") {
     DLC_RETURN_IF_ERROR(openIdx(opts, &source), "");
   } else if (kind == "text") {
     DLC_RETURN_IF_ERROR(openText(opts, &source), "");
-  } else if (kind == "image_folder" || kind == "safetensors") {
-    return DLC_MAKE_STATUS(
-        StatusCode::kInvalidArgument,
-        "data source '" + kind +
-            "' is not supported by this runtime yet "
-            "(use fashion_mnist, idx or text, or convert the data to IDX files)");
+  } else if (kind == "npy") {
+    DLC_RETURN_IF_ERROR(openNpy(opts, model, &source), "");
+  } else if (kind == "npz") {
+    DLC_RETURN_IF_ERROR(openNamed(opts, model, readNpz, &source), "");
+  } else if (kind == "safetensors") {
+    DLC_RETURN_IF_ERROR(openNamed(opts, model, readSafetensorsArrays, &source), "");
+  } else if (kind == "csv") {
+    DLC_RETURN_IF_ERROR(openCsv(opts, model, &source, &note), "");
+  } else if (kind == "image_folder") {
+    DLC_RETURN_IF_ERROR(openImageFolder(opts, model, &source, &note), "");
   } else {
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            "unknown data source '" + kind +
-                               "' (known: fashion_mnist, idx, text, image_folder, safetensors)");
+                               "' (known: fashion_mnist, idx, text, npy, npz, safetensors, csv, "
+                               "image_folder)");
+  }
+  if (source.test) {
+    const std::vector<Field> &a = source.train->inputs(), &b = source.test->inputs();
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+      if (a[i].shape != b[i].shape)
+        return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                               source.test->name() + ": test examples are " + shapeString(b[i].shape) +
+                                   " but train examples " + shapeString(a[i].shape));
   }
   if (source.summary.empty())
-    source.summary = summarize(kind, source);
+    source.summary = summarize(kind, source) + note;
   *out = std::move(source);
   return okStatus();
 }

@@ -13,8 +13,23 @@
 //                        test split); classes = 1 + the largest label
 //   text(path, vocab_size, sequence_length)
 //                        next-word windows (text.h); no test split
-//   image_folder, safetensors
-//                        not supported yet: a clear kInvalidArgument
+//   npy(x, y, test_x, test_y)
+//                        one .npy file of inputs and one of targets per split
+//   npz(train, test)     a .npz per split: an array per model input, named
+//                        after it (a one-input model also takes `x`), and
+//                        the targets `labels` (or `y`)
+//   safetensors(train, test)
+//                        the same naming, in safetensors files
+//   csv(train, test, label, columns, header, delimiter)
+//                        one row per example (csv.h)
+//   image_folder(path, test, image_size, color_mode)
+//                        one sub-folder of JPEG/PNG images per class
+//                        (image.h); image_size and color_mode default to
+//                        the model's first input
+//
+// Paths in a .dl file were made absolute by the compiler (relative to the
+// .dl file); on the command line they are relative to the working
+// directory.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -32,7 +47,14 @@ struct Source {
   std::string summary;
 };
 
-Status openSource(const std::string &kind, const Options &options, Source *out);
+/// The model's inputs, which name the arrays of npz/safetensors files and
+/// give image_folder its defaults.
+struct ModelSignature {
+  std::vector<Field> inputs;
+};
+
+Status openSource(const std::string &kind, const Options &options, const ModelSignature &model,
+                  Source *out);
 
 /// The `validation` setting: "test" (the default), a fraction in (0, 1), or
 /// none (train on everything, no validation).

@@ -2,6 +2,7 @@
 #include "runtime/data/text.h"
 
 #include "runtime/file_io.h"
+#include "runtime/float16.h"
 #include "runtime/limits.h"
 
 #include <algorithm>
@@ -151,7 +152,7 @@ Status TextDataset::fromTexts(const std::vector<std::string> &texts, int64_t voc
   ds->name_ = std::move(name);
   ds->vocabSize_ = vocabSize;
   ds->sequenceLength_ = sequenceLength;
-  ds->shape_ = {sequenceLength};
+  ds->inputs_ = {Field{"", DType::kI32, {sequenceLength}}};
   std::vector<std::string> words;
   for (const std::string &text : texts) {
     ds->stats_.bytes += int64_t(text.size());
@@ -207,14 +208,18 @@ Status TextDataset::open(const std::string &path, int64_t vocabSize, int64_t seq
   return fromTexts(texts, vocabSize, sequenceLength, path, out);
 }
 
-void TextDataset::gatherChecked(const int64_t *indices, int64_t count, void *inputs,
-                                int32_t *labels) const {
-  int32_t *dst = static_cast<int32_t *>(inputs);
+Status TextDataset::gatherChecked(const int64_t *indices, int64_t count, void *const *inputs,
+                                  const DType *inputTypes, void *target, DType targetType) const {
   for (int64_t r = 0; r < count; ++r) {
     const int32_t *window = tokens_.data() + indices[r];
-    std::copy(window, window + sequenceLength_, dst + r * sequenceLength_);
-    labels[r] = window[sequenceLength_];
+    if (inputTypes[0] == DType::kI32)
+      std::copy(window, window + sequenceLength_, static_cast<int32_t *>(inputs[0]) + r * sequenceLength_);
+    else
+      for (int64_t t = 0; t < sequenceLength_; ++t)
+        storeElement(inputTypes[0], inputs[0], r * sequenceLength_ + t, window[t]);
+    storeElement(targetType, target, r, window[sequenceLength_]);
   }
+  return okStatus();
 }
 
 } // namespace dlc::rt::data

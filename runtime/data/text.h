@@ -59,8 +59,8 @@ public:
                           std::shared_ptr<TextDataset> *out);
 
   int64_t size() const override { return int64_t(tokens_.size()) - sequenceLength_; }
-  const std::vector<int64_t> &exampleShape() const override { return shape_; }
-  DType inputDType() const override { return DType::kI32; }
+  const std::vector<Field> &inputs() const override { return inputs_; }
+  const Field &target() const override { return target_; }
   /// vocab_size, even when the corpus has fewer distinct words: the model's
   /// output layer is sized from the option.
   int64_t numClasses() const override { return vocabSize_; }
@@ -75,13 +75,14 @@ public:
   const TextStats &stats() const { return stats_; }
 
 protected:
-  void gatherChecked(const int64_t *indices, int64_t count, void *inputs,
-                     int32_t *labels) const override;
+  Status gatherChecked(const int64_t *indices, int64_t count, void *const *inputs,
+                       const DType *inputTypes, void *target, DType targetType) const override;
 
 private:
   std::string name_;
   int64_t vocabSize_ = 0, sequenceLength_ = 0;
-  std::vector<int64_t> shape_;
+  std::vector<Field> inputs_;
+  Field target_{"labels", DType::kI32, {}};
   std::vector<std::string> vocabulary_;
   std::vector<int32_t> tokens_;
   TextStats stats_;

@@ -47,8 +47,8 @@ TEST(DataTextDataset, WindowsAndLabelsAreExact) {
   EXPECT_EQ(ds->tokens(), (std::vector<int32_t>{1, 2, 0, 0, 1, 0, 1, 3}));
   EXPECT_EQ(ds->size(), 5);
   EXPECT_EQ(ds->numClasses(), 4);
-  EXPECT_EQ(ds->exampleShape(), (std::vector<int64_t>{3}));
-  EXPECT_EQ(ds->inputDType(), DType::kI32);
+  EXPECT_EQ(ds->inputs()[0].shape, (std::vector<int64_t>{3}));
+  EXPECT_EQ(ds->inputs()[0].dtype, DType::kI32);
   EXPECT_EQ(ds->lookup("cat"), 2);
   EXPECT_EQ(ds->lookup("mat"), 0);
   EXPECT_EQ(ds->stats().entries, 2);
@@ -59,17 +59,17 @@ TEST(DataTextDataset, WindowsAndLabelsAreExact) {
   // Window 4 crosses the entry boundary: "the mat the" -> "end".
   std::vector<int32_t> inputs(2 * 3, -1), labels(2, -1);
   int64_t idx[] = {0, 4};
-  ASSERT_TRUE(
-      ds->gather(idx, 2, TensorView{inputs.data(), DType::kI32, {2, 3}}, labels.data()).ok());
+  auto ids = [&](DType type) {
+    return std::vector<TensorView>{TensorView{inputs.data(), type, {2, 3}}};
+  };
+  const TensorView labelView{labels.data(), DType::kI32, {2}};
+  ASSERT_TRUE(ds->gather(idx, 2, ids(DType::kI32), labelView).ok());
   EXPECT_EQ(inputs, (std::vector<int32_t>{1, 2, 0, 1, 0, 1}));
   EXPECT_EQ(labels, (std::vector<int32_t>{0, 3}));
 
   int64_t bad[] = {5};
-  EXPECT_EQ(
-      ds->gather(bad, 1, TensorView{inputs.data(), DType::kI32, {2, 3}}, labels.data()).code(),
-      StatusCode::kInvalidArgument);
-  EXPECT_FALSE(
-      ds->gather(idx, 2, TensorView{inputs.data(), DType::kF32, {2, 3}}, labels.data()).ok());
+  EXPECT_EQ(ds->gather(bad, 1, ids(DType::kI32), labelView).code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(ds->gather(idx, 2, ids(DType::kI8), labelView).ok()); // not a type ids convert to
 }
 
 TEST(DataTextDataset, VocabularyIsDeterministic) {

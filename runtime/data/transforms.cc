@@ -49,38 +49,6 @@ Status needImage(const std::string &kind, const Shape &in) {
                              "]");
 }
 
-/// Bilinear resize of the window [y0, y0+wh) x [x0, x0+ww) of an H x W x C
-/// image to oh x ow (TF ResizeBilinear, half-pixel centres).
-void resizeBilinear(const float *in, int64_t W, int64_t C, int64_t y0, int64_t x0, int64_t wh,
-                    int64_t ww, float *out, int64_t oh, int64_t ow) {
-  struct Tap {
-    int64_t lo, hi;
-    float t;
-  };
-  auto taps = [](int64_t inSize, int64_t outSize) {
-    std::vector<Tap> t(static_cast<size_t>(outSize));
-    float scale = float(inSize) / float(outSize);
-    for (int64_t i = 0; i < outSize; ++i) {
-      float src = (float(i) + 0.5f) * scale - 0.5f, f = std::floor(src);
-      t[size_t(i)] = {std::max<int64_t>(int64_t(f), 0),
-                      std::min<int64_t>(int64_t(std::ceil(src)), inSize - 1), src - f};
-    }
-    return t;
-  };
-  std::vector<Tap> ys = taps(wh, oh), xs = taps(ww, ow);
-  for (int64_t y = 0; y < oh; ++y) {
-    const Tap &ty = ys[size_t(y)];
-    const float *top = in + ((y0 + ty.lo) * W + x0) * C, *bottom = in + ((y0 + ty.hi) * W + x0) * C;
-    for (int64_t x = 0; x < ow; ++x) {
-      const Tap &tx = xs[size_t(x)];
-      for (int64_t c = 0; c < C; ++c) {
-        float t = top[tx.lo * C + c] + (top[tx.hi * C + c] - top[tx.lo * C + c]) * tx.t;
-        float b = bottom[tx.lo * C + c] + (bottom[tx.hi * C + c] - bottom[tx.lo * C + c]) * tx.t;
-        out[(y * ow + x) * C + c] = t + (b - t) * ty.t;
-      }
-    }
-  }
-}
 
 /// TF's REFLECT fill mode: (d c b a | a b c d | d c b a).
 float reflect(float v, int64_t len) {
@@ -332,6 +300,37 @@ Status makeStep(const TransformSpec &spec, std::shared_ptr<const Transform> *out
 }
 
 } // namespace
+
+void resizeBilinear(const float *in, int64_t W, int64_t C, int64_t y0, int64_t x0, int64_t wh,
+                    int64_t ww, float *out, int64_t oh, int64_t ow) {
+  struct Tap {
+    int64_t lo, hi;
+    float t;
+  };
+  auto taps = [](int64_t inSize, int64_t outSize) {
+    std::vector<Tap> t(static_cast<size_t>(outSize));
+    float scale = float(inSize) / float(outSize);
+    for (int64_t i = 0; i < outSize; ++i) {
+      float src = (float(i) + 0.5f) * scale - 0.5f, f = std::floor(src);
+      t[size_t(i)] = {std::max<int64_t>(int64_t(f), 0),
+                      std::min<int64_t>(int64_t(std::ceil(src)), inSize - 1), src - f};
+    }
+    return t;
+  };
+  std::vector<Tap> ys = taps(wh, oh), xs = taps(ww, ow);
+  for (int64_t y = 0; y < oh; ++y) {
+    const Tap &ty = ys[size_t(y)];
+    const float *top = in + ((y0 + ty.lo) * W + x0) * C, *bottom = in + ((y0 + ty.hi) * W + x0) * C;
+    for (int64_t x = 0; x < ow; ++x) {
+      const Tap &tx = xs[size_t(x)];
+      for (int64_t c = 0; c < C; ++c) {
+        float t = top[tx.lo * C + c] + (top[tx.hi * C + c] - top[tx.lo * C + c]) * tx.t;
+        float b = bottom[tx.lo * C + c] + (bottom[tx.hi * C + c] - bottom[tx.lo * C + c]) * tx.t;
+        out[(y * ow + x) * C + c] = t + (b - t) * ty.t;
+      }
+    }
+  }
+}
 
 Status Pipeline::create(const std::vector<TransformSpec> &transforms, const std::vector<int64_t> &inputShape,
                         DType inputDType, Pipeline *out) {

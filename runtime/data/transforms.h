@@ -52,6 +52,12 @@ struct AugmentKey {
 
 class Transform; // one transform's implementation (transforms.cc)
 
+/// Bilinear resize of the window [y0, y0+wh) x [x0, x0+ww) of an H x W x C
+/// image |in| to oh x ow (tf.image.resize: half-pixel centres, no
+/// antialiasing), as `resize` and image_folder's image_size do it.
+void resizeBilinear(const float *in, int64_t W, int64_t C, int64_t y0, int64_t x0, int64_t wh,
+                    int64_t ww, float *out, int64_t oh, int64_t ow);
+
 class Pipeline {
 public:
   /// Checks every transform's options against |inputShape|/|inputDType| and

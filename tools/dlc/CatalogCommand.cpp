@@ -26,6 +26,7 @@ const char *typeName(dl::OptionType type) {
   case dl::OptionType::Bool: return "bool";
   case dl::OptionType::Word: return "word";
   case dl::OptionType::String: return "string";
+  case dl::OptionType::Path: return "path";
   case dl::OptionType::FloatOrList: return "float_or_list";
   case dl::OptionType::IntOrPair: return "int_or_pair";
   case dl::OptionType::IntList: return "int_list";

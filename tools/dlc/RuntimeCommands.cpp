@@ -12,6 +12,7 @@
 #include "runtime/data/idx.h"
 #include "runtime/data/transforms.h"
 #include "runtime/file_io.h"
+#include "runtime/keras_weights.h"
 #include "runtime/safetensors.h"
 #include "runtime/session.h"
 #include "runtime/trainer.h"
@@ -200,6 +201,11 @@ RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const st
       ->capture_default_str();
   set.bench->add_flag("--json", options.json, "print one JSON object");
   set.bench->add_flag("--profile", options.profile, "print time per kernel (stderr)");
+  set.exportWeights = add("export", "write the model's weights for Keras (.h5) or as safetensors");
+  set.exportWeights->add_option("--checkpoint", options.checkpoint,
+                                "weights from this checkpoint directory (default: the model's own)");
+  set.exportWeights->add_option("-o", options.output, "OUT.h5 (Keras' HDF5 layout) or OUT.safetensors")
+      ->required();
   return set;
 }
 
@@ -234,7 +240,8 @@ int runRuntimeCommand(const RuntimeCommandSet &commands, RuntimeOptions &options
   for (auto [command, run] : {std::pair<CLI::App *, Command>{commands.train, &trainCommand},
                               std::pair<CLI::App *, Command>{commands.eval, &evalCommand},
                               std::pair<CLI::App *, Command>{commands.run, &runCommand},
-                              std::pair<CLI::App *, Command>{commands.bench, &benchCommand}}) {
+                              std::pair<CLI::App *, Command>{commands.bench, &benchCommand},
+                              std::pair<CLI::App *, Command>{commands.exportWeights, &exportCommand}}) {
     if (!*command)
       continue;
     // Decided before a .dl file is compiled: the cuda backends need CUDA code.
@@ -486,6 +493,59 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
   return 0;
 }
 
+int exportCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
+  std::unique_ptr<rt::Session> session;
+  if (int rc = openSession(bundle, options, &session))
+    return rc;
+  if (!options.checkpoint.empty())
+    if (rt::Status s = session->loadCheckpoint(options.checkpoint + "/checkpoint.safetensors",
+                                               nullptr);
+        !s.ok())
+      return fail(s);
+  if (rt::Status s = session->syncParametersToHost(); !s.ok())
+    return fail(s);
+  auto endsWith = [&](const std::string &suffix) {
+    return options.output.size() >= suffix.size() &&
+           options.output.compare(options.output.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  // The model's weights: every parameter but optimizer state, in the
+  // model's order, Keras' names and layouts.
+  std::vector<const rt::Parameter *> weights;
+  for (const rt::Parameter &p : session->parameters())
+    if (p.slotOf.empty())
+      weights.push_back(&p);
+  if (endsWith(".safetensors")) {
+    std::vector<rt::TensorToWrite> tensors;
+    for (const rt::Parameter *p : weights)
+      tensors.push_back({p->name, p->dtype, p->shape, p->bytes.data(), p->bytes.size()});
+    if (rt::Status s = rt::writeSafetensors(options.output, tensors, {{"dlc.model", bundle->root().model() ? bundle->root().model()->str() : ""}}); !s.ok())
+      return fail(s);
+  } else if (endsWith(".h5") || endsWith(".hdf5")) {
+    std::vector<rt::WeightTensor> values(weights.size());
+    std::vector<rt::KerasLayerWeights> layers;
+    for (size_t i = 0; i < weights.size(); ++i) {
+      const rt::Parameter &p = *weights[i];
+      const size_t slash = p.name.rfind('/');
+      const std::string layer = slash == std::string::npos ? p.name : p.name.substr(0, slash);
+      values[i].shape = p.shape;
+      for (int64_t e = 0; e < rt::numElements(p.shape); ++e)
+        values[i].values.push_back(float(rt::loadElement(p.dtype, p.bytes.data(), e)));
+      if (layers.empty() || layers.back().layer != layer)
+        layers.push_back({layer, {}, {}});
+      layers.back().names.push_back(p.name.substr(slash + 1));
+      layers.back().tensors.push_back(&values[i]);
+    }
+    if (rt::Status s = rt::writeKerasH5(options.output, layers); !s.ok())
+      return fail(s);
+  } else {
+    std::fprintf(stderr, "dlc: error: -o %s: the name must end in .h5 (Keras' HDF5 layout) or "
+                         ".safetensors\n", options.output.c_str());
+    return 1;
+  }
+  std::printf("wrote %zu weights to %s\n", weights.size(), options.output.c_str());
+  return 0;
+}
+
 int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
   std::unique_ptr<rt::Session> session;
   if (int rc = openSession(bundle, options, &session))
@@ -545,8 +605,16 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
                    spec.name.c_str());
       return 1;
     }
-    if (rt::Status s = rt::readFloat32(*t, &values); !s.ok())
-      return fail(s);
+    if (rt::isFloatDType(t->dtype)) {
+      if (rt::Status s = rt::readFloat32(*t, &values); !s.ok())
+        return fail(s);
+    } else {
+      // Token ids: exact as floats up to 2^24, checked when stored below.
+      std::vector<int64_t> ids;
+      if (rt::Status s = rt::readInt64(*t, &ids); !s.ok())
+        return fail(s);
+      values.assign(ids.begin(), ids.end());
+    }
   } else {
     rt::data::IdxArray array;
     if (rt::Status s = rt::data::readIdx(path, &array); !s.ok())

@@ -65,9 +65,10 @@ rt::Status createDevice(const std::string &backend, bool trustBundleCode,
 /// The train/eval/run/bench subcommands as both command-line tools offer
 /// them: `dlc` (a .dl or .dlcb file) and `dlc-rt` (bundles only, no MLIR).
 struct RuntimeCommandSet {
-  CLI::App *train = nullptr, *eval = nullptr, *run = nullptr, *bench = nullptr;
+  CLI::App *train = nullptr, *eval = nullptr, *run = nullptr, *bench = nullptr,
+           *exportWeights = nullptr;
 };
-/// Adds the four subcommands to |app|, each with a positional model file
+/// Adds the subcommands (train, eval, run, bench, export) to |app|, each with a positional model file
 /// (into |input|, described by |inputHelp|), --backend and its own options;
 /// |addModelOptions| adds what compiling a .dl file needs (--model, --batch).
 RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const std::string &inputHelp,
@@ -89,5 +90,6 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
 int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
 int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
 int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
+int exportCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
 
 } // namespace dlc
