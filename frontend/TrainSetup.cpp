@@ -106,7 +106,7 @@ FailureOr<Attribute> configSetting(ArrayRef<ast::Setting> settings, StringRef ke
 
 LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) {
   MLIRContext *context = builder.getContext();
-  std::vector<std::string> trainKeys = {"loss", "optimizer", "metrics", "loss_scale"};
+  std::vector<std::string> trainKeys = {"loss", "optimizer", "metrics", "loss_scale", "callbacks"};
   for (const dl::OptionSpec &spec : trainOptions())
     trainKeys.push_back(spec.name);
   if (failed(checkKeys(train.settings, trainKeys, "train")))
@@ -140,6 +140,23 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
       if (failed(metric))
         return failure();
       metrics.push_back(*metric);
+    }
+  }
+
+  SmallVector<Attribute> callbacks;
+  if (const ast::Setting *setting = find(train.settings, "callbacks")) {
+    FailureOr<Constant> value = evaluateSetting(*setting);
+    if (failed(value))
+      return failure();
+    if (value->kind != Constant::Kind::List) {
+      emitError(value->loc) << "callbacks must be a list, e.g. [early_stopping(patience=3)]";
+      return failure();
+    }
+    for (const Constant &item : value->items) {
+      FailureOr<Attribute> callback = buildConfig(Category::Callback, item);
+      if (failed(callback))
+        return failure();
+      callbacks.push_back(*callback);
     }
   }
 
@@ -199,6 +216,7 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
       cast<IntegerAttr>(plain->get("epochs")), dl::PrecisionAttr::get(context, precision),
       source ? cast<dl::ConfigAttr>(source) : dl::ConfigAttr(), builder.getArrayAttr(steps),
       validation, cast<BoolAttr>(shuffle),
-      *lossScale ? cast<dl::ConfigAttr>(*lossScale) : dl::ConfigAttr());
+      *lossScale ? cast<dl::ConfigAttr>(*lossScale) : dl::ConfigAttr(),
+      callbacks.empty() ? ArrayAttr() : builder.getArrayAttr(callbacks));
   return success();
 }

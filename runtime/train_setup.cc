@@ -104,6 +104,7 @@ Status parseTrainSetup(const std::string &text, nlohmann::json *out) {
       {"data_transforms", {true, [](const json &v, const std::string &w) { return settings(v, w, true); }}},
       {"data_source", {false, [](const json &v, const std::string &w) { return setting(v, w, true); }}},
       {"loss_scale", {false, [](const json &v, const std::string &w) { return setting(v, w, false); }}},
+      {"callbacks", {false, [](const json &v, const std::string &w) { return settings(v, w, true); }}},
   };
   for (const auto &[key, value] : j.items())
     if (!fields.count(key))

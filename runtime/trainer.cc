@@ -1,16 +1,20 @@
 //===- trainer.cc - model.fit() for a bundle ------------------------------===//
 #include "runtime/trainer.h"
+#include "runtime/callbacks.h"
 #include "runtime/loss_scale.h"
 #include "runtime/class_ids.h"
 
+#include "runtime/safetensors.h"
 #include "runtime/settings.h"
 #include "runtime/train_setup.h"
 #include "runtime/data/batch.h"
+#include "runtime/data/prefetch.h"
 #include "runtime/data/source.h"
 #include "runtime/float16.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -85,7 +89,9 @@ struct Trainer::State {
   bool sparse = false; // class ids as labels (else tensors of the output's shape)
   std::vector<MetricSettings> metrics;
   std::string dataSummary, model;
-  data::BatchLoader train, validation;
+  // Batches are made one ahead on a worker thread each (prefetch.h).
+  data::Prefetcher train, validation;
+  double dataWait = 0; // seconds the steps waited for data this epoch
   bool hasValidation = false;
   // Batch storage, one per model input and the labels (floats for alignment;
   // the bytes are of each tensor's dtype).
@@ -96,6 +102,12 @@ struct Trainer::State {
   // The names of train_step's per-example metric scores (its outputs after
   // the loss), read once.
   std::vector<std::string> stepScoreNames;
+
+  // keras.callbacks (callbacks.h), and the best epoch's weights when
+  // early_stopping restores them (model weights, not optimizer state).
+  CallbackSettings callbacks;
+  std::vector<std::vector<uint8_t>> bestWeights;
+  bool stopped = false; // by early_stopping; checkpoints say so
 
   // Where training stands; all of it goes into checkpoints.
   int64_t step = 0, epoch = 0, batch = 0;
@@ -119,7 +131,108 @@ struct Trainer::State {
   Status evaluate(MetricValues *out);
   /// The loss scale and the skipped steps into |log|, when the step scales.
   Status readLossScale(EpochLog *log);
+  /// The callbacks at the end of |log|'s epoch: best checkpoints, early
+  /// stopping (sets |stopped|).
+  Status endOfEpoch(EpochLog *log);
+  /// Puts back the best epoch's weights when early_stopping asks to.
+  Status restoreBestWeights();
+  /// A file beside the checkpoint ("best.safetensors").
+  std::string besideCheckpoint(const std::string &name) const;
 };
+
+std::string Trainer::State::besideCheckpoint(const std::string &name) const {
+  size_t slash = options.checkpointPath.rfind('/');
+  return (slash == std::string::npos ? std::string() : options.checkpointPath.substr(0, slash + 1)) +
+         name;
+}
+
+/// The value of a logged quantity (loss, accuracy, val_loss, ...) in |log|;
+/// false when the epoch did not log it.
+static bool loggedValue(const EpochLog &log, const std::string &quantity, double *out) {
+  const bool validation = quantity.rfind("val_", 0) == 0;
+  if (validation && !log.validated)
+    return false;
+  const MetricValues &values = validation ? log.validation : log.train;
+  const std::string name = validation ? quantity.substr(4) : quantity;
+  if (name == "loss") {
+    *out = values.loss;
+    return true;
+  }
+  auto it = values.metrics.find(name);
+  if (it == values.metrics.end())
+    return false;
+  *out = it->second;
+  return true;
+}
+
+Status Trainer::State::endOfEpoch(EpochLog *log) {
+  auto format = [](double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.4f", v);
+    return std::string(text);
+  };
+  std::map<std::string, std::string> metadata = {{"dlc.model", model},
+                                                 {"dlc.epoch", std::to_string(log->epoch)}};
+  if (callbacks.checkpointBest) {
+    Monitor &m = callbacks.checkpoint;
+    double value = 0;
+    if (!loggedValue(*log, m.quantity, &value))
+      return bad("model_checkpoint monitors '" + m.quantity + "', which epoch " +
+                 std::to_string(log->epoch) + " did not log");
+    const double before = m.best;
+    const bool hadBest = m.seen;
+    if (m.update(value, log->epoch)) {
+      metadata["dlc." + m.quantity] = std::to_string(value);
+      DLC_RETURN_IF_ERROR(session->saveCheckpoint(besideCheckpoint("best.safetensors"), metadata),
+                          "model_checkpoint");
+      log->callbackNote += " - " + m.quantity + " " +
+                           (hadBest ? "improved from " + format(before) + " to " : "is ") +
+                           format(value) + ", saved best.safetensors";
+    }
+    if (!callbacks.saveBestOnly)
+      DLC_RETURN_IF_ERROR(
+          session->saveCheckpoint(besideCheckpoint("epoch-" + std::to_string(log->epoch) + ".safetensors"),
+                                  metadata),
+          "model_checkpoint");
+  }
+  if (callbacks.earlyStopping && log->epoch > callbacks.startFromEpoch) {
+    Monitor &m = callbacks.stopping;
+    double value = 0;
+    if (!loggedValue(*log, m.quantity, &value))
+      return bad("early_stopping monitors '" + m.quantity + "', which epoch " +
+                 std::to_string(log->epoch) + " did not log");
+    if (m.update(value, log->epoch)) {
+      if (callbacks.restoreBestWeights) {
+        DLC_RETURN_IF_ERROR(session->syncParametersToHost(), "early_stopping");
+        bestWeights.clear();
+        for (const Parameter &p : session->parameters())
+          if (p.slotOf.empty())
+            bestWeights.push_back(p.bytes);
+        if (!options.checkpointPath.empty())
+          DLC_RETURN_IF_ERROR(
+              session->saveCheckpoint(besideCheckpoint("restore_best.safetensors"), metadata),
+              "early_stopping");
+      }
+    } else if (m.wait >= callbacks.patience && log->epoch > 1) {
+      stopped = true;
+      log->callbackNote += " - early stopping: " + m.quantity + " has not improved on " +
+                           format(m.best) + " (epoch " + std::to_string(m.bestEpoch) + ") for " +
+                           std::to_string(m.wait) + " epoch" + (m.wait == 1 ? "" : "s");
+    }
+  }
+  return okStatus();
+}
+
+Status Trainer::State::restoreBestWeights() {
+  if (!callbacks.restoreBestWeights || bestWeights.empty())
+    return okStatus();
+  DLC_RETURN_IF_ERROR(session->syncParametersToHost(), "restoring the best weights");
+  size_t i = 0;
+  for (Parameter &p : session->parameters())
+    if (p.slotOf.empty() && i < bestWeights.size())
+      p.bytes = bestWeights[i++];
+  return session->parametersChanged();
+}
 
 Status Trainer::State::readLossScale(EpochLog *log) {
   Parameter *state = session->parameter(loss_scale::kStateName);
@@ -180,7 +293,7 @@ Status Trainer::State::openData() {
       if (c.input == int(numInputs))
         classes = c.classes;
   auto makeLoader = [&](std::shared_ptr<const data::Dataset> dataset, bool training,
-                        data::BatchLoader *out) -> Status {
+                        data::Prefetcher *out) -> Status {
     data::Pipeline pipeline;
     // A grey image stored [H, W] takes the channel axis the model has.
     std::vector<int64_t> example = dataset->inputs()[0].shape;
@@ -200,14 +313,17 @@ Status Trainer::State::openData() {
     config.modelInputs = model.inputs;
     config.modelLabelShape.assign(lab.shape.begin() + 1, lab.shape.end());
     config.classes = classes;
-    return data::BatchLoader::create(dataset, std::move(pipeline), config, out);
+    data::BatchLoader loader;
+    DLC_RETURN_IF_ERROR(data::BatchLoader::create(dataset, std::move(pipeline), config, &loader), "");
+    out->start(std::move(loader));
+    return okStatus();
   };
   DLC_RETURN_IF_ERROR(makeLoader(splits.train, true, &train), "");
   hasValidation = splits.validation != nullptr;
   if (hasValidation)
     DLC_RETURN_IF_ERROR(makeLoader(splits.validation, false, &this->validation), "");
   dataSummary = source.summary;
-  if (train.numBatches() == 0)
+  if (train.loader().numBatches() == 0)
     return bad("the training split has fewer examples than one batch of " +
                std::to_string(batchSize));
   inputs.resize(numInputs);
@@ -240,12 +356,13 @@ Status Trainer::State::evaluate(MetricValues *out) {
   std::vector<TensorSpec> specs = session->inputs("evaluate");
   std::vector<TensorSpec> names = session->outputs("evaluate");
   std::vector<double> sums(names.size(), 0.0);
-  validation.startEpoch(0);
   std::vector<TensorView> views = batchViews(specs);
   const std::vector<TensorView> in(views.begin(), views.end() - 1);
-  for (int64_t b = 0; b < validation.numBatches(); ++b) {
+  for (int64_t b = 0; b < validation.loader().numBatches(); ++b) {
     int64_t count = 0;
-    DLC_RETURN_IF_ERROR(validation.batch(b, in, views.back(), &count), "validation batch");
+    double waited = 0;
+    DLC_RETURN_IF_ERROR(validation.batch(0, b, in, views.back(), &count, &waited),
+                        "validation batch");
     std::vector<TensorView> outs;
     RunOptions run;
     run.checkNumerics = options.checkNumerics;
@@ -265,7 +382,10 @@ Status Trainer::State::trainBatch(double *seconds) {
   std::vector<TensorView> views = batchViews(stepInputs);
   const std::vector<TensorView> in(views.begin(), views.end() - 1);
   int64_t count = 0;
-  DLC_RETURN_IF_ERROR(train.batch(batch, in, views.back(), &count), "training batch");
+  double waited = 0;
+  DLC_RETURN_IF_ERROR(train.batch(uint64_t(epoch), batch, in, views.back(), &count, &waited),
+                      "training batch");
+  dataWait += waited;
   int64_t stepValue = step;
   views.push_back(TensorView{&stepValue, DType::kI64, {}});
   auto start = Clock::now();
@@ -339,7 +459,9 @@ Status Trainer::State::saveCheckpoint() {
       {"dlc.epoch", std::to_string(epoch)},
       {"dlc.batch", std::to_string(batch)},
       {"dlc.seed", std::to_string(options.seed)},
-      {"dlc.running", runningJson.dump()}};
+      {"dlc.running", runningJson.dump()},
+      {"dlc.callbacks", callbackState(callbacks)},
+      {"dlc.stopped", stopped ? "1" : "0"}};
   return session->saveCheckpoint(options.checkpointPath, metadata);
 }
 
@@ -367,12 +489,16 @@ Status Trainer::State::loadCheckpoint(bool *resumed) {
     running.loss = r["loss"].get<double>();
     running.examples = r["examples"].get<int64_t>();
     running.metrics = r["metrics"].get<std::map<std::string, double>>();
+    if (metadata.count("dlc.callbacks"))
+      DLC_RETURN_IF_ERROR(restoreCallbackState(metadata["dlc.callbacks"], &callbacks),
+                          options.checkpointPath);
+    stopped = metadata["dlc.stopped"] == "1";
   } catch (const std::exception &) {
     return DLC_MAKE_STATUS(StatusCode::kDataLoss,
                            options.checkpointPath + ": the training position is missing or damaged");
   }
   // A position outside this run would skip or repeat data silently.
-  int64_t batches = train.numBatches();
+  int64_t batches = train.loader().numBatches();
   if (step < 0 || epoch < 0 || epoch > epochs || batch < 0 || batch > batches ||
       (epoch == epochs && batch != 0) || running.examples < 0 || !std::isfinite(running.loss))
     return DLC_MAKE_STATUS(StatusCode::kDataLoss,
@@ -381,6 +507,22 @@ Status Trainer::State::loadCheckpoint(bool *resumed) {
                                ", step " + std::to_string(step) + ") does not fit this run of " +
                                std::to_string(epochs) + " epochs of " + std::to_string(batches) +
                                " batches");
+  // The best epoch's weights early_stopping may restore at the end.
+  if (callbacks.restoreBestWeights && callbacks.stopping.seen) {
+    SafetensorsFile best;
+    DLC_RETURN_IF_ERROR(SafetensorsFile::open(besideCheckpoint("restore_best.safetensors"), &best),
+                        "resuming early_stopping's best weights");
+    bestWeights.clear();
+    for (const Parameter &p : session->parameters()) {
+      if (!p.slotOf.empty())
+        continue;
+      const SafetensorsTensor *t = best.find(p.name);
+      if (!t || t->nbytes != p.bytes.size() || t->dtype != p.dtype)
+        return DLC_MAKE_STATUS(StatusCode::kDataLoss,
+                               besideCheckpoint("restore_best.safetensors") + ": no '" + p.name + "'");
+      bestWeights.emplace_back(t->data, t->data + t->nbytes);
+    }
+  }
   *resumed = true;
   return okStatus();
 }
@@ -429,6 +571,28 @@ Status Trainer::create(Session &session, const TrainOptions &options,
                "output with a class axis after the batch ([batch, classes] or [batch, positions..., "
                "classes]), compiled by this dlc");
   DLC_RETURN_IF_ERROR(state->openData(), "");
+  DLC_RETURN_IF_ERROR(decodeCallbacks(root.train_setup()->str(), &state->callbacks),
+                      session.bundle().origin());
+  // A monitor must name something training logs; say so before the first step.
+  std::vector<std::string> logged = {"loss"};
+  for (const MetricSettings &m : state->metrics)
+    logged.push_back(m.name);
+  if (state->hasValidation)
+    for (size_t i = 0, n = logged.size(); i < n; ++i)
+      logged.push_back("val_" + logged[i]);
+  auto checkMonitor = [&](bool on, const Monitor &m, const char *kind) -> Status {
+    if (!on || std::find(logged.begin(), logged.end(), m.quantity) != logged.end())
+      return okStatus();
+    std::string list;
+    for (const std::string &l : logged)
+      list += (list.empty() ? "" : ", ") + l;
+    return bad(std::string(kind) + " monitors '" + m.quantity + "', which training does not log (it logs " +
+               list + ")");
+  };
+  DLC_RETURN_IF_ERROR(checkMonitor(state->callbacks.earlyStopping, state->callbacks.stopping, "early_stopping"), "");
+  DLC_RETURN_IF_ERROR(checkMonitor(state->callbacks.checkpointBest, state->callbacks.checkpoint, "model_checkpoint"), "");
+  if (state->callbacks.checkpointBest && options.checkpointPath.empty())
+    return bad("model_checkpoint writes beside the checkpoint: pass --checkpoint DIR");
   *out = std::unique_ptr<Trainer>(new Trainer(std::move(state)));
   return okStatus();
 }
@@ -442,10 +606,12 @@ Status Trainer::fit() {
   bool resumed = false;
   if (s.options.resume)
     DLC_RETURN_IF_ERROR(s.loadCheckpoint(&resumed), "");
-  int64_t batches = s.train.numBatches();
+  if (s.stopped)
+    return okStatus(); // early_stopping ended this run; its checkpoint says so
+  int64_t batches = s.train.loader().numBatches();
   int64_t sinceCheckpoint = 0;
   for (; s.epoch < s.epochs; ++s.epoch, s.batch = 0, s.running = MetricValues()) {
-    s.train.startEpoch(uint64_t(s.epoch));
+    s.dataWait = 0;
     double trainSeconds = 0;
     int64_t examples = 0;
     auto epochStart = Clock::now();
@@ -453,7 +619,7 @@ Status Trainer::fit() {
     // A resumed epoch reports where it stands before its first step (a
     // checkpoint can fall after the last batch but before the epoch's end).
     if (s.batch > 0 && s.options.onProgress)
-      s.options.onProgress(Progress{s.epoch, s.epochs, s.batch, batches, s.running, 0, 0});
+      s.options.onProgress(Progress{s.epoch, s.epochs, s.batch, batches, s.running, 0, 0, s.step});
     while (s.batch < batches) {
       if (s.options.maxSteps > 0 && s.step >= s.options.maxSteps) {
         cutShort = true;
@@ -466,7 +632,7 @@ Status Trainer::fit() {
       if (s.options.onProgress) {
         Progress p{s.epoch, s.epochs, s.batch, batches, s.running,
                    trainSeconds > 0 ? double(examples) / trainSeconds : 0,
-                   std::chrono::duration<double>(Clock::now() - epochStart).count()};
+                   std::chrono::duration<double>(Clock::now() - epochStart).count(), s.step};
         s.options.onProgress(p);
       }
       if (++sinceCheckpoint >= s.options.checkpointEverySteps) {
@@ -487,7 +653,10 @@ Status Trainer::fit() {
       log.validated = true;
     }
     log.seconds = std::chrono::duration<double>(Clock::now() - epochStart).count();
+    log.dataWaitSeconds = s.dataWait;
     DLC_RETURN_IF_ERROR(s.readLossScale(&log), "");
+    if (!cutShort)
+      DLC_RETURN_IF_ERROR(s.endOfEpoch(&log), "");
     if (cutShort) {
       DLC_RETURN_IF_ERROR(s.saveCheckpoint(), "");
       if (s.options.onEpoch)
@@ -499,12 +668,21 @@ Status Trainer::fit() {
     s.batch = 0;
     MetricValues finished = s.running;
     s.running = MetricValues();
+    // Restored before the last checkpoint, so that it holds what training
+    // leaves: the best epoch's weights.
+    const bool last = s.stopped || s.epoch == s.epochs;
+    if (last)
+      DLC_RETURN_IF_ERROR(s.restoreBestWeights(), "");
+    if (last && s.callbacks.restoreBestWeights && !s.bestWeights.empty())
+      log.callbackNote += " - restored the weights of epoch " + std::to_string(s.callbacks.stopping.bestEpoch);
     DLC_RETURN_IF_ERROR(s.saveCheckpoint(), "");
     --s.epoch;
     s.running = finished;
     if (s.options.onEpoch)
       s.options.onEpoch(log);
     resumed = false;
+    if (s.stopped)
+      return okStatus();
   }
   return okStatus();
 }

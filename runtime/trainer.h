@@ -30,6 +30,7 @@ struct Progress {
   int64_t batch = 0, batches = 0; // batches done in this epoch
   MetricValues running;
   double samplesPerSecond = 0, seconds = 0;
+  int64_t step = 0; // training steps done so far
 };
 
 struct EpochLog {
@@ -39,10 +40,16 @@ struct EpochLog {
   bool cutShort = false; // stopped by maxSteps before the epoch ended
   double samplesPerSecond = 0, seconds = 0;
   int64_t step = 0;      // training steps done so far
+  /// Seconds the steps waited for their batch (made ahead on a worker
+  /// thread): 0 when reading and augmenting keep up with training.
+  double dataWaitSeconds = 0;
   /// Dynamic loss scaling (runtime/loss_scale.h), read once per epoch.
   bool lossScaled = false;
   double lossScale = 0;      // the scale the next step uses
   int64_t skippedSteps = 0;  // steps skipped for inf/NaN gradients so far
+  /// What the callbacks did at this epoch's end (best weights kept, training
+  /// stopped early), for the progress line; empty when nothing.
+  std::string callbackNote;
 };
 
 struct TrainOptions {

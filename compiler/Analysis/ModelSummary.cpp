@@ -202,6 +202,12 @@ void dlc::printTrainSetup(ModuleOp module, llvm::raw_ostream &os) {
   if (std::optional<dl::ConfigAttr> lossScale = setup.getLossScale())
     os << ", loss_scale: " << describeConfig(*lossScale);
   os << "\n";
+  if (std::optional<ArrayAttr> callbacks = setup.getCallbacks()) {
+    os << "  callbacks:  [";
+    for (auto [index, callback] : llvm::enumerate(*callbacks))
+      os << (index ? ", " : "") << describeConfig(cast<dl::ConfigAttr>(callback));
+    os << "]\n";
+  }
   if (std::optional<dl::ConfigAttr> source = setup.getDataSource()) {
     os << "  data:       " << describeConfig(*source);
     for (Attribute step : setup.getDataTransforms())

@@ -75,6 +75,23 @@ const std::vector<KindSpec> &lossScales() {
   return kinds;
 }
 
+// keras.callbacks: what model.fit does at each epoch's end. `monitor` names
+// a logged quantity: loss, val_loss, or a metric with or without val_.
+const std::vector<KindSpec> &callbacks() {
+  const OptionSpec monitor = {"monitor", T::String, D::of("val_loss")};
+  const OptionSpec mode = {"mode", T::Word, D::of("auto"), {}, {"auto", "min", "max"}};
+  static const std::vector<KindSpec> kinds = {
+      {"early_stopping",
+       {monitor, mode,
+        {"patience", T::Int, D::of(0), kNonNegative},
+        {"min_delta", T::Float, D::of(0.0), kNonNegative},
+        {"restore_best_weights", T::Bool, D::of(false)},
+        {"start_from_epoch", T::Int, D::of(0), kNonNegative}}},
+      {"model_checkpoint", {monitor, mode, {"save_best_only", T::Bool, D::of(true)}}},
+  };
+  return kinds;
+}
+
 const std::vector<KindSpec> &metrics() {
   static const std::vector<KindSpec> kinds = {
       {"accuracy", {}},
@@ -251,6 +268,7 @@ StringRef dlc::dl::categoryName(Category category) {
   case Category::DataSource: return "data source";
   case Category::DataTransform: return "data transform";
   case Category::LossScale: return "loss scale";
+  case Category::Callback: return "callback";
   }
   return "";
 }
@@ -263,6 +281,7 @@ llvm::ArrayRef<KindSpec> dlc::dl::kindsOf(Category category) {
   case Category::DataSource: return dataSources();
   case Category::DataTransform: return dataTransforms();
   case Category::LossScale: return lossScales();
+  case Category::Callback: return callbacks();
   }
   return {};
 }

@@ -81,7 +81,7 @@ struct KindSpec {
   const OptionSpec *find(llvm::StringRef option) const;
 };
 
-enum class Category { Loss, Optimizer, Metric, DataSource, DataTransform, LossScale };
+enum class Category { Loss, Optimizer, Metric, DataSource, DataTransform, LossScale, Callback };
 
 /// "loss", "optimizer", "metric", "data source", "data transform".
 llvm::StringRef categoryName(Category category);

@@ -113,6 +113,10 @@ LogicalResult TrainSetupOp::verify() {
   if (std::optional<ConfigAttr> lossScale = getLossScale())
     if (failed(verifyConfig(Category::LossScale, *lossScale, emit)))
       return failure();
+  if (std::optional<ArrayAttr> callbacks = getCallbacks())
+    for (Attribute callback : *callbacks)
+      if (failed(verifyConfig(Category::Callback, cast<ConfigAttr>(callback), emit)))
+        return failure();
   Attribute validation = getValidation();
   if (auto split = dyn_cast<StringAttr>(validation)) {
     if (split.getValue() != "test")

@@ -107,7 +107,8 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
     ```
     `loss_scale` (#dl.config<"dynamic", {growth_steps, initial_scale}> or
     <"none">), when absent, is dynamic under mixed_fp16 and none otherwise
-    (dlc-scale-loss).
+    (dlc-scale-loss). `callbacks` (early_stopping, model_checkpoint) act at
+    each epoch's end in the runtime's trainer.
   }];
   let arguments = (ins DL_ConfigAttr:$loss,
                        DL_ConfigAttr:$optimizer,
@@ -119,7 +120,8 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
                        TypedArrayAttrBase<DL_ConfigAttr, "data transforms">:$data_transforms,
                        AnyAttrOf<[StrAttr, F64Attr]>:$validation,
                        BoolAttr:$shuffle,
-                       OptionalAttr<DL_ConfigAttr>:$loss_scale);
+                       OptionalAttr<DL_ConfigAttr>:$loss_scale,
+                       OptionalAttr<TypedArrayAttrBase<DL_ConfigAttr, "callbacks">>:$callbacks);
   let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
 }

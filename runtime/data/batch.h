@@ -75,6 +75,7 @@ public:
   std::vector<int64_t> labelShape() const;
   DType labelDType() const;
   const Dataset &dataset() const { return *dataset_; }
+  bool training() const { return config_.training; }
 
   /// Selects the epoch whose order batch() follows (epoch 0 until called).
   void startEpoch(uint64_t epoch);

@@ -13,13 +13,6 @@ Status dataLoss(const std::string &name, const std::string &what) {
   return DLC_MAKE_STATUS(StatusCode::kDataLoss, name + ": " + what);
 }
 
-uint64_t readLE(const uint8_t *p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i)
-    v = (v << 8) | p[i];
-  return v;
-}
-
 /// The dict literal of a .npy header, as numpy.lib.format writes it (and as
 /// a hand-written one could spell it: either quote, spaces anywhere, a
 /// trailing comma).
@@ -177,7 +170,9 @@ Status parseNpy(const uint8_t *data, size_t size, std::shared_ptr<const void> ow
   const int lengthBytes = major == 1 ? 2 : 4;
   if (size < size_t(8 + lengthBytes))
     return dataLoss(name, "truncated header");
-  const uint64_t headerLength = readLE(data + 8, lengthBytes);
+  uint64_t headerLength = 0; // little-endian
+  for (int i = lengthBytes - 1; i >= 0; --i)
+    headerLength = (headerLength << 8) | data[8 + i];
   const uint64_t start = 8 + uint64_t(lengthBytes) + headerLength;
   if (headerLength > (1u << 20) || start > size)
     return dataLoss(name, "the header's length runs past the end of the file");

@@ -85,6 +85,7 @@ int printCatalog(bool asJson) {
   catalog["data_sources"] = kinds(dl::Category::DataSource);
   catalog["data_transforms"] = kinds(dl::Category::DataTransform);
   catalog["loss_scales"] = kinds(dl::Category::LossScale);
+  catalog["callbacks"] = kinds(dl::Category::Callback);
   json elementTypes = json::array();
   for (const dl::ElementTypeSpec &t : dl::elementTypes())
     elementTypes.push_back(t.name);
@@ -127,6 +128,7 @@ int printCatalog(bool asJson) {
                << "metrics: " << names(catalog["metrics"]) << "\n"
                << "data sources: " << names(catalog["data_sources"]) << "\n"
                << "data transforms: " << names(catalog["data_transforms"]) << "\n"
+               << "callbacks: " << names(catalog["callbacks"]) << "\n"
                << "input element types: " << names(catalog["element_types"]) << "\n"
                << "dl ops: " << names(catalog["ops"]) << "\n"
                << "kernel families:";

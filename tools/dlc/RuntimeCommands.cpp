@@ -52,6 +52,19 @@ int openSession(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
   return status.ok() ? 0 : fail(status);
 }
 
+/// openSession, then the weights of --checkpoint DIR when given (eval, run,
+/// export).
+int openSessionWithCheckpoint(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options,
+                              std::unique_ptr<rt::Session> *out) {
+  if (int rc = openSession(std::move(bundle), options, out))
+    return rc;
+  if (!options.checkpoint.empty())
+    if (rt::Status s = (*out)->loadCheckpoint(options.checkpoint + "/checkpoint.safetensors", nullptr);
+        !s.ok())
+      return fail(s);
+  return 0;
+}
+
 std::string metricsText(const rt::MetricValues &m, const std::string &prefix) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, " - %sloss: %.4f", prefix.c_str(), m.loss);
@@ -178,6 +191,9 @@ RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const st
       ->check(CLI::Range(int64_t(1), kMaxCount));
   set.train->add_option("--seed", options.seed, "data order and augmentation seed");
   set.train->add_option("--log", options.log, "append one JSON line per epoch here");
+  set.train->add_option("--log-every-steps", options.logEverySteps,
+                        "also log the running loss and metrics every N steps")
+      ->check(CLI::Range(int64_t(1), kMaxCount));
   set.train->add_option("--checkpoint", options.checkpoint, "checkpoint directory");
   set.train->add_flag("--resume", options.resume, "continue from the checkpoint");
   set.train->add_option("--checkpoint-every", options.checkpointEvery, "also checkpoint every N steps")
@@ -430,6 +446,15 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
   train.onProgress = [&, draw = train.onProgress](const rt::Progress &p) {
     last = p;
     draw(p);
+    // Per-step scalars: the epoch's running loss and metrics, as Keras'
+    // per-batch logs.
+    if (log.isOpen() && options.logEverySteps > 0 && p.batch > 0 &&
+        p.step % options.logEverySteps == 0 && logStatus.ok()) {
+      json j = {{"step", p.step}, {"epoch", p.epoch + 1}, {"batch", p.batch}, {"loss", p.running.loss}};
+      for (const auto &[name, value] : p.running.metrics)
+        j[name] = value;
+      logStatus = log.append(j.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
   };
   train.onEpoch = [&](const rt::EpochLog &e) {
     std::string line = (tty ? "\r" : "") + progressLine(last);
@@ -443,6 +468,7 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
     }
     if (e.cutShort)
       line += " (stopped by --steps)";
+    line += e.callbackNote;
     std::printf("%s%s\n", line.c_str(), tty ? "\033[K" : "");
     std::fflush(stdout);
     if (log.isOpen()) {
@@ -450,10 +476,13 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
                 {"loss", e.train.loss},
                 {"samples_per_sec", e.samplesPerSecond},
                 {"seconds", e.seconds},
+                {"data_wait_seconds", e.dataWaitSeconds},
                 {"step", e.step},
                 {"cut_short", e.cutShort}};
       for (const auto &[name, value] : e.train.metrics)
         j[name] = value;
+      if (!e.callbackNote.empty())
+        j["callbacks"] = e.callbackNote.substr(3); // without the leading " - "
       if (e.lossScaled) {
         j["loss_scale"] = e.lossScale;
         j["skipped_steps"] = e.skippedSteps;
@@ -495,13 +524,8 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
 
 int exportCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
   std::unique_ptr<rt::Session> session;
-  if (int rc = openSession(bundle, options, &session))
+  if (int rc = openSessionWithCheckpoint(bundle, options, &session))
     return rc;
-  if (!options.checkpoint.empty())
-    if (rt::Status s = session->loadCheckpoint(options.checkpoint + "/checkpoint.safetensors",
-                                               nullptr);
-        !s.ok())
-      return fail(s);
   if (rt::Status s = session->syncParametersToHost(); !s.ok())
     return fail(s);
   auto endsWith = [&](const std::string &suffix) {
@@ -548,14 +572,8 @@ int exportCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions
 
 int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
   std::unique_ptr<rt::Session> session;
-  if (int rc = openSession(bundle, options, &session))
+  if (int rc = openSessionWithCheckpoint(bundle, options, &session))
     return rc;
-  if (!options.checkpoint.empty()) {
-    if (rt::Status s = session->loadCheckpoint(options.checkpoint + "/checkpoint.safetensors",
-                                               nullptr);
-        !s.ok())
-      return fail(s);
-  }
   rt::TrainOptions train;
   train.data = options.data;
   train.seed = options.seed;
@@ -572,13 +590,8 @@ int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
 
 int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
   std::unique_ptr<rt::Session> session;
-  if (int rc = openSession(bundle, options, &session))
+  if (int rc = openSessionWithCheckpoint(bundle, options, &session))
     return rc;
-  if (!options.checkpoint.empty())
-    if (rt::Status s = session->loadCheckpoint(options.checkpoint + "/checkpoint.safetensors",
-                                               nullptr);
-        !s.ok())
-      return fail(s);
   std::vector<rt::TensorSpec> specs = session->inputs("infer");
   if (specs.size() != 1 || specs[0].shape.empty()) {
     std::fprintf(stderr, "dlc: error: dlc run supports models with one input of [batch, ...]\n");

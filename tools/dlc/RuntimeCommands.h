@@ -37,6 +37,7 @@ struct RuntimeOptions {
   std::string log, checkpoint;
   bool resume = false;
   int64_t checkpointEvery = 500;
+  int64_t logEverySteps = 0; // 0: one log line per epoch only
   // run
   std::string input, output;
   // bench

@@ -12,13 +12,14 @@ relative to the .dl file. Used by test/Integration/data-sources.test.
                   decoded to the model's 16x16x3; a test folder
   multilabel.dl   safetensors: f32 [N, 4] 0/1 targets, binary_crossentropy
 """
-import json
 import os
-import struct
 import sys
 
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures"))
+import safetensors_io  # noqa: E402
 
 out = sys.argv[1]
 rng = np.random.default_rng(7)
@@ -141,20 +142,8 @@ x = rng.normal(0, 1, (192, 4)).astype(np.float32)
 labels = (x > 0).astype(np.float32)
 
 
-def save_safetensors(path, tensors):
-    header, offset, blobs = {}, 0, []
-    for name, array in tensors.items():
-        data = array.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    text = json.dumps(header).encode()
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
-save_safetensors(os.path.join(out, "multilabel.safetensors"), {"x": x, "labels": labels})
+safetensors_io.write(os.path.join(out, "multilabel.safetensors"),
+                     {name: ("F32", a.shape, a.ravel().tolist()) for name, a in (("x", x), ("labels", labels))})
 write("multilabel.dl", """model multilabel {
   input x: [4]
   dense(16, activation=relu)

@@ -1,0 +1,118 @@
+//===- prefetch_test.cc - Prefetched batches are the loader's batches -----===//
+#include "runtime/callbacks.h"
+#include "runtime/data/prefetch.h"
+
+#include <gtest/gtest.h>
+
+using namespace dlc::rt;
+using namespace dlc::rt::data;
+
+namespace {
+
+std::shared_ptr<ArrayDataset> numbered(int64_t n) {
+  std::vector<uint8_t> pixels(static_cast<size_t>(n * 4)), labels(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n * 4; ++i)
+    pixels[size_t(i)] = uint8_t(i);
+  for (int64_t i = 0; i < n; ++i)
+    labels[size_t(i)] = uint8_t(i % 3);
+  std::vector<ArrayDataset::Input> inputs;
+  inputs.push_back({"", HostArray::owning(DType::kU8, {n, 2, 2, 1}, std::move(pixels))});
+  std::shared_ptr<ArrayDataset> ds;
+  EXPECT_TRUE(ArrayDataset::create("numbered", std::move(inputs),
+                                   HostArray::owning(DType::kU8, {n}, std::move(labels)), 3, &ds)
+                  .ok());
+  return ds;
+}
+
+BatchLoader loader(bool training) {
+  std::vector<TransformSpec> steps = {{"random_flip", {{"mode", std::string("horizontal")}}}};
+  Pipeline pipeline;
+  EXPECT_TRUE(Pipeline::create(steps, {2, 2, 1}, DType::kF32, &pipeline).ok());
+  LoaderConfig config;
+  config.batchSize = 4;
+  config.seed = 11;
+  config.training = training;
+  BatchLoader out;
+  Status s = BatchLoader::create(numbered(18), pipeline, config, &out);
+  EXPECT_TRUE(s.ok()) << s.toString();
+  return out;
+}
+
+std::vector<float> direct(BatchLoader &l, uint64_t epoch, int64_t index, std::vector<int32_t> *ids) {
+  l.startEpoch(epoch);
+  std::vector<float> in(size_t(numElements(l.inputShape())));
+  ids->assign(size_t(numElements(l.labelShape())), -1);
+  int64_t count = 0;
+  EXPECT_TRUE(l.batch(index, {TensorView{in.data(), DType::kF32, l.inputShape()}},
+                      {ids->data(), DType::kI32, l.labelShape()}, &count)
+                  .ok());
+  return in;
+}
+
+TEST(DataPrefetcher, HandsOverTheLoadersBatchesInAnyOrder) {
+  BatchLoader reference = loader(true);
+  Prefetcher prefetcher;
+  prefetcher.start(loader(true));
+  // In order across an epoch boundary, then out of order (a resume), then
+  // a repeat.
+  const std::pair<uint64_t, int64_t> order[] = {{0, 0}, {0, 1}, {0, 2}, {0, 3}, {1, 0}, {1, 1},
+                                                {3, 2}, {3, 3}, {0, 0}, {0, 0}};
+  for (auto [epoch, index] : order) {
+    std::vector<int32_t> expectedIds, ids(4, -7);
+    std::vector<float> expected = direct(reference, epoch, index, &expectedIds);
+    std::vector<float> got(expected.size(), -1);
+    int64_t count = 0;
+    double waited = -1;
+    Status s = prefetcher.batch(epoch, index, {TensorView{got.data(), DType::kF32, {4, 2, 2, 1}}},
+                                {ids.data(), DType::kI32, {4}}, &count, &waited);
+    ASSERT_TRUE(s.ok()) << s.toString();
+    EXPECT_EQ(got, expected) << epoch << " " << index;
+    EXPECT_EQ(ids, expectedIds);
+    EXPECT_EQ(count, 4);
+    EXPECT_GE(waited, 0.0);
+  }
+  // Errors pass through: a batch out of range.
+  std::vector<float> got(16);
+  std::vector<int32_t> ids(4);
+  int64_t count = 0;
+  double waited = 0;
+  EXPECT_FALSE(prefetcher
+                   .batch(0, 9, {TensorView{got.data(), DType::kF32, {4, 2, 2, 1}}},
+                          {ids.data(), DType::kI32, {4}}, &count, &waited)
+                   .ok());
+}
+
+TEST(Callbacks, MonitorFollowsKerasRules) {
+  Monitor lower; // val_loss: lower is better, by more than min_delta
+  lower.minDelta = 0.1;
+  EXPECT_TRUE(lower.update(1.0, 1));
+  EXPECT_FALSE(lower.update(0.95, 2)); // not by more than 0.1
+  EXPECT_EQ(lower.wait, 1);
+  EXPECT_TRUE(lower.update(0.8, 3));
+  EXPECT_EQ(lower.wait, 0);
+  EXPECT_EQ(lower.bestEpoch, 3);
+  Monitor higher;
+  higher.maximize = true;
+  EXPECT_TRUE(higher.update(0.5, 1));
+  EXPECT_FALSE(higher.update(0.5, 2));
+  EXPECT_TRUE(higher.update(0.6, 3));
+  EXPECT_TRUE(maximizes("val_accuracy") && maximizes("top_5_accuracy") && !maximizes("val_loss"));
+
+  CallbackSettings settings;
+  ASSERT_TRUE(decodeCallbacks(R"({"callbacks": [{"kind": "early_stopping", "options": {"monitor":
+      "val_accuracy", "mode": "auto", "patience": 2, "min_delta": 0.0, "restore_best_weights": true,
+      "start_from_epoch": 1}}]})",
+                              &settings)
+                  .ok());
+  EXPECT_TRUE(settings.earlyStopping && settings.stopping.maximize && settings.restoreBestWeights);
+  EXPECT_EQ(settings.patience, 2);
+  settings.stopping.update(0.7, 4);
+  CallbackSettings restored = settings;
+  restored.stopping = Monitor();
+  ASSERT_TRUE(restoreCallbackState(callbackState(settings), &restored).ok());
+  EXPECT_EQ(restored.stopping.best, 0.7);
+  EXPECT_EQ(restored.stopping.bestEpoch, 4);
+  EXPECT_FALSE(restoreCallbackState("{}", &restored).ok());
+}
+
+} // namespace
