@@ -164,7 +164,7 @@ private:
     if (result.integer || !(element.isF16() || element.isBF16()))
       return;
     for (double &v : result.data)
-      v = roundTo(element, v);
+      v = roundTo(element, beforeSixteenBitRounding(v));
   }
 
   LogicalResult defineAll(Operation *op, std::vector<RefTensor> results) {
