@@ -427,8 +427,8 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   gradCommand->add_option("--rounding-probe", options.grad.roundingProbe,
                           "ref only: move every intermediate by up to one float32 rounding "
-                          "(seeded by this number), to measure how much the model amplifies "
-                          "float32 rounding");
+                          "(seeded by this number; seeds S and S^1 move them in opposite directions), "
+                          "to measure how much the model amplifies float32 rounding");
   addPrecision(gradCommand, &options.grad.precision);
 
   dlc::RuntimeCommandSet runtimeCommands = dlc::addRuntimeCommands(
