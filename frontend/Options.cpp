@@ -1,6 +1,7 @@
 //===- Options.cpp - Constant values and typed call arguments ------------===//
 #include "frontend/Options.h"
 #include "dialects/DL/DLOps.h"
+#include "runtime/settings.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringExtras.h"
@@ -296,6 +297,27 @@ FailureOr<Attribute> convert(const OptionSpec &spec, StringRef what, const Const
     }
     return Attribute(builder.getArrayAttr(numbers));
   }
+  case OptionType::Rate:
+    if (value.isNumber()) {
+      if (failed(checkRange(spec, what, value.asDouble(), value.loc)))
+        return failure();
+      return Attribute(builder.getF64FloatAttr(value.asDouble()));
+    }
+    if (value.kind != Constant::Kind::Call && value.kind != Constant::Kind::Word)
+      return mismatch("a number or a learning-rate schedule such as cosine_decay(...)");
+    {
+      FailureOr<Attribute> schedule = buildConfig(dl::Category::Schedule, value);
+      if (failed(schedule))
+        return failure();
+      // What options alone cannot say (piecewise_constant's list lengths).
+      rt::LearningRateSchedule decoded;
+      if (rt::Status s = rt::decodeSchedule(dl::settingOf(cast<dl::ConfigAttr>(*schedule)), &decoded);
+          !s.ok()) {
+        emitError(value.loc) << s.message();
+        return failure();
+      }
+      return schedule;
+    }
   case OptionType::IntOrPair:
   case OptionType::IntList: {
     SmallVector<int64_t> numbers;

@@ -50,6 +50,11 @@ Status decodeCallbacks(const std::string &setupJson, CallbackSettings *out) {
         out->checkpointBest = true;
         out->checkpoint = monitor;
         out->saveBestOnly = o.value("save_best_only", true);
+      } else if (kind == "tensorboard") {
+        out->tensorboardDir = o.value("log_dir", std::string("logs"));
+        out->tensorboardBatches = o.value("update_freq", std::string("epoch")) == "batch";
+        if (out->tensorboardDir.empty())
+          return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "tensorboard needs a log_dir");
       } else {
         return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "unknown callback '" + kind + "'");
       }

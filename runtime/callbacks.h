@@ -11,6 +11,12 @@
 //   model_checkpoint(monitor=val_loss, mode=auto, save_best_only=true)
 //       keeps the best epoch's weights in <checkpoint dir>/best.safetensors,
 //       and with save_best_only=false every epoch's in epoch-<N>.safetensors
+//   tensorboard(log_dir="logs", update_freq=epoch)
+//       TensorBoard event files (runtime/tensorboard.h) in log_dir/train
+//       (epoch_loss, epoch_<metric>, epoch_learning_rate at each epoch) and
+//       log_dir/validation (epoch_loss, epoch_<metric>); with
+//       update_freq=batch also batch_loss, batch_<metric> (the epoch's
+//       running values) and batch_learning_rate after every step
 //
 // mode `auto` maximizes quantities named like accuracy and minimizes the
 // others. The monitors' state (best value and epoch, epochs waited) is a
@@ -51,6 +57,8 @@ struct CallbackSettings {
   bool checkpointBest = false;
   Monitor checkpoint;
   bool saveBestOnly = true;
+  std::string tensorboardDir; // empty: no tensorboard callback
+  bool tensorboardBatches = false;
 };
 
 /// Decodes the setup's `callbacks` (JSON list of {kind, options}).

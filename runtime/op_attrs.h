@@ -38,22 +38,36 @@ inline std::vector<int64_t> operandSegments(const fb::Op &op) {
 /// The #dl.config of |op| (a loss, an optimizer update) as a Setting to
 /// decode (runtime/settings.h): the `config` attribute's text is the kind,
 /// every other attribute one of its options (the program lowering writes a
-/// config's options as attributes of the op).
+/// config's options as attributes of the op): numbers, lists, and an option
+/// that is itself a config as its kind (text) plus `option.name` entries.
 inline Status settingOf(const fb::Op &op, Setting *out) {
+  *out = Setting();
   out->kind = textAttr(op, "config");
-  out->options.clear();
   if (op.attrs())
     for (const fb::Attr *a : *op.attrs()) {
       std::string name = a->name()->str();
       if (name == "config" || name == "operandSegmentSizes") // the op's structure, not options
         continue;
-      if (a->floats() && a->floats()->size() == 1)
-        out->options[name] = a->floats()->Get(0);
-      else if (a->ints() && a->ints()->size() == 1)
-        out->options[name] = double(a->ints()->Get(0));
+      Setting *owner = out;
+      if (size_t dot = name.find('.'); dot != std::string::npos) {
+        owner = &out->settings[name.substr(0, dot)];
+        name = name.substr(dot + 1);
+      }
+      std::vector<double> values;
+      if (a->floats())
+        values.assign(a->floats()->begin(), a->floats()->end());
+      else if (a->ints())
+        for (int64_t v : *a->ints())
+          values.push_back(double(v));
+      if (a->text() && !a->floats() && !a->ints() && owner == out)
+        out->settings[name].kind = a->text()->str();
+      else if (values.size() == 1)
+        owner->options[name] = values[0];
+      else if (!values.empty())
+        owner->lists[name] = std::move(values);
       else
         return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                               "option '" + name + "' of '" + out->kind + "' is not one number");
+                               "option '" + name + "' of '" + out->kind + "' is not a number or a list");
     }
   return okStatus();
 }

@@ -1,6 +1,7 @@
 //===- settings.cc - Optimizer, loss and metric settings, decoded once ----===//
 #include "runtime/settings.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace dlc::rt {
@@ -20,25 +21,39 @@ template <typename Kind> struct KindTable {
   };
   std::vector<Entry> entries;
 
-  /// The entry of |setting|'s kind, with every option it has present and no
-  /// other; reads them through |value|.
-  Status find(const Setting &setting, const Entry **out) const {
+  /// The entry of |setting|'s kind, with every option it has present (but
+  /// those in |optional|) and no other, every number finite.
+  Status find(const Setting &setting, const Entry **out,
+              std::vector<const char *> optional = {}) const {
     for (const Entry &e : entries)
       if (setting.kind == e.name) {
+        auto has = [&](const std::string &name) {
+          return setting.options.count(name) || setting.lists.count(name) ||
+                 setting.settings.count(name);
+        };
         for (const char *option : e.options)
-          if (!setting.options.count(option))
+          if (!has(option) && std::find(optional.begin(), optional.end(), std::string(option)) ==
+                                  optional.end())
             return invalid(std::string(category) + " '" + e.name + "' is missing option '" +
                            option + "' (the compiler writes every option)");
-        for (const auto &[name, value] : setting.options) {
+        auto check = [&](const std::string &name, const std::vector<double> &values) -> Status {
           bool known = false;
           for (const char *option : e.options)
             known |= name == option;
           if (!known)
             return invalid(std::string(category) + " '" + e.name + "' has no option '" + name + "'");
-          if (!std::isfinite(value))
-            return invalid(std::string(category) + " '" + e.name + "' option '" + name +
-                           "' is not a finite number");
-        }
+          for (double value : values)
+            if (!std::isfinite(value))
+              return invalid(std::string(category) + " '" + e.name + "' option '" + name +
+                             "' is not a finite number");
+          return okStatus();
+        };
+        for (const auto &[name, value] : setting.options)
+          DLC_RETURN_IF_ERROR(check(name, {value}), "");
+        for (const auto &[name, values] : setting.lists)
+          DLC_RETURN_IF_ERROR(check(name, values), "");
+        for (const auto &[name, nested] : setting.settings)
+          DLC_RETURN_IF_ERROR(check(name, {}), "");
         *out = &e;
         return okStatus();
       }
@@ -51,25 +66,109 @@ template <typename Kind> struct KindTable {
 
 } // namespace
 
+Status decodeSchedule(const Setting &setting, LearningRateSchedule *out) {
+  using K = ScheduleKind;
+  static const KindTable<K> table{
+      "learning-rate schedule",
+      {{"exponential_decay", K::kExponentialDecay,
+        {"initial_learning_rate", "decay_steps", "decay_rate", "staircase"}},
+       {"piecewise_constant", K::kPiecewiseConstant, {"boundaries", "values"}},
+       {"cosine_decay", K::kCosineDecay,
+        {"initial_learning_rate", "decay_steps", "alpha", "warmup_target", "warmup_steps"}}}};
+  const KindTable<K>::Entry *entry;
+  DLC_RETURN_IF_ERROR(table.find(setting, &entry, {"warmup_target"}), "");
+  auto get = [&](const char *name) {
+    auto it = setting.options.find(name);
+    return it == setting.options.end() ? 0.0 : it->second;
+  };
+  // A list of one is written as a number.
+  auto list = [&](const char *name) {
+    auto it = setting.lists.find(name);
+    if (it != setting.lists.end())
+      return it->second;
+    auto number = setting.options.find(name);
+    return number == setting.options.end() ? std::vector<double>{}
+                                           : std::vector<double>{number->second};
+  };
+  LearningRateSchedule s;
+  s.kind = entry->kind;
+  s.initial = get("initial_learning_rate");
+  s.decaySteps = get("decay_steps");
+  s.decayRate = get("decay_rate");
+  s.staircase = get("staircase") != 0;
+  s.alpha = get("alpha");
+  s.warmup = setting.options.count("warmup_target") != 0;
+  s.warmupTarget = get("warmup_target");
+  s.warmupSteps = get("warmup_steps");
+  s.boundaries = list("boundaries");
+  s.values = list("values");
+  const std::string what = "learning-rate schedule '" + setting.kind + "'";
+  if (s.kind != K::kPiecewiseConstant && !(s.decaySteps > 0))
+    return invalid(what + ": decay_steps must be positive");
+  if (s.kind == K::kPiecewiseConstant) {
+    if (s.boundaries.empty() || s.values.size() != s.boundaries.size() + 1)
+      return invalid(what + ": needs one more value than boundaries, got " +
+                     std::to_string(s.values.size()) + " values and " +
+                     std::to_string(s.boundaries.size()) + " boundaries");
+    for (size_t i = 1; i < s.boundaries.size(); ++i)
+      if (!(s.boundaries[i] > s.boundaries[i - 1]))
+        return invalid(what + ": boundaries must increase");
+  }
+  *out = s;
+  return okStatus();
+}
+
+double learningRateAt(const LearningRateSchedule &s, int64_t step) {
+  const double t = double(step);
+  switch (s.kind) {
+  case ScheduleKind::kConstant:
+    return s.initial;
+  case ScheduleKind::kExponentialDecay: {
+    double p = t / s.decaySteps;
+    return s.initial * std::pow(s.decayRate, s.staircase ? std::floor(p) : p);
+  }
+  case ScheduleKind::kPiecewiseConstant: {
+    size_t i = 0;
+    while (i < s.boundaries.size() && t > s.boundaries[i])
+      ++i;
+    return s.values[i];
+  }
+  case ScheduleKind::kCosineDecay: {
+    const double warmupSteps = s.warmup ? s.warmupSteps : 0;
+    const double from = s.warmup ? s.warmupTarget : s.initial;
+    const double clamped = std::min(t, s.decaySteps + warmupSteps);
+    if (clamped < warmupSteps)
+      return s.initial + (s.warmupTarget - s.initial) * (clamped / warmupSteps);
+    const double cosine = 0.5 * (1.0 + std::cos(M_PI * (clamped - warmupSteps) / s.decaySteps));
+    return from * ((1.0 - s.alpha) * cosine + s.alpha);
+  }
+  }
+  return s.initial;
+}
+
 Status decodeOptimizer(const Setting &setting, OptimizerSettings *out) {
   using K = OptimizerKind;
   static const KindTable<K> table{
       "optimizer",
-      {{"sgd", K::kSgd, {"learning_rate", "momentum", "nesterov"}},
-       {"adam", K::kAdam, {"learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad"}},
+      {{"sgd", K::kSgd, {"learning_rate", "momentum", "nesterov", "clipvalue"}},
+       {"adam", K::kAdam, {"learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad", "clipvalue"}},
        {"adamw",
         K::kAdamW,
-        {"learning_rate", "weight_decay", "beta_1", "beta_2", "epsilon", "amsgrad"}},
-       {"rmsprop", K::kRmsprop, {"learning_rate", "rho", "momentum", "epsilon", "centered"}}}};
+        {"learning_rate", "weight_decay", "beta_1", "beta_2", "epsilon", "amsgrad", "clipvalue"}},
+       {"rmsprop", K::kRmsprop,
+        {"learning_rate", "rho", "momentum", "epsilon", "centered", "clipvalue"}}}};
   const KindTable<K>::Entry *entry;
-  DLC_RETURN_IF_ERROR(table.find(setting, &entry), "");
+  DLC_RETURN_IF_ERROR(table.find(setting, &entry, {"clipvalue"}), "");
   auto get = [&](const char *name) {
     auto it = setting.options.find(name);
     return it == setting.options.end() ? 0.0 : it->second;
   };
   OptimizerSettings s;
   s.kind = entry->kind;
-  s.learningRate = get("learning_rate");
+  if (auto schedule = setting.settings.find("learning_rate"); schedule != setting.settings.end())
+    DLC_RETURN_IF_ERROR(decodeSchedule(schedule->second, &s.learningRate), "");
+  else
+    s.learningRate.initial = get("learning_rate");
   s.momentum = get("momentum");
   s.nesterov = get("nesterov") != 0;
   s.beta1 = get("beta_1");
@@ -79,6 +178,9 @@ Status decodeOptimizer(const Setting &setting, OptimizerSettings *out) {
   s.weightDecay = get("weight_decay");
   s.rho = get("rho");
   s.centered = get("centered") != 0;
+  s.clipValue = get("clipvalue");
+  if (s.clipValue < 0)
+    return invalid("optimizer '" + setting.kind + "': clipvalue must be positive");
   *out = s;
   return okStatus();
 }

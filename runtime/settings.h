@@ -22,11 +22,43 @@
 
 namespace dlc::rt {
 
-/// A kind and its options, booleans as 0 or 1.
+/// A kind and its options: numbers (booleans as 0 or 1), lists of numbers,
+/// and options whose value is itself a kind with options (an optimizer's
+/// learning-rate schedule).
 struct Setting {
   std::string kind;
   std::map<std::string, double> options;
+  std::map<std::string, std::vector<double>> lists;
+  std::map<std::string, Setting> settings;
 };
+
+enum class ScheduleKind { kConstant, kExponentialDecay, kPiecewiseConstant, kCosineDecay };
+
+/// An optimizer's learning rate: a number, or one of keras.optimizers.
+/// schedules evaluated from the optimizer's step. Fields a kind does not
+/// have stay zero.
+struct LearningRateSchedule {
+  ScheduleKind kind = ScheduleKind::kConstant;
+  double initial = 0;       // the rate itself when constant
+  double decaySteps = 0;    // exponential_decay, cosine_decay
+  double decayRate = 0;     // exponential_decay
+  bool staircase = false;   // exponential_decay
+  double alpha = 0;         // cosine_decay: the final fraction of the rate
+  bool warmup = false;      // cosine_decay with a warmup_target
+  double warmupTarget = 0, warmupSteps = 0;  // cosine_decay
+  std::vector<double> boundaries, values;    // piecewise_constant
+};
+Status decodeSchedule(const Setting &setting, LearningRateSchedule *out);
+
+/// The rate at optimizer step |step| (0 first; steps dynamic loss scaling
+/// skipped do not count), with Keras 3's formulas: exponential_decay
+/// initial * decay_rate^(step / decay_steps) (floored when staircase);
+/// piecewise_constant values[i] for boundaries[i-1] < step <= boundaries[i];
+/// cosine_decay a linear warmup from initial to warmup_target over
+/// warmup_steps, then a half cosine from there down to alpha times it over
+/// decay_steps, constant after. The CUDA emitter writes the same formulas
+/// as device code (compiler/Codegen/CUDA/EmitOptimizer.cpp).
+double learningRateAt(const LearningRateSchedule &schedule, int64_t step);
 
 enum class OptimizerKind { kSgd, kAdam, kAdamW, kRmsprop };
 
@@ -36,7 +68,7 @@ enum class OptimizerKind { kSgd, kAdam, kAdamW, kRmsprop };
 /// not have stay zero.
 struct OptimizerSettings {
   OptimizerKind kind = OptimizerKind::kSgd;
-  double learningRate = 0;
+  LearningRateSchedule learningRate;
   double momentum = 0;      // sgd, rmsprop
   bool nesterov = false;    // sgd
   double beta1 = 0, beta2 = 0; // adam, adamw
@@ -45,6 +77,9 @@ struct OptimizerSettings {
   double weightDecay = 0;   // adamw
   double rho = 0;           // rmsprop
   bool centered = false;    // rmsprop
+  /// Each gradient element clipped to [-clipValue, clipValue] before the
+  /// update (after loss scaling's division); 0: no clipping.
+  double clipValue = 0;
 };
 Status decodeOptimizer(const Setting &setting, OptimizerSettings *out);
 

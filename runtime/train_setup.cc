@@ -38,10 +38,16 @@ Status setting(const json &j, const std::string &where, bool strings) {
     bool numbers = value.is_array();
     for (const json &e : value.is_array() ? value : json::array())
       numbers &= e.is_number();
-    bool ok = value.is_boolean() || value.is_number() || (strings && (value.is_string() || numbers));
+    // An option may itself be a setting (an optimizer's learning-rate schedule).
+    if (value.is_object()) {
+      DLC_RETURN_IF_ERROR(setting(value, where + "." + name, false), "");
+      continue;
+    }
+    bool ok = value.is_boolean() || value.is_number() || numbers || (strings && value.is_string());
     if (!ok)
       return bad("option '" + name + "' of '" + where + "' must be a number" +
-                 (strings ? ", a boolean, a string or a list of numbers" : " or a boolean") +
+                 (strings ? ", a boolean, a string or a list of numbers"
+                          : ", a boolean, a list of numbers or a setting") +
                  ", got " + typeName(value));
   }
   return okStatus();
@@ -68,8 +74,15 @@ Setting settingOf(const nlohmann::json &setting) {
   Setting s;
   s.kind = setting.at("kind").get<std::string>();
   if (setting.contains("options"))
-    for (const auto &[name, value] : setting.at("options").items())
-      s.options[name] = value.is_boolean() ? double(value.get<bool>()) : value.get<double>();
+    for (const auto &[name, value] : setting.at("options").items()) {
+      if (value.is_object())
+        s.settings[name] = settingOf(value);
+      else if (value.is_array())
+        for (const nlohmann::json &v : value)
+          s.lists[name].push_back(v.get<double>());
+      else
+        s.options[name] = value.is_boolean() ? double(value.get<bool>()) : value.get<double>();
+    }
   return s;
 }
 

@@ -1,6 +1,7 @@
 //===- trainer.cc - model.fit() for a bundle ------------------------------===//
 #include "runtime/trainer.h"
 #include "runtime/callbacks.h"
+#include "runtime/tensorboard.h"
 #include "runtime/loss_scale.h"
 #include "runtime/class_ids.h"
 
@@ -87,6 +88,10 @@ struct Trainer::State {
   json setup;
   int64_t epochs = 1, batchSize = 0;
   bool sparse = false; // class ids as labels (else tensors of the output's shape)
+  LearningRateSchedule learningRate;
+  int64_t skippedSteps = 0; // by dynamic loss scaling, as last read
+  /// The rate of the optimizer's next step.
+  double nextLearningRate() const { return learningRateAt(learningRate, step - skippedSteps); }
   std::vector<MetricSettings> metrics;
   std::string dataSummary, model;
   // Batches are made one ahead on a worker thread each (prefetch.h).
@@ -108,6 +113,8 @@ struct Trainer::State {
   CallbackSettings callbacks;
   std::vector<std::vector<uint8_t>> bestWeights;
   bool stopped = false; // by early_stopping; checkpoints say so
+  // The tensorboard callback's event files (log_dir/train, log_dir/validation).
+  std::unique_ptr<EventWriter> trainEvents, validationEvents;
 
   // Where training stands; all of it goes into checkpoints.
   int64_t step = 0, epoch = 0, batch = 0;
@@ -134,6 +141,10 @@ struct Trainer::State {
   /// The callbacks at the end of |log|'s epoch: best checkpoints, early
   /// stopping (sets |stopped|).
   Status endOfEpoch(EpochLog *log);
+  /// The tensorboard callback's scalars: after each step (update_freq=batch)
+  /// and at each epoch's end, named as keras.callbacks.TensorBoard names them.
+  Status writeStepSummary(const Progress &progress);
+  Status writeEpochSummary(const EpochLog &log);
   /// Puts back the best epoch's weights when early_stopping asks to.
   Status restoreBestWeights();
   /// A file beside the checkpoint ("best.safetensors").
@@ -163,6 +174,34 @@ static bool loggedValue(const EpochLog &log, const std::string &quantity, double
     return false;
   *out = it->second;
   return true;
+}
+
+static std::vector<std::pair<std::string, double>> scalars(const std::string &prefix,
+                                                          const MetricValues &values) {
+  std::vector<std::pair<std::string, double>> out = {{prefix + "loss", values.loss}};
+  for (const auto &[name, value] : values.metrics)
+    out.push_back({prefix + name, value});
+  return out;
+}
+
+Status Trainer::State::writeStepSummary(const Progress &progress) {
+  if (!trainEvents || !callbacks.tensorboardBatches)
+    return okStatus();
+  auto values = scalars("batch_", progress.running);
+  values.push_back({"batch_learning_rate", progress.learningRate});
+  return trainEvents->write(progress.step, values);
+}
+
+Status Trainer::State::writeEpochSummary(const EpochLog &log) {
+  if (!trainEvents)
+    return okStatus();
+  // Keras counts epochs from 0 here.
+  auto values = scalars("epoch_", log.train);
+  values.push_back({"epoch_learning_rate", log.learningRate});
+  DLC_RETURN_IF_ERROR(trainEvents->write(log.epoch - 1, values), "");
+  if (log.validated)
+    DLC_RETURN_IF_ERROR(validationEvents->write(log.epoch - 1, scalars("epoch_", log.validation)), "");
+  return okStatus();
 }
 
 Status Trainer::State::endOfEpoch(EpochLog *log) {
@@ -247,6 +286,7 @@ Status Trainer::State::readLossScale(EpochLog *log) {
   log->lossScaled = true;
   log->lossScale = fields[loss_scale::kScale];
   log->skippedSteps = int64_t(fields[loss_scale::kSkippedSteps]);
+  skippedSteps = log->skippedSteps;
   return okStatus();
 }
 
@@ -545,6 +585,9 @@ Status Trainer::create(Session &session, const TrainOptions &options,
     LossSettings loss;
     DLC_RETURN_IF_ERROR(decodeLoss(settingOf(state->setup.at("loss")), &loss), where);
     state->sparse = loss.kind == LossKind::kSparseCategoricalCrossentropy;
+    OptimizerSettings optimizer;
+    DLC_RETURN_IF_ERROR(decodeOptimizer(settingOf(state->setup.at("optimizer")), &optimizer), where);
+    state->learningRate = optimizer.learningRate;
     for (const json &m : state->setup.value("metrics", json::array())) {
       MetricSettings metric;
       DLC_RETURN_IF_ERROR(decodeMetric(settingOf(m), &metric), where);
@@ -593,6 +636,12 @@ Status Trainer::create(Session &session, const TrainOptions &options,
   DLC_RETURN_IF_ERROR(checkMonitor(state->callbacks.checkpointBest, state->callbacks.checkpoint, "model_checkpoint"), "");
   if (state->callbacks.checkpointBest && options.checkpointPath.empty())
     return bad("model_checkpoint writes beside the checkpoint: pass --checkpoint DIR");
+  if (!state->callbacks.tensorboardDir.empty()) {
+    DLC_RETURN_IF_ERROR(EventWriter::open(state->callbacks.tensorboardDir + "/train", &state->trainEvents), "");
+    if (state->hasValidation)
+      DLC_RETURN_IF_ERROR(
+          EventWriter::open(state->callbacks.tensorboardDir + "/validation", &state->validationEvents), "");
+  }
   *out = std::unique_ptr<Trainer>(new Trainer(std::move(state)));
   return okStatus();
 }
@@ -619,7 +668,8 @@ Status Trainer::fit() {
     // A resumed epoch reports where it stands before its first step (a
     // checkpoint can fall after the last batch but before the epoch's end).
     if (s.batch > 0 && s.options.onProgress)
-      s.options.onProgress(Progress{s.epoch, s.epochs, s.batch, batches, s.running, 0, 0, s.step});
+      s.options.onProgress(
+          Progress{s.epoch, s.epochs, s.batch, batches, s.running, 0, 0, s.step, s.nextLearningRate()});
     while (s.batch < batches) {
       if (s.options.maxSteps > 0 && s.step >= s.options.maxSteps) {
         cutShort = true;
@@ -632,9 +682,14 @@ Status Trainer::fit() {
       if (s.options.onProgress) {
         Progress p{s.epoch, s.epochs, s.batch, batches, s.running,
                    trainSeconds > 0 ? double(examples) / trainSeconds : 0,
-                   std::chrono::duration<double>(Clock::now() - epochStart).count(), s.step};
+                   std::chrono::duration<double>(Clock::now() - epochStart).count(), s.step,
+                   s.nextLearningRate()};
         s.options.onProgress(p);
       }
+      if (s.trainEvents && s.callbacks.tensorboardBatches)
+        DLC_RETURN_IF_ERROR(s.writeStepSummary(Progress{s.epoch, s.epochs, s.batch, batches, s.running,
+                                                        0, 0, s.step, s.nextLearningRate()}),
+                            "");
       if (++sinceCheckpoint >= s.options.checkpointEverySteps) {
         DLC_RETURN_IF_ERROR(s.saveCheckpoint(), "");
         sinceCheckpoint = 0;
@@ -655,6 +710,8 @@ Status Trainer::fit() {
     log.seconds = std::chrono::duration<double>(Clock::now() - epochStart).count();
     log.dataWaitSeconds = s.dataWait;
     DLC_RETURN_IF_ERROR(s.readLossScale(&log), "");
+    log.learningRate = s.nextLearningRate();
+    DLC_RETURN_IF_ERROR(s.writeEpochSummary(log), "");
     if (!cutShort)
       DLC_RETURN_IF_ERROR(s.endOfEpoch(&log), "");
     if (cutShort) {

@@ -31,6 +31,10 @@ struct Progress {
   MetricValues running;
   double samplesPerSecond = 0, seconds = 0;
   int64_t step = 0; // training steps done so far
+  /// The rate the next step uses (Keras' optimizer.learning_rate). Under
+  /// dynamic loss scaling, steps skipped in this epoch still count here;
+  /// EpochLog's is exact.
+  double learningRate = 0;
 };
 
 struct EpochLog {
@@ -40,6 +44,7 @@ struct EpochLog {
   bool cutShort = false; // stopped by maxSteps before the epoch ended
   double samplesPerSecond = 0, seconds = 0;
   int64_t step = 0;      // training steps done so far
+  double learningRate = 0; // the rate the next step uses
   /// Seconds the steps waited for their batch (made ahead on a worker
   /// thread): 0 when reading and augmenting keep up with training.
   double dataWaitSeconds = 0;

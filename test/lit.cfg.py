@@ -48,9 +48,9 @@ if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 
 # Test data made by numpy and Pillow themselves (README's install line has
 # python3-numpy and python3-pil; lit's own Python may be another one).
-def python_with(modules):
+def python_with(modules, more=()):
     import subprocess
-    for python in [config.python_executable, "/usr/bin/python3"]:
+    for python in [config.python_executable, "/usr/bin/python3"] + list(more):
         try:
             subprocess.run([python, "-c", "import " + ", ".join(modules)], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -58,6 +58,14 @@ def python_with(modules):
         except (OSError, subprocess.CalledProcessError):
             pass
     return None
+
+# TensorBoard's own event loader reads the tensorboard callback's files back:
+# README's set-up command installs it in build/python (a venv).
+tensorboard_python = python_with(["tensorboard"],
+                                 [os.path.join(config.dlc_obj_root, "python", "bin", "python3")])
+if tensorboard_python:
+    config.available_features.add("tensorboard")
+    config.substitutions.append(("%pytensorboard", tensorboard_python))
 
 data_python = python_with(["numpy", "PIL"])
 if data_python:

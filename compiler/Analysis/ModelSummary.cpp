@@ -89,6 +89,38 @@ std::string padded(StringRef text, size_t width) {
   return result;
 }
 
+std::string describeConfig(dl::ConfigAttr config);
+
+/// An option's value as the .dl source spells it.
+std::string describeValue(Attribute value) {
+  if (auto flag = dyn_cast<BoolAttr>(value))
+    return flag.getValue() ? "true" : "false";
+  if (auto number = dyn_cast<FloatAttr>(value))
+    return llvm::formatv("{0}", llvm::format("%g", number.getValueAsDouble())).str();
+  if (auto integer = dyn_cast<IntegerAttr>(value))
+    return std::to_string(integer.getInt());
+  if (auto string = dyn_cast<StringAttr>(value))
+    return "\"" + string.str() + "\"";
+  if (auto nested = dyn_cast<dl::ConfigAttr>(value))
+    return describeConfig(nested);
+  if (auto ints = dyn_cast<DenseI64ArrayAttr>(value)) {
+    std::string text;
+    for (int64_t v : ints.asArrayRef())
+      text += (text.empty() ? "" : ", ") + std::to_string(v);
+    return "[" + text + "]";
+  }
+  if (auto list = dyn_cast<ArrayAttr>(value)) {
+    std::string text;
+    for (Attribute element : list)
+      text += (text.empty() ? "" : ", ") + describeValue(element);
+    return "[" + text + "]";
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << value;
+  return text;
+}
+
 std::string describeConfig(dl::ConfigAttr config) {
   std::string text = config.getKind().str();
   if (config.getOptions().empty())
@@ -96,21 +128,8 @@ std::string describeConfig(dl::ConfigAttr config) {
   text += "(";
   bool first = true;
   for (NamedAttribute option : config.getOptions()) {
-    text += (first ? "" : ", ") + option.getName().str() + "=";
+    text += (first ? "" : ", ") + option.getName().str() + "=" + describeValue(option.getValue());
     first = false;
-    Attribute value = option.getValue();
-    if (auto flag = dyn_cast<BoolAttr>(value))
-      text += flag.getValue() ? "true" : "false";
-    else if (auto number = dyn_cast<FloatAttr>(value))
-      text += llvm::formatv("{0}", llvm::format("%g", number.getValueAsDouble())).str();
-    else if (auto integer = dyn_cast<IntegerAttr>(value))
-      text += std::to_string(integer.getInt());
-    else if (auto string = dyn_cast<StringAttr>(value))
-      text += "\"" + string.str() + "\"";
-    else {
-      llvm::raw_string_ostream os(text);
-      os << value;
-    }
   }
   return text + ")";
 }

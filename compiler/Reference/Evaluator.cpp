@@ -76,12 +76,42 @@ OptimizerConfig optimizerConfig(dl::ConfigAttr config) {
       field = attr.getValue();
   };
   number("learning_rate", result.learningRate);
+  if (auto schedule = dyn_cast_or_null<dl::ConfigAttr>(config.getOptions().get("learning_rate"))) {
+    ScheduleConfig &s = result.schedule;
+    s.kind = schedule.getKind().str();
+    DictionaryAttr options = schedule.getOptions();
+    auto value = [&](StringRef name) -> std::optional<double> {
+      Attribute a = options.get(name);
+      if (auto f = dyn_cast_or_null<FloatAttr>(a))
+        return f.getValueAsDouble();
+      if (auto i = dyn_cast_or_null<IntegerAttr>(a))
+        return double(i.getInt());
+      return std::nullopt;
+    };
+    s.initialLearningRate = value("initial_learning_rate").value_or(0);
+    s.decaySteps = value("decay_steps").value_or(0);
+    s.decayRate = value("decay_rate").value_or(0);
+    s.alpha = value("alpha").value_or(0);
+    s.warmupSteps = value("warmup_steps").value_or(0);
+    s.warmupTarget = value("warmup_target");
+    if (auto b = dyn_cast_or_null<BoolAttr>(options.get("staircase")))
+      s.staircase = b.getValue();
+    if (auto boundaries = dyn_cast_or_null<DenseI64ArrayAttr>(options.get("boundaries")))
+      s.boundaries.assign(boundaries.asArrayRef().begin(), boundaries.asArrayRef().end());
+    if (auto values = dyn_cast_or_null<ArrayAttr>(options.get("values")))
+      for (Attribute v : values)
+        s.values.push_back(cast<FloatAttr>(v).getValueAsDouble());
+    else if (auto single = value("values"))
+      s.values.push_back(*single);
+  }
   number("momentum", result.momentum);
   number("beta_1", result.beta1);
   number("beta_2", result.beta2);
   number("epsilon", result.epsilon);
   number("weight_decay", result.weightDecay);
   number("rho", result.rho);
+  if (auto clip = dyn_cast_or_null<FloatAttr>(config.getOptions().get("clipvalue")))
+    result.clipValue = clip.getValueAsDouble();
   flag("nesterov", result.nesterov);
   flag("amsgrad", result.amsgrad);
   flag("centered", result.centered);

@@ -29,26 +29,63 @@ std::vector<std::string> optimizerSlots(const OptimizerConfig &config) {
   return slots;
 }
 
+// As keras/src/optimizers/schedules/learning_rate_schedule.py writes them.
+double learningRate(const OptimizerConfig &config, int64_t step) {
+  const ScheduleConfig &s = config.schedule;
+  double globalStep = double(step);
+  if (s.kind == "exponential_decay") {
+    double p = globalStep / s.decaySteps;
+    if (s.staircase)
+      p = std::floor(p);
+    return s.initialLearningRate * std::pow(s.decayRate, p);
+  }
+  if (s.kind == "piecewise_constant") {
+    if (globalStep <= s.boundaries.front())
+      return s.values.front();
+    if (globalStep > s.boundaries.back())
+      return s.values.back();
+    for (size_t i = 0; i + 1 < s.boundaries.size(); ++i)
+      if (globalStep > s.boundaries[i] && globalStep <= s.boundaries[i + 1])
+        return s.values[i + 1];
+  }
+  if (s.kind == "cosine_decay") {
+    auto decay = [&](double recomputed, double from) {
+      double completedFraction = recomputed / s.decaySteps;
+      double cosineDecayed = 0.5 * (1.0 + std::cos(M_PI * completedFraction));
+      return from * ((1 - s.alpha) * cosineDecayed + s.alpha);
+    };
+    if (!s.warmupTarget)
+      return decay(std::min(globalStep, s.decaySteps), s.initialLearningRate);
+    double recomputed = std::min(globalStep, s.decaySteps + s.warmupSteps);
+    if (recomputed < s.warmupSteps)
+      return (*s.warmupTarget - s.initialLearningRate) * (recomputed / s.warmupSteps) +
+             s.initialLearningRate;
+    return decay(recomputed - s.warmupSteps, *s.warmupTarget);
+  }
+  return config.learningRate;
+}
+
 namespace {
-void sgd(const OptimizerConfig &c, RefTensor &p, const RefTensor &g, std::vector<RefTensor> &s) {
+void sgd(const OptimizerConfig &c, double rate, RefTensor &p, const RefTensor &g,
+         std::vector<RefTensor> &s) {
   for (int64_t i = 0; i < p.size(); ++i) {
     if (c.momentum <= 0) {
-      p[i] -= c.learningRate * g[i];
+      p[i] -= rate * g[i];
       continue;
     }
     double &m = s[0][i];
-    m = c.momentum * m - c.learningRate * g[i];
-    p[i] += c.nesterov ? c.momentum * m - c.learningRate * g[i] : m;
+    m = c.momentum * m - rate * g[i];
+    p[i] += c.nesterov ? c.momentum * m - rate * g[i] : m;
   }
 }
 
-void adam(const OptimizerConfig &c, int64_t step, RefTensor &p, const RefTensor &g,
+void adam(const OptimizerConfig &c, double rate, int64_t step, RefTensor &p, const RefTensor &g,
           std::vector<RefTensor> &s) {
   if (c.kind == "adamw") // decoupled weight decay, before the gradient step
     for (int64_t i = 0; i < p.size(); ++i)
-      p[i] -= p[i] * c.weightDecay * c.learningRate;
+      p[i] -= p[i] * c.weightDecay * rate;
   double t = double(step + 1);
-  double lr = c.learningRate * std::sqrt(1 - std::pow(c.beta2, t)) / (1 - std::pow(c.beta1, t));
+  double lr = rate * std::sqrt(1 - std::pow(c.beta2, t)) / (1 - std::pow(c.beta1, t));
   for (int64_t i = 0; i < p.size(); ++i) {
     double &m = s[0][i], &v = s[1][i];
     m += (g[i] - m) * (1 - c.beta1);
@@ -62,7 +99,8 @@ void adam(const OptimizerConfig &c, int64_t step, RefTensor &p, const RefTensor 
   }
 }
 
-void rmsprop(const OptimizerConfig &c, RefTensor &p, const RefTensor &g, std::vector<RefTensor> &s) {
+void rmsprop(const OptimizerConfig &c, double rate, RefTensor &p, const RefTensor &g,
+             std::vector<RefTensor> &s) {
   size_t momentumSlot = c.centered ? 2 : 1;
   for (int64_t i = 0; i < p.size(); ++i) {
     double &velocity = s[0][i];
@@ -73,7 +111,7 @@ void rmsprop(const OptimizerConfig &c, RefTensor &p, const RefTensor &g, std::ve
       average = c.rho * average + (1 - c.rho) * g[i];
       denominator -= average * average;
     }
-    double increment = c.learningRate * g[i] / std::sqrt(denominator + c.epsilon);
+    double increment = rate * g[i] / std::sqrt(denominator + c.epsilon);
     if (c.momentum > 0) {
       double &buffer = s[momentumSlot][i];
       buffer = c.momentum * buffer + increment;
@@ -87,12 +125,18 @@ void rmsprop(const OptimizerConfig &c, RefTensor &p, const RefTensor &g, std::ve
 
 void applyOptimizer(const OptimizerConfig &config, int64_t step, RefTensor &param,
                     const RefTensor &grad, std::vector<RefTensor> &slots) {
+  const double rate = learningRate(config, step);
+  // Keras' optimizer._clip_gradients (clipvalue): ops.clip(g, -v, v).
+  RefTensor clipped = grad;
+  if (config.clipValue)
+    for (double &g : clipped.data)
+      g = std::isnan(g) ? g : std::min(std::max(g, -*config.clipValue), *config.clipValue);
   if (config.kind == "sgd")
-    sgd(config, param, grad, slots);
+    sgd(config, rate, param, clipped, slots);
   else if (config.kind == "adam" || config.kind == "adamw")
-    adam(config, step, param, grad, slots);
+    adam(config, rate, step, param, clipped, slots);
   else
-    rmsprop(config, param, grad, slots);
+    rmsprop(config, rate, param, clipped, slots);
 }
 
 } // namespace dlc::ref

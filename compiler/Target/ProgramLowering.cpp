@@ -569,7 +569,8 @@ void Lowering::planMemory() {
 
 /// Attributes become (name, ints | floats | text) triples without per-op
 /// code: enums as their keyword, a #dl.config as `config` = its kind plus one
-/// entry per option.
+/// entry per option; an option that is itself a config (a learning-rate
+/// schedule) as its name = its kind plus `name.option` entries.
 void appendAttr(flatbuffers::FlatBufferBuilder &fbb, StringRef name, Attribute a,
                 std::vector<flatbuffers::Offset<fb::Attr>> &out) {
   std::vector<int64_t> ints;
@@ -599,8 +600,9 @@ void appendAttr(flatbuffers::FlatBufferBuilder &fbb, StringRef name, Attribute a
         ints.push_back(i.getInt());
   } else if (auto config = dyn_cast<dl::ConfigAttr>(a)) {
     text = config.getKind().str();
+    std::string prefix = name == "config" ? "" : (name + ".").str();
     for (NamedAttribute option : config.getOptions())
-      appendAttr(fbb, option.getName().strref(), option.getValue(), out);
+      appendAttr(fbb, prefix + option.getName().str(), option.getValue(), out);
   } else {
     llvm::raw_string_ostream os(text);
     a.print(os);

@@ -26,8 +26,11 @@ const Range kUnitOpen{0, 1, false, true};   // [0, 1)
 const Range kUnitClosed{0, 1, false, false}; // [0, 1]
 const Range kAtLeastOne{1, std::numeric_limits<double>::infinity(), false, false};
 
-OptionSpec learningRate(double value) { return {"learning_rate", T::Float, D::of(value), kPositive}; }
+OptionSpec learningRate(double value) { return {"learning_rate", T::Rate, D::of(value), kPositive}; }
 OptionSpec epsilon() { return {"epsilon", T::Float, D::of(1e-7), kPositive}; }
+// Keras' clipvalue: each gradient element clipped to [-clipvalue, clipvalue]
+// (after loss scaling's division) before the update; unset, no clipping.
+OptionSpec clipValue() { return {"clipvalue", T::Float, D::absent(), kPositive}; }
 
 const std::vector<KindSpec> &losses() {
   static const std::vector<KindSpec> kinds = {
@@ -47,20 +50,41 @@ const std::vector<KindSpec> &optimizers() {
   static const std::vector<KindSpec> kinds = {
       {"sgd",
        {learningRate(0.01), {"momentum", T::Float, D::of(0.0), kUnitClosed},
-        {"nesterov", T::Bool, D::of(false)}}},
+        {"nesterov", T::Bool, D::of(false)}, clipValue()}},
       {"adam",
        {learningRate(0.001), {"beta_1", T::Float, D::of(0.9), kUnitOpen},
         {"beta_2", T::Float, D::of(0.999), kUnitOpen}, epsilon(),
-        {"amsgrad", T::Bool, D::of(false)}}},
+        {"amsgrad", T::Bool, D::of(false)}, clipValue()}},
       {"adamw",
        {learningRate(0.001), {"weight_decay", T::Float, D::of(0.004), kNonNegative},
         {"beta_1", T::Float, D::of(0.9), kUnitOpen},
         {"beta_2", T::Float, D::of(0.999), kUnitOpen}, epsilon(),
-        {"amsgrad", T::Bool, D::of(false)}}},
+        {"amsgrad", T::Bool, D::of(false)}, clipValue()}},
       {"rmsprop",
        {learningRate(0.001), {"rho", T::Float, D::of(0.9), kUnitOpen},
         {"momentum", T::Float, D::of(0.0), kUnitOpen}, epsilon(),
-        {"centered", T::Bool, D::of(false)}}},
+        {"centered", T::Bool, D::of(false)}, clipValue()}},
+  };
+  return kinds;
+}
+
+// keras.optimizers.schedules, given as an optimizer's learning_rate and
+// evaluated on the device from the step (runtime/settings.h has the
+// formulas).
+const std::vector<KindSpec> &schedules() {
+  const OptionSpec initial = {"initial_learning_rate", T::Float, D::required(), kPositive};
+  const OptionSpec decaySteps = {"decay_steps", T::Float, D::required(), kPositive};
+  static const std::vector<KindSpec> kinds = {
+      {"exponential_decay",
+       {initial, decaySteps, {"decay_rate", T::Float, D::required(), kPositive},
+        {"staircase", T::Bool, D::of(false)}}},
+      {"piecewise_constant",
+       {{"boundaries", T::IntList, D::required(), kNonNegative},
+        {"values", T::FloatOrList, D::required(), kPositive}}},
+      {"cosine_decay",
+       {initial, decaySteps, {"alpha", T::Float, D::of(0.0), kUnitClosed},
+        {"warmup_target", T::Float, D::absent(), kPositive},
+        {"warmup_steps", T::Int, D::of(0), kNonNegative}}},
   };
   return kinds;
 }
@@ -88,6 +112,9 @@ const std::vector<KindSpec> &callbacks() {
         {"restore_best_weights", T::Bool, D::of(false)},
         {"start_from_epoch", T::Int, D::of(0), kNonNegative}}},
       {"model_checkpoint", {monitor, mode, {"save_best_only", T::Bool, D::of(true)}}},
+      {"tensorboard",
+       {{"log_dir", T::Path, D::of("logs")},
+        {"update_freq", T::Word, D::of("epoch"), {}, {"epoch", "batch"}}}},
   };
   return kinds;
 }
@@ -141,6 +168,7 @@ const std::vector<KindSpec> &dataTransforms() {
       {"rescale", {{"scale", T::Float, D::required()}, {"offset", T::Float, D::of(0.0)}}},
       {"normalize",
        {{"mean", T::FloatOrList, D::required()}, {"std", T::FloatOrList, D::required(), kPositive}}},
+      {"imagenet_preprocess", {{"mode", T::Word, D::of("caffe"), {}, {"caffe", "torch", "tf"}}}},
       {"resize",
        {{"height", T::Int, D::required(), {1, 65536}},
         {"width", T::Int, D::required(), {1, 65536}},
@@ -153,6 +181,13 @@ const std::vector<KindSpec> &dataTransforms() {
        {{"height", T::Int, D::required(), {1, 65536}},
         {"width", T::Int, D::required(), {1, 65536}}}},
       {"random_zoom", {{"factor", T::Float, D::required(), kUnitOpen}}},
+      {"random_translation",
+       {{"height_factor", T::Float, D::required(), kUnitClosed},
+        {"width_factor", T::Float, D::required(), kUnitClosed}}},
+      {"random_brightness",
+       {{"factor", T::Float, D::required(), kUnitClosed}, {"value_range", T::FloatOrList, D::absent()}}},
+      {"random_contrast",
+       {{"factor", T::Float, D::required(), kUnitClosed}, {"value_range", T::FloatOrList, D::absent()}}},
   };
   return kinds;
 }
@@ -217,6 +252,14 @@ LogicalResult verifyOption(const OptionSpec &spec, Attribute value, StringRef ki
     }
     return success();
   }
+  case T::Rate: {
+    if (auto attr = dyn_cast<FloatAttr>(value))
+      return verifyNumber(spec, attr.getValueAsDouble(), kind, emitError);
+    auto schedule = dyn_cast<ConfigAttr>(value);
+    if (!schedule)
+      return typeError("a number or a learning-rate schedule");
+    return verifyConfig(Category::Schedule, schedule, emitError);
+  }
   case T::IntOrPair:
   case T::IntList: {
     auto list = dyn_cast<DenseI64ArrayAttr>(value);
@@ -269,6 +312,7 @@ StringRef dlc::dl::categoryName(Category category) {
   case Category::DataTransform: return "data transform";
   case Category::LossScale: return "loss scale";
   case Category::Callback: return "callback";
+  case Category::Schedule: return "learning-rate schedule";
   }
   return "";
 }
@@ -282,6 +326,7 @@ llvm::ArrayRef<KindSpec> dlc::dl::kindsOf(Category category) {
   case Category::DataTransform: return dataTransforms();
   case Category::LossScale: return lossScales();
   case Category::Callback: return callbacks();
+  case Category::Schedule: return schedules();
   }
   return {};
 }
@@ -325,6 +370,13 @@ dlc::rt::Setting dlc::dl::settingOf(ConfigAttr config) {
       s.options[option.getName().str()] = b.getValue();
     else if (auto i = dyn_cast<IntegerAttr>(a))
       s.options[option.getName().str()] = double(i.getInt());
+    else if (auto ints = dyn_cast<DenseI64ArrayAttr>(a))
+      s.lists[option.getName().str()].assign(ints.asArrayRef().begin(), ints.asArrayRef().end());
+    else if (auto list = dyn_cast<ArrayAttr>(a))
+      for (Attribute e : list)
+        s.lists[option.getName().str()].push_back(cast<FloatAttr>(e).getValueAsDouble());
+    else if (auto nested = dyn_cast<ConfigAttr>(a))
+      s.settings[option.getName().str()] = settingOf(nested);
   }
   return s;
 }

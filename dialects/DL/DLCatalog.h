@@ -35,6 +35,7 @@ enum class OptionType {
   FloatOrList, // f64 or a list of f64 (per-channel values)
   IntOrPair,  // an integer or a pair (h, w), stored as [h, w]
   IntList,    // a list of integers (shapes)
+  Rate,       // a positive f64, or a learning-rate schedule (a nested #dl.config)
 };
 
 /// A default value; Kind::None marks a required option, Kind::Absent an
@@ -81,7 +82,7 @@ struct KindSpec {
   const OptionSpec *find(llvm::StringRef option) const;
 };
 
-enum class Category { Loss, Optimizer, Metric, DataSource, DataTransform, LossScale, Callback };
+enum class Category { Loss, Optimizer, Metric, DataSource, DataTransform, LossScale, Callback, Schedule };
 
 /// "loss", "optimizer", "metric", "data source", "data transform".
 llvm::StringRef categoryName(Category category);

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -18,12 +19,17 @@ namespace dlc::rt::cpu {
 
 namespace {
 /// The gradient as the update reads it: divided by the step's loss scale
-/// (1 without loss scaling: x / 1 is x), element by element inside the
-/// update's own pass.
+/// (1 without loss scaling: x / 1 is x) and clipped to [-clip, clip]
+/// (infinite without clipvalue; NaN stays NaN), element by element inside
+/// the update's own pass.
 struct Gradient {
   const float *g;
   float divisor;
-  float operator[](int64_t i) const { return g[i] / divisor; }
+  float clip;
+  float operator[](int64_t i) const {
+    float v = g[i] / divisor;
+    return v > clip ? clip : (v < -clip ? -clip : v);
+  }
 };
 
 template <typename Body>
@@ -34,8 +40,8 @@ void elements(int64_t n, Body body) {
   });
 }
 
-void sgd(const OptimizerConfig &c, float *p, Gradient g, float *const *s, int64_t n) {
-  const float lr = float(c.learningRate), mu = float(c.momentum);
+void sgd(const OptimizerConfig &c, double rate, float *p, Gradient g, float *const *s, int64_t n) {
+  const float lr = float(rate), mu = float(c.momentum);
   if (mu <= 0) {
     elements(n, [=](int64_t i) { p[i] -= lr * g[i]; });
     return;
@@ -53,14 +59,14 @@ void sgd(const OptimizerConfig &c, float *p, Gradient g, float *const *s, int64_
     });
 }
 
-void adam(const OptimizerConfig &c, int64_t step, float *p, Gradient g, float *const *s,
-          int64_t n) {
+void adam(const OptimizerConfig &c, double rate, int64_t step, float *p, Gradient g,
+          float *const *s, int64_t n) {
   if (c.kind == OptimizerKind::kAdamW) { // decoupled weight decay, before the gradient step
-    const float decay = float(c.weightDecay * c.learningRate);
+    const float decay = float(c.weightDecay * rate);
     elements(n, [=](int64_t i) { p[i] -= p[i] * decay; });
   }
   const double t = double(step + 1);
-  const float lr = float(c.learningRate * std::sqrt(1.0 - std::pow(c.beta2, t)) /
+  const float lr = float(rate * std::sqrt(1.0 - std::pow(c.beta2, t)) /
                          (1.0 - std::pow(c.beta1, t)));
   const float oneMinusBeta1 = float(1.0 - c.beta1), oneMinusBeta2 = float(1.0 - c.beta2),
               eps = float(c.epsilon);
@@ -82,8 +88,9 @@ void adam(const OptimizerConfig &c, int64_t step, float *p, Gradient g, float *c
   }
 }
 
-void rmsprop(const OptimizerConfig &c, float *p, Gradient g, float *const *s, int64_t n) {
-  const float rho = float(c.rho), oneMinusRho = float(1.0 - c.rho), lr = float(c.learningRate),
+void rmsprop(const OptimizerConfig &c, double rate, float *p, Gradient g, float *const *s,
+             int64_t n) {
+  const float rho = float(c.rho), oneMinusRho = float(1.0 - c.rho), lr = float(rate),
               eps = float(c.epsilon), mu = float(c.momentum);
   float *velocity = s[0];
   float *average = c.centered ? s[1] : nullptr;
@@ -122,22 +129,24 @@ void rmsprop(const OptimizerConfig &c, float *p, Gradient g, float *const *s, in
 Status applyOptimizer(const OptimizerConfig &config, int64_t step, float *param,
                       const float *gradient, float lossScale, float *const *slots, int slotCount,
                       int64_t n) {
-  const Gradient grad{gradient, lossScale};
+  const Gradient grad{gradient, lossScale,
+                      config.clipValue > 0 ? float(config.clipValue) : std::numeric_limits<float>::infinity()};
   int expected = int(optimizerSlots(config).size());
   if (slotCount != expected)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            "optimizer expects " + std::to_string(expected) + " slots, got " +
                                std::to_string(slotCount));
+  const double rate = learningRateAt(config.learningRate, step);
   switch (config.kind) {
   case OptimizerKind::kSgd:
-    sgd(config, param, grad, slots, n);
+    sgd(config, rate, param, grad, slots, n);
     break;
   case OptimizerKind::kAdam:
   case OptimizerKind::kAdamW:
-    adam(config, step, param, grad, slots, n);
+    adam(config, rate, step, param, grad, slots, n);
     break;
   case OptimizerKind::kRmsprop:
-    rmsprop(config, param, grad, slots, n);
+    rmsprop(config, rate, param, grad, slots, n);
     break;
   }
   return okStatus();

@@ -38,15 +38,19 @@ namespace {
 
 constexpr double kTwoPi = 6.283185307179586;
 
-Status needImage(const std::string &kind, const Shape &in) {
-  if (in.size() == 3)
-    return okStatus();
+std::string describeShape(const Shape &in) {
   std::string s = "[";
   for (size_t i = 0; i < in.size(); ++i)
     s += (i ? ", " : "") + std::to_string(in[i]);
+  return s + "]";
+}
+
+Status needImage(const std::string &kind, const Shape &in) {
+  if (in.size() == 3)
+    return okStatus();
   return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                         "transform '" + kind + "' needs images [height, width, channels], got " + s +
-                             "]");
+                         "transform '" + kind + "' needs images [height, width, channels], got " +
+                             describeShape(in));
 }
 
 
@@ -121,6 +125,46 @@ public:
       size_t c = size_t(i) % C;
       out[i] =
           (in[i] - mean[mean.size() == 1 ? 0 : c]) * inverseStd[inverseStd.size() == 1 ? 0 : c];
+    }
+  }
+};
+
+/// keras.applications.imagenet_utils.preprocess_input on 0-255 pixels:
+/// caffe: RGB to BGR, less the BGR means of ImageNet (VGG16, ResNet50);
+/// torch: x / 255, less the RGB means, over the RGB deviations; tf: x /
+/// 127.5 - 1 (MobileNet, Xception).
+class ImagenetPreprocess : public Transform {
+public:
+  enum class Mode { kCaffe, kTorch, kTf } mode = Mode::kCaffe;
+  Status outputShape(const Shape &in, Shape *out) const override {
+    if (mode != Mode::kTf && (in.empty() || in.back() != 3))
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             "transform 'imagenet_preprocess' in modes caffe and torch needs RGB "
+                             "inputs (3 channels last), got " + describeShape(in));
+    *out = in;
+    return okStatus();
+  }
+  void apply(const float *in, const Shape &s, float *out, bool, const Draws &) const override {
+    const int64_t n = numElements(s);
+    switch (mode) {
+    case Mode::kCaffe: {
+      const float meanBgr[3] = {103.939f, 116.779f, 123.68f};
+      for (int64_t i = 0; i < n; i += 3)
+        for (int64_t c = 0; c < 3; ++c)
+          out[i + c] = in[i + 2 - c] - meanBgr[c];
+      break;
+    }
+    case Mode::kTorch: {
+      const float mean[3] = {0.485f, 0.456f, 0.406f}, deviation[3] = {0.229f, 0.224f, 0.225f};
+      for (int64_t i = 0; i < n; i += 3)
+        for (int64_t c = 0; c < 3; ++c)
+          out[i + c] = (in[i + c] / 255.0f - mean[c]) / deviation[c];
+      break;
+    }
+    case Mode::kTf:
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = in[i] / 127.5f - 1.0f;
+      break;
     }
   }
 };
@@ -228,6 +272,71 @@ public:
   }
 };
 
+/// keras.layers.RandomTranslation: shifted by U(-f, f) of the height and
+/// of the width, reflect fill, bilinear.
+class RandomTranslation : public Transform {
+public:
+  double heightFactor = 0, widthFactor = 0;
+  Status outputShape(const Shape &in, Shape *out) const override {
+    DLC_RETURN_IF_ERROR(needImage("random_translation", in), "");
+    *out = in;
+    return okStatus();
+  }
+  void apply(const float *in, const Shape &s, float *out, bool training,
+             const Draws &draw) const override {
+    if (!training) {
+      std::memcpy(out, in, size_t(numElements(s)) * sizeof(float));
+      return;
+    }
+    const double dy = (2 * draw(0) - 1) * heightFactor * double(s[0]);
+    const double dx = (2 * draw(1) - 1) * widthFactor * double(s[1]);
+    const double m[6] = {1, 0, -dx, 0, 1, -dy};
+    affine(in, s, out, m);
+  }
+};
+
+/// keras.layers.RandomBrightness and RandomContrast on values in
+/// [low, high]: brightness adds U(-f, f) (high - low); contrast scales each
+/// channel's distance from its mean over the image by U(1 - f, 1 + f);
+/// both clip to [low, high].
+class RandomColor : public Transform {
+public:
+  bool contrast = false; // otherwise brightness
+  double factor = 0;
+  float low = 0, high = 255;
+  Status outputShape(const Shape &in, Shape *out) const override {
+    DLC_RETURN_IF_ERROR(needImage(contrast ? "random_contrast" : "random_brightness", in), "");
+    *out = in;
+    return okStatus();
+  }
+  void apply(const float *in, const Shape &s, float *out, bool training,
+             const Draws &draw) const override {
+    const int64_t n = numElements(s), C = s[2];
+    if (!training) {
+      std::memcpy(out, in, size_t(n) * sizeof(float));
+      return;
+    }
+    const double u = 2 * draw(0) - 1;
+    auto clip = [&](float v) { return std::min(std::max(v, low), high); };
+    if (!contrast) {
+      const float delta = float(u * factor * double(high - low));
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = clip(in[i] + delta);
+      return;
+    }
+    const float scale = float(1 + u * factor);
+    std::vector<double> mean(size_t(C), 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      mean[size_t(i % C)] += in[i];
+    for (double &m : mean)
+      m /= double(n / C);
+    for (int64_t i = 0; i < n; ++i) {
+      const float m = float(mean[size_t(i % C)]);
+      out[i] = clip((in[i] - m) * scale + m);
+    }
+  }
+};
+
 Status makeStep(const TransformSpec &spec, std::shared_ptr<const Transform> *out) {
   OptionReader opts(spec.kind, spec.options);
   const std::string &k = spec.kind;
@@ -252,6 +361,40 @@ Status makeStep(const TransformSpec &spec, std::shared_ptr<const Transform> *out
                                    std::to_string(v));
       transform->inverseStd.push_back(float(1.0 / v));
     }
+    *out = transform;
+  } else if (k == "random_translation") {
+    auto transform = std::make_shared<RandomTranslation>();
+    DLC_RETURN_IF_ERROR(opts.number("height_factor", &transform->heightFactor), "");
+    DLC_RETURN_IF_ERROR(opts.number("width_factor", &transform->widthFactor), "");
+    for (double f : {transform->heightFactor, transform->widthFactor})
+      if (!(f >= 0 && f <= 1))
+        return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                               "the factors of 'random_translation' must be in [0, 1], got " +
+                                   std::to_string(f));
+    *out = transform;
+  } else if (k == "random_brightness" || k == "random_contrast") {
+    auto transform = std::make_shared<RandomColor>();
+    transform->contrast = k == "random_contrast";
+    DLC_RETURN_IF_ERROR(opts.number("factor", &transform->factor), "");
+    if (!(transform->factor >= 0 && transform->factor <= 1))
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             "option 'factor' of '" + k + "' must be in [0, 1], got " +
+                                 std::to_string(transform->factor));
+    std::vector<double> range = {0, 255};
+    if (opts.has("value_range"))
+      DLC_RETURN_IF_ERROR(opts.numbers("value_range", &range), "");
+    if (range.size() != 2 || !(range[0] < range[1]))
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             "option 'value_range' of '" + k + "' must be a pair (low, high) with low < high");
+    transform->low = float(range[0]), transform->high = float(range[1]);
+    *out = transform;
+  } else if (k == "imagenet_preprocess") {
+    std::string mode;
+    DLC_RETURN_IF_ERROR(opts.word("mode", {"caffe", "torch", "tf"}, &mode, "caffe"), "");
+    auto transform = std::make_shared<ImagenetPreprocess>();
+    transform->mode = mode == "caffe"   ? ImagenetPreprocess::Mode::kCaffe
+                      : mode == "torch" ? ImagenetPreprocess::Mode::kTorch
+                                        : ImagenetPreprocess::Mode::kTf;
     *out = transform;
   } else if (k == "resize" || k == "random_crop") {
     int64_t height = 0, width = 0;
@@ -293,8 +436,9 @@ Status makeStep(const TransformSpec &spec, std::shared_ptr<const Transform> *out
   } else {
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            "unknown data transform '" + k +
-                               "' (known: rescale, normalize, resize, "
-                               "random_flip, random_rotation, random_crop, random_zoom)");
+                               "' (known: rescale, normalize, imagenet_preprocess, resize, "
+                               "random_flip, random_rotation, random_crop, random_zoom, "
+                               "random_translation, random_brightness, random_contrast)");
   }
   return opts.finish();
 }

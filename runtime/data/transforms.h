@@ -5,6 +5,12 @@
 //
 //   rescale(scale, offset=0)       x * scale + offset
 //   normalize(mean, std)           (x - mean) / std; scalars or one per channel
+//   imagenet_preprocess(mode=caffe|torch|tf)
+//                                  keras.applications' preprocess_input on
+//                                  0-255 RGB: caffe (VGG16, ResNet50) to BGR
+//                                  less ImageNet's BGR means; torch x/255
+//                                  normalized by ImageNet's RGB statistics;
+//                                  tf x/127.5 - 1
 //   resize(height, width, interpolation=bilinear|nearest)
 //                                  tf.image.resize, half-pixel centres, no
 //                                  antialiasing
@@ -18,6 +24,14 @@
 //   random_zoom(factor)            both axes scaled by 1 + U(-factor, factor)
 //                                  about the centre (> 1 zooms out); reflect
 //                                  fill, bilinear
+//   random_translation(height_factor, width_factor)
+//                                  shifted by U(-f, f) of the height and of
+//                                  the width; reflect fill, bilinear
+//   random_brightness(factor, value_range=(0, 255))
+//                                  + U(-f, f) (high - low), clipped
+//   random_contrast(factor, value_range=(0, 255))
+//                                  each channel's distance from its image
+//                                  mean times U(1 - f, 1 + f), clipped
 //
 // Random transforms act only in training (random_crop then centre-crops). Unlike
 // Keras, which draws one crop window per batch, every draw is per example

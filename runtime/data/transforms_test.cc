@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 
 using namespace dlc::rt;
@@ -56,6 +58,74 @@ TEST(DataTransforms, RescaleAndNormalize) {
   EXPECT_NE(s.message().find("3 channels"), std::string::npos) << s.toString();
   s = Pipeline::create({{"normalize", {{"mean", 0.0}, {"std", 0.0}}}}, {2}, DType::kF32, &bad);
   EXPECT_FALSE(s.ok());
+}
+
+TEST(DataTransforms, ImagenetPreprocessIsKerasPreprocessInput) {
+  // keras.applications.imagenet_utils.preprocess_input of one RGB pixel
+  // (10, 20, 30), worked by hand from its code.
+  Pipeline p = make({{"imagenet_preprocess", {{"mode", std::string("caffe")}}}}, {1, 1, 3});
+  Floats out = run(p, {10, 20, 30});
+  EXPECT_FLOAT_EQ(out[0], 30 - 103.939f); // B
+  EXPECT_FLOAT_EQ(out[1], 20 - 116.779f); // G
+  EXPECT_FLOAT_EQ(out[2], 10 - 123.68f);  // R
+  p = make({{"imagenet_preprocess", {{"mode", std::string("torch")}}}}, {1, 1, 3});
+  out = run(p, {10, 20, 30});
+  EXPECT_NEAR(out[0], (10 / 255.0 - 0.485) / 0.229, 1e-6);
+  EXPECT_NEAR(out[2], (30 / 255.0 - 0.406) / 0.225, 1e-6);
+  p = make({{"imagenet_preprocess", {{"mode", std::string("tf")}}}}, {2});
+  EXPECT_EQ(run(p, {0, 255}), (Floats{-1, 1}));
+  Pipeline bad;
+  Status s = Pipeline::create({{"imagenet_preprocess", {{"mode", std::string("caffe")}}}}, {4, 4, 1},
+                              DType::kF32, &bad);
+  EXPECT_NE(s.message().find("needs RGB inputs"), std::string::npos) << s.toString();
+}
+
+TEST(DataTransforms, TranslationBrightnessAndContrast) {
+  // A constant image stays constant under translation (reflect fill); a
+  // ramp moves by whole pixels or between them, never beyond its range.
+  Pipeline p = make({{"random_translation", {{"height_factor", 0.5}, {"width_factor", 0.5}}}}, {4, 4, 1});
+  EXPECT_EQ(run(p, Floats(16, 7.0f), true, {1, 0, 3}), Floats(16, 7.0f));
+  Floats ramp = iota(16);
+  EXPECT_EQ(run(p, ramp, false), ramp);
+  bool moved = false;
+  for (uint64_t example = 0; example < 8; ++example) {
+    Floats out = run(p, ramp, true, {1, 0, example});
+    moved |= out != ramp;
+    for (float v : out)
+      EXPECT_TRUE(v >= 0 && v <= 15) << v;
+  }
+  EXPECT_TRUE(moved);
+
+  // Brightness: one shift for the whole image, within the factor of the
+  // value range, and clipped to it.
+  p = make({{"random_brightness", {{"factor", 0.4}, {"value_range", std::vector<double>{0, 1}}}}}, {1, 3, 1});
+  bool shifted = false;
+  for (uint64_t example = 0; example < 8; ++example) {
+    Floats out = run(p, {0.45f, 0.5f, 0.55f}, true, {1, 0, example});
+    float delta = out[1] - 0.5f;
+    shifted |= delta != 0;
+    EXPECT_LE(std::abs(delta), 0.4f + 1e-6f);
+    EXPECT_NEAR(out[0], 0.45f + delta, 1e-6);
+    EXPECT_NEAR(out[2], 0.55f + delta, 1e-6);
+  }
+  EXPECT_TRUE(shifted);
+  p = make({{"random_brightness", {{"factor", 1.0}, {"value_range", std::vector<double>{0, 1}}}}}, {1, 2, 1});
+  for (uint64_t example = 0; example < 8; ++example) {
+    Floats out = run(p, {0, 1}, true, {1, 0, example});
+    EXPECT_TRUE(out[0] == 0 || out[1] == 1) << out[0] << " " << out[1]; // one end clips
+  }
+
+  // Contrast: the channel mean stays, distances from it scale alike.
+  p = make({{"random_contrast", {{"factor", 0.5}}}}, {1, 2, 2});
+  for (uint64_t example = 0; example < 8; ++example) {
+    Floats out = run(p, {10, 100, 30, 200}, true, {1, 0, example}); // channel means 20 and 150
+    float scale = (out[2] - out[0]) / 20.0f;
+    EXPECT_GE(scale, 0.5f - 1e-5f);
+    EXPECT_LE(scale, 1.5f + 1e-5f);
+    EXPECT_NEAR(out[0] + out[2], 40.0f, 1e-3);
+    EXPECT_NEAR((out[3] - out[1]) / 100.0f, scale, 1e-5);
+  }
+  EXPECT_EQ(run(p, {10, 100, 30, 200}, false), (Floats{10, 100, 30, 200}));
 }
 
 TEST(DataTransforms, ResizeMatchesTensorFlow) {

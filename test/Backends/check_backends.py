@@ -521,6 +521,12 @@ def coverage(catalog, cases, results):
                 prefix = "%s_option:%s.%s=" % (key, spec["name"], option["name"])
                 if not any(c.startswith(prefix) for c in covered):
                     missing.append("%s option %s.%s: no case" % (key, spec["name"], option["name"]))
+    for spec in catalog["schedules"]:
+        if "schedule:" + spec["name"] not in covered:
+            missing.append("learning-rate schedule %s: no case" % spec["name"])
+        for option in spec["options"]:
+            if not any(c.startswith("schedule_option:%s.%s=" % (spec["name"], option["name"])) for c in covered):
+                missing.append("learning-rate schedule option %s.%s: no case" % (spec["name"], option["name"]))
     for spec in catalog["loss_scales"]:
         if "loss_scale:" + spec["name"] not in covered:
             missing.append("loss scale %s: no case" % spec["name"])

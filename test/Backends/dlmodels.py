@@ -19,7 +19,7 @@ HOST_ONLY_OPTIONS = {
     "bias_initializer": "initialises parameters on the host",
     "embeddings_initializer": "initialises parameters on the host",
     "recurrent_initializer": "initialises parameters on the host",
-    "learning_rate": "a scalar every optimizer case sets; no backend branch on it",
+    "learning_rate": "a scalar every optimizer case sets (schedules have cases of their own)",
 }
 
 
@@ -291,8 +291,36 @@ OPTIMIZER_VALUES = {
     ("adam", "epsilon"): [1e-3], ("adamw", "weight_decay"): [0.1], ("adamw", "beta_1"): [0.8],
     ("adamw", "beta_2"): [0.95], ("adamw", "epsilon"): [1e-4], ("rmsprop", "rho"): [0.5],
     ("rmsprop", "momentum"): [0.5], ("rmsprop", "epsilon"): [1e-3],
+    # Small enough that some gradient elements of the cases are clipped.
+    ("sgd", "clipvalue"): [0.02], ("adam", "clipvalue"): [0.02], ("adamw", "clipvalue"): [0.02],
+    ("rmsprop", "clipvalue"): [0.02],
 }
 LEARNING_RATE = 0.05  # large enough that a wrong update shows
+
+
+class Schedule:
+    """A learning-rate schedule given as an optimizer's learning_rate: its
+    steps are few, so that the cases' steps (0-4) reach warmup, decay and
+    the constant tail."""
+
+    def __init__(self, kind, **options):
+        self.kind, self.options = kind, options
+
+    def __str__(self):
+        return "%s(%s)" % (self.kind, ", ".join("%s=%s" % (k, fmt(v)) for k, v in self.options.items()))
+
+    def covers(self):
+        return {"schedule:" + self.kind} | {"schedule_option:%s.%s=%s" % (self.kind, k, fmt(v))
+                                            for k, v in self.options.items()}
+
+
+SCHEDULES = [
+    Schedule("exponential_decay", initial_learning_rate=0.1, decay_steps=2.0, decay_rate=0.5),
+    Schedule("exponential_decay", initial_learning_rate=0.1, decay_steps=3.0, decay_rate=0.25, staircase=True),
+    Schedule("piecewise_constant", boundaries=(1, 3), values=(0.1, 0.05, 0.01)),
+    Schedule("cosine_decay", initial_learning_rate=0.1, decay_steps=3.0, alpha=0.2),
+    Schedule("cosine_decay", initial_learning_rate=0.01, decay_steps=2.0, warmup_target=0.1, warmup_steps=2),
+]
 
 
 class Catalog:
@@ -435,6 +463,8 @@ def finish(model, name, t, loss="categorical_crossentropy", loss_options=None,
         model.covers.add("output:sequence")
     optimizer_options = dict(optimizer_options or {})
     optimizer_options.setdefault("learning_rate", LEARNING_RATE)
+    if isinstance(optimizer_options["learning_rate"], Schedule):
+        model.covers.update(optimizer_options["learning_rate"].covers())
     text = model.text(name, out, loss, loss_options, optimizer, optimizer_options, metrics)
     return {"name": name, "text": text, "batch": model.batch, "covers": sorted(model.covers),
             "inputs": [{"name": i.name, "kind": i.kind, "dims": i.dims, "vocab": i.vocab,
@@ -628,6 +658,16 @@ def conformance_cases(catalog_data, seed=1):
             case("optimizer_%s_%s" % (optimizer, label),
                  lambda m, r: m.apply("dense", m.apply("batch_norm", start(m, "flat", r)), {"units": 6, "activation": "relu"}),
                  optimizer=optimizer, optimizer_options=options)
+    # Every learning-rate schedule, with the optimizers whose rate enters
+    # differently (sgd with momentum, adamw's decay, rmsprop).
+    for index, schedule in enumerate(SCHEDULES):
+        optimizer = ("sgd", "adamw", "rmsprop")[index % 3]
+        options = {"learning_rate": schedule}
+        if optimizer == "sgd":
+            options["momentum"] = 0.9
+        case("schedule_%s_%d_%s" % (schedule.kind, index, optimizer),
+             lambda m, r: m.apply("dense", start(m, "flat", r), {"units": 6, "activation": "tanh"}),
+             optimizer=optimizer, optimizer_options=options)
     # Dynamic loss scaling's branches (explicit settings apply under any
     # policy): a good step, a doubling (growth_steps=1), and an fp16 overflow
     # that skips the step (a scale of 1e30); and turning it off.
@@ -707,6 +747,10 @@ def random_model(catalog_data, seed):
             loss_options[option["name"]] = rng.choice([True, False]) if option["type"] == "bool" else rng.choice([0.0, 0.1, 0.3])
     optimizer = rng.choice(list(catalog.optimizers))
     optimizer_options = {}
+    # A learning-rate schedule now and then (drawn apart from |rng|).
+    schedules = random.Random("schedule:%s" % seed)
+    if schedules.random() < 0.2:
+        optimizer_options["learning_rate"] = schedules.choice(SCHEDULES)
     for option in catalog.optimizers[optimizer]["options"]:
         if option["name"] in HOST_ONLY_OPTIONS or rng.random() < 0.5:
             continue

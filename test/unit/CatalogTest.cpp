@@ -43,10 +43,11 @@ std::vector<std::string> optionNames(Category category, llvm::StringRef kind) {
 
 TEST(ClosestMatchTest, Misspelling) {
   std::vector<std::string> adam = optionNames(Category::Optimizer, "adam");
-  ASSERT_EQ(adam.size(), 5u);
+  ASSERT_EQ(adam.size(), 6u); // learning_rate, beta_1, beta_2, epsilon, amsgrad, clipvalue
   EXPECT_EQ(dl::closestMatch("lerning_rate", adam), "learning_rate");
   EXPECT_EQ(dl::closestMatch("beta1", adam), "beta_1");
   EXPECT_EQ(dl::closestMatch("amsgard", adam), "amsgrad");
+  EXPECT_EQ(dl::closestMatch("clip_value", adam), "clipvalue");
   EXPECT_EQ(dl::closestMatch("sgdd", names({"sgd", "adam", "adamw", "rmsprop"})), "sgd");
   EXPECT_EQ(dl::closestMatch("rmsprp", names({"sgd", "adam", "adamw", "rmsprop"})), "rmsprop");
 }
@@ -309,7 +310,7 @@ TEST_F(VerifyConfigTest, WrongType) {
             "option 'amsgrad' of 'adam' must be true or false, got 1 : i64");
   // Float options take float attributes only; the frontend converts integers.
   EXPECT_EQ(verify(Category::Optimizer, adam(i64("learning_rate", 1))),
-            "option 'learning_rate' of 'adam' must be a number, got 1 : i64");
+            "option 'learning_rate' of 'adam' must be a number or a learning-rate schedule, got 1 : i64");
   EXPECT_EQ(verify(Category::Metric, config("top_k_accuracy", {f64("k", 5)})),
             "option 'k' of 'top_k_accuracy' must be an integer, got 5.000000e+00 : f64");
   // Int options are 64-bit.

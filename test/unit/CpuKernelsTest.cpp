@@ -573,7 +573,7 @@ TEST(CpuKernelsOptimizer, ThreeStepsMatchReference) {
                    << " amsgrad " << c.amsgrad << " centered " << c.centered << " n " << n);
       OptimizerConfig config;
       config.kind = c.kind;
-      config.learningRate = 0.01f;
+      config.learningRate.initial = 0.01f;
       config.momentum = c.momentum;
       config.nesterov = c.nesterov;
       config.amsgrad = c.amsgrad;
@@ -584,7 +584,7 @@ TEST(CpuKernelsOptimizer, ThreeStepsMatchReference) {
       config.epsilon = 1e-7;
       config.rho = 0.9;
       ref::OptimizerConfig refConfig{c.name};
-      refConfig.learningRate = config.learningRate;
+      refConfig.learningRate = config.learningRate.initial;
       refConfig.momentum = config.momentum;
       refConfig.nesterov = c.nesterov;
       refConfig.beta1 = config.beta1;

@@ -484,7 +484,8 @@ TEST_F(OptionsTest, ConfigsFromWordsVerify) {
   // checks, for every kind that has no required option.
   int checked = 0;
   for (dl::Category category : {dl::Category::Loss, dl::Category::Optimizer, dl::Category::Metric,
-                                dl::Category::DataSource, dl::Category::DataTransform}) {
+                                dl::Category::DataSource, dl::Category::DataTransform,
+                                dl::Category::Callback, dl::Category::Schedule}) {
     for (const dl::KindSpec &kind : dl::kindsOf(category)) {
       bool required = llvm::any_of(kind.options, [](const OptionSpec &option) {
         return option.defaultValue.kind == OptionDefault::Kind::None;
@@ -503,7 +504,9 @@ TEST_F(OptionsTest, ConfigsFromWordsVerify) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 12);
+  // 4 losses, 4 optimizers, 2 metrics, fashion_mnist, imagenet_preprocess,
+  // random_flip, 3 callbacks (every schedule has required options).
+  EXPECT_EQ(checked, 16);
 }
 
 TEST_F(OptionsTest, ConfigErrors) {

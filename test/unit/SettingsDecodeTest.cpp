@@ -28,9 +28,9 @@ namespace {
 
 std::string describe(const rt::OptimizerSettings &s) {
   std::ostringstream os;
-  os << int(s.kind) << " " << s.learningRate << " " << s.momentum << " " << s.nesterov << " "
+  os << int(s.kind) << " " << s.learningRate.initial << " " << s.momentum << " " << s.nesterov << " "
      << s.beta1 << " " << s.beta2 << " " << s.epsilon << " " << s.amsgrad << " "
-     << s.weightDecay << " " << s.rho << " " << s.centered;
+     << s.weightDecay << " " << s.rho << " " << s.centered << " " << s.clipValue;
   return os.str();
 }
 std::string describe(const rt::LossSettings &s) {

@@ -30,6 +30,7 @@ const char *typeName(dl::OptionType type) {
   case dl::OptionType::FloatOrList: return "float_or_list";
   case dl::OptionType::IntOrPair: return "int_or_pair";
   case dl::OptionType::IntList: return "int_list";
+  case dl::OptionType::Rate: return "rate";
   }
   return "?";
 }
@@ -86,6 +87,7 @@ int printCatalog(bool asJson) {
   catalog["data_transforms"] = kinds(dl::Category::DataTransform);
   catalog["loss_scales"] = kinds(dl::Category::LossScale);
   catalog["callbacks"] = kinds(dl::Category::Callback);
+  catalog["schedules"] = kinds(dl::Category::Schedule);
   json elementTypes = json::array();
   for (const dl::ElementTypeSpec &t : dl::elementTypes())
     elementTypes.push_back(t.name);
@@ -129,6 +131,7 @@ int printCatalog(bool asJson) {
                << "data sources: " << names(catalog["data_sources"]) << "\n"
                << "data transforms: " << names(catalog["data_transforms"]) << "\n"
                << "callbacks: " << names(catalog["callbacks"]) << "\n"
+               << "learning-rate schedules: " << names(catalog["schedules"]) << "\n"
                << "input element types: " << names(catalog["element_types"]) << "\n"
                << "dl ops: " << names(catalog["ops"]) << "\n"
                << "kernel families:";

@@ -450,7 +450,8 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
     // per-batch logs.
     if (log.isOpen() && options.logEverySteps > 0 && p.batch > 0 &&
         p.step % options.logEverySteps == 0 && logStatus.ok()) {
-      json j = {{"step", p.step}, {"epoch", p.epoch + 1}, {"batch", p.batch}, {"loss", p.running.loss}};
+      json j = {{"step", p.step}, {"epoch", p.epoch + 1}, {"batch", p.batch}, {"loss", p.running.loss},
+                {"learning_rate", p.learningRate}};
       for (const auto &[name, value] : p.running.metrics)
         j[name] = value;
       logStatus = log.append(j.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -478,6 +479,7 @@ int trainCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
                 {"seconds", e.seconds},
                 {"data_wait_seconds", e.dataWaitSeconds},
                 {"step", e.step},
+                {"learning_rate", e.learningRate},
                 {"cut_short", e.cutShort}};
       for (const auto &[name, value] : e.train.metrics)
         j[name] = value;

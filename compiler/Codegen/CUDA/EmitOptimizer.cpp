@@ -28,6 +28,41 @@ std::string literal(double v) {
   return buffer;
 }
 
+/// The learning rate at step |step| (a double expression) as device code:
+/// runtime/settings.h's learningRateAt, written out for this schedule.
+std::string rateExpression(const rt::LearningRateSchedule &s, const std::string &step) {
+  const std::string t = "(double)(" + step + ")";
+  switch (s.kind) {
+  case rt::ScheduleKind::kConstant:
+    return literal(s.initial);
+  case rt::ScheduleKind::kExponentialDecay: {
+    std::string p = t + " / " + literal(s.decaySteps);
+    return literal(s.initial) + " * pow(" + literal(s.decayRate) + ", " +
+           (s.staircase ? "floor(" + p + ")" : p) + ")";
+  }
+  case rt::ScheduleKind::kPiecewiseConstant: {
+    std::string e = literal(s.values.back());
+    for (size_t i = s.boundaries.size(); i-- > 0;)
+      e = "(" + t + " <= " + literal(s.boundaries[i]) + " ? " + literal(s.values[i]) + " : " + e + ")";
+    return e;
+  }
+  case rt::ScheduleKind::kCosineDecay: {
+    const double warmupSteps = s.warmup ? s.warmupSteps : 0;
+    const std::string clamped = "fmin(" + t + ", " + literal(s.decaySteps + warmupSteps) + ")";
+    std::string decay = literal(s.warmup ? s.warmupTarget : s.initial) + " * (" + literal(1 - s.alpha) +
+                        " * 0.5 * (1.0 + cos(3.141592653589793 * (" + clamped + " - " +
+                        literal(warmupSteps) + ") / " + literal(s.decaySteps) + ")) + " +
+                        literal(s.alpha) + ")";
+    if (warmupSteps <= 0)
+      return decay;
+    return "(" + clamped + " < " + literal(warmupSteps) + " ? " + literal(s.initial) + " + " +
+           literal(s.warmupTarget - s.initial) + " * (" + clamped + " / " + literal(warmupSteps) +
+           ") : " + decay + ")";
+  }
+  }
+  return literal(s.initial);
+}
+
 } // namespace
 
 bool isOptimizerGroup(dl::FusedOp group) {
@@ -57,7 +92,7 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   auto slotOut = [&](const char *name) { return out(slotIndex(name) + 1); };
   const ComputeType t = computeType(group);
   const std::string T = t.name();
-  std::string lr = literal(c.learningRate);
+  std::string lr;
   std::string before, body;
   // Dynamic loss scaling (runtime/loss_scale.h): the gradient carries the
   // step's scale, the step number leaves out skipped steps, and a skipped
@@ -73,7 +108,21 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
     before += "  const " + T + " lossScale = (" + T + ")" + field(rt::loss_scale::kStepScale) + ";\n";
     unscale = " / lossScale";
   }
-  body += "    const " + T + " g = " + in(update.getGrad()) + "[i]" + unscale + ";\n";
+  // A constant rate stays a literal; a schedule is evaluated once per
+  // thread from the step, in double as on the host.
+  if (c.learningRate.kind == rt::ScheduleKind::kConstant) {
+    lr = literal(c.learningRate.initial);
+  } else {
+    before += "  const double rate = " + rateExpression(c.learningRate, stepNumber) + ";\n";
+    lr = "rate";
+  }
+  if (c.clipValue > 0) { // Keras' clipvalue; a NaN gradient stays NaN
+    body += "    " + T + " g = " + in(update.getGrad()) + "[i]" + unscale + ";\n";
+    body += "    g = g > " + t.exact(c.clipValue) + " ? " + t.exact(c.clipValue) + " : (g < -" +
+            t.exact(c.clipValue) + " ? -" + t.exact(c.clipValue) + " : g);\n";
+  } else {
+    body += "    const " + T + " g = " + in(update.getGrad()) + "[i]" + unscale + ";\n";
+  }
   body += "    " + T + " p = " + in(update.getParam()) + "[i];\n";
   switch (c.kind) {
   case rt::OptimizerKind::kSgd:
