@@ -4,7 +4,6 @@
 #include "frontend/Options.h"
 
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
 using namespace dlc;
@@ -102,6 +101,26 @@ FailureOr<Attribute> configSetting(ArrayRef<ast::Setting> settings, StringRef ke
     return failure();
   return buildConfig(category, *value);
 }
+/// A list setting of configs (`metrics = [accuracy, top_k_accuracy(k=3)]`)
+/// into |out|; absent leaves it empty.
+LogicalResult configList(ArrayRef<ast::Setting> settings, StringRef key, Category category,
+                         StringRef example, SmallVectorImpl<Attribute> &out) {
+  const ast::Setting *setting = find(settings, key);
+  if (!setting)
+    return success();
+  FailureOr<Constant> value = evaluateSetting(*setting);
+  if (failed(value))
+    return failure();
+  if (value->kind != Constant::Kind::List)
+    return emitError(value->loc) << key << " must be a list, e.g. " << example;
+  for (const Constant &item : value->items) {
+    FailureOr<Attribute> config = buildConfig(category, item);
+    if (failed(config))
+      return failure();
+    out.push_back(*config);
+  }
+  return success();
+}
 } // namespace
 
 LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) {
@@ -125,40 +144,11 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
   if (failed(lossScale))
     return failure();
 
-  SmallVector<Attribute> metrics;
-  if (const ast::Setting *setting = find(train.settings, "metrics")) {
-    FailureOr<Constant> value = evaluateSetting(*setting);
-    if (failed(value))
-      return failure();
-    if (value->kind != Constant::Kind::List) {
-      emitError(value->loc) << "metrics must be a list, e.g. [accuracy]";
-      return failure();
-    }
-    llvm::StringSet<> seen;
-    for (const Constant &item : value->items) {
-      FailureOr<Attribute> metric = buildConfig(Category::Metric, item);
-      if (failed(metric))
-        return failure();
-      metrics.push_back(*metric);
-    }
-  }
-
-  SmallVector<Attribute> callbacks;
-  if (const ast::Setting *setting = find(train.settings, "callbacks")) {
-    FailureOr<Constant> value = evaluateSetting(*setting);
-    if (failed(value))
-      return failure();
-    if (value->kind != Constant::Kind::List) {
-      emitError(value->loc) << "callbacks must be a list, e.g. [early_stopping(patience=3)]";
-      return failure();
-    }
-    for (const Constant &item : value->items) {
-      FailureOr<Attribute> callback = buildConfig(Category::Callback, item);
-      if (failed(callback))
-        return failure();
-      callbacks.push_back(*callback);
-    }
-  }
+  SmallVector<Attribute> metrics, callbacks;
+  if (failed(configList(train.settings, "metrics", Category::Metric, "[accuracy]", metrics)) ||
+      failed(configList(train.settings, "callbacks", Category::Callback, "[early_stopping(patience=3)]",
+                        callbacks)))
+    return failure();
 
   FailureOr<NamedAttrList> plain = bindPlain(train.loc, "train", train.settings, trainOptions());
   if (failed(plain))
