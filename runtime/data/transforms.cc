@@ -192,19 +192,37 @@ public:
   }
 };
 
-class RandomFlip : public Transform {
+/// A random step on [H, W, C] images that keeps their shape and is the
+/// identity outside training.
+class RandomImageStep : public Transform {
 public:
-  bool horizontal = true, vertical = false;
+  std::string kind; // for messages: "random_flip", ...
   Status outputShape(const Shape &in, Shape *out) const override {
-    DLC_RETURN_IF_ERROR(needImage("random_flip", in), "");
+    DLC_RETURN_IF_ERROR(needImage(kind, in), "");
     *out = in;
     return okStatus();
   }
   void apply(const float *in, const Shape &s, float *out, bool training,
              const Draws &draw) const override {
+    if (training)
+      augment(in, s, out, draw);
+    else
+      std::memcpy(out, in, size_t(numElements(s)) * sizeof(float));
+  }
+
+protected:
+  virtual void augment(const float *in, const Shape &s, float *out, const Draws &draw) const = 0;
+};
+
+class RandomFlip : public RandomImageStep {
+public:
+  bool horizontal = true, vertical = false;
+
+protected:
+  void augment(const float *in, const Shape &s, float *out, const Draws &draw) const override {
     const int64_t H = s[0], W = s[1], C = s[2];
-    bool flipX = training && horizontal && draw(0) < 0.5;
-    bool flipY = training && vertical && draw(1) < 0.5;
+    bool flipX = horizontal && draw(0) < 0.5;
+    bool flipY = vertical && draw(1) < 0.5;
     for (int64_t y = 0; y < H; ++y) {
       const float *src = in + (flipY ? H - 1 - y : y) * W * C;
       float *dst = out + y * W * C;
@@ -245,21 +263,13 @@ public:
   }
 };
 
-class RandomAffine : public Transform {
+class RandomAffine : public RandomImageStep {
 public:
   bool zoom = false; // otherwise rotation
   double factor = 0;
-  Status outputShape(const Shape &in, Shape *out) const override {
-    DLC_RETURN_IF_ERROR(needImage(zoom ? "random_zoom" : "random_rotation", in), "");
-    *out = in;
-    return okStatus();
-  }
-  void apply(const float *in, const Shape &s, float *out, bool training,
-             const Draws &draw) const override {
-    if (!training) {
-      std::memcpy(out, in, size_t(numElements(s)) * sizeof(float));
-      return;
-    }
+
+protected:
+  void augment(const float *in, const Shape &s, float *out, const Draws &draw) const override {
     const double w = double(s[1] - 1), h = double(s[0] - 1), u = 2 * draw(0) - 1;
     if (zoom) {
       double z = 1 + u * factor;
@@ -274,20 +284,12 @@ public:
 
 /// keras.layers.RandomTranslation: shifted by U(-f, f) of the height and
 /// of the width, reflect fill, bilinear.
-class RandomTranslation : public Transform {
+class RandomTranslation : public RandomImageStep {
 public:
   double heightFactor = 0, widthFactor = 0;
-  Status outputShape(const Shape &in, Shape *out) const override {
-    DLC_RETURN_IF_ERROR(needImage("random_translation", in), "");
-    *out = in;
-    return okStatus();
-  }
-  void apply(const float *in, const Shape &s, float *out, bool training,
-             const Draws &draw) const override {
-    if (!training) {
-      std::memcpy(out, in, size_t(numElements(s)) * sizeof(float));
-      return;
-    }
+
+protected:
+  void augment(const float *in, const Shape &s, float *out, const Draws &draw) const override {
     const double dy = (2 * draw(0) - 1) * heightFactor * double(s[0]);
     const double dx = (2 * draw(1) - 1) * widthFactor * double(s[1]);
     const double m[6] = {1, 0, -dx, 0, 1, -dy};
@@ -299,23 +301,15 @@ public:
 /// [low, high]: brightness adds U(-f, f) (high - low); contrast scales each
 /// channel's distance from its mean over the image by U(1 - f, 1 + f);
 /// both clip to [low, high].
-class RandomColor : public Transform {
+class RandomColor : public RandomImageStep {
 public:
   bool contrast = false; // otherwise brightness
   double factor = 0;
   float low = 0, high = 255;
-  Status outputShape(const Shape &in, Shape *out) const override {
-    DLC_RETURN_IF_ERROR(needImage(contrast ? "random_contrast" : "random_brightness", in), "");
-    *out = in;
-    return okStatus();
-  }
-  void apply(const float *in, const Shape &s, float *out, bool training,
-             const Draws &draw) const override {
+
+protected:
+  void augment(const float *in, const Shape &s, float *out, const Draws &draw) const override {
     const int64_t n = numElements(s), C = s[2];
-    if (!training) {
-      std::memcpy(out, in, size_t(n) * sizeof(float));
-      return;
-    }
     const double u = 2 * draw(0) - 1;
     auto clip = [&](float v) { return std::min(std::max(v, low), high); };
     if (!contrast) {
@@ -364,6 +358,7 @@ Status makeStep(const TransformSpec &spec, std::shared_ptr<const Transform> *out
     *out = transform;
   } else if (k == "random_translation") {
     auto transform = std::make_shared<RandomTranslation>();
+    transform->kind = k;
     DLC_RETURN_IF_ERROR(opts.number("height_factor", &transform->heightFactor), "");
     DLC_RETURN_IF_ERROR(opts.number("width_factor", &transform->widthFactor), "");
     for (double f : {transform->heightFactor, transform->widthFactor})
@@ -374,6 +369,7 @@ Status makeStep(const TransformSpec &spec, std::shared_ptr<const Transform> *out
     *out = transform;
   } else if (k == "random_brightness" || k == "random_contrast") {
     auto transform = std::make_shared<RandomColor>();
+    transform->kind = k;
     transform->contrast = k == "random_contrast";
     DLC_RETURN_IF_ERROR(opts.number("factor", &transform->factor), "");
     if (!(transform->factor >= 0 && transform->factor <= 1))
@@ -418,11 +414,13 @@ Status makeStep(const TransformSpec &spec, std::shared_ptr<const Transform> *out
                                   &mode, "horizontal"),
                         "");
     auto transform = std::make_shared<RandomFlip>();
+    transform->kind = k;
     transform->horizontal = mode != "vertical";
     transform->vertical = mode != "horizontal";
     *out = transform;
   } else if (k == "random_rotation" || k == "random_zoom") {
     auto transform = std::make_shared<RandomAffine>();
+    transform->kind = k;
     transform->zoom = k == "random_zoom";
     DLC_RETURN_IF_ERROR(opts.number("factor", &transform->factor), "");
     bool ok =
