@@ -10,6 +10,7 @@
 #endif
 #include "runtime/data/dataset.h"
 #include "runtime/data/idx.h"
+#include "runtime/data/image.h"
 #include "runtime/data/transforms.h"
 #include "runtime/file_io.h"
 #include "runtime/keras_weights.h"
@@ -203,7 +204,9 @@ RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const st
   set.eval->add_option("--data", options.data, "data source: KIND[:key=value,...]");
   set.eval->add_option("--checkpoint", options.checkpoint, "weights from this checkpoint directory");
   set.run = add("run", "predict: run the inference program on inputs");
-  set.run->add_option("--input", options.input, "safetensors or IDX file of examples")->required();
+  set.run->add_option("--input", options.input,
+                      "examples: a safetensors or IDX file, or a folder of JPEG/PNG images")
+      ->required();
   set.run->add_option("-o", options.output, "write predictions (safetensors)");
   set.run->add_option("--checkpoint", options.checkpoint, "weights from this checkpoint directory");
   set.bench = add("bench", "time training or inference steps");
@@ -590,6 +593,39 @@ int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
   return 0;
 }
 
+/// The JPEG and PNG files under |dir| (recursively), sorted.
+std::vector<std::string> imageFiles(const std::string &dir) {
+  std::vector<std::string> files;
+  std::error_code error;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    std::string ext = it->path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (it->is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png"))
+      files.push_back(it->path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+/// The image size the training setup's image_folder source decodes to
+/// (its image_size), or |fallback| (the model input's).
+std::pair<int64_t, int64_t> trainedImageSize(const rt::Bundle &bundle, std::pair<int64_t, int64_t> fallback) {
+  if (!bundle.root().train_setup())
+    return fallback;
+  json setup = json::parse(bundle.root().train_setup()->str(), nullptr, false);
+  if (setup.is_discarded() || !setup.contains("data_source"))
+    return fallback;
+  const json &source = setup["data_source"];
+  if (source.value("kind", std::string()) != "image_folder" || !source.contains("options"))
+    return fallback;
+  const json &size = source["options"].value("image_size", json());
+  if (!size.is_array() || size.size() != 2 || !size[0].is_number_integer() || !size[1].is_number_integer() ||
+      size[0].get<int64_t>() < 1 || size[1].get<int64_t>() < 1)
+    return fallback;
+  return {size[0].get<int64_t>(), size[1].get<int64_t>()};
+}
+
 int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
   std::unique_ptr<rt::Session> session;
   if (int rc = openSessionWithCheckpoint(bundle, options, &session))
@@ -608,7 +644,34 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
   int64_t examples = 0;
   std::vector<int64_t> rawShape(spec.shape.begin() + 1, spec.shape.end());
   std::string path = options.input;
-  if (path.size() > 12 && path.substr(path.size() - 12) == ".safetensors") {
+  std::vector<std::string> names; // one per example when the input is a folder of images
+  if (std::filesystem::is_directory(path)) {
+    // Images, decoded and resized as the image_folder source does for
+    // training; then the bundle's transforms, as in evaluation.
+    if (spec.shape.size() != 4 || !rt::isFloatDType(spec.dtype) || spec.shape[3] < 1 || spec.shape[3] > 4) {
+      std::fprintf(stderr, "dlc: error: %s is a folder of images, but the model's input is not [batch, height, width, 1-4 channels]\n",
+                   path.c_str());
+      return 1;
+    }
+    names = imageFiles(path);
+    if (names.empty()) {
+      std::fprintf(stderr, "dlc: error: %s holds no JPEG or PNG images\n", path.c_str());
+      return 1;
+    }
+    auto [height, width] = trainedImageSize(*bundle, {spec.shape[1], spec.shape[2]});
+    const int64_t channels = spec.shape[3];
+    rawShape = {height, width, channels};
+    values.resize(size_t(int64_t(names.size()) * height * width * channels));
+    std::vector<float> pixels;
+    for (size_t e = 0; e < names.size(); ++e) {
+      rt::data::Image image;
+      if (rt::Status s = rt::data::readImage(names[e], int(channels), &image); !s.ok())
+        return fail(s);
+      pixels.assign(image.pixels.begin(), image.pixels.end());
+      rt::data::resizeBilinear(pixels.data(), image.width, channels, 0, 0, image.height, image.width,
+                               values.data() + int64_t(e) * height * width * channels, height, width);
+    }
+  } else if (path.size() > 12 && path.substr(path.size() - 12) == ".safetensors") {
     rt::SafetensorsFile file;
     if (rt::Status s = rt::SafetensorsFile::open(path, &file); !s.ok())
       return fail(s);
@@ -710,7 +773,10 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
   for (int64_t e = 0; e < examples; ++e) {
     const float *row = predictions.data() + e * width;
     int64_t best = std::max_element(row, row + width) - row;
-    std::printf("%lld: class %lld (%.4f)\n", (long long)e, (long long)best, row[best]);
+    if (size_t(e) < names.size())
+      std::printf("%s: class %lld (%.4f)\n", names[size_t(e)].c_str(), (long long)best, row[best]);
+    else
+      std::printf("%lld: class %lld (%.4f)\n", (long long)e, (long long)best, row[best]);
   }
   return 0;
 }
