@@ -21,10 +21,18 @@ template <typename Kind> struct KindTable {
   };
   std::vector<Entry> entries;
 
+  /// Options that may be missing, be lists, or be settings of their own.
+  struct Allowed {
+    std::vector<std::string> optional, lists, settings;
+  };
+
   /// The entry of |setting|'s kind, with every option it has present (but
-  /// those in |optional|) and no other, every number finite.
-  Status find(const Setting &setting, const Entry **out,
-              std::vector<const char *> optional = {}) const {
+  /// optional ones) and no other, every number finite, and lists and nested
+  /// settings only where |allowed| says.
+  Status find(const Setting &setting, const Entry **out, const Allowed &allowed = {}) const {
+    auto in = [](const std::vector<std::string> &names, const std::string &name) {
+      return std::find(names.begin(), names.end(), name) != names.end();
+    };
     for (const Entry &e : entries)
       if (setting.kind == e.name) {
         auto has = [&](const std::string &name) {
@@ -32,10 +40,17 @@ template <typename Kind> struct KindTable {
                  setting.settings.count(name);
         };
         for (const char *option : e.options)
-          if (!has(option) && std::find(optional.begin(), optional.end(), std::string(option)) ==
-                                  optional.end())
+          if (!has(option) && !in(allowed.optional, option))
             return invalid(std::string(category) + " '" + e.name + "' is missing option '" +
                            option + "' (the compiler writes every option)");
+        for (const auto &[name, values] : setting.lists)
+          if (!in(allowed.lists, name))
+            return invalid(std::string(category) + " '" + e.name + "' option '" + name +
+                           "' must be one number, not a list");
+        for (const auto &[name, nested] : setting.settings)
+          if (!in(allowed.settings, name))
+            return invalid(std::string(category) + " '" + e.name + "' option '" + name +
+                           "' must be a number, not a setting");
         auto check = [&](const std::string &name, const std::vector<double> &values) -> Status {
           bool known = false;
           for (const char *option : e.options)
@@ -76,7 +91,7 @@ Status decodeSchedule(const Setting &setting, LearningRateSchedule *out) {
        {"cosine_decay", K::kCosineDecay,
         {"initial_learning_rate", "decay_steps", "alpha", "warmup_target", "warmup_steps"}}}};
   const KindTable<K>::Entry *entry;
-  DLC_RETURN_IF_ERROR(table.find(setting, &entry, {"warmup_target"}), "");
+  DLC_RETURN_IF_ERROR(table.find(setting, &entry, {{"warmup_target"}, {"boundaries", "values"}, {}}), "");
   auto get = [&](const char *name) {
     auto it = setting.options.find(name);
     return it == setting.options.end() ? 0.0 : it->second;
@@ -158,7 +173,7 @@ Status decodeOptimizer(const Setting &setting, OptimizerSettings *out) {
        {"rmsprop", K::kRmsprop,
         {"learning_rate", "rho", "momentum", "epsilon", "centered", "clipvalue"}}}};
   const KindTable<K>::Entry *entry;
-  DLC_RETURN_IF_ERROR(table.find(setting, &entry, {"clipvalue"}), "");
+  DLC_RETURN_IF_ERROR(table.find(setting, &entry, {{"clipvalue"}, {}, {"learning_rate"}}), "");
   auto get = [&](const char *name) {
     auto it = setting.options.find(name);
     return it == setting.options.end() ? 0.0 : it->second;

@@ -151,6 +151,22 @@ TEST(LearningRateScheduleTest, MalformedSchedulesAreErrors) {
   EXPECT_NE(message(schedule("cosine_decay", {{"initial_learning_rate", 0.1}})).find("missing option"),
             std::string::npos);
   EXPECT_NE(message(schedule("step_decay", {})).find("unknown learning-rate schedule"), std::string::npos);
+
+  // A hostile bundle's settings: a list or a setting where a number belongs
+  // is an error, not a silently ignored option.
+  rt::Setting sgd{"sgd", {{"momentum", 0}, {"nesterov", 0}}};
+  sgd.lists["learning_rate"] = {0.1, 0.2};
+  rt::OptimizerSettings decodedSgd;
+  rt::Status status = rt::decodeOptimizer(sgd, &decodedSgd);
+  EXPECT_NE(status.message().find("'learning_rate' must be one number, not a list"), std::string::npos)
+      << status.message();
+  sgd.lists.clear();
+  sgd.options["learning_rate"] = 0.1;
+  sgd.settings["momentum"] = cases()[0].setting;
+  sgd.options.erase("momentum");
+  status = rt::decodeOptimizer(sgd, &decodedSgd);
+  EXPECT_NE(status.message().find("'momentum' must be a number, not a setting"), std::string::npos)
+      << status.message();
 }
 
 } // namespace
