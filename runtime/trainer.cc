@@ -679,17 +679,13 @@ Status Trainer::fit() {
       DLC_RETURN_IF_ERROR(s.trainBatch(&seconds), "");
       trainSeconds += seconds;
       examples += s.batchSize;
-      if (s.options.onProgress) {
-        Progress p{s.epoch, s.epochs, s.batch, batches, s.running,
-                   trainSeconds > 0 ? double(examples) / trainSeconds : 0,
-                   std::chrono::duration<double>(Clock::now() - epochStart).count(), s.step,
-                   s.nextLearningRate()};
-        s.options.onProgress(p);
-      }
-      if (s.trainEvents && s.callbacks.tensorboardBatches)
-        DLC_RETURN_IF_ERROR(s.writeStepSummary(Progress{s.epoch, s.epochs, s.batch, batches, s.running,
-                                                        0, 0, s.step, s.nextLearningRate()}),
-                            "");
+      const Progress progress{s.epoch, s.epochs, s.batch, batches, s.running,
+                              trainSeconds > 0 ? double(examples) / trainSeconds : 0,
+                              std::chrono::duration<double>(Clock::now() - epochStart).count(), s.step,
+                              s.nextLearningRate()};
+      if (s.options.onProgress)
+        s.options.onProgress(progress);
+      DLC_RETURN_IF_ERROR(s.writeStepSummary(progress), "");
       if (++sinceCheckpoint >= s.options.checkpointEverySteps) {
         DLC_RETURN_IF_ERROR(s.saveCheckpoint(), "");
         sinceCheckpoint = 0;
