@@ -305,19 +305,7 @@ FailureOr<Attribute> convert(const OptionSpec &spec, StringRef what, const Const
     }
     if (value.kind != Constant::Kind::Call && value.kind != Constant::Kind::Word)
       return mismatch("a number or a learning-rate schedule such as cosine_decay(...)");
-    {
-      FailureOr<Attribute> schedule = buildConfig(dl::Category::Schedule, value);
-      if (failed(schedule))
-        return failure();
-      // What options alone cannot say (piecewise_constant's list lengths).
-      rt::LearningRateSchedule decoded;
-      if (rt::Status s = rt::decodeSchedule(dl::settingOf(cast<dl::ConfigAttr>(*schedule)), &decoded);
-          !s.ok()) {
-        emitError(value.loc) << s.message();
-        return failure();
-      }
-      return schedule;
-    }
+    return buildConfig(dl::Category::Schedule, value);
   case OptionType::IntOrPair:
   case OptionType::IntList: {
     SmallVector<int64_t> numbers;
@@ -462,6 +450,21 @@ FailureOr<Attribute> dlc::buildConfig(dl::Category category, const Constant &val
   FailureOr<NamedAttrList> options = bindOptions(value.loc, what, kind->options, args);
   if (failed(options))
     return failure();
-  return Attribute(dl::ConfigAttr::get(context, StringAttr::get(context, value.text),
-                                       options->getDictionary(context)));
+  auto config = dl::ConfigAttr::get(context, StringAttr::get(context, value.text),
+                                    options->getDictionary(context));
+  // What options one by one cannot say (piecewise_constant's list lengths,
+  // at most one gradient clipping): the runtime's decoding decides.
+  rt::Status decoded = rt::okStatus();
+  if (category == dl::Category::Schedule) {
+    rt::LearningRateSchedule schedule;
+    decoded = rt::decodeSchedule(dl::settingOf(config), &schedule);
+  } else if (category == dl::Category::Optimizer) {
+    rt::OptimizerSettings optimizer;
+    decoded = rt::decodeOptimizer(dl::settingOf(config), &optimizer);
+  }
+  if (!decoded.ok()) {
+    emitError(value.loc) << decoded.message();
+    return failure();
+  }
+  return Attribute(config);
 }

@@ -605,6 +605,21 @@ bool lossScaleUpdate(Contract &c) { // state, grads... -> state'
   return true;
 }
 
+/// A gradient norm (dl.gradient_norm's result): f32[1].
+bool gradientNorm(Contract &c, Ref r) {
+  return (c.dtype(r) == DType::kF32 && c.shape(r) == Shape{1}) ||
+         c.fail(c.name(r) + " must be a gradient norm, f32[1]");
+}
+
+bool gradientNorm(Contract &c) { // grads... -> norm
+  if (!c.counts(1, kMaxGradients, 1) || !gradientNorm(c, out(0)))
+    return false;
+  for (size_t i = 0; i < c.inputs(); ++i)
+    if (!c.floatType(in(i)))
+      return false;
+  return true;
+}
+
 bool loss(Contract &c, K kind) {
   LossSettings settings;
   if (kind == K::loss_grad && c.inputs() == 3 && !lossScaleState(c, in(2)))
@@ -634,8 +649,9 @@ bool metric(Contract &c) {
   return predictionAndLabels(c, rule == "top_k") && c.shapeIs(out(0), perExample(c));
 }
 
-bool optimizerUpdate(Contract &c) { // param, grad, step, slots..., [loss scale] -> param', slots'...
-  if (!c.counts(3, 3 + 8, c.outputs()) || c.outputs() < 1)
+// param, grad, step, slots..., [loss scale], [norm] -> param', slots'...
+bool optimizerUpdate(Contract &c) {
+  if (!c.counts(3, 3 + 9, c.outputs()) || c.outputs() < 1)
     return c.fail("has no results");
   Setting setting;
   OptimizerSettings settings;
@@ -645,13 +661,18 @@ bool optimizerUpdate(Contract &c) { // param, grad, step, slots..., [loss scale]
   if (!s.ok())
     return c.fail(s.message());
   size_t slots = optimizerSlots(settings).size();
-  bool scaled = c.inputs() == 4 + slots;
-  if ((c.inputs() != 3 + slots && !scaled) || c.outputs() != 1 + slots)
-    return c.fail("has " + std::to_string(c.inputs() - 3) + " optimizer slot operands and " +
+  const bool clipped = normClip(settings) > 0;
+  const size_t fixed = 3 + slots + (clipped ? 1 : 0);
+  bool scaled = c.inputs() == fixed + 1;
+  if ((c.inputs() != fixed && !scaled) || c.outputs() != 1 + slots)
+    return c.fail("has " + std::to_string(c.inputs()) + " operands and " +
                   std::to_string(c.outputs() - 1) + " slot results; " + setting.kind +
-                  " with these options keeps " + std::to_string(slots) +
-                  " (and may take the loss-scaling state last)");
+                  " with these options keeps " + std::to_string(slots) + " slots" +
+                  (clipped ? ", takes the gradient norm last" : "") +
+                  " (and may take the loss-scaling state after the slots)");
   if (scaled && !lossScaleState(c, in(3 + slots)))
+    return false;
+  if (clipped && !gradientNorm(c, in(c.inputs() - 1)))
     return false;
   if (c.dtype(in(2)) != DType::kI64 || c.rank(in(2)) != 0)
     return c.fail(c.name(in(2)) + " must be the step, an i64 scalar");
@@ -714,6 +735,7 @@ bool check(Contract &c, K kind) {
   case K::metric: return metric(c);
   case K::optimizer_update: return optimizerUpdate(c);
   case K::loss_scale_update: return lossScaleUpdate(c);
+  case K::gradient_norm: return gradientNorm(c);
   case K::cast: return cast(c);
   }
   return c.fail("op kind " + std::to_string(int(kind)) + " has no contract");

@@ -165,15 +165,17 @@ Status decodeOptimizer(const Setting &setting, OptimizerSettings *out) {
   using K = OptimizerKind;
   static const KindTable<K> table{
       "optimizer",
-      {{"sgd", K::kSgd, {"learning_rate", "momentum", "nesterov", "clipvalue"}},
-       {"adam", K::kAdam, {"learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad", "clipvalue"}},
-       {"adamw",
-        K::kAdamW,
-        {"learning_rate", "weight_decay", "beta_1", "beta_2", "epsilon", "amsgrad", "clipvalue"}},
+      {{"sgd", K::kSgd, {"learning_rate", "momentum", "nesterov", "clipvalue", "clipnorm", "global_clipnorm"}},
+       {"adam", K::kAdam,
+        {"learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad", "clipvalue", "clipnorm", "global_clipnorm"}},
+       {"adamw", K::kAdamW,
+        {"learning_rate", "weight_decay", "beta_1", "beta_2", "epsilon", "amsgrad", "clipvalue", "clipnorm",
+         "global_clipnorm"}},
        {"rmsprop", K::kRmsprop,
-        {"learning_rate", "rho", "momentum", "epsilon", "centered", "clipvalue"}}}};
+        {"learning_rate", "rho", "momentum", "epsilon", "centered", "clipvalue", "clipnorm", "global_clipnorm"}}}};
   const KindTable<K>::Entry *entry;
-  DLC_RETURN_IF_ERROR(table.find(setting, &entry, {{"clipvalue"}, {}, {"learning_rate"}}), "");
+  DLC_RETURN_IF_ERROR(
+      table.find(setting, &entry, {{"clipvalue", "clipnorm", "global_clipnorm"}, {}, {"learning_rate"}}), "");
   auto get = [&](const char *name) {
     auto it = setting.options.find(name);
     return it == setting.options.end() ? 0.0 : it->second;
@@ -194,8 +196,18 @@ Status decodeOptimizer(const Setting &setting, OptimizerSettings *out) {
   s.rho = get("rho");
   s.centered = get("centered") != 0;
   s.clipValue = get("clipvalue");
-  if (s.clipValue < 0)
-    return invalid("optimizer '" + setting.kind + "': clipvalue must be positive");
+  s.clipNorm = get("clipnorm");
+  s.globalClipNorm = get("global_clipnorm");
+  int clips = 0;
+  for (auto [name, value] : {std::pair{"clipvalue", s.clipValue}, {"clipnorm", s.clipNorm},
+                             {"global_clipnorm", s.globalClipNorm}}) {
+    if (!(value >= 0))
+      return invalid("optimizer '" + setting.kind + "': " + name + " must be positive");
+    clips += value > 0;
+  }
+  if (clips > 1) // as Keras' optimizers refuse it
+    return invalid("optimizer '" + setting.kind +
+                   "': set at most one of clipvalue, clipnorm and global_clipnorm");
   *out = s;
   return okStatus();
 }

@@ -16,6 +16,7 @@
 #include "runtime/status.h"
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -77,11 +78,31 @@ struct OptimizerSettings {
   double weightDecay = 0;   // adamw
   double rho = 0;           // rmsprop
   bool centered = false;    // rmsprop
-  /// Each gradient element clipped to [-clipValue, clipValue] before the
-  /// update (after loss scaling's division); 0: no clipping.
+  /// Keras' gradient clipping, after loss scaling's division; at most one
+  /// is set, 0 is unset. clipValue: each element clipped to [-clipValue,
+  /// clipValue]. clipNorm: each parameter's gradient scaled by
+  /// gradientClipFactor of its own L2 norm; globalClipNorm: every gradient
+  /// by that of their joint norm (dl.gradient_norm computes the norms).
   double clipValue = 0;
+  double clipNorm = 0;
+  double globalClipNorm = 0;
 };
 Status decodeOptimizer(const Setting &setting, OptimizerSettings *out);
+
+/// The norm a gradient is clipped to (clipNorm or globalClipNorm), 0 when
+/// the optimizer does not clip by norm.
+inline double normClip(const OptimizerSettings &s) { return s.clipNorm > 0 ? s.clipNorm : s.globalClipNorm; }
+
+/// What a gradient is multiplied by when its L2 norm |norm| (of itself, or
+/// of all gradients for global_clipnorm) is clipped to |clip| (> 0): 1 up to
+/// the clip, clip / norm above it, and Keras' answer for a norm that is not
+/// finite: NaN for NaN; for infinity 0 with clipnorm (an infinite element
+/// still becomes NaN) and NaN with global_clipnorm. Under dynamic loss
+/// scaling such a step is skipped anyway.
+inline double gradientClipFactor(double norm, double clip, bool global) {
+  double factor = norm <= clip ? 1.0 : clip / norm;
+  return global ? factor + (norm - norm) : factor;
+}
 
 /// The state slots an optimizer keeps per parameter, in order: sgd
 /// [momentum] (none without momentum); adam / adamw [m, v] (+ v_hat with

@@ -112,6 +112,10 @@ OptimizerConfig optimizerConfig(dl::ConfigAttr config) {
   number("rho", result.rho);
   if (auto clip = dyn_cast_or_null<FloatAttr>(config.getOptions().get("clipvalue")))
     result.clipValue = clip.getValueAsDouble();
+  if (auto clip = dyn_cast_or_null<FloatAttr>(config.getOptions().get("clipnorm")))
+    result.clipNorm = clip.getValueAsDouble();
+  if (auto clip = dyn_cast_or_null<FloatAttr>(config.getOptions().get("global_clipnorm")))
+    result.globalClipNorm = clip.getValueAsDouble();
   flag("nesterov", result.nesterov);
   flag("amsgrad", result.amsgrad);
   flag("centered", result.centered);
@@ -368,6 +372,13 @@ private:
           values[u.getNewState()] = std::move(result);
           return success();
         })
+        .Case([&](GradientNormOp n) {
+          double sum = 0;
+          for (Value g : n.getGrads())
+            for (double x : in(g).data)
+              sum += x * x;
+          return define(op, RefTensor({1}, std::sqrt(sum)));
+        })
         .Case([&](ZerosOp z) {
           auto type = cast<RankedTensorType>(z.getType());
           return define(op, RefTensor(std::vector<int64_t>(type.getShape().begin(),
@@ -482,15 +493,20 @@ private:
           int64_t step = int64_t(in(u.getStep())[0]);
           RefTensor grad = in(u.getGrad());
           bool apply = true;
+          std::optional<double> norm;
+          if (Value n = u.getGradNorm())
+            norm = in(n)[0];
           if (Value scaling = u.getLossScale()) {
             const RefTensor &state = in(scaling);
             apply = state[rt::loss_scale::kStepFinite] != 0;
             step -= int64_t(state[rt::loss_scale::kSkippedSteps]);
             for (int64_t i = 0; i < grad.size(); ++i)
               grad[i] /= state[rt::loss_scale::kStepScale];
+            if (norm)
+              *norm /= state[rt::loss_scale::kStepScale];
           }
           if (apply)
-            applyOptimizer(optimizerConfig(u.getConfig()), step, param, grad, slots);
+            applyOptimizer(optimizerConfig(u.getConfig()), step, param, grad, slots, norm);
           slots.insert(slots.begin(), std::move(param));
           return defineAll(op, std::move(slots));
         })

@@ -124,10 +124,26 @@ void rmsprop(const OptimizerConfig &c, double rate, RefTensor &p, const RefTenso
 } // namespace
 
 void applyOptimizer(const OptimizerConfig &config, int64_t step, RefTensor &param,
-                    const RefTensor &grad, std::vector<RefTensor> &slots) {
+                    const RefTensor &grad, std::vector<RefTensor> &slots,
+                    std::optional<double> gradNorm) {
   const double rate = learningRate(config, step);
-  // Keras' optimizer._clip_gradients (clipvalue): ops.clip(g, -v, v).
+  // Keras' optimizer._clip_gradients, written as Keras 3 writes it.
   RefTensor clipped = grad;
+  if (config.clipNorm) {
+    // _clip_by_norm: values * clipnorm / maximum(l2norm, clipnorm), where
+    // l2norm is sqrt(l2sum) only where l2sum > 0 (else l2sum itself).
+    const double c = *config.clipNorm, norm = gradNorm.value_or(NAN);
+    const double denominator = std::isnan(norm) ? norm : std::max(norm, c);
+    for (double &g : clipped.data)
+      g = g * c / denominator;
+  } else if (config.globalClipNorm) {
+    // clip_by_global_norm: scale = clip * minimum(1 / norm, 1 / clip) +
+    // (norm - norm), which is NaN for a norm that is not finite.
+    const double c = *config.globalClipNorm, norm = gradNorm.value_or(NAN);
+    const double scale = c * std::min(1.0 / norm, 1.0 / c) + (norm - norm);
+    for (double &g : clipped.data)
+      g = g * (std::isnan(norm) ? norm : scale);
+  }
   if (config.clipValue)
     for (double &g : clipped.data)
       g = std::isnan(g) ? g : std::min(std::max(g, -*config.clipValue), *config.clipValue);

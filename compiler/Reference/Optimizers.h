@@ -39,6 +39,8 @@ struct OptimizerConfig {
   double rho = 0.9;                 // rmsprop
   bool centered = false;            // rmsprop
   std::optional<double> clipValue;  // Keras' None: no clipping
+  std::optional<double> clipNorm;
+  std::optional<double> globalClipNorm;
 };
 
 /// The state slots |config| keeps per parameter, in order, e.g. {"m", "v"}
@@ -51,8 +53,11 @@ double learningRate(const OptimizerConfig &config, int64_t step);
 
 /// Applies step |step| (0 for the first; Adam's bias correction uses step+1)
 /// to |param| given its gradient |grad|, updating |slots| (one tensor per
-/// optimizerSlots entry, zero-initialised before the first step).
+/// optimizerSlots entry, zero-initialised before the first step). With
+/// clipnorm or global_clipnorm, |gradNorm| is the L2 norm of |grad| or of all
+/// gradients of the step.
 void applyOptimizer(const OptimizerConfig &config, int64_t step, RefTensor &param,
-                    const RefTensor &grad, std::vector<RefTensor> &slots);
+                    const RefTensor &grad, std::vector<RefTensor> &slots,
+                    std::optional<double> gradNorm = std::nullopt);
 
 } // namespace dlc::ref

@@ -266,6 +266,18 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     OpBuilder moduleBuilder(context);
     moduleBuilder.setInsertionPoint(grad);
     Value stepValue = body->getArguments().back();
+    // Clipping by norm (Keras' clipnorm, global_clipnorm) needs the norm of
+    // each gradient, or of all of them, before any update.
+    dlc::rt::OptimizerSettings settings;
+    (void)dlc::rt::decodeOptimizer(settingOf(optimizer), &settings); // verified with the setup
+    auto normType = RankedTensorType::get({1}, b.getF32Type());
+    Value globalNorm;
+    if (settings.globalClipNorm > 0 && grad.getNumResults() > 1) {
+      SmallVector<Value> gradients;
+      for (unsigned i = 1; i < grad.getNumResults(); ++i)
+        gradients.push_back(mapping.lookup(gradReturn.getOperand(i)));
+      globalNorm = b.create<GradientNormOp>(gradReturn.getLoc(), normType, gradients);
+    }
     for (unsigned i = 1; i < grad.getNumResults(); ++i) {
       StringRef name = grad.getResultAttrOfType<StringAttr>(i, "dl.name").getValue();
       auto param = module.lookupSymbol<ParamOp>(name);
@@ -284,8 +296,12 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
       Value current = b.create<WeightOp>(loc, param.getType(), FlatSymbolRefAttr::get(context, name));
       Value gradient = mapping.lookup(gradReturn.getOperand(i));
       SmallVector<Type> slotTypes(slots.size(), param.getType());
+      Value norm = globalNorm;
+      if (settings.clipNorm > 0)
+        norm = b.create<GradientNormOp>(loc, normType, ValueRange{gradient});
       auto update = b.create<OptimizerUpdateOp>(loc, param.getType(), slotTypes, current, gradient,
-                                                stepValue, slots, /*loss_scale=*/Value(), optimizer);
+                                                stepValue, slots, /*loss_scale=*/Value(), norm,
+                                                optimizer);
       b.create<AssignOp>(loc, FlatSymbolRefAttr::get(context, name), update.getNewParam());
       for (auto [symbol, value] : llvm::zip(slotSymbols, update.getNewSlots()))
         b.create<AssignOp>(loc, symbol, value);

@@ -78,6 +78,7 @@ constexpr Rule kRules[] = {
     {"optimizer_update", O::kF32, R::kF32, "updates the f32 master weights and their slots"},
     {"loss_scale_update", O::kF32, R::kF32,
      "checks the f32 gradients the optimizer reads; the loss scale is f32 state"},
+    {"gradient_norm", O::kF32, R::kF32, "the norm of the f32 gradients the optimizer reads"},
 };
 
 } // namespace

@@ -28,9 +28,14 @@ const Range kAtLeastOne{1, std::numeric_limits<double>::infinity(), false, false
 
 OptionSpec learningRate(double value) { return {"learning_rate", T::Rate, D::of(value), kPositive}; }
 OptionSpec epsilon() { return {"epsilon", T::Float, D::of(1e-7), kPositive}; }
-// Keras' clipvalue: each gradient element clipped to [-clipvalue, clipvalue]
-// (after loss scaling's division) before the update; unset, no clipping.
+// Keras' gradient clipping, after loss scaling's division, at most one of
+// them (runtime/settings.h): clipvalue clips each gradient element to
+// [-clipvalue, clipvalue]; clipnorm rescales each parameter's gradient to an
+// L2 norm of at most clipnorm; global_clipnorm rescales all gradients
+// together to a joint L2 norm of at most global_clipnorm. Unset: none.
 OptionSpec clipValue() { return {"clipvalue", T::Float, D::absent(), kPositive}; }
+OptionSpec clipNorm() { return {"clipnorm", T::Float, D::absent(), kPositive}; }
+OptionSpec globalClipNorm() { return {"global_clipnorm", T::Float, D::absent(), kPositive}; }
 
 const std::vector<KindSpec> &losses() {
   static const std::vector<KindSpec> kinds = {
@@ -50,20 +55,20 @@ const std::vector<KindSpec> &optimizers() {
   static const std::vector<KindSpec> kinds = {
       {"sgd",
        {learningRate(0.01), {"momentum", T::Float, D::of(0.0), kUnitClosed},
-        {"nesterov", T::Bool, D::of(false)}, clipValue()}},
+        {"nesterov", T::Bool, D::of(false)}, clipValue(), clipNorm(), globalClipNorm()}},
       {"adam",
        {learningRate(0.001), {"beta_1", T::Float, D::of(0.9), kUnitOpen},
         {"beta_2", T::Float, D::of(0.999), kUnitOpen}, epsilon(),
-        {"amsgrad", T::Bool, D::of(false)}, clipValue()}},
+        {"amsgrad", T::Bool, D::of(false)}, clipValue(), clipNorm(), globalClipNorm()}},
       {"adamw",
        {learningRate(0.001), {"weight_decay", T::Float, D::of(0.004), kNonNegative},
         {"beta_1", T::Float, D::of(0.9), kUnitOpen},
         {"beta_2", T::Float, D::of(0.999), kUnitOpen}, epsilon(),
-        {"amsgrad", T::Bool, D::of(false)}, clipValue()}},
+        {"amsgrad", T::Bool, D::of(false)}, clipValue(), clipNorm(), globalClipNorm()}},
       {"rmsprop",
        {learningRate(0.001), {"rho", T::Float, D::of(0.9), kUnitOpen},
         {"momentum", T::Float, D::of(0.0), kUnitOpen}, epsilon(),
-        {"centered", T::Bool, D::of(false)}, clipValue()}},
+        {"centered", T::Bool, D::of(false)}, clipValue(), clipNorm(), globalClipNorm()}},
   };
   return kinds;
 }

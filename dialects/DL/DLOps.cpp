@@ -166,10 +166,33 @@ LogicalResult LossScaleUpdateOp::verify() {
   return success();
 }
 
+/// A norm of dl.gradient_norm: tensor<1xf32>.
+static LogicalResult verifyNorm(Operation *op, Value norm, StringRef what) {
+  auto type = cast<ShapedType>(norm.getType());
+  if (type.getRank() != 1 || type.getDimSize(0) != 1 || !type.getElementType().isF32())
+    return op->emitOpError(what) << " must be a norm, tensor<1xf32>, got " << type;
+  return success();
+}
+
+LogicalResult GradientNormOp::verify() {
+  if (getGrads().empty())
+    return emitOpError("takes the norm of at least one gradient");
+  return verifyNorm(*this, getNorm(), "result");
+}
+
 LogicalResult OptimizerUpdateOp::verify() {
   if (failed(verifyLossScaleState(*this, getLossScale(), "loss_scale")))
     return failure();
   if (failed(verifyConfig(Category::Optimizer, getConfig(), [&]() { return emitOpError(); })))
+    return failure();
+  dlc::rt::OptimizerSettings settings;
+  if (dlc::rt::Status s = dlc::rt::decodeOptimizer(settingOf(getConfig()), &settings); !s.ok())
+    return emitOpError(s.message());
+  const bool clipsByNorm = dlc::rt::normClip(settings) > 0;
+  if (clipsByNorm != bool(getGradNorm()))
+    return emitOpError(clipsByNorm ? "clips by norm, so it takes the gradient's norm (grad_norm)"
+                                   : "takes a grad_norm, but its optimizer does not clip by norm");
+  if (getGradNorm() && failed(verifyNorm(*this, getGradNorm(), "grad_norm")))
     return failure();
   size_t expected = optimizerSlots(getConfig()).size();
   if (getSlots().size() != expected || getNewSlots().size() != expected)

@@ -242,15 +242,38 @@ def DL_OptimizerUpdateOp : DL_Op<"optimizer_update", [Pure, AttrSizedOperandSegm
     not all finite leaves the parameter and slots as they are, and the step
     number leaves out the steps skipped so far (Keras' LossScaleOptimizer:
     the inner optimizer counts the steps it applied).
+
+    `grad_norm` is there exactly when the config clips by norm (`clipnorm`,
+    `global_clipnorm`): dl.gradient_norm of this gradient alone or of all
+    gradients, before the loss-scale division, which the update applies to
+    the norm too.
   }];
   let arguments = (ins DL_FloatTensor:$param, DL_FloatTensor:$grad, 0DTensorOf<[I64]>:$step,
                        Variadic<DL_FloatTensor>:$slots, Optional<1DTensorOf<[F32]>>:$loss_scale,
-                       DL_ConfigAttr:$config);
+                       Optional<1DTensorOf<[F32]>>:$grad_norm, DL_ConfigAttr:$config);
   let results = (outs DL_FloatTensor:$new_param, Variadic<DL_FloatTensor>:$new_slots);
   let assemblyFormat = [{
-    $param `,` $grad `,` $step (`,` $slots^)? (`loss_scale` $loss_scale^)? attr-dict `:`
-    functional-type(operands, results)
+    $param `,` $grad `,` $step (`,` $slots^)? (`loss_scale` $loss_scale^)?
+    (`grad_norm` $grad_norm^)? attr-dict `:` functional-type(operands, results)
   }];
+  let hasVerifier = 1;
+}
+
+def DL_GradientNormOp : DL_Op<"gradient_norm", [Pure]> {
+  let summary = "the L2 norm of one or several gradients taken together";
+  let description = [{
+    sqrt of the sum of the squares of every element of every operand,
+    accumulated in f64, as tensor<1xf32> (for clipnorm: one gradient; for
+    global_clipnorm: all of them). NaN or infinity in an operand gives a
+    norm that is not finite.
+
+    ```mlir
+    %norm = dl.gradient_norm %g1, %g2 : (tensor<3x3x1x32xf32>, tensor<32xf32>) -> tensor<1xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<DL_FloatTensor>:$grads);
+  let results = (outs 1DTensorOf<[F32]>:$norm);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

@@ -17,6 +17,7 @@
 #include "runtime/loss_scale.h"
 #include "runtime/cpu/recurrent.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace dlc::rt::cpu {
@@ -380,15 +381,21 @@ Status buildOptimizerUpdate(OpContext &ctx, PreparedCall *call) {
   OptimizerConfig config;
   DLC_RETURN_IF_ERROR(optimizerConfig(ctx.op, &config), "");
   int slots = int(optimizerSlots(config).size());
-  // param, grad, step, slots..., and the loss-scaling state when scaled.
-  bool scaled = ctx.numInputs() == size_t(3 + slots + 1);
+  // param, grad, step, slots..., the loss-scaling state when scaled, and the
+  // gradient's norm when the optimizer clips by norm.
+  const double clip = normClip(config);
+  const size_t fixed = size_t(3 + slots) + (clip > 0 ? 1 : 0);
+  bool scaled = ctx.numInputs() == fixed + 1;
   DLC_RETURN_IF_ERROR(need(ctx, 3, size_t(1 + slots)), "");
-  if (ctx.numInputs() != size_t(3 + slots) && !scaled)
-    return bad("optimizer has " + std::to_string(int(ctx.numInputs()) - 3) +
-               " slots, expected " + std::to_string(slots));
-  std::optional<TensorView> lossScale;
+  if (ctx.numInputs() != fixed && !scaled)
+    return bad("optimizer_update has " + std::to_string(ctx.numInputs()) + " operands, expected " +
+               std::to_string(fixed) + " (or one more with loss scaling)");
+  std::optional<TensorView> lossScale, norm;
   if (scaled)
     lossScale = ctx.in(size_t(3 + slots));
+  if (clip > 0)
+    norm = ctx.in(ctx.numInputs() - 1);
+  const bool global = config.globalClipNorm > 0;
   if (ctx.in(2).dtype != DType::kI64 || ctx.in(2).numel() != 1)
     return bad("the step operand must be an i64 scalar");
   // Results usually alias their inputs (in place on parameter storage);
@@ -415,7 +422,10 @@ Status buildOptimizerUpdate(OpContext &ctx, PreparedCall *call) {
       step -= int64_t(s[loss_scale::kSkippedSteps]);
       scale = s[loss_scale::kStepScale];
     }
-    return applyOptimizer(config, step, state[0].second.f32(), grad.f32(), scale,
+    float factor = 1;
+    if (norm)
+      factor = float(gradientClipFactor(norm->f32()[0] / scale, clip, global));
+    return applyOptimizer(config, step, state[0].second.f32(), grad.f32(), scale, factor,
                           slotPointers.data(), slots, grad.numel());
   };
   return okStatus();
@@ -439,6 +449,25 @@ Status buildLossScaleUpdate(OpContext &ctx, PreparedCall *call) {
         break;
     }
     loss_scale::nextLossScaleState(state.f32(), finite, growthSteps, out.f32());
+    return okStatus();
+  };
+  return okStatus();
+}
+
+Status buildGradientNorm(OpContext &ctx, PreparedCall *call) {
+  DLC_RETURN_IF_ERROR(need(ctx, 1, 1), "");
+  std::vector<TensorView> grads;
+  for (size_t i = 0; i < ctx.numInputs(); ++i)
+    grads.push_back(ctx.in(i));
+  TensorView out = ctx.out(0);
+  *call = [=](const RunOptions &) {
+    double sum = 0; // f64 as the op says: no overflow, one order of addition
+    for (const TensorView &g : grads) {
+      const float *v = g.f32();
+      for (int64_t i = 0; i < g.numel(); ++i)
+        sum += double(v[i]) * double(v[i]);
+    }
+    out.f32()[0] = float(std::sqrt(sum));
     return okStatus();
   };
   return okStatus();

@@ -21,6 +21,7 @@ Status buildBatchNorm(OpContext &ctx, PreparedCall *call);
 Status buildBatchNormGrads(OpContext &ctx, bool inference, PreparedCall *call);
 Status buildStatisticsUpdate(OpContext &ctx, PreparedCall *call);
 Status buildLossScaleUpdate(OpContext &ctx, PreparedCall *call);
+Status buildGradientNorm(OpContext &ctx, PreparedCall *call);
 Status buildEmbedding(OpContext &ctx, bool grad, PreparedCall *call);
 Status buildLstm(OpContext &ctx, PreparedCall *call);
 Status buildLstmGrad(OpContext &ctx, PreparedCall *call);

@@ -19,15 +19,17 @@ namespace dlc::rt::cpu {
 
 namespace {
 /// The gradient as the update reads it: divided by the step's loss scale
-/// (1 without loss scaling: x / 1 is x) and clipped to [-clip, clip]
-/// (infinite without clipvalue; NaN stays NaN), element by element inside
-/// the update's own pass.
+/// (1 without loss scaling: x / 1 is x), multiplied by the clip-by-norm
+/// factor (1 without) and clipped to [-clip, clip] (infinite without
+/// clipvalue; NaN stays NaN), element by element inside the update's own
+/// pass.
 struct Gradient {
   const float *g;
   float divisor;
+  float factor;
   float clip;
   float operator[](int64_t i) const {
-    float v = g[i] / divisor;
+    float v = g[i] / divisor * factor;
     return v > clip ? clip : (v < -clip ? -clip : v);
   }
 };
@@ -127,9 +129,9 @@ void rmsprop(const OptimizerConfig &c, double rate, float *p, Gradient g, float 
 } // namespace
 
 Status applyOptimizer(const OptimizerConfig &config, int64_t step, float *param,
-                      const float *gradient, float lossScale, float *const *slots, int slotCount,
-                      int64_t n) {
-  const Gradient grad{gradient, lossScale,
+                      const float *gradient, float lossScale, float clipFactor, float *const *slots,
+                      int slotCount, int64_t n) {
+  const Gradient grad{gradient, lossScale, clipFactor,
                       config.clipValue > 0 ? float(config.clipValue) : std::numeric_limits<float>::infinity()};
   int expected = int(optimizerSlots(config).size());
   if (slotCount != expected)

@@ -22,11 +22,13 @@ using rt::OptimizerKind;
 using OptimizerConfig = rt::OptimizerSettings;
 
 /// Applies step |step| to |param| (|n| elements) given |gradient| divided by
-/// |lossScale| (1 without loss scaling), updating the |slotCount| slots in
-/// place (zero before the first step), in rt::optimizerSlots' order. Another
-/// slot count is kInvalidArgument. Splits over threads when |n| is large.
+/// |lossScale| (1 without loss scaling) and multiplied by |clipFactor|
+/// (rt::gradientClipFactor; 1 without clipping by norm), updating the
+/// |slotCount| slots in place (zero before the first step), in
+/// rt::optimizerSlots' order. Another slot count is kInvalidArgument. Splits
+/// over threads when |n| is large.
 Status applyOptimizer(const OptimizerConfig &config, int64_t step, float *param,
-                      const float *gradient, float lossScale, float *const *slots, int slotCount,
-                      int64_t n);
+                      const float *gradient, float lossScale, float clipFactor, float *const *slots,
+                      int slotCount, int64_t n);
 
 } // namespace dlc::rt::cpu

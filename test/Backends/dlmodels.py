@@ -291,10 +291,14 @@ OPTIMIZER_VALUES = {
     ("adam", "epsilon"): [1e-3], ("adamw", "weight_decay"): [0.1], ("adamw", "beta_1"): [0.8],
     ("adamw", "beta_2"): [0.95], ("adamw", "epsilon"): [1e-4], ("rmsprop", "rho"): [0.5],
     ("rmsprop", "momentum"): [0.5], ("rmsprop", "epsilon"): [1e-3],
-    # Small enough that some gradient elements of the cases are clipped.
-    ("sgd", "clipvalue"): [0.02], ("adam", "clipvalue"): [0.02], ("adamw", "clipvalue"): [0.02],
-    ("rmsprop", "clipvalue"): [0.02],
 }
+# Gradient clipping (at most one per optimizer, as in Keras), small enough
+# that the cases' gradients are clipped: some elements by clipvalue, some
+# parameters' gradients by clipnorm, all gradients by global_clipnorm.
+CLIP_VALUES = {"clipvalue": 0.02, "clipnorm": 0.05, "global_clipnorm": 0.1}
+for _optimizer in ("sgd", "adam", "adamw", "rmsprop"):
+    for _clip, _value in CLIP_VALUES.items():
+        OPTIMIZER_VALUES[(_optimizer, _clip)] = [_value]
 LEARNING_RATE = 0.05  # large enough that a wrong update shows
 
 
@@ -752,12 +756,17 @@ def random_model(catalog_data, seed):
     if schedules.random() < 0.2:
         optimizer_options["learning_rate"] = schedules.choice(SCHEDULES)
     for option in catalog.optimizers[optimizer]["options"]:
-        if option["name"] in HOST_ONLY_OPTIONS or rng.random() < 0.5:
+        if option["name"] in HOST_ONLY_OPTIONS or option["name"] in CLIP_VALUES or rng.random() < 0.5:
             continue
         if option["type"] == "bool":
             optimizer_options[option["name"]] = rng.choice([True, False])
         else:
             optimizer_options[option["name"]] = rng.choice(OPTIMIZER_VALUES.get((optimizer, option["name"]), [0.5]))
+    # One gradient clipping now and then (drawn apart from |rng|).
+    clipping = random.Random("clipping:%s" % seed)
+    if clipping.random() < 0.3:
+        clip = clipping.choice(sorted(CLIP_VALUES))
+        optimizer_options[clip] = CLIP_VALUES[clip]
     metrics = [m["name"] + ("(k=%d)" % rng.choice([1, 2]) if m["options"] else "")
                for m in catalog.data["metrics"] if rng.random() < 0.3]
     # A sequence keeps its positions to the output now and then (drawn apart

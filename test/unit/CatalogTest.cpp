@@ -43,7 +43,8 @@ std::vector<std::string> optionNames(Category category, llvm::StringRef kind) {
 
 TEST(ClosestMatchTest, Misspelling) {
   std::vector<std::string> adam = optionNames(Category::Optimizer, "adam");
-  ASSERT_EQ(adam.size(), 6u); // learning_rate, beta_1, beta_2, epsilon, amsgrad, clipvalue
+  // learning_rate, beta_1, beta_2, epsilon, amsgrad, clipvalue, clipnorm, global_clipnorm
+  ASSERT_EQ(adam.size(), 8u);
   EXPECT_EQ(dl::closestMatch("lerning_rate", adam), "learning_rate");
   EXPECT_EQ(dl::closestMatch("beta1", adam), "beta_1");
   EXPECT_EQ(dl::closestMatch("amsgard", adam), "amsgrad");

@@ -608,7 +608,7 @@ TEST(CpuKernelsOptimizer, ThreeStepsMatchReference) {
         Floats g = toFloats(grad);
         ref::applyOptimizer(refConfig, step, param, grad, refSlots);
         ASSERT_TRUE(
-            applyOptimizer(config, step, p.data(), g.data(), /*lossScale=*/1, slotPtrs.data(), slotCount, n).ok());
+            applyOptimizer(config, step, p.data(), g.data(), /*lossScale=*/1, /*clipFactor=*/1, slotPtrs.data(), slotCount, n).ok());
       }
       // The change, not the parameter: an error in a small update must show.
       Floats moved(n);
@@ -623,6 +623,6 @@ TEST(CpuKernelsOptimizer, ThreeStepsMatchReference) {
       for (int k = 0; k < slotCount; ++k)
         EXPECT_TRUE(matches(slots[k], refSlots[k], 2e-6)) << "slot " << k;
       EXPECT_FALSE(
-          applyOptimizer(config, 0, p.data(), p.data(), /*lossScale=*/1, slotPtrs.data(), slotCount + 1, n).ok());
+          applyOptimizer(config, 0, p.data(), p.data(), /*lossScale=*/1, /*clipFactor=*/1, slotPtrs.data(), slotCount + 1, n).ok());
     }
 }

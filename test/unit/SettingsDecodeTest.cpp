@@ -30,7 +30,8 @@ std::string describe(const rt::OptimizerSettings &s) {
   std::ostringstream os;
   os << int(s.kind) << " " << s.learningRate.initial << " " << s.momentum << " " << s.nesterov << " "
      << s.beta1 << " " << s.beta2 << " " << s.epsilon << " " << s.amsgrad << " "
-     << s.weightDecay << " " << s.rho << " " << s.centered << " " << s.clipValue;
+     << s.weightDecay << " " << s.rho << " " << s.centered << " " << s.clipValue << " " << s.clipNorm
+     << " " << s.globalClipNorm;
   return os.str();
 }
 std::string describe(const rt::LossSettings &s) {

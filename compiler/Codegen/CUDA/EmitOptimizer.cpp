@@ -108,6 +108,18 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
     before += "  const " + T + " lossScale = (" + T + ")" + field(rt::loss_scale::kStepScale) + ";\n";
     unscale = " / lossScale";
   }
+  // Clipping by norm (runtime/settings.h gradientClipFactor): one factor for
+  // the gradient, from its norm (or all gradients' norm) unscaled like it.
+  if (Value norm = update.getGradNorm()) {
+    const std::string clip = literal(rt::normClip(c));
+    std::string value = in(norm) + "[0]";
+    if (scaling)
+      value += " / " + field(rt::loss_scale::kStepScale);
+    before += "  const double norm = (double)(" + value + ");\n"
+              "  const " + T + " clipFactor = (" + T + ")((norm <= " + clip + " ? 1.0 : " + clip +
+              " / norm)" + (c.globalClipNorm > 0 ? " + (norm - norm)" : "") + ");\n";
+    unscale += " * clipFactor";
+  }
   // A constant rate stays a literal; a schedule is evaluated once per
   // thread from the step, in double as on the host.
   if (c.learningRate.kind == rt::ScheduleKind::kConstant) {

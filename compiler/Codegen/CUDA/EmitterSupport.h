@@ -191,5 +191,8 @@ bool isOptimizerGroup(dl::FusedOp group);
 mlir::LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel);
 bool isLossScaleGroup(dl::FusedOp group);
 mlir::LogicalResult emitLossScale(dl::FusedOp group, CudaKernel &kernel);
+/// A single dl.gradient_norm.
+bool isGradientNormGroup(dl::FusedOp group);
+mlir::LogicalResult emitGradientNorm(dl::FusedOp group, CudaKernel &kernel);
 
 } // namespace dlc::cuda

@@ -828,3 +828,47 @@ dl.param @"optimizer/loss_scale" : tensor<5xf32> init constant(dense<[1.0, 2.0, 
 // Tests that a loss scale setting is one of the catalog's.
 // expected-error@+1 {{unknown loss scale 'static'}}
 dl.train_setup {batch_size = 2 : i64, data_transforms = [], epochs = 1 : i64, loss = #dl.config<"mse", {}>, loss_scale = #dl.config<"static", {}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-01 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
+
+// -----
+
+// Tests that an optimizer clipping by norm takes the gradient's norm.
+func.func @clipnorm_without_norm(%p: tensor<4xf32>, %g: tensor<4xf32>, %s: tensor<i64>) {
+  // expected-error@+1 {{clips by norm, so it takes the gradient's norm (grad_norm)}}
+  %0 = dl.optimizer_update %p, %g, %s {config = #dl.config<"sgd", {clipnorm = 1.0 : f64, learning_rate = 1.000000e-01 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>} : (tensor<4xf32>, tensor<4xf32>, tensor<i64>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// Tests that a norm is refused where the optimizer does not clip by norm.
+func.func @norm_without_clipnorm(%p: tensor<4xf32>, %g: tensor<4xf32>, %s: tensor<i64>, %n: tensor<1xf32>) {
+  // expected-error@+1 {{takes a grad_norm, but its optimizer does not clip by norm}}
+  %0 = dl.optimizer_update %p, %g, %s grad_norm %n {config = #dl.config<"sgd", {learning_rate = 1.000000e-01 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>} : (tensor<4xf32>, tensor<4xf32>, tensor<i64>, tensor<1xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// Tests that Keras' rule of one gradient clipping holds in the IR too.
+func.func @two_clippings(%p: tensor<4xf32>, %g: tensor<4xf32>, %s: tensor<i64>, %n: tensor<1xf32>) {
+  // expected-error@+1 {{optimizer 'sgd': set at most one of clipvalue, clipnorm and global_clipnorm}}
+  %0 = dl.optimizer_update %p, %g, %s grad_norm %n {config = #dl.config<"sgd", {clipnorm = 1.0 : f64, clipvalue = 1.0 : f64, learning_rate = 1.000000e-01 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>} : (tensor<4xf32>, tensor<4xf32>, tensor<i64>, tensor<1xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// Tests that a gradient norm is of at least one gradient, as tensor<1xf32>.
+func.func @norm_of_nothing() {
+  // expected-error@+1 {{takes the norm of at least one gradient}}
+  %0 = dl.gradient_norm : () -> tensor<1xf32>
+  return
+}
+
+// -----
+
+func.func @norm_shape(%g: tensor<4xf32>) {
+  // expected-error@+1 {{result must be a norm, tensor<1xf32>, got 'tensor<2xf32>'}}
+  %0 = dl.gradient_norm %g : (tensor<4xf32>) -> tensor<2xf32>
+  return
+}
