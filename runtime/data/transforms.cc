@@ -92,25 +92,74 @@ void affine(const float *in, const Shape &s, float *out, const double m[6]) {
     }
 }
 
-class Rescale : public Transform {
+/// A step that maps each element to x * scale[c] + offset[c] by its channel
+/// c (the last axis). Consecutive such steps fold into one (Pipeline::
+/// create), so rescale then normalize is one pass; the loop runs over a
+/// pattern of whole channel groups, contiguous and vectorizable.
+class ChannelAffine : public Transform {
 public:
-  float scale = 1, offset = 0;
+  /// Coefficients for |channels| channels, in double for folding.
+  virtual void coefficients(int64_t channels, std::vector<double> *scale,
+                            std::vector<double> *offset) const = 0;
   Status outputShape(const Shape &in, Shape *out) const override {
     *out = in;
     return okStatus();
   }
   void apply(const float *in, const Shape &s, float *out, bool, const Draws &) const override {
-    for (int64_t i = 0, n = numElements(s); i < n; ++i)
-      out[i] = in[i] * scale + offset;
+    const int64_t C = s.empty() ? 1 : s.back(), n = numElements(s);
+    std::vector<double> scale, offset;
+    coefficients(C, &scale, &offset);
+    // 16 pixels' channels per block: the inner loop needs no index arithmetic.
+    const int64_t block = C * 16;
+    std::vector<float> blockScale(static_cast<size_t>(block)), blockOffset(static_cast<size_t>(block));
+    for (int64_t j = 0; j < block; ++j) {
+      blockScale[size_t(j)] = float(scale[size_t(j % C)]);
+      blockOffset[size_t(j)] = float(offset[size_t(j % C)]);
+    }
+    const float *a = blockScale.data(), *b = blockOffset.data();
+    int64_t i = 0;
+    for (; i + block <= n; i += block)
+      for (int64_t j = 0; j < block; ++j)
+        out[i + j] = in[i + j] * a[j] + b[j];
+    for (int64_t j = 0; i + j < n; ++j)
+      out[i + j] = in[i + j] * a[j] + b[j];
   }
 };
 
-class Normalize : public Transform {
+/// Consecutive ChannelAffine steps as one: coefficients composed in double.
+class FoldedAffine : public ChannelAffine {
 public:
-  std::vector<float> mean, inverseStd;
+  std::vector<std::shared_ptr<const ChannelAffine>> steps;
+  void coefficients(int64_t channels, std::vector<double> *scale,
+                    std::vector<double> *offset) const override {
+    scale->assign(size_t(channels), 1.0);
+    offset->assign(size_t(channels), 0.0);
+    for (const auto &step : steps) {
+      std::vector<double> a, b;
+      step->coefficients(channels, &a, &b);
+      for (size_t c = 0; c < size_t(channels); ++c) {
+        (*scale)[c] *= a[c];
+        (*offset)[c] = (*offset)[c] * a[c] + b[c];
+      }
+    }
+  }
+};
+
+class Rescale : public ChannelAffine {
+public:
+  double scale = 1, offset = 0;
+  void coefficients(int64_t channels, std::vector<double> *a, std::vector<double> *b) const override {
+    a->assign(size_t(channels), scale);
+    b->assign(size_t(channels), offset);
+  }
+};
+
+class Normalize : public ChannelAffine {
+public:
+  std::vector<double> mean, std;
   Status outputShape(const Shape &in, Shape *out) const override {
     int64_t channels = in.empty() ? 1 : in.back();
-    for (size_t n : {mean.size(), inverseStd.size()})
+    for (size_t n : {mean.size(), std.size()})
       if (n != 1 && int64_t(n) != channels)
         return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                                "transform 'normalize' has " + std::to_string(n) +
@@ -119,53 +168,56 @@ public:
     *out = in;
     return okStatus();
   }
-  void apply(const float *in, const Shape &s, float *out, bool, const Draws &) const override {
-    const size_t C = size_t(s.empty() ? 1 : s.back());
-    for (int64_t i = 0, n = numElements(s); i < n; ++i) {
-      size_t c = size_t(i) % C;
-      out[i] =
-          (in[i] - mean[mean.size() == 1 ? 0 : c]) * inverseStd[inverseStd.size() == 1 ? 0 : c];
+  /// (x - mean) / std.
+  void coefficients(int64_t channels, std::vector<double> *a, std::vector<double> *b) const override {
+    for (size_t c = 0; c < size_t(channels); ++c) {
+      const double m = mean[mean.size() == 1 ? 0 : c], d = std[std.size() == 1 ? 0 : c];
+      a->push_back(1.0 / d);
+      b->push_back(-m / d);
     }
   }
 };
 
 /// keras.applications.imagenet_utils.preprocess_input on 0-255 pixels:
-/// caffe: RGB to BGR, less the BGR means of ImageNet (VGG16, ResNet50);
 /// torch: x / 255, less the RGB means, over the RGB deviations; tf: x /
-/// 127.5 - 1 (MobileNet, Xception).
-class ImagenetPreprocess : public Transform {
+/// 127.5 - 1 (MobileNet, Xception); both per-channel affine maps.
+class ImagenetAffine : public ChannelAffine {
 public:
-  enum class Mode { kCaffe, kTorch, kTf } mode = Mode::kCaffe;
+  bool torch = false; // otherwise tf
   Status outputShape(const Shape &in, Shape *out) const override {
-    if (mode != Mode::kTf && (in.empty() || in.back() != 3))
+    if (torch && (in.empty() || in.back() != 3))
       return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                             "transform 'imagenet_preprocess' in modes caffe and torch needs RGB "
-                             "inputs (3 channels last), got " + describeShape(in));
+                             "transform 'imagenet_preprocess' in mode torch needs RGB inputs (3 "
+                             "channels last), got " + describeShape(in));
+    *out = in;
+    return okStatus();
+  }
+  void coefficients(int64_t channels, std::vector<double> *a, std::vector<double> *b) const override {
+    const double mean[3] = {0.485, 0.456, 0.406}, deviation[3] = {0.229, 0.224, 0.225};
+    for (size_t c = 0; c < size_t(channels); ++c) {
+      a->push_back(torch ? 1.0 / (255.0 * deviation[c]) : 1.0 / 127.5);
+      b->push_back(torch ? -mean[c] / deviation[c] : -1.0);
+    }
+  }
+};
+
+/// preprocess_input's caffe mode (VGG16, ResNet50): RGB to BGR, less the
+/// BGR means of ImageNet.
+class ImagenetCaffe : public Transform {
+public:
+  Status outputShape(const Shape &in, Shape *out) const override {
+    if (in.empty() || in.back() != 3)
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             "transform 'imagenet_preprocess' in mode caffe needs RGB inputs (3 "
+                             "channels last), got " + describeShape(in));
     *out = in;
     return okStatus();
   }
   void apply(const float *in, const Shape &s, float *out, bool, const Draws &) const override {
-    const int64_t n = numElements(s);
-    switch (mode) {
-    case Mode::kCaffe: {
-      const float meanBgr[3] = {103.939f, 116.779f, 123.68f};
-      for (int64_t i = 0; i < n; i += 3)
-        for (int64_t c = 0; c < 3; ++c)
-          out[i + c] = in[i + 2 - c] - meanBgr[c];
-      break;
-    }
-    case Mode::kTorch: {
-      const float mean[3] = {0.485f, 0.456f, 0.406f}, deviation[3] = {0.229f, 0.224f, 0.225f};
-      for (int64_t i = 0; i < n; i += 3)
-        for (int64_t c = 0; c < 3; ++c)
-          out[i + c] = (in[i + c] / 255.0f - mean[c]) / deviation[c];
-      break;
-    }
-    case Mode::kTf:
-      for (int64_t i = 0; i < n; ++i)
-        out[i] = in[i] / 127.5f - 1.0f;
-      break;
-    }
+    const float meanBgr[3] = {103.939f, 116.779f, 123.68f};
+    for (int64_t i = 0, n = numElements(s); i < n; i += 3)
+      for (int64_t c = 0; c < 3; ++c)
+        out[i + c] = in[i + 2 - c] - meanBgr[c];
   }
 };
 
@@ -336,25 +388,18 @@ Status makeStep(const TransformSpec &spec, std::shared_ptr<const Transform> *out
   const std::string &k = spec.kind;
   if (k == "rescale") {
     auto transform = std::make_shared<Rescale>();
-    double scale = 1, offset = 0;
-    DLC_RETURN_IF_ERROR(opts.number("scale", &scale), "");
-    DLC_RETURN_IF_ERROR(opts.number("offset", &offset, false), "");
-    transform->scale = float(scale), transform->offset = float(offset);
+    DLC_RETURN_IF_ERROR(opts.number("scale", &transform->scale), "");
+    DLC_RETURN_IF_ERROR(opts.number("offset", &transform->offset, false), "");
     *out = transform;
   } else if (k == "normalize") {
     auto transform = std::make_shared<Normalize>();
-    std::vector<double> mean, std;
-    DLC_RETURN_IF_ERROR(opts.numbers("mean", &mean), "");
-    DLC_RETURN_IF_ERROR(opts.numbers("std", &std), "");
-    for (double v : mean)
-      transform->mean.push_back(float(v));
-    for (double v : std) {
+    DLC_RETURN_IF_ERROR(opts.numbers("mean", &transform->mean), "");
+    DLC_RETURN_IF_ERROR(opts.numbers("std", &transform->std), "");
+    for (double v : transform->std)
       if (!(v > 0))
         return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                                "option 'std' of 'normalize' must be positive, got " +
                                    std::to_string(v));
-      transform->inverseStd.push_back(float(1.0 / v));
-    }
     *out = transform;
   } else if (k == "random_translation") {
     auto transform = std::make_shared<RandomTranslation>();
@@ -387,11 +432,13 @@ Status makeStep(const TransformSpec &spec, std::shared_ptr<const Transform> *out
   } else if (k == "imagenet_preprocess") {
     std::string mode;
     DLC_RETURN_IF_ERROR(opts.word("mode", {"caffe", "torch", "tf"}, &mode, "caffe"), "");
-    auto transform = std::make_shared<ImagenetPreprocess>();
-    transform->mode = mode == "caffe"   ? ImagenetPreprocess::Mode::kCaffe
-                      : mode == "torch" ? ImagenetPreprocess::Mode::kTorch
-                                        : ImagenetPreprocess::Mode::kTf;
-    *out = transform;
+    if (mode == "caffe") {
+      *out = std::make_shared<ImagenetCaffe>();
+    } else {
+      auto transform = std::make_shared<ImagenetAffine>();
+      transform->torch = mode == "torch";
+      *out = transform;
+    }
   } else if (k == "resize" || k == "random_crop") {
     int64_t height = 0, width = 0;
     std::string interpolation = "bilinear";
@@ -443,34 +490,50 @@ Status makeStep(const TransformSpec &spec, std::shared_ptr<const Transform> *out
 
 } // namespace
 
+namespace {
+struct Tap {
+  int64_t lo, hi; // element offsets (pixel index times channels)
+  float t;
+};
+
+/// tf.image.resize's half-pixel taps from |inSize| to |outSize|, each
+/// offset multiplied by |stride|.
+std::vector<Tap> resizeTaps(int64_t inSize, int64_t outSize, int64_t stride) {
+  std::vector<Tap> taps(static_cast<size_t>(outSize));
+  const float scale = float(inSize) / float(outSize);
+  for (int64_t i = 0; i < outSize; ++i) {
+    const float src = (float(i) + 0.5f) * scale - 0.5f, f = std::floor(src);
+    taps[size_t(i)] = {std::max<int64_t>(int64_t(f), 0) * stride,
+                       std::min<int64_t>(int64_t(std::ceil(src)), inSize - 1) * stride, src - f};
+  }
+  return taps;
+}
+
+/// One output row: channels |C| known at compile time where it is 1 or 3
+/// (grey and RGB), so the channel loop unrolls.
+template <int kChannels>
+void resizeRow(const float *top, const float *bottom, float ty, const std::vector<Tap> &xs,
+               int64_t channels, float *out) {
+  const int64_t C = kChannels > 0 ? kChannels : channels;
+  for (size_t x = 0; x < xs.size(); ++x) {
+    const Tap &tx = xs[x];
+    for (int64_t c = 0; c < C; ++c) {
+      const float t = top[tx.lo + c] + (top[tx.hi + c] - top[tx.lo + c]) * tx.t;
+      const float b = bottom[tx.lo + c] + (bottom[tx.hi + c] - bottom[tx.lo + c]) * tx.t;
+      out[int64_t(x) * C + c] = t + (b - t) * ty;
+    }
+  }
+}
+} // namespace
+
 void resizeBilinear(const float *in, int64_t W, int64_t C, int64_t y0, int64_t x0, int64_t wh,
                     int64_t ww, float *out, int64_t oh, int64_t ow) {
-  struct Tap {
-    int64_t lo, hi;
-    float t;
-  };
-  auto taps = [](int64_t inSize, int64_t outSize) {
-    std::vector<Tap> t(static_cast<size_t>(outSize));
-    float scale = float(inSize) / float(outSize);
-    for (int64_t i = 0; i < outSize; ++i) {
-      float src = (float(i) + 0.5f) * scale - 0.5f, f = std::floor(src);
-      t[size_t(i)] = {std::max<int64_t>(int64_t(f), 0),
-                      std::min<int64_t>(int64_t(std::ceil(src)), inSize - 1), src - f};
-    }
-    return t;
-  };
-  std::vector<Tap> ys = taps(wh, oh), xs = taps(ww, ow);
+  const std::vector<Tap> ys = resizeTaps(wh, oh, 1), xs = resizeTaps(ww, ow, C);
+  auto row = C == 3 ? resizeRow<3> : C == 1 ? resizeRow<1> : resizeRow<0>;
   for (int64_t y = 0; y < oh; ++y) {
     const Tap &ty = ys[size_t(y)];
-    const float *top = in + ((y0 + ty.lo) * W + x0) * C, *bottom = in + ((y0 + ty.hi) * W + x0) * C;
-    for (int64_t x = 0; x < ow; ++x) {
-      const Tap &tx = xs[size_t(x)];
-      for (int64_t c = 0; c < C; ++c) {
-        float t = top[tx.lo * C + c] + (top[tx.hi * C + c] - top[tx.lo * C + c]) * tx.t;
-        float b = bottom[tx.lo * C + c] + (bottom[tx.hi * C + c] - bottom[tx.lo * C + c]) * tx.t;
-        out[(y * ow + x) * C + c] = t + (b - t) * ty.t;
-      }
-    }
+    row(in + ((y0 + ty.lo) * W + x0) * C, in + ((y0 + ty.hi) * W + x0) * C, ty.t, xs, C,
+        out + y * ow * C);
   }
 }
 
@@ -491,12 +554,29 @@ Status Pipeline::create(const std::vector<TransformSpec> &transforms, const std:
     DLC_RETURN_IF_ERROR(makeStep(transforms[i], &transform), context);
     Shape next;
     DLC_RETURN_IF_ERROR(transform->outputShape(p.shapes_.back(), &next), context);
+    // A per-channel affine step right after another joins it: one pass.
+    auto affine = std::dynamic_pointer_cast<const ChannelAffine>(transform);
+    auto previous = p.transforms_.empty()
+                        ? nullptr
+                        : std::dynamic_pointer_cast<const FoldedAffine>(p.transforms_.back());
+    if (affine && previous) {
+      auto folded = std::make_shared<FoldedAffine>(*previous);
+      folded->steps.push_back(affine);
+      p.transforms_.back() = folded;
+      continue; // the shape is unchanged
+    }
+    if (affine) {
+      auto folded = std::make_shared<FoldedAffine>();
+      folded->steps.push_back(affine);
+      transform = folded;
+    }
     p.transforms_.push_back(transform);
+    p.positions_.push_back(i);
     p.shapes_.push_back(next);
-    if (i + 1 < transforms.size())
-      largest = std::max(largest, numElements(next));
   }
-  p.scratch_ = transforms.size() > 1 ? 2 * largest : 0;
+  for (size_t i = 1; i + 1 < p.shapes_.size(); ++i)
+    largest = std::max(largest, numElements(p.shapes_[i]));
+  p.scratch_ = p.transforms_.size() > 1 ? 2 * largest : 0;
   *out = std::move(p);
   return okStatus();
 }
@@ -510,7 +590,7 @@ void Pipeline::apply(const float *in, float *out, bool training, const AugmentKe
   const float *src = in;
   for (size_t i = 0; i < transforms_.size(); ++i) {
     float *dst = i + 1 == transforms_.size() ? out : scratch + (i % 2) * (scratch_ / 2);
-    Draws draw{mix64(key.seed ^ mix64(i + 1)), key.epoch, key.example * 8};
+    Draws draw{mix64(key.seed ^ mix64(positions_[i] + 1)), key.epoch, key.example * 8};
     transforms_[i]->apply(src, shapes_[i], dst, training, draw);
     src = dst;
   }

@@ -92,6 +92,9 @@ public:
 
 private:
   std::vector<std::shared_ptr<const Transform>> transforms_;
+  /// Each transform's position in the data section (its draws are keyed by
+  /// it): consecutive per-channel affine steps run as one.
+  std::vector<size_t> positions_;
   std::vector<std::vector<int64_t>> shapes_ = {{}}; // before each transform, then the output
   int64_t scratch_ = 0;
 };

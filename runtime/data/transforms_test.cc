@@ -72,8 +72,12 @@ TEST(DataTransforms, ImagenetPreprocessIsKerasPreprocessInput) {
   out = run(p, {10, 20, 30});
   EXPECT_NEAR(out[0], (10 / 255.0 - 0.485) / 0.229, 1e-6);
   EXPECT_NEAR(out[2], (30 / 255.0 - 0.406) / 0.225, 1e-6);
+  // Per-channel affine steps run as one multiply-add: within a float
+  // rounding of Keras' x / 127.5 - 1.
   p = make({{"imagenet_preprocess", {{"mode", std::string("tf")}}}}, {2});
-  EXPECT_EQ(run(p, {0, 255}), (Floats{-1, 1}));
+  out = run(p, {0, 255});
+  EXPECT_NEAR(out[0], -1.0, 1e-6);
+  EXPECT_NEAR(out[1], 1.0, 1e-6);
   Pipeline bad;
   Status s = Pipeline::create({{"imagenet_preprocess", {{"mode", std::string("caffe")}}}}, {4, 4, 1},
                               DType::kF32, &bad);
@@ -219,6 +223,42 @@ TEST(DataTransforms, ChainsStepsThroughScratch) {
   EXPECT_EQ(p.scratchElements(), 32);
   Floats out = run(p, {0, 1, 2, 3}, false);
   EXPECT_EQ(Floats(out.begin(), out.begin() + 4), (Floats{0, 0.5, 1.5, 2}));
+}
+
+TEST(DataTransforms, PerChannelAffineStepsRunAsOneKeepingDrawPositions) {
+  // rescale, normalize, imagenet_preprocess(torch) in a row: one pass, the
+  // composition of the three (to float rounding), any channel count.
+  const std::vector<TransformSpec> affine = {
+      {"rescale", {{"scale", 0.5}, {"offset", 3.0}}},
+      {"normalize", {{"mean", std::vector<double>{1, 2, 3}}, {"std", std::vector<double>{2, 4, 8}}}},
+      {"imagenet_preprocess", {{"mode", std::string("torch")}}}};
+  Pipeline p = make(affine, {5, 7, 3});
+  EXPECT_EQ(p.scratchElements(), 0); // one step left
+  Floats in = iota(105), out = run(p, in);
+  const double mean[3] = {0.485, 0.456, 0.406}, deviation[3] = {0.229, 0.224, 0.225};
+  for (size_t i = 0; i < in.size(); ++i) {
+    const size_t c = i % 3;
+    const double normalized = (in[i] * 0.5 + 3.0 - double(c + 1)) / double(2 << c);
+    EXPECT_NEAR(out[i], (normalized / 255.0 - mean[c]) / deviation[c], 1e-5) << i;
+  }
+  // A random step's draws follow its position in the data section, however
+  // many steps before it run as one: flip after two folded rescales draws
+  // what flip after an unfolded identity step and a rescale draws.
+  Pipeline folded = make({{"rescale", {{"scale", 1.0}}}, {"rescale", {{"scale", 1.0}}},
+                          {"random_flip", {}}},
+                         {2, 3, 1});
+  Pipeline unfolded = make({{"random_translation", {{"height_factor", 0.0}, {"width_factor", 0.0}}},
+                            {"rescale", {{"scale", 1.0}}},
+                            {"random_flip", {}}},
+                           {2, 3, 1});
+  Pipeline elsewhere = make({{"rescale", {{"scale", 1.0}}}, {"random_flip", {}}}, {2, 3, 1});
+  int differ = 0;
+  for (uint64_t e = 0; e < 64; ++e) {
+    AugmentKey key{11, 0, e};
+    EXPECT_EQ(run(folded, iota(6), true, key), run(unfolded, iota(6), true, key)) << e;
+    differ += run(folded, iota(6), true, key) != run(elsewhere, iota(6), true, key);
+  }
+  EXPECT_GT(differ, 10); // position 1 draws otherwise than position 2
 }
 
 TEST(DataTransforms, RejectsBadSpecs) {
