@@ -650,6 +650,24 @@ std::string Trainer::dataSummary() const { return state_->dataSummary; }
 
 Status Trainer::evaluate(MetricValues *out) { return state_->evaluate(out); }
 
+Status Trainer::readData(int64_t batches, int64_t *examples, double *seconds) {
+  State &s = *state_;
+  std::vector<TensorView> views = s.batchViews(s.stepInputs);
+  const std::vector<TensorView> in(views.begin(), views.end() - 1);
+  const int64_t perEpoch = s.train.loader().numBatches();
+  *examples = 0;
+  auto start = Clock::now();
+  for (int64_t b = 0; b < batches; ++b) {
+    int64_t count = 0;
+    double waited = 0;
+    DLC_RETURN_IF_ERROR(s.train.batch(uint64_t(b / perEpoch), b % perEpoch, in, views.back(), &count, &waited),
+                        "training batch");
+    *examples += count;
+  }
+  *seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return okStatus();
+}
+
 Status Trainer::fit() {
   State &s = *state_;
   bool resumed = false;

@@ -85,6 +85,11 @@ public:
   Status fit();
   /// Loss and metrics of the "infer" program on the validation split.
   Status evaluate(MetricValues *out);
+  /// Reads |batches| training batches (epoch after epoch, as fit() would)
+  /// through the same prefetching loader, without training: the input
+  /// pipeline's own throughput (reading, decoding, augmenting). |*examples|
+  /// and |*seconds| are what it read and how long that took.
+  Status readData(int64_t batches, int64_t *examples, double *seconds);
   /// What the data source says about itself (counts, vocabulary coverage...).
   std::string dataSummary() const;
 

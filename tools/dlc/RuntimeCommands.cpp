@@ -209,10 +209,14 @@ RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const st
       ->required();
   set.run->add_option("-o", options.output, "write predictions (safetensors)");
   set.run->add_option("--checkpoint", options.checkpoint, "weights from this checkpoint directory");
-  set.bench = add("bench", "time training or inference steps");
-  set.bench->add_option("--mode", options.mode, "train or infer")
-      ->check(CLI::IsMember({"train", "infer"}))
+  set.bench = add("bench", "time training or inference steps, or the training data pipeline");
+  set.bench->add_option("--mode", options.mode,
+                        "train or infer (synthetic inputs), or data: read, decode and augment "
+                        "training batches as `dlc train` does, without training")
+      ->check(CLI::IsMember({"train", "infer", "data"}))
       ->capture_default_str();
+  set.bench->add_option("--data", options.data, "--mode data: data source: KIND[:key=value,...]");
+  set.bench->add_option("--seed", options.seed, "--mode data: data order and augmentation seed");
   set.bench->add_option("--steps", options.steps, "timed steps")
       ->check(CLI::Range(int64_t(1), kMaxCount));
   set.bench->add_option("--warmup", options.warmup, "untimed steps first")
@@ -781,10 +785,47 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
   return 0;
 }
 
+namespace {
+/// `dlc bench --mode data`: training batches through the trainer's own
+/// loader (a prefetch worker thread, OpenMP inside a batch), no steps.
+int benchData(std::shared_ptr<const rt::Bundle> bundle, rt::Session &session,
+              const RuntimeOptions &options) {
+  rt::TrainOptions train;
+  train.data = options.data;
+  train.seed = options.seed;
+  std::unique_ptr<rt::Trainer> trainer;
+  if (rt::Status s = rt::Trainer::create(session, train, &trainer); !s.ok())
+    return fail(s);
+  int64_t examples = 0;
+  double seconds = 0;
+  if (options.warmup > 0)
+    if (rt::Status s = trainer->readData(options.warmup, &examples, &seconds); !s.ok())
+      return fail(s);
+  const int64_t batches = options.steps > 0 ? options.steps : 20;
+  if (rt::Status s = trainer->readData(batches, &examples, &seconds); !s.ok())
+    return fail(s);
+  json j = {{"model", bundle->root().model() ? bundle->root().model()->str() : ""},
+            {"mode", "data"},
+            {"batch", examples / batches},
+            {"steps", batches},
+            {"samples_per_sec", double(examples) / seconds},
+            {"ms_per_step", 1000.0 * seconds / double(batches)}};
+  if (options.json)
+    std::printf("%s\n", j.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+  else
+    std::printf("%s data batch %lld: %.1f examples/s, %.3f ms/batch\n", j["model"].get<std::string>().c_str(),
+                (long long)(examples / batches), j["samples_per_sec"].get<double>(),
+                j["ms_per_step"].get<double>());
+  return 0;
+}
+} // namespace
+
 int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
   std::unique_ptr<rt::Session> session;
   if (int rc = openSession(bundle, options, &session))
     return rc;
+  if (options.mode == "data")
+    return benchData(bundle, *session, options);
   bool train = options.mode == "train";
   std::string program = train ? "train_step" : "infer";
   if (!session->hasProgram(program)) {
