@@ -28,7 +28,7 @@ struct Frame {
   bool previousIsInput = false;
   int inputCount = 0;
   bool trainable = true;
-  std::optional<std::string> weightsFile;
+  std::optional<WeightsFile> weightsFile;
   std::optional<std::vector<NameRef>> outputs;
   std::string directory; // of the file this body is written in, for weights paths
 };
@@ -262,7 +262,7 @@ private:
   /// tensors.
   struct CallArgs {
     std::vector<BoundArg> options;
-    std::optional<Constant> name, trainable, weights;
+    std::optional<Constant> name, trainable, weights, weightsLayout;
     std::vector<int> tensors;
   };
 
@@ -287,6 +287,7 @@ private:
       std::optional<Constant> *common = arg.keyword == "name"        ? &args.name
                                         : arg.keyword == "trainable" ? &args.trainable
                                         : arg.keyword == "weights"   ? &args.weights
+                                        : arg.keyword == "weights_layout" ? &args.weightsLayout
                                                                      : nullptr;
       if (!common) {
         args.options.push_back({arg.loc, arg.keyword, std::move(*value)});
@@ -320,11 +321,26 @@ private:
                                    << args.weights->describe();
       return failure();
     }
+    if (args.weightsLayout) {
+      if (args.weightsLayout->kind != Constant::Kind::Word ||
+          (args.weightsLayout->text != "keras" && args.weightsLayout->text != "torch")) {
+        emitError(args.weightsLayout->loc)
+            << "'weights_layout' is keras (dlc's and Keras' names and layouts) or torch (a PyTorch "
+               "state_dict saved as safetensors), got "
+            << args.weightsLayout->describe();
+        return failure();
+      }
+      if (!args.weights) {
+        emitError(args.weightsLayout->loc) << "'weights_layout' says how to read the file of "
+                                              "'weights=' in the same call; give both";
+        return failure();
+      }
+    }
     return args;
   }
 
   void inherit(const CallArgs &args, Frame &frame, bool &trainable,
-               std::optional<std::string> &weightsFile) {
+               std::optional<WeightsFile> &weightsFile) {
     trainable = frame.trainable && !(args.trainable && args.trainable->intValue == 0);
     weightsFile = frame.weightsFile;
     if (args.weights) {
@@ -332,7 +348,8 @@ private:
       llvm::sys::path::append(path, args.weights->text);
       if (llvm::sys::path::is_absolute(args.weights->text))
         path = args.weights->text;
-      weightsFile = path.str().str();
+      weightsFile = WeightsFile{path.str().str(),
+                                args.weightsLayout && args.weightsLayout->text == "torch"};
     }
   }
 

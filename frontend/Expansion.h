@@ -33,7 +33,7 @@ struct LayerInstance {
   mlir::Location nameLoc;
   std::string name; // decided by assignLayerNames
   bool trainable = true;
-  std::optional<std::string> weightsFile;
+  std::optional<WeightsFile> weightsFile;
   std::vector<int> inputs;
   int output = -1;
 };

@@ -464,10 +464,24 @@ Value LayerEmitter::param(const LayerCall &call, StringRef suffix, ArrayRef<int6
   auto param = moduleBuilder.create<dl::ParamOp>(call.loc, name, type,
                                                  *dl::symbolizeInitializer(initializer),
                                                  !(trainable && call.trainable), StringAttr(),
-                                                 StringAttr(), DenseElementsAttr(), StringAttr());
+                                                 StringAttr(), DenseElementsAttr(), StringAttr(),
+                                                 StringAttr(), DenseI64ArrayAttr());
   if (call.weightsFile) {
-    param.setWeightsFile(*call.weightsFile);
+    param.setWeightsFile(call.weightsFile->path);
     param.setLayerClass(call.layerClass);
+    if (call.weightsFile->torchLayout) {
+      param.setWeightsLayout("torch");
+      // PyTorch flattens NCHW images: a dense reading a flattened [H, W, C]
+      // (through dropout) finds its kernel's columns in (C, H, W) order.
+      Value input = call.inputs.empty() ? Value() : call.inputs.front();
+      while (auto dropout = input ? input.getDefiningOp<dl::DropoutOp>() : nullptr)
+        input = dropout.getInput();
+      auto flatten = input ? input.getDefiningOp<dl::FlattenOp>() : nullptr;
+      auto image = flatten ? cast<RankedTensorType>(flatten.getInput().getType()) : RankedTensorType();
+      if (suffix == "kernel" && call.layerClass == "dense" && image && image.getRank() == 4 &&
+          llvm::none_of(image.getShape().drop_front(), ShapedType::isDynamic))
+        param.setImageRows(image.getShape().drop_front());
+    }
   }
   return builder.create<dl::WeightOp>(call.loc, type, FlatSymbolRefAttr::get(context, name));
 }

@@ -18,13 +18,20 @@
 
 namespace dlc {
 
+/// Where a layer's parameters come from: `weights="FILE"`, with
+/// `weights_layout=torch` a PyTorch state_dict (runtime/torch_layout.h).
+struct WeightsFile {
+  std::string path;
+  bool torchLayout = false;
+};
+
 /// A layer application with its arguments bound and its name decided.
 struct LayerCall {
   mlir::Location loc;
   std::string name;
   mlir::DictionaryAttr options;
   bool trainable = true;
-  std::optional<std::string> weightsFile;
+  std::optional<WeightsFile> weightsFile;
   llvm::SmallVector<mlir::Value> inputs;
   /// Keras' class of the layer in snake case, its default-name prefix
   /// (conv2d, batch_normalization): how Keras 3 weight files address layers.

@@ -1,10 +1,16 @@
 //===- pretrained_weights.cc - Reading a model's pretrained weight files --===//
 #include "runtime/pretrained_weights.h"
 
+#include "runtime/torch_layout.h"
+
 namespace dlc::rt {
 
 PretrainedWeights::PretrainedWeights(const std::vector<Param> &params) {
   for (const Param &p : params) {
+    if (p.layout == "torch") {
+      torch_[p.name] = p;
+      continue;
+    }
     const size_t slash = p.name.rfind('/');
     const std::string layer = slash == std::string::npos ? p.name : p.name.substr(0, slash);
     std::vector<KerasLayer> &layers = layers_[p.file];
@@ -16,8 +22,9 @@ PretrainedWeights::PretrainedWeights(const std::vector<Param> &params) {
 
 Status PretrainedWeights::read(const std::string &file, const std::string &name,
                                const std::vector<int64_t> &shape, std::vector<float> *out) {
+  auto torch = torch_.find(name);
   if (!safetensors_.count(file) && !keras_.count(file)) {
-    if (looksLikeKerasFile(file)) {
+    if (looksLikeKerasFile(file) && torch == torch_.end()) {
       std::map<std::string, WeightTensor> weights;
       DLC_RETURN_IF_ERROR(readKerasWeights(file, layers_[file], &weights), "");
       keras_.emplace(file, std::move(weights));
@@ -26,6 +33,19 @@ Status PretrainedWeights::read(const std::string &file, const std::string &name,
       DLC_RETURN_IF_ERROR(SafetensorsFile::open(file, &weights), "");
       safetensors_.emplace(file, std::move(weights));
     }
+  }
+  if (auto it = safetensors_.find(file); it != safetensors_.end() && torch != torch_.end()) {
+    TensorLookup lookup = [&](const std::string &tensor, std::vector<int64_t> *shape,
+                              std::vector<float> *values) {
+      const SafetensorsTensor *t = it->second.find(tensor);
+      if (!t)
+        return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                               file + ": no tensor '" + tensor + "' in the PyTorch state_dict");
+      *shape = t->shape;
+      return readFloat32(*t, values);
+    };
+    return readTorchParameter(lookup, name, torch->second.layerClass, shape, torch->second.imageRows,
+                              out);
   }
   if (auto it = safetensors_.find(file); it != safetensors_.end()) {
     const SafetensorsTensor *t = it->second.find(name);

@@ -10,7 +10,9 @@
 // Every weight of a Keras file must go to a parameter: a layer the model
 // lacks is a mistake (a renamed layer, the wrong file), not something to
 // skip. A safetensors file may hold more (a checkpoint's optimizer state,
-// another model's head: how a pretrained base is reused).
+// another model's head: how a pretrained base is reused). With
+// weights_layout=torch the safetensors file is a PyTorch state_dict,
+// converted by torch_layout.h.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -31,6 +33,10 @@ public:
     std::string name;       // <layer>/<param>
     std::string file;       // its weights file
     std::string layerClass; // its layer's Keras class
+    /// "torch": the file is a PyTorch state_dict (torch_layout.h); else
+    /// dlc's or Keras' names and layouts.
+    std::string layout;
+    std::vector<int64_t> imageRows; // torch: [H, W, C] of a dense reading a flattened image
   };
   /// |params|: the model's parameters that load from a file, in order.
   explicit PretrainedWeights(const std::vector<Param> &params);
@@ -45,6 +51,7 @@ public:
 
 private:
   std::map<std::string, std::vector<KerasLayer>> layers_; // per file, in model order
+  std::map<std::string, Param> torch_;                    // by name: parameters of torch layout
   std::map<std::string, SafetensorsFile> safetensors_;
   std::map<std::string, std::map<std::string, WeightTensor>> keras_;
   std::map<std::string, std::set<std::string>> used_;

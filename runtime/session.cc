@@ -71,7 +71,8 @@ Status Session::create(std::shared_ptr<const Bundle> bundle, std::unique_ptr<Dev
   for (const fb::Parameter *p : *bundle->root().parameters())
     if (p->external_file() && p->external_file()->size())
       external.push_back({p->name()->str(), externalPath(*bundle, *p),
-                          p->layer_class() ? p->layer_class()->str() : ""});
+                          p->layer_class() ? p->layer_class()->str() : "",
+                          p->weights_layout() ? p->weights_layout()->str() : "", p->image_rows() ? toVector(p->image_rows()) : std::vector<int64_t>()});
   PretrainedWeights pretrained(external);
   for (const fb::Parameter *p : *bundle->root().parameters()) {
     Parameter param;

@@ -352,9 +352,14 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
   std::set<std::string> warned;
   std::vector<rt::PretrainedWeights::Param> fromFiles;
   for (dl::ParamOp param : module.getOps<dl::ParamOp>())
-    if (auto file = param.getWeightsFile())
+    if (auto file = param.getWeightsFile()) {
+      std::vector<int64_t> rows;
+      if (auto imageRows = param.getImageRows())
+        rows.assign(imageRows->begin(), imageRows->end());
       fromFiles.push_back({param.getSymName().str(), file->str(),
-                           param.getLayerClass() ? param.getLayerClass()->str() : ""});
+                           param.getLayerClass() ? param.getLayerClass()->str() : "",
+                           param.getWeightsLayout() ? param.getWeightsLayout()->str() : "", rows});
+    }
   rt::PretrainedWeights pretrained(fromFiles);
   for (dl::ParamOp param : module.getOps<dl::ParamOp>()) {
     // Parameters are stored in float32 until mixed precision stores others.
@@ -370,12 +375,19 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
     RankedTensorType type = param.getTensorType();
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
     std::string slotOf = param.getSlotOf() ? param.getSlotOf()->str() : "";
+    // How to read an external file travels with it; embedded values are
+    // read already.
+    std::string layout = !external.empty() && param.getWeightsLayout() ? param.getWeightsLayout()->str() : "";
+    std::vector<int64_t> rows;
+    if (auto imageRows = param.getImageRows(); imageRows && !external.empty())
+      rows.assign(imageRows->begin(), imageRows->end());
     parameters.push_back(fb::CreateParameterDirect(
         fbb, param.getSymName().str().c_str(), fb::DType::F32, &shape, param.isTrainable(),
         slotOf.empty() ? nullptr : slotOf.c_str(),
         dl::stringifyInitializer(param.getInitializer()).str().c_str(), offset, bytes,
         external.empty() ? nullptr : external.c_str(),
-        external.empty() || !param.getLayerClass() ? nullptr : param.getLayerClass()->str().c_str()));
+        external.empty() || !param.getLayerClass() ? nullptr : param.getLayerClass()->str().c_str(),
+        layout.empty() ? nullptr : layout.c_str(), rows.empty() ? nullptr : &rows));
     parameterIndex[param.getSymName()] = int(parameters.size() - 1);
   }
 

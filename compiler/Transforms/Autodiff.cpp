@@ -289,7 +289,8 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
         if (!module.lookupSymbol(slotName))
           moduleBuilder.create<ParamOp>(loc, slotName, param.getType(), Initializer::zeros,
                                         /*frozen=*/true, StringAttr(), b.getStringAttr(name),
-                                        DenseElementsAttr(), StringAttr());
+                                        DenseElementsAttr(), StringAttr(), StringAttr(),
+                                        DenseI64ArrayAttr());
         slotSymbols.push_back(FlatSymbolRefAttr::get(context, slotName));
         slots.push_back(b.create<WeightOp>(loc, param.getType(), slotSymbols.back()));
       }

@@ -92,7 +92,8 @@ struct ScaleLossPass : dlc::impl::ScaleLossPassBase<ScaleLossPass> {
     moduleBuilder.create<dl::ParamOp>(
         step.getLoc(), kStateName, stateType, dl::Initializer::constant, /*frozen=*/true,
         StringAttr(), b.getStringAttr(rt::loss_scale::kOwner),
-        DenseElementsAttr::get(stateType, llvm::ArrayRef(initial)), StringAttr());
+        DenseElementsAttr::get(stateType, llvm::ArrayRef(initial)), StringAttr(), StringAttr(),
+        DenseI64ArrayAttr());
 
     auto symbol = FlatSymbolRefAttr::get(context, kStateName);
     OpBuilder builder(context);

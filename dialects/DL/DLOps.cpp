@@ -69,6 +69,16 @@ LogicalResult ParamOp::verify() {
     return emitOpError("parameter name must not be empty");
   if (std::optional<StringRef> file = getWeightsFile(); file && file->empty())
     return emitOpError("weights file name must not be empty");
+  if (std::optional<StringRef> layout = getWeightsLayout()) {
+    if (*layout != "torch")
+      return emitOpError("weights layout must be \"torch\" (PyTorch's), got \"") << *layout << "\"";
+    if (!getWeightsFile())
+      return emitOpError("a weights layout needs a weights file");
+  }
+  if (std::optional<ArrayRef<int64_t>> rows = getImageRows())
+    if (rows->size() != 3 || !getWeightsLayout() || type.getRank() != 2 ||
+        (*rows)[0] * (*rows)[1] * (*rows)[2] != type.getDimSize(0))
+      return emitOpError("image_rows [H, W, C] are for a torch-layout kernel of H * W * C rows");
   bool constant = getInitializer() == Initializer::constant;
   if (constant != getInitialValue().has_value())
     return emitOpError("the constant initializer, and only it, takes values");

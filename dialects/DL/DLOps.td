@@ -56,6 +56,10 @@ def DL_ParamOp : DL_Op<"param", [Symbol, HasParent<"mlir::ModuleOp">]> {
     `init constant(dense<[...]> : tensor<5xf32>)`. A parameter loaded `from` a
     weights file records its layer's Keras `class` (snake case), by which
     Keras 3 files address layers (conv2d, conv2d_1, ... in model order).
+    `layout "torch"` reads the file as a PyTorch state_dict
+    (runtime/torch_layout.h); `image_rows = array<i64: H, W, C>` marks a
+    dense kernel whose input is a flattened [H, W, C] image, whose PyTorch
+    columns are in (C, H, W) order.
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<AnyStaticShapeTensor>:$type,
@@ -64,10 +68,13 @@ def DL_ParamOp : DL_Op<"param", [Symbol, HasParent<"mlir::ModuleOp">]> {
                        OptionalAttr<StrAttr>:$weights_file,
                        OptionalAttr<StrAttr>:$slot_of,
                        OptionalAttr<FloatElementsAttr<32>>:$initial_value,
-                       OptionalAttr<StrAttr>:$layer_class);
+                       OptionalAttr<StrAttr>:$layer_class,
+                       OptionalAttr<StrAttr>:$weights_layout,
+                       OptionalAttr<DenseI64ArrayAttr>:$image_rows);
   let assemblyFormat = [{
     $sym_name `:` $type `init` custom<Initializer>($initializer, $initial_value) (`frozen` $frozen^)?
-    (`from` $weights_file^)? (`class` $layer_class^)? (`slot` `of` $slot_of^)? attr-dict
+    (`from` $weights_file^)? (`layout` $weights_layout^)? (`class` $layer_class^)?
+    (`slot` `of` $slot_of^)? attr-dict
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

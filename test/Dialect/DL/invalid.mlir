@@ -872,3 +872,19 @@ func.func @norm_shape(%g: tensor<4xf32>) {
   %0 = dl.gradient_norm %g : (tensor<4xf32>) -> tensor<2xf32>
   return
 }
+
+// -----
+
+// Tests that a weights layout is PyTorch's, for a parameter read from a file.
+// expected-error@+1 {{weights layout must be "torch" (PyTorch's), got "onnx"}}
+dl.param @"d/kernel" : tensor<4x3xf32> init zeros from "w.safetensors" layout "onnx" class "dense"
+
+// -----
+
+// expected-error@+1 {{a weights layout needs a weights file}}
+dl.param @"d/kernel" : tensor<4x3xf32> init zeros layout "torch"
+
+// -----
+
+// expected-error@+1 {{image_rows [H, W, C] are for a torch-layout kernel of H * W * C rows}}
+dl.param @"d/kernel" : tensor<12x3xf32> init zeros from "w.safetensors" layout "torch" class "dense" {image_rows = array<i64: 2, 2, 2>}
