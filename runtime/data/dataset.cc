@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace dlc::rt::data {
@@ -127,7 +128,9 @@ Status requireFloat32Values(int64_t count, int64_t perExample,
     double v = at(i);
     if (std::isfinite(v) && std::fabs(v) <= 3.4028234663852886e38)
       continue;
-    std::string value = std::isnan(v) ? "nan" : std::isinf(v) ? "inf" : std::to_string(v);
+    char number[32];
+    std::snprintf(number, sizeof number, "%g", v);
+    std::string value = std::isnan(v) ? "nan" : std::isinf(v) ? "inf" : number;
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            what + ": example " + std::to_string(i / perExample) + " holds " + value +
                                " at element " + std::to_string(i % perExample) +

@@ -71,12 +71,27 @@ Status readFashionFile(const std::string &dir, const std::string &base, IdxArray
   return status;
 }
 
+/// The target of examples read only to predict: one zero per example.
+HostArray placeholderTargets(int64_t examples) {
+  return HostArray::owning(DType::kI32, {examples}, std::vector<uint8_t>(size_t(examples) * 4, 0));
+}
+
+/// |labels| empty (no dims): images only, to predict.
 Status loadPair(const std::string &name, IdxArray images, IdxArray labels, int64_t classes,
                 std::shared_ptr<const Dataset> *out) {
   if (images.dims.size() < 2 || images.dims.size() > 4)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            name + ": images must be [N, H, W], [N, H, W, C] or [N, D], got " +
                                shapeString(images.dims));
+  if (labels.dims.empty()) {
+    std::shared_ptr<ArrayDataset> ds;
+    std::vector<ArrayDataset::Input> inputs;
+    const int64_t n = images.dims[0];
+    inputs.push_back({"", fromIdx(std::move(images), true)});
+    DLC_RETURN_IF_ERROR(ArrayDataset::create(name, std::move(inputs), placeholderTargets(n), 0, &ds), "");
+    *out = std::move(ds);
+    return okStatus();
+  }
   if (labels.dims.size() != 1 || !idxTypeIsIntegral(labels.type))
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            name + ": labels must be a vector [N] of integers, got " +
@@ -108,11 +123,13 @@ Status openFashionMnist(OptionReader &opts, Source *out) {
   return okStatus();
 }
 
-Status openIdx(OptionReader &opts, Source *out) {
+Status openIdx(OptionReader &opts, const ModelSignature &model, Source *out) {
   std::string paths[4];
   const char *keys[4] = {"train_images", "train_labels", "test_images", "test_labels"};
   for (int i = 0; i < 4; ++i)
-    DLC_RETURN_IF_ERROR(opts.string(keys[i], &paths[i], i < 2 ? nullptr : ""), "");
+    DLC_RETURN_IF_ERROR(opts.string(keys[i], &paths[i], i == 0 || (i == 1 && model.targets) ? nullptr : ""), "");
+  if (!model.targets)
+    paths[1] = paths[2] = paths[3] = ""; // images only
   DLC_RETURN_IF_ERROR(opts.finish(), "");
   if (paths[2].empty() != paths[3].empty())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
@@ -121,7 +138,8 @@ Status openIdx(OptionReader &opts, Source *out) {
   IdxArray arrays[4];
   const int64_t classes = 0; // as the labels imply
   for (int i = 0; i < files; ++i)
-    DLC_RETURN_IF_ERROR(readIdx(paths[i], &arrays[i]), std::string("idx ") + keys[i]);
+    if (!paths[i].empty())
+      DLC_RETURN_IF_ERROR(readIdx(paths[i], &arrays[i]), std::string("idx ") + keys[i]);
   DLC_RETURN_IF_ERROR(
       loadPair(paths[0], std::move(arrays[0]), std::move(arrays[1]), classes, &out->train), "");
   if (files == 4) {
@@ -159,20 +177,22 @@ Status openText(OptionReader &opts, Source *out) {
 }
 
 
-/// The array for |input| among |arrays|: its name, or `x` for a model's
-/// only input.
+/// The array for |input| among |arrays|: its name, or `x` (or `input`) for
+/// a model's only input.
 Status pickInput(const std::map<std::string, HostArray> &arrays, const Field &input, size_t inputs,
                  const std::string &file, HostArray *out) {
   auto it = arrays.find(input.name);
   if (it == arrays.end() && inputs == 1)
     it = arrays.find("x");
+  if (it == arrays.end() && inputs == 1)
+    it = arrays.find("input");
   if (it == arrays.end()) {
     std::string names;
     for (const auto &[name, array] : arrays)
       names += (names.empty() ? "" : ", ") + name;
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            file + ": no array named '" + input.name + "'" +
-                               (inputs == 1 ? " or 'x'" : "") + " for the model's input '" +
+                               (inputs == 1 ? " (or 'x', 'input')" : "") + " for the model's input '" +
                                input.name + "' (the file holds: " + names + ")");
   }
   *out = it->second;
@@ -202,13 +222,18 @@ Status namedSplit(const std::map<std::string, HostArray> &arrays, const ModelSig
     HostArray array;
     DLC_RETURN_IF_ERROR(pickInput(arrays, input, model.inputs.size(), file, &array), "");
     inputs.push_back({input.name, array});
-    used.insert(arrays.count(input.name) ? input.name : "x");
+    used.insert(arrays.count(input.name) ? input.name : arrays.count("x") ? "x" : "input");
   }
   HostArray target;
-  DLC_RETURN_IF_ERROR(pickTarget(arrays, file, &target), "");
-  used.insert(arrays.count("labels") ? "labels" : "y");
+  if (model.targets) {
+    DLC_RETURN_IF_ERROR(pickTarget(arrays, file, &target), "");
+  } else {
+    const HostArray &first = inputs.front().array;
+    target = placeholderTargets(first.dims.empty() ? 0 : first.dims[0]);
+  }
+  used.insert({"labels", "y"});
   for (const auto &[name, array] : arrays)
-    if (!used.count(name))
+    if (!used.count(name) && model.targets) // to predict, only the inputs matter
       return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                              file + ": the array '" + name +
                                  "' is neither a model input nor the targets ('labels' or 'y')");
@@ -256,7 +281,9 @@ Status openNpy(OptionReader &opts, const ModelSignature &model, Source *out) {
   std::string paths[4];
   const char *keys[4] = {"x", "y", "test_x", "test_y"};
   for (int i = 0; i < 4; ++i)
-    DLC_RETURN_IF_ERROR(opts.string(keys[i], &paths[i], i < 2 ? nullptr : ""), "");
+    DLC_RETURN_IF_ERROR(opts.string(keys[i], &paths[i], i == 0 || (i == 1 && model.targets) ? nullptr : ""), "");
+  if (!model.targets)
+    paths[1] = paths[2] = paths[3] = ""; // inputs only
   DLC_RETURN_IF_ERROR(opts.finish(), "");
   if (model.inputs.size() > 1)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
@@ -269,7 +296,10 @@ Status openNpy(OptionReader &opts, const ModelSignature &model, Source *out) {
   for (int split = 0; split < (paths[2].empty() ? 1 : 2); ++split) {
     HostArray x, y;
     DLC_RETURN_IF_ERROR(readNpy(paths[2 * split], &x), "");
-    DLC_RETURN_IF_ERROR(readNpy(paths[2 * split + 1], &y), "");
+    if (model.targets)
+      DLC_RETURN_IF_ERROR(readNpy(paths[2 * split + 1], &y), "");
+    else
+      y = placeholderTargets(x.dims.empty() ? 0 : x.dims[0]);
     std::shared_ptr<ArrayDataset> ds;
     std::vector<ArrayDataset::Input> inputs;
     inputs.push_back({model.inputs.empty() ? "" : model.inputs[0].name, std::move(x)});
@@ -285,7 +315,7 @@ Status openCsv(OptionReader &opts, const ModelSignature &model, Source *out,
   double header = 1;
   DLC_RETURN_IF_ERROR(opts.string("train", &train), "");
   DLC_RETURN_IF_ERROR(opts.string("test", &test, ""), "");
-  DLC_RETURN_IF_ERROR(opts.string("label", &label), "");
+  DLC_RETURN_IF_ERROR(opts.string("label", &label, model.targets ? nullptr : ""), "");
   DLC_RETURN_IF_ERROR(opts.string("columns", &columns, ""), "");
   DLC_RETURN_IF_ERROR(opts.number("header", &header, false), "");
   DLC_RETURN_IF_ERROR(opts.string("delimiter", &delimiter, ","), "");
@@ -302,8 +332,10 @@ Status openCsv(OptionReader &opts, const ModelSignature &model, Source *out,
   options.columns = splitList(columns);
   options.header = header != 0;
   options.delimiter = delimiter[0];
-  if (options.labels.empty())
+  if (options.labels.empty() && model.targets)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "csv needs label=\"column\" (the targets)");
+  if (!model.targets)
+    test.clear();
   std::vector<std::string> classNames;
   for (int split = 0; split < (test.empty() ? 1 : 2); ++split) {
     const std::string &path = split ? test : train;
@@ -314,6 +346,8 @@ Status openCsv(OptionReader &opts, const ModelSignature &model, Source *out,
     std::shared_ptr<ArrayDataset> ds;
     std::vector<ArrayDataset::Input> inputs;
     inputs.push_back({model.inputs.empty() ? "" : model.inputs[0].name, table.features});
+    if (!model.targets) // label columns given are left out of the features, not read as targets
+      table.labels = placeholderTargets(table.features.dims.empty() ? 0 : table.features.dims[0]);
     DLC_RETURN_IF_ERROR(ArrayDataset::create(path, std::move(inputs), table.labels,
                                              int64_t(classNames.size()), &ds),
                         "");
@@ -379,10 +413,14 @@ Status openSource(const std::string &kind, const Options &options, const ModelSi
   OptionReader opts(kind, options);
   Source source;
   std::string note;
+  if (!model.targets && (kind == "text" || kind == "image_folder" || kind == "fashion_mnist"))
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "'" + kind + "' gives labelled examples; to predict, give the inputs as "
+                           "npz, npy, safetensors, csv, idx (images only) or a folder of images");
   if (kind == "fashion_mnist") {
     DLC_RETURN_IF_ERROR(openFashionMnist(opts, &source), "");
   } else if (kind == "idx") {
-    DLC_RETURN_IF_ERROR(openIdx(opts, &source), "");
+    DLC_RETURN_IF_ERROR(openIdx(opts, model, &source), "");
   } else if (kind == "text") {
     DLC_RETURN_IF_ERROR(openText(opts, &source), "");
   } else if (kind == "npy") {

@@ -51,6 +51,11 @@ struct Source {
 /// give image_folder its defaults.
 struct ModelSignature {
   std::vector<Field> inputs;
+  /// False to predict (dlc run): only the model's inputs are read, targets
+  /// the files may hold are not needed (and not read); the datasets' target
+  /// is then a placeholder of zeros. Not for text and image_folder (their
+  /// targets come with the examples).
+  bool targets = true;
 };
 
 Status openSource(const std::string &kind, const Options &options, const ModelSignature &model,

@@ -205,7 +205,9 @@ RuntimeCommandSet addRuntimeCommands(CLI::App &app, std::string &input, const st
   set.eval->add_option("--checkpoint", options.checkpoint, "weights from this checkpoint directory");
   set.run = add("run", "predict: run the inference program on inputs");
   set.run->add_option("--input", options.input,
-                      "examples: a safetensors or IDX file, or a folder of JPEG/PNG images")
+                      "examples: a folder of JPEG/PNG images, a .npz/.npy/.csv/.safetensors file "
+                      "(arrays named after the inputs), IDX images, or a data source as --data "
+                      "takes it (KIND:key=value,...), read without targets")
       ->required();
   set.run->add_option("-o", options.output, "write predictions (safetensors)");
   set.run->add_option("--checkpoint", options.checkpoint, "weights from this checkpoint directory");
@@ -630,135 +632,104 @@ std::pair<int64_t, int64_t> trainedImageSize(const rt::Bundle &bundle, std::pair
   return {size[0].get<int64_t>(), size[1].get<int64_t>()};
 }
 
+/// A folder of JPEG/PNG images to predict: decoded and resized as the
+/// image_folder source does for training, then the bundle's transforms.
+int readImagesToPredict(const rt::Bundle &bundle, const rt::TensorSpec &spec, const std::string &path,
+                        std::vector<std::string> *names, std::vector<float> *values) {
+  if (spec.shape.size() != 4 || !rt::isFloatDType(spec.dtype) || spec.shape[3] < 1 || spec.shape[3] > 4) {
+    std::fprintf(stderr, "dlc: error: %s is a folder of images, but the model's input is not [batch, height, width, 1-4 channels]\n",
+                 path.c_str());
+    return 1;
+  }
+  *names = imageFiles(path);
+  if (names->empty()) {
+    std::fprintf(stderr, "dlc: error: %s holds no JPEG or PNG images\n", path.c_str());
+    return 1;
+  }
+  auto [height, width] = trainedImageSize(bundle, {spec.shape[1], spec.shape[2]});
+  const int64_t channels = spec.shape[3], rawSize = height * width * channels;
+  std::vector<float> decoded(size_t(int64_t(names->size()) * rawSize)), pixels;
+  for (size_t e = 0; e < names->size(); ++e) {
+    rt::data::Image image;
+    if (rt::Status s = rt::data::readImage((*names)[e], int(channels), &image); !s.ok())
+      return fail(s);
+    pixels.assign(image.pixels.begin(), image.pixels.end());
+    rt::data::resizeBilinear(pixels.data(), image.width, channels, 0, 0, image.height, image.width,
+                             decoded.data() + int64_t(e) * rawSize, height, width);
+  }
+  rt::data::Pipeline pipeline;
+  if (rt::Status s = rt::inferencePipeline(bundle, {height, width, channels}, &pipeline); !s.ok())
+    return fail(s);
+  if (pipeline.outputShape() != std::vector<int64_t>(spec.shape.begin() + 1, spec.shape.end())) {
+    std::fprintf(stderr, "dlc: error: %s: images of %lldx%lld do not become the model's input shape after the data transforms\n",
+                 path.c_str(), (long long)height, (long long)width);
+    return 1;
+  }
+  const int64_t perExample = rt::numElements(pipeline.outputShape());
+  values->resize(names->size() * size_t(perExample));
+  std::vector<float> scratch(size_t(pipeline.scratchElements() + 1));
+  for (size_t e = 0; e < names->size(); ++e)
+    pipeline.apply(decoded.data() + int64_t(e) * rawSize, values->data() + int64_t(e) * perExample, false,
+                   rt::data::AugmentKey{}, scratch.data());
+  return 0;
+}
+
 int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
   std::unique_ptr<rt::Session> session;
   if (int rc = openSessionWithCheckpoint(bundle, options, &session))
     return rc;
   std::vector<rt::TensorSpec> specs = session->inputs("infer");
-  if (specs.size() != 1 || specs[0].shape.empty()) {
-    std::fprintf(stderr, "dlc: error: dlc run supports models with one input of [batch, ...]\n");
+  if (specs.empty() || specs[0].shape.empty()) {
+    std::fprintf(stderr, "dlc: error: the bundle's infer program takes no batch of inputs\n");
     return 1;
   }
-  const rt::TensorSpec &spec = specs[0];
-  int64_t batch = spec.shape[0], perExample = rt::numElements(spec.shape) / batch;
-  // The examples: a safetensors tensor (named as the input, or `input`) or an
-  // IDX file, raw: the bundle's data transforms (rescale...) apply here as in
-  // evaluation.
-  std::vector<float> values;
-  int64_t examples = 0;
-  std::vector<int64_t> rawShape(spec.shape.begin() + 1, spec.shape.end());
-  std::string path = options.input;
+  // The examples, one vector per model input: a folder of images, or any
+  // data source (read without targets), each through the bundle's data
+  // transforms as in evaluation.
+  const int64_t batch = specs[0].shape[0];
+  std::vector<std::vector<float>> values;
   std::vector<std::string> names; // one per example when the input is a folder of images
+  int64_t examples = 0;
+  const std::string &path = options.input;
   if (std::filesystem::is_directory(path)) {
-    // Images, decoded and resized as the image_folder source does for
-    // training; then the bundle's transforms, as in evaluation.
-    if (spec.shape.size() != 4 || !rt::isFloatDType(spec.dtype) || spec.shape[3] < 1 || spec.shape[3] > 4) {
-      std::fprintf(stderr, "dlc: error: %s is a folder of images, but the model's input is not [batch, height, width, 1-4 channels]\n",
-                   path.c_str());
+    if (specs.size() != 1) {
+      std::fprintf(stderr, "dlc: error: %s is a folder of images, but the model takes %zu inputs\n",
+                   path.c_str(), specs.size());
       return 1;
     }
-    names = imageFiles(path);
-    if (names.empty()) {
-      std::fprintf(stderr, "dlc: error: %s holds no JPEG or PNG images\n", path.c_str());
-      return 1;
-    }
-    auto [height, width] = trainedImageSize(*bundle, {spec.shape[1], spec.shape[2]});
-    const int64_t channels = spec.shape[3];
-    rawShape = {height, width, channels};
-    values.resize(size_t(int64_t(names.size()) * height * width * channels));
-    std::vector<float> pixels;
-    for (size_t e = 0; e < names.size(); ++e) {
-      rt::data::Image image;
-      if (rt::Status s = rt::data::readImage(names[e], int(channels), &image); !s.ok())
-        return fail(s);
-      pixels.assign(image.pixels.begin(), image.pixels.end());
-      rt::data::resizeBilinear(pixels.data(), image.width, channels, 0, 0, image.height, image.width,
-                               values.data() + int64_t(e) * height * width * channels, height, width);
-    }
-  } else if (path.size() > 12 && path.substr(path.size() - 12) == ".safetensors") {
-    rt::SafetensorsFile file;
-    if (rt::Status s = rt::SafetensorsFile::open(path, &file); !s.ok())
-      return fail(s);
-    const rt::SafetensorsTensor *t = file.find(spec.name);
-    if (!t)
-      t = file.find("input");
-    if (!t) {
-      std::fprintf(stderr, "dlc: error: %s has no tensor '%s' (or 'input')\n", path.c_str(),
-                   spec.name.c_str());
-      return 1;
-    }
-    if (rt::isFloatDType(t->dtype)) {
-      if (rt::Status s = rt::readFloat32(*t, &values); !s.ok())
-        return fail(s);
-    } else {
-      // Token ids: exact as floats up to 2^24, checked when stored below.
-      std::vector<int64_t> ids;
-      if (rt::Status s = rt::readInt64(*t, &ids); !s.ok())
-        return fail(s);
-      values.assign(ids.begin(), ids.end());
-    }
-  } else {
-    rt::data::IdxArray array;
-    if (rt::Status s = rt::data::readIdx(path, &array); !s.ok())
-      return fail(s);
-    values.resize(size_t(array.numElements()));
-    for (int64_t i = 0; i < array.numElements(); ++i)
-      values[size_t(i)] = float(array.at(i));
-    if (array.dims.size() >= 2) {
-      rawShape.assign(array.dims.begin() + 1, array.dims.end());
-      if (rawShape.size() + 1 == spec.shape.size() - 1)
-        rawShape.push_back(1); // grey images [N, H, W] as [H, W, 1]
-    }
-  }
-  if (rt::Status s = rt::data::requireFloat32Values(
-          int64_t(values.size()), std::max<int64_t>(1, rt::numElements(rawShape)),
-          [&](int64_t i) { return double(values[size_t(i)]); }, path);
-      !s.ok())
+    values.resize(1);
+    if (int rc = readImagesToPredict(*bundle, specs[0], path, &names, &values[0]))
+      return rc;
+    examples = int64_t(names.size());
+  } else if (rt::Status s = rt::readExamplesToPredict(*bundle, specs, path, &values, &examples); !s.ok()) {
     return fail(s);
-  if (rt::isFloatDType(spec.dtype)) {
-    rt::data::Pipeline pipeline;
-    if (rt::Status s = rt::inferencePipeline(*bundle, rawShape, &pipeline); !s.ok())
-      return fail(s);
-    if (pipeline.outputShape() != std::vector<int64_t>(spec.shape.begin() + 1, spec.shape.end())) {
-      std::fprintf(stderr, "dlc: error: %s: examples do not become the model's input shape after the data transforms\n",
-                   path.c_str());
-      return 1;
-    }
-    int64_t rawSize = rt::numElements(rawShape);
-    if (!pipeline.empty() && rawSize > 0 && values.size() % size_t(rawSize) == 0) {
-      int64_t n = int64_t(values.size()) / rawSize;
-      std::vector<float> processed(size_t(n * perExample)), scratch(size_t(pipeline.scratchElements() + 1));
-      for (int64_t e = 0; e < n; ++e)
-        pipeline.apply(values.data() + e * rawSize, processed.data() + e * perExample, false,
-                       rt::data::AugmentKey{}, scratch.data());
-      values = std::move(processed);
-    }
   }
-  if (values.size() % size_t(perExample)) {
-    std::fprintf(stderr, "dlc: error: %s holds %zu values, not a whole number of examples of %lld\n",
-                 path.c_str(), values.size(), (long long)perExample);
-    return 1;
+  std::vector<std::vector<uint8_t>> batchData;
+  std::vector<rt::TensorView> in;
+  for (const rt::TensorSpec &spec : specs) {
+    batchData.emplace_back(size_t(rt::numElements(spec.shape)) * rt::dtypeSize(spec.dtype));
+    in.push_back({batchData.back().data(), spec.dtype, spec.shape});
   }
-  examples = int64_t(values.size()) / perExample;
-  std::vector<float> batchData(size_t(batch * perExample) * 2);
   std::vector<float> predictions;
   std::vector<int64_t> outShape;
   for (int64_t start = 0; start < examples; start += batch) {
-    int64_t count = std::min(batch, examples - start);
-    rt::TensorView in{batchData.data(), spec.dtype, spec.shape};
-    for (int64_t i = 0; i < batch * perExample; ++i) {
-      float v = i < count * perExample ? values[size_t(start * perExample + i)] : 0.0f;
-      if (rt::isFloatDType(spec.dtype))
-        rt::storeElement(spec.dtype, in.data, i, v);
-      else if (spec.dtype == rt::DType::kI32)
-        in.i32()[i] = int32_t(v);
-      else
-        in.i64()[i] = int64_t(v);
+    const int64_t count = std::min(batch, examples - start);
+    for (size_t k = 0; k < specs.size(); ++k) {
+      const int64_t perExample = rt::numElements(specs[k].shape) / batch;
+      for (int64_t i = 0; i < batch * perExample; ++i) {
+        const float v = i < count * perExample ? values[k][size_t(start * perExample + i)] : 0.0f;
+        if (rt::isFloatDType(specs[k].dtype))
+          rt::storeElement(specs[k].dtype, in[k].data, i, v);
+        else if (specs[k].dtype == rt::DType::kI32)
+          in[k].i32()[i] = int32_t(v);
+        else
+          in[k].i64()[i] = int64_t(v);
+      }
     }
     std::vector<rt::TensorView> outs;
     rt::RunOptions run;
     run.checkNumerics = options.checkNumerics;
-    if (rt::Status s = session->run("infer", {in}, &outs, run); !s.ok())
+    if (rt::Status s = session->run("infer", in, &outs, run); !s.ok())
       return fail(s);
     int64_t width = outs[0].numel() / batch;
     outShape = {examples, width};
