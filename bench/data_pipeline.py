@@ -64,6 +64,20 @@ train pipeline {{
 }}
 """
 
+# The peers' timing, after their set-up has made the batch iterator `it`:
+# 3 warm-up batches, then 3 repetitions of >= |batches| batches and >= |seconds|.
+MEASURE = r"""
+for _ in range(3):
+    next(it)
+reps = []
+for _ in range(3):
+    n, start = 0, time.perf_counter()
+    while n < batches or time.perf_counter() - start < seconds:
+        x, y = next(it); n += 1
+    reps.append(n * %d / (time.perf_counter() - start))
+print(json.dumps({"images_per_sec": reps}))
+""" % BATCH
+
 TF_WORKER = r"""
 import json, sys, time, glob, os
 import tensorflow as tf
@@ -84,16 +98,7 @@ ds = (tf.data.Dataset.from_tensor_slices((files, labels)).shuffle(len(files), se
       .map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(%(batch)d, drop_remainder=True)
       .prefetch(tf.data.AUTOTUNE).repeat().with_options(options))
 it = iter(ds)
-for _ in range(3):
-    next(it)
-reps = []
-for _ in range(3):
-    n, start = 0, time.perf_counter()
-    while n < batches or time.perf_counter() - start < seconds:
-        x, y = next(it); n += 1
-    reps.append(n * %(batch)d / (time.perf_counter() - start))
-print(json.dumps({"images_per_sec": reps}))
-""" % {"mean": MEAN, "std": STD, "batch": BATCH}
+""" % {"mean": MEAN, "std": STD, "batch": BATCH} + MEASURE
 
 TORCH_WORKER = r"""
 import json, sys, time
@@ -112,16 +117,7 @@ def batches_forever():
         for batch in loader:
             yield batch
 it = batches_forever()
-for _ in range(3):
-    next(it)
-reps = []
-for _ in range(3):
-    n, start = 0, time.perf_counter()
-    while n < batches or time.perf_counter() - start < seconds:
-        x, y = next(it); n += 1
-    reps.append(n * %(batch)d / (time.perf_counter() - start))
-print(json.dumps({"images_per_sec": reps}))
-""" % {"mean": MEAN, "std": STD, "batch": BATCH}
+""" % {"mean": MEAN, "std": STD, "batch": BATCH} + MEASURE
 
 
 def log(message):
