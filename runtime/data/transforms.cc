@@ -70,26 +70,41 @@ float reflect(float v, int64_t len) {
   return std::clamp(v, 0.0f, float(len - 1));
 }
 
+/// One output row of affine(); channels known at compile time where they
+/// are 1 or 3, so the four taps unroll. A neighbour beyond the last row or
+/// column reads TF's fill value 0 (|zeros|), without a branch per channel.
+template <int kChannels>
+void affineRow(const float *in, int64_t H, int64_t W, int64_t channels, int64_t y, const double m[6],
+               const float *zeros, float *out) {
+  const int64_t C = kChannels > 0 ? kChannels : channels;
+  for (int64_t x = 0; x < W; ++x) {
+    const float sx = reflect(float(m[0] * x + m[1] * y + m[2]), W);
+    const float sy = reflect(float(m[3] * x + m[4] * y + m[5]), H);
+    const float fx = std::floor(sx), fy = std::floor(sy);
+    const int64_t x0 = int64_t(fx), y0 = int64_t(fy);
+    const float wx = sx - fx, wy = sy - fy;
+    const bool right = x0 + 1 < W, below = y0 + 1 < H;
+    const float *p00 = y0 < H && x0 < W ? in + (y0 * W + x0) * C : zeros;
+    const float *p01 = y0 < H && right ? in + (y0 * W + x0 + 1) * C : zeros;
+    const float *p10 = below && x0 < W ? in + ((y0 + 1) * W + x0) * C : zeros;
+    const float *p11 = below && right ? in + ((y0 + 1) * W + x0 + 1) * C : zeros;
+    float *o = out + x * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const float top = (1 - wx) * p00[c] + wx * p01[c];
+      const float bottom = (1 - wx) * p10[c] + wx * p11[c];
+      o[c] = (1 - wy) * top + wy * bottom;
+    }
+  }
+}
+
 /// out(y, x) = in(m[3]x + m[4]y + m[5], m[0]x + m[1]y + m[2]): the inverse
 /// map as TF's projective transform takes it, reflect fill, bilinear.
 void affine(const float *in, const Shape &s, float *out, const double m[6]) {
   const int64_t H = s[0], W = s[1], C = s[2];
+  const std::vector<float> zeros(static_cast<size_t>(C), 0.0f);
+  auto row = C == 3 ? affineRow<3> : C == 1 ? affineRow<1> : affineRow<0>;
   for (int64_t y = 0; y < H; ++y)
-    for (int64_t x = 0; x < W; ++x) {
-      float sx = reflect(float(m[0] * x + m[1] * y + m[2]), W);
-      float sy = reflect(float(m[3] * x + m[4] * y + m[5]), H);
-      float fx = std::floor(sx), fy = std::floor(sy);
-      int64_t x0 = int64_t(fx), y0 = int64_t(fy);
-      float wx = sx - fx, wy = sy - fy;
-      for (int64_t c = 0; c < C; ++c) {
-        auto at = [&](int64_t yy, int64_t xx) {
-          return yy < H && xx < W ? in[(yy * W + xx) * C + c] : 0.0f; // fill value 0
-        };
-        float top = (1 - wx) * at(y0, x0) + wx * at(y0, x0 + 1);
-        float bottom = (1 - wx) * at(y0 + 1, x0) + wx * at(y0 + 1, x0 + 1);
-        out[(y * W + x) * C + c] = (1 - wy) * top + wy * bottom;
-      }
-    }
+    row(in, H, W, C, y, m, zeros.data(), out + y * W * C);
 }
 
 /// A step that maps each element to x * scale[c] + offset[c] by its channel
