@@ -108,9 +108,8 @@ void affine(const float *in, const Shape &s, float *out, const double m[6]) {
 }
 
 /// A step that maps each element to x * scale[c] + offset[c] by its channel
-/// c (the last axis). Consecutive such steps fold into one (Pipeline::
-/// create), so rescale then normalize is one pass; the loop runs over a
-/// pattern of whole channel groups, contiguous and vectorizable.
+/// c (the last axis). Consecutive such steps fold into one FoldedAffine
+/// (Pipeline::create), so rescale then normalize is one pass.
 class ChannelAffine : public Transform {
 public:
   /// Coefficients for |channels| channels, in double for folding.
@@ -120,31 +119,18 @@ public:
     *out = in;
     return okStatus();
   }
-  void apply(const float *in, const Shape &s, float *out, bool, const Draws &) const override {
-    const int64_t C = s.empty() ? 1 : s.back(), n = numElements(s);
-    std::vector<double> scale, offset;
-    coefficients(C, &scale, &offset);
-    // 16 pixels' channels per block: the inner loop needs no index arithmetic.
-    const int64_t block = C * 16;
-    std::vector<float> blockScale(static_cast<size_t>(block)), blockOffset(static_cast<size_t>(block));
-    for (int64_t j = 0; j < block; ++j) {
-      blockScale[size_t(j)] = float(scale[size_t(j % C)]);
-      blockOffset[size_t(j)] = float(offset[size_t(j % C)]);
-    }
-    const float *a = blockScale.data(), *b = blockOffset.data();
-    int64_t i = 0;
-    for (; i + block <= n; i += block)
-      for (int64_t j = 0; j < block; ++j)
-        out[i + j] = in[i + j] * a[j] + b[j];
-    for (int64_t j = 0; i + j < n; ++j)
-      out[i + j] = in[i + j] * a[j] + b[j];
-  }
+  /// Pipeline::create runs every ChannelAffine inside a FoldedAffine; alone,
+  /// it runs as a FoldedAffine of itself (defined below).
+  void apply(const float *in, const Shape &s, float *out, bool training, const Draws &draw) const override;
 };
 
-/// Consecutive ChannelAffine steps as one: coefficients composed in double.
+/// Consecutive ChannelAffine steps as one pass. The composed coefficients
+/// are laid out once, at creation, as a pattern of whole channel groups, so
+/// the per-example loop is contiguous and vectorizable and allocates nothing.
 class FoldedAffine : public ChannelAffine {
 public:
   std::vector<std::shared_ptr<const ChannelAffine>> steps;
+
   void coefficients(int64_t channels, std::vector<double> *scale,
                     std::vector<double> *offset) const override {
     scale->assign(size_t(channels), 1.0);
@@ -158,7 +144,39 @@ public:
       }
     }
   }
+  /// Lays out the coefficients for |channels| channels: 16 pixels' worth.
+  void prepare(int64_t channels) {
+    std::vector<double> scale, offset;
+    coefficients(channels, &scale, &offset);
+    blockScale_.resize(size_t(channels * 16));
+    blockOffset_.resize(size_t(channels * 16));
+    for (size_t j = 0; j < blockScale_.size(); ++j) {
+      blockScale_[j] = float(scale[j % size_t(channels)]);
+      blockOffset_[j] = float(offset[j % size_t(channels)]);
+    }
+  }
+  void apply(const float *in, const Shape &s, float *out, bool, const Draws &) const override {
+    const int64_t n = numElements(s), block = int64_t(blockScale_.size());
+    const float *a = blockScale_.data(), *b = blockOffset_.data();
+    int64_t i = 0;
+    for (; i + block <= n; i += block)
+      for (int64_t j = 0; j < block; ++j)
+        out[i + j] = in[i + j] * a[j] + b[j];
+    for (int64_t j = 0; i + j < n; ++j)
+      out[i + j] = in[i + j] * a[j] + b[j];
+  }
+
+private:
+  std::vector<float> blockScale_, blockOffset_;
 };
+
+void ChannelAffine::apply(const float *in, const Shape &s, float *out, bool training,
+                          const Draws &draw) const {
+  FoldedAffine alone;
+  alone.steps.push_back(std::shared_ptr<const ChannelAffine>(std::shared_ptr<void>(), this)); // not owned
+  alone.prepare(s.empty() ? 1 : s.back());
+  alone.apply(in, s, out, training, draw);
+}
 
 class Rescale : public ChannelAffine {
 public:
@@ -574,15 +592,14 @@ Status Pipeline::create(const std::vector<TransformSpec> &transforms, const std:
     auto previous = p.transforms_.empty()
                         ? nullptr
                         : std::dynamic_pointer_cast<const FoldedAffine>(p.transforms_.back());
-    if (affine && previous) {
-      auto folded = std::make_shared<FoldedAffine>(*previous);
-      folded->steps.push_back(affine);
-      p.transforms_.back() = folded;
-      continue; // the shape is unchanged
-    }
     if (affine) {
-      auto folded = std::make_shared<FoldedAffine>();
+      auto folded = previous ? std::make_shared<FoldedAffine>(*previous) : std::make_shared<FoldedAffine>();
       folded->steps.push_back(affine);
+      folded->prepare(next.empty() ? 1 : next.back());
+      if (previous) {
+        p.transforms_.back() = folded;
+        continue; // the shape is unchanged
+      }
       transform = folded;
     }
     p.transforms_.push_back(transform);
