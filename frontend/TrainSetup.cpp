@@ -207,6 +207,6 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
       source ? cast<dl::ConfigAttr>(source) : dl::ConfigAttr(), builder.getArrayAttr(steps),
       validation, cast<BoolAttr>(shuffle),
       *lossScale ? cast<dl::ConfigAttr>(*lossScale) : dl::ConfigAttr(),
-      callbacks.empty() ? ArrayAttr() : builder.getArrayAttr(callbacks));
+      callbacks.empty() ? ArrayAttr() : builder.getArrayAttr(callbacks), IntegerAttr());
   return success();
 }

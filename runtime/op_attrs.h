@@ -1,6 +1,7 @@
 //===- op_attrs.h - Reading the attributes of a bundle's ops --------------===//
 #pragma once
 
+#include "runtime/data/transforms.h"
 #include "runtime/schemas/bundle_generated.h"
 #include "runtime/settings.h"
 #include "runtime/status.h"
@@ -69,6 +70,41 @@ inline Status settingOf(const fb::Op &op, Setting *out) {
         return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                                "option '" + name + "' of '" + out->kind + "' is not a number or a list");
     }
+  return okStatus();
+}
+
+/// The data transform of a dl.augment op and its position in the data
+/// section: the `config` attribute's text is the kind, `position` the
+/// position, every other attribute an option (a word as text, a number, or
+/// a list of numbers).
+inline Status transformOf(const fb::Op &op, data::TransformSpec *spec, uint64_t *position) {
+  *spec = data::TransformSpec();
+  spec->kind = textAttr(op, "config");
+  const fb::Attr *at = findAttr(op, "position");
+  if (spec->kind.empty() || !at || !at->ints() || at->ints()->size() != 1 || at->ints()->Get(0) < 0)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "augment needs a transform (config) and its position in the data section");
+  *position = uint64_t(at->ints()->Get(0));
+  for (const fb::Attr *a : *op.attrs()) {
+    const std::string name = a->name()->str();
+    if (name == "config" || name == "position")
+      continue;
+    std::vector<double> values;
+    if (a->floats())
+      values.assign(a->floats()->begin(), a->floats()->end());
+    else if (a->ints())
+      for (int64_t v : *a->ints())
+        values.push_back(double(v));
+    if (a->text() && values.empty())
+      spec->options[name] = a->text()->str();
+    else if (values.size() == 1)
+      spec->options[name] = values[0];
+    else if (!values.empty())
+      spec->options[name] = values;
+    else
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             "option '" + name + "' of '" + spec->kind + "' has no value");
+  }
   return okStatus();
 }
 

@@ -611,6 +611,28 @@ bool gradientNorm(Contract &c, Ref r) {
          c.fail(c.name(r) + " must be a gradient norm, f32[1]");
 }
 
+bool augment(Contract &c) { // images, example ids, (seed, epoch) -> images
+  if (!c.counts(3, 3, 1))
+    return false;
+  if (c.dtype(in(0)) != DType::kF32 || !c.rankAtLeast(in(0), 2) || c.dtype(out(0)) != DType::kF32 ||
+      !c.sameShape(out(0), in(0)))
+    return c.fail("augment maps an f32 batch to one of its shape");
+  if (c.dtype(in(1)) != DType::kI64 || !c.shapeIs(in(1), {c.dim(in(0), 0)}))
+    return c.fail(c.name(in(1)) + " must hold each example's index, i64[batch]");
+  if (c.dtype(in(2)) != DType::kI64 || !c.shapeIs(in(2), {2}))
+    return c.fail(c.name(in(2)) + " must be (seed, epoch), i64[2]");
+  data::TransformSpec spec;
+  uint64_t position = 0;
+  if (Status s = transformOf(c.op(), &spec, &position); !s.ok())
+    return c.fail(s.message());
+  const Shape batch = c.shape(in(0)), image(batch.begin() + 1, batch.end());
+  data::Pipeline pipeline;
+  if (Status s = data::Pipeline::create({spec}, image, DType::kF32, &pipeline, position); !s.ok())
+    return c.fail(s.message());
+  return pipeline.outputShape() == image ||
+         c.fail("transform '" + spec.kind + "' changes the example's shape, which augment keeps");
+}
+
 bool gradientNorm(Contract &c) { // grads... -> norm
   if (!c.counts(1, kMaxGradients, 1) || !gradientNorm(c, out(0)))
     return false;
@@ -736,6 +758,7 @@ bool check(Contract &c, K kind) {
   case K::optimizer_update: return optimizerUpdate(c);
   case K::loss_scale_update: return lossScaleUpdate(c);
   case K::gradient_norm: return gradientNorm(c);
+  case K::augment: return augment(c);
   case K::cast: return cast(c);
   }
   return c.fail("op kind " + std::to_string(int(kind)) + " has no contract");

@@ -118,6 +118,11 @@ Status parseTrainSetup(const std::string &text, nlohmann::json *out) {
       {"data_source", {false, [](const json &v, const std::string &w) { return setting(v, w, true); }}},
       {"loss_scale", {false, [](const json &v, const std::string &w) { return setting(v, w, false); }}},
       {"callbacks", {false, [](const json &v, const std::string &w) { return settings(v, w, true); }}},
+      // The first data transform the training step applies itself (dl.augment).
+      {"device_transforms_from", {false, [](const json &v, const std::string &w) {
+         return v.is_number_unsigned() ? okStatus()
+                                       : bad("'" + w + "' must be a transform's index, got " + typeName(v));
+       }}},
   };
   for (const auto &[key, value] : j.items())
     if (!fields.count(key))
@@ -131,6 +136,10 @@ Status parseTrainSetup(const std::string &text, nlohmann::json *out) {
     if (Status s = field.second(j[key], key); !s.ok())
       return s;
   }
+  if (j.contains("device_transforms_from") &&
+      j["device_transforms_from"].get<uint64_t>() > j["data_transforms"].size())
+    return bad("'device_transforms_from' is past the " + std::to_string(j["data_transforms"].size()) +
+               " data transforms");
   *out = std::move(j);
   return okStatus();
 }

@@ -9,7 +9,9 @@
 //   {"batch_size": int >= 1, "epochs": int >= 1, "shuffle": bool,
 //    "precision": string, "validation": string | number,
 //    "loss": setting, "optimizer": setting, "metrics": [setting],
-//    "data_transforms": [data setting], "data_source": data setting (optional)}
+//    "data_transforms": [data setting], "data_source": data setting (optional),
+//    "device_transforms_from": int <= the number of data transforms (optional:
+//    the transforms from there on run in the training step, dl.augment)}
 //   setting:      {"kind": string, "options": {name: number | bool}}
 //   data setting: {"kind": string, "options": {name: number | bool | string}}
 //

@@ -104,6 +104,10 @@ struct Trainer::State {
   std::vector<float> labels;
   std::vector<TensorSpec> stepInputs; // the model's inputs..., labels, step
   size_t numInputs = 0;
+  // Whether train_step augments the batch itself (dl.augment): it then also
+  // takes each example's index and (seed, epoch), after the step.
+  bool augmentsOnDevice = false;
+  std::vector<int64_t> exampleIds;
   // The names of train_step's per-example metric scores (its outputs after
   // the loss), read once.
   std::vector<std::string> stepScoreNames;
@@ -324,6 +328,12 @@ Status Trainer::State::openData() {
     DLC_RETURN_IF_ERROR(toOptions(s["options"], &spec.options), "");
     steps.push_back(std::move(spec));
   }
+  // Training batches leave the transforms from device_transforms_from on to
+  // the training step; evaluation applies them all here (its random ones are
+  // the identity).
+  const size_t deviceFrom =
+      augmentsOnDevice ? std::min<size_t>(setup.value("device_transforms_from", steps.size()), steps.size())
+                       : steps.size();
   // Sparse labels carry no class count in their shape: the program's class-id
   // inputs do.
   const TensorSpec &lab = stepInputs[numInputs];
@@ -335,6 +345,8 @@ Status Trainer::State::openData() {
   auto makeLoader = [&](std::shared_ptr<const data::Dataset> dataset, bool training,
                         data::Prefetcher *out) -> Status {
     data::Pipeline pipeline;
+    const std::vector<data::TransformSpec> here(steps.begin(),
+                                                steps.begin() + std::ptrdiff_t(training ? deviceFrom : steps.size()));
     // A grey image stored [H, W] takes the channel axis the model has.
     std::vector<int64_t> example = dataset->inputs()[0].shape;
     if (!steps.empty() && example.size() == 2 && model.inputs[0].shape.size() == 3)
@@ -342,7 +354,7 @@ Status Trainer::State::openData() {
     const DType transformed = data::convertible(dataset->inputs()[0].dtype, DType::kF32)
                                   ? DType::kF32
                                   : dataset->inputs()[0].dtype;
-    DLC_RETURN_IF_ERROR(data::Pipeline::create(steps, example, transformed, &pipeline),
+    DLC_RETURN_IF_ERROR(data::Pipeline::create(here, example, transformed, &pipeline),
                         "data transforms");
     data::LoaderConfig config;
     config.batchSize = batchSize;
@@ -423,11 +435,18 @@ Status Trainer::State::trainBatch(double *seconds) {
   const std::vector<TensorView> in(views.begin(), views.end() - 1);
   int64_t count = 0;
   double waited = 0;
-  DLC_RETURN_IF_ERROR(train.batch(uint64_t(epoch), batch, in, views.back(), &count, &waited),
-                      "training batch");
+  exampleIds.resize(size_t(batchSize));
+  DLC_RETURN_IF_ERROR(
+      train.batch(uint64_t(epoch), batch, in, views.back(), &count, &waited, exampleIds.data()),
+      "training batch");
   dataWait += waited;
   int64_t stepValue = step;
   views.push_back(TensorView{&stepValue, DType::kI64, {}});
+  int64_t augmentSeed[2] = {int64_t(options.seed), epoch};
+  if (augmentsOnDevice) {
+    views.push_back(TensorView{exampleIds.data(), DType::kI64, {batchSize}});
+    views.push_back(TensorView{augmentSeed, DType::kI64, {2}});
+  }
   auto start = Clock::now();
   std::vector<TensorView> outs;
   RunOptions run;
@@ -598,6 +617,11 @@ Status Trainer::create(Session &session, const TrainOptions &options,
                            session.bundle().origin() + ": unreadable training setup: " + e.what());
   }
   state->stepInputs = session.inputs("train_step");
+  const size_t given = state->stepInputs.size();
+  state->augmentsOnDevice = given >= 5 && state->stepInputs[given - 2].name == "example_ids" &&
+                            state->stepInputs[given - 1].name == "augment_seed";
+  if (state->augmentsOnDevice)
+    state->stepInputs.resize(given - 2);
   if (state->stepInputs.size() < 3 || state->stepInputs.back().dtype != DType::kI64)
     return bad(session.bundle().origin() + ": train_step takes " +
                std::to_string(state->stepInputs.size()) +

@@ -21,8 +21,10 @@ int64_t compileBatchSize(ModuleOp module, int64_t requested) {
 }
 
 void addTrainingPasses(OpPassManager &pm, StringRef precision, bool differentiate) {
-  if (differentiate)
+  if (differentiate) {
     pm.addPass(createAutodiffPass());
+    pm.addPass(createAugmentOnDevicePass());
+  }
   SelectPrecisionPassOptions policy;
   policy.policy = precision.str();
   pm.addPass(createSelectPrecisionPass(policy));

@@ -269,6 +269,25 @@ private:
               v = roundTo(c.getTo(), v);
           return define(op, std::move(y));
         })
+        .Case([&](AugmentOp a) {
+          AugmentSpec spec;
+          spec.kind = a.getConfig().getKind().str();
+          spec.position = int64_t(a.getPosition());
+          for (NamedAttribute option : a.getConfig().getOptions()) {
+            std::string name = option.getName().str();
+            Attribute v = option.getValue();
+            if (auto s = dyn_cast<StringAttr>(v))
+              spec.words[name] = s.str();
+            else if (auto f = dyn_cast<FloatAttr>(v))
+              spec.numbers[name] = {f.getValueAsDouble()};
+            else if (auto i = dyn_cast<IntegerAttr>(v))
+              spec.numbers[name] = {double(i.getInt())};
+            else if (auto list = dyn_cast<ArrayAttr>(v))
+              for (Attribute e : list)
+                spec.numbers[name].push_back(cast<FloatAttr>(e).getValueAsDouble());
+          }
+          return define(op, augment(in(a.getInput()), in(a.getExampleIds()), in(a.getAugmentSeed()), spec));
+        })
         .Case([&](DropoutOp d) {
           const RefTensor &x = in(d.getInput());
           if (!d.getTraining())

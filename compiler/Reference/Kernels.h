@@ -11,6 +11,7 @@
 #include "compiler/Reference/RefTensor.h"
 
 #include <array>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -74,6 +75,20 @@ RefTensor globalMaxPool2d(const RefTensor &x);
 RefTensor globalAvgPool2d(const RefTensor &x);
 RefTensor dense(const RefTensor &x, const RefTensor &kernel, const RefTensor *bias);
 RefTensor reshape(const RefTensor &x, std::vector<int64_t> shape);
+
+/// A data transform of dl.augment: its kind, options and position in the
+/// data section.
+struct AugmentSpec {
+  std::string kind;
+  std::map<std::string, std::vector<double>> numbers; // a number is a list of one
+  std::map<std::string, std::string> words;
+  int64_t position = 0;
+  double number(const std::string &name, double fallback) const;
+};
+/// |x| [N, ...] with the transform applied to each example as training does
+/// (runtime/data/transforms.h), its draws keyed by |ids| [N] and |seed|
+/// (seed, epoch).
+RefTensor augment(const RefTensor &x, const RefTensor &ids, const RefTensor &seed, const AugmentSpec &spec);
 
 /// Inverted dropout: keeps an element when uniform01(seed, stream, i) >= rate
 /// and scales it by 1 / (1 - rate).

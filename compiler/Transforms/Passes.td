@@ -55,6 +55,21 @@ def SelectPrecisionPass : Pass<"dlc-select-precision", "mlir::ModuleOp"> {
   let dependentDialects = ["::dlc::dl::DLDialect"];
 }
 
+def AugmentOnDevicePass : Pass<"dlc-augment-on-device", "mlir::ModuleOp"> {
+  let summary = "Run the data section's shape-keeping transforms in @train_step (dl.augment)";
+  let description = [{
+    Runs after dlc-autodiff. The data transforms after the last one that
+    changes an example's shape (resize, random_crop) become dl.augment ops at
+    the head of @train_step, reading the first input; @train_step gains the
+    inputs `example_ids` (each example's index in the dataset) and
+    `augment_seed` (seed, epoch) that key their random draws. The training
+    setup records `device_transforms_from`: the loader applies the
+    transforms before it. A transform that does not fit the model's first
+    input is an error here.
+  }];
+  let dependentDialects = ["::dlc::dl::DLDialect", "::mlir::func::FuncDialect"];
+}
+
 def ScaleLossPass : Pass<"dlc-scale-loss", "mlir::ModuleOp"> {
   let summary = "Dynamic loss scaling in @train_step (Keras' LossScaleOptimizer)";
   let description = [{

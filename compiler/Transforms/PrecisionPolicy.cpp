@@ -78,6 +78,8 @@ constexpr Rule kRules[] = {
     {"optimizer_update", O::kF32, R::kF32, "updates the f32 master weights and their slots"},
     {"loss_scale_update", O::kF32, R::kF32,
      "checks the f32 gradients the optimizer reads; the loss scale is f32 state"},
+    {"augment", O::kF32, R::kF32,
+     "data augmentation of the f32 batch the loader gives, as the host pipeline does it"},
     {"gradient_norm", O::kF32, R::kF32, "the norm of the f32 gradients the optimizer reads"},
 };
 

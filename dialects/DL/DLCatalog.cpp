@@ -197,6 +197,12 @@ const std::vector<KindSpec> &dataTransforms() {
   return kinds;
 }
 
+} // namespace
+
+bool dlc::dl::changesExampleShape(StringRef kind) { return kind == "resize" || kind == "random_crop"; }
+
+namespace {
+
 std::string formatNumber(double v) {
   if (std::isinf(v))
     return v > 0 ? "inf" : "-inf";

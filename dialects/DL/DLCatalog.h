@@ -89,6 +89,11 @@ llvm::StringRef categoryName(Category category);
 llvm::ArrayRef<KindSpec> kindsOf(Category category);
 const KindSpec *findKind(Category category, llvm::StringRef kind);
 
+/// Whether data transform |kind| changes an example's shape (resize,
+/// random_crop). The others keep it, so dl.augment runs them inside the
+/// training step, on the device that trains (dlc-augment-on-device).
+bool changesExampleShape(llvm::StringRef kind);
+
 /// Checks that |config| names a known kind of |category| and holds exactly its
 /// options, each typed and in range. Reports the first problem through
 /// |emitError|.

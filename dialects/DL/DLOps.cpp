@@ -8,6 +8,8 @@
 #include "runtime/loss_scale.h"
 #include "dialects/DL/DLCatalog.h"
 
+#include <cmath>
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -120,6 +122,16 @@ LogicalResult TrainSetupOp::verify() {
   for (Attribute step : getDataTransforms())
     if (failed(verifyConfig(Category::DataTransform, cast<ConfigAttr>(step), emit)))
       return failure();
+  if (std::optional<uint64_t> from = getDeviceTransformsFrom()) {
+    if (*from > getDataTransforms().size())
+      return emitOpError("device_transforms_from ") << *from << " is past the "
+                                                    << getDataTransforms().size() << " data transforms";
+    for (Attribute step : getDataTransforms().getValue().drop_front(*from))
+      if (changesExampleShape(cast<ConfigAttr>(step).getKind().getValue()))
+        return emitOpError("data transform '")
+               << cast<ConfigAttr>(step).getKind().getValue()
+               << "' changes the example's shape, so it cannot run in the training step";
+  }
   if (std::optional<ConfigAttr> lossScale = getLossScale())
     if (failed(verifyConfig(Category::LossScale, *lossScale, emit)))
       return failure();
@@ -181,6 +193,57 @@ static LogicalResult verifyNorm(Operation *op, Value norm, StringRef what) {
   auto type = cast<ShapedType>(norm.getType());
   if (type.getRank() != 1 || type.getDimSize(0) != 1 || !type.getElementType().isF32())
     return op->emitOpError(what) << " must be a norm, tensor<1xf32>, got " << type;
+  return success();
+}
+
+LogicalResult AugmentOp::verify() {
+  auto emit = [&]() { return emitOpError(); };
+  if (failed(verifyConfig(Category::DataTransform, getConfig(), emit)))
+    return failure();
+  StringRef kind = getConfig().getKind().getValue();
+  if (changesExampleShape(kind))
+    return emitOpError("'") << kind << "' changes the example's shape; dl.augment takes the "
+                                       "transforms that keep it (the loader applies the others)";
+  auto input = cast<ShapedType>(getInput().getType());
+  if (getOutput().getType() != getInput().getType())
+    return emitOpError("result must have the input's type ") << getInput().getType();
+  if (!input.hasRank() || input.getRank() < 2 ||
+      llvm::any_of(input.getShape().drop_front(), ShapedType::isDynamic))
+    return emitOpError("input must be a batch of examples of a static shape, got ")
+           << getInput().getType();
+  const bool image = kind.starts_with("random_");
+  if (image && input.getRank() != 4)
+    return emitOpError("'") << kind << "' needs a batch of images [N, height, width, channels], got "
+                            << getInput().getType();
+  const int64_t channels = input.getShape().back();
+  if (kind == "imagenet_preprocess") {
+    auto mode = getConfig().getOptions().getAs<StringAttr>("mode");
+    if (mode && mode.getValue() != "tf" && channels != 3)
+      return emitOpError("imagenet_preprocess in mode ") << mode.getValue()
+                                                         << " needs RGB inputs (3 channels last)";
+  }
+  if (Attribute range = getConfig().getOptions().get("value_range")) {
+    auto pair = dyn_cast<ArrayAttr>(range);
+    auto bound = [&](unsigned i) {
+      auto f = dyn_cast<FloatAttr>(pair[i]);
+      return f ? f.getValueAsDouble() : std::nan("");
+    };
+    if (!pair || pair.size() != 2 || !(bound(0) < bound(1)))
+      return emitOpError("option 'value_range' of '")
+             << kind << "' must be a pair (low, high) with low < high";
+  }
+  if (kind == "normalize")
+    for (StringRef option : {"mean", "std"})
+      if (auto list = getConfig().getOptions().getAs<ArrayAttr>(option))
+        if (list.size() != 1 && int64_t(list.size()) != channels)
+          return emitOpError("normalize has ") << list.size() << " values of '" << option
+                                               << "' for " << channels << " channels";
+  auto ids = cast<ShapedType>(getExampleIds().getType());
+  if (failed(verifyCompatibleShape(ids.getShape(), ArrayRef<int64_t>{input.getDimSize(0)})))
+    return emitOpError("example_ids must hold one index per example, tensor<")
+           << input.getDimSize(0) << "xi64>";
+  if (cast<ShapedType>(getAugmentSeed().getType()).getShape() != ArrayRef<int64_t>{2})
+    return emitOpError("augment_seed must be (seed, epoch), tensor<2xi64>");
   return success();
 }
 

@@ -115,7 +115,10 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
     `loss_scale` (#dl.config<"dynamic", {growth_steps, initial_scale}> or
     <"none">), when absent, is dynamic under mixed_fp16 and none otherwise
     (dlc-scale-loss). `callbacks` (early_stopping, model_checkpoint) act at
-    each epoch's end in the runtime's trainer.
+    each epoch's end in the runtime's trainer. `device_transforms_from`
+    (dlc-augment-on-device) is the index of the first data transform that
+    @train_step applies itself (dl.augment); the trainer applies the ones
+    before it while it loads a batch.
   }];
   let arguments = (ins DL_ConfigAttr:$loss,
                        DL_ConfigAttr:$optimizer,
@@ -128,7 +131,8 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
                        AnyAttrOf<[StrAttr, F64Attr]>:$validation,
                        BoolAttr:$shuffle,
                        OptionalAttr<DL_ConfigAttr>:$loss_scale,
-                       OptionalAttr<TypedArrayAttrBase<DL_ConfigAttr, "callbacks">>:$callbacks);
+                       OptionalAttr<TypedArrayAttrBase<DL_ConfigAttr, "callbacks">>:$callbacks,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$device_transforms_from);
   let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
 }

@@ -277,6 +277,37 @@ def DL_GradientNormOp : DL_Op<"gradient_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
+def DL_AugmentOp : DL_Op<"augment", [Pure]> {
+  let summary = "one data transform of the training data, applied to a batch";
+  let description = [{
+    A data transform of the `data` section that keeps an example's shape
+    (`config`: rescale, normalize, imagenet_preprocess, random_flip,
+    random_rotation, random_zoom, random_translation, random_brightness,
+    random_contrast, with runtime/data/transforms.h's semantics), applied to
+    each example of the batch as training applies it. dlc-augment-on-device
+    puts these at the head of @train_step, so augmentation runs on the
+    device that trains, on the uploaded batch.
+
+    Each example's random draws are uniform01(key, epoch, 8 * id + k)
+    (runtime/counter_rng.h) with key = mix64(seed ^ mix64(position + 1)),
+    `position` the transform's index in the data section, `id` the
+    example's index in the dataset (`example_ids`) and (seed, epoch) =
+    `augment_seed`: the same draws as the host pipeline's, so where a
+    transform runs changes nothing.
+
+    ```mlir
+    %y = dl.augment %x, %ids, %seed {config = #dl.config<"random_flip", {mode = "horizontal"}>, position = 1 : i64}
+        : (tensor<32x28x28x1xf32>, tensor<32xi64>, tensor<2xi64>) -> tensor<32x28x28x1xf32>
+    ```
+  }];
+  let arguments = (ins TensorOf<[F32]>:$input, 1DTensorOf<[I64]>:$example_ids,
+                       1DTensorOf<[I64]>:$augment_seed, DL_ConfigAttr:$config,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$position);
+  let results = (outs TensorOf<[F32]>:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def DL_LossScaleUpdateOp : DL_Op<"loss_scale_update", [Pure]> {
   let summary = "dynamic loss scaling's step: checks every gradient, moves the scale";
   let description = [{

@@ -439,6 +439,7 @@ Status buildOp(OpContext &ctx, PreparedCall *call) {
   case K::optimizer_update: return buildOptimizerUpdate(ctx, call);
   case K::loss_scale_update: return buildLossScaleUpdate(ctx, call);
   case K::gradient_norm: return buildGradientNorm(ctx, call);
+  case K::augment: return buildAugment(ctx, call);
   case K::cast: return buildCast(ctx, call);
   case K::example_loss: return buildExampleLoss(ctx, call);
   case K::metric: return buildMetric(ctx, call);

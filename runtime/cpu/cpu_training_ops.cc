@@ -473,6 +473,30 @@ Status buildGradientNorm(OpContext &ctx, PreparedCall *call) {
   return okStatus();
 }
 
+/// One data transform of the training batch, by the host pipeline's own
+/// code (runtime/data/transforms.cc), over the examples in parallel.
+Status buildAugment(OpContext &ctx, PreparedCall *call) {
+  DLC_RETURN_IF_ERROR(need(ctx, 3, 1), "");
+  data::TransformSpec spec;
+  uint64_t position = 0;
+  DLC_RETURN_IF_ERROR(transformOf(ctx.op, &spec, &position), "");
+  const TensorView x = ctx.in(0), ids = ctx.in(1), seed = ctx.in(2), y = ctx.out(0);
+  const std::vector<int64_t> image(x.shape.begin() + 1, x.shape.end());
+  auto pipeline = std::make_shared<data::Pipeline>();
+  DLC_RETURN_IF_ERROR(data::Pipeline::create({spec}, image, DType::kF32, pipeline.get(), position), "");
+  *call = [=](const RunOptions &) {
+    const int64_t examples = x.shape[0], size = numElements(image);
+    const int64_t *id = static_cast<const int64_t *>(ids.data);
+    const int64_t *key = static_cast<const int64_t *>(seed.data);
+#pragma omp parallel for schedule(static)
+    for (int64_t e = 0; e < examples; ++e)
+      pipeline->apply(x.f32() + e * size, y.f32() + e * size, true,
+                      data::AugmentKey{uint64_t(key[0]), uint64_t(key[1]), uint64_t(id[e])}, nullptr);
+    return okStatus();
+  };
+  return okStatus();
+}
+
 Status buildDenseGrad(OpContext &ctx, PreparedCall *call) {
   fb::OpKind kind = ctx.op.kind();
   bool bias = kind == fb::OpKind::bias_grad;

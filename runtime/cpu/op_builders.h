@@ -22,6 +22,7 @@ Status buildBatchNormGrads(OpContext &ctx, bool inference, PreparedCall *call);
 Status buildStatisticsUpdate(OpContext &ctx, PreparedCall *call);
 Status buildLossScaleUpdate(OpContext &ctx, PreparedCall *call);
 Status buildGradientNorm(OpContext &ctx, PreparedCall *call);
+Status buildAugment(OpContext &ctx, PreparedCall *call);
 Status buildEmbedding(OpContext &ctx, bool grad, PreparedCall *call);
 Status buildLstm(OpContext &ctx, PreparedCall *call);
 Status buildLstmGrad(OpContext &ctx, PreparedCall *call);

@@ -184,7 +184,7 @@ void BatchLoader::startEpoch(uint64_t epoch) {
 }
 
 Status BatchLoader::batch(int64_t index, const std::vector<TensorView> &inputs,
-                          const TensorView &labels, int64_t *count) {
+                          const TensorView &labels, int64_t *count, int64_t *exampleIds) {
   const std::string &name = dataset_->name();
   if (index < 0 || index >= numBatches())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, name + ": batch " + std::to_string(index) +
@@ -210,6 +210,10 @@ Status BatchLoader::batch(int64_t index, const std::vector<TensorView> &inputs,
   const int64_t B = config_.batchSize;
   const int64_t begin = index * B, n = std::min(B, dataset_->size() - begin);
   const int64_t *indices = order_.data() + begin;
+  if (exampleIds) {
+    std::fill(exampleIds, exampleIds + B, 0);
+    std::copy(indices, indices + n, exampleIds);
+  }
 
   // Gather: the transformed input into raw_, the others straight into
   // their buffers, class ids into ids_ (one-hot rows are made from them).

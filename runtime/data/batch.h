@@ -83,8 +83,10 @@ public:
   /// above) with batch |index| of the current epoch; |*count| is the number
   /// of real examples. Reuses internal buffers, so one loader serves one
   /// thread; it spreads a batch of large images over OpenMP threads itself.
+  /// |exampleIds|, when given, receives each example's index in the dataset
+  /// (batchSize entries, 0 for padding): what keys its augmentation draws.
   Status batch(int64_t index, const std::vector<TensorView> &inputs, const TensorView &labels,
-               int64_t *count);
+               int64_t *count, int64_t *exampleIds = nullptr);
 
 private:
   std::shared_ptr<const Dataset> dataset_;

@@ -1,6 +1,7 @@
 //===- prefetch.cc - Batches made ahead on a worker thread ----------------===//
 #include "runtime/data/prefetch.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -23,6 +24,7 @@ void Prefetcher::start(BatchLoader loader) {
   for (size_t i = 0; i < inputs_.size(); ++i)
     inputs_[i].resize(size_t(numElements(loader_.inputShape(i))) * dtypeSize(loader_.inputDType(i)));
   labels_.resize(size_t(numElements(loader_.labelShape())) * dtypeSize(loader_.labelDType()));
+  exampleIds_.resize(size_t(loader_.inputShape(0).front()));
   worker_ = std::thread([this] { work(); });
 }
 
@@ -55,7 +57,8 @@ void Prefetcher::work() {
       views.push_back({inputs_[i].data(), loader_.inputDType(i), loader_.inputShape(i)});
     int64_t count = 0;
     Status status =
-        loader_.batch(index, views, {labels_.data(), loader_.labelDType(), loader_.labelShape()}, &count);
+        loader_.batch(index, views, {labels_.data(), loader_.labelDType(), loader_.labelShape()}, &count,
+                      exampleIds_.data());
     lock.lock();
     status_ = status;
     count_ = count;
@@ -65,7 +68,8 @@ void Prefetcher::work() {
 }
 
 Status Prefetcher::batch(uint64_t epoch, int64_t index, const std::vector<TensorView> &inputs,
-                         const TensorView &labels, int64_t *count, double *waited) {
+                         const TensorView &labels, int64_t *count, double *waited,
+                         int64_t *exampleIds) {
   if (!started())
     return DLC_MAKE_STATUS(StatusCode::kInternal, "the prefetcher was not started");
   if (inputs.size() != inputs_.size())
@@ -88,6 +92,8 @@ Status Prefetcher::batch(uint64_t epoch, int64_t index, const std::vector<Tensor
   if (labels.bytes() != labels_.size())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "prefetch: label buffer of the wrong size");
   std::memcpy(labels.data, labels_.data(), labels_.size());
+  if (exampleIds)
+    std::copy(exampleIds_.begin(), exampleIds_.end(), exampleIds);
   *count = count_;
   // The next one: the following batch, or the next epoch's first.
   if (index + 1 < loader_.numBatches())

@@ -35,9 +35,12 @@ public:
   const BatchLoader &loader() const { return loader_; }
 
   /// Batch |index| of epoch |epoch| into |inputs| and |labels| (the loader's
-  /// shapes and types); |*waited| is the time this call blocked.
+  /// shapes and types), and, when given, each example's index into
+  /// |exampleIds| (BatchLoader::batch); |*waited| is the time this call
+  /// blocked.
   Status batch(uint64_t epoch, int64_t index, const std::vector<TensorView> &inputs,
-               const TensorView &labels, int64_t *count, double *waited);
+               const TensorView &labels, int64_t *count, double *waited,
+               int64_t *exampleIds = nullptr);
 
 private:
   void work();
@@ -55,6 +58,7 @@ private:
   Status status_;
   std::vector<std::vector<uint8_t>> inputs_;
   std::vector<uint8_t> labels_;
+  std::vector<int64_t> exampleIds_;
 };
 
 } // namespace dlc::rt::data

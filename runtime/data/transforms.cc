@@ -571,7 +571,7 @@ void resizeBilinear(const float *in, int64_t W, int64_t C, int64_t y0, int64_t x
 }
 
 Status Pipeline::create(const std::vector<TransformSpec> &transforms, const std::vector<int64_t> &inputShape,
-                        DType inputDType, Pipeline *out) {
+                        DType inputDType, Pipeline *out, size_t firstPosition) {
   Pipeline p;
   p.shapes_ = {inputShape};
   if (!transforms.empty() && inputDType != DType::kF32)
@@ -582,7 +582,8 @@ Status Pipeline::create(const std::vector<TransformSpec> &transforms, const std:
                                                              " (token windows take no transforms)");
   int64_t largest = 0;
   for (size_t i = 0; i < transforms.size(); ++i) {
-    std::string context = "data transform " + std::to_string(i + 1) + " (" + transforms[i].kind + ")";
+    std::string context = "data transform " + std::to_string(firstPosition + i + 1) + " (" +
+                          transforms[i].kind + ")";
     std::shared_ptr<const Transform> transform;
     DLC_RETURN_IF_ERROR(makeStep(transforms[i], &transform), context);
     Shape next;
@@ -603,7 +604,7 @@ Status Pipeline::create(const std::vector<TransformSpec> &transforms, const std:
       transform = folded;
     }
     p.transforms_.push_back(transform);
-    p.positions_.push_back(i);
+    p.positions_.push_back(firstPosition + i);
     p.shapes_.push_back(next);
   }
   for (size_t i = 1; i + 1 < p.shapes_.size(); ++i)

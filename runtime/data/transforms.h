@@ -76,8 +76,10 @@ class Pipeline {
 public:
   /// Checks every transform's options against |inputShape|/|inputDType| and
   /// works out the shape after each. No transforms is the identity.
+  /// |transforms| sit at |firstPosition| on in the data section, which keys
+  /// their draws (a training step's dl.augment runs the later ones alone).
   static Status create(const std::vector<TransformSpec> &transforms, const std::vector<int64_t> &inputShape,
-                       DType inputDType, Pipeline *out);
+                       DType inputDType, Pipeline *out, size_t firstPosition = 0);
 
   bool empty() const { return transforms_.empty(); }
   const std::vector<int64_t> &inputShape() const { return shapes_.front(); }

@@ -114,6 +114,15 @@ def make_data(case, inspect, rng):
             # and the reference read the same values.
             dtype = dlmodels.SAFETENSORS_DTYPES[inputs.get(t["name"], {}).get("dtype", "")]
             batch[t["name"]] = (dtype, shape, [rounded(dtype, rng.uniform(-1.5, 1.5)) for _ in range(count)])
+    # The training step's augmentation keys (dl.augment): examples anywhere
+    # in a dataset, any seed and epoch.
+    step = next((p for p in inspect["programs"] if p["name"] == "train_step"), {"inputs": []})
+    for t in step["inputs"]:
+        shape = shape_of(t["shape"])
+        if t["name"] == "example_ids":
+            batch["example_ids"] = ("I64", shape, [rng.randrange(1 << 20) for _ in range(math.prod(shape))])
+        elif t["name"] == "augment_seed":
+            batch["augment_seed"] = ("I64", shape, [rng.randrange(1 << 31), rng.randrange(100)])
     return weights, batch
 
 
@@ -539,6 +548,15 @@ def coverage(catalog, cases, results):
             missing.append("input element type %s: no case" % dtype)
     missing += ["input element type %s: the catalog lists no such type" % t
                 for t in dlmodels.INPUT_FLOAT_TYPES if t not in catalog["element_types"]]
+    for transform in catalog["data_transforms"]:
+        if not transform["in_training_step"]:
+            continue  # the loader's alone: resize, random_crop (runtime unit tests)
+        if "data_transform:" + transform["name"] not in covered:
+            missing.append("data transform %s: no case" % transform["name"])
+        for option in transform["options"]:
+            for word in option.get("words", []):
+                if "data_transform_option:%s.%s=%s" % (transform["name"], option["name"], word) not in covered:
+                    missing.append("data transform option %s.%s=%s: no case" % (transform["name"], option["name"], word))
     for metric in catalog["metrics"]:
         if "metric:" + metric["name"] not in covered:
             missing.append("metric %s: no case" % metric["name"])

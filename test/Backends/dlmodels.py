@@ -300,6 +300,18 @@ for _optimizer in ("sgd", "adam", "adamw", "rmsprop"):
     for _clip, _value in CLIP_VALUES.items():
         OPTIMIZER_VALUES[(_optimizer, _clip)] = [_value]
 LEARNING_RATE = 0.05  # large enough that a wrong update shows
+# Option values of the data transforms the training step applies (catalog
+# `in_training_step`), on RGB images of values in [-1.5, 1.5): clipping
+# ranges that clip, factors large enough that every warp moves pixels.
+DATA_TRANSFORM_VALUES = {
+    "rescale": [{"scale": 0.5, "offset": 0.25}],
+    "normalize": [{"mean": (0.1, -0.2, 0.3), "std": (0.5, 2.0, 1.5)}, {"mean": 0.2, "std": 0.7}],
+    "random_rotation": [{"factor": 0.2}],
+    "random_zoom": [{"factor": 0.3}],
+    "random_translation": [{"height_factor": 0.2, "width_factor": 0.3}],
+    "random_brightness": [{"factor": 0.3, "value_range": (-1, 1)}, {"factor": 0.2}],
+    "random_contrast": [{"factor": 0.4, "value_range": (-1, 1)}, {"factor": 0.5}],
+}
 
 
 class Schedule:
@@ -349,6 +361,7 @@ class Model:
         self.covers = set()
         self.precision = ""  # the training setup's policy; "" leaves Keras' fp32
         self.loss_scale = ""  # e.g. "dynamic(growth_steps=1)"; "" leaves the policy's default
+        self.data_steps = []  # data transforms, e.g. "random_flip(mode=vertical)"
 
     def new_input(self, kind, dims, vocab=None, dtype=""):
         name = "in%d" % len(self.inputs)
@@ -409,9 +422,15 @@ class Model:
             self.covers.update("loss_scale_option:%s.%s" % (kind, o.replace(" ", ""))
                                for o in options.rstrip(")").split(",") if o)
             precision_line += "  loss_scale = %s\n" % self.loss_scale
-        return "model %s {\n%s\n}\n\ntrain %s {\n  loss = %s%s\n  optimizer = %s(%s)\n%s  batch_size = %d\n%s}\n" % (
+        data_lines = ""
+        if self.data_steps:
+            # Transforms that keep the shape run in the training step
+            # (dl.augment), which the cases check; no source is read.
+            data_lines = "  data {\n    source = npz(\"unused.npz\")\n%s  }\n" % "".join(
+                "    %s\n" % step for step in self.data_steps)
+        return "model %s {\n%s\n}\n\ntrain %s {\n  loss = %s%s\n  optimizer = %s(%s)\n%s  batch_size = %d\n%s%s}\n" % (
             name, "\n".join(self.lines), name, loss, "(%s)" % lo if lo else "", optimizer, oo,
-            metrics_line, self.batch, precision_line)
+            metrics_line, self.batch, precision_line, data_lines)
 
 
 # Float element types an input may declare besides float32 (the catalog's
@@ -672,6 +691,26 @@ def conformance_cases(catalog_data, seed=1):
         case("schedule_%s_%d_%s" % (schedule.kind, index, optimizer),
              lambda m, r: m.apply("dense", start(m, "flat", r), {"units": 6, "activation": "tanh"}),
              optimizer=optimizer, optimizer_options=options)
+    # Every data transform the training step applies (dl.augment), with each
+    # word of its options, after a conv2d reads the augmented images (its
+    # kernel's update depends on every pixel), under two seeds.
+    for transform in catalog.data["data_transforms"]:
+        if not transform["in_training_step"]:
+            continue
+        variants = list(DATA_TRANSFORM_VALUES.get(transform["name"], []))
+        for option in transform["options"]:
+            variants += [{option["name"]: w} for w in option.get("words", [])]
+        for index, options in enumerate(variants or [{}]):
+            step = "%s(%s)" % (transform["name"], ", ".join("%s=%s" % (k, fmt(v)) for k, v in options.items()))
+
+            def build(model, rng, step=step, transform=transform, options=options):
+                model.data_steps.append(step)
+                model.covers.add("data_transform:" + transform["name"])
+                model.covers.update("data_transform_option:%s.%s=%s" % (transform["name"], k, fmt(v))
+                                    for k, v in options.items())
+                image = model.new_input("image", [rng.choice([5, 7]), rng.choice([6, 8]), 3])
+                return model.apply("conv2d", image, {"filters": 2, "kernel_size": 2})
+            case("augment_%s_%d" % (transform["name"], index), build)
     # Dynamic loss scaling's branches (explicit settings apply under any
     # policy): a good step, a doubling (growth_steps=1), and an fp16 overflow
     # that skips the step (a scale of 1e30); and turning it off.
@@ -772,6 +811,23 @@ def random_model(catalog_data, seed):
     # A sequence keeps its positions to the output now and then (drawn apart
     # from |rng| too).
     sequence = random.Random("sequence output:%s" % seed).random() < 0.3
+    # A float32 image as the first input gets data transforms now and then,
+    # which the training step applies (drawn apart).
+    augment = random.Random("augment:%s" % seed)
+    first = model.inputs[0]
+    if first.kind == "image" and not getattr(first, "dtype", "") and augment.random() < 0.25:
+        kinds = [t for t in catalog.data["data_transforms"] if t["in_training_step"]]
+        for transform in augment.sample(kinds, augment.choice([1, 2, 3])):
+            variants = [v for v in DATA_TRANSFORM_VALUES.get(transform["name"], [])
+                        if all(not isinstance(x, tuple) or len(x) == 2 or len(x) == first.dims[-1]
+                               for x in v.values())]
+            for option in transform["options"]:
+                variants += [{option["name"]: w} for w in option.get("words", [])
+                             if first.dims[-1] == 3 or w == "tf" or transform["name"] != "imagenet_preprocess"]
+            if variants:
+                options = augment.choice(variants)
+                model.data_steps.append("%s(%s)" % (transform["name"], ", ".join(
+                    "%s=%s" % (k, fmt(v)) for k, v in options.items())))
     # Half the models train under a mixed precision policy (drawn apart).
     model.precision = random.Random("precision:%s" % seed).choice(
         ["", "", "mixed_bf16", "mixed_fp16"])

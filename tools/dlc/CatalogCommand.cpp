@@ -85,6 +85,9 @@ int printCatalog(bool asJson) {
   catalog["metrics"] = kinds(dl::Category::Metric);
   catalog["data_sources"] = kinds(dl::Category::DataSource);
   catalog["data_transforms"] = kinds(dl::Category::DataTransform);
+  // Those that keep an example's shape run in the training step (dl.augment).
+  for (json &transform : catalog["data_transforms"])
+    transform["in_training_step"] = !dl::changesExampleShape(transform["name"].get<std::string>());
   catalog["loss_scales"] = kinds(dl::Category::LossScale);
   catalog["callbacks"] = kinds(dl::Category::Callback);
   catalog["schedules"] = kinds(dl::Category::Schedule);

@@ -132,10 +132,42 @@ std::string loadBatch(func::FuncOp grad, const std::string &path,
     return path + ": the batch is empty";
   return "";
 }
+/// The inputs @train_step takes after the step (the augmentation keys that
+/// dlc-augment-on-device adds): from the batch file by name, else each
+/// example's index in the batch and (seed, epoch) = (0, 0).
+std::string loadStepExtras(func::FuncOp trainStep, unsigned first, const std::string &path,
+                           int64_t rows, std::vector<ref::RefTensor> *extras) {
+  rt::SafetensorsFile file;
+  if (rt::Status status = rt::SafetensorsFile::open(path, &file); !status.ok())
+    return status.message();
+  for (unsigned i = first; i < trainStep.getNumArguments(); ++i) {
+    auto name = trainStep.getArgAttrOfType<StringAttr>(i, "dl.name");
+    auto type = cast<RankedTensorType>(trainStep.getArgumentTypes()[i]);
+    std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+    for (int64_t &d : shape)
+      d = ShapedType::isDynamic(d) ? rows : d; // the batch
+    ref::RefTensor value(shape);
+    value.integer = true;
+    if (const rt::SafetensorsTensor *view = name ? file.find(name.str()) : nullptr) {
+      if (std::string error = readTensor(*view, type, path, &value); !error.empty())
+        return error;
+    } else if (name && name.getValue() == "example_ids") {
+      for (int64_t e = 0; e < value.size(); ++e)
+        value[e] = double(e);
+    } else if (!name || name.getValue() != "augment_seed") {
+      return path + " lacks '" + (name ? name.str() : "input" + std::to_string(i)) +
+             "', an input of the training step";
+    }
+    extras->push_back(std::move(value));
+  }
+  return "";
+}
+
 /// Runs @grad through a bundle on a runtime device (cpu, cuda, cuda-sim):
 /// the path `dlc train` takes.
 std::string runOnDevice(ModuleOp original, const std::string &backend, const ref::ParamMap &params,
                         const std::vector<ref::RefTensor> &arguments,
+                        const std::vector<ref::RefTensor> &stepExtras,
                         std::vector<ref::RefTensor> *results, const GradOptions &options,
                         ref::ParamMap *stepped, std::vector<NamedTensor> *evaluated) {
   // Before compiling: a missing GPU or host compiler is the clearer error.
@@ -223,6 +255,11 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
     return "";
   int64_t step = options.step;
   inputs.push_back(rt::TensorView{&step, rt::DType::kI64, {}});
+  std::vector<std::vector<int64_t>> extraStorage;
+  for (const ref::RefTensor &extra : stepExtras) {
+    extraStorage.emplace_back(extra.data.begin(), extra.data.end());
+    inputs.push_back(rt::TensorView{extraStorage.back().data(), rt::DType::kI64, extra.shape});
+  }
   rt::RunOptions run;
   run.step = uint64_t(step);
   if (rt::Status s = session->run("train_step", inputs, &outputs, run); !s.ok())
@@ -245,7 +282,8 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
 /// as in a fresh bundle: zero, or its constant): every parameter and slot
 /// after it.
 std::string stepOnReference(ModuleOp module, const ref::ParamMap &params,
-                            std::vector<ref::RefTensor> arguments, const GradOptions &options,
+                            std::vector<ref::RefTensor> arguments,
+                            const std::vector<ref::RefTensor> &stepExtras, const GradOptions &options,
                             ref::ParamMap *stepped) {
   auto trainStep = module.lookupSymbol<func::FuncOp>("train_step");
   if (!trainStep)
@@ -265,6 +303,7 @@ std::string stepOnReference(ModuleOp module, const ref::ParamMap &params,
   step[0] = double(options.step);
   step.integer = true;
   arguments.push_back(std::move(step));
+  arguments.insert(arguments.end(), stepExtras.begin(), stepExtras.end());
   ref::EvalOptions evalOptions;
   evalOptions.step = uint64_t(options.step);
   evalOptions.roundingProbe = options.roundingProbe;
@@ -311,11 +350,17 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
   std::vector<ref::RefTensor> arguments;
   if (std::string error = loadBatch(grad, options.batch, &arguments); !error.empty())
     return error;
+  std::vector<ref::RefTensor> stepExtras;
+  if (auto trainStep = module.lookupSymbol<func::FuncOp>("train_step"); trainStep && !options.stepOut.empty())
+    if (std::string error = loadStepExtras(trainStep, grad.getNumArguments() + 1, options.batch,
+                                           arguments.front().shape.front(), &stepExtras);
+        !error.empty())
+      return error;
   FailureOr<std::vector<ref::RefTensor>> results = std::vector<ref::RefTensor>();
   ref::ParamMap stepped;
   std::vector<NamedTensor> evaluated; // the @evaluate program's outputs
   if (backend != "ref") {
-    if (std::string error = runOnDevice(*original, backend, params, arguments, &*results, options,
+    if (std::string error = runOnDevice(*original, backend, params, arguments, stepExtras, &*results, options,
                                         &stepped, &evaluated);
         !error.empty())
       return error;
@@ -339,7 +384,7 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
             {evaluate.getResultAttrOfType<StringAttr>(index, "dl.name").str(), std::move(score)});
     }
     if (!options.stepOut.empty())
-      if (std::string error = stepOnReference(module, params, arguments, options, &stepped);
+      if (std::string error = stepOnReference(module, params, arguments, stepExtras, options, &stepped);
           !error.empty())
         return error;
   }

@@ -388,6 +388,29 @@ int gradCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
     return error(bundle->origin() + " has no train_step program");
   int64_t step = options.step;
   inputs.push_back(rt::TensorView{&step, rt::DType::kI64, {}});
+  // The augmentation keys after the step (dl.augment): from the batch by
+  // name, else each example's index in the batch and (seed, epoch) = (0, 0),
+  // as `dlc grad` takes them.
+  std::vector<rt::TensorSpec> stepSpecs = session->inputs("train_step");
+  std::vector<std::vector<int64_t>> keys;
+  for (size_t i = inputs.size(); i < stepSpecs.size(); ++i) {
+    const rt::TensorSpec &spec = stepSpecs[i];
+    keys.emplace_back(size_t(rt::numElements(spec.shape)), 0);
+    rt::TensorView view{keys.back().data(), rt::DType::kI64, spec.shape};
+    if (const rt::SafetensorsTensor *t = batch.find(spec.name)) {
+      if (t->shape != spec.shape)
+        return error(options.batch + ": '" + spec.name + "' has shape " + rt::shapeString(t->shape) +
+                     "; the bundle takes " + rt::shapeString(spec.shape));
+      if (rt::Status s = readAs(*t, view); !s.ok())
+        return fail(s);
+    } else if (spec.name == "example_ids") {
+      for (size_t e = 0; e < keys.back().size(); ++e)
+        keys.back()[e] = int64_t(e);
+    } else if (spec.name != "augment_seed") {
+      return error(options.batch + ": no tensor '" + spec.name + "' (an input of the training step)");
+    }
+    inputs.push_back(view);
+  }
   rt::RunOptions run;
   run.step = uint64_t(step);
   if (rt::Status s = session->run("train_step", inputs, &outputs, run); !s.ok())

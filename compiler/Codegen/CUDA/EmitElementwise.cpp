@@ -24,7 +24,6 @@ namespace {
 constexpr int64_t kThreads = 256;
 constexpr int64_t kMaxBlocks = 4096;
 
-/// The counter-based generator of runtime/counter_rng.h in device code.
 const char *kCounterRng = R"(__device__ __forceinline__ unsigned long long dlc_mix64(unsigned long long z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -46,6 +45,8 @@ struct GeluConstants {
 };
 
 } // namespace
+
+const char *counterRngSource() { return kCounterRng; }
 
 /// The expression computing |op| from the names of its operands, or "".
 std::string sigmoidOf(const ComputeType &t, const std::string &x) {

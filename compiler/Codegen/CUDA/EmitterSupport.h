@@ -139,6 +139,10 @@ std::string elementwiseExpression(const ComputeType &t, mlir::Operation *op,
 /// The device functions elementwiseExpression's results for |group| call.
 std::string elementwiseHelpers(dl::FusedOp group);
 
+/// The counter-based generator of runtime/counter_rng.h as device functions
+/// dlc_mix64(z) and dlc_uniform01(seed, stream, index).
+const char *counterRngSource();
+
 /// Whether |op| is a pooling op or a pooling gradient.
 bool isGatherOp(mlir::Operation *op);
 /// A device function |name|(operand pointers..., long long i) computing
@@ -194,5 +198,9 @@ mlir::LogicalResult emitLossScale(dl::FusedOp group, CudaKernel &kernel);
 /// A single dl.gradient_norm.
 bool isGradientNormGroup(dl::FusedOp group);
 mlir::LogicalResult emitGradientNorm(dl::FusedOp group, CudaKernel &kernel);
+
+/// A single dl.augment (one data transform of the batch).
+bool isAugmentGroup(dl::FusedOp group);
+mlir::LogicalResult emitAugment(dl::FusedOp group, CudaKernel &kernel);
 
 } // namespace dlc::cuda
