@@ -20,10 +20,13 @@ int64_t compileBatchSize(ModuleOp module, int64_t requested) {
   return 32;
 }
 
-void addTrainingPasses(OpPassManager &pm, StringRef precision, bool differentiate) {
+void addTrainingPasses(OpPassManager &pm, StringRef precision, bool differentiate,
+                       bool augmentInStep) {
   if (differentiate) {
     pm.addPass(createAutodiffPass());
-    pm.addPass(createAugmentOnDevicePass());
+    AugmentOnDevicePassOptions augment;
+    augment.inStep = augmentInStep;
+    pm.addPass(createAugmentOnDevicePass(augment));
   }
   SelectPrecisionPassOptions policy;
   policy.policy = precision.str();
@@ -32,11 +35,13 @@ void addTrainingPasses(OpPassManager &pm, StringRef precision, bool differentiat
 }
 
 namespace {
-void addPrecisionPasses(PassManager &pm, ModuleOp module, int64_t batchSize, StringRef precision) {
+void addPrecisionPasses(PassManager &pm, ModuleOp module, int64_t batchSize, StringRef precision,
+                        bool augmentInStep = true) {
   InferShapesPassOptions shapes;
   shapes.batchSize = batchSize;
   pm.addPass(createInferShapesPass(shapes));
-  addTrainingPasses(pm, precision, /*differentiate=*/!module.getOps<dl::TrainSetupOp>().empty());
+  addTrainingPasses(pm, precision, /*differentiate=*/!module.getOps<dl::TrainSetupOp>().empty(),
+                    augmentInStep);
 }
 } // namespace
 
@@ -47,9 +52,11 @@ LogicalResult runPrecisionPipeline(ModuleOp module, int64_t batchSize, StringRef
 }
 
 LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize,
-                                llvm::ArrayRef<std::string> targets, StringRef precision) {
+                                llvm::ArrayRef<std::string> targets, StringRef precision,
+                                std::optional<bool> augmentInStep) {
   PassManager pm(module.getContext());
-  addPrecisionPasses(pm, module, batchSize, precision);
+  addPrecisionPasses(pm, module, batchSize, precision,
+                     augmentInStep.value_or(targets.empty() || llvm::is_contained(targets, "cuda")));
   pm.addPass(createFuseKernelsPass());
   if (!targets.empty()) {
     SelectKernelsPassOptions select;

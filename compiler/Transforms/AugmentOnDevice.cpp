@@ -35,6 +35,8 @@ using namespace dlc;
 namespace {
 
 struct AugmentOnDevicePass : dlc::impl::AugmentOnDevicePassBase<AugmentOnDevicePass> {
+  using AugmentOnDevicePassBase::AugmentOnDevicePassBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto setups = module.getOps<dl::TrainSetupOp>();
@@ -55,7 +57,7 @@ struct AugmentOnDevicePass : dlc::impl::AugmentOnDevicePassBase<AugmentOnDeviceP
     auto image = step.getNumArguments() > 0
                      ? dyn_cast<RankedTensorType>(body.getArgument(0).getType())
                      : RankedTensorType();
-    if (!image || !image.getElementType().isF32())
+    if (!image || !image.getElementType().isF32() || !inStep)
       from = transforms.size();
     Builder b(&getContext());
     setup.setDeviceTransformsFromAttr(b.getI64IntegerAttr(int64_t(from)));

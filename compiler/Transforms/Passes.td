@@ -66,7 +66,15 @@ def AugmentOnDevicePass : Pass<"dlc-augment-on-device", "mlir::ModuleOp"> {
     setup records `device_transforms_from`: the loader applies the
     transforms before it. A transform that does not fit the model's first
     input is an error here.
+
+    With `in-step=false` every transform stays with the loader: on the CPU
+    the loader's worker threads overlap them with the step, which shares
+    those cores, so they run there (runKernelPipeline decides by target).
   }];
+  let options = [
+    Option<"inStep", "in-step", "bool", /*default=*/"true",
+           "apply the shape-keeping transforms in @train_step (false: all in the loader)">,
+  ];
   let dependentDialects = ["::dlc::dl::DLDialect", "::mlir::func::FuncDialect"];
 }
 

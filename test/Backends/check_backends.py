@@ -114,15 +114,12 @@ def make_data(case, inspect, rng):
             # and the reference read the same values.
             dtype = dlmodels.SAFETENSORS_DTYPES[inputs.get(t["name"], {}).get("dtype", "")]
             batch[t["name"]] = (dtype, shape, [rounded(dtype, rng.uniform(-1.5, 1.5)) for _ in range(count)])
-    # The training step's augmentation keys (dl.augment): examples anywhere
+    # The training step's augmentation keys (dl.augment; `dlc grad` applies
+    # the data transforms in the step on every backend): examples anywhere
     # in a dataset, any seed and epoch.
-    step = next((p for p in inspect["programs"] if p["name"] == "train_step"), {"inputs": []})
-    for t in step["inputs"]:
-        shape = shape_of(t["shape"])
-        if t["name"] == "example_ids":
-            batch["example_ids"] = ("I64", shape, [rng.randrange(1 << 20) for _ in range(math.prod(shape))])
-        elif t["name"] == "augment_seed":
-            batch["augment_seed"] = ("I64", shape, [rng.randrange(1 << 31), rng.randrange(100)])
+    rows = shape_of(grad["inputs"][0]["shape"])[0]
+    batch["example_ids"] = ("I64", [rows], [rng.randrange(1 << 20) for _ in range(rows)])
+    batch["augment_seed"] = ("I64", [2], [rng.randrange(1 << 31), rng.randrange(100)])
     return weights, batch
 
 

@@ -181,8 +181,10 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
     bundleOptions.targets = {"cpu", "cuda"};
   if (backend == "cuda-sim") // the emulation compiles the source itself
     bundleOptions.cudaArchs.clear();
+  // The step applies its data transforms on every backend here, as the
+  // reference does: what `dlc grad` checks.
   if (failed(runKernelPipeline(*module, arguments.front().shape.front(), bundleOptions.targets,
-                               options.precision)))
+                               options.precision, /*augmentInStep=*/true)))
     return "could not compile the model (see the errors above)";
   std::vector<uint8_t> bytes;
   if (failed(writeBundle(*module, bundleOptions, &bytes)))
