@@ -615,8 +615,8 @@ bool augment(Contract &c) { // images, example ids, (seed, epoch) -> images
   if (!c.counts(3, 3, 1))
     return false;
   if (c.dtype(in(0)) != DType::kF32 || !c.rankAtLeast(in(0), 2) || c.dtype(out(0)) != DType::kF32 ||
-      !c.sameShape(out(0), in(0)))
-    return c.fail("augment maps an f32 batch to one of its shape");
+      c.rank(out(0)) != c.rank(in(0)) || c.dim(out(0), 0) != c.dim(in(0), 0))
+    return c.fail("augment maps an f32 batch to an f32 batch");
   if (c.dtype(in(1)) != DType::kI64 || !c.shapeIs(in(1), {c.dim(in(0), 0)}))
     return c.fail(c.name(in(1)) + " must hold each example's index, i64[batch]");
   if (c.dtype(in(2)) != DType::kI64 || !c.shapeIs(in(2), {2}))
@@ -626,11 +626,18 @@ bool augment(Contract &c) { // images, example ids, (seed, epoch) -> images
   if (Status s = transformOf(c.op(), &spec, &position); !s.ok())
     return c.fail(s.message());
   const Shape batch = c.shape(in(0)), image(batch.begin() + 1, batch.end());
+  const Shape result = c.shape(out(0)), transformed(result.begin() + 1, result.end());
   data::Pipeline pipeline;
   if (Status s = data::Pipeline::create({spec}, image, DType::kF32, &pipeline, position); !s.ok())
     return c.fail(s.message());
-  return pipeline.outputShape() == image ||
-         c.fail("transform '" + spec.kind + "' changes the example's shape, which augment keeps");
+  if (pipeline.outputShape() != transformed)
+    return c.fail("transform '" + spec.kind + "' makes " + shapeString(pipeline.outputShape()) +
+                  " of " + shapeString(image) + ", not " + shapeString(transformed));
+  // The step's crops are random windows of images at least their size (one
+  // that would resize stays with the loader).
+  return spec.kind != "resize" && (spec.kind != "random_crop" || (image[0] >= transformed[0] &&
+                                                                  image[1] >= transformed[1])) ||
+         c.fail("augment does not resize ('" + spec.kind + "' from " + shapeString(image) + ")");
 }
 
 bool gradientNorm(Contract &c) { // grads... -> norm

@@ -308,10 +308,17 @@ Status Trainer::State::openData() {
     kind = setup["data_source"]["kind"].get<std::string>();
     DLC_RETURN_IF_ERROR(toOptions(setup["data_source"]["options"], &sourceOptions), "");
   }
+  // What the model takes (evaluate's inputs), and what a training batch
+  // holds: the same, but for a step that crops its batch itself (its first
+  // input is then the uncropped images).
   data::ModelSignature model;
+  std::vector<data::Field> trainingInputs;
+  const std::vector<TensorSpec> evaluateInputs = session->inputs("evaluate");
   for (size_t i = 0; i < numInputs; ++i) {
-    const TensorSpec &spec = stepInputs[i];
+    const TensorSpec &spec = i < evaluateInputs.size() ? evaluateInputs[i] : stepInputs[i];
     model.inputs.push_back({spec.name, spec.dtype, std::vector<int64_t>(spec.shape.begin() + 1, spec.shape.end())});
+    const TensorSpec &step = stepInputs[i];
+    trainingInputs.push_back({spec.name, step.dtype, std::vector<int64_t>(step.shape.begin() + 1, step.shape.end())});
   }
   data::Source source;
   DLC_RETURN_IF_ERROR(data::openSource(kind, sourceOptions, model, &source), "opening the data");
@@ -362,7 +369,7 @@ Status Trainer::State::openData() {
     config.training = training;
     config.shuffle = setup.value("shuffle", true);
     config.labels = sparse ? data::LabelFormat::kSparse : data::LabelFormat::kOneHot;
-    config.modelInputs = model.inputs;
+    config.modelInputs = training ? trainingInputs : model.inputs;
     config.modelLabelShape.assign(lab.shape.begin() + 1, lab.shape.end());
     config.classes = classes;
     data::BatchLoader loader;
@@ -380,7 +387,9 @@ Status Trainer::State::openData() {
                std::to_string(batchSize));
   inputs.resize(numInputs);
   for (size_t i = 0; i < numInputs; ++i)
-    inputs[i].resize(size_t(numElements(stepInputs[i].shape)) * dtypeSize(stepInputs[i].dtype) / 4 + 1);
+    inputs[i].resize(std::max(size_t(numElements(stepInputs[i].shape)) * dtypeSize(stepInputs[i].dtype),
+                              size_t(numElements(evaluateInputs.at(i).shape)) * dtypeSize(evaluateInputs[i].dtype)) /
+                         4 + 1);
   labels.resize(size_t(numElements(lab.shape)) * dtypeSize(lab.dtype) / 4 + 1);
   return okStatus();
 }

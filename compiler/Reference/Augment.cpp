@@ -57,6 +57,22 @@ double AugmentSpec::number(const std::string &name, double fallback) const {
 }
 
 RefTensor augment(const RefTensor &x, const RefTensor &ids, const RefTensor &seed, const AugmentSpec &spec) {
+  if (spec.kind == "random_crop") {
+    // Training's random window (the step crops only images at least its size).
+    const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
+    const int64_t h = int64_t(spec.number("height", 0)), w = int64_t(spec.number("width", 0));
+    const uint64_t key = rt::mix64(uint64_t(int64_t(seed[0])) ^ rt::mix64(uint64_t(spec.position) + 1));
+    RefTensor y({N, h, w, C});
+    for (int64_t e = 0; e < N; ++e) {
+      const uint64_t base = uint64_t(int64_t(ids[e])) * 8, epoch = uint64_t(int64_t(seed[1]));
+      const int64_t y0 = std::min(int64_t(std::floor(rt::uniform01(key, epoch, base) * double(H - h + 1))), H - h);
+      const int64_t x0 = std::min(int64_t(std::floor(rt::uniform01(key, epoch, base + 1) * double(W - w + 1))), W - w);
+      for (int64_t r = 0; r < h; ++r)
+        for (int64_t c = 0; c < w * C; ++c)
+          y[((e * h + r) * w) * C + c] = x[((e * H + y0 + r) * W + x0) * C + c];
+    }
+    return y;
+  }
   RefTensor y = x;
   const int64_t N = x.dim(0), C = x.dim(-1), size = x.size() / N;
   const int64_t H = x.rank() == 4 ? x.dim(1) : 1, W = x.rank() == 4 ? x.dim(2) : 1;

@@ -34,6 +34,41 @@ using namespace dlc;
 
 namespace {
 
+using Shape = SmallVector<int64_t, 3>;
+
+/// (height, width) of an IntOrPair option, or nothing.
+std::optional<std::pair<int64_t, int64_t>> sizeOption(dl::ConfigAttr config, StringRef name) {
+  Attribute a = config.getOptions().get(name);
+  if (auto i = dyn_cast_or_null<IntegerAttr>(a))
+    return std::make_pair(i.getInt(), i.getInt());
+  if (auto list = dyn_cast_or_null<ArrayAttr>(a); list && list.size() == 2) {
+    auto h = dyn_cast<IntegerAttr>(list[0]), w = dyn_cast<IntegerAttr>(list[1]);
+    if (h && w)
+      return std::make_pair(h.getInt(), w.getInt());
+  }
+  if (auto pair = dyn_cast_or_null<DenseI64ArrayAttr>(a); pair && pair.size() == 2)
+    return std::make_pair(pair[0], pair[1]);
+  return std::nullopt;
+}
+
+/// One example's shape as the data source gives it, when the setup says:
+/// image_folder decodes to image_size (default: the model's input), Fashion-
+/// MNIST's images are 28x28; other sources' shapes are the files'.
+std::optional<Shape> sourceShape(dl::TrainSetupOp setup, ArrayRef<int64_t> model) {
+  std::optional<dl::ConfigAttr> source = setup.getDataSource();
+  if (!source || model.size() != 3)
+    return std::nullopt;
+  StringRef kind = source->getKind().getValue();
+  if (kind == "fashion_mnist")
+    return Shape{28, 28, model[2]};
+  if (kind != "image_folder")
+    return std::nullopt;
+  auto size = sizeOption(*source, "image_size");
+  auto mode = source->getOptions().getAs<StringAttr>("color_mode");
+  int64_t channels = !mode ? model[2] : mode.getValue() == "rgb" ? 3 : mode.getValue() == "rgba" ? 4 : 1;
+  return size ? Shape{size->first, size->second, channels} : Shape{model[0], model[1], channels};
+}
+
 struct AugmentOnDevicePass : dlc::impl::AugmentOnDevicePassBase<AugmentOnDevicePass> {
   using AugmentOnDevicePassBase::AugmentOnDevicePassBase;
 
@@ -47,9 +82,8 @@ struct AugmentOnDevicePass : dlc::impl::AugmentOnDevicePassBase<AugmentOnDeviceP
     if (setup.getDeviceTransformsFrom())
       return; // decided already
     ArrayRef<Attribute> transforms = setup.getDataTransforms().getValue();
-    size_t from = transforms.size();
-    while (from > 0 && !dl::changesExampleShape(cast<dl::ConfigAttr>(transforms[from - 1]).getKind()))
-      --from;
+    auto kindAt = [&](size_t i) { return cast<dl::ConfigAttr>(transforms[i]).getKind().getValue(); };
+    const size_t n = transforms.size();
     // The transforms apply to the first input; one not stored as f32 (token
     // ids, a declared float16 image) goes through the loader, which converts
     // or refuses it with its own message.
@@ -57,14 +91,52 @@ struct AugmentOnDevicePass : dlc::impl::AugmentOnDevicePassBase<AugmentOnDeviceP
     auto image = step.getNumArguments() > 0
                      ? dyn_cast<RankedTensorType>(body.getArgument(0).getType())
                      : RankedTensorType();
-    if (!image || !image.getElementType().isF32() || !inStep)
-      from = transforms.size();
     Builder b(&getContext());
+    if (!image || !image.getElementType().isF32() || !inStep) {
+      setup.setDeviceTransformsFromAttr(b.getI64IntegerAttr(int64_t(n)));
+      return;
+    }
+    // The example's shape before each transform, where known: after a
+    // resize or random_crop its size and the model's channels, else the
+    // source's; back from the model's input through the shape-keeping ones.
+    ArrayRef<int64_t> modelShape = image.getShape().drop_front();
+    std::vector<std::optional<Shape>> before(n + 1);
+    before[0] = sourceShape(setup, modelShape);
+    for (size_t i = 0; i < n; ++i) {
+      auto config = cast<dl::ConfigAttr>(transforms[i]);
+      auto height = config.getOptions().getAs<IntegerAttr>("height");
+      auto width = config.getOptions().getAs<IntegerAttr>("width");
+      before[i + 1] = dl::changesExampleShape(kindAt(i)) && height && width && modelShape.size() == 3
+                          ? std::optional<Shape>(Shape{height.getInt(), width.getInt(), modelShape[2]})
+                          : before[i];
+    }
+    before[n] = Shape(modelShape.begin(), modelShape.end());
+    for (size_t i = n; i-- > 0;)
+      if (!dl::changesExampleShape(kindAt(i)) && !before[i])
+        before[i] = before[i + 1];
+    // From the end, every transform whose input shape is known and that the
+    // step can apply: those that keep the shape, and a random_crop of an
+    // image at least its size (resize, and a crop that would resize, stay
+    // with the loader).
+    size_t from = n;
+    while (from > 0 && before[from - 1]) {
+      StringRef kind = kindAt(from - 1);
+      const Shape &in = *before[from - 1], &out = *before[from];
+      if (kind == "random_crop" ? in.size() != 3 || in[0] < out[0] || in[1] < out[1]
+                                : dl::changesExampleShape(kind))
+        break;
+      --from;
+    }
     setup.setDeviceTransformsFromAttr(b.getI64IntegerAttr(int64_t(from)));
-    if (from == transforms.size())
+    if (from == n)
       return;
 
     const int64_t batch = image.getDimSize(0);
+    auto batchOf = [&](const Shape &example) {
+      SmallVector<int64_t> shape{batch};
+      shape.append(example.begin(), example.end());
+      return RankedTensorType::get(shape, image.getElementType());
+    };
     auto i64 = b.getIntegerType(64);
     auto idsType = RankedTensorType::get({batch}, i64);
     auto seedType = RankedTensorType::get({2}, i64);
@@ -79,14 +151,26 @@ struct AugmentOnDevicePass : dlc::impl::AugmentOnDevicePassBase<AugmentOnDeviceP
     Value ids = body.getArgument(end), seed = body.getArgument(end + 1);
     OpBuilder builder(&getContext());
     builder.setInsertionPointToStart(&body);
-    Value x = original;
+    // The step now takes the loader's batch before its transforms: when a
+    // crop is among them, of another shape, under another name (a batch
+    // file can hold both).
+    Value loaded = original;
+    const bool cropped = batchOf(*before[from]) != image;
+    if (cropped) {
+      auto name = step.getArgAttrOfType<StringAttr>(0, "dl.name");
+      step.insertArgument(0u, batchOf(*before[from]), DictionaryAttr(), original.getLoc());
+      step.setArgAttr(0, "dl.name",
+                      b.getStringAttr((name ? name.getValue() : StringRef("input")) + "/uncropped"));
+      loaded = body.getArgument(0);
+    }
+    Value x = loaded;
     Operation *first = nullptr;
-    for (size_t i = from; i < transforms.size(); ++i) {
+    for (size_t i = from; i < n; ++i) {
       // Named by the transform, as a layer's ops are by the layer: kernels
       // read "random_flip.augment".
       auto config = cast<dl::ConfigAttr>(transforms[i]);
-      auto op = builder.create<dl::AugmentOp>(NameLoc::get(config.getKind(), loc), image, x, ids, seed,
-                                              config, b.getI64IntegerAttr(int64_t(i)));
+      auto op = builder.create<dl::AugmentOp>(NameLoc::get(config.getKind(), loc), batchOf(*before[i + 1]),
+                                              x, ids, seed, config, b.getI64IntegerAttr(int64_t(i)));
       // Checked here, where a transform that does not fit the model's input
       // is an error at the training setup's location.
       if (failed(op.verify()))
@@ -95,6 +179,8 @@ struct AugmentOnDevicePass : dlc::impl::AugmentOnDevicePassBase<AugmentOnDeviceP
       first = first ? first : op.getOperation();
     }
     original.replaceAllUsesExcept(x, first);
+    if (cropped) // the model's own input is gone from the step
+      step.eraseArgument(1);
   }
 };
 

@@ -126,11 +126,12 @@ LogicalResult TrainSetupOp::verify() {
     if (*from > getDataTransforms().size())
       return emitOpError("device_transforms_from ") << *from << " is past the "
                                                     << getDataTransforms().size() << " data transforms";
-    for (Attribute step : getDataTransforms().getValue().drop_front(*from))
-      if (changesExampleShape(cast<ConfigAttr>(step).getKind().getValue()))
+    for (Attribute step : getDataTransforms().getValue().drop_front(*from)) {
+      StringRef kind = cast<ConfigAttr>(step).getKind().getValue();
+      if (changesExampleShape(kind) && kind != "random_crop")
         return emitOpError("data transform '")
-               << cast<ConfigAttr>(step).getKind().getValue()
-               << "' changes the example's shape, so it cannot run in the training step";
+               << kind << "' resizes the example, so it cannot run in the training step";
+    }
   }
   if (std::optional<ConfigAttr> lossScale = getLossScale())
     if (failed(verifyConfig(Category::LossScale, *lossScale, emit)))
@@ -201,12 +202,31 @@ LogicalResult AugmentOp::verify() {
   if (failed(verifyConfig(Category::DataTransform, getConfig(), emit)))
     return failure();
   StringRef kind = getConfig().getKind().getValue();
-  if (changesExampleShape(kind))
+  const bool crop = kind == "random_crop";
+  if (changesExampleShape(kind) && !crop)
     return emitOpError("'") << kind << "' changes the example's shape; dl.augment takes the "
-                                       "transforms that keep it (the loader applies the others)";
+                                       "transforms that keep it, and random_crop (the loader "
+                                       "applies the others)";
   auto input = cast<ShapedType>(getInput().getType());
-  if (getOutput().getType() != getInput().getType())
+  auto output = cast<ShapedType>(getOutput().getType());
+  if (crop) {
+    auto height = getConfig().getOptions().getAs<IntegerAttr>("height");
+    auto width = getConfig().getOptions().getAs<IntegerAttr>("width");
+    if (input.getRank() != 4 || output.getRank() != 4 || !height || !width ||
+        output.getDimSize(1) != height.getInt() || output.getDimSize(2) != width.getInt() ||
+        output.getDimSize(3) != input.getDimSize(3) ||
+        failed(verifyCompatibleShape(ArrayRef<int64_t>{output.getDimSize(0)},
+                                     ArrayRef<int64_t>{input.getDimSize(0)})))
+      return emitOpError("random_crop maps [N, H, W, C] images to [N, height, width, C], got ")
+             << getInput().getType() << " -> " << getOutput().getType();
+    if (!ShapedType::isDynamic(input.getDimSize(1)) &&
+        (input.getDimSize(1) < height.getInt() || input.getDimSize(2) < width.getInt()))
+      return emitOpError("random_crop of ") << height.getInt() << "x" << width.getInt()
+                                            << " from smaller images " << getInput().getType()
+                                            << " (a crop that resizes stays with the loader)";
+  } else if (getOutput().getType() != getInput().getType()) {
     return emitOpError("result must have the input's type ") << getInput().getType();
+  }
   if (!input.hasRank() || input.getRank() < 2 ||
       llvm::any_of(input.getShape().drop_front(), ShapedType::isDynamic))
     return emitOpError("input must be a batch of examples of a static shape, got ")

@@ -484,13 +484,16 @@ Status buildAugment(OpContext &ctx, PreparedCall *call) {
   const std::vector<int64_t> image(x.shape.begin() + 1, x.shape.end());
   auto pipeline = std::make_shared<data::Pipeline>();
   DLC_RETURN_IF_ERROR(data::Pipeline::create({spec}, image, DType::kF32, pipeline.get(), position), "");
+  if (std::vector<int64_t>(y.shape.begin() + 1, y.shape.end()) != pipeline->outputShape())
+    return bad("augment's result is not what '" + spec.kind + "' makes of its input");
   *call = [=](const RunOptions &) {
     const int64_t examples = x.shape[0], size = numElements(image);
+    const int64_t transformed = numElements(pipeline->outputShape());
     const int64_t *id = static_cast<const int64_t *>(ids.data);
     const int64_t *key = static_cast<const int64_t *>(seed.data);
 #pragma omp parallel for schedule(static)
     for (int64_t e = 0; e < examples; ++e)
-      pipeline->apply(x.f32() + e * size, y.f32() + e * size, true,
+      pipeline->apply(x.f32() + e * size, y.f32() + e * transformed, true,
                       data::AugmentKey{uint64_t(key[0]), uint64_t(key[1]), uint64_t(id[e])}, nullptr);
     return okStatus();
   };

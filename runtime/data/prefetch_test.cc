@@ -2,6 +2,8 @@
 #include "runtime/callbacks.h"
 #include "runtime/data/prefetch.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 using namespace dlc::rt;
@@ -38,13 +40,15 @@ BatchLoader loader(bool training) {
   return out;
 }
 
-std::vector<float> direct(BatchLoader &l, uint64_t epoch, int64_t index, std::vector<int32_t> *ids) {
+std::vector<float> direct(BatchLoader &l, uint64_t epoch, int64_t index, std::vector<int32_t> *ids,
+                          std::vector<int64_t> *examples) {
   l.startEpoch(epoch);
   std::vector<float> in(size_t(numElements(l.inputShape())));
   ids->assign(size_t(numElements(l.labelShape())), -1);
+  examples->assign(size_t(l.inputShape()[0]), -1);
   int64_t count = 0;
   EXPECT_TRUE(l.batch(index, {TensorView{in.data(), DType::kF32, l.inputShape()}},
-                      {ids->data(), DType::kI32, l.labelShape()}, &count)
+                      {ids->data(), DType::kI32, l.labelShape()}, &count, examples->data())
                   .ok());
   return in;
 }
@@ -59,15 +63,22 @@ TEST(DataPrefetcher, HandsOverTheLoadersBatchesInAnyOrder) {
                                                 {3, 2}, {3, 3}, {0, 0}, {0, 0}};
   for (auto [epoch, index] : order) {
     std::vector<int32_t> expectedIds, ids(4, -7);
-    std::vector<float> expected = direct(reference, epoch, index, &expectedIds);
+    std::vector<int64_t> expectedExamples, examples(4, -7);
+    std::vector<float> expected = direct(reference, epoch, index, &expectedIds, &expectedExamples);
     std::vector<float> got(expected.size(), -1);
     int64_t count = 0;
     double waited = -1;
     Status s = prefetcher.batch(epoch, index, {TensorView{got.data(), DType::kF32, {4, 2, 2, 1}}},
-                                {ids.data(), DType::kI32, {4}}, &count, &waited);
+                                {ids.data(), DType::kI32, {4}}, &count, &waited, examples.data());
     ASSERT_TRUE(s.ok()) << s.toString();
     EXPECT_EQ(got, expected) << epoch << " " << index;
     EXPECT_EQ(ids, expectedIds);
+    // Each example's index in the dataset (what keys its augmentation): the
+    // epoch's shuffled order, distinct within the batch.
+    EXPECT_EQ(examples, expectedExamples);
+    EXPECT_EQ(std::set<int64_t>(examples.begin(), examples.end()).size(), 4u);
+    for (int64_t e : examples)
+      EXPECT_TRUE(e >= 0 && e < 18) << e;
     EXPECT_EQ(count, 4);
     EXPECT_GE(waited, 0.0);
   }

@@ -118,6 +118,10 @@ def make_data(case, inspect, rng):
     # the data transforms in the step on every backend): examples anywhere
     # in a dataset, any seed and epoch.
     rows = shape_of(grad["inputs"][0]["shape"])[0]
+    for name, dims in case.get("uncropped", {}).items():  # the batch before the step's crop
+        shape = [rows] + dims
+        batch[name + "/uncropped"] = ("F32", shape, [rounded("F32", rng.uniform(-1.5, 1.5))
+                                                      for _ in range(math.prod(shape))])
     batch["example_ids"] = ("I64", [rows], [rng.randrange(1 << 20) for _ in range(rows)])
     batch["augment_seed"] = ("I64", [2], [rng.randrange(1 << 31), rng.randrange(100)])
     return weights, batch

@@ -362,6 +362,10 @@ class Model:
         self.precision = ""  # the training setup's policy; "" leaves Keras' fp32
         self.loss_scale = ""  # e.g. "dynamic(growth_steps=1)"; "" leaves the policy's default
         self.data_steps = []  # data transforms, e.g. "random_flip(mode=vertical)"
+        # Where they read from: a source whose examples' shape the compiler
+        # knows lets the step crop them ({input name: uncropped dims}).
+        self.data_source = 'npz("unused.npz")'
+        self.uncropped = {}
 
     def new_input(self, kind, dims, vocab=None, dtype=""):
         name = "in%d" % len(self.inputs)
@@ -426,8 +430,8 @@ class Model:
         if self.data_steps:
             # Transforms that keep the shape run in the training step
             # (dl.augment), which the cases check; no source is read.
-            data_lines = "  data {\n    source = npz(\"unused.npz\")\n%s  }\n" % "".join(
-                "    %s\n" % step for step in self.data_steps)
+            data_lines = "  data {\n    source = %s\n%s  }\n" % (self.data_source, "".join(
+                "    %s\n" % step for step in self.data_steps))
         return "model %s {\n%s\n}\n\ntrain %s {\n  loss = %s%s\n  optimizer = %s(%s)\n%s  batch_size = %d\n%s%s}\n" % (
             name, "\n".join(self.lines), name, loss, "(%s)" % lo if lo else "", optimizer, oo,
             metrics_line, self.batch, precision_line, data_lines)
@@ -492,7 +496,7 @@ def finish(model, name, t, loss="categorical_crossentropy", loss_options=None,
     return {"name": name, "text": text, "batch": model.batch, "covers": sorted(model.covers),
             "inputs": [{"name": i.name, "kind": i.kind, "dims": i.dims, "vocab": i.vocab,
                         "dtype": getattr(i, "dtype", "")} for i in model.inputs],
-            "loss": loss, "loss_options": loss_options, "classes": classes}
+            "loss": loss, "loss_options": loss_options, "classes": classes, "uncropped": model.uncropped}
 
 
 def option_values(catalog, layer, option):
@@ -695,8 +699,8 @@ def conformance_cases(catalog_data, seed=1):
     # word of its options, after a conv2d reads the augmented images (its
     # kernel's update depends on every pixel), under two seeds.
     for transform in catalog.data["data_transforms"]:
-        if not transform["in_training_step"]:
-            continue
+        if not transform["in_training_step"] or transform["name"] == "random_crop":
+            continue  # resize: the loader's alone; random_crop: below
         variants = list(DATA_TRANSFORM_VALUES.get(transform["name"], []))
         for option in transform["options"]:
             variants += [{option["name"]: w} for w in option.get("words", [])]
@@ -711,6 +715,17 @@ def conformance_cases(catalog_data, seed=1):
                 image = model.new_input("image", [rng.choice([5, 7]), rng.choice([6, 8]), 3])
                 return model.apply("conv2d", image, {"filters": 2, "kernel_size": 2})
             case("augment_%s_%d" % (transform["name"], index), build)
+    # random_crop, which the step applies to images whose size the source
+    # declares (image_folder's image_size), then a flip of the window.
+    for uncropped in ((9, 10), (7, 6)):
+        def build(model, rng, uncropped=uncropped):
+            model.data_source = 'image_folder("unused", image_size=(%d, %d))' % uncropped
+            model.data_steps += ["random_crop(7, 6)", "random_flip(mode=horizontal_and_vertical)"]
+            model.covers.update(["data_transform:random_crop", "data_transform:random_flip"])
+            image = model.new_input("image", [7, 6, 3])
+            model.uncropped[image.name] = list(uncropped) + [3]
+            return model.apply("conv2d", image, {"filters": 2, "kernel_size": 2})
+        case("augment_random_crop_%dx%d" % uncropped, build)
     # Dynamic loss scaling's branches (explicit settings apply under any
     # policy): a good step, a doubling (growth_steps=1), and an fp16 overflow
     # that skips the step (a scale of 1e30); and turning it off.
@@ -816,7 +831,8 @@ def random_model(catalog_data, seed):
     augment = random.Random("augment:%s" % seed)
     first = model.inputs[0]
     if first.kind == "image" and not getattr(first, "dtype", "") and augment.random() < 0.25:
-        kinds = [t for t in catalog.data["data_transforms"] if t["in_training_step"]]
+        kinds = [t for t in catalog.data["data_transforms"]
+                 if t["in_training_step"] and t["name"] != "random_crop"]  # npz: sizes unknown
         for transform in augment.sample(kinds, augment.choice([1, 2, 3])):
             variants = [v for v in DATA_TRANSFORM_VALUES.get(transform["name"], [])
                         if all(not isinstance(x, tuple) or len(x) == 2 or len(x) == first.dims[-1]

@@ -66,3 +66,25 @@ module {
   // expected-error@+1 {{'dl.augment' op normalize has 2 values of 'mean' for 3 channels}}
   dl.train_setup {batch_size = 4 : i64, data_transforms = [#dl.config<"normalize", {mean = [0.5, 0.5], std = 0.2 : f64}>], epochs = 1 : i64, loss = #dl.config<"mse", {}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 0.1 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
 }
+
+// -----
+
+// Tests that a random_crop runs in the step when the source declares its
+// images' size (image_folder's image_size): the step takes the uncropped
+// batch in place of the model's input.
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: (%[[RAW:.*]]: tensor<?x9x10x3xf32> {dl.name = "image/uncropped"}, %{{.*}}: tensor<?x2xf32> {dl.name = "labels"}
+// CHECK-NEXT: %[[C:.*]] = dl.augment %[[RAW]], %{{.*}}, %{{.*}} {config = #dl.config<"random_crop", {height = 7 : i64, width = 6 : i64}>, position = 0 : i64} : (tensor<?x9x10x3xf32>, tensor<?xi64>, tensor<2xi64>) -> tensor<?x7x6x3xf32>
+// CHECK-NEXT: dl.augment %[[C]], {{.*}}random_flip
+// CHECK: dl.train_setup
+// CHECK-SAME: device_transforms_from = 0 : i64
+module {
+  dl.param @"c/kernel" : tensor<1x1x3x2xf32> init glorot_uniform
+  func.func @forward(%x: tensor<?x7x6x3xf32> {dl.name = "image"}) -> tensor<?x2xf32> {
+    %k = dl.weight @"c/kernel" : tensor<1x1x3x2xf32>
+    %y = dl.conv2d %x, %k {dilation = array<i64: 1, 1>, padding = #dl<padding valid>, strides = array<i64: 1, 1>} : (tensor<?x7x6x3xf32>, tensor<1x1x3x2xf32>) -> tensor<?x7x6x2xf32>
+    %p = dl.global_avg_pool2d %y : (tensor<?x7x6x2xf32>) -> tensor<?x2xf32>
+    return %p : tensor<?x2xf32>
+  }
+  dl.train_setup {batch_size = 4 : i64, data_source = #dl.config<"image_folder", {image_size = array<i64: 9, 10>, path = "unused", test = ""}>, data_transforms = [#dl.config<"random_crop", {height = 7 : i64, width = 6 : i64}>, #dl.config<"random_flip", {mode = "horizontal"}>], epochs = 1 : i64, loss = #dl.config<"mse", {}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 0.1 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
+}

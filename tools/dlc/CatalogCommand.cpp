@@ -85,9 +85,10 @@ int printCatalog(bool asJson) {
   catalog["metrics"] = kinds(dl::Category::Metric);
   catalog["data_sources"] = kinds(dl::Category::DataSource);
   catalog["data_transforms"] = kinds(dl::Category::DataTransform);
-  // Those that keep an example's shape run in the training step (dl.augment).
+  // What the training step may apply itself (dl.augment): all but resize (a
+  // random_crop where the source declares its images' size).
   for (json &transform : catalog["data_transforms"])
-    transform["in_training_step"] = !dl::changesExampleShape(transform["name"].get<std::string>());
+    transform["in_training_step"] = transform["name"] != "resize";
   catalog["loss_scales"] = kinds(dl::Category::LossScale);
   catalog["callbacks"] = kinds(dl::Category::Callback);
   catalog["schedules"] = kinds(dl::Category::Schedule);

@@ -132,33 +132,50 @@ std::string loadBatch(func::FuncOp grad, const std::string &path,
     return path + ": the batch is empty";
   return "";
 }
-/// The inputs @train_step takes after the step (the augmentation keys that
-/// dlc-augment-on-device adds): from the batch file by name, else each
-/// example's index in the batch and (seed, epoch) = (0, 0).
-std::string loadStepExtras(func::FuncOp trainStep, unsigned first, const std::string &path,
-                           int64_t rows, std::vector<ref::RefTensor> *extras) {
+/// What @train_step takes besides @grad's batch and the step, after
+/// dlc-augment-on-device: the batch before a crop the step makes itself, in
+/// place of the model's input of the same position (`image/uncropped`,
+/// from the batch file), and after the step the augmentation keys (from the
+/// batch file by name, else each example's index in the batch and (seed,
+/// epoch) = (0, 0)).
+struct StepInputs {
+  std::map<unsigned, ref::RefTensor> replaced;
+  std::vector<ref::RefTensor> extras;
+};
+
+std::string loadStepInputs(func::FuncOp trainStep, func::FuncOp grad, const std::string &path,
+                           int64_t rows, StepInputs *out) {
   rt::SafetensorsFile file;
   if (rt::Status status = rt::SafetensorsFile::open(path, &file); !status.ok())
     return status.message();
-  for (unsigned i = first; i < trainStep.getNumArguments(); ++i) {
+  const unsigned first = grad.getNumArguments() + 1; // after the step
+  for (unsigned i = 0; i < trainStep.getNumArguments(); ++i) {
     auto name = trainStep.getArgAttrOfType<StringAttr>(i, "dl.name");
+    if (i + 1 < first && name == grad.getArgAttrOfType<StringAttr>(i, "dl.name"))
+      continue; // the batch's own
+    if (i + 1 == first)
+      continue; // the step
     auto type = cast<RankedTensorType>(trainStep.getArgumentTypes()[i]);
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
     for (int64_t &d : shape)
       d = ShapedType::isDynamic(d) ? rows : d; // the batch
     ref::RefTensor value(shape);
-    value.integer = true;
+    value.integer = type.getElementType().isSignlessInteger();
     if (const rt::SafetensorsTensor *view = name ? file.find(name.str()) : nullptr) {
       if (std::string error = readTensor(*view, type, path, &value); !error.empty())
         return error;
-    } else if (name && name.getValue() == "example_ids") {
+    } else if (i >= first && name && name.getValue() == "example_ids") {
       for (int64_t e = 0; e < value.size(); ++e)
         value[e] = double(e);
-    } else if (!name || name.getValue() != "augment_seed") {
+    } else if (i < first || !name || name.getValue() != "augment_seed") {
       return path + " lacks '" + (name ? name.str() : "input" + std::to_string(i)) +
-             "', an input of the training step";
+             "', an input of the training step" +
+             (i < first ? " (the batch before the crop the step makes)" : "");
     }
-    extras->push_back(std::move(value));
+    if (i < first)
+      out->replaced[i] = std::move(value);
+    else
+      out->extras.push_back(std::move(value));
   }
   return "";
 }
@@ -167,7 +184,7 @@ std::string loadStepExtras(func::FuncOp trainStep, unsigned first, const std::st
 /// the path `dlc train` takes.
 std::string runOnDevice(ModuleOp original, const std::string &backend, const ref::ParamMap &params,
                         const std::vector<ref::RefTensor> &arguments,
-                        const std::vector<ref::RefTensor> &stepExtras,
+                        const StepInputs &stepInputs,
                         std::vector<ref::RefTensor> *results, const GradOptions &options,
                         ref::ParamMap *stepped, std::vector<NamedTensor> *evaluated) {
   // Before compiling: a missing GPU or host compiler is the clearer error.
@@ -256,9 +273,14 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
   if (options.stepOut.empty())
     return "";
   int64_t step = options.step;
+  std::vector<std::vector<float>> replacedStorage;
+  for (const auto &[index, value] : stepInputs.replaced) {
+    replacedStorage.emplace_back(value.data.begin(), value.data.end());
+    inputs[index] = rt::TensorView{replacedStorage.back().data(), rt::DType::kF32, value.shape};
+  }
   inputs.push_back(rt::TensorView{&step, rt::DType::kI64, {}});
   std::vector<std::vector<int64_t>> extraStorage;
-  for (const ref::RefTensor &extra : stepExtras) {
+  for (const ref::RefTensor &extra : stepInputs.extras) {
     extraStorage.emplace_back(extra.data.begin(), extra.data.end());
     inputs.push_back(rt::TensorView{extraStorage.back().data(), rt::DType::kI64, extra.shape});
   }
@@ -285,7 +307,7 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
 /// after it.
 std::string stepOnReference(ModuleOp module, const ref::ParamMap &params,
                             std::vector<ref::RefTensor> arguments,
-                            const std::vector<ref::RefTensor> &stepExtras, const GradOptions &options,
+                            const StepInputs &stepInputs, const GradOptions &options,
                             ref::ParamMap *stepped) {
   auto trainStep = module.lookupSymbol<func::FuncOp>("train_step");
   if (!trainStep)
@@ -304,8 +326,10 @@ std::string stepOnReference(ModuleOp module, const ref::ParamMap &params,
   ref::RefTensor step(std::vector<int64_t>{});
   step[0] = double(options.step);
   step.integer = true;
+  for (const auto &[index, value] : stepInputs.replaced)
+    arguments[index] = value;
   arguments.push_back(std::move(step));
-  arguments.insert(arguments.end(), stepExtras.begin(), stepExtras.end());
+  arguments.insert(arguments.end(), stepInputs.extras.begin(), stepInputs.extras.end());
   ref::EvalOptions evalOptions;
   evalOptions.step = uint64_t(options.step);
   evalOptions.roundingProbe = options.roundingProbe;
@@ -352,17 +376,17 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
   std::vector<ref::RefTensor> arguments;
   if (std::string error = loadBatch(grad, options.batch, &arguments); !error.empty())
     return error;
-  std::vector<ref::RefTensor> stepExtras;
+  StepInputs stepInputs;
   if (auto trainStep = module.lookupSymbol<func::FuncOp>("train_step"); trainStep && !options.stepOut.empty())
-    if (std::string error = loadStepExtras(trainStep, grad.getNumArguments() + 1, options.batch,
-                                           arguments.front().shape.front(), &stepExtras);
+    if (std::string error = loadStepInputs(trainStep, grad, options.batch, arguments.front().shape.front(),
+                                           &stepInputs);
         !error.empty())
       return error;
   FailureOr<std::vector<ref::RefTensor>> results = std::vector<ref::RefTensor>();
   ref::ParamMap stepped;
   std::vector<NamedTensor> evaluated; // the @evaluate program's outputs
   if (backend != "ref") {
-    if (std::string error = runOnDevice(*original, backend, params, arguments, stepExtras, &*results, options,
+    if (std::string error = runOnDevice(*original, backend, params, arguments, stepInputs, &*results, options,
                                         &stepped, &evaluated);
         !error.empty())
       return error;
@@ -386,7 +410,7 @@ std::string dlc::runGrad(ModuleOp module, const GradOptions &options) {
             {evaluate.getResultAttrOfType<StringAttr>(index, "dl.name").str(), std::move(score)});
     }
     if (!options.stepOut.empty())
-      if (std::string error = stepOnReference(module, params, arguments, stepExtras, options, &stepped);
+      if (std::string error = stepOnReference(module, params, arguments, stepInputs, options, &stepped);
           !error.empty())
         return error;
   }

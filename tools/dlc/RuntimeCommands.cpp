@@ -392,6 +392,23 @@ int gradCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
   // name, else each example's index in the batch and (seed, epoch) = (0, 0),
   // as `dlc grad` takes them.
   std::vector<rt::TensorSpec> stepSpecs = session->inputs("train_step");
+  // A step that crops its batch itself takes the batch before the crop in
+  // place of the model's input (`image/uncropped`), from the batch file.
+  std::vector<std::vector<uint8_t>> uncropped;
+  for (size_t i = 0; i + 1 < inputs.size() && i < stepSpecs.size(); ++i) {
+    if (stepSpecs[i].name == specs[i].name)
+      continue;
+    const rt::SafetensorsTensor *t = batch.find(stepSpecs[i].name);
+    if (!t || t->shape != stepSpecs[i].shape)
+      return error(options.batch + ": no tensor '" + stepSpecs[i].name + "' of shape " +
+                   rt::shapeString(stepSpecs[i].shape) + " (the batch before the crop the training step makes)");
+    rt::TensorView view{nullptr, stepSpecs[i].dtype, stepSpecs[i].shape};
+    uncropped.emplace_back(view.bytes());
+    view.data = uncropped.back().data();
+    if (rt::Status s = readAs(*t, view); !s.ok())
+      return fail(s);
+    inputs[i] = view;
+  }
   std::vector<std::vector<int64_t>> keys;
   for (size_t i = inputs.size(); i < stepSpecs.size(); ++i) {
     const rt::TensorSpec &spec = stepSpecs[i];

@@ -122,12 +122,16 @@ LogicalResult emitAugment(dl::FusedOp group, CudaKernel &kernel) {
   const int64_t N = shape[0], C = shape.back();
   const int64_t perExample = cast<ShapedType>(augment.getInput().getType()).getNumElements() / N;
   const int64_t H = shape.size() == 4 ? shape[1] : 1, W = shape.size() == 4 ? shape[2] : 1;
+  // What each example becomes: its own shape, or random_crop's window.
+  ArrayRef<int64_t> outShape = cast<ShapedType>(augment.getOutput().getType()).getShape();
+  const int64_t outPerExample = cast<ShapedType>(augment.getOutput().getType()).getNumElements() / N;
+  const int64_t OW = outShape.size() == 4 ? outShape[2] : 1;
   const std::string in = inputName(augment.getInput()), ids = inputName(augment.getExampleIds()),
                     seed = inputName(augment.getAugmentSeed()),
                     out = resultName(group, augment.getOutput());
   const bool contrast = kind == "random_contrast";
   kernel.block = {kThreads, 1, 1};
-  kernel.grid = {contrast ? N : std::min(kMaxBlocks, (N * perExample + kThreads - 1) / kThreads), 1, 1};
+  kernel.grid = {contrast ? N : std::min(kMaxBlocks, (N * outPerExample + kThreads - 1) / kThreads), 1, 1};
   std::string s = header(group, kernel) + counterRngSource() + kSampling;
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
        parameterList(group, false) + ") {\n";
@@ -168,13 +172,23 @@ LogicalResult emitAugment(dl::FusedOp group, CudaKernel &kernel) {
     return success();
   }
 
-  s += "  for (long long i = blockIdx.x * 256ll + threadIdx.x; i < " + ll(N * perExample) +
+  s += "  for (long long i = blockIdx.x * 256ll + threadIdx.x; i < " + ll(N * outPerExample) +
        "; i += (long long)gridDim.x * 256ll) {\n"
-       "    const long long e = i / " + ll(perExample) + ", r = i - e * " + ll(perExample) + ";\n"
+       "    const long long e = i / " + ll(outPerExample) + ", r = i - e * " + ll(outPerExample) + ";\n"
        "    const long long c = r % C;\n"
        "    const float *image = " + in + " + e * " + ll(perExample) + ";\n";
   std::string value;
-  if (kind == "rescale" || kind == "normalize" ||
+  if (kind == "random_crop") {
+    // Training's random window (the step crops only images at least its
+    // size): RandomCrop's draws and truncation.
+    const int64_t OH = outShape[1];
+    s += "    const long long x = (r / C) % " + ll(OW) + ", y = r / (C * " + ll(OW) + ");\n"
+         "    const long long y0 = min((long long)(" + draw + "0ull) * (double)" + ll(H - OH + 1) + "), " +
+         ll(H - OH) + ");\n"
+         "    const long long x0 = min((long long)(" + draw + "1ull) * (double)" + ll(W - OW + 1) + "), " +
+         ll(W - OW) + ");\n";
+    value = "image[((y0 + y) * W + x0 + x) * C + c]";
+  } else if (kind == "rescale" || kind == "normalize" ||
       (kind == "imagenet_preprocess" && word(config, "mode", "caffe") != "caffe")) {
     std::vector<double> scale(static_cast<size_t>(C)), offset(static_cast<size_t>(C));
     if (kind == "rescale") {

@@ -1,9 +1,25 @@
 // RUN: dlc-opt %s --split-input-file --verify-diagnostics
 
-func.func @shape_changing(%x: tensor<2x8x8x3xf32>, %ids: tensor<2xi64>, %seed: tensor<2xi64>) -> tensor<2x8x8x3xf32> {
-  // expected-error@+1 {{'random_crop' changes the example's shape; dl.augment takes the transforms that keep it}}
-  %y = dl.augment %x, %ids, %seed {config = #dl.config<"random_crop", {height = 4 : i64, width = 4 : i64}>, position = 0 : i64} : (tensor<2x8x8x3xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<2x8x8x3xf32>
-  return %y : tensor<2x8x8x3xf32>
+func.func @resize(%x: tensor<2x8x8x3xf32>, %ids: tensor<2xi64>, %seed: tensor<2xi64>) -> tensor<2x4x4x3xf32> {
+  // expected-error@+1 {{'resize' changes the example's shape; dl.augment takes the transforms that keep it, and random_crop}}
+  %y = dl.augment %x, %ids, %seed {config = #dl.config<"resize", {height = 4 : i64, interpolation = "bilinear", width = 4 : i64}>, position = 0 : i64} : (tensor<2x8x8x3xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<2x4x4x3xf32>
+  return %y : tensor<2x4x4x3xf32>
+}
+
+// -----
+
+func.func @crop_keeps_channels(%x: tensor<2x8x8x3xf32>, %ids: tensor<2xi64>, %seed: tensor<2xi64>) -> tensor<2x4x4x1xf32> {
+  // expected-error@+1 {{random_crop maps [N, H, W, C] images to [N, height, width, C]}}
+  %y = dl.augment %x, %ids, %seed {config = #dl.config<"random_crop", {height = 4 : i64, width = 4 : i64}>, position = 0 : i64} : (tensor<2x8x8x3xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<2x4x4x1xf32>
+  return %y : tensor<2x4x4x1xf32>
+}
+
+// -----
+
+func.func @crop_larger(%x: tensor<2x3x8x3xf32>, %ids: tensor<2xi64>, %seed: tensor<2xi64>) -> tensor<2x4x4x3xf32> {
+  // expected-error@+1 {{random_crop of 4x4 from smaller images}}
+  %y = dl.augment %x, %ids, %seed {config = #dl.config<"random_crop", {height = 4 : i64, width = 4 : i64}>, position = 0 : i64} : (tensor<2x3x8x3xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<2x4x4x3xf32>
+  return %y : tensor<2x4x4x3xf32>
 }
 
 // -----
