@@ -36,6 +36,17 @@ inline std::vector<int64_t> operandSegments(const fb::Op &op) {
   return sizes;
 }
 
+/// The numbers an attribute holds (its floats, else its ints as doubles).
+inline std::vector<double> numbersOf(const fb::Attr &a) {
+  std::vector<double> values;
+  if (a.floats())
+    values.assign(a.floats()->begin(), a.floats()->end());
+  else if (a.ints())
+    for (int64_t v : *a.ints())
+      values.push_back(double(v));
+  return values;
+}
+
 /// The #dl.config of |op| (a loss, an optimizer update) as a Setting to
 /// decode (runtime/settings.h): the `config` attribute's text is the kind,
 /// every other attribute one of its options (the program lowering writes a
@@ -54,12 +65,7 @@ inline Status settingOf(const fb::Op &op, Setting *out) {
         owner = &out->settings[name.substr(0, dot)];
         name = name.substr(dot + 1);
       }
-      std::vector<double> values;
-      if (a->floats())
-        values.assign(a->floats()->begin(), a->floats()->end());
-      else if (a->ints())
-        for (int64_t v : *a->ints())
-          values.push_back(double(v));
+      std::vector<double> values = numbersOf(*a);
       if (a->text() && !a->floats() && !a->ints() && owner == out)
         out->settings[name].kind = a->text()->str();
       else if (values.size() == 1)
@@ -89,12 +95,7 @@ inline Status transformOf(const fb::Op &op, data::TransformSpec *spec, uint64_t 
     const std::string name = a->name()->str();
     if (name == "config" || name == "position")
       continue;
-    std::vector<double> values;
-    if (a->floats())
-      values.assign(a->floats()->begin(), a->floats()->end());
-    else if (a->ints())
-      for (int64_t v : *a->ints())
-        values.push_back(double(v));
+    std::vector<double> values = numbersOf(*a);
     if (a->text() && values.empty())
       spec->options[name] = a->text()->str();
     else if (values.size() == 1)

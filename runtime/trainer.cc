@@ -386,10 +386,14 @@ Status Trainer::State::openData() {
     return bad("the training split has fewer examples than one batch of " +
                std::to_string(batchSize));
   inputs.resize(numInputs);
-  for (size_t i = 0; i < numInputs; ++i)
+  for (size_t i = 0; i < numInputs; ++i) {
+    // Room for a training batch and an evaluation batch (a step that crops
+    // takes larger images than the model).
+    const TensorSpec &other = i < evaluateInputs.size() ? evaluateInputs[i] : stepInputs[i];
     inputs[i].resize(std::max(size_t(numElements(stepInputs[i].shape)) * dtypeSize(stepInputs[i].dtype),
-                              size_t(numElements(evaluateInputs.at(i).shape)) * dtypeSize(evaluateInputs[i].dtype)) /
+                              size_t(numElements(other.shape)) * dtypeSize(other.dtype)) /
                          4 + 1);
+  }
   labels.resize(size_t(numElements(lab.shape)) * dtypeSize(lab.dtype) / 4 + 1);
   return okStatus();
 }
