@@ -18,51 +18,73 @@ Prefetcher::~Prefetcher() {
   worker_.join();
 }
 
-void Prefetcher::start(BatchLoader loader) {
+void Prefetcher::start(BatchLoader loader, int depth) {
   loader_ = std::move(loader);
-  inputs_.resize(loader_.numInputs());
-  for (size_t i = 0; i < inputs_.size(); ++i)
-    inputs_[i].resize(size_t(numElements(loader_.inputShape(i))) * dtypeSize(loader_.inputDType(i)));
-  labels_.resize(size_t(numElements(loader_.labelShape())) * dtypeSize(loader_.labelDType()));
-  exampleIds_.resize(size_t(loader_.inputShape(0).front()));
+  slots_.resize(size_t(std::max(depth, 1)));
+  for (Slot &slot : slots_) {
+    slot.inputs.resize(loader_.numInputs());
+    for (size_t i = 0; i < slot.inputs.size(); ++i)
+      slot.inputs[i].resize(size_t(numElements(loader_.inputShape(i))) * dtypeSize(loader_.inputDType(i)));
+    slot.labels.resize(size_t(numElements(loader_.labelShape())) * dtypeSize(loader_.labelDType()));
+    slot.exampleIds.resize(size_t(loader_.inputShape(0).front()));
+  }
   worker_ = std::thread([this] { work(); });
 }
 
 void Prefetcher::request(uint64_t epoch, int64_t index) {
-  epoch_ = epoch;
-  index_ = index;
-  pending_ = true;
-  ready_ = false;
+  Slot &slot = at(queued_++);
+  slot.state = Slot::State::kRequested;
+  slot.epoch = epoch;
+  slot.index = index;
   changed_.notify_all();
+}
+
+void Prefetcher::fill() {
+  while (queued_ > 0 && queued_ < slots_.size()) {
+    const Slot &last = at(queued_ - 1);
+    if (last.index + 1 < loader_.numBatches())
+      request(last.epoch, last.index + 1);
+    else // the next epoch's first; evaluation repeats one order
+      request(loader_.training() ? last.epoch + 1 : last.epoch, 0);
+  }
 }
 
 void Prefetcher::work() {
   std::unique_lock<std::mutex> lock(mutex_);
   uint64_t loaderEpoch = UINT64_MAX;
   while (true) {
-    changed_.wait(lock, [&] { return stop_ || (pending_ && !ready_); });
+    // The first requested batch of the queue (the ones before it are made).
+    Slot *next = nullptr;
+    changed_.wait(lock, [&] {
+      next = nullptr;
+      for (size_t k = 0; k < queued_ && !next; ++k)
+        if (at(k).state == Slot::State::kRequested)
+          next = &at(k);
+      return stop_ || next;
+    });
     if (stop_)
       return;
-    const uint64_t epoch = epoch_;
-    const int64_t index = index_;
+    next->state = Slot::State::kMaking;
+    const uint64_t epoch = next->epoch;
+    const int64_t index = next->index;
     lock.unlock();
-    // The buffers are the worker's until it says ready: the caller only
-    // reads them after, and only requests again after reading.
+    // The slot's buffers are the worker's while it is being made: the
+    // caller reads only made slots and empties the queue only when none is
+    // being made.
     if (epoch != loaderEpoch) {
       loader_.startEpoch(epoch);
       loaderEpoch = epoch;
     }
     std::vector<TensorView> views;
-    for (size_t i = 0; i < inputs_.size(); ++i)
-      views.push_back({inputs_[i].data(), loader_.inputDType(i), loader_.inputShape(i)});
+    for (size_t i = 0; i < next->inputs.size(); ++i)
+      views.push_back({next->inputs[i].data(), loader_.inputDType(i), loader_.inputShape(i)});
     int64_t count = 0;
-    Status status =
-        loader_.batch(index, views, {labels_.data(), loader_.labelDType(), loader_.labelShape()}, &count,
-                      exampleIds_.data());
+    Status status = loader_.batch(index, views, {next->labels.data(), loader_.labelDType(), loader_.labelShape()},
+                                  &count, next->exampleIds.data());
     lock.lock();
-    status_ = status;
-    count_ = count;
-    ready_ = true;
+    next->status = status;
+    next->count = count;
+    next->state = Slot::State::kReady;
     changed_.notify_all();
   }
 }
@@ -72,35 +94,51 @@ Status Prefetcher::batch(uint64_t epoch, int64_t index, const std::vector<Tensor
                          int64_t *exampleIds) {
   if (!started())
     return DLC_MAKE_STATUS(StatusCode::kInternal, "the prefetcher was not started");
-  if (inputs.size() != inputs_.size())
+  if (inputs.size() != slots_.front().inputs.size())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "prefetch: wrong number of inputs");
   const auto begin = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mutex_);
-  // Let a batch in flight finish (the buffers are the worker's meanwhile).
-  changed_.wait(lock, [&] { return !pending_ || ready_; });
-  if (!(pending_ && ready_ && epoch_ == epoch && index_ == index)) {
+  if (!(queued_ > 0 && at(0).epoch == epoch && at(0).index == index)) {
+    // Out of order: let a batch being made finish (its buffers are the
+    // worker's meanwhile), drop the queue, start it again here.
+    changed_.wait(lock, [&] {
+      for (size_t k = 0; k < queued_; ++k)
+        if (at(k).state == Slot::State::kMaking)
+          return false;
+      return true;
+    });
+    queued_ = 0;
     request(epoch, index);
-    changed_.wait(lock, [&] { return ready_; });
   }
+  fill();
+  Slot &slot = at(0);
+  changed_.wait(lock, [&] { return slot.state == Slot::State::kReady; });
   *waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-  DLC_RETURN_IF_ERROR(status_, "");
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].bytes() != inputs_[i].size())
-      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "prefetch: input buffer of the wrong size");
-    std::memcpy(inputs[i].data, inputs_[i].data(), inputs_[i].size());
+  Status status = slot.status;
+  if (status.ok()) {
+    for (size_t i = 0; i < inputs.size() && status.ok(); ++i) {
+      if (inputs[i].bytes() != slot.inputs[i].size())
+        status = DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "prefetch: input buffer of the wrong size");
+      else
+        std::memcpy(inputs[i].data, slot.inputs[i].data(), slot.inputs[i].size());
+    }
+    if (status.ok() && labels.bytes() != slot.labels.size())
+      status = DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "prefetch: label buffer of the wrong size");
   }
-  if (labels.bytes() != labels_.size())
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "prefetch: label buffer of the wrong size");
-  std::memcpy(labels.data, labels_.data(), labels_.size());
-  if (exampleIds)
-    std::copy(exampleIds_.begin(), exampleIds_.end(), exampleIds);
-  *count = count_;
-  // The next one: the following batch, or the next epoch's first.
-  if (index + 1 < loader_.numBatches())
-    request(epoch, index + 1);
-  else
-    request(loader_.training() ? epoch + 1 : epoch, 0); // evaluation repeats one order
-  return okStatus();
+  if (status.ok()) {
+    std::memcpy(labels.data, slot.labels.data(), slot.labels.size());
+    if (exampleIds)
+      std::copy(slot.exampleIds.begin(), slot.exampleIds.end(), exampleIds);
+    *count = slot.count;
+  }
+  // Handed over (or failed): the queue moves on, and one more is requested.
+  head_ = (head_ + 1) % slots_.size();
+  --queued_;
+  if (queued_ == 0)
+    request(slot.index + 1 < loader_.numBatches() ? slot.epoch : loader_.training() ? slot.epoch + 1 : slot.epoch,
+            slot.index + 1 < loader_.numBatches() ? slot.index + 1 : 0);
+  fill();
+  return status;
 }
 
 } // namespace dlc::rt::data

@@ -53,10 +53,12 @@ std::vector<float> direct(BatchLoader &l, uint64_t epoch, int64_t index, std::ve
   return in;
 }
 
-TEST(DataPrefetcher, HandsOverTheLoadersBatchesInAnyOrder) {
+class DataPrefetcher : public ::testing::TestWithParam<int> {};
+
+TEST_P(DataPrefetcher, HandsOverTheLoadersBatchesInAnyOrder) {
   BatchLoader reference = loader(true);
   Prefetcher prefetcher;
-  prefetcher.start(loader(true));
+  prefetcher.start(loader(true), GetParam());
   // In order across an epoch boundary, then out of order (a resume), then
   // a repeat.
   const std::pair<uint64_t, int64_t> order[] = {{0, 0}, {0, 1}, {0, 2}, {0, 3}, {1, 0}, {1, 1},
@@ -91,7 +93,16 @@ TEST(DataPrefetcher, HandsOverTheLoadersBatchesInAnyOrder) {
                    .batch(0, 9, {TensorView{got.data(), DType::kF32, {4, 2, 2, 1}}},
                           {ids.data(), DType::kI32, {4}}, &count, &waited)
                    .ok());
+  // And the queue starts again after one.
+  EXPECT_TRUE(prefetcher
+                  .batch(1, 2, {TensorView{got.data(), DType::kF32, {4, 2, 2, 1}}},
+                         {ids.data(), DType::kI32, {4}}, &count, &waited)
+                  .ok());
 }
+
+// One batch ahead, the default queue, and a queue longer than an epoch (4
+// batches): the same batches.
+INSTANTIATE_TEST_SUITE_P(Depths, DataPrefetcher, ::testing::Values(1, Prefetcher::kDefaultDepth, 6));
 
 TEST(Callbacks, MonitorFollowsKerasRules) {
   Monitor lower; // val_loss: lower is better, by more than min_delta
