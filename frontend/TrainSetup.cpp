@@ -155,7 +155,7 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
     return failure();
 
   Attribute source;
-  SmallVector<Attribute> steps;
+  SmallVector<Attribute> steps, stepLocations;
   Attribute validation = builder.getStringAttr("test");
   Attribute shuffle = builder.getBoolAttr(true);
   if (train.data) {
@@ -196,6 +196,7 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
       if (failed(step))
         return failure();
       steps.push_back(*step);
+      stepLocations.push_back(stepExpr->loc);
     }
   }
 
@@ -207,6 +208,7 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
       source ? cast<dl::ConfigAttr>(source) : dl::ConfigAttr(), builder.getArrayAttr(steps),
       validation, cast<BoolAttr>(shuffle),
       *lossScale ? cast<dl::ConfigAttr>(*lossScale) : dl::ConfigAttr(),
-      callbacks.empty() ? ArrayAttr() : builder.getArrayAttr(callbacks), IntegerAttr());
+      callbacks.empty() ? ArrayAttr() : builder.getArrayAttr(callbacks), IntegerAttr(),
+      stepLocations.empty() ? ArrayAttr() : builder.getArrayAttr(stepLocations));
   return success();
 }

@@ -415,7 +415,8 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
   nlohmann::json setup = nlohmann::json::object();
   for (auto op : module.getOps<dl::TrainSetupOp>())
     for (NamedAttribute a : op->getAttrs())
-      setup[a.getName().str()] = toJson(a.getValue());
+      if (a.getName() != op.getDataTransformLocationsAttrName()) // the compiler's, not the trainer's
+        setup[a.getName().str()] = toJson(a.getValue());
   std::vector<flatbuffers::Offset<flatbuffers::String>> targets;
   for (const std::string &t : options.targets)
     targets.push_back(fbb.CreateString(t));

@@ -92,7 +92,7 @@ struct AugmentOnDevicePass : dlc::impl::AugmentOnDevicePassBase<AugmentOnDeviceP
                      ? dyn_cast<RankedTensorType>(body.getArgument(0).getType())
                      : RankedTensorType();
     Builder b(&getContext());
-    if (!image || !image.getElementType().isF32() || !inStep) {
+    if (!image || !image.getElementType().isF32()) {
       setup.setDeviceTransformsFromAttr(b.getI64IntegerAttr(int64_t(n)));
       return;
     }
@@ -127,10 +127,6 @@ struct AugmentOnDevicePass : dlc::impl::AugmentOnDevicePassBase<AugmentOnDeviceP
         break;
       --from;
     }
-    setup.setDeviceTransformsFromAttr(b.getI64IntegerAttr(int64_t(from)));
-    if (from == n)
-      return;
-
     const int64_t batch = image.getDimSize(0);
     auto batchOf = [&](const Shape &example) {
       SmallVector<int64_t> shape{batch};
@@ -141,6 +137,47 @@ struct AugmentOnDevicePass : dlc::impl::AugmentOnDevicePassBase<AugmentOnDeviceP
     auto idsType = RankedTensorType::get({batch}, i64);
     auto seedType = RankedTensorType::get({2}, i64);
     Location loc = setup.getLoc();
+    // The chain of dl.augment ops from |x|, each checked where it is made:
+    // a transform that does not fit the model's input is an error at its
+    // place in the .dl file, whichever target the bundle is for.
+    auto chain = [&](OpBuilder &builder, Value x, Value ids, Value seed,
+                     Operation **first) -> FailureOr<Value> {
+      for (size_t i = from; i < n; ++i) {
+        // Named by the transform, as a layer's ops are by the layer: kernels
+        // read "random_flip.augment".
+        auto config = cast<dl::ConfigAttr>(transforms[i]);
+        Location at = loc; // where the transform is spelt, when the setup says
+        if (std::optional<ArrayAttr> locations = setup.getDataTransformLocations())
+          at = cast<LocationAttr>((*locations)[i]);
+        auto op = builder.create<dl::AugmentOp>(NameLoc::get(config.getKind(), at),
+                                                batchOf(*before[i + 1]), x, ids, seed, config,
+                                                b.getI64IntegerAttr(int64_t(i)));
+        if (failed(op.verify()))
+          return failure();
+        x = op.getOutput();
+        *first = *first ? *first : op.getOperation();
+      }
+      return x;
+    };
+    if (!inStep && from < n) {
+      // Checked all the same, on a scratch block the step never sees.
+      Block scratch;
+      OpBuilder builder(&getContext());
+      builder.setInsertionPointToEnd(&scratch);
+      Operation *first = nullptr;
+      FailureOr<Value> checked =
+          chain(builder, scratch.addArgument(batchOf(*before[from]), loc), scratch.addArgument(idsType, loc),
+                scratch.addArgument(seedType, loc), &first);
+      for (Operation &op : llvm::make_early_inc_range(llvm::reverse(scratch)))
+        op.erase();
+      if (failed(checked))
+        return signalPassFailure();
+      from = n;
+    }
+    setup.setDeviceTransformsFromAttr(b.getI64IntegerAttr(int64_t(from)));
+    if (from == n)
+      return;
+
     unsigned end = step.getNumArguments();
     step.insertArguments({end, end}, {idsType, seedType}, {DictionaryAttr(), DictionaryAttr()},
                          {loc, loc});
@@ -163,22 +200,11 @@ struct AugmentOnDevicePass : dlc::impl::AugmentOnDevicePassBase<AugmentOnDeviceP
                       b.getStringAttr((name ? name.getValue() : StringRef("input")) + "/uncropped"));
       loaded = body.getArgument(0);
     }
-    Value x = loaded;
     Operation *first = nullptr;
-    for (size_t i = from; i < n; ++i) {
-      // Named by the transform, as a layer's ops are by the layer: kernels
-      // read "random_flip.augment".
-      auto config = cast<dl::ConfigAttr>(transforms[i]);
-      auto op = builder.create<dl::AugmentOp>(NameLoc::get(config.getKind(), loc), batchOf(*before[i + 1]),
-                                              x, ids, seed, config, b.getI64IntegerAttr(int64_t(i)));
-      // Checked here, where a transform that does not fit the model's input
-      // is an error at the training setup's location.
-      if (failed(op.verify()))
-        return signalPassFailure();
-      x = op.getOutput();
-      first = first ? first : op.getOperation();
-    }
-    original.replaceAllUsesExcept(x, first);
+    FailureOr<Value> x = chain(builder, loaded, ids, seed, &first);
+    if (failed(x))
+      return signalPassFailure();
+    original.replaceAllUsesExcept(*x, first);
     if (cropped) // the model's own input is gone from the step
       step.eraseArgument(1);
   }

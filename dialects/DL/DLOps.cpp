@@ -122,6 +122,10 @@ LogicalResult TrainSetupOp::verify() {
   for (Attribute step : getDataTransforms())
     if (failed(verifyConfig(Category::DataTransform, cast<ConfigAttr>(step), emit)))
       return failure();
+  if (std::optional<ArrayAttr> locations = getDataTransformLocations())
+    if (locations->size() != getDataTransforms().size())
+      return emitOpError("has ") << locations->size() << " data transform locations for "
+                                 << getDataTransforms().size() << " data transforms";
   if (std::optional<uint64_t> from = getDeviceTransformsFrom()) {
     if (*from > getDataTransforms().size())
       return emitOpError("device_transforms_from ") << *from << " is past the "

@@ -118,7 +118,9 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
     each epoch's end in the runtime's trainer. `device_transforms_from`
     (dlc-augment-on-device) is the index of the first data transform that
     @train_step applies itself (dl.augment); the trainer applies the ones
-    before it while it loads a batch.
+    before it while it loads a batch. `data_transform_locations`, when
+    present, says where each data transform is spelt (its dl.augment op, and
+    the kernel and errors that come of it, are located there).
   }];
   let arguments = (ins DL_ConfigAttr:$loss,
                        DL_ConfigAttr:$optimizer,
@@ -132,7 +134,8 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
                        BoolAttr:$shuffle,
                        OptionalAttr<DL_ConfigAttr>:$loss_scale,
                        OptionalAttr<TypedArrayAttrBase<DL_ConfigAttr, "callbacks">>:$callbacks,
-                       OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$device_transforms_from);
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$device_transforms_from,
+                       OptionalAttr<TypedArrayAttrBase<LocationAttr, "locations">>:$data_transform_locations);
   let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
 }
