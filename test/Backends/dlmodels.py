@@ -826,11 +826,19 @@ def random_model(catalog_data, seed):
     # A sequence keeps its positions to the output now and then (drawn apart
     # from |rng| too).
     sequence = random.Random("sequence output:%s" % seed).random() < 0.3
+    # Half the models train under a mixed precision policy (drawn apart).
+    model.precision = random.Random("precision:%s" % seed).choice(
+        ["", "", "mixed_bf16", "mixed_fp16"])
     # A float32 image as the first input gets data transforms now and then,
-    # which the training step applies (drawn apart).
+    # which the training step applies (drawn apart); only under fp32: the
+    # step's comparison allows for the rounding @grad shows, and @grad does
+    # not augment, so a 16-bit rounding of an augmented pixel that flips
+    # (fuzz seed 510822033, mixed_fp16 after a rotation: an Adam slot 2.2e-4
+    # off on both backends alike) has no allowance.
     augment = random.Random("augment:%s" % seed)
     first = model.inputs[0]
-    if first.kind == "image" and not getattr(first, "dtype", "") and augment.random() < 0.25:
+    if (first.kind == "image" and not getattr(first, "dtype", "") and not model.precision
+            and augment.random() < 0.25):
         kinds = [t for t in catalog.data["data_transforms"]
                  if t["in_training_step"] and t["name"] != "random_crop"]  # npz: sizes unknown
         for transform in augment.sample(kinds, augment.choice([1, 2, 3])):
@@ -844,8 +852,5 @@ def random_model(catalog_data, seed):
                 options = augment.choice(variants)
                 model.data_steps.append("%s(%s)" % (transform["name"], ", ".join(
                     "%s=%s" % (k, fmt(v)) for k, v in options.items())))
-    # Half the models train under a mixed precision policy (drawn apart).
-    model.precision = random.Random("precision:%s" % seed).choice(
-        ["", "", "mixed_bf16", "mixed_fp16"])
     return finish(model, "fuzz_%d" % seed, t, loss, loss_options, optimizer, optimizer_options,
                   metrics=metrics, sequence=sequence)
