@@ -9,6 +9,7 @@
 
 #include "runtime/bundle.h"
 #include "runtime/device.h"
+#include "runtime/session.h"
 
 #include <cstdint>
 #include <functional>
@@ -92,5 +93,11 @@ int evalCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
 int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
 int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
 int exportCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options);
+
+/// Shared by the commands' files: prints |status| as `dlc: error: ...` and
+/// returns 1; opens a session of |bundle| on the backend |options| name.
+int fail(const rt::Status &status);
+int openSession(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options,
+                std::unique_ptr<rt::Session> *session);
 
 } // namespace dlc
