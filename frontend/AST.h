@@ -27,16 +27,16 @@ struct Arg {
   ExprPtr value;
 };
 
-/// An expression: literals, names, lists/tuples, calls and arithmetic.
+/// An expression: literals, names, lists/tuples, dicts, calls and arithmetic.
 struct Expr {
-  enum class Kind { Int, Float, String, Bool, Name, List, Tuple, Call, Neg, Binary };
+  enum class Kind { Int, Float, String, Bool, Name, List, Tuple, Dict, Call, Neg, Binary };
   Kind kind;
   mlir::Location loc;
   int64_t intValue = 0;   // Int; Bool (0/1)
   double floatValue = 0;  // Float
   std::string text;       // String value, Name, Call callee, Binary operator ("+", "-", "*", "/")
   std::vector<ExprPtr> operands; // List/Tuple items, Neg operand, Binary lhs and rhs
-  std::vector<Arg> args;  // Call arguments
+  std::vector<Arg> args;  // Call arguments; Dict entries (the key as keyword)
 
   Expr(Kind kind, mlir::Location loc) : kind(kind), loc(loc) {}
 };

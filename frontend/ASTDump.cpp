@@ -135,6 +135,14 @@ void Dumper::printExpr(const Expr &expr, int minPrecedence) {
     os << (isList ? ']' : ')');
     break;
   }
+  case Expr::Kind::Dict:
+    os << '{';
+    for (size_t i = 0; i < expr.args.size(); ++i) {
+      os << (i ? ", " : "") << expr.args[i].keyword << ": ";
+      printExpr(*expr.args[i].value);
+    }
+    os << '}';
+    break;
   case Expr::Kind::Call:
     os << expr.text;
     printArgs(expr.args);

@@ -150,7 +150,10 @@ FailureOr<OwningOpRef<ModuleOp>> dlc::buildModule(const Program &program, String
     function.setResultAttr(index, "dl.name", builder.getStringAttr(label));
   }
 
-  if (*train && failed(buildTrainSetup(**train, builder)))
+  std::vector<std::string> outputNames;
+  for (unsigned o = 0; o < function.getNumResults(); ++o)
+    outputNames.push_back(function.getResultAttrOfType<StringAttr>(o, "dl.name").str());
+  if (*train && failed(buildTrainSetup(**train, outputNames, builder)))
     return failure();
   if (failed(verify(*module)))
     return failure();

@@ -26,6 +26,7 @@ std::string Constant::describe() const {
   case Kind::String: return "string \"" + text + "\"";
   case Kind::Word: return "word '" + text + "'";
   case Kind::List: return "a list";
+  case Kind::Dict: return "a dict";
   case Kind::Call: return "call '" + text + "(...)'";
   }
   return "value";
@@ -153,8 +154,9 @@ FailureOr<Constant> dlc::evaluate(const ast::Expr &expr, const Scope &scope) {
       result.items.push_back(std::move(*value));
     }
     return result;
+  case K::Dict:
   case K::Call:
-    result.kind = Constant::Kind::Call;
+    result.kind = expr.kind == K::Dict ? Constant::Kind::Dict : Constant::Kind::Call;
     result.text = expr.text;
     for (const ast::Arg &arg : expr.args) {
       FailureOr<Constant> value = evaluate(*arg.value, scope);

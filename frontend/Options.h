@@ -20,15 +20,15 @@ namespace dlc {
 
 /// The value of a constant expression.
 struct Constant {
-  enum class Kind { Int, Float, Bool, String, Word, List, Call };
+  enum class Kind { Int, Float, Bool, String, Word, List, Dict, Call };
   Kind kind = Kind::Int;
   mlir::Location loc;
   int64_t intValue = 0;
   double floatValue = 0;
   std::string text; // String, Word, Call callee
-  std::vector<Constant> items; // List elements, Call arguments (in order)
-  std::vector<std::string> keywords; // Call: keyword of each argument, "" if positional
-  std::vector<mlir::Location> argLocs; // Call: where each argument starts
+  std::vector<Constant> items; // List elements, Call arguments, Dict values (in order)
+  std::vector<std::string> keywords; // Call: keyword of each argument, "" if positional; Dict: keys
+  std::vector<mlir::Location> argLocs; // Call, Dict: where each argument or entry starts
 
   explicit Constant(mlir::Location loc) : loc(loc) {}
   bool isNumber() const { return kind == Kind::Int || kind == Kind::Float; }

@@ -104,6 +104,8 @@ private:
   ast::ExprPtr parseUnary();
   ast::ExprPtr parsePrimary();
   ast::ExprPtr parseList();
+  /// `{ key: expr, ... }` (keys are names or strings), e.g. one loss per output.
+  ast::ExprPtr parseDict();
   /// Parses `[ expr { ',' expr } [ ',' ] ] close` after the opener.
   LogicalResult parseExprList(std::vector<ast::ExprPtr> &items, TokenKind close,
                               const Twine &what);
@@ -674,6 +676,8 @@ ast::ExprPtr Parser::parsePrimary() {
   }
   case TokenKind::LBracket:
     return parseList();
+  case TokenKind::LBrace:
+    return parseDict();
   case TokenKind::LParen:
     return parseParen();
   default:
@@ -708,6 +712,44 @@ ast::ExprPtr Parser::parseList() {
                            "']' after list elements")))
     return nullptr;
   return list;
+}
+
+ast::ExprPtr Parser::parseDict() {
+  ast::ExprPtr dict = makeExpr(ast::Expr::Kind::Dict, tok.loc);
+  NestingScope scope(*this, tok.loc);
+  if (scope.failed())
+    return nullptr;
+  advance();
+  llvm::StringMap<SMLoc> keys;
+  while (!at(TokenKind::RBrace)) {
+    SMLoc keyAt = tok.loc;
+    if (!at(TokenKind::Ident) && !at(TokenKind::String)) {
+      (void)errorExpected("a key (a name or a string) in '{...}'");
+      return nullptr;
+    }
+    std::string key = at(TokenKind::String) ? tok.value : tok.text.str();
+    auto [it, inserted] = keys.try_emplace(key, keyAt);
+    if (!inserted) {
+      (void)error(keyAt, "duplicate key '" + key + "'", "'" + key + "' was first given here",
+                  it->second);
+      return nullptr;
+    }
+    advance();
+    if (!consumeIf(TokenKind::Colon)) {
+      (void)errorExpected("':' after the key '" + key + "'");
+      return nullptr;
+    }
+    ast::ExprPtr value = parseExpr();
+    if (!value)
+      return nullptr;
+    dict->args.push_back({loc(keyAt), key, std::move(value)});
+    if (!consumeIf(TokenKind::Comma) && !at(TokenKind::RBrace)) {
+      (void)errorExpected("'}' after the entries");
+      return nullptr;
+    }
+  }
+  advance();
+  return dict;
 }
 
 ast::ExprPtr Parser::parseParen() {

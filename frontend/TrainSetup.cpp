@@ -101,7 +101,150 @@ FailureOr<Attribute> configSetting(ArrayRef<ast::Setting> settings, StringRef ke
     return failure();
   return buildConfig(category, *value);
 }
-/// A list setting of configs (`metrics = [accuracy, top_k_accuracy(k=3)]`)
+/// Which output a dict entry names: its index in |outputs|, or an error at
+/// the entry (with a hint) for a name that is not one.
+FailureOr<unsigned> outputNamed(const Constant &dict, size_t entry, ArrayRef<std::string> outputs,
+                                StringRef key) {
+  const std::string &name = dict.keywords[entry];
+  for (auto [index, output] : llvm::enumerate(outputs))
+    if (output == name)
+      return unsigned(index);
+  InFlightDiagnostic diag = emitError(dict.argLocs[entry])
+                            << key << " names '" << name << "', which is not an output of the model";
+  if (auto match = dl::closestMatch(name, outputs))
+    diag.attachNote() << "did you mean '" << *match << "'?";
+  else
+    diag.attachNote() << "the model's outputs: " << llvm::join(outputs, ", ");
+  return failure();
+}
+
+/// The value a per-output setting gives each of |outputs|: a list holds one
+/// per output in order, a dict one per output by name (absent ones null).
+FailureOr<SmallVector<const Constant *>> perOutput(const Constant &value, ArrayRef<std::string> outputs,
+                                                  StringRef key) {
+  SmallVector<const Constant *> values(outputs.size(), nullptr);
+  if (value.kind == Constant::Kind::List) {
+    if (value.items.size() != outputs.size())
+      return emitError(value.loc) << key << " lists " << value.items.size() << " values for the model's "
+                                  << outputs.size() << " outputs (" << llvm::join(outputs, ", ") << ")";
+    for (auto [index, item] : llvm::enumerate(value.items))
+      values[index] = &item;
+    return values;
+  }
+  for (size_t entry = 0; entry < value.items.size(); ++entry) {
+    FailureOr<unsigned> output = outputNamed(value, entry, outputs, key);
+    if (failed(output))
+      return failure();
+    values[*output] = &value.items[entry];
+  }
+  return values;
+}
+
+/// `loss`: one loss for every output (a single config attribute), or one
+/// per output as a list or a dict by output name (an array attribute).
+FailureOr<Attribute> lossSetting(const ast::Train &train, ArrayRef<std::string> outputs, Builder &b) {
+  const ast::Setting *setting = find(train.settings, "loss");
+  if (!setting || setting->value->kind == ast::Expr::Kind::Name ||
+      setting->value->kind == ast::Expr::Kind::Call)
+    return configSetting(train.settings, "loss", Category::Loss, train.loc, true);
+  FailureOr<Constant> value = evaluateSetting(*setting);
+  if (failed(value))
+    return failure();
+  if (value->kind != Constant::Kind::List && value->kind != Constant::Kind::Dict)
+    return buildConfig(Category::Loss, *value);
+  FailureOr<SmallVector<const Constant *>> values = perOutput(*value, outputs, "loss");
+  if (failed(values))
+    return failure();
+  SmallVector<Attribute> losses;
+  for (auto [index, item] : llvm::enumerate(*values)) {
+    if (!item) {
+      InFlightDiagnostic diag = emitError(value->loc) << "output '" << outputs[index] << "' has no loss";
+      diag.attachNote() << "add `" << outputs[index] << ": ...` (every output trains)";
+      return failure();
+    }
+    FailureOr<Attribute> config = buildConfig(Category::Loss, *item);
+    if (failed(config))
+      return failure();
+    losses.push_back(*config);
+  }
+  if (outputs.size() == 1)
+    return losses.front();
+  return Attribute(b.getArrayAttr(losses));
+}
+
+/// `loss_weights`: a list with one number per output, or a dict by output
+/// name (others 1); absent: null.
+FailureOr<DenseF64ArrayAttr> lossWeightsSetting(const ast::Train &train, ArrayRef<std::string> outputs,
+                                                Builder &b) {
+  const ast::Setting *setting = find(train.settings, "loss_weights");
+  if (!setting)
+    return DenseF64ArrayAttr();
+  FailureOr<Constant> value = evaluateSetting(*setting);
+  if (failed(value))
+    return failure();
+  if (value->kind != Constant::Kind::List && value->kind != Constant::Kind::Dict)
+    return emitError(value->loc) << "loss_weights must be a list with one number per output or a dict "
+                                    "by output name, e.g. {"
+                                 << outputs.front() << ": 1.0}, got " << value->describe();
+  FailureOr<SmallVector<const Constant *>> values = perOutput(*value, outputs, "loss_weights");
+  if (failed(values))
+    return failure();
+  SmallVector<double> weights;
+  for (const Constant *item : *values) {
+    if (item && (!item->isNumber() || !(item->asDouble() >= 0) || !std::isfinite(item->asDouble())))
+      return emitError(item->loc) << "a loss weight is a number of at least 0, got " << item->describe();
+    weights.push_back(item ? item->asDouble() : 1.0);
+  }
+  return b.getDenseF64ArrayAttr(weights);
+}
+
+/// `metrics`: a list of metrics for a model with one output; for several,
+/// a list with one list per output or a dict by output name. Fills |out|
+/// and each metric's output in |metricOutputs|.
+LogicalResult metricsSetting(const ast::Train &train, ArrayRef<std::string> outputs,
+                             SmallVectorImpl<Attribute> &out, SmallVectorImpl<int64_t> &metricOutputs) {
+  const ast::Setting *setting = find(train.settings, "metrics");
+  if (!setting)
+    return success();
+  FailureOr<Constant> value = evaluateSetting(*setting);
+  if (failed(value))
+    return failure();
+  auto add = [&](const Constant &metrics, unsigned output) -> LogicalResult {
+    // One metric alone stands for a list of it.
+    ArrayRef<Constant> items = metrics.kind == Constant::Kind::List ? ArrayRef(metrics.items)
+                                                                     : ArrayRef(metrics);
+    for (const Constant &item : items) {
+      FailureOr<Attribute> config = buildConfig(Category::Metric, item);
+      if (failed(config))
+        return failure();
+      out.push_back(*config);
+      metricOutputs.push_back(output);
+    }
+    return success();
+  };
+  if (outputs.size() == 1 && value->kind == Constant::Kind::List)
+    return add(*value, 0);
+  bool perOutputList = value->kind == Constant::Kind::List &&
+                       llvm::all_of(value->items, [](const Constant &c) { return c.kind == Constant::Kind::List; });
+  if (value->kind != Constant::Kind::Dict && !perOutputList) {
+    InFlightDiagnostic diag = emitError(value->loc)
+                              << (value->kind == Constant::Kind::List
+                                      ? "a model with several outputs takes its metrics per output"
+                                      : "metrics must be a list, e.g. [accuracy]");
+    if (value->kind == Constant::Kind::List)
+      diag.attachNote() << "e.g. metrics = {" << outputs.back() << ": [accuracy]}, or one list per output";
+    return failure();
+  }
+  FailureOr<SmallVector<const Constant *>> values = perOutput(*value, outputs, "metrics");
+  if (failed(values))
+    return failure();
+  for (auto [index, item] : llvm::enumerate(*values))
+    if (item && failed(add(*item, index)))
+      return failure();
+  return success();
+}
+
+/// A list setting of configs (`callbacks = [early_stopping(patience=3)]`)
 /// into |out|; absent leaves it empty.
 LogicalResult configList(ArrayRef<ast::Setting> settings, StringRef key, Category category,
                          StringRef example, SmallVectorImpl<Attribute> &out) {
@@ -123,16 +266,21 @@ LogicalResult configList(ArrayRef<ast::Setting> settings, StringRef key, Categor
 }
 } // namespace
 
-LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) {
+LogicalResult dlc::buildTrainSetup(const ast::Train &train, ArrayRef<std::string> outputs,
+                                   OpBuilder &builder) {
   MLIRContext *context = builder.getContext();
-  std::vector<std::string> trainKeys = {"loss", "optimizer", "metrics", "loss_scale", "callbacks"};
+  std::vector<std::string> trainKeys = {"loss", "loss_weights", "optimizer", "metrics", "loss_scale",
+                                        "callbacks"};
   for (const dl::OptionSpec &spec : trainOptions())
     trainKeys.push_back(spec.name);
   if (failed(checkKeys(train.settings, trainKeys, "train")))
     return failure();
 
-  FailureOr<Attribute> loss = configSetting(train.settings, "loss", Category::Loss, train.loc, true);
+  FailureOr<Attribute> loss = lossSetting(train, outputs, builder);
   if (failed(loss))
+    return failure();
+  FailureOr<DenseF64ArrayAttr> lossWeights = lossWeightsSetting(train, outputs, builder);
+  if (failed(lossWeights))
     return failure();
   FailureOr<Attribute> optimizer =
       configSetting(train.settings, "optimizer", Category::Optimizer, train.loc, true);
@@ -145,7 +293,8 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
     return failure();
 
   SmallVector<Attribute> metrics, callbacks;
-  if (failed(configList(train.settings, "metrics", Category::Metric, "[accuracy]", metrics)) ||
+  SmallVector<int64_t> metricOutputs;
+  if (failed(metricsSetting(train, outputs, metrics, metricOutputs)) ||
       failed(configList(train.settings, "callbacks", Category::Callback, "[early_stopping(patience=3)]",
                         callbacks)))
     return failure();
@@ -202,13 +351,14 @@ LogicalResult dlc::buildTrainSetup(const ast::Train &train, OpBuilder &builder) 
 
   auto precision = *dl::symbolizePrecision(cast<StringAttr>(plain->get("precision")).getValue());
   builder.create<dl::TrainSetupOp>(
-      train.loc, cast<dl::ConfigAttr>(*loss), cast<dl::ConfigAttr>(*optimizer),
+      train.loc, *loss, cast<dl::ConfigAttr>(*optimizer),
       builder.getArrayAttr(metrics), cast<IntegerAttr>(plain->get("batch_size")),
       cast<IntegerAttr>(plain->get("epochs")), dl::PrecisionAttr::get(context, precision),
       source ? cast<dl::ConfigAttr>(source) : dl::ConfigAttr(), builder.getArrayAttr(steps),
       validation, cast<BoolAttr>(shuffle),
       *lossScale ? cast<dl::ConfigAttr>(*lossScale) : dl::ConfigAttr(),
       callbacks.empty() ? ArrayAttr() : builder.getArrayAttr(callbacks), IntegerAttr(),
-      stepLocations.empty() ? ArrayAttr() : builder.getArrayAttr(stepLocations));
+      stepLocations.empty() ? ArrayAttr() : builder.getArrayAttr(stepLocations), *lossWeights,
+      outputs.size() > 1 ? builder.getDenseI64ArrayAttr(metricOutputs) : DenseI64ArrayAttr());
   return success();
 }

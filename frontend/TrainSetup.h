@@ -7,8 +7,10 @@
 
 namespace dlc {
 
-/// Checks |train| against the catalog, fills Keras' defaults and appends a
-/// dl.train_setup op at |builder|'s insertion point.
-mlir::LogicalResult buildTrainSetup(const ast::Train &train, mlir::OpBuilder &builder);
+/// Checks |train| against the catalog and the model's |outputs| (their
+/// names, in order), fills Keras' defaults and appends a dl.train_setup op
+/// at |builder|'s insertion point.
+mlir::LogicalResult buildTrainSetup(const ast::Train &train, llvm::ArrayRef<std::string> outputs,
+                                    mlir::OpBuilder &builder);
 
 } // namespace dlc

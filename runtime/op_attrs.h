@@ -6,7 +6,10 @@
 #include "runtime/settings.h"
 #include "runtime/status.h"
 
+#include <algorithm>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dlc::rt {
@@ -47,18 +50,25 @@ inline std::vector<double> numbersOf(const fb::Attr &a) {
   return values;
 }
 
+/// The attribute of a loss op (dl.loss, dl.loss_grad, dl.example_loss) that
+/// weights one output's loss in a model's (absent: 1).
+inline constexpr const char *kLossWeight = "weight";
+
 /// The #dl.config of |op| (a loss, an optimizer update) as a Setting to
 /// decode (runtime/settings.h): the `config` attribute's text is the kind,
 /// every other attribute one of its options (the program lowering writes a
 /// config's options as attributes of the op): numbers, lists, and an option
 /// that is itself a config as its kind (text) plus `option.name` entries.
-inline Status settingOf(const fb::Op &op, Setting *out) {
+/// |ownAttributes| are the op's own, not options (a loss's `weight`).
+inline Status settingOf(const fb::Op &op, Setting *out,
+                        std::initializer_list<std::string_view> ownAttributes = {}) {
   *out = Setting();
   out->kind = textAttr(op, "config");
   if (op.attrs())
     for (const fb::Attr *a : *op.attrs()) {
       std::string name = a->name()->str();
-      if (name == "config" || name == "operandSegmentSizes") // the op's structure, not options
+      if (name == "config" || name == "operandSegmentSizes" || // the op's structure, not options
+          std::find(ownAttributes.begin(), ownAttributes.end(), name) != ownAttributes.end())
         continue;
       Setting *owner = out;
       if (size_t dot = name.find('.'); dot != std::string::npos) {

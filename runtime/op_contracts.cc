@@ -572,7 +572,7 @@ bool predictionAndLabels(Contract &c, bool ids) {
 
 bool lossConfig(Contract &c, LossSettings *loss) {
   Setting setting;
-  Status s = settingOf(c.op(), &setting);
+  Status s = settingOf(c.op(), &setting, {kLossWeight});
   if (s.ok())
     s = decodeLoss(setting, loss);
   return s.ok() || c.fail(s.message());
@@ -657,6 +657,12 @@ bool loss(Contract &c, K kind) {
       !predictionAndLabels(c, settings.kind == LossKind::kSparseCategoricalCrossentropy) ||
       !c.floatType(out(0)))
     return false;
+  // One output's share of a model's loss (absent: 1).
+  std::optional<double> weight = c.number(kLossWeight, /*required=*/false, 1.0);
+  if (!weight)
+    return false;
+  if (!(*weight >= 0 && std::isfinite(*weight)))
+    return c.fail("attribute 'weight' must be finite and not negative");
   if (kind == K::loss)
     return c.shapeIs(out(0), {});
   if (kind == K::loss_grad)

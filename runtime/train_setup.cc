@@ -62,6 +62,15 @@ Status settings(const json &j, const std::string &where, bool strings) {
   return okStatus();
 }
 
+Status numbers(const json &j, const std::string &where, bool indices) {
+  if (!j.is_array())
+    return bad("'" + where + "' must be an array, got " + typeName(j));
+  for (const json &e : j)
+    if (indices ? !e.is_number_unsigned() : !e.is_number())
+      return bad("'" + where + "' must hold " + (indices ? "indices" : "numbers") + ", got " + e.dump());
+  return okStatus();
+}
+
 Status positiveInteger(const json &j, const std::string &where) {
   if (!j.is_number_integer() || j.get<int64_t>() < 1)
     return bad("'" + where + "' must be an integer of at least 1, got " + j.dump());
@@ -111,7 +120,13 @@ Status parseTrainSetup(const std::string &text, nlohmann::json *out) {
                     ? okStatus()
                     : bad("'" + w + "' must be a split name or a fraction, got " + typeName(v));
        }}},
-      {"loss", {true, [](const json &v, const std::string &w) { return setting(v, w, false); }}},
+      // One loss for every output of the model, or one per output.
+      {"loss", {true, [](const json &v, const std::string &w) {
+         return v.is_array() ? settings(v, w, false) : setting(v, w, false);
+       }}},
+      {"loss_weights", {false, [](const json &v, const std::string &w) { return numbers(v, w, false); }}},
+      // The output each metric scores.
+      {"metric_outputs", {false, [](const json &v, const std::string &w) { return numbers(v, w, true); }}},
       {"optimizer", {true, [](const json &v, const std::string &w) { return setting(v, w, false); }}},
       {"metrics", {true, [](const json &v, const std::string &w) { return settings(v, w, false); }}},
       {"data_transforms", {true, [](const json &v, const std::string &w) { return settings(v, w, true); }}},

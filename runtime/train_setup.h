@@ -8,7 +8,10 @@
 //
 //   {"batch_size": int >= 1, "epochs": int >= 1, "shuffle": bool,
 //    "precision": string, "validation": string | number,
-//    "loss": setting, "optimizer": setting, "metrics": [setting],
+//    "loss": setting | [setting] (one per model output),
+//    "loss_weights": [number] (optional, one per output),
+//    "optimizer": setting, "metrics": [setting],
+//    "metric_outputs": [int] (optional: the output each metric scores),
 //    "data_transforms": [data setting], "data_source": data setting (optional),
 //    "device_transforms_from": int <= the number of data transforms (optional:
 //    the transforms from there on run in the training step, dl.augment)}

@@ -87,29 +87,27 @@ struct Trainer::State {
   TrainOptions options;
   json setup;
   int64_t epochs = 1, batchSize = 0;
-  bool sparse = false; // class ids as labels (else tensors of the output's shape)
   LearningRateSchedule learningRate;
   int64_t skippedSteps = 0; // by dynamic loss scaling, as last read
   /// The rate of the optimizer's next step.
   double nextLearningRate() const { return learningRateAt(learningRate, step - skippedSteps); }
-  std::vector<MetricSettings> metrics;
   std::string dataSummary, model;
   // Batches are made one ahead on a worker thread each (prefetch.h).
   data::Prefetcher train, validation;
   double dataWait = 0; // seconds the steps waited for data this epoch
   bool hasValidation = false;
-  // Batch storage, one per model input and the labels (floats for alignment;
-  // the bytes are of each tensor's dtype).
-  std::vector<std::vector<float>> inputs;
-  std::vector<float> labels;
-  std::vector<TensorSpec> stepInputs; // the model's inputs..., labels, step
-  size_t numInputs = 0;
+  // Batch storage, one per model input and one per output's labels (floats
+  // for alignment; the bytes are of each tensor's dtype).
+  std::vector<std::vector<float>> inputs, labels;
+  std::vector<TensorSpec> stepInputs; // the model's inputs..., each output's labels..., step
+  size_t numInputs = 0, numTargets = 0;
   // Whether train_step augments the batch itself (dl.augment): it then also
   // takes each example's index and (seed, epoch), after the step.
   bool augmentsOnDevice = false;
   std::vector<int64_t> exampleIds;
-  // The names of train_step's per-example metric scores (its outputs after
-  // the loss), read once.
+  // The names of what train_step logs after the loss, read once: each
+  // output's loss (a batch mean) for a model with several, and each
+  // metric's per-example scores.
   std::vector<std::string> stepScoreNames;
 
   // keras.callbacks (callbacks.h), and the best epoch's weights when
@@ -129,9 +127,10 @@ struct Trainer::State {
 
   Status openData();
   Status trainBatch(double *seconds);
-  /// Views of the batch storage as |specs| (the model's inputs, then the
-  /// labels) describe them.
-  std::vector<TensorView> batchViews(const std::vector<TensorSpec> &specs);
+  /// Views of the batch storage as |specs| (the model's inputs, then each
+  /// output's labels) describe them: |in| the inputs, |targets| the labels.
+  void batchViews(const std::vector<TensorSpec> &specs, std::vector<TensorView> *in,
+                  std::vector<TensorView> *targets);
   Status saveCheckpoint();
   Status loadCheckpoint(bool *resumed);
   /// The error that stops a run whose loss or weights stopped being finite.
@@ -320,6 +319,13 @@ Status Trainer::State::openData() {
     const TensorSpec &step = stepInputs[i];
     trainingInputs.push_back({spec.name, step.dtype, std::vector<int64_t>(step.shape.begin() + 1, step.shape.end())});
   }
+  // A model with several outputs takes each one's targets as
+  // `<output>/labels`; its data names them after the output.
+  if (numTargets > 1)
+    for (size_t t = 0; t < numTargets; ++t) {
+      const std::string &name = stepInputs[numInputs + t].name;
+      model.outputs.push_back(name.substr(0, name.rfind("/labels")));
+    }
   data::Source source;
   DLC_RETURN_IF_ERROR(data::openSource(kind, sourceOptions, model, &source), "opening the data");
   data::Validation validation;
@@ -341,14 +347,21 @@ Status Trainer::State::openData() {
   const size_t deviceFrom =
       augmentsOnDevice ? std::min<size_t>(setup.value("device_transforms_from", steps.size()), steps.size())
                        : steps.size();
-  // Sparse labels carry no class count in their shape: the program's class-id
-  // inputs do.
-  const TensorSpec &lab = stepInputs[numInputs];
-  int64_t classes = 0;
+  // Each output's labels: class ids (i32, a sparse loss) or tensors of the
+  // output's shape. Sparse labels carry no class count in their shape: the
+  // program's class-id inputs do.
+  std::vector<data::LabelFormat> labelFormats;
+  std::vector<std::vector<int64_t>> labelShapes;
+  std::vector<int64_t> classes(numTargets, 0);
+  for (size_t t = 0; t < numTargets; ++t) {
+    const TensorSpec &lab = stepInputs[numInputs + t];
+    labelFormats.push_back(lab.dtype == DType::kI32 ? data::LabelFormat::kSparse : data::LabelFormat::kOneHot);
+    labelShapes.emplace_back(lab.shape.begin() + 1, lab.shape.end());
+  }
   if (const fb::Program *step = session->bundle().program("train_step"))
     for (const ClassIdInput &c : classIdInputs(*step))
-      if (c.input == int(numInputs))
-        classes = c.classes;
+      if (c.input >= int(numInputs) && c.input < int(numInputs + numTargets))
+        classes[size_t(c.input) - numInputs] = c.classes;
   auto makeLoader = [&](std::shared_ptr<const data::Dataset> dataset, bool training,
                         data::Prefetcher *out) -> Status {
     data::Pipeline pipeline;
@@ -368,9 +381,9 @@ Status Trainer::State::openData() {
     config.seed = options.seed;
     config.training = training;
     config.shuffle = setup.value("shuffle", true);
-    config.labels = sparse ? data::LabelFormat::kSparse : data::LabelFormat::kOneHot;
+    config.labels = labelFormats;
     config.modelInputs = training ? trainingInputs : model.inputs;
-    config.modelLabelShape.assign(lab.shape.begin() + 1, lab.shape.end());
+    config.modelLabelShapes = labelShapes;
     config.classes = classes;
     data::BatchLoader loader;
     DLC_RETURN_IF_ERROR(data::BatchLoader::create(dataset, std::move(pipeline), config, &loader), "");
@@ -394,15 +407,22 @@ Status Trainer::State::openData() {
                               size_t(numElements(other.shape)) * dtypeSize(other.dtype)) /
                          4 + 1);
   }
-  labels.resize(size_t(numElements(lab.shape)) * dtypeSize(lab.dtype) / 4 + 1);
+  labels.resize(numTargets);
+  for (size_t t = 0; t < numTargets; ++t) {
+    const TensorSpec &lab = stepInputs[numInputs + t];
+    labels[t].resize(size_t(numElements(lab.shape)) * dtypeSize(lab.dtype) / 4 + 1);
+  }
   return okStatus();
 }
 
-std::vector<TensorView> Trainer::State::batchViews(const std::vector<TensorSpec> &specs) {
-  std::vector<TensorView> views;
-  for (size_t i = 0; i <= numInputs; ++i)
-    views.push_back({i < numInputs ? inputs[i].data() : labels.data(), specs[i].dtype, specs[i].shape});
-  return views;
+void Trainer::State::batchViews(const std::vector<TensorSpec> &specs, std::vector<TensorView> *in,
+                                std::vector<TensorView> *targets) {
+  in->clear();
+  targets->clear();
+  for (size_t i = 0; i < numInputs; ++i)
+    in->push_back({inputs[i].data(), specs[i].dtype, specs[i].shape});
+  for (size_t t = 0; t < numTargets; ++t)
+    targets->push_back({labels[t].data(), specs[numInputs + t].dtype, specs[numInputs + t].shape});
 }
 
 /// The sum of a per-example output over a batch's |count| real examples
@@ -421,12 +441,14 @@ Status Trainer::State::evaluate(MetricValues *out) {
   std::vector<TensorSpec> specs = session->inputs("evaluate");
   std::vector<TensorSpec> names = session->outputs("evaluate");
   std::vector<double> sums(names.size(), 0.0);
-  std::vector<TensorView> views = batchViews(specs);
-  const std::vector<TensorView> in(views.begin(), views.end() - 1);
+  std::vector<TensorView> in, targets;
+  batchViews(specs, &in, &targets);
+  std::vector<TensorView> views = in;
+  views.insert(views.end(), targets.begin(), targets.end());
   for (int64_t b = 0; b < validation.loader().numBatches(); ++b) {
     int64_t count = 0;
     double waited = 0;
-    DLC_RETURN_IF_ERROR(validation.batch(0, b, in, views.back(), &count, &waited),
+    DLC_RETURN_IF_ERROR(validation.batch(0, b, in, targets, &count, &waited),
                         "validation batch");
     std::vector<TensorView> outs;
     RunOptions run;
@@ -444,14 +466,16 @@ Status Trainer::State::evaluate(MetricValues *out) {
 }
 
 Status Trainer::State::trainBatch(double *seconds) {
-  std::vector<TensorView> views = batchViews(stepInputs);
-  const std::vector<TensorView> in(views.begin(), views.end() - 1);
+  std::vector<TensorView> in, targets;
+  batchViews(stepInputs, &in, &targets);
   int64_t count = 0;
   double waited = 0;
   exampleIds.resize(size_t(batchSize));
   DLC_RETURN_IF_ERROR(
-      train.batch(uint64_t(epoch), batch, in, views.back(), &count, &waited, exampleIds.data()),
+      train.batch(uint64_t(epoch), batch, in, targets, &count, &waited, exampleIds.data()),
       "training batch");
+  std::vector<TensorView> views = in;
+  views.insert(views.end(), targets.begin(), targets.end());
   dataWait += waited;
   int64_t stepValue = step;
   views.push_back(TensorView{&stepValue, DType::kI64, {}});
@@ -485,12 +509,14 @@ Status Trainer::State::trainBatch(double *seconds) {
   std::map<std::string, double> counts;
   for (const auto &[name, value] : running.metrics)
     counts[name] = value * double(running.examples);
-  // The program scored each example (train_step's outputs after the loss).
+  // What train_step logs after the loss: each output's loss of the batch
+  // (a mean, as the loss) and each example's metric scores.
   for (size_t o = 0; o < stepScoreNames.size() && o + 1 < outs.size(); ++o)
-    counts[stepScoreNames[o]] += sumOfExamples(outs[o + 1], count);
+    counts[stepScoreNames[o]] += outs[o + 1].shape.empty() ? double(outs[o + 1].f32()[0]) * double(count)
+                                                           : sumOfExamples(outs[o + 1], count);
   running.examples += count;
-  for (const MetricSettings &m : metrics)
-    running.metrics[m.name] = counts[m.name] / double(running.examples);
+  for (const std::string &name : stepScoreNames)
+    running.metrics[name] = counts[name] / double(running.examples);
   running.loss = total / double(running.examples);
   ++step;
   ++batch;
@@ -599,6 +625,12 @@ Status Trainer::State::loadCheckpoint(bool *resumed) {
   return okStatus();
 }
 
+bool isLabelsInput(const std::string &name) {
+  static const std::string suffix = "/labels";
+  return name == "labels" ||
+         (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0);
+}
+
 Status Trainer::create(Session &session, const TrainOptions &options,
                        std::unique_ptr<Trainer> *out) {
   auto state = std::make_unique<State>();
@@ -614,16 +646,19 @@ Status Trainer::create(Session &session, const TrainOptions &options,
   try {
     state->epochs = options.epochs > 0 ? options.epochs : state->setup.value("epochs", 1);
     std::string where = "the training setup of " + session.bundle().origin();
-    LossSettings loss;
-    DLC_RETURN_IF_ERROR(decodeLoss(settingOf(state->setup.at("loss")), &loss), where);
-    state->sparse = loss.kind == LossKind::kSparseCategoricalCrossentropy;
+    // One loss for every output, or one per output; the programs' labels
+    // say what each takes, their outputs what training logs.
+    const json &losses = state->setup.at("loss");
+    for (const json &l : losses.is_array() ? losses : json::array({losses})) {
+      LossSettings loss;
+      DLC_RETURN_IF_ERROR(decodeLoss(settingOf(l), &loss), where);
+    }
     OptimizerSettings optimizer;
     DLC_RETURN_IF_ERROR(decodeOptimizer(settingOf(state->setup.at("optimizer")), &optimizer), where);
     state->learningRate = optimizer.learningRate;
     for (const json &m : state->setup.value("metrics", json::array())) {
       MetricSettings metric;
       DLC_RETURN_IF_ERROR(decodeMetric(settingOf(m), &metric), where);
-      state->metrics.push_back(metric);
     }
   } catch (const std::exception &e) {
     return DLC_MAKE_STATUS(StatusCode::kDataLoss,
@@ -635,18 +670,30 @@ Status Trainer::create(Session &session, const TrainOptions &options,
                             state->stepInputs[given - 1].name == "augment_seed";
   if (state->augmentsOnDevice)
     state->stepInputs.resize(given - 2);
-  if (state->stepInputs.size() < 3 || state->stepInputs.back().dtype != DType::kI64)
+  // The labels are `labels`, or `<output>/labels` for each of several
+  // outputs, after the model's inputs.
+  for (size_t i = 0; i + 1 < state->stepInputs.size(); ++i)
+    if (isLabelsInput(state->stepInputs[i].name))
+      ++state->numTargets;
+  if (state->stepInputs.size() < 3 || state->stepInputs.back().dtype != DType::kI64 ||
+      state->numTargets == 0 || state->stepInputs.size() < state->numTargets + 2 ||
+      !isLabelsInput(state->stepInputs[state->stepInputs.size() - 1 - state->numTargets].name))
     return bad(session.bundle().origin() + ": train_step takes " +
                std::to_string(state->stepInputs.size()) +
-               " tensors, not the model's inputs, the labels and the step");
-  state->numInputs = state->stepInputs.size() - 2;
+               " tensors, not the model's inputs, each output's labels and the step");
+  state->numInputs = state->stepInputs.size() - 1 - state->numTargets;
   state->batchSize = state->stepInputs[0].shape.at(0);
   std::vector<TensorSpec> stepOutputs = session.outputs("train_step");
   for (size_t o = 1; o < stepOutputs.size(); ++o)
     state->stepScoreNames.push_back(stepOutputs[o].name);
-  // Both are built for every model whose output has a class axis after the
-  // batch; the host scores nothing itself.
-  if (!session.hasProgram("evaluate") || state->stepScoreNames.size() != state->metrics.size())
+  // Both are built for every model whose outputs have a class axis after the
+  // batch, and log the same; the host scores nothing itself.
+  std::vector<std::string> evaluated;
+  for (const TensorSpec &o : session.hasProgram("evaluate") ? session.outputs("evaluate")
+                                                             : std::vector<TensorSpec>())
+    evaluated.push_back(o.name);
+  if (evaluated.empty() ||
+      std::vector<std::string>(evaluated.begin() + 1, evaluated.end()) != state->stepScoreNames)
     return bad(session.bundle().origin() + " scores no metrics on the device: training needs a model "
                "output with a class axis after the batch ([batch, classes] or [batch, positions..., "
                "classes]), compiled by this dlc");
@@ -655,8 +702,7 @@ Status Trainer::create(Session &session, const TrainOptions &options,
                       session.bundle().origin());
   // A monitor must name something training logs; say so before the first step.
   std::vector<std::string> logged = {"loss"};
-  for (const MetricSettings &m : state->metrics)
-    logged.push_back(m.name);
+  logged.insert(logged.end(), state->stepScoreNames.begin(), state->stepScoreNames.end());
   if (state->hasValidation)
     for (size_t i = 0, n = logged.size(); i < n; ++i)
       logged.push_back("val_" + logged[i]);
@@ -689,15 +735,15 @@ Status Trainer::evaluate(MetricValues *out) { return state_->evaluate(out); }
 
 Status Trainer::readData(int64_t batches, int64_t *examples, double *seconds) {
   State &s = *state_;
-  std::vector<TensorView> views = s.batchViews(s.stepInputs);
-  const std::vector<TensorView> in(views.begin(), views.end() - 1);
+  std::vector<TensorView> in, targets;
+  s.batchViews(s.stepInputs, &in, &targets);
   const int64_t perEpoch = s.train.loader().numBatches();
   *examples = 0;
   auto start = Clock::now();
   for (int64_t b = 0; b < batches; ++b) {
     int64_t count = 0;
     double waited = 0;
-    DLC_RETURN_IF_ERROR(s.train.batch(uint64_t(b / perEpoch), b % perEpoch, in, views.back(), &count, &waited),
+    DLC_RETURN_IF_ERROR(s.train.batch(uint64_t(b / perEpoch), b % perEpoch, in, targets, &count, &waited),
                         "training batch");
     *examples += count;
   }
@@ -873,8 +919,10 @@ Status readExamplesToPredict(const Bundle &bundle, const std::vector<TensorSpec>
       views.push_back({ids[i].data(), DType::kI32, shape});
     }
   }
+  // The source's placeholder targets (one per model output), not read.
   std::vector<int32_t> placeholder(static_cast<size_t>(n));
-  DLC_RETURN_IF_ERROR(examples.gather(order.data(), n, views, {placeholder.data(), DType::kI32, {n}}), input);
+  const std::vector<TensorView> targets(examples.targets().size(), {placeholder.data(), DType::kI32, {n}});
+  DLC_RETURN_IF_ERROR(examples.gather(order.data(), n, views, targets), input);
   values->assign(fields.size(), {});
   for (size_t i = 0; i < fields.size(); ++i) {
     const std::vector<int64_t> want(inputs[i].shape.begin() + 1, inputs[i].shape.end());

@@ -19,6 +19,11 @@
 namespace dlc::rt {
 
 /// Loss and metrics over some examples ("accuracy", "top_5_accuracy", ...).
+/// Whether a program input holds a model output's labels: `labels`, or
+/// `<output>/labels` for each output of a model with several (the
+/// compiler's dlc-autodiff names them so).
+bool isLabelsInput(const std::string &name);
+
 struct MetricValues {
   double loss = 0;
   std::map<std::string, double> metrics;

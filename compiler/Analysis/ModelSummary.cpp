@@ -210,12 +210,27 @@ void dlc::printTrainSetup(ModuleOp module, llvm::raw_ostream &os) {
   }
   dl::TrainSetupOp setup = *setups.begin();
   os << "Training:\n";
-  os << "  loss:       " << describeConfig(setup.getLoss()) << "\n";
-  os << "  optimizer:  " << describeConfig(setup.getOptimizer()) << "\n";
-  os << "  metrics:    [";
-  for (auto [index, metric] : llvm::enumerate(setup.getMetrics()))
-    os << (index ? ", " : "") << describeConfig(cast<dl::ConfigAttr>(metric));
-  os << "]\n";
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  const unsigned outputs = forward ? forward.getNumResults() : 1;
+  if (outputs == 1) {
+    os << "  loss:       " << describeConfig(setup.lossOf(0)) << "\n";
+    os << "  optimizer:  " << describeConfig(setup.getOptimizer()) << "\n";
+    os << "  metrics:    [";
+    for (auto [index, metric] : llvm::enumerate(setup.metricsOf(0)))
+      os << (index ? ", " : "") << describeConfig(metric);
+    os << "]\n";
+  } else {
+    // Each output's loss, its weight and its metrics.
+    for (unsigned o = 0; o < outputs; ++o) {
+      auto name = forward.getResultAttrOfType<StringAttr>(o, "dl.name");
+      os << "  output " << (name ? name.getValue() : StringRef("?")) << ": loss "
+         << describeConfig(setup.lossOf(o)) << " x " << llvm::formatv("{0}", setup.lossWeightOf(o)).str() << ", metrics [";
+      for (auto [index, metric] : llvm::enumerate(setup.metricsOf(o)))
+        os << (index ? ", " : "") << describeConfig(metric);
+      os << "]\n";
+    }
+    os << "  optimizer:  " << describeConfig(setup.getOptimizer()) << "\n";
+  }
   os << "  batch_size: " << setup.getBatchSize() << ", epochs: " << setup.getEpochs()
      << ", precision: " << dl::stringifyPrecision(setup.getPrecision());
   if (std::optional<dl::ConfigAttr> lossScale = setup.getLossScale())

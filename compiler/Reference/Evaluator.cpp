@@ -122,6 +122,9 @@ OptimizerConfig optimizerConfig(dl::ConfigAttr config) {
   return result;
 }
 
+/// A loss op's weight: one output's share of a model's loss (absent: 1).
+double lossWeight(FloatAttr weight) { return weight ? weight.getValueAsDouble() : 1.0; }
+
 LossOptions lossOptions(dl::ConfigAttr config) {
   static const llvm::StringMap<LossKind> kinds = {
       {"categorical_crossentropy", LossKind::CategoricalCrossentropy},
@@ -345,14 +348,18 @@ private:
           if (std::string e = classIdError(in(l.getPrediction()), in(l.getLabels()), o); !e.empty())
             return l.emitError() << "labels: " << e;
           RefTensor value(std::vector<int64_t>{});
-          value[0] = loss(in(l.getPrediction()), in(l.getLabels()), o);
+          value[0] = loss(in(l.getPrediction()), in(l.getLabels()), o) * lossWeight(l.getWeightAttr());
           return define(op, std::move(value));
         })
         .Case([&](ExampleLossOp l) -> LogicalResult {
           LossOptions o = lossOptions(l.getConfig());
           if (std::string e = classIdError(in(l.getPrediction()), in(l.getLabels()), o); !e.empty())
             return l.emitError() << "labels: " << e;
-          return define(op, exampleLosses(in(l.getPrediction()), in(l.getLabels()), o));
+          RefTensor losses = exampleLosses(in(l.getPrediction()), in(l.getLabels()), o);
+          const double weight = lossWeight(l.getWeightAttr());
+          for (int64_t i = 0; i < losses.size(); ++i)
+            losses[i] *= weight;
+          return define(op, std::move(losses));
         })
         .Case([&](MetricOp m) {
           return define(op, metricScores(in(m.getPrediction()), in(m.getLabels()), m.getRule().str(),
@@ -363,11 +370,11 @@ private:
           if (std::string e = classIdError(in(l.getPrediction()), in(l.getLabels()), o); !e.empty())
             return l.emitError() << "labels: " << e;
           RefTensor grad = lossGrad(in(l.getPrediction()), in(l.getLabels()), o);
-          if (Value state = l.getLossScale()) {
-            const double scale = in(state)[rt::loss_scale::kScale];
-            for (int64_t i = 0; i < grad.size(); ++i)
-              grad[i] *= scale;
-          }
+          double factor = lossWeight(l.getWeightAttr());
+          if (Value state = l.getLossScale())
+            factor *= in(state)[rt::loss_scale::kScale];
+          for (int64_t i = 0; i < grad.size(); ++i)
+            grad[i] *= factor;
           return define(op, std::move(grad));
         })
         .Case([&](LossScaleUpdateOp u) {

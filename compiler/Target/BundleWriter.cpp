@@ -49,6 +49,8 @@ nlohmann::json toJson(Attribute a) {
     return s.str();
   if (auto ints = dyn_cast<DenseI64ArrayAttr>(a))
     return nlohmann::json(std::vector<int64_t>(ints.asArrayRef().begin(), ints.asArrayRef().end()));
+  if (auto floats = dyn_cast<DenseF64ArrayAttr>(a))
+    return nlohmann::json(std::vector<double>(floats.asArrayRef().begin(), floats.asArrayRef().end()));
   if (auto list = dyn_cast<ArrayAttr>(a)) {
     nlohmann::json out = nlohmann::json::array();
     for (Attribute e : list)

@@ -1,7 +1,9 @@
 //===- Autodiff.cpp - Reverse-mode differentiation of the forward pass ---===//
 //
-// @forward + the training setup's loss -> @grad(inputs..., labels) returning
-// the loss and one gradient per trainable parameter.
+// @forward + the training setup's losses -> @grad(inputs..., labels...)
+// returning the loss and one gradient per trainable parameter. A model with
+// several outputs takes labels for each and minimizes the sum of their
+// weighted losses (Keras' loss_weights).
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Transforms/Passes.h"
@@ -90,31 +92,66 @@ void eraseDeadOps(func::FuncOp function) {
   }
 }
 
-/// How a program scores the setup's metrics on the device: each metric
-/// decoded, and whether they score binary outputs (Keras resolves
+/// The name of the program input that holds the targets of @forward's
+/// result |output|: `labels`, or `<output>/labels` for a model with several.
+StringAttr labelsName(func::FuncOp forward, unsigned output) {
+  MLIRContext *context = forward.getContext();
+  auto name = forward.getResultAttrOfType<StringAttr>(output, "dl.name");
+  if (forward.getNumResults() == 1 || !name)
+    return StringAttr::get(context, forward.getNumResults() == 1 ? "labels"
+                                                                 : "output" + std::to_string(output) + "/labels");
+  return StringAttr::get(context, name.getValue() + "/labels");
+}
+
+/// What a program logs of output |output|: |quantity| itself for a model
+/// with one output, else prefixed by the output's name as Keras does
+/// (`dept_accuracy`, `price_loss`).
+std::string loggedName(func::FuncOp forward, unsigned output, StringRef quantity) {
+  if (forward.getNumResults() == 1)
+    return quantity.str();
+  auto name = forward.getResultAttrOfType<StringAttr>(output, "dl.name");
+  return (name ? name.str() : "output" + std::to_string(output)) + "_" + quantity.str();
+}
+
+/// How a program scores the metrics of one output on the device: each
+/// metric decoded, and whether they score binary outputs (Keras resolves
 /// `accuracy` by the loss: binary for binary_crossentropy).
 struct MetricPlan {
   SmallVector<dlc::rt::MetricSettings> metrics;
   bool binary = false;
 };
 
-/// The plan for |setup|'s metrics on |prediction|, or none when it has no
-/// class axis after the examples ([N, classes] or [N, positions...,
-/// classes]) or a setting does not decode (the setup's verifier says why).
-std::optional<MetricPlan> planMetrics(TrainSetupOp setup, Type prediction) {
+/// The plan for the metrics of output |output| of type |prediction|, or none
+/// when it has no class axis after the examples ([N, classes] or [N,
+/// positions..., classes]) or a setting does not decode (the setup's
+/// verifier says why).
+std::optional<MetricPlan> planMetrics(TrainSetupOp setup, unsigned output, Type prediction) {
   auto type = dyn_cast<RankedTensorType>(prediction);
   dlc::rt::LossSettings loss;
-  if (!type || type.getRank() < 2 || !dlc::rt::decodeLoss(settingOf(setup.getLoss()), &loss).ok())
+  if (!type || type.getRank() < 2 ||
+      !dlc::rt::decodeLoss(settingOf(setup.lossOf(output)), &loss).ok())
     return std::nullopt;
   MetricPlan plan;
   plan.binary = loss.kind == dlc::rt::LossKind::kBinaryCrossentropy;
-  for (Attribute a : setup.getMetrics()) {
+  for (ConfigAttr a : setup.metricsOf(output)) {
     dlc::rt::MetricSettings m;
-    if (!dlc::rt::decodeMetric(settingOf(cast<ConfigAttr>(a)), &m).ok())
+    if (!dlc::rt::decodeMetric(settingOf(a), &m).ok())
       return std::nullopt;
     plan.metrics.push_back(m);
   }
   return plan;
+}
+
+/// The plans of every output of |forward|, or none when one has none.
+std::optional<SmallVector<MetricPlan>> planAllMetrics(TrainSetupOp setup, func::FuncOp forward) {
+  SmallVector<MetricPlan> plans;
+  for (unsigned o = 0; o < forward.getNumResults(); ++o) {
+    std::optional<MetricPlan> plan = planMetrics(setup, o, forward.getResultTypes()[o]);
+    if (!plan)
+      return std::nullopt;
+    plans.push_back(*plan);
+  }
+  return plans;
 }
 
 /// Each example's score of every metric of |plan| (|threshold|: where a
@@ -131,11 +168,26 @@ SmallVector<Value> scoreMetrics(OpBuilder &b, Location loc, const MetricPlan &pl
   return scores;
 }
 
-/// Fills |function| (taking @forward's inputs, then the labels) with a
-/// copy of @forward's body, each copied op passed to |adjust|; returns the
-/// copy of the model's output. The builder is left at the body's end.
-Value cloneForward(OpBuilder &b, func::FuncOp forward, func::FuncOp function,
-                   function_ref<void(Operation *)> adjust) {
+/// The weight attribute of output |output|'s loss ops: none for 1.
+FloatAttr lossWeightAttr(OpBuilder &b, TrainSetupOp setup, unsigned output) {
+  double weight = setup.lossWeightOf(output);
+  return weight == 1.0 ? FloatAttr() : b.getF64FloatAttr(weight);
+}
+
+/// The inputs of a program that takes a batch: @forward's inputs, then the
+/// labels of each of its outputs.
+SmallVector<Type> batchTypes(func::FuncOp forward, TrainSetupOp setup) {
+  SmallVector<Type> inputs(forward.getArgumentTypes());
+  for (unsigned o = 0; o < forward.getNumResults(); ++o)
+    inputs.push_back(labelsType(setup.lossOf(o), forward.getResultTypes()[o]));
+  return inputs;
+}
+
+/// Fills |function| (taking batchTypes()) with a copy of @forward's body,
+/// each copied op passed to |adjust|; returns the copies of the model's
+/// outputs. The builder is left at the body's end.
+SmallVector<Value> cloneForward(OpBuilder &b, func::FuncOp forward, func::FuncOp function,
+                                function_ref<void(Operation *)> adjust) {
   Block *body = function.addEntryBlock();
   IRMapping mapping;
   for (auto [index, argument] : llvm::enumerate(forward.getArguments())) {
@@ -143,14 +195,26 @@ Value cloneForward(OpBuilder &b, func::FuncOp forward, func::FuncOp function,
     if (auto name = forward.getArgAttr(index, "dl.name"))
       function.setArgAttr(index, "dl.name", name);
   }
-  function.setArgAttr(forward.getNumArguments(), "dl.name", b.getStringAttr("labels"));
+  for (unsigned o = 0; o < forward.getNumResults(); ++o)
+    function.setArgAttr(forward.getNumArguments() + o, "dl.name", labelsName(forward, o));
   b.setInsertionPointToEnd(body);
   for (Operation &op : forward.getBody().front()) {
-    if (auto ret = dyn_cast<func::ReturnOp>(op))
-      return mapping.lookup(ret.getOperand(0));
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      SmallVector<Value> outputs;
+      for (Value v : ret.getOperands())
+        outputs.push_back(mapping.lookup(v));
+      return outputs;
+    }
     adjust(b.clone(op, mapping));
   }
   return {};
+}
+
+/// The sum of |values| (one value as it is).
+Value sumOf(OpBuilder &b, Location loc, ArrayRef<Value> values) {
+  if (values.size() == 1)
+    return values.front();
+  return b.create<AddOp>(loc, values.front().getType(), values);
 }
 
 struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
@@ -163,61 +227,80 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
                        "file's train section names the loss)");
       return signalPassFailure();
     }
-    if (forward.getNumResults() != 1) {
-      forward.emitError("training needs a model with one output, this one has ")
-          << forward.getNumResults();
+    if (forward.getNumResults() == 0) {
+      forward.emitError("training needs a model with an output");
       return signalPassFailure();
     }
     if (module.lookupSymbol(kGradFunction)) {
       module.emitError("the module already has a @grad function");
       return signalPassFailure();
     }
-    if (failed(buildGrad(module, forward, *setups.begin())))
+    TrainSetupOp setup = *setups.begin();
+    for (unsigned o = 0; o < forward.getNumResults(); ++o)
+      if (!setup.lossOf(o)) {
+        setup.emitError("the training setup has no loss for output ") << o;
+        return signalPassFailure();
+      }
+    if (failed(buildGrad(module, forward, setup)))
       return signalPassFailure();
-    buildTrainStep(module, *setups.begin());
-    if (failed(buildEvaluate(module, forward, *setups.begin())))
-      return signalPassFailure();
+    buildTrainStep(module, forward, setup);
+    buildEvaluate(module, forward, setup);
   }
 
-  /// @evaluate(inputs..., labels) -> (loss, metric...): each example's loss
-  /// and each metric's score of each example, so that validation runs on
-  /// the device that trains and the host only sums the batch's real
-  /// examples. Built for predictions with a class axis ([N, classes] or
-  /// [N, positions..., classes]); the trainer needs it.
-  LogicalResult buildEvaluate(ModuleOp module, func::FuncOp forward, TrainSetupOp setup) {
-    auto prediction = dyn_cast<RankedTensorType>(forward.getResultTypes().front());
-    std::optional<MetricPlan> plan = planMetrics(setup, prediction);
-    if (!plan)
-      return success();
+  /// @evaluate(inputs..., labels...) -> (loss, output losses..., metric
+  /// scores...): each example's loss (the sum of its outputs' weighted
+  /// losses), each output's when there are several, and each metric's score
+  /// of each example, so that validation runs on the device that trains and
+  /// the host only sums the batch's real examples. Built for predictions with
+  /// a class axis ([N, classes] or [N, positions..., classes]); the trainer
+  /// needs it.
+  void buildEvaluate(ModuleOp module, func::FuncOp forward, TrainSetupOp setup) {
+    std::optional<SmallVector<MetricPlan>> plans = planAllMetrics(setup, forward);
+    if (!plans)
+      return;
     MLIRContext *context = module.getContext();
     OpBuilder b(context);
     b.setInsertionPointAfter(module.lookupSymbol<func::FuncOp>("train_step"));
     Location loc = forward.getLoc();
-    SmallVector<Type> inputs(forward.getArgumentTypes());
-    inputs.push_back(labelsType(setup.getLoss(), prediction));
-    auto perExample = RankedTensorType::get({prediction.getDimSize(0)}, b.getF32Type());
-    SmallVector<Type> results(1 + plan->metrics.size(), perExample);
-    auto evaluate = b.create<func::FuncOp>(loc, "evaluate", b.getFunctionType(inputs, results));
+    const unsigned outputs = forward.getNumResults();
+    auto examples = cast<RankedTensorType>(forward.getResultTypes().front()).getDimSize(0);
+    auto perExample = RankedTensorType::get({examples}, b.getF32Type());
+    auto evaluate = b.create<func::FuncOp>(loc, "evaluate",
+                                           b.getFunctionType(batchTypes(forward, setup), {}));
     // The forward pass as it is: in inference mode.
-    Value output = cloneForward(b, forward, evaluate, [](Operation *) {});
-    Value labels = evaluate.getArguments().back();
-    SmallVector<Value> values{
-        b.create<ExampleLossOp>(loc, perExample, output, labels, setup.getLoss())};
-    evaluate.setResultAttr(0, "dl.name", b.getStringAttr("loss"));
-    // Binary outputs count as 1 above 0.5, as on the model's output.
-    values.append(scoreMetrics(b, loc, *plan, output, labels, 0.5));
-    for (auto [index, m] : llvm::enumerate(plan->metrics))
-      evaluate.setResultAttr(index + 1, "dl.name", b.getStringAttr(m.name));
+    SmallVector<Value> predictions = cloneForward(b, forward, evaluate, [](Operation *) {});
+    SmallVector<Value> losses, scores;
+    SmallVector<std::string> names{"loss"};
+    for (unsigned o = 0; o < outputs; ++o)
+      losses.push_back(b.create<ExampleLossOp>(setup.getLoc(), perExample, predictions[o],
+                                               evaluate.getArgument(forward.getNumArguments() + o),
+                                               setup.lossOf(o), lossWeightAttr(b, setup, o)));
+    SmallVector<Value> values{sumOf(b, loc, losses)};
+    if (outputs > 1)
+      for (unsigned o = 0; o < outputs; ++o) {
+        values.push_back(losses[o]);
+        names.push_back(loggedName(forward, o, "loss"));
+      }
+    for (unsigned o = 0; o < outputs; ++o) {
+      // Binary outputs count as 1 above 0.5, as on the model's output.
+      values.append(scoreMetrics(b, loc, (*plans)[o], predictions[o],
+                                 evaluate.getArgument(forward.getNumArguments() + o), 0.5));
+      for (const dlc::rt::MetricSettings &m : (*plans)[o].metrics)
+        names.push_back(loggedName(forward, o, m.name));
+    }
     b.create<func::ReturnOp>(loc, values);
-    return success();
+    evaluate.setFunctionType(b.getFunctionType(evaluate.getArgumentTypes(), ValueRange(values).getTypes()));
+    for (auto [index, name] : llvm::enumerate(names))
+      evaluate.setResultAttr(index, "dl.name", b.getStringAttr(name));
   }
 
-  /// @train_step(inputs..., labels, step) -> (loss, metric...): @grad's
-  /// computation and each metric's score of each example, then
-  /// one optimizer_update per trainable parameter, whose results are
-  /// assigned back to the parameter and its slots (module-level dl.param ops
-  /// marked `slot of`, created here, zero-initialised).
-  void buildTrainStep(ModuleOp module, TrainSetupOp setup) {
+  /// @train_step(inputs..., labels..., step) -> (loss, output losses...,
+  /// metric scores...): @grad's computation, each output's loss when there
+  /// are several, and each metric's score of each example, then one
+  /// optimizer_update per trainable parameter, whose results are assigned
+  /// back to the parameter and its slots (module-level dl.param ops marked
+  /// `slot of`, created here, zero-initialised).
+  void buildTrainStep(ModuleOp module, func::FuncOp forward, TrainSetupOp setup) {
     auto grad = module.lookupSymbol<func::FuncOp>(kGradFunction);
     MLIRContext *context = module.getContext();
     OpBuilder b(context);
@@ -225,30 +308,15 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     SmallVector<Type> inputs(grad.getArgumentTypes());
     auto stepType = RankedTensorType::get({}, IntegerType::get(context, 64));
     inputs.push_back(stepType);
-    Type lossType = grad.getResultTypes().front();
-    // Training metrics score the prediction the loss took (no second
-    // forward pass).
-    auto gradLoss = cast<func::ReturnOp>(grad.getBody().front().getTerminator())
-                        .getOperand(0)
-                        .getDefiningOp<LossOp>();
-    Type predictionType = gradLoss.getPrediction().getType();
-    // Each example's metric scores too, so the batch's metrics are counted
-    // on the device (the host sums the real examples).
-    std::optional<MetricPlan> plan = planMetrics(setup, predictionType);
-    SmallVector<Type> results{lossType};
-    if (plan)
-      results.append(plan->metrics.size(),
-                     RankedTensorType::get({cast<ShapedType>(predictionType).getDimSize(0)},
-                                           b.getF32Type()));
-    auto step = b.create<func::FuncOp>(grad.getLoc(), "train_step", b.getFunctionType(inputs, results));
+    // Training metrics score the predictions the losses took (no second
+    // forward pass): @grad's loss ops, one per output in order.
+    SmallVector<LossOp> gradLosses(grad.getBody().front().getOps<LossOp>());
+    std::optional<SmallVector<MetricPlan>> plans = planAllMetrics(setup, forward);
+    auto step = b.create<func::FuncOp>(grad.getLoc(), "train_step", b.getFunctionType(inputs, {}));
     for (unsigned i = 0; i < grad.getNumArguments(); ++i)
       if (auto name = grad.getArgAttr(i, "dl.name"))
         step.setArgAttr(i, "dl.name", name);
     step.setArgAttr(grad.getNumArguments(), "dl.name", b.getStringAttr("step"));
-    step.setResultAttr(0, "dl.name", b.getStringAttr("loss"));
-    bool logits = false;
-    if (auto fromLogits = gradLoss.getConfig().getOptions().getAs<BoolAttr>("from_logits"))
-      logits = fromLogits.getValue();
     Block *body = step.addEntryBlock();
     IRMapping mapping;
     for (auto [from, to] : llvm::zip(grad.getArguments(), body->getArguments()))
@@ -320,14 +388,27 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
       b.create<AssignOp>(bn.getLoc(), variance.getParamAttr(), update.getNewVariance());
     }
     SmallVector<Value> values{mapping.lookup(gradReturn.getOperand(0))};
-    if (plan) {
-      // On logits (the loss took them), a binary output counts above 0.
-      values.append(scoreMetrics(b, grad.getLoc(), *plan, mapping.lookup(gradLoss.getPrediction()),
-                                 body->getArgument(grad.getNumArguments() - 1), logits ? 0.0 : 0.5));
-      for (auto [index, m] : llvm::enumerate(plan->metrics))
-        step.setResultAttr(index + 1, "dl.name", b.getStringAttr(m.name));
-    }
+    SmallVector<std::string> names{"loss"};
+    if (gradLosses.size() > 1)
+      for (auto [o, loss] : llvm::enumerate(gradLosses)) {
+        values.push_back(mapping.lookup(loss.getLoss()));
+        names.push_back(loggedName(forward, o, "loss"));
+      }
+    if (plans)
+      for (auto [o, loss] : llvm::enumerate(gradLosses)) {
+        // On logits (the loss took them), a binary output counts above 0.
+        bool logits = false;
+        if (auto fromLogits = loss.getConfig().getOptions().getAs<BoolAttr>("from_logits"))
+          logits = fromLogits.getValue();
+        values.append(scoreMetrics(b, grad.getLoc(), (*plans)[o], mapping.lookup(loss.getPrediction()),
+                                   mapping.lookup(loss.getLabels()), logits ? 0.0 : 0.5));
+        for (const dlc::rt::MetricSettings &m : (*plans)[o].metrics)
+          names.push_back(loggedName(forward, o, m.name));
+      }
     b.create<func::ReturnOp>(grad.getLoc(), values);
+    step.setFunctionType(b.getFunctionType(inputs, ValueRange(values).getTypes()));
+    for (auto [index, name] : llvm::enumerate(names))
+      step.setResultAttr(index, "dl.name", b.getStringAttr(name));
   }
 
   LogicalResult buildGrad(ModuleOp module, func::FuncOp forward, TrainSetupOp setup) {
@@ -338,11 +419,9 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     Location loc = forward.getLoc();
 
     // Forward pass, in training mode.
-    Type prediction = forward.getResultTypes().front();
-    SmallVector<Type> inputs(forward.getArgumentTypes());
-    inputs.push_back(labelsType(setup.getLoss(), prediction));
+    SmallVector<Type> inputs = batchTypes(forward, setup);
     auto grad = b.create<func::FuncOp>(loc, kGradFunction, b.getFunctionType(inputs, {}));
-    Value output = cloneForward(b, forward, grad, [&](Operation *clone) {
+    SmallVector<Value> outputs = cloneForward(b, forward, grad, [&](Operation *clone) {
       if (auto dropout = dyn_cast<DropoutOp>(clone))
         dropout.setTraining(true);
       if (auto bn = dyn_cast<BatchNormOp>(clone))
@@ -350,11 +429,22 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     });
     Block *body = &grad.getBody().front();
 
-    // The loss.
-    auto [lossInput, lossConfig] = useLogits(output, setup.getLoss());
-    auto element = cast<ShapedType>(prediction).getElementType();
-    auto loss = b.create<LossOp>(setup.getLoc(), RankedTensorType::get({}, element), lossInput,
-                                 body->getArguments().back(), lossConfig);
+    // The loss: each output's, weighted, then their sum. Each is a root of
+    // the reverse sweep (d(sum)/d(loss) = 1; the weight is in its gradient).
+    SmallVector<Value> losses;
+    llvm::DenseSet<Operation *> roots;
+    for (auto [o, output] : llvm::enumerate(outputs)) {
+      auto [lossInput, lossConfig] = useLogits(output, setup.lossOf(o));
+      auto element = cast<ShapedType>(forward.getResultTypes()[o]).getElementType();
+      auto loss = b.create<LossOp>(setup.getLoc(), RankedTensorType::get({}, element), lossInput,
+                                   body->getArgument(forward.getNumArguments() + o), lossConfig,
+                                   lossWeightAttr(b, setup, o));
+      losses.push_back(loss);
+      roots.insert(loss);
+    }
+    if (llvm::any_of(losses, [&](Value l) { return l.getType() != losses.front().getType(); }))
+      return setup.emitError("the outputs' losses have different element types");
+    Value total = sumOf(b, setup.getLoc(), losses);
 
     // Which values depend on a trainable parameter: only they need gradients.
     llvm::DenseSet<Value> varied;
@@ -380,7 +470,7 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
       SmallVector<Value> resultGrads;
       for (Value result : op->getResults())
         resultGrads.push_back(grads.lookup(result));
-      bool isRoot = op == loss.getOperation();
+      bool isRoot = roots.contains(op);
       if (!isRoot && llvm::all_of(resultGrads, [](Value g) { return !g; }))
         continue;
       SmallVector<bool> needed;
@@ -401,7 +491,7 @@ struct AutodiffPass : dlc::impl::AutodiffPassBase<AutodiffPass> {
     }
 
     // Results: the loss, then one gradient per trainable parameter in order.
-    SmallVector<Value> results{loss};
+    SmallVector<Value> results{total};
     SmallVector<StringAttr> names{b.getStringAttr("loss")};
     for (auto param : module.getOps<ParamOp>()) {
       if (!param.isTrainable())

@@ -75,9 +75,8 @@ struct ScaleLossPass : dlc::impl::ScaleLossPassBase<ScaleLossPass> {
     Block &body = step.getBody().front();
     SmallVector<dl::LossGradOp> lossGrads(body.getOps<dl::LossGradOp>());
     SmallVector<dl::OptimizerUpdateOp> updates(body.getOps<dl::OptimizerUpdateOp>());
-    if (lossGrads.size() != 1) {
-      step.emitError("dlc-scale-loss: @train_step has ")
-          << lossGrads.size() << " loss gradients; loss scaling needs exactly one";
+    if (lossGrads.empty()) {
+      step.emitError("dlc-scale-loss: @train_step has no loss gradient to scale");
       return signalPassFailure();
     }
     if (updates.empty()) // nothing trainable: no gradient to scale
@@ -99,7 +98,10 @@ struct ScaleLossPass : dlc::impl::ScaleLossPassBase<ScaleLossPass> {
     OpBuilder builder(context);
     builder.setInsertionPointToStart(&body);
     Value state = builder.create<dl::WeightOp>(step.getLoc(), stateType, symbol);
-    lossGrads.front().getLossScaleMutable().assign(state);
+    // A model with several outputs has a loss gradient per output: all
+    // scaled by the one state, which checks the gradients they add up to.
+    for (dl::LossGradOp lossGrad : lossGrads)
+      lossGrad.getLossScaleMutable().assign(state);
 
     // Every gradient the optimizer reads, checked before the first update.
     SmallVector<Value> grads;

@@ -308,6 +308,7 @@ LogicalResult LossOp::buildGradients(OpBuilder &b, ArrayRef<Value>, ArrayRef<boo
   reset(*this, grads);
   if (wants(needed, 0))
     grads[0] = b.create<LossGradOp>(getLoc(), getPrediction().getType(), getPrediction(),
-                                    getLabels(), /*loss_scale=*/Value(), getConfigAttr());
+                                    getLabels(), /*loss_scale=*/Value(), getConfigAttr(),
+                                    getWeightAttr());
   return success();
 }

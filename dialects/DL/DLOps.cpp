@@ -13,6 +13,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 using namespace mlir;
 using namespace dlc::dl;
@@ -108,14 +109,72 @@ LogicalResult WeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 // TrainSetupOp
 //===----------------------------------------------------------------------===//
 
+ConfigAttr TrainSetupOp::lossOf(unsigned output) {
+  if (auto every = dyn_cast<ConfigAttr>(getLoss()))
+    return every;
+  auto losses = cast<ArrayAttr>(getLoss());
+  return output < losses.size() ? cast<ConfigAttr>(losses[output]) : ConfigAttr();
+}
+
+double TrainSetupOp::lossWeightOf(unsigned output) {
+  std::optional<ArrayRef<double>> weights = getLossWeights();
+  return weights && output < weights->size() ? (*weights)[output] : 1.0;
+}
+
+SmallVector<ConfigAttr> TrainSetupOp::metricsOf(unsigned output) {
+  std::optional<ArrayRef<int64_t>> outputs = getMetricOutputs();
+  SmallVector<ConfigAttr> metrics;
+  for (auto [index, metric] : llvm::enumerate(getMetrics()))
+    if ((outputs && index < outputs->size() ? (*outputs)[index] : 0) == int64_t(output))
+      metrics.push_back(cast<ConfigAttr>(metric));
+  return metrics;
+}
+
+/// The number of results of the module's @forward, if it has one.
+static std::optional<unsigned> forwardResults(Operation *setup) {
+  auto module = setup->getParentOfType<ModuleOp>();
+  auto forward = module ? dyn_cast_or_null<FunctionOpInterface>(module.lookupSymbol("forward"))
+                        : FunctionOpInterface();
+  if (!forward)
+    return std::nullopt;
+  return forward.getResultTypes().size();
+}
+
 LogicalResult TrainSetupOp::verify() {
   auto emit = [&]() { return emitOpError(); };
-  if (failed(verifyConfig(Category::Loss, getLoss(), emit)) ||
-      failed(verifyConfig(Category::Optimizer, getOptimizer(), emit)))
+  if (failed(verifyConfig(Category::Optimizer, getOptimizer(), emit)))
     return failure();
+  std::optional<unsigned> outputs = forwardResults(*this);
+  if (auto every = dyn_cast<ConfigAttr>(getLoss())) {
+    if (failed(verifyConfig(Category::Loss, every, emit)))
+      return failure();
+  } else {
+    auto losses = cast<ArrayAttr>(getLoss());
+    for (Attribute loss : losses)
+      if (failed(verifyConfig(Category::Loss, cast<ConfigAttr>(loss), emit)))
+        return failure();
+    if (outputs && losses.size() != *outputs)
+      return emitOpError("has ") << losses.size() << " losses for " << *outputs << " model outputs";
+  }
+  if (std::optional<ArrayRef<double>> weights = getLossWeights()) {
+    if (outputs && weights->size() != *outputs)
+      return emitOpError("has ") << weights->size() << " loss weights for " << *outputs
+                                 << " model outputs";
+    for (double w : *weights)
+      if (!(w >= 0 && std::isfinite(w)))
+        return emitOpError("loss weights must be finite and not negative, got ") << w;
+  }
   for (Attribute metric : getMetrics())
     if (failed(verifyConfig(Category::Metric, cast<ConfigAttr>(metric), emit)))
       return failure();
+  if (std::optional<ArrayRef<int64_t>> metricOutputs = getMetricOutputs()) {
+    if (metricOutputs->size() != getMetrics().size())
+      return emitOpError("has ") << metricOutputs->size() << " metric outputs for "
+                                 << getMetrics().size() << " metrics";
+    for (int64_t o : *metricOutputs)
+      if (o < 0 || (outputs && o >= int64_t(*outputs)))
+        return emitOpError("metric output ") << o << " is not an output of the model";
+  }
   if (std::optional<ConfigAttr> source = getDataSource())
     if (failed(verifyConfig(Category::DataSource, *source, emit)))
       return failure();
@@ -310,10 +369,18 @@ LogicalResult OptimizerUpdateOp::verify() {
 // LossOp
 //===----------------------------------------------------------------------===//
 
+/// A loss's weight, when it has one, is a finite factor, not negative.
+static LogicalResult verifyLossWeight(Operation *op, FloatAttr weight) {
+  if (weight && !(weight.getValueAsDouble() >= 0 && std::isfinite(weight.getValueAsDouble())))
+    return op->emitOpError("weight must be finite and not negative, got ") << weight.getValueAsDouble();
+  return success();
+}
+
 /// The loss's config is one of the catalog's, as dl.loss's.
 LogicalResult LossGradOp::verify() {
   if (failed(verifyConfig(Category::Loss, getConfig(), [&]() { return emitOpError(); })) ||
-      failed(verifyLossScaleState(*this, getLossScale(), "loss_scale")))
+      failed(verifyLossScaleState(*this, getLossScale(), "loss_scale")) ||
+      failed(verifyLossWeight(*this, getWeightAttr())))
     return failure();
   if (getGrad().getType() != getPrediction().getType())
     return emitOpError("gradient type ") << getGrad().getType() << " must be the prediction's type";
@@ -321,7 +388,8 @@ LogicalResult LossGradOp::verify() {
 }
 
 LogicalResult LossOp::verify() {
-  if (failed(verifyConfig(Category::Loss, getConfig(), [&]() { return emitOpError(); })))
+  if (failed(verifyConfig(Category::Loss, getConfig(), [&]() { return emitOpError(); })) ||
+      failed(verifyLossWeight(*this, getWeightAttr())))
     return failure();
   auto prediction = cast<ShapedType>(getPrediction().getType());
   auto labels = cast<ShapedType>(getLabels().getType());
@@ -376,6 +444,7 @@ static LogicalResult verifyLabels(Operation *op, Value prediction, Value labels,
 
 LogicalResult ExampleLossOp::verify() {
   if (failed(verifyConfig(Category::Loss, getConfig(), [&]() { return emitOpError(); })) ||
+      failed(verifyLossWeight(*this, getWeightAttr())) ||
       failed(verifyPerExample(*this, getPrediction(), getLosses())))
     return failure();
   return verifyLabels(*this, getPrediction(), getLabels(),

@@ -121,8 +121,13 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
     before it while it loads a batch. `data_transform_locations`, when
     present, says where each data transform is spelt (its dl.augment op, and
     the kernel and errors that come of it, are located there).
+
+    A model with several outputs (@forward's results) trains on the sum of
+    their losses: `loss` is one config for every output or an array of one
+    per output, `loss_weights` (absent: 1 each) one factor per output, and
+    `metric_outputs` the output each metric scores (absent: the first).
   }];
-  let arguments = (ins DL_ConfigAttr:$loss,
+  let arguments = (ins AnyAttrOf<[DL_ConfigAttr, TypedArrayAttrBase<DL_ConfigAttr, "losses">]>:$loss,
                        DL_ConfigAttr:$optimizer,
                        TypedArrayAttrBase<DL_ConfigAttr, "metrics">:$metrics,
                        ConfinedAttr<I64Attr, [IntPositive]>:$batch_size,
@@ -135,9 +140,19 @@ def DL_TrainSetupOp : DL_Op<"train_setup", [HasParent<"mlir::ModuleOp">]> {
                        OptionalAttr<DL_ConfigAttr>:$loss_scale,
                        OptionalAttr<TypedArrayAttrBase<DL_ConfigAttr, "callbacks">>:$callbacks,
                        OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$device_transforms_from,
-                       OptionalAttr<TypedArrayAttrBase<LocationAttr, "locations">>:$data_transform_locations);
+                       OptionalAttr<TypedArrayAttrBase<LocationAttr, "locations">>:$data_transform_locations,
+                       OptionalAttr<DenseF64ArrayAttr>:$loss_weights,
+                       OptionalAttr<DenseI64ArrayAttr>:$metric_outputs);
   let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The loss of @forward's result |output|.
+    ConfigAttr lossOf(unsigned output);
+    /// The factor of that loss in the loss that training minimizes.
+    double lossWeightOf(unsigned output);
+    /// The metrics that score @forward's result |output|.
+    llvm::SmallVector<ConfigAttr> metricsOf(unsigned output);
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -24,10 +24,13 @@ def DL_LossOp : DL_Op<"loss", [Pure, DeclareOpInterfaceMethods<DL_Differentiable
     `config` is a loss of the catalog (#dl.config<"categorical_crossentropy",
     {from_logits = ..., label_smoothing = ...}>). Labels have the prediction's
     shape, or are integer class ids without the class axis for
-    sparse_categorical_crossentropy. Its gradient rule assumes the loss is
-    the root of differentiation (d(loss) = 1).
+    sparse_categorical_crossentropy. `weight` (absent: 1) multiplies the
+    mean: Keras' loss_weights of a model with several outputs, whose loss is
+    the sum of their weighted losses. Its gradient rule assumes the loss is
+    a root of differentiation (d(total loss) = 1).
   }];
-  let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, DL_ConfigAttr:$config);
+  let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, DL_ConfigAttr:$config,
+                       OptionalAttr<F64Attr>:$weight);
   let results = (outs 0DTensorOf<[F16, BF16, F32, F64]>:$loss);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
@@ -36,10 +39,12 @@ def DL_LossOp : DL_Op<"loss", [Pure, DeclareOpInterfaceMethods<DL_Differentiable
 def DL_LossGradOp : DL_GradOp<"loss_grad", "d(loss)/d(prediction), for the mean loss"> {
   let description = [{
     With `loss_scale` (dynamic loss scaling's state, runtime/loss_scale.h),
-    the gradient of the loss multiplied by the state's scale.
+    the gradient of the loss multiplied by the state's scale; with `weight`,
+    the gradient of dl.loss of that weight.
   }];
   let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels,
-                       Optional<1DTensorOf<[F32]>>:$loss_scale, DL_ConfigAttr:$config);
+                       Optional<1DTensorOf<[F32]>>:$loss_scale, DL_ConfigAttr:$config,
+                       OptionalAttr<F64Attr>:$weight);
   let results = (outs DL_FloatTensor:$grad);
   let hasVerifier = 1;
 }
@@ -52,9 +57,10 @@ def DL_ExampleLossOp : DL_Op<"example_loss", [Pure]> {
     split may be partly padding). Predictions are [N, classes] or, for a
     sequence of predictions, [N, positions..., classes]: an example's loss is
     then the mean over its positions, so that the mean over examples is
-    dl.loss's.
+    dl.loss's (`weight` likewise multiplies each example's loss).
   }];
-  let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, DL_ConfigAttr:$config);
+  let arguments = (ins DL_FloatTensor:$prediction, AnyRankedTensor:$labels, DL_ConfigAttr:$config,
+                       OptionalAttr<F64Attr>:$weight);
   let results = (outs 1DTensorOf<[F32]>:$losses);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

@@ -47,7 +47,7 @@ size_t segmentStart(const std::vector<int64_t> &segments, size_t segment) {
 
 Status lossOptions(const fb::Op &op, LossOptions *o) {
   Setting setting;
-  DLC_RETURN_IF_ERROR(settingOf(op, &setting), "");
+  DLC_RETURN_IF_ERROR(settingOf(op, &setting, {kLossWeight}), "");
   return decodeLoss(setting, o);
 }
 
@@ -64,22 +64,23 @@ Status buildLoss(OpContext &ctx, bool grad, PreparedCall *call) {
     lossScale = ctx.in(2);
   int64_t classes = prediction.shape.empty() ? 1 : prediction.shape.back();
   int64_t rows = classes ? prediction.numel() / classes : 0;
+  const double weight = floatOr(ctx.op, kLossWeight, 1.0); // one output's share of the loss
   *call = [=](const RunOptions &) {
     if (grad) {
       DLC_RETURN_IF_ERROR(
           lossGrad(prediction.f32(), labels.data, labels.dtype, rows, classes, o, out.f32()), "");
-      if (lossScale) {
-        const float scale = lossScale->f32()[loss_scale::kScale];
+      const float factor = float(weight) * (lossScale ? lossScale->f32()[loss_scale::kScale] : 1.0f);
+      if (factor != 1.0f) {
         float *g = out.f32();
         for (int64_t i = 0; i < out.numel(); ++i)
-          g[i] *= scale;
+          g[i] *= factor;
       }
       return okStatus();
     }
     double value = 0;
     DLC_RETURN_IF_ERROR(
         loss(prediction.f32(), labels.data, labels.dtype, rows, classes, o, &value), "");
-    out.f32()[0] = float(value);
+    out.f32()[0] = float(value * weight);
     return okStatus();
   };
   return okStatus();
@@ -123,6 +124,7 @@ Status buildExampleLoss(OpContext &ctx, PreparedCall *call) {
   TensorView prediction = ctx.in(0), labels = ctx.in(1), out = ctx.out(0);
   ExampleRows rows;
   DLC_RETURN_IF_ERROR(exampleRows(prediction, labels, out, "example_loss", &rows), "");
+  const double weight = floatOr(ctx.op, kLossWeight, 1.0);
   *call = [=](const RunOptions &) {
     // loss() is the mean over the rows it is given: an example's positions.
     const int64_t perExample = rows.positions * rows.classes;
@@ -131,7 +133,7 @@ Status buildExampleLoss(OpContext &ctx, PreparedCall *call) {
       DLC_RETURN_IF_ERROR(loss(prediction.f32() + e * perExample, rows.labels(labels, e), labels.dtype,
                                rows.positions, rows.classes, o, &value),
                           "");
-      out.f32()[e] = float(value);
+      out.f32()[e] = float(value * weight);
     }
     return okStatus();
   };

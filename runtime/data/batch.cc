@@ -91,56 +91,68 @@ Status BatchLoader::create(std::shared_ptr<const Dataset> dataset, Pipeline pipe
                  " (token ids must be integers)");
   }
 
-  // Targets.
-  const Field &target = dataset->target();
-  loader.targetIds_ = isIntegerDType(target.dtype) && dataset->numClasses() > 0;
-  loader.labelExample_ = config.modelLabelShape;
-  const bool fromData = config.modelLabelShape.empty();
-  switch (config.labels) {
-  case LabelFormat::kSparse:
-    if (!loader.targetIds_)
-      return bad("the loss takes class ids but the targets are " + std::string(dtypeName(target.dtype)) +
-                 (isIntegerDType(target.dtype) ? " with negative values"
-                                               : " values (one-hot or float targets need "
-                                                 "categorical_crossentropy, binary_crossentropy or mse)"));
-    if (fromData)
-      loader.labelExample_ = target.shape;
-    if (!sameUpToUnitAxes(target.shape, loader.labelExample_))
-      return bad("the targets are " + shapeString(target.shape) + " class ids per example but the loss takes " +
-                 shapeString(loader.labelExample_));
-    loader.classes_ = config.classes > 0 ? config.classes : dataset->numClasses();
-    if (dataset->numClasses() > loader.classes_)
-      return bad("the targets hold class ids up to " + std::to_string(dataset->numClasses() - 1) +
-                 " but the model's output has " + std::to_string(loader.classes_) +
-                 " classes (does the number of classes match the last layer?)");
-    break;
-  case LabelFormat::kOneHot: {
-    if (fromData) {
-      loader.labelExample_ = target.shape;
-      if (loader.targetIds_)
-        loader.labelExample_.push_back(dataset->numClasses());
-    }
-    const std::vector<int64_t> &rows = loader.labelExample_;
-    // Targets of the rows' shape are taken as they are (one-hot or
-    // multi-label rows, regression values, 0/1 for one sigmoid output) ...
-    if (sameUpToUnitAxes(target.shape, rows)) {
-      loader.targetIds_ = false;
+  // Targets, one per model output.
+  const std::vector<Field> &targets = dataset->targets();
+  for (size_t given : {config.labels.size(), config.modelLabelShapes.size(), config.classes.size()})
+    if (given != 0 && given != targets.size())
+      return bad("examples have " + std::to_string(targets.size()) + " targets but the model has " +
+                 std::to_string(given) + " outputs");
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const Field &target = targets[t];
+    const int64_t dataClasses = dataset->numClasses(t);
+    const std::string which = targets.size() == 1 ? "the targets" : "the targets of '" + target.name + "'";
+    Target out;
+    out.ids = isIntegerDType(target.dtype) && dataClasses > 0;
+    out.format = !config.labels.empty() ? config.labels[t]
+                 : out.ids              ? LabelFormat::kSparse
+                                        : LabelFormat::kOneHot;
+    if (!config.modelLabelShapes.empty())
+      out.example = config.modelLabelShapes[t];
+    const bool fromData = out.example.empty();
+    switch (out.format) {
+    case LabelFormat::kSparse:
+      if (!out.ids)
+        return bad("the loss takes class ids but " + which + " are " + std::string(dtypeName(target.dtype)) +
+                   (isIntegerDType(target.dtype) ? " with negative values"
+                                                 : " values (one-hot or float targets need "
+                                                   "categorical_crossentropy, binary_crossentropy or mse)"));
+      if (fromData)
+        out.example = target.shape;
+      if (!sameUpToUnitAxes(target.shape, out.example))
+        return bad(which + " are " + shapeString(target.shape) + " class ids per example but the loss takes " +
+                   shapeString(out.example));
+      out.classes = !config.classes.empty() && config.classes[t] > 0 ? config.classes[t] : dataClasses;
+      break;
+    case LabelFormat::kOneHot: {
+      if (fromData) {
+        out.example = target.shape;
+        if (out.ids)
+          out.example.push_back(dataClasses);
+      }
+      const std::vector<int64_t> &rows = out.example;
+      // Targets of the rows' shape are taken as they are (one-hot or
+      // multi-label rows, regression values, 0/1 for one sigmoid output) ...
+      if (sameUpToUnitAxes(target.shape, rows)) {
+        out.ids = false;
+        break;
+      }
+      // ... and class ids are one-hot encoded over the last axis.
+      std::vector<int64_t> ids(rows.begin(), rows.end() - (rows.empty() ? 0 : 1));
+      if (!out.ids || rows.empty() || !sameUpToUnitAxes(target.shape, ids))
+        return bad(which + " are " + std::string(dtypeName(target.dtype)) + " " + shapeString(target.shape) +
+                   " per example but the loss takes " + shapeString(rows) +
+                   (rows.empty() ? "" : " (or class ids " + shapeString(ids) + ")"));
+      out.classes = rows.back();
       break;
     }
-    // ... and class ids are one-hot encoded over the last axis.
-    std::vector<int64_t> ids(rows.begin(), rows.end() - (rows.empty() ? 0 : 1));
-    if (!loader.targetIds_ || rows.empty() || !sameUpToUnitAxes(target.shape, ids))
-      return bad("the targets are " + std::string(dtypeName(target.dtype)) + " " +
-                 shapeString(target.shape) + " per example but the loss takes " +
-                 shapeString(rows) + (rows.empty() ? "" : " (or class ids " + shapeString(ids) + ")"));
-    loader.classes_ = rows.back();
-    if (dataset->numClasses() > loader.classes_)
-      return bad("the targets hold class ids up to " + std::to_string(dataset->numClasses() - 1) +
-                 " but the model's output has " + std::to_string(loader.classes_) +
+    }
+    if (out.ids && dataClasses > out.classes)
+      return bad(which + " hold class ids up to " + std::to_string(dataClasses - 1) +
+                 " but the model's output has " + std::to_string(out.classes) +
                  " classes (does the number of classes match the last layer?)");
-    break;
+    loader.targets_.push_back(std::move(out));
   }
-  }
+  loader.ids_.resize(targets.size());
   if (config.training && dataset->size() < config.batchSize)
     return bad(std::to_string(dataset->size()) + " examples make no full batch of " +
                std::to_string(config.batchSize) + " (lower batch_size)");
@@ -163,14 +175,14 @@ std::vector<int64_t> BatchLoader::inputShape(size_t i) const {
   return shape;
 }
 
-std::vector<int64_t> BatchLoader::labelShape() const {
+std::vector<int64_t> BatchLoader::labelShape(size_t t) const {
   std::vector<int64_t> shape = {config_.batchSize};
-  shape.insert(shape.end(), labelExample_.begin(), labelExample_.end());
+  shape.insert(shape.end(), targets_[t].example.begin(), targets_[t].example.end());
   return shape;
 }
 
-DType BatchLoader::labelDType() const {
-  return config_.labels == LabelFormat::kSparse ? DType::kI32 : DType::kF32;
+DType BatchLoader::labelDType(size_t t) const {
+  return targets_[t].format == LabelFormat::kSparse ? DType::kI32 : DType::kF32;
 }
 
 void BatchLoader::startEpoch(uint64_t epoch) {
@@ -184,7 +196,7 @@ void BatchLoader::startEpoch(uint64_t epoch) {
 }
 
 Status BatchLoader::batch(int64_t index, const std::vector<TensorView> &inputs,
-                          const TensorView &labels, int64_t *count, int64_t *exampleIds) {
+                          const std::vector<TensorView> &labels, int64_t *count, int64_t *exampleIds) {
   const std::string &name = dataset_->name();
   if (index < 0 || index >= numBatches())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, name + ": batch " + std::to_string(index) +
@@ -201,12 +213,17 @@ Status BatchLoader::batch(int64_t index, const std::vector<TensorView> &inputs,
                                  dtypeName(inputs[i].dtype) + " " + shapeString(inputs[i].shape) +
                                  ", batches are " + dtypeName(inputDType(i)) + " " +
                                  shapeString(inputShape(i)));
-  if (labels.dtype != labelDType() || labels.shape != labelShape() || !labels.data)
+  if (labels.size() != targets_.size())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           name + ": label buffer is " + dtypeName(labels.dtype) + " " +
-                               shapeString(labels.shape) + ", labels are " +
-                               dtypeName(labelDType()) + " " + shapeString(labelShape()) +
-                               " (sparse ids or one-hot rows, as the loss needs)");
+                           name + ": " + std::to_string(labels.size()) + " label buffers for " +
+                               std::to_string(targets_.size()) + " targets");
+  for (size_t t = 0; t < labels.size(); ++t)
+    if (labels[t].dtype != labelDType(t) || labels[t].shape != labelShape(t) || !labels[t].data)
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             name + ": label buffer " + (labels.size() > 1 ? std::to_string(t) + " " : "") +
+                                 "is " + dtypeName(labels[t].dtype) + " " + shapeString(labels[t].shape) +
+                                 ", labels are " + dtypeName(labelDType(t)) + " " + shapeString(labelShape(t)) +
+                                 " (sparse ids or one-hot rows, as the loss needs)");
   const int64_t B = config_.batchSize;
   const int64_t begin = index * B, n = std::min(B, dataset_->size() - begin);
   const int64_t *indices = order_.data() + begin;
@@ -227,14 +244,17 @@ Status BatchLoader::batch(int64_t index, const std::vector<TensorView> &inputs,
     rawShape.insert(rawShape.end(), pipeline_.inputShape().begin(), pipeline_.inputShape().end());
     destinations[0] = TensorView{raw_.data(), DType::kF32, rawShape};
   }
-  const int64_t labelElements = numElements(labelExample_);
-  TensorView targets = labels;
-  if (targetIds_) {
-    const int64_t idsPerExample = config_.labels == LabelFormat::kSparse
+  std::vector<TensorView> targets = labels;
+  for (size_t t = 0; t < targets_.size(); ++t) {
+    const Target &target = targets_[t];
+    if (!target.ids)
+      continue;
+    const int64_t labelElements = numElements(target.example);
+    const int64_t idsPerExample = target.format == LabelFormat::kSparse
                                       ? labelElements
-                                      : labelElements / std::max<int64_t>(classes_, 1);
-    ids_.assign(size_t(std::max<int64_t>(n, 1) * idsPerExample), 0);
-    targets = TensorView{ids_.data(), DType::kI32, {std::max<int64_t>(n, 1), idsPerExample}};
+                                      : labelElements / std::max<int64_t>(target.classes, 1);
+    ids_[t].assign(size_t(std::max<int64_t>(n, 1) * idsPerExample), 0);
+    targets[t] = TensorView{ids_[t].data(), DType::kI32, {std::max<int64_t>(n, 1), idsPerExample}};
   }
   DLC_RETURN_IF_ERROR(dataset_->gather(indices, n, destinations, targets), "");
 
@@ -266,25 +286,34 @@ Status BatchLoader::batch(int64_t index, const std::vector<TensorView> &inputs,
                   size_t(B - n) * rowBytes);
     }
 
-  if (!targetIds_) {
-    if (n < B)
-      std::fill(labels.f32() + n * labelElements, labels.f32() + B * labelElements, 0.0f);
-  } else {
-    const int64_t perExample = int64_t(ids_.size()) / std::max<int64_t>(n, 1);
+  for (size_t t = 0; t < targets_.size(); ++t) {
+    const Target &target = targets_[t];
+    const TensorView &view = labels[t];
+    const int64_t labelElements = numElements(target.example);
+    if (!target.ids) {
+      if (n < B)
+        std::fill(view.f32() + n * labelElements, view.f32() + B * labelElements, 0.0f);
+      continue;
+    }
+    const std::vector<int32_t> &ids = ids_[t];
+    const int64_t perExample = int64_t(ids.size()) / std::max<int64_t>(n, 1);
     for (int64_t i = 0; i < n * perExample; ++i)
-      if (ids_[size_t(i)] < 0 || ids_[size_t(i)] >= classes_)
+      if (ids[size_t(i)] < 0 || ids[size_t(i)] >= target.classes)
         return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                                name + ": example " + std::to_string(indices[i / perExample]) +
-                                   " has the class id " + std::to_string(ids_[size_t(i)]) +
-                                   ", outside the model's " + std::to_string(classes_) + " classes");
-    if (config_.labels == LabelFormat::kSparse) {
-      std::fill(labels.i32(), labels.i32() + B * labelElements, 0);
-      std::copy(ids_.begin(), ids_.begin() + n * labelElements, labels.i32());
+                                   " has the class id " + std::to_string(ids[size_t(i)]) +
+                                   (targets_.size() > 1 ? " in the targets of '" +
+                                                              dataset_->targets()[t].name + "'"
+                                                        : "") +
+                                   ", outside the model's " + std::to_string(target.classes) + " classes");
+    if (target.format == LabelFormat::kSparse) {
+      std::fill(view.i32(), view.i32() + B * labelElements, 0);
+      std::copy(ids.begin(), ids.begin() + n * labelElements, view.i32());
     } else {
-      std::fill(labels.f32(), labels.f32() + B * labelElements, 0.0f);
-      const int64_t rows = n * (labelElements / classes_);
+      std::fill(view.f32(), view.f32() + B * labelElements, 0.0f);
+      const int64_t rows = n * (labelElements / target.classes);
       for (int64_t r = 0; r < rows; ++r)
-        labels.f32()[r * classes_ + ids_[size_t(r)]] = 1.0f;
+        view.f32()[r * target.classes + ids[size_t(r)]] = 1.0f;
     }
   }
   *count = n;

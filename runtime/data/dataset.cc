@@ -9,10 +9,27 @@
 #include <cstring>
 
 namespace dlc::rt::data {
+namespace {
+
+/// The class count of integer targets: one plus the largest, at least
+/// |declared|; 0 for float targets and for integers with negative values
+/// (a regression target, not class ids).
+int64_t classCount(const HostArray &target, int64_t declared) {
+  if (!isIntegerDType(target.dtype))
+    return 0;
+  double lowest = 0, highest = -1;
+  for (int64_t i = 0, e = target.numElements(); i < e; ++i) {
+    double v = target.at(i);
+    lowest = i ? std::min(lowest, v) : v;
+    highest = std::max(highest, v);
+  }
+  return lowest >= 0 && highest < double(INT32_MAX) ? std::max(declared, int64_t(highest) + 1) : 0;
+}
+
+} // namespace
 
 Status Dataset::gather(const int64_t *indices, int64_t count, const std::vector<TensorView> &inputs,
-                       const TensorView &target) const {
-  const std::vector<Field> &fields = this->inputs();
+                       const std::vector<TensorView> &targets) const {
   auto fits = [&](const Field &field, const TensorView &view, const std::string &what) -> Status {
     if (view.shape.empty() || view.shape[0] < count || count < 0 ||
         numElements(view.shape) / std::max<int64_t>(view.shape[0], 1) != numElements(field.shape) ||
@@ -24,18 +41,26 @@ Status Dataset::gather(const int64_t *indices, int64_t count, const std::vector<
                                  " buffer");
     return okStatus();
   };
-  if (inputs.size() != fields.size())
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           name() + ": examples have " + std::to_string(fields.size()) +
-                               " inputs, asked for " + std::to_string(inputs.size()));
-  std::vector<void *> pointers;
-  std::vector<DType> types;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    DLC_RETURN_IF_ERROR(fits(fields[i], inputs[i], "inputs"), "");
-    pointers.push_back(inputs[i].data);
-    types.push_back(inputs[i].dtype);
-  }
-  DLC_RETURN_IF_ERROR(fits(this->target(), target, "targets"), "");
+  // The views' data pointers and dtypes, for gatherChecked.
+  auto unpack = [&](const std::vector<Field> &fields, const std::vector<TensorView> &views,
+                    const std::string &what, std::vector<void *> *pointers,
+                    std::vector<DType> *types) -> Status {
+    if (views.size() != fields.size())
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             name() + ": examples have " + std::to_string(fields.size()) + " " +
+                                 what + ", asked for " + std::to_string(views.size()));
+    for (size_t i = 0; i < views.size(); ++i) {
+      const std::string which = views.size() > 1 ? what + " '" + fields[i].name + "'" : what;
+      DLC_RETURN_IF_ERROR(fits(fields[i], views[i], which), "");
+      pointers->push_back(views[i].data);
+      types->push_back(views[i].dtype);
+    }
+    return okStatus();
+  };
+  std::vector<void *> inputPointers, targetPointers;
+  std::vector<DType> inputTypes, targetTypes;
+  DLC_RETURN_IF_ERROR(unpack(this->inputs(), inputs, "inputs", &inputPointers, &inputTypes), "");
+  DLC_RETURN_IF_ERROR(unpack(this->targets(), targets, "targets", &targetPointers, &targetTypes), "");
   if (count > 0 && !indices)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, name() + ": null indices in gather");
   for (int64_t i = 0; i < count; ++i)
@@ -43,13 +68,16 @@ Status Dataset::gather(const int64_t *indices, int64_t count, const std::vector<
       return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                              name() + ": example index " + std::to_string(indices[i]) +
                                  " out of range [0, " + std::to_string(size()) + ")");
-  return gatherChecked(indices, count, pointers.data(), types.data(), target.data, target.dtype);
+  return gatherChecked(indices, count, inputPointers.data(), inputTypes.data(), targetPointers.data(),
+                       targetTypes.data());
 }
 
-Status ArrayDataset::create(std::string name, std::vector<Input> inputs, HostArray target,
+Status ArrayDataset::create(std::string name, std::vector<Input> inputs, std::vector<Input> targets,
                             int64_t numClasses, std::shared_ptr<ArrayDataset> *out) {
   if (inputs.empty())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, name + ": no input arrays");
+  if (targets.empty())
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, name + ": no target arrays");
   auto ds = std::make_shared<ArrayDataset>();
   const int64_t n = inputs[0].array.dims.empty() ? -1 : inputs[0].array.dims[0];
   auto check = [&](const std::string &what, const HostArray &a) -> Status {
@@ -77,31 +105,28 @@ Status ArrayDataset::create(std::string name, std::vector<Input> inputs, HostArr
                            std::vector<int64_t>(input.array.dims.begin() + 1, input.array.dims.end())});
     ds->arrays_.push_back(input.array);
   }
-  DLC_RETURN_IF_ERROR(check("the targets", target), "");
+  for (const Input &target : targets)
+    DLC_RETURN_IF_ERROR(check(targets.size() == 1 ? "the targets" : "target '" + target.name + "'",
+                              target.array),
+                        "");
   if (n == 0)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, name + ": holds no examples");
-  ds->targetField_ = {"labels", target.dtype,
-                      std::vector<int64_t>(target.dims.begin() + 1, target.dims.end())};
-  if (isIntegerDType(target.dtype)) {
-    double lowest = 0, highest = -1;
-    for (int64_t i = 0, e = target.numElements(); i < e; ++i) {
-      double v = target.at(i);
-      lowest = i ? std::min(lowest, v) : v;
-      highest = std::max(highest, v);
-    }
-    // Negative integers are values (a regression target), not class ids.
-    if (lowest >= 0 && highest < double(INT32_MAX))
-      ds->numClasses_ = std::max(numClasses, int64_t(highest) + 1);
+  for (Input &target : targets) {
+    const HostArray &a = target.array;
+    ds->targetFields_.push_back({target.name.empty() ? "labels" : target.name, a.dtype,
+                                 std::vector<int64_t>(a.dims.begin() + 1, a.dims.end())});
+    ds->numClasses_.push_back(classCount(a, numClasses));
+    ds->targetArrays_.push_back(std::move(target.array));
   }
   ds->name_ = std::move(name);
   ds->size_ = n;
-  ds->target_ = std::move(target);
   *out = std::move(ds);
   return okStatus();
 }
 
 Status ArrayDataset::gatherChecked(const int64_t *indices, int64_t count, void *const *inputs,
-                                   const DType *inputTypes, void *target, DType targetType) const {
+                                   const DType *inputTypes, void *const *targets,
+                                   const DType *targetTypes) const {
   auto copyRows = [&](const HostArray &array, void *dst, DType to) {
     const int64_t n = array.exampleElements();
     const size_t rowBytes = size_t(n) * dtypeSize(to);
@@ -110,16 +135,18 @@ Status ArrayDataset::gatherChecked(const int64_t *indices, int64_t count, void *
   };
   for (size_t i = 0; i < arrays_.size(); ++i)
     copyRows(arrays_[i], inputs[i], inputTypes[i]);
-  copyRows(target_, target, targetType);
+  for (size_t t = 0; t < targetArrays_.size(); ++t)
+    copyRows(targetArrays_[t], targets[t], targetTypes[t]);
   return okStatus();
 }
 
 Status SubsetDataset::gatherChecked(const int64_t *indices, int64_t count, void *const *inputs,
-                                    const DType *inputTypes, void *target, DType targetType) const {
+                                    const DType *inputTypes, void *const *targets,
+                                    const DType *targetTypes) const {
   std::vector<int64_t> shifted(indices, indices + count);
   for (int64_t &i : shifted)
     i += begin_;
-  return parent_->gatherChecked(shifted.data(), count, inputs, inputTypes, target, targetType);
+  return parent_->gatherChecked(shifted.data(), count, inputs, inputTypes, targets, targetTypes);
 }
 
 Status requireFloat32Values(int64_t count, int64_t perExample,

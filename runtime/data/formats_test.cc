@@ -308,14 +308,14 @@ TEST(DataImage, FolderListsClassesAndResizes) {
   std::vector<int32_t> labels(2, -1);
   int64_t idx[] = {1, 0};
   s = ds->gather(idx, 2, {TensorView{pixels.data(), DType::kF32, {2, 2, 3, 3}}},
-                 TensorView{labels.data(), DType::kI32, {2}});
+                 {TensorView{labels.data(), DType::kI32, {2}}});
   ASSERT_TRUE(s.ok()) << s.toString();
   EXPECT_EQ(labels, (std::vector<int32_t>{1, 0}));
   for (float p : pixels)
     EXPECT_EQ(p, 80.0f);
   int64_t broken[] = {2};
   s = ds->gather(broken, 1, {TensorView{pixels.data(), DType::kF32, {2, 2, 3, 3}}},
-                 TensorView{labels.data(), DType::kI32, {2}});
+                 {TensorView{labels.data(), DType::kI32, {2}}});
   EXPECT_NE(s.message().find("b_dog/3.jpg: cannot decode the image: neither a JPEG nor a PNG"),
             std::string::npos)
       << s.toString();

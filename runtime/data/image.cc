@@ -228,14 +228,14 @@ Status ImageFolderDataset::open(const std::string &root, int64_t height, int64_t
   if (ds->files_.empty())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, root + ": holds no images");
   ds->inputs_ = {Field{"", DType::kF32, {height, width, channels}}};
-  ds->target_ = Field{"labels", DType::kI32, {}};
+  ds->targets_ = {Field{"labels", DType::kI32, {}}};
   *out = std::move(ds);
   return okStatus();
 }
 
 Status ImageFolderDataset::gatherChecked(const int64_t *indices, int64_t count, void *const *inputs,
-                                         const DType *inputTypes, void *target,
-                                         DType targetType) const {
+                                         const DType *inputTypes, void *const *targets,
+                                         const DType *targetTypes) const {
   const std::vector<int64_t> &shape = inputs_[0].shape;
   const int64_t H = shape[0], W = shape[1], C = shape[2], pixels = H * W * C;
   std::vector<Status> errors(size_t(count), okStatus());
@@ -264,7 +264,7 @@ Status ImageFolderDataset::gatherChecked(const int64_t *indices, int64_t count, 
     if (!f32)
       for (int64_t i = 0; i < pixels; ++i)
         storeElement(inputTypes[0], inputs[0], r * pixels + i, converted[size_t(i)]);
-    storeElement(targetType, target, r, labels_[size_t(indices[r])]);
+    storeElement(targetTypes[0], targets[0], r, labels_[size_t(indices[r])]);
   }
   for (const Status &s : errors)
     if (!s.ok())

@@ -45,22 +45,23 @@ public:
 
   int64_t size() const override { return int64_t(files_.size()); }
   const std::vector<Field> &inputs() const override { return inputs_; }
-  const Field &target() const override { return target_; }
-  int64_t numClasses() const override { return int64_t(classNames_.size()); }
+  /// One target: the class id.
+  const std::vector<Field> &targets() const override { return targets_; }
+  int64_t numClasses(size_t) const override { return int64_t(classNames_.size()); }
   std::string name() const override { return root_; }
   const std::vector<std::string> &classNames() const { return classNames_; }
 
 protected:
   Status gatherChecked(const int64_t *indices, int64_t count, void *const *inputs,
-                       const DType *inputTypes, void *target, DType targetType) const override;
+                       const DType *inputTypes, void *const *targets,
+                       const DType *targetTypes) const override;
 
 private:
   std::string root_;
   std::vector<std::string> classNames_;
   std::vector<std::string> files_;
   std::vector<int32_t> labels_;
-  std::vector<Field> inputs_;
-  Field target_;
+  std::vector<Field> inputs_, targets_;
 };
 
 } // namespace dlc::rt::data

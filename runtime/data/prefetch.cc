@@ -25,7 +25,9 @@ void Prefetcher::start(BatchLoader loader, int depth) {
     slot.inputs.resize(loader_.numInputs());
     for (size_t i = 0; i < slot.inputs.size(); ++i)
       slot.inputs[i].resize(size_t(numElements(loader_.inputShape(i))) * dtypeSize(loader_.inputDType(i)));
-    slot.labels.resize(size_t(numElements(loader_.labelShape())) * dtypeSize(loader_.labelDType()));
+    slot.labels.resize(loader_.numTargets());
+    for (size_t t = 0; t < slot.labels.size(); ++t)
+      slot.labels[t].resize(size_t(numElements(loader_.labelShape(t))) * dtypeSize(loader_.labelDType(t)));
     slot.exampleIds.resize(size_t(loader_.inputShape(0).front()));
   }
   worker_ = std::thread([this] { work(); });
@@ -75,12 +77,13 @@ void Prefetcher::work() {
       loader_.startEpoch(epoch);
       loaderEpoch = epoch;
     }
-    std::vector<TensorView> views;
+    std::vector<TensorView> views, labels;
     for (size_t i = 0; i < next->inputs.size(); ++i)
       views.push_back({next->inputs[i].data(), loader_.inputDType(i), loader_.inputShape(i)});
+    for (size_t t = 0; t < next->labels.size(); ++t)
+      labels.push_back({next->labels[t].data(), loader_.labelDType(t), loader_.labelShape(t)});
     int64_t count = 0;
-    Status status = loader_.batch(index, views, {next->labels.data(), loader_.labelDType(), loader_.labelShape()},
-                                  &count, next->exampleIds.data());
+    Status status = loader_.batch(index, views, labels, &count, next->exampleIds.data());
     lock.lock();
     next->status = status;
     next->count = count;
@@ -90,12 +93,14 @@ void Prefetcher::work() {
 }
 
 Status Prefetcher::batch(uint64_t epoch, int64_t index, const std::vector<TensorView> &inputs,
-                         const TensorView &labels, int64_t *count, double *waited,
+                         const std::vector<TensorView> &labels, int64_t *count, double *waited,
                          int64_t *exampleIds) {
   if (!started())
     return DLC_MAKE_STATUS(StatusCode::kInternal, "the prefetcher was not started");
   if (inputs.size() != slots_.front().inputs.size())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "prefetch: wrong number of inputs");
+  if (labels.size() != slots_.front().labels.size())
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "prefetch: wrong number of label buffers");
   const auto begin = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mutex_);
   if (!(queued_ > 0 && at(0).epoch == epoch && at(0).index == index)) {
@@ -122,11 +127,13 @@ Status Prefetcher::batch(uint64_t epoch, int64_t index, const std::vector<Tensor
       else
         std::memcpy(inputs[i].data, slot.inputs[i].data(), slot.inputs[i].size());
     }
-    if (status.ok() && labels.bytes() != slot.labels.size())
-      status = DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "prefetch: label buffer of the wrong size");
+    for (size_t t = 0; t < labels.size() && status.ok(); ++t)
+      if (labels[t].bytes() != slot.labels[t].size())
+        status = DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "prefetch: label buffer of the wrong size");
   }
   if (status.ok()) {
-    std::memcpy(labels.data, slot.labels.data(), slot.labels.size());
+    for (size_t t = 0; t < labels.size(); ++t)
+      std::memcpy(labels[t].data, slot.labels[t].data(), slot.labels[t].size());
     if (exampleIds)
       std::copy(slot.exampleIds.begin(), slot.exampleIds.end(), exampleIds);
     *count = slot.count;

@@ -42,12 +42,12 @@ public:
   bool started() const { return worker_.joinable(); }
   const BatchLoader &loader() const { return loader_; }
 
-  /// Batch |index| of epoch |epoch| into |inputs| and |labels| (the loader's
-  /// shapes and types), and, when given, each example's index into
-  /// |exampleIds| (BatchLoader::batch); |*waited| is the time this call
-  /// blocked.
+  /// Batch |index| of epoch |epoch| into |inputs| and |labels| (one view
+  /// per target; the loader's shapes and types), and, when given, each
+  /// example's index into |exampleIds| (BatchLoader::batch); |*waited| is
+  /// the time this call blocked.
   Status batch(uint64_t epoch, int64_t index, const std::vector<TensorView> &inputs,
-               const TensorView &labels, int64_t *count, double *waited,
+               const std::vector<TensorView> &labels, int64_t *count, double *waited,
                int64_t *exampleIds = nullptr);
 
 private:
@@ -57,8 +57,7 @@ private:
     uint64_t epoch = 0;
     int64_t index = 0, count = 0;
     Status status;
-    std::vector<std::vector<uint8_t>> inputs;
-    std::vector<uint8_t> labels;
+    std::vector<std::vector<uint8_t>> inputs, labels; // labels: per target
     std::vector<int64_t> exampleIds;
   };
 

@@ -2,6 +2,7 @@
 #include "runtime/callbacks.h"
 #include "runtime/data/prefetch.h"
 
+#include <cmath>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -11,22 +12,31 @@ using namespace dlc::rt::data;
 
 namespace {
 
-std::shared_ptr<ArrayDataset> numbered(int64_t n) {
+/// Images whose pixels count up, class ids i % 3 and, with |sizes|, a
+/// second target (a regression value i / 4 per example).
+std::shared_ptr<ArrayDataset> numbered(int64_t n, bool sizes = false) {
   std::vector<uint8_t> pixels(static_cast<size_t>(n * 4)), labels(static_cast<size_t>(n));
+  std::vector<uint8_t> sizeBytes;
   for (int64_t i = 0; i < n * 4; ++i)
     pixels[size_t(i)] = uint8_t(i);
-  for (int64_t i = 0; i < n; ++i)
+  for (int64_t i = 0; i < n; ++i) {
     labels[size_t(i)] = uint8_t(i % 3);
-  std::vector<ArrayDataset::Input> inputs;
+    const float size = float(i) / 4;
+    sizeBytes.insert(sizeBytes.end(), reinterpret_cast<const uint8_t *>(&size),
+                     reinterpret_cast<const uint8_t *>(&size) + 4);
+  }
+  std::vector<ArrayDataset::Input> inputs, targets;
   inputs.push_back({"", HostArray::owning(DType::kU8, {n, 2, 2, 1}, std::move(pixels))});
+  targets.push_back({sizes ? "kind" : "", HostArray::owning(DType::kU8, {n}, std::move(labels))});
+  if (sizes)
+    targets.push_back({"size", HostArray::owning(DType::kF32, {n, 1}, std::move(sizeBytes))});
   std::shared_ptr<ArrayDataset> ds;
-  EXPECT_TRUE(ArrayDataset::create("numbered", std::move(inputs),
-                                   HostArray::owning(DType::kU8, {n}, std::move(labels)), 3, &ds)
-                  .ok());
+  EXPECT_TRUE(ArrayDataset::create("numbered", std::move(inputs), std::move(targets), 3, &ds).ok());
   return ds;
 }
 
-BatchLoader loader(bool training) {
+/// The targets as the data gives them: class ids sparse, sizes as they are.
+BatchLoader loader(bool training, bool sizes = false) {
   std::vector<TransformSpec> steps = {{"random_flip", {{"mode", std::string("horizontal")}}}};
   Pipeline pipeline;
   EXPECT_TRUE(Pipeline::create(steps, {2, 2, 1}, DType::kF32, &pipeline).ok());
@@ -35,7 +45,7 @@ BatchLoader loader(bool training) {
   config.seed = 11;
   config.training = training;
   BatchLoader out;
-  Status s = BatchLoader::create(numbered(18), pipeline, config, &out);
+  Status s = BatchLoader::create(numbered(18, sizes), pipeline, config, &out);
   EXPECT_TRUE(s.ok()) << s.toString();
   return out;
 }
@@ -48,7 +58,7 @@ std::vector<float> direct(BatchLoader &l, uint64_t epoch, int64_t index, std::ve
   examples->assign(size_t(l.inputShape()[0]), -1);
   int64_t count = 0;
   EXPECT_TRUE(l.batch(index, {TensorView{in.data(), DType::kF32, l.inputShape()}},
-                      {ids->data(), DType::kI32, l.labelShape()}, &count, examples->data())
+                      {TensorView{ids->data(), DType::kI32, l.labelShape()}}, &count, examples->data())
                   .ok());
   return in;
 }
@@ -71,7 +81,7 @@ TEST_P(DataPrefetcher, HandsOverTheLoadersBatchesInAnyOrder) {
     int64_t count = 0;
     double waited = -1;
     Status s = prefetcher.batch(epoch, index, {TensorView{got.data(), DType::kF32, {4, 2, 2, 1}}},
-                                {ids.data(), DType::kI32, {4}}, &count, &waited, examples.data());
+                                {TensorView{ids.data(), DType::kI32, {4}}}, &count, &waited, examples.data());
     ASSERT_TRUE(s.ok()) << s.toString();
     EXPECT_EQ(got, expected) << epoch << " " << index;
     EXPECT_EQ(ids, expectedIds);
@@ -91,13 +101,44 @@ TEST_P(DataPrefetcher, HandsOverTheLoadersBatchesInAnyOrder) {
   double waited = 0;
   EXPECT_FALSE(prefetcher
                    .batch(0, 9, {TensorView{got.data(), DType::kF32, {4, 2, 2, 1}}},
-                          {ids.data(), DType::kI32, {4}}, &count, &waited)
+                          {TensorView{ids.data(), DType::kI32, {4}}}, &count, &waited)
                    .ok());
   // And the queue starts again after one.
   EXPECT_TRUE(prefetcher
                   .batch(1, 2, {TensorView{got.data(), DType::kF32, {4, 2, 2, 1}}},
-                         {ids.data(), DType::kI32, {4}}, &count, &waited)
+                         {TensorView{ids.data(), DType::kI32, {4}}}, &count, &waited)
                   .ok());
+}
+
+TEST_P(DataPrefetcher, HandsOverALabelBufferPerTarget) {
+  BatchLoader reference = loader(true, true);
+  ASSERT_EQ(reference.numTargets(), 2u);
+  EXPECT_EQ(reference.labelShape(1), (std::vector<int64_t>{4, 1}));
+  Prefetcher prefetcher;
+  prefetcher.start(loader(true, true), GetParam());
+  for (auto [epoch, index] : {std::pair<uint64_t, int64_t>{0, 0}, {0, 3}, {1, 0}, {0, 2}}) {
+    std::vector<float> pixels(16), sizes(4, -1), expectedPixels(16), expectedSizes(4, -2);
+    std::vector<int32_t> kinds(4, -1), expectedKinds(4, -2);
+    int64_t count = 0;
+    double waited = 0;
+    const TensorView in{pixels.data(), DType::kF32, {4, 2, 2, 1}};
+    Status s = prefetcher.batch(epoch, index, {in},
+                                {TensorView{kinds.data(), DType::kI32, {4}},
+                                 TensorView{sizes.data(), DType::kF32, {4, 1}}},
+                                &count, &waited);
+    ASSERT_TRUE(s.ok()) << s.toString();
+    reference.startEpoch(epoch);
+    s = reference.batch(index, {TensorView{expectedPixels.data(), DType::kF32, {4, 2, 2, 1}}},
+                        {TensorView{expectedKinds.data(), DType::kI32, {4}},
+                         TensorView{expectedSizes.data(), DType::kF32, {4, 1}}},
+                        &count);
+    ASSERT_TRUE(s.ok()) << s.toString();
+    EXPECT_EQ(pixels, expectedPixels);
+    EXPECT_EQ(kinds, expectedKinds);
+    EXPECT_EQ(sizes, expectedSizes);
+    for (int r = 0; r < 4; ++r) // each row's two labels belong to the same example
+      EXPECT_EQ(float(kinds[size_t(r)]), std::fmod(sizes[size_t(r)] * 4, 3.0f)) << r;
+  }
 }
 
 // One batch ahead, the default queue, and a queue longer than an epoch (4

@@ -19,6 +19,14 @@
 namespace dlc::rt::data {
 namespace {
 
+/// "a, b, c", for messages.
+std::string joined(const std::vector<std::string> &names) {
+  std::string text;
+  for (const std::string &name : names)
+    text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
 std::string summarize(const std::string &kind, const Source &s) {
   std::string text = kind + ": " + std::to_string(s.train->size()) + " train";
   if (s.test)
@@ -28,10 +36,18 @@ std::string summarize(const std::string &kind, const Source &s) {
   for (size_t i = 0; i < inputs.size(); ++i)
     text += (i ? ", " : "") + (inputs[i].name.empty() ? "" : inputs[i].name + " ") +
             dtypeName(inputs[i].dtype) + " " + shapeString(inputs[i].shape);
-  const Field &target = s.train->target();
-  if (s.train->numClasses() > 0 && target.shape.empty())
-    return text + ", " + std::to_string(s.train->numClasses()) + " classes";
-  return text + "; targets " + dtypeName(target.dtype) + " " + shapeString(target.shape);
+  const std::vector<Field> &targets = s.train->targets();
+  auto classIds = [&](size_t t) { return s.train->numClasses(t) > 0 && targets[t].shape.empty(); };
+  auto describe = [&](size_t t) {
+    return classIds(t) ? std::to_string(s.train->numClasses(t)) + " classes"
+                       : dtypeName(targets[t].dtype) + (" " + shapeString(targets[t].shape));
+  };
+  if (targets.size() == 1)
+    return text + (classIds(0) ? ", " : "; targets ") + describe(0);
+  text += "; targets";
+  for (size_t t = 0; t < targets.size(); ++t)
+    text += (t ? ", " : " ") + targets[t].name + " " + describe(t);
+  return text;
 }
 
 /// An IDX array as a HostArray; grey images [N, H, W] get the channel axis
@@ -71,14 +87,27 @@ Status readFashionFile(const std::string &dir, const std::string &base, IdxArray
   return status;
 }
 
-/// The target of examples read only to predict: one zero per example.
-HostArray placeholderTargets(int64_t examples) {
-  return HostArray::owning(DType::kI32, {examples}, std::vector<uint8_t>(size_t(examples) * 4, 0));
+/// The targets of examples read only to predict: one zero per example for
+/// each model output.
+std::vector<ArrayDataset::Input> placeholderTargets(int64_t examples, const ModelSignature &model) {
+  std::vector<ArrayDataset::Input> targets;
+  for (size_t t = 0; t < std::max<size_t>(model.outputs.size(), 1); ++t)
+    targets.push_back({model.outputs.size() > 1 ? model.outputs[t] : "",
+                       HostArray::owning(DType::kI32, {examples},
+                                         std::vector<uint8_t>(size_t(examples) * 4, 0))});
+  return targets;
+}
+
+/// The targets of a source that gives one array of them.
+std::vector<ArrayDataset::Input> oneTarget(HostArray labels) {
+  std::vector<ArrayDataset::Input> targets;
+  targets.push_back({"", std::move(labels)});
+  return targets;
 }
 
 /// |labels| empty (no dims): images only, to predict.
 Status loadPair(const std::string &name, IdxArray images, IdxArray labels, int64_t classes,
-                std::shared_ptr<const Dataset> *out) {
+                const ModelSignature &model, std::shared_ptr<const Dataset> *out) {
   if (images.dims.size() < 2 || images.dims.size() > 4)
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            name + ": images must be [N, H, W], [N, H, W, C] or [N, D], got " +
@@ -88,7 +117,8 @@ Status loadPair(const std::string &name, IdxArray images, IdxArray labels, int64
     std::vector<ArrayDataset::Input> inputs;
     const int64_t n = images.dims[0];
     inputs.push_back({"", fromIdx(std::move(images), true)});
-    DLC_RETURN_IF_ERROR(ArrayDataset::create(name, std::move(inputs), placeholderTargets(n), 0, &ds), "");
+    DLC_RETURN_IF_ERROR(ArrayDataset::create(name, std::move(inputs), placeholderTargets(n, model), 0, &ds),
+                        "");
     *out = std::move(ds);
     return okStatus();
   }
@@ -99,14 +129,14 @@ Status loadPair(const std::string &name, IdxArray images, IdxArray labels, int64
   std::shared_ptr<ArrayDataset> ds;
   std::vector<ArrayDataset::Input> inputs;
   inputs.push_back({"", fromIdx(std::move(images), true)});
-  DLC_RETURN_IF_ERROR(ArrayDataset::create(name, std::move(inputs), fromIdx(std::move(labels), false),
+  DLC_RETURN_IF_ERROR(ArrayDataset::create(name, std::move(inputs), oneTarget(fromIdx(std::move(labels), false)),
                                            classes, &ds),
                       "");
   *out = std::move(ds);
   return okStatus();
 }
 
-Status openFashionMnist(OptionReader &opts, Source *out) {
+Status openFashionMnist(OptionReader &opts, const ModelSignature &model, Source *out) {
   std::string dir;
   DLC_RETURN_IF_ERROR(opts.string("path", &dir, "/usr/share/datasets/fashion-mnist"), "");
   DLC_RETURN_IF_ERROR(opts.finish(), "");
@@ -116,10 +146,11 @@ Status openFashionMnist(OptionReader &opts, Source *out) {
   for (int i = 0; i < 4; ++i)
     DLC_RETURN_IF_ERROR(readFashionFile(dir, names[i], &files[i]), "");
   DLC_RETURN_IF_ERROR(
-      loadPair("Fashion-MNIST train", std::move(files[0]), std::move(files[1]), 10, &out->train),
+      loadPair("Fashion-MNIST train", std::move(files[0]), std::move(files[1]), 10, model, &out->train),
       "");
   DLC_RETURN_IF_ERROR(
-      loadPair("Fashion-MNIST test", std::move(files[2]), std::move(files[3]), 10, &out->test), "");
+      loadPair("Fashion-MNIST test", std::move(files[2]), std::move(files[3]), 10, model, &out->test),
+      "");
   return okStatus();
 }
 
@@ -141,10 +172,10 @@ Status openIdx(OptionReader &opts, const ModelSignature &model, Source *out) {
     if (!paths[i].empty())
       DLC_RETURN_IF_ERROR(readIdx(paths[i], &arrays[i]), std::string("idx ") + keys[i]);
   DLC_RETURN_IF_ERROR(
-      loadPair(paths[0], std::move(arrays[0]), std::move(arrays[1]), classes, &out->train), "");
+      loadPair(paths[0], std::move(arrays[0]), std::move(arrays[1]), classes, model, &out->train), "");
   if (files == 4) {
     DLC_RETURN_IF_ERROR(
-        loadPair(paths[2], std::move(arrays[2]), std::move(arrays[3]), classes, &out->test), "");
+        loadPair(paths[2], std::move(arrays[2]), std::move(arrays[3]), classes, model, &out->test), "");
     if (out->test->inputs()[0].shape != out->train->inputs()[0].shape)
       return DLC_MAKE_STATUS(
           StatusCode::kInvalidArgument,
@@ -177,6 +208,14 @@ Status openText(OptionReader &opts, Source *out) {
 }
 
 
+/// The names of |arrays|, for messages.
+std::string arrayNames(const std::map<std::string, HostArray> &arrays) {
+  std::vector<std::string> names;
+  for (const auto &[name, array] : arrays)
+    names.push_back(name);
+  return joined(names);
+}
+
 /// The array for |input| among |arrays|: its name, or `x` (or `input`) for
 /// a model's only input.
 Status pickInput(const std::map<std::string, HostArray> &arrays, const Field &input, size_t inputs,
@@ -186,28 +225,45 @@ Status pickInput(const std::map<std::string, HostArray> &arrays, const Field &in
     it = arrays.find("x");
   if (it == arrays.end() && inputs == 1)
     it = arrays.find("input");
-  if (it == arrays.end()) {
-    std::string names;
-    for (const auto &[name, array] : arrays)
-      names += (names.empty() ? "" : ", ") + name;
+  if (it == arrays.end())
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                            file + ": no array named '" + input.name + "'" +
                                (inputs == 1 ? " (or 'x', 'input')" : "") + " for the model's input '" +
-                               input.name + "' (the file holds: " + names + ")");
-  }
+                               input.name + "' (the file holds: " + arrayNames(arrays) + ")");
   *out = it->second;
   return okStatus();
 }
 
-Status pickTarget(const std::map<std::string, HostArray> &arrays, const std::string &file,
-                  HostArray *out) {
-  auto it = arrays.find("labels");
-  if (it == arrays.end())
-    it = arrays.find("y");
-  if (it == arrays.end())
-    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                           file + ": no array named 'labels' or 'y' for the targets");
-  *out = it->second;
+/// The names of the arrays that hold targets: `labels` (or `y`) for a
+/// one-output model, else each output's name.
+std::vector<std::string> targetNames(const ModelSignature &model) {
+  return model.outputs.size() > 1 ? model.outputs : std::vector<std::string>{"labels", "y"};
+}
+
+/// The targets among |arrays|: `labels` (or `y`) for a one-output model,
+/// else one array per output, named after it (in the outputs' order).
+Status pickTargets(const std::map<std::string, HostArray> &arrays, const ModelSignature &model,
+                   const std::string &file, std::vector<ArrayDataset::Input> *out) {
+  if (model.outputs.size() <= 1) {
+    auto it = arrays.find("labels");
+    if (it == arrays.end())
+      it = arrays.find("y");
+    if (it == arrays.end())
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             file + ": no array named 'labels' or 'y' for the targets");
+    *out = oneTarget(it->second);
+    return okStatus();
+  }
+  for (const std::string &output : model.outputs) {
+    auto it = arrays.find(output);
+    if (it == arrays.end())
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             file + ": no array named '" + output + "' for the targets of the model's output '" +
+                                 output + "' (a model with " + std::to_string(model.outputs.size()) +
+                                 " outputs takes one array of targets per output: " + joined(model.outputs) +
+                                 "; the file holds: " + arrayNames(arrays) + ")");
+    out->push_back({output, it->second});
+  }
   return okStatus();
 }
 
@@ -224,21 +280,23 @@ Status namedSplit(const std::map<std::string, HostArray> &arrays, const ModelSig
     inputs.push_back({input.name, array});
     used.insert(arrays.count(input.name) ? input.name : arrays.count("x") ? "x" : "input");
   }
-  HostArray target;
+  std::vector<ArrayDataset::Input> targets;
   if (model.targets) {
-    DLC_RETURN_IF_ERROR(pickTarget(arrays, file, &target), "");
+    DLC_RETURN_IF_ERROR(pickTargets(arrays, model, file, &targets), "");
   } else {
     const HostArray &first = inputs.front().array;
-    target = placeholderTargets(first.dims.empty() ? 0 : first.dims[0]);
+    targets = placeholderTargets(first.dims.empty() ? 0 : first.dims[0], model);
   }
-  used.insert({"labels", "y"});
+  const std::vector<std::string> targetArrays = targetNames(model);
+  used.insert(targetArrays.begin(), targetArrays.end());
   for (const auto &[name, array] : arrays)
     if (!used.count(name) && model.targets) // to predict, only the inputs matter
       return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                             file + ": the array '" + name +
-                                 "' is neither a model input nor the targets ('labels' or 'y')");
+                             file + ": the array '" + name + "' is neither a model input nor " +
+                                 (model.outputs.size() > 1 ? "a model output's targets (" + joined(targetArrays) + ")"
+                                                           : "the targets ('labels' or 'y')"));
   std::shared_ptr<ArrayDataset> ds;
-  DLC_RETURN_IF_ERROR(ArrayDataset::create(file, std::move(inputs), target, 0, &ds), "");
+  DLC_RETURN_IF_ERROR(ArrayDataset::create(file, std::move(inputs), std::move(targets), 0, &ds), "");
   *out = std::move(ds);
   return okStatus();
 }
@@ -296,14 +354,18 @@ Status openNpy(OptionReader &opts, const ModelSignature &model, Source *out) {
   for (int split = 0; split < (paths[2].empty() ? 1 : 2); ++split) {
     HostArray x, y;
     DLC_RETURN_IF_ERROR(readNpy(paths[2 * split], &x), "");
-    if (model.targets)
+    std::vector<ArrayDataset::Input> targets;
+    if (model.targets) {
       DLC_RETURN_IF_ERROR(readNpy(paths[2 * split + 1], &y), "");
-    else
-      y = placeholderTargets(x.dims.empty() ? 0 : x.dims[0]);
+      targets = oneTarget(std::move(y));
+    } else {
+      targets = placeholderTargets(x.dims.empty() ? 0 : x.dims[0], model);
+    }
     std::shared_ptr<ArrayDataset> ds;
     std::vector<ArrayDataset::Input> inputs;
     inputs.push_back({model.inputs.empty() ? "" : model.inputs[0].name, std::move(x)});
-    DLC_RETURN_IF_ERROR(ArrayDataset::create(paths[2 * split], std::move(inputs), std::move(y), 0, &ds), "");
+    DLC_RETURN_IF_ERROR(ArrayDataset::create(paths[2 * split], std::move(inputs), std::move(targets), 0, &ds),
+                        "");
     (split ? out->test : out->train) = std::move(ds);
   }
   return okStatus();
@@ -346,9 +408,12 @@ Status openCsv(OptionReader &opts, const ModelSignature &model, Source *out,
     std::shared_ptr<ArrayDataset> ds;
     std::vector<ArrayDataset::Input> inputs;
     inputs.push_back({model.inputs.empty() ? "" : model.inputs[0].name, table.features});
-    if (!model.targets) // label columns given are left out of the features, not read as targets
-      table.labels = placeholderTargets(table.features.dims.empty() ? 0 : table.features.dims[0]);
-    DLC_RETURN_IF_ERROR(ArrayDataset::create(path, std::move(inputs), table.labels,
+    // To predict, label columns given are left out of the features, not
+    // read as targets.
+    std::vector<ArrayDataset::Input> targets =
+        model.targets ? oneTarget(table.labels)
+                      : placeholderTargets(table.features.dims.empty() ? 0 : table.features.dims[0], model);
+    DLC_RETURN_IF_ERROR(ArrayDataset::create(path, std::move(inputs), std::move(targets),
                                              int64_t(classNames.size()), &ds),
                         "");
     (split ? out->test : out->train) = std::move(ds);
@@ -418,7 +483,7 @@ Status openSource(const std::string &kind, const Options &options, const ModelSi
                            "'" + kind + "' gives labelled examples; to predict, give the inputs as "
                            "npz, npy, safetensors, csv, idx (images only) or a folder of images");
   if (kind == "fashion_mnist") {
-    DLC_RETURN_IF_ERROR(openFashionMnist(opts, &source), "");
+    DLC_RETURN_IF_ERROR(openFashionMnist(opts, model, &source), "");
   } else if (kind == "idx") {
     DLC_RETURN_IF_ERROR(openIdx(opts, model, &source), "");
   } else if (kind == "text") {
@@ -439,6 +504,12 @@ Status openSource(const std::string &kind, const Options &options, const ModelSi
                                "' (known: fashion_mnist, idx, text, npy, npz, safetensors, csv, "
                                "image_folder)");
   }
+  // Only named arrays (npz, safetensors) hold a target per output.
+  if (model.targets && model.outputs.size() > 1 && source.train->targets().size() == 1)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "'" + kind + "' gives one target; a model with " +
+                               std::to_string(model.outputs.size()) + " outputs (" + joined(model.outputs) +
+                               ") trains from npz or safetensors, one array per output");
   if (source.test) {
     const std::vector<Field> &a = source.train->inputs(), &b = source.test->inputs();
     for (size_t i = 0; i < a.size() && i < b.size(); ++i)

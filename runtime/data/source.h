@@ -17,7 +17,9 @@
 //                        one .npy file of inputs and one of targets per split
 //   npz(train, test)     a .npz per split: an array per model input, named
 //                        after it (a one-input model also takes `x`), and
-//                        the targets `labels` (or `y`)
+//                        the targets `labels` (or `y`); a model of several
+//                        outputs takes an array of targets per output,
+//                        named after it (Keras' y={"price": ..., ...})
 //   safetensors(train, test)
 //                        the same naming, in safetensors files
 //   csv(train, test, label, columns, header, delimiter)
@@ -26,6 +28,9 @@
 //                        one sub-folder of JPEG/PNG images per class
 //                        (image.h); image_size and color_mode default to
 //                        the model's first input
+//
+// Every other source gives one target, so a model of several outputs trains
+// from npz or safetensors.
 //
 // Paths in a .dl file were made absolute by the compiler (relative to the
 // .dl file); on the command line they are relative to the working
@@ -47,14 +52,17 @@ struct Source {
   std::string summary;
 };
 
-/// The model's inputs, which name the arrays of npz/safetensors files and
-/// give image_folder its defaults.
+/// The model's inputs and outputs, which name the arrays of npz/safetensors
+/// files; the inputs give image_folder its defaults.
 struct ModelSignature {
   std::vector<Field> inputs;
+  /// The model's output names, in order: a dataset has one target per
+  /// output. Empty or one name: one target, as every source gives it.
+  std::vector<std::string> outputs;
   /// False to predict (dlc run): only the model's inputs are read, targets
-  /// the files may hold are not needed (and not read); the datasets' target
-  /// is then a placeholder of zeros. Not for text and image_folder (their
-  /// targets come with the examples).
+  /// the files may hold are not needed (and not read); the datasets'
+  /// targets are then placeholders of zeros, one per output. Not for text
+  /// and image_folder (their targets come with the examples).
   bool targets = true;
 };
 

@@ -209,7 +209,8 @@ Status TextDataset::open(const std::string &path, int64_t vocabSize, int64_t seq
 }
 
 Status TextDataset::gatherChecked(const int64_t *indices, int64_t count, void *const *inputs,
-                                  const DType *inputTypes, void *target, DType targetType) const {
+                                  const DType *inputTypes, void *const *targets,
+                                  const DType *targetTypes) const {
   for (int64_t r = 0; r < count; ++r) {
     const int32_t *window = tokens_.data() + indices[r];
     if (inputTypes[0] == DType::kI32)
@@ -217,7 +218,7 @@ Status TextDataset::gatherChecked(const int64_t *indices, int64_t count, void *c
     else
       for (int64_t t = 0; t < sequenceLength_; ++t)
         storeElement(inputTypes[0], inputs[0], r * sequenceLength_ + t, window[t]);
-    storeElement(targetType, target, r, window[sequenceLength_]);
+    storeElement(targetTypes[0], targets[0], r, window[sequenceLength_]);
   }
   return okStatus();
 }

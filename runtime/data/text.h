@@ -60,10 +60,11 @@ public:
 
   int64_t size() const override { return int64_t(tokens_.size()) - sequenceLength_; }
   const std::vector<Field> &inputs() const override { return inputs_; }
-  const Field &target() const override { return target_; }
+  /// One target: the next word's id.
+  const std::vector<Field> &targets() const override { return targets_; }
   /// vocab_size, even when the corpus has fewer distinct words: the model's
   /// output layer is sized from the option.
-  int64_t numClasses() const override { return vocabSize_; }
+  int64_t numClasses(size_t) const override { return vocabSize_; }
   std::string name() const override { return name_; }
   int64_t splitGap() const override { return sequenceLength_; }
 
@@ -76,13 +77,14 @@ public:
 
 protected:
   Status gatherChecked(const int64_t *indices, int64_t count, void *const *inputs,
-                       const DType *inputTypes, void *target, DType targetType) const override;
+                       const DType *inputTypes, void *const *targets,
+                       const DType *targetTypes) const override;
 
 private:
   std::string name_;
   int64_t vocabSize_ = 0, sequenceLength_ = 0;
   std::vector<Field> inputs_;
-  Field target_{"labels", DType::kI32, {}};
+  std::vector<Field> targets_{Field{"labels", DType::kI32, {}}};
   std::vector<std::string> vocabulary_;
   std::vector<int32_t> tokens_;
   TextStats stats_;

@@ -46,7 +46,7 @@ TEST(DataTextDataset, WindowsAndLabelsAreExact) {
   EXPECT_EQ(ds->vocabulary(), (Words{"[UNK]", "the", "cat", "end"}));
   EXPECT_EQ(ds->tokens(), (std::vector<int32_t>{1, 2, 0, 0, 1, 0, 1, 3}));
   EXPECT_EQ(ds->size(), 5);
-  EXPECT_EQ(ds->numClasses(), 4);
+  EXPECT_EQ(ds->numClasses(0), 4);
   EXPECT_EQ(ds->inputs()[0].shape, (std::vector<int64_t>{3}));
   EXPECT_EQ(ds->inputs()[0].dtype, DType::kI32);
   EXPECT_EQ(ds->lookup("cat"), 2);
@@ -62,7 +62,7 @@ TEST(DataTextDataset, WindowsAndLabelsAreExact) {
   auto ids = [&](DType type) {
     return std::vector<TensorView>{TensorView{inputs.data(), type, {2, 3}}};
   };
-  const TensorView labelView{labels.data(), DType::kI32, {2}};
+  const std::vector<TensorView> labelView = {TensorView{labels.data(), DType::kI32, {2}}};
   ASSERT_TRUE(ds->gather(idx, 2, ids(DType::kI32), labelView).ok());
   EXPECT_EQ(inputs, (std::vector<int32_t>{1, 2, 0, 1, 0, 1}));
   EXPECT_EQ(labels, (std::vector<int32_t>{0, 3}));

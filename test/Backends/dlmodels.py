@@ -406,11 +406,27 @@ class Model:
             self.covers.add("option:%s.%s" % (layer, args.replace(" ", "")))
         return name
 
-    def text(self, name, out, loss, loss_options, optimizer, optimizer_options, metrics=()):
-        self.lines.append("  output %s" % out.name)
-        self.covers.update("metric:" + m.split("(")[0] for m in metrics)
-        metrics_line = "  metrics = [%s]\n" % ", ".join(metrics) if metrics else ""
+    def text(self, name, out, loss, loss_options, optimizer, optimizer_options, metrics=(), heads=()):
+        """|heads|: more outputs, each a dict of its tensor `out`, `loss`,
+        `weight` and `metrics`; the model then trains on their weighted sum."""
+        self.lines.append("  output %s" % ", ".join([out.name] + [h["out"].name for h in heads]))
+        self.covers.update("metric:" + m.split("(")[0] for h in [{"metrics": metrics}] + list(heads)
+                           for m in h["metrics"])
         lo = ", ".join("%s=%s" % (k, fmt(v)) for k, v in loss_options.items())
+        loss_text = loss + ("(%s)" % lo if lo else "")
+        if heads:
+            self.covers.add("training:several_outputs")
+            # Each output's loss, weight and metrics, by the output's name.
+            loss_text = "{%s}" % ", ".join(["%s: %s" % (out.name, loss_text)] +
+                                           ["%s: %s" % (h["out"].name, h["loss"]) for h in heads])
+            loss_text += "\n  loss_weights = {%s}" % ", ".join("%s: %s" % (h["out"].name, fmt(h["weight"]))
+                                                                for h in heads)
+            per_output = [(out.name, metrics)] + [(h["out"].name, h["metrics"]) for h in heads]
+            metrics_line = "  metrics = {%s}\n" % ", ".join("%s: [%s]" % (o, ", ".join(m))
+                                                             for o, m in per_output if m)
+            self.covers.update("loss:" + h["loss"] for h in heads)
+        else:
+            metrics_line = "  metrics = [%s]\n" % ", ".join(metrics) if metrics else ""
         oo = ", ".join("%s=%s" % (k, fmt(v)) for k, v in optimizer_options.items())
         self.covers.add("loss:" + loss)
         self.covers.update("loss_option:%s.%s=%s" % (loss, k, fmt(v)) for k, v in loss_options.items())
@@ -432,8 +448,8 @@ class Model:
             # (dl.augment), which the cases check; no source is read.
             data_lines = "  data {\n    source = %s\n%s  }\n" % (self.data_source, "".join(
                 "    %s\n" % step for step in self.data_steps))
-        return "model %s {\n%s\n}\n\ntrain %s {\n  loss = %s%s\n  optimizer = %s(%s)\n%s  batch_size = %d\n%s%s}\n" % (
-            name, "\n".join(self.lines), name, loss, "(%s)" % lo if lo else "", optimizer, oo,
+        return "model %s {\n%s\n}\n\ntrain %s {\n  loss = %s\n  optimizer = %s(%s)\n%s  batch_size = %d\n%s%s}\n" % (
+            name, "\n".join(self.lines), name, loss_text, optimizer, oo,
             metrics_line, self.batch, precision_line, data_lines)
 
 
@@ -480,23 +496,31 @@ def head(model, t, loss, loss_options, classes, sequence=False):
 
 def finish(model, name, t, loss="categorical_crossentropy", loss_options=None,
            optimizer="sgd", optimizer_options=None, classes=None, metrics=(), sequence=False,
-           loss_scale="", precision=""):
+           loss_scale="", precision="", heads=()):
+    """|heads|: more outputs from |t|, each a dict of `loss`, `classes`,
+    `weight` and `metrics` (a list)."""
     loss_options = dict(loss_options or {})
     model.loss_scale = loss_scale or model.loss_scale
     model.precision = precision or model.precision
     classes = classes or model.rng.choice([2, 3, 5])
     out = head(model, t, loss, loss_options, classes, sequence)
+    heads = [dict(h, out=head(model, t, h["loss"], {}, h["classes"])) for h in heads]
     if out.kind == "seq":
         model.covers.add("output:sequence")
     optimizer_options = dict(optimizer_options or {})
     optimizer_options.setdefault("learning_rate", LEARNING_RATE)
     if isinstance(optimizer_options["learning_rate"], Schedule):
         model.covers.update(optimizer_options["learning_rate"].covers())
-    text = model.text(name, out, loss, loss_options, optimizer, optimizer_options, metrics)
+    text = model.text(name, out, loss, loss_options, optimizer, optimizer_options, metrics, heads)
+    # What the runner feeds each output's labels (`labels`, or
+    # `<output>/labels` for several).
+    outputs = [{"name": out.name, "loss": loss, "classes": classes}] + [
+        {"name": h["out"].name, "loss": h["loss"], "classes": h["classes"]} for h in heads]
     return {"name": name, "text": text, "batch": model.batch, "covers": sorted(model.covers),
             "inputs": [{"name": i.name, "kind": i.kind, "dims": i.dims, "vocab": i.vocab,
                         "dtype": getattr(i, "dtype", "")} for i in model.inputs],
-            "loss": loss, "loss_options": loss_options, "classes": classes, "uncropped": model.uncropped}
+            "loss": loss, "loss_options": loss_options, "classes": classes, "outputs": outputs,
+            "uncropped": model.uncropped}
 
 
 def option_values(catalog, layer, option):
@@ -644,6 +668,16 @@ def conformance_cases(catalog_data, seed=1):
             case("metric_" + metric["name"] + labels,
                  lambda m, r: m.apply("dense", start(m, "flat", r), {"units": 4, "activation": "relu"}),
                  metrics=[call], classes=3, loss=loss)
+    # Several outputs, each with its loss, weight and metrics: the model
+    # trains on their weighted sum; under mixed_fp16 every output's loss
+    # gradient carries the one loss scale.
+    for label, precision, loss_scale in (("", "", ""), ("_mixed_fp16", "mixed_fp16", "dynamic(growth_steps=1)")):
+        case("several_outputs" + label,
+             lambda m, r: m.apply("dense", start(m, "flat", r), {"units": 5, "activation": "relu"}),
+             loss="sparse_categorical_crossentropy", classes=3, metrics=["accuracy"],
+             precision=precision, loss_scale=loss_scale,
+             heads=[{"loss": "mse", "classes": 2, "weight": 0.5, "metrics": []},
+                    {"loss": "binary_crossentropy", "classes": 4, "weight": 2.0, "metrics": ["accuracy"]}])
     # A sequence of predictions (one per position) with every loss: each
     # example's loss and scores are the means over its positions.
     for loss in catalog.losses:
@@ -830,14 +864,15 @@ def random_model(catalog_data, seed):
     model.precision = random.Random("precision:%s" % seed).choice(
         ["", "", "mixed_bf16", "mixed_fp16"])
     # A float32 image as the first input gets data transforms now and then,
-    # which the training step applies (drawn apart); only under fp32: the
-    # step's comparison allows for the rounding @grad shows, and @grad does
-    # not augment, so a 16-bit rounding of an augmented pixel that flips
-    # (fuzz seed 510822033, mixed_fp16 after a rotation: an Adam slot 2.2e-4
-    # off on both backends alike) has no allowance.
+    # which the training step applies (drawn apart). The step's comparison
+    # allows for its own rounding response (check_backends: the step's
+    # gradients are of the augmented batch, not @grad's), so 16-bit policies
+    # take them too (seed 510822033: mixed_fp16 after a rotation, an Adam
+    # slot 2.2e-4 off on cpu and cuda-sim alike when the allowance came from
+    # @grad alone).
     augment = random.Random("augment:%s" % seed)
     first = model.inputs[0]
-    if (first.kind == "image" and not getattr(first, "dtype", "") and not model.precision
+    if (first.kind == "image" and not getattr(first, "dtype", "")
             and augment.random() < 0.25):
         kinds = [t for t in catalog.data["data_transforms"]
                  if t["in_training_step"] and t["name"] != "random_crop"]  # npz: sizes unknown
@@ -852,5 +887,16 @@ def random_model(catalog_data, seed):
                 options = augment.choice(variants)
                 model.data_steps.append("%s(%s)" % (transform["name"], ", ".join(
                     "%s=%s" % (k, fmt(v)) for k, v in options.items())))
+    # More outputs now and then, each with its own loss and weight (drawn
+    # apart).
+    several = random.Random("heads:%s" % seed)
+    heads = []
+    if several.random() < 0.15:
+        for _ in range(several.choice([1, 2])):
+            head_loss = several.choice(sorted(catalog.losses))
+            heads.append({"loss": head_loss, "classes": several.choice(
+                              [1, 2, 4] if head_loss in ("mse", "binary_crossentropy") else [2, 4]),
+                          "weight": several.choice([0.25, 1.0, 3.0]),
+                          "metrics": ["accuracy"] if head_loss != "mse" and several.random() < 0.5 else []})
     return finish(model, "fuzz_%d" % seed, t, loss, loss_options, optimizer, optimizer_options,
-                  metrics=metrics, sequence=sequence)
+                  metrics=metrics, sequence=sequence, heads=heads)

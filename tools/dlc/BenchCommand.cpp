@@ -75,11 +75,13 @@ int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
     }
     storage.emplace_back(v.bytes());
     v.data = storage.back().data();
+    // An output's labels (`labels`, or `<output>/labels`): one-hot rows.
+    const bool labels = rt::isLabelsInput(spec.name);
     for (int64_t i = 0; i < v.numel(); ++i) {
       uint64_t r = (uint64_t(i) * 0x9e3779b97f4a7c15ull) >> 40;
       if (rt::isFloatDType(v.dtype))
         rt::storeElement(v.dtype, v.data, i,
-                         spec.name == "labels" ? (i % spec.shape.back() == 0) : float(r % 1000) / 1000);
+                         labels ? (i % spec.shape.back() == 0) : float(r % 1000) / 1000);
       else if (v.dtype == rt::DType::kI32)
         v.i32()[i] = int32_t(r % 10);
       else

@@ -751,8 +751,10 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
     batchData.emplace_back(size_t(rt::numElements(spec.shape)) * rt::dtypeSize(spec.dtype));
     in.push_back({batchData.back().data(), spec.dtype, spec.shape});
   }
-  std::vector<float> predictions;
-  std::vector<int64_t> outShape;
+  // One tensor of predictions per model output, [examples, width].
+  const std::vector<rt::TensorSpec> outputSpecs = session->outputs("infer");
+  std::vector<std::vector<float>> predictions(outputSpecs.size());
+  std::vector<int64_t> widths(outputSpecs.size(), 0);
   for (int64_t start = 0; start < examples; start += batch) {
     const int64_t count = std::min(batch, examples - start);
     for (size_t k = 0; k < specs.size(); ++k) {
@@ -772,27 +774,37 @@ int runCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &o
     run.checkNumerics = options.checkNumerics;
     if (rt::Status s = session->run("infer", in, &outs, run); !s.ok())
       return fail(s);
-    int64_t width = outs[0].numel() / batch;
-    outShape = {examples, width};
-    predictions.insert(predictions.end(), outs[0].f32(), outs[0].f32() + count * width);
+    for (size_t o = 0; o < outs.size() && o < predictions.size(); ++o) {
+      widths[o] = outs[o].numel() / batch;
+      predictions[o].insert(predictions[o].end(), outs[o].f32(), outs[o].f32() + count * widths[o]);
+    }
   }
+  // One output's tensor is `predictions`; several are named after the outputs.
+  const bool several = predictions.size() > 1;
   if (!options.output.empty()) {
-    std::vector<rt::TensorToWrite> tensors = {
-        {"predictions", rt::DType::kF32, outShape, predictions.data(),
-         predictions.size() * sizeof(float)}};
+    std::vector<rt::TensorToWrite> tensors;
+    for (size_t o = 0; o < predictions.size(); ++o)
+      tensors.push_back({several ? outputSpecs[o].name : std::string("predictions"), rt::DType::kF32,
+                         {examples, widths[o]}, predictions[o].data(), predictions[o].size() * sizeof(float)});
     if (rt::Status s = rt::writeSafetensors(options.output, tensors); !s.ok())
       return fail(s);
     std::printf("wrote %lld predictions to %s\n", (long long)examples, options.output.c_str());
     return 0;
   }
-  int64_t width = outShape.empty() ? 0 : outShape[1];
   for (int64_t e = 0; e < examples; ++e) {
-    const float *row = predictions.data() + e * width;
-    int64_t best = std::max_element(row, row + width) - row;
-    if (size_t(e) < names.size())
-      std::printf("%s: class %lld (%.4f)\n", names[size_t(e)].c_str(), (long long)best, row[best]);
-    else
-      std::printf("%lld: class %lld (%.4f)\n", (long long)e, (long long)best, row[best]);
+    std::string line = size_t(e) < names.size() ? names[size_t(e)] : std::to_string(e);
+    for (size_t o = 0; o < predictions.size(); ++o) {
+      const float *row = predictions[o].data() + e * widths[o];
+      const int64_t best = std::max_element(row, row + widths[o]) - row;
+      char text[160];
+      if (several && widths[o] == 1) // a value (regression), not a class
+        std::snprintf(text, sizeof text, " %s: %.4f", outputSpecs[o].name.c_str(), row[0]);
+      else
+        std::snprintf(text, sizeof text, "%s%s class %lld (%.4f)", several ? " " : "",
+                      several ? (outputSpecs[o].name + ":").c_str() : "", (long long)best, row[best]);
+      line += (o ? "," : ":") + std::string(text);
+    }
+    std::printf("%s\n", line.c_str());
   }
   return 0;
 }

@@ -178,6 +178,15 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
   std::string z = inputName(op.getOperand(0)), labels = inputName(op.getOperand(1));
   std::string c = std::to_string(f.classes) + "ll", rows = std::to_string(f.rows) + "ll";
   auto outOf = [&](Value v) { return resultName(group, v); };
+  // One output's share of a model's loss (dl.loss's weight): the value
+  // times it in double, the gradient in the compute type.
+  std::string weighted, weightedGrad;
+  if (auto weight = op.getAttrOfType<FloatAttr>("weight"); weight && weight.getValueAsDouble() != 1.0) {
+    char digits[32];
+    std::snprintf(digits, sizeof digits, "%.17g", weight.getValueAsDouble());
+    weighted = std::string(" * ") + digits;
+    weightedGrad = " * " + t.exact(weight.getValueAsDouble());
+  }
   std::string s;
   if (isa<dl::ExampleLossOp>(op)) {
     // Each example's loss, by one warp: the mean over its positions' rows
@@ -197,7 +206,7 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
         "        t += " + elementLoss(t, f, z, c) + ";\n    }\n"
         "    for (int o = 16; o > 0; o /= 2)\n      t += __shfl_xor_sync(0xffffffffu, t, o);\n"
         "    if (lane == 0)\n      " + outOf(op.getResult(0)) + "[example] = (" + T + ")(t / (double)" + p +
-        ");\n  }\n}\n";
+        weighted + ");\n  }\n}\n";
   } else if (isa<dl::LossOp>(op)) {
     kernel.block = {256, 1, 1};
     kernel.grid = {1, 1, 1};
@@ -213,7 +222,7 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
         "    total += t;\n  }\n  if (lane == 0)\n    warpTotals[warp] = total;\n  __syncthreads();\n"
         "  if (threadIdx.x == 0) {\n    double sum = 0.0;\n    for (int w = 0; w < 8; ++w)\n"
         "      sum += warpTotals[w];\n    " + outOf(op.getResult(0)) + "[0] = (" + T + ")(sum / " + rows +
-        ");\n  }\n}\n";
+        weighted + ");\n  }\n}\n";
   } else {
     Operation *bias = body.without_terminator().begin() != body.without_terminator().end() &&
                               std::next(body.without_terminator().begin()) != body.without_terminator().end()
@@ -243,7 +252,7 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
     s += "  for (long long row = blockIdx.x * 8ll + warp; row < " + rows + "; row += gridDim.x * 8ll) {\n"
          "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
          "    for (long long j = lane; j < " + c + "; j += 32) {\n"
-         "      const " + T + " g = " + elementGrad(t, f, z, c) + " / (" + T + ")" + rows + scaled + ";\n      " + (grad.empty() ? "" : grad + "[row * " + c + " + j] = g;\n      ") +
+         "      const " + T + " g = " + elementGrad(t, f, z, c) + " / (" + T + ")" + rows + weightedGrad + scaled + ";\n      " + (grad.empty() ? "" : grad + "[row * " + c + " + j] = g;\n      ") +
          (bias ? "atomicAdd(&" + (sharedSums ? std::string("partial") : reduced) + "[j], g);\n"
                : std::string("(void)g;\n")) + "    }\n  }\n";
     if (sharedSums)

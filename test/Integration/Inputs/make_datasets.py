@@ -11,6 +11,9 @@ relative to the .dl file. Used by test/Integration/data-sources.test.
   images.dl       image_folder: PNG and JPEG, grey and RGB, of several sizes,
                   decoded to the model's 16x16x3; a test folder
   multilabel.dl   safetensors: f32 [N, 4] 0/1 targets, binary_crossentropy
+  two_outputs.dl  npz: features [6] -> price [1] (mse, weight 0.5) and dept
+                  (3 classes, sparse_categorical_crossentropy): one target
+                  array per output, named after it
 """
 import os
 import sys
@@ -73,6 +76,39 @@ write("two_inputs.dl", """model two_inputs {
 }
 """ + train_block("two_inputs", "sparse_categorical_crossentropy",
                   'npz("train.npz", test="test.npz")'))
+
+# Two outputs from one input: a price (regression) and a department (class
+# ids), each array of targets named after its output.
+def two_outputs(n):
+    features = rng.normal(0, 1, (n, 6)).astype(np.float32)
+    price = (features[:, :3] @ np.array([1.0, -0.5, 0.25]) + 0.5).astype(np.float32)[:, None]
+    dept = np.argmax(features[:, 3:], axis=1).astype(np.int32)
+    return features, price, dept
+
+
+f, p, d = two_outputs(300)
+np.savez(os.path.join(out, "shop_train.npz"), features=f, price=p, dept=d)
+f, p, d = two_outputs(60)
+np.savez(os.path.join(out, "shop_test.npz"), features=f, price=p, dept=d)
+write("two_outputs.dl", """model two_outputs {
+  input features: [6]
+  h = dense(32, activation=relu)(features)
+  price = dense(1)(h)
+  dept = dense(3, activation=softmax)(h)
+  output price, dept
+}
+
+train two_outputs {
+  loss = {price: mse, dept: sparse_categorical_crossentropy}
+  loss_weights = {price: 0.5}
+  metrics = {dept: [accuracy]}
+  optimizer = adam(learning_rate=0.02)
+  batch_size = 16
+  data {
+    source = npz("shop_train.npz", test="shop_test.npz")
+  }
+}
+""")
 
 # One input named `x` in the file, float one-hot targets `y`.
 x = rng.normal(0, 1, (200, 5)).astype(np.float32)
