@@ -104,26 +104,7 @@ private:
   std::unique_ptr<State> state_;
 };
 
-namespace data {
-class Pipeline;
-}
-/// The bundle's data transforms (rescale, normalize, resize...) for raw examples
-/// of |exampleShape| (f32), as inference applies them.
-Status inferencePipeline(const Bundle &bundle, const std::vector<int64_t> &exampleShape,
-                         data::Pipeline *out);
-
 /// Peak resident memory of this process in bytes.
-/// The examples `dlc run --input` predicts from: |input| is a data source as
-/// --data takes it (KIND:key=value,...) or a file whose extension says the
-/// kind (.npz, .npy, .csv, .safetensors; anything else IDX images), read
-/// without targets (data::ModelSignature::targets). One vector per model
-/// input (|inputs|: the infer program's), |*count| examples each, values as
-/// floats (ids exactly, up to 2^24); the first input went through the
-/// bundle's data transforms as in evaluation.
-Status readExamplesToPredict(const Bundle &bundle, const std::vector<TensorSpec> &inputs,
-                             const std::string &input, std::vector<std::vector<float>> *values,
-                             int64_t *count);
-
 uint64_t peakResidentBytes();
 
 } // namespace dlc::rt

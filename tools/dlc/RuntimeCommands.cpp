@@ -8,6 +8,7 @@
 #if DLC_HAVE_CUDA_SIM
 #include "runtime/cuda_sim/sim_module.h"
 #endif
+#include "runtime/data_setup.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/idx.h"
 #include "runtime/data/image.h"
