@@ -96,11 +96,10 @@ void eraseDeadOps(func::FuncOp function) {
 /// result |output|: `labels`, or `<output>/labels` for a model with several.
 StringAttr labelsName(func::FuncOp forward, unsigned output) {
   MLIRContext *context = forward.getContext();
+  if (forward.getNumResults() == 1)
+    return StringAttr::get(context, "labels");
   auto name = forward.getResultAttrOfType<StringAttr>(output, "dl.name");
-  if (forward.getNumResults() == 1 || !name)
-    return StringAttr::get(context, forward.getNumResults() == 1 ? "labels"
-                                                                 : "output" + std::to_string(output) + "/labels");
-  return StringAttr::get(context, name.getValue() + "/labels");
+  return StringAttr::get(context, (name ? name.str() : "output" + std::to_string(output)) + "/labels");
 }
 
 /// What a program logs of output |output|: |quantity| itself for a model

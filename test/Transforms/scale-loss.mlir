@@ -76,3 +76,28 @@ module @explicit {
   }
   dl.train_setup {batch_size = 2 : i64, data_transforms = [], epochs = 1 : i64, loss = #dl.config<"mse", {}>, loss_scale = #dl.config<"dynamic", {growth_steps = 10 : i64, initial_scale = 8.0 : f64}>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.000000e-01 : f64, momentum = 0.000000e+00 : f64, nesterov = false}>, precision = #dl<precision fp32>, shuffle = true, validation = "test"}
 }
+
+// -----
+
+// Tests that a model with two outputs scales both loss gradients by the one
+// state (the gradients they add up to are checked once).
+// CHECK-LABEL: module @two_outputs
+// CHECK-LABEL: func.func @train_step
+// CHECK-NEXT: %[[STATE:.*]] = dl.weight @"optimizer/loss_scale" : tensor<5xf32>
+// CHECK-DAG: dl.loss_grad %{{[^,]*}}, %{{[^,]*}}, %[[STATE]] {config = #dl.config<"mse"
+// CHECK-DAG: dl.loss_grad %{{[^,]*}}, %{{[^,]*}}, %[[STATE]] {config = #dl.config<"categorical_crossentropy"
+// CHECK: dl.loss_scale_update %[[STATE]]
+// CHECK-NOT: dl.loss_scale_update
+module @two_outputs {
+  dl.param @"a/kernel" : tensor<4x1xf32> init glorot_uniform
+  dl.param @"b/kernel" : tensor<4x2xf32> init glorot_uniform
+  func.func @forward(%arg0: tensor<?x4xf32> {dl.name = "x"}) -> (tensor<?x1xf32> {dl.name = "a"}, tensor<?x2xf32> {dl.name = "b"}) {
+    %0 = dl.weight @"a/kernel" : tensor<4x1xf32>
+    %1 = dl.dense %arg0, %0 : (tensor<?x4xf32>, tensor<4x1xf32>) -> tensor<?x1xf32>
+    %2 = dl.weight @"b/kernel" : tensor<4x2xf32>
+    %3 = dl.dense %arg0, %2 : (tensor<?x4xf32>, tensor<4x2xf32>) -> tensor<?x2xf32>
+    %4 = dl.softmax %3 {axis = -1 : i64} : (tensor<?x2xf32>) -> tensor<?x2xf32>
+    return %1, %4 : tensor<?x1xf32>, tensor<?x2xf32>
+  }
+  dl.train_setup {batch_size = 2 : i64, data_transforms = [], epochs = 1 : i64, loss = [#dl.config<"mse", {}>, #dl.config<"categorical_crossentropy", {from_logits = false, label_smoothing = 0.0 : f64}>], loss_weights = array<f64: 2.0, 1.0>, metrics = [], optimizer = #dl.config<"sgd", {learning_rate = 1.0e-2 : f64, momentum = 0.0 : f64, nesterov = false}>, precision = #dl<precision mixed_fp16>, shuffle = true, validation = "test"}
+}
