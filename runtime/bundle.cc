@@ -290,6 +290,15 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
             image->cubin_offset() > payloadSize ||
             image->cubin_bytes() > payloadSize - image->cubin_offset())
           return invalid(origin, wk + " CUDA image lies outside the payload");
+    if (const fb::KernelCost *cost = kernel->cost()) {
+      if (!knownEnum(cost->unit()))
+        return invalid(origin, wk + ".cost.unit " + std::to_string(int(cost->unit())) +
+                                   " is unknown");
+      // The roofline model divides by it.
+      if (!(cost->efficiency() > 0.0f && cost->efficiency() <= 1.0f))
+        return invalid(origin, wk + ".cost.efficiency " + std::to_string(cost->efficiency()) +
+                                   " is not a fraction in (0, 1]");
+    }
     // What a CUDA execution touches must be in memory.
     auto storedOnly = [&](const flatbuffers::Vector<uint32_t> *v, const std::string &w) {
       if (v)
@@ -374,6 +383,11 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
 }
 
 } // namespace
+
+uint64_t bufferBytes(const fb::Buffer &b) {
+  return uint64_t(numElements(std::vector<int64_t>(b.shape()->begin(), b.shape()->end()))) *
+         dtypeSize(fromFbDType(b.dtype()));
+}
 
 DType fromFbDType(fb::DType t) { return DType(t); } // same values; the loader checks the range
 

@@ -21,7 +21,7 @@
 
 namespace dlc::rt {
 
-constexpr uint32_t kBundleVersion = 4;
+constexpr uint32_t kBundleVersion = 5;
 
 /// Every arena buffer's offset is a multiple of this (the memory plan places
 /// them so; the loader refuses others: vector loads and no misaligned element).
@@ -63,6 +63,9 @@ private:
 /// it; it is what says which machine's compiler wrote the bundle.
 constexpr size_t kSignatureTrailerBytes = 40;
 constexpr char kSignatureMagic[4] = {'D', 'L', 'C', 'S'};
+
+/// The bytes of buffer |b|'s elements (of a loaded, hence verified, bundle).
+uint64_t bufferBytes(const fb::Buffer &b);
 
 /// The file bytes of a bundle: header, |flatbuffer|, |payload|.
 std::vector<uint8_t> encodeBundle(const uint8_t *flatbuffer, size_t flatbufferBytes,

@@ -1,6 +1,7 @@
 //===- ProgramLowering.cpp - One function to one runtime program ---------===//
 #include "compiler/Target/ProgramLowering.h"
 
+#include "compiler/Analysis/KernelCost.h"
 #include "compiler/Codegen/CUDA/CudaEmitter.h"
 #include "compiler/Kernels/KernelRegistry.h"
 #include "dialects/DL/DLOps.h"
@@ -621,6 +622,19 @@ std::string locationText(Location loc) {
   return "";
 }
 
+/// Where |group|'s CUDA kernel computes: tensor cores when its emitter
+/// used them, the f64 units for a chain computing in f64.
+fb::ComputeUnit computeUnitOf(dl::FusedOp group, const KernelCode &code) {
+  if (code.tensorCores)
+    return fb::ComputeUnit::tensor_16bit;
+  bool f64 = false;
+  group.getBody().walk([&](Operation *op) {
+    for (Type t : op->getResultTypes())
+      f64 |= isa<ShapedType>(t) && cast<ShapedType>(t).getElementType().isF64();
+  });
+  return f64 ? fb::ComputeUnit::fp64 : fb::ComputeUnit::fp32;
+}
+
 flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
   flatbuffers::FlatBufferBuilder &fbb = *this->fbb;
   std::vector<flatbuffers::Offset<fb::Buffer>> fbBuffers;
@@ -683,9 +697,12 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
     std::vector<uint32_t> grid(c.grid.begin(), c.grid.end()), block(c.block.begin(), c.block.end());
     auto launch = fb::CreateCudaLaunchDirect(fbb, c.entry.c_str(), &args, &grid, &block, 0,
                                              c.takesStep, &zeroed, c.family.c_str());
+    KernelCost counted = costOf(fused);
+    auto cost = fb::CreateKernelCost(fbb, counted.flops, counted.bytes, computeUnitOf(fused, c),
+                                     float(c.efficiency), uint64_t(c.globalAtomics));
     fbKernels.push_back(fb::CreateKernel(fbb, name, opsVector, locationsVector, c.sourceOffset,
                                          c.sourceBytes, fbb.CreateVector(images),
-                                         fb::CudaExecution::CudaLaunch, launch.Union(), cpu));
+                                         fb::CudaExecution::CudaLaunch, launch.Union(), cpu, cost));
   }
   std::vector<flatbuffers::Offset<flatbuffers::String>> inNames, outNames;
   for (const std::string &s : inputNames)

@@ -18,11 +18,6 @@ Status invalid(const std::string &message) {
   return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, message);
 }
 
-size_t bufferBytes(const fb::Buffer &b) {
-  return size_t(numElements(std::vector<int64_t>(b.shape()->begin(), b.shape()->end()))) *
-         dtypeSize(fromFbDType(b.dtype()));
-}
-
 /// One kernel of a prepared program, as the device executes it: a launch
 /// (its arguments fixed at preparation: buffers, and the address of the
 /// program's step word), or (no handle) device copies.

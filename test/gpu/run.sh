@@ -228,14 +228,22 @@ EOF
 # times from a short profiled run (profiling synchronizes after each kernel,
 # so its throughput is not the one reported).
 bench() {
-  local model peer steps=50 warmup=5 size=b128 ours theirs figures=""
+  local model peer steps=50 warmup=5 size=b128 ours theirs figures="" measured predicted gpu=h200
   [ "$dry" = 1 ] && steps=2 warmup=1 size=fixture
+  # The roofline model's device: the one present (dlc inspect --device).
+  [ "$dry" = 0 ] && nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H100 && gpu=h100
   for model in mnist_cnn text_lstm; do
     ours=$("$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps $steps \
       --warmup $warmup --json) || exit 1
     echo "dlc: $ours"
+    measured=$(python3 -c 'import json, sys; print("%.3f" % json.loads(sys.argv[1])["ms_per_step"])' "$ours")
     ours=$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["samples_per_sec"])' "$ours")
-    figures+=" $model dlc $ours samples/s"
+    # What the roofline model predicted for the step, against what it took.
+    "$rt" inspect "$dir/examples/$model.$size.dlcb" --device $gpu > "$logs/roofline-$model.txt" || exit 1
+    predicted=$("$rt" inspect "$dir/examples/$model.$size.dlcb" --device $gpu --json | python3 -c \
+      'import json, sys; print("%.3f" % (1e3 * next(p["seconds"] for p in json.load(sys.stdin)["roofline"]["programs"] if p["name"] == "train_step")))')
+    echo "roofline on $gpu: train_step predicted $predicted ms, measured $measured ms"
+    figures+=" $model dlc $ours samples/s ($measured ms/step, $gpu roofline $predicted)"
     peer=$([ $model = mnist_cnn ] && echo cnn || echo lstm)
     if [ "$dry" = 0 ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null; then
       theirs=$(python3 "$scripts/peer_torch.py" --device cuda --model $peer --mode train --batch 128 \

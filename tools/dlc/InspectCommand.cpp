@@ -7,9 +7,11 @@
 #include "tools/dlc/InspectCommand.h"
 
 #include "runtime/bundle.h"
+#include "runtime/roofline.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -25,13 +27,6 @@ std::string shapeText(const flatbuffers::Vector<int64_t> *shape) {
   for (size_t i = 0; i < shape->size(); ++i)
     s += (i ? "," : "") + std::to_string(shape->Get(i));
   return s + "]";
-}
-
-uint64_t bufferBytes(const fb::Buffer *b) {
-  uint64_t n = rt::dtypeSize(rt::fromFbDType(b->dtype()));
-  for (int64_t d : *b->shape())
-    n *= uint64_t(d);
-  return n;
 }
 
 std::vector<uint32_t> dims(const flatbuffers::Vector<uint32_t> *v) {
@@ -131,7 +126,7 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
       prog["buffers"].push_back({{"name", b->name() ? b->name()->str() : ""},
                                  {"kind", kindName(b->kind())},
                                  {"shape", shapeText(b->shape())},
-                                 {"bytes", bufferBytes(b)},
+                                 {"bytes", rt::bufferBytes(*b)},
                                  {"offset", b->offset()}});
     out["programs"].push_back(prog);
   }
@@ -207,20 +202,132 @@ void printText(const nlohmann::json &j, bool precision) {
   }
 }
 
+nlohmann::json deviceJson(const rt::DeviceSpec &d) {
+  return {{"name", d.name},
+          {"description", d.description},
+          {"sms", d.sms},
+          {"bandwidth_bytes_per_second", d.bandwidth},
+          {"fp32_flops", d.peak[int(fb::ComputeUnit::fp32)]},
+          {"fp64_flops", d.peak[int(fb::ComputeUnit::fp64)]},
+          {"tensor_16bit_flops", d.peak[int(fb::ComputeUnit::tensor_16bit)]},
+          {"tensor_tf32_flops", d.peak[int(fb::ComputeUnit::tensor_tf32)]},
+          {"atomics_per_second", d.atomicsPerSecond}};
+}
+
+/// Each program's roofline prediction on |device| (runtime/roofline.h).
+nlohmann::json rooflineJson(const rt::Bundle &bundle, const rt::DeviceSpec &device) {
+  nlohmann::json out = {{"device", deviceJson(device)}, {"programs", nlohmann::json::array()}};
+  for (const fb::Program *p : *bundle.root().programs()) {
+    rt::ProgramEstimate e = rt::estimateProgram(*p, device);
+    nlohmann::json prog = {{"name", e.program},
+                           {"seconds", e.seconds},
+                           {"kernel_seconds", e.kernelSeconds},
+                           {"host_copy_seconds", e.hostCopySeconds},
+                           {"flops", e.flops},
+                           {"bytes", e.bytes},
+                           {"kernels", nlohmann::json::array()}};
+    for (size_t i = 0; i < e.kernels.size(); ++i) {
+      const rt::KernelEstimate &k = e.kernels[i];
+      const fb::Kernel *kernel = p->kernels()->Get(uint32_t(i));
+      const fb::CudaLaunch *launch = kernel->cuda_as_CudaLaunch();
+      prog["kernels"].push_back({{"name", k.kernel},
+                                 {"family", launch && launch->family() ? launch->family()->str()
+                                                                        : fb::EnumNameCudaExecution(kernel->cuda_type())},
+                                 {"flops", k.flops},
+                                 {"bytes", k.bytes},
+                                 {"unit", fb::EnumNameComputeUnit(k.unit)},
+                                 {"fill", k.fill},
+                                 {"compute_seconds", k.computeSeconds},
+                                 {"memory_seconds", k.memorySeconds},
+                                 {"atomics", k.atomics},
+                                 {"atomic_seconds", k.atomicSeconds},
+                                 {"seconds", k.seconds},
+                                 {"launches", k.launches},
+                                 {"bound", k.bound},
+                                 {"counted", k.counted}});
+    }
+    out["programs"].push_back(prog);
+  }
+  return out;
+}
+
+void printRoofline(const nlohmann::json &r) {
+  const nlohmann::json &d = r["device"];
+  std::printf("roofline on %s (%s: %d SMs, %.2f TB/s, f32 %.1f TFLOP/s, 16-bit tensor cores %.0f "
+              "TFLOP/s)\n",
+              d["name"].get<std::string>().c_str(), d["description"].get<std::string>().c_str(),
+              d["sms"].get<int>(), d["bandwidth_bytes_per_second"].get<double>() / 1e12,
+              d["fp32_flops"].get<double>() / 1e12, d["tensor_16bit_flops"].get<double>() / 1e12);
+  for (const auto &p : r["programs"]) {
+    int launches = 0, uncounted = 0;
+    for (const auto &k : p["kernels"]) {
+      launches += k["launches"].get<int>();
+      uncounted += !k["counted"].get<bool>();
+    }
+    std::printf("\nprogram %s: %.3f ms per run = kernels %.3f ms (%d launches, memsets and copies) "
+                "+ host copies %.3f ms; %.3f GFLOP, %.2f MB\n",
+                p["name"].get<std::string>().c_str(), p["seconds"].get<double>() * 1e3,
+                p["kernel_seconds"].get<double>() * 1e3, launches,
+                p["host_copy_seconds"].get<double>() * 1e3, p["flops"].get<double>() / 1e9,
+                p["bytes"].get<double>() / 1e6);
+    if (uncounted)
+      std::printf("  %d kernels without a cost in the bundle: issue time only\n", uncounted);
+    std::printf("  %-52s %-13s %10s %9s %5s %-7s %9s\n", "kernel", "family", "MFLOP", "MB", "SMs",
+                "bound", "us");
+    for (const auto &k : p["kernels"])
+      std::printf("  %-52s %-13s %10.2f %9.3f %4.0f%% %-7s %9.2f\n",
+                  k["name"].get<std::string>().c_str(), k["family"].get<std::string>().c_str(),
+                  k["flops"].get<double>() / 1e6, k["bytes"].get<double>() / 1e6,
+                  k["fill"].get<double>() * 100, k["bound"].get<std::string>().c_str(),
+                  k["seconds"].get<double>() * 1e6);
+  }
+}
+
 } // namespace
 
-int inspectBundle(const std::string &path, bool json, bool precision) {
+CLI::App *addInspectCommand(CLI::App &app, InspectOptions &options) {
+  CLI::App *inspect = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");
+  inspect->add_option("bundle", options.bundle, "the .dlcb file")->required();
+  inspect->add_flag("--json", options.json, "print JSON");
+  inspect->add_flag("--precision", options.precision,
+                    "under each kernel, each op's element types and why it runs in them");
+  inspect->add_option("--device", options.device,
+                      "predict each program's time per kernel on this GPU (a roofline model): " +
+                          rt::knownDeviceNames());
+  return inspect;
+}
+
+int inspectBundle(const InspectOptions &options) {
+  const rt::DeviceSpec *device = nullptr;
+  if (!options.device.empty() && !(device = rt::findDevice(options.device))) {
+    std::fprintf(stderr, "dlc: error: --device %s: not a GPU the roofline model knows (%s)\n",
+                 options.device.c_str(), rt::knownDeviceNames().c_str());
+    return 1;
+  }
   std::unique_ptr<rt::Bundle> bundle;
-  rt::Status status = rt::Bundle::load(path, &bundle);
+  rt::Status status = rt::Bundle::load(options.bundle, &bundle);
   if (!status.ok()) {
     std::fprintf(stderr, "dlc: error: %s\n", status.message().c_str());
     return 1;
   }
+  const fb::Bundle &root = bundle->root();
+  if (device && !(root.targets() && std::any_of(root.targets()->begin(), root.targets()->end(),
+                                                [](auto t) { return t->str() == "cuda"; }))) {
+    std::fprintf(stderr, "dlc: error: %s has no CUDA kernels to predict; compile it with "
+                 "`dlc compile --target cuda`\n", options.bundle.c_str());
+    return 1;
+  }
   nlohmann::json j = toJson(*bundle);
-  if (json)
+  if (device)
+    j["roofline"] = rooflineJson(*bundle, *device);
+  if (options.json)
     std::cout << j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  else
-    printText(j, precision);
+  else if (device) {
+    std::printf("bundle %s (from %s)\n", j["model"].get<std::string>().c_str(),
+                j["source"].get<std::string>().c_str());
+    printRoofline(j["roofline"]);
+  } else
+    printText(j, options.precision);
   return 0;
 }
 

@@ -8,7 +8,7 @@
 //                                       and the memory plan (dlc-plan-memory)
 //   dlc compile MODEL.dl -o M.dlcb     a bundle for the runtime
 //       [--target cpu,cuda [--cuda-arch sm_80,sm_90]]   with CUDA kernels (NVRTC)
-//   dlc inspect M.dlcb [--json]        programs, kernels, buffers of a bundle
+//   dlc inspect M.dlcb [--json] [--device h200]  programs, kernels, buffers of a bundle; predicted times
 //   dlc catalog [--json]               layers, options, losses, ops, kernel families
 //   dlc train|eval|run|bench M.dl|M.dlcb   execute on a runtime device
 //
@@ -63,7 +63,6 @@ struct Options {
   int64_t batch = 0;
   std::string precision; // "": the training setup's policy
   bool json = false;
-  bool inspectPrecision = false;
   bool verifyDiagnostics = false;
   bool debugInfo = false;
   bool splitInputFile = false;
@@ -443,11 +442,8 @@ int main(int argc, char **argv) {
       "catalog", "list the layers, losses, optimizers, metrics, data transforms, ops and kernel families");
   catalogCommand->add_flag("--json", options.json, "print JSON, with every option's type, default and range");
 
-  CLI::App *inspectCommand = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");
-  inspectCommand->add_option("bundle", options.input, "the .dlcb file")->required();
-  inspectCommand->add_flag("--json", options.json, "print JSON");
-  inspectCommand->add_flag("--precision", options.inspectPrecision,
-                           "under each kernel, each op's element types and why it runs in them");
+  dlc::InspectOptions inspectOptions;
+  CLI::App *inspectCommand = dlc::addInspectCommand(app, inspectOptions);
 
   try {
     app.parse(argc, argv);
@@ -463,7 +459,7 @@ int main(int argc, char **argv) {
   if (*gradCommand)
     return grad(options);
   if (*inspectCommand)
-    return dlc::inspectBundle(options.input, options.json, options.inspectPrecision);
+    return dlc::inspectBundle(inspectOptions);
   if (*catalogCommand)
     return dlc::printCatalog(options.json);
   if (int status = dlc::runRuntimeCommand(

@@ -17,16 +17,12 @@ int main(int argc, char **argv) {
   CLI::App app{"dlc-rt: train, evaluate, run, time and differentiate dlc bundles (.dlcb) without the compiler"};
   app.require_subcommand(1);
   std::string input;
-  bool json = false;
   dlc::RuntimeOptions options;
   dlc::RuntimeCommandSet commands =
       dlc::addRuntimeCommands(app, input, "the .dlcb file (dlc compile -o)", options);
   CLI::App *grad = dlc::addGradCommand(app, input, options);
-  CLI::App *inspect = app.add_subcommand("inspect", "list a bundle's programs, kernels and buffers");
-  inspect->add_option("bundle", input, "the .dlcb file")->required();
-  inspect->add_flag("--json", json, "print JSON");
-  bool precision = false;
-  inspect->add_flag("--precision", precision, "under each kernel, each op's element types and why");
+  dlc::InspectOptions inspectOptions;
+  CLI::App *inspect = dlc::addInspectCommand(app, inspectOptions);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success &success) {
@@ -36,7 +32,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (*inspect)
-    return dlc::inspectBundle(input, json, precision);
+    return dlc::inspectBundle(inspectOptions);
   auto load = [&](std::shared_ptr<const dlc::rt::Bundle> *out) {
     std::unique_ptr<dlc::rt::Bundle> bundle;
     dlc::rt::Status status = dlc::rt::Bundle::load(input, &bundle);

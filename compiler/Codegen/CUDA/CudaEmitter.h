@@ -36,6 +36,16 @@ struct CudaKernel {
   /// memory), passed after the results as `float *scratch`; its contents
   /// are undefined at the start.
   int64_t scratchBytes = 0;
+  /// Float atomic adds to device memory it issues per launch (not those to
+  /// shared memory): what contention on them costs is a roofline term.
+  int64_t globalAtomics = 0;
+  /// Whether its products run on tensor cores (16-bit operands, WMMA).
+  bool tensorCores = false;
+  /// The fraction of the peak of the units it computes on that its code
+  /// reaches with every SM busy (the roofline model, runtime/roofline.h):
+  /// its family's (set before the family emits it), unless its emitter
+  /// knows better.
+  double efficiency = 0;
 };
 
 /// What every architecture dlc compiles for (sm_75 and later) allows a
@@ -77,6 +87,9 @@ struct CudaFamily {
   const char *runs;   // the groups it writes
   const char *launch; // its launch shape
   const char *limits; // what it cannot run, beyond LaunchLimits
+  /// The fraction of the compute peak its kernels reach with every SM busy:
+  /// an estimate from the shape of its code, until the GPU check measures it.
+  double efficiency;
   bool (*matches)(dl::FusedOp group);
   mlir::LogicalResult (*emit)(dl::FusedOp group, CudaKernel &kernel);
   /// Whether its kernels may need scratch (CudaKernel::scratchBytes), which

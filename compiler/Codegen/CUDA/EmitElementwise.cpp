@@ -300,6 +300,8 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   kernel.block = {kThreads, 1, 1};
   int64_t perThread = vectorized ? width : 1;
   kernel.grid = {std::max<int64_t>(1, std::min(kMaxBlocks, (n / perThread + kThreads - 1) / kThreads)), 1, 1};
+  if (bias)
+    kernel.globalAtomics = sharedSums ? kernel.grid[0] * channels : n;
   std::string source = header(group, kernel) + functions;
   source += "extern \"C\" __global__ void __launch_bounds__(" + std::to_string(kThreads) + ") " +
             kernel.name + "(" + parameterList(group, usesStep) + ") {\n";

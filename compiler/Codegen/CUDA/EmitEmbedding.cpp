@@ -31,8 +31,10 @@ LogicalResult emitEmbedding(dl::FusedOp group, CudaKernel &kernel) {
   int64_t n = count * width;
   kernel.block = {256, 1, 1};
   kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(4096, (n + 255) / 256)), 1, 1};
-  if (grad)
+  if (grad) {
     kernel.zeroedOutputs.push_back(0);
+    kernel.globalAtomics = n;
+  }
   std::string w = std::to_string(width) + "ll";
   const ComputeType t = computeType(group);
   std::string s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " +

@@ -484,8 +484,14 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // grid.z stop at 65,535 blocks, which a large batch's rows pass.
   int64_t columnBlocks = softmax ? 1 : (g->n + kTile - 1) / kTile;
   kernel.grid = {columnBlocks * rowBlocks, 1, splits};
+  kernel.globalAtomics = (splits > 1 ? g->m * g->n : 0) + (columnSum.empty() ? 0 : kernel.grid[0] * kTile);
   kernel.block = {kThreads, 1, 1};
   const std::string tensorCores = tensorCoreType(t, anchor);
+  kernel.tensorCores = !tensorCores.empty();
+  // A 16x16x16 WMMA fragment per warp and k-step, loaded synchronously:
+  // far from the rate of Hopper's asynchronous warpgroup products.
+  if (kernel.tensorCores)
+    kernel.efficiency = 0.1;
   kernel.sharedBytes = ((columnSum.empty() ? 0 : kTile) + (pool ? kTile * (kTile + 1) : 0)) * t.bytes() +
                        (tensorCores.empty() ? 2 * kStep * (kTile + 4) * t.bytes()
                                             : kTile * (kStep + 8) * 2 + kStep * (kTile + 8) * 2 +

@@ -233,8 +233,10 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
     kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(1024, (f.rows + 7) / 8)), 1, 1};
     bool sharedSums = bias && f.classes <= kMaxSharedChannelSums;
     kernel.sharedBytes = sharedSums ? f.classes * t.bytes() : 0;
-    if (bias)
+    if (bias) {
       kernel.zeroedOutputs.push_back(resultIndex(group, bias->getResult(0)));
+      kernel.globalAtomics = sharedSums ? kernel.grid[0] * f.classes : f.rows * f.classes;
+    }
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
         "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels, z);
     // Dynamic loss scaling: the gradient times the state's scale (exact for

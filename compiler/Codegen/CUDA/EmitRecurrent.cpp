@@ -180,6 +180,8 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   bool shared = gradShared(t, l) <= kSharedLimit;
   int64_t rowElements = gradStateElements(l) + (shared ? 0 : gradShared(t, l) / t.bytes());
   kernel.grid = {l.n, 1, 1};
+  kernel.globalAtomics = l.n * l.steps * l.gates *
+                         ((db.empty() ? 0 : 1) + (dk.empty() ? 0 : l.features) + (drk.empty() ? 0 : l.units));
   kernel.sharedBytes = shared ? gradShared(t, l) : 0;
   kernel.scratchBytes = l.n * rowElements * t.bytes();
   s = header(group, kernel);
