@@ -49,18 +49,37 @@ struct KernelTime {
   int64_t runs = 0;
 };
 
+/// How a program's runs were executed.
+struct ExecutionCounts {
+  int64_t issued = 0;   // command by command from the host
+  int64_t replayed = 0; // as one captured graph (a GPU's)
+};
+
 class PreparedProgram {
 public:
   virtual ~PreparedProgram() = default;
-  /// Copies |inputs| (in the program's signature order, shapes checked by the
-  /// session) in, runs every kernel, and points |outputs| at the results,
-  /// which stay valid until the next run.
-  virtual Status run(const std::vector<TensorView> &inputs, const RunOptions &options,
-                     std::vector<TensorView> *outputs) = 0;
+  /// Takes the inputs of the next run (in the program's signature order,
+  /// shapes checked by the session). They are copied: the caller may reuse
+  /// its buffers when this returns. A device with its own memory starts
+  /// uploading them at once, beside a run in progress.
+  virtual Status stage(const std::vector<TensorView> &inputs) = 0;
+  /// Starts a run on the staged inputs; it may go on after this returns.
+  virtual Status start(const RunOptions &options) = 0;
+  /// Waits for the started run and points |outputs| at its results, which
+  /// stay valid until the next start().
+  virtual Status finish(std::vector<TensorView> *outputs) = 0;
+  /// One run: stage, start, finish.
+  Status run(const std::vector<TensorView> &inputs, const RunOptions &options,
+             std::vector<TensorView> *outputs) {
+    DLC_RETURN_IF_ERROR(stage(inputs), "");
+    DLC_RETURN_IF_ERROR(start(options), "");
+    return finish(outputs);
+  }
   /// Bytes of the program's arena (the memory plan's peak).
   virtual uint64_t arenaBytes() const = 0;
   /// Time per kernel over the runs made with RunOptions::profile.
   virtual std::vector<KernelTime> kernelTimes() const = 0;
+  virtual ExecutionCounts executionCounts() const = 0;
 };
 
 /// Parameters have one host copy, Parameter::data, which the session hands

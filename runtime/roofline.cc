@@ -11,6 +11,8 @@ namespace {
 // The share of the datasheet bandwidth a streaming kernel reaches (STREAM-
 // like copies reach 85-92% on A100 and H100).
 constexpr double kBandwidthReached = 0.85;
+// One host core's memcpy into page-locked staging, bytes/s.
+constexpr double kHostMemcpyBandwidth = 10e9;
 
 double blocksOf(const fb::CudaLaunch &launch) {
   double n = 1;
@@ -26,21 +28,22 @@ const std::vector<DeviceSpec> &knownDevices() {
   // the CUDA cores, 16-bit (fp16/bf16 with f32 accumulation) and TF32 on the
   // tensor cores. Issue and gap times are typical of the driver API
   // (cuLaunchKernel about 2-4 us of host time; about 1 us between dependent
-  // kernels on the device); host copies are synchronous from pageable memory.
+  // kernels on the device, graph nodes included; a graph's launch about
+  // 5 us). Host copies are asynchronous from page-locked memory (PCIe 5 x16
+  // on H100/H200, 4 on A100; Orin's host and device share LPDDR5).
   // The atomic rate is calibrated on one measurement: the text LSTM's
-  // lstm_grad on the H200 (2026-12-04) took about 2.9 ms for 337 M atomic
+  // lstm_grad on the H200 (2026-12-04) took about 2.8 ms for 337 M atomic
   // adds into weight gradients that all 128 blocks share; the others scale
   // it by their L2 clocks and sizes.
   static const std::vector<DeviceSpec> devices = {
       {"h200", "NVIDIA H200 SXM, 141 GB HBM3e", 132, 4.8e12, {67e12, 34e12, 989e12, 494e12},
-       3e-6, 1e-6, 1.2e11, 25e9, 10e-6},
+       3e-6, 1e-6, 5e-6, 1.2e11, 50e9, 4e-6},
       {"h100", "NVIDIA H100 SXM, 80 GB HBM3", 132, 3.35e12, {67e12, 34e12, 989e12, 494e12},
-       3e-6, 1e-6, 1.2e11, 25e9, 10e-6},
+       3e-6, 1e-6, 5e-6, 1.2e11, 50e9, 4e-6},
       {"a100", "NVIDIA A100 SXM, 80 GB HBM2e", 108, 2.039e12, {19.5e12, 9.7e12, 312e12, 156e12},
-       3e-6, 1.5e-6, 0.8e11, 12e9, 10e-6},
-      // Integrated: host and device share LPDDR5, copies stay in it.
+       3e-6, 1.5e-6, 5e-6, 0.8e11, 25e9, 4e-6},
       {"orin", "NVIDIA Jetson AGX Orin 64 GB (GA10B)", 16, 204.8e9, {5.3e12, 0.17e12, 42.5e12, 21.2e12},
-       8e-6, 2e-6, 0.1e11, 50e9, 15e-6},
+       8e-6, 2e-6, 15e-6, 0.1e11, 50e9, 10e-6},
   };
   return devices;
 }
@@ -59,22 +62,28 @@ std::string knownDeviceNames() {
   return names;
 }
 
-ProgramEstimate estimateProgram(const fb::Program &program, const DeviceSpec &device) {
+ProgramEstimate estimateProgram(const fb::Program &program, const DeviceSpec &device,
+                                Executor executor) {
   ProgramEstimate out;
   out.program = program.name()->str();
+  out.executor = executor;
   const auto &buffers = *program.buffers();
-  // Memsets and device copies: issued like launches, bound by bandwidth.
-  auto transfer = [&](uint64_t bytes) {
-    return std::max(device.issueSeconds,
-                    device.gapSeconds + double(bytes) / (device.bandwidth * kBandwidthReached));
+  // One command's time given its work on the device: issued from the host,
+  // the longer of the host's issue and the device's gap plus work; replayed
+  // in a graph, the device's alone.
+  auto command = [&](double work) {
+    return executor == Executor::issued ? std::max(device.issueSeconds, device.gapSeconds + work)
+                                        : device.gapSeconds + work;
   };
+  auto streamed = [&](uint64_t bytes) { return double(bytes) / (device.bandwidth * kBandwidthReached); };
   for (const fb::Kernel *k : *program.kernels()) {
     KernelEstimate e;
     e.kernel = k->name()->str();
+    double work = 0; // of its own launch
     if (const fb::CudaLaunch *launch = k->cuda_as_CudaLaunch()) {
       if (launch->zeroed())
         for (uint32_t b : *launch->zeroed()) {
-          e.seconds += transfer(bufferBytes(*buffers[b]));
+          e.seconds += command(streamed(bufferBytes(*buffers[b])));
           ++e.launches;
         }
       e.fill = std::min(1.0, blocksOf(*launch) / device.sms);
@@ -84,57 +93,64 @@ ProgramEstimate estimateProgram(const fb::Program &program, const DeviceSpec &de
         e.unit = cost->unit();
         e.computeSeconds =
             double(e.flops) / (device.peak[int(e.unit)] * double(cost->efficiency()) * e.fill);
-        e.memorySeconds = double(e.bytes) / (device.bandwidth * kBandwidthReached * e.fill);
+        e.memorySeconds = streamed(e.bytes) / e.fill;
         e.atomics = cost->atomics();
         e.atomicSeconds = double(e.atomics) / device.atomicsPerSecond;
       } else {
         e.counted = false;
       }
-      double work = std::max({e.computeSeconds, e.memorySeconds, e.atomicSeconds});
-      double onDevice = device.gapSeconds + work;
-      e.seconds += std::max(device.issueSeconds, onDevice);
+      work = std::max({e.computeSeconds, e.memorySeconds, e.atomicSeconds});
+      e.seconds += command(work);
       ++e.launches;
-      e.bound = device.issueSeconds >= onDevice     ? "launch"
-                : e.atomicSeconds > 0 && work == e.atomicSeconds ? "atomics"
-                : e.computeSeconds >= e.memorySeconds ? "compute"
-                                                      : "memory";
     } else if (const fb::DeviceCopy *copy = k->cuda_as_DeviceCopy()) {
       for (uint32_t b : *copy->to()) {
         e.bytes += 2 * bufferBytes(*buffers[b]);
-        e.seconds += transfer(2 * bufferBytes(*buffers[b]));
+        e.seconds += command(streamed(2 * bufferBytes(*buffers[b])));
         ++e.launches;
       }
-      e.memorySeconds = double(e.bytes) / (device.bandwidth * kBandwidthReached);
-      e.bound = e.seconds > double(e.launches) * device.issueSeconds ? "memory" : "launch";
+      work = e.memorySeconds = streamed(e.bytes);
     } else {
       // Not run on a CUDA device (a CPU-only bundle) or by a library call
-      // this model cannot count yet: its issue time only.
+      // this model cannot count yet: its overhead only.
       e.counted = false;
-      e.seconds = device.issueSeconds;
+      e.seconds = command(0);
       e.launches = 1;
-      e.bound = "launch";
     }
+    // What decides its time: overheads when they are most of it.
+    e.bound = e.seconds - work >= work                          ? "launch"
+              : e.atomicSeconds > 0 && work == e.atomicSeconds ? "atomics"
+              : e.computeSeconds >= e.memorySeconds            ? "compute"
+                                                               : "memory";
     out.flops += e.flops;
     out.bytes += e.bytes;
     out.kernelSeconds += e.seconds;
     out.kernels.push_back(std::move(e));
   }
-  auto hostCopy = [&](uint32_t b) {
-    return device.hostCopySeconds + double(bufferBytes(*buffers[b])) / device.hostBandwidth;
+  if (executor == Executor::graph)
+    out.kernelSeconds += device.graphLaunchSeconds;
+  // Inputs go up and outputs come down through page-locked staging: a host
+  // memcpy, then the bus.
+  auto hostCopy = [&](uint64_t bytes) {
+    return device.hostCopySeconds + double(bytes) / device.hostBandwidth +
+           double(bytes) / kHostMemcpyBandwidth;
   };
   if (program.inputs())
     for (uint32_t b : *program.inputs())
-      out.hostCopySeconds += hostCopy(b);
+      out.uploadSeconds += hostCopy(bufferBytes(*buffers[b]));
   if (program.outputs())
     for (uint32_t b : *program.outputs())
-      out.hostCopySeconds += hostCopy(b);
+      out.hostCopySeconds += hostCopy(bufferBytes(*buffers[b]));
   // The training step's word, set before each run when a launch reads it.
   for (const fb::Kernel *k : *program.kernels())
     if (k->cuda_as_CudaLaunch() && k->cuda_as_CudaLaunch()->takes_step()) {
-      out.hostCopySeconds += device.hostCopySeconds;
+      out.hostCopySeconds += hostCopy(sizeof(uint64_t));
       break;
     }
-  out.seconds = out.kernelSeconds + out.hostCopySeconds;
+  // Replayed runs get their inputs staged during the run before (as the
+  // trainer's steps do): only what the upload takes beyond it shows.
+  out.seconds = out.kernelSeconds + out.hostCopySeconds +
+                (executor == Executor::graph ? std::max(0.0, out.uploadSeconds - out.kernelSeconds)
+                                             : out.uploadSeconds);
   return out;
 }
 

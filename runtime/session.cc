@@ -136,6 +136,12 @@ Status Session::prepared(const std::string &name, PreparedProgram **out) {
 
 Status Session::run(const std::string &name, const std::vector<TensorView> &inputs,
                     std::vector<TensorView> *outputs, const RunOptions &options) {
+  DLC_RETURN_IF_ERROR(stage(name, inputs), "");
+  DLC_RETURN_IF_ERROR(start(name, options), "");
+  return finish(name, outputs);
+}
+
+Status Session::stage(const std::string &name, const std::vector<TensorView> &inputs) {
   PreparedProgram *program;
   DLC_RETURN_IF_ERROR(prepared(name, &program), "");
   const std::vector<TensorSpec> &specs = inputSpecs_[name];
@@ -154,6 +160,12 @@ Status Session::run(const std::string &name, const std::vector<TensorView> &inpu
                                       inputs[c.input].numel(), c.classes,
                                       "input '" + specs[c.input].name + "' of '" + name + "'"),
                         "");
+  return program->stage(inputs);
+}
+
+Status Session::start(const std::string &name, const RunOptions &options) {
+  PreparedProgram *program;
+  DLC_RETURN_IF_ERROR(prepared(name, &program), "");
   if (hostNewer_) {
     DLC_RETURN_IF_ERROR(device_->uploadParameters(parameters_),
                         "uploading parameters to " + device_->name());
@@ -162,7 +174,13 @@ Status Session::run(const std::string &name, const std::vector<TensorView> &inpu
   // Even a failed run may have updated some parameters on the device.
   if (updates_[name])
     deviceNewer_ = true;
-  return program->run(inputs, options, outputs);
+  return program->start(options);
+}
+
+Status Session::finish(const std::string &name, std::vector<TensorView> *outputs) {
+  PreparedProgram *program;
+  DLC_RETURN_IF_ERROR(prepared(name, &program), "");
+  return program->finish(outputs);
 }
 
 bool Session::updatesParameters(const fb::Program &program) const {
@@ -202,6 +220,11 @@ Status Session::parametersChanged() {
 std::vector<KernelTime> Session::kernelTimes(const std::string &name) const {
   auto it = programs_.find(name);
   return it == programs_.end() ? std::vector<KernelTime>() : it->second->kernelTimes();
+}
+
+ExecutionCounts Session::executionCounts(const std::string &name) const {
+  auto it = programs_.find(name);
+  return it == programs_.end() ? ExecutionCounts() : it->second->executionCounts();
 }
 
 uint64_t Session::memoryBytes() const {

@@ -42,6 +42,15 @@ public:
   /// Runs program |name|. Input shapes and types must match exactly.
   Status run(const std::string &name, const std::vector<TensorView> &inputs,
              std::vector<TensorView> *outputs, const RunOptions &options = {});
+  /// A run in three parts, so that the next inputs go up while a run
+  /// computes: stage() takes the inputs of |name|'s next run (copied: the
+  /// caller may reuse its buffers when it returns; checked as run() checks
+  /// them), start() starts that run and may return before it ends, finish()
+  /// waits for it. stage() may come between start() and finish():
+  ///   stage(a); start(); stage(b); finish(&out); start(); finish(&out);
+  Status stage(const std::string &name, const std::vector<TensorView> &inputs);
+  Status start(const std::string &name, const RunOptions &options = {});
+  Status finish(const std::string &name, std::vector<TensorView> *outputs);
 
   /// The host copy of every parameter and optimizer slot. On a device with
   /// its own memory (CUDA) a program that updates parameters (train_step)
@@ -59,6 +68,8 @@ public:
   Status parametersChanged();
   /// Per-kernel times of program |name| over its profiled runs.
   std::vector<KernelTime> kernelTimes(const std::string &name) const;
+  /// How program |name|'s runs were executed so far.
+  ExecutionCounts executionCounts(const std::string &name) const;
   /// Peak arena bytes of every prepared program plus parameter bytes.
   uint64_t memoryBytes() const;
 

@@ -79,6 +79,14 @@ struct Trainer::State {
 
   Status openData();
   Status trainBatch(double *seconds);
+  // The batch staged for train_step's next run: the current one, or while
+  // a step runs, the one after it (its upload then overlaps the step).
+  struct StagedBatch {
+    int64_t epoch = -1, batch = -1, count = 0;
+  } staged;
+  /// Reads batch |index| of |epoch| and stages it as the inputs of the
+  /// train_step run that will be step |stepValue|.
+  Status stageBatch(int64_t epochIndex, int64_t index, int64_t stepValue);
   /// Views of the batch storage as |specs| (the model's inputs, then each
   /// output's labels) describe them: |in| the inputs, |targets| the labels.
   void batchViews(const std::vector<TensorSpec> &specs, std::vector<TensorView> *in,
@@ -413,33 +421,47 @@ Status Trainer::State::evaluate(MetricValues *out) {
   return okStatus();
 }
 
-Status Trainer::State::trainBatch(double *seconds) {
+Status Trainer::State::stageBatch(int64_t epochIndex, int64_t index, int64_t stepValue) {
   std::vector<TensorView> in, targets;
   batchViews(stepInputs, &in, &targets);
   int64_t count = 0;
   double waited = 0;
   exampleIds.resize(size_t(batchSize));
   DLC_RETURN_IF_ERROR(
-      train.batch(uint64_t(epoch), batch, in, targets, &count, &waited, exampleIds.data()),
+      train.batch(uint64_t(epochIndex), index, in, targets, &count, &waited, exampleIds.data()),
       "training batch");
   std::vector<TensorView> views = in;
   views.insert(views.end(), targets.begin(), targets.end());
   dataWait += waited;
-  int64_t stepValue = step;
   views.push_back(TensorView{&stepValue, DType::kI64, {}});
-  int64_t augmentSeed[2] = {int64_t(options.seed), epoch};
+  int64_t augmentSeed[2] = {int64_t(options.seed), epochIndex};
   if (augmentsOnDevice) {
     views.push_back(TensorView{exampleIds.data(), DType::kI64, {batchSize}});
     views.push_back(TensorView{augmentSeed, DType::kI64, {2}});
   }
+  DLC_RETURN_IF_ERROR(session->stage("train_step", views), "");
+  staged = {epochIndex, index, count};
+  return okStatus();
+}
+
+Status Trainer::State::trainBatch(double *seconds) {
+  if (staged.epoch != epoch || staged.batch != batch)
+    DLC_RETURN_IF_ERROR(stageBatch(epoch, batch, step), "");
+  int64_t count = staged.count;
+  staged = {};
   auto start = Clock::now();
   std::vector<TensorView> outs;
   RunOptions run;
   run.step = uint64_t(step);
   run.checkNumerics = options.checkNumerics;
-  DLC_RETURN_IF_ERROR(session->run("train_step", views, &outs, run),
-                      "training step " + std::to_string(step));
-  *seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  DLC_RETURN_IF_ERROR(session->start("train_step", run), "training step " + std::to_string(step));
+  // The next batch of the epoch goes up while this step computes.
+  double before = dataWait;
+  if (batch + 1 < train.loader().numBatches() &&
+      (options.maxSteps <= 0 || step + 1 < options.maxSteps))
+    DLC_RETURN_IF_ERROR(stageBatch(epoch, batch + 1, step + 1), "");
+  DLC_RETURN_IF_ERROR(session->finish("train_step", &outs), "training step " + std::to_string(step));
+  *seconds = std::chrono::duration<double>(Clock::now() - start).count() - (dataWait - before);
   double lossValue = outs[0].f32()[0];
   if (!std::isfinite(lossValue))
     return diverged("the loss is " + std::string(std::isnan(lossValue) ? "nan" : "inf"));

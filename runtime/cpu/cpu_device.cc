@@ -258,25 +258,51 @@ public:
     return okStatus();
   }
 
-  Status run(const std::vector<TensorView> &inputs, const RunOptions &options,
-             std::vector<TensorView> *outputs) override {
+  // The arena's input buffers may share bytes with the outputs of the run
+  // before (the memory plan reuses them), which the caller may still read
+  // while staging: the next inputs wait in their own storage.
+  Status stage(const std::vector<TensorView> &inputs) override {
+    staged_.resize(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const auto *data = static_cast<const uint8_t *>(inputs[i].data);
+      staged_[i].assign(data, data + inputs[i].bytes());
+    }
+    hasStaged_ = true;
+    return okStatus();
+  }
+
+  // The CPU runs the whole program here; finish() only hands out its outputs.
+  Status start(const RunOptions &options) override {
+    if (!hasStaged_)
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "a run was started with no inputs staged");
+    hasStaged_ = false;
+    ++counts_.issued;
     // A small program (batch-1 inference) loses more to waking threads at
     // every kernel than it gains from them.
     int threads = omp_get_max_threads();
     if (singleThreaded_)
       omp_set_num_threads(1);
-    Status status = runCalls(inputs, options, outputs);
+    finished_ = runCalls(options, &outputs_);
     if (singleThreaded_)
       omp_set_num_threads(threads);
-    return status;
+    started_ = true;
+    return okStatus();
   }
 
-  Status runCalls(const std::vector<TensorView> &inputs, const RunOptions &options,
-                  std::vector<TensorView> *outputs) {
+  Status finish(std::vector<TensorView> *outputs) override {
+    if (!started_)
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "no run was started");
+    started_ = false;
+    DLC_RETURN_IF_ERROR(finished_, "");
+    *outputs = outputs_;
+    return okStatus();
+  }
+
+  Status runCalls(const RunOptions &options, std::vector<TensorView> *outputs) {
     const auto *indices = program_->inputs();
-    for (size_t i = 0; i < inputs.size(); ++i) {
+    for (size_t i = 0; i < staged_.size(); ++i) {
       const TensorView &dst = views_[indices->Get(uint32_t(i))];
-      std::memcpy(dst.data, inputs[i].data, dst.bytes());
+      std::memcpy(dst.data, staged_[i].data(), dst.bytes());
     }
     if (times_.empty())
       for (const std::string &name : callKernel_)
@@ -306,6 +332,7 @@ public:
 
   uint64_t arenaBytes() const override { return program_->arena_bytes(); }
   std::vector<KernelTime> kernelTimes() const override { return times_; }
+  ExecutionCounts executionCounts() const override { return counts_; }
 
 private:
   uint32_t rootOf(uint32_t i) const {
@@ -324,6 +351,11 @@ private:
   std::vector<const fb::Kernel *> callKernelRecord_;
   std::vector<std::vector<uint32_t>> checked_; // per call: what --check-numerics reads after it
   std::vector<KernelTime> times_;
+  ExecutionCounts counts_;
+  std::vector<std::vector<uint8_t>> staged_; // the next run's inputs
+  bool hasStaged_ = false, started_ = false;
+  Status finished_;                  // of the started run
+  std::vector<TensorView> outputs_;  // of the started run
   bool singleThreaded_ = false;
 };
 

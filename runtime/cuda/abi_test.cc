@@ -36,6 +36,7 @@ static_assert(std::is_same_v<api::CUdeviceptr, ::CUdeviceptr>);
 static_assert(sizeof(api::CUdevice_attribute) == sizeof(::CUdevice_attribute));
 static_assert(sizeof(api::CUfunction_attribute) == sizeof(::CUfunction_attribute));
 static_assert(sizeof(api::CUjit_option) == sizeof(::CUjit_option));
+static_assert(sizeof(api::CUstreamCaptureMode) == sizeof(::CUstreamCaptureMode));
 static_assert(sizeof(api::nvrtcResult) == sizeof(::nvrtcResult));
 
 #define DLC_SAME_CONSTANT(name) static_assert(api::name == static_cast<int>(::name), #name);
@@ -73,6 +74,8 @@ DLC_SAME_CONSTANT(CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES)
 DLC_SAME_CONSTANT(CU_JIT_ERROR_LOG_BUFFER)
 DLC_SAME_CONSTANT(CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
 DLC_SAME_CONSTANT(CU_STREAM_NON_BLOCKING)
+DLC_SAME_CONSTANT(CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+DLC_SAME_CONSTANT(CU_EVENT_DISABLE_TIMING)
 DLC_SAME_CONSTANT(NVRTC_SUCCESS)
 DLC_SAME_CONSTANT(NVRTC_ERROR_OUT_OF_MEMORY)
 DLC_SAME_CONSTANT(NVRTC_ERROR_INVALID_OPTION)

@@ -26,6 +26,10 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
+using CUstreamCaptureMode = int;
 using CUdevice_attribute = int;
 using CUfunction_attribute = int;
 using CUjit_option = int;
@@ -68,6 +72,8 @@ constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 
 constexpr unsigned int CU_STREAM_NON_BLOCKING = 0x1;
+constexpr CUstreamCaptureMode CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+constexpr unsigned int CU_EVENT_DISABLE_TIMING = 0x2;
 
 // --- NVRTC (nvrtc.h) --------------------------------------------------------
 using nvrtcResult = int; // an enum in nvrtc.h

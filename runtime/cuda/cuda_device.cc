@@ -40,9 +40,16 @@ class CudaProgram : public PreparedProgram {
 public:
   explicit CudaProgram(CudaBackend &backend) : backend_(backend) {}
   ~CudaProgram() override { // nothing to report to
+    for (GraphHandle g : graphs_)
+      if (g)
+        backend_.destroyGraph(g);
     (void)backend_.free(arena_);
+    for (DevicePtr p : deviceSlotMemory_)
+      (void)backend_.free(p);
     if (stepWord_)
       (void)backend_.free(stepWord_);
+    for (void *p : staging_)
+      backend_.freeHost(p);
   }
 
   Status prepare(const fb::Program &program, const std::vector<DevicePtr> &parameters) {
@@ -61,51 +68,136 @@ public:
       DLC_RETURN_IF_ERROR(resolve(i, parameters, &address_[i]), "");
     for (const fb::Kernel *k : *program.kernels())
       DLC_RETURN_IF_ERROR(addCommand(*k), "kernel '" + k->name()->str() + "'");
-    for (DeviceCommand &c : commands_)
+    for (DeviceCommand &c : commands_) {
       for (uint64_t &a : c.args)
         c.argPointers.push_back(&a);
+      c.argPointers.push_back(nullptr);
+    }
+    // Page-locked host staging: each input, each output (the views handed
+    // out point into it), the step.
+    auto stage = [&](size_t bytes, void **out) {
+      DLC_RETURN_IF_ERROR(backend_.allocHost(bytes, out),
+                          "page-locked staging of program '" + name_ + "'");
+      staging_.push_back(*out);
+      return okStatus();
+    };
+    if (program.inputs())
+      for (uint32_t i : *program.inputs())
+        slotBytes_.push_back(bufferBytes(*buffers[i]));
+    for (int s = 0; s < 2; ++s) {
+      // One allocation per slot and side, each input at an aligned offset.
+      uint64_t total = 0;
+      std::vector<uint64_t> offsets;
+      for (uint64_t bytes : slotBytes_) {
+        offsets.push_back(total);
+        total += (bytes + 255) / 256 * 256;
+      }
+      void *host = nullptr;
+      DLC_RETURN_IF_ERROR(stage(total, &host), "");
+      DevicePtr device = 0;
+      DLC_RETURN_IF_ERROR(backend_.alloc(std::max<uint64_t>(total, 1),
+                                         "input slot of program '" + name_ + "'", &device),
+                          "");
+      deviceSlotMemory_.push_back(device);
+      for (size_t i = 0; i < slotBytes_.size(); ++i) {
+        hostSlots_[s].push_back(static_cast<uint8_t *>(host) + offsets[i]);
+        deviceSlots_[s].push_back(device + offsets[i]);
+        DevicePtr arena = address_[program.inputs()->Get(uint32_t(i))];
+        if (arena && slotBytes_[i])
+          loadInputs_[s].copies.push_back({arena, deviceSlots_[s][i], size_t(slotBytes_[i])});
+      }
+      loadInputs_[s].kernel = "inputs";
+    }
     if (program.outputs())
       for (uint32_t i : *program.outputs()) {
         const fb::Buffer *b = buffers[i];
-        outputs_.push_back(std::vector<uint8_t>(std::max<size_t>(bufferBytes(*b), 1)));
-        views_.push_back(TensorView{outputs_.back().data(), fromFbDType(b->dtype()),
+        void *p = nullptr;
+        DLC_RETURN_IF_ERROR(stage(bufferBytes(*b), &p), "");
+        views_.push_back(TensorView{p, fromFbDType(b->dtype()),
                                     std::vector<int64_t>(b->shape()->begin(), b->shape()->end())});
       }
+    if (stepWord_) {
+      void *p = nullptr;
+      DLC_RETURN_IF_ERROR(stage(sizeof(uint64_t), &p), "");
+      stepStaging_ = static_cast<uint64_t *>(p);
+    }
     for (const DeviceCommand &c : commands_)
       times_.push_back({c.kernel, 0, 0});
     return okStatus();
   }
 
-  Status run(const std::vector<TensorView> &inputs, const RunOptions &options,
-             std::vector<TensorView> *outputs) override {
-    const auto *indices = program_->inputs();
-    for (size_t i = 0; i < inputs.size(); ++i)
-      DLC_RETURN_IF_ERROR(backend_.copyToDevice(address_[indices->Get(uint32_t(i))],
-                                                inputs[i].data, inputs[i].bytes()),
-                          "copying input " + std::to_string(i) + " of '" + name_ + "'");
+  // Inputs travel through two slots, each page-locked on the host and
+  // allocated on the device: while a run reads one (its first commands copy
+  // the slot into the arena), the next inputs go up into the other on the
+  // upload queue.
+  Status stage(const std::vector<TensorView> &inputs) override {
+    int s = nextSlot_;
+    for (size_t i = 0; i < inputs.size() && i < slotBytes_.size(); ++i) {
+      std::memcpy(hostSlots_[s][i], inputs[i].data, slotBytes_[i]);
+      DLC_RETURN_IF_ERROR(backend_.upload(deviceSlots_[s][i], hostSlots_[s][i], slotBytes_[i]),
+                          "uploading input " + std::to_string(i) + " of '" + name_ + "'");
+    }
+    stagedSlot_ = s;
+    nextSlot_ = 1 - s;
+    return okStatus();
+  }
+
+  Status start(const RunOptions &options) override {
+    if (stagedSlot_ < 0)
+      return invalid("a run of '" + name_ + "' was started with no inputs staged");
+    if (started_)
+      return invalid("a run of '" + name_ + "' was started before the last one finished");
+    int s = stagedSlot_;
+    stagedSlot_ = -1;
+    DLC_RETURN_IF_ERROR(backend_.awaitUploads(), "");
     // The training step lives in device memory: launches read it there, so
     // their arguments never change from run to run.
-    if (stepWord_)
-      DLC_RETURN_IF_ERROR(backend_.copyToDevice(stepWord_, &options.step, sizeof options.step),
+    if (stepWord_) {
+      *stepStaging_ = options.step;
+      DLC_RETURN_IF_ERROR(backend_.copyToDevice(stepWord_, stepStaging_, sizeof options.step),
                           "setting the step of '" + name_ + "'");
-    for (size_t c = 0; c < commands_.size(); ++c) {
-      DLC_RETURN_IF_ERROR(runCommand(commands_[c], options, &times_[c]),
-                          "kernel '" + commands_[c].kernel + "' of program '" + name_ + "'");
-      if (options.checkNumerics)
-        DLC_RETURN_IF_ERROR(checkOutputs(*program_->kernels()->Get(uint32_t(c)), commands_[c]), "");
+    }
+    if (options.profile || options.checkNumerics || !issuedOnce_) {
+      KernelTime unused;
+      DLC_RETURN_IF_ERROR(runCommand(loadInputs_[s], options, &unused), "copying the inputs in");
+      for (size_t c = 0; c < commands_.size(); ++c) {
+        DLC_RETURN_IF_ERROR(runCommand(commands_[c], options, &times_[c]),
+                            "kernel '" + commands_[c].kernel + "' of program '" + name_ + "'");
+        if (options.checkNumerics)
+          DLC_RETURN_IF_ERROR(checkOutputs(*program_->kernels()->Get(uint32_t(c)), commands_[c]), "");
+      }
+      ++counts_.issued;
+    } else {
+      if (!graphs_[s])
+        DLC_RETURN_IF_ERROR(capture(s), "capturing program '" + name_ + "' as a CUDA graph");
+      DLC_RETURN_IF_ERROR(backend_.replay(graphs_[s]), "program '" + name_ + "'");
+      ++counts_.replayed;
     }
     for (size_t o = 0; o < views_.size(); ++o)
       DLC_RETURN_IF_ERROR(backend_.copyToHost(views_[o].data, address_[program_->outputs()->Get(
                                                                   uint32_t(o))],
                                               views_[o].bytes()),
                           "copying output " + std::to_string(o) + " of '" + name_ + "'");
+    started_ = true;
+    return okStatus();
+  }
+
+  Status finish(std::vector<TensorView> *outputs) override {
+    if (!started_)
+      return invalid("no run of '" + name_ + "' was started");
+    started_ = false;
     // Faults of asynchronous launches surface here, without a kernel name;
     // a profiled run synchronises after every kernel and names it.
     DLC_RETURN_IF_ERROR(backend_.synchronize(), "running program '" + name_ +
                                                     "' (rerun with profiling to find the kernel)");
+    // Captured after a whole run succeeded: kernels are loaded, their
+    // shared-memory limits raised, and a fault names its kernel the first time.
+    issuedOnce_ = true;
     *outputs = views_;
     return okStatus();
   }
+
+  ExecutionCounts executionCounts() const override { return counts_; }
 
   uint64_t arenaBytes() const override { return program_->arena_bytes(); }
   std::vector<KernelTime> kernelTimes() const override { return times_; }
@@ -242,10 +334,39 @@ private:
   DevicePtr arena_ = 0;
   std::vector<DevicePtr> address_; // per buffer; 0 for unstored ones
   DevicePtr stepWord_ = 0;          // the training step, when a launch reads it
+  /// Records the copies of input slot |slot| into the arena and every
+  /// command, as a run without profiling issues them, into graphs_[slot].
+  Status capture(int slot) {
+    DLC_RETURN_IF_ERROR(backend_.beginCapture(), "");
+    RunOptions plain;
+    Status queued = runCommand(loadInputs_[slot], plain, nullptr);
+    for (size_t c = 0; c < commands_.size() && queued.ok(); ++c)
+      queued = runCommand(commands_[c], plain, nullptr);
+    GraphHandle graph = nullptr;
+    Status ended = backend_.endCapture(&graph);
+    DLC_RETURN_IF_ERROR(queued, "");
+    DLC_RETURN_IF_ERROR(ended, "");
+    graphs_[slot] = graph;
+    return okStatus();
+  }
+
   std::vector<DeviceCommand> commands_;
-  std::vector<std::vector<uint8_t>> outputs_; // host copies of the outputs
-  std::vector<TensorView> views_;
+  std::vector<TensorView> views_;  // the outputs, in page-locked staging
+  uint64_t *stepStaging_ = nullptr;
+  std::vector<void *> staging_;    // every page-locked allocation
   std::vector<KernelTime> times_;
+  // Input slots: each input's bytes; per slot its page-locked and device
+  // copies, and the command copying the device copy into the arena.
+  std::vector<uint64_t> slotBytes_;
+  std::vector<uint8_t *> hostSlots_[2];
+  std::vector<DevicePtr> deviceSlots_[2];
+  std::vector<DevicePtr> deviceSlotMemory_;
+  DeviceCommand loadInputs_[2];
+  int nextSlot_ = 0, stagedSlot_ = -1;
+  bool started_ = false;
+  bool issuedOnce_ = false;           // a whole run issued command by command succeeded
+  GraphHandle graphs_[2] = {};        // per input slot: every command, replayed by later runs
+  ExecutionCounts counts_;
 };
 
 class CudaDevice : public Device {
@@ -367,6 +488,28 @@ public:
 
   Status launch(KernelHandle kernel, const LaunchConfig &config, void **args) override {
     return ctx_->launch(*static_cast<const CudaKernel *>(kernel), config, args);
+  }
+
+  Status upload(DevicePtr dst, const void *src, size_t bytes) override {
+    return ctx_->upload(dst, src, bytes);
+  }
+  Status awaitUploads() override { return ctx_->awaitUploads(); }
+  Status allocHost(size_t bytes, void **out) override { return ctx_->allocHost(bytes, out); }
+  void freeHost(void *p) override { (void)ctx_->freeHost(p); }
+  Status beginCapture() override { return ctx_->beginCapture(); }
+  Status endCapture(GraphHandle *out) override {
+    auto graph = std::make_unique<CudaGraph>();
+    DLC_RETURN_IF_ERROR(ctx_->endCapture(graph.get()), "");
+    *out = graph.release();
+    return okStatus();
+  }
+  Status replay(GraphHandle graph) override {
+    return ctx_->launchGraph(*static_cast<CudaGraph *>(graph));
+  }
+  void destroyGraph(GraphHandle graph) override {
+    auto *g = static_cast<CudaGraph *>(graph);
+    ctx_->destroyGraph(*g);
+    delete g;
   }
 
 private:

@@ -13,12 +13,18 @@
 // Memory: one arena allocation per program (Temp/Input/Output buffers at
 // their offsets), parameter storage allocated once per device and shared by
 // every program (runtime/device.h says when it is copied), views alias their
-// base, fused buffers have no storage. A run copies the inputs in, zeroes
-// the buffers a launch accumulates into, launches every kernel (a kernel
-// without CUDA code is a copy: a device-to-device memcpy) on one stream, and
-// copies the outputs back into host buffers the program owns: the only
-// host synchronisation of a step. Every failure is a Status naming the
-// kernel.
+// base, fused buffers have no storage. Inputs go up through one of two
+// slots (page-locked on the host, allocated on the device) on an upload
+// stream, so the next run's inputs travel while a run computes; a run
+// copies its slot into the arena, zeroes the buffers a launch accumulates into,
+// launches every kernel (a kernel without CUDA code is a copy: a
+// device-to-device memcpy) on one stream, and copies the outputs back into
+// page-locked host buffers the program owns: the only host synchronisation
+// of a step. The first run issues each command; later runs replay the
+// same commands, captured once, as one CUDA graph (the launches' arguments
+// never change between runs; the step lives in device memory). Profiled
+// and --check-numerics runs issue each command and synchronize after it.
+// Every failure is a Status naming the kernel.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -39,6 +45,8 @@ namespace cuda {
 
 /// A backend's handle of one loaded kernel entry.
 using KernelHandle = const void *;
+/// A backend's handle of a captured graph.
+using GraphHandle = void *;
 
 /// Memory, copies and launches of one way to run CUDA kernels. Device
 /// addresses are opaque 64-bit values; copies and launches are queued in
@@ -61,8 +69,24 @@ public:
   virtual Status loadKernels(const Bundle &bundle) = 0;
   /// The handle of |kernel| (one that has a CudaLaunch) of the loaded bundle.
   virtual Status kernel(const fb::Kernel &kernel, KernelHandle *out) = 0;
-  /// Queues |kernel| with cuLaunchKernel's argument convention.
+  /// Queues |kernel| with cuLaunchKernel's argument convention (|args|
+  /// ends with a null pointer; each argument is a 64-bit value).
   virtual Status launch(KernelHandle kernel, const LaunchConfig &config, void **args) = 0;
+  /// Queues a copy from page-locked |src| on a second queue that runs beside
+  /// the kernels until awaitUploads(), after which queued work waits for it.
+  virtual Status upload(DevicePtr dst, const void *src, size_t bytes) = 0;
+  virtual Status awaitUploads() = 0;
+  /// Page-locked host memory, for copies at the bus's full speed.
+  virtual Status allocHost(size_t bytes, void **out) = 0;
+  virtual void freeHost(void *p) = 0;
+  /// From beginCapture() to endCapture(), memsets, device copies and
+  /// launches are recorded into a graph (their arguments' values as they
+  /// are now), not run; host copies are refused. replay() queues the
+  /// recorded work again, in order, with one call.
+  virtual Status beginCapture() = 0;
+  virtual Status endCapture(GraphHandle *out) = 0;
+  virtual Status replay(GraphHandle graph) = 0;
+  virtual void destroyGraph(GraphHandle graph) = 0;
 };
 
 /// A device running bundles on |backend|.

@@ -321,6 +321,82 @@ TEST_P(CudaDeviceTest, RunsKernelsViewsCopiesAndTheStep) {
   EXPECT_EQ(sum, 50);
 }
 
+// The first run issues each command; later ones replay them as one captured
+// graph, with new inputs, steps and parameters each time (the step and the
+// inputs are read from device memory, which the graph's arguments point at).
+TEST_P(CudaDeviceTest, LaterRunsReplayOneCapturedGraph) {
+  auto session = open(makeBundle(axpyParams(), axpyPrograms()));
+  ASSERT_TRUE(session);
+  float sum = 0;
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(runStep(*session, 3, &sum), (std::vector<float>{3, 4, 5, 6, 11, 13, 15, 17}));
+    EXPECT_EQ(sum, 74); // the accumulator's memset is replayed too
+    EXPECT_EQ(runStep(*session, 0, &sum), (std::vector<float>{0, 1, 2, 3, 8, 10, 12, 14}));
+    EXPECT_EQ(sum, 50);
+  }
+  ExecutionCounts counts = session->executionCounts("step");
+  EXPECT_EQ(counts.issued, 1);
+  EXPECT_EQ(counts.replayed, 3);
+  // The parameters a replayed "update" writes are the ones "step" reads.
+  ASSERT_TRUE(runUpdate(*session, 2).ok());
+  ASSERT_TRUE(runUpdate(*session, 2).ok());
+  EXPECT_EQ(session->executionCounts("update").replayed, 1);
+  EXPECT_EQ(runStep(*session, 0), (std::vector<float>{-4, -3, -2, -1, 0, 2, 4, 6}));
+  // A profiled run issues each command again, to time it.
+  std::vector<float> x(8, 1.0f);
+  std::vector<TensorView> outs;
+  RunOptions profiled;
+  profiled.profile = true;
+  ASSERT_TRUE(session->run("step", {TensorView{x.data(), DType::kF32, {8}}}, &outs, profiled).ok());
+  EXPECT_EQ(session->executionCounts("step").issued, 2);
+}
+
+// The next run's inputs go up while a run is in flight (two input slots):
+// each run computes on its own inputs, replayed from either slot's graph.
+TEST_P(CudaDeviceTest, StagesTheNextInputsWhileARunIsInFlight) {
+  auto session = open(makeBundle(axpyParams(), axpyPrograms()));
+  ASSERT_TRUE(session);
+  auto view = [](std::vector<float> &x) { return TensorView{x.data(), DType::kF32, {8}}; };
+  // "step" computes z = x * w + step, w = 0..7.
+  auto expected = [](float x, uint64_t step) {
+    std::vector<float> z(8);
+    for (int i = 0; i < 8; ++i)
+      z[i] = x * float(i) + float(step);
+    return z;
+  };
+  std::vector<TensorView> outs;
+  std::vector<float> x(8, 1.0f);
+  ASSERT_TRUE(session->stage("step", {view(x)}).ok());
+  for (uint64_t run = 0; run < 6; ++run) {
+    RunOptions options;
+    options.step = run;
+    Status s = session->start("step", options);
+    ASSERT_TRUE(s.ok()) << s.message();
+    // Staged during the run, from a buffer the caller then reuses at once.
+    std::fill(x.begin(), x.end(), float(run + 2));
+    ASSERT_TRUE(session->stage("step", {view(x)}).ok());
+    std::fill(x.begin(), x.end(), -100.0f);
+    s = session->finish("step", &outs);
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_EQ(std::vector<float>(outs[0].f32(), outs[0].f32() + 8), expected(float(run + 1), run))
+        << "run " << run;
+  }
+  EXPECT_EQ(session->executionCounts("step").issued, 1);
+  EXPECT_EQ(session->executionCounts("step").replayed, 5);
+  // Out of order: a finish with nothing started, a start before the last
+  // run finished, a start with nothing staged.
+  EXPECT_NE(session->finish("step", &outs).message().find("no run of 'step' was started"),
+            std::string::npos);
+  ASSERT_TRUE(session->start("step").ok()); // what the last loop staged
+  EXPECT_NE(session->start("step").message().find("no inputs staged"), std::string::npos);
+  ASSERT_TRUE(session->finish("step", &outs).ok());
+  ASSERT_TRUE(session->stage("step", {view(x)}).ok());
+  ASSERT_TRUE(session->start("step").ok());
+  ASSERT_TRUE(session->stage("step", {view(x)}).ok());
+  EXPECT_NE(session->start("step").message().find("before the last one finished"), std::string::npos);
+  ASSERT_TRUE(session->finish("step", &outs).ok());
+}
+
 TEST_P(CudaDeviceTest, ParametersStayOnTheDeviceUntilSynced) {
   auto session = open(makeBundle(axpyParams(), axpyPrograms()));
   ASSERT_TRUE(session);

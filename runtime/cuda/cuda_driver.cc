@@ -221,6 +221,12 @@ Status CudaContext::open(int ordinal, std::unique_ptr<CudaContext> *out) {
   CUstream stream = nullptr;
   DLC_CU_CHECK(driver_->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate" + on);
   ctx->stream_ = stream;
+  CUstream upload = nullptr;
+  DLC_CU_CHECK(driver_->cuStreamCreate(&upload, CU_STREAM_NON_BLOCKING), "cuStreamCreate" + on);
+  ctx->uploadStream_ = upload;
+  CUevent uploaded = nullptr;
+  DLC_CU_CHECK(driver_->cuEventCreate(&uploaded, CU_EVENT_DISABLE_TIMING), "cuEventCreate" + on);
+  ctx->uploaded_ = uploaded;
   *out = std::move(ctx);
   return okStatus();
 }
@@ -230,7 +236,10 @@ CudaContext::~CudaContext() {
   // Errors here cannot be reported; a dying context reports them anyway.
   driver_->cuCtxSetCurrent(static_cast<CUcontext>(context_));
   if (stream_) driver_->cuStreamSynchronize(static_cast<CUstream>(stream_));
+  if (uploadStream_) driver_->cuStreamSynchronize(static_cast<CUstream>(uploadStream_));
   for (auto &m : modules_) driver_->cuModuleUnload(m->module);
+  if (uploaded_) driver_->cuEventDestroy_v2(static_cast<CUevent>(uploaded_));
+  if (uploadStream_) driver_->cuStreamDestroy_v2(static_cast<CUstream>(uploadStream_));
   if (stream_) driver_->cuStreamDestroy_v2(static_cast<CUstream>(stream_));
   driver_->cuDevicePrimaryCtxRelease_v2(deviceHandle_);
 }
@@ -305,6 +314,83 @@ Status CudaContext::memoryInfo(size_t *freeBytes, size_t *totalBytes) {
   DLC_RETURN_IF_ERROR(makeCurrent(), "");
   DLC_CU_CHECK(driver_->cuMemGetInfo_v2(freeBytes, totalBytes), "cuMemGetInfo");
   return okStatus();
+}
+
+Status CudaContext::upload(DevicePtr dst, const void *src, size_t bytes) {
+  if (bytes == 0) return okStatus();
+  if (!src || !dst)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "upload: null pointer");
+  DLC_RETURN_IF_ERROR(makeCurrent(), "");
+  DLC_CU_CHECK(driver_->cuMemcpyHtoDAsync_v2(dst, src, bytes, static_cast<CUstream>(uploadStream_)),
+               "cuMemcpyHtoDAsync(" + std::to_string(bytes) + " bytes, upload stream)");
+  return okStatus();
+}
+
+Status CudaContext::awaitUploads() {
+  DLC_RETURN_IF_ERROR(makeCurrent(), "");
+  DLC_CU_CHECK(driver_->cuEventRecord(static_cast<CUevent>(uploaded_),
+                                      static_cast<CUstream>(uploadStream_)),
+               "cuEventRecord");
+  DLC_CU_CHECK(driver_->cuStreamWaitEvent(static_cast<CUstream>(stream_),
+                                          static_cast<CUevent>(uploaded_), 0),
+               "cuStreamWaitEvent");
+  return okStatus();
+}
+
+Status CudaContext::allocHost(size_t bytes, void **out) {
+  DLC_RETURN_IF_ERROR(makeCurrent(), "");
+  *out = nullptr;
+  DLC_CU_CHECK(driver_->cuMemHostAlloc(out, std::max<size_t>(bytes, 1), 0),
+               "cuMemHostAlloc(" + std::to_string(bytes) + " bytes)");
+  return okStatus();
+}
+
+Status CudaContext::freeHost(void *p) {
+  if (!p) return okStatus();
+  DLC_RETURN_IF_ERROR(makeCurrent(), "");
+  DLC_CU_CHECK(driver_->cuMemFreeHost(p), "cuMemFreeHost");
+  return okStatus();
+}
+
+Status CudaContext::beginCapture() {
+  DLC_RETURN_IF_ERROR(makeCurrent(), "");
+  // Thread-local: another thread's unsafe calls (a synchronous copy by the
+  // data loader's host code, say) do not invalidate this capture.
+  DLC_CU_CHECK(driver_->cuStreamBeginCapture_v2(static_cast<CUstream>(stream_),
+                                                CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+               "cuStreamBeginCapture");
+  return okStatus();
+}
+
+Status CudaContext::endCapture(CudaGraph *out) {
+  DLC_RETURN_IF_ERROR(makeCurrent(), "");
+  CUgraph graph = nullptr;
+  // Ends the capture even when something queued during it failed.
+  DLC_CU_CHECK(driver_->cuStreamEndCapture(static_cast<CUstream>(stream_), &graph),
+               "cuStreamEndCapture");
+  CUgraphExec exec = nullptr;
+  if (CUresult r = driver_->cuGraphInstantiateWithFlags(&exec, graph, 0); r != CUDA_SUCCESS) {
+    driver_->cuGraphDestroy(graph);
+    return cuError(driver_, r, "cuGraphInstantiateWithFlags");
+  }
+  out->graph = graph;
+  out->exec = exec;
+  return okStatus();
+}
+
+Status CudaContext::launchGraph(const CudaGraph &graph) {
+  DLC_RETURN_IF_ERROR(makeCurrent(), "");
+  DLC_CU_CHECK(driver_->cuGraphLaunch(static_cast<CUgraphExec>(graph.exec),
+                                      static_cast<CUstream>(stream_)),
+               "cuGraphLaunch");
+  return okStatus();
+}
+
+void CudaContext::destroyGraph(CudaGraph &graph) {
+  if (!makeCurrent().ok()) return;
+  if (graph.exec) driver_->cuGraphExecDestroy(static_cast<CUgraphExec>(graph.exec));
+  if (graph.graph) driver_->cuGraphDestroy(static_cast<CUgraph>(graph.graph));
+  graph = {};
 }
 
 Status CudaContext::loadModule(const std::string &name, const std::vector<uint8_t> &cubin,
@@ -410,13 +496,15 @@ Status CudaContext::kernelAttributes(const CudaKernel &kernel, KernelAttributes 
 }
 
 Status CudaContext::launch(const CudaKernel &kernel, const LaunchConfig &config, void **args) {
-  const std::string what = "cuLaunchKernel(kernel '" + kernel.name + "', grid " +
-                           dims(config.grid) + ", block " + dims(config.block) + ", " +
-                           std::to_string(config.sharedBytes) + " B shared)";
-  if (!kernel.function) return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, what + ": no kernel");
+  // Formatted only for an error: a launch allocates nothing on the host.
+  auto what = [&] {
+    return "cuLaunchKernel(kernel '" + kernel.name + "', grid " + dims(config.grid) + ", block " +
+           dims(config.block) + ", " + std::to_string(config.sharedBytes) + " B shared)";
+  };
+  if (!kernel.function) return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, what() + ": no kernel");
   for (int i = 0; i < 3; ++i)
     if (config.grid[i] == 0 || config.block[i] == 0)
-      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, what + ": zero dimension");
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, what() + ": zero dimension");
   DLC_RETURN_IF_ERROR(makeCurrent(), "");
   auto function = static_cast<CUfunction>(kernel.function);
   if (uint32_t limit = dynamicSharedOptIn(kernel.staticSharedBytes, config.sharedBytes))
@@ -430,7 +518,7 @@ Status CudaContext::launch(const CudaKernel &kernel, const LaunchConfig &config,
                                        config.block[0], config.block[1], config.block[2],
                                        config.sharedBytes, static_cast<CUstream>(stream_), args,
                                        nullptr),
-               what);
+               what());
   return okStatus();
 }
 

@@ -66,6 +66,11 @@ struct CudaKernel {
   int staticSharedBytes = 0; // the kernel's own __shared__ arrays
 };
 
+/// An instantiated graph of captured work (CUgraph and CUgraphExec).
+struct CudaGraph {
+  void *graph = nullptr, *exec = nullptr;
+};
+
 struct LaunchConfig {
   uint32_t grid[3] = {1, 1, 1};
   uint32_t block[3] = {1, 1, 1};
@@ -102,6 +107,24 @@ public:
   Status synchronize();
   /// Free and total device memory.
   Status memoryInfo(size_t *freeBytes, size_t *totalBytes);
+  /// Queues a copy from page-locked |src| on the upload stream, which runs
+  /// beside the work stream (its kernels) until awaitUploads().
+  Status upload(DevicePtr dst, const void *src, size_t bytes);
+  /// Work queued on the work stream from now on waits, on the device, for
+  /// every upload queued so far.
+  Status awaitUploads();
+  /// Page-locked host memory: copies from and to it run at the bus's full
+  /// speed and asynchronously (pageable memory is staged by the driver).
+  Status allocHost(size_t bytes, void **out);
+  Status freeHost(void *p);
+
+  /// Records what is queued on the stream from here to endCapture() into
+  /// |*out|, an executable graph, instead of running it; launchGraph()
+  /// replays it with one call. A failed capture leaves the stream usable.
+  Status beginCapture();
+  Status endCapture(CudaGraph *out);
+  Status launchGraph(const CudaGraph &graph);
+  void destroyGraph(CudaGraph &graph);
 
   /// Loads |cubin|; if it is empty or the driver rejects it (say, built for
   /// another GPU), JIT-compiles |ptx| instead. Errors carry the JIT log.
@@ -131,6 +154,7 @@ private:
   DeviceInfo device_;
   int deviceHandle_ = 0; // CUdevice
   void *context_ = nullptr, *stream_ = nullptr;
+  void *uploadStream_ = nullptr, *uploaded_ = nullptr; // and its event
   std::vector<std::unique_ptr<CudaModule>> modules_;
 };
 

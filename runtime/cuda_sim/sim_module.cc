@@ -12,6 +12,8 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -342,20 +344,26 @@ public:
   }
   Status free(DevicePtr ptr) override { return dlc::sim::simFree(host(ptr)); }
   Status memset(DevicePtr dst, uint8_t value, size_t bytes) override {
-    std::memset(host(dst), value, bytes);
-    return okStatus();
+    return queue([=] {
+      std::memset(host(dst), value, bytes);
+      return okStatus();
+    });
   }
   Status copyToDevice(DevicePtr dst, const void *src, size_t bytes) override {
+    DLC_RETURN_IF_ERROR(refusedWhileCapturing("a copy from the host"), "");
     std::memcpy(host(dst), src, bytes);
     return okStatus();
   }
   Status copyToHost(void *dst, DevicePtr src, size_t bytes) override {
+    DLC_RETURN_IF_ERROR(refusedWhileCapturing("a copy to the host"), "");
     std::memcpy(dst, host(src), bytes);
     return okStatus();
   }
   Status copyOnDevice(DevicePtr dst, DevicePtr src, size_t bytes) override {
-    std::memmove(host(dst), host(src), bytes);
-    return okStatus();
+    return queue([=] {
+      std::memmove(host(dst), host(src), bytes);
+      return okStatus();
+    });
   }
   Status synchronize() override { return okStatus(); } // launches run to completion
 
@@ -404,11 +412,76 @@ public:
   }
 
   Status launch(KernelHandle kernel, const LaunchConfig &config, void **args) override {
-    return module_->launch(*static_cast<const size_t *>(kernel), config, args);
+    if (!capture_)
+      return module_->launch(*static_cast<const size_t *>(kernel), config, args);
+    // A graph keeps the arguments' values at capture, as cuLaunchKernel's
+    // do: later changes to what |args| points at do not reach it.
+    std::vector<uint64_t> values;
+    for (void **a = args; *a; ++a)
+      values.push_back(*static_cast<const uint64_t *>(*a));
+    size_t index = *static_cast<const size_t *>(kernel);
+    capture_->push_back([this, index, config, values]() mutable {
+      std::vector<void *> pointers;
+      for (uint64_t &v : values)
+        pointers.push_back(&v);
+      pointers.push_back(nullptr);
+      return module_->launch(index, config, pointers.data());
+    });
+    return okStatus();
   }
 
+  // One queue: an upload is done when it returns.
+  Status upload(DevicePtr dst, const void *src, size_t bytes) override {
+    return copyToDevice(dst, src, bytes);
+  }
+  Status awaitUploads() override { return refusedWhileCapturing("waiting for uploads"); }
+
+  Status allocHost(size_t bytes, void **out) override {
+    *out = std::malloc(std::max<size_t>(bytes, 1));
+    return *out ? okStatus()
+                : DLC_MAKE_STATUS(StatusCode::kResourceExhausted,
+                                  "no host memory for " + std::to_string(bytes) + " bytes");
+  }
+  void freeHost(void *p) override { std::free(p); }
+
+  Status beginCapture() override {
+    if (capture_)
+      return DLC_MAKE_STATUS(StatusCode::kInternal, "a capture is already under way");
+    capture_ = std::make_unique<Graph>();
+    return okStatus();
+  }
+  Status endCapture(GraphHandle *out) override {
+    if (!capture_)
+      return DLC_MAKE_STATUS(StatusCode::kInternal, "no capture is under way");
+    *out = capture_.release();
+    return okStatus();
+  }
+  Status replay(GraphHandle graph) override {
+    for (const auto &command : *static_cast<Graph *>(graph))
+      DLC_RETURN_IF_ERROR(command(), "replaying a captured graph");
+    return okStatus();
+  }
+  void destroyGraph(GraphHandle graph) override { delete static_cast<Graph *>(graph); }
+
 private:
+  using Graph = std::vector<std::function<Status()>>;
   static void *host(DevicePtr p) { return reinterpret_cast<void *>(uintptr_t(p)); }
+
+  /// Runs |command| now, or records it while capturing.
+  Status queue(std::function<Status()> command) {
+    if (!capture_)
+      return command();
+    capture_->push_back(std::move(command));
+    return okStatus();
+  }
+  Status refusedWhileCapturing(const char *what) const {
+    if (!capture_)
+      return okStatus();
+    return DLC_MAKE_STATUS(StatusCode::kInternal,
+                           std::string(what) + " cannot be captured into a graph");
+  }
+
+  std::unique_ptr<Graph> capture_; // while capturing
 
   SimToolchain toolchain_;
   SimOptions options_;
