@@ -2,13 +2,19 @@
 """PyTorch peer: one benchmark measurement per process, one JSON line on stdout.
 
     /usr/bin/python3 bench/peer_torch.py --model cnn --mode train --batch 128 [--device cuda]
+        [--precision fp32|tf32|bf16] [--compile none|default|max-autotune]
 
 The models are the same architectures as examples/mnist_cnn.dl and examples/text_lstm.dl.
+--precision tf32 lets cuBLAS/cuDNN use TF32 tensor cores for f32 products; bf16 runs the
+step under torch.autocast (bf16 products, f32 master weights), as dlc's mixed_bf16.
+--compile wraps the model in torch.compile (the first step's time, compiling included, is
+reported as compile_seconds); the optimizer step stays eager.
 Softmax is folded into the loss when training (F.cross_entropy on logits with one-hot
 targets = softmax + categorical crossentropy) and applied explicitly at inference."""
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_common as bc  # noqa: E402
@@ -83,19 +89,30 @@ def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format, 
     return out
 
 
-def make_step(model_name, mode, batch, memory_format, device):
+def make_step(model_name, mode, batch, memory_format, device, precision="fp32", compile_mode="none"):
     torch.manual_seed(bc.SEED)
     model = keras_init_(MnistCNN() if model_name == "cnn" else TextLSTM()).to(device)
     if model_name == "cnn":
         model = model.to(memory_format=memory_format)
     data = synthetic_batches(model_name, batch, memory_format, device)
+    tf32 = precision == "tf32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    run = model if compile_mode == "none" else torch.compile(model, mode=compile_mode)
+
+    def forward(x):
+        if precision == "bf16":
+            with torch.autocast(device_type=device, dtype=torch.bfloat16):
+                return run(x).float()
+        return run(x)
+
     if mode == "train":
         model.train()
         opt = make_adam(model)
 
         def fn(x, y):
             opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(x), y)  # softmax + categorical crossentropy
+            loss = F.cross_entropy(forward(x), y)  # softmax + categorical crossentropy
             loss.backward()
             opt.step()
             return loss
@@ -104,7 +121,7 @@ def make_step(model_name, mode, batch, memory_format, device):
 
         def fn(x, y):
             with torch.inference_mode():
-                return F.softmax(model(x), dim=1)
+                return F.softmax(forward(x), dim=1)
 
     step = bc.cycle([lambda x=x, y=y: fn(x, y) for x, y in data])
     if device == "cpu":
@@ -125,7 +142,12 @@ def main():
                    default="auto",
                    help="CNN only; auto probes both and keeps the faster one")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--precision", choices=("fp32", "tf32", "bf16"), default="fp32")
+    p.add_argument("--compile", choices=("none", "default", "max-autotune"), default="none",
+                   dest="compile_mode")
     args = p.parse_args()
+    if args.compile_mode != "none" and not hasattr(torch, "compile"):
+        sys.exit("peer_torch.py: --compile needs PyTorch 2 or later; this is " + torch.__version__)
     n = bc.threads()
     torch.set_num_threads(n)
     torch.set_num_interop_threads(1)
@@ -134,16 +156,22 @@ def main():
     chosen = "contiguous"
     probe = {}
     if args.model == "cnn":
-        if args.memory_format == "auto":
+        if args.memory_format == "auto" and args.compile_mode == "none":
             for name, fmt in formats.items():
                 step = make_step(args.model, args.mode, args.batch, fmt, args.device)
                 for _ in range(max(2, args.warmup)):
                     step()
                 probe[name] = 1000.0 * bc.calibrate(step, seconds=min(1.0, args.min_time / 3))
             chosen = min(probe, key=probe.get)
-        else:
+        elif args.memory_format != "auto":
             chosen = args.memory_format
-    step = make_step(args.model, args.mode, args.batch, formats[chosen], args.device)
+    step = make_step(args.model, args.mode, args.batch, formats[chosen], args.device,
+                     args.precision, args.compile_mode)
+    if args.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    step()  # compiles, under --compile
+    compile_seconds = time.perf_counter() - started
     result = bc.measure(step, args.batch, args.warmup, args.min_time, args.reps)
     result.update({
         "framework": "torch",
@@ -153,7 +181,12 @@ def main():
         "device": args.device,
         "threads": torch.get_num_threads(),
         "mkldnn": torch.backends.mkldnn.is_available(),
+        "precision": args.precision,
+        "compile": args.compile_mode,
+        "compile_seconds": compile_seconds,
     })
+    if args.device == "cuda":
+        result["peak_memory_bytes"] = torch.cuda.max_memory_allocated()
     if args.model == "cnn":
         result["memory_format"] = chosen
         result["memory_format_probe_ms"] = probe

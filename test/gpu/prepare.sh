@@ -79,7 +79,7 @@ fi
 cp "$src/test/gpu/run.sh" "$src/test/Backends/check_backends.py" "$src/test/Backends/dlmodels.py" \
   "$src/test/fixtures/safetensors_io.py" "$src/test/fixtures/compare_gradients.py" \
   "$src/test/Integration/Inputs/compare_train_logs.py" "$src/bench/peer_torch.py" \
-  "$src/bench/bench_common.py" "$out/scripts/"
+  "$src/bench/bench_common.py" "$src/test/gpu/bench_table.py" "$out/scripts/"
 
 bytes=$(du -sb "$out" | cut -f1)
 echo "prepared $out: $(( bytes / 1024 / 1024 )) MiB (limit $limit_mib MiB)"

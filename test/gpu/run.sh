@@ -223,19 +223,32 @@ EOF
   return $rc
 }
 
-# Training throughput at batch 128: dlc against PyTorch eager on the same
-# device and the same models (bench/peer_torch.py), then dlc's per-kernel
-# times from a short profiled run (profiling synchronizes after each kernel,
-# so its throughput is not the one reported).
+# Training throughput at batch 128 of both examples: dlc in fp32 and
+# mixed_bf16 against PyTorch on the same device and models
+# (bench/peer_torch.py): eager in fp32, TF32 and bf16 autocast, and
+# torch.compile (default and max-autotune) in fp32, each peer run under its
+# own time limit; one table with ratios and peak memory
+# ($logs/bench-table.md, also in the log), the roofline model's prediction
+# against the measured step, then dlc's per-kernel times from a short
+# profiled run (profiling synchronizes after each kernel, so its throughput
+# is not the one reported).
 bench() {
   local model peer steps=50 warmup=5 size=b128 ours theirs figures="" measured predicted gpu=h200
+  local rows=$logs/bench-rows.jsonl torch=0 precision compile json
   [ "$dry" = 1 ] && steps=2 warmup=1 size=fixture
+  : > "$rows"
   # The roofline model's device: the one present (dlc inspect --device).
   [ "$dry" = 0 ] && nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H100 && gpu=h100
+  [ "$dry" = 0 ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null && torch=1
+  row() { # MODEL SYSTEM PRECISION JSON: one row of the table
+    python3 -c 'import json, sys; r = json.loads(sys.argv[4]); r.update(model=sys.argv[1], system=sys.argv[2], precision=sys.argv[3]); print(json.dumps(r))' \
+      "$@" >> "$rows"
+  }
   for model in mnist_cnn text_lstm; do
     ours=$("$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps $steps \
       --warmup $warmup --json) || exit 1
     echo "dlc: $ours"
+    row $model dlc fp32 "$ours"
     measured=$(python3 -c 'import json, sys; print("%.3f" % json.loads(sys.argv[1])["ms_per_step"])' "$ours")
     ours=$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["samples_per_sec"])' "$ours")
     # What the roofline model predicted for the step, against what it took.
@@ -245,27 +258,36 @@ bench() {
     echo "roofline on $gpu: train_step predicted $predicted ms, measured $measured ms"
     figures+=" $model dlc $ours samples/s ($measured ms/step, $gpu roofline $predicted)"
     peer=$([ $model = mnist_cnn ] && echo cnn || echo lstm)
-    if [ "$dry" = 0 ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null; then
-      theirs=$(python3 "$scripts/peer_torch.py" --device cuda --model $peer --mode train --batch 128 \
-        --warmup 5 --min-time 1 --reps 3 | tail -1)
-      echo "torch: $theirs"
-      theirs=$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["samples_per_sec"])' "$theirs")
-      figures+=", torch eager $theirs ($(python3 -c "print('%.2f' % ($ours / $theirs))")x)"
+    if [ "$torch" = 1 ]; then
+      for variant in "fp32 none" "tf32 none" "bf16 none" "fp32 default" "fp32 max-autotune"; do
+        read -r precision compile <<< "$variant"
+        json=$(timeout 60 python3 "$scripts/peer_torch.py" --device cuda --model $peer --mode train \
+          --batch 128 --warmup 5 --min-time 1 --reps 3 --precision $precision --compile $compile | tail -1)
+        echo "torch $precision $compile: ${json:-failed or out of time}"
+        [ -n "$json" ] || continue
+        row $model "$([ $compile = none ] && echo "torch eager" || echo "torch.compile $compile")" $precision "$json"
+        if [ "$variant" = "fp32 none" ]; then
+          theirs=$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["samples_per_sec"])' "$json")
+          figures+=", torch eager $theirs ($(python3 -c "print('%.2f' % ($ours / $theirs))")x)"
+        fi
+      done
     fi
     figures+=";"
     "$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps 3 --warmup 1 --profile \
       || exit 1
-    # The mixed precision row: throughput and speedup over fp32 (no tensor
-    # cores yet: 16-bit storage, f32 arithmetic). At batch 128 only: the
-    # dry run leaves it out (the emulation would take minutes).
+    # The mixed precision row (tensor cores for the 16-bit products): at
+    # batch 128 only, which the dry run leaves out (the emulation would take
+    # minutes).
     if [ "$dry" = 0 ]; then
       mixed=$("$rt" bench "$dir/examples/$model.b128.mixed_bf16.dlcb" --backend "$backend" --steps $steps \
         --warmup $warmup --json) || exit 1
       echo "dlc mixed_bf16: $mixed"
+      row $model dlc bf16 "$mixed"
       mixed=$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["samples_per_sec"])' "$mixed")
       figures+=" $model mixed_bf16 $mixed ($(python3 -c "print('%.2f' % ($mixed / $ours))")x fp32);"
     fi
   done
+  python3 "$scripts/bench_table.py" "$rows" | tee "$logs/bench-table.md"
   echo "SUMMARY:$figures"
 }
 export -f environment device_tests conformance fixtures sanitize memcheck racecheck train bench
@@ -277,7 +299,7 @@ phase fixtures 60 fixtures
 phase memcheck 60 memcheck
 phase racecheck 60 racecheck
 phase train 90 train
-phase bench 90 bench
+phase bench 240 bench
 
 report
 echo

@@ -126,6 +126,7 @@ int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
   rt::ExecutionCounts counts = session->executionCounts(program);
   j["runs_issued"] = counts.issued;
   j["runs_replayed"] = counts.replayed;
+  j["memory_bytes"] = session->memoryBytes(); // arenas and parameters
   if (options.json)
     std::printf("%s\n", j.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
   else
