@@ -539,10 +539,11 @@ def conformance_cases(catalog_data, seed=1):
     catalog = Catalog(catalog_data)
     cases = []
 
-    def case(name, build, **finish_args):
+    def case(name, build, batch=None, **finish_args):
         name = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", name)).strip("_")
         rng = random.Random("%s:%d" % (name, seed))
-        model = Model(rng, catalog, rng.choice([3, 5]))
+        drawn = rng.choice([3, 5])
+        model = Model(rng, catalog, batch or drawn)
         t = build(model, rng)
         if t is None:
             raise RuntimeError("conformance case %s does not build" % name)
@@ -678,6 +679,10 @@ def conformance_cases(catalog_data, seed=1):
              precision=precision, loss_scale=loss_scale,
              heads=[{"loss": "mse", "classes": 2, "weight": 0.5, "metrics": []},
                     {"loss": "binary_crossentropy", "classes": 4, "weight": 2.0, "metrics": ["accuracy"]}])
+    # A batch large enough that the CUDA lstm packs 2 rows per block and
+    # still covers 132 SMs (136 blocks, the last one half empty).
+    case("lstm_rows_per_block",
+         lambda m, r: m.apply("lstm", start(m, "seq", r), {"units": 3}), batch=271)
     # A sequence of predictions (one per position) with every loss: each
     # example's loss and scores are the means over its positions.
     for loss in catalog.losses:

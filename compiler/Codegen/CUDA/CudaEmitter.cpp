@@ -287,7 +287,7 @@ constexpr CudaFamily kFamilies[] = {
      "a grid-stride loop over the elements, 256 threads; a block per image for random_contrast", "", 0.5,
      isAugmentGroup, emitAugment},
     {"recurrent", "one lstm or lstm_grad over the whole sequence",
-     "a block per batch row (rows per block when they fit), the time loop inside",
+     "a block per batch row (up to 8 rows per block when they fit and the blocks still cover 132 SMs), the time loop inside",
      "a step's arrays go to the kernel's scratch when they exceed shared memory",
      // One block's time loop per batch row: the rest of the GPU idles and
      // each step waits on the last (lstm_grad: float atomics into the weight

@@ -25,6 +25,10 @@ namespace {
 constexpr int64_t kThreads = 256;
 constexpr int64_t kSharedLimit = 46 * 1024;
 constexpr int64_t kMaxRowsPerBlock = 8;
+// Rows share a block (and its loads of the weights) only while the blocks
+// still cover the SMs of the largest GPUs dlc targets (H100/H200: 132): the
+// time loop is serial, so an idle SM is lost for the whole sequence.
+constexpr int64_t kSpreadBlocks = 132;
 
 std::string str(int64_t v) { return std::to_string(v); }
 
@@ -129,6 +133,7 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
     bool shared = forwardShared(t, l, 1) <= kSharedLimit;
     int64_t rows = 1;
     while (shared && rows < kMaxRowsPerBlock && rows < l.n &&
+           (l.n + 2 * rows - 1) / (2 * rows) >= kSpreadBlocks &&
            forwardShared(t, l, rows * 2) <= kSharedLimit)
       rows *= 2;
     kernel.grid = {(l.n + rows - 1) / rows, 1, 1};
