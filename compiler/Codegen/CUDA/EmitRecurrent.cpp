@@ -55,8 +55,9 @@ int64_t gradShared(const ComputeType &t, const Lstm &l) {
 }
 /// Scratch elements of one row of the gradient kernel: its recomputed states
 /// (h and c before each step and after the last), which for a long sequence
-/// do not fit shared memory (200 steps of 128 units need 206 KB).
-int64_t gradStateElements(const Lstm &l) { return 2 * (l.steps + 1) * l.units; }
+/// do not fit shared memory (200 steps of 128 units need 206 KB), then the
+/// gates' gradients of every step.
+int64_t gradStateElements(const Lstm &l) { return 2 * (l.steps + 1) * l.units + l.steps * l.gates; }
 
 /// Declares a block's working arrays (name, elements): in shared memory when
 /// |shared|, else one after another from |base| (the block's scratch).
@@ -185,18 +186,18 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   bool shared = gradShared(t, l) <= kSharedLimit;
   int64_t rowElements = gradStateElements(l) + (shared ? 0 : gradShared(t, l) / t.bytes());
   kernel.grid = {l.n, 1, 1};
-  kernel.globalAtomics = l.n * l.steps * l.gates *
+  kernel.globalAtomics = l.n * l.gates *
                          ((db.empty() ? 0 : 1) + (dk.empty() ? 0 : l.features) + (drk.empty() ? 0 : l.units));
   kernel.sharedBytes = shared ? gradShared(t, l) : 0;
   kernel.scratchBytes = l.n * rowElements * t.bytes();
   s = header(group, kernel);
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
        parameterList(group, false) + ", " + T + " *__restrict__ scratch) {\n";
-  // H[t], C[t]: the state before step t (t = 0 is zero), this row's part of
-  // the scratch; a: one step's gates.
+  // H[t], C[t]: the state before step t (t = 0 is zero), DZ[t]: the gates'
+  // gradients at step t, this row's part of the scratch; a: one step's gates.
   s += "  const long long b = blockIdx.x;\n";
   s += "  " + T + " *const H = scratch + b * " + ll(rowElements) + ", *const C = H + " +
-       ll((l.steps + 1) * l.units) + ";\n";
+       ll((l.steps + 1) * l.units) + ", *const DZ = C + " + ll((l.steps + 1) * l.units) + ";\n";
   s += workingArrays(t, {{"a", l.gates}, {"dz", l.gates}, {"dh", l.units}, {"dc", l.units},
                       {"xs", l.features}},
                      shared, "H + " + ll(gradStateElements(l)));
@@ -226,25 +227,34 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
        "      dz[" + ll(2 * l.units) + " + u] = dcell * in * (" + t.lit("1.0") + " - cand * cand);\n"
        "      dz[" + ll(3 * l.units) + " + u] = h * tc * out * (" + t.lit("1.0") + " - out);\n"
        "      dc[u] = dcell * forget;\n    }\n    __syncthreads();\n";
-  // Weight gradients: this row's and step's outer products, summed with
-  // atomics (the results are zeroed before the launch).
-  s += "    for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n      const " + T + " d = dz[g];\n";
-  if (!db.empty())
-    s += "      atomicAdd(&" + db + "[g], d);\n";
-  if (!dk.empty())
-    s += "      for (long long i = 0; i < " + F + "; ++i)\n        atomicAdd(&" + dk + "[i * " + G +
-         " + g], xs[i] * d);\n";
-  if (!drk.empty())
-    s += "      for (long long u = 0; u < " + U + "; ++u)\n        atomicAdd(&" + drk + "[u * " + G +
-         " + g], H[t * " + U + " + u] * d);\n";
-  s += "    }\n";
+  // The step's gate gradients, kept for the weight gradients below.
+  const bool weights = !db.empty() || !dk.empty() || !drk.empty();
+  if (weights)
+    s += "    for (long long g = threadIdx.x; g < " + G + "; g += 256)\n      DZ[t * " + G + " + g] = dz[g];\n";
   if (!dx.empty())
     s += "    for (long long i = threadIdx.x; i < " + F + "; i += 256) {\n      " + T + " sum = " + t.lit("0.0") + ";\n"
          "      for (long long g = 0; g < " + G + "; ++g)\n        sum += " + k + "[i * " + G +
          " + g] * dz[g];\n      " + dx + "[(b * " + S + " + t) * " + F + " + i] = sum;\n    }\n";
   s += "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n      " + T + " sum = " + t.lit("0.0") + ";\n"
        "      for (long long g = 0; g < " + G + "; ++g)\n        sum += " + rk + "[u * " + G +
-       " + g] * dz[g];\n      dh[u] = sum;\n    }\n    __syncthreads();\n  }\n}\n";
+       " + g] * dz[g];\n      dh[u] = sum;\n    }\n    __syncthreads();\n  }\n";
+  // Weight gradients: this row's outer products summed over its steps, then
+  // one atomic add per weight and row (the results are zeroed before the
+  // launch), not one per step.
+  auto overSteps = [&](const std::string &out, const std::string &count, const std::string &factor) {
+    return "    for (long long i = 0; i < " + count + "; ++i) {\n      " + T + " sum = " + t.lit("0.0") +
+           ";\n      for (long long t = 0; t < " + S + "; ++t)\n        sum += " + factor + " * DZ[t * " +
+           G + " + g];\n      atomicAdd(&" + out + "[i * " + G + " + g], sum);\n    }\n";
+  };
+  if (weights)
+    s += "  for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n";
+  if (!db.empty())
+    s += overSteps(db, "1", t.lit("1.0"));
+  if (!dk.empty())
+    s += overSteps(dk, F, x + "[(b * " + S + " + t) * " + F + " + i]");
+  if (!drk.empty())
+    s += overSteps(drk, U, "H[t * " + U + " + i]");
+  s += weights ? "  }\n}\n" : "}\n";
   kernel.source = std::move(s);
   return success();
 }
