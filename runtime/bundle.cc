@@ -384,6 +384,15 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
 
 } // namespace
 
+std::string kernelLocations(const fb::Kernel &k) {
+  std::string where;
+  if (k.locations())
+    for (const flatbuffers::String *l : *k.locations())
+      if (where.find(l->str()) == std::string::npos)
+        where += (where.empty() ? "" : ", ") + l->str();
+  return where;
+}
+
 uint64_t bufferBytes(const fb::Buffer &b) {
   return uint64_t(numElements(std::vector<int64_t>(b.shape()->begin(), b.shape()->end()))) *
          dtypeSize(fromFbDType(b.dtype()));

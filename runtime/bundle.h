@@ -66,6 +66,9 @@ constexpr char kSignatureMagic[4] = {'D', 'L', 'C', 'S'};
 
 /// The bytes of buffer |b|'s elements (of a loaded, hence verified, bundle).
 uint64_t bufferBytes(const fb::Buffer &b);
+/// Where kernel |k| comes from in the .dl source: its distinct locations,
+/// "model.dl:12:3, model.dl:13:3" ("" when the bundle records none).
+std::string kernelLocations(const fb::Kernel &k);
 
 /// The file bytes of a bundle: header, |flatbuffer|, |payload|.
 std::vector<uint8_t> encodeBundle(const uint8_t *flatbuffer, size_t flatbufferBytes,

@@ -43,11 +43,7 @@ Status checkFinite(const fb::Program &program, const fb::Kernel &kernel, uint32_
     double v = loadElement(t, data, i);
     if (std::isfinite(v))
       continue;
-    std::string where;
-    if (kernel.locations())
-      for (const flatbuffers::String *l : *kernel.locations())
-        if (where.find(l->str()) == std::string::npos)
-          where += (where.empty() ? "" : ", ") + l->str();
+    std::string where = kernelLocations(kernel);
     return DLC_MAKE_STATUS(
         StatusCode::kDataLoss,
         "--check-numerics: kernel '" + kernel.name()->str() + "'" +

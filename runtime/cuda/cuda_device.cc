@@ -161,8 +161,7 @@ public:
       KernelTime unused;
       DLC_RETURN_IF_ERROR(runCommand(loadInputs_[s], options, &unused), "copying the inputs in");
       for (size_t c = 0; c < commands_.size(); ++c) {
-        DLC_RETURN_IF_ERROR(runCommand(commands_[c], options, &times_[c]),
-                            "kernel '" + commands_[c].kernel + "' of program '" + name_ + "'");
+        DLC_RETURN_IF_ERROR(runCommand(commands_[c], options, &times_[c]), describe(c));
         if (options.checkNumerics)
           DLC_RETURN_IF_ERROR(checkOutputs(*program_->kernels()->Get(uint32_t(c)), commands_[c]), "");
       }
@@ -188,8 +187,10 @@ public:
     started_ = false;
     // Faults of asynchronous launches surface here, without a kernel name;
     // a profiled run synchronises after every kernel and names it.
-    DLC_RETURN_IF_ERROR(backend_.synchronize(), "running program '" + name_ +
-                                                    "' (rerun with profiling to find the kernel)");
+    DLC_RETURN_IF_ERROR(backend_.synchronize(),
+                        "running program '" + name_ +
+                            "' (a profiled run, `dlc bench --profile` or `--check-numerics`, "
+                            "synchronizes after each kernel and names the one that failed)");
     // Captured after a whole run succeeded: kernels are loaded, their
     // shared-memory limits raised, and a fault names its kernel the first time.
     issuedOnce_ = true;
@@ -334,6 +335,13 @@ private:
   DevicePtr arena_ = 0;
   std::vector<DevicePtr> address_; // per buffer; 0 for unstored ones
   DevicePtr stepWord_ = 0;          // the training step, when a launch reads it
+  /// "kernel 'conv2d.conv2d+relu' (model.dl:12:3) of program 'grad'".
+  std::string describe(size_t command) const {
+    std::string where = kernelLocations(*program_->kernels()->Get(uint32_t(command)));
+    return "kernel '" + commands_[command].kernel + "'" + (where.empty() ? "" : " (" + where + ")") +
+           " of program '" + name_ + "'";
+  }
+
   /// Records the copies of input slot |slot| into the arena and every
   /// command, as a run without profiling issues them, into graphs_[slot].
   Status capture(int slot) {

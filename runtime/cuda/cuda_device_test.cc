@@ -61,6 +61,7 @@ struct KernelSpec {
   std::vector<std::tuple<std::string, std::vector<uint32_t>, std::vector<uint32_t>>> more;
   /// A DeviceCopy's buffers, when not the op's.
   std::vector<uint32_t> copyFrom, copyTo;
+  std::string location; // in the .dl source, if any
 };
 
 struct ProgramSpec {
@@ -151,7 +152,10 @@ std::shared_ptr<const Bundle> makeBundle(const std::vector<ParamSpec> &params,
       } else if (type == fb::CudaExecution::DeviceCopy) {
         execution = fb::CreateDeviceCopyDirect(fbb, &from, &to).Union();
       }
-      kernels.push_back(fb::CreateKernelDirect(fbb, k.name.c_str(), &ops, nullptr, offset, bytes,
+      std::vector<flatbuffers::Offset<flatbuffers::String>> locations;
+      if (!k.location.empty())
+        locations.push_back(fbb.CreateString(k.location));
+      kernels.push_back(fb::CreateKernelDirect(fbb, k.name.c_str(), &ops, &locations, offset, bytes,
                                                nullptr, type, execution, &cpu));
     }
     std::vector<flatbuffers::Offset<flatbuffers::String>> inNames, outNames;
@@ -578,6 +582,7 @@ Status runPlanted(const std::string &source, const std::string &entry,
                   {"x"},
                   {"y"},
                   96};
+  bad.kernels[0].location = "wild.dl:7:3";
   std::unique_ptr<Device> device;
   SimOptions trusted;
   trusted.trustAnyBundle = true;
@@ -602,7 +607,7 @@ extern "C" __global__ void dlc_nan(const float *x, float *y) {
   checked.checkNumerics = true;
   Status s = runPlanted(source, "dlc_nan", checked);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("kernel 'planted' of program 'bad' wrote -inf to 'y' f32[8] at element 3"),
+  EXPECT_NE(s.message().find("kernel 'planted' (wild.dl:7:3) of program 'bad' wrote -inf to 'y' f32[8] at element 3"),
             std::string::npos)
       << s.message();
 }
@@ -674,7 +679,8 @@ extern "C" __global__ void dlc_oob(const float *x, float *y) {
 )",
                         "dlc_oob");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("kernel 'planted'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("kernel 'planted' (wild.dl:7:3) of program 'bad'"), std::string::npos)
+      << s.message();
   EXPECT_NE(s.message().find("dlc_oob"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("past the end"), std::string::npos) << s.message();
 }
