@@ -314,12 +314,12 @@ SimModule::~SimModule() {
     ::dlclose(handle_);
 }
 
-Status SimModule::launch(size_t index, const LaunchConfig &config, void **args) const {
+Status SimModule::launch(size_t index, const LaunchConfig &config, void **args,
+                         const dlc::sim::LaunchOptions *launchOptions) const {
   const auto *table = static_cast<const DlcSimModuleTable *>(table_);
   if (!table || index >= size_t(table->count))
     return DLC_MAKE_STATUS(StatusCode::kInternal, "no emulated kernel " + std::to_string(index));
-  // The process-wide defaults: a test harness may pick another schedule.
-  dlc::sim::LaunchOptions options = dlc::sim::defaultLaunchOptions();
+  dlc::sim::LaunchOptions options = launchOptions ? *launchOptions : dlc::sim::defaultLaunchOptions();
   return table->launch(int(index), args, dim3(config.grid[0], config.grid[1], config.grid[2]),
                        dim3(config.block[0], config.block[1], config.block[2]),
                        config.sharedBytes, &options);
@@ -331,8 +331,8 @@ namespace {
 /// memory, plain copies, one module of kernels per bundle.
 class SimBackend : public CudaBackend {
 public:
-  SimBackend(SimToolchain toolchain, SimOptions options)
-      : toolchain_(std::move(toolchain)), options_(options) {}
+  SimBackend(SimToolchain toolchain, SimOptions options, dlc::sim::LaunchOptions launchOptions)
+      : toolchain_(std::move(toolchain)), options_(options), launchOptions_(launchOptions) {}
 
   std::string name() const override { return "cuda-sim"; }
   Status alloc(size_t bytes, const std::string &what, DevicePtr *out) override {
@@ -413,7 +413,7 @@ public:
 
   Status launch(KernelHandle kernel, const LaunchConfig &config, void **args) override {
     if (!capture_)
-      return module_->launch(*static_cast<const size_t *>(kernel), config, args);
+      return module_->launch(*static_cast<const size_t *>(kernel), config, args, &launchOptions_);
     // A graph keeps the arguments' values at capture, as cuLaunchKernel's
     // do: later changes to what |args| points at do not reach it.
     std::vector<uint64_t> values;
@@ -425,7 +425,7 @@ public:
       for (uint64_t &v : values)
         pointers.push_back(&v);
       pointers.push_back(nullptr);
-      return module_->launch(index, config, pointers.data());
+      return module_->launch(index, config, pointers.data(), &launchOptions_);
     });
     return okStatus();
   }
@@ -485,6 +485,7 @@ private:
 
   SimToolchain toolchain_;
   SimOptions options_;
+  dlc::sim::LaunchOptions launchOptions_;
   std::map<uint64_t, size_t> index_; // source offset -> kernel of the module
   std::unique_ptr<SimModule> module_;
 };
@@ -494,10 +495,46 @@ private:
 
 namespace dlc::rt {
 
+namespace {
+
+Status parseSchedule(const std::string &text, dlc::sim::LaunchOptions *out) {
+  using dlc::sim::Schedule;
+  *out = dlc::sim::defaultLaunchOptions();
+  if (text.empty() || text == "forward") {
+    out->schedule = Schedule::kForward;
+    return okStatus();
+  }
+  if (text == "reverse") {
+    out->schedule = Schedule::kReverse;
+    return okStatus();
+  }
+  const std::string prefix = "random:";
+  char *end = nullptr;
+  unsigned long long seed =
+      text.rfind(prefix, 0) == 0 ? std::strtoull(text.c_str() + prefix.size(), &end, 10) : 0;
+  if (!end || *end || end == text.c_str() + prefix.size())
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "emulation schedule '" + text +
+                               "' (DLC_SIM_SCHEDULE): expected forward, reverse or random:SEED");
+  out->schedule = Schedule::kRandom;
+  out->seed = seed;
+  return okStatus();
+}
+
+} // namespace
+
 Status createCudaSimDevice(std::unique_ptr<Device> *out, const SimOptions &options) {
   cuda::SimToolchain toolchain = cuda::SimToolchain::fromEnvironment();
   DLC_RETURN_IF_ERROR(toolchain.check(), "");
-  *out = cuda::createDeviceOn(std::make_unique<cuda::SimBackend>(std::move(toolchain), options));
+  const char *environment = std::getenv("DLC_SIM_SCHEDULE");
+  dlc::sim::LaunchOptions launchOptions;
+  DLC_RETURN_IF_ERROR(parseSchedule(!options.schedule.empty() ? options.schedule
+                                    : environment             ? environment
+                                                              : "",
+                                    &launchOptions),
+                      "");
+  *out = cuda::createDeviceOn(
+      std::make_unique<cuda::SimBackend>(std::move(toolchain), options, launchOptions));
   return okStatus();
 }
 

@@ -40,12 +40,21 @@
 #include <string>
 #include <vector>
 
+namespace dlc::sim {
+struct LaunchOptions; // cuda_sim_host.h
+}
+
 namespace dlc::rt {
 
 struct SimOptions {
   /// Compile and run the CUDA code of bundles that this machine's dlc did
   /// not sign (runtime/cuda/code_trust.h): the user vouches for them.
   bool trustAnyBundle = false;
+  /// The order the emulation runs blocks and threads in: "forward",
+  /// "reverse" or "random:SEED" (cuda_sim_host.h's Schedule); empty: the
+  /// environment's DLC_SIM_SCHEDULE, else forward. Another order changes
+  /// what float atomics add first, as a GPU's block order does.
+  std::string schedule;
 };
 
 /// The CUDA executor on the emulation. Fails (kUnavailable) when no host
@@ -85,8 +94,11 @@ public:
   SimModule(const SimModule &) = delete;
   SimModule &operator=(const SimModule &) = delete;
 
-  /// Runs kernel |index| (in build order) to completion.
-  Status launch(size_t index, const LaunchConfig &config, void **args) const;
+  /// Runs kernel |index| (in build order) to completion, in the order of
+  /// blocks and threads |options| give (null: the process-wide ones a test
+  /// harness may set).
+  Status launch(size_t index, const LaunchConfig &config, void **args,
+                const dlc::sim::LaunchOptions *options = nullptr) const;
   /// The shared object, and whether it came from the cache.
   const std::string &path() const { return path_; }
   bool cached() const { return cached_; }
