@@ -132,6 +132,9 @@ public:
   // upload queue.
   Status stage(const std::vector<TensorView> &inputs) override {
     int s = nextSlot_;
+    // The slot of the run in flight may still be copied into the arena.
+    if (started_ && s == runningSlot_)
+      return invalid("the inputs of '" + name_ + "' were staged twice during one run");
     for (size_t i = 0; i < inputs.size() && i < slotBytes_.size(); ++i) {
       std::memcpy(hostSlots_[s][i], inputs[i].data, slotBytes_[i]);
       DLC_RETURN_IF_ERROR(backend_.upload(deviceSlots_[s][i], hostSlots_[s][i], slotBytes_[i]),
@@ -149,6 +152,7 @@ public:
       return invalid("a run of '" + name_ + "' was started before the last one finished");
     int s = stagedSlot_;
     stagedSlot_ = -1;
+    runningSlot_ = s;
     DLC_RETURN_IF_ERROR(backend_.awaitUploads(), "");
     // The training step lives in device memory: launches read it there, so
     // their arguments never change from run to run.
@@ -352,6 +356,8 @@ private:
       queued = runCommand(commands_[c], plain, nullptr);
     GraphHandle graph = nullptr;
     Status ended = backend_.endCapture(&graph);
+    if (ended.ok() && !queued.ok())
+      backend_.destroyGraph(graph);
     DLC_RETURN_IF_ERROR(queued, "");
     DLC_RETURN_IF_ERROR(ended, "");
     graphs_[slot] = graph;
@@ -370,7 +376,7 @@ private:
   std::vector<DevicePtr> deviceSlots_[2];
   std::vector<DevicePtr> deviceSlotMemory_;
   DeviceCommand loadInputs_[2];
-  int nextSlot_ = 0, stagedSlot_ = -1;
+  int nextSlot_ = 0, stagedSlot_ = -1, runningSlot_ = -1;
   bool started_ = false;
   bool issuedOnce_ = false;           // a whole run issued command by command succeeded
   GraphHandle graphs_[2] = {};        // per input slot: every command, replayed by later runs

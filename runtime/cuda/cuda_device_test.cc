@@ -398,6 +398,8 @@ TEST_P(CudaDeviceTest, StagesTheNextInputsWhileARunIsInFlight) {
   ASSERT_TRUE(session->start("step").ok());
   ASSERT_TRUE(session->stage("step", {view(x)}).ok());
   EXPECT_NE(session->start("step").message().find("before the last one finished"), std::string::npos);
+  EXPECT_NE(session->stage("step", {view(x)}).message().find("staged twice during one run"),
+            std::string::npos);
   ASSERT_TRUE(session->finish("step", &outs).ok());
 }
 
