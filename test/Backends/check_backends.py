@@ -32,6 +32,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 sys.path.insert(0, HERE)
+import conformance_cases  # noqa: E402
 import dlmodels  # noqa: E402
 from safetensors_io import read, rounded, write  # noqa: E402
 
@@ -673,7 +674,7 @@ def main():
         return 2
     catalog = json.loads(out)
     if args.conformance:
-        cases += dlmodels.conformance_cases(catalog)
+        cases += conformance_cases.conformance_cases(catalog)
     if args.fuzz:
         seed = args.seed if args.seed is not None else int(time.time()) % 1000000 * 1000
         print("fuzz seeds %d..%d (rerun one with --fuzz 1 --seed S)" % (seed, seed + args.fuzz - 1))

@@ -77,6 +77,7 @@ else
 fi
 
 cp "$src/test/gpu/run.sh" "$src/test/Backends/check_backends.py" "$src/test/Backends/dlmodels.py" \
+  "$src/test/Backends/conformance_cases.py" \
   "$src/test/fixtures/safetensors_io.py" "$src/test/fixtures/compare_gradients.py" \
   "$src/test/Integration/Inputs/compare_train_logs.py" "$src/bench/peer_torch.py" \
   "$src/bench/bench_common.py" "$src/test/gpu/bench_table.py" "$out/scripts/"
