@@ -33,10 +33,12 @@ mlir::LogicalResult runPrecisionPipeline(mlir::ModuleOp module, int64_t batchSiz
 /// targets: stop after fusion). The training step applies the data
 /// transforms itself when |augmentInStep|; unset, when it may run on a GPU
 /// (|targets| name cuda, or none are named): a CPU-only bundle leaves them to
-/// the loader's threads, which overlap them with the step.
+/// the loader's threads, which overlap them with the step. |deterministic|
+/// (--deterministic): every kernel sums in an order fixed at compile time.
 mlir::LogicalResult runKernelPipeline(mlir::ModuleOp module, int64_t batchSize,
                                       llvm::ArrayRef<std::string> targets,
                                       llvm::StringRef precision = "",
-                                      std::optional<bool> augmentInStep = std::nullopt);
+                                      std::optional<bool> augmentInStep = std::nullopt,
+                                      bool deterministic = false);
 
 } // namespace dlc

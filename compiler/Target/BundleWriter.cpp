@@ -162,6 +162,7 @@ LogicalResult emitCudaKernels(ModuleOp module, std::vector<DistinctKernel> *kern
         k.code.takesStep = kernel->takesStep;
         k.code.zeroedResults = kernel->zeroedOutputs;
         k.code.scratchBytes = kernel->scratchBytes;
+        k.code.zeroedScratch = kernel->zeroedScratch;
         k.code.tensorCores = kernel->tensorCores;
         k.code.efficiency = kernel->efficiency;
         k.code.globalAtomics = kernel->globalAtomics;

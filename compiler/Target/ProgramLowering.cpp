@@ -694,6 +694,8 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
     std::vector<uint32_t> args(k.args.begin(), k.args.end()), zeroed;
     for (int r : c.zeroedResults) // the results follow the inputs
       zeroed.push_back(k.args[fused.getNumOperands() + size_t(r)]);
+    if (c.zeroedScratch) // the scratch follows the results
+      zeroed.push_back(k.args.back());
     std::vector<uint32_t> grid(c.grid.begin(), c.grid.end()), block(c.block.begin(), c.block.end());
     auto launch = fb::CreateCudaLaunchDirect(fbb, c.entry.c_str(), &args, &grid, &block, 0,
                                              c.takesStep, &zeroed, c.family.c_str());

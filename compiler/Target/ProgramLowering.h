@@ -23,6 +23,7 @@ struct KernelCode {
   bool takesStep = false;
   std::vector<int> zeroedResults; // indices into the group's results
   int64_t scratchBytes = 0;        // a Temp buffer passed after the results
+  bool zeroedScratch = false;      // zeroed before each launch
   bool tensorCores = false;         // CudaKernel's: for the kernel's cost
   double efficiency = 0;
   int64_t globalAtomics = 0;

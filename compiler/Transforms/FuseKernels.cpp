@@ -148,7 +148,7 @@ dl::FusedOp buildGroup(OpBuilder &b, ArrayRef<Operation *> ops, const std::strin
   OpBuilder::InsertionGuard guard(b);
   auto fused = b.create<dl::FusedOp>(b.getFusedLoc(locs), TypeRange(ValueRange(outputs)),
                                      inputs.getArrayRef(), b.getStringAttr(name),
-                                     /*kernels=*/nullptr);
+                                     /*kernels=*/nullptr, /*ordered_sums=*/false);
   Block *body = b.createBlock(&fused.getBody());
   IRMapping map;
   for (Value v : inputs)

@@ -122,10 +122,15 @@ def SelectKernelsPass : Pass<"dlc-select-kernels", "mlir::ModuleOp"> {
     (`["activation_epilogue", "op"]`: conv2d with its relu, then a pool).
     A group that some target cannot run is an error at its location. Code
     generation and program lowering read this record and nothing else.
+    With `deterministic`, it also sets `ordered_sums` on every group: code
+    generation then sums in an order fixed at compile time (no float
+    atomics), so runs are bit for bit the same on a GPU.
   }];
   let options = [
     ListOption<"targets", "targets", "std::string",
                "Targets to choose kernels for (cpu, cuda); default: every target">,
+    Option<"deterministic", "deterministic", "bool", /*default=*/"false",
+           "Sum in an order fixed at compile time (no float atomics)">,
   ];
   let dependentDialects = ["::dlc::dl::DLDialect"];
 }

@@ -49,6 +49,7 @@ struct SelectKernelsPass : dlc::impl::SelectKernelsPassBase<SelectKernelsPass> {
         record.set(target, b.getArrayAttr(names));
       }
       group.setKernelsAttr(record.getDictionary(&getContext()));
+      group.setOrderedSums(deterministic);
     });
     if (!ok)
       signalPassFailure();

@@ -23,6 +23,11 @@ def DL_FusedOp : DL_Op<"fused", [IsolatedFromAbove, SingleBlock,
     runs it as a sequence of calls, e.g. `["activation_epilogue", "op"]`
     for conv2d + relu (one oneDNN primitive) then max_pool2d.
 
+    `ordered_sums`, also set by `dlc-select-kernels` (under `--deterministic`),
+    says that every sum of the group's kernels adds its terms in an order
+    fixed at compile time: no float atomics, so the bits do not depend on
+    the order in which a GPU runs blocks and threads.
+
     ```mlir
     %y:2 = dl.fused "conv2d+relu+max_pool2d" (%x, %k, %b)
         {kernels = {cpu = ["activation_epilogue", "op"], cuda = ["gemm"]}} : (...) -> (...) {
@@ -35,7 +40,8 @@ def DL_FusedOp : DL_Op<"fused", [IsolatedFromAbove, SingleBlock,
     ```
   }];
   let arguments = (ins Variadic<AnyType>:$inputs, StrAttr:$kernel_name,
-                       OptionalAttr<DictionaryAttr>:$kernels);
+                       OptionalAttr<DictionaryAttr>:$kernels,
+                       UnitAttr:$ordered_sums);
   let results = (outs Variadic<AnyType>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{

@@ -27,6 +27,8 @@ struct GradOptions {
   /// The reference evaluates the program it gives: rounded to 16 bits where
   /// the compiled program rounds.
   std::string precision;
+  /// --deterministic: the compiled kernels sum in an order fixed at compile time.
+  bool deterministic = false;
 };
 
 /// Derives @grad for |module| (which must hold a training setup), runs it on

@@ -62,6 +62,7 @@ struct Options {
   bool verbose = false;
   int64_t batch = 0;
   std::string precision; // "": the training setup's policy
+  bool deterministic = false;
   bool json = false;
   bool verifyDiagnostics = false;
   bool debugInfo = false;
@@ -277,7 +278,8 @@ int compile(Options options) {
           if (options.emit != "fused")
             targets = bundle.targets;
           if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch),
-                                            targets, options.precision)))
+                                            targets, options.precision, std::nullopt,
+                                            options.deterministic)))
             return failure();
         }
         if (options.emit == "precision") {
@@ -329,7 +331,8 @@ int loadBundle(const Options &options, std::shared_ptr<const dlc::rt::Bundle> *o
         if (options.runtime.backend == "cuda-sim") // it compiles the source itself
           bundleOptions.cudaArchs.clear();
         if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch),
-                                          bundleOptions.targets, options.precision)))
+                                          bundleOptions.targets, options.precision, std::nullopt,
+                                          options.deterministic)))
           return failure();
         std::vector<uint8_t> bytes;
         if (failed(dlc::writeBundle(module, bundleOptions, &bytes)))
@@ -402,6 +405,12 @@ int main(int argc, char **argv) {
         ->check(CLI::IsMember({"fp32", "mixed_fp16", "mixed_bf16"}));
   };
   addPrecision(compileCommand, &options.precision);
+  auto addDeterministic = [&](CLI::App *command, bool *into) {
+    command->add_flag("--deterministic", *into,
+                      "sum in an order fixed at compile time (no float atomics): GPU runs and "
+                      "--resume give the same bits, at some cost in speed");
+  };
+  addDeterministic(compileCommand, &options.deterministic);
 
   CLI::App *gradCommand =
       app.add_subcommand("grad", "write the loss and parameter gradients of one batch");
@@ -429,6 +438,7 @@ int main(int argc, char **argv) {
                           "(seeded by this number; seeds S and S^1 move them in opposite directions), "
                           "to measure how much the model amplifies float32 rounding");
   addPrecision(gradCommand, &options.grad.precision);
+  addDeterministic(gradCommand, &options.grad.deterministic);
 
   dlc::RuntimeCommandSet runtimeCommands = dlc::addRuntimeCommands(
       app, options.input, "the .dl or .dlcb file", options.runtime, [&](CLI::App *command) {
@@ -436,6 +446,7 @@ int main(int argc, char **argv) {
         command->add_option("--batch", options.batch, "batch size to compile a .dl file for")
             ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
         addPrecision(command, &options.precision);
+        addDeterministic(command, &options.deterministic);
       });
 
   CLI::App *catalogCommand = app.add_subcommand(

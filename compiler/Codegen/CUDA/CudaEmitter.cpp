@@ -139,7 +139,8 @@ dl::FusedOp foldBoundaryCasts(dl::FusedOp group) {
   return copy;
 }
 
-std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointers) {
+std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointers,
+                          const std::string &scratch) {
   std::string restrict = restrictPointers ? " *__restrict__ " : " *";
   std::string params;
   auto add = [&](const std::string &p) { params += (params.empty() ? "" : ", ") + p; };
@@ -153,6 +154,8 @@ std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointe
     add(cType(storage) + restrict + "out" + std::to_string(i) +
         (viewed(storage, v.getType()) ? "_raw" : ""));
   }
+  if (!scratch.empty())
+    add(scratch + restrict + "scratch");
   if (takesStep) // the training step, in device memory
     add("const unsigned long long" + restrict + "step");
   return params;
@@ -318,7 +321,7 @@ FailureOr<int64_t> scratchBytes(dl::FusedOp group) {
   if (!chosen || chosen.size() != 1 || !isa<StringAttr>(chosen[0]))
     return int64_t(0);
   for (const CudaFamily &f : kFamilies)
-    if (cast<StringAttr>(chosen[0]).getValue() == f.name && !f.mayUseScratch)
+    if (cast<StringAttr>(chosen[0]).getValue() == f.name && !f.mayUseScratch && !orderedSums(group))
       return int64_t(0);
   FailureOr<CudaKernel> kernel = emitKernel(group);
   if (failed(kernel))

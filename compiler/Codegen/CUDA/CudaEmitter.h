@@ -36,6 +36,9 @@ struct CudaKernel {
   /// memory), passed after the results as `float *scratch`; its contents
   /// are undefined at the start.
   int64_t scratchBytes = 0;
+  /// Whether the runtime must zero the scratch before the launch (the
+  /// ticket of OrderedSumTable).
+  bool zeroedScratch = false;
   /// Float atomic adds to device memory it issues per launch (not those to
   /// shared memory): what contention on them costs is a roofline term.
   int64_t globalAtomics = 0;
@@ -93,7 +96,8 @@ struct CudaFamily {
   bool (*matches)(dl::FusedOp group);
   mlir::LogicalResult (*emit)(dl::FusedOp group, CudaKernel &kernel);
   /// Whether its kernels may need scratch (CudaKernel::scratchBytes), which
-  /// the memory plan must place.
+  /// the memory plan must place, besides the table of ordered sums that any
+  /// family may use under --deterministic.
   bool mayUseScratch = false;
   /// The element types its kernels read and write (a set of ElementType
   /// bits; each spelled through the type table, DeviceTypes.cpp).

@@ -218,6 +218,69 @@ bool isElementwiseGroup(dl::FusedOp group) {
   return true;
 }
 
+namespace {
+/// The chain with its bias_grad under --deterministic: the elements seen as
+/// [rows, channels], each block takes a run of whole rows; a thread keeps
+/// one column's sum over the rows it computes (|element|: the loop body for
+/// element i, ending in the stores), threads sharing a column add theirs in
+/// lane order, and OrderedSumTable adds the blocks' rows in block order.
+/// Every element is computed once, as in the atomic form.
+LogicalResult emitOrderedBiasSums(dl::FusedOp group, CudaKernel &kernel, int64_t channels, int64_t n,
+                                  const std::string &element, const std::string &summed,
+                                  const std::string &reduced, const std::string &functions,
+                                  bool usesStep) {
+  const ComputeType t = computeType(group);
+  const std::string T = t.name();
+  const int64_t rows = n / channels;
+  // Threads per column: a narrow bias spreads each column over lanes.
+  const int64_t span = std::min(channels, kThreads), lanes = kThreads / span;
+  // Each thread should add a few rows; the table stays small.
+  const int64_t parts = orderedSumParts(channels, std::min(kMaxBlocks, std::max<int64_t>(1, rows / (4 * lanes))));
+  const int64_t rowsPerPart = (rows + parts - 1) / parts;
+  const int64_t blocks = (rows + rowsPerPart - 1) / rowsPerPart;
+  OrderedSumTable table{0, blocks, {{reduced, channels}}};
+  kernel.takesStep = usesStep;
+  kernel.block = {kThreads, 1, 1};
+  kernel.grid = {blocks, 1, 1};
+  kernel.sharedBytes = (lanes > 1 ? kThreads * t.bytes() : 0) + 4;
+  kernel.scratchBytes = table.scratchElements() * t.bytes();
+  kernel.zeroedScratch = true;
+  std::string indented;
+  SmallVector<StringRef> lines;
+  StringRef(element).split(lines, '\n', -1, /*KeepEmpty=*/false);
+  for (StringRef line : lines)
+    indented += "    " + line.str() + "\n";
+  std::string s = header(group, kernel) + functions;
+  s += "extern \"C\" __global__ void __launch_bounds__(" + std::to_string(kThreads) + ") " + kernel.name +
+       "(" + parameterList(group, usesStep, true, T) + ") {\n";
+  s += "  const long long rowBegin = blockIdx.x * " + ll(rowsPerPart) + ", rowEnd = rowBegin + " +
+       ll(rowsPerPart) + " < " + ll(rows) + " ? rowBegin + " + ll(rowsPerPart) + " : " + ll(rows) + ";\n";
+  if (lanes > 1)
+    s += "  __shared__ " + T + " laneSums[" + std::to_string(kThreads) + "];\n";
+  s += "  if (threadIdx.x < " + std::to_string(span * lanes) + ") {\n"
+       "    for (long long c = threadIdx.x % " + ll(span) + "; c < " + ll(channels) + "; c += " + ll(span) +
+       ") {\n"
+       "      " + T + " columnSum = " + t.lit("0.0") + ";\n"
+       "      for (long long r = rowBegin + threadIdx.x / " + ll(span) + "; r < rowEnd; r += " + ll(lanes) +
+       ") {\n"
+       "        const long long i = r * " + ll(channels) + " + c;\n" + indented +
+       "        columnSum += " + summed + ";\n      }\n";
+  s += lanes > 1 ? "      laneSums[threadIdx.x] = columnSum;\n"
+                 : "      scratch[blockIdx.x * " + ll(channels) + " + c] = columnSum;\n";
+  s += "    }\n  }\n";
+  if (lanes > 1)
+    s += "  __syncthreads();\n"
+         "  if (threadIdx.x < " + ll(channels) + ") {\n"
+         "    " + T + " columnSum = " + t.lit("0.0") + ";\n"
+         "    for (int lane = 0; lane < " + std::to_string(lanes) + "; ++lane)\n"
+         "      columnSum += laneSums[lane * " + std::to_string(span) + " + threadIdx.x];\n"
+         "    scratch[blockIdx.x * " + ll(channels) + " + threadIdx.x] = columnSum;\n  }\n";
+  s += table.finish(t, blocks) + "}\n";
+  kernel.source = std::move(s);
+  return success();
+}
+} // namespace
+
 LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   Block &body = group.getBody().front();
   const ComputeType t = computeType(group);
@@ -266,10 +329,12 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   std::string reduced, summed;
   int64_t channels = 0;
   std::vector<std::pair<unsigned, std::string>> stored; // (result, value)
+  const bool ordered = bias && orderedSums(group);
   for (auto [i, v] : llvm::enumerate(yield.getValues())) {
     if (bias && v == bias.getResult()) {
       reduced = "out" + std::to_string(i);
-      kernel.zeroedOutputs.push_back(int(i));
+      if (!ordered)
+        kernel.zeroedOutputs.push_back(int(i));
       continue;
     }
     stored.push_back({unsigned(i), operandName(v)});
@@ -290,6 +355,9 @@ LogicalResult emitElementwise(dl::FusedOp group, CudaKernel &kernel) {
   for (auto [r, value] : stored)
     stores += vectorized ? "      (&y" + std::to_string(r) + ".x)[c] = " + value + ";\n"
                          : "    out" + std::to_string(r) + "[i] = " + value + ";\n";
+  if (ordered)
+    return emitOrderedBiasSums(group, kernel, channels, n, loads + computes + stores, summed, reduced,
+                               functions, usesStep);
   bool sharedSums = channels <= kMaxSharedChannelSums;
   if (bias)
     stores += "    atomicAdd(&" + (sharedSums ? std::string("partial") : reduced) + "[i % " +

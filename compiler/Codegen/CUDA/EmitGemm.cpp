@@ -13,6 +13,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cstdlib>
+#include <optional>
 
 using namespace mlir;
 
@@ -393,9 +394,12 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // grid.z; each split adds its partial sums to the zeroed result.
   int64_t tiles = ((g->n + kTile - 1) / kTile) * ((g->m + kTile - 1) / kTile);
   int64_t splits = 1;
-  // (Partial sums add up in f32: only into an f32 result.)
+  // (Partial sums add up in f32: only into an f32 result; with atomics, so
+  // not under --deterministic.)
+  const bool ordered = orderedSums(group);
   bool f32Result = resultIndex(anchor->getResult(0)) == 0 && isPlainF32(group, anchor->getResult(0));
-  if (ops.size() == 1 && !hasBias && f32Result && tiles < kSplitBelowTiles && g->k >= 2 * kSplitChunk)
+  if (ops.size() == 1 && !hasBias && f32Result && !ordered && tiles < kSplitBelowTiles &&
+      g->k >= 2 * kSplitChunk)
     splits = std::min(g->k / kSplitChunk, (kSplitBelowTiles * 2 + tiles - 1) / tiles);
   // A 16-bit product is rounded in registers as storing it would round it,
   // before the epilogue reads it.
@@ -426,7 +430,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     if (auto bias = dyn_cast<dl::BiasGradOp>(op)) {
       columnSum = outOf(bias.getResult());
       summed = names.lookup(bias.getDy());
-      kernel.zeroedOutputs.push_back(resultIndex(bias.getResult()));
+      if (!ordered)
+        kernel.zeroedOutputs.push_back(resultIndex(bias.getResult()));
       continue;
     }
     std::vector<std::string> operands;
@@ -444,8 +449,13 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
       storesBeforePool = true;
     }
   }
+  // A bias gradient: each block sums its tile's columns in shared memory;
+  // under --deterministic each thread sums its rows in order, the 16 row
+  // threads of a column add in order, and each row tile's sums are a row of
+  // an OrderedSumTable.
   if (!columnSum.empty())
-    epilogue += "          atomicAdd(&columnSum[tx + 16 * j], " + summed + ");\n";
+    epilogue += ordered ? "          columnParts[j] += " + summed + ";\n"
+                        : "          atomicAdd(&columnSum[tx + 16 * j], " + summed + ");\n";
 
   // Rows: plain, or pooled (see rowDecoder) with R whole windows per tile.
   int64_t rows = g->m, tileRows = kTile, windowBlocks = 0, taps = 1, windows = 0, rowBlocks = 0;
@@ -484,7 +494,13 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // grid.z stop at 65,535 blocks, which a large batch's rows pass.
   int64_t columnBlocks = softmax ? 1 : (g->n + kTile - 1) / kTile;
   kernel.grid = {columnBlocks * rowBlocks, 1, splits};
-  kernel.globalAtomics = (splits > 1 ? g->m * g->n : 0) + (columnSum.empty() ? 0 : kernel.grid[0] * kTile);
+  kernel.globalAtomics = (splits > 1 ? g->m * g->n : 0) + (columnSum.empty() || ordered ? 0 : kernel.grid[0] * kTile);
+  std::optional<OrderedSumTable> table;
+  if (!columnSum.empty() && ordered) {
+    table = OrderedSumTable{0, rowBlocks, {{columnSum, g->n}}};
+    kernel.scratchBytes = table->scratchElements() * t.bytes();
+    kernel.zeroedScratch = true;
+  }
   kernel.block = {kThreads, 1, 1};
   const std::string tensorCores = tensorCoreType(t, anchor);
   kernel.tensorCores = !tensorCores.empty();
@@ -492,7 +508,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // far from the rate of Hopper's asynchronous warpgroup products.
   if (kernel.tensorCores)
     kernel.efficiency = 0.1;
-  kernel.sharedBytes = ((columnSum.empty() ? 0 : kTile) + (pool ? kTile * (kTile + 1) : 0)) * t.bytes() +
+  kernel.sharedBytes = ((columnSum.empty() ? 0 : table ? 16 * (kTile + 1) + 1 : kTile) +
+                        (pool ? kTile * (kTile + 1) : 0)) * t.bytes() +
                        (tensorCores.empty() ? 2 * kStep * (kTile + 4) * t.bytes()
                                             : kTile * (kStep + 8) * 2 + kStep * (kTile + 8) * 2 +
                                                   kTile * (kTile + 4) * 4);
@@ -503,7 +520,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     s += "#if defined(__CUDACC__)\n#include <mma.h>\n#endif\n";
   s += prologue;
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
-       parameterList(group, kernel.takesStep) + ") {\n";
+       parameterList(group, kernel.takesStep, true, table ? T : "") + ") {\n";
   s += "  const long long M = " + ll(rows) + ", N = " + N + ", K = " + ll(g->k) + ";\n";
   if (splits > 1)
     s += "  const long long kBegin = (long long)blockIdx.z * " + ll(chunk) +
@@ -518,7 +535,10 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     s += "  __shared__ __align__(32) " + tensorCores + " As[64][16 + 8];\n  __shared__ __align__(32) " +
          tensorCores + " Bs[16][64 + 8];\n  __shared__ __align__(32) float Cs[64][64 + 4];\n";
   s += "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  " + T + " acc[4][4];\n";
-  if (!columnSum.empty())
+  if (table)
+    s += "  __shared__ " + T + " rowThreadSums[16][64 + 1];\n  " + T + " columnParts[4] = {" + zero + ", " +
+         zero + ", " + zero + ", " + zero + "};\n";
+  else if (!columnSum.empty())
     s += "  __shared__ " + T + " columnSum[64];\n  if (threadIdx.x < 64)\n    columnSum[threadIdx.x] = " + zero +
          ";\n";
   if (pool) {
@@ -583,7 +603,13 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   else
     s += "        if (m < rowEnd && n < N) {\n          const long long pos = m;\n"
          "          " + T + " v = acc[i][j];\n" + epilogue + "        }\n      }\n";
-  if (!columnSum.empty())
+  if (table)
+    s += "    for (int j = 0; j < 4; ++j)\n      rowThreadSums[ty][tx + 16 * j] = columnParts[j];\n"
+         "    __syncthreads();\n    if (threadIdx.x < 64 && colBase + threadIdx.x < N) {\n"
+         "      " + T + " sum = " + zero + ";\n      for (int r = 0; r < 16; ++r)\n"
+         "        sum += rowThreadSums[r][threadIdx.x];\n"
+         "      scratch[rowBlock * N + colBase + threadIdx.x] = sum;\n    }\n";
+  else if (!columnSum.empty())
     s += "    __syncthreads();\n    if (threadIdx.x < 64 && colBase + threadIdx.x < N)\n"
          "      atomicAdd(&" + columnSum + "[colBase + threadIdx.x], columnSum[threadIdx.x]);\n";
   if (pool) {
@@ -606,7 +632,10 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
          (isMax ? "r" : "count ? r / " + t.cast("count") + " : " + zero) + ";\n"
          "      }\n    }\n";
   }
-  s += "  }\n}\n";
+  s += "  }\n";
+  if (table)
+    s += table->finish(t, kernel.grid[0]);
+  s += "}\n";
   kernel.source = std::move(s);
   return success();
 }

@@ -155,6 +155,58 @@ std::string elementGrad(const ComputeType &t, const LossForm &f, const std::stri
 
 } // namespace
 
+namespace {
+/// The gradient then its bias_grad under --deterministic: block b takes a
+/// run of whole rows, each warp adds its rows' gradients into its own row of
+/// sums in scratch (a lane owns its columns), the block adds its 8 warps'
+/// rows in warp order into its row of an OrderedSumTable, and the last
+/// block adds those in block order.
+LogicalResult emitOrderedLossBias(dl::FusedOp group, CudaKernel &kernel, const LossForm &f, Operation &op,
+                                  const std::string &grad, const std::string &reduced,
+                                  const std::string &weightedGrad) {
+  const ComputeType t = computeType(group);
+  const std::string T = t.name();
+  const std::string z = inputName(op.getOperand(0)), labels = inputName(op.getOperand(1));
+  const std::string c = ll(f.classes), rows = ll(f.rows);
+  const int64_t parts = orderedSumParts(f.classes, std::min<int64_t>(1024, (f.rows + 7) / 8));
+  const int64_t rowsPerPart = (f.rows + parts - 1) / parts;
+  const int64_t blocks = (f.rows + rowsPerPart - 1) / rowsPerPart;
+  const int64_t warpRows = blocks * 8 * f.classes; // the warps' sums, then the table
+  OrderedSumTable table{warpRows, blocks, {{reduced, f.classes}}};
+  kernel.grid = {blocks, 1, 1};
+  kernel.sharedBytes = 4;
+  kernel.scratchBytes = table.scratchElements() * t.bytes();
+  kernel.zeroedScratch = true;
+  std::string s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " +
+                  kernel.name + "(" + parameterList(group, false, true, T) + ") {\n" +
+                  rowHelpers(t, f, labels, z);
+  std::string scaled;
+  if (Value state = cast<dl::LossGradOp>(op).getLossScale()) {
+    s += "  const " + T + " lossScale = (" + T + ")" + inputName(state) + "[" +
+         std::to_string(int(rt::loss_scale::kScale)) + "];\n";
+    scaled = " * lossScale";
+  }
+  s += "  const long long rowBegin = blockIdx.x * " + ll(rowsPerPart) + ", rowEnd = rowBegin + " +
+       ll(rowsPerPart) + " < " + rows + " ? rowBegin + " + ll(rowsPerPart) + " : " + rows + ";\n"
+       "  " + T + " *const warpSums = scratch + (blockIdx.x * 8ll + warp) * " + c + ";\n"
+       "  for (long long row = rowBegin + warp; row < rowEnd; row += 8) {\n"
+       "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
+       "    for (long long j = lane; j < " + c + "; j += 32) {\n"
+       "      const " + T + " g = " + elementGrad(t, f, z, c) + " / (" + T + ")" + rows + weightedGrad + scaled +
+       ";\n      " + (grad.empty() ? "" : grad + "[row * " + c + " + j] = g;\n      ") +
+       "warpSums[j] += g;\n    }\n  }\n"
+       "  __syncthreads();\n"
+       "  for (long long j = threadIdx.x; j < " + c + "; j += blockDim.x) {\n"
+       "    " + T + " sum = " + t.lit("0.0") + ";\n"
+       "    for (int w = 0; w < 8; ++w)\n"
+       "      sum += scratch[(blockIdx.x * 8ll + w) * " + c + " + j];\n"
+       "    scratch[" + ll(warpRows) + " + blockIdx.x * " + c + " + j] = sum;\n  }\n";
+  s += table.finish(t, blocks) + "}\n";
+  kernel.source = std::move(s);
+  return success();
+}
+} // namespace
+
 bool isLossGroup(dl::FusedOp group) {
   Block &body = group.getBody().front();
   auto ops = body.without_terminator();
@@ -231,6 +283,8 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
     std::string grad = outOf(op.getResult(0)), reduced = bias ? outOf(bias->getResult(0)) : "";
     kernel.block = {256, 1, 1};
     kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(1024, (f.rows + 7) / 8)), 1, 1};
+    if (bias && orderedSums(group))
+      return emitOrderedLossBias(group, kernel, f, op, grad, reduced, weightedGrad);
     bool sharedSums = bias && f.classes <= kMaxSharedChannelSums;
     kernel.sharedBytes = sharedSums ? f.classes * t.bytes() : 0;
     if (bias) {

@@ -179,17 +179,32 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   std::string dy = argName(grad.getDy());
   std::string dx = outOf(grad.getDx()), dk = outOf(grad.getDkernel()),
               drk = outOf(grad.getDrecurrentKernel()), db = outOf(grad.getDbias());
-  // The weight gradients accumulate with atomics.
-  for (Value v : {grad.getDkernel(), grad.getDrecurrentKernel(), grad.getDbias()})
-    if (int i = resultIndex(group, v); i >= 0)
-      kernel.zeroedOutputs.push_back(i);
+  // The weight gradients accumulate with atomics; under --deterministic
+  // each row's sums are a row of an OrderedSumTable after the rows' state.
+  const bool ordered = orderedSums(group);
+  if (!ordered)
+    for (Value v : {grad.getDkernel(), grad.getDrecurrentKernel(), grad.getDbias()})
+      if (int i = resultIndex(group, v); i >= 0)
+        kernel.zeroedOutputs.push_back(i);
   bool shared = gradShared(t, l) <= kSharedLimit;
   int64_t rowElements = gradStateElements(l) + (shared ? 0 : gradShared(t, l) / t.bytes());
   kernel.grid = {l.n, 1, 1};
-  kernel.globalAtomics = l.n * l.gates *
-                         ((db.empty() ? 0 : 1) + (dk.empty() ? 0 : l.features) + (drk.empty() ? 0 : l.units));
   kernel.sharedBytes = shared ? gradShared(t, l) : 0;
   kernel.scratchBytes = l.n * rowElements * t.bytes();
+  OrderedSumTable table{l.n * rowElements, l.n, {}};
+  if (!db.empty())
+    table.outputs.push_back({db, l.gates});
+  if (!dk.empty())
+    table.outputs.push_back({dk, l.features * l.gates});
+  if (!drk.empty())
+    table.outputs.push_back({drk, l.units * l.gates});
+  if (ordered && !table.outputs.empty()) {
+    kernel.scratchBytes = table.scratchElements() * t.bytes();
+    kernel.zeroedScratch = true;
+    kernel.sharedBytes += 4;
+  } else if (!ordered) {
+    kernel.globalAtomics = l.n * table.columns();
+  }
   s = header(group, kernel);
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
        parameterList(group, false) + ", " + T + " *__restrict__ scratch) {\n";
@@ -240,11 +255,19 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
        " + g] * dz[g];\n      dh[u] = sum;\n    }\n    __syncthreads();\n  }\n";
   // Weight gradients: this row's outer products summed over its steps, then
   // one atomic add per weight and row (the results are zeroed before the
-  // launch), not one per step.
+  // launch), not one per step; under --deterministic, stored as this row's
+  // row of the table.
+  int64_t tableOffset = 0;
   auto overSteps = [&](const std::string &out, const std::string &count, const std::string &factor) {
+    std::string add = ordered ? "scratch[" + ll(table.base) + " + b * " + ll(table.columns()) + " + " +
+                                    ll(tableOffset) + " + i * " + G + " + g] = sum;\n"
+                              : "atomicAdd(&" + out + "[i * " + G + " + g], sum);\n";
+    for (const auto &[name, values] : table.outputs)
+      if (name == out)
+        tableOffset += values;
     return "    for (long long i = 0; i < " + count + "; ++i) {\n      " + T + " sum = " + t.lit("0.0") +
            ";\n      for (long long t = 0; t < " + S + "; ++t)\n        sum += " + factor + " * DZ[t * " +
-           G + " + g];\n      atomicAdd(&" + out + "[i * " + G + " + g], sum);\n    }\n";
+           G + " + g];\n      " + add + "    }\n";
   };
   if (weights)
     s += "  for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n";
@@ -254,7 +277,11 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
     s += overSteps(dk, F, x + "[(b * " + S + " + t) * " + F + " + i]");
   if (!drk.empty())
     s += overSteps(drk, U, "H[t * " + U + " + i]");
-  s += weights ? "  }\n}\n" : "}\n";
+  if (weights)
+    s += "  }\n";
+  if (ordered && weights)
+    s += table.finish(t, l.n);
+  s += "}\n";
   kernel.source = std::move(s);
   return success();
 }

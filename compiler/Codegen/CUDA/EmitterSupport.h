@@ -19,6 +19,12 @@ int resultIndex(dl::FusedOp group, mlir::Value v);
 /// its (zeroed) result in global memory.
 constexpr int64_t kMaxSharedChannelSums = 8192;
 
+/// --deterministic, recorded by dlc-select-kernels as the group's
+/// ordered_sums: every sum of its kernel adds its terms in an order fixed at
+/// compile time (no float atomics), so the bits do not depend on the order
+/// in which the GPU runs blocks and threads.
+bool orderedSums(dl::FusedOp group);
+
 /// Output size and leading padding of one spatial axis of a window op, by
 /// TF's rule: `valid` drops a ragged tail; `same` gives ceil(in / stride)
 /// outputs with the odd padding element after. The emitters' own: the
@@ -84,6 +90,32 @@ private:
 /// result (or input), f32 for 16-bit storage.
 ComputeType computeType(dl::FusedOp group);
 
+/// The second pass of an ordered two-pass sum over a grid (OrderedSums.cpp).
+/// The first pass is the kernel's own: each block writes its partial sums of
+/// `columns` values as whole rows of a `parts` x `columns` table in the
+/// kernel's scratch (from element `base` on), each row by one block, each
+/// row's sums in a fixed order. Then every block of the grid takes a ticket
+/// (an integer atomic, after the table), and the last to arrive adds the
+/// rows in row order into the outputs. The runtime zeroes the scratch
+/// before the launch (CudaKernel::zeroedScratch), which resets the ticket.
+struct OrderedSumTable {
+  int64_t base = 0;  // scratch elements before the table
+  int64_t parts = 1; // rows
+  /// The outputs the columns are, in order: (pointer name, values).
+  std::vector<std::pair<std::string, int64_t>> outputs;
+  int64_t columns() const;
+  /// Scratch elements up to the table's end, ticket included.
+  int64_t scratchElements() const { return base + parts * columns() + 1; }
+  /// Device code, at the end of the kernel body (no thread may have
+  /// returned): the ticket, then the last block's sums. |blocks| is the
+  /// grid's size.
+  std::string finish(const ComputeType &t, int64_t blocks) const;
+};
+/// How many rows an OrderedSumTable of |columns| columns should have so the
+/// last block reads no more than about a megabyte of partial sums, with at
+/// most |most| (the rows the work has) and at least one.
+int64_t orderedSumParts(int64_t columns, int64_t most);
+
 /// The device type of a tensor's (or a scalar type's) elements, or null when
 /// the emitters do not support it.
 const DeviceType *deviceType(mlir::Type t);
@@ -109,7 +141,10 @@ std::string deviceTypeHelpers(dl::FusedOp group);
 /// A buffer that holds another type than its value's compute type (16-bit
 /// storage, a folded cast) is passed as in<k>_raw / out<k>_raw and seen
 /// through a view of the plain name (bufferViews).
-std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointers = true);
+/// |scratch|, when not "": the C element type of the scratch parameter,
+/// which follows the results.
+std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointers = true,
+                          const std::string &scratch = "");
 /// The view declarations opening every kernel body: in<k> and out<k> for
 /// the buffers parameterList passes raw, indexed like float arrays
 /// (dlc_in reads convert and round, dlc_out stores round and convert).

@@ -1,7 +1,8 @@
 """make_random_inputs.py INSPECT.json PROGRAM OUT_DIR: deterministic inputs for any
 model from `dlc inspect --json` of its bundle:
   OUT_DIR/weights.safetensors  every parameter (Glorot-like scale for kernels)
-  OUT_DIR/batch.safetensors    the inputs of PROGRAM; one-hot labels"""
+  OUT_DIR/batch.safetensors    the inputs of PROGRAM; one-hot labels; integer inputs
+                               (token ids) in [0, 5), so that ids repeat"""
 import json
 import math
 import os
@@ -45,4 +46,6 @@ for seed, t in enumerate(program["inputs"], start=1000):
                                           for r in range(count // classes) for c in range(classes)])
     elif t["dtype"] == "f32":
         batch[t["name"]] = ("F32", shape, values(count, seed, 1.0))
+    elif t["dtype"] in ("i32", "i64"):
+        batch[t["name"]] = (t["dtype"].upper(), shape, [(7 * i + i // 3) % 5 for i in range(count)])
 write(os.path.join(out, "batch.safetensors"), batch)
