@@ -427,12 +427,15 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
   for (const std::string &t : options.targets)
     targets.push_back(fbb.CreateString(t));
   std::string model = module.getSymName() ? module.getSymName()->str() : "model";
+  bool deterministic = false;
+  module.walk([&](dl::FusedOp group) { deterministic |= group.getOrderedSums(); });
   auto root = fb::CreateBundle(fbb, rt::kBundleVersion, fbb.CreateString(model),
                                fbb.CreateString(rt::toValidUtf8(options.source)),
                                fbb.CreateVector(targets),
                                fbb.CreateVector(parameters), fbb.CreateVector(programs),
                                fbb.CreateString(setup.dump(-1, ' ', false,
-                                                           nlohmann::json::error_handler_t::replace)));
+                                                           nlohmann::json::error_handler_t::replace)),
+                               deterministic);
   fb::FinishBundleBuffer(fbb, root);
   if (fbb.GetSize() > (size_t(1) << 31))
     return module.emitError("the bundle's program data exceeds 2 GiB");

@@ -16,7 +16,10 @@ reference's rounding probes measure it (ROUNDING_AMPLIFICATION). A
 mismatch, crash or compile failure prints the case (and its seed) and, with
 --keep DIR, leaves the model, its data and every output there. --export DIR writes what the GPU check needs per case: the CUDA
 bundle, the data and the reference's results (test/gpu/); --exported runs
-them with dlc-rt where there is no compiler. --plant tests the comparison."""
+them with dlc-rt where there is no compiler. --plant tests the comparison.
+--deterministic compiles and runs every case with --deterministic and runs
+each backend twice, the emulation in another block order: the bits of the
+two runs must agree."""
 import argparse
 import concurrent.futures
 import json
@@ -53,9 +56,10 @@ def shape_of(text):
     return [int(d) for d in text.strip("[]").split(",") if d]
 
 
-def run(cmd, cwd, timeout=600):
+def run(cmd, cwd, timeout=600, env=None):
     start = time.time()
-    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                       env=dict(os.environ, **env) if env else None)
     return p.returncode, p.stdout + p.stderr, time.time() - start
 
 
@@ -404,8 +408,12 @@ def check_case(case, args, root):
     if not probes(0, first):
         return result
     reference = load_reference(directory)
+    unrepeated = []  # --deterministic: what a second run changed
     for backend in args.backends:
         if not run_backend(command, backend, directory, step, result, args):
+            return result
+        if args.deterministic and not check_repeatable(command, backend, directory, step, unrepeated):
+            result["problems"] += unrepeated
             return result
     compare_backends(args.backends, directory, result, args, reference)
     if result["problems"] and first < ROUNDING_PROBES:
@@ -413,13 +421,42 @@ def check_case(case, args, root):
             return result
         result["problems"], result["errors"] = [], {}
         compare_backends(args.backends, directory, result, args, load_reference(directory))
+    result["problems"] += unrepeated
     if args.export:
         export(case, directory, args.export)
     return result
 
 
 def policy_args(args):
-    return ["--precision", args.precision] if args.precision else []
+    return (["--precision", args.precision] if args.precision else []) + (
+        ["--deterministic"] if args.deterministic else [])
+
+
+def check_repeatable(command, backend, directory, step, problems):
+    """Under --deterministic: |backend| run again (the emulation in another
+    block and thread order, DLC_SIM_SCHEDULE) must write the same bits as
+    its first run, gradients, evaluation and step alike; what differs goes
+    to |problems|. False when the rerun failed to run."""
+    again = backend + "_again"
+    seed = 1 + sum(map(ord, directory)) % 1000
+    rc, out, _ = run(command + ["--backend", backend, "--weights", "weights.safetensors",
+                                "--batch", "batch.safetensors", "--out", "grad_%s.safetensors" % again,
+                                "--step-out", "step_%s.safetensors" % again, "--step", str(step)]
+                     + eval_args(directory, again), directory,
+                     env={"DLC_SIM_SCHEDULE": "random:%d" % seed})
+    if rc != 0:
+        problems.append("%s grad --backend %s (again, schedule random:%d) failed:\n%s" % (
+            os.path.basename(command[0]), backend, seed, out[-3000:]))
+        return False
+    first = dict(read_outputs(directory, backend))
+    first.update(("step/" + k, v) for k, v in read(os.path.join(directory, "step_%s.safetensors" % backend)).items())
+    second = dict(read_outputs(directory, again))
+    second.update(("step/" + k, v) for k, v in read(os.path.join(directory, "step_%s.safetensors" % again)).items())
+    differ = sorted(n for n in set(first) | set(second) if first.get(n) != second.get(n))
+    if differ:
+        problems.append("%s: --deterministic, yet a second run (schedule random:%d) differs in %s" % (
+            backend, seed, ", ".join(differ[:5])))
+    return True
 
 
 def load_reference(directory):
@@ -492,6 +529,9 @@ def check_exported(case, args, root):
     reference = load_reference(directory)
     for backend in args.backends:
         if not run_backend([args.dlc_rt, "grad", "model.dlcb"], backend, directory, step, result, args):
+            break
+        if args.deterministic and not check_repeatable([args.dlc_rt, "grad", "model.dlcb"], backend, directory,
+                                                       step, result["problems"]):
             break
         compare_backend(backend, directory, result, args, reference)
     return result
@@ -630,6 +670,9 @@ def main():
     parser.add_argument("--precision", default="",
                         help="compile and run every case under this policy (fp32, mixed_fp16, "
                              "mixed_bf16; default: each case's own)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="compile and run every case with --deterministic, and run each backend "
+                             "twice (the emulation in another block order): the bits must agree")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-nvrtc", dest="nvrtc", action="store_false",
                         help="skip compiling each model's kernels with NVRTC")

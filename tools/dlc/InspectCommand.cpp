@@ -68,6 +68,7 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
     for (auto t : *root.targets())
       targets.push_back(t->str());
   out["targets"] = targets;
+  out["deterministic"] = root.deterministic();
   uint64_t paramBytes = 0;
   for (const fb::Parameter *p : *root.parameters()) {
     nlohmann::json j = {{"name", p->name()->str()},
@@ -160,6 +161,13 @@ void printText(const nlohmann::json &j, bool precision) {
               j["source"].get<std::string>().c_str(), j["version"].get<int>());
   for (const auto &t : j["targets"])
     std::printf(" %s", t.get<std::string>().c_str());
+  bool cuda = false;
+  for (const auto &t : j["targets"])
+    cuda |= t.get<std::string>() == "cuda";
+  if (cuda) // the CPU's kernels always sum in one order
+    std::printf("\nsums: %s", j["deterministic"].get<bool>()
+                                  ? "in an order fixed at compile time (--deterministic): GPU runs repeat bit for bit"
+                                  : "float atomics on the GPU: runs may differ in the last bits (docs/gpu.md)");
   std::printf("\nparameters: %zu (%.1f KiB)\n", j["parameters"].size(),
               j["parameter_bytes"].get<double>() / 1024);
   for (const auto &p : j["programs"]) {
