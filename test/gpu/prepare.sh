@@ -60,6 +60,9 @@ EOF
 )
   "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch "$fixture_batch" \
     -o "$out/examples/$model.fixture.dlcb"
+  # The fixtures phase checks that --deterministic repeats bit for bit.
+  "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch "$fixture_batch" \
+    --deterministic -o "$out/examples/$model.fixture.deterministic.dlcb"
   "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch 128 \
     -o "$out/examples/$model.b128.dlcb"
   # The bench phase's mixed precision row (bf16: fp16 waits for loss

@@ -163,6 +163,27 @@ fixtures() {
       cat "$work/runs.txt"
       notes+=" $model run $run vs 1: $(tail -1 "$work/runs.txt" | grep -o 'largest relative error [^ ]*' | cut -d' ' -f4);"
     done
+    # --deterministic: no float atomics, so two runs agree bit for bit.
+    # (The emulation of the dry run takes another block order each run.)
+    for run in 1 2; do
+      DLC_SIM_SCHEDULE=random:$run "$rt" grad "$dir/examples/$model.fixture.deterministic.dlcb" --backend "$backend" \
+        --weights "$dir/examples/$model.weights.safetensors" --batch "$dir/examples/$model.batch.safetensors" \
+        --out "$work/$model.deterministic$run.safetensors" || rc=1
+    done
+    python3 "$scripts/compare_gradients.py" --rtol 1e-4 "$work/$model.deterministic1.safetensors" \
+      "$dir/examples/$model.grads.safetensors" > /dev/null || rc=1
+    local same
+    same=$(python3 - "$scripts" "$work/$model.deterministic1.safetensors" "$work/$model.deterministic2.safetensors" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+from safetensors_io import read
+a, b = read(sys.argv[2]), read(sys.argv[3])
+differ = [n for n in a if a[n] != b.get(n)]
+print("%d of %d tensors differ" % (len(differ), len(a)))
+sys.exit(1 if differ or not a else 0)
+EOF
+) || rc=1
+    notes+=" $model --deterministic run 2 vs 1: $same;"
   done
   echo "SUMMARY: fixtures at 1e-4:$( [ $rc = 0 ] && echo " ok" || echo " FAIL");$notes"
   return $rc
