@@ -80,13 +80,15 @@ ProgramEstimate estimateProgram(const fb::Program &program, const DeviceSpec &de
     KernelEstimate e;
     e.kernel = k->name()->str();
     double work = 0; // of its own launch
-    if (const fb::CudaLaunch *launch = k->cuda_as_CudaLaunch()) {
-      if (launch->zeroed())
+    const fb::CudaLaunch *launch = k->cuda_as_CudaLaunch();
+    if (launch || k->cuda_as_LibraryCall()) {
+      if (launch && launch->zeroed())
         for (uint32_t b : *launch->zeroed()) {
           e.seconds += command(streamed(bufferBytes(*buffers[b])));
           ++e.launches;
         }
-      e.fill = std::min(1.0, blocksOf(*launch) / device.sms);
+      // A library chooses its own grid, to fill the GPU.
+      e.fill = launch ? std::min(1.0, blocksOf(*launch) / device.sms) : 1.0;
       if (const fb::KernelCost *cost = k->cost()) {
         e.flops = cost->flops();
         e.bytes = cost->bytes();
@@ -110,8 +112,7 @@ ProgramEstimate estimateProgram(const fb::Program &program, const DeviceSpec &de
       }
       work = e.memorySeconds = streamed(e.bytes);
     } else {
-      // Not run on a CUDA device (a CPU-only bundle) or by a library call
-      // this model cannot count yet: its overhead only.
+      // Not run on a CUDA device (a CPU-only bundle): its overhead only.
       e.counted = false;
       e.seconds = command(0);
       e.launches = 1;

@@ -34,6 +34,7 @@ std::vector<KernelFamily> buildRegistry() {
   std::vector<KernelFamily> all = cpuFamilies();
   for (const cuda::CudaFamily &f : cuda::cudaFamilies()) {
     auto matches = f.matches;
+    auto worthCalling = f.worthCalling;
     unsigned types = f.elementTypes;
     all.push_back({"cuda", f.name, f.runs, f.launch, f.limits, cuda::describeElementTypes(types),
                    [matches, types](dl::FusedOp group, unsigned first) -> unsigned {
@@ -47,12 +48,31 @@ std::vector<KernelFamily> buildRegistry() {
                        return 0;
                      return unsigned(std::distance(group.getBody().front().begin(),
                                                    group.getBody().front().end())) - 1;
+                   },
+                   f.library,
+                   [worthCalling](dl::FusedOp group) {
+                     if (!worthCalling)
+                       return false;
+                     dl::FusedOp folded = cuda::foldBoundaryCasts(group);
+                     bool worth = worthCalling(folded);
+                     folded->erase();
+                     return worth;
                    }});
   }
   return all;
 }
 
 } // namespace
+
+std::optional<KernelSource> kernelSourceNamed(StringRef name) {
+  if (name == "generated")
+    return KernelSource::kGenerated;
+  if (name == "library")
+    return KernelSource::kLibrary;
+  if (name == "auto")
+    return KernelSource::kAuto;
+  return std::nullopt;
+}
 
 ArrayRef<StringRef> targets() {
   static const StringRef names[] = {"cpu", "cuda"};
@@ -80,7 +100,7 @@ std::optional<rt::fb::OpKind> opKindOf(Operation *op) {
 }
 
 FailureOr<SmallVector<const KernelFamily *>> planGroup(StringRef target, dl::FusedOp group,
-                                                       std::string *why) {
+                                                       std::string *why, KernelSource source) {
   SmallVector<Operation *> ops;
   for (Operation &op : group.getBody().front().without_terminator())
     ops.push_back(&op);
@@ -88,8 +108,16 @@ FailureOr<SmallVector<const KernelFamily *>> planGroup(StringRef target, dl::Fus
   for (unsigned at = 0; at < ops.size();) {
     const KernelFamily *chosen = nullptr;
     unsigned covered = 0;
+    // A library family that may run the group first, then the generated ones.
     for (const KernelFamily &f : kernelFamilies())
-      if (f.target == target && (covered = f.covers(group, at)) > 0) {
+      if (f.target == target && f.library && source != KernelSource::kGenerated &&
+          (covered = f.covers(group, at)) > 0 &&
+          (source == KernelSource::kLibrary || f.worthCalling(group))) {
+        chosen = &f;
+        break;
+      }
+    for (const KernelFamily &f : kernelFamilies())
+      if (!chosen && f.target == target && !f.library && (covered = f.covers(group, at)) > 0) {
         chosen = &f;
         break;
       }

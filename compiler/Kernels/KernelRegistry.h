@@ -41,7 +41,19 @@ struct KernelFamily {
   /// How many ops of |group|, from op |first| on, it runs as one call; 0
   /// when it cannot run them.
   std::function<unsigned(dl::FusedOp group, unsigned first)> covers;
+  /// A vendor library's routine (cuBLASLt) rather than dlc's own code: used
+  /// only as KernelSource allows.
+  bool library = false;
+  /// For a library family: whether the cost model prefers it for |group|.
+  std::function<bool(dl::FusedOp group)> worthCalling;
 };
+
+/// Which kernels may run a group (--kernels): dlc's own generated code
+/// only; a library family wherever one runs the group; or a library family
+/// where the cost model prefers it.
+enum class KernelSource { kGenerated, kLibrary, kAuto };
+/// The KernelSource named "generated", "library" or "auto".
+std::optional<KernelSource> kernelSourceNamed(llvm::StringRef name);
 
 /// Every family of every target, each target's in the order
 /// dlc-select-kernels prefers them.
@@ -52,9 +64,11 @@ const KernelFamily *findFamily(llvm::StringRef target, llvm::StringRef name);
 
 /// The families that run the ops of |group| on |target|, in op order, each
 /// taking the ops its `covers` says; fails, with the reason in *why, when
-/// some op is left that no family runs.
+/// some op is left that no family runs. Library families come first where
+/// |source| lets them run the group, and are left out otherwise.
 mlir::FailureOr<llvm::SmallVector<const KernelFamily *>>
-planGroup(llvm::StringRef target, dl::FusedOp group, std::string *why);
+planGroup(llvm::StringRef target, dl::FusedOp group, std::string *why,
+          KernelSource source = KernelSource::kGenerated);
 
 /// Whether every target can run |group|: the groups dlc-fuse may form.
 bool runsOnEveryTarget(dl::FusedOp group);

@@ -53,7 +53,7 @@ LogicalResult runPrecisionPipeline(ModuleOp module, int64_t batchSize, StringRef
 
 LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize,
                                 llvm::ArrayRef<std::string> targets, StringRef precision,
-                                std::optional<bool> augmentInStep, bool deterministic) {
+                                std::optional<bool> augmentInStep, const KernelChoices &choices) {
   PassManager pm(module.getContext());
   addPrecisionPasses(pm, module, batchSize, precision,
                      augmentInStep.value_or(targets.empty() || llvm::is_contained(targets, "cuda")));
@@ -61,7 +61,8 @@ LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize,
   if (!targets.empty()) {
     SelectKernelsPassOptions select;
     select.targets = targets;
-    select.deterministic = deterministic;
+    select.deterministic = choices.deterministic;
+    select.kernels = choices.kernels;
     pm.addPass(createSelectKernelsPass(select));
     pm.addPass(createPlanMemoryPass());
   }

@@ -15,6 +15,14 @@ namespace dlc {
 /// training setup's batch_size, else Keras' default of 32.
 int64_t compileBatchSize(mlir::ModuleOp module, int64_t requested);
 
+/// Choices that change how kernels compute, not what.
+struct KernelChoices {
+  /// --deterministic: every kernel sums in an order fixed at compile time.
+  bool deterministic = false;
+  /// --kernels: generated, library or auto (kernels::KernelSource).
+  std::string kernels = "generated";
+};
+
 /// dlc-autodiff and dlc-augment-on-device (when |differentiate|; the data
 /// transforms in @train_step when |augmentInStep|), dlc-select-precision
 /// under |precision| (fp32, mixed_fp16, mixed_bf16; "": the training setup's
@@ -33,12 +41,11 @@ mlir::LogicalResult runPrecisionPipeline(mlir::ModuleOp module, int64_t batchSiz
 /// targets: stop after fusion). The training step applies the data
 /// transforms itself when |augmentInStep|; unset, when it may run on a GPU
 /// (|targets| name cuda, or none are named): a CPU-only bundle leaves them to
-/// the loader's threads, which overlap them with the step. |deterministic|
-/// (--deterministic): every kernel sums in an order fixed at compile time.
+/// the loader's threads, which overlap them with the step.
 mlir::LogicalResult runKernelPipeline(mlir::ModuleOp module, int64_t batchSize,
                                       llvm::ArrayRef<std::string> targets,
                                       llvm::StringRef precision = "",
                                       std::optional<bool> augmentInStep = std::nullopt,
-                                      bool deterministic = false);
+                                      const KernelChoices &choices = {});
 
 } // namespace dlc

@@ -166,6 +166,7 @@ LogicalResult emitCudaKernels(ModuleOp module, std::vector<DistinctKernel> *kern
         k.code.tensorCores = kernel->tensorCores;
         k.code.efficiency = kernel->efficiency;
         k.code.globalAtomics = kernel->globalAtomics;
+        k.code.library = kernel->library;
         kernels->push_back(std::move(k));
       }
       (*kernelOf)[group.getOperation()] = it->second;
@@ -259,26 +260,35 @@ LogicalResult compileCudaKernels(ModuleOp module, const std::vector<DistinctKern
   std::vector<std::string> includeDirs;
   if (std::string dir = rt::cuda::findCudaIncludeDir(); !dir.empty())
     includeDirs.push_back(dir);
-  for (const DistinctKernel &k : kernels)
-    programs.push_back({k.code.entry, k.source, {}, includeDirs, nvrtcOptions()});
+  // Library calls have no code to compile.
+  std::vector<size_t> generated;
+  for (size_t i = 0; i < kernels.size(); ++i)
+    if (!kernels[i].code.library) {
+      generated.push_back(i);
+      programs.push_back({kernels[i].code.entry, kernels[i].source, {}, includeDirs, nvrtcOptions()});
+    }
   rt::cuda::KernelCache cache(rt::cuda::KernelCache::defaultDirectory());
   auto start = std::chrono::steady_clock::now();
   std::vector<rt::Status> failures;
-  rt::Status status = cache.compileBatch(*nvrtc, programs, archs, /*threads=*/0, compiled, &failures);
+  std::vector<rt::cuda::CompiledProgram> results;
+  rt::Status status = cache.compileBatch(*nvrtc, programs, archs, /*threads=*/0, &results, &failures);
+  compiled->assign(kernels.size(), {});
+  for (size_t i = 0; i < generated.size() && i < results.size(); ++i)
+    (*compiled)[generated[i]] = std::move(results[i]);
   stats->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  stats->kernels = int(kernels.size());
-  stats->images = int(kernels.size() * archs.size());
+  stats->kernels = int(generated.size());
+  stats->images = int(generated.size() * archs.size());
   stats->cacheHits = int(cache.stats().hits);
   stats->compiler = "NVRTC " + nvrtc->version();
   stats->cacheDirectory = cache.directory();
   if (status.ok())
     return success();
-  for (size_t i = 0; i < kernels.size() && i < failures.size(); ++i) {
+  for (size_t i = 0; i < generated.size() && i < failures.size(); ++i) {
     if (failures[i].ok())
       continue;
     const std::string &message = failures[i].message();
     size_t eol = message.find('\n');
-    InFlightDiagnostic d = kernels[i].group->emitError(message.substr(0, eol));
+    InFlightDiagnostic d = kernels[generated[i]].group->emitError(message.substr(0, eol));
     if (eol != std::string::npos)
       d.attachNote() << "NVRTC's log:\n" << message.substr(eol + 1);
   }
@@ -292,6 +302,8 @@ LogicalResult appendCudaCode(std::vector<DistinctKernel> &kernels,
                              std::vector<uint8_t> &payload) {
   for (size_t i = 0; i < kernels.size(); ++i) {
     KernelCode &c = kernels[i].code;
+    if (c.library) // a library routine: nothing to load
+      continue;
     appendBytes(payload, kernels[i].source.data(), kernels[i].source.size(), &c.sourceOffset);
     c.sourceBytes = kernels[i].source.size();
     if (i >= compiled.size()) // source only

@@ -686,6 +686,26 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
       continue;
     }
     const KernelCode &c = it->second;
+    KernelCost counted = costOf(fused);
+    auto cost = fb::CreateKernelCost(fbb, counted.flops, counted.bytes, computeUnitOf(fused, c),
+                                     float(c.efficiency), uint64_t(c.globalAtomics));
+    if (c.library) { // a vendor library's routine in place of generated code
+      std::vector<flatbuffers::Offset<fb::Attr>> descriptor;
+      for (const auto &[attr, value] : c.library->ints) {
+        std::vector<int64_t> ints = {value};
+        descriptor.push_back(fb::CreateAttrDirect(fbb, attr.c_str(), &ints));
+      }
+      for (const auto &[attr, value] : c.library->texts)
+        descriptor.push_back(fb::CreateAttrDirect(fbb, attr.c_str(), nullptr, nullptr, value.c_str()));
+      std::vector<uint32_t> args; // group inputs, then results, in k.args
+      for (const cuda::LibraryCallCode::Arg &a : c.library->args)
+        args.push_back(k.args[(a.result ? fused.getNumOperands() : 0) + a.index]);
+      auto call = fb::CreateLibraryCallDirect(fbb, fb::Library::cublas, c.library->routine.c_str(), &descriptor,
+                                              &args, 0, c.family.c_str());
+      fbKernels.push_back(fb::CreateKernel(fbb, name, opsVector, locationsVector, 0, 0, 0,
+                                           fb::CudaExecution::LibraryCall, call.Union(), cpu, cost));
+      continue;
+    }
     std::vector<flatbuffers::Offset<fb::CudaImage>> images;
     for (const KernelCode::Image &i : c.images)
       images.push_back(fb::CreateCudaImageDirect(fbb, i.arch.c_str(), i.ptxOffset, i.ptxBytes,
@@ -699,9 +719,6 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
     std::vector<uint32_t> grid(c.grid.begin(), c.grid.end()), block(c.block.begin(), c.block.end());
     auto launch = fb::CreateCudaLaunchDirect(fbb, c.entry.c_str(), &args, &grid, &block, 0,
                                              c.takesStep, &zeroed, c.family.c_str());
-    KernelCost counted = costOf(fused);
-    auto cost = fb::CreateKernelCost(fbb, counted.flops, counted.bytes, computeUnitOf(fused, c),
-                                     float(c.efficiency), uint64_t(c.globalAtomics));
     fbKernels.push_back(fb::CreateKernel(fbb, name, opsVector, locationsVector, c.sourceOffset,
                                          c.sourceBytes, fbb.CreateVector(images),
                                          fb::CudaExecution::CudaLaunch, launch.Union(), cpu, cost));

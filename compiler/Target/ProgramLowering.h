@@ -1,6 +1,7 @@
 //===- ProgramLowering.h - One function to one runtime program -----------===//
 #pragma once
 
+#include "compiler/Codegen/CUDA/CudaEmitter.h"
 #include "runtime/schemas/bundle_generated.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,6 +28,8 @@ struct KernelCode {
   bool tensorCores = false;         // CudaKernel's: for the kernel's cost
   double efficiency = 0;
   int64_t globalAtomics = 0;
+  /// Set when a library routine runs the group: no source, no images.
+  std::optional<cuda::LibraryCallCode> library;
   uint64_t sourceOffset = 0, sourceBytes = 0;
   struct Image {
     std::string arch;

@@ -122,7 +122,9 @@ def SelectKernelsPass : Pass<"dlc-select-kernels", "mlir::ModuleOp"> {
     (`["activation_epilogue", "op"]`: conv2d with its relu, then a pool).
     A group that some target cannot run is an error at its location. Code
     generation and program lowering read this record and nothing else.
-    With `deterministic`, it also sets `ordered_sums` on every group: code
+    With `kernels=library` (or `auto`, where the cost model prefers it) a
+    vendor library's family (cublaslt_matmul) is chosen for the groups it
+    runs. With `deterministic`, it also sets `ordered_sums` on every group: code
     generation then sums in an order fixed at compile time (no float
     atomics), so runs are bit for bit the same on a GPU.
   }];
@@ -131,6 +133,10 @@ def SelectKernelsPass : Pass<"dlc-select-kernels", "mlir::ModuleOp"> {
                "Targets to choose kernels for (cpu, cuda); default: every target">,
     Option<"deterministic", "deterministic", "bool", /*default=*/"false",
            "Sum in an order fixed at compile time (no float atomics)">,
+    Option<"kernels", "kernels", "std::string", /*default=*/"\"generated\"",
+           "generated (dlc's own kernels), library (a vendor library's routine, "
+           "cuBLASLt, wherever one runs the group) or auto (where the cost model "
+           "prefers it)">,
   ];
   let dependentDialects = ["::dlc::dl::DLDialect"];
 }

@@ -28,6 +28,12 @@ struct SelectKernelsPass : dlc::impl::SelectKernelsPassBase<SelectKernelsPass> {
         getOperation().emitError("dlc-select-kernels: unknown target '") << t << "'";
         return signalPassFailure();
       }
+    std::optional<kernels::KernelSource> source = kernels::kernelSourceNamed(kernels);
+    if (!source) {
+      getOperation().emitError("dlc-select-kernels: kernels '")
+          << kernels << "' is not generated, library or auto";
+      return signalPassFailure();
+    }
     bool ok = true;
     Builder b(&getContext());
     getOperation().walk([&](dl::FusedOp group) {
@@ -36,7 +42,7 @@ struct SelectKernelsPass : dlc::impl::SelectKernelsPassBase<SelectKernelsPass> {
         record.append(existing.getValue());
       for (const std::string &target : chosenTargets) {
         std::string why;
-        auto plan = kernels::planGroup(target, group, &why);
+        auto plan = kernels::planGroup(target, group, &why, *source);
         if (failed(plan)) {
           group.emitError("no ") << StringRef(target).upper() << " code generation for the kernel group '"
                                  << group.getKernelName() << "': " << why;

@@ -8,10 +8,14 @@
 // the declared function's. A wrong parameter type fails to compile here.
 //
 //===----------------------------------------------------------------------===//
+#include <cublasLt.h>
 #include <cuda.h>
 #include <nvrtc.h>
 
+#include "runtime/cuda/cublaslt_api.h"
 #include "runtime/cuda/cuda_api.h"
+
+#include <cstddef>
 
 #include <gtest/gtest.h>
 
@@ -27,7 +31,26 @@
                 #name " in nvrtc_symbols.inc does not match nvrtc.h");
 #include "runtime/cuda/nvrtc_symbols.inc"
 
+#define DLC_CUBLASLT_SYMBOL(ret, name, params)                                                     \
+  static_assert(std::is_same_v<decltype(&::name), ret(*) params>,                                  \
+                #name " in cublaslt_symbols.inc does not match cublasLt.h");
+#include "runtime/cuda/cublaslt_symbols.inc"
+
 namespace api = dlc::rt::cuda::api;
+
+// cuBLASLt's semi-opaque structs: our stand-ins have their size and layout.
+static_assert(sizeof(api::cublasLtMatmulDescOpaque_t) == sizeof(::cublasLtMatmulDescOpaque_t));
+static_assert(sizeof(api::cublasLtMatrixLayoutOpaque_t) == sizeof(::cublasLtMatrixLayoutOpaque_t));
+static_assert(sizeof(api::cublasLtMatmulPreferenceOpaque_t) == sizeof(::cublasLtMatmulPreferenceOpaque_t));
+static_assert(sizeof(api::cublasLtMatmulAlgo_t) == sizeof(::cublasLtMatmulAlgo_t));
+static_assert(sizeof(api::cublasLtMatmulHeuristicResult_t) == sizeof(::cublasLtMatmulHeuristicResult_t));
+static_assert(offsetof(api::cublasLtMatmulHeuristicResult_t, workspaceSize) ==
+              offsetof(::cublasLtMatmulHeuristicResult_t, workspaceSize));
+static_assert(offsetof(api::cublasLtMatmulHeuristicResult_t, state) ==
+              offsetof(::cublasLtMatmulHeuristicResult_t, state));
+static_assert(sizeof(api::cublasStatus_t) == sizeof(::cublasStatus_t));
+static_assert(sizeof(api::cublasLtEpilogue_t) == sizeof(::cublasLtEpilogue_t));
+static_assert(sizeof(api::cudaDataType) == sizeof(::cudaDataType));
 
 // Our stand-ins have the real types' size (an enum is an int here).
 static_assert(sizeof(api::CUresult) == sizeof(::CUresult));
@@ -80,6 +103,25 @@ DLC_SAME_CONSTANT(NVRTC_SUCCESS)
 DLC_SAME_CONSTANT(NVRTC_ERROR_OUT_OF_MEMORY)
 DLC_SAME_CONSTANT(NVRTC_ERROR_INVALID_OPTION)
 DLC_SAME_CONSTANT(NVRTC_ERROR_COMPILATION)
+DLC_SAME_CONSTANT(CUBLAS_STATUS_SUCCESS)
+DLC_SAME_CONSTANT(CUBLAS_COMPUTE_32F)
+DLC_SAME_CONSTANT(CUDA_R_32F)
+DLC_SAME_CONSTANT(CUDA_R_16F)
+DLC_SAME_CONSTANT(CUDA_R_16BF)
+DLC_SAME_CONSTANT(CUBLAS_OP_N)
+DLC_SAME_CONSTANT(CUBLAS_OP_T)
+DLC_SAME_CONSTANT(CUBLASLT_MATMUL_DESC_TRANSA)
+DLC_SAME_CONSTANT(CUBLASLT_MATMUL_DESC_TRANSB)
+DLC_SAME_CONSTANT(CUBLASLT_MATMUL_DESC_EPILOGUE)
+DLC_SAME_CONSTANT(CUBLASLT_MATMUL_DESC_BIAS_POINTER)
+DLC_SAME_CONSTANT(CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE)
+DLC_SAME_CONSTANT(CUBLASLT_EPILOGUE_DEFAULT)
+DLC_SAME_CONSTANT(CUBLASLT_EPILOGUE_RELU)
+DLC_SAME_CONSTANT(CUBLASLT_EPILOGUE_BIAS)
+DLC_SAME_CONSTANT(CUBLASLT_EPILOGUE_GELU)
+DLC_SAME_CONSTANT(CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES)
+static_assert((api::CUBLASLT_EPILOGUE_RELU | api::CUBLASLT_EPILOGUE_BIAS) == ::CUBLASLT_EPILOGUE_RELU_BIAS);
+static_assert((api::CUBLASLT_EPILOGUE_GELU | api::CUBLASLT_EPILOGUE_BIAS) == ::CUBLASLT_EPILOGUE_GELU_BIAS);
 #undef DLC_SAME_CONSTANT
 
 // The checks are all compile-time; this records in the test log that they ran.

@@ -3,12 +3,14 @@
 
 #include "runtime/numerics.h"
 
+#include "runtime/cuda/cublaslt.h"
 #include "runtime/cuda/kernel_cache.h"
 #include "runtime/cuda/nvrtc.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <list>
 #include <map>
 
 namespace dlc::rt::cuda {
@@ -20,7 +22,7 @@ Status invalid(const std::string &message) {
 
 /// One kernel of a prepared program, as the device executes it: a launch
 /// (its arguments fixed at preparation: buffers, and the address of the
-/// program's step word), or (no handle) device copies.
+/// program's step word), a library call, or (neither) device copies.
 struct DeviceCommand {
   std::string kernel; // the bundle's kernel name: errors and profiles use it
   KernelHandle handle = nullptr;
@@ -33,6 +35,8 @@ struct DeviceCommand {
     size_t bytes;
   };
   std::vector<Copy> copies;
+  LibraryHandle library = nullptr; // a prepared matmul, on these addresses:
+  DevicePtr libraryArgs[4] = {};    // A, B, bias (or 0), D
   std::vector<uint32_t> written; // float buffers its ops write (--check-numerics)
 };
 
@@ -251,8 +255,8 @@ private:
       DLC_RETURN_IF_ERROR(addCopies(*k.cuda_as_DeviceCopy(), &command), "");
       break;
     case fb::CudaExecution::LibraryCall:
-      return DLC_MAKE_STATUS(StatusCode::kUnavailable,
-                             "library calls (cuBLAS, cuDNN) are not run by this runtime yet");
+      DLC_RETURN_IF_ERROR(addLibraryCall(*k.cuda_as_LibraryCall(), &command), "");
+      break;
     case fb::CudaExecution::Collective:
       return DLC_MAKE_STATUS(StatusCode::kUnavailable,
                              "collectives (data-parallel training) are not run by this runtime yet");
@@ -286,6 +290,22 @@ private:
       command->args.push_back(stepWord_);
     }
     return okStatus();
+  }
+
+  Status addLibraryCall(const fb::LibraryCall &call, DeviceCommand *command) {
+    if (call.library() == fb::Library::cudnn)
+      return DLC_MAKE_STATUS(StatusCode::kUnavailable,
+                             "cuDNN calls are not run by this runtime yet (routine '" +
+                                 call.routine()->str() + "')");
+    MatmulCall matmul;
+    DLC_RETURN_IF_ERROR(parseMatmul(call, *program_, &matmul), "");
+    Status status;
+    command->libraryArgs[0] = argument(matmul.a, &status);
+    command->libraryArgs[1] = argument(matmul.b, &status);
+    command->libraryArgs[2] = matmul.bias ? argument(matmul.biasBuffer, &status) : 0;
+    command->libraryArgs[3] = argument(matmul.out, &status);
+    DLC_RETURN_IF_ERROR(status, "");
+    return backend_.prepareMatmul(matmul, &command->library);
   }
 
   Status addCopies(const fb::DeviceCopy &copy, DeviceCommand *command) {
@@ -325,6 +345,10 @@ private:
     if (command.handle)
       DLC_RETURN_IF_ERROR(
           backend_.launch(command.handle, command.config, command.argPointers.data()), "");
+    if (command.library)
+      DLC_RETURN_IF_ERROR(backend_.matmul(command.library, command.libraryArgs[0], command.libraryArgs[1],
+                                          command.libraryArgs[2], command.libraryArgs[3]),
+                          "");
     if (options.profile) {
       DLC_RETURN_IF_ERROR(backend_.synchronize(), "");
       time->seconds += std::chrono::duration<double>(Clock::now() - start).count();
@@ -462,6 +486,11 @@ const fb::CudaImage *pickImage(const fb::Kernel &k, const std::string &arch) {
 class DriverBackend : public CudaBackend {
 public:
   explicit DriverBackend(std::unique_ptr<CudaContext> context) : ctx_(std::move(context)) {}
+  ~DriverBackend() override {
+    for (const PreparedMatmul &m : matmuls_)
+      if (m.workspace)
+        (void)ctx_->free(m.workspace);
+  }
 
   std::string name() const override { return "cuda"; }
   Status alloc(size_t bytes, const std::string &what, DevicePtr *out) override {
@@ -526,7 +555,33 @@ public:
     delete g;
   }
 
+  Status prepareMatmul(const MatmulCall &call, LibraryHandle *out) override {
+    const CublasLt *lt = nullptr;
+    DLC_RETURN_IF_ERROR(CublasLt::instance(&lt), "");
+    void *stream = nullptr;
+    DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), ""); // makes the context current
+    PreparedMatmul m;
+    DLC_RETURN_IF_ERROR(lt->plan(call, &m.plan), "");
+    if (size_t bytes = CublasLt::workspaceBytes(*m.plan))
+      DLC_RETURN_IF_ERROR(ctx_->alloc(bytes, &m.workspace), "cuBLASLt's workspace");
+    matmuls_.push_back(std::move(m));
+    *out = &matmuls_.back();
+    return okStatus();
+  }
+  Status matmul(LibraryHandle call, DevicePtr a, DevicePtr b, DevicePtr bias, DevicePtr d) override {
+    const CublasLt *lt = nullptr;
+    DLC_RETURN_IF_ERROR(CublasLt::instance(&lt), "");
+    void *stream = nullptr;
+    DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), "");
+    const auto *m = static_cast<const PreparedMatmul *>(call);
+    return lt->run(*m->plan, a, b, bias, d, m->workspace, stream);
+  }
+
 private:
+  struct PreparedMatmul {
+    CublasLt::PlanPtr plan;
+    DevicePtr workspace = 0;
+  };
   std::string payloadText(uint64_t offset, uint64_t bytes) const {
     return std::string(reinterpret_cast<const char *>(bundle_->payload() + offset), bytes);
   }
@@ -571,6 +626,7 @@ private:
   const Bundle *bundle_ = nullptr;
   KernelCache cache_{KernelCache::defaultDirectory()};
   std::map<uint64_t, CudaKernel> kernels_; // by source offset: identical kernels share one
+  std::list<PreparedMatmul> matmuls_;       // a list: handles point into it
 };
 
 } // namespace

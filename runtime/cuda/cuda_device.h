@@ -30,6 +30,7 @@
 #pragma once
 
 #include "runtime/cuda/cuda_driver.h"
+#include "runtime/cuda/matmul.h"
 #include "runtime/device.h"
 
 #include <memory>
@@ -47,6 +48,8 @@ namespace cuda {
 using KernelHandle = const void *;
 /// A backend's handle of a captured graph.
 using GraphHandle = void *;
+/// A backend's handle of a prepared library call.
+using LibraryHandle = void *;
 
 /// Memory, copies and launches of one way to run CUDA kernels. Device
 /// addresses are opaque 64-bit values; copies and launches are queued in
@@ -87,6 +90,13 @@ public:
   virtual Status endCapture(GraphHandle *out) = 0;
   virtual Status replay(GraphHandle graph) = 0;
   virtual void destroyGraph(GraphHandle graph) = 0;
+  /// Prepares the library routine |call| (matmul.h) for the runs of a
+  /// program: the GPU chooses cuBLASLt's algorithm and allocates its
+  /// workspace. Not while capturing. The handle lives as long as the backend.
+  virtual Status prepareMatmul(const MatmulCall &call, LibraryHandle *out) = 0;
+  /// Queues a prepared matmul on buffers at these device addresses (|bias|
+  /// 0 when the call has none), like a launch: capturable into a graph.
+  virtual Status matmul(LibraryHandle call, DevicePtr a, DevicePtr b, DevicePtr bias, DevicePtr d) = 0;
 };
 
 /// A device running bundles on |backend|.

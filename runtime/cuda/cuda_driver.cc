@@ -244,6 +244,12 @@ CudaContext::~CudaContext() {
   driver_->cuDevicePrimaryCtxRelease_v2(deviceHandle_);
 }
 
+Status CudaContext::workStream(void **out) {
+  DLC_RETURN_IF_ERROR(makeCurrent(), "");
+  *out = stream_;
+  return okStatus();
+}
+
 Status CudaContext::makeCurrent() {
   DLC_CU_CHECK(driver_->cuCtxSetCurrent(static_cast<CUcontext>(context_)), "cuCtxSetCurrent");
   return okStatus();

@@ -145,6 +145,10 @@ public:
     return launch(kernel, config, ptrs);
   }
 
+  /// The work stream (a CUstream), with the context made current on this
+  /// thread: for libraries (cuBLASLt) that queue work on it themselves.
+  Status workStream(void **out);
+
   struct Driver; // the dlsym'd function table (cuda_driver.cc)
 
 private:

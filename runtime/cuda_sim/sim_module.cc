@@ -463,6 +463,21 @@ public:
   }
   void destroyGraph(GraphHandle graph) override { delete static_cast<Graph *>(graph); }
 
+  // Library routines: their reference implementations (matmul.h), on the
+  // emulation's memory, in the queue's order.
+  Status prepareMatmul(const MatmulCall &call, LibraryHandle *out) override {
+    matmuls_.push_back(std::make_unique<MatmulCall>(call));
+    *out = matmuls_.back().get();
+    return okStatus();
+  }
+  Status matmul(LibraryHandle call, DevicePtr a, DevicePtr b, DevicePtr bias, DevicePtr d) override {
+    const MatmulCall *c = static_cast<const MatmulCall *>(call);
+    return queue([=] {
+      referenceMatmul(*c, host(a), host(b), host(bias), host(d));
+      return okStatus();
+    });
+  }
+
 private:
   using Graph = std::vector<std::function<Status()>>;
   static void *host(DevicePtr p) { return reinterpret_cast<void *>(uintptr_t(p)); }
@@ -488,6 +503,7 @@ private:
   dlc::sim::LaunchOptions launchOptions_;
   std::map<uint64_t, size_t> index_; // source offset -> kernel of the module
   std::unique_ptr<SimModule> module_;
+  std::vector<std::unique_ptr<MatmulCall>> matmuls_;
 };
 
 } // namespace

@@ -370,6 +370,8 @@ def check_case(case, args, root):
             families = ["cpu." + c["routine"] for c in k.get("cpu", [])]
             if k.get("cuda"):
                 families.append("cuda." + k["cuda"]["family"])
+            if k.get("library"):
+                families.append("cuda." + k["library"]["family"])
             result["kernels"].append({"program": program["name"], "ops": k["ops"],
                                       "families": families})
     # A kept failure's case.json names the data it failed on (data_seed).
@@ -429,7 +431,8 @@ def check_case(case, args, root):
 
 def policy_args(args):
     return (["--precision", args.precision] if args.precision else []) + (
-        ["--deterministic"] if args.deterministic else [])
+        ["--deterministic"] if args.deterministic else []) + (
+        ["--kernels", args.kernels] if args.kernels != "generated" else [])
 
 
 def check_repeatable(command, backend, directory, step, problems):
@@ -562,8 +565,9 @@ def export(case, directory, root):
             shutil.copy(os.path.join(directory, f), out)
 
 
-def coverage(catalog, cases, results):
-    """What the catalog registers and no case covers."""
+def coverage(catalog, cases, results, kernels="generated"):
+    """What the catalog registers and no case covers. A vendor library's
+    kernel families count only where the cases ran with --kernels library."""
     covered = set()
     for c in cases:
         covered.update(c["covers"])
@@ -635,6 +639,8 @@ def coverage(catalog, cases, results):
         if op["name"] not in ops and op["name"] not in STRUCTURAL_OPS:
             missing.append("op %s: in no kernel of any case" % op["name"])
     for family in catalog["kernel_families"]:
+        if family.get("library") and kernels != "library":
+            continue
         if "%s.%s" % (family["target"], family["name"]) not in families:
             missing.append("%s kernel family %s: chosen for no case" % (family["target"], family["name"]))
     # Every activation fused into each epilogue position it may take.
@@ -673,6 +679,9 @@ def main():
     parser.add_argument("--deterministic", action="store_true",
                         help="compile and run every case with --deterministic, and run each backend "
                              "twice (the emulation in another block order): the bits must agree")
+    parser.add_argument("--kernels", default="generated", choices=("generated", "library", "auto"),
+                        help="compile and run every case with --kernels (library: cuBLASLt's matmul "
+                             "where it runs a product; the emulation runs its reference)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-nvrtc", dest="nvrtc", action="store_false",
                         help="skip compiling each model's kernels with NVRTC")
@@ -773,7 +782,7 @@ def run_cases(cases, args, check, catalog):
         ", ".join("%s %.1e" % kv for kv in sorted(worst.items())) or "-"))
     status = 1 if failed else 0
     if args.coverage:
-        missing, counts = coverage(catalog, cases, results)
+        missing, counts = coverage(catalog, cases, results, args.kernels)
         print("coverage: %d cases, %d dl ops in kernels, %d kernel families, %d distinct kernel op lists" % (
             len(cases), counts["ops"], counts["families"], counts["kernel_patterns"]))
         for m in missing:

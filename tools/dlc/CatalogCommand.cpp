@@ -115,7 +115,8 @@ int printCatalog(bool asJson) {
                         {"runs", f.runs},
                         {"launch", f.launch},
                         {"limits", f.limits},
-                        {"element_types", f.elementTypes}});
+                        {"element_types", f.elementTypes},
+                        {"library", f.library}});
   catalog["kernel_families"] = families;
 
   if (asJson) {

@@ -201,7 +201,7 @@ std::string runOnDevice(ModuleOp original, const std::string &backend, const ref
   // The step applies its data transforms on every backend here, as the
   // reference does: what `dlc grad` checks.
   if (failed(runKernelPipeline(*module, arguments.front().shape.front(), bundleOptions.targets,
-                               options.precision, /*augmentInStep=*/true, options.deterministic)))
+                               options.precision, /*augmentInStep=*/true, options.kernels)))
     return "could not compile the model (see the errors above)";
   std::vector<uint8_t> bytes;
   if (failed(writeBundle(*module, bundleOptions, &bytes)))

@@ -1,6 +1,7 @@
 //===- GradCommand.h - `dlc grad`: loss and gradients of one batch -------===//
 #pragma once
 
+#include "compiler/Pipelines/Pipelines.h"
 #include "mlir/IR/BuiltinOps.h"
 
 #include <string>
@@ -27,8 +28,8 @@ struct GradOptions {
   /// The reference evaluates the program it gives: rounded to 16 bits where
   /// the compiled program rounds.
   std::string precision;
-  /// --deterministic: the compiled kernels sum in an order fixed at compile time.
-  bool deterministic = false;
+  /// --deterministic and --kernels: how the compiled kernels compute.
+  KernelChoices kernels;
 };
 
 /// Derives @grad for |module| (which must hold a training setup), runs it on

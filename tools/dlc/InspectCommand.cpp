@@ -121,6 +121,21 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
         kernel["cuda_execution"] = fb::EnumNameCudaExecution(k->cuda_type());
       if (k->cuda_as_CudaLaunch())
         kernel["cuda"] = cudaJson(k);
+      if (const fb::LibraryCall *call = k->cuda_as_LibraryCall()) {
+        std::string descriptor;
+        if (call->descriptor())
+          for (const fb::Attr *a : *call->descriptor()) {
+            descriptor += (descriptor.empty() ? "" : " ") + a->name()->str() + "=";
+            if (a->text())
+              descriptor += a->text()->str();
+            else if (a->ints() && a->ints()->size() == 1)
+              descriptor += std::to_string(a->ints()->Get(0));
+          }
+        kernel["library"] = {{"library", fb::EnumNameLibrary(call->library())},
+                             {"routine", call->routine()->str()},
+                             {"family", call->family() ? call->family()->str() : ""},
+                             {"descriptor", descriptor}};
+      }
       prog["kernels"].push_back(kernel);
     }
     for (const fb::Buffer *b : *p->buffers())
@@ -204,6 +219,11 @@ void printText(const nlohmann::json &j, bool precision) {
         std::printf("             cpu %s\n", calls.c_str());
       if (k.contains("cuda"))
         printCuda(k["cuda"]);
+      else if (k.contains("library"))
+        std::printf("             cuda %s: %s %s  %s\n", k["library"]["family"].get<std::string>().c_str(),
+                    k["library"]["library"].get<std::string>().c_str(),
+                    k["library"]["routine"].get<std::string>().c_str(),
+                    k["library"]["descriptor"].get<std::string>().c_str());
       else if (k.contains("cuda_execution"))
         std::printf("             cuda %s\n", k["cuda_execution"].get<std::string>().c_str());
     }
@@ -245,9 +265,10 @@ nlohmann::json rooflineJson(const rt::Bundle &bundle, const rt::DeviceSpec &devi
       const rt::KernelEstimate &k = e.kernels[i];
       const fb::Kernel *kernel = p->kernels()->Get(uint32_t(i));
       const fb::CudaLaunch *launch = kernel->cuda_as_CudaLaunch();
+      const fb::LibraryCall *call = kernel->cuda_as_LibraryCall();
+      const flatbuffers::String *family = launch ? launch->family() : call ? call->family() : nullptr;
       prog["kernels"].push_back({{"name", k.kernel},
-                                 {"family", launch && launch->family() ? launch->family()->str()
-                                                                        : fb::EnumNameCudaExecution(kernel->cuda_type())},
+                                 {"family", family ? family->str() : fb::EnumNameCudaExecution(kernel->cuda_type())},
                                  {"flops", k.flops},
                                  {"bytes", k.bytes},
                                  {"unit", fb::EnumNameComputeUnit(k.unit)},

@@ -62,7 +62,7 @@ struct Options {
   bool verbose = false;
   int64_t batch = 0;
   std::string precision; // "": the training setup's policy
-  bool deterministic = false;
+  dlc::KernelChoices kernels; // --deterministic, --kernels
   bool json = false;
   bool verifyDiagnostics = false;
   bool debugInfo = false;
@@ -279,7 +279,7 @@ int compile(Options options) {
             targets = bundle.targets;
           if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch),
                                             targets, options.precision, std::nullopt,
-                                            options.deterministic)))
+                                            options.kernels)))
             return failure();
         }
         if (options.emit == "precision") {
@@ -332,7 +332,7 @@ int loadBundle(const Options &options, std::shared_ptr<const dlc::rt::Bundle> *o
           bundleOptions.cudaArchs.clear();
         if (failed(dlc::runKernelPipeline(module, dlc::compileBatchSize(module, options.batch),
                                           bundleOptions.targets, options.precision, std::nullopt,
-                                          options.deterministic)))
+                                          options.kernels)))
           return failure();
         std::vector<uint8_t> bytes;
         if (failed(dlc::writeBundle(module, bundleOptions, &bytes)))
@@ -405,12 +405,18 @@ int main(int argc, char **argv) {
         ->check(CLI::IsMember({"fp32", "mixed_fp16", "mixed_bf16"}));
   };
   addPrecision(compileCommand, &options.precision);
-  auto addDeterministic = [&](CLI::App *command, bool *into) {
-    command->add_flag("--deterministic", *into,
+  auto addKernelChoices = [&](CLI::App *command, dlc::KernelChoices *into) {
+    command->add_flag("--deterministic", into->deterministic,
                       "sum in an order fixed at compile time (no float atomics): GPU runs and "
                       "--resume give the same bits, at some cost in speed");
+    command
+        ->add_option("--kernels", into->kernels,
+                     "CUDA kernels: generated (dlc's own), library (cuBLASLt where it runs a "
+                     "product) or auto (cuBLASLt where the cost model prefers it)")
+        ->check(CLI::IsMember({"generated", "library", "auto"}))
+        ->capture_default_str();
   };
-  addDeterministic(compileCommand, &options.deterministic);
+  addKernelChoices(compileCommand, &options.kernels);
 
   CLI::App *gradCommand =
       app.add_subcommand("grad", "write the loss and parameter gradients of one batch");
@@ -438,7 +444,7 @@ int main(int argc, char **argv) {
                           "(seeded by this number; seeds S and S^1 move them in opposite directions), "
                           "to measure how much the model amplifies float32 rounding");
   addPrecision(gradCommand, &options.grad.precision);
-  addDeterministic(gradCommand, &options.grad.deterministic);
+  addKernelChoices(gradCommand, &options.grad.kernels);
 
   dlc::RuntimeCommandSet runtimeCommands = dlc::addRuntimeCommands(
       app, options.input, "the .dl or .dlcb file", options.runtime, [&](CLI::App *command) {
@@ -446,7 +452,7 @@ int main(int argc, char **argv) {
         command->add_option("--batch", options.batch, "batch size to compile a .dl file for")
             ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
         addPrecision(command, &options.precision);
-        addDeterministic(command, &options.deterministic);
+        addKernelChoices(command, &options.kernels);
       });
 
   CLI::App *catalogCommand = app.add_subcommand(

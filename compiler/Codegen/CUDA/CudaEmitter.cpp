@@ -308,6 +308,14 @@ constexpr CudaFamily kFamilies[] = {
      // Per k-step of 16 each thread does 256 FMAs against 128 scalar shared
      // loads, with no double buffering: 15-25 of an H200's 67 f32 TFLOP/s.
      0.3, isGemmGroup, emitGemm},
+    {"cublaslt_matmul",
+     "dense (with its bias, then relu or tanh-form GELU), dense_grad_input or dense_grad_kernel, "
+     "operands stored as the product reads them",
+     "one cuBLASLt matmul call (the emulation: a reference with its contract, runtime/cuda/matmul.h)",
+     "only under --kernels library or auto; one element type (f32, f16 or bf16) throughout",
+     // cuBLASLt's SGEMM and HGEMM kernels, as PyTorch measures them on Hopper.
+     0.7, isLibraryMatmulGroup, emitLibraryMatmul, /*mayUseScratch=*/false, kF32 | kF16 | kBF16,
+     /*library=*/true, libraryMatmulWorthCalling},
     {"elementwise", "elementwise ops over one shape, pools and gathers of group inputs, a trailing bias_grad",
      "a grid-stride loop over the elements, 256 threads", "a pool reads group inputs only", 0.5,
      isElementwiseGroup, emitElementwise, /*mayUseScratch=*/false, kComputeTypes | kF64},

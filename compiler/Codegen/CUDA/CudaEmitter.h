@@ -15,10 +15,25 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace dlc::cuda {
+
+/// A vendor library routine that runs a group in place of generated code:
+/// a LibraryCall of the bundle (runtime/schemas/bundle.fbs), whose routine
+/// states its contract (runtime/cuda/matmul.h for "matmul").
+struct LibraryCallCode {
+  std::string routine;
+  std::vector<std::pair<std::string, int64_t>> ints;       // its descriptor
+  std::vector<std::pair<std::string, std::string>> texts;  // its descriptor
+  struct Arg {
+    bool result;    // a group result, else a group input
+    unsigned index; // among the group's inputs or results
+  };
+  std::vector<Arg> args; // in the routine's order
+};
 
 struct CudaKernel {
   std::string name;   // a C identifier; equal names mean equal code
@@ -49,6 +64,9 @@ struct CudaKernel {
   /// its family's (set before the family emits it), unless its emitter
   /// knows better.
   double efficiency = 0;
+  /// Set when a library routine runs the group: then |source| only names
+  /// the call (equal text, equal call) and nothing is compiled.
+  std::optional<LibraryCallCode> library;
 };
 
 /// What every architecture dlc compiles for (sm_75 and later) allows a
@@ -102,6 +120,12 @@ struct CudaFamily {
   /// The element types its kernels read and write (a set of ElementType
   /// bits; each spelled through the type table, DeviceTypes.cpp).
   unsigned elementTypes = kComputeTypes;
+  /// A vendor library's routine rather than generated code: chosen only
+  /// under --kernels library or auto (dlc-select-kernels), where
+  /// |worthCalling| says whether it should win over generated code when
+  /// the compiler chooses (auto).
+  bool library = false;
+  bool (*worthCalling)(dl::FusedOp group) = nullptr;
 };
 /// The element type that group input or result |i|'s buffer holds: its
 /// value's, unless foldBoundaryCasts() moved a cast into the kernel's

@@ -225,6 +225,14 @@ mlir::LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel);
 bool isNormalizationGroup(dl::FusedOp group);
 mlir::LogicalResult emitNormalization(dl::FusedOp group, CudaKernel &kernel);
 
+/// A dense (its bias, then relu or tanh-form GELU), dense_grad_input or
+/// dense_grad_kernel whose operands are stored as the product reads them:
+/// one call of the library routine "matmul" (EmitLibraryMatmul.cpp).
+bool isLibraryMatmulGroup(dl::FusedOp group);
+mlir::LogicalResult emitLibraryMatmul(dl::FusedOp group, CudaKernel &kernel);
+/// Whether the cost model prefers cuBLASLt for |group| (--kernels auto).
+bool libraryMatmulWorthCalling(dl::FusedOp group);
+
 /// A single dl.optimizer_update (in place on parameter storage).
 bool isOptimizerGroup(dl::FusedOp group);
 mlir::LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel);
