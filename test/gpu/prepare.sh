@@ -10,6 +10,8 @@
 #   lib/       what dlc-rt links that a CUDA machine may lack, xz-compressed
 #   cases.tar.xz  every conformance case: its CUDA bundle (sm_90 CUBIN + PTX),
 #              data, and the float64 reference's gradients and train step
+#   cases-library.tar.xz  the dense cases compiled with --kernels library
+#              (their products as cuBLASLt calls), likewise
 #   examples/  the MNIST CNN and text LSTM bundles at the PyTorch fixtures'
 #              batch and at batch 128, with the fixtures
 #   data/      the Fashion-MNIST test split (a short training run)
@@ -49,6 +51,11 @@ python3 "$src/test/Backends/check_backends.py" --dlc "$dlc" --conformance --back
   --export "$work/cases" > "$out/prepare-conformance.log"
 tail -1 "$out/prepare-conformance.log"
 tar -C "$work" -cJf "$out/cases.tar.xz" cases
+echo "conformance cases with --kernels library: the dense ones"
+python3 "$src/test/Backends/check_backends.py" --dlc "$dlc" --conformance --backends cpu --kernels library \
+  --filter dense --export "$work/cases-library" > "$out/prepare-conformance-library.log"
+tail -1 "$out/prepare-conformance-library.log"
+tar -C "$work" -cJf "$out/cases-library.tar.xz" cases-library
 
 for model in mnist_cnn text_lstm; do
   fixture_batch=$(python3 - "$src/test/fixtures/$model.batch.safetensors" <<'EOF'

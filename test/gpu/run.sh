@@ -37,6 +37,7 @@ for f in "$dir"/lib/*.xz; do
 done
 export LD_LIBRARY_PATH=$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 mkdir -p "$work/cases-in" && tar -C "$work/cases-in" -xJf "$dir/cases.tar.xz"
+tar -C "$work/cases-in" -xJf "$dir/cases-library.tar.xz"
 # NVRTC (kernels compiled at run time, as some device tests do) may live in a
 # Python wheel rather than under /usr/local/cuda.
 if [ -z "${DLC_NVRTC_LIBRARY:-}" ]; then
@@ -142,6 +143,17 @@ conformance() {
     --every "$([ "$dry" = 1 ] && echo 4 || echo 1)"
   local rc=$?
   echo "SUMMARY: $(tail -1 "$logs/conformance.log")"
+  return $rc
+}
+
+# The dense cases with their products as cuBLASLt calls (the emulation: the
+# reference of the matmul contract), against the float64 reference.
+conformance_library() {
+  python3 "$scripts/check_backends.py" --exported "$work/cases-in/cases-library" --dlc-rt "$rt" \
+    --backends "$backend" --jobs "$([ "$dry" = 1 ] && echo 2 || echo 8)" --work "$work/conformance-library" \
+    --every "$([ "$dry" = 1 ] && echo 4 || echo 1)"
+  local rc=$?
+  echo "SUMMARY: $(tail -1 "$logs/conformance-library.log")"
   return $rc
 }
 
@@ -311,11 +323,12 @@ bench() {
   python3 "$scripts/bench_table.py" "$rows" | tee "$logs/bench-table.md"
   echo "SUMMARY:$figures"
 }
-export -f environment device_tests conformance fixtures sanitize memcheck racecheck train bench
+export -f environment device_tests conformance conformance_library fixtures sanitize memcheck racecheck train bench
 
 phase environment 60 environment
 phase device-tests 90 device_tests
 phase conformance 150 conformance
+phase conformance-library 45 conformance_library
 phase fixtures 60 fixtures
 phase memcheck 60 memcheck
 phase racecheck 60 racecheck
