@@ -10,7 +10,8 @@ import sys
 import time
 
 # The two benchmark models, by the names the runner and workers use.
-MODELS = ("cnn", "lstm")
+MODELS = ("cnn", "lstm", "vgg")
+VGG_CLASSES = 10  # examples/vgg16_transfer.dl's head
 CNN_INPUT = (28, 28, 1)
 CNN_CLASSES = 10
 LSTM_SEQ = 20

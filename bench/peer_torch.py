@@ -4,7 +4,10 @@
     /usr/bin/python3 bench/peer_torch.py --model cnn --mode train --batch 128 [--device cuda]
         [--precision fp32|tf32|bf16] [--compile none|default|max-autotune]
 
-The models are the same architectures as examples/mnist_cnn.dl and examples/text_lstm.dl.
+The models are the same architectures as examples/mnist_cnn.dl, examples/text_lstm.dl and
+examples/vgg16_transfer.dl (vgg: the VGG16 base frozen, as keras.applications' with
+trainable=False, under a new Flatten/Dense(256)/Dense(10) head; 224x224 images; its weights
+are random here, which changes no timing).
 --precision tf32 lets cuBLAS/cuDNN use TF32 tensor cores for f32 products; bf16 runs the
 step under torch.autocast (bf16 products, f32 master weights), as dlc's mixed_bf16.
 --compile wraps the model in torch.compile (the first step's time, compiling included, is
@@ -60,6 +63,35 @@ class TextLSTM(nn.Module):
         return self.fc(h[:, -1])
 
 
+class VGG16Transfer(nn.Module):
+    """224x224x3 -> VGG16's 13 3x3 convolutions (relu) in 5 blocks, each ending in a 2x2 max
+    pool, frozen -> Flatten -> Dense(256, relu) -> Dense(10) (logits)."""
+
+    BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
+
+    def __init__(self):
+        super().__init__()
+        layers, channels = [], 3
+        for filters, convs in self.BLOCKS:
+            for _ in range(convs):
+                layers += [nn.Conv2d(channels, filters, 3, padding=1), nn.ReLU(inplace=True)]
+                channels = filters
+            layers.append(nn.MaxPool2d(2, 2))
+        self.base = nn.Sequential(*layers)
+        for p in self.base.parameters():
+            p.requires_grad_(False)
+        self.fc1 = nn.Linear(7 * 7 * 512, 256)
+        self.fc2 = nn.Linear(256, bc.VGG_CLASSES)
+
+    def forward(self, x):  # x: [N, 3, 224, 224]
+        x = self.base(x)
+        x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)  # Keras' (H, W, C) flatten
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+MODEL_CLASSES = {"cnn": MnistCNN, "lstm": TextLSTM, "vgg": VGG16Transfer}
+
+
 def keras_init_(model):
     """Keras defaults: glorot_uniform kernels, zero biases (conv and dense layers)."""
     for m in model.modules():
@@ -71,7 +103,7 @@ def keras_init_(model):
 
 def make_adam(model):
     # Keras' Adam epsilon is 1e-7 (PyTorch's default is 1e-8).
-    return torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3, eps=1e-7)
 
 
 def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format, device="cpu"):
@@ -81,6 +113,9 @@ def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format, 
         if model_name == "cnn":
             x = torch.rand(batch, 1, 28, 28, generator=g).contiguous(memory_format=memory_format)
             classes = bc.CNN_CLASSES
+        elif model_name == "vgg":
+            x = torch.rand(batch, 3, 224, 224, generator=g).contiguous(memory_format=memory_format)
+            classes = bc.VGG_CLASSES
         else:
             x = torch.randint(0, bc.LSTM_VOCAB, (batch, bc.LSTM_SEQ), generator=g)
             classes = bc.LSTM_VOCAB
@@ -91,8 +126,8 @@ def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format, 
 
 def make_step(model_name, mode, batch, memory_format, device, precision="fp32", compile_mode="none"):
     torch.manual_seed(bc.SEED)
-    model = keras_init_(MnistCNN() if model_name == "cnn" else TextLSTM()).to(device)
-    if model_name == "cnn":
+    model = keras_init_(MODEL_CLASSES[model_name]()).to(device)
+    if model_name in ("cnn", "vgg"):
         model = model.to(memory_format=memory_format)
     data = synthetic_batches(model_name, batch, memory_format, device)
     tf32 = precision == "tf32"
@@ -155,7 +190,7 @@ def main():
     formats = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
     chosen = "contiguous"
     probe = {}
-    if args.model == "cnn":
+    if args.model in ("cnn", "vgg"):
         if args.memory_format == "auto" and args.compile_mode == "none":
             for name, fmt in formats.items():
                 step = make_step(args.model, args.mode, args.batch, fmt, args.device)
@@ -187,7 +222,7 @@ def main():
     })
     if args.device == "cuda":
         result["peak_memory_bytes"] = torch.cuda.max_memory_allocated()
-    if args.model == "cnn":
+    if args.model in ("cnn", "vgg"):
         result["memory_format"] = chosen
         result["memory_format_probe_ms"] = probe
     bc.emit(result)

@@ -1,6 +1,8 @@
 //===- bundle.cc - Bundle header, checksums and semantic verification -----===//
 #include "runtime/bundle.h"
 
+#include "runtime/initializers.h"
+
 #include "runtime/file_io.h"
 #include "runtime/limits.h"
 #include "runtime/op_contracts.h"
@@ -497,6 +499,14 @@ Status Bundle::fromBytes(std::vector<uint8_t> bytes, const std::string &origin,
     DLC_RETURN_IF_ERROR(checkFits(parameterBytes, memoryBytes, origin + ": the parameters"),
                         "");
     bool external = p->external_file() && p->external_file()->size() > 0;
+    if (p->drawn_at_load()) {
+      // Drawn by its initializer: one the runtime knows, and no bytes.
+      if (external || p->data_bytes() != 0 || !p->initializer() || !isInitializer(p->initializer()->str()))
+        return invalid(origin, at("parameters", i) + " ('" + p->name()->str() +
+                                   "') is drawn at load, but names no known initializer or also has "
+                                   "values");
+      continue;
+    }
     if (!external && (p->data_bytes() != want || p->data_offset() > payloadBytes ||
                       p->data_bytes() > payloadBytes - p->data_offset() || p->data_offset() % 4))
       return invalid(origin, at("parameters", i) + " ('" + p->name()->str() +

@@ -126,4 +126,9 @@ Status initializeParameter(const std::string &initializer, const std::vector<int
   return okStatus();
 }
 
+bool isInitializer(const std::string &initializer) {
+  float one = 0; // the names are initializeParameter's: one element drawn
+  return initializeParameter(initializer, {1}, 0, &one).ok();
+}
+
 } // namespace dlc::rt

@@ -25,4 +25,7 @@ Status initializeParameter(const std::string &initializer, const std::vector<int
 /// A per-parameter seed from the model seed and the parameter's name.
 uint64_t parameterSeed(uint64_t modelSeed, const std::string &name);
 
+/// Whether initializeParameter knows |initializer|.
+bool isInitializer(const std::string &initializer);
+
 } // namespace dlc::rt

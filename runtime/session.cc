@@ -3,6 +3,7 @@
 
 #include "runtime/class_ids.h"
 #include "runtime/float16.h"
+#include "runtime/initializers.h"
 #include "runtime/pretrained_weights.h"
 #include "runtime/safetensors.h"
 
@@ -87,6 +88,13 @@ Status Session::create(std::shared_ptr<const Bundle> bundle, std::unique_ptr<Dev
       std::vector<float> values;
       DLC_RETURN_IF_ERROR(pretrained.read(file, param.name, param.shape, &values),
                           "loading pretrained weights for '" + param.name + "'");
+      for (size_t i = 0; i < values.size(); ++i)
+        storeElement(param.dtype, param.bytes.data(), int64_t(i), values[i]);
+    } else if (p->drawn_at_load()) {
+      std::vector<float> values(size_t(numElements(param.shape)));
+      DLC_RETURN_IF_ERROR(initializeParameter(p->initializer() ? p->initializer()->str() : "", param.shape,
+                                              p->seed(), values.data()),
+                          "drawing the initial value of '" + param.name + "'");
       for (size_t i = 0; i < values.size(); ++i)
         storeElement(param.dtype, param.bytes.data(), int64_t(i), values[i]);
     } else {

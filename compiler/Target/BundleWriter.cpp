@@ -80,7 +80,7 @@ LogicalResult appendInitialValue(dl::ParamOp param, const BundleOptions &options
                                  rt::PretrainedWeights &pretrained,
                                  std::vector<uint8_t> &payload, uint64_t *offset,
                                  uint64_t *bytes, std::string *external,
-                                 std::set<std::string> &warned) {
+                                 std::set<std::string> &warned, bool *drawnAtLoad) {
   RankedTensorType type = param.getTensorType();
   std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
   int64_t n = type.getNumElements();
@@ -111,6 +111,11 @@ LogicalResult appendInitialValue(dl::ParamOp param, const BundleOptions &options
         rt::parameterSeed(options.seed, name), values.data());
     if (!status.ok())
       return param.emitError(status.message());
+    if (options.drawInitialValues) { // checked above; drawn again at load
+      *drawnAtLoad = true;
+      *offset = *bytes = 0;
+      return success();
+    }
   }
   payload.resize((payload.size() + 63) / 64 * 64);
   *offset = payload.size();
@@ -387,8 +392,9 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
              << " (other storage types come with mixed precision)";
     uint64_t offset = 0, bytes = 0;
     std::string external;
+    bool drawn = false;
     if (failed(appendInitialValue(param, options, pretrained, payload, &offset, &bytes, &external,
-                                  warned)))
+                                  warned, &drawn)))
       return failure();
     RankedTensorType type = param.getTensorType();
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
@@ -405,7 +411,8 @@ LogicalResult writeBundle(ModuleOp module, const BundleOptions &options,
         dl::stringifyInitializer(param.getInitializer()).str().c_str(), offset, bytes,
         external.empty() ? nullptr : external.c_str(),
         external.empty() || !param.getLayerClass() ? nullptr : param.getLayerClass()->str().c_str(),
-        layout.empty() ? nullptr : layout.c_str(), rows.empty() ? nullptr : &rows));
+        layout.empty() ? nullptr : layout.c_str(), rows.empty() ? nullptr : &rows, drawn,
+        drawn ? rt::parameterSeed(options.seed, param.getSymName().str()) : 0));
     parameterIndex[param.getSymName()] = int(parameters.size() - 1);
   }
 

@@ -25,6 +25,11 @@ struct BundleOptions {
   std::vector<std::string> cudaArchs = {"sm_80", "sm_90"};
   /// Seeds every parameter initializer (per parameter: mixed with its name).
   uint64_t seed = 0;
+  /// Leaves out the initial values an initializer draws (not those read
+  /// from weights files or given as constants): the runtime draws the same
+  /// values when it loads the bundle. For bundles that load a checkpoint
+  /// or only measure speed (--initial-values drawn).
+  bool drawInitialValues = false;
   /// The .dl file, recorded in the bundle.
   std::string source;
 };

@@ -33,7 +33,7 @@ using namespace dlc;
 namespace {
 
 /// The model of the .dl file |path| compiled at batch 2, as bundle file bytes.
-std::vector<uint8_t> compileBundle(const std::string &path) {
+std::vector<uint8_t> compileBundle(const std::string &path, const BundleOptions &options = {}) {
   MLIRContext context;
   context.loadDialect<dl::DLDialect, func::FuncDialect>();
   llvm::SourceMgr sourceMgr;
@@ -44,7 +44,7 @@ std::vector<uint8_t> compileBundle(const std::string &path) {
   EXPECT_TRUE(succeeded(module));
   EXPECT_TRUE(succeeded(runKernelPipeline(**module, 2, BundleOptions{}.targets)));
   std::vector<uint8_t> out;
-  EXPECT_TRUE(succeeded(writeBundle(**module, BundleOptions{}, &out)));
+  EXPECT_TRUE(succeeded(writeBundle(**module, options, &out)));
   return out;
 }
 
@@ -170,8 +170,8 @@ TEST(BundleLoaderTest, ResignedRandomDamageNeverCrashes) {
 
 /// Applies |edit| to the verified flatbuffer of a copy of the bundle, re-signs
 /// it and returns the loader's message.
-std::string loadEdited(const std::function<void(rt::fb::Bundle *)> &edit) {
-  std::vector<uint8_t> bytes = mnistBundle();
+std::string loadEdited(const std::function<void(rt::fb::Bundle *)> &edit,
+                       std::vector<uint8_t> bytes = mnistBundle()) {
   edit(rt::fb::GetMutableBundle(bytes.data() + 32));
   resign(bytes);
   std::unique_ptr<rt::Bundle> bundle;
@@ -233,6 +233,25 @@ TEST(BundleLoaderTest, RejectsHostileFieldsWithTheirPath) {
             }).find("shape"),
             std::string::npos);
   EXPECT_NE(loadEdited([&](rt::fb::Bundle *b) { b->mutate_version(99); }).find("version 99"),
+            std::string::npos);
+}
+
+// A parameter drawn at load (--initial-values drawn) must name an
+// initializer the runtime knows: the loader refuses another before anything
+// is drawn.
+TEST(BundleLoaderTest, RefusesAParameterDrawnByAnUnknownInitializer) {
+  BundleOptions drawn;
+  drawn.drawInitialValues = true;
+  std::vector<uint8_t> bytes = compileBundle(DLC_SOURCE_DIR "/examples/mnist_cnn.dl", drawn);
+  EXPECT_EQ(loadEdited([](rt::fb::Bundle *) {}, bytes), "accepted");
+  EXPECT_NE(loadEdited(
+                [](rt::fb::Bundle *b) {
+                  const flatbuffers::String *name = b->parameters()->Get(0)->initializer();
+                  ASSERT_TRUE(name && name->size() > 2);
+                  const_cast<char *>(name->c_str())[1] = 'X'; // glorot_uniform -> gXorot_uniform
+                },
+                bytes)
+                .find("parameters[0] ('conv2d/kernel') is drawn at load, but names no known initializer"),
             std::string::npos);
 }
 

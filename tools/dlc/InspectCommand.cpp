@@ -79,6 +79,8 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
       j["slot_of"] = p->slot_of()->str();
     if (p->external_file())
       j["external_file"] = p->external_file()->str();
+    if (p->drawn_at_load())
+      j["drawn_at_load"] = p->initializer() ? p->initializer()->str() : "";
     paramBytes += p->data_bytes();
     out["parameters"].push_back(j);
   }

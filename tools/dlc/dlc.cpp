@@ -63,6 +63,7 @@ struct Options {
   int64_t batch = 0;
   std::string precision; // "": the training setup's policy
   dlc::KernelChoices kernels; // --deterministic, --kernels
+  std::string initialValues = "embedded";
   bool json = false;
   bool verifyDiagnostics = false;
   bool debugInfo = false;
@@ -198,6 +199,7 @@ int check(const Options &options) {
 /// on the CPU backend.
 std::string bundleOptions(const Options &options, dlc::BundleOptions *out) {
   out->source = options.input;
+  out->drawInitialValues = options.initialValues == "drawn";
   llvm::SmallVector<llvm::StringRef> targets;
   llvm::StringRef(options.targets).split(targets, ',');
   bool cuda = false;
@@ -417,6 +419,13 @@ int main(int argc, char **argv) {
         ->capture_default_str();
   };
   addKernelChoices(compileCommand, &options.kernels);
+  compileCommand
+      ->add_option("--initial-values", options.initialValues,
+                   "embedded (the parameters' initial values in the bundle) or drawn (those an "
+                   "initializer draws are drawn again, the same, when the bundle loads: a small "
+                   "bundle, for loading a checkpoint or measuring speed)")
+      ->check(CLI::IsMember({"embedded", "drawn"}))
+      ->capture_default_str();
 
   CLI::App *gradCommand =
       app.add_subcommand("grad", "write the loss and parameter gradients of one batch");
