@@ -66,8 +66,8 @@ func.func @conv_relu_pool(%x: tensor<1x11x11x3xf32>, %k: tensor<3x3x3x5xf32>) ->
 // Tests that a kernel gradient with one output tile and a long K (the batch
 // times every output position) splits K over grid.z and adds atomically.
 // CHECK-LABEL: // conv2d_grad_kernel from
-// CHECK: // launch: grid (1, 1, 10)
-// CHECK: const long long kBegin = (long long)blockIdx.z * 544ll, kEnd = kBegin + 544ll < K ? kBegin + 544ll : K;
+// CHECK: // launch: grid (1, 1, 42)
+// CHECK: const long long kBegin = (long long)blockIdx.z * 144ll, kEnd = kBegin + 144ll < K ? kBegin + 144ll : K;
 // CHECK: atomicAdd(&out0[pos * 8ll + n], v);
 func.func @kernel_grad(%x: tensor<8x28x28x1xf32>, %dy: tensor<8x26x26x8xf32>) -> tensor<3x3x1x8xf32> {
   %dk = dl.conv2d_grad_kernel %x, %dy {dilation = array<i64: 1, 1>, padding = #dl<padding valid>, strides = array<i64: 1, 1>} : (tensor<8x28x28x1xf32>, tensor<8x26x26x8xf32>) -> tensor<3x3x1x8xf32>
@@ -76,15 +76,18 @@ func.func @kernel_grad(%x: tensor<8x28x28x1xf32>, %dy: tensor<8x26x26x8xf32>) ->
 
 // -----
 
-// Tests that dense + softmax walks every column tile of a 64-row strip,
-// keeping each row's running max and sum of exponentials (shuffles among
-// the 16 lanes of a row), then normalises what it stored.
+// Tests that dense + softmax runs a block per 64x64 tile (16 column tiles
+// of 1000 columns): each stores its logits and its rows' max and sum of
+// exponentials (shuffles among the 16 lanes of a row) in scratch; the last
+// tile of the row strip to finish (a ticket per strip) combines them in
+// column order and normalises the strip.
 // CHECK-LABEL: // dense+softmax from
-// CHECK: // launch: grid (1, 1, 1)
-// CHECK: for (long long colBase = 0; colBase < N; colBase += 64) {
+// CHECK: // launch: grid (16, 1, 1)
 // CHECK: tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, o));
-// CHECK: rowSum[i] = rowSum[i] * expf(rowMax[i] - newMax) + tileSum;
-// CHECK: out0[m * N + n] = expf(out0[m * N + n] - rowMax[i]) / rowSum[i];
+// CHECK: float *const stat = scratch + ((rowBlock * 16ll + columnBlock) * 64 + ty * 4 + i) * 2;
+// CHECK: lastBlock = atomicAdd((unsigned *)(scratch + 2048ll) + rowBlock, 1u) == 15u;
+// CHECK: sum += stat[c * 128 + 1] * expf(stat[c * 128] - top);
+// CHECK: out0[m * N + n] = expf(out0[m * N + n] - rowMax[r]) / rowSum[r];
 func.func @dense_softmax(%x: tensor<4x8xf32>, %k: tensor<8x1000xf32>) -> tensor<4x1000xf32> {
   %d = dl.dense %x, %k : (tensor<4x8xf32>, tensor<8x1000xf32>) -> tensor<4x1000xf32>
   %s = dl.softmax %d {axis = -1 : i64} : (tensor<4x1000xf32>) -> tensor<4x1000xf32>
@@ -101,7 +104,7 @@ func.func @dense_softmax(%x: tensor<4x8xf32>, %k: tensor<8x1000xf32>) -> tensor<
 // CHECK: __shared__ float columnSum[64];
 // CHECK: const float e1 = in2[pos * 40ll + n] > 0.0f ? v : 0.0f;
 // CHECK-NEXT: out0[pos * 40ll + n] = e1;
-// CHECK-NEXT: atomicAdd(&columnSum[tx + 16 * j], e1);
+// CHECK-NEXT: atomicAdd(&columnSum[tx * 4 + j], e1);
 // CHECK: atomicAdd(&out1[colBase + threadIdx.x], columnSum[threadIdx.x]);
 func.func @dense_grad_chain(%dy: tensor<50x30xf32>, %k: tensor<40x30xf32>, %y: tensor<50x40xf32>) -> (tensor<50x40xf32>, tensor<40xf32>) {
   %dx = dl.dense_grad_input %dy, %k : (tensor<50x30xf32>, tensor<40x30xf32>) -> tensor<50x40xf32>

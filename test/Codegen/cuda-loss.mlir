@@ -1,14 +1,18 @@
 // RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-select-kernels=targets=cuda --dlc-print-cuda -o /dev/null | FileCheck %s
 
-// Tests that the loss on logits is one block (deterministic mean) with a warp
-// per row computing the log-sum-exp by shuffles.
+// Tests that the loss on logits takes a warp per row computing the
+// log-sum-exp by shuffles, each block's rows summed in a fixed order into its
+// row of the table, the last block adding the blocks' in order: a mean that
+// is the same in every run.
 // CHECK-LABEL: // loss from
 // CHECK: // launch: grid (1, 1, 1), block (256, 1, 1)
 // CHECK: return in1[row * 10ll + j] * (float)1 + (float)0;
 // CHECK: top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, o));
 // CHECK: st.logSum = top + logf(s);
 // CHECK: t += -(double)labelOf(row, j) * (double)(logit(in0, row * 10ll + j) - st.logSum);
-// CHECK: out0[0] = (float)(sum / 4ll);
+// CHECK: scratch[blockIdx.x] = sum / 4ll;
+// CHECK: lastBlock = atomicAdd((unsigned *)(scratch + 1ll), 1u) == 0u;
+// CHECK: out0[c] = sum;
 func.func @loss(%z: tensor<4x10xf32>, %y: tensor<4x10xf32>) -> tensor<f32> {
   %l = dl.loss %z, %y {config = #dl.config<"categorical_crossentropy", {from_logits = true, label_smoothing = 0.0 : f64}>} : (tensor<4x10xf32>, tensor<4x10xf32>) -> tensor<f32>
   return %l : tensor<f32>

@@ -1,28 +1,40 @@
 #!/usr/bin/env python3
 """The GPU check's benchmark table: one row per JSON line of ROWS (written by
 run.sh's bench phase: dlc-rt bench --json or bench/peer_torch.py, each with
-"model", "system" and "precision" added), the ratio of each row's samples/s
-to dlc's at the same model and precision (fp32 for tf32), the peak device
-memory and the compile time where known.
+"model", "system", "precision" and "mode" added), the ratio of each row's
+samples/s to dlc's at the same model, mode and precision (fp32 for tf32),
+the peak device memory and the compile time where known; then, from
+COMPILE_TIMES (prepare.sh's compile-times.jsonl), dlc's own compile times,
+cold (an empty kernel cache) and warm.
 
-    bench_table.py ROWS.jsonl"""
+    bench_table.py ROWS.jsonl [COMPILE_TIMES.jsonl]"""
 import json
+import os
 import sys
 
 
 def main():
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-    dlc = {(r["model"], r["precision"]): r["samples_per_sec"] for r in rows if r["system"] == "dlc"}
-    print("| model | system | precision | samples/s | ms/step | dlc / it | peak MiB | compile s |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+    dlc = {(r["model"], r.get("mode", "train"), r["precision"]): r["samples_per_sec"]
+           for r in rows if r["system"] == "dlc"}
+    print("| model | mode | system | precision | samples/s | ms/step | dlc / it | peak MiB | compile s |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        ours = dlc.get((r["model"], "fp32" if r["precision"] == "tf32" else r["precision"]))
+        mode = r.get("mode", "train")
+        ours = dlc.get((r["model"], mode, "fp32" if r["precision"] == "tf32" else r["precision"]))
         ratio = "%.2f" % (ours / r["samples_per_sec"]) if ours and r["samples_per_sec"] else "-"
         peak = r.get("peak_memory_bytes", r.get("memory_bytes"))
         compiled = r.get("compile_seconds")
-        print("| %s | %s | %s | %.0f | %.3f | %s | %s | %s |" % (
-            r["model"], r["system"], r["precision"], r["samples_per_sec"], r["ms_per_step"], ratio,
+        print("| %s | %s | %s | %s | %.0f | %.3f | %s | %s | %s |" % (
+            r["model"], mode, r["system"], r["precision"], r["samples_per_sec"], r["ms_per_step"], ratio,
             "%.1f" % (peak / 2**20) if peak else "-", "%.1f" % compiled if compiled else "-"))
+    if len(sys.argv) > 2 and os.path.exists(sys.argv[2]):
+        print("\n| model | batch | dlc compile, cold s | warm s |")
+        print("|---|---:|---:|---:|")
+        for line in open(sys.argv[2]):
+            if line.strip():
+                t = json.loads(line)
+                print("| %s | %d | %.2f | %.2f |" % (t["model"], t["batch"], t["cold_seconds"], t["warm_seconds"]))
 
 
 if __name__ == "__main__":

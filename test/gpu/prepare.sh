@@ -13,7 +13,10 @@
 #   cases-library.tar.xz  the dense cases compiled with --kernels library
 #              (their products as cuBLASLt calls), likewise
 #   examples/  the MNIST CNN and text LSTM bundles at the PyTorch fixtures'
-#              batch and at batch 128, with the fixtures
+#              batch and at batch 128, with the fixtures; the VGG16 transfer
+#              model at batch 32 (its base's initial values drawn at load:
+#              kernels and shapes travel, not 59 MB of weights); dlc's cold
+#              and warm compile times (compile-times.jsonl)
 #   data/      the Fashion-MNIST test split (a short training run)
 #   scripts/   run.sh and the Python it calls (with the PyTorch peer of the
 #              benchmark)
@@ -65,19 +68,53 @@ from safetensors_io import read
 print(next(iter(read(sys.argv[1]).values()))[1][0])
 EOF
 )
+  # Initial values drawn at load: the same values, kernels and shapes only.
   "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch "$fixture_batch" \
-    -o "$out/examples/$model.fixture.dlcb"
+    --initial-values drawn -o "$out/examples/$model.fixture.dlcb"
   # The fixtures phase checks that --deterministic repeats bit for bit.
   "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch "$fixture_batch" \
-    --deterministic -o "$out/examples/$model.fixture.deterministic.dlcb"
+    --deterministic --initial-values drawn -o "$out/examples/$model.fixture.deterministic.dlcb"
   "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch 128 \
-    -o "$out/examples/$model.b128.dlcb"
+    --initial-values drawn -o "$out/examples/$model.b128.dlcb"
   # The bench phase's mixed precision row (bf16: fp16 waits for loss
   # scaling; more bundles would not fit the 64 MiB).
   "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch 128 \
-    --precision mixed_bf16 -o "$out/examples/$model.b128.mixed_bf16.dlcb"
+    --precision mixed_bf16 --initial-values drawn -o "$out/examples/$model.b128.mixed_bf16.dlcb"
   cp "$src/test/fixtures/$model".{weights,batch,grads}.safetensors "$out/examples/"
 done
+
+# VGG16 transfer at batch 32, fp32 and mixed_bf16: the example without its
+# weights file (random base weights change no timing), drawn at load.
+mkdir -p "$work/vgg/lib"
+cp "$src/examples/lib/vgg16.dl" "$work/vgg/lib/"
+sed 's/, weights="[^"]*"//' "$src/examples/vgg16_transfer.dl" > "$work/vgg/vgg16_transfer.dl"
+for precision in fp32 mixed_bf16; do
+  suffix=$([ $precision = fp32 ] && echo "" || echo ".mixed_bf16")
+  "$dlc" compile "$work/vgg/vgg16_transfer.dl" --target cuda --cuda-arch sm_90 --batch 32 \
+    --precision $precision --initial-values drawn -o "$out/examples/vgg16_transfer.b32$suffix.dlcb"
+done
+
+# dlc's compile time per example (fp32, the GPU check's batch): cold (an
+# empty kernel cache: every kernel through NVRTC) and warm (the cache full).
+compile_time() { # MODEL.DL BATCH CACHE: seconds
+  local start
+  start=$(date +%s.%N)
+  DLC_CACHE_DIR=$3 "$dlc" compile "$1" --target cuda --cuda-arch sm_90 --batch "$2" --initial-values drawn \
+    -o "$work/timed.dlcb" 2> /dev/null
+  python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$start" "$(date +%s.%N)"
+}
+: > "$out/examples/compile-times.jsonl"
+for spec in "mnist_cnn $src/examples/mnist_cnn.dl 128" "text_lstm $src/examples/text_lstm.dl 128" \
+            "vgg16_transfer $work/vgg/vgg16_transfer.dl 32"; do
+  read -r model file batch <<< "$spec"
+  cache=$(mktemp -d)
+  cold=$(compile_time "$file" "$batch" "$cache")
+  warm=$(compile_time "$file" "$batch" "$cache")
+  rm -rf "$cache"
+  echo "{\"model\": \"$model\", \"batch\": $batch, \"cold_seconds\": $cold, \"warm_seconds\": $warm}" \
+    >> "$out/examples/compile-times.jsonl"
+done
+cat "$out/examples/compile-times.jsonl"
 
 fashion=/usr/share/datasets/fashion-mnist
 if [ -f "$fashion/t10k-images-idx3-ubyte.gz" ]; then

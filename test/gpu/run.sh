@@ -256,71 +256,100 @@ EOF
   return $rc
 }
 
-# Training throughput at batch 128 of both examples: dlc in fp32 and
+# Training and inference throughput of the three examples: the MNIST CNN
+# and text LSTM at batch 128, VGG16 transfer at batch 32 (224x224; not in
+# the dry run, which the emulation would take minutes over): dlc in fp32 and
 # mixed_bf16 against PyTorch on the same device and models
-# (bench/peer_torch.py): eager in fp32, TF32 and bf16 autocast, and
+# (bench/peer_torch.py): training eager in fp32, TF32 and bf16 autocast, and
 # torch.compile (default and max-autotune) in fp32, each peer run under its
-# own time limit; one table with ratios and peak memory
-# ($logs/bench-table.md, also in the log), the roofline model's prediction
-# against the measured step, then dlc's per-kernel times from a short
-# profiled run (profiling synchronizes after each kernel, so its throughput
-# is not the one reported).
+# own time limit; inference dlc and eager in fp32. One table with ratios,
+# peak memory and compile times ($logs/bench-table.md, also in the log:
+# dlc's cold and warm compile times were measured where the folder was
+# prepared), the roofline model's prediction against the measured step, then
+# dlc's per-kernel times from a short profiled run (profiling synchronizes
+# after each kernel, so its throughput is not the one reported).
 bench() {
-  local model peer steps=50 warmup=5 size=b128 ours theirs figures="" measured predicted gpu=h200
-  local rows=$logs/bench-rows.jsonl torch=0 precision compile json
-  [ "$dry" = 1 ] && steps=2 warmup=1 size=fixture
+  local model peer steps=50 warmup=5 size batch ours theirs figures="" measured predicted gpu=h200
+  local rows=$logs/bench-rows.jsonl torch=0 precision compile json models="mnist_cnn text_lstm vgg16_transfer"
+  [ "$dry" = 1 ] && steps=2 warmup=1 models="mnist_cnn text_lstm"
   : > "$rows"
   # The roofline model's device: the one present (dlc inspect --device).
   [ "$dry" = 0 ] && nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H100 && gpu=h100
   [ "$dry" = 0 ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null && torch=1
-  row() { # MODEL SYSTEM PRECISION JSON: one row of the table
-    python3 -c 'import json, sys; r = json.loads(sys.argv[4]); r.update(model=sys.argv[1], system=sys.argv[2], precision=sys.argv[3]); print(json.dumps(r))' \
+  row() { # MODEL SYSTEM PRECISION MODE JSON: one row of the table
+    python3 -c 'import json, sys; r = json.loads(sys.argv[5]); r.update(model=sys.argv[1], system=sys.argv[2], precision=sys.argv[3], mode=sys.argv[4]); print(json.dumps(r))' \
       "$@" >> "$rows"
   }
-  for model in mnist_cnn text_lstm; do
+  value() { # KEY JSON
+    python3 -c 'import json, sys; print("%.3f" % json.loads(sys.argv[2])[sys.argv[1]])' "$@"
+  }
+  for model in $models; do
+    case $model in
+      mnist_cnn) peer=cnn size=b128 batch=128 ;;
+      text_lstm) peer=lstm size=b128 batch=128 ;;
+      vgg16_transfer) peer=vgg size=b32 batch=32 ;;
+    esac
+    [ "$dry" = 1 ] && size=fixture
     ours=$("$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps $steps \
       --warmup $warmup --json) || exit 1
     echo "dlc: $ours"
-    row $model dlc fp32 "$ours"
-    measured=$(python3 -c 'import json, sys; print("%.3f" % json.loads(sys.argv[1])["ms_per_step"])' "$ours")
-    ours=$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["samples_per_sec"])' "$ours")
+    row $model dlc fp32 train "$ours"
+    measured=$(value ms_per_step "$ours")
+    ours=$(value samples_per_sec "$ours")
     # What the roofline model predicted for the step, against what it took.
     "$rt" inspect "$dir/examples/$model.$size.dlcb" --device $gpu > "$logs/roofline-$model.txt" || exit 1
     predicted=$("$rt" inspect "$dir/examples/$model.$size.dlcb" --device $gpu --json | python3 -c \
       'import json, sys; print("%.3f" % (1e3 * next(p["seconds"] for p in json.load(sys.stdin)["roofline"]["programs"] if p["name"] == "train_step")))')
     echo "roofline on $gpu: train_step predicted $predicted ms, measured $measured ms"
-    figures+=" $model dlc $ours samples/s ($measured ms/step, $gpu roofline $predicted)"
-    peer=$([ $model = mnist_cnn ] && echo cnn || echo lstm)
+    figures+=" $model dlc ${ours%.*} samples/s ($measured ms/step, $gpu roofline $predicted)"
     if [ "$torch" = 1 ]; then
       for variant in "fp32 none" "tf32 none" "bf16 none" "fp32 default" "fp32 max-autotune"; do
         read -r precision compile <<< "$variant"
         json=$(timeout 60 python3 "$scripts/peer_torch.py" --device cuda --model $peer --mode train \
-          --batch 128 --warmup 5 --min-time 1 --reps 3 --precision $precision --compile $compile | tail -1)
+          --batch $batch --warmup 5 --min-time 1 --reps 3 --precision $precision --compile $compile | tail -1)
         echo "torch $precision $compile: ${json:-failed or out of time}"
         [ -n "$json" ] || continue
-        row $model "$([ $compile = none ] && echo "torch eager" || echo "torch.compile $compile")" $precision "$json"
+        row $model "$([ $compile = none ] && echo "torch eager" || echo "torch.compile $compile")" $precision train "$json"
         if [ "$variant" = "fp32 none" ]; then
-          theirs=$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["samples_per_sec"])' "$json")
-          figures+=", torch eager $theirs ($(python3 -c "print('%.2f' % ($ours / $theirs))")x)"
+          theirs=$(value samples_per_sec "$json")
+          figures+=", torch eager ${theirs%.*} ($(python3 -c "print('%.2f' % ($ours / $theirs))")x)"
         fi
       done
     fi
     figures+=";"
+    # Inference: the infer program at the same batch, against eager PyTorch.
+    json=$("$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --mode infer --steps $steps \
+      --warmup $warmup --json) || exit 1
+    echo "dlc infer: $json"
+    row $model dlc fp32 infer "$json"
+    if [ "$torch" = 1 ]; then
+      json=$(timeout 60 python3 "$scripts/peer_torch.py" --device cuda --model $peer --mode infer \
+        --batch $batch --warmup 5 --min-time 1 --reps 3 | tail -1)
+      echo "torch infer: ${json:-failed or out of time}"
+      [ -n "$json" ] && row $model "torch eager" fp32 infer "$json"
+    fi
     "$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps 3 --warmup 1 --profile \
       || exit 1
     # The mixed precision row (tensor cores for the 16-bit products): at
-    # batch 128 only, which the dry run leaves out (the emulation would take
-    # minutes).
+    # the benchmark's batch only, which the dry run leaves out (the
+    # emulation would take minutes).
     if [ "$dry" = 0 ]; then
-      mixed=$("$rt" bench "$dir/examples/$model.b128.mixed_bf16.dlcb" --backend "$backend" --steps $steps \
+      mixed=$("$rt" bench "$dir/examples/$model.$size.mixed_bf16.dlcb" --backend "$backend" --steps $steps \
         --warmup $warmup --json) || exit 1
       echo "dlc mixed_bf16: $mixed"
-      row $model dlc bf16 "$mixed"
-      mixed=$(python3 -c 'import json, sys; print("%.0f" % json.loads(sys.argv[1])["samples_per_sec"])' "$mixed")
-      figures+=" $model mixed_bf16 $mixed ($(python3 -c "print('%.2f' % ($mixed / $ours))")x fp32);"
+      row $model dlc bf16 train "$mixed"
+      mixed=$(value samples_per_sec "$mixed")
+      figures+=" $model mixed_bf16 ${mixed%.*} ($(python3 -c "print('%.2f' % ($mixed / $ours))")x fp32);"
     fi
   done
-  python3 "$scripts/bench_table.py" "$rows" | tee "$logs/bench-table.md"
+  if [ "$dry" = 1 ]; then # VGG16 not run: its bundle loads, and the model predicts
+    predicted=$("$rt" inspect "$dir/examples/vgg16_transfer.b32.dlcb" --device $gpu --json | python3 -c \
+      'import json, sys; print("%.3f" % (1e3 * next(p["seconds"] for p in json.load(sys.stdin)["roofline"]["programs"] if p["name"] == "train_step")))') \
+      || exit 1
+    figures+=" vgg16_transfer not run ($gpu roofline $predicted ms/step);"
+  fi
+  python3 "$scripts/bench_table.py" "$rows" "$dir/examples/compile-times.jsonl" | tee "$logs/bench-table.md"
+  figures+=" dlc compile cold/warm s:$(python3 -c 'import json, sys; print(",".join(" %s %.1f/%.1f" % (t["model"], t["cold_seconds"], t["warm_seconds"]) for t in map(json.loads, open(sys.argv[1])) ))' "$dir/examples/compile-times.jsonl")"
   echo "SUMMARY:$figures"
 }
 export -f environment device_tests conformance conformance_library fixtures sanitize memcheck racecheck train bench
@@ -333,7 +362,7 @@ phase fixtures 60 fixtures
 phase memcheck 60 memcheck
 phase racecheck 60 racecheck
 phase train 90 train
-phase bench 240 bench
+phase bench 360 bench
 
 report
 echo

@@ -273,12 +273,12 @@ constexpr CudaFamily kFamilies[] = {
      "a grid-stride loop over the gathered elements, 256 threads", "", 0.5, isEmbeddingGroup,
      emitEmbedding},
     {"metric", "one metric score of each example (top_k or binary)",
-     "a thread per example, 256 threads", "", 0.5, isMetricGroup, emitMetric},
+     "a warp per example, its lanes across the classes", "", 0.5, isMetricGroup, emitMetric},
     {"loss", "a cross-entropy from logits (categorical or sparse), its gradient, the gradient then bias_grad, "
              "or each example's loss",
-     "one block of 256 threads for the loss (a warp per row); a warp per row for the gradient and for "
-     "each example's loss", "", 0.5,
-     isLossGroup, emitLoss},
+     "a warp per row; the loss's blocks add their rows' sums in a fixed order, the last block the "
+     "blocks' sums", "", 0.5,
+     isLossGroup, emitLoss, /*mayUseScratch=*/true},
     {"optimizer", "one optimizer_update, in place on the parameter and its slots",
      "a grid-stride loop over the parameter's elements", "", 0.5, isOptimizerGroup, emitOptimizer},
     {"loss_scale", "one loss_scale_update: whether every gradient is finite, and the next loss scale",
@@ -303,11 +303,13 @@ constexpr CudaFamily kFamilies[] = {
     {"gemm",
      "dense, conv2d or a gradient product, then elementwise epilogue ops, then a max or avg pool "
      "(conv2d) or a trailing bias_grad; or dense then a softmax of its rows",
-     "64x64 output tiles, 256 threads each",
+     "64x64 output tiles, 256 threads each, 4x4 adjacent outputs a thread; a long K over few tiles "
+     "split over grid.z; with a softmax, the last tile of each row strip normalises it",
      "a pool only when its window fits a tile and windows leave no gaps (stride <= window)",
-     // Per k-step of 16 each thread does 256 FMAs against 128 scalar shared
-     // loads, with no double buffering: 15-25 of an H200's 67 f32 TFLOP/s.
-     0.3, isGemmGroup, emitGemm},
+     // Per k-step of 16 each thread does 256 FMAs against 32 float4 shared
+     // loads, with no double buffering and 64-bit index math: an estimate
+     // of 15-25 of an H200's 67 f32 TFLOP/s, until the GPU check measures.
+     0.3, isGemmGroup, emitGemm, /*mayUseScratch=*/true},
     {"cublaslt_matmul",
      "dense (with its bias, then relu or tanh-form GELU), dense_grad_input or dense_grad_kernel, "
      "operands stored as the product reads them",

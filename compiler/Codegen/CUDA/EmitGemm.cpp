@@ -21,8 +21,10 @@ namespace dlc::cuda {
 namespace {
 
 constexpr int64_t kTile = 64, kStep = 16, kThreads = 256;
-/// Split K when fewer output tiles than this (about the SMs of a GPU).
-constexpr int64_t kSplitBelowTiles = 96, kSplitChunk = 512;
+/// Split K when fewer output tiles than this (about the SMs of a GPU), in
+/// chunks of at least kSplitChunk (8 k-steps): a 128x128 product with
+/// K = 1000 (the text LSTM's dense_grad_input) runs on 28 blocks, not 4.
+constexpr int64_t kSplitBelowTiles = 96, kSplitChunk = 128;
 
 struct Gemm {
   int64_t m = 0, n = 0, k = 0;
@@ -318,14 +320,19 @@ std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const std::strin
   s += "    __syncthreads();\n"
        "    for (int i = 0; i < 4; ++i)\n"
        "      for (int j = 0; j < 4; ++j)\n"
-       "        acc[i][j] = Cs[ty + 16 * i][tx + 16 * j];\n";
+       "        acc[i][j] = Cs[ty * 4 + i][tx * 4 + j];\n";
   return s;
 }
 
-/// The tiled main loop: acc[i][j] = the product at rows rowBase + ty + 16 i
-/// (those below rowEnd) and columns colBase + tx + 16 j.
+/// The tiled main loop: acc[i][j] = the product at rows rowBase + 4 ty + i
+/// (those below rowEnd) and columns colBase + 4 tx + j. A thread's 4 rows
+/// and 4 columns are adjacent, so each k-step reads them from shared memory
+/// as one float4 each: 2 loads for 16 FMAs (16 apart, they took 8 scalar
+/// loads).
 std::string mainLoop(const ComputeType &t, const Gemm &g) {
   const std::string zero = t.lit("0.0");
+  // The GEMM computes in f32 (its family's types), whose vector is 4 wide.
+  const std::string V = t.vector();
   return R"(    for (int i = 0; i < 4; ++i)
       for (int j = 0; j < 4; ++j)
         acc[i][j] = )" + zero + R"(;
@@ -345,12 +352,9 @@ std::string mainLoop(const ComputeType &t, const Gemm &g) {
       __syncthreads();
 #pragma unroll
       for (int kk = 0; kk < 16; ++kk) {
-        )" + t.name() + R"( a[4], b[4];
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          a[i] = As[kk][ty + 16 * i];
-          b[i] = Bs[kk][tx + 16 * i];
-        }
+        const )" + V + R"( a4 = *reinterpret_cast<const )" + V + R"( *>(&As[kk][ty * 4]);
+        const )" + V + R"( b4 = *reinterpret_cast<const )" + V + R"( *>(&Bs[kk][tx * 4]);
+        const )" + t.name() + R"( a[4] = {a4.x, a4.y, a4.z, a4.w}, b[4] = {b4.x, b4.y, b4.z, b4.w};
 #pragma unroll
         for (int i = 0; i < 4; ++i)
 #pragma unroll
@@ -455,7 +459,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // an OrderedSumTable.
   if (!columnSum.empty())
     epilogue += ordered ? "          columnParts[j] += " + summed + ";\n"
-                        : "          atomicAdd(&columnSum[tx + 16 * j], " + summed + ");\n";
+                        : "          atomicAdd(&columnSum[tx * 4 + j], " + summed + ");\n";
 
   // Rows: plain, or pooled (see rowDecoder) with R whole windows per tile.
   int64_t rows = g->m, tileRows = kTile, windowBlocks = 0, taps = 1, windows = 0, rowBlocks = 0;
@@ -492,13 +496,17 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   }
   // Row and column tiles share grid.x (row-major over tiles): grid.y and
   // grid.z stop at 65,535 blocks, which a large batch's rows pass.
-  int64_t columnBlocks = softmax ? 1 : (g->n + kTile - 1) / kTile;
+  int64_t columnBlocks = (g->n + kTile - 1) / kTile;
   kernel.grid = {columnBlocks * rowBlocks, 1, splits};
-  kernel.globalAtomics = (splits > 1 ? g->m * g->n : 0) + (columnSum.empty() || ordered ? 0 : kernel.grid[0] * kTile);
+  kernel.globalAtomics = (splits > 1 ? g->m * g->n * splits : 0) + (columnSum.empty() || ordered ? 0 : kernel.grid[0] * kTile);
   std::optional<OrderedSumTable> table;
   if (!columnSum.empty() && ordered) {
     table = OrderedSumTable{0, rowBlocks, {{columnSum, g->n}}};
     kernel.scratchBytes = table->scratchElements() * t.bytes();
+    kernel.zeroedScratch = true;
+  }
+  if (softmax) { // each row's (max, sum) per column tile, then a ticket per row tile
+    kernel.scratchBytes = (rowBlocks * columnBlocks * kTile * 2 + rowBlocks) * t.bytes();
     kernel.zeroedScratch = true;
   }
   kernel.block = {kThreads, 1, 1};
@@ -509,7 +517,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   if (kernel.tensorCores)
     kernel.efficiency = 0.1;
   kernel.sharedBytes = ((columnSum.empty() ? 0 : table ? 16 * (kTile + 1) + 1 : kTile) +
-                        (pool ? kTile * (kTile + 1) : 0)) * t.bytes() +
+                        (pool ? kTile * (kTile + 1) : 0) + (softmax ? 2 * kTile + 1 : 0)) * t.bytes() +
                        (tensorCores.empty() ? 2 * kStep * (kTile + 4) * t.bytes()
                                             : kTile * (kStep + 8) * 2 + kStep * (kTile + 8) * 2 +
                                                   kTile * (kTile + 4) * 4);
@@ -520,7 +528,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     s += "#if defined(__CUDACC__)\n#include <mma.h>\n#endif\n";
   s += prologue;
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
-       parameterList(group, kernel.takesStep, true, table ? T : "") + ") {\n";
+       parameterList(group, kernel.takesStep, true, kernel.scratchBytes ? T : "") + ") {\n";
   s += "  const long long M = " + ll(rows) + ", N = " + N + ", K = " + ll(g->k) + ";\n";
   if (splits > 1)
     s += "  const long long kBegin = (long long)blockIdx.z * " + ll(chunk) +
@@ -555,34 +563,53 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   }
 
   if (softmax) {
-    // One block owns 64 whole rows and walks every column tile: it stores
-    // the logits and keeps each row's running max and sum of exponentials
-    // (rescaled when the max grows), then normalises what it stored. The
-    // 16 threads of a row are 16 consecutive lanes: shuffles reduce them.
+    // A block per 64x64 tile, as without the softmax: it stores its logits
+    // and each of its rows' max and sum of exponentials over its 64 columns
+    // (the 16 threads of a row are 16 consecutive lanes: shuffles reduce
+    // them) in scratch. The last block of a row tile to finish (a ticket
+    // per row tile) combines the column tiles' max and sum in column order
+    // and normalises the 64 rows.
     std::string out = outOf(ops.back()->getResult(0));
     const std::string fmax = t.fn("fmax"), exp = t.fn("exp");
-    s += "  " + T + " rowMax[4], rowSum[4];\n  for (int i = 0; i < 4; ++i) {\n"
-         "    rowMax[i] = " + t.negInfinity() + ";\n    rowSum[i] = " + zero + ";\n  }\n"
-         "  for (long long colBase = 0; colBase < N; colBase += 64) {\n" + loop() +
-         "    for (int i = 0; i < 4; ++i) {\n      const long long m = rowBase + ty + 16 * i;\n"
+    const int64_t stats = rowBlocks * columnBlocks * kTile * 2; // (max, sum) per row and tile
+    s += "  {\n    const long long colBase = columnBlock * 64;\n" + loop() +
+         "    for (int i = 0; i < 4; ++i) {\n      const long long m = rowBase + ty * 4 + i;\n"
          "      " + T + " tileMax = " + t.negInfinity() + ";\n"
-         "      for (int j = 0; j < 4; ++j) {\n        const long long n = colBase + tx + 16 * j;\n"
+         "      for (int j = 0; j < 4; ++j) {\n        const long long n = colBase + tx * 4 + j;\n"
          "        if (n < N) {\n          " + T + " v = acc[i][j];\n" + epilogue +
          "          acc[i][j] = v;\n          tileMax = " + fmax + "(tileMax, v);\n"
          "          if (m < rowEnd)\n            " + out + "[m * N + n] = v;\n        }\n      }\n"
          "      for (int o = 8; o > 0; o /= 2)\n"
          "        tileMax = " + fmax + "(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, o));\n"
-         "      const " + T + " newMax = " + fmax + "(rowMax[i], tileMax);\n      " + T + " tileSum = " + zero + ";\n"
-         "      for (int j = 0; j < 4; ++j)\n        if (colBase + tx + 16 * j < N)\n"
-         "          tileSum += " + exp + "(acc[i][j] - newMax);\n"
+         "      " + T + " tileSum = " + zero + ";\n"
+         "      for (int j = 0; j < 4; ++j)\n        if (colBase + tx * 4 + j < N)\n"
+         "          tileSum += " + exp + "(acc[i][j] - tileMax);\n"
          "      for (int o = 8; o > 0; o /= 2)\n"
          "        tileSum += __shfl_xor_sync(0xffffffffu, tileSum, o);\n"
-         "      rowSum[i] = rowSum[i] * " + exp + "(rowMax[i] - newMax) + tileSum;\n"
-         "      rowMax[i] = newMax;\n    }\n  }\n"
-         "  for (int i = 0; i < 4; ++i) {\n    const long long m = rowBase + ty + 16 * i;\n"
-         "    if (m >= rowEnd)\n      continue;\n"
-         "    for (long long n = tx; n < N; n += 16)\n"
-         "      " + out + "[m * N + n] = " + exp + "(" + out + "[m * N + n] - rowMax[i]) / rowSum[i];\n  }\n}\n";
+         "      if (tx == 0) {\n"
+         "        " + T + " *const stat = scratch + ((rowBlock * " + ll(columnBlocks) +
+         " + columnBlock) * 64 + ty * 4 + i) * 2;\n"
+         "        stat[0] = tileMax;\n        stat[1] = tileSum;\n      }\n    }\n  }\n"
+         "  __syncthreads();\n  __shared__ int lastBlock;\n"
+         "  if (threadIdx.x == 0) {\n    __threadfence();\n"
+         "    lastBlock = atomicAdd((unsigned *)(scratch + " + ll(stats) + ") + rowBlock, 1u) == " +
+         std::to_string(columnBlocks - 1) + "u;\n  }\n  __syncthreads();\n"
+         "  if (!lastBlock)\n    return;\n  __threadfence();\n"
+         "  __shared__ " + T + " rowMax[64], rowSum[64];\n"
+         "  if (threadIdx.x < 64) {\n"
+         "    const volatile " + T + " *stat = scratch + rowBlock * " + ll(columnBlocks * kTile * 2) +
+         " + threadIdx.x * 2;\n"
+         "    " + T + " top = " + t.negInfinity() + ", sum = " + zero + ";\n"
+         "    for (long long c = 0; c < " + ll(columnBlocks) + "; ++c)\n"
+         "      top = " + fmax + "(top, stat[c * 128]);\n"
+         "    for (long long c = 0; c < " + ll(columnBlocks) + "; ++c)\n"
+         "      sum += stat[c * 128 + 1] * " + exp + "(stat[c * 128] - top);\n"
+         "    rowMax[threadIdx.x] = top;\n    rowSum[threadIdx.x] = sum;\n  }\n  __syncthreads();\n"
+         "  for (long long e = threadIdx.x; e < 64 * N; e += 256) {\n"
+         "    const long long r = e / N, m = rowBase + r, n = e % N;\n"
+         "    if (m < rowEnd)\n"
+         "      " + out + "[m * N + n] = " + exp + "(" + out + "[m * N + n] - rowMax[r]) / rowSum[r];\n"
+         "  }\n}\n";
     kernel.source = std::move(s);
     return success();
   }
@@ -590,7 +617,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   s += "  {\n    const long long colBase = columnBlock * 64;\n" + loop();
   std::string poolIn = pool ? names.lookup(pool->getOperand(0)) : "";
   s += "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j) {\n"
-       "        const long long m = rowBase + ty + 16 * i, n = colBase + tx + 16 * j;\n";
+       "        const long long m = rowBase + ty * 4 + i, n = colBase + tx * 4 + j;\n";
   if (pool)
     s += "        " + T + " poolIn = " + t.negInfinity() + ";\n"
          "        long long b, oy, ox;\n"
@@ -599,12 +626,12 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
          "          const long long pos = (b * " + ll(cast<ShapedType>(anchor->getResult(0).getType()).getDimSize(1)) +
          " + oy) * " + ll(cast<ShapedType>(anchor->getResult(0).getType()).getDimSize(2)) + " + ox;\n"
          "          " + T + " v = acc[i][j];\n" + epilogue + "          poolIn = " + poolIn + ";\n        }\n"
-         "        pooled[ty + 16 * i][tx + 16 * j] = poolIn;\n      }\n";
+         "        pooled[ty * 4 + i][tx * 4 + j] = poolIn;\n      }\n";
   else
     s += "        if (m < rowEnd && n < N) {\n          const long long pos = m;\n"
          "          " + T + " v = acc[i][j];\n" + epilogue + "        }\n      }\n";
   if (table)
-    s += "    for (int j = 0; j < 4; ++j)\n      rowThreadSums[ty][tx + 16 * j] = columnParts[j];\n"
+    s += "    for (int j = 0; j < 4; ++j)\n      rowThreadSums[ty][tx * 4 + j] = columnParts[j];\n"
          "    __syncthreads();\n    if (threadIdx.x < 64 && colBase + threadIdx.x < N) {\n"
          "      " + T + " sum = " + zero + ";\n      for (int r = 0; r < 16; ++r)\n"
          "        sum += rowThreadSums[r][threadIdx.x];\n"

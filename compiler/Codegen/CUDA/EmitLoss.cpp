@@ -260,21 +260,30 @@ LogicalResult emitLoss(dl::FusedOp group, CudaKernel &kernel) {
         "    if (lane == 0)\n      " + outOf(op.getResult(0)) + "[example] = (" + T + ")(t / (double)" + p +
         weighted + ");\n  }\n}\n";
   } else if (isa<dl::LossOp>(op)) {
+    // The mean over rows: each block's warps take rows, each block adds its
+    // warps' f64 totals in warp order into its row of an OrderedSumTable
+    // (f64), and the last block adds the blocks' in block order: a fixed
+    // order, so the loss is the same in every run.
+    const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(1024, (f.rows + 7) / 8));
+    const ComputeType f64(*deviceType(Float64Type::get(group.getContext())));
+    OrderedSumTable table{0, blocks, {{outOf(op.getResult(0)), 1}}};
     kernel.block = {256, 1, 1};
-    kernel.grid = {1, 1, 1};
-    kernel.sharedBytes = 8 * 8;
+    kernel.grid = {blocks, 1, 1};
+    kernel.sharedBytes = 8 * 8 + 4;
+    kernel.scratchBytes = table.scratchElements() * f64.bytes();
+    kernel.zeroedScratch = true;
     s = header(group, kernel) + "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name +
-        "(" + parameterList(group, false) + ") {\n" + rowHelpers(t, f, labels, z) +
+        "(" + parameterList(group, false, true, "double") + ") {\n" + rowHelpers(t, f, labels, z) +
         "  __shared__ double warpTotals[8];\n  double total = 0.0;\n"
-        "  for (long long row = warp; row < " + rows + "; row += 8) {\n"
+        "  for (long long row = blockIdx.x * 8ll + warp; row < " + rows + "; row += gridDim.x * 8ll) {\n"
         "    const Stats st = rowStats(" + z + ", row);\n    (void)st;\n"
         "    double t = 0.0;\n    for (long long j = lane; j < " + c + "; j += 32)\n"
         "      t += " + elementLoss(t, f, z, c) + ";\n"
         "    for (int o = 16; o > 0; o /= 2)\n      t += __shfl_xor_sync(0xffffffffu, t, o);\n"
         "    total += t;\n  }\n  if (lane == 0)\n    warpTotals[warp] = total;\n  __syncthreads();\n"
         "  if (threadIdx.x == 0) {\n    double sum = 0.0;\n    for (int w = 0; w < 8; ++w)\n"
-        "      sum += warpTotals[w];\n    " + outOf(op.getResult(0)) + "[0] = (" + T + ")(sum / " + rows +
-        weighted + ");\n  }\n}\n";
+        "      sum += warpTotals[w];\n    scratch[blockIdx.x] = sum / " + rows + weighted + ";\n  }\n" +
+        table.finish(f64, blocks) + "}\n";
   } else {
     Operation *bias = body.without_terminator().begin() != body.without_terminator().end() &&
                               std::next(body.without_terminator().begin()) != body.without_terminator().end()
