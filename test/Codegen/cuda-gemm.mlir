@@ -27,11 +27,14 @@ func.func @dense_relu(%x: tensor<100x8xf32>, %k: tensor<8x3xf32>, %b: tensor<3xf
 
 // Tests that a convolution is an implicit GEMM (no im2col buffer): the A
 // operand is read through the window map with TF same padding (pad 1 before
-// for a 3x3 window at stride 1) and zero outside the image.
+// for a 3x3 window at stride 1) and zero outside the image; the index math
+// is in int (the tensors are far below 2^31 elements).
 // CHECK-LABEL: // conv2d from
 // CHECK: template <typename X>
 // CHECK-NEXT: __device__ __forceinline__ float dlc_conv_a(X x, long long m, long long k) {
-// CHECK: return ((oy * 1ll - 1ll + ky * 1ll) >= 0 && (oy * 1ll - 1ll + ky * 1ll) < 5ll
+// CHECK-NEXT: const int ox = (int)m % 5, oy = (int)m / 5 % 5, b = (int)m / 25;
+// CHECK-NEXT: const int ci = (int)k % 3, kx = (int)k / 3 % 3, ky = (int)k / 9;
+// CHECK-NEXT: return ((oy * 1 - 1 + ky * 1) >= 0 && (oy * 1 - 1 + ky * 1) < 5
 // CHECK: const long long M = 50ll, N = 4ll, K = 27ll;
 // CHECK: As[kk][r] = m < rowEnd && k < kEnd ? dlc_conv_a(in0, m, k) : 0.0f;
 func.func @conv(%x: tensor<2x5x5x3xf32>, %k: tensor<3x3x3x4xf32>) -> tensor<2x5x5x4xf32> {

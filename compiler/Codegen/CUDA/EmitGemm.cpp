@@ -47,12 +47,24 @@ Conv convOf(Operation *op, ArrayRef<int64_t> x, ArrayRef<int64_t> kernel) {
               strides[0], strides[1], dilation[0], dilation[1], ay.padBefore, ax.padBefore};
 }
 
+/// Whether the implicit-im2col index math of |c| fits 32 bits: the input,
+/// the output positions and the taps each below 2^31 elements. Then it runs
+/// in int, whose division costs a fraction of a 64-bit one.
+bool narrow(const Conv &c) {
+  const int64_t limit = int64_t(1) << 31;
+  return c.n * c.h * c.w * c.c < limit && c.n * c.oh * c.ow < limit && c.kh * c.kw * c.c < limit;
+}
+/// An integer literal of |c|'s index math: int when narrow, else "12ll".
+std::string lit(const Conv &c, int64_t v) { return narrow(c) ? std::to_string(v) : ll(v); }
+/// The C type of |c|'s index math.
+std::string indexType(const Conv &c) { return narrow(c) ? "int" : "long long"; }
+
 /// Reads input pixel (b, iy, ix, ci) of the convolution or 0 outside it.
 std::string pixel(const ComputeType &t, const std::string &buffer, const Conv &c, const std::string &b,
                   const std::string &iy, const std::string &ix, const std::string &ci) {
-  return "((" + iy + ") >= 0 && (" + iy + ") < " + ll(c.h) + " && (" + ix + ") >= 0 && (" + ix +
-         ") < " + ll(c.w) + " ? " + buffer + "[(((" + b + ") * " + ll(c.h) + " + (" + iy +
-         ")) * " + ll(c.w) + " + (" + ix + ")) * " + ll(c.c) + " + (" + ci + ")] : " + t.lit("0.0") + ")";
+  return "((" + iy + ") >= 0 && (" + iy + ") < " + lit(c, c.h) + " && (" + ix + ") >= 0 && (" + ix +
+         ") < " + lit(c, c.w) + " ? " + buffer + "[(((" + b + ") * " + lit(c, c.h) + " + (" + iy +
+         ")) * " + lit(c, c.w) + " + (" + ix + ")) * " + lit(c, c.c) + " + (" + ci + ")] : " + t.lit("0.0") + ")";
 }
 
 /// A device function |name|(x, m, k) reading the input pixel that the output
@@ -61,8 +73,9 @@ std::string pixel(const ComputeType &t, const std::string &buffer, const Conv &c
 /// the roles swapped that of its kernel gradient.
 /// Code defining b, oy, ox from |position| in (b, oy, ox) row-major order.
 std::string plainPosition(const Conv &c, const std::string &position) {
-  return "  const long long ox = " + position + " % " + ll(c.ow) + ", oy = (" + position + " / " +
-         ll(c.ow) + ") % " + ll(c.oh) + ", b = " + position + " / " + ll(c.ow * c.oh) + ";\n";
+  const std::string I = indexType(c), p = "(" + I + ")" + position;
+  return "  const " + I + " ox = " + p + " % " + lit(c, c.ow) + ", oy = " + p + " / " + lit(c, c.ow) + " % " +
+         lit(c, c.oh) + ", b = " + p + " / " + lit(c, c.ow * c.oh) + ";\n";
 }
 
 /// A device function |name|(x, m, k) reading the input pixel that the output
@@ -71,12 +84,13 @@ std::string plainPosition(const Conv &c, const std::string &position) {
 /// operand, and with the roles swapped that of its kernel gradient.
 std::string tapReader(const ComputeType &t, const std::string &name, const Conv &c,
                       const std::string &decode, const std::string &tap) {
+  const std::string I = indexType(c), q = "(" + I + ")" + tap;
   return "template <typename X>\n__device__ __forceinline__ " + t.name() + " " + name +
          "(X x, long long m, long long k) {\n" + decode +
-         "  const long long ci = " + tap + " % " + ll(c.c) + ", kx = (" + tap + " / " + ll(c.c) +
-         ") % " + ll(c.kw) + ", ky = " + tap + " / " + ll(c.c * c.kw) + ";\n" +
-         "  return " + pixel(t, "x", c, "b", "oy * " + ll(c.sh) + " - " + ll(c.pt) + " + ky * " + ll(c.dh),
-                             "ox * " + ll(c.sw) + " - " + ll(c.pl) + " + kx * " + ll(c.dw), "ci") +
+         "  const " + I + " ci = " + q + " % " + lit(c, c.c) + ", kx = " + q + " / " + lit(c, c.c) + " % " +
+         lit(c, c.kw) + ", ky = " + q + " / " + lit(c, c.c * c.kw) + ";\n" +
+         "  return " + pixel(t, "x", c, "b", "oy * " + lit(c, c.sh) + " - " + lit(c, c.pt) + " + ky * " + lit(c, c.dh),
+                             "ox * " + lit(c, c.sw) + " - " + lit(c, c.pl) + " + kx * " + lit(c, c.dw), "ci") +
          ";\n}\n";
 }
 
