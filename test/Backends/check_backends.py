@@ -374,6 +374,12 @@ def check_case(case, args, root):
                 families.append("cuda." + k["library"]["family"])
             result["kernels"].append({"program": program["name"], "ops": k["ops"],
                                       "families": families})
+    # Under --kernels library a case without a library call runs as it does
+    # without the option (conformance.test runs it): skipped.
+    if args.kernels == "library" and args.nvrtc and not any(
+            k.get("library") for p in inspect["programs"] for k in p["kernels"]):
+        result["skipped"] = "no library call"
+        return result
     # A kept failure's case.json names the data it failed on (data_seed).
     rng = random.Random("data:" + case.get("data_seed", "%s:%s" % (case["name"], case.get("seed"))))
     weights, batch = make_data(case, inspect, rng)
@@ -760,7 +766,7 @@ def run_cases(cases, args, check, catalog):
                      "problems": ["harness error: %r" % e], "kernels": [], "directory": ""}
             results.append(r)
             errs = " ".join("%s %.1e/%.1e" % (b, e[0], e[2]) for b, e in sorted(r["errors"].items()))
-            status = "FAIL" if r["problems"] else "ok"
+            status = "FAIL" if r["problems"] else "skip" if r.get("skipped") else "ok"
             print("%-4s %-52s %s" % (status, r["name"], errs), flush=True)
             for p in r["problems"]:
                 print("     " + p.replace("\n", "\n     "))
@@ -772,13 +778,15 @@ def run_cases(cases, args, check, catalog):
                     shutil.copytree(r["directory"], dest)
                     print("     kept in " + dest)
     failed = [r for r in results if r["problems"]]
+    skipped = sum(1 for r in results if r.get("skipped") and not r["problems"])
     worst = {}
     for r in results:
         for b, e in r["errors"].items():
             worst[b] = max(worst.get(b, 0.0), e[0], e[2])
-    print("\n%d models, %d failed, %.0f s; largest relative error (gradients beyond their rounding "
+    print("\n%d models, %d failed%s, %.0f s; largest relative error (gradients beyond their rounding "
           "allowance, and one step): %s" % (
-        len(results), len(failed), time.time() - start,
+        len(results), len(failed), ", %d skipped (%s)" % (skipped, "no library call") if skipped else "",
+        time.time() - start,
         ", ".join("%s %.1e" % kv for kv in sorted(worst.items())) or "-"))
     status = 1 if failed else 0
     if args.coverage:

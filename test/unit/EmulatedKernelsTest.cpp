@@ -108,7 +108,9 @@ std::vector<std::vector<double>> runEmulated(func::FuncOp func,
       buffers[const_cast<void *>(key(r))] = b;
       pointers.push_back(b->data());
     }
-    std::vector<float> scratch(size_t(kernel->scratchBytes + 3) / 4, std::nanf(""));
+    // Undefined at the start (NaN shows a read before a write), unless the
+    // runtime zeroes it (an OrderedSumTable's ticket).
+    std::vector<float> scratch(size_t(kernel->scratchBytes + 3) / 4, kernel->zeroedScratch ? 0.0f : std::nanf(""));
     if (kernel->scratchBytes > 0)
       pointers.push_back(scratch.data());
     unsigned long long stepWord = 0, *step = &stepWord;
@@ -354,7 +356,7 @@ std::vector<std::vector<double>> runGroup(dlc::dl::FusedOp group, const dlc::cud
     buffers.push_back(b);
     pointers.push_back(b->data());
   }
-  std::vector<float> scratch(size_t(kernel.scratchBytes + 3) / 4, std::nanf(""));
+  std::vector<float> scratch(size_t(kernel.scratchBytes + 3) / 4, kernel.zeroedScratch ? 0.0f : std::nanf(""));
   if (kernel.scratchBytes > 0)
     pointers.push_back(scratch.data());
   unsigned long long stepWord = 0, *step = &stepWord;
