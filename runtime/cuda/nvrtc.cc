@@ -2,6 +2,7 @@
 #include "runtime/cuda/nvrtc.h"
 
 #include "runtime/cuda/cuda_api.h"
+#include "runtime/cuda/toolkit_library.h"
 #include "runtime/file_io.h"
 
 #include <algorithm>
@@ -30,22 +31,6 @@ std::string errorName(const Nvrtc::Symbols &s, nvrtcResult r) {
   return std::string(text ? text : "NVRTC_ERROR") + " (" + std::to_string(r) + ")";
 }
 
-std::vector<std::string> libraryCandidates() {
-  std::vector<std::string> names;
-  if (const char *explicitPath = std::getenv("DLC_NVRTC_LIBRARY"); explicitPath && *explicitPath)
-    names.push_back(explicitPath);
-  names.push_back("libnvrtc.so.13");
-  names.push_back("libnvrtc.so");
-  // Toolkits are often installed without an ld.so.conf entry.
-  for (const char *var : {"CUDA_HOME", "CUDA_PATH"})
-    if (const char *root = std::getenv(var); root && *root)
-      for (const char *file : {"/lib64/libnvrtc.so.13", "/lib64/libnvrtc.so"})
-        names.push_back(std::string(root) + file);
-  for (const char *file : {"/lib64/libnvrtc.so.13", "/lib64/libnvrtc.so"})
-    names.push_back(std::string("/usr/local/cuda") + file);
-  return names;
-}
-
 /// Loaded once; the handle is never closed (NVRTC keeps internal state and
 /// threads that must not outlive their code).
 struct Loaded {
@@ -58,16 +43,8 @@ struct Loaded {
 Loaded *loadOnce() {
   auto *loaded = new Loaded; // intentionally immortal: see above
   std::string tried;
-  void *handle = nullptr;
-  for (const std::string &name : libraryCandidates()) {
-    handle = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle) {
-      loaded->path = name;
-      break;
-    }
-    const char *why = ::dlerror();
-    tried += "\n  " + name + ": " + (why ? why : "not found");
-  }
+  void *handle = openFirstLibrary(
+      toolkitLibraryCandidates("DLC_NVRTC_LIBRARY", {"libnvrtc.so.13", "libnvrtc.so"}), &loaded->path, &tried);
   if (!handle) {
     loaded->status = DLC_MAKE_STATUS(
         StatusCode::kUnavailable, "NVRTC not found (CUDA toolkit not installed?); tried:" + tried);
