@@ -2,6 +2,7 @@
 #include "runtime/cuda/cublaslt.h"
 
 #include "runtime/cuda/cublaslt_api.h"
+#include "runtime/cuda/toolkit_library.h"
 
 #include <dlfcn.h>
 
@@ -25,30 +26,10 @@ struct CublasLt::Plan {
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
   cublasLtMatmulAlgo_t algo{};
-  size_t workspace = 0;
   bool bias = false;
 };
 
 namespace {
-
-std::vector<std::string> libraryCandidates() {
-  std::vector<std::string> names;
-  if (const char *explicitPath = std::getenv("DLC_CUBLASLT_LIBRARY"); explicitPath && *explicitPath)
-    names.push_back(explicitPath);
-  const char *files[] = {"libcublasLt.so.13", "libcublasLt.so.12"};
-  for (const char *file : files)
-    names.push_back(file);
-  // Toolkits are often installed without an ld.so.conf entry.
-  std::vector<std::string> roots;
-  for (const char *var : {"CUDA_HOME", "CUDA_PATH"})
-    if (const char *root = std::getenv(var); root && *root)
-      roots.push_back(root);
-  roots.push_back("/usr/local/cuda");
-  for (const std::string &root : roots)
-    for (const char *file : files)
-      names.push_back(root + "/lib64/" + file);
-  return names;
-}
 
 struct Loaded {
   Status status;
@@ -59,16 +40,9 @@ struct Loaded {
 Loaded *loadOnce() {
   auto *loaded = new Loaded; // immortal, like the library
   std::string tried;
-  void *handle = nullptr;
-  for (const std::string &name : libraryCandidates()) {
-    handle = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle) {
-      loaded->path = name;
-      break;
-    }
-    const char *why = ::dlerror();
-    tried += "\n  " + name + ": " + (why ? why : "not found");
-  }
+  void *handle = openFirstLibrary(
+      toolkitLibraryCandidates("DLC_CUBLASLT_LIBRARY", {"libcublasLt.so.13", "libcublasLt.so.12"}), &loaded->path,
+      &tried);
   if (!handle) {
     loaded->status = DLC_MAKE_STATUS(StatusCode::kUnavailable,
                                      "cuBLASLt not found (the bundle calls it for its matrix products; "
@@ -138,8 +112,6 @@ void CublasLt::PlanDeleter::operator()(Plan *plan) const {
   delete plan;
 }
 
-size_t CublasLt::workspaceBytes(const Plan &plan) { return plan.workspace; }
-
 Status CublasLt::plan(const MatmulCall &call, PlanPtr *out) const {
   auto &s = const_cast<Symbols &>(*symbols_);
   {
@@ -186,8 +158,7 @@ Status CublasLt::plan(const MatmulCall &call, PlanPtr *out) const {
   DLC_CUBLASLT_CHECK(s, layout(&plan->d, d, call.n, call.m), "cublasLtMatrixLayoutCreate(D)");
   cublasLtMatmulPreference_t preference = nullptr;
   DLC_CUBLASLT_CHECK(s, s.cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate");
-  // What PyTorch allows cuBLASLt by default on Hopper.
-  const size_t maxWorkspace = size_t(32) << 20;
+  const size_t maxWorkspace = kWorkspaceBytes;
   cublasStatus_t set = s.cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                               &maxWorkspace, sizeof maxWorkspace);
   cublasLtMatmulHeuristicResult_t result{};
@@ -205,7 +176,6 @@ Status CublasLt::plan(const MatmulCall &call, PlanPtr *out) const {
                                std::to_string(call.n) + "x" + std::to_string(call.k) + " matmul with epilogue " +
                                matmulEpilogueName(call.epilogue) + "; recompile with --kernels generated");
   plan->algo = result.algo;
-  plan->workspace = result.workspaceSize;
   *out = std::move(plan);
   return okStatus();
 }
@@ -224,7 +194,7 @@ Status CublasLt::run(const Plan &plan, DevicePtr a, DevicePtr b, DevicePtr bias,
   DLC_CUBLASLT_CHECK(s, s.cublasLtMatmul(s.handle, plan.desc, &alpha, reinterpret_cast<const void *>(uintptr_t(b)),
                                          plan.a, reinterpret_cast<const void *>(uintptr_t(a)), plan.b, &beta, dPointer,
                                          plan.d, dPointer, plan.d, &plan.algo,
-                                         reinterpret_cast<void *>(uintptr_t(workspace)), plan.workspace,
+                                         reinterpret_cast<void *>(uintptr_t(workspace)), kWorkspaceBytes,
                                          static_cast<cudaStream_t>(stream)),
                      "cublasLtMatmul");
   return okStatus();

@@ -2,9 +2,9 @@
 //
 // The GPU runs the library routine "matmul" (matmul.h) with cuBLASLt,
 // loaded with dlopen like the driver: the runtime starts without it, and a
-// bundle that calls it fails to prepare, saying what was tried. Tried in
-// order: $DLC_CUBLASLT_LIBRARY, libcublasLt.so.13, libcublasLt.so.12, and
-// each under $CUDA_HOME/lib64 and /usr/local/cuda/lib64.
+// bundle that calls it fails to prepare, saying what was tried:
+// $DLC_CUBLASLT_LIBRARY, libcublasLt.so.13 and .so.12, where the toolkit
+// may be (toolkit_library.h).
 //
 // cuBLASLt is column-major; our buffers are row-major. D = op(A) op(B) in
 // row-major is D^T = op(B)^T op(A)^T in column-major, so a call passes B
@@ -25,6 +25,10 @@ namespace dlc::rt::cuda {
 
 class CublasLt {
 public:
+  /// The workspace every call may use (what PyTorch allows cuBLASLt on
+  /// Hopper): one of this size serves every call of a stream, one at a time.
+  static constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+
   /// The process's cuBLASLt, loaded once; kUnavailable naming every file
   /// tried when there is none.
   static Status instance(const CublasLt **out);
@@ -33,7 +37,7 @@ public:
 
   /// One prepared call: its descriptors, the algorithm cuBLASLt's heuristic
   /// chose, and the workspace that algorithm needs.
-  struct Plan;
+  struct Plan; // needs at most kWorkspaceBytes of workspace
   struct PlanDeleter {
     void operator()(Plan *plan) const; // its descriptors; cuBLASLt stays loaded
   };
@@ -41,9 +45,8 @@ public:
   /// Prepares |call| on the current context (cuBLASLt's handle is made the
   /// first time).
   Status plan(const MatmulCall &call, PlanPtr *out) const;
-  static size_t workspaceBytes(const Plan &plan);
   /// Queues |plan| on |stream| (a CUstream), the buffers at these device
-  /// addresses, |workspace| of workspaceBytes(plan).
+  /// addresses, |workspace| of kWorkspaceBytes.
   Status run(const Plan &plan, DevicePtr a, DevicePtr b, DevicePtr bias, DevicePtr d, DevicePtr workspace,
              void *stream) const;
 

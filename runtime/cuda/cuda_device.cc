@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <list>
 #include <map>
 
 namespace dlc::rt::cuda {
@@ -487,9 +486,8 @@ class DriverBackend : public CudaBackend {
 public:
   explicit DriverBackend(std::unique_ptr<CudaContext> context) : ctx_(std::move(context)) {}
   ~DriverBackend() override {
-    for (const PreparedMatmul &m : matmuls_)
-      if (m.workspace)
-        (void)ctx_->free(m.workspace);
+    if (libraryWorkspace_)
+      (void)ctx_->free(libraryWorkspace_);
   }
 
   std::string name() const override { return "cuda"; }
@@ -560,12 +558,13 @@ public:
     DLC_RETURN_IF_ERROR(CublasLt::instance(&lt), "");
     void *stream = nullptr;
     DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), ""); // makes the context current
-    PreparedMatmul m;
-    DLC_RETURN_IF_ERROR(lt->plan(call, &m.plan), "");
-    if (size_t bytes = CublasLt::workspaceBytes(*m.plan))
-      DLC_RETURN_IF_ERROR(ctx_->alloc(bytes, &m.workspace), "cuBLASLt's workspace");
-    matmuls_.push_back(std::move(m));
-    *out = &matmuls_.back();
+    // One workspace for every call: they run one at a time on the stream.
+    if (!libraryWorkspace_)
+      DLC_RETURN_IF_ERROR(ctx_->alloc(CublasLt::kWorkspaceBytes, &libraryWorkspace_), "cuBLASLt's workspace");
+    CublasLt::PlanPtr plan;
+    DLC_RETURN_IF_ERROR(lt->plan(call, &plan), "");
+    matmuls_.push_back(std::move(plan));
+    *out = matmuls_.back().get();
     return okStatus();
   }
   Status matmul(LibraryHandle call, DevicePtr a, DevicePtr b, DevicePtr bias, DevicePtr d) override {
@@ -573,15 +572,10 @@ public:
     DLC_RETURN_IF_ERROR(CublasLt::instance(&lt), "");
     void *stream = nullptr;
     DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), "");
-    const auto *m = static_cast<const PreparedMatmul *>(call);
-    return lt->run(*m->plan, a, b, bias, d, m->workspace, stream);
+    return lt->run(*static_cast<const CublasLt::Plan *>(call), a, b, bias, d, libraryWorkspace_, stream);
   }
 
 private:
-  struct PreparedMatmul {
-    CublasLt::PlanPtr plan;
-    DevicePtr workspace = 0;
-  };
   std::string payloadText(uint64_t offset, uint64_t bytes) const {
     return std::string(reinterpret_cast<const char *>(bundle_->payload() + offset), bytes);
   }
@@ -626,7 +620,8 @@ private:
   const Bundle *bundle_ = nullptr;
   KernelCache cache_{KernelCache::defaultDirectory()};
   std::map<uint64_t, CudaKernel> kernels_; // by source offset: identical kernels share one
-  std::list<PreparedMatmul> matmuls_;       // a list: handles point into it
+  std::vector<CublasLt::PlanPtr> matmuls_; // handles point at the plans
+  DevicePtr libraryWorkspace_ = 0;         // cuBLASLt's, shared by every call
 };
 
 } // namespace
