@@ -603,11 +603,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
          "      if (tx == 0) {\n"
          "        " + T + " *const stat = scratch + ((rowBlock * " + ll(columnBlocks) +
          " + columnBlock) * 64 + ty * 4 + i) * 2;\n"
-         "        stat[0] = tileMax;\n        stat[1] = tileSum;\n      }\n    }\n  }\n"
-         "  __syncthreads();\n  __shared__ int lastBlock;\n"
-         "  if (threadIdx.x == 0) {\n    __threadfence();\n"
-         "    lastBlock = atomicAdd((unsigned *)(scratch + " + ll(stats) + ") + rowBlock, 1u) == " +
-         std::to_string(columnBlocks - 1) + "u;\n  }\n  __syncthreads();\n"
+         "        stat[0] = tileMax;\n        stat[1] = tileSum;\n      }\n    }\n  }\n" +
+         takeTicket("(unsigned *)(scratch + " + ll(stats) + ") + rowBlock", columnBlocks) +
          "  if (!lastBlock)\n    return;\n  __threadfence();\n"
          "  __shared__ " + T + " rowMax[64], rowSum[64];\n"
          "  if (threadIdx.x < 64) {\n"

@@ -111,6 +111,12 @@ struct OrderedSumTable {
   /// grid's size.
   std::string finish(const ComputeType &t, int64_t blocks) const;
 };
+/// Device code after a block's part of a grid-wide pass: once the block's
+/// writes are done, thread 0 takes a ticket (an atomicAdd on |ticket|, an
+/// unsigned * expression into zeroed scratch) and every thread learns in
+/// `lastBlock` whether the block is the last of |arrivals| to finish, so
+/// that every other block's writes are visible to it.
+std::string takeTicket(const std::string &ticket, int64_t arrivals);
 /// How many rows an OrderedSumTable of |columns| columns should have so the
 /// last block reads no more than about a megabyte of partial sums, with at
 /// most |most| (the rows the work has) and at least one.

@@ -31,20 +31,23 @@ int64_t orderedSumParts(int64_t columns, int64_t most) {
   return std::max<int64_t>(1, std::min(most, kTableSums / std::max<int64_t>(1, columns)));
 }
 
+std::string takeTicket(const std::string &ticket, int64_t arrivals) {
+  return "  __syncthreads();\n"
+         "  __shared__ int lastBlock;\n"
+         "  if (threadIdx.x == 0) {\n"
+         "    __threadfence();\n"
+         "    lastBlock = atomicAdd(" + ticket + ", 1u) == " + std::to_string(arrivals - 1) + "u;\n"
+         "  }\n"
+         "  __syncthreads();\n";
+}
+
 std::string OrderedSumTable::finish(const ComputeType &t, int64_t blocks) const {
   const std::string T = t.name();
   const int64_t width = columns();
   std::string s =
       "  // The ordered sums' second pass: the last block to arrive adds the\n"
-      "  // table's rows in row order.\n"
-      "  __syncthreads();\n"
-      "  __shared__ int lastBlock;\n"
-      "  if (threadIdx.x == 0) {\n"
-      "    __threadfence();\n"
-      "    lastBlock = atomicAdd((unsigned *)(scratch + " + ll(base + parts * width) + "), 1u) == " +
-      std::to_string(blocks - 1) + "u;\n"
-      "  }\n"
-      "  __syncthreads();\n"
+      "  // table's rows in row order.\n" +
+      takeTicket("(unsigned *)(scratch + " + ll(base + parts * width) + ")", blocks) +
       "  if (lastBlock) {\n"
       "    __threadfence();\n"
       "    const volatile " + T + " *table = scratch + " + ll(base) + ";\n";
