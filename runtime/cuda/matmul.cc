@@ -1,6 +1,8 @@
 //===- matmul.cc - The library routine "matmul": its contract -------------===//
 #include "runtime/cuda/matmul.h"
 
+#include "runtime/cuda/library_call.h"
+
 #include "runtime/float16.h"
 
 #include <cmath>
@@ -8,32 +10,6 @@
 
 namespace dlc::rt::cuda {
 namespace {
-
-Status invalid(const std::string &message) {
-  return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "library call " + std::string(kMatmulRoutine) +
-                                                           ": " + message);
-}
-
-const fb::Attr *findAttr(const fb::LibraryCall &call, const char *name) {
-  if (call.descriptor())
-    for (const fb::Attr *a : *call.descriptor())
-      if (a->name()->str() == name)
-        return a;
-  return nullptr;
-}
-
-Status intAttr(const fb::LibraryCall &call, const char *name, int64_t low, int64_t high, int64_t *out) {
-  const fb::Attr *a = findAttr(call, name);
-  if (!a || !a->ints() || a->ints()->size() != 1)
-    return invalid(std::string("its descriptor has no integer '") + name + "'");
-  *out = a->ints()->Get(0);
-  if (*out < low || *out > high)
-    return invalid(std::string("'") + name + "' is " + std::to_string(*out) + ", outside [" +
-                   std::to_string(low) + ", " + std::to_string(high) + "]");
-  return okStatus();
-}
-
-bool isFloat(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
 
 float gelu(float x) {
   // GELU's tanh form, as cuBLASLt's epilogue computes it.
@@ -53,63 +29,50 @@ const char *matmulEpilogueName(MatmulEpilogue e) {
 }
 
 Status parseMatmul(const fb::LibraryCall &call, const fb::Program &program, MatmulCall *out) {
+  LibraryCallReader r(call, program, kMatmulRoutine);
   MatmulCall c;
   if (call.library() != fb::Library::cublas || call.routine()->str() != kMatmulRoutine)
-    return invalid("routine '" + call.routine()->str() + "' is not one this runtime runs");
+    return r.invalid("routine '" + call.routine()->str() + "' is not one this runtime runs");
   // Each side below 2^31: cuBLASLt's sizes and leading dimensions.
   constexpr int64_t kSide = (int64_t(1) << 31) - 1;
   int64_t transA = 0, transB = 0, bias = 0;
-  DLC_RETURN_IF_ERROR(intAttr(call, "m", 1, kSide, &c.m), "");
-  DLC_RETURN_IF_ERROR(intAttr(call, "n", 1, kSide, &c.n), "");
-  DLC_RETURN_IF_ERROR(intAttr(call, "k", 1, kSide, &c.k), "");
-  DLC_RETURN_IF_ERROR(intAttr(call, "trans_a", 0, 1, &transA), "");
-  DLC_RETURN_IF_ERROR(intAttr(call, "trans_b", 0, 1, &transB), "");
-  DLC_RETURN_IF_ERROR(intAttr(call, "bias", 0, 1, &bias), "");
+  DLC_RETURN_IF_ERROR(r.integer("m", 1, kSide, &c.m), "");
+  DLC_RETURN_IF_ERROR(r.integer("n", 1, kSide, &c.n), "");
+  DLC_RETURN_IF_ERROR(r.integer("k", 1, kSide, &c.k), "");
+  DLC_RETURN_IF_ERROR(r.integer("trans_a", 0, 1, &transA), "");
+  DLC_RETURN_IF_ERROR(r.integer("trans_b", 0, 1, &transB), "");
+  DLC_RETURN_IF_ERROR(r.integer("bias", 0, 1, &bias), "");
   c.transA = transA, c.transB = transB, c.bias = bias;
-  const fb::Attr *epilogue = findAttr(call, "epilogue");
-  std::string text = epilogue && epilogue->text() ? epilogue->text()->str() : "";
+  const std::string text = r.text("epilogue");
   bool known = false;
   for (MatmulEpilogue e : {MatmulEpilogue::kNone, MatmulEpilogue::kRelu, MatmulEpilogue::kGeluTanh})
     if (text == matmulEpilogueName(e))
       c.epilogue = e, known = true;
   if (!known)
-    return invalid("epilogue '" + text + "' is not none, relu or gelu_tanh");
-  const auto &buffers = *program.buffers();
+    return r.invalid("epilogue '" + text + "' is not none, relu or gelu_tanh");
   const size_t args = 3 + (c.bias ? 1 : 0);
-  if (call.args()->size() != args)
-    return invalid("takes " + std::to_string(args) + " buffers, the call names " +
-                   std::to_string(call.args()->size()));
-  for (uint32_t b : *call.args())
-    if (b >= buffers.size())
-      return invalid("buffer " + std::to_string(b) + " is not one of the program's");
-  c.a = call.args()->Get(0), c.b = call.args()->Get(1);
+  DLC_RETURN_IF_ERROR(r.checkArgCount(args), "");
+  c.a = r.arg(0), c.b = r.arg(1);
   if (c.bias)
-    c.biasBuffer = call.args()->Get(2);
-  c.out = call.args()->Get(uint32_t(args - 1));
-  c.ab = fromFbDType(buffers[c.a]->dtype());
-  c.d = fromFbDType(buffers[c.out]->dtype());
-  if (!isFloat(c.ab) || fromFbDType(buffers[c.b]->dtype()) != c.ab)
-    return invalid("A and B must hold one type of f32, f16 or bf16");
+    c.biasBuffer = r.arg(2);
+  c.out = r.arg(args - 1);
+  c.ab = r.type(c.a);
+  c.d = r.type(c.out);
+  if (!isLibraryFloat(c.ab) || r.type(c.b) != c.ab)
+    return r.invalid("A and B must hold one type of f32, f16 or bf16");
   if (c.d != c.ab && c.d != DType::kF32)
-    return invalid("D must hold A's type or f32");
+    return r.invalid("D must hold A's type or f32");
   if (c.bias) {
-    c.biasType = fromFbDType(buffers[c.biasBuffer]->dtype());
+    c.biasType = r.type(c.biasBuffer);
     if (c.biasType != c.d && c.biasType != DType::kF32)
-      return invalid("the bias must hold D's type or f32");
+      return r.invalid("the bias must hold D's type or f32");
   }
-  auto sized = [&](uint32_t b, int64_t rows, int64_t columns, const char *what) {
-    // The sides are below 2^31: their product fits.
-    uint64_t want = uint64_t(rows) * uint64_t(columns) * dtypeSize(fromFbDType(buffers[b]->dtype()));
-    if (bufferBytes(*buffers[b]) != want)
-      return invalid(std::string(what) + " holds " + std::to_string(bufferBytes(*buffers[b])) +
-                     " bytes, not the " + std::to_string(want) + " of its shape");
-    return okStatus();
-  };
-  DLC_RETURN_IF_ERROR(sized(c.a, c.m, c.k, "A"), "");
-  DLC_RETURN_IF_ERROR(sized(c.b, c.k, c.n, "B"), "");
-  DLC_RETURN_IF_ERROR(sized(c.out, c.m, c.n, "D"), "");
+  // The sides are below 2^31: their products fit.
+  DLC_RETURN_IF_ERROR(r.checkElements(c.a, uint64_t(c.m) * uint64_t(c.k), "A"), "");
+  DLC_RETURN_IF_ERROR(r.checkElements(c.b, uint64_t(c.k) * uint64_t(c.n), "B"), "");
+  DLC_RETURN_IF_ERROR(r.checkElements(c.out, uint64_t(c.m) * uint64_t(c.n), "D"), "");
   if (c.bias)
-    DLC_RETURN_IF_ERROR(sized(c.biasBuffer, 1, c.n, "the bias"), "");
+    DLC_RETURN_IF_ERROR(r.checkElements(c.biasBuffer, uint64_t(c.n), "the bias"), "");
   *out = c;
   return okStatus();
 }
