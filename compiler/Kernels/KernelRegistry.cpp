@@ -99,6 +99,24 @@ std::optional<rt::fb::OpKind> opKindOf(Operation *op) {
                                        std::string_view(name.data(), name.size()));
 }
 
+namespace {
+/// The library family |source| lets run all of |group| on |target|, or null.
+const KernelFamily *libraryFamilyFor(StringRef target, dl::FusedOp group, KernelSource source) {
+  if (source == KernelSource::kGenerated)
+    return nullptr;
+  const unsigned ops = unsigned(std::distance(group.getBody().front().begin(), group.getBody().front().end())) - 1;
+  for (const KernelFamily &f : kernelFamilies())
+    if (f.target == target && f.library && f.covers(group, 0) == ops &&
+        (source == KernelSource::kLibrary || f.worthCalling(group)))
+      return &f;
+  return nullptr;
+}
+} // namespace
+
+bool libraryRuns(StringRef target, dl::FusedOp group, KernelSource source) {
+  return libraryFamilyFor(target, group, source) != nullptr;
+}
+
 FailureOr<SmallVector<const KernelFamily *>> planGroup(StringRef target, dl::FusedOp group,
                                                        std::string *why, KernelSource source) {
   SmallVector<Operation *> ops;
@@ -109,13 +127,8 @@ FailureOr<SmallVector<const KernelFamily *>> planGroup(StringRef target, dl::Fus
     const KernelFamily *chosen = nullptr;
     unsigned covered = 0;
     // A library family that may run the group first, then the generated ones.
-    for (const KernelFamily &f : kernelFamilies())
-      if (f.target == target && f.library && source != KernelSource::kGenerated &&
-          (covered = f.covers(group, at)) > 0 &&
-          (source == KernelSource::kLibrary || f.worthCalling(group))) {
-        chosen = &f;
-        break;
-      }
+    if (const KernelFamily *f = at == 0 ? libraryFamilyFor(target, group, source) : nullptr)
+      chosen = f, covered = unsigned(ops.size());
     for (const KernelFamily &f : kernelFamilies())
       if (!chosen && f.target == target && !f.library && (covered = f.covers(group, at)) > 0) {
         chosen = &f;

@@ -41,7 +41,7 @@ struct KernelFamily {
   /// How many ops of |group|, from op |first| on, it runs as one call; 0
   /// when it cannot run them.
   std::function<unsigned(dl::FusedOp group, unsigned first)> covers;
-  /// A vendor library's routine (cuBLASLt) rather than dlc's own code: used
+  /// A vendor library's routine (cuBLASLt, cuDNN) rather than dlc's own code: used
   /// only as KernelSource allows.
   bool library = false;
   /// For a library family: whether the cost model prefers it for |group|.
@@ -72,6 +72,9 @@ planGroup(llvm::StringRef target, dl::FusedOp group, std::string *why,
 
 /// Whether every target can run |group|: the groups dlc-fuse may form.
 bool runsOnEveryTarget(dl::FusedOp group);
+/// Whether |source| lets a library family run all of |group| on |target|
+/// (where dlc-select-kernels would choose it).
+bool libraryRuns(llvm::StringRef target, dl::FusedOp group, KernelSource source);
 
 /// The runtime's kind of |op| (the bundle's OpKind of the same name), or
 /// none when the runtime has no such op.

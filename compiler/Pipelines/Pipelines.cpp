@@ -57,7 +57,11 @@ LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize,
   PassManager pm(module.getContext());
   addPrecisionPasses(pm, module, batchSize, precision,
                      augmentInStep.value_or(targets.empty() || llvm::is_contained(targets, "cuda")));
-  pm.addPass(createFuseKernelsPass());
+  FuseKernelsPassOptions fuse;
+  // A vendor library's groups are formed only where the GPU is a target.
+  if (llvm::is_contained(targets, "cuda"))
+    fuse.kernels = choices.kernels;
+  pm.addPass(createFuseKernelsPass(fuse));
   if (!targets.empty()) {
     SelectKernelsPassOptions select;
     select.targets = targets;

@@ -697,11 +697,15 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
       }
       for (const auto &[attr, value] : c.library->texts)
         descriptor.push_back(fb::CreateAttrDirect(fbb, attr.c_str(), nullptr, nullptr, value.c_str()));
-      std::vector<uint32_t> args; // group inputs, then results, in k.args
+      std::vector<uint32_t> args; // group inputs, then results, then the scratch, in k.args
+      using From = cuda::LibraryCallCode::Arg::From;
       for (const cuda::LibraryCallCode::Arg &a : c.library->args)
-        args.push_back(k.args[(a.result ? fused.getNumOperands() : 0) + a.index]);
-      auto call = fb::CreateLibraryCallDirect(fbb, fb::Library::cublas, c.library->routine.c_str(), &descriptor,
-                                              &args, 0, c.family.c_str());
+        args.push_back(a.from == From::kScratch ? k.args.back()
+                                                : k.args[(a.from == From::kResult ? fused.getNumOperands() : 0) + a.index]);
+      const fb::Library library =
+          c.library->library == cuda::LibraryCallCode::Library::kCudnn ? fb::Library::cudnn : fb::Library::cublas;
+      auto call = fb::CreateLibraryCallDirect(fbb, library, c.library->routine.c_str(), &descriptor, &args, 0,
+                                              c.family.c_str());
       fbKernels.push_back(fb::CreateKernel(fbb, name, opsVector, locationsVector, 0, 0, 0,
                                            fb::CudaExecution::LibraryCall, call.Union(), cpu, cost));
       continue;

@@ -162,21 +162,36 @@ dl::FusedOp buildGroup(OpBuilder &b, ArrayRef<Operation *> ops, const std::strin
   return fused;
 }
 
-/// Whether every target can run a group of |ops|.
-bool isLegalGroup(ArrayRef<Operation *> ops) {
+/// Whether a vendor library would run a group of |ops| on the GPU under
+/// |source|.
+bool libraryRuns(ArrayRef<Operation *> ops, kernels::KernelSource source) {
+  if (source == kernels::KernelSource::kGenerated)
+    return false;
+  OpBuilder detached(ops.front()->getContext());
+  SmallVector<Value> outputs;
+  dl::FusedOp candidate = buildGroup(detached, ops, "candidate", outputs);
+  bool runs = kernels::libraryRuns("cuda", candidate, source);
+  candidate->erase();
+  return runs;
+}
+
+/// Whether every target can run a group of |ops|, and (under --kernels
+/// library or auto) one a library runs as |before| still is.
+bool isLegalGroup(ArrayRef<Operation *> ops, ArrayRef<Operation *> before, kernels::KernelSource source) {
   OpBuilder detached(ops.front()->getContext());
   SmallVector<Value> outputs;
   dl::FusedOp candidate = buildGroup(detached, ops, "candidate", outputs);
   bool legal = kernels::runsOnEveryTarget(candidate);
   candidate->erase();
-  return legal;
+  return legal && (!libraryRuns(before, source) || libraryRuns(ops, source));
 }
 
-/// Whether every target can run |g| extended by |op|.
-bool joinIsLegal(const Group &g, Operation *op) {
+/// Whether every target can run |g| extended by |op| (and a library still
+/// runs it where it ran |g|).
+bool joinIsLegal(const Group &g, Operation *op, kernels::KernelSource source) {
   SmallVector<Operation *> ops(g.ops.begin(), g.ops.end());
   ops.push_back(op);
-  return isLegalGroup(ops);
+  return isLegalGroup(ops, g.ops, source);
 }
 
 /// Takes the pending casts that |op| (the last op of |g|) reads into |g|
@@ -184,7 +199,7 @@ bool joinIsLegal(const Group &g, Operation *op) {
 /// of values from outside every kernel (parameters, inputs) have no
 /// producer to end, so they join their readers, and the loads convert.
 void takePrologueCasts(Group &g, Operation *op, llvm::SetVector<Operation *> &pending,
-                       DenseMap<Operation *, Group *> &groupOf) {
+                       DenseMap<Operation *, Group *> &groupOf, kernels::KernelSource source) {
   for (unsigned i = 0; i < op->getNumOperands(); ++i) {
     auto c = op->getOperand(i).getDefiningOp<dl::CastOp>();
     if (!c || !pending.contains(c))
@@ -200,7 +215,7 @@ void takePrologueCasts(Group &g, Operation *op, llvm::SetVector<Operation *> &pe
     ops.push_back(op);
     if (!alone)
       op->replaceUsesOfWith(c.getResult(), cast->getResult(0));
-    if (!isLegalGroup(ops)) {
+    if (!isLegalGroup(ops, g.ops, source)) {
       if (!alone) {
         op->replaceUsesOfWith(cast->getResult(0), c.getResult());
         cast->erase();
@@ -227,7 +242,14 @@ void outline(Group &g) {
 }
 
 struct FuseKernelsPass : dlc::impl::FuseKernelsPassBase<FuseKernelsPass> {
+  using FuseKernelsPassBase::FuseKernelsPassBase;
+
   void runOnOperation() override {
+    std::optional<kernels::KernelSource> source = kernels::kernelSourceNamed(kernels);
+    if (!source) {
+      getOperation().emitError("dlc-fuse: kernels '") << kernels << "' is not generated, library or auto";
+      return signalPassFailure();
+    }
     getOperation().walk([&](func::FuncOp func) {
       if (func.isExternal())
         return;
@@ -248,7 +270,7 @@ struct FuseKernelsPass : dlc::impl::FuseKernelsPassBase<FuseKernelsPass> {
           Operation *producer = v.getDefiningOp();
           Group *g = producer ? groupOf.lookup(producer) : nullptr;
           if (!g || g->ops.back() != producer ||
-              !canFollow(roleOf(producer), producer, op, role, *g) || !joinIsLegal(*g, op))
+              !canFollow(roleOf(producer), producer, op, role, *g) || !joinIsLegal(*g, op, *source))
             continue;
           if (canMoveTo(*g, op)) {
             target = g;
@@ -278,7 +300,7 @@ struct FuseKernelsPass : dlc::impl::FuseKernelsPassBase<FuseKernelsPass> {
         target->hasPool |= role == Role::Pool;
         target->hasBiasGrad |= role == Role::BiasGrad;
         groupOf[op] = target;
-        takePrologueCasts(*target, op, pending, groupOf);
+        takePrologueCasts(*target, op, pending, groupOf, *source);
       }
       // A cast no kernel could take (read only by views, parameter writes or
       // the function's results, with no producer kernel) runs on its own.

@@ -107,8 +107,16 @@ def FuseKernelsPass : Pass<"dlc-fuse", "mlir::ModuleOp"> {
     after it, dense takes a softmax, an elementwise chain takes the bias_grad
     of its result. An op joins a group only when every target can run the
     group (the kernel-family registry, compiler/Kernels). Views and
-    parameter reads/writes stay outside.
+    parameter reads/writes stay outside. With `kernels=library` (or `auto`)
+    a join that would take from a vendor library a group it runs (as
+    dlc-select-kernels would choose under the same option) is refused: the
+    pool after a cuDNN convolution, the softmax after a cuBLASLt matmul and
+    the casts around either then run as kernels of their own.
   }];
+  let options = [
+    Option<"kernels", "kernels", "std::string", /*default=*/"\"generated\"",
+           "generated, library or auto, as dlc-select-kernels takes it">,
+  ];
   let dependentDialects = ["::dlc::dl::DLDialect"];
 }
 
@@ -123,8 +131,8 @@ def SelectKernelsPass : Pass<"dlc-select-kernels", "mlir::ModuleOp"> {
     A group that some target cannot run is an error at its location. Code
     generation and program lowering read this record and nothing else.
     With `kernels=library` (or `auto`, where the cost model prefers it) a
-    vendor library's family (cublaslt_matmul) is chosen for the groups it
-    runs. With `deterministic`, it also sets `ordered_sums` on every group: code
+    vendor library's family (cublaslt_matmul, cudnn_conv) is chosen for the
+    groups it runs. With `deterministic`, it also sets `ordered_sums` on every group: code
     generation then sums in an order fixed at compile time (no float
     atomics), so runs are bit for bit the same on a GPU.
   }];
@@ -135,8 +143,8 @@ def SelectKernelsPass : Pass<"dlc-select-kernels", "mlir::ModuleOp"> {
            "Sum in an order fixed at compile time (no float atomics)">,
     Option<"kernels", "kernels", "std::string", /*default=*/"\"generated\"",
            "generated (dlc's own kernels), library (a vendor library's routine, "
-           "cuBLASLt, wherever one runs the group) or auto (where the cost model "
-           "prefers it)">,
+           "cuBLASLt or cuDNN, wherever one runs the group) or auto (where the "
+           "cost model prefers it)">,
   ];
   let dependentDialects = ["::dlc::dl::DLDialect"];
 }

@@ -158,7 +158,7 @@ Status CublasLt::plan(const MatmulCall &call, PlanPtr *out) const {
   DLC_CUBLASLT_CHECK(s, layout(&plan->d, d, call.n, call.m), "cublasLtMatrixLayoutCreate(D)");
   cublasLtMatmulPreference_t preference = nullptr;
   DLC_CUBLASLT_CHECK(s, s.cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate");
-  const size_t maxWorkspace = kWorkspaceBytes;
+  const size_t maxWorkspace = kLibraryWorkspaceBytes;
   cublasStatus_t set = s.cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                               &maxWorkspace, sizeof maxWorkspace);
   cublasLtMatmulHeuristicResult_t result{};
@@ -194,7 +194,7 @@ Status CublasLt::run(const Plan &plan, DevicePtr a, DevicePtr b, DevicePtr bias,
   DLC_CUBLASLT_CHECK(s, s.cublasLtMatmul(s.handle, plan.desc, &alpha, reinterpret_cast<const void *>(uintptr_t(b)),
                                          plan.a, reinterpret_cast<const void *>(uintptr_t(a)), plan.b, &beta, dPointer,
                                          plan.d, dPointer, plan.d, &plan.algo,
-                                         reinterpret_cast<void *>(uintptr_t(workspace)), kWorkspaceBytes,
+                                         reinterpret_cast<void *>(uintptr_t(workspace)), kLibraryWorkspaceBytes,
                                          static_cast<cudaStream_t>(stream)),
                      "cublasLtMatmul");
   return okStatus();

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "runtime/cuda/cuda_driver.h"
+#include "runtime/cuda/library_call.h"
 #include "runtime/cuda/matmul.h"
 
 #include <memory>
@@ -25,10 +26,6 @@ namespace dlc::rt::cuda {
 
 class CublasLt {
 public:
-  /// The workspace every call may use (what PyTorch allows cuBLASLt on
-  /// Hopper): one of this size serves every call of a stream, one at a time.
-  static constexpr size_t kWorkspaceBytes = size_t(32) << 20;
-
   /// The process's cuBLASLt, loaded once; kUnavailable naming every file
   /// tried when there is none.
   static Status instance(const CublasLt **out);
@@ -37,7 +34,7 @@ public:
 
   /// One prepared call: its descriptors, the algorithm cuBLASLt's heuristic
   /// chose, and the workspace that algorithm needs.
-  struct Plan; // needs at most kWorkspaceBytes of workspace
+  struct Plan; // needs at most kLibraryWorkspaceBytes of workspace
   struct PlanDeleter {
     void operator()(Plan *plan) const; // its descriptors; cuBLASLt stays loaded
   };
@@ -46,7 +43,7 @@ public:
   /// first time).
   Status plan(const MatmulCall &call, PlanPtr *out) const;
   /// Queues |plan| on |stream| (a CUstream), the buffers at these device
-  /// addresses, |workspace| of kWorkspaceBytes.
+  /// addresses, |workspace| of kLibraryWorkspaceBytes.
   Status run(const Plan &plan, DevicePtr a, DevicePtr b, DevicePtr bias, DevicePtr d, DevicePtr workspace,
              void *stream) const;
 

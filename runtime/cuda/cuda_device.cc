@@ -4,6 +4,7 @@
 #include "runtime/numerics.h"
 
 #include "runtime/cuda/cublaslt.h"
+#include "runtime/cuda/cudnn.h"
 #include "runtime/cuda/kernel_cache.h"
 #include "runtime/cuda/nvrtc.h"
 
@@ -34,8 +35,11 @@ struct DeviceCommand {
     size_t bytes;
   };
   std::vector<Copy> copies;
-  LibraryHandle library = nullptr; // a prepared matmul, on these addresses:
-  DevicePtr libraryArgs[4] = {};    // A, B, bias (or 0), D
+  LibraryHandle library = nullptr; // a prepared library call of this routine:
+  enum class Routine { kMatmul, kConvolution, kLstm } routine = Routine::kMatmul;
+  DevicePtr libraryArgs[4] = {}; // matmul: A, B, bias (or 0), D
+  ConvolutionBuffers<DevicePtr> convolutionArgs;
+  LstmBuffers<DevicePtr> lstmArgs;
   std::vector<uint32_t> written; // float buffers its ops write (--check-numerics)
 };
 
@@ -292,10 +296,29 @@ private:
   }
 
   Status addLibraryCall(const fb::LibraryCall &call, DeviceCommand *command) {
-    if (call.library() == fb::Library::cudnn)
-      return DLC_MAKE_STATUS(StatusCode::kUnavailable,
-                             "cuDNN calls are not run by this runtime yet (routine '" +
-                                 call.routine()->str() + "')");
+    if (call.library() == fb::Library::cudnn && call.routine()->str() == kLstmRoutine) {
+      LstmCall lstm;
+      DLC_RETURN_IF_ERROR(parseLstm(call, *program_, &lstm), "");
+      Status status;
+      command->lstmArgs = lstmBuffers<DevicePtr>(lstm, [&](uint32_t b) { return argument(b, &status); });
+      DLC_RETURN_IF_ERROR(status, "");
+      command->routine = DeviceCommand::Routine::kLstm;
+      return backend_.prepareLstm(lstm, &command->library);
+    }
+    if (call.library() == fb::Library::cudnn) {
+      ConvolutionCall conv;
+      DLC_RETURN_IF_ERROR(parseConvolution(call, *program_, &conv), "");
+      Status status;
+      ConvolutionBuffers<DevicePtr> &b = command->convolutionArgs;
+      b.input = argument(conv.input, &status);
+      b.filter = argument(conv.filter, &status);
+      b.output = argument(conv.output, &status);
+      b.bias = conv.bias ? argument(conv.biasBuffer, &status) : 0;
+      b.scratch = argument(conv.scratch, &status);
+      DLC_RETURN_IF_ERROR(status, "");
+      command->routine = DeviceCommand::Routine::kConvolution;
+      return backend_.prepareConvolution(conv, &command->library);
+    }
     MatmulCall matmul;
     DLC_RETURN_IF_ERROR(parseMatmul(call, *program_, &matmul), "");
     Status status;
@@ -344,7 +367,12 @@ private:
     if (command.handle)
       DLC_RETURN_IF_ERROR(
           backend_.launch(command.handle, command.config, command.argPointers.data()), "");
-    if (command.library)
+    using Routine = DeviceCommand::Routine;
+    if (command.library && command.routine == Routine::kConvolution)
+      DLC_RETURN_IF_ERROR(backend_.convolution(command.library, command.convolutionArgs), "");
+    else if (command.library && command.routine == Routine::kLstm)
+      DLC_RETURN_IF_ERROR(backend_.lstm(command.library, command.lstmArgs), "");
+    else if (command.library)
       DLC_RETURN_IF_ERROR(backend_.matmul(command.library, command.libraryArgs[0], command.libraryArgs[1],
                                           command.libraryArgs[2], command.libraryArgs[3]),
                           "");
@@ -488,6 +516,8 @@ public:
   ~DriverBackend() override {
     if (libraryWorkspace_)
       (void)ctx_->free(libraryWorkspace_);
+    for (DevicePtr p : libraryMemory_)
+      (void)ctx_->free(p);
   }
 
   std::string name() const override { return "cuda"; }
@@ -558,9 +588,7 @@ public:
     DLC_RETURN_IF_ERROR(CublasLt::instance(&lt), "");
     void *stream = nullptr;
     DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), ""); // makes the context current
-    // One workspace for every call: they run one at a time on the stream.
-    if (!libraryWorkspace_)
-      DLC_RETURN_IF_ERROR(ctx_->alloc(CublasLt::kWorkspaceBytes, &libraryWorkspace_), "cuBLASLt's workspace");
+    DLC_RETURN_IF_ERROR(libraryWorkspace(), "");
     CublasLt::PlanPtr plan;
     DLC_RETURN_IF_ERROR(lt->plan(call, &plan), "");
     matmuls_.push_back(std::move(plan));
@@ -575,7 +603,60 @@ public:
     return lt->run(*static_cast<const CublasLt::Plan *>(call), a, b, bias, d, libraryWorkspace_, stream);
   }
 
+  Status prepareConvolution(const ConvolutionCall &call, LibraryHandle *out) override {
+    const Cudnn *cudnn = nullptr;
+    DLC_RETURN_IF_ERROR(Cudnn::instance(&cudnn), "");
+    void *stream = nullptr;
+    DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), ""); // makes the context current
+    DLC_RETURN_IF_ERROR(libraryWorkspace(), "");
+    Cudnn::PlanPtr plan;
+    DLC_RETURN_IF_ERROR(cudnn->plan(call, kLibraryWorkspaceBytes, &plan), "");
+    convolutions_.push_back(std::move(plan));
+    *out = convolutions_.back().get();
+    return okStatus();
+  }
+  Status convolution(LibraryHandle call, const ConvolutionBuffers<DevicePtr> &buffers) override {
+    const Cudnn *cudnn = nullptr;
+    DLC_RETURN_IF_ERROR(Cudnn::instance(&cudnn), "");
+    void *stream = nullptr;
+    DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), "");
+    return cudnn->run(*static_cast<const Cudnn::Plan *>(call), buffers, libraryWorkspace_, stream);
+  }
+  Status prepareLstm(const LstmCall &call, LibraryHandle *out) override {
+    const Cudnn *cudnn = nullptr;
+    DLC_RETURN_IF_ERROR(Cudnn::instance(&cudnn), "");
+    void *stream = nullptr;
+    DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), ""); // makes the context current
+    Cudnn::LstmPlanPtr plan;
+    DLC_RETURN_IF_ERROR(cudnn->planLstm(call,
+                                        [&](size_t bytes, DevicePtr *memory) {
+                                          DLC_RETURN_IF_ERROR(ctx_->alloc(bytes, memory), "");
+                                          libraryMemory_.push_back(*memory);
+                                          return okStatus();
+                                        },
+                                        &plan),
+                        "");
+    lstms_.push_back(std::move(plan));
+    *out = lstms_.back().get();
+    return okStatus();
+  }
+  Status lstm(LibraryHandle call, const LstmBuffers<DevicePtr> &buffers) override {
+    const Cudnn *cudnn = nullptr;
+    DLC_RETURN_IF_ERROR(Cudnn::instance(&cudnn), "");
+    void *stream = nullptr;
+    DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), "");
+    return cudnn->runLstm(*static_cast<const Cudnn::LstmPlan *>(call), buffers, stream);
+  }
+
 private:
+  /// The workspace of every library call: they run one at a time on the
+  /// work stream, so one serves them all.
+  Status libraryWorkspace() {
+    if (!libraryWorkspace_)
+      DLC_RETURN_IF_ERROR(ctx_->alloc(kLibraryWorkspaceBytes, &libraryWorkspace_), "the library calls' workspace");
+    return okStatus();
+  }
+
   std::string payloadText(uint64_t offset, uint64_t bytes) const {
     return std::string(reinterpret_cast<const char *>(bundle_->payload() + offset), bytes);
   }
@@ -621,7 +702,10 @@ private:
   KernelCache cache_{KernelCache::defaultDirectory()};
   std::map<uint64_t, CudaKernel> kernels_; // by source offset: identical kernels share one
   std::vector<CublasLt::PlanPtr> matmuls_; // handles point at the plans
-  DevicePtr libraryWorkspace_ = 0;         // cuBLASLt's, shared by every call
+  std::vector<Cudnn::PlanPtr> convolutions_;
+  std::vector<Cudnn::LstmPlanPtr> lstms_;
+  std::vector<DevicePtr> libraryMemory_; // what the LSTM plans keep on the device
+  DevicePtr libraryWorkspace_ = 0; // kLibraryWorkspaceBytes, shared by every call
 };
 
 } // namespace

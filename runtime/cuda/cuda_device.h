@@ -30,6 +30,8 @@
 #pragma once
 
 #include "runtime/cuda/cuda_driver.h"
+#include "runtime/cuda/convolution.h"
+#include "runtime/cuda/lstm.h"
 #include "runtime/cuda/matmul.h"
 #include "runtime/device.h"
 
@@ -91,12 +93,20 @@ public:
   virtual Status replay(GraphHandle graph) = 0;
   virtual void destroyGraph(GraphHandle graph) = 0;
   /// Prepares the library routine |call| (matmul.h) for the runs of a
-  /// program: the GPU chooses cuBLASLt's algorithm and allocates its
+  /// program: the GPU chooses cuBLASLt's algorithm and allocates the
   /// workspace. Not while capturing. The handle lives as long as the backend.
   virtual Status prepareMatmul(const MatmulCall &call, LibraryHandle *out) = 0;
   /// Queues a prepared matmul on buffers at these device addresses (|bias|
   /// 0 when the call has none), like a launch: capturable into a graph.
   virtual Status matmul(LibraryHandle call, DevicePtr a, DevicePtr b, DevicePtr bias, DevicePtr d) = 0;
+  /// Likewise for the routine "convolution" (convolution.h): the GPU
+  /// chooses cuDNN's algorithm.
+  virtual Status prepareConvolution(const ConvolutionCall &call, LibraryHandle *out) = 0;
+  virtual Status convolution(LibraryHandle call, const ConvolutionBuffers<DevicePtr> &buffers) = 0;
+  /// Likewise for the routine "lstm" (lstm.h): the GPU sets up cuDNN's RNN
+  /// and the device memory it keeps.
+  virtual Status prepareLstm(const LstmCall &call, LibraryHandle *out) = 0;
+  virtual Status lstm(LibraryHandle call, const LstmBuffers<DevicePtr> &buffers) = 0;
 };
 
 /// A device running bundles on |backend|.

@@ -17,6 +17,11 @@
 
 namespace dlc::rt::cuda {
 
+/// The device workspace every library call may use (what PyTorch allows
+/// cuBLASLt on Hopper): calls run one at a time on the work stream, so one
+/// of this size serves them all.
+inline constexpr size_t kLibraryWorkspaceBytes = size_t(32) << 20;
+
 /// The types library routines read and write: f32, f16 and bf16.
 inline bool isLibraryFloat(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
 

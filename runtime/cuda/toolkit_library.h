@@ -1,6 +1,6 @@
 //===- toolkit_library.h - Finding a CUDA toolkit library with dlopen -----===//
 //
-// NVRTC and cuBLASLt come with the CUDA toolkit, which is often installed
+// NVRTC, cuBLASLt and cuDNN come with the CUDA toolkit, which is often installed
 // without an ld.so.conf entry: the runtime looks for them by soname, then
 // under $CUDA_HOME, $CUDA_PATH and /usr/local/cuda, and says where it
 // looked when none loads.

@@ -463,8 +463,8 @@ public:
   }
   void destroyGraph(GraphHandle graph) override { delete static_cast<Graph *>(graph); }
 
-  // Library routines: their reference implementations (matmul.h), on the
-  // emulation's memory, in the queue's order.
+  // Library routines: their reference implementations (matmul.h,
+  // convolution.h, lstm.h), on the emulation's memory, in the queue's order.
   Status prepareMatmul(const MatmulCall &call, LibraryHandle *out) override {
     matmuls_.push_back(std::make_unique<MatmulCall>(call));
     *out = matmuls_.back().get();
@@ -474,6 +474,32 @@ public:
     const MatmulCall *c = static_cast<const MatmulCall *>(call);
     return queue([=] {
       referenceMatmul(*c, host(a), host(b), host(bias), host(d));
+      return okStatus();
+    });
+  }
+  Status prepareConvolution(const ConvolutionCall &call, LibraryHandle *out) override {
+    convolutions_.push_back(std::make_unique<ConvolutionCall>(call));
+    *out = convolutions_.back().get();
+    return okStatus();
+  }
+  Status prepareLstm(const LstmCall &call, LibraryHandle *out) override {
+    lstms_.push_back(std::make_unique<LstmCall>(call));
+    *out = lstms_.back().get();
+    return okStatus();
+  }
+  Status lstm(LibraryHandle call, const LstmBuffers<DevicePtr> &b) override {
+    const LstmCall *c = static_cast<const LstmCall *>(call);
+    return queue([=] {
+      referenceLstm(*c, {host(b.x), host(b.kernel), host(b.recurrent), host(b.bias), host(b.y), host(b.dx),
+                         host(b.dkernel), host(b.drecurrent), host(b.dbias)});
+      return okStatus();
+    });
+  }
+  Status convolution(LibraryHandle call, const ConvolutionBuffers<DevicePtr> &b) override {
+    const ConvolutionCall *c = static_cast<const ConvolutionCall *>(call);
+    return queue([=] {
+      // The scratch is the call's own: the GPU leaves the filter in it.
+      referenceConvolution(*c, {host(b.input), host(b.filter), host(b.output), host(b.bias), host(b.scratch)});
       return okStatus();
     });
   }
@@ -504,6 +530,8 @@ private:
   std::map<uint64_t, size_t> index_; // source offset -> kernel of the module
   std::unique_ptr<SimModule> module_;
   std::vector<std::unique_ptr<MatmulCall>> matmuls_;
+  std::vector<std::unique_ptr<ConvolutionCall>> convolutions_;
+  std::vector<std::unique_ptr<LstmCall>> lstms_;
 };
 
 } // namespace

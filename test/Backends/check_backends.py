@@ -573,7 +573,8 @@ def export(case, directory, root):
 
 def coverage(catalog, cases, results, kernels="generated"):
     """What the catalog registers and no case covers. A vendor library's
-    kernel families count only where the cases ran with --kernels library."""
+    kernel families count only where the cases ran with --kernels library,
+    the generated kernels' fusions only where they ran without it."""
     covered = set()
     for c in cases:
         covered.update(c["covers"])
@@ -649,10 +650,12 @@ def coverage(catalog, cases, results, kernels="generated"):
             continue
         if "%s.%s" % (family["target"], family["name"]) not in families:
             missing.append("%s kernel family %s: chosen for no case" % (family["target"], family["name"]))
-    # Every activation fused into each epilogue position it may take.
+    # Every activation fused into each epilogue position it may take, where
+    # dlc's own kernels run them (a library call leaves them to kernels of
+    # their own: dlc-fuse).
     activations = [a for a in dlmodels.Catalog(catalog).activations if a not in ("linear",)]
     ops_of = {"softmax": "softmax"}
-    for a in activations:
+    for a in activations if kernels == "generated" else []:
         op = ops_of.get(a, a)
         # softmax joins a dense kernel only (a row epilogue); elementwise ops join both.
         for anchor in ("dense",) if op == "softmax" else ("dense", "conv2d"):
@@ -687,12 +690,14 @@ def main():
                              "twice (the emulation in another block order): the bits must agree")
     parser.add_argument("--kernels", default="generated", choices=("generated", "library", "auto"),
                         help="compile and run every case with --kernels (library: cuBLASLt's matmul "
-                             "where it runs a product; the emulation runs its reference)")
+                             "where it runs a product, cuDNN where it runs a convolution; the emulation "
+                             "runs their references)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-nvrtc", dest="nvrtc", action="store_false",
                         help="skip compiling each model's kernels with NVRTC")
     parser.add_argument("--coverage", action="store_true", help="fail when the catalog has uncovered entries")
-    parser.add_argument("--filter", default="", help="only cases whose name contains this")
+    parser.add_argument("--filter", default="",
+                        help="only cases whose name contains this (or one of A|B|...)")
     parser.add_argument("--every", type=int, default=1,
                         help="only every Nth of those cases, by name (a sample that keeps every "
                              "kind of case: a check of the check)")
@@ -750,7 +755,7 @@ def main():
 
 
 def run_cases(cases, args, check, catalog):
-    cases = [c for c in cases if args.filter in c["name"]]
+    cases = [c for c in cases if any(part in c["name"] for part in args.filter.split("|"))]
     cases = sorted(cases, key=lambda c: c["name"])[::max(1, args.every)]
     root = args.work or tempfile.mkdtemp(prefix="dlc-backends-")
     start = time.time()

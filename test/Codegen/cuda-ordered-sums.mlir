@@ -56,11 +56,16 @@ func.func @dense_grad_chain(%dy: tensor<50x30xf32>, %k: tensor<40x30xf32>, %y: t
 
 // -----
 
-// Tests that a kernel gradient does not split K over blocks (their partial
-// products would meet in float atomics).
+// Tests that a kernel gradient splits K over blocks serially: each split
+// stores its part of the tile, and the tile's last split adds the parts in
+// split order (float atomics would add them in the order blocks finish).
 // CHECK-LABEL: // conv2d_grad_kernel from
-// CHECK: // launch: grid (1, 1, 1)
-// CHECK: const long long kBegin = 0, kEnd = K;
+// CHECK: // launch: grid (1, 1, 42)
+// CHECK: const long long kBegin = (long long)blockIdx.z * 144ll
+// CHECK: part[(i * 4 + j) * 256] = acc[i][j];
+// CHECK: lastBlock = atomicAdd((unsigned *)(scratch + 172032ll) + blockIdx.x, 1u) == 41u;
+// CHECK: for (long long z = 0; z < 42ll; ++z)
+// CHECK-NEXT: sum += parts[z * 4096 + (i * 4 + j) * 256];
 func.func @kernel_grad(%x: tensor<8x28x28x1xf32>, %dy: tensor<8x26x26x8xf32>) -> tensor<3x3x1x8xf32> {
   %dk = dl.conv2d_grad_kernel %x, %dy {dilation = array<i64: 1, 1>, padding = #dl<padding valid>, strides = array<i64: 1, 1>} : (tensor<8x28x28x1xf32>, tensor<8x26x26x8xf32>) -> tensor<3x3x1x8xf32>
   return %dk : tensor<3x3x1x8xf32>

@@ -10,7 +10,7 @@
 #   lib/       what dlc-rt links that a CUDA machine may lack, xz-compressed
 #   cases.tar.xz  every conformance case: its CUDA bundle (sm_90 CUBIN + PTX),
 #              data, and the float64 reference's gradients and train step
-#   cases-library.tar.xz  the dense cases compiled with --kernels library
+#   cases-library.tar.xz  the dense, conv and lstm cases compiled with --kernels library
 #              (their products as cuBLASLt calls), likewise
 #   examples/  the MNIST CNN and text LSTM bundles at the PyTorch fixtures'
 #              batch and at batch 128, with the fixtures; the VGG16 transfer
@@ -54,9 +54,9 @@ python3 "$src/test/Backends/check_backends.py" --dlc "$dlc" --conformance --back
   --export "$work/cases" > "$out/prepare-conformance.log"
 tail -1 "$out/prepare-conformance.log"
 tar -C "$work" -cJf "$out/cases.tar.xz" cases
-echo "conformance cases with --kernels library: the dense ones"
+echo "conformance cases with --kernels library: the dense, conv and lstm ones"
 python3 "$src/test/Backends/check_backends.py" --dlc "$dlc" --conformance --backends cpu --kernels library \
-  --filter dense --export "$work/cases-library" > "$out/prepare-conformance-library.log"
+  --filter "dense|conv|lstm" --export "$work/cases-library" > "$out/prepare-conformance-library.log"
 tail -1 "$out/prepare-conformance-library.log"
 tar -C "$work" -cJf "$out/cases-library.tar.xz" cases-library
 
@@ -80,6 +80,10 @@ EOF
   # scaling; more bundles would not fit the 64 MiB).
   "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch 128 \
     --precision mixed_bf16 --initial-values drawn -o "$out/examples/$model.b128.mixed_bf16.dlcb"
+  # The bench phase's library row: cuBLASLt and cuDNN where the cost model
+  # prefers them (--kernels auto).
+  "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch 128 \
+    --kernels auto --initial-values drawn -o "$out/examples/$model.b128.library.dlcb"
   cp "$src/test/fixtures/$model".{weights,batch,grads}.safetensors "$out/examples/"
 done
 
@@ -93,6 +97,8 @@ for precision in fp32 mixed_bf16; do
   "$dlc" compile "$work/vgg/vgg16_transfer.dl" --target cuda --cuda-arch sm_90 --batch 32 \
     --precision $precision --initial-values drawn -o "$out/examples/vgg16_transfer.b32$suffix.dlcb"
 done
+"$dlc" compile "$work/vgg/vgg16_transfer.dl" --target cuda --cuda-arch sm_90 --batch 32 \
+  --kernels auto --initial-values drawn -o "$out/examples/vgg16_transfer.b32.library.dlcb"
 
 # dlc's compile time per example (fp32, the GPU check's batch): cold (an
 # empty kernel cache: every kernel through NVRTC) and warm (the cache full).

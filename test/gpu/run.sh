@@ -38,14 +38,17 @@ done
 export LD_LIBRARY_PATH=$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 mkdir -p "$work/cases-in" && tar -C "$work/cases-in" -xJf "$dir/cases.tar.xz"
 tar -C "$work/cases-in" -xJf "$dir/cases-library.tar.xz"
-# NVRTC (kernels compiled at run time, as some device tests do) may live in a
-# Python wheel rather than under /usr/local/cuda.
-if [ -z "${DLC_NVRTC_LIBRARY:-}" ]; then
-  nvrtc=$(find /usr/local/cuda*/lib64 /usr/lib /opt \
+# NVRTC (kernels compiled at run time, as some device tests do), cuBLASLt and
+# cuDNN (--kernels library) may live in a Python wheel rather than under
+# /usr/local/cuda.
+for spec in DLC_NVRTC_LIBRARY:libnvrtc.so DLC_CUBLASLT_LIBRARY:libcublasLt.so DLC_CUDNN_LIBRARY:libcudnn.so.9; do
+  variable=${spec%%:*} pattern=${spec#*:}
+  [ -n "${!variable:-}" ] && continue
+  found=$(find /usr/local/cuda*/lib64 /usr/lib /opt \
             $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null) \
-            -name 'libnvrtc.so*' 2>/dev/null | sort | head -1)
-  [ -n "$nvrtc" ] && export DLC_NVRTC_LIBRARY=$nvrtc
-fi
+            -name "$pattern*" 2>/dev/null | sort | head -1)
+  [ -n "$found" ] && export "$variable=$found"
+done
 
 # The whole check ends inside DLC_GPU_CHECK_SECONDS (default 480): a device
 # call that outruns its limit returns nothing, so a phase gets what is left of
@@ -119,7 +122,7 @@ environment() {
   echo "--- CUDA libraries the runtime may load"
   ldconfig -p | grep -E "libcuda\.so|libnvrtc|libcublas|libcudnn" | head -20
   ls -d /usr/local/cuda*/lib64 2>/dev/null
-  echo "DLC_NVRTC_LIBRARY=${DLC_NVRTC_LIBRARY:-}"
+  echo "DLC_NVRTC_LIBRARY=${DLC_NVRTC_LIBRARY:-} DLC_CUBLASLT_LIBRARY=${DLC_CUBLASLT_LIBRARY:-} DLC_CUDNN_LIBRARY=${DLC_CUDNN_LIBRARY:-}"
   "$rt" inspect "$dir/examples/mnist_cnn.fixture.dlcb" | head -5
   echo "SUMMARY: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo "no GPU (dry run)")"
 }
@@ -270,7 +273,8 @@ EOF
 # after each kernel, so its throughput is not the one reported).
 bench() {
   local model peer steps=50 warmup=5 size batch ours theirs figures="" measured predicted gpu=h200
-  local rows=$logs/bench-rows.jsonl torch=0 precision compile json models="mnist_cnn text_lstm vgg16_transfer"
+  local rows=$logs/bench-rows.jsonl torch=0 precision compile json mixed library
+  local models="mnist_cnn text_lstm vgg16_transfer"
   [ "$dry" = 1 ] && steps=2 warmup=1 models="mnist_cnn text_lstm"
   : > "$rows"
   # The roofline model's device: the one present (dlc inspect --device).
@@ -340,6 +344,16 @@ bench() {
       row $model dlc bf16 train "$mixed"
       mixed=$(value samples_per_sec "$mixed")
       figures+=" $model mixed_bf16 ${mixed%.*} ($(python3 -c "print('%.2f' % ($mixed / $ours))")x fp32);"
+      # cuBLASLt and cuDNN where --kernels auto calls them, against the
+      # generated kernels of the fp32 row.
+      library=$("$rt" bench "$dir/examples/$model.$size.library.dlcb" --backend "$backend" --steps $steps \
+        --warmup $warmup --json) || exit 1
+      echo "dlc --kernels auto: $library"
+      row $model "dlc --kernels auto" fp32 train "$library"
+      library=$(value samples_per_sec "$library")
+      figures+=" $model --kernels auto ${library%.*} ($(python3 -c "print('%.2f' % ($library / $ours))")x generated);"
+    else # loaded and checked, not run: the emulation's references would take minutes
+      "$rt" inspect "$dir/examples/$model.b128.library.dlcb" > /dev/null || exit 1
     fi
   done
   if [ "$dry" = 1 ]; then # VGG16 not run: its bundle loads, and the model predicts
@@ -347,6 +361,7 @@ bench() {
       'import json, sys; print("%.3f" % (1e3 * next(p["seconds"] for p in json.load(sys.stdin)["roofline"]["programs"] if p["name"] == "train_step")))') \
       || exit 1
     figures+=" vgg16_transfer not run ($gpu roofline $predicted ms/step);"
+    "$rt" inspect "$dir/examples/vgg16_transfer.b32.library.dlcb" > /dev/null || exit 1
   fi
   python3 "$scripts/bench_table.py" "$rows" "$dir/examples/compile-times.jsonl" | tee "$logs/bench-table.md"
   figures+=" dlc compile cold/warm s:$(python3 -c 'import json, sys; print(",".join(" %s %.1f/%.1f" % (t["model"], t["cold_seconds"], t["warm_seconds"]) for t in map(json.loads, open(sys.argv[1])) ))' "$dir/examples/compile-times.jsonl")"

@@ -414,7 +414,8 @@ int main(int argc, char **argv) {
     command
         ->add_option("--kernels", into->kernels,
                      "CUDA kernels: generated (dlc's own), library (cuBLASLt where it runs a "
-                     "product) or auto (cuBLASLt where the cost model prefers it)")
+                     "product, cuDNN where it runs a convolution or an LSTM) or auto (either where the cost "
+                     "model prefers it)")
         ->check(CLI::IsMember({"generated", "library", "auto"}))
         ->capture_default_str();
   };

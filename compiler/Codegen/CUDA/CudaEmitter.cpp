@@ -182,6 +182,16 @@ std::string bufferViews(dl::FusedOp group) {
 
 bool hasBufferViews(dl::FusedOp group) { return !bufferViews(group).empty(); }
 
+bool foldsCasts(dl::FusedOp group) {
+  for (auto [i, v] : llvm::enumerate(inputValues(group)))
+    if (elementOf(inputStorage(group, unsigned(i))) != elementOf(v.getType()))
+      return true;
+  for (auto [i, v] : llvm::enumerate(resultValues(group)))
+    if (elementOf(resultStorage(group, unsigned(i))) != elementOf(v.getType()))
+      return true;
+  return false;
+}
+
 bool isPlainF32(dl::FusedOp group, Value v) {
   // (|v| is a value inside the group; resultIndex finds where it leaves.)
   if (!elementOf(v.getType()).isF32())
@@ -304,7 +314,8 @@ constexpr CudaFamily kFamilies[] = {
      "dense, conv2d or a gradient product, then elementwise epilogue ops, then a max or avg pool "
      "(conv2d) or a trailing bias_grad; or dense then a softmax of its rows",
      "64x64 output tiles, 256 threads each, 4x4 adjacent outputs a thread; a long K over few tiles "
-     "split over grid.z; with a softmax, the last tile of each row strip normalises it",
+     "split over grid.z (with an epilogue or under --deterministic serially: the tile's last split adds "
+     "the parts in order); with a softmax, the last tile of each row strip normalises it",
      "a pool only when its window fits a tile and windows leave no gaps (stride <= window)",
      // Per k-step of 16 each thread does 256 FMAs against 32 float4 shared
      // loads, with no double buffering and 64-bit index math: an estimate
@@ -318,6 +329,24 @@ constexpr CudaFamily kFamilies[] = {
      // cuBLASLt's SGEMM and HGEMM kernels, as PyTorch measures them on Hopper.
      0.7, isLibraryMatmulGroup, emitLibraryMatmul, /*mayUseScratch=*/false, kF32 | kF16 | kBF16,
      /*library=*/true, libraryMatmulWorthCalling},
+    {"cudnn_conv",
+     "conv2d (with its bias, then relu), conv2d_grad_input or conv2d_grad_kernel, operands stored as "
+     "the convolution reads them",
+     "one cuDNN convolution call, the filter transposed to cuDNN's layout in its scratch (the emulation: "
+     "a reference with its contract, runtime/cuda/convolution.h)",
+     "only under --kernels library or auto; one element type (f32, f16 or bf16) throughout; symmetric "
+     "padding (valid, or same with an even total)",
+     // cuDNN's implicit-GEMM convolutions, as PyTorch measures them on Hopper.
+     0.7, isLibraryConvolutionGroup, emitLibraryConvolution, /*mayUseScratch=*/true, kF32 | kF16 | kBF16,
+     /*library=*/true, libraryConvolutionWorthCalling},
+    {"cudnn_lstm", "one lstm or lstm_grad (its weight gradients used), its tensors in one type",
+     "cuDNN's RNN over the whole sequence, the weights transposed into cuDNN's weight space per call (the "
+     "emulation: a reference with its contract, runtime/cuda/lstm.h)",
+     "only under --kernels library or auto; one element type (f32, f16 or bf16) throughout",
+     // cuDNN's persistent-free standard LSTM: its gate products are GEMMs
+     // over the batch, the recurrence kept on chip.
+     0.5, isLibraryLstmGroup, emitLibraryLstm, /*mayUseScratch=*/false, kF32 | kF16 | kBF16,
+     /*library=*/true, libraryLstmWorthCalling},
     {"elementwise", "elementwise ops over one shape, pools and gathers of group inputs, a trailing bias_grad",
      "a grid-stride loop over the elements, 256 threads", "a pool reads group inputs only", 0.5,
      isElementwiseGroup, emitElementwise, /*mayUseScratch=*/false, kComputeTypes | kF64},
@@ -364,7 +393,8 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
   folded->erase();
   if (failed(emitted))
     return failure();
-  if (!views.empty()) {
+  // A library call reads its buffers as they are stored: no code to view them.
+  if (!views.empty() && !kernel.library) {
     size_t signature = kernel.source.find(std::string(kPlaceholder) + "(");
     size_t body = signature == std::string::npos ? signature : kernel.source.find(") {\n", signature);
     if (body == std::string::npos)

@@ -25,12 +25,13 @@ namespace dlc::cuda {
 /// a LibraryCall of the bundle (runtime/schemas/bundle.fbs), whose routine
 /// states its contract (runtime/cuda/matmul.h for "matmul").
 struct LibraryCallCode {
+  enum class Library { kCublas, kCudnn } library = Library::kCublas;
   std::string routine;
   std::vector<std::pair<std::string, int64_t>> ints;       // its descriptor
   std::vector<std::pair<std::string, std::string>> texts;  // its descriptor
   struct Arg {
-    bool result;    // a group result, else a group input
-    unsigned index; // among the group's inputs or results
+    enum class From { kInput, kResult, kScratch } from;
+    unsigned index; // among the group's inputs or results (0 for the scratch)
   };
   std::vector<Arg> args; // in the routine's order
 };

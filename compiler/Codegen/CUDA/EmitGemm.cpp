@@ -407,21 +407,25 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   std::string epilogue;
   if (hasBias)
     epilogue += "          v += " + argName(anchor->getOperand(2)) + "[n];\n";
-  // A lone product with few output tiles and a long K (kernel gradients:
-  // K runs over the batch and every output position) splits K over
-  // grid.z; each split adds its partial sums to the zeroed result.
+  // A product with few output tiles and a long K (kernel gradients: K runs
+  // over the batch and every output position; the VGG16 head's 25,088
+  // inputs) splits K over grid.z. A lone f32 product adds each split's
+  // partial sums to its zeroed result with atomics. Any other (a bias, an
+  // epilogue, a pool, a 16-bit result, --deterministic) splits serially:
+  // each split stores its partial tile in scratch, and the last split of a
+  // tile to finish (a ticket per tile) adds the parts in split order, then
+  // runs the epilogue once, so its sums are ordered too.
   int64_t tiles = ((g->n + kTile - 1) / kTile) * ((g->m + kTile - 1) / kTile);
   int64_t splits = 1;
-  // (Partial sums add up in f32: only into an f32 result; with atomics, so
-  // not under --deterministic.)
   const bool ordered = orderedSums(group);
   bool f32Result = resultIndex(anchor->getResult(0)) == 0 && isPlainF32(group, anchor->getResult(0));
-  if (ops.size() == 1 && !hasBias && f32Result && !ordered && tiles < kSplitBelowTiles &&
-      g->k >= 2 * kSplitChunk)
+  const bool atomicSplit = ops.size() == 1 && !hasBias && f32Result && !ordered;
+  if (!softmax && tiles < kSplitBelowTiles && g->k >= 2 * kSplitChunk)
     splits = std::min(g->k / kSplitChunk, (kSplitBelowTiles * 2 + tiles - 1) / tiles);
+  const bool serialSplit = splits > 1 && !atomicSplit;
   // A 16-bit product is rounded in registers as storing it would round it,
   // before the epilogue reads it.
-  if (splits == 1 && isSixteenBit(productType))
+  if ((splits == 1 || serialSplit) && isSixteenBit(productType))
     epilogue += "          v = " + roundedTo(productType, "v") + ";\n";
   if (softmax) // the casts between the product and the softmax
     for (size_t i = 1; i + 1 < ops.size(); ++i) {
@@ -432,10 +436,10 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
                   ";\n";
     }
   int64_t chunk = ((g->k + splits - 1) / splits + kStep - 1) / kStep * kStep;
-  if (splits > 1)
+  if (splits > 1 && atomicSplit)
     kernel.zeroedOutputs.push_back(0);
   if (std::string out = outOf(anchor->getResult(0)); !out.empty() && !softmax)
-    epilogue += splits > 1 ? "          atomicAdd(&" + out + "[pos * " + N + " + n], v);\n"
+    epilogue += splits > 1 && atomicSplit ? "          atomicAdd(&" + out + "[pos * " + N + " + n], v);\n"
                            : "          " + out + "[pos * " + N + " + n] = v;\n";
   DenseMap<Value, std::string> names;
   names[anchor->getResult(0)] = "v";
@@ -512,11 +516,21 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // grid.z stop at 65,535 blocks, which a large batch's rows pass.
   int64_t columnBlocks = (g->n + kTile - 1) / kTile;
   kernel.grid = {columnBlocks * rowBlocks, 1, splits};
-  kernel.globalAtomics = (splits > 1 ? g->m * g->n * splits : 0) + (columnSum.empty() || ordered ? 0 : kernel.grid[0] * kTile);
+  kernel.globalAtomics = (splits > 1 && atomicSplit ? g->m * g->n * splits : 0) +
+                         (columnSum.empty() || ordered ? 0 : kernel.grid[0] * kTile);
   std::optional<OrderedSumTable> table;
   if (!columnSum.empty() && ordered) {
     table = OrderedSumTable{0, rowBlocks, {{columnSum, g->n}}};
     kernel.scratchBytes = table->scratchElements() * t.bytes();
+    kernel.zeroedScratch = true;
+  }
+  // Serial split-K's scratch, after the table: a 64x64 part per tile and
+  // split (value-major over the 256 threads: coalesced), then a ticket per
+  // tile.
+  const int64_t splitParts = table ? table->scratchElements() : 0;
+  const int64_t splitTickets = splitParts + kernel.grid[0] * splits * kTile * kTile;
+  if (serialSplit) {
+    kernel.scratchBytes = (splitTickets + kernel.grid[0]) * t.bytes();
     kernel.zeroedScratch = true;
   }
   if (softmax) { // each row's (max, sum) per column tile, then a ticket per row tile
@@ -626,6 +640,22 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   }
 
   s += "  {\n    const long long colBase = columnBlock * 64;\n" + loop();
+  if (serialSplit)
+    s += "    // This split's part of the tile, then the last split's sum of the\n"
+         "    // parts in split order.\n"
+         "    " + T + " *const part = scratch + " + ll(splitParts) + " + ((long long)blockIdx.x * " + ll(splits) +
+         " + blockIdx.z) * 4096 + threadIdx.x;\n"
+         "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j)\n"
+         "        part[(i * 4 + j) * 256] = acc[i][j];\n" +
+         takeTicket("(unsigned *)(scratch + " + ll(splitTickets) + ") + blockIdx.x", splits) +
+         "    if (!lastBlock)\n      return;\n    __threadfence();\n"
+         "    const volatile " + T + " *const parts = scratch + " + ll(splitParts) +
+         " + (long long)blockIdx.x * " + ll(splits * kTile * kTile) + " + threadIdx.x;\n"
+         "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j) {\n"
+         "        " + T + " sum = " + zero + ";\n"
+         "        for (long long z = 0; z < " + ll(splits) + "; ++z)\n"
+         "          sum += parts[z * 4096 + (i * 4 + j) * 256];\n"
+         "        acc[i][j] = sum;\n      }\n";
   std::string poolIn = pool ? names.lookup(pool->getOperand(0)) : "";
   s += "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j) {\n"
        "        const long long m = rowBase + ty * 4 + i, n = colBase + tx * 4 + j;\n";

@@ -57,7 +57,7 @@ bool libraryType(Type t) {
 
 bool isLibraryMatmulGroup(dl::FusedOp group) {
   std::optional<LibraryProduct> p = productOf(group);
-  if (!p || hasBufferViews(group))
+  if (!p || foldsCasts(group))
     return false;
   // One element type throughout: cuBLASLt's A and B share one, and f32
   // results are what a 16-bit product would need a cast for.
@@ -91,14 +91,15 @@ LogicalResult emitLibraryMatmul(dl::FusedOp group, CudaKernel &kernel) {
   call.texts = {{"epilogue", !p.activation                  ? "none"
                              : isa<dl::ReluOp>(p.activation) ? "relu"
                                                              : "gelu_tanh"}};
-  call.args = {{false, inputIndex(op->getOperand(0))}, {false, inputIndex(op->getOperand(1))}};
+  using Arg = LibraryCallCode::Arg;
+  call.args = {{Arg::From::kInput, inputIndex(op->getOperand(0))}, {Arg::From::kInput, inputIndex(op->getOperand(1))}};
   if (bias)
-    call.args.push_back({false, inputIndex(op->getOperand(2))});
+    call.args.push_back({Arg::From::kInput, inputIndex(op->getOperand(2))});
   Value out = p.activation ? p.activation->getResult(0) : op->getResult(0);
   int result = resultIndex(group, out);
   if (result < 0)
     return group.emitError("the library matmul's result leaves no group result");
-  call.args.push_back({true, unsigned(result)});
+  call.args.push_back({Arg::From::kResult, unsigned(result)});
   Type element = cast<ShapedType>(op->getOperand(0).getType()).getElementType();
   kernel.tensorCores = !element.isF32();
   // The source names the call (kernels of equal text are one kernel); no
@@ -120,13 +121,17 @@ LogicalResult emitLibraryMatmul(dl::FusedOp group, CudaKernel &kernel) {
 
 namespace dlc::cuda {
 
-bool libraryMatmulWorthCalling(dl::FusedOp group) {
+bool libraryPays(double flops) {
   // The cost model of --kernels auto, until first runs measure (issue 15):
-  // cuBLASLt reaches more of the peak than the generated 64x64-tile GEMM
-  // (0.7 against 0.3), which pays once the product outlasts the ~1 us
+  // the libraries reach more of the peak than the generated 64x64-tile
+  // GEMM (0.7 against 0.3), which pays once the product outlasts the ~1 us
   // launch gap at the generated kernel's rate on an H100 (67 TFLOP/s f32):
   // about 2e7 flops. Below that both are launch-bound.
   constexpr double kMinFlops = 2e7;
+  return flops >= kMinFlops;
+}
+
+bool libraryMatmulWorthCalling(dl::FusedOp group) {
   std::optional<LibraryProduct> p = productOf(group);
   if (!p)
     return false;
@@ -136,7 +141,7 @@ bool libraryMatmulWorthCalling(dl::FusedOp group) {
     flops *= double(d);
   auto w = shape(p->product->getOperand(1));
   flops *= double(isa<dl::DenseGradKernelOp>(p->product) ? w.back() : isa<dl::DenseOp>(p->product) ? w[1] : w[0]);
-  return flops >= kMinFlops;
+  return libraryPays(flops);
 }
 
 } // namespace dlc::cuda

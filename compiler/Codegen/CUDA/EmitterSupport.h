@@ -157,6 +157,9 @@ std::string parameterList(dl::FusedOp group, bool takesStep, bool restrictPointe
 std::string bufferViews(dl::FusedOp group);
 /// Whether any buffer of |group| is seen through a view (no vector loads).
 bool hasBufferViews(dl::FusedOp group);
+/// Whether a cast folded into |group|'s loads or stores makes a buffer hold
+/// another type than the value the group computes with (foldBoundaryCasts).
+bool foldsCasts(dl::FusedOp group);
 /// Whether |v| is an f32 value that, if it leaves the group, is stored as
 /// f32 without a view: what float atomics (sums into a zeroed result) need.
 bool isPlainF32(dl::FusedOp group, mlir::Value v);
@@ -238,6 +241,23 @@ bool isLibraryMatmulGroup(dl::FusedOp group);
 mlir::LogicalResult emitLibraryMatmul(dl::FusedOp group, CudaKernel &kernel);
 /// Whether the cost model prefers cuBLASLt for |group| (--kernels auto).
 bool libraryMatmulWorthCalling(dl::FusedOp group);
+/// Whether a library call of |flops| outruns the generated kernel (the cost
+/// model of --kernels auto, EmitLibraryMatmul.cpp).
+bool libraryPays(double flops);
+
+/// A conv2d (its bias, then relu), conv2d_grad_input or conv2d_grad_kernel
+/// in one stored type whose padding is symmetric: one call of the library
+/// routine "convolution" (EmitLibraryConvolution.cpp).
+bool isLibraryConvolutionGroup(dl::FusedOp group);
+mlir::LogicalResult emitLibraryConvolution(dl::FusedOp group, CudaKernel &kernel);
+/// Whether the cost model prefers cuDNN for |group| (--kernels auto).
+bool libraryConvolutionWorthCalling(dl::FusedOp group);
+
+/// A dl.lstm or dl.lstm_grad (its weight gradients used) in one stored type:
+/// one call of the library routine "lstm" (EmitLibraryRecurrent.cpp).
+bool isLibraryLstmGroup(dl::FusedOp group);
+mlir::LogicalResult emitLibraryLstm(dl::FusedOp group, CudaKernel &kernel);
+bool libraryLstmWorthCalling(dl::FusedOp group);
 
 /// A single dl.optimizer_update (in place on parameter storage).
 bool isOptimizerGroup(dl::FusedOp group);
