@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/convolution.h"
 
+#include "runtime/cuda/library_call_test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -17,59 +19,47 @@
 namespace dlc::rt::cuda {
 namespace {
 
-struct Call {
-  // A 1x5x5x2 input, a 3x3x2x4 filter, stride 2, one row and column of
-  // padding on each side: a 1x3x3x4 output.
-  std::vector<std::pair<std::string, int64_t>> ints = {
-      {"n", 1},        {"h", 5},        {"w", 5},          {"c", 2},          {"k", 4},    {"r", 3},
-      {"s", 3},        {"p", 3},        {"q", 3},          {"stride_h", 2},   {"stride_w", 2},
-      {"pad_h", 1},    {"pad_w", 1},    {"dilation_h", 1}, {"dilation_w", 1}, {"bias", 1}, {"deterministic", 0}};
-  std::string direction = "forward", epilogue = "relu", routine = "convolution";
-  fb::Library library = fb::Library::cudnn;
-  // Buffer shapes and types: x, w, bias, y, scratch.
-  std::vector<std::vector<int64_t>> shapes = {{1, 5, 5, 2}, {3, 3, 2, 4}, {4}, {1, 3, 3, 4}, {72}};
-  std::vector<fb::DType> types = {fb::DType::F32, fb::DType::F32, fb::DType::F32, fb::DType::F32, fb::DType::F32};
-  std::vector<uint32_t> args = {0, 1, 2, 3, 4};
+using testing::LibraryCallSpec;
+using testing::missing;
 
-  void set(const std::string &name, int64_t value) {
-    for (auto &[n, v] : ints)
-      if (n == name)
-        v = value;
-  }
-};
-
-Status parse(const Call &c, ConvolutionCall *out) {
-  flatbuffers::FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<fb::Buffer>> buffers;
-  for (size_t i = 0; i < c.shapes.size(); ++i)
-    buffers.push_back(fb::CreateBufferDirect(fbb, ("b" + std::to_string(i)).c_str(), c.types[i], &c.shapes[i],
-                                             fb::BufferKind::Temp, 0));
-  std::vector<flatbuffers::Offset<fb::Attr>> descriptor;
-  for (const auto &[name, value] : c.ints) {
-    std::vector<int64_t> ints = {value};
-    descriptor.push_back(fb::CreateAttrDirect(fbb, name.c_str(), &ints));
-  }
-  descriptor.push_back(fb::CreateAttrDirect(fbb, "direction", nullptr, nullptr, c.direction.c_str()));
-  descriptor.push_back(fb::CreateAttrDirect(fbb, "epilogue", nullptr, nullptr, c.epilogue.c_str()));
-  auto call = fb::CreateLibraryCallDirect(fbb, c.library, c.routine.c_str(), &descriptor, &c.args);
-  std::vector<flatbuffers::Offset<fb::Kernel>> kernels = {fb::CreateKernelDirect(
-      fbb, "k", nullptr, nullptr, 0, 0, nullptr, fb::CudaExecution::LibraryCall, call.Union())};
-  fbb.Finish(fb::CreateProgramDirect(fbb, "p", &buffers, &kernels));
-  const fb::Program *program = flatbuffers::GetRoot<fb::Program>(fbb.GetBufferPointer());
-  return parseConvolution(*program->kernels()->Get(0)->cuda_as_LibraryCall(), *program, out);
+/// A 1x5x5x2 input, a 3x3x2x4 filter, stride 2, one row and column of
+/// padding on each side, a bias and a relu: a 1x3x3x4 output. Buffers x, w,
+/// bias, y, scratch.
+LibraryCallSpec call() {
+  return {fb::Library::cudnn,
+          "convolution",
+          {{"n", 1},
+           {"h", 5},
+           {"w", 5},
+           {"c", 2},
+           {"k", 4},
+           {"r", 3},
+           {"s", 3},
+           {"p", 3},
+           {"q", 3},
+           {"stride_h", 2},
+           {"stride_w", 2},
+           {"pad_h", 1},
+           {"pad_w", 1},
+           {"dilation_h", 1},
+           {"dilation_w", 1},
+           {"bias", 1},
+           {"deterministic", 0}},
+          {{"direction", "forward"}, {"epilogue", "relu"}},
+          {{1, 5, 5, 2}, {3, 3, 2, 4}, {4}, {1, 3, 3, 4}, {72}},
+          std::vector<fb::DType>(5, fb::DType::F32),
+          {0, 1, 2, 3, 4}};
 }
 
-std::string refusal(const std::function<void(Call &)> &edit) {
-  Call c;
+std::string refusal(const std::function<void(LibraryCallSpec &)> &edit) {
+  LibraryCallSpec c = call();
   edit(c);
-  ConvolutionCall conv;
-  Status s = parse(c, &conv);
-  return s.ok() ? "accepted" : s.message();
+  return testing::verdict<ConvolutionCall>(c, parseConvolution);
 }
 
 TEST(ConvolutionContract, ParsesACall) {
   ConvolutionCall c;
-  ASSERT_TRUE(parse(Call{}, &c).ok());
+  ASSERT_TRUE(testing::parseSpec<ConvolutionCall>(call(), parseConvolution, &c).ok());
   EXPECT_EQ(c.direction, ConvolutionDirection::kForward);
   EXPECT_EQ(c.p, 3);
   EXPECT_EQ(c.padH, 1);
@@ -78,30 +68,30 @@ TEST(ConvolutionContract, ParsesACall) {
   EXPECT_EQ(c.output, 3u);
   EXPECT_EQ(c.scratch, 4u);
   // The gradients name their buffers in their own order.
-  Call g;
-  g.direction = "grad_kernel", g.epilogue = "none";
+  LibraryCallSpec g = call();
+  g.setText("direction", "grad_kernel");
+  g.setText("epilogue", "none");
   g.set("bias", 0);
   g.shapes = {{1, 5, 5, 2}, {1, 3, 3, 4}, {3, 3, 2, 4}, {72}};
   g.types.pop_back();
   g.args = {0, 1, 2, 3};
-  ASSERT_TRUE(parse(g, &c).ok());
+  ASSERT_TRUE(testing::parseSpec<ConvolutionCall>(g, parseConvolution, &c).ok());
   EXPECT_EQ(c.input, 0u);
   EXPECT_EQ(c.output, 1u);
   EXPECT_EQ(c.filter, 2u);
 }
 
 TEST(ConvolutionContract, RefusesWhatTheContractDoesNotAllow) {
-  auto has = [](const std::string &message, const std::string &part) {
-    return message.find(part) != std::string::npos ? "" : "'" + message + "' lacks '" + part + "'";
-  };
+  using Call = LibraryCallSpec;
+  auto has = missing;
   EXPECT_EQ(has(refusal([](Call &c) { c.library = fb::Library::cublas; }), "is not one this runtime runs"), "");
-  EXPECT_EQ(has(refusal([](Call &c) { c.ints.pop_back(); }), "no integer 'deterministic'"), "");
+  EXPECT_EQ(has(refusal([](Call &c) { c.drop("deterministic"); }), "no integer 'deterministic'"), "");
   EXPECT_EQ(has(refusal([](Call &c) { c.set("stride_h", 0); }), "'stride_h' is 0, outside"), "");
   // Padding beyond the dilated window: cuDNN's output would differ.
   EXPECT_EQ(has(refusal([](Call &c) { c.set("pad_w", 3); }), "'pad_w' is 3, outside [0, 2]"), "");
-  EXPECT_EQ(has(refusal([](Call &c) { c.direction = "backward"; }), "direction 'backward'"), "");
-  EXPECT_EQ(has(refusal([](Call &c) { c.epilogue = "gelu"; }), "epilogue 'gelu'"), "");
-  EXPECT_EQ(has(refusal([](Call &c) { c.direction = "grad_input"; }), "only the forward direction takes a bias"),
+  EXPECT_EQ(has(refusal([](Call &c) { c.setText("direction", "backward"); }), "direction 'backward'"), "");
+  EXPECT_EQ(has(refusal([](Call &c) { c.setText("epilogue", "gelu"); }), "epilogue 'gelu'"), "");
+  EXPECT_EQ(has(refusal([](Call &c) { c.setText("direction", "grad_input"); }), "only the forward direction takes a bias"),
             "");
   EXPECT_EQ(has(refusal([](Call &c) { c.set("p", 2); }), "an output of 2x3 does not follow"), "");
   EXPECT_EQ(has(refusal([](Call &c) {

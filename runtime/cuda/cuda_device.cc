@@ -605,9 +605,8 @@ public:
 
   Status prepareConvolution(const ConvolutionCall &call, LibraryHandle *out) override {
     const Cudnn *cudnn = nullptr;
-    DLC_RETURN_IF_ERROR(Cudnn::instance(&cudnn), "");
     void *stream = nullptr;
-    DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), ""); // makes the context current
+    DLC_RETURN_IF_ERROR(cudnnOnStream(&cudnn, &stream), "");
     DLC_RETURN_IF_ERROR(libraryWorkspace(), "");
     Cudnn::PlanPtr plan;
     DLC_RETURN_IF_ERROR(cudnn->plan(call, kLibraryWorkspaceBytes, &plan), "");
@@ -617,16 +616,14 @@ public:
   }
   Status convolution(LibraryHandle call, const ConvolutionBuffers<DevicePtr> &buffers) override {
     const Cudnn *cudnn = nullptr;
-    DLC_RETURN_IF_ERROR(Cudnn::instance(&cudnn), "");
     void *stream = nullptr;
-    DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), "");
+    DLC_RETURN_IF_ERROR(cudnnOnStream(&cudnn, &stream), "");
     return cudnn->run(*static_cast<const Cudnn::Plan *>(call), buffers, libraryWorkspace_, stream);
   }
   Status prepareLstm(const LstmCall &call, LibraryHandle *out) override {
     const Cudnn *cudnn = nullptr;
-    DLC_RETURN_IF_ERROR(Cudnn::instance(&cudnn), "");
     void *stream = nullptr;
-    DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), ""); // makes the context current
+    DLC_RETURN_IF_ERROR(cudnnOnStream(&cudnn, &stream), "");
     Cudnn::LstmPlanPtr plan;
     DLC_RETURN_IF_ERROR(cudnn->planLstm(call,
                                         [&](size_t bytes, DevicePtr *memory) {
@@ -642,13 +639,19 @@ public:
   }
   Status lstm(LibraryHandle call, const LstmBuffers<DevicePtr> &buffers) override {
     const Cudnn *cudnn = nullptr;
-    DLC_RETURN_IF_ERROR(Cudnn::instance(&cudnn), "");
     void *stream = nullptr;
-    DLC_RETURN_IF_ERROR(ctx_->workStream(&stream), "");
+    DLC_RETURN_IF_ERROR(cudnnOnStream(&cudnn, &stream), "");
     return cudnn->runLstm(*static_cast<const Cudnn::LstmPlan *>(call), buffers, stream);
   }
 
 private:
+  /// cuDNN and the work stream its calls queue on (getting the stream makes
+  /// the device's context current).
+  Status cudnnOnStream(const Cudnn **cudnn, void **stream) {
+    DLC_RETURN_IF_ERROR(Cudnn::instance(cudnn), "");
+    return ctx_->workStream(stream);
+  }
+
   /// The workspace of every library call: they run one at a time on the
   /// work stream, so one serves them all.
   Status libraryWorkspace() {

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/lstm.h"
 
+#include "runtime/cuda/library_call_test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,83 +20,63 @@
 namespace dlc::rt::cuda {
 namespace {
 
-struct Call {
-  // n = 2, t = 3, f = 4, u = 5, with a bias, the last state only.
-  std::vector<std::pair<std::string, int64_t>> ints = {{"n", 2},         {"t", 3},    {"f", 4},
-                                                       {"u", 5},         {"bias", 1}, {"sequences", 0},
-                                                       {"deterministic", 0}, {"dx", 1}};
-  std::string direction = "grad", routine = "lstm";
-  fb::Library library = fb::Library::cudnn;
-  // x, kernel, recurrent, bias, dy, dx, dkernel, drecurrent, dbias.
-  std::vector<std::vector<int64_t>> shapes = {{2, 3, 4}, {4, 20}, {5, 20}, {20}, {2, 5},
-                                              {2, 3, 4}, {4, 20}, {5, 20}, {20}};
-  std::vector<fb::DType> types = std::vector<fb::DType>(9, fb::DType::F32);
-  std::vector<uint32_t> args = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+using testing::LibraryCallSpec;
+using testing::missing;
 
-  void set(const std::string &name, int64_t value) {
-    for (auto &[n, v] : ints)
-      if (n == name)
-        v = value;
-  }
-};
+/// n = 2, t = 3, f = 4, u = 5, a bias, the last state only, the gradient:
+/// x, kernel, recurrent, bias, dy, dx, dkernel, drecurrent, dbias.
+LibraryCallSpec call() {
+  return {fb::Library::cudnn,
+          "lstm",
+          {{"n", 2}, {"t", 3}, {"f", 4}, {"u", 5}, {"bias", 1}, {"sequences", 0}, {"deterministic", 0}, {"dx", 1}},
+          {{"direction", "grad"}},
+          {{2, 3, 4}, {4, 20}, {5, 20}, {20}, {2, 5}, {2, 3, 4}, {4, 20}, {5, 20}, {20}},
+          std::vector<fb::DType>(9, fb::DType::F32),
+          {0, 1, 2, 3, 4, 5, 6, 7, 8}};
+}
 
-std::string refusal(const std::function<void(Call &)> &edit) {
-  Call c;
+std::string refusal(const std::function<void(LibraryCallSpec &)> &edit) {
+  LibraryCallSpec c = call();
   edit(c);
-  flatbuffers::FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<fb::Buffer>> buffers;
-  for (size_t i = 0; i < c.shapes.size(); ++i)
-    buffers.push_back(fb::CreateBufferDirect(fbb, ("b" + std::to_string(i)).c_str(), c.types[i], &c.shapes[i],
-                                             fb::BufferKind::Temp, 0));
-  std::vector<flatbuffers::Offset<fb::Attr>> descriptor;
-  for (const auto &[name, value] : c.ints) {
-    std::vector<int64_t> ints = {value};
-    descriptor.push_back(fb::CreateAttrDirect(fbb, name.c_str(), &ints));
-  }
-  descriptor.push_back(fb::CreateAttrDirect(fbb, "direction", nullptr, nullptr, c.direction.c_str()));
-  auto call = fb::CreateLibraryCallDirect(fbb, c.library, c.routine.c_str(), &descriptor, &c.args);
-  std::vector<flatbuffers::Offset<fb::Kernel>> kernels = {fb::CreateKernelDirect(
-      fbb, "k", nullptr, nullptr, 0, 0, nullptr, fb::CudaExecution::LibraryCall, call.Union())};
-  fbb.Finish(fb::CreateProgramDirect(fbb, "p", &buffers, &kernels));
-  const fb::Program *program = flatbuffers::GetRoot<fb::Program>(fbb.GetBufferPointer());
-  LstmCall lstm;
-  Status s = parseLstm(*program->kernels()->Get(0)->cuda_as_LibraryCall(), *program, &lstm);
-  return s.ok() ? "accepted" : s.message();
+  return testing::verdict<LstmCall>(c, parseLstm);
 }
 
 TEST(LstmContract, RefusesWhatTheContractDoesNotAllow) {
-  auto has = [](const std::string &message, const std::string &part) {
-    return message.find(part) != std::string::npos ? "" : "'" + message + "' lacks '" + part + "'";
-  };
-  EXPECT_EQ(refusal([](Call &) {}), "accepted");
-  EXPECT_EQ(has(refusal([](Call &c) { c.routine = "gru"; }), "routine 'gru' is not one this runtime runs"), "");
-  EXPECT_EQ(has(refusal([](Call &c) { c.direction = "backward"; }), "direction 'backward'"), "");
-  EXPECT_EQ(has(refusal([](Call &c) { c.set("u", 0); }), "'u' is 0, outside"), "");
-  EXPECT_EQ(has(refusal([](Call &c) { c.set("sequences", 2); }), "'sequences' is 2"), "");
-  EXPECT_EQ(has(refusal([](Call &c) {
-              c.set("n", 1 << 16);
-              c.set("t", 1 << 16);
-            }),
-                "2^31 elements or more"),
+  using C = LibraryCallSpec;
+  EXPECT_EQ(refusal([](C &) {}), "accepted");
+  EXPECT_EQ(missing(refusal([](C &c) { c.routine = "gru"; }), "routine 'gru' is not one this runtime runs"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.setText("direction", "backward"); }), "direction 'backward'"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.set("u", 0); }), "'u' is 0, outside"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.set("sequences", 2); }), "'sequences' is 2"), "");
+  EXPECT_EQ(missing(refusal([](C &c) {
+                      c.set("n", 1 << 16);
+                      c.set("t", 1 << 16);
+                    }),
+                    "2^31 elements or more"),
             "");
-  EXPECT_EQ(has(refusal([](Call &c) { c.args.pop_back(); }), "takes 9 buffers, the call names 8"), "");
-  // Without dx (a first layer's input): eight buffers.
-  EXPECT_EQ(refusal([](Call &c) {
+  EXPECT_EQ(missing(refusal([](C &c) { c.args.pop_back(); }), "takes 9 buffers, the call names 8"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.types[7] = fb::DType::BF16; }), "one type of f32, f16 or bf16"), "");
+  // dy of every step where the call keeps only the last.
+  EXPECT_EQ(missing(refusal([](C &c) { c.shapes[4] = {2, 3, 5}; }), "dy holds 120 bytes, not the 40"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.shapes[2] = {4, 20}; }), "the recurrent kernel holds 320 bytes"), "");
+  // Without dx (a first layer's input), without a bias (nor its gradient).
+  EXPECT_EQ(refusal([](C &c) {
               c.set("dx", 0);
-              c.shapes.erase(c.shapes.begin() + 5);
-              c.types.pop_back();
-              c.args = {0, 1, 2, 3, 4, 5, 6, 7};
+              c.dropBuffer(5);
             }),
             "accepted");
-  EXPECT_EQ(has(refusal([](Call &c) { c.types[7] = fb::DType::BF16; }), "one type of f32, f16 or bf16"), "");
-  // dy of every step where the call keeps only the last.
-  EXPECT_EQ(has(refusal([](Call &c) { c.shapes[4] = {2, 3, 5}; }), "dy holds 120 bytes, not the 40"), "");
-  EXPECT_EQ(has(refusal([](Call &c) { c.shapes[2] = {4, 20}; }), "the recurrent kernel holds 320 bytes"), "");
+  EXPECT_EQ(refusal([](C &c) {
+              c.set("bias", 0);
+              c.dropBuffer(8);
+              c.dropBuffer(3);
+            }),
+            "accepted");
   // The forward direction: x, kernel, recurrent, bias, y.
-  EXPECT_EQ(refusal([](Call &c) {
-              c.direction = "forward";
-              c.ints.pop_back(); // dx: the gradient's only
-              c.args.resize(5);
+  EXPECT_EQ(refusal([](C &c) {
+              c.setText("direction", "forward");
+              c.drop("dx"); // the gradient's only
+              for (uint32_t b : {8u, 7u, 6u, 5u})
+                c.dropBuffer(b);
             }),
             "accepted");
 }

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/matmul.h"
 
+#include "runtime/cuda/library_call_test_util.h"
+
 #include "runtime/float16.h"
 
 #include <gtest/gtest.h>
@@ -17,56 +19,29 @@
 namespace dlc::rt::cuda {
 namespace {
 
-struct Call {
-  int64_t m = 2, n = 3, k = 4, transA = 0, transB = 0, bias = 1;
-  std::string epilogue = "relu", routine = "matmul";
-  fb::Library library = fb::Library::cublas;
-  // Buffer shapes and types: A, B, bias, D.
-  std::vector<std::vector<int64_t>> shapes = {{2, 4}, {4, 3}, {3}, {2, 3}};
-  std::vector<fb::DType> types = {fb::DType::F32, fb::DType::F32, fb::DType::F32, fb::DType::F32};
-  std::vector<uint32_t> args = {0, 1, 2, 3};
-  bool dropAttr = false; // leave "k" out of the descriptor
-};
+using testing::LibraryCallSpec;
+using testing::missing;
 
-/// Parses |c| as one program's only call.
-Status parse(const Call &c, MatmulCall *out) {
-  flatbuffers::FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<fb::Buffer>> buffers;
-  for (size_t i = 0; i < c.shapes.size(); ++i)
-    buffers.push_back(fb::CreateBufferDirect(fbb, ("b" + std::to_string(i)).c_str(), c.types[i], &c.shapes[i],
-                                             fb::BufferKind::Temp, 0));
-  std::vector<flatbuffers::Offset<fb::Attr>> descriptor;
-  auto integer = [&](const char *name, int64_t v) {
-    std::vector<int64_t> ints = {v};
-    descriptor.push_back(fb::CreateAttrDirect(fbb, name, &ints));
-  };
-  integer("m", c.m);
-  integer("n", c.n);
-  if (!c.dropAttr)
-    integer("k", c.k);
-  integer("trans_a", c.transA);
-  integer("trans_b", c.transB);
-  integer("bias", c.bias);
-  descriptor.push_back(fb::CreateAttrDirect(fbb, "epilogue", nullptr, nullptr, c.epilogue.c_str()));
-  auto call = fb::CreateLibraryCallDirect(fbb, c.library, c.routine.c_str(), &descriptor, &c.args);
-  std::vector<flatbuffers::Offset<fb::Kernel>> kernels = {fb::CreateKernelDirect(
-      fbb, "k", nullptr, nullptr, 0, 0, nullptr, fb::CudaExecution::LibraryCall, call.Union())};
-  fbb.Finish(fb::CreateProgramDirect(fbb, "p", &buffers, &kernels));
-  const fb::Program *program = flatbuffers::GetRoot<fb::Program>(fbb.GetBufferPointer());
-  return parseMatmul(*program->kernels()->Get(0)->cuda_as_LibraryCall(), *program, out);
+/// A 2x4 by 4x3 product with a bias and a relu: A, B, bias, D.
+LibraryCallSpec call() {
+  return {fb::Library::cublas,
+          "matmul",
+          {{"m", 2}, {"n", 3}, {"k", 4}, {"trans_a", 0}, {"trans_b", 0}, {"bias", 1}},
+          {{"epilogue", "relu"}},
+          {{2, 4}, {4, 3}, {3}, {2, 3}},
+          std::vector<fb::DType>(4, fb::DType::F32),
+          {0, 1, 2, 3}};
 }
 
-std::string refusal(const std::function<void(Call &)> &edit) {
-  Call c;
+std::string refusal(const std::function<void(LibraryCallSpec &)> &edit) {
+  LibraryCallSpec c = call();
   edit(c);
-  MatmulCall m;
-  Status s = parse(c, &m);
-  return s.ok() ? "accepted" : s.message();
+  return testing::verdict<MatmulCall>(c, parseMatmul);
 }
 
 TEST(MatmulContract, ParsesACall) {
   MatmulCall m;
-  ASSERT_TRUE(parse(Call{}, &m).ok());
+  ASSERT_TRUE(testing::parseSpec<MatmulCall>(call(), parseMatmul, &m).ok());
   EXPECT_EQ(m.m, 2);
   EXPECT_EQ(m.n, 3);
   EXPECT_EQ(m.k, 4);
@@ -76,32 +51,28 @@ TEST(MatmulContract, ParsesACall) {
 }
 
 TEST(MatmulContract, RefusesWhatTheContractDoesNotAllow) {
-  EXPECT_NE(refusal([](Call &c) { c.routine = "gemm"; }).find("routine 'gemm' is not one this runtime runs"),
-            std::string::npos);
-  EXPECT_NE(refusal([](Call &c) { c.library = fb::Library::cudnn; }).find("is not one this runtime runs"),
-            std::string::npos);
-  EXPECT_NE(refusal([](Call &c) { c.dropAttr = true; }).find("no integer 'k'"), std::string::npos);
-  EXPECT_NE(refusal([](Call &c) { c.m = 0; }).find("'m' is 0, outside"), std::string::npos);
-  EXPECT_NE(refusal([](Call &c) { c.transA = 2; }).find("'trans_a' is 2"), std::string::npos);
-  EXPECT_NE(refusal([](Call &c) { c.epilogue = "swish"; }).find("epilogue 'swish'"), std::string::npos);
-  EXPECT_NE(refusal([](Call &c) { c.args = {0, 1, 3}; }).find("takes 4 buffers, the call names 3"),
-            std::string::npos);
-  EXPECT_NE(refusal([](Call &c) { c.args = {0, 1, 2, 9}; }).find("buffer 9 is not one of the program's"),
-            std::string::npos);
-  EXPECT_NE(refusal([](Call &c) { c.types[1] = fb::DType::BF16; }).find("A and B must hold one type"),
-            std::string::npos);
-  EXPECT_NE(refusal([](Call &c) { c.types[0] = c.types[1] = fb::DType::I32; }).find("A and B must hold one type"),
-            std::string::npos);
-  EXPECT_NE(refusal([](Call &c) {
-              c.types[0] = c.types[1] = fb::DType::F16;
-              c.types[3] = fb::DType::BF16;
-            }).find("D must hold A's type or f32"),
-            std::string::npos);
+  using C = LibraryCallSpec;
+  EXPECT_EQ(missing(refusal([](C &c) { c.routine = "gemm"; }), "routine 'gemm' is not one this runtime runs"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.library = fb::Library::cudnn; }), "is not one this runtime runs"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.drop("k"); }), "no integer 'k'"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.set("m", 0); }), "'m' is 0, outside"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.set("trans_a", 2); }), "'trans_a' is 2"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.setText("epilogue", "swish"); }), "epilogue 'swish'"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.args = {0, 1, 3}; }), "takes 4 buffers, the call names 3"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.args = {0, 1, 2, 9}; }), "buffer 9 is not one of the program's"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.types[1] = fb::DType::BF16; }), "A and B must hold one type"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.types[0] = c.types[1] = fb::DType::I32; }), "A and B must hold one type"),
+            "");
+  EXPECT_EQ(missing(refusal([](C &c) {
+                      c.types[0] = c.types[1] = fb::DType::F16;
+                      c.types[3] = fb::DType::BF16;
+                    }),
+                    "D must hold A's type or f32"),
+            "");
   // A product larger than its buffers: the routine would read past them.
-  EXPECT_NE(refusal([](Call &c) { c.k = 5; }).find("A holds 32 bytes, not the 40 of its shape"),
-            std::string::npos);
-  EXPECT_NE(refusal([](Call &c) { c.shapes[2] = {4}; }).find("the bias holds 16 bytes"), std::string::npos);
-  EXPECT_EQ(refusal([](Call &) {}), "accepted");
+  EXPECT_EQ(missing(refusal([](C &c) { c.set("k", 5); }), "A holds 32 bytes, not the 40 of its shape"), "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.shapes[2] = {4}; }), "the bias holds 16 bytes"), "");
+  EXPECT_EQ(refusal([](C &) {}), "accepted");
 }
 
 MatmulCall plain(int64_t m, int64_t n, int64_t k) {

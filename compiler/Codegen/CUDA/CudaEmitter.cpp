@@ -182,6 +182,38 @@ std::string bufferViews(dl::FusedOp group) {
 
 bool hasBufferViews(dl::FusedOp group) { return !bufferViews(group).empty(); }
 
+std::optional<LibraryOps> libraryOps(dl::FusedOp group, function_ref<bool(Operation *)> isOp,
+                                     function_ref<bool(Operation *op, Operation *next)> epilogue) {
+  SmallVector<Operation *> ops;
+  for (Operation &op : group.getBody().front().without_terminator())
+    ops.push_back(&op);
+  if (ops.empty() || ops.size() > 2 || !isOp(ops[0]))
+    return std::nullopt;
+  LibraryOps found{ops[0], nullptr};
+  if (ops.size() == 2) {
+    // One output: the op's own result must not leave the group.
+    if (ops[1]->getNumOperands() < 1 || ops[1]->getOperand(0) != ops[0]->getResult(0) ||
+        !epilogue(ops[0], ops[1]) || resultIndex(group, ops[0]->getResult(0)) >= 0)
+      return std::nullopt;
+    found.activation = ops[1];
+  }
+  // The call writes that result, which something must read.
+  if (resultIndex(group, ops.back()->getResult(0)) < 0)
+    return std::nullopt;
+  return found;
+}
+
+std::string librarySource(dl::FusedOp group, const std::string &title, const LibraryCallCode &call, Type element) {
+  std::string text = "// " + std::string(group.getKernelName()) + ": " + title;
+  for (const auto &[name, value] : call.ints)
+    text += " " + name + "=" + std::to_string(value);
+  for (const auto &[name, value] : call.texts)
+    text += " " + name + "=" + value;
+  std::string type;
+  llvm::raw_string_ostream(type) << element;
+  return text + " type=" + type + "\n";
+}
+
 bool foldsCasts(dl::FusedOp group) {
   for (auto [i, v] : llvm::enumerate(inputValues(group)))
     if (elementOf(inputStorage(group, unsigned(i))) != elementOf(v.getType()))

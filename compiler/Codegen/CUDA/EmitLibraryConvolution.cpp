@@ -17,31 +17,12 @@ using namespace mlir;
 namespace dlc::cuda {
 namespace {
 
-/// The convolution of the group and its relu (null when none), or nothing
+/// The convolution of the group and its relu (after a conv2d), or nothing
 /// when the group is not one call.
-struct LibraryConvolution {
-  Operation *conv = nullptr, *relu = nullptr;
-};
-
-std::optional<LibraryConvolution> convolutionOf(dl::FusedOp group) {
-  SmallVector<Operation *> ops;
-  for (Operation &op : group.getBody().front().without_terminator())
-    ops.push_back(&op);
-  if (ops.empty() || ops.size() > 2 ||
-      !isa<dl::Conv2DOp, dl::Conv2DGradInputOp, dl::Conv2DGradKernelOp>(ops[0]))
-    return std::nullopt;
-  LibraryConvolution c{ops[0], nullptr};
-  if (ops.size() == 2) {
-    bool epilogue = isa<dl::Conv2DOp>(ops[0]) && isa<dl::ReluOp>(ops[1]) &&
-                    ops[1]->getOperand(0) == ops[0]->getResult(0);
-    // One output: the convolution itself must not leave the group.
-    if (!epilogue || resultIndex(group, ops[0]->getResult(0)) >= 0)
-      return std::nullopt;
-    c.relu = ops[1];
-  }
-  if (resultIndex(group, (c.relu ? c.relu : c.conv)->getResult(0)) < 0)
-    return std::nullopt;
-  return c;
+std::optional<LibraryOps> convolutionOf(dl::FusedOp group) {
+  return libraryOps(
+      group, [](Operation *op) { return isa<dl::Conv2DOp, dl::Conv2DGradInputOp, dl::Conv2DGradKernelOp>(op); },
+      [](Operation *op, Operation *next) { return isa<dl::Conv2DOp>(op) && isa<dl::ReluOp>(next); });
 }
 
 /// The call's geometry: the contract's descriptor ints.
@@ -100,19 +81,19 @@ Type elementOf(Value v) { return cast<ShapedType>(v.getType()).getElementType();
 } // namespace
 
 bool isLibraryConvolutionGroup(dl::FusedOp group) {
-  std::optional<LibraryConvolution> c = convolutionOf(group);
-  if (!c || foldsCasts(group) || !geometryOf(c->conv))
+  std::optional<LibraryOps> c = convolutionOf(group);
+  if (!c || foldsCasts(group) || !geometryOf(c->op))
     return false;
-  Type element = elementOf(c->conv->getResult(0));
+  Type element = elementOf(c->op->getResult(0));
   auto same = [&](Value v) { return elementOf(v) == element; };
   return (element.isF32() || element.isF16() || element.isBF16()) &&
-         llvm::all_of(c->conv->getOperands(), same) &&
+         llvm::all_of(c->op->getOperands(), same) &&
          llvm::all_of(group.getBody().front().getTerminator()->getOperands(), same);
 }
 
 LogicalResult emitLibraryConvolution(dl::FusedOp group, CudaKernel &kernel) {
-  LibraryConvolution lc = *convolutionOf(group);
-  Operation *op = lc.conv;
+  LibraryOps lc = *convolutionOf(group);
+  Operation *op = lc.op;
   Geometry g = *geometryOf(op);
   auto inputIndex = [](Value v) { return cast<BlockArgument>(v).getArgNumber(); };
   LibraryCallCode call;
@@ -138,11 +119,11 @@ LogicalResult emitLibraryConvolution(dl::FusedOp group, CudaKernel &kernel) {
                {"bias", bias},
                {"deterministic", orderedSums(group)}};
   call.texts = {{"direction", forward ? "forward" : isa<dl::Conv2DGradInputOp>(op) ? "grad_input" : "grad_kernel"},
-                {"epilogue", lc.relu ? "relu" : "none"}};
+                {"epilogue", lc.activation ? "relu" : "none"}};
   using Arg = LibraryCallCode::Arg;
   for (unsigned i = 0; i < op->getNumOperands(); ++i)
     call.args.push_back({Arg::From::kInput, inputIndex(op->getOperand(i))});
-  Value out = lc.relu ? lc.relu->getResult(0) : op->getResult(0);
+  Value out = lc.activation ? lc.activation->getResult(0) : op->getResult(0);
   int result = resultIndex(group, out);
   if (result < 0)
     return group.emitError("the library convolution's result leaves no group result");
@@ -153,24 +134,16 @@ LogicalResult emitLibraryConvolution(dl::FusedOp group, CudaKernel &kernel) {
   // (Whole words: the memory plan places scratch in 4-byte elements.)
   kernel.scratchBytes = (g.r * g.s * g.c * g.k * int64_t(element.getIntOrFloatBitWidth() / 8) + 3) / 4 * 4;
   kernel.tensorCores = !element.isF32();
-  std::string text = "// " + std::string(group.getKernelName()) + ": cuDNN convolution";
-  for (const auto &[name, value] : call.texts)
-    text += " " + name + "=" + value;
-  for (const auto &[name, value] : call.ints)
-    text += " " + name + "=" + std::to_string(value);
-  std::string type;
-  llvm::raw_string_ostream(type) << element;
-  text += " type=" + type + "\n";
-  kernel.source = text;
+  kernel.source = librarySource(group, "cuDNN convolution", call, element);
   kernel.library = std::move(call);
   return success();
 }
 
 bool libraryConvolutionWorthCalling(dl::FusedOp group) {
-  std::optional<LibraryConvolution> c = convolutionOf(group);
+  std::optional<LibraryOps> c = convolutionOf(group);
   if (!c)
     return false;
-  std::optional<Geometry> g = geometryOf(c->conv);
+  std::optional<Geometry> g = geometryOf(c->op);
   // Every direction does the forward's multiply-adds.
   return g && libraryPays(2.0 * double(g->n) * g->p * g->q * g->k * g->r * g->s * g->c);
 }

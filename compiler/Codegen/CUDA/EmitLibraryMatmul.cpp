@@ -18,33 +18,15 @@ using namespace mlir;
 namespace dlc::cuda {
 namespace {
 
-/// The product of the group and its activation (null when none), or
-/// nothing when the group is not one call.
-struct LibraryProduct {
-  Operation *product = nullptr, *activation = nullptr;
-};
-
-std::optional<LibraryProduct> productOf(dl::FusedOp group) {
-  SmallVector<Operation *> ops;
-  for (Operation &op : group.getBody().front().without_terminator())
-    ops.push_back(&op);
-  if (ops.empty() || ops.size() > 2 ||
-      !isa<dl::DenseOp, dl::DenseGradInputOp, dl::DenseGradKernelOp>(ops[0]))
-    return std::nullopt;
-  LibraryProduct p{ops[0], nullptr};
-  if (ops.size() == 2) {
-    Operation *a = ops[1];
-    bool epilogue = isa<dl::DenseOp>(ops[0]) && a->getOperand(0) == ops[0]->getResult(0) &&
-                    (isa<dl::ReluOp>(a) || (isa<dl::GeluOp>(a) && cast<dl::GeluOp>(a).getApproximate()));
-    // One output: the product itself must not leave the group.
-    if (!epilogue || resultIndex(group, ops[0]->getResult(0)) >= 0)
-      return std::nullopt;
-    p.activation = a;
-  }
-  // The call writes one result, which something must read.
-  if (resultIndex(group, (p.activation ? p.activation : p.product)->getResult(0)) < 0)
-    return std::nullopt;
-  return p;
+/// The product of the group and its activation (relu or tanh-form GELU,
+/// after a dense), or nothing when the group is not one call.
+std::optional<LibraryOps> productOf(dl::FusedOp group) {
+  return libraryOps(
+      group, [](Operation *op) { return isa<dl::DenseOp, dl::DenseGradInputOp, dl::DenseGradKernelOp>(op); },
+      [](Operation *op, Operation *next) {
+        return isa<dl::DenseOp>(op) &&
+               (isa<dl::ReluOp>(next) || (isa<dl::GeluOp>(next) && cast<dl::GeluOp>(next).getApproximate()));
+      });
 }
 
 /// Whether |t| is one of the types the routine reads as stored.
@@ -56,20 +38,20 @@ bool libraryType(Type t) {
 } // namespace
 
 bool isLibraryMatmulGroup(dl::FusedOp group) {
-  std::optional<LibraryProduct> p = productOf(group);
+  std::optional<LibraryOps> p = productOf(group);
   if (!p || foldsCasts(group))
     return false;
   // One element type throughout: cuBLASLt's A and B share one, and f32
   // results are what a 16-bit product would need a cast for.
-  Type element = cast<ShapedType>(p->product->getOperand(0).getType()).getElementType();
+  Type element = cast<ShapedType>(p->op->getOperand(0).getType()).getElementType();
   auto same = [&](Value v) { return cast<ShapedType>(v.getType()).getElementType() == element; };
-  return libraryType(element) && llvm::all_of(p->product->getOperands(), same) &&
+  return libraryType(element) && llvm::all_of(p->op->getOperands(), same) &&
          llvm::all_of(group.getBody().front().getTerminator()->getOperands(), same);
 }
 
 LogicalResult emitLibraryMatmul(dl::FusedOp group, CudaKernel &kernel) {
-  LibraryProduct p = *productOf(group);
-  Operation *op = p.product;
+  LibraryOps p = *productOf(group);
+  Operation *op = p.op;
   auto shape = [](Value v) { return cast<ShapedType>(v.getType()).getShape(); };
   auto inputIndex = [](Value v) { return cast<BlockArgument>(v).getArgNumber(); };
   auto x = shape(op->getOperand(0)), w = shape(op->getOperand(1));
@@ -102,17 +84,7 @@ LogicalResult emitLibraryMatmul(dl::FusedOp group, CudaKernel &kernel) {
   call.args.push_back({Arg::From::kResult, unsigned(result)});
   Type element = cast<ShapedType>(op->getOperand(0).getType()).getElementType();
   kernel.tensorCores = !element.isF32();
-  // The source names the call (kernels of equal text are one kernel); no
-  // code is compiled for it.
-  std::string text = "// " + std::string(group.getKernelName()) + ": cuBLASLt matmul";
-  for (const auto &[name, value] : call.ints)
-    text += " " + name + "=" + std::to_string(value);
-  for (const auto &[name, value] : call.texts)
-    text += " " + name + "=" + value;
-  std::string type;
-  llvm::raw_string_ostream(type) << element;
-  text += " type=" + type + "\n";
-  kernel.source = text;
+  kernel.source = librarySource(group, "cuBLASLt matmul", call, element);
   kernel.library = std::move(call);
   return success();
 }
@@ -132,15 +104,15 @@ bool libraryPays(double flops) {
 }
 
 bool libraryMatmulWorthCalling(dl::FusedOp group) {
-  std::optional<LibraryProduct> p = productOf(group);
+  std::optional<LibraryOps> p = productOf(group);
   if (!p)
     return false;
   auto shape = [](Value v) { return cast<ShapedType>(v.getType()).getShape(); };
   double flops = 2;
-  for (int64_t d : shape(p->product->getOperand(0)))
+  for (int64_t d : shape(p->op->getOperand(0)))
     flops *= double(d);
-  auto w = shape(p->product->getOperand(1));
-  flops *= double(isa<dl::DenseGradKernelOp>(p->product) ? w.back() : isa<dl::DenseOp>(p->product) ? w[1] : w[0]);
+  auto w = shape(p->op->getOperand(1));
+  flops *= double(isa<dl::DenseGradKernelOp>(p->op) ? w.back() : isa<dl::DenseOp>(p->op) ? w[1] : w[0]);
   return libraryPays(flops);
 }
 

@@ -85,15 +85,7 @@ LogicalResult emitLibraryLstm(dl::FusedOp group, CudaKernel &kernel) {
       call.args.push_back({Arg::From::kResult, unsigned(i)});
   Type element = elementOf(op->getOperand(0));
   kernel.tensorCores = !element.isF32();
-  std::string text = "// " + std::string(group.getKernelName()) + ": cuDNN LSTM";
-  for (const auto &[name, value] : call.texts)
-    text += " " + name + "=" + value;
-  for (const auto &[name, value] : call.ints)
-    text += " " + name + "=" + std::to_string(value);
-  std::string type;
-  llvm::raw_string_ostream(type) << element;
-  text += " type=" + type + "\n";
-  kernel.source = text;
+  kernel.source = librarySource(group, "cuDNN LSTM", call, element);
   kernel.library = std::move(call);
   return success();
 }

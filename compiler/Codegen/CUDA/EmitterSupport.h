@@ -245,6 +245,20 @@ bool libraryMatmulWorthCalling(dl::FusedOp group);
 /// model of --kernels auto, EmitLibraryMatmul.cpp).
 bool libraryPays(double flops);
 
+/// A library call's op and the activation its epilogue applies (null when
+/// none): the group's ops when they are |op| alone or followed by an
+/// activation of its result that |epilogue| accepts, where the one result
+/// leaving the group is the last op's.
+struct LibraryOps {
+  mlir::Operation *op = nullptr, *activation = nullptr;
+};
+std::optional<LibraryOps> libraryOps(dl::FusedOp group, llvm::function_ref<bool(mlir::Operation *)> isOp,
+                                     llvm::function_ref<bool(mlir::Operation *op, mlir::Operation *next)> epilogue);
+/// The source text that names a library call (kernels of equal text are one
+/// kernel; nothing is compiled): "// <kernel>: <title> <ints> <texts> type=<t>".
+std::string librarySource(dl::FusedOp group, const std::string &title, const LibraryCallCode &call,
+                          mlir::Type element);
+
 /// A conv2d (its bias, then relu), conv2d_grad_input or conv2d_grad_kernel
 /// in one stored type whose padding is symmetric: one call of the library
 /// routine "convolution" (EmitLibraryConvolution.cpp).
