@@ -128,13 +128,20 @@ void Cudnn::PlanDeleter::operator()(Plan *plan) const {
   delete plan;
 }
 
+namespace {
+/// cuDNN's one handle, made the first time a call is prepared (on the
+/// context current then).
+Status createHandleOnce(Cudnn::Symbols &s) {
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!s.handle)
+    DLC_CUDNN_CHECK(s, s.cudnnCreate(&s.handle), "cudnnCreate");
+  return okStatus();
+}
+} // namespace
+
 Status Cudnn::plan(const ConvolutionCall &c, size_t workspaceBytes, PlanPtr *out) const {
-  auto &s = const_cast<Symbols &>(*symbols_);
-  {
-    std::lock_guard<std::mutex> lock(s.mutex);
-    if (!s.handle)
-      DLC_CUDNN_CHECK(s, s.cudnnCreate(&s.handle), "cudnnCreate");
-  }
+  Symbols &s = const_cast<Symbols &>(*symbols_);
+  DLC_RETURN_IF_ERROR(createHandleOnce(s), "");
   PlanPtr plan(new Plan);
   plan->symbols = &s;
   plan->call = c;
@@ -322,12 +329,8 @@ void Cudnn::LstmPlanDeleter::operator()(LstmPlan *plan) const {
 }
 
 Status Cudnn::planLstm(const LstmCall &c, const Allocate &allocate, LstmPlanPtr *out) const {
-  auto &s = const_cast<Symbols &>(*symbols_);
-  {
-    std::lock_guard<std::mutex> lock(s.mutex);
-    if (!s.handle)
-      DLC_CUDNN_CHECK(s, s.cudnnCreate(&s.handle), "cudnnCreate");
-  }
+  Symbols &s = const_cast<Symbols &>(*symbols_);
+  DLC_RETURN_IF_ERROR(createHandleOnce(s), "");
   LstmPlanPtr plan(new LstmPlan);
   plan->symbols = &s;
   plan->call = c;
