@@ -18,7 +18,7 @@ const std::vector<dl::OptionSpec> &trainOptions() {
   static const std::vector<dl::OptionSpec> specs = {
       {"batch_size", T::Int, D::of(32), {1, 1 << 20}},
       {"epochs", T::Int, D::of(1), {1, 1e9}},
-      {"precision", T::Word, D::of("fp32"), {}, {"fp32", "mixed_fp16", "mixed_bf16"}},
+      {"precision", T::Word, D::of("fp32"), {}, dl::precisionPolicies()},
   };
   return specs;
 }

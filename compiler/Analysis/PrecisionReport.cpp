@@ -48,20 +48,25 @@ void printPrecisionReport(ModuleOp module, llvm::raw_ostream &os) {
   dl::Precision policy = dl::Precision::fp32;
   for (auto setup : module.getOps<dl::TrainSetupOp>())
     policy = setup.getPrecision();
-  os << "precision policy " << dl::stringifyPrecision(policy) << ": 16-bit type "
-     << precision::lowType(module.getContext(), policy)
-     << "; parameters are f32 master weights\n";
+  os << "precision policy " << dl::stringifyPrecision(policy);
+  if (policy == dl::Precision::tf32)
+    os << ": every value f32; conv2d, dense and their gradients round their matrix operands to "
+          "TF32 (tensor cores)\n";
+  else
+    os << ": 16-bit type " << precision::lowType(module.getContext(), policy)
+       << "; parameters are f32 master weights\n";
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isExternal())
       continue;
     os << "\n@" << func.getSymName() << "\n";
     std::map<std::string, int> counts;
-    int casts = 0;
+    int casts = 0, tf32 = 0;
     for (Operation &op : func.getBody().front()) {
       auto why = op.getAttrOfType<StringAttr>(precision::kPrecisionAttr);
       if (!why)
         continue;
       std::string results = types(op.getResults());
+      tf32 += op.hasAttr(precision::kTf32Attr);
       if (isa<dl::CastOp>(op))
         ++casts;
       else
@@ -74,7 +79,10 @@ void printPrecisionReport(ModuleOp module, llvm::raw_ostream &os) {
     os << "  ops by result type:";
     for (const auto &[type, n] : counts)
       os << " " << type << " " << n << ";";
-    os << " casts " << casts << "\n";
+    os << " casts " << casts;
+    if (policy == dl::Precision::tf32)
+      os << "; TF32 products " << tf32;
+    os << "\n";
   }
 }
 

@@ -5,6 +5,7 @@
 #include "compiler/Reference/Kernels.h"
 #include "compiler/Reference/Optimizers.h"
 #include "compiler/Reference/RoundingProbe.h"
+#include "compiler/Transforms/PrecisionPolicy.h"
 #include "dialects/DL/DLOps.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -40,17 +41,20 @@ bool matchesType(const RefTensor &tensor, Type type) {
 
 Pair pair(ArrayRef<int64_t> values) { return {values[0], values[1]}; }
 
-/// |x| rounded to nearest, ties to even, in a binary float format with
-/// |mantissaBits| explicit fraction bits and exponents [minExponent,
-/// maxExponent] (below the minimum: subnormals); overflow gives infinity.
-/// Written with frexp and ldexp, apart from the backends' bit manipulation.
-double roundToFormat(double x, int mantissaBits, int minExponent, int maxExponent) {
+/// |x| rounded to nearest (ties to even, or away from zero) in a binary
+/// float format with |mantissaBits| explicit fraction bits and exponents
+/// [minExponent, maxExponent] (below the minimum: subnormals); overflow gives
+/// infinity. Written with frexp and ldexp, apart from the backends' bit
+/// manipulation.
+double roundToFormat(double x, int mantissaBits, int minExponent, int maxExponent,
+                     bool tiesAway = false) {
   if (!std::isfinite(x) || x == 0)
     return x;
   int exponent;
   std::frexp(x, &exponent); // x = m * 2^exponent, 0.5 <= |m| < 1
   int unitExponent = std::max(exponent - 1, minExponent) - mantissaBits;
-  double rounded = std::ldexp(std::nearbyint(std::ldexp(x, -unitExponent)), unitExponent);
+  double units = std::ldexp(x, -unitExponent);
+  double rounded = std::ldexp(tiesAway ? std::round(units) : std::nearbyint(units), unitExponent);
   if (std::fabs(rounded) >= std::ldexp(1.0, maxExponent + 1))
     return std::copysign(INFINITY, x);
   return rounded;
@@ -178,7 +182,29 @@ public:
   }
 
 private:
-  const RefTensor &in(Value value) { return values.find(value)->second; }
+  const RefTensor &in(Value value) {
+    auto rounded = tf32Operands.find(value);
+    return rounded != tf32Operands.end() ? rounded->second : values.find(value)->second;
+  }
+
+  /// While an op marked dl.tf32 runs, its matrix operands (0 and 1) as it
+  /// reads them. A value a float32 backend made may sit on the other side
+  /// of a TF32 rounding boundary than the exact one: probes flip it as they
+  /// do 16-bit roundings.
+  void roundTf32Operands(Operation *op) {
+    tf32Operands.clear();
+    if (!op->hasAttr(precision::kTf32Attr))
+      return;
+    for (unsigned i = 0; i < 2 && i < op->getNumOperands(); ++i) {
+      Value v = op->getOperand(i);
+      if (tf32Operands.count(v) || !cast<ShapedType>(v.getType()).getElementType().isF32())
+        continue;
+      RefTensor t = values.find(v)->second;
+      for (double &x : t.data)
+        x = roundToTf32(beforeNarrowRounding(x));
+      tf32Operands[v] = std::move(t);
+    }
+  }
   const RefTensor *optional(Value value) { return value ? &in(value) : nullptr; }
 
   LogicalResult define(Operation *op, RefTensor result) {
@@ -201,7 +227,7 @@ private:
     if (result.integer || !(element.isF16() || element.isBF16()))
       return;
     for (double &v : result.data)
-      v = roundTo(element, beforeSixteenBitRounding(v));
+      v = roundTo(element, beforeNarrowRounding(v));
   }
 
   LogicalResult defineAll(Operation *op, std::vector<RefTensor> results) {
@@ -217,6 +243,13 @@ private:
   }
 
   LogicalResult execute(Operation *op) {
+    roundTf32Operands(op);
+    LogicalResult done = executeOp(op);
+    tf32Operands.clear();
+    return done;
+  }
+
+  LogicalResult executeOp(Operation *op) {
     using namespace dl;
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
         .Case([&](WeightOp weight) -> LogicalResult {
@@ -545,6 +578,7 @@ private:
   const EvalOptions &options;
   ParamMap *updates;
   llvm::DenseMap<Value, RefTensor> values;
+  llvm::DenseMap<Value, RefTensor> tf32Operands; // roundTf32Operands
   std::optional<RoundingProbe> probe;
 };
 } // namespace
@@ -555,6 +589,10 @@ FailureOr<std::vector<RefTensor>> dlc::ref::evaluate(func::FuncOp function,
                                                      const EvalOptions &options,
                                                      ParamMap *updates) {
   return Interpreter(params, options, updates).run(function, arguments);
+}
+
+double dlc::ref::roundToTf32(double x) {
+  return roundToFormat(x, 10, -126, 127, /*tiesAway=*/true);
 }
 
 double dlc::ref::roundTo(Type to, double x) {

@@ -42,4 +42,9 @@ mlir::FailureOr<std::vector<RefTensor>> evaluate(mlir::func::FuncOp function,
 /// nearest, ties to even, overflow to infinity; f64: itself).
 double roundTo(mlir::Type to, double x);
 
+/// |x| rounded to TF32 (10 fraction bits, f32's exponents) to nearest with
+/// ties away from zero, as PTX's cvt.rna.tf32.f32: what an op marked
+/// dl.tf32 reads its matrix operands as (PrecisionPolicy.h).
+double roundToTf32(double x);
+
 } // namespace dlc::ref

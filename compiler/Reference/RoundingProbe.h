@@ -82,10 +82,11 @@ inline double approximated(double value) {
 /// rounding before the 16-bit one explained).
 constexpr double kSixteenBitRoundings = 16;
 
-/// |value| before the program rounds it to 16 bits, as a float32 backend
-/// computed it: itself, or moved by kSixteenBitRoundings under a probe
-/// (all of them, so that a pair of probes flips every value that close).
-inline double beforeSixteenBitRounding(double value) {
+/// |value| before the program rounds it to 16 bits (or a dl.tf32 product
+/// reads it as TF32), as a float32 backend computed it: itself, or moved by
+/// kSixteenBitRoundings under a probe (all of them, so that a pair of probes
+/// flips every value that close).
+inline double beforeNarrowRounding(double value) {
   return detail::activeProbe ? detail::activeProbe->perturbFully(value, kSixteenBitRoundings) : value;
 }
 

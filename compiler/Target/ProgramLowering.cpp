@@ -4,9 +4,11 @@
 #include "compiler/Analysis/KernelCost.h"
 #include "compiler/Codegen/CUDA/CudaEmitter.h"
 #include "compiler/Kernels/KernelRegistry.h"
+#include "compiler/Transforms/PrecisionPolicy.h"
 #include "dialects/DL/DLOps.h"
-#include "runtime/utf8.h"
 #include "runtime/bundle.h"
+#include "runtime/tf32.h"
+#include "runtime/utf8.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/Support/raw_ostream.h"
@@ -625,8 +627,10 @@ std::string locationText(Location loc) {
 /// Where |group|'s CUDA kernel computes: tensor cores when its emitter
 /// used them, the f64 units for a chain computing in f64.
 fb::ComputeUnit computeUnitOf(dl::FusedOp group, const KernelCode &code) {
-  if (code.tensorCores)
+  if (code.tensorCores == cuda::TensorCores::k16Bit)
     return fb::ComputeUnit::tensor_16bit;
+  if (code.tensorCores == cuda::TensorCores::kTf32)
+    return fb::ComputeUnit::tensor_tf32;
   bool f64 = false;
   group.getBody().walk([&](Operation *op) {
     for (Type t : op->getResultTypes())
@@ -653,6 +657,9 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
         for (NamedAttribute a : rec.op->getAttrs())
           if (!a.getName().strref().starts_with("dl.")) // the passes' records, not op attributes
             appendAttr(fbb, a.getName().strref(), a.getValue(), attrs);
+      // A decision the runtime's routines keep (the CPU rounds the operands).
+      if (k.fused && rec.op->hasAttr(precision::kTf32Attr))
+        appendAttr(fbb, rt::kTf32OpAttr, UnitAttr::get(rec.op->getContext()), attrs);
       fb::OpKind kind = k.fused ? *kernels::opKindOf(rec.op) : fb::OpKind::copy;
       std::vector<uint32_t> in(rec.inputs.begin(), rec.inputs.end());
       std::vector<uint32_t> out(rec.outputs.begin(), rec.outputs.end());

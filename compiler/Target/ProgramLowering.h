@@ -25,7 +25,7 @@ struct KernelCode {
   std::vector<int> zeroedResults; // indices into the group's results
   int64_t scratchBytes = 0;        // a Temp buffer passed after the results
   bool zeroedScratch = false;      // zeroed before each launch
-  bool tensorCores = false;         // CudaKernel's: for the kernel's cost
+  cuda::TensorCores tensorCores = cuda::TensorCores::kNone; // CudaKernel's: for the kernel's cost
   double efficiency = 0;
   int64_t globalAtomics = 0;
   /// Set when a library routine runs the group: no source, no images.

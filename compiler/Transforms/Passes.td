@@ -46,11 +46,13 @@ def SelectPrecisionPass : Pass<"dlc-select-precision", "mlir::ModuleOp"> {
     inserted where a value changes type; parameters stay f32 master weights
     and function signatures keep their types. Each op records what it runs
     in and why as `dl.precision` (`dlc compile --emit=precision`). Under
-    `fp32` nothing changes but the records.
+    `fp32` nothing changes but the records. Under `tf32` every value stays
+    f32, and conv2d, dense and their gradients are marked `dl.tf32`: their
+    matrix operands are rounded to TF32 where they are read (tensor cores).
   }];
   let options = [
     Option<"policy", "policy", "std::string", /*default=*/"\"\"",
-           "fp32, mixed_fp16 or mixed_bf16; default: the training setup's (fp32 without one)">,
+           "fp32, mixed_fp16, mixed_bf16 or tf32; default: the training setup's (fp32 without one)">,
   ];
   let dependentDialects = ["::dlc::dl::DLDialect"];
 }

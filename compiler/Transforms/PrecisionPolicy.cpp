@@ -23,15 +23,15 @@ constexpr const char *kWindow = "a pool: follows its input; sums and maxima are 
 constexpr const char *kView = "moves or selects elements: follows its input";
 
 constexpr Rule kRules[] = {
-    {"conv2d", O::kLow, R::kLikeOperands, kProduct},
-    {"dense", O::kLow, R::kLikeOperands, kProduct},
+    {"conv2d", O::kLow, R::kLikeOperands, kProduct, /*tf32=*/true},
+    {"dense", O::kLow, R::kLikeOperands, kProduct, /*tf32=*/true},
     {"lstm", O::kLow, R::kLikeOperands,
      "its gate products take 16-bit operands with f32 accumulation; the cell state stays f32 "
      "inside the op"},
-    {"conv2d_grad_input", O::kLow, R::kLikeOperands, kProduct},
-    {"dense_grad_input", O::kLow, R::kLikeOperands, kProduct},
-    {"conv2d_grad_kernel", O::kLow, R::kF32, kWeightGradient},
-    {"dense_grad_kernel", O::kLow, R::kF32, kWeightGradient},
+    {"conv2d_grad_input", O::kLow, R::kLikeOperands, kProduct, /*tf32=*/true},
+    {"dense_grad_input", O::kLow, R::kLikeOperands, kProduct, /*tf32=*/true},
+    {"conv2d_grad_kernel", O::kLow, R::kF32, kWeightGradient, /*tf32=*/true},
+    {"dense_grad_kernel", O::kLow, R::kF32, kWeightGradient, /*tf32=*/true},
     {"lstm_grad", O::kLow, R::kFirstLikeOperands,
      "backpropagation through the gate products with 16-bit operands; the input gradient "
      "follows them, the parameter gradients are accumulated and stored in f32"},
@@ -102,7 +102,8 @@ Type lowType(MLIRContext *context, dl::Precision policy) {
   switch (policy) {
   case dl::Precision::mixed_fp16: return b.getF16Type();
   case dl::Precision::mixed_bf16: return b.getBF16Type();
-  case dl::Precision::fp32: break;
+  case dl::Precision::fp32:
+  case dl::Precision::tf32: break;
   }
   return b.getF32Type();
 }

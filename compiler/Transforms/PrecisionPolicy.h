@@ -39,6 +39,9 @@ struct Rule {
   Operands operands;
   Results results;
   const char *why;
+  /// Under the policy tf32: the op's two matrix operands are rounded to TF32
+  /// where it reads them (kTf32Attr).
+  bool tf32 = false;
 };
 
 /// Every rule, one per op that computes (not dl.weight, dl.cast, dl.zeros,
@@ -51,6 +54,18 @@ extern const Rule kUnlistedRule;
 
 /// The 16-bit type of |policy| (f32 for fp32).
 mlir::Type lowType(mlir::MLIRContext *context, dl::Precision policy);
+
+/// Under the policy tf32, dlc-select-precision marks each rule.tf32 op with
+/// this unit attribute. Its contract, which every backend and the reference
+/// evaluator keep: the op's operands 0 and 1 (the matrix product's, never a
+/// bias) are rounded to TF32 where the op reads them (8-bit exponent, 10-bit
+/// mantissa, to nearest with ties away from zero: PTX's cvt.rna.tf32.f32),
+/// their products summed in f32. Values stay f32 in memory: the rounding is
+/// what lets a GPU run the product on tensor cores (PyTorch's allow_tf32).
+constexpr const char *kTf32Attr = "dl.tf32";
+constexpr const char *kTf32Product =
+    "a matrix product under tf32: f32 operands rounded to TF32 where it reads them (tensor cores "
+    "on the GPU), summed and stored in f32 (PyTorch's allow_tf32)";
 
 /// The attribute dlc-select-precision leaves on each op: why it runs in its
 /// types (its rule's `why`, or kBoundaryCast on the casts it inserts).

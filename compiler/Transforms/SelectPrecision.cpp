@@ -14,6 +14,7 @@
 #include "compiler/Transforms/PrecisionPolicy.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringExtras.h"
 
 namespace dlc {
 #define GEN_PASS_DEF_SELECTPRECISIONPASS
@@ -68,7 +69,7 @@ struct SelectPrecisionPass : dlc::impl::SelectPrecisionPassBase<SelectPrecisionP
       std::optional<dl::Precision> p = dl::symbolizePrecision(policy);
       if (!p) {
         module.emitError("dlc-select-precision: unknown policy '")
-            << policy << "' (policies: fp32, mixed_fp16, mixed_bf16)";
+            << policy << "' (policies: " << llvm::join(dl::precisionPolicies(), ", ") << ")";
         return signalPassFailure();
       }
       chosen = *p;
@@ -143,7 +144,11 @@ struct SelectPrecisionPass : dlc::impl::SelectPrecisionPassBase<SelectPrecisionP
           r.setType(withElement(r.getType(), t));
           ++index;
         }
-        op->setAttr(precision::kPrecisionAttr, StringAttr::get(context, rule.why));
+        bool tf32 = chosen == dl::Precision::tf32 && rule.tf32;
+        if (tf32)
+          op->setAttr(precision::kTf32Attr, UnitAttr::get(context));
+        op->setAttr(precision::kPrecisionAttr,
+                    StringAttr::get(context, tf32 ? precision::kTf32Product : rule.why));
       }
     });
     if (!ok)

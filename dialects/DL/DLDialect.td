@@ -53,7 +53,7 @@ def DL_InitializerAttr : EnumAttr<DL_Dialect, DL_InitializerEnum, "init">;
 
 def DL_PrecisionEnum : I32EnumAttr<"Precision", "numeric precision policy", [
     I32EnumAttrCase<"fp32", 0>, I32EnumAttrCase<"mixed_fp16", 1>,
-    I32EnumAttrCase<"mixed_bf16", 2>]> {
+    I32EnumAttrCase<"mixed_bf16", 2>, I32EnumAttrCase<"tf32", 3>]> {
   let cppNamespace = "::dlc::dl";
   let genSpecializedAttr = 0;
 }

@@ -4,6 +4,8 @@
 #include "runtime/cpu/elementwise.h"
 #include "runtime/float16.h"
 #include "runtime/numerics.h"
+#include "runtime/op_attrs.h"
+#include "runtime/tf32.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -114,11 +116,13 @@ public:
   /// routines compute in f32, so each gets an f32 copy in the staging area,
   /// filled before the call (what it reads) and rounded back after it (what
   /// it writes): conversion at kernel boundaries, rounding where the
-  /// program's types say.
+  /// program's types say. So does each f32 matrix operand of a product
+  /// marked tf32, read as a copy rounded to TF32.
   struct Staged {
     uint32_t buffer;
     uint64_t offset; // in the staging area
     bool read, written;
+    bool tf32 = false; // an f32 matrix operand of a tf32 product: read rounded (tf32.h)
   };
 
   /// A converting load: an unstored buffer a float cast makes from |source|
@@ -131,12 +135,41 @@ public:
   };
   std::map<uint32_t, ConvertingLoad> convertingLoads_;
 
-  std::vector<Staged> stagedBuffers(const std::vector<const fb::Op *> &ops, uint64_t *bytes) {
+  std::vector<Staged> stagedBuffers(const std::vector<const fb::Op *> &ops, uint64_t *bytes,
+                                    Status *status) {
     std::vector<Staged> staged;
     *bytes = 0;
     if (ops.size() == 1 && ops[0]->kind() == fb::OpKind::cast) // converts by itself
       return staged;
+    // The TF32 copies serve every op of the call, so only the tf32 product
+    // may use those buffers: anything else would read rounded values.
+    std::map<uint32_t, int> tf32Reads, uses;
+    for (const fb::Op *op : ops) {
+      for (uint32_t i = 0; op->inputs() && i < op->inputs()->size(); ++i) {
+        uint32_t b = op->inputs()->Get(i);
+        ++uses[b];
+        if (i < 2 && hasAttr(*op, kTf32OpAttr) && views_[b].dtype == DType::kF32 &&
+            !convertingLoads_.count(b))
+          ++tf32Reads[b];
+      }
+      if (op->outputs())
+        for (uint32_t o : *op->outputs())
+          ++uses[o];
+    }
+    for (const auto &[b, reads] : tf32Reads)
+      if (uses[b] != reads) {
+        *status = DLC_MAKE_STATUS(StatusCode::kInternal,
+                                  "a TF32 operand (buffer " + std::to_string(b) +
+                                      ") is also used unrounded in the same CPU call");
+        return staged;
+      }
+    for (const auto &[b, reads] : tf32Reads) {
+      staged.push_back({b, *bytes, true, false, true});
+      *bytes += (uint64_t(views_[b].numel()) * sizeof(float) + 63) / 64 * 64;
+    }
     auto note = [&](uint32_t b, bool read) {
+      if (tf32Reads.count(b))
+        return;
       const TensorView &v = views_[b];
       bool load = convertingLoads_.count(b) > 0;
       if ((!load && v.dtype != DType::kF16 && v.dtype != DType::kBF16) || (load && !read))
@@ -194,7 +227,9 @@ public:
     uint64_t stagingBytes = 0;
     for (size_t c = 0; c < callOps.size(); ++c) {
       uint64_t bytes;
-      staging[c] = stagedBuffers(callOps[c], &bytes);
+      Status status = okStatus();
+      staging[c] = stagedBuffers(callOps[c], &bytes, &status);
+      DLC_RETURN_IF_ERROR(status, "kernel '" + callKernels[c]->name()->str() + "'");
       stagingBytes = std::max(stagingBytes, bytes);
     }
     if (stagingBytes) {
@@ -224,10 +259,13 @@ public:
         call = [](const RunOptions &) { return okStatus(); };
       std::vector<std::pair<TensorView, TensorView>> widen, narrow; // (from, to)
       std::vector<std::tuple<TensorView, DType, TensorView>> rounded; // converting loads
+      std::vector<std::pair<TensorView, TensorView>> tf32; // (from, to)
       for (size_t i = 0; i < staging[c].size(); ++i) {
         const Staged &s = staging[c][i];
         auto load = convertingLoads_.find(s.buffer);
-        if (load != convertingLoads_.end() && s.read)
+        if (s.tf32)
+          tf32.push_back({originals[i], views_[s.buffer]});
+        else if (load != convertingLoads_.end() && s.read)
           rounded.push_back({views_[load->second.source], load->second.type, views_[s.buffer]});
         else if (originals[i].data && s.read)
           widen.push_back({originals[i], views_[s.buffer]});
@@ -237,10 +275,13 @@ public:
       }
       DLC_RETURN_IF_ERROR(built, "kernel '" + k->name()->str() + "', op " +
                                      fb::EnumNameOpKind(callOps[c].front()->kind()));
-      if (!widen.empty() || !narrow.empty() || !rounded.empty())
-        call = [call = std::move(call), widen, narrow, rounded](const RunOptions &options) {
+      if (!widen.empty() || !narrow.empty() || !rounded.empty() || !tf32.empty())
+        call = [call = std::move(call), widen, narrow, rounded, tf32](const RunOptions &options) {
           for (const auto &[from, to] : widen)
             convertFloats(from, to);
+          for (const auto &[from, to] : tf32)
+            roundToTf32(static_cast<const float *>(from.data), static_cast<float *>(to.data),
+                        from.numel());
           for (const auto &[from, type, to] : rounded)
             roundFloats(from, type, to);
           DLC_RETURN_IF_ERROR(call(options), "");

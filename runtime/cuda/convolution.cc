@@ -3,6 +3,7 @@
 
 #include "runtime/cuda/library_call.h"
 #include "runtime/float16.h"
+#include "runtime/tf32.h"
 
 #include <vector>
 
@@ -66,10 +67,11 @@ Status parseConvolution(const fb::LibraryCall &call, const fb::Program &program,
     DLC_RETURN_IF_ERROR(r.integer(name, 1, kIntLimit, field), "");
   DLC_RETURN_IF_ERROR(r.integer("pad_h", 0, c.dilationH * (c.r - 1), &c.padH), "");
   DLC_RETURN_IF_ERROR(r.integer("pad_w", 0, c.dilationW * (c.s - 1), &c.padW), "");
-  int64_t bias = 0, deterministic = 0;
+  int64_t bias = 0, deterministic = 0, tf32 = 0;
   DLC_RETURN_IF_ERROR(r.integer("bias", 0, 1, &bias), "");
   DLC_RETURN_IF_ERROR(r.integer("deterministic", 0, 1, &deterministic), "");
-  c.bias = bias, c.deterministic = deterministic;
+  DLC_RETURN_IF_ERROR(r.integer("tf32", 0, 1, &tf32), "");
+  c.bias = bias, c.deterministic = deterministic, c.tf32 = tf32;
   const std::string direction = r.text("direction"), epilogue = r.text("epilogue");
   bool known = false;
   for (ConvolutionDirection d :
@@ -116,6 +118,8 @@ Status parseConvolution(const fb::LibraryCall &call, const fb::Program &program,
   if (!isLibraryFloat(c.type) || r.type(c.filter) != c.type || r.type(c.output) != c.type ||
       (c.bias && r.type(c.biasBuffer) != c.type))
     return r.invalid("its tensors must hold one type of f32, f16 or bf16");
+  if (c.tf32 && c.type != DType::kF32)
+    return r.invalid("tf32 rounds f32 operands: its tensors must hold f32");
   DLC_RETURN_IF_ERROR(r.checkElements(c.input, uint64_t(c.inputElements()), "the input"), "");
   DLC_RETURN_IF_ERROR(r.checkElements(c.filter, uint64_t(c.filterElements()), "the filter"), "");
   DLC_RETURN_IF_ERROR(r.checkElements(c.output, uint64_t(c.outputElements()), "the output"), "");
@@ -138,6 +142,9 @@ void referenceConvolution(const ConvolutionCall &c, const ConvolutionBuffers<voi
     w = toFloats(c.type, b.filter, c.filterElements());
   if (!forward)
     y = toFloats(c.type, b.output, c.outputElements());
+  if (c.tf32) // the direction's two operands
+    for (std::vector<float> *operand : {&x, &w, &y})
+      roundToTf32(operand->data(), operand->data(), int64_t(operand->size()));
   std::vector<float> result(size_t(forward ? c.outputElements() : gradInput ? c.inputElements()
                                                                              : c.filterElements()),
                             0.0f);

@@ -14,13 +14,14 @@
 //   direction grad_kernel: dw = d conv / d w, given x and dy    args x, dy, dw, scratch
 //
 // The bias is [k] (forward only, when bias is 1); the epilogue is none or
-// relu (forward only). Products and sums run in f32 (never TF32), and each
-// result is rounded once to the type. The scratch is the call's own: at
+// relu (forward only). Products and sums run in f32 (with tf32 1, the two
+// operands the direction reads are f32 rounded to TF32 first:
+// runtime/tf32.h), and each result is rounded once to the type. The scratch is the call's own: at
 // least the filter's bytes, which the GPU fills with the filter in cuDNN's
 // [k, r, s, c] layout; its contents before and after are undefined. With
 // deterministic 1, every algorithm sums in an order fixed for its shape.
 // The descriptor's ints: n, h, w, c, k, r, s, p, q, stride_h, stride_w,
-// pad_h, pad_w, dilation_h, dilation_w, bias, deterministic; texts:
+// pad_h, pad_w, dilation_h, dilation_w, bias, deterministic, tf32; texts:
 // direction, epilogue.
 //
 // The GPU runs it with cuDNN (cudnn.h), the emulation with
@@ -47,6 +48,7 @@ struct ConvolutionCall {
   int64_t p = 0, q = 0;               // the output's height and width
   int64_t strideH = 1, strideW = 1, padH = 0, padW = 0, dilationH = 1, dilationW = 1;
   bool bias = false, deterministic = false;
+  bool tf32 = false; // f32 operands read rounded to TF32 (runtime/tf32.h)
   ConvolutionEpilogue epilogue = ConvolutionEpilogue::kNone;
   DType type = DType::kF32;
   /// The program's buffers by role, whichever the direction computes: the

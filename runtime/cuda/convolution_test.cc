@@ -44,7 +44,8 @@ LibraryCallSpec call() {
            {"dilation_h", 1},
            {"dilation_w", 1},
            {"bias", 1},
-           {"deterministic", 0}},
+           {"deterministic", 0},
+           {"tf32", 0}},
           {{"direction", "forward"}, {"epilogue", "relu"}},
           {{1, 5, 5, 2}, {3, 3, 2, 4}, {4}, {1, 3, 3, 4}, {72}},
           std::vector<fb::DType>(5, fb::DType::F32),
@@ -86,6 +87,7 @@ TEST(ConvolutionContract, RefusesWhatTheContractDoesNotAllow) {
   auto has = missing;
   EXPECT_EQ(has(refusal([](Call &c) { c.library = fb::Library::cublas; }), "is not one this runtime runs"), "");
   EXPECT_EQ(has(refusal([](Call &c) { c.drop("deterministic"); }), "no integer 'deterministic'"), "");
+  EXPECT_EQ(has(refusal([](Call &c) { c.drop("tf32"); }), "no integer 'tf32'"), "");
   EXPECT_EQ(has(refusal([](Call &c) { c.set("stride_h", 0); }), "'stride_h' is 0, outside"), "");
   // Padding beyond the dilated window: cuDNN's output would differ.
   EXPECT_EQ(has(refusal([](Call &c) { c.set("pad_w", 3); }), "'pad_w' is 3, outside [0, 2]"), "");
@@ -122,6 +124,30 @@ TEST(ConvolutionContract, TheReferenceComputesAForwardByHand) {
   referenceConvolution(c, {x, w, y, bias, scratch});
   // Before the bias: [-4, -4, -4, 3; -7, -4, -4, 6]; +3.5 then relu.
   EXPECT_EQ(std::vector<float>(y, y + 8), (std::vector<float>{0, 0, 0, 6.5f, 0, 0, 0, 9.5f}));
+}
+
+TEST(ConvolutionContract, Tf32RoundsTheTwoOperandsEachDirectionReads) {
+  // 1x1 everything: each direction is one product of its two operands. 1 +
+  // 2^-11 ties up to 1 + 2^-10 in TF32 (away from zero); 1 + 2^-12 rounds
+  // down to 1.
+  ConvolutionCall c;
+  c.n = c.h = c.w = c.c = c.k = c.r = c.s = c.p = c.q = 1;
+  c.tf32 = true;
+  const float tie = 1 + 0x1p-11f, low = 1 + 0x1p-12f, up = 1 + 0x1p-10f;
+  float x = tie, w = low, y = 0, scratch = 0;
+  referenceConvolution(c, {&x, &w, &y, nullptr, &scratch});
+  EXPECT_EQ(y, up);
+  c.direction = ConvolutionDirection::kGradInput;
+  y = low, w = tie;
+  referenceConvolution(c, {&x, &w, &y, nullptr, &scratch});
+  EXPECT_EQ(x, up);
+  c.direction = ConvolutionDirection::kGradKernel;
+  x = tie, y = tie;
+  referenceConvolution(c, {&x, &w, &y, nullptr, &scratch});
+  EXPECT_EQ(w, up * up);
+  c.tf32 = false;
+  referenceConvolution(c, {&x, &w, &y, nullptr, &scratch});
+  EXPECT_EQ(w, tie * tie);
 }
 
 /// The sum of a[i] b[i], in f64.

@@ -125,7 +125,9 @@ Status CublasLt::plan(const MatmulCall &call, PlanPtr *out) const {
   // Column-major D^T[n, m] = op(B)^T[n, k] op(A)^T[k, m] (cublaslt.h).
   const cublasOperation_t opA = call.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t opB = call.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
-  DLC_CUBLASLT_CHECK(s, s.cublasLtMatmulDescCreate(&plan->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F),
+  // TF32 tensor cores only where the program's precision policy allows them.
+  const cublasComputeType_t compute = call.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  DLC_CUBLASLT_CHECK(s, s.cublasLtMatmulDescCreate(&plan->desc, compute, CUDA_R_32F),
                      "cublasLtMatmulDescCreate");
   DLC_CUBLASLT_CHECK(s, s.cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA, &opA, sizeof opA),
                      "cublasLtMatmulDescSetAttribute(TRANSA)");

@@ -49,6 +49,7 @@ struct cublasLtMatmulHeuristicResult_t {
 
 constexpr cublasStatus_t CUBLAS_STATUS_SUCCESS = 0;
 constexpr cublasComputeType_t CUBLAS_COMPUTE_32F = 68;
+constexpr cublasComputeType_t CUBLAS_COMPUTE_32F_FAST_TF32 = 77;
 constexpr cudaDataType CUDA_R_32F = 0;
 constexpr cudaDataType CUDA_R_16F = 2;
 constexpr cudaDataType CUDA_R_16BF = 14;

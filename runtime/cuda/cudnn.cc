@@ -181,9 +181,10 @@ Status Cudnn::plan(const ConvolutionCall &c, size_t workspaceBytes, PlanPtr *out
                                                        int(c.strideW), int(c.dilationH), int(c.dilationW),
                                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
                   "cudnnSetConvolution2dDescriptor");
-  // f32 in FMA math: cuDNN's default math allows TF32 from Ampere on.
-  const bool f32 = c.type == DType::kF32;
-  const cudnnMathType_t requested = f32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
+  // f32 in FMA math unless the call allows TF32: cuDNN's default math
+  // allows it from Ampere on (what PyTorch's allow_tf32 selects).
+  const bool f32 = c.type == DType::kF32 && !c.tf32;
+  const cudnnMathType_t requested = f32 ? CUDNN_FMA_MATH : c.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_TENSOR_OP_MATH;
   DLC_CUDNN_CHECK(s, s.cudnnSetConvolutionMathType(plan->conv, requested), "cudnnSetConvolutionMathType");
   constexpr int kCandidates = 16;
   cudnnConvolutionAlgoPerf_t found[kCandidates] = {};
@@ -207,7 +208,8 @@ Status Cudnn::plan(const ConvolutionCall &c, size_t workspaceBytes, PlanPtr *out
   }
   // The heuristic's order, best first: the first that runs, fits and (when
   // asked) sums in a fixed order. Its math type is the one it was ranked
-  // in, except that f32 stays in FMA math whatever cuDNN proposes.
+  // in, except that f32 without tf32 stays in FMA math whatever cuDNN
+  // proposes.
   for (int i = 0; i < count && i < kCandidates; ++i) {
     const cudnnConvolutionAlgoPerf_t &candidate = found[i];
     if (candidate.status != CUDNN_STATUS_SUCCESS || (c.deterministic && candidate.determinism != CUDNN_DETERMINISTIC))

@@ -12,8 +12,10 @@
 // (the source described by HWIO's strides), and grad_kernel computes into
 // the scratch, then transposes into the result. The bias and the relu of a
 // forward call run as cudnnAddTensor and cudnnActivationForward in place.
-// f32 convolutions run in FMA math (no TF32); f16 and bf16 on tensor cores,
-// summing in f32. The algorithm is cuDNN's heuristic's first that fits the
+// f32 convolutions run in FMA math, or in cuDNN's default math (TF32
+// tensor cores) when the call says tf32; f16 and bf16 on tensor cores,
+// summing in f32. How cuDNN reads f32 as TF32 is its own (rounded or
+// truncated): within one TF32 unit per operand of the contract's rounding. The algorithm is cuDNN's heuristic's first that fits the
 // workspace (and sums in a fixed order, for deterministic calls).
 //
 // The routine "lstm" (lstm.h) runs as cuDNN's RNN (v8 API: one layer,

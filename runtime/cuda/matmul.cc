@@ -4,6 +4,7 @@
 #include "runtime/cuda/library_call.h"
 
 #include "runtime/float16.h"
+#include "runtime/tf32.h"
 
 #include <cmath>
 #include <vector>
@@ -35,14 +36,15 @@ Status parseMatmul(const fb::LibraryCall &call, const fb::Program &program, Matm
     return r.invalid("routine '" + call.routine()->str() + "' is not one this runtime runs");
   // Each side below 2^31: cuBLASLt's sizes and leading dimensions.
   constexpr int64_t kSide = (int64_t(1) << 31) - 1;
-  int64_t transA = 0, transB = 0, bias = 0;
+  int64_t transA = 0, transB = 0, bias = 0, tf32 = 0;
   DLC_RETURN_IF_ERROR(r.integer("m", 1, kSide, &c.m), "");
   DLC_RETURN_IF_ERROR(r.integer("n", 1, kSide, &c.n), "");
   DLC_RETURN_IF_ERROR(r.integer("k", 1, kSide, &c.k), "");
   DLC_RETURN_IF_ERROR(r.integer("trans_a", 0, 1, &transA), "");
   DLC_RETURN_IF_ERROR(r.integer("trans_b", 0, 1, &transB), "");
   DLC_RETURN_IF_ERROR(r.integer("bias", 0, 1, &bias), "");
-  c.transA = transA, c.transB = transB, c.bias = bias;
+  DLC_RETURN_IF_ERROR(r.integer("tf32", 0, 1, &tf32), "");
+  c.transA = transA, c.transB = transB, c.bias = bias, c.tf32 = tf32;
   const std::string text = r.text("epilogue");
   bool known = false;
   for (MatmulEpilogue e : {MatmulEpilogue::kNone, MatmulEpilogue::kRelu, MatmulEpilogue::kGeluTanh})
@@ -62,6 +64,8 @@ Status parseMatmul(const fb::LibraryCall &call, const fb::Program &program, Matm
     return r.invalid("A and B must hold one type of f32, f16 or bf16");
   if (c.d != c.ab && c.d != DType::kF32)
     return r.invalid("D must hold A's type or f32");
+  if (c.tf32 && c.ab != DType::kF32)
+    return r.invalid("tf32 rounds f32 operands: A and B must hold f32");
   if (c.bias) {
     c.biasType = r.type(c.biasBuffer);
     if (c.biasType != c.d && c.biasType != DType::kF32)
@@ -79,13 +83,17 @@ Status parseMatmul(const fb::LibraryCall &call, const fb::Program &program, Matm
 
 void referenceMatmul(const MatmulCall &c, const void *a, const void *b, const void *bias, void *d) {
   std::vector<float> row(size_t(c.k));
+  auto operand = [&](const void *data, int64_t i) {
+    const float v = float(loadElement(c.ab, data, i));
+    return c.tf32 ? roundToTf32(v) : v;
+  };
   for (int64_t i = 0; i < c.m; ++i) {
     for (int64_t p = 0; p < c.k; ++p)
-      row[size_t(p)] = float(loadElement(c.ab, a, c.transA ? p * c.m + i : i * c.k + p));
+      row[size_t(p)] = operand(a, c.transA ? p * c.m + i : i * c.k + p);
     for (int64_t j = 0; j < c.n; ++j) {
       float sum = 0.0f;
       for (int64_t p = 0; p < c.k; ++p)
-        sum += row[size_t(p)] * float(loadElement(c.ab, b, c.transB ? j * c.k + p : p * c.n + j));
+        sum += row[size_t(p)] * operand(b, c.transB ? j * c.k + p : p * c.n + j);
       if (c.bias)
         sum += float(loadElement(c.biasType, bias, j));
       if (c.epilogue == MatmulEpilogue::kRelu)

@@ -8,10 +8,11 @@
 // A is [m, k] ([k, m] with trans_a), B is [k, n] ([n, k] with trans_b), bias
 // is [n] (a row added to every row of the product), D is [m, n]. A and B
 // hold one type (f32, f16 or bf16); D holds theirs or f32; bias holds D's
-// type or f32. Products and sums run in f32 (never TF32), the bias is added
-// and the epilogue (none, relu, or GELU in its tanh form) applied in f32,
-// and D is rounded once to its type. The descriptor's attributes: ints m,
-// n, k, trans_a, trans_b, bias (0 or 1); text epilogue. Its args: A, B,
+// type or f32. Products and sums run in f32 (with tf32, f32 A and B are read
+// rounded to TF32 first: runtime/tf32.h), the bias is added and the
+// epilogue (none, relu, or GELU in its tanh form) applied in f32, and D is
+// rounded once to its type. The descriptor's attributes: ints m, n, k,
+// trans_a, trans_b, bias, tf32 (0 or 1); text epilogue. Its args: A, B,
 // then bias when it has one, then D.
 //
 // The GPU runs it with cuBLASLt (cublaslt.h), the emulation with
@@ -35,6 +36,7 @@ struct MatmulCall {
   int64_t m = 0, n = 0, k = 0;
   bool transA = false, transB = false;
   bool bias = false;
+  bool tf32 = false; // f32 A and B read rounded to TF32 (runtime/tf32.h)
   MatmulEpilogue epilogue = MatmulEpilogue::kNone;
   DType ab = DType::kF32, d = DType::kF32, biasType = DType::kF32;
   /// The program's buffers: A, B, bias (when it has one), D.

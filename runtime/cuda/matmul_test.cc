@@ -26,7 +26,7 @@ using testing::missing;
 LibraryCallSpec call() {
   return {fb::Library::cublas,
           "matmul",
-          {{"m", 2}, {"n", 3}, {"k", 4}, {"trans_a", 0}, {"trans_b", 0}, {"bias", 1}},
+          {{"m", 2}, {"n", 3}, {"k", 4}, {"trans_a", 0}, {"trans_b", 0}, {"bias", 1}, {"tf32", 0}},
           {{"epilogue", "relu"}},
           {{2, 4}, {4, 3}, {3}, {2, 3}},
           std::vector<fb::DType>(4, fb::DType::F32),
@@ -69,6 +69,13 @@ TEST(MatmulContract, RefusesWhatTheContractDoesNotAllow) {
                     }),
                     "D must hold A's type or f32"),
             "");
+  EXPECT_EQ(missing(refusal([](C &c) { c.drop("tf32"); }), "no integer 'tf32'"), "");
+  EXPECT_EQ(missing(refusal([](C &c) {
+                      c.set("tf32", 1);
+                      c.types = std::vector<fb::DType>(4, fb::DType::BF16);
+                    }),
+                    "tf32 rounds f32 operands"),
+            "");
   // A product larger than its buffers: the routine would read past them.
   EXPECT_EQ(missing(refusal([](C &c) { c.set("k", 5); }), "A holds 32 bytes, not the 40 of its shape"), "");
   EXPECT_EQ(missing(refusal([](C &c) { c.shapes[2] = {4}; }), "the bias holds 16 bytes"), "");
@@ -104,6 +111,24 @@ TEST(MatmulContract, TheReferenceComputesTheContract) {
   c.epilogue = MatmulEpilogue::kGeluTanh;
   referenceMatmul(c, one, x1, nullptr, d);
   EXPECT_NEAR(d[0], 0.841192f, 1e-6f);
+}
+
+TEST(MatmulContract, Tf32RoundsBothOperandsToNearestTiesAway) {
+  // 1 + 2^-11 is a tie between TF32's 1 and 1 + 2^-10: away from zero. 1 +
+  // 2^-12 rounds down to 1. The sum of products stays in f32.
+  const float a[] = {1 + 0x1p-11f, 1 + 0x1p-12f}, b[] = {1, 1 + 0x1p-11f};
+  MatmulCall c = plain(1, 1, 2);
+  float d = 0;
+  referenceMatmul(c, a, b, nullptr, &d);
+  EXPECT_EQ(d, (1 + 0x1p-11f) + (1 + 0x1p-12f) * (1 + 0x1p-11f));
+  c.tf32 = true;
+  referenceMatmul(c, a, b, nullptr, &d);
+  EXPECT_EQ(d, (1 + 0x1p-10f) + 1 * (1 + 0x1p-10f));
+  MatmulCall parsed;
+  LibraryCallSpec spec = call();
+  spec.set("tf32", 1);
+  ASSERT_TRUE(testing::parseSpec<MatmulCall>(spec, parseMatmul, &parsed).ok());
+  EXPECT_TRUE(parsed.tf32);
 }
 
 TEST(MatmulContract, SixteenBitOperandsSumInF32AndRoundOnce) {

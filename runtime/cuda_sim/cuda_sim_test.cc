@@ -6,10 +6,12 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda_sim/cuda_sim.h"
 #include "runtime/cuda_sim/test_kernels.cuh"
+#include "runtime/tf32.h"
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -243,6 +245,46 @@ TEST(CudaSim, WmmaGemmMatchesFloat64AndCatchesLayoutBugs) {
                      p.a.as<__half>(), p.b.as<__half>(), p.bias.p(), p.c.p(), WmmaProblem::M,
                      WmmaProblem::N, WmmaProblem::K).ok());
   EXPECT_GT(p.error(bias), 0.1) << "code assuming a fragment layout went unnoticed";
+}
+
+// TF32 fragments (16x16x8): converted operands give the product of the
+// operands rounded to nearest (ties away) in TF32; unconverted ones are
+// truncated to TF32, as a tensor core reads them, which differs.
+TEST(CudaSim, WmmaTf32RoundsOperandsAsTheHardware) {
+  constexpr int M = 32, N = 16, K = 24;
+  FloatBuf a{randomFloats(size_t(M) * K, 21), "A"}, b{randomFloats(size_t(N) * K, 22), "B"};
+  FloatBuf c{size_t(M) * N, "C"};
+  auto truncated = [](float v) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    bits &= 0xffffe000u;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  };
+  auto product = [&](float (*round)(float)) {
+    std::vector<double> want(size_t(M) * N, 0.0);
+    for (int m = 0; m < M; ++m)
+      for (int n = 0; n < N; ++n)
+        for (int k = 0; k < K; ++k)
+          want[size_t(m) * N + n] +=
+              double(round(a.p()[size_t(m) * K + k])) * double(round(b.p()[size_t(n) * K + k]));
+    return want;
+  };
+  auto error = [&](const std::vector<double> &want) {
+    double e = 0;
+    for (size_t i = 0; i < want.size(); ++i)
+      e = std::max(e, std::abs(double(c.p()[i]) - want[i]));
+    return e;
+  };
+  const std::vector<double> rounded = product([](float v) { return dlc::rt::roundToTf32(v); });
+  const std::vector<double> cut = product(+truncated);
+  const dim3 grid(N / 16, M / 16), warp(32);
+  ASSERT_TRUE(launch("wmma_gemm_tf32", wmma_gemm_tf32, grid, warp, 0, a.p(), b.p(), c.p(), M, N, K, 1).ok());
+  EXPECT_LT(error(rounded), 1e-5);
+  EXPECT_GT(error(cut), 1e-4) << "the rounding was not to nearest";
+  ASSERT_TRUE(launch("wmma_gemm_tf32", wmma_gemm_tf32, grid, warp, 0, a.p(), b.p(), c.p(), M, N, K, 0).ok());
+  EXPECT_LT(error(cut), 1e-5);
+  EXPECT_GT(error(rounded), 1e-4) << "unconverted operands were not truncated";
 }
 
 TEST(CudaSim, WmmaMisuseIsAnError) {

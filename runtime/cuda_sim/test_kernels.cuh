@@ -266,3 +266,28 @@ extern "C" __global__ void wmma_bias_layout_bug(const __half *A, const __half *B
   nvcuda::wmma::store_matrix_sync(C + (long long)blockIdx.y * 16 * N + blockIdx.x * 16, acc, N,
                                   nvcuda::wmma::mem_row_major);
 }
+
+// (w''') TF32: one warp per 16x16 tile of C = A B from f32 A [M, K]
+// row-major and B stored as [N, K] (col_major), 16x16x8 fragments. With
+// |convert| the fragments' elements are rounded by __float_to_tf32 as the
+// API asks; without, the tensor core reads the operands' TF32 bits alone.
+extern "C" __global__ void wmma_gemm_tf32(const float *A, const float *B, float *C, int M, int N, int K,
+                                          int convert) {
+  using namespace nvcuda;
+  wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> a;
+  wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major> b;
+  wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc;
+  wmma::fill_fragment(acc, 0.0f);
+  for (int k = 0; k < K; k += 8) {
+    wmma::load_matrix_sync(a, A + (long long)blockIdx.y * 16 * K + k, K);
+    wmma::load_matrix_sync(b, B + (long long)blockIdx.x * 16 * K + k, K);
+    if (convert) {
+      for (int i = 0; i < a.num_elements; ++i)
+        a.x[i] = wmma::__float_to_tf32(a.x[i]);
+      for (int i = 0; i < b.num_elements; ++i)
+        b.x[i] = wmma::__float_to_tf32(b.x[i]);
+    }
+    wmma::mma_sync(acc, a, b, acc);
+  }
+  wmma::store_matrix_sync(C + (long long)blockIdx.y * 16 * N + blockIdx.x * 16, acc, N, wmma::mem_row_major);
+}

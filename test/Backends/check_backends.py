@@ -688,7 +688,7 @@ def main():
     parser.add_argument("--rtol", type=float, default=1e-4)
     parser.add_argument("--precision", default="",
                         help="compile and run every case under this policy (fp32, mixed_fp16, "
-                             "mixed_bf16; default: each case's own)")
+                             "mixed_bf16, tf32; default: each case's own)")
     parser.add_argument("--deterministic", action="store_true",
                         help="compile and run every case with --deterministic, and run each backend "
                              "twice (the emulation in another block order): the bits must agree")

@@ -620,6 +620,10 @@ def random_model(catalog_data, seed):
     # Half the models train under a mixed precision policy (drawn apart).
     model.precision = random.Random("precision:%s" % seed).choice(
         ["", "", "mixed_bf16", "mixed_fp16"])
+    # A quarter of the others train under tf32 (drawn apart, so that the
+    # mixed policies keep their seeds).
+    if not model.precision and random.Random("tf32:%s" % seed).random() < 0.25:
+        model.precision = "tf32"
     # A float32 image as the first input gets data transforms now and then,
     # which the training step applies (drawn apart). The step's comparison
     # allows for its own rounding response (check_backends: the step's

@@ -1,6 +1,7 @@
 // RUN: dlc-opt %s --split-input-file --dlc-select-precision="policy=mixed_bf16" | FileCheck %s
 // RUN: dlc-opt %s --split-input-file --dlc-select-precision="policy=mixed_fp16" | FileCheck %s --check-prefix=FP16
 // RUN: dlc-opt %s --split-input-file --dlc-select-precision="policy=fp32" | FileCheck %s --check-prefix=FP32
+// RUN: dlc-opt %s --split-input-file --dlc-select-precision="policy=tf32" | FileCheck %s --check-prefix=TF32
 
 // Tests that a matrix product reads its input and its f32 master weight
 // through casts to bf16, that softmax runs in f32 behind a cast back, and
@@ -21,6 +22,13 @@
 // FP32: dl.dense {{.*}}dl.precision{{.*}} : (tensor<4x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
 // FP32-NOT: dl.cast
 // FP32: return
+// Under tf32 nothing is cast either: the product is marked to read its f32
+// operands as TF32, softmax is not.
+// TF32-LABEL: func.func @dense_softmax
+// TF32-NOT: dl.cast
+// TF32: dl.dense {{.*}}{dl.precision = "a matrix product under tf32{{.*}}", dl.tf32} : (tensor<4x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
+// TF32-NOT: dl.tf32
+// TF32: return
 module {
   dl.param @"d/kernel" : tensor<8x3xf32> init glorot_uniform
   func.func @dense_softmax(%x: tensor<4x8xf32>) -> tensor<4x3xf32> {
@@ -69,6 +77,13 @@ module {
 // CHECK: dl.dense_grad_kernel {{.*}} : (tensor<4x8xbf16>, tensor<4x3xbf16>) -> tensor<8x3xf32>
 // CHECK: dl.bias_grad {{.*}} : (tensor<4x3xbf16>) -> tensor<3xf32>
 // CHECK: dl.lstm_grad {{.*}} -> (tensor<2x5x4xbf16>, tensor<4x8xf32>, tensor<2x8xf32>, tensor<8xf32>)
+// Under tf32 both dense gradients read TF32; bias_grad (a sum) and the LSTM
+// (its gate products stay f32 under tf32) do not.
+// TF32-LABEL: func.func @gradients
+// TF32: dl.dense_grad_kernel {{.*}}dl.tf32{{.*}} : (tensor<4x8xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
+// TF32: dl.dense_grad_input {{.*}}dl.tf32
+// TF32-NOT: dl.tf32
+// TF32: return
 module {
   func.func @gradients(%x: tensor<4x8xf32>, %dy: tensor<4x3xf32>, %s: tensor<2x5x4xf32>, %k: tensor<4x8xf32>, %r: tensor<2x8xf32>, %b: tensor<8xf32>, %sdy: tensor<2x2xf32>) -> (tensor<8x3xf32>, tensor<3xf32>, tensor<2x5x4xf32>, tensor<4x8xf32>) {
     %dk = dl.dense_grad_kernel %x, %dy : (tensor<4x8xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>

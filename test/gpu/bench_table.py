@@ -2,7 +2,8 @@
 """The GPU check's benchmark table: one row per JSON line of ROWS (written by
 run.sh's bench phase: dlc-rt bench --json or bench/peer_torch.py, each with
 "model", "system", "precision" and "mode" added), the ratio of each row's
-samples/s to dlc's at the same model, mode and precision (fp32 for tf32),
+samples/s to dlc's at the same model, mode and precision (dlc's fp32 where
+it has no row of that precision),
 the peak device memory and the compile time where known; then, from
 COMPILE_TIMES (prepare.sh's compile-times.jsonl), dlc's own compile times,
 cold (an empty kernel cache) and warm.
@@ -21,7 +22,7 @@ def main():
     print("|---|---|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
         mode = r.get("mode", "train")
-        ours = dlc.get((r["model"], mode, "fp32" if r["precision"] == "tf32" else r["precision"]))
+        ours = dlc.get((r["model"], mode, r["precision"]), dlc.get((r["model"], mode, "fp32")))
         ratio = "%.2f" % (ours / r["samples_per_sec"]) if ours and r["samples_per_sec"] else "-"
         peak = r.get("peak_memory_bytes", r.get("memory_bytes"))
         compiled = r.get("compile_seconds")

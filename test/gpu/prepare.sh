@@ -80,6 +80,10 @@ EOF
   # scaling; more bundles would not fit the 64 MiB).
   "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch 128 \
     --precision mixed_bf16 --initial-values drawn -o "$out/examples/$model.b128.mixed_bf16.dlcb"
+  # The bench phase's TF32 row: f32 values, the products on TF32 tensor
+  # cores (the generated kernels' WMMA), against PyTorch's allow_tf32.
+  "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch 128 \
+    --precision tf32 --initial-values drawn -o "$out/examples/$model.b128.tf32.dlcb"
   # The bench phase's library row: cuBLASLt and cuDNN where the cost model
   # prefers them (--kernels auto).
   "$dlc" compile "$src/examples/$model.dl" --target cuda --cuda-arch sm_90 --batch 128 \
@@ -87,13 +91,13 @@ EOF
   cp "$src/test/fixtures/$model".{weights,batch,grads}.safetensors "$out/examples/"
 done
 
-# VGG16 transfer at batch 32, fp32 and mixed_bf16: the example without its
+# VGG16 transfer at batch 32, fp32, tf32 and mixed_bf16: the example without its
 # weights file (random base weights change no timing), drawn at load.
 mkdir -p "$work/vgg/lib"
 cp "$src/examples/lib/vgg16.dl" "$work/vgg/lib/"
 sed 's/, weights="[^"]*"//' "$src/examples/vgg16_transfer.dl" > "$work/vgg/vgg16_transfer.dl"
-for precision in fp32 mixed_bf16; do
-  suffix=$([ $precision = fp32 ] && echo "" || echo ".mixed_bf16")
+for precision in fp32 tf32 mixed_bf16; do
+  suffix=$([ $precision = fp32 ] && echo "" || echo ".$precision")
   "$dlc" compile "$work/vgg/vgg16_transfer.dl" --target cuda --cuda-arch sm_90 --batch 32 \
     --precision $precision --initial-values drawn -o "$out/examples/vgg16_transfer.b32$suffix.dlcb"
 done

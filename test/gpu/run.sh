@@ -344,6 +344,13 @@ bench() {
       row $model dlc bf16 train "$mixed"
       mixed=$(value samples_per_sec "$mixed")
       figures+=" $model mixed_bf16 ${mixed%.*} ($(python3 -c "print('%.2f' % ($mixed / $ours))")x fp32);"
+      # TF32 tensor cores for the f32 products (--precision tf32).
+      tf32=$("$rt" bench "$dir/examples/$model.$size.tf32.dlcb" --backend "$backend" --steps $steps \
+        --warmup $warmup --json) || exit 1
+      echo "dlc tf32: $tf32"
+      row $model dlc tf32 train "$tf32"
+      tf32=$(value samples_per_sec "$tf32")
+      figures+=" $model tf32 ${tf32%.*} ($(python3 -c "print('%.2f' % ($tf32 / $ours))")x fp32);"
       # cuBLASLt and cuDNN where --kernels auto calls them, against the
       # generated kernels of the fp32 row.
       library=$("$rt" bench "$dir/examples/$model.$size.library.dlcb" --backend "$backend" --steps $steps \
@@ -354,6 +361,7 @@ bench() {
       figures+=" $model --kernels auto ${library%.*} ($(python3 -c "print('%.2f' % ($library / $ours))")x generated);"
     else # loaded and checked, not run: the emulation's references would take minutes
       "$rt" inspect "$dir/examples/$model.b128.library.dlcb" > /dev/null || exit 1
+      "$rt" inspect "$dir/examples/$model.b128.tf32.dlcb" > /dev/null || exit 1
     fi
   done
   if [ "$dry" = 1 ]; then # VGG16 not run: its bundle loads, and the model predicts
@@ -362,6 +370,7 @@ bench() {
       || exit 1
     figures+=" vgg16_transfer not run ($gpu roofline $predicted ms/step);"
     "$rt" inspect "$dir/examples/vgg16_transfer.b32.library.dlcb" > /dev/null || exit 1
+    "$rt" inspect "$dir/examples/vgg16_transfer.b32.tf32.dlcb" > /dev/null || exit 1
   fi
   python3 "$scripts/bench_table.py" "$rows" "$dir/examples/compile-times.jsonl" | tee "$logs/bench-table.md"
   figures+=" dlc compile cold/warm s:$(python3 -c 'import json, sys; print(",".join(" %s %.1f/%.1f" % (t["model"], t["cold_seconds"], t["warm_seconds"]) for t in map(json.loads, open(sys.argv[1])) ))' "$dir/examples/compile-times.jsonl")"

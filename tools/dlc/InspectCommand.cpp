@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 namespace dlc {
 namespace {
@@ -121,6 +122,8 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
             {{"routine", rt::fb::EnumNameCpuRoutine(call->routine())}, {"ops", call->ops()}});
       if (k->cuda_type() != fb::CudaExecution::NONE)
         kernel["cuda_execution"] = fb::EnumNameCudaExecution(k->cuda_type());
+      if (k->cost())
+        kernel["unit"] = fb::EnumNameComputeUnit(k->cost()->unit());
       if (k->cuda_as_CudaLaunch())
         kernel["cuda"] = cudaJson(k);
       if (const fb::LibraryCall *call = k->cuda_as_LibraryCall()) {
@@ -185,6 +188,18 @@ void printText(const nlohmann::json &j, bool precision) {
     std::printf("\nsums: %s", j["deterministic"].get<bool>()
                                   ? "in an order fixed at compile time (--deterministic): GPU runs repeat bit for bit"
                                   : "float atomics on the GPU: runs may differ in the last bits (docs/gpu.md)");
+  if (cuda) { // what the GPU multiplies on: TF32 only where the precision policy allows it
+    std::map<std::string, int> units;
+    for (const auto &p : j["programs"])
+      for (const auto &k : p["kernels"])
+        if (k.contains("unit"))
+          ++units[k["unit"].get<std::string>()];
+    std::printf("\nproducts: TF32 %s; kernels by unit:",
+                units.count("tensor_tf32") ? "on (precision tf32: f32 operands rounded for tensor cores)"
+                                           : "off (f32 products in f32)");
+    for (const auto &[unit, n] : units)
+      std::printf(" %s %d", unit.c_str(), n);
+  }
   std::printf("\nparameters: %zu (%.1f KiB)\n", j["parameters"].size(),
               j["parameter_bytes"].get<double>() / 1024);
   for (const auto &p : j["programs"]) {
@@ -292,10 +307,11 @@ nlohmann::json rooflineJson(const rt::Bundle &bundle, const rt::DeviceSpec &devi
 void printRoofline(const nlohmann::json &r) {
   const nlohmann::json &d = r["device"];
   std::printf("roofline on %s (%s: %d SMs, %.2f TB/s, f32 %.1f TFLOP/s, 16-bit tensor cores %.0f "
-              "TFLOP/s)\n",
+              "TFLOP/s, TF32 tensor cores %.0f TFLOP/s)\n",
               d["name"].get<std::string>().c_str(), d["description"].get<std::string>().c_str(),
               d["sms"].get<int>(), d["bandwidth_bytes_per_second"].get<double>() / 1e12,
-              d["fp32_flops"].get<double>() / 1e12, d["tensor_16bit_flops"].get<double>() / 1e12);
+              d["fp32_flops"].get<double>() / 1e12, d["tensor_16bit_flops"].get<double>() / 1e12,
+              d["tensor_tf32_flops"].get<double>() / 1e12);
   for (const auto &p : r["programs"]) {
     int launches = 0, uncounted = 0;
     for (const auto &k : p["kernels"]) {
@@ -312,11 +328,12 @@ void printRoofline(const nlohmann::json &r) {
                 p["bytes"].get<double>() / 1e6);
     if (uncounted)
       std::printf("  %d kernels without a cost in the bundle: issue time only\n", uncounted);
-    std::printf("  %-52s %-13s %10s %9s %5s %-7s %9s\n", "kernel", "family", "MFLOP", "MB", "SMs",
-                "bound", "us");
+    std::printf("  %-52s %-13s %-12s %10s %9s %5s %-7s %9s\n", "kernel", "family", "unit", "MFLOP", "MB",
+                "SMs", "bound", "us");
     for (const auto &k : p["kernels"])
-      std::printf("  %-52s %-13s %10.2f %9.3f %4.0f%% %-7s %9.2f\n",
+      std::printf("  %-52s %-13s %-12s %10.2f %9.3f %4.0f%% %-7s %9.2f\n",
                   k["name"].get<std::string>().c_str(), k["family"].get<std::string>().c_str(),
+                  k["unit"].get<std::string>().c_str(),
                   k["flops"].get<double>() / 1e6, k["bytes"].get<double>() / 1e6,
                   k["fill"].get<double>() * 100, k["bound"].get<std::string>().c_str(),
                   k["seconds"].get<double>() * 1e6);

@@ -400,11 +400,13 @@ int main(int argc, char **argv) {
                              "batch size to compile for (default: the training setup's)")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   compileCommand->add_flag("--debug-info", options.debugInfo, "print source locations in the IR");
+  const std::vector<const char *> policyWords = dlc::dl::precisionPolicies();
+  const std::vector<std::string> policies(policyWords.begin(), policyWords.end());
   auto addPrecision = [&](CLI::App *command, std::string *into) {
     command->add_option("--precision", *into,
-                        "precision policy, overriding the training setup's: fp32, mixed_fp16 or "
-                        "mixed_bf16")
-        ->check(CLI::IsMember({"fp32", "mixed_fp16", "mixed_bf16"}));
+                        "precision policy, overriding the training setup's: fp32, mixed_fp16, "
+                        "mixed_bf16 or tf32 (f32 values, matrix products on TF32 tensor cores)")
+        ->check(CLI::IsMember(policies));
   };
   addPrecision(compileCommand, &options.precision);
   auto addKernelChoices = [&](CLI::App *command, dlc::KernelChoices *into) {

@@ -2,6 +2,7 @@
 #include "compiler/Codegen/CUDA/CudaEmitter.h"
 
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
+#include "compiler/Transforms/PrecisionPolicy.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -212,6 +213,15 @@ std::string librarySource(dl::FusedOp group, const std::string &title, const Lib
   std::string type;
   llvm::raw_string_ostream(type) << element;
   return text + " type=" + type + "\n";
+}
+
+bool readsTf32(Operation *op) {
+  return op->hasAttr(precision::kTf32Attr) && op->getNumOperands() >= 2 &&
+         elementOf(op->getOperand(0).getType()).isF32() && elementOf(op->getOperand(1).getType()).isF32();
+}
+
+TensorCores libraryTensorCores(Operation *op, Type element) {
+  return !element.isF32() ? TensorCores::k16Bit : readsTf32(op) ? TensorCores::kTf32 : TensorCores::kNone;
 }
 
 bool foldsCasts(dl::FusedOp group) {

@@ -36,6 +36,10 @@ struct LibraryCallCode {
   std::vector<Arg> args; // in the routine's order
 };
 
+/// Where a kernel's matrix products run: the CUDA cores, or tensor cores on
+/// 16-bit operands or on f32 operands rounded to TF32 (both summing in f32).
+enum class TensorCores { kNone, k16Bit, kTf32 };
+
 struct CudaKernel {
   std::string name;   // a C identifier; equal names mean equal code
   std::string family; // the CudaFamily that wrote it
@@ -58,8 +62,8 @@ struct CudaKernel {
   /// Float atomic adds to device memory it issues per launch (not those to
   /// shared memory): what contention on them costs is a roofline term.
   int64_t globalAtomics = 0;
-  /// Whether its products run on tensor cores (16-bit operands, WMMA).
-  bool tensorCores = false;
+  /// Whether its products run on tensor cores, and on which operands.
+  TensorCores tensorCores = TensorCores::kNone;
   /// The fraction of the peak of the units it computes on that its code
   /// reaches with every SM busy (the roofline model, runtime/roofline.h):
   /// its family's (set before the family emits it), unless its emitter

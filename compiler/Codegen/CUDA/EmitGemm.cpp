@@ -272,15 +272,33 @@ bool isGemmGroup(dl::FusedOp group) {
 
 namespace {
 
-/// The 16-bit operand type (CUDA's name) when both matrix operands of
-/// |anchor| are the same 16-bit float and the kernel computes in f32: then
-/// the product runs on tensor cores (WMMA, f32 accumulators); else "".
-std::string tensorCoreType(const ComputeType &t, Operation *anchor) {
+/// How the product's operands go through WMMA: staged in shared memory as
+/// |storage|, converted by |convert|, multiplied |k| deep per fragment.
+struct TensorCoreOperands {
+  std::string storage;  // the shared tiles' element type
+  std::string fragment; // the matrix_a/matrix_b fragments' element type
+  std::string convert;  // f32 to what the fragments hold
+  int k = 16;           // the fragments' depth
+  int pad = 8;          // the tiles' row padding in elements (256-bit rows at 16 wide)
+};
+
+/// The tensor-core operands of |anchor|'s product in a kernel computing in
+/// |t|: 16-bit when both matrix operands are the same 16-bit float; TF32
+/// when both are f32 and the product is marked dl.tf32 (f32 accumulators
+/// either way); none otherwise.
+std::optional<TensorCoreOperands> tensorCoreOperands(const ComputeType &t, Operation *anchor) {
   Type a = cast<ShapedType>(anchor->getOperand(0).getType()).getElementType();
   Type b = cast<ShapedType>(anchor->getOperand(1).getType()).getElementType();
   if (a != b || t.name() != "float")
-    return "";
-  return a.isF16() ? "__half" : a.isBF16() ? "__nv_bfloat16" : "";
+    return std::nullopt;
+  if (a.isF16())
+    return TensorCoreOperands{"__half", "__half", "__float2half_rn"};
+  if (a.isBF16())
+    return TensorCoreOperands{"__nv_bfloat16", "__nv_bfloat16", "__float2bfloat16_rn"};
+  if (readsTf32(anchor))
+    return TensorCoreOperands{"float", "nvcuda::wmma::precision::tf32", "nvcuda::wmma::__float_to_tf32",
+                              /*k=*/8, /*pad=*/4};
+  return std::nullopt;
 }
 
 /// A test hook: DLC_PLANT_CUDA_BUG=tensor_core_b_layout declares the B
@@ -291,18 +309,19 @@ bool plantedTransposedB() {
   return plant && std::string(plant) == "tensor_core_b_layout";
 }
 
-/// The main loop on tensor cores: operands staged in shared memory as 16-bit
-/// |h| (As row-major [64][16 + 8], Bs row-major [16][64 + 8]); each of the 8
-/// warps multiplies a 16-row strip of A by two 16-column strips of B into f32
-/// fragments, which end in Cs [64][64 + 4]; acc[i][j] then reads it as the
-/// CUDA-core loop leaves it.
-std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const std::string &h) {
+/// The main loop on tensor cores: operands staged in shared memory as
+/// |o|.storage (As row-major [64][16 + pad], Bs row-major [16][64 + pad]);
+/// each of the 8 warps multiplies a 16-row strip of A by two 16-column
+/// strips of B into f32 fragments, |o|.k deep at a time, which end in Cs
+/// [64][64 + 4]; acc[i][j] then reads it as the CUDA-core loop leaves it.
+std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const TensorCoreOperands &o) {
   const std::string zero = t.lit("0.0");
-  const std::string convert = h == "__half" ? "__float2half_rn" : "__float2bfloat16_rn";
   const std::string w = "nvcuda::wmma::";
   const std::string bLayout = plantedTransposedB() ? "col_major" : "row_major";
+  const std::string k = std::to_string(o.k);
+  const std::string ldA = std::to_string(16 + o.pad), ldB = std::to_string(64 + o.pad);
   std::string s;
-  s += "    " + w + "fragment<" + w + "accumulator, 16, 16, 16, float> c0, c1;\n";
+  s += "    " + w + "fragment<" + w + "accumulator, 16, 16, " + k + ", float> c0, c1;\n";
   s += "    " + w + "fill_fragment(c0, 0.0f);\n    " + w + "fill_fragment(c1, 0.0f);\n";
   s += "    const int warpRow = threadIdx.x / 64, warpColumn = (threadIdx.x / 32) % 2 * 2;\n";
   s += "    for (long long k0 = kBegin; k0 < kEnd; k0 += 16) {\n"
@@ -310,22 +329,22 @@ std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const std::strin
        "        {\n"
        "          const int r = t / 16, kk = t % 16;\n"
        "          const long long m = rowBase + r, k = k0 + kk;\n"
-       "          As[r][kk] = " + convert + "(m < rowEnd && k < kEnd ? " + g.loadA + " : " + zero + ");\n"
+       "          As[r][kk] = " + o.convert + "(m < rowEnd && k < kEnd ? " + g.loadA + " : " + zero + ");\n"
        "        }\n"
        "        {\n"
        "          const int kb = t / 64, c = t % 64;\n"
        "          const long long k = k0 + kb, n = colBase + c;\n"
-       "          Bs[kb][c] = " + convert + "(k < kEnd && n < N ? " + g.loadB + " : " + zero + ");\n"
+       "          Bs[kb][c] = " + o.convert + "(k < kEnd && n < N ? " + g.loadB + " : " + zero + ");\n"
        "        }\n"
        "      }\n"
-       "      __syncthreads();\n"
-       "      {\n";
-  s += "        " + w + "fragment<" + w + "matrix_a, 16, 16, 16, " + h + ", " + w + "row_major> a;\n";
-  s += "        " + w + "fragment<" + w + "matrix_b, 16, 16, 16, " + h + ", " + w + bLayout + "> b;\n";
-  s += "        " + w + "load_matrix_sync(a, &As[16 * warpRow][0], 24);\n";
-  s += "        " + w + "load_matrix_sync(b, &Bs[0][16 * warpColumn], 72);\n";
+       "      __syncthreads();\n";
+  s += "      for (int kk = 0; kk < 16; kk += " + k + ") {\n";
+  s += "        " + w + "fragment<" + w + "matrix_a, 16, 16, " + k + ", " + o.fragment + ", " + w + "row_major> a;\n";
+  s += "        " + w + "fragment<" + w + "matrix_b, 16, 16, " + k + ", " + o.fragment + ", " + w + bLayout + "> b;\n";
+  s += "        " + w + "load_matrix_sync(a, &As[16 * warpRow][kk], " + ldA + ");\n";
+  s += "        " + w + "load_matrix_sync(b, &Bs[kk][16 * warpColumn], " + ldB + ");\n";
   s += "        " + w + "mma_sync(c0, a, b, c0);\n";
-  s += "        " + w + "load_matrix_sync(b, &Bs[0][16 * warpColumn + 16], 72);\n";
+  s += "        " + w + "load_matrix_sync(b, &Bs[kk][16 * warpColumn + 16], " + ldB + ");\n";
   s += "        " + w + "mma_sync(c1, a, b, c1);\n";
   s += "      }\n      __syncthreads();\n    }\n";
   s += "    " + w + "store_matrix_sync(&Cs[16 * warpRow][16 * warpColumn], c0, 68, " + w + "mem_row_major);\n";
@@ -538,21 +557,27 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     kernel.zeroedScratch = true;
   }
   kernel.block = {kThreads, 1, 1};
-  const std::string tensorCores = tensorCoreType(t, anchor);
-  kernel.tensorCores = !tensorCores.empty();
-  // A 16x16x16 WMMA fragment per warp and k-step, loaded synchronously:
-  // far from the rate of Hopper's asynchronous warpgroup products.
-  if (kernel.tensorCores)
+  const std::optional<TensorCoreOperands> tensorCores = tensorCoreOperands(t, anchor);
+  kernel.tensorCores = !tensorCores ? TensorCores::kNone
+                       : tensorCores->storage == "float" ? TensorCores::kTf32
+                                                         : TensorCores::k16Bit;
+  // A 16x16 WMMA fragment per warp and k-step, loaded synchronously: far
+  // from the rate of Hopper's asynchronous warpgroup products.
+  if (tensorCores)
     kernel.efficiency = 0.1;
+  else if (readsTf32(anchor)) // only the tensor-core loop rounds to TF32
+    return group.emitError("a TF32 product in a kernel computing in ") << T << " (not f32)";
+  const int64_t storageBytes = tensorCores && tensorCores->storage == "float" ? 4 : 2;
   kernel.sharedBytes = ((columnSum.empty() ? 0 : table ? 16 * (kTile + 1) + 1 : kTile) +
                         (pool ? kTile * (kTile + 1) : 0) + (softmax ? 2 * kTile + 1 : 0)) * t.bytes() +
-                       (tensorCores.empty() ? 2 * kStep * (kTile + 4) * t.bytes()
-                                            : kTile * (kStep + 8) * 2 + kStep * (kTile + 8) * 2 +
-                                                  kTile * (kTile + 4) * 4);
-  auto loop = [&] { return tensorCores.empty() ? mainLoop(t, *g) : tensorCoreLoop(t, *g, tensorCores); };
+                       (!tensorCores ? 2 * kStep * (kTile + 4) * t.bytes()
+                                     : (kTile * (kStep + tensorCores->pad) + kStep * (kTile + tensorCores->pad)) *
+                                               storageBytes +
+                                           kTile * (kTile + 4) * 4);
+  auto loop = [&] { return !tensorCores ? mainLoop(t, *g) : tensorCoreLoop(t, *g, *tensorCores); };
 
   std::string s = header(group, kernel);
-  if (!tensorCores.empty()) // NVRTC's; the emulation brings its own (runtime/cuda_sim/cuda_sim_wmma.h)
+  if (tensorCores) // NVRTC's; the emulation brings its own (runtime/cuda_sim/cuda_sim_wmma.h)
     s += "#if defined(__CUDACC__)\n#include <mma.h>\n#endif\n";
   s += prologue;
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
@@ -565,11 +590,14 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     s += "  const long long kBegin = 0, kEnd = K;\n";
   s += "  const long long rowBlock = (long long)blockIdx.x / " + ll(columnBlocks) +
        ", columnBlock = (long long)blockIdx.x % " + ll(columnBlocks) + ";\n";
-  if (tensorCores.empty())
+  if (!tensorCores)
     s += "  __shared__ " + T + " As[16][64 + 4];\n  __shared__ " + T + " Bs[16][64 + 4];\n";
-  else // WMMA wants 256-bit aligned tiles and leading dimensions of 8 (16-bit) or 4 (f32)
-    s += "  __shared__ __align__(32) " + tensorCores + " As[64][16 + 8];\n  __shared__ __align__(32) " +
-         tensorCores + " Bs[16][64 + 8];\n  __shared__ __align__(32) float Cs[64][64 + 4];\n";
+  else { // WMMA wants 256-bit aligned tiles and leading dimensions of 8 (16-bit) or 4 (f32)
+    const std::string pad = std::to_string(tensorCores->pad);
+    s += "  __shared__ __align__(32) " + tensorCores->storage + " As[64][16 + " + pad +
+         "];\n  __shared__ __align__(32) " + tensorCores->storage + " Bs[16][64 + " + pad +
+         "];\n  __shared__ __align__(32) float Cs[64][64 + 4];\n";
+  }
   s += "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  " + T + " acc[4][4];\n";
   if (table)
     s += "  __shared__ " + T + " rowThreadSums[16][64 + 1];\n  " + T + " columnParts[4] = {" + zero + ", " +

@@ -117,7 +117,8 @@ LogicalResult emitLibraryConvolution(dl::FusedOp group, CudaKernel &kernel) {
                {"dilation_h", g.dilationH},
                {"dilation_w", g.dilationW},
                {"bias", bias},
-               {"deterministic", orderedSums(group)}};
+               {"deterministic", orderedSums(group)},
+               {"tf32", readsTf32(op)}};
   call.texts = {{"direction", forward ? "forward" : isa<dl::Conv2DGradInputOp>(op) ? "grad_input" : "grad_kernel"},
                 {"epilogue", lc.activation ? "relu" : "none"}};
   using Arg = LibraryCallCode::Arg;
@@ -133,7 +134,7 @@ LogicalResult emitLibraryConvolution(dl::FusedOp group, CudaKernel &kernel) {
   // The filter in cuDNN's layout ([k, r, s, c]), rewritten by every call.
   // (Whole words: the memory plan places scratch in 4-byte elements.)
   kernel.scratchBytes = (g.r * g.s * g.c * g.k * int64_t(element.getIntOrFloatBitWidth() / 8) + 3) / 4 * 4;
-  kernel.tensorCores = !element.isF32();
+  kernel.tensorCores = libraryTensorCores(op, element);
   kernel.source = librarySource(group, "cuDNN convolution", call, element);
   kernel.library = std::move(call);
   return success();

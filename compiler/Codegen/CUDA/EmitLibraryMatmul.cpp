@@ -69,7 +69,8 @@ LogicalResult emitLibraryMatmul(dl::FusedOp group, CudaKernel &kernel) {
   } else { // dw[Kin,N] = x[B,Kin]^T dy[B,N]
     m = x.back(), n = w.back(), k = rows, transA = 1;
   }
-  call.ints = {{"m", m}, {"n", n}, {"k", k}, {"trans_a", transA}, {"trans_b", transB}, {"bias", bias}};
+  call.ints = {{"m", m}, {"n", n}, {"k", k}, {"trans_a", transA}, {"trans_b", transB}, {"bias", bias},
+               {"tf32", readsTf32(op)}};
   call.texts = {{"epilogue", !p.activation                  ? "none"
                              : isa<dl::ReluOp>(p.activation) ? "relu"
                                                              : "gelu_tanh"}};
@@ -83,7 +84,7 @@ LogicalResult emitLibraryMatmul(dl::FusedOp group, CudaKernel &kernel) {
     return group.emitError("the library matmul's result leaves no group result");
   call.args.push_back({Arg::From::kResult, unsigned(result)});
   Type element = cast<ShapedType>(op->getOperand(0).getType()).getElementType();
-  kernel.tensorCores = !element.isF32();
+  kernel.tensorCores = libraryTensorCores(op, element);
   kernel.source = librarySource(group, "cuBLASLt matmul", call, element);
   kernel.library = std::move(call);
   return success();

@@ -84,7 +84,7 @@ LogicalResult emitLibraryLstm(dl::FusedOp group, CudaKernel &kernel) {
     if (int i = resultIndex(group, r); i >= 0)
       call.args.push_back({Arg::From::kResult, unsigned(i)});
   Type element = elementOf(op->getOperand(0));
-  kernel.tensorCores = !element.isF32();
+  kernel.tensorCores = element.isF32() ? TensorCores::kNone : TensorCores::k16Bit;
   kernel.source = librarySource(group, "cuDNN LSTM", call, element);
   kernel.library = std::move(call);
   return success();

@@ -259,6 +259,13 @@ std::optional<LibraryOps> libraryOps(dl::FusedOp group, llvm::function_ref<bool(
 std::string librarySource(dl::FusedOp group, const std::string &title, const LibraryCallCode &call,
                           mlir::Type element);
 
+/// Whether |op| is a product marked dl.tf32 whose matrix operands are f32:
+/// it reads them rounded to TF32 (runtime/tf32.h states the rounding).
+bool readsTf32(mlir::Operation *op);
+/// Where a library call of product |op| over |element| runs: tensor cores
+/// for 16-bit, or for f32 under dl.tf32; else the CUDA cores.
+TensorCores libraryTensorCores(mlir::Operation *op, mlir::Type element);
+
 /// A conv2d (its bias, then relu), conv2d_grad_input or conv2d_grad_kernel
 /// in one stored type whose padding is symmetric: one call of the library
 /// routine "convolution" (EmitLibraryConvolution.cpp).
