@@ -273,8 +273,20 @@ EOF
 # after each kernel, so its throughput is not the one reported).
 bench() {
   local model peer steps=50 warmup=5 size batch ours theirs figures="" measured predicted gpu=h200
-  local rows=$logs/bench-rows.jsonl torch=0 precision compile json mixed library
+  local rows=$logs/bench-rows.jsonl torch=0 precision compile json
   local models="mnist_cnn text_lstm vgg16_transfer"
+  # One more row of dlc's for $model: its bundle $model.$size.SUFFIX.dlcb
+  # trained as SYSTEM at PRECISION, and in the summary its samples/s as
+  # LABEL against the fp32 row's ($ours).
+  variant() { # SUFFIX SYSTEM PRECISION LABEL
+    local json rate
+    json=$("$rt" bench "$dir/examples/$model.$size.$1.dlcb" --backend "$backend" --steps $steps \
+      --warmup $warmup --json) || return 1
+    echo "dlc $4: $json"
+    row $model "$2" $3 train "$json"
+    rate=$(value samples_per_sec "$json")
+    figures+=" $model $4 ${rate%.*} ($(python3 -c "print('%.2f' % ($rate / $ours))")x fp32);"
+  }
   [ "$dry" = 1 ] && steps=2 warmup=1 models="mnist_cnn text_lstm"
   : > "$rows"
   # The roofline model's device: the one present (dlc inspect --device).
@@ -334,31 +346,15 @@ bench() {
     fi
     "$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps 3 --warmup 1 --profile \
       || exit 1
-    # The mixed precision row (tensor cores for the 16-bit products): at
-    # the benchmark's batch only, which the dry run leaves out (the
-    # emulation would take minutes).
+    # The rows of dlc's other bundles of the model: at the benchmark's
+    # batch only, which the dry run leaves out (the emulation would take
+    # minutes).
     if [ "$dry" = 0 ]; then
-      mixed=$("$rt" bench "$dir/examples/$model.$size.mixed_bf16.dlcb" --backend "$backend" --steps $steps \
-        --warmup $warmup --json) || exit 1
-      echo "dlc mixed_bf16: $mixed"
-      row $model dlc bf16 train "$mixed"
-      mixed=$(value samples_per_sec "$mixed")
-      figures+=" $model mixed_bf16 ${mixed%.*} ($(python3 -c "print('%.2f' % ($mixed / $ours))")x fp32);"
-      # TF32 tensor cores for the f32 products (--precision tf32).
-      tf32=$("$rt" bench "$dir/examples/$model.$size.tf32.dlcb" --backend "$backend" --steps $steps \
-        --warmup $warmup --json) || exit 1
-      echo "dlc tf32: $tf32"
-      row $model dlc tf32 train "$tf32"
-      tf32=$(value samples_per_sec "$tf32")
-      figures+=" $model tf32 ${tf32%.*} ($(python3 -c "print('%.2f' % ($tf32 / $ours))")x fp32);"
-      # cuBLASLt and cuDNN where --kernels auto calls them, against the
-      # generated kernels of the fp32 row.
-      library=$("$rt" bench "$dir/examples/$model.$size.library.dlcb" --backend "$backend" --steps $steps \
-        --warmup $warmup --json) || exit 1
-      echo "dlc --kernels auto: $library"
-      row $model "dlc --kernels auto" fp32 train "$library"
-      library=$(value samples_per_sec "$library")
-      figures+=" $model --kernels auto ${library%.*} ($(python3 -c "print('%.2f' % ($library / $ours))")x generated);"
+      # Tensor cores for the 16-bit products; TF32 tensor cores for the f32
+      # ones; cuBLASLt and cuDNN where --kernels auto calls them.
+      variant mixed_bf16 dlc bf16 mixed_bf16 || exit 1
+      variant tf32 dlc tf32 tf32 || exit 1
+      variant library "dlc --kernels auto" fp32 "--kernels auto" || exit 1
     else # loaded and checked, not run: the emulation's references would take minutes
       "$rt" inspect "$dir/examples/$model.b128.library.dlcb" > /dev/null || exit 1
       "$rt" inspect "$dir/examples/$model.b128.tf32.dlcb" > /dev/null || exit 1
