@@ -12,6 +12,8 @@
 #              data, and the float64 reference's gradients and train step
 #   cases-library.tar.xz  the dense, conv and lstm cases compiled with --kernels library
 #              (their products as cuBLASLt calls), likewise
+#   cases-tf32.tar.xz  the dense and conv cases compiled with --precision tf32
+#              (their products as TF32 WMMA), likewise
 #   examples/  the MNIST CNN and text LSTM bundles at the PyTorch fixtures'
 #              batch and at batch 128, with the fixtures; the VGG16 transfer
 #              model at batch 32 (its base's initial values drawn at load:
@@ -59,6 +61,11 @@ python3 "$src/test/Backends/check_backends.py" --dlc "$dlc" --conformance --back
   --filter "dense|conv|lstm" --export "$work/cases-library" > "$out/prepare-conformance-library.log"
 tail -1 "$out/prepare-conformance-library.log"
 tar -C "$work" -cJf "$out/cases-library.tar.xz" cases-library
+echo "conformance cases under --precision tf32: the dense and conv ones"
+python3 "$src/test/Backends/check_backends.py" --dlc "$dlc" --conformance --backends cpu --precision tf32 \
+  --filter "dense|conv" --export "$work/cases-tf32" > "$out/prepare-conformance-tf32.log"
+tail -1 "$out/prepare-conformance-tf32.log"
+tar -C "$work" -cJf "$out/cases-tf32.tar.xz" cases-tf32
 
 for model in mnist_cnn text_lstm; do
   fixture_batch=$(python3 - "$src/test/fixtures/$model.batch.safetensors" <<'EOF'

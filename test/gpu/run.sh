@@ -38,6 +38,7 @@ done
 export LD_LIBRARY_PATH=$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 mkdir -p "$work/cases-in" && tar -C "$work/cases-in" -xJf "$dir/cases.tar.xz"
 tar -C "$work/cases-in" -xJf "$dir/cases-library.tar.xz"
+tar -C "$work/cases-in" -xJf "$dir/cases-tf32.tar.xz"
 # NVRTC (kernels compiled at run time, as some device tests do), cuBLASLt and
 # cuDNN (--kernels library) may live in a Python wheel rather than under
 # /usr/local/cuda.
@@ -138,27 +139,26 @@ device_tests() {
   return $rc
 }
 
-# The dry run checks a sample (every 4th case): CI runs the whole suite on
-# cuda-sim in conformance.test already.
-conformance() {
-  python3 "$scripts/check_backends.py" --exported "$work/cases-in/cases" --dlc-rt "$rt" \
-    --backends "$backend" --jobs "$([ "$dry" = 1 ] && echo 2 || echo 8)" --work "$work/conformance" \
+# The exported conformance cases in cases-in/SET against the float64
+# reference, logged as phase NAME. The dry run checks a sample (every 4th
+# case): CI runs the whole suites on cuda-sim already.
+exported_cases() { # SET NAME
+  python3 "$scripts/check_backends.py" --exported "$work/cases-in/$1" --dlc-rt "$rt" \
+    --backends "$backend" --jobs "$([ "$dry" = 1 ] && echo 2 || echo 8)" --work "$work/$2" \
     --every "$([ "$dry" = 1 ] && echo 4 || echo 1)"
   local rc=$?
-  echo "SUMMARY: $(tail -1 "$logs/conformance.log")"
+  echo "SUMMARY: $(tail -1 "$logs/$2.log")"
   return $rc
 }
 
-# The dense cases with their products as cuBLASLt calls (the emulation: the
-# reference of the matmul contract), against the float64 reference.
-conformance_library() {
-  python3 "$scripts/check_backends.py" --exported "$work/cases-in/cases-library" --dlc-rt "$rt" \
-    --backends "$backend" --jobs "$([ "$dry" = 1 ] && echo 2 || echo 8)" --work "$work/conformance-library" \
-    --every "$([ "$dry" = 1 ] && echo 4 || echo 1)"
-  local rc=$?
-  echo "SUMMARY: $(tail -1 "$logs/conformance-library.log")"
-  return $rc
-}
+# Every case, generated kernels (conformance.test).
+conformance() { exported_cases cases conformance; }
+# The dense, conv and lstm cases as cuBLASLt and cuDNN calls (the emulation
+# runs the references of their contracts; conformance-library.test).
+conformance_library() { exported_cases cases-library conformance-library; }
+# The dense and conv cases under --precision tf32: the generated products as
+# TF32 WMMA, whose rounding the reference repeats (conformance-tf32.test).
+conformance_tf32() { exported_cases cases-tf32 conformance-tf32; }
 
 fixtures() {
   local rc=0 model run notes=""
@@ -372,12 +372,13 @@ bench() {
   figures+=" dlc compile cold/warm s:$(python3 -c 'import json, sys; print(",".join(" %s %.1f/%.1f" % (t["model"], t["cold_seconds"], t["warm_seconds"]) for t in map(json.loads, open(sys.argv[1])) ))' "$dir/examples/compile-times.jsonl")"
   echo "SUMMARY:$figures"
 }
-export -f environment device_tests conformance conformance_library fixtures sanitize memcheck racecheck train bench
+export -f environment device_tests exported_cases conformance conformance_library conformance_tf32 fixtures sanitize memcheck racecheck train bench
 
 phase environment 60 environment
 phase device-tests 90 device_tests
 phase conformance 150 conformance
 phase conformance-library 45 conformance_library
+phase conformance-tf32 30 conformance_tf32
 phase fixtures 60 fixtures
 phase memcheck 60 memcheck
 phase racecheck 60 racecheck
