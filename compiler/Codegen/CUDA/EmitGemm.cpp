@@ -275,7 +275,9 @@ namespace {
 /// How the product's operands go through WMMA: staged in shared memory as
 /// |storage|, converted by |convert|, multiplied |k| deep per fragment.
 struct TensorCoreOperands {
+  TensorCores unit;     // what the kernel reports it runs on
   std::string storage;  // the shared tiles' element type
+  int storageBytes;     // its size
   std::string fragment; // the matrix_a/matrix_b fragments' element type
   std::string convert;  // f32 to what the fragments hold
   int k = 16;           // the fragments' depth
@@ -292,12 +294,12 @@ std::optional<TensorCoreOperands> tensorCoreOperands(const ComputeType &t, Opera
   if (a != b || t.name() != "float")
     return std::nullopt;
   if (a.isF16())
-    return TensorCoreOperands{"__half", "__half", "__float2half_rn"};
+    return TensorCoreOperands{TensorCores::k16Bit, "__half", 2, "__half", "__float2half_rn"};
   if (a.isBF16())
-    return TensorCoreOperands{"__nv_bfloat16", "__nv_bfloat16", "__float2bfloat16_rn"};
+    return TensorCoreOperands{TensorCores::k16Bit, "__nv_bfloat16", 2, "__nv_bfloat16", "__float2bfloat16_rn"};
   if (readsTf32(anchor))
-    return TensorCoreOperands{"float", "nvcuda::wmma::precision::tf32", "nvcuda::wmma::__float_to_tf32",
-                              /*k=*/8, /*pad=*/4};
+    return TensorCoreOperands{TensorCores::kTf32, "float", 4, "nvcuda::wmma::precision::tf32",
+                              "nvcuda::wmma::__float_to_tf32", /*k=*/8, /*pad=*/4};
   return std::nullopt;
 }
 
@@ -558,21 +560,18 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   }
   kernel.block = {kThreads, 1, 1};
   const std::optional<TensorCoreOperands> tensorCores = tensorCoreOperands(t, anchor);
-  kernel.tensorCores = !tensorCores ? TensorCores::kNone
-                       : tensorCores->storage == "float" ? TensorCores::kTf32
-                                                         : TensorCores::k16Bit;
+  kernel.tensorCores = tensorCores ? tensorCores->unit : TensorCores::kNone;
   // A 16x16 WMMA fragment per warp and k-step, loaded synchronously: far
   // from the rate of Hopper's asynchronous warpgroup products.
   if (tensorCores)
     kernel.efficiency = 0.1;
   else if (readsTf32(anchor)) // only the tensor-core loop rounds to TF32
     return group.emitError("a TF32 product in a kernel computing in ") << T << " (not f32)";
-  const int64_t storageBytes = tensorCores && tensorCores->storage == "float" ? 4 : 2;
   kernel.sharedBytes = ((columnSum.empty() ? 0 : table ? 16 * (kTile + 1) + 1 : kTile) +
                         (pool ? kTile * (kTile + 1) : 0) + (softmax ? 2 * kTile + 1 : 0)) * t.bytes() +
                        (!tensorCores ? 2 * kStep * (kTile + 4) * t.bytes()
                                      : (kTile * (kStep + tensorCores->pad) + kStep * (kTile + tensorCores->pad)) *
-                                               storageBytes +
+                                               tensorCores->storageBytes +
                                            kTile * (kTile + 4) * 4);
   auto loop = [&] { return !tensorCores ? mainLoop(t, *g) : tensorCoreLoop(t, *g, *tensorCores); };
 
