@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include <cctype>
 #include <cstring>
 
 namespace dlc::rt {
@@ -65,6 +66,34 @@ bool checkedElements(const flatbuffers::Vector<int64_t> *shape, int64_t *count) 
 
 std::string at(const std::string &prefix, size_t i) { return prefix + "[" + std::to_string(i) + "]"; }
 
+/// Whether |name| is a C identifier, as every emitted entry's name is (the
+/// emulation writes it into the source it compiles).
+bool isEntryName(const flatbuffers::String &name) {
+  if (name.size() == 0 || name.size() > 256 || std::isdigit(static_cast<unsigned char>(name.c_str()[0])))
+    return false;
+  for (char c : name.string_view())
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
+      return false;
+  return true;
+}
+
+/// A launch's grid and block: three dimensions each, none empty, at most
+/// 1,024 threads a block.
+Status checkLaunchShape(const std::string &origin, const std::string &where,
+                        const flatbuffers::Vector<uint32_t> &grid, const flatbuffers::Vector<uint32_t> &block) {
+  if (grid.size() != 3 || block.size() != 3)
+    return invalid(origin, where + " grid and block must have 3 dimensions");
+  uint64_t threads = 1;
+  for (uint32_t d : block)
+    threads *= d;
+  for (uint32_t d : grid)
+    if (d == 0)
+      return invalid(origin, where + " has an empty grid");
+  if (threads == 0 || threads > 1024)
+    return invalid(origin, where + " block of " + std::to_string(threads) + " threads (1 to 1024)");
+  return okStatus();
+}
+
 bool validUtf8(const flatbuffers::String *s) {
   return !s || isValidUtf8(std::string_view(s->data(), s->size()));
 }
@@ -110,8 +139,12 @@ std::string firstBadString(const fb::Bundle &b) {
       if (kernel->cuda_images())
         for (const fb::CudaImage *image : *kernel->cuda_images())
           if (bad(image->arch())) return wk + ".cuda_images";
-      if (const fb::CudaLaunch *launch = kernel->cuda_as_CudaLaunch())
+      if (const fb::CudaLaunch *launch = kernel->cuda_as_CudaLaunch()) {
         if (bad(launch->entry()) || bad(launch->family())) return wk + ".cuda";
+        if (launch->then())
+          for (const fb::CudaStage *stage : *launch->then())
+            if (bad(stage->entry())) return wk + ".cuda.then";
+      }
       if (const fb::LibraryCall *call = kernel->cuda_as_LibraryCall()) {
         if (bad(call->routine())) return wk + ".cuda.routine";
         if (call->descriptor())
@@ -318,17 +351,17 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
       DLC_RETURN_IF_ERROR(checkIndices(launch->zeroed(), wk + ".cuda.zeroed"), "");
       DLC_RETURN_IF_ERROR(storedOnly(launch->args(), wk + ".cuda.args"), "");
       DLC_RETURN_IF_ERROR(storedOnly(launch->zeroed(), wk + ".cuda.zeroed"), "");
-      if (launch->grid()->size() != 3 || launch->block()->size() != 3)
-        return invalid(origin, wk + ".cuda grid and block must have 3 dimensions");
-      uint64_t threads = 1;
-      for (uint32_t d : *launch->block())
-        threads *= d;
-      for (uint32_t d : *launch->grid())
-        if (d == 0)
-          return invalid(origin, wk + ".cuda has an empty grid");
-      if (threads == 0 || threads > 1024)
-        return invalid(origin, wk + ".cuda block of " + std::to_string(threads) +
-                                   " threads (1 to 1024)");
+      DLC_RETURN_IF_ERROR(checkLaunchShape(origin, wk + ".cuda", *launch->grid(), *launch->block()), "");
+      if (!isEntryName(*launch->entry()))
+        return invalid(origin, wk + ".cuda.entry is not a C identifier");
+      if (launch->then())
+        for (size_t i = 0; i < launch->then()->size(); ++i) {
+          const fb::CudaStage *stage = launch->then()->Get(uint32_t(i));
+          const std::string where = wk + ".cuda." + at("then", i);
+          DLC_RETURN_IF_ERROR(checkLaunchShape(origin, where, *stage->grid(), *stage->block()), "");
+          if (!isEntryName(*stage->entry()))
+            return invalid(origin, where + ".entry is not a C identifier");
+        }
       if (kernel->cuda_source_bytes() == 0)
         return invalid(origin, wk + ".cuda has no CUDA source");
       break;

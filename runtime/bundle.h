@@ -21,7 +21,7 @@
 
 namespace dlc::rt {
 
-constexpr uint32_t kBundleVersion = 5;
+constexpr uint32_t kBundleVersion = 6;
 
 /// Every arena buffer's offset is a multiple of this (the memory plan places
 /// them so; the loader refuses others: vector loads and no misaligned element).

@@ -14,9 +14,9 @@ constexpr double kBandwidthReached = 0.85;
 // One host core's memcpy into page-locked staging, bytes/s.
 constexpr double kHostMemcpyBandwidth = 10e9;
 
-double blocksOf(const fb::CudaLaunch &launch) {
+double blocksOf(const flatbuffers::Vector<uint32_t> &grid) {
   double n = 1;
-  for (uint32_t d : *launch.grid())
+  for (uint32_t d : grid)
     n *= d;
   return n;
 }
@@ -88,22 +88,54 @@ ProgramEstimate estimateProgram(const fb::Program &program, const DeviceSpec &de
           ++e.launches;
         }
       // A library chooses its own grid, to fill the GPU.
-      e.fill = launch ? std::min(1.0, blocksOf(*launch) / device.sms) : 1.0;
+      e.fill = launch ? std::min(1.0, blocksOf(*launch->grid()) / device.sms) : 1.0;
+      // One launch's work: its flops at its unit's peak, bytes at the
+      // bandwidth (both scaled by the SMs its grid fills), atomics at L2's rate.
+      auto launchWork = [&](uint64_t flops, uint64_t bytes, uint64_t atomics, const fb::KernelCost &cost,
+                            double fill) {
+        double compute = double(flops) / (device.peak[int(cost.unit())] * double(cost.efficiency()) * fill);
+        double memory = streamed(bytes) / fill, atomic = double(atomics) / device.atomicsPerSecond;
+        e.computeSeconds += compute;
+        e.memorySeconds += memory;
+        e.atomicSeconds += atomic;
+        double w = std::max({compute, memory, atomic});
+        work += w;
+        e.seconds += command(w);
+        ++e.launches;
+      };
       if (const fb::KernelCost *cost = k->cost()) {
         e.flops = cost->flops();
         e.bytes = cost->bytes();
         e.unit = cost->unit();
-        e.computeSeconds =
-            double(e.flops) / (device.peak[int(e.unit)] * double(cost->efficiency()) * e.fill);
-        e.memorySeconds = streamed(e.bytes) / e.fill;
         e.atomics = cost->atomics();
-        e.atomicSeconds = double(e.atomics) / device.atomicsPerSecond;
+        // The stages' parts first; the first launch does the rest.
+        uint64_t flops = e.flops, bytes = e.bytes, atomics = e.atomics;
+        std::vector<const fb::CudaStage *> stages;
+        if (launch && launch->then())
+          stages.assign(launch->then()->begin(), launch->then()->end());
+        for (const fb::CudaStage *stage : stages)
+          if (const fb::KernelCost *part = stage->cost()) {
+            flops -= std::min(flops, part->flops());
+            bytes -= std::min(bytes, part->bytes());
+            atomics -= std::min(atomics, part->atomics());
+          }
+        launchWork(flops, bytes, atomics, *cost, e.fill);
+        for (const fb::CudaStage *stage : stages) {
+          const fb::KernelCost *part = stage->cost() ? stage->cost() : cost;
+          launchWork(stage->cost() ? part->flops() : 0, stage->cost() ? part->bytes() : 0,
+                     stage->cost() ? part->atomics() : 0, *part,
+                     std::min(1.0, blocksOf(*stage->grid()) / device.sms));
+        }
       } else {
         e.counted = false;
+        e.seconds += command(0);
+        ++e.launches;
+        if (launch && launch->then())
+          for (size_t i = 0; i < launch->then()->size(); ++i) {
+            e.seconds += command(0);
+            ++e.launches;
+          }
       }
-      work = std::max({e.computeSeconds, e.memorySeconds, e.atomicSeconds});
-      e.seconds += command(work);
-      ++e.launches;
     } else if (const fb::DeviceCopy *copy = k->cuda_as_DeviceCopy()) {
       for (uint32_t b : *copy->to()) {
         e.bytes += 2 * bufferBytes(*buffers[b]);

@@ -172,6 +172,7 @@ LogicalResult emitCudaKernels(ModuleOp module, std::vector<DistinctKernel> *kern
         k.code.efficiency = kernel->efficiency;
         k.code.globalAtomics = kernel->globalAtomics;
         k.code.library = kernel->library;
+        k.code.then = kernel->then;
         kernels->push_back(std::move(k));
       }
       (*kernelOf)[group.getOperation()] = it->second;
@@ -237,13 +238,23 @@ LogicalResult describeImage(const DistinctKernel &kernel, const rt::cuda::Compil
                         : r->spillInstructions == 0 ? 0 : -1;
   out->sharedBytes = int(r->sharedBytes);
   out->stackBytes = int(std::max(r->frameBytes, r->stackBytes));
-  const auto &block = kernel.code.block;
-  int64_t threads = block[0] * block[1] * block[2];
   // A block that needs more than the SM's 64 Ki registers fails at launch.
-  if (int64_t(r->registers) * threads > 65536)
-    return kernel.group->emitError("the CUDA kernel needs ")
-           << r->registers << " registers per thread on " << image.arch << ": " << threads
-           << " threads per block exceed the 65536 registers of a block";
+  auto fits = [&](const std::string &function, const std::array<int64_t, 3> &block) -> LogicalResult {
+    const rt::cuda::KernelResources *used = info.find(function);
+    if (!used)
+      return kernel.group->emitError("the ") << image.arch << " CUBIN has no kernel '" << function << "'";
+    int64_t threads = block[0] * block[1] * block[2];
+    if (int64_t(used->registers) * threads > 65536)
+      return kernel.group->emitError("the CUDA kernel ")
+             << function << " needs " << used->registers << " registers per thread on " << image.arch
+             << ": " << threads << " threads per block exceed the 65536 registers of a block";
+    return success();
+  };
+  if (failed(fits(entry, kernel.code.block)))
+    return failure();
+  for (const cuda::CudaStage &stage : kernel.code.then)
+    if (failed(fits(stage.entry, stage.block)))
+      return failure();
   return success();
 }
 

@@ -728,8 +728,18 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
     if (c.zeroedScratch) // the scratch follows the results
       zeroed.push_back(k.args.back());
     std::vector<uint32_t> grid(c.grid.begin(), c.grid.end()), block(c.block.begin(), c.block.end());
+    std::vector<flatbuffers::Offset<fb::CudaStage>> stages;
+    for (const cuda::CudaStage &stage : c.then) {
+      std::vector<uint32_t> stageGrid(stage.grid.begin(), stage.grid.end()),
+          stageBlock(stage.block.begin(), stage.block.end());
+      auto part = fb::CreateKernelCost(fbb, uint64_t(stage.flops), uint64_t(stage.bytes),
+                                       computeUnitOf(fused, c), float(stage.efficiency), 0);
+      stages.push_back(fb::CreateCudaStageDirect(fbb, stage.entry.c_str(), &stageGrid, &stageBlock,
+                                                 /*shared_bytes=*/0, part)); // its shared memory is static
+    }
     auto launch = fb::CreateCudaLaunchDirect(fbb, c.entry.c_str(), &args, &grid, &block, 0,
-                                             c.takesStep, &zeroed, c.family.c_str());
+                                             c.takesStep, &zeroed, c.family.c_str(),
+                                             stages.empty() ? nullptr : &stages);
     fbKernels.push_back(fb::CreateKernel(fbb, name, opsVector, locationsVector, c.sourceOffset,
                                          c.sourceBytes, fbb.CreateVector(images),
                                          fb::CudaExecution::CudaLaunch, launch.Union(), cpu, cost));

@@ -30,6 +30,7 @@ struct KernelCode {
   int64_t globalAtomics = 0;
   /// Set when a library routine runs the group: no source, no images.
   std::optional<cuda::LibraryCallCode> library;
+  std::vector<cuda::CudaStage> then; // launches after the first
   uint64_t sourceOffset = 0, sourceBytes = 0;
   struct Image {
     std::string arch;

@@ -25,9 +25,12 @@ Status invalid(const std::string &message) {
 /// program's step word), a library call, or (neither) device copies.
 struct DeviceCommand {
   std::string kernel; // the bundle's kernel name: errors and profiles use it
-  KernelHandle handle = nullptr;
-  LaunchConfig config;
-  std::vector<uint64_t> args; // device addresses
+  struct Launch {
+    KernelHandle handle;
+    LaunchConfig config;
+  };
+  std::vector<Launch> launches; // in order, on the same arguments
+  std::vector<uint64_t> args;   // device addresses
   std::vector<void *> argPointers;
   std::vector<std::pair<DevicePtr, size_t>> zeroed;
   struct Copy {
@@ -272,12 +275,22 @@ private:
   }
 
   Status addLaunch(const fb::Kernel &k, const fb::CudaLaunch &launch, DeviceCommand *command) {
-    DLC_RETURN_IF_ERROR(backend_.kernel(k, &command->handle), "");
-    for (int d = 0; d < 3; ++d) {
-      command->config.grid[d] = launch.grid()->Get(d);
-      command->config.block[d] = launch.block()->Get(d);
-    }
-    command->config.sharedBytes = launch.shared_bytes();
+    auto add = [&](const flatbuffers::String &entry, const flatbuffers::Vector<uint32_t> &grid,
+                   const flatbuffers::Vector<uint32_t> &block, uint32_t sharedBytes) {
+      DeviceCommand::Launch l;
+      DLC_RETURN_IF_ERROR(backend_.kernel(k, entry.str(), &l.handle), "");
+      for (int d = 0; d < 3; ++d) {
+        l.config.grid[d] = grid.Get(d);
+        l.config.block[d] = block.Get(d);
+      }
+      l.config.sharedBytes = sharedBytes;
+      command->launches.push_back(l);
+      return okStatus();
+    };
+    DLC_RETURN_IF_ERROR(add(*launch.entry(), *launch.grid(), *launch.block(), launch.shared_bytes()), "");
+    if (launch.then())
+      for (const fb::CudaStage *stage : *launch.then())
+        DLC_RETURN_IF_ERROR(add(*stage->entry(), *stage->grid(), *stage->block(), stage->shared_bytes()), "");
     Status status;
     for (uint32_t b : *launch.args())
       command->args.push_back(argument(b, &status));
@@ -364,9 +377,8 @@ private:
       DLC_RETURN_IF_ERROR(backend_.memset(address, 0, bytes), "zeroing an accumulator");
     for (const DeviceCommand::Copy &c : command.copies)
       DLC_RETURN_IF_ERROR(backend_.copyOnDevice(c.dst, c.src, c.bytes), "");
-    if (command.handle)
-      DLC_RETURN_IF_ERROR(
-          backend_.launch(command.handle, command.config, command.argPointers.data()), "");
+    for (const DeviceCommand::Launch &l : command.launches)
+      DLC_RETURN_IF_ERROR(backend_.launch(l.handle, l.config, command.argPointers.data()), "");
     using Routine = DeviceCommand::Routine;
     if (command.library && command.routine == Routine::kConvolution)
       DLC_RETURN_IF_ERROR(backend_.convolution(command.library, command.convolutionArgs), "");
@@ -544,13 +556,13 @@ public:
     bundle_ = &bundle;
     for (const fb::Program *p : *bundle.root().programs())
       for (const fb::Kernel *k : *p->kernels())
-        if (k->cuda_as_CudaLaunch() && !kernels_.count(k->cuda_source_offset()))
+        if (k->cuda_as_CudaLaunch() && !kernels_.count({k->cuda_source_offset(), k->cuda_as_CudaLaunch()->entry()->str()}))
           DLC_RETURN_IF_ERROR(loadOne(*k), "kernel '" + k->name()->str() + "'");
     return okStatus();
   }
 
-  Status kernel(const fb::Kernel &k, KernelHandle *out) override {
-    auto it = kernels_.find(k.cuda_source_offset());
+  Status kernel(const fb::Kernel &k, const std::string &entry, KernelHandle *out) override {
+    auto it = kernels_.find({k.cuda_source_offset(), entry});
     if (it == kernels_.end())
       return DLC_MAKE_STATUS(StatusCode::kInternal, "kernel not loaded");
     *out = &it->second;
@@ -679,7 +691,13 @@ private:
     }
     CudaModule *module = nullptr;
     DLC_RETURN_IF_ERROR(ctx_->loadModule(entry, cubin, ptx, &module), "");
-    return ctx_->getKernel(module, entry, &kernels_[k.cuda_source_offset()]);
+    DLC_RETURN_IF_ERROR(ctx_->getKernel(module, entry, &kernels_[{k.cuda_source_offset(), entry}]), "");
+    if (const auto *stages = k.cuda_as_CudaLaunch()->then())
+      for (const fb::CudaStage *stage : *stages)
+        DLC_RETURN_IF_ERROR(ctx_->getKernel(module, stage->entry()->str(),
+                                            &kernels_[{k.cuda_source_offset(), stage->entry()->str()}]),
+                            "");
+    return okStatus();
   }
 
   /// No image for this GPU in the bundle: NVRTC, through the kernel cache.
@@ -703,7 +721,8 @@ private:
   std::unique_ptr<CudaContext> ctx_;
   const Bundle *bundle_ = nullptr;
   KernelCache cache_{KernelCache::defaultDirectory()};
-  std::map<uint64_t, CudaKernel> kernels_; // by source offset: identical kernels share one
+  /// By source offset and entry: identical kernels share one.
+  std::map<std::pair<uint64_t, std::string>, CudaKernel> kernels_;
   std::vector<CublasLt::PlanPtr> matmuls_; // handles point at the plans
   std::vector<Cudnn::PlanPtr> convolutions_;
   std::vector<Cudnn::LstmPlanPtr> lstms_;

@@ -72,8 +72,9 @@ public:
   /// Makes every kernel with CUDA code in |bundle| launchable (compiling or
   /// loading each distinct source once). Called once, before kernel().
   virtual Status loadKernels(const Bundle &bundle) = 0;
-  /// The handle of |kernel| (one that has a CudaLaunch) of the loaded bundle.
-  virtual Status kernel(const fb::Kernel &kernel, KernelHandle *out) = 0;
+  /// The handle of function |entry| (its CudaLaunch's or a stage's) of
+  /// |kernel|'s source, in the loaded bundle.
+  virtual Status kernel(const fb::Kernel &kernel, const std::string &entry, KernelHandle *out) = 0;
   /// Queues |kernel| with cuLaunchKernel's argument convention (|args|
   /// ends with a null pointer; each argument is a 64-bit value).
   virtual Status launch(KernelHandle kernel, const LaunchConfig &config, void **args) = 0;

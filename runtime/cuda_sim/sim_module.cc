@@ -97,8 +97,13 @@ std::string generate(const std::vector<SimKernelSource> &kernels, std::vector<in
                       symbol = "dlc_sim_entry_" + std::to_string(i);
     out += "\n// kernel " + std::to_string(i) + ": " + entry + "\nnamespace " + ns +
            " {\n#define " + entry + " " + symbol + "\n";
+    std::string undefine = "#undef " + entry + "\n";
+    for (const std::string &other : kernels[i].otherEntries) {
+      out += "#define " + other + " " + symbol + "_" + other + "\n";
+      undefine += "#undef " + other + "\n";
+    }
     firstLines->push_back(lines());
-    out += kernels[i].source + "\n#undef " + entry + "\n} // namespace " + ns + "\n";
+    out += kernels[i].source + "\n" + undefine + "} // namespace " + ns + "\n";
     names += "    \"" + entry + "\",\n";
     packed += "    DLC_SIM_PACKED(" + ns + "::" + symbol + "),\n";
   }
@@ -374,16 +379,29 @@ public:
         const fb::CudaLaunch *launch = k->cuda_as_CudaLaunch();
         if (!launch)
           continue;
-        auto [it, added] = index_.emplace(k->cuda_source_offset(), sources.size());
-        std::string entry = launch->entry()->str();
-        if (!added && sources[it->second].entry != entry)
-          return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
-                                 bundle.origin() + ": kernels '" + sources[it->second].entry +
-                                     "' and '" + entry + "' share one source");
-        if (added)
-          sources.push_back({entry, std::string(reinterpret_cast<const char *>(
-                                                    bundle.payload() + k->cuda_source_offset()),
-                                                k->cuda_source_bytes())});
+        std::vector<std::string> entries = {launch->entry()->str()};
+        if (launch->then())
+          for (const fb::CudaStage *stage : *launch->then())
+            entries.push_back(stage->entry()->str());
+        // Each entry of a source is a kernel of the module (the source
+        // compiled once per entry: the emulation renames the entry).
+        const std::string_view text(reinterpret_cast<const char *>(bundle.payload() + k->cuda_source_offset()),
+                                    k->cuda_source_bytes());
+        for (const std::string &entry : entries)
+          if (text.find(" " + entry + "(") == std::string_view::npos)
+            return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                                   bundle.origin() + ": kernel '" + k->name()->str() +
+                                       "' launches '" + entry + "', which its CUDA source does not define");
+        for (const std::string &entry : entries)
+          if (index_.emplace(std::make_pair(k->cuda_source_offset(), entry), sources.size()).second) {
+            SimKernelSource source{entry, std::string(reinterpret_cast<const char *>(
+                                                          bundle.payload() + k->cuda_source_offset()),
+                                                      k->cuda_source_bytes())};
+            for (const std::string &other : entries)
+              if (other != entry)
+                source.otherEntries.push_back(other);
+            sources.push_back(std::move(source));
+          }
       }
     if (sources.empty())
       return okStatus();
@@ -403,8 +421,8 @@ public:
     return okStatus();
   }
 
-  Status kernel(const fb::Kernel &k, KernelHandle *out) override {
-    auto it = index_.find(k.cuda_source_offset());
+  Status kernel(const fb::Kernel &k, const std::string &entry, KernelHandle *out) override {
+    auto it = index_.find({k.cuda_source_offset(), entry});
     if (it == index_.end() || !module_)
       return DLC_MAKE_STATUS(StatusCode::kInternal, "kernel not loaded");
     *out = &it->second;
@@ -527,7 +545,8 @@ private:
   SimToolchain toolchain_;
   SimOptions options_;
   dlc::sim::LaunchOptions launchOptions_;
-  std::map<uint64_t, size_t> index_; // source offset -> kernel of the module
+  /// (source offset, entry) -> kernel of the module.
+  std::map<std::pair<uint64_t, std::string>, size_t> index_;
   std::unique_ptr<SimModule> module_;
   std::vector<std::unique_ptr<MatmulCall>> matmuls_;
   std::vector<std::unique_ptr<ConvolutionCall>> convolutions_;

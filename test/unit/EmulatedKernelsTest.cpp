@@ -73,6 +73,32 @@ template <typename T> double relativeError(const T *got, const dlc::ref::RefTens
   return scale > 0 ? diff / scale : diff;
 }
 
+/// One launch of a kernel: its first or a later stage.
+struct Launch {
+  std::string entry;
+  dlc::sim::PackedKernel run;
+  dim3 grid, block;
+};
+
+/// |kernel|'s launches in order, each with its launcher from |table|, found
+/// as |prefix| + its entry; empty (and a failure) when one is missing.
+std::vector<Launch> launchesOf(const dlc::cuda::CudaKernel &kernel, const dlc::test::EmulatedKernel *table,
+                               int count, const std::string &prefix) {
+  auto dims = [](const std::array<int64_t, 3> &d) { return dim3(unsigned(d[0]), unsigned(d[1]), unsigned(d[2])); };
+  std::vector<Launch> launches = {{kernel.name, nullptr, dims(kernel.grid), dims(kernel.block)}};
+  for (const dlc::cuda::CudaStage &stage : kernel.then)
+    launches.push_back({stage.entry, nullptr, dims(stage.grid), dims(stage.block)});
+  for (Launch &l : launches) {
+    for (int k = 0; k < count; ++k)
+      if (prefix + l.entry == table[k].name)
+        l.run = table[k].run;
+    EXPECT_NE(l.run, nullptr) << l.entry << " was not compiled into the test";
+    if (!l.run)
+      return {};
+  }
+  return launches;
+}
+
 /// Runs |func|'s kernels under |options|; returns its results (as doubles:
 /// f64 results keep their precision).
 std::vector<std::vector<double>> runEmulated(func::FuncOp func,
@@ -91,12 +117,9 @@ std::vector<std::vector<double>> runEmulated(func::FuncOp func,
     EXPECT_TRUE(succeeded(kernel));
     if (failed(kernel))
       return {};
-    const dlc::test::EmulatedKernel *compiled = nullptr;
-    for (int k = 0; k < dlcEmulatedKernelCount; ++k)
-      if ("emulated_kernels/" + kernel->name == dlcEmulatedKernels[k].name)
-        compiled = &dlcEmulatedKernels[k];
-    EXPECT_NE(compiled, nullptr) << kernel->name << " was not compiled into the test";
-    if (!compiled)
+    std::vector<Launch> launches =
+        launchesOf(*kernel, dlcEmulatedKernels, dlcEmulatedKernelCount, "emulated_kernels/");
+    if (launches.empty())
       return {};
     std::vector<void *> pointers;
     for (Value v : group.getInputs())
@@ -119,11 +142,10 @@ std::vector<std::vector<double>> runEmulated(func::FuncOp func,
       args.push_back(&p);
     if (kernel->takesStep)
       args.push_back(&step);
-    dim3 grid(unsigned(kernel->grid[0]), unsigned(kernel->grid[1]), unsigned(kernel->grid[2]));
-    dim3 block(unsigned(kernel->block[0]), unsigned(kernel->block[1]), unsigned(kernel->block[2]));
-    dlc::rt::Status status = dlc::sim::launchPacked(kernel->name.c_str(), compiled->run,
-                                                     args.data(), grid, block, 0, options);
-    EXPECT_TRUE(status.ok()) << status.toString();
+    for (const Launch &l : launches) {
+      dlc::rt::Status status = dlc::sim::launchPacked(l.entry.c_str(), l.run, args.data(), l.grid, l.block, 0, options);
+      EXPECT_TRUE(status.ok()) << status.toString();
+    }
   }
   std::vector<std::vector<double>> results;
   auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
@@ -331,7 +353,7 @@ size_t elementBytes(Type t) {
 /// Runs |kernel| (compiled as |run|) under the emulation on |args|; returns
 /// the group's results as doubles.
 std::vector<std::vector<double>> runGroup(dlc::dl::FusedOp group, const dlc::cuda::CudaKernel &kernel,
-                                          dlc::sim::PackedKernel run,
+                                          const std::vector<Launch> &launches,
                                           const std::vector<dlc::ref::RefTensor> &args) {
   std::vector<Buffer> buffers;
   std::vector<void *> pointers;
@@ -365,10 +387,10 @@ std::vector<std::vector<double>> runGroup(dlc::dl::FusedOp group, const dlc::cud
     argv.push_back(&p);
   if (kernel.takesStep)
     argv.push_back(&step);
-  dim3 grid(unsigned(kernel.grid[0]), unsigned(kernel.grid[1]), unsigned(kernel.grid[2]));
-  dim3 block(unsigned(kernel.block[0]), unsigned(kernel.block[1]), unsigned(kernel.block[2]));
-  dlc::rt::Status status = dlc::sim::launchPacked(kernel.name.c_str(), run, argv.data(), grid, block, 0);
-  EXPECT_TRUE(status.ok()) << status.toString();
+  for (const Launch &l : launches) {
+    dlc::rt::Status status = dlc::sim::launchPacked(l.entry.c_str(), l.run, argv.data(), l.grid, l.block, 0);
+    EXPECT_TRUE(status.ok()) << status.toString();
+  }
   std::vector<std::vector<double>> results;
   for (auto [i, r] : llvm::enumerate(group.getResults())) {
     const Buffer &b = buffers[group.getInputs().size() + i];
@@ -417,11 +439,8 @@ void checkExample(const std::string &stem, int *distinct) {
       return;
     ++*distinct;
     SCOPED_TRACE(stem + ": " + kernel->name);
-    const dlc::test::EmulatedKernel *compiled = nullptr;
-    for (int k = 0; k < dlcExampleKernelCount; ++k)
-      if (stem + "/" + kernel->name == dlcExampleKernels[k].name)
-        compiled = &dlcExampleKernels[k];
-    ASSERT_NE(compiled, nullptr) << "not compiled into the test";
+    std::vector<Launch> launches = launchesOf(*kernel, dlcExampleKernels, dlcExampleKernelCount, stem + "/");
+    ASSERT_FALSE(launches.empty());
     std::vector<dlc::ref::RefTensor> args;
     for (BlockArgument arg : group.getBody().front().getArguments())
       args.push_back(randomInput(arg, rng));
@@ -429,7 +448,7 @@ void checkExample(const std::string &stem, int *distinct) {
     auto want = dlc::ref::evaluate(reference, args, {});
     reference.erase();
     ASSERT_TRUE(succeeded(want));
-    auto got = runGroup(group, *kernel, compiled->run, args);
+    auto got = runGroup(group, *kernel, launches, args);
     ASSERT_EQ(got.size(), want->size());
     for (size_t r = 0; r < got.size(); ++r)
       EXPECT_LE(relativeError(got[r].data(), (*want)[r]), 1e-4) << "result " << r;

@@ -1,6 +1,7 @@
 """Turns CUDA kernels printed by dlc-opt --dlc-print-cuda into one translation
 unit for the CUDA emulation: each kernel in a namespace of its own, then a
-table of packed launchers named "<input stem>/<kernel>".
+table of packed launchers named "<input stem>/<entry>" (a kernel and its
+later stages).
 Usage: make_emulated_kernels.py DLC_OPT OUTPUT.cc [--fuse] INPUT.mlir...
 (--fuse runs dlc-fuse first, for inputs that are not fused yet)."""
 import os
@@ -11,7 +12,7 @@ import sys
 dlc_opt, output = sys.argv[1:3]
 fuse = "--fuse" in sys.argv[3:]
 inputs = [a for a in sys.argv[3:] if a != "--fuse"]
-body, table, count = "", "", 0
+body, table, count, entries = "", "", 0, 0
 seen = set()
 for source in inputs:
     stem = os.path.basename(source).split(".")[0]
@@ -28,12 +29,16 @@ for source in inputs:
         if (stem, name) in seen:  # equal names are equal kernels
             continue
         seen.add((stem, name))
-        # extern "C" names ignore namespaces: prefix the model's name.
+        # extern "C" names ignore namespaces: prefix the model's name (the
+        # kernel's later stages, named after it, get the prefix too).
         symbol = "%s__%s" % (stem, name)
         body += "namespace dlc_kernel_%d {\n%s}\n" % (count, kernel.replace(name, symbol))
-        table += '  {"%s/%s", DLC_SIM_PACKED(dlc_kernel_%d::%s)},\n' % (stem, name, count, symbol)
+        for entry in re.findall(r'extern "C" __global__ void (?:__launch_bounds__\(\d+\) )?(\w+)\(', kernel):
+            table += '  {"%s/%s", DLC_SIM_PACKED(dlc_kernel_%d::%s)},\n' % (
+                stem, entry, count, entry.replace(name, symbol))
+            entries += 1
         count += 1
 with open(output, "w") as f:
     f.write('#include "test/unit/EmulatedKernelRegistry.h"\n\n' + body + "\n")
     f.write("extern const dlc::test::EmulatedKernel dlcEmulatedKernels[] = {\n" + table + "};\n")
-    f.write("extern const int dlcEmulatedKernelCount = %d;\n" % count)
+    f.write("extern const int dlcEmulatedKernelCount = %d;\n" % entries)

@@ -45,7 +45,14 @@ nlohmann::json cudaJson(const fb::Kernel *k) {
                         {"takes_step", launch->takes_step()},
                         {"family", launch->family() ? launch->family()->str() : ""},
                         {"source_bytes", k->cuda_source_bytes()},
-                        {"images", nlohmann::json::array()}};
+                        {"images", nlohmann::json::array()},
+                        {"then", nlohmann::json::array()}};
+  if (launch->then())
+    for (const fb::CudaStage *stage : *launch->then())
+      out["then"].push_back({{"entry", stage->entry()->str()},
+                             {"grid", dims(stage->grid())},
+                             {"block", dims(stage->block())},
+                             {"dynamic_shared_bytes", stage->shared_bytes()}});
   if (k->cuda_images())
     for (const fb::CudaImage *i : *k->cuda_images())
       out["images"].push_back({{"arch", i->arch() ? i->arch()->str() : ""},
@@ -167,6 +174,9 @@ void printCuda(const nlohmann::json &c) {
   std::printf("             cuda %s %s  grid %s  block %s\n", c["family"].get<std::string>().c_str(),
               c["entry"].get<std::string>().c_str(), dimsText(c["grid"]).c_str(),
               dimsText(c["block"]).c_str());
+  for (const auto &stage : c["then"])
+    std::printf("             then %s  grid %s  block %s\n", stage["entry"].get<std::string>().c_str(),
+                dimsText(stage["grid"]).c_str(), dimsText(stage["block"]).c_str());
   for (const auto &i : c["images"]) {
     int spills = i["spill_bytes"].get<int>();
     std::printf("             %-6s %3d registers, %s B spills, %d B shared, %d B stack\n",

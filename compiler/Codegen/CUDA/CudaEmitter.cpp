@@ -297,9 +297,10 @@ std::string header(dl::FusedOp group, const CudaKernel &kernel) {
   return text + deviceTypeHelpers(group) + elementwiseHelpers(group);
 }
 
-std::string launchLimitError(const CudaKernel &kernel) {
+namespace {
+std::string launchLimitError(const std::array<int64_t, 3> &g, const std::array<int64_t, 3> &b,
+                             int64_t sharedBytes) {
   using L = LaunchLimits;
-  const auto &g = kernel.grid, &b = kernel.block;
   auto text = [](const std::array<int64_t, 3> &d) {
     return "(" + std::to_string(d[0]) + ", " + std::to_string(d[1]) + ", " + std::to_string(d[2]) + ")";
   };
@@ -311,9 +312,18 @@ std::string launchLimitError(const CudaKernel &kernel) {
   if (b[0] > L::kBlockXY || b[1] > L::kBlockXY || b[2] > L::kBlockZ ||
       b[0] * b[1] * b[2] > L::kThreadsPerBlock)
     return "block " + text(b) + " exceeds CUDA's 1024 threads (1024, 1024, 64)";
-  if (kernel.sharedBytes > L::kStaticSharedBytes)
-    return std::to_string(kernel.sharedBytes) + " bytes of static shared memory exceed 48 KiB";
+  if (sharedBytes > L::kStaticSharedBytes)
+    return std::to_string(sharedBytes) + " bytes of static shared memory exceed 48 KiB";
   return "";
+}
+} // namespace
+
+std::string launchLimitError(const CudaKernel &kernel) {
+  std::string error = launchLimitError(kernel.grid, kernel.block, kernel.sharedBytes);
+  for (const CudaStage &stage : kernel.then)
+    if (error.empty() && !(error = launchLimitError(stage.grid, stage.block, stage.sharedBytes)).empty())
+      error = "stage " + stage.entry + ": " + error;
+  return error;
 }
 
 namespace {
@@ -342,11 +352,12 @@ constexpr CudaFamily kFamilies[] = {
      "a grid-stride loop over the elements, 256 threads; a block per image for random_contrast", "", 0.5,
      isAugmentGroup, emitAugment},
     {"recurrent", "one lstm or lstm_grad over the whole sequence",
-     "a block per batch row (up to 8 rows per block when they fit and the blocks still cover 132 SMs), the time loop inside",
+     "a block per batch row (up to 8 rows per block when they fit and the blocks still cover 132 SMs), the time loop inside; "
+     "lstm_grad then computes its weight gradients and dx as two tiled products over all rows and steps (no atomics)",
      "a step's arrays go to the kernel's scratch when they exceed shared memory",
      // One block's time loop per batch row: the rest of the GPU idles and
-     // each step waits on the last (lstm_grad: float atomics into the weight
-     // gradients, gates recomputed).
+     // each step waits on the last (lstm_grad's later products: their own
+     // estimate, CudaStage::efficiency).
      0.1, isRecurrentGroup,
      emitRecurrent, /*mayUseScratch=*/true},
     {"normalization", "one softmax or softmax_grad along its axis, or one batch_norm op over the other axes",
@@ -436,8 +447,13 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
   if (failed(emitted))
     return failure();
   // A library call reads its buffers as they are stored: no code to view them.
-  if (!views.empty() && !kernel.library) {
-    size_t signature = kernel.source.find(std::string(kPlaceholder) + "(");
+  std::vector<std::string> entries = {kPlaceholder};
+  for (const CudaStage &stage : kernel.then)
+    entries.push_back(stage.entry);
+  for (const std::string &entry : entries) {
+    if (views.empty() || kernel.library)
+      break;
+    size_t signature = kernel.source.find(entry + "(");
     size_t body = signature == std::string::npos ? signature : kernel.source.find(") {\n", signature);
     if (body == std::string::npos)
       return group.emitError("the CUDA kernel of group '") << group.getKernelName()
@@ -451,9 +467,13 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a(kernel.source));
   kernel.name = identifier(group.getKernelName()) + "_" + std::string(hash, 10);
-  for (size_t at = kernel.source.find(kPlaceholder); at != std::string::npos;
-       at = kernel.source.find(kPlaceholder, at))
-    kernel.source.replace(at, std::strlen(kPlaceholder), kernel.name);
+  auto rename = [&](std::string &text) {
+    for (size_t at = text.find(kPlaceholder); at != std::string::npos; at = text.find(kPlaceholder, at))
+      text.replace(at, std::strlen(kPlaceholder), kernel.name);
+  };
+  rename(kernel.source);
+  for (CudaStage &stage : kernel.then)
+    rename(stage.entry);
   return kernel;
 }
 

@@ -40,6 +40,22 @@ struct LibraryCallCode {
 /// 16-bit operands or on f32 operands rounded to TF32 (both summing in f32).
 enum class TensorCores { kNone, k16Bit, kTf32 };
 
+/// A further launch of a kernel's source, after the one before it has
+/// finished and on the same arguments (the bundle's CudaStage): work that
+/// needs every block of the launch before it done.
+struct CudaStage {
+  /// Another extern "C" function of the source: the emitter writes the
+  /// kernel's placeholder name with a suffix, replaced as the name is.
+  std::string entry;
+  std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
+  int64_t sharedBytes = 0; // static, as CudaKernel's
+  /// Its part of the kernel's counted flops and bytes, and the fraction of
+  /// its unit's peak its code reaches (CudaKernel::efficiency), for the
+  /// roofline.
+  int64_t flops = 0, bytes = 0;
+  double efficiency = 0;
+};
+
 struct CudaKernel {
   std::string name;   // a C identifier; equal names mean equal code
   std::string family; // the CudaFamily that wrote it
@@ -72,6 +88,8 @@ struct CudaKernel {
   /// Set when a library routine runs the group: then |source| only names
   /// the call (equal text, equal call) and nothing is compiled.
   std::optional<LibraryCallCode> library;
+  /// Launches after the first (entry |name|, |grid|, |block|), in order.
+  std::vector<CudaStage> then;
 };
 
 /// What every architecture dlc compiles for (sm_75 and later) allows a
