@@ -352,11 +352,12 @@ constexpr CudaFamily kFamilies[] = {
      "a grid-stride loop over the elements, 256 threads; a block per image for random_contrast", "", 0.5,
      isAugmentGroup, emitAugment},
     {"recurrent", "one lstm or lstm_grad over the whole sequence",
-     "a block per batch row (up to 8 rows per block when they fit and the blocks still cover 132 SMs), the time loop inside; "
-     "lstm_grad then computes its weight gradients and dx as two tiled products over all rows and steps (no atomics)",
+     "every step's input product at once (a tiled product over all rows and steps), then a block per batch row "
+     "(up to 8 rows per block when they fit and the blocks still cover 132 SMs), the time loop inside; lstm_grad "
+     "then computes its weight gradients and dx as two more tiled products (no atomics)",
      "a step's arrays go to the kernel's scratch when they exceed shared memory",
      // One block's time loop per batch row: the rest of the GPU idles and
-     // each step waits on the last (lstm_grad's later products: their own
+     // each step waits on the last (the tiled products: their own
      // estimate, CudaStage::efficiency).
      0.1, isRecurrentGroup,
      emitRecurrent, /*mayUseScratch=*/true},

@@ -1,24 +1,30 @@
 //===- EmitRecurrent.cpp - The LSTM over time and its gradient ------------===//
 //
-// The whole recurrence is one launch: a block owns a few batch rows and
+// Both directions first compute every step's input product (x times the
+// kernel, plus the bias) at once, as a tiled product over all rows and steps
+// into the scratch: only the recurrent kernel's products are left to the
+// time loop, which no launch can spread over more than the batch's rows.
+//
+// The forward recurrence is one launch: a block owns a few batch rows and
 // walks the time steps itself, with the state (h, c) and the step's gates in
 // shared memory, so no step needs the host or another launch. Gate columns
-// are spread over the threads (each reads a kernel column coalesced and
-// reuses it for every row of the block).
+// are spread over the threads (each reads a recurrent-kernel column
+// coalesced and reuses it for every row of the block).
 //
-// The gradient is three launches of one source. First a block per batch
-// row recomputes the row's forward pass once, keeping every step's states
-// (h, c) and activated gates in its part of the scratch (global memory),
-// then runs backpropagation through time, turning each step's gates into
-// their gradients in place; only dh's product with the recurrent kernel
-// stays inside the time loop. Then, with every row done, two products over
-// all rows and steps: the weight gradients (the kept inputs, states and
-// ones against the gate gradients) and dx (the gate gradients against the
-// kernel). Each output is one thread's sum in a fixed order: no atomics, so
-// runs are bit-exact with or without --deterministic. A layer too wide for
-// shared memory (about 1,900 units for the gradient, 1,960 for the forward
-// pass) keeps one step's arrays in its block's part of the scratch
-// instead: slower, but every width runs.
+// The gradient is four launches of one source: the input product; then a
+// block per batch row runs the recurrence forward once, adding h times the
+// recurrent kernel and keeping every step's states (h, c) and activated
+// gates in its part of the scratch (global memory), and back through time,
+// turning each step's gates into their gradients in place; then, with every
+// row done, two more products over all rows and steps: the weight gradients
+// (the kept inputs, states and ones against the gate gradients) and dx (the
+// gate gradients against the kernel). Each output is one thread's sum in a
+// fixed order: no atomics, so runs are bit-exact with or without
+// --deterministic.
+//
+// A layer too wide for shared memory (about 1,960 units) keeps one step's
+// arrays in its block's part of the scratch instead: slower, but every
+// width runs.
 // Gates are Keras' [i | f | c | o] with sigmoid and tanh, as the reference.
 //
 //===----------------------------------------------------------------------===//
@@ -52,15 +58,14 @@ Lstm lstmOf(Operation *op) {
   return {x[0], x[1], x[2], r[0], 4 * r[0], bias, op->hasAttr("return_sequences")};
 }
 
-/// Shared bytes of the forward kernel for |rows| batch rows per block.
+/// Shared bytes of the forward recurrence for |rows| batch rows per block:
+/// their states and one step's gates.
 int64_t forwardShared(const ComputeType &t, const Lstm &l, int64_t rows) {
-  return rows * (l.features + 2 * l.units + l.gates) * t.bytes();
+  return rows * (2 * l.units + l.gates) * t.bytes();
 }
 /// Shared bytes of the gradient's recurrence (one row per block): one step's
-/// gate gradients, dh, dc and input.
-int64_t gradShared(const ComputeType &t, const Lstm &l) {
-  return (l.gates + 2 * l.units + l.features) * t.bytes();
-}
+/// gate gradients, dh and dc.
+int64_t gradShared(const ComputeType &t, const Lstm &l) { return (l.gates + 2 * l.units) * t.bytes(); }
 /// Scratch elements of one row of the gradient: its recomputed states (h
 /// and c before each step and after the last), which for a long sequence do
 /// not fit shared memory (200 steps of 128 units need 206 KB), then every
@@ -82,28 +87,6 @@ std::string workingArrays(const ComputeType &t, const std::vector<std::pair<std:
   return s;
 }
 
-/// The gate pre-activations of row r at one step, into z[r][g] (activated):
-/// bias + x_t · kernel + h · recurrent for every gate column of the thread.
-std::string gateLoop(const ComputeType &t, const Lstm &l, const std::string &rows, const std::string &xs,
-                     const std::string &hs, const std::string &z, const std::string &kernel,
-                     const std::string &recurrent, const std::string &bias) {
-  std::string G = ll(l.gates), U = ll(l.units), F = ll(l.features);
-  const std::string T = t.name();
-  return "    for (long long g = threadIdx.x; g < " + G + "; g += " + str(kThreads) + ") {\n"
-         "      " + T + " acc[" + rows + "];\n"
-         "      for (int r = 0; r < " + rows + "; ++r)\n        acc[r] = " +
-         (l.bias ? bias + "[g]" : std::string(t.lit("0.0"))) + ";\n"
-         "      for (long long i = 0; i < " + F + "; ++i) {\n        const " + T + " w = " + kernel +
-         "[i * " + G + " + g];\n        for (int r = 0; r < " + rows + "; ++r)\n          acc[r] += " +
-         xs + "[r * " + F + " + i] * w;\n      }\n"
-         "      for (long long u = 0; u < " + U + "; ++u) {\n        const " + T + " w = " + recurrent +
-         "[u * " + G + " + g];\n        for (int r = 0; r < " + rows + "; ++r)\n          acc[r] += " +
-         hs + "[r * " + U + " + u] * w;\n      }\n"
-         "      const bool candidate = g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + ";\n"
-         "      for (int r = 0; r < " + rows + "; ++r)\n        " + z + "[r * " + G +
-         " + g] = candidate ? " + tanhOf(t, "acc[r]") + " : " + sigmoidOf(t, "acc[r]") + ";\n    }\n";
-}
-
 /// A product C[m][c] = sum over k of A(m, k) B(k, c), as a later stage of
 /// the gradient: expressions of long long m, k and c (a and b, read only
 /// where in bounds) and a statement storing float v at (m, c).
@@ -113,35 +96,43 @@ struct TileProduct {
   std::string a, b, store;
 };
 
-/// Appends |p|'s kernel, called |entry|, to |source|: output tiles of 64x64
-/// (32x32 when those would leave SMs idle), 4x4 adjacent outputs a thread,
-/// k in steps of 16 through shared memory, each loaded along its adjacent
-/// index. One thread sums each output in k order: no atomics.
-CudaStage tileProductStage(const ComputeType &t, const TileProduct &p, const std::string &entry,
-                           const std::string &params, std::string *source) {
+/// The side of |p|'s output tiles: 64, or 32 when 64 would leave SMs idle.
+int64_t tileOf(const TileProduct &p) {
   auto tiles = [&](int64_t tile) { return ((p.m + tile - 1) / tile) * ((p.n + tile - 1) / tile); };
-  const int64_t tile = tiles(64) >= kSpreadBlocks ? 64 : 32, side = tile / 4, threads = side * side;
+  return tiles(64) >= kSpreadBlocks ? 64 : 32;
+}
+
+/// The launch of |p| as a function called |entry|: a block per output tile
+/// (tileOf), 4x4 adjacent outputs a thread.
+CudaStage tileProductLaunch(const ComputeType &t, const TileProduct &p, const std::string &entry) {
+  const int64_t tile = tileOf(p), side = tile / 4;
   CudaStage stage;
   stage.entry = entry;
   stage.grid = {(p.n + tile - 1) / tile, (p.m + tile - 1) / tile, 1};
-  stage.block = {threads, 1, 1};
+  stage.block = {side * side, 1, 1};
   stage.sharedBytes = 2 * 16 * (tile + 1) * t.bytes();
   stage.flops = 2 * p.m * p.n * p.k;
   stage.bytes = (p.m * p.k + p.k * p.n + p.m * p.n) * t.bytes();
   // Scalar shared loads (8 for 16 FMAs a k), no double buffering: below
   // the gemm family's estimate.
   stage.efficiency = 0.2;
+  return stage;
+}
+
+/// The function of |launch| (tileProductLaunch's): k in steps of 16
+/// through shared memory, A and B each loaded along their adjacent index;
+/// one thread sums each output in k order (no atomics).
+std::string tileProductSource(const ComputeType &t, const TileProduct &p, const CudaStage &launch,
+                              const std::string &params) {
+  const int64_t threads = launch.block[0], tile = tileOf(p);
   const std::string T = t.name(), TL = str(tile), TH = str(threads), zero = t.lit("0.0");
   auto index = [&](bool alongK, const std::string &k, const std::string &other) {
     return alongK ? "const int " + k + " = e % 16, " + other + " = e / 16;"
                   : "const int " + k + " = e / " + TL + ", " + other + " = e % " + TL + ";";
   };
-  std::string &s = *source;
-  s += "\n// then: grid (" + str(stage.grid[0]) + ", " + str(stage.grid[1]) + ", 1), block (" + TH +
-       ", 1, 1): " + str(p.m) + "x" + str(p.n) + " outputs, sums over " + str(p.k) + "\n";
-  s += "extern \"C\" __global__ void __launch_bounds__(" + TH + ") " + entry + "(" + params + ") {\n"
+  return "extern \"C\" __global__ void __launch_bounds__(" + TH + ") " + launch.entry + "(" + params + ") {\n"
        "  __shared__ " + T + " As[16][" + str(tile + 1) + "], Bs[16][" + str(tile + 1) + "];\n"
-       "  const int tx = threadIdx.x % " + str(side) + ", ty = threadIdx.x / " + str(side) + ";\n"
+       "  const int tx = threadIdx.x % " + str(tile / 4) + ", ty = threadIdx.x / " + str(tile / 4) + ";\n"
        "  const long long m0 = (long long)blockIdx.y * " + TL + ", c0 = (long long)blockIdx.x * " + TL + ";\n"
        "  " + T + " acc[4][4];\n"
        "  for (int i = 0; i < 4; ++i)\n    for (int j = 0; j < 4; ++j)\n      acc[i][j] = " + zero + ";\n"
@@ -163,7 +154,12 @@ CudaStage tileProductStage(const ComputeType &t, const TileProduct &p, const std
        "      const long long m = m0 + ty * 4 + i, c = c0 + tx * 4 + j;\n"
        "      if (m < " + ll(p.m) + " && c < " + ll(p.n) + ") {\n        const " + T + " v = acc[i][j];\n"
        "        " + p.store + "\n      }\n    }\n}\n";
-  return stage;
+}
+
+/// The comment opening a later launch's function.
+std::string laterLaunchComment(const CudaStage &launch, const std::string &what) {
+  return "\n// then: grid (" + str(launch.grid[0]) + ", " + str(launch.grid[1]) + ", " + str(launch.grid[2]) +
+         "), block (" + str(launch.block[0]) + ", 1, 1): " + what + "\n";
 }
 
 } // namespace
@@ -192,36 +188,70 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   std::string S = ll(l.steps), F = ll(l.features), U = ll(l.units), G = ll(l.gates);
   const ComputeType t = computeType(group);
   const std::string T = t.name();
-  kernel.block = {kThreads, 1, 1};
   std::string s;
+  const std::string params = parameterList(group, false) + ", " + T + " *__restrict__ scratch";
+  const int64_t products = l.n * l.steps;
+  const double recurrenceEfficiency = kernel.efficiency; // the family's
+  // Launch 1 (both directions): every step's input product (x times the
+  // kernel, plus the bias) at once, a tiled product over all rows and steps
+  // (a row (b, t) is m = b * S + t) stored by |store|.
+  auto inputProduct = [&](const std::string &store) {
+    TileProduct input{products, l.gates, l.features, /*aAlongK=*/true, /*bAlongK=*/false, "", "", ""};
+    input.a = x + "[m * " + F + " + k]";
+    input.b = k + "[k * " + G + " + c]";
+    input.store = store + " = v" + (l.bias ? " + " + bias + "[c]" : std::string()) + ";";
+    CudaStage first = tileProductLaunch(t, input, kernel.name);
+    kernel.grid = first.grid;
+    kernel.block = first.block;
+    kernel.sharedBytes = first.sharedBytes;
+    kernel.efficiency = first.efficiency;
+    return header(group, kernel) + tileProductSource(t, input, first, params);
+  };
 
   if (auto forward = dyn_cast<dl::LSTMOp>(op)) {
+    const std::string activated = "g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + " ? " +
+                                  tanhOf(t, "acc[r]") + " : " + sigmoidOf(t, "acc[r]");
     bool shared = forwardShared(t, l, 1) <= kSharedLimit;
     int64_t rows = 1;
     while (shared && rows < kMaxRowsPerBlock && rows < l.n &&
            (l.n + 2 * rows - 1) / (2 * rows) >= kSpreadBlocks &&
            forwardShared(t, l, rows * 2) <= kSharedLimit)
       rows *= 2;
-    kernel.grid = {(l.n + rows - 1) / rows, 1, 1};
-    int64_t blockElements = forwardShared(t, l, rows) / t.bytes();
-    kernel.sharedBytes = shared ? blockElements * t.bytes() : 0;
-    kernel.scratchBytes = shared ? 0 : kernel.grid[0] * blockElements * t.bytes();
+    const int64_t blocks = (l.n + rows - 1) / rows, blockElements = forwardShared(t, l, rows) / t.bytes();
+    // The scratch: the input products [N, T, 4 * units], then (too wide
+    // for shared memory) each block's arrays.
+    kernel.scratchBytes = (products * l.gates + (shared ? 0 : blocks * blockElements)) * t.bytes();
+    s = inputProduct("scratch[m * " + G + " + c]");
+    // Launch 2: the recurrence, a block per |rows| batch rows; the gate
+    // columns spread over the threads (each reads a recurrent-kernel column
+    // coalesced and reuses it for every row of the block).
+    CudaStage recurrence;
+    recurrence.entry = kernel.name + "_recurrence";
+    recurrence.grid = {blocks, 1, 1};
+    recurrence.block = {kThreads, 1, 1};
+    recurrence.sharedBytes = shared ? blockElements * t.bytes() : 0;
+    recurrence.flops = 2 * products * l.units * l.gates + 10 * products * l.units;
+    recurrence.bytes = (blocks * l.units * l.gates + products * (l.gates + l.units)) * t.bytes();
+    recurrence.efficiency = recurrenceEfficiency;
     std::string y = outOf(forward.getResult()), R = str(rows);
-    s = header(group, kernel);
-    s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
-         parameterList(group, false) + (shared ? "" : ", " + T + " *__restrict__ scratch") + ") {\n";
-    s += workingArrays(t, {{"xs", rows * l.features}, {"hs", rows * l.units}, {"cs", rows * l.units},
-                        {"z", rows * l.gates}},
-                       shared, "scratch + (long long)blockIdx.x * " + ll(blockElements));
+    s += laterLaunchComment(recurrence, "the recurrence, batch rows per block: " + R);
+    s += "extern \"C\" __global__ void __launch_bounds__(256) " + recurrence.entry + "(" + params + ") {\n";
+    s += workingArrays(t, {{"hs", rows * l.units}, {"cs", rows * l.units}, {"z", rows * l.gates}}, shared,
+                       "scratch + " + ll(products * l.gates) + " + (long long)blockIdx.x * " + ll(blockElements));
     s += "  const long long row0 = (long long)blockIdx.x * " + R + ";\n";
     s += "  for (long long e = threadIdx.x; e < " + ll(rows * l.units) + "; e += 256)\n"
-         "    hs[e] = cs[e] = " + t.lit("0.0") + ";\n";
-    s += "  for (long long t = 0; t < " + S + "; ++t) {\n";
-    s += "    for (long long e = threadIdx.x; e < " + ll(rows * l.features) + "; e += 256) {\n"
-         "      const long long r = e / " + F + ", b = row0 + r;\n"
-         "      xs[e] = b < " + ll(l.n) + " ? " + x + "[(b * " + S + " + t) * " + F + " + e % " + F +
-         "] : " + t.lit("0.0") + ";\n    }\n    __syncthreads();\n";
-    s += gateLoop(t, l, R, "xs", "hs", "z", k, rk, bias) + "    __syncthreads();\n";
+         "    hs[e] = cs[e] = " + t.lit("0.0") + ";\n  __syncthreads();\n";
+    s += "  for (long long t = 0; t < " + S + "; ++t) {\n"
+         "    for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n"
+         "      " + T + " acc[" + R + "];\n"
+         "      for (int r = 0; r < " + R + "; ++r)\n"
+         "        acc[r] = row0 + r < " + ll(l.n) + " ? scratch[((row0 + r) * " + S + " + t) * " + G + " + g] : " +
+         t.lit("0.0") + ";\n"
+         "      for (long long u = 0; u < " + U + "; ++u) {\n"
+         "        const " + T + " w = " + rk + "[u * " + G + " + g];\n"
+         "        for (int r = 0; r < " + R + "; ++r)\n          acc[r] += hs[r * " + U + " + u] * w;\n      }\n"
+         "      for (int r = 0; r < " + R + "; ++r)\n        z[r * " + G + " + g] = " + activated + ";\n"
+         "    }\n    __syncthreads();\n";
     s += "    for (long long e = threadIdx.x; e < " + ll(rows * l.units) + "; e += 256) {\n"
          "      const long long r = e / " + U + ", u = e % " + U + ";\n"
          "      const " + T + " *a = z + r * " + G + ";\n"
@@ -236,6 +266,7 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
            "    if (row0 + e / " + U + " < " + ll(l.n) + ")\n      " + y + "[row0 * " + U +
            " + e] = hs[e];\n";
     s += "}\n";
+    kernel.then.push_back(recurrence);
     kernel.source = std::move(s);
     return success();
   }
@@ -249,38 +280,56 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   bool shared = gradShared(t, l) <= kSharedLimit;
   const int64_t rowElements = gradStateElements(l) + (shared ? 0 : gradShared(t, l) / t.bytes());
   const std::string RE = ll(rowElements), ZOFF = ll(2 * (l.steps + 1) * l.units);
-  kernel.grid = {l.n, 1, 1};
-  kernel.sharedBytes = shared ? gradShared(t, l) : 0;
   kernel.scratchBytes = l.n * rowElements * t.bytes();
   kernel.globalAtomics = 0;
-  const std::string params = parameterList(group, false) + ", " + T + " *__restrict__ scratch";
-  s = header(group, kernel);
-  s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" + params + ") {\n";
-  // H[t], C[t]: the state before step t (t = 0 is zero); Z[t]: step t's
-  // activated gates, then (going back) their gradients; this row's part of
-  // the scratch, which the later stages read.
+  // Z[b][t]: row b's gates at step t, in its part of the scratch after the
+  // states (H, C); a row (b, t) of the products below is m = b * S + t.
+  auto zAt = [&](const std::string &m, const std::string &column) {
+    return "scratch[(" + m + " / " + S + ") * " + RE + " + " + ZOFF + " + (" + m + " % " + S + ") * " + G +
+           " + " + column + "]";
+  };
+
+  s = inputProduct(zAt("m", "c"));
+
+  // Launch 2: a block per batch row: the recurrence forward (adding h times
+  // the recurrent kernel to Z and activating it, keeping every step's
+  // states), then back through time.
+  CudaStage recurrence;
+  recurrence.entry = kernel.name + "_recurrence";
+  recurrence.grid = {l.n, 1, 1};
+  recurrence.block = {kThreads, 1, 1};
+  recurrence.sharedBytes = shared ? gradShared(t, l) : 0;
+  recurrence.flops = 4 * products * l.units * l.gates + 20 * products * l.units;
+  recurrence.bytes = (l.units * l.gates + products * (l.units + l.gates)) * t.bytes();
+  recurrence.efficiency = recurrenceEfficiency;
+
+  s += laterLaunchComment(recurrence, "the recurrence of each batch row");
+  s += "extern \"C\" __global__ void __launch_bounds__(256) " + recurrence.entry + "(" + params + ") {\n";
   s += "  const long long b = blockIdx.x;\n";
   s += "  " + T + " *const H = scratch + b * " + RE + ", *const C = H + " + ll((l.steps + 1) * l.units) +
        ", *const Z = H + " + ZOFF + ";\n";
-  s += workingArrays(t, {{"dz", l.gates}, {"dh", l.units}, {"dc", l.units}, {"xs", l.features}}, shared,
+  s += workingArrays(t, {{"dz", l.gates}, {"dh", l.units}, {"dc", l.units}}, shared,
                      "H + " + ll(gradStateElements(l)));
   s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    H[u] = C[u] = " + t.lit("0.0") + ";\n";
-  // The forward pass once, keeping every step's gates.
+  s += "  __syncthreads();\n";
   s += "  for (long long t = 0; t < " + S + "; ++t) {\n"
-       "    for (long long i = threadIdx.x; i < " + F + "; i += 256)\n      xs[i] = " + x +
-       "[(b * " + S + " + t) * " + F + " + i];\n    __syncthreads();\n" +
-       gateLoop(t, l, "1", "xs", "(H + t * " + U + ")", "(Z + t * " + G + ")", k, rk, bias) +
-       "    __syncthreads();\n"
+       "    " + T + " *const a = Z + t * " + G + ";\n"
+       "    const " + T + " *const h = H + t * " + U + ";\n"
+       "    for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n"
+       "      " + T + " acc = a[g];\n"
+       "      for (long long u = 0; u < " + U + "; ++u)\n        acc += h[u] * " + rk + "[u * " + G + " + g];\n"
+       "      a[g] = g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + " ? " + tanhOf(t, "acc") + " : " +
+       sigmoidOf(t, "acc") + ";\n    }\n    __syncthreads();\n"
        "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n"
-       "      const " + T + " *a = Z + t * " + G + ";\n"
        "      const " + T + " c = a[" + U + " + u] * C[t * " + U + " + u] + a[u] * a[" + ll(2 * l.units) + " + u];\n"
        "      C[(t + 1) * " + U + " + u] = c;\n"
        "      H[(t + 1) * " + U + " + u] = a[" + ll(3 * l.units) + " + u] * " + tanhOf(t, "c") + ";\n"
        "    }\n    __syncthreads();\n  }\n";
   // Back through time: each thread turns its units' four gates into their
-  // gradients in place (no other thread reads them), then dh for the step
-  // before.
+  // gradients in place (no other thread reads them); then dh for the step
+  // before, a warp per unit reading the recurrent kernel's row coalesced.
   s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    dh[u] = dc[u] = " + t.lit("0.0") + ";\n";
+  s += "  __syncthreads();\n";
   std::string dyAt = l.sequences ? dy + "[(b * " + S + " + t) * " + U + " + u]"
                                  : "(t == " + ll(l.steps - 1) + " ? " + dy + "[b * " + U + " + u] : " + t.lit("0.0") + ")";
   s += "  for (long long t = " + ll(l.steps - 1) + "; t >= 0; --t) {\n"
@@ -296,22 +345,24 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
        "      dz[" + ll(2 * l.units) + " + u] = a[" + ll(2 * l.units) + " + u] = dcell * in * (" + t.lit("1.0") + " - cand * cand);\n"
        "      dz[" + ll(3 * l.units) + " + u] = a[" + ll(3 * l.units) + " + u] = h * tc * out * (" + t.lit("1.0") + " - out);\n"
        "      dc[u] = dcell * forget;\n    }\n    __syncthreads();\n"
-       "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n      " + T + " sum = " + t.lit("0.0") + ";\n"
-       "      for (long long g = 0; g < " + G + "; ++g)\n        sum += " + rk + "[u * " + G +
-       " + g] * dz[g];\n      dh[u] = sum;\n    }\n    __syncthreads();\n  }\n}\n";
-  // The products over every row and step, once all rows are done: the
-  // weight gradients (the rows of the kernel, recurrent kernel and bias
-  // gradients, each the kept inputs, states before each step or ones times
-  // the gate gradients) and dx (the gate gradients times the kernel).
-  const int64_t products = l.n * l.steps;
+       "    for (long long u = threadIdx.x / 32; u < " + U + "; u += " + str(kThreads / 32) + ") {\n      " + T + " sum = " + t.lit("0.0") + ";\n"
+       "      for (long long g = threadIdx.x % 32; g < " + G + "; g += 32)\n        sum += " + rk + "[u * " + G +
+       " + g] * dz[g];\n"
+       "      for (int o = 16; o > 0; o /= 2)\n        sum += __shfl_xor_sync(0xffffffffu, sum, o);\n"
+       "      if (threadIdx.x % 32 == 0)\n        dh[u] = sum;\n    }\n    __syncthreads();\n  }\n}\n";
+  kernel.then.push_back(recurrence);
+
+  // Launches 3 and 4, once every row is done: the weight gradients (the
+  // rows of the kernel, recurrent kernel and bias gradients, each the kept
+  // inputs, states before each step or ones times the gate gradients) and
+  // dx (the gate gradients times the kernel), products over all rows and steps.
   const int64_t rowsK = dk.empty() ? 0 : l.features, rowsR = drk.empty() ? 0 : l.units,
                 rowsB = db.empty() ? 0 : 1, weightRows = rowsK + rowsR + rowsB;
-  const std::string stepRow = "(k / " + S + ") * " + RE, stepOf = "(k % " + S + ")";
   if (weightRows > 0) {
     TileProduct p{weightRows, l.gates, products, /*aAlongK=*/false, /*bAlongK=*/false, "", "", ""};
-    p.a = "m < " + ll(rowsK) + " ? " + x + "[k * " + F + " + m] : m < " + ll(rowsK + rowsR) + " ? scratch[" +
-          stepRow + " + " + stepOf + " * " + U + " + m - " + ll(rowsK) + "] : " + t.lit("1.0");
-    p.b = "scratch[" + stepRow + " + " + ZOFF + " + " + stepOf + " * " + G + " + c]";
+    p.a = "m < " + ll(rowsK) + " ? " + x + "[k * " + F + " + m] : m < " + ll(rowsK + rowsR) + " ? scratch[(k / " +
+          S + ") * " + RE + " + (k % " + S + ") * " + U + " + m - " + ll(rowsK) + "] : " + t.lit("1.0");
+    p.b = zAt("k", "c");
     std::string store;
     if (rowsK)
       store += "if (m < " + ll(rowsK) + ") " + dk + "[m * " + G + " + c] = v; else ";
@@ -319,14 +370,20 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
       store += "if (m < " + ll(rowsK + rowsR) + ") " + drk + "[(m - " + ll(rowsK) + ") * " + G + " + c] = v; else ";
     store += rowsB ? db + "[c] = v;" : ";";
     p.store = store;
-    kernel.then.push_back(tileProductStage(t, p, kernel.name + "_weights", params, &s));
+    CudaStage weights = tileProductLaunch(t, p, kernel.name + "_weights");
+    s += laterLaunchComment(weights, str(p.m) + "x" + str(p.n) + " weight gradients, sums over " + str(p.k));
+    s += tileProductSource(t, p, weights, params);
+    kernel.then.push_back(weights);
   }
   if (!dx.empty()) {
     TileProduct p{products, l.features, l.gates, /*aAlongK=*/true, /*bAlongK=*/true, "", "", ""};
-    p.a = "scratch[(m / " + S + ") * " + RE + " + " + ZOFF + " + (m % " + S + ") * " + G + " + k]";
+    p.a = zAt("m", "k");
     p.b = k + "[c * " + G + " + k]";
     p.store = dx + "[m * " + F + " + c] = v;";
-    kernel.then.push_back(tileProductStage(t, p, kernel.name + "_dx", params, &s));
+    CudaStage inputGradient = tileProductLaunch(t, p, kernel.name + "_dx");
+    s += laterLaunchComment(inputGradient, str(p.m) + "x" + str(p.n) + " dx, sums over " + str(p.k));
+    s += tileProductSource(t, p, inputGradient, params);
+    kernel.then.push_back(inputGradient);
   }
   kernel.source = std::move(s);
   return success();
