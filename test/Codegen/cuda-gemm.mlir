@@ -1,19 +1,33 @@
 // RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-select-kernels=targets=cuda --dlc-print-cuda -o /dev/null | FileCheck %s
 
 // Tests that dense + bias + relu is one tiled matrix product (64x64 tiles,
-// K through shared memory in steps of 16) with bias and activation applied
+// K through shared memory in steps of 16, two buffers: the next step's
+// loads go into registers before this step's products and into the other
+// buffer after them, one barrier a step) with bias and activation applied
 // in the epilogue before the only store; the name is the group's plus a hash
 // of the code.
 // CHECK-LABEL: // dense+relu from
-// CHECK: // launch: grid (2, 1, 1), block (256, 1, 1), shared 8704 bytes
+// CHECK: // launch: grid (2, 1, 1), block (256, 1, 1), shared 17408 bytes
 // CHECK: void __launch_bounds__(256) k_dense_relu_{{[0-9a-f]+}}(const float *__restrict__ in0, const float *__restrict__ in1, const float *__restrict__ in2, float *__restrict__ out0)
 // CHECK: const long long M = 100ll, N = 3ll, K = 8ll;
 // CHECK: const long long kBegin = 0, kEnd = K;
 // CHECK: const long long rowBlock = (long long)blockIdx.x / 1ll, columnBlock = (long long)blockIdx.x % 1ll;
-// CHECK: __shared__ float As[16][64 + 4];
-// CHECK: As[kk][r] = m < rowEnd && k < kEnd ? in0[m * 8ll + k] : 0.0f;
-// CHECK: Bs[kb][c] = k < kEnd && n < N ? in1[k * 3ll + n] : 0.0f;
-// CHECK-COUNT-2: __syncthreads();
+// CHECK: __shared__ __align__(16) float As[2][16][64 + 4];
+// CHECK: float nextA[4], nextB[4];
+// CHECK: const long long m = rowBase + r, k = kBegin + kk;
+// CHECK-NEXT: nextA[l] = m < rowEnd && k < kEnd ? in0[m * 8ll + k] : 0.0f;
+// CHECK: nextB[l] = k < kEnd && n < N ? in1[k * 3ll + n] : 0.0f;
+// CHECK: As[0][t % 16][t / 16] = nextA[l];
+// CHECK-NEXT: Bs[0][t / 64][t % 64] = nextB[l];
+// CHECK: __syncthreads();
+// CHECK: for (long long k0 = kBegin; k0 < kEnd; k0 += 16, buffer ^= 1) {
+// CHECK-NEXT: const bool more = k0 + 16 < kEnd;
+// CHECK: const long long m = rowBase + r, k = (k0 + 16) + kk;
+// CHECK: *reinterpret_cast<const float4 *>(&As[buffer][kk][ty * 4]);
+// CHECK: acc[i][j] += a[i] * b[j];
+// CHECK: As[buffer ^ 1][t % 16][t / 16] = nextA[l];
+// CHECK: __syncthreads();
+// CHECK-NEXT: }
 // CHECK: v += in2[n];
 // CHECK-NEXT: const float e1 = fmaxf(v, 0.0f);
 // CHECK-NEXT: out0[pos * 3ll + n] = e1;
@@ -36,7 +50,7 @@ func.func @dense_relu(%x: tensor<100x8xf32>, %k: tensor<8x3xf32>, %b: tensor<3xf
 // CHECK-NEXT: const int ci = (int)k % 3, kx = (int)k / 3 % 3, ky = (int)k / 9;
 // CHECK-NEXT: return ((oy * 1 - 1 + ky * 1) >= 0 && (oy * 1 - 1 + ky * 1) < 5
 // CHECK: const long long M = 50ll, N = 4ll, K = 27ll;
-// CHECK: As[kk][r] = m < rowEnd && k < kEnd ? dlc_conv_a(in0, m, k) : 0.0f;
+// CHECK: nextA[l] = m < rowEnd && k < kEnd ? dlc_conv_a(in0, m, k) : 0.0f;
 func.func @conv(%x: tensor<2x5x5x3xf32>, %k: tensor<3x3x3x4xf32>) -> tensor<2x5x5x4xf32> {
   %y = dl.conv2d %x, %k {dilation = array<i64: 1, 1>, padding = #dl<padding same>, strides = array<i64: 1, 1>} : (tensor<2x5x5x3xf32>, tensor<3x3x3x4xf32>) -> tensor<2x5x5x4xf32>
   return %y : tensor<2x5x5x4xf32>

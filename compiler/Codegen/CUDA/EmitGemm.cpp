@@ -363,42 +363,56 @@ std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const TensorCore
 /// (those below rowEnd) and columns colBase + 4 tx + j. A thread's 4 rows
 /// and 4 columns are adjacent, so each k-step reads them from shared memory
 /// as one float4 each: 2 loads for 16 FMAs (16 apart, they took 8 scalar
-/// loads).
+/// loads). The tiles are double-buffered through registers: each step's
+/// global loads of the next tile are issued before its products and stored
+/// to the other buffer after them, so their latency hides behind the
+/// products, with one barrier a step. The sums keep their order.
 std::string mainLoop(const ComputeType &t, const Gemm &g) {
-  const std::string zero = t.lit("0.0");
+  const std::string zero = t.lit("0.0"), T = t.name();
   // The GEMM computes in f32 (its family's types), whose vector is 4 wide.
   const std::string V = t.vector();
-  return R"(    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j)
-        acc[i][j] = )" + zero + R"(;
-    for (long long k0 = kBegin; k0 < kEnd; k0 += 16) {
-      for (int t = threadIdx.x; t < 64 * 16; t += 256) {
-        {
-          const int r = t / 16, kk = t % 16;
-          const long long m = rowBase + r, k = k0 + kk;
-          As[kk][r] = m < rowEnd && k < kEnd ? )" + g.loadA + R"( : )" + zero + R"(;
-        }
-        {
-          const int kb = t / 64, c = t % 64;
-          const long long k = k0 + kb, n = colBase + c;
-          Bs[kb][c] = k < kEnd && n < N ? )" + g.loadB + R"( : )" + zero + R"(;
-        }
-      }
-      __syncthreads();
-#pragma unroll
-      for (int kk = 0; kk < 16; ++kk) {
-        const )" + V + R"( a4 = *reinterpret_cast<const )" + V + R"( *>(&As[kk][ty * 4]);
-        const )" + V + R"( b4 = *reinterpret_cast<const )" + V + R"( *>(&Bs[kk][tx * 4]);
-        const )" + t.name() + R"( a[4] = {a4.x, a4.y, a4.z, a4.w}, b[4] = {b4.x, b4.y, b4.z, b4.w};
-#pragma unroll
-        for (int i = 0; i < 4; ++i)
-#pragma unroll
-          for (int j = 0; j < 4; ++j)
-            acc[i][j] += a[i] * b[j];
-      }
-      __syncthreads();
-    }
-)";
+  // A thread's 4 elements of each 64x16 tile: element l is t = threadIdx.x + 256 l.
+  auto load = [&](const std::string &k0) {
+    return "      for (int l = 0; l < 4; ++l) {\n"
+           "        const int t = threadIdx.x + 256 * l;\n"
+           "        {\n"
+           "          const int r = t / 16, kk = t % 16;\n"
+           "          const long long m = rowBase + r, k = " + k0 + " + kk;\n"
+           "          nextA[l] = m < rowEnd && k < kEnd ? " + g.loadA + " : " + zero + ";\n"
+           "        }\n        {\n"
+           "          const int kb = t / 64, c = t % 64;\n"
+           "          const long long k = " + k0 + " + kb, n = colBase + c;\n"
+           "          nextB[l] = k < kEnd && n < N ? " + g.loadB + " : " + zero + ";\n"
+           "        }\n      }\n";
+  };
+  auto store = [&](const std::string &buffer) {
+    return "      for (int l = 0; l < 4; ++l) {\n"
+           "        const int t = threadIdx.x + 256 * l;\n"
+           "        As[" + buffer + "][t % 16][t / 16] = nextA[l];\n"
+           "        Bs[" + buffer + "][t / 64][t % 64] = nextB[l];\n"
+           "      }\n";
+  };
+  return "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j)\n        acc[i][j] = " + zero + ";\n"
+         "    {\n      " + T + " nextA[4], nextB[4];\n" + load("kBegin") + store("0") +
+         "      __syncthreads();\n"
+         "      int buffer = 0;\n"
+         "      for (long long k0 = kBegin; k0 < kEnd; k0 += 16, buffer ^= 1) {\n"
+         "        const bool more = k0 + 16 < kEnd;\n"
+         "        if (more) {\n" + load("(k0 + 16)") + "        }\n"
+         "#pragma unroll\n"
+         "        for (int kk = 0; kk < 16; ++kk) {\n"
+         "          const " + V + " a4 = *reinterpret_cast<const " + V + " *>(&As[buffer][kk][ty * 4]);\n"
+         "          const " + V + " b4 = *reinterpret_cast<const " + V + " *>(&Bs[buffer][kk][tx * 4]);\n"
+         "          const " + T + " a[4] = {a4.x, a4.y, a4.z, a4.w}, b[4] = {b4.x, b4.y, b4.z, b4.w};\n"
+         "#pragma unroll\n"
+         "          for (int i = 0; i < 4; ++i)\n"
+         "#pragma unroll\n"
+         "            for (int j = 0; j < 4; ++j)\n"
+         "              acc[i][j] += a[i] * b[j];\n"
+         "        }\n"
+         "        if (more) {\n" + store("buffer ^ 1") + "        }\n"
+         "        __syncthreads();\n"
+         "      }\n    }\n";
 }
 
 } // namespace
@@ -569,7 +583,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     return group.emitError("a TF32 product in a kernel computing in ") << T << " (not f32)";
   kernel.sharedBytes = ((columnSum.empty() ? 0 : table ? 16 * (kTile + 1) + 1 : kTile) +
                         (pool ? kTile * (kTile + 1) : 0) + (softmax ? 2 * kTile + 1 : 0)) * t.bytes() +
-                       (!tensorCores ? 2 * kStep * (kTile + 4) * t.bytes()
+                       (!tensorCores ? 2 * 2 * kStep * (kTile + 4) * t.bytes() // two buffers of As, Bs
                                      : (kTile * (kStep + tensorCores->pad) + kStep * (kTile + tensorCores->pad)) *
                                                tensorCores->storageBytes +
                                            kTile * (kTile + 4) * 4);
@@ -590,7 +604,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   s += "  const long long rowBlock = (long long)blockIdx.x / " + ll(columnBlocks) +
        ", columnBlock = (long long)blockIdx.x % " + ll(columnBlocks) + ";\n";
   if (!tensorCores)
-    s += "  __shared__ " + T + " As[16][64 + 4];\n  __shared__ " + T + " Bs[16][64 + 4];\n";
+    s += "  __shared__ __align__(16) " + T + " As[2][16][64 + 4];\n  __shared__ __align__(16) " + T +
+         " Bs[2][16][64 + 4];\n";
   else { // WMMA wants 256-bit aligned tiles and leading dimensions of 8 (16-bit) or 4 (f32)
     const std::string pad = std::to_string(tensorCores->pad);
     s += "  __shared__ __align__(32) " + tensorCores->storage + " As[64][16 + " + pad +
