@@ -77,6 +77,17 @@ bool isEntryName(const flatbuffers::String &name) {
   return true;
 }
 
+/// A kernel's (or a launch's) cost, which the roofline model indexes by
+/// unit and divides by efficiency.
+Status checkCost(const std::string &origin, const std::string &where, const fb::KernelCost &cost) {
+  if (!knownEnum(cost.unit()))
+    return invalid(origin, where + ".unit " + std::to_string(int(cost.unit())) + " is unknown");
+  if (!(cost.efficiency() > 0.0f && cost.efficiency() <= 1.0f))
+    return invalid(origin, where + ".efficiency " + std::to_string(cost.efficiency()) +
+                               " is not a fraction in (0, 1]");
+  return okStatus();
+}
+
 /// A launch's grid and block: three dimensions each, none empty, at most
 /// 1,024 threads a block.
 Status checkLaunchShape(const std::string &origin, const std::string &where,
@@ -325,15 +336,8 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
             image->cubin_offset() > payloadSize ||
             image->cubin_bytes() > payloadSize - image->cubin_offset())
           return invalid(origin, wk + " CUDA image lies outside the payload");
-    if (const fb::KernelCost *cost = kernel->cost()) {
-      if (!knownEnum(cost->unit()))
-        return invalid(origin, wk + ".cost.unit " + std::to_string(int(cost->unit())) +
-                                   " is unknown");
-      // The roofline model divides by it.
-      if (!(cost->efficiency() > 0.0f && cost->efficiency() <= 1.0f))
-        return invalid(origin, wk + ".cost.efficiency " + std::to_string(cost->efficiency()) +
-                                   " is not a fraction in (0, 1]");
-    }
+    if (const fb::KernelCost *cost = kernel->cost())
+      DLC_RETURN_IF_ERROR(checkCost(origin, wk + ".cost", *cost), "");
     // What a CUDA execution touches must be in memory.
     auto storedOnly = [&](const flatbuffers::Vector<uint32_t> *v, const std::string &w) {
       if (v)
@@ -361,6 +365,8 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
           DLC_RETURN_IF_ERROR(checkLaunchShape(origin, where, *stage->grid(), *stage->block()), "");
           if (!isEntryName(*stage->entry()))
             return invalid(origin, where + ".entry is not a C identifier");
+          if (stage->cost())
+            DLC_RETURN_IF_ERROR(checkCost(origin, where + ".cost", *stage->cost()), "");
         }
       if (kernel->cuda_source_bytes() == 0)
         return invalid(origin, wk + ".cuda has no CUDA source");

@@ -121,10 +121,9 @@ ProgramEstimate estimateProgram(const fb::Program &program, const DeviceSpec &de
           }
         launchWork(flops, bytes, atomics, *cost, e.fill);
         for (const fb::CudaStage *stage : stages) {
-          const fb::KernelCost *part = stage->cost() ? stage->cost() : cost;
-          launchWork(stage->cost() ? part->flops() : 0, stage->cost() ? part->bytes() : 0,
-                     stage->cost() ? part->atomics() : 0, *part,
-                     std::min(1.0, blocksOf(*stage->grid()) / device.sms));
+          const fb::KernelCost *part = stage->cost(); // none: its overhead only
+          launchWork(part ? part->flops() : 0, part ? part->bytes() : 0, part ? part->atomics() : 0,
+                     part ? *part : *cost, std::min(1.0, blocksOf(*stage->grid()) / device.sms));
         }
       } else {
         e.counted = false;
