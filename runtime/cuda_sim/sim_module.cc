@@ -83,6 +83,16 @@ bool findExecutable(const std::string &command) {
   return false;
 }
 
+/// Every entry of |kernels|, in the module's order.
+std::vector<std::string> entriesOf(const std::vector<SimKernelSource> &kernels) {
+  std::vector<std::string> entries;
+  for (const SimKernelSource &k : kernels) {
+    entries.push_back(k.entry);
+    entries.insert(entries.end(), k.otherEntries.begin(), k.otherEntries.end());
+  }
+  return entries;
+}
+
 /// The generated translation unit, and the line each kernel starts on (for
 /// naming the kernel a compile error is in).
 std::string generate(const std::vector<SimKernelSource> &kernels, std::vector<int> *firstLines) {
@@ -98,14 +108,16 @@ std::string generate(const std::vector<SimKernelSource> &kernels, std::vector<in
     out += "\n// kernel " + std::to_string(i) + ": " + entry + "\nnamespace " + ns +
            " {\n#define " + entry + " " + symbol + "\n";
     std::string undefine = "#undef " + entry + "\n";
+    names += "    \"" + entry + "\",\n";
+    packed += "    DLC_SIM_PACKED(" + ns + "::" + symbol + "),\n";
     for (const std::string &other : kernels[i].otherEntries) {
       out += "#define " + other + " " + symbol + "_" + other + "\n";
       undefine += "#undef " + other + "\n";
+      names += "    \"" + other + "\",\n";
+      packed += "    DLC_SIM_PACKED(" + ns + "::" + symbol + "_" + other + "),\n";
     }
     firstLines->push_back(lines());
     out += kernels[i].source + "\n" + undefine + "} // namespace " + ns + "\n";
-    names += "    \"" + entry + "\",\n";
-    packed += "    DLC_SIM_PACKED(" + ns + "::" + symbol + "),\n";
   }
   out += "\nnamespace {\nconst char *const kNames[] = {\n" + names +
          "};\nconst ::dlc::sim::PackedKernel kKernels[] = {\n" + packed +
@@ -118,7 +130,7 @@ std::string generate(const std::vector<SimKernelSource> &kernels, std::vector<in
          "}\n} // namespace\n\n"
          "extern \"C\" __attribute__((visibility(\"default\"))) const DlcSimModuleTable " +
          std::string(DLC_SIM_MODULE_SYMBOL) + " = {DLC_SIM_MODULE_ABI, " +
-         std::to_string(kernels.size()) + ", kNames, launchKernel};\n";
+         std::to_string(entriesOf(kernels).size()) + ", kNames, launchKernel};\n";
   return out;
 }
 
@@ -304,9 +316,10 @@ Status SimModule::load(const std::vector<SimKernelSource> &kernels, bool *missin
     return DLC_MAKE_STATUS(StatusCode::kDataLoss, "cannot load " + path_ + ": " + why);
   }
   const auto *table = static_cast<const DlcSimModuleTable *>(::dlsym(handle_, DLC_SIM_MODULE_SYMBOL));
-  bool matches = table && table->abi == DLC_SIM_MODULE_ABI && size_t(table->count) == kernels.size();
-  for (size_t i = 0; matches && i < kernels.size(); ++i)
-    matches = kernels[i].entry == table->names[i];
+  const std::vector<std::string> entries = entriesOf(kernels);
+  bool matches = table && table->abi == DLC_SIM_MODULE_ABI && size_t(table->count) == entries.size();
+  for (size_t i = 0; matches && i < entries.size(); ++i)
+    matches = entries[i] == table->names[i];
   if (!matches)
     return DLC_MAKE_STATUS(StatusCode::kDataLoss,
                            path_ + " is not the module of these kernels (damaged cache entry?)");
@@ -374,6 +387,7 @@ public:
 
   Status loadKernels(const Bundle &bundle) override {
     std::vector<SimKernelSource> sources;
+    size_t moduleEntries = 0;
     for (const fb::Program *p : *bundle.root().programs())
       for (const fb::Kernel *k : *p->kernels()) {
         const fb::CudaLaunch *launch = k->cuda_as_CudaLaunch();
@@ -383,25 +397,19 @@ public:
         if (launch->then())
           for (const fb::CudaStage *stage : *launch->then())
             entries.push_back(stage->entry()->str());
-        // Each entry of a source is a kernel of the module (the source
-        // compiled once per entry: the emulation renames the entry).
-        const std::string_view text(reinterpret_cast<const char *>(bundle.payload() + k->cuda_source_offset()),
-                                    k->cuda_source_bytes());
+        const std::string text(reinterpret_cast<const char *>(bundle.payload() + k->cuda_source_offset()),
+                               k->cuda_source_bytes());
         for (const std::string &entry : entries)
-          if (text.find(" " + entry + "(") == std::string_view::npos)
+          if (text.find(" " + entry + "(") == std::string::npos)
             return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                                    bundle.origin() + ": kernel '" + k->name()->str() +
                                        "' launches '" + entry + "', which its CUDA source does not define");
+        // One copy of each source, every entry of it a kernel of the module.
+        if (index_.count({k->cuda_source_offset(), entries.front()}))
+          continue;
         for (const std::string &entry : entries)
-          if (index_.emplace(std::make_pair(k->cuda_source_offset(), entry), sources.size()).second) {
-            SimKernelSource source{entry, std::string(reinterpret_cast<const char *>(
-                                                          bundle.payload() + k->cuda_source_offset()),
-                                                      k->cuda_source_bytes())};
-            for (const std::string &other : entries)
-              if (other != entry)
-                source.otherEntries.push_back(other);
-            sources.push_back(std::move(source));
-          }
+          index_.emplace(std::make_pair(k->cuda_source_offset(), entry), moduleEntries++);
+        sources.push_back({entries.front(), text, std::vector<std::string>(entries.begin() + 1, entries.end())});
       }
     if (sources.empty())
       return okStatus();

@@ -81,9 +81,9 @@ struct SimToolchain {
 struct SimKernelSource {
   std::string entry;  // the extern "C" __global__ function
   std::string source; // one self-contained translation unit
-  /// The source's other extern "C" functions (a kernel's later stages): the
-  /// module holds one copy of the source per entry, and renames these too
-  /// so that the copies do not define one symbol twice.
+  /// The source's other extern "C" functions (a kernel's later stages),
+  /// kernels of the module too, after |entry| (SimModule::launch's indices
+  /// count every entry of every source, in order).
   std::vector<std::string> otherEntries = {};
 };
 
