@@ -14,6 +14,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <tuple>
 
 namespace dlc::rt {
 namespace {
@@ -150,17 +151,22 @@ std::string firstBadString(const fb::Bundle &b) {
       if (kernel->cuda_images())
         for (const fb::CudaImage *image : *kernel->cuda_images())
           if (bad(image->arch())) return wk + ".cuda_images";
-      if (const fb::CudaLaunch *launch = kernel->cuda_as_CudaLaunch()) {
-        if (bad(launch->entry()) || bad(launch->family())) return wk + ".cuda";
-        if (launch->then())
-          for (const fb::CudaStage *stage : *launch->then())
-            if (bad(stage->entry())) return wk + ".cuda.then";
-      }
-      if (const fb::LibraryCall *call = kernel->cuda_as_LibraryCall()) {
-        if (bad(call->routine())) return wk + ".cuda.routine";
-        if (call->descriptor())
-          for (const fb::Attr *a : *call->descriptor())
-            if (bad(a->name()) || bad(a->text())) return wk + ".cuda.descriptor";
+      for (auto [launch, call, field] :
+           {std::tuple(kernel->cuda_as_CudaLaunch(), kernel->cuda_as_LibraryCall(), ".cuda"),
+            std::tuple(kernel->alternative_as_CudaLaunch(), kernel->alternative_as_LibraryCall(),
+                       ".alternative")}) {
+        if (launch) {
+          if (bad(launch->entry()) || bad(launch->family())) return wk + field;
+          if (launch->then())
+            for (const fb::CudaStage *stage : *launch->then())
+              if (bad(stage->entry())) return wk + field + ".then";
+        }
+        if (call) {
+          if (bad(call->routine()) || bad(call->family())) return wk + field + ".routine";
+          if (call->descriptor())
+            for (const fb::Attr *a : *call->descriptor())
+              if (bad(a->name()) || bad(a->text())) return wk + field + ".descriptor";
+        }
       }
     }
   }
@@ -346,72 +352,90 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
             return invalid(origin, at(w, i) + " is an unstored buffer");
       return okStatus();
     };
-    switch (kernel->cuda_type()) {
-    case fb::CudaExecution::NONE:
-      break;
-    case fb::CudaExecution::CudaLaunch: {
-      const fb::CudaLaunch *launch = kernel->cuda_as_CudaLaunch();
-      DLC_RETURN_IF_ERROR(checkIndices(launch->args(), wk + ".cuda.args"), "");
-      DLC_RETURN_IF_ERROR(checkIndices(launch->zeroed(), wk + ".cuda.zeroed"), "");
-      DLC_RETURN_IF_ERROR(storedOnly(launch->args(), wk + ".cuda.args"), "");
-      DLC_RETURN_IF_ERROR(storedOnly(launch->zeroed(), wk + ".cuda.zeroed"), "");
-      DLC_RETURN_IF_ERROR(checkLaunchShape(origin, wk + ".cuda", *launch->grid(), *launch->block()), "");
-      if (!isEntryName(*launch->entry()))
-        return invalid(origin, wk + ".cuda.entry is not a C identifier");
-      if (launch->then())
-        for (size_t i = 0; i < launch->then()->size(); ++i) {
-          const fb::CudaStage *stage = launch->then()->Get(uint32_t(i));
-          const std::string where = wk + ".cuda." + at("then", i);
-          DLC_RETURN_IF_ERROR(checkLaunchShape(origin, where, *stage->grid(), *stage->block()), "");
-          if (!isEntryName(*stage->entry()))
-            return invalid(origin, where + ".entry is not a C identifier");
-          if (stage->cost())
-            DLC_RETURN_IF_ERROR(checkCost(origin, where + ".cost", *stage->cost()), "");
-        }
-      if (kernel->cuda_source_bytes() == 0)
-        return invalid(origin, wk + ".cuda has no CUDA source");
-      break;
-    }
-    case fb::CudaExecution::LibraryCall: {
-      const fb::LibraryCall *call = kernel->cuda_as_LibraryCall();
-      if (!knownEnum(call->library()))
-        return invalid(origin, wk + ".cuda.library " + std::to_string(int(call->library())) +
+    auto checkExecution = [&](fb::CudaExecution type, const void *execution,
+                              const std::string &field) -> Status {
+      switch (type) {
+      case fb::CudaExecution::NONE:
+        break;
+      case fb::CudaExecution::CudaLaunch: {
+        const fb::CudaLaunch *launch = static_cast<const fb::CudaLaunch *>(execution);
+        DLC_RETURN_IF_ERROR(checkIndices(launch->args(), wk + field + ".args"), "");
+        DLC_RETURN_IF_ERROR(checkIndices(launch->zeroed(), wk + field + ".zeroed"), "");
+        DLC_RETURN_IF_ERROR(storedOnly(launch->args(), wk + field + ".args"), "");
+        DLC_RETURN_IF_ERROR(storedOnly(launch->zeroed(), wk + field + ".zeroed"), "");
+        DLC_RETURN_IF_ERROR(checkLaunchShape(origin, wk + field, *launch->grid(), *launch->block()), "");
+        if (!isEntryName(*launch->entry()))
+          return invalid(origin, wk + field + ".entry is not a C identifier");
+        if (launch->then())
+          for (size_t i = 0; i < launch->then()->size(); ++i) {
+            const fb::CudaStage *stage = launch->then()->Get(uint32_t(i));
+            const std::string where = wk + field + "." + at("then", i);
+            DLC_RETURN_IF_ERROR(checkLaunchShape(origin, where, *stage->grid(), *stage->block()), "");
+            if (!isEntryName(*stage->entry()))
+              return invalid(origin, where + ".entry is not a C identifier");
+            if (stage->cost())
+              DLC_RETURN_IF_ERROR(checkCost(origin, where + ".cost", *stage->cost()), "");
+          }
+        if (kernel->cuda_source_bytes() == 0)
+          return invalid(origin, wk + field + " has no CUDA source");
+        break;
+      }
+      case fb::CudaExecution::LibraryCall: {
+        const fb::LibraryCall *call = static_cast<const fb::LibraryCall *>(execution);
+        if (!knownEnum(call->library()))
+          return invalid(origin, wk + field + ".library " + std::to_string(int(call->library())) +
+                                     " is unknown");
+        DLC_RETURN_IF_ERROR(checkIndices(call->args(), wk + field + ".args"), "");
+        if (call->descriptor())
+          for (const fb::Attr *attr : *call->descriptor())
+            if (!aligned(attr->ints()) || !aligned(attr->floats()))
+              return invalid(origin, wk + field + ".descriptor holds misaligned numbers");
+        if (call->workspace_bytes() > (uint64_t(1) << 40))
+          return invalid(origin, wk + field + ".workspace_bytes " +
+                                     std::to_string(call->workspace_bytes()) + " is beyond 1 TiB");
+        break;
+      }
+      case fb::CudaExecution::Collective: {
+        const fb::Collective *collective = static_cast<const fb::Collective *>(execution);
+        if (!knownEnum(collective->kind()))
+          return invalid(origin, wk + field + ".kind " + std::to_string(int(collective->kind())) +
+                                     " is unknown");
+        DLC_RETURN_IF_ERROR(checkIndices(collective->args(), wk + field + ".args"), "");
+        break;
+      }
+      case fb::CudaExecution::DeviceCopy: {
+        const fb::DeviceCopy *copy = static_cast<const fb::DeviceCopy *>(execution);
+        DLC_RETURN_IF_ERROR(checkIndices(copy->from(), wk + field + ".from"), "");
+        DLC_RETURN_IF_ERROR(checkIndices(copy->to(), wk + field + ".to"), "");
+        DLC_RETURN_IF_ERROR(storedOnly(copy->from(), wk + field + ".from"), "");
+        DLC_RETURN_IF_ERROR(storedOnly(copy->to(), wk + field + ".to"), "");
+        if (copy->from()->size() != copy->to()->size())
+          return invalid(origin, wk + field + " copies " + std::to_string(copy->from()->size()) +
+                                     " buffers into " + std::to_string(copy->to()->size()));
+        for (size_t i = 0; i < copy->from()->size(); ++i)
+          if (bytes[copy->from()->Get(uint32_t(i))] != bytes[copy->to()->Get(uint32_t(i))])
+            return invalid(origin, at(wk + field + ".from", i) + " and its destination differ in size");
+        break;
+      }
+      default:
+        return invalid(origin, wk + field + " execution " + std::to_string(int(type)) +
                                    " is unknown");
-      DLC_RETURN_IF_ERROR(checkIndices(call->args(), wk + ".cuda.args"), "");
-      if (call->descriptor())
-        for (const fb::Attr *attr : *call->descriptor())
-          if (!aligned(attr->ints()) || !aligned(attr->floats()))
-            return invalid(origin, wk + ".cuda.descriptor holds misaligned numbers");
-      if (call->workspace_bytes() > (uint64_t(1) << 40))
-        return invalid(origin, wk + ".cuda.workspace_bytes " +
-                                   std::to_string(call->workspace_bytes()) + " is beyond 1 TiB");
-      break;
-    }
-    case fb::CudaExecution::Collective: {
-      const fb::Collective *collective = kernel->cuda_as_Collective();
-      if (!knownEnum(collective->kind()))
-        return invalid(origin, wk + ".cuda.kind " + std::to_string(int(collective->kind())) +
-                                   " is unknown");
-      DLC_RETURN_IF_ERROR(checkIndices(collective->args(), wk + ".cuda.args"), "");
-      break;
-    }
-    case fb::CudaExecution::DeviceCopy: {
-      const fb::DeviceCopy *copy = kernel->cuda_as_DeviceCopy();
-      DLC_RETURN_IF_ERROR(checkIndices(copy->from(), wk + ".cuda.from"), "");
-      DLC_RETURN_IF_ERROR(checkIndices(copy->to(), wk + ".cuda.to"), "");
-      DLC_RETURN_IF_ERROR(storedOnly(copy->from(), wk + ".cuda.from"), "");
-      DLC_RETURN_IF_ERROR(storedOnly(copy->to(), wk + ".cuda.to"), "");
-      if (copy->from()->size() != copy->to()->size())
-        return invalid(origin, wk + ".cuda copies " + std::to_string(copy->from()->size()) +
-                                   " buffers into " + std::to_string(copy->to()->size()));
-      for (size_t i = 0; i < copy->from()->size(); ++i)
-        if (bytes[copy->from()->Get(uint32_t(i))] != bytes[copy->to()->Get(uint32_t(i))])
-          return invalid(origin, at(wk + ".cuda.from", i) + " and its destination differ in size");
-      break;
-    }
-    default:
-      return invalid(origin, wk + ".cuda execution " + std::to_string(int(kernel->cuda_type())) +
-                                 " is unknown");
+      }
+      return okStatus();
+    };
+    DLC_RETURN_IF_ERROR(checkExecution(kernel->cuda_type(), kernel->cuda(), ".cuda"), "");
+    if (kernel->alternative_type() != fb::CudaExecution::NONE) {
+      // Only the pairing the compiler writes: a launch and a library call.
+      bool launchAndCall = (kernel->cuda_as_CudaLaunch() && kernel->alternative_as_LibraryCall()) ||
+                           (kernel->cuda_as_LibraryCall() && kernel->alternative_as_CudaLaunch());
+      if (!launchAndCall)
+        return invalid(origin, wk + ".alternative is a " +
+                                   fb::EnumNameCudaExecution(kernel->alternative_type()) + " beside a " +
+                                   fb::EnumNameCudaExecution(kernel->cuda_type()) +
+                                   " (only a CUDA launch and a library call are alternatives)");
+      DLC_RETURN_IF_ERROR(checkExecution(kernel->alternative_type(), kernel->alternative(), ".alternative"), "");
+      if (const fb::KernelCost *cost = kernel->alternative_cost())
+        DLC_RETURN_IF_ERROR(checkCost(origin, wk + ".alternative_cost", *cost), "");
     }
   }
   if (p.outputs())

@@ -21,7 +21,7 @@
 
 namespace dlc::rt {
 
-constexpr uint32_t kBundleVersion = 6;
+constexpr uint32_t kBundleVersion = 7;
 
 /// Every arena buffer's offset is a multiple of this (the memory plan places
 /// them so; the loader refuses others: vector loads and no misaligned element).
@@ -69,6 +69,11 @@ uint64_t bufferBytes(const fb::Buffer &b);
 /// Where kernel |k| comes from in the .dl source: its distinct locations,
 /// "model.dl:12:3, model.dl:13:3" ("" when the bundle records none).
 std::string kernelLocations(const fb::Kernel &k);
+/// The CUDA launch of kernel |k|'s source: its execution's, else its
+/// alternative's; null when it launches none.
+inline const fb::CudaLaunch *launchOf(const fb::Kernel &k) {
+  return k.cuda_as_CudaLaunch() ? k.cuda_as_CudaLaunch() : k.alternative_as_CudaLaunch();
+}
 
 /// The file bytes of a bundle: header, |flatbuffer|, |payload|.
 std::vector<uint8_t> encodeBundle(const uint8_t *flatbuffer, size_t flatbufferBytes,

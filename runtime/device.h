@@ -55,6 +55,17 @@ struct ExecutionCounts {
   int64_t replayed = 0; // as one captured graph (a GPU's)
 };
 
+/// How a device chose between the two executions of a kernel of a
+/// --kernels auto bundle (runtime/cuda/kernel_choice.h).
+struct KernelChoiceReport {
+  std::string kernel;
+  std::string runs; // the execution it kept: "library call cublas matmul", "generated gemm"
+  /// "the compiler's", "the alternative (DLC_KERNEL_CHOICE)", "measured",
+  /// "cached", or why it was not measured.
+  std::string how;
+  double compiledSeconds = 0, alternativeSeconds = 0; // measured or cached, per run
+};
+
 class PreparedProgram {
 public:
   virtual ~PreparedProgram() = default;
@@ -80,6 +91,8 @@ public:
   /// Time per kernel over the runs made with RunOptions::profile.
   virtual std::vector<KernelTime> kernelTimes() const = 0;
   virtual ExecutionCounts executionCounts() const = 0;
+  /// Each kernel with two executions, once the first run has chosen.
+  virtual std::vector<KernelChoiceReport> kernelChoices() const { return {}; }
 };
 
 /// Parameters have one host copy, Parameter::data, which the session hands

@@ -40,6 +40,18 @@ Status writeAll(int fd, const void *data, size_t size, const std::string &what) 
 /// Writes |chunks| to |path| through a fsynced temporary file and a rename.
 } // namespace
 
+Status makeDirectories(const std::string &dir, const std::string &what) {
+  for (size_t pos = 1; pos <= dir.size(); ++pos) {
+    if (pos != dir.size() && dir[pos] != '/') continue;
+    const std::string prefix = dir.substr(0, pos);
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+      return DLC_MAKE_STATUS(StatusCode::kUnavailable,
+                             "cannot create " + what + " " + prefix + ": " +
+                                 std::error_code(errno, std::generic_category()).message());
+  }
+  return okStatus();
+}
+
 Status writeFileAtomically(const std::string &path,
                            const std::vector<std::pair<const void *, size_t>> &chunks) {
   static std::atomic<uint64_t> counter{0};

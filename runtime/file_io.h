@@ -21,6 +21,10 @@ namespace dlc::rt {
 Status writeFileAtomically(const std::string &path,
                            const std::vector<std::pair<const void *, size_t>> &chunks);
 
+/// mkdir -p |dir| (mode 0755 for what it creates); |what| names the
+/// directory's role in errors ("kernel cache directory").
+Status makeDirectories(const std::string &dir, const std::string &what);
+
 /// Opens |path| for reading when it is a regular file of at most |maxBytes|
 /// bytes (a directory, FIFO or device is refused, without blocking on a
 /// FIFO that has no writer); its descriptor in *fd (the caller closes it)

@@ -235,6 +235,11 @@ ExecutionCounts Session::executionCounts(const std::string &name) const {
   return it == programs_.end() ? ExecutionCounts() : it->second->executionCounts();
 }
 
+std::vector<KernelChoiceReport> Session::kernelChoices(const std::string &name) const {
+  auto it = programs_.find(name);
+  return it == programs_.end() ? std::vector<KernelChoiceReport>() : it->second->kernelChoices();
+}
+
 uint64_t Session::memoryBytes() const {
   uint64_t bytes = 0;
   for (const auto &[name, p] : programs_)

@@ -70,6 +70,9 @@ public:
   std::vector<KernelTime> kernelTimes(const std::string &name) const;
   /// How program |name|'s runs were executed so far.
   ExecutionCounts executionCounts(const std::string &name) const;
+  /// How the device chose between each kernel's two executions (a
+  /// --kernels auto bundle on CUDA), after the first run of |name|.
+  std::vector<KernelChoiceReport> kernelChoices(const std::string &name) const;
   /// Peak arena bytes of every prepared program plus parameter bytes.
   uint64_t memoryBytes() const;
 

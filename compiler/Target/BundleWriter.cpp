@@ -140,43 +140,47 @@ struct DistinctKernel {
   Operation *group; // a dl.fused
 };
 
-/// Emits the CUDA kernel of every dl.fused group of the program functions,
-/// keeping one per distinct source; |kernelOf| maps every group to its
-/// entry in |kernels|.
+/// Emits the CUDA kernels of every dl.fused group of the program functions
+/// (its chosen plan's, and its alternative's where it has one), keeping one
+/// per distinct source; |kernelOf| maps every group to its entries in
+/// |kernels|, the alternative's second.
 LogicalResult emitCudaKernels(ModuleOp module, std::vector<DistinctKernel> *kernels,
-                              llvm::DenseMap<Operation *, size_t> *kernelOf) {
+                              llvm::DenseMap<Operation *, SmallVector<size_t, 2>> *kernelOf) {
   std::map<std::string, size_t> byName; // equal names are equal code
   bool ok = true;
   for (auto [funcName, programName] : kPrograms) {
     auto func = module.lookupSymbol<func::FuncOp>(funcName);
     if (!func)
       continue;
-    for (auto group : func.getBody().getOps<dl::FusedOp>()) {
-      FailureOr<cuda::CudaKernel> kernel = cuda::emitKernel(group);
-      if (failed(kernel)) {
-        ok = false;
-        continue;
+    for (auto group : func.getBody().getOps<dl::FusedOp>())
+      for (cuda::Plan plan : {cuda::Plan::kChosen, cuda::Plan::kAlternative}) {
+        if (plan == cuda::Plan::kAlternative && !group.getAlternativeKernelsFor("cuda"))
+          continue;
+        FailureOr<cuda::CudaKernel> kernel = cuda::emitKernel(group, plan);
+        if (failed(kernel)) {
+          ok = false;
+          break;
+        }
+        auto [it, inserted] = byName.try_emplace(kernel->name, kernels->size());
+        if (inserted) {
+          DistinctKernel k{kernel->source, {}, group.getOperation()};
+          k.code.entry = kernel->name;
+          k.code.family = kernel->family;
+          k.code.grid = kernel->grid;
+          k.code.block = kernel->block;
+          k.code.takesStep = kernel->takesStep;
+          k.code.zeroedResults = kernel->zeroedOutputs;
+          k.code.scratchBytes = kernel->scratchBytes;
+          k.code.zeroedScratch = kernel->zeroedScratch;
+          k.code.tensorCores = kernel->tensorCores;
+          k.code.efficiency = kernel->efficiency;
+          k.code.globalAtomics = kernel->globalAtomics;
+          k.code.library = kernel->library;
+          k.code.then = kernel->then;
+          kernels->push_back(std::move(k));
+        }
+        (*kernelOf)[group.getOperation()].push_back(it->second);
       }
-      auto [it, inserted] = byName.try_emplace(kernel->name, kernels->size());
-      if (inserted) {
-        DistinctKernel k{kernel->source, {}, group.getOperation()};
-        k.code.entry = kernel->name;
-        k.code.family = kernel->family;
-        k.code.grid = kernel->grid;
-        k.code.block = kernel->block;
-        k.code.takesStep = kernel->takesStep;
-        k.code.zeroedResults = kernel->zeroedOutputs;
-        k.code.scratchBytes = kernel->scratchBytes;
-        k.code.zeroedScratch = kernel->zeroedScratch;
-        k.code.tensorCores = kernel->tensorCores;
-        k.code.efficiency = kernel->efficiency;
-        k.code.globalAtomics = kernel->globalAtomics;
-        k.code.library = kernel->library;
-        k.code.then = kernel->then;
-        kernels->push_back(std::move(k));
-      }
-      (*kernelOf)[group.getOperation()] = it->second;
-    }
   }
   return success(ok);
 }
@@ -344,14 +348,17 @@ LogicalResult addCudaCode(ModuleOp module, const BundleOptions &options,
                           std::vector<uint8_t> &payload, KernelCodeMap *code,
                           CudaCompileStats *stats) {
   std::vector<DistinctKernel> kernels;
-  llvm::DenseMap<Operation *, size_t> kernelOf;
+  llvm::DenseMap<Operation *, SmallVector<size_t, 2>> kernelOf;
   std::vector<rt::cuda::CompiledProgram> compiled;
   if (failed(emitCudaKernels(module, &kernels, &kernelOf)) ||
       failed(compileCudaKernels(module, kernels, options.cudaArchs, &compiled, stats)) ||
       failed(appendCudaCode(kernels, compiled, payload)))
     return failure();
-  for (auto [group, index] : kernelOf)
-    (*code)[group] = kernels[index].code;
+  for (auto &[group, indices] : kernelOf) {
+    KernelCode &c = (*code)[group] = kernels[indices.front()].code;
+    if (indices.size() > 1)
+      c.alternative = {kernels[indices[1]].code};
+  }
   return success();
 }
 

@@ -306,11 +306,15 @@ LogicalResult Lowering::lowerFused(dl::FusedOp fused) {
       return fused.emitOpError("has a malformed ") << kScratchAttr;
     scratchBytes = recordedScratch[0];
   }
-  if (auto it = code.find(fused.getOperation());
-      it != code.end() && it->second.scratchBytes != scratchBytes)
-    return fused.emitOpError("the memory plan gives the CUDA kernel ")
-           << scratchBytes << " bytes of scratch, it needs " << it->second.scratchBytes
-           << " (rerun dlc-plan-memory)";
+  if (auto it = code.find(fused.getOperation()); it != code.end()) {
+    // Both plans of a group with an alternative share one scratch.
+    int64_t needed = it->second.scratchBytes;
+    for (const KernelCode &other : it->second.alternative)
+      needed = std::max(needed, other.scratchBytes);
+    if (needed != scratchBytes)
+      return fused.emitOpError("the memory plan gives the CUDA kernel ")
+             << scratchBytes << " bytes of scratch, it needs " << needed << " (rerun dlc-plan-memory)";
+  }
   if (scratchBytes > 0) {
     Buffer scratch;
     scratch.name = kernel.name + ".scratch";
@@ -694,55 +698,94 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
     }
     const KernelCode &c = it->second;
     KernelCost counted = costOf(fused);
-    auto cost = fb::CreateKernelCost(fbb, counted.flops, counted.bytes, computeUnitOf(fused, c),
-                                     float(c.efficiency), uint64_t(c.globalAtomics));
-    if (c.library) { // a vendor library's routine in place of generated code
-      std::vector<flatbuffers::Offset<fb::Attr>> descriptor;
-      for (const auto &[attr, value] : c.library->ints) {
-        std::vector<int64_t> ints = {value};
-        descriptor.push_back(fb::CreateAttrDirect(fbb, attr.c_str(), &ints));
+    auto costFor = [&](const KernelCode &code) {
+      return fb::CreateKernelCost(fbb, counted.flops, counted.bytes, computeUnitOf(fused, code),
+                                  float(code.efficiency), uint64_t(code.globalAtomics));
+    };
+    // A library routine's call, or a launch of the generated source.
+    auto executionOf = [&](const KernelCode &code) -> std::pair<fb::CudaExecution, flatbuffers::Offset<void>> {
+      if (code.library) {
+        std::vector<flatbuffers::Offset<fb::Attr>> descriptor;
+        for (const auto &[attr, value] : code.library->ints) {
+          std::vector<int64_t> ints = {value};
+          descriptor.push_back(fb::CreateAttrDirect(fbb, attr.c_str(), &ints));
+        }
+        for (const auto &[attr, value] : code.library->texts)
+          descriptor.push_back(fb::CreateAttrDirect(fbb, attr.c_str(), nullptr, nullptr, value.c_str()));
+        std::vector<uint32_t> args; // group inputs, then results, then the scratch, in k.args
+        using From = cuda::LibraryCallCode::Arg::From;
+        for (const cuda::LibraryCallCode::Arg &a : code.library->args)
+          args.push_back(a.from == From::kScratch
+                             ? k.args.back()
+                             : k.args[(a.from == From::kResult ? fused.getNumOperands() : 0) + a.index]);
+        const fb::Library library = code.library->library == cuda::LibraryCallCode::Library::kCudnn
+                                        ? fb::Library::cudnn
+                                        : fb::Library::cublas;
+        auto call = fb::CreateLibraryCallDirect(fbb, library, code.library->routine.c_str(), &descriptor,
+                                                &args, 0, code.family.c_str());
+        return {fb::CudaExecution::LibraryCall, call.Union()};
       }
-      for (const auto &[attr, value] : c.library->texts)
-        descriptor.push_back(fb::CreateAttrDirect(fbb, attr.c_str(), nullptr, nullptr, value.c_str()));
-      std::vector<uint32_t> args; // group inputs, then results, then the scratch, in k.args
-      using From = cuda::LibraryCallCode::Arg::From;
-      for (const cuda::LibraryCallCode::Arg &a : c.library->args)
-        args.push_back(a.from == From::kScratch ? k.args.back()
-                                                : k.args[(a.from == From::kResult ? fused.getNumOperands() : 0) + a.index]);
-      const fb::Library library =
-          c.library->library == cuda::LibraryCallCode::Library::kCudnn ? fb::Library::cudnn : fb::Library::cublas;
-      auto call = fb::CreateLibraryCallDirect(fbb, library, c.library->routine.c_str(), &descriptor, &args, 0,
-                                              c.family.c_str());
-      fbKernels.push_back(fb::CreateKernel(fbb, name, opsVector, locationsVector, 0, 0, 0,
-                                           fb::CudaExecution::LibraryCall, call.Union(), cpu, cost));
-      continue;
-    }
+      // The launch passes the scratch only when its own kernel has one.
+      std::vector<uint32_t> args(k.args.begin(), k.args.end()), zeroed;
+      if (code.scratchBytes == 0 && !k.args.empty() && buffers[k.args.back()].scratchOf)
+        args.pop_back();
+      for (int r : code.zeroedResults) // the results follow the inputs
+        zeroed.push_back(k.args[fused.getNumOperands() + size_t(r)]);
+      if (code.zeroedScratch) // the scratch follows the results
+        zeroed.push_back(k.args.back());
+      std::vector<uint32_t> grid(code.grid.begin(), code.grid.end()), block(code.block.begin(), code.block.end());
+      std::vector<flatbuffers::Offset<fb::CudaStage>> stages;
+      for (const cuda::CudaStage &stage : code.then) {
+        std::vector<uint32_t> stageGrid(stage.grid.begin(), stage.grid.end()),
+            stageBlock(stage.block.begin(), stage.block.end());
+        auto part = fb::CreateKernelCost(fbb, uint64_t(stage.flops), uint64_t(stage.bytes),
+                                         computeUnitOf(fused, code), float(stage.efficiency), 0);
+        stages.push_back(fb::CreateCudaStageDirect(fbb, stage.entry.c_str(), &stageGrid, &stageBlock,
+                                                   /*shared_bytes=*/0, part)); // its shared memory is static
+      }
+      auto launch = fb::CreateCudaLaunchDirect(fbb, code.entry.c_str(), &args, &grid, &block, 0,
+                                               code.takesStep, &zeroed, code.family.c_str(),
+                                               stages.empty() ? nullptr : &stages);
+      return {fb::CudaExecution::CudaLaunch, launch.Union()};
+    };
+    // The generated code's source and images, whichever of the two it is.
+    const KernelCode *generated = !c.library ? &c : !c.alternative.empty() && !c.alternative[0].library
+                                                        ? &c.alternative[0]
+                                                        : nullptr;
     std::vector<flatbuffers::Offset<fb::CudaImage>> images;
-    for (const KernelCode::Image &i : c.images)
-      images.push_back(fb::CreateCudaImageDirect(fbb, i.arch.c_str(), i.ptxOffset, i.ptxBytes,
-                                                 i.cubinOffset, i.cubinBytes, i.registers,
-                                                 i.spillBytes, i.sharedBytes, i.stackBytes));
-    std::vector<uint32_t> args(k.args.begin(), k.args.end()), zeroed;
-    for (int r : c.zeroedResults) // the results follow the inputs
-      zeroed.push_back(k.args[fused.getNumOperands() + size_t(r)]);
-    if (c.zeroedScratch) // the scratch follows the results
-      zeroed.push_back(k.args.back());
-    std::vector<uint32_t> grid(c.grid.begin(), c.grid.end()), block(c.block.begin(), c.block.end());
-    std::vector<flatbuffers::Offset<fb::CudaStage>> stages;
-    for (const cuda::CudaStage &stage : c.then) {
-      std::vector<uint32_t> stageGrid(stage.grid.begin(), stage.grid.end()),
-          stageBlock(stage.block.begin(), stage.block.end());
-      auto part = fb::CreateKernelCost(fbb, uint64_t(stage.flops), uint64_t(stage.bytes),
-                                       computeUnitOf(fused, c), float(stage.efficiency), 0);
-      stages.push_back(fb::CreateCudaStageDirect(fbb, stage.entry.c_str(), &stageGrid, &stageBlock,
-                                                 /*shared_bytes=*/0, part)); // its shared memory is static
+    if (generated)
+      for (const KernelCode::Image &i : generated->images)
+        images.push_back(fb::CreateCudaImageDirect(fbb, i.arch.c_str(), i.ptxOffset, i.ptxBytes,
+                                                   i.cubinOffset, i.cubinBytes, i.registers,
+                                                   i.spillBytes, i.sharedBytes, i.stackBytes));
+    auto imagesVector = generated ? fbb.CreateVector(images) : 0;
+    auto [type, execution] = executionOf(c);
+    auto cost = costFor(c);
+    std::pair<fb::CudaExecution, flatbuffers::Offset<void>> alternative = {fb::CudaExecution::NONE, 0};
+    flatbuffers::Offset<fb::KernelCost> alternativeCost = 0;
+    if (!c.alternative.empty()) {
+      alternative = executionOf(c.alternative[0]);
+      alternativeCost = costFor(c.alternative[0]);
     }
-    auto launch = fb::CreateCudaLaunchDirect(fbb, c.entry.c_str(), &args, &grid, &block, 0,
-                                             c.takesStep, &zeroed, c.family.c_str(),
-                                             stages.empty() ? nullptr : &stages);
-    fbKernels.push_back(fb::CreateKernel(fbb, name, opsVector, locationsVector, c.sourceOffset,
-                                         c.sourceBytes, fbb.CreateVector(images),
-                                         fb::CudaExecution::CudaLaunch, launch.Union(), cpu, cost));
+    fb::KernelBuilder kernel(fbb);
+    kernel.add_name(name);
+    kernel.add_ops(opsVector);
+    kernel.add_locations(locationsVector);
+    if (generated) {
+      kernel.add_cuda_source_offset(generated->sourceOffset);
+      kernel.add_cuda_source_bytes(generated->sourceBytes);
+      kernel.add_cuda_images(imagesVector);
+    }
+    kernel.add_cuda_type(type);
+    kernel.add_cuda(execution);
+    kernel.add_cpu(cpu);
+    kernel.add_cost(cost);
+    if (!c.alternative.empty()) {
+      kernel.add_alternative_type(alternative.first);
+      kernel.add_alternative(alternative.second);
+      kernel.add_alternative_cost(alternativeCost);
+    }
+    fbKernels.push_back(kernel.Finish());
   }
   std::vector<flatbuffers::Offset<flatbuffers::String>> inNames, outNames;
   for (const std::string &s : inputNames)

@@ -38,6 +38,9 @@ struct KernelCode {
     int registers = 0, spillBytes = 0, sharedBytes = 0, stackBytes = 0;
   };
   std::vector<Image> images;
+  /// The group's other plan (a library call where this is generated code,
+  /// or the reverse), which the device times against this one: at most one.
+  std::vector<KernelCode> alternative;
 };
 using KernelCodeMap = llvm::DenseMap<mlir::Operation *, KernelCode>;
 

@@ -148,7 +148,8 @@ dl::FusedOp buildGroup(OpBuilder &b, ArrayRef<Operation *> ops, const std::strin
   OpBuilder::InsertionGuard guard(b);
   auto fused = b.create<dl::FusedOp>(b.getFusedLoc(locs), TypeRange(ValueRange(outputs)),
                                      inputs.getArrayRef(), b.getStringAttr(name),
-                                     /*kernels=*/nullptr, /*ordered_sums=*/false);
+                                     /*kernels=*/nullptr, /*alternative_kernels=*/nullptr,
+                                     /*ordered_sums=*/false);
   Block *body = b.createBlock(&fused.getBody());
   IRMapping map;
   for (Value v : inputs)

@@ -134,7 +134,10 @@ def SelectKernelsPass : Pass<"dlc-select-kernels", "mlir::ModuleOp"> {
     generation and program lowering read this record and nothing else.
     With `kernels=library` (or `auto`, where the cost model prefers it) a
     vendor library's family (cublaslt_matmul, cudnn_conv) is chosen for the
-    groups it runs. With `deterministic`, it also sets `ordered_sums` on every group: code
+    groups it runs. Under `auto`, a group that both a library family and
+    generated code can run also gets `alternative_kernels`, the plan not
+    chosen, which the device times against the chosen one on its first run
+    (not with `deterministic`). With `deterministic`, it also sets `ordered_sums` on every group: code
     generation then sums in an order fixed at compile time (no float
     atomics), so runs are bit for bit the same on a GPU.
   }];

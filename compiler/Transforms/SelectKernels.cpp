@@ -37,9 +37,11 @@ struct SelectKernelsPass : dlc::impl::SelectKernelsPassBase<SelectKernelsPass> {
     bool ok = true;
     Builder b(&getContext());
     getOperation().walk([&](dl::FusedOp group) {
-      NamedAttrList record;
+      NamedAttrList record, alternatives;
       if (auto existing = group.getKernelsAttr())
         record.append(existing.getValue());
+      if (auto existing = group.getAlternativeKernelsAttr())
+        alternatives.append(existing.getValue());
       for (const std::string &target : chosenTargets) {
         std::string why;
         auto plan = kernels::planGroup(target, group, &why, *source);
@@ -49,12 +51,33 @@ struct SelectKernelsPass : dlc::impl::SelectKernelsPassBase<SelectKernelsPass> {
           ok = false;
           continue;
         }
-        SmallVector<Attribute> names;
-        for (const kernels::KernelFamily *f : *plan)
-          names.push_back(b.getStringAttr(f->name));
-        record.set(target, b.getArrayAttr(names));
+        auto names = [&](ArrayRef<const kernels::KernelFamily *> families) {
+          SmallVector<Attribute> out;
+          for (const kernels::KernelFamily *f : families)
+            out.push_back(b.getStringAttr(f->name));
+          return b.getArrayAttr(out);
+        };
+        record.set(target, names(*plan));
+        alternatives.erase(target);
+        // Where the cost model chose between a library and generated code,
+        // the device measures the other too. Not under --deterministic:
+        // there the kernels, and so the bits, are fixed when compiling.
+        if (*source == kernels::KernelSource::kAuto && !deterministic &&
+            kernels::libraryRuns(target, group, kernels::KernelSource::kLibrary)) {
+          bool libraryChosen = kernels::libraryRuns(target, group, kernels::KernelSource::kAuto);
+          std::string ignored;
+          auto other = kernels::planGroup(target, group, &ignored,
+                                          libraryChosen ? kernels::KernelSource::kGenerated
+                                                        : kernels::KernelSource::kLibrary);
+          if (succeeded(other))
+            alternatives.set(target, names(*other));
+        }
       }
       group.setKernelsAttr(record.getDictionary(&getContext()));
+      if (alternatives.empty())
+        group.removeAlternativeKernelsAttr();
+      else
+        group.setAlternativeKernelsAttr(alternatives.getDictionary(&getContext()));
       group.setOrderedSums(deterministic);
     });
     if (!ok)

@@ -23,6 +23,12 @@ def DL_FusedOp : DL_Op<"fused", [IsolatedFromAbove, SingleBlock,
     runs it as a sequence of calls, e.g. `["activation_epilogue", "op"]`
     for conv2d + relu (one oneDNN primitive) then max_pool2d.
 
+    `alternative_kernels`, set by `dlc-select-kernels` under `--kernels auto`
+    where a vendor library and dlc's generated code can both run the group:
+    per target, the plan that `kernels` did not take. The bundle carries
+    both; the device times them on its first run and keeps the faster
+    (runtime/cuda/kernel_choice.h).
+
     `ordered_sums`, also set by `dlc-select-kernels` (under `--deterministic`),
     says that every sum of the group's kernels adds its terms in an order
     fixed at compile time: no float atomics, so the bits do not depend on
@@ -41,6 +47,7 @@ def DL_FusedOp : DL_Op<"fused", [IsolatedFromAbove, SingleBlock,
   }];
   let arguments = (ins Variadic<AnyType>:$inputs, StrAttr:$kernel_name,
                        OptionalAttr<DictionaryAttr>:$kernels,
+                       OptionalAttr<DictionaryAttr>:$alternative_kernels,
                        UnitAttr:$ordered_sums);
   let results = (outs Variadic<AnyType>:$results);
   let regions = (region SizedRegion<1>:$body);
@@ -53,6 +60,12 @@ def DL_FusedOp : DL_Op<"fused", [IsolatedFromAbove, SingleBlock,
     /// "cuda"), in the order they run the ops; null when it chose none.
     ::mlir::ArrayAttr getKernelsFor(::llvm::StringRef target) {
       auto kernels = getKernelsAttr();
+      return kernels ? kernels.getAs<::mlir::ArrayAttr>(target) : nullptr;
+    }
+    /// The plan for |target| that `kernels` did not take, measured against
+    /// it on the device; null when there is none.
+    ::mlir::ArrayAttr getAlternativeKernelsFor(::llvm::StringRef target) {
+      auto kernels = getAlternativeKernelsAttr();
       return kernels ? kernels.getAs<::mlir::ArrayAttr>(target) : nullptr;
     }
   }];

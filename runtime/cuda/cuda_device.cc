@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <cstdlib>
 #include <map>
 
@@ -44,11 +45,40 @@ struct DeviceCommand {
   ConvolutionBuffers<DevicePtr> convolutionArgs;
   LstmBuffers<DevicePtr> lstmArgs;
   std::vector<uint32_t> written; // float buffers its ops write (--check-numerics)
+  std::string execution;         // what runs it, in words: "generated gemm", "library call cublas matmul"
+  /// The kernel's other execution (a --kernels auto bundle), until the
+  /// first run chooses between them; then the one not chosen.
+  std::unique_ptr<DeviceCommand> alternative;
+  bool chosen = false;
+  /// Why the two may not be timed against each other, if they may not.
+  std::string unmeasurable;
+};
+
+/// Timed runs of each execution when choosing between them (the fastest
+/// counts), after one untimed run that loads and warms it.
+constexpr int kTimedChoiceRuns = 5;
+
+/// What the device's programs share for choosing between executions.
+struct ChoiceContext {
+  const Bundle *bundle = nullptr;
+  const CudaBackend *backend = nullptr;
+  ChoicePolicy policy = ChoicePolicy::kCompiled;
+  ChoiceCache cache{KernelCache::defaultDirectory()};
+  /// CudaBackend::identity, asked the first time a choice is measured (it
+  /// loads cuBLASLt and cuDNN to name their versions).
+  const std::string &identity() const {
+    if (identity_.empty())
+      identity_ = backend->identity();
+    return identity_;
+  }
+
+private:
+  mutable std::string identity_;
 };
 
 class CudaProgram : public PreparedProgram {
 public:
-  explicit CudaProgram(CudaBackend &backend) : backend_(backend) {}
+  CudaProgram(CudaBackend &backend, const ChoiceContext &choices) : backend_(backend), choices_(choices) {}
   ~CudaProgram() override { // nothing to report to
     for (GraphHandle g : graphs_)
       if (g)
@@ -78,11 +108,13 @@ public:
       DLC_RETURN_IF_ERROR(resolve(i, parameters, &address_[i]), "");
     for (const fb::Kernel *k : *program.kernels())
       DLC_RETURN_IF_ERROR(addCommand(*k), "kernel '" + k->name()->str() + "'");
-    for (DeviceCommand &c : commands_) {
-      for (uint64_t &a : c.args)
-        c.argPointers.push_back(&a);
-      c.argPointers.push_back(nullptr);
-    }
+    for (DeviceCommand &c : commands_)
+      for (DeviceCommand *e : {&c, c.alternative.get()})
+        if (e) {
+          for (uint64_t &a : e->args)
+            e->argPointers.push_back(&a);
+          e->argPointers.push_back(nullptr);
+        }
     // Page-locked host staging: each input, each output (the views handed
     // out point into it), the step.
     auto stage = [&](size_t bytes, void **out) {
@@ -175,6 +207,8 @@ public:
       KernelTime unused;
       DLC_RETURN_IF_ERROR(runCommand(loadInputs_[s], options, &unused), "copying the inputs in");
       for (size_t c = 0; c < commands_.size(); ++c) {
+        if (commands_[c].alternative && !commands_[c].chosen)
+          DLC_RETURN_IF_ERROR(choose(c), "choosing how to run " + describe(c));
         DLC_RETURN_IF_ERROR(runCommand(commands_[c], options, &times_[c]), describe(c));
         if (options.checkNumerics)
           DLC_RETURN_IF_ERROR(checkOutputs(*program_->kernels()->Get(uint32_t(c)), commands_[c]), "");
@@ -216,6 +250,7 @@ public:
 
   uint64_t arenaBytes() const override { return program_->arena_bytes(); }
   std::vector<KernelTime> kernelTimes() const override { return times_; }
+  std::vector<KernelChoiceReport> kernelChoices() const override { return choiceReports_; }
 
 private:
   Status resolve(uint32_t index, const std::vector<DevicePtr> &parameters, DevicePtr *out) {
@@ -251,18 +286,72 @@ private:
 
   Status addCommand(const fb::Kernel &k) {
     DeviceCommand command;
-    command.kernel = k.name()->str();
-    command.written = floatBuffersWritten(*program_, k);
-    switch (k.cuda_type()) {
-    case fb::CudaExecution::CudaLaunch:
-      DLC_RETURN_IF_ERROR(addLaunch(k, *k.cuda_as_CudaLaunch(), &command), "");
-      break;
+    Status compiled = addExecution(k, k.cuda_type(), k.cuda(), &command);
+    if (k.alternative_type() == fb::CudaExecution::NONE) {
+      DLC_RETURN_IF_ERROR(compiled, "");
+      commands_.push_back(std::move(command));
+      return okStatus();
+    }
+    auto other = std::make_unique<DeviceCommand>();
+    Status alternative = addExecution(k, k.alternative_type(), k.alternative(), other.get());
+    // A vendor library this machine lacks costs the kernel one of its two
+    // executions, not the program.
+    if (!compiled.ok() && !alternative.ok())
+      return compiled;
+    if (!compiled.ok() || !alternative.ok()) {
+      if (!compiled.ok())
+        std::swap(command, *other);
+      command.chosen = true;
+      choiceReports_.push_back({command.kernel, command.execution,
+                                "the only one this device could prepare (" +
+                                    (compiled.ok() ? alternative : compiled).message() + ")",
+                                0, 0});
+      commands_.push_back(std::move(command));
+      return okStatus();
+    }
+    // Timing runs each execution several times: only a kernel whose
+    // results do not overwrite what it reads gives the same results again.
+    std::vector<uint32_t> written, read;
+    for (const fb::Op *op : *k.ops()) {
+      if (op->inputs())
+        for (uint32_t b : *op->inputs())
+          if (std::find(written.begin(), written.end(), b) == written.end())
+            read.push_back(b);
+      if (op->outputs())
+        written.insert(written.end(), op->outputs()->begin(), op->outputs()->end());
+    }
+    const auto &buffers = *program_->buffers();
+    for (uint32_t w : written)
+      for (uint32_t r : read) {
+        DevicePtr a = address_[w], b = address_[r];
+        if (a && b && a < b + bufferBytes(*buffers[r]) && b < a + bufferBytes(*buffers[w]))
+          command.unmeasurable = "it writes buffer " + std::to_string(w) + " over buffer " +
+                                 std::to_string(r) + ", which it reads";
+      }
+    command.alternative = std::move(other);
+    commands_.push_back(std::move(command));
+    return okStatus();
+  }
+
+  Status addExecution(const fb::Kernel &k, fb::CudaExecution type, const void *execution,
+                      DeviceCommand *command) {
+    command->kernel = k.name()->str();
+    command->written = floatBuffersWritten(*program_, k);
+    switch (type) {
+    case fb::CudaExecution::CudaLaunch: {
+      const auto *launch = static_cast<const fb::CudaLaunch *>(execution);
+      command->execution = "generated " + (launch->family() ? launch->family()->str() : std::string("kernel"));
+      return addLaunch(k, *launch, command);
+    }
     case fb::CudaExecution::DeviceCopy:
-      DLC_RETURN_IF_ERROR(addCopies(*k.cuda_as_DeviceCopy(), &command), "");
-      break;
-    case fb::CudaExecution::LibraryCall:
-      DLC_RETURN_IF_ERROR(addLibraryCall(*k.cuda_as_LibraryCall(), &command), "");
-      break;
+      command->execution = "device copy";
+      return addCopies(*static_cast<const fb::DeviceCopy *>(execution), command);
+    case fb::CudaExecution::LibraryCall: {
+      const auto *call = static_cast<const fb::LibraryCall *>(execution);
+      command->execution = std::string("library call ") + fb::EnumNameLibrary(call->library()) + " " +
+                           call->routine()->str();
+      return addLibraryCall(*call, command);
+    }
     case fb::CudaExecution::Collective:
       return DLC_MAKE_STATUS(StatusCode::kUnavailable,
                              "collectives (data-parallel training) are not run by this runtime yet");
@@ -270,7 +359,63 @@ private:
       return invalid("has no CUDA code: the bundle was compiled for the CPU only; recompile it "
                      "with `dlc compile --target cuda`");
     }
-    commands_.push_back(std::move(command));
+  }
+
+  /// Keeps one of command |c|'s two executions, as the policy says: timing
+  /// both here (each leaves the same results) unless the cache knows.
+  Status choose(size_t c) {
+    DeviceCommand &command = commands_[c];
+    command.chosen = true;
+    KernelChoiceReport report{command.kernel, "", "the compiler's", 0, 0};
+    bool alternative = false;
+    if (choices_.policy == ChoicePolicy::kAlternative) {
+      alternative = true;
+      report.how = "the alternative (DLC_KERNEL_CHOICE)";
+    } else if (choices_.policy == ChoicePolicy::kMeasured && !command.unmeasurable.empty()) {
+      report.how = "the compiler's (not measured: " + command.unmeasurable + ")";
+    } else if (choices_.policy == ChoicePolicy::kMeasured) {
+      const fb::Kernel &k = *program_->kernels()->Get(uint32_t(c));
+      const std::string key = ChoiceCache::key(choices_.identity(), *choices_.bundle, *program_, k);
+      std::optional<ChoiceVerdict> verdict = choices_.cache.load(key);
+      report.how = "cached";
+      if (!verdict) {
+        verdict.emplace();
+        DLC_RETURN_IF_ERROR(timeRuns(command, &verdict->compiledSeconds), "timing " + command.execution);
+        DLC_RETURN_IF_ERROR(timeRuns(*command.alternative, &verdict->alternativeSeconds),
+                            "timing " + command.alternative->execution);
+        verdict->choice = verdict->alternativeSeconds < verdict->compiledSeconds ? KernelChoice::kAlternative
+                                                                                 : KernelChoice::kCompiled;
+        (void)choices_.cache.store(key, *verdict); // a cache that cannot be written costs a measurement
+        report.how = "measured";
+      }
+      alternative = verdict->choice == KernelChoice::kAlternative;
+      report.compiledSeconds = verdict->compiledSeconds;
+      report.alternativeSeconds = verdict->alternativeSeconds;
+    }
+    if (alternative) {
+      std::unique_ptr<DeviceCommand> other = std::move(command.alternative);
+      std::swap(command, *other);
+      command.alternative = std::move(other);
+      command.chosen = true;
+    }
+    report.runs = command.execution;
+    choiceReports_.push_back(report);
+    return okStatus();
+  }
+
+  /// The fastest of kTimedChoiceRuns runs of |command|, each synchronized.
+  Status timeRuns(DeviceCommand &command, double *seconds) {
+    using Clock = std::chrono::steady_clock;
+    RunOptions plain;
+    DLC_RETURN_IF_ERROR(runCommand(command, plain, nullptr), "");
+    DLC_RETURN_IF_ERROR(backend_.synchronize(), "");
+    *seconds = std::numeric_limits<double>::infinity();
+    for (int r = 0; r < kTimedChoiceRuns; ++r) {
+      Clock::time_point start = Clock::now();
+      DLC_RETURN_IF_ERROR(runCommand(command, plain, nullptr), "");
+      DLC_RETURN_IF_ERROR(backend_.synchronize(), "");
+      *seconds = std::min(*seconds, std::chrono::duration<double>(Clock::now() - start).count());
+    }
     return okStatus();
   }
 
@@ -397,6 +542,8 @@ private:
   }
 
   CudaBackend &backend_;
+  const ChoiceContext &choices_;
+  std::vector<KernelChoiceReport> choiceReports_;
   const fb::Program *program_ = nullptr;
   std::string name_;
   DevicePtr arena_ = 0;
@@ -458,6 +605,9 @@ public:
 
   Status attach(const Bundle &bundle, std::vector<Parameter> &parameters) override {
     DLC_RETURN_IF_ERROR(checkHasCudaCode(bundle), "");
+    DLC_RETURN_IF_ERROR(choicePolicyFromEnvironment(backend_->defaultChoicePolicy(), &choices_.policy), "");
+    choices_.bundle = &bundle;
+    choices_.backend = backend_.get();
     DLC_RETURN_IF_ERROR(backend_->loadKernels(bundle), "");
     for (const Parameter &p : parameters) {
       DevicePtr address = 0;
@@ -471,7 +621,7 @@ public:
 
   Status prepare(const fb::Program &program, std::vector<Parameter> &,
                  std::unique_ptr<PreparedProgram> *out) override {
-    auto p = std::make_unique<CudaProgram>(*backend_);
+    auto p = std::make_unique<CudaProgram>(*backend_, choices_);
     DLC_RETURN_IF_ERROR(p->prepare(program, parameters_), "");
     *out = std::move(p);
     return okStatus();
@@ -497,6 +647,7 @@ public:
 private:
   std::unique_ptr<CudaBackend> backend_;
   std::vector<DevicePtr> parameters_; // device storage, by bundle parameter index
+  ChoiceContext choices_;
 };
 
 //===----------------------------------------------------------------------===//
@@ -533,6 +684,17 @@ public:
   }
 
   std::string name() const override { return "cuda"; }
+  std::string identity() const override {
+    const DeviceInfo &d = ctx_->device();
+    std::string id = d.name + " " + d.arch() + " driver " + std::to_string(d.driverVersion);
+    const CublasLt *lt = nullptr;
+    const Cudnn *cudnn = nullptr;
+    id += "; " + (CublasLt::instance(&lt).ok() ? lt->describe() : std::string("no cuBLASLt"));
+    id += "; " + (Cudnn::instance(&cudnn).ok() ? cudnn->describe() : std::string("no cuDNN"));
+    return id;
+  }
+  // Timed on the GPU itself: what the choice is for.
+  ChoicePolicy defaultChoicePolicy() const override { return ChoicePolicy::kMeasured; }
   Status alloc(size_t bytes, const std::string &what, DevicePtr *out) override {
     DLC_RETURN_IF_ERROR(ctx_->alloc(bytes, out), what);
     return okStatus();
@@ -556,7 +718,7 @@ public:
     bundle_ = &bundle;
     for (const fb::Program *p : *bundle.root().programs())
       for (const fb::Kernel *k : *p->kernels())
-        if (k->cuda_as_CudaLaunch() && !kernels_.count({k->cuda_source_offset(), k->cuda_as_CudaLaunch()->entry()->str()}))
+        if (launchOf(*k) && !kernels_.count({k->cuda_source_offset(), launchOf(*k)->entry()->str()}))
           DLC_RETURN_IF_ERROR(loadOne(*k), "kernel '" + k->name()->str() + "'");
     return okStatus();
   }
@@ -677,7 +839,7 @@ private:
   }
 
   Status loadOne(const fb::Kernel &k) {
-    const std::string entry = k.cuda_as_CudaLaunch()->entry()->str(), arch = ctx_->device().arch();
+    const std::string entry = launchOf(k)->entry()->str(), arch = ctx_->device().arch();
     std::vector<uint8_t> cubin;
     std::string ptx;
     if (const fb::CudaImage *image = pickImage(k, arch)) {
@@ -692,7 +854,7 @@ private:
     CudaModule *module = nullptr;
     DLC_RETURN_IF_ERROR(ctx_->loadModule(entry, cubin, ptx, &module), "");
     DLC_RETURN_IF_ERROR(ctx_->getKernel(module, entry, &kernels_[{k.cuda_source_offset(), entry}]), "");
-    if (const auto *stages = k.cuda_as_CudaLaunch()->then())
+    if (const auto *stages = launchOf(k)->then())
       for (const fb::CudaStage *stage : *stages)
         DLC_RETURN_IF_ERROR(ctx_->getKernel(module, stage->entry()->str(),
                                             &kernels_[{k.cuda_source_offset(), stage->entry()->str()}]),

@@ -30,6 +30,7 @@
 #pragma once
 
 #include "runtime/cuda/cuda_driver.h"
+#include "runtime/cuda/kernel_choice.h"
 #include "runtime/cuda/convolution.h"
 #include "runtime/cuda/lstm.h"
 #include "runtime/cuda/matmul.h"
@@ -61,6 +62,11 @@ public:
   virtual ~CudaBackend() = default;
   /// "cuda" or "cuda-sim": the device's name.
   virtual std::string name() const = 0;
+  /// What decides which of two executions is faster here: the device, its
+  /// driver and libraries (a key of runtime/cuda/kernel_choice.h).
+  virtual std::string identity() const = 0;
+  /// How a kernel's two executions are chosen unless $DLC_KERNEL_CHOICE says.
+  virtual ChoicePolicy defaultChoicePolicy() const = 0;
   /// |what| names the allocation in errors ("arena of program 'grad'").
   virtual Status alloc(size_t bytes, const std::string &what, DevicePtr *out) = 0;
   virtual Status free(DevicePtr ptr) = 0;

@@ -53,18 +53,6 @@ uint64_t getU64(const uint8_t *p) {
   return v;
 }
 
-/// mkdir -p.
-Status makeDirectories(const std::string &dir) {
-  for (size_t pos = 1; pos <= dir.size(); ++pos) {
-    if (pos != dir.size() && dir[pos] != '/') continue;
-    const std::string prefix = dir.substr(0, pos);
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
-      return DLC_MAKE_STATUS(StatusCode::kUnavailable,
-                             "cannot create kernel cache directory " + prefix + ": " +
-                                 std::error_code(errno, std::generic_category()).message());
-  }
-  return okStatus();
-}
 
 } // namespace
 
@@ -150,7 +138,7 @@ Status KernelCache::store(const std::string &key, const CompiledImage &image) co
   if (!validKey(key))
     return DLC_MAKE_STATUS(StatusCode::kInvalidArgument, "malformed kernel cache key " + key);
   if (directory_.empty()) return okStatus();
-  DLC_RETURN_IF_ERROR(makeDirectories(directory_), "");
+  DLC_RETURN_IF_ERROR(makeDirectories(directory_, "kernel cache directory"), "");
   uint8_t header[kHeaderSize];
   std::memcpy(header, kMagic, 8);
   std::memcpy(header + 8, keyDigest(key).data(), 32);

@@ -353,6 +353,10 @@ public:
       : toolchain_(std::move(toolchain)), options_(options), launchOptions_(launchOptions) {}
 
   std::string name() const override { return "cuda-sim"; }
+  std::string identity() const override { return "cuda-sim (the CUDA emulation on this host's CPU)"; }
+  // Its timings are the host's: they say nothing of which execution is
+  // faster on a GPU, and runs here should not depend on them.
+  ChoicePolicy defaultChoicePolicy() const override { return ChoicePolicy::kCompiled; }
   Status alloc(size_t bytes, const std::string &what, DevicePtr *out) override {
     void *p = nullptr;
     DLC_RETURN_IF_ERROR(dlc::sim::simMalloc(&p, bytes, what.c_str()),
@@ -390,7 +394,7 @@ public:
     size_t moduleEntries = 0;
     for (const fb::Program *p : *bundle.root().programs())
       for (const fb::Kernel *k : *p->kernels()) {
-        const fb::CudaLaunch *launch = k->cuda_as_CudaLaunch();
+        const fb::CudaLaunch *launch = launchOf(*k);
         if (!launch)
           continue;
         std::vector<std::string> entries = {launch->entry()->str()};

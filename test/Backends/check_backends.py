@@ -374,11 +374,12 @@ def check_case(case, args, root):
                 families.append("cuda." + k["library"]["family"])
             result["kernels"].append({"program": program["name"], "ops": k["ops"],
                                       "families": families})
-    # Under --kernels library a case without a library call runs as it does
-    # without the option (conformance.test runs it): skipped.
-    if args.kernels == "library" and args.nvrtc and not any(
-            k.get("library") for p in inspect["programs"] for k in p["kernels"]):
-        result["skipped"] = "no library call"
+    # Under --kernels library (or auto) a case without a library call (or
+    # an alternative) runs as it does without the option (conformance.test
+    # runs it): skipped.
+    if args.kernels != "generated" and args.nvrtc and not any(
+            k.get("library") or k.get("alternative") for p in inspect["programs"] for k in p["kernels"]):
+        result["skipped"] = "no library call" + (" or alternative" if args.kernels == "auto" else "")
         return result
     # A kept failure's case.json names the data it failed on (data_seed).
     rng = random.Random("data:" + case.get("data_seed", "%s:%s" % (case["name"], case.get("seed"))))
@@ -794,7 +795,8 @@ def run_cases(cases, args, check, catalog):
             worst[b] = max(worst.get(b, 0.0), e[0], e[2])
     print("\n%d models, %d failed%s, %.0f s; largest relative error (gradients beyond their rounding "
           "allowance, and one step): %s" % (
-        len(results), len(failed), ", %d skipped (%s)" % (skipped, "no library call") if skipped else "",
+        len(results), len(failed),
+        ", %d skipped (%s)" % (skipped, next(r["skipped"] for r in results if r.get("skipped"))) if skipped else "",
         time.time() - start,
         ", ".join("%s %.1e" % kv for kv in sorted(worst.items())) or "-"))
     status = 1 if failed else 0

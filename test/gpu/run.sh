@@ -285,7 +285,9 @@ bench() {
     echo "dlc $4: $json"
     row $model "$2" $3 train "$json"
     rate=$(value samples_per_sec "$json")
-    figures+=" $model $4 ${rate%.*} ($(python3 -c "print('%.2f' % ($rate / $ours))")x fp32);"
+    figures+=" $model $4 ${rate%.*} ($(python3 -c "print('%.2f' % ($rate / $ours))")x fp32"
+    # --kernels auto: how many kernels the first run's timing moved off the cost model's choice.
+    figures+="$(python3 -c 'import json, sys; c = json.loads(sys.argv[1]).get("kernel_choices", []); print(", %d of %d measured kernels switched" % (sum(1 for k in c if k["compiled_ms"] > k["alternative_ms"] > 0), len(c)) if c else "")' "$json"));"
   }
   [ "$dry" = 1 ] && steps=2 warmup=1 models="mnist_cnn text_lstm"
   : > "$rows"

@@ -127,6 +127,14 @@ int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
   j["runs_issued"] = counts.issued;
   j["runs_replayed"] = counts.replayed;
   j["memory_bytes"] = session->memoryBytes(); // arenas and parameters
+  // A --kernels auto bundle: which execution each kernel kept, and why.
+  j["kernel_choices"] = json::array();
+  for (const rt::KernelChoiceReport &c : session->kernelChoices(program))
+    j["kernel_choices"].push_back({{"kernel", c.kernel},
+                                   {"runs", c.runs},
+                                   {"how", c.how},
+                                   {"compiled_ms", 1000 * c.compiledSeconds},
+                                   {"alternative_ms", 1000 * c.alternativeSeconds}});
   if (options.json)
     std::printf("%s\n", j.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
   else
@@ -135,6 +143,14 @@ int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
                 j["model"].get<std::string>().c_str(), options.mode.c_str(), (long long)batch,
                 j["samples_per_sec"].get<double>(), j["ms_per_step"].get<double>(),
                 (long long)counts.issued, (long long)counts.replayed);
+  if (!options.json)
+    for (const rt::KernelChoiceReport &c : session->kernelChoices(program)) {
+      std::printf("  %s: %s, %s", c.kernel.c_str(), c.runs.c_str(), c.how.c_str());
+      if (c.compiledSeconds > 0 || c.alternativeSeconds > 0)
+        std::printf(" (compiler's choice %.3f ms, alternative %.3f ms)", 1000 * c.compiledSeconds,
+                    1000 * c.alternativeSeconds);
+      std::printf("\n");
+    }
   return 0;
 }
 

@@ -36,8 +36,7 @@ std::vector<uint32_t> dims(const flatbuffers::Vector<uint32_t> *v) {
 
 /// A kernel's CUDA code: how to launch it and, per architecture, the
 /// resources ptxas gave it (what decides occupancy, and spills).
-nlohmann::json cudaJson(const fb::Kernel *k) {
-  const fb::CudaLaunch *launch = k->cuda_as_CudaLaunch();
+nlohmann::json cudaJson(const fb::Kernel *k, const fb::CudaLaunch *launch) {
   nlohmann::json out = {{"entry", launch->entry()->str()},
                         {"grid", dims(launch->grid())},
                         {"block", dims(launch->block())},
@@ -131,9 +130,7 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
         kernel["cuda_execution"] = fb::EnumNameCudaExecution(k->cuda_type());
       if (k->cost())
         kernel["unit"] = fb::EnumNameComputeUnit(k->cost()->unit());
-      if (k->cuda_as_CudaLaunch())
-        kernel["cuda"] = cudaJson(k);
-      if (const fb::LibraryCall *call = k->cuda_as_LibraryCall()) {
+      auto libraryJson = [](const fb::LibraryCall *call) {
         std::string descriptor;
         if (call->descriptor())
           for (const fb::Attr *a : *call->descriptor()) {
@@ -143,11 +140,20 @@ nlohmann::json toJson(const rt::Bundle &bundle) {
             else if (a->ints() && a->ints()->size() == 1)
               descriptor += std::to_string(a->ints()->Get(0));
           }
-        kernel["library"] = {{"library", fb::EnumNameLibrary(call->library())},
-                             {"routine", call->routine()->str()},
-                             {"family", call->family() ? call->family()->str() : ""},
-                             {"descriptor", descriptor}};
-      }
+        return nlohmann::json{{"library", fb::EnumNameLibrary(call->library())},
+                              {"routine", call->routine()->str()},
+                              {"family", call->family() ? call->family()->str() : ""},
+                              {"descriptor", descriptor}};
+      };
+      if (const fb::CudaLaunch *launch = k->cuda_as_CudaLaunch())
+        kernel["cuda"] = cudaJson(k, launch);
+      if (const fb::LibraryCall *call = k->cuda_as_LibraryCall())
+        kernel["library"] = libraryJson(call);
+      // The other execution, which the device times against this one.
+      if (const fb::CudaLaunch *launch = k->alternative_as_CudaLaunch())
+        kernel["alternative"] = {{"cuda", cudaJson(k, launch)}};
+      if (const fb::LibraryCall *call = k->alternative_as_LibraryCall())
+        kernel["alternative"] = {{"library", libraryJson(call)}};
       prog["kernels"].push_back(kernel);
     }
     for (const fb::Buffer *b : *p->buffers())
@@ -170,8 +176,8 @@ std::string dimsText(const nlohmann::json &d) {
 
 /// Under its kernel's line: the entry and launch, then one line per
 /// architecture ("?" where the bundle does not know the spills).
-void printCuda(const nlohmann::json &c) {
-  std::printf("             cuda %s %s  grid %s  block %s\n", c["family"].get<std::string>().c_str(),
+void printCuda(const nlohmann::json &c, const char *word) {
+  std::printf("             %s %s %s  grid %s  block %s\n", word, c["family"].get<std::string>().c_str(),
               c["entry"].get<std::string>().c_str(), dimsText(c["grid"]).c_str(),
               dimsText(c["block"]).c_str());
   for (const auto &stage : c["then"])
@@ -244,15 +250,22 @@ void printText(const nlohmann::json &j, bool precision) {
       }
       if (fused)
         std::printf("             cpu %s\n", calls.c_str());
+      auto printLibrary = [](const nlohmann::json &l, const char *word) {
+        std::printf("             %s %s: %s %s  %s\n", word, l["family"].get<std::string>().c_str(),
+                    l["library"].get<std::string>().c_str(), l["routine"].get<std::string>().c_str(),
+                    l["descriptor"].get<std::string>().c_str());
+      };
       if (k.contains("cuda"))
-        printCuda(k["cuda"]);
+        printCuda(k["cuda"], "cuda");
       else if (k.contains("library"))
-        std::printf("             cuda %s: %s %s  %s\n", k["library"]["family"].get<std::string>().c_str(),
-                    k["library"]["library"].get<std::string>().c_str(),
-                    k["library"]["routine"].get<std::string>().c_str(),
-                    k["library"]["descriptor"].get<std::string>().c_str());
+        printLibrary(k["library"], "cuda");
       else if (k.contains("cuda_execution"))
         std::printf("             cuda %s\n", k["cuda_execution"].get<std::string>().c_str());
+      // "or": timed against the above on the device's first run.
+      if (k.contains("alternative") && k["alternative"].contains("cuda"))
+        printCuda(k["alternative"]["cuda"], "or  ");
+      else if (k.contains("alternative"))
+        printLibrary(k["alternative"]["library"], "or  ");
     }
   }
 }

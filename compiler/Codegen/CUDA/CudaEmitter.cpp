@@ -412,20 +412,28 @@ constexpr CudaFamily kFamilies[] = {
 ArrayRef<CudaFamily> cudaFamilies() { return kFamilies; }
 
 FailureOr<int64_t> scratchBytes(dl::FusedOp group) {
-  ArrayAttr chosen = group.getKernelsFor("cuda");
-  if (!chosen || chosen.size() != 1 || !isa<StringAttr>(chosen[0]))
-    return int64_t(0);
-  for (const CudaFamily &f : kFamilies)
-    if (cast<StringAttr>(chosen[0]).getValue() == f.name && !f.mayUseScratch && !orderedSums(group))
-      return int64_t(0);
-  FailureOr<CudaKernel> kernel = emitKernel(group);
-  if (failed(kernel))
-    return failure();
-  return kernel->scratchBytes;
+  int64_t most = 0;
+  for (Plan plan : {Plan::kChosen, Plan::kAlternative}) {
+    ArrayAttr chosen = plan == Plan::kChosen ? group.getKernelsFor("cuda") : group.getAlternativeKernelsFor("cuda");
+    if (!chosen || chosen.size() != 1 || !isa<StringAttr>(chosen[0]))
+      continue;
+    bool none = false;
+    for (const CudaFamily &f : kFamilies)
+      none |= cast<StringAttr>(chosen[0]).getValue() == f.name && !f.mayUseScratch && !orderedSums(group);
+    if (none)
+      continue;
+    FailureOr<CudaKernel> kernel = emitKernel(group, plan);
+    if (failed(kernel))
+      return failure();
+    most = std::max(most, kernel->scratchBytes);
+  }
+  return most;
 }
 
-FailureOr<CudaKernel> emitKernel(dl::FusedOp group) {
-  ArrayAttr chosen = group.getKernelsFor("cuda");
+FailureOr<CudaKernel> emitKernel(dl::FusedOp group, Plan plan) {
+  ArrayAttr chosen = plan == Plan::kChosen ? group.getKernelsFor("cuda") : group.getAlternativeKernelsFor("cuda");
+  if (!chosen && plan == Plan::kAlternative)
+    return group.emitError("the kernel group '") << group.getKernelName() << "' has no alternative CUDA plan";
   if (!chosen || chosen.size() != 1 || !isa<StringAttr>(chosen[0]))
     return group.emitError("the kernel group '")
            << group.getKernelName()

@@ -163,14 +163,20 @@ dl::FusedOp foldBoundaryCasts(dl::FusedOp group);
 /// Every CUDA family, in the order dlc-select-kernels prefers them.
 llvm::ArrayRef<CudaFamily> cudaFamilies();
 
-/// Emits |group| with the CUDA family dlc-select-kernels recorded on it;
-/// fails with an error at its location when there is none or it cannot. The
-/// name is the group's plus a hash of the code: groups with equal code get
-/// equal kernels of one name.
-mlir::FailureOr<CudaKernel> emitKernel(dl::FusedOp group);
+/// Which of a group's recorded CUDA plans: `kernels`, or
+/// `alternative_kernels` (the one the device measures against it).
+enum class Plan { kChosen, kAlternative };
 
-/// The scratch bytes of |group|'s CUDA kernel (0 when its recorded family
-/// needs none, or no CUDA family is recorded); emits it to find out.
+/// Emits |group| with the CUDA family dlc-select-kernels recorded on it for
+/// |plan|; fails with an error at its location when there is none or it
+/// cannot. The name is the group's plus a hash of the code: groups with
+/// equal code get equal kernels of one name.
+mlir::FailureOr<CudaKernel> emitKernel(dl::FusedOp group, Plan plan = Plan::kChosen);
+
+/// The scratch bytes of |group|'s CUDA kernels (0 when their recorded
+/// families need none, or no CUDA family is recorded): the larger of its
+/// two plans' when it has an alternative, which share the buffer. Emits
+/// them to find out.
 mlir::FailureOr<int64_t> scratchBytes(dl::FusedOp group);
 
 } // namespace dlc::cuda
