@@ -128,7 +128,6 @@ int benchCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions 
   j["runs_replayed"] = counts.replayed;
   j["memory_bytes"] = session->memoryBytes(); // arenas and parameters
   // A --kernels auto bundle: which execution each kernel kept, and why.
-  j["kernel_choices"] = json::array();
   for (const rt::KernelChoiceReport &c : session->kernelChoices(program))
     j["kernel_choices"].push_back({{"kernel", c.kernel},
                                    {"runs", c.runs},
