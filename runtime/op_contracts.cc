@@ -541,11 +541,17 @@ bool lstm(Contract &c) {
   return units && c.shapeIs(out(0), lstmResult(c, *units));
 }
 
-bool lstmGrad(Contract &c) { // x, kernel, recurrent, [bias], dy -> dx, dkernel, drecurrent, dbias
-  if (!c.counts(4, 5, 4) || !c.allSameFloat())
+// x, kernel, recurrent, [bias], dy, [states] -> dx, dkernel, drecurrent, dbias
+bool lstmGrad(Contract &c) {
+  if (!c.counts(4, 6, 4) || !c.allSameFloat())
     return false;
-  auto units = lstmUnits(c, c.inputs() == 5);
-  return units && c.shapeIs(in(c.inputs() - 1), lstmResult(c, *units)) &&
+  const LstmGradInputs has = lstmGradInputs(c.inputs(), c.inputs() > 3 ? c.shape(in(3)).size() : 0);
+  if (size_t(4 + has.bias + has.states) != c.inputs())
+    return c.fail("takes x, kernel, recurrent kernel, [bias], dy, [states]: " + std::to_string(c.inputs()) +
+                  " inputs do not fit");
+  auto units = lstmUnits(c, has.bias);
+  return units && c.shapeIs(in(has.dy()), lstmResult(c, *units)) &&
+         (!has.states || c.shapeIs(in(has.dy() + 1), {c.dim(in(0), 0), c.dim(in(0), 1), *units})) &&
          c.sameShape(out(0), in(0)) && c.sameShape(out(1), in(1)) && c.sameShape(out(2), in(2)) &&
          c.shapeIs(out(3), {4 * *units});
 }
@@ -778,6 +784,13 @@ bool check(Contract &c, K kind) {
 }
 
 } // namespace
+
+LstmGradInputs lstmGradInputs(size_t inputs, size_t fourthRank) {
+  LstmGradInputs has;
+  has.bias = inputs >= 5 && fourthRank == 1;
+  has.states = inputs == size_t(5 + has.bias);
+  return has;
+}
 
 std::string checkOpContract(const fb::Program &program, const fb::Op &op) {
   Contract c(program, op);

@@ -22,4 +22,13 @@ namespace dlc::rt {
 /// it ("input 1 (kernel) is f32[3, 3, 2, 4] but must have 3 input channels").
 std::string checkOpContract(const fb::Program &program, const fb::Op &op);
 
+/// Which optional inputs an lstm_grad of |inputs| inputs has: they are x,
+/// kernel, recurrent kernel, [bias], dy, [states], and the fourth is the
+/// bias when it has rank 1 (dy has rank 2 or 3).
+struct LstmGradInputs {
+  bool bias = false, states = false;
+  size_t dy() const { return bias ? 4 : 3; }
+};
+LstmGradInputs lstmGradInputs(size_t inputs, size_t fourthRank);
+
 } // namespace dlc::rt

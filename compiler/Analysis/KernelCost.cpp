@@ -83,9 +83,10 @@ uint64_t flopsOf(Operation *op) {
         return lstmProducts(l.getInput(), l.getRecurrentKernel()) +
                10 * uint64_t(dim(l.getInput(), 0) * dim(l.getInput(), 1) * dim(l.getRecurrentKernel(), 0));
       })
-      // The forward's products again (the op is given no states, so it
-      // recomputes them), then the gates' gradients by the input and state
-      // (dx, dh) and by the weights: three times the forward's products.
+      // The forward's gate products again (from its states when they are
+      // given: at once over every step, not one step after another), then
+      // the gates' gradients by the input and state (dx, dh) and by the
+      // weights: three times the forward's products.
       .Case([](dl::LSTMGradOp l) {
         return 3 * lstmProducts(l.getInput(), l.getRecurrentKernel()) +
                20 * uint64_t(dim(l.getInput(), 0) * dim(l.getInput(), 1) * dim(l.getRecurrentKernel(), 0));

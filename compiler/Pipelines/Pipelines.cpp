@@ -57,6 +57,11 @@ LogicalResult runKernelPipeline(ModuleOp module, int64_t batchSize,
   PassManager pm(module.getContext());
   addPrecisionPasses(pm, module, batchSize, precision,
                      augmentInStep.value_or(targets.empty() || llvm::is_contained(targets, "cuda")));
+  // dlc's generated LSTM gradient is what reads the forward's states (the
+  // CPU keeps its own, cuDNN runs the forward again).
+  if (!module.getOps<dl::TrainSetupOp>().empty() && llvm::is_contained(targets, "cuda") &&
+      choices.kernels != "library")
+    pm.addPass(createKeepLstmStatesPass());
   FuseKernelsPassOptions fuse;
   // A vendor library's groups are formed only where the GPU is a target.
   if (llvm::is_contained(targets, "cuda"))

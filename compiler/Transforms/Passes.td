@@ -96,6 +96,21 @@ def ScaleLossPass : Pass<"dlc-scale-loss", "mlir::ModuleOp"> {
   let dependentDialects = ["::dlc::dl::DLDialect"];
 }
 
+def KeepLstmStatesPass : Pass<"dlc-keep-lstm-states", "mlir::ModuleOp"> {
+  let summary = "Give each LSTM gradient the forward's hidden states";
+  let description = [{
+    Runs after dlc-select-precision. Each dl.lstm_grad whose forward dl.lstm
+    is in the same function gets the forward's hidden state after every
+    step as its `states` operand, so the gradient computes every step's
+    gates at once instead of running the recurrence again; a forward without
+    `return_sequences` is made to return every state, and its old result
+    becomes a slice of the last step. Only where the states are f32. The
+    kernel pipeline runs it where dlc's CUDA kernels may run the gradient
+    (the GPU is a target, and `--kernels` is not `library`).
+  }];
+  let dependentDialects = ["::dlc::dl::DLDialect"];
+}
+
 //===----------------------------------------------------------------------===//
 // Kernels
 //===----------------------------------------------------------------------===//

@@ -202,7 +202,7 @@ LogicalResult LSTMOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   auto lstm = b.create<LSTMGradOp>(
       getLoc(),
       TypeRange{getInput().getType(), getKernel().getType(), recurrent, biasType},
-      getInput(), getKernel(), getRecurrentKernel(), getBias(), resultGrads[0],
+      getInput(), getKernel(), getRecurrentKernel(), getBias(), resultGrads[0], /*states=*/Value(),
       getReturnSequencesAttr());
   Value results[] = {lstm.getDx(), lstm.getDkernel(), lstm.getDrecurrentKernel(), lstm.getDbias()};
   for (unsigned i = 0; i < getNumOperands(); ++i)

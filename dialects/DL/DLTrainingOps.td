@@ -205,10 +205,25 @@ def DL_EmbeddingGradOp : DL_GradOp<"embedding_grad",
   let results = (outs DL_FloatTensor:$dtable);
 }
 
-def DL_LSTMGradOp : DL_GradOp<"lstm_grad", "backpropagation through time of dl.lstm"> {
+def DL_LSTMGradOp : DL_GradOp<"lstm_grad", "backpropagation through time of dl.lstm",
+                              [AttrSizedOperandSegments]> {
+  let description = [{
+    `states`, when given, is the forward's hidden state after every step
+    [N, T, units] (dl.lstm's result with `return_sequences`, which
+    `dlc-keep-lstm-states` passes): the gates of every step are then
+    products over all rows and steps at once, and only the way back through
+    time is sequential. Without it the gradient runs the recurrence again.
+    The results do not depend on it.
+  }];
   let arguments = (ins DL_FloatTensor:$input, DL_FloatTensor:$kernel,
                        DL_FloatTensor:$recurrent_kernel, Optional<DL_FloatTensor>:$bias,
-                       DL_FloatTensor:$dy, UnitAttr:$return_sequences);
+                       DL_FloatTensor:$dy, Optional<DL_FloatTensor>:$states,
+                       UnitAttr:$return_sequences);
+  // Two optional operands: each named where present.
+  let assemblyFormat = [{
+    $input `,` $kernel `,` $recurrent_kernel `,` (`bias` $bias^ `,`)? $dy (`states` $states^)? attr-dict
+    `:` functional-type(operands, results)
+  }];
   let results = (outs DL_FloatTensor:$dx, DL_FloatTensor:$dkernel,
                       DL_FloatTensor:$drecurrent_kernel, DL_FloatTensor:$dbias);
 }

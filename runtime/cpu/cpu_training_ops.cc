@@ -15,6 +15,7 @@
 #include "runtime/cpu/op_builders.h"
 #include "runtime/cpu/optimizer.h"
 #include "runtime/loss_scale.h"
+#include "runtime/op_contracts.h"
 #include "runtime/cpu/recurrent.h"
 
 #include <cmath>
@@ -343,11 +344,14 @@ Status buildLstm(OpContext &ctx, PreparedCall *call) {
 
 Status buildLstmGrad(OpContext &ctx, PreparedCall *call) {
   DLC_RETURN_IF_ERROR(need(ctx, 4, 4), "");
-  bool hasBias = ctx.numInputs() == 5;
+  // The forward's states, if given, are not read: the workspace the forward
+  // filled holds them and more.
+  const LstmGradInputs has = lstmGradInputs(ctx.numInputs(), ctx.in(3).shape.size());
+  const bool hasBias = has.bias;
   LstmShape s;
   DLC_RETURN_IF_ERROR(
       lstmShape(ctx.in(0), ctx.in(2), boolOr(ctx.op, "return_sequences", false), &s), "");
-  TensorView x = ctx.in(0), k = ctx.in(1), r = ctx.in(2), dy = ctx.in(hasBias ? 4 : 3);
+  TensorView x = ctx.in(0), k = ctx.in(1), r = ctx.in(2), dy = ctx.in(has.dy());
   std::optional<TensorView> bias;
   if (hasBias)
     bias = ctx.in(3);

@@ -69,7 +69,7 @@ func.func @wide_forward(%x: tensor<2x5x8xf32>, %k: tensor<8x8192xf32>, %r: tenso
 // kernel row (the step's input), recurrent-kernel row (the state before the
 // step) and the bias (one), each output stored once: no atomics.
 func.func @weight_gradients(%x: tensor<3x5x2xf32>, %k: tensor<2x16xf32>, %r: tensor<4x16xf32>, %b: tensor<16xf32>, %dy: tensor<3x4xf32>) -> (tensor<2x16xf32>, tensor<4x16xf32>, tensor<16xf32>) {
-  %dx, %dk, %dr, %db = dl.lstm_grad %x, %k, %r, %b, %dy : (tensor<3x5x2xf32>, tensor<2x16xf32>, tensor<4x16xf32>, tensor<16xf32>, tensor<3x4xf32>) -> (tensor<3x5x2xf32>, tensor<2x16xf32>, tensor<4x16xf32>, tensor<16xf32>)
+  %dx, %dk, %dr, %db = dl.lstm_grad %x, %k, %r, bias %b, %dy : (tensor<3x5x2xf32>, tensor<2x16xf32>, tensor<4x16xf32>, tensor<16xf32>, tensor<3x4xf32>) -> (tensor<3x5x2xf32>, tensor<2x16xf32>, tensor<4x16xf32>, tensor<16xf32>)
   return %dk, %dr, %db : tensor<2x16xf32>, tensor<4x16xf32>, tensor<16xf32>
 }
 // CHECK-LABEL: // lstm_grad from

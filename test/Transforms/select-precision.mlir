@@ -90,7 +90,7 @@ module {
     %dyl = dl.relu %dy : (tensor<4x3xf32>) -> tensor<4x3xf32>
     %dd = dl.dense_grad_input %dyl, %x : (tensor<4x3xf32>, tensor<4x8xf32>) -> tensor<4x3xf32>
     %db = dl.bias_grad %dd : (tensor<4x3xf32>) -> tensor<3xf32>
-    %dx, %dk2, %dr, %dbias = dl.lstm_grad %s, %k, %r, %b, %sdy : (tensor<2x5x4xf32>, tensor<4x8xf32>, tensor<2x8xf32>, tensor<8xf32>, tensor<2x2xf32>) -> (tensor<2x5x4xf32>, tensor<4x8xf32>, tensor<2x8xf32>, tensor<8xf32>)
+    %dx, %dk2, %dr, %dbias = dl.lstm_grad %s, %k, %r, bias %b, %sdy : (tensor<2x5x4xf32>, tensor<4x8xf32>, tensor<2x8xf32>, tensor<8xf32>, tensor<2x2xf32>) -> (tensor<2x5x4xf32>, tensor<4x8xf32>, tensor<2x8xf32>, tensor<8xf32>)
     return %dk, %db, %dx, %dk2 : tensor<8x3xf32>, tensor<3xf32>, tensor<2x5x4xf32>, tensor<4x8xf32>
   }
 }

@@ -78,8 +78,12 @@ LogicalResult emitLibraryLstm(dl::FusedOp group, CudaKernel &kernel) {
     call.ints.push_back({"dx", dx});
   call.texts = {{"direction", grad ? "grad" : "forward"}};
   using Arg = LibraryCallCode::Arg;
+  // cuDNN's gradient runs the forward again in training mode (its reserve
+  // space): the forward's states, if given, are not its to read.
+  Value states = grad ? cast<dl::LSTMGradOp>(op).getStates() : Value();
   for (Value v : op->getOperands())
-    call.args.push_back({Arg::From::kInput, cast<BlockArgument>(v).getArgNumber()});
+    if (v != states)
+      call.args.push_back({Arg::From::kInput, cast<BlockArgument>(v).getArgNumber()});
   for (Value r : op->getResults())
     if (int i = resultIndex(group, r); i >= 0)
       call.args.push_back({Arg::From::kResult, unsigned(i)});

@@ -20,7 +20,10 @@
 // (the kept inputs, states and ones against the gate gradients) and dx (the
 // gate gradients against the kernel). Each output is one thread's sum in a
 // fixed order: no atomics, so runs are bit-exact with or without
-// --deterministic.
+// --deterministic. Given the forward's states (dlc-keep-lstm-states), the
+// first product adds each step's state before it times the recurrent kernel
+// too, so the forward part of the recurrence only activates the gates and
+// walks the cells through time (a thread per unit, no products).
 //
 // A layer too wide for shared memory (about 1,960 units) keeps one step's
 // arrays in its block's part of the scratch instead: slower, but every
@@ -195,10 +198,19 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   // Launch 1 (both directions): every step's input product (x times the
   // kernel, plus the bias) at once, a tiled product over all rows and steps
   // (a row (b, t) is m = b * S + t) stored by |store|.
-  auto inputProduct = [&](const std::string &store) {
-    TileProduct input{products, l.gates, l.features, /*aAlongK=*/true, /*bAlongK=*/false, "", "", ""};
+  // With |states| (the forward's hidden state after every step, [N, T,
+  // units]) the product also adds the state before each step times the
+  // recurrent kernel: k runs over the features, then the units.
+  auto inputProduct = [&](const std::string &store, const std::string &states) {
+    TileProduct input{products, l.gates, l.features + (states.empty() ? 0 : l.units), /*aAlongK=*/true,
+                      /*bAlongK=*/false, "", "", ""};
     input.a = x + "[m * " + F + " + k]";
     input.b = k + "[k * " + G + " + c]";
+    if (!states.empty()) {
+      input.a = "k < " + F + " ? " + input.a + " : m % " + S + " == 0 ? " + t.lit("0.0") + " : " + states +
+                "[(m - 1) * " + U + " + k - " + F + "]";
+      input.b = "k < " + F + " ? " + input.b + " : " + rk + "[(k - " + F + ") * " + G + " + c]";
+    }
     input.store = store + " = v" + (l.bias ? " + " + bias + "[c]" : std::string()) + ";";
     CudaStage first = tileProductLaunch(t, input, kernel.name);
     kernel.grid = first.grid;
@@ -221,7 +233,7 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
     // The scratch: the input products [N, T, 4 * units], then (too wide
     // for shared memory) each block's arrays.
     kernel.scratchBytes = (products * l.gates + (shared ? 0 : blocks * blockElements)) * t.bytes();
-    s = inputProduct("scratch[m * " + G + " + c]");
+    s = inputProduct("scratch[m * " + G + " + c]", "");
     // Launch 2: the recurrence, a block per |rows| batch rows; the gate
     // columns spread over the threads (each reads a recurrent-kernel column
     // coalesced and reuses it for every row of the block).
@@ -289,17 +301,18 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
            " + " + column + "]";
   };
 
-  s = inputProduct(zAt("m", "c"));
+  const std::string states = grad.getStates() ? argName(grad.getStates()) : "";
+  s = inputProduct(zAt("m", "c"), states);
 
   // Launch 2: a block per batch row: the recurrence forward (adding h times
-  // the recurrent kernel to Z and activating it, keeping every step's
-  // states), then back through time.
+  // the recurrent kernel to Z, unless the product above did, and activating
+  // it, keeping every step's states), then back through time.
   CudaStage recurrence;
   recurrence.entry = kernel.name + "_recurrence";
   recurrence.grid = {l.n, 1, 1};
   recurrence.block = {kThreads, 1, 1};
   recurrence.sharedBytes = shared ? gradShared(t, l) : 0;
-  recurrence.flops = 4 * products * l.units * l.gates + 20 * products * l.units;
+  recurrence.flops = (states.empty() ? 4 : 2) * products * l.units * l.gates + 20 * products * l.units;
   recurrence.bytes = (l.units * l.gates + products * (l.units + l.gates)) * t.bytes();
   recurrence.efficiency = recurrenceEfficiency;
 
@@ -312,19 +325,33 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
                      "H + " + ll(gradStateElements(l)));
   s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    H[u] = C[u] = " + t.lit("0.0") + ";\n";
   s += "  __syncthreads();\n";
-  s += "  for (long long t = 0; t < " + S + "; ++t) {\n"
-       "    " + T + " *const a = Z + t * " + G + ";\n"
-       "    const " + T + " *const h = H + t * " + U + ";\n"
-       "    for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n"
-       "      " + T + " acc = a[g];\n"
-       "      for (long long u = 0; u < " + U + "; ++u)\n        acc += h[u] * " + rk + "[u * " + G + " + g];\n"
-       "      a[g] = g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + " ? " + tanhOf(t, "acc") + " : " +
-       sigmoidOf(t, "acc") + ";\n    }\n    __syncthreads();\n"
-       "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n"
-       "      const " + T + " c = a[" + U + " + u] * C[t * " + U + " + u] + a[u] * a[" + ll(2 * l.units) + " + u];\n"
-       "      C[(t + 1) * " + U + " + u] = c;\n"
-       "      H[(t + 1) * " + U + " + u] = a[" + ll(3 * l.units) + " + u] * " + tanhOf(t, "c") + ";\n"
-       "    }\n    __syncthreads();\n  }\n";
+  if (states.empty())
+    s += "  for (long long t = 0; t < " + S + "; ++t) {\n"
+         "    " + T + " *const a = Z + t * " + G + ";\n"
+         "    const " + T + " *const h = H + t * " + U + ";\n"
+         "    for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n"
+         "      " + T + " acc = a[g];\n"
+         "      for (long long u = 0; u < " + U + "; ++u)\n        acc += h[u] * " + rk + "[u * " + G + " + g];\n"
+         "      a[g] = g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + " ? " + tanhOf(t, "acc") + " : " +
+         sigmoidOf(t, "acc") + ";\n    }\n    __syncthreads();\n"
+         "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n"
+         "      const " + T + " c = a[" + U + " + u] * C[t * " + U + " + u] + a[u] * a[" + ll(2 * l.units) + " + u];\n"
+         "      C[(t + 1) * " + U + " + u] = c;\n"
+         "      H[(t + 1) * " + U + " + u] = a[" + ll(3 * l.units) + " + u] * " + tanhOf(t, "c") + ";\n"
+         "    }\n    __syncthreads();\n  }\n";
+  else // The gates are whole: each thread walks its units through time alone.
+    s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n"
+         "    for (long long t = 0; t < " + S + "; ++t) {\n"
+         "      " + T + " *const a = Z + t * " + G + ";\n"
+         "      const " + T + " in = " + sigmoidOf(t, "a[u]") + ", forget = " + sigmoidOf(t, "a[" + U + " + u]") +
+         ", cand = " + tanhOf(t, "a[" + ll(2 * l.units) + " + u]") + ", out = " +
+         sigmoidOf(t, "a[" + ll(3 * l.units) + " + u]") + ";\n"
+         "      a[u] = in;\n      a[" + U + " + u] = forget;\n      a[" + ll(2 * l.units) + " + u] = cand;\n"
+         "      a[" + ll(3 * l.units) + " + u] = out;\n"
+         "      const " + T + " c = forget * C[t * " + U + " + u] + in * cand;\n"
+         "      C[(t + 1) * " + U + " + u] = c;\n"
+         "      H[(t + 1) * " + U + " + u] = out * " + tanhOf(t, "c") + ";\n"
+         "    }\n  __syncthreads();\n";
   // Back through time: each thread turns its units' four gates into their
   // gradients in place (no other thread reads them); then dh for the step
   // before, a warp per unit reading the recurrent kernel's row coalesced.

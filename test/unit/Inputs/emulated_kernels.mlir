@@ -106,7 +106,7 @@ module {
     return %h : tensor<3x5x25xf32>
   }
   func.func @lstm_grad_last(%x: tensor<3x4x7xf32>, %k: tensor<7x24xf32>, %r: tensor<6x24xf32>, %b: tensor<24xf32>, %dy: tensor<3x6xf32>) -> (tensor<3x4x7xf32>, tensor<7x24xf32>, tensor<6x24xf32>, tensor<24xf32>) {
-    %dx, %dk, %dr, %db = dl.lstm_grad %x, %k, %r, %b, %dy : (tensor<3x4x7xf32>, tensor<7x24xf32>, tensor<6x24xf32>, tensor<24xf32>, tensor<3x6xf32>) -> (tensor<3x4x7xf32>, tensor<7x24xf32>, tensor<6x24xf32>, tensor<24xf32>)
+    %dx, %dk, %dr, %db = dl.lstm_grad %x, %k, %r, bias %b, %dy : (tensor<3x4x7xf32>, tensor<7x24xf32>, tensor<6x24xf32>, tensor<24xf32>, tensor<3x6xf32>) -> (tensor<3x4x7xf32>, tensor<7x24xf32>, tensor<6x24xf32>, tensor<24xf32>)
     return %dx, %dk, %dr, %db : tensor<3x4x7xf32>, tensor<7x24xf32>, tensor<6x24xf32>, tensor<24xf32>
   }
   func.func @lstm_grad_sequences(%x: tensor<2x5x4xf32>, %k: tensor<4x100xf32>, %r: tensor<25x100xf32>, %dy: tensor<2x5x25xf32>) -> (tensor<2x5x4xf32>, tensor<4x100xf32>, tensor<25x100xf32>) {
