@@ -76,64 +76,85 @@ ProgramEstimate estimateProgram(const fb::Program &program, const DeviceSpec &de
                                         : device.gapSeconds + work;
   };
   auto streamed = [&](uint64_t bytes) { return double(bytes) / (device.bandwidth * kBandwidthReached); };
+  // A launch of generated code or a library call, of |cost| (none: its
+  // overhead only); |work| gets the device's time for its own launches.
+  auto execution = [&](const fb::Kernel *k, const fb::CudaLaunch *launch, const fb::KernelCost *cost,
+                       double *workOut) {
+    KernelEstimate e;
+    e.kernel = k->name()->str();
+    double work = 0;
+    if (launch && launch->zeroed())
+      for (uint32_t b : *launch->zeroed()) {
+        e.seconds += command(streamed(bufferBytes(*buffers[b])));
+        ++e.launches;
+      }
+    // A library chooses its own grid, to fill the GPU.
+    e.fill = launch ? std::min(1.0, blocksOf(*launch->grid()) / device.sms) : 1.0;
+    // One launch's work: its flops at its unit's peak, bytes at the
+    // bandwidth (both scaled by the SMs its grid fills), atomics at L2's rate.
+    auto launchWork = [&](uint64_t flops, uint64_t bytes, uint64_t atomics, const fb::KernelCost &cost,
+                          double fill) {
+      double compute = double(flops) / (device.peak[int(cost.unit())] * double(cost.efficiency()) * fill);
+      double memory = streamed(bytes) / fill, atomic = double(atomics) / device.atomicsPerSecond;
+      e.computeSeconds += compute;
+      e.memorySeconds += memory;
+      e.atomicSeconds += atomic;
+      double w = std::max({compute, memory, atomic});
+      work += w;
+      e.seconds += command(w);
+      ++e.launches;
+    };
+    if (cost) {
+      e.flops = cost->flops();
+      e.bytes = cost->bytes();
+      e.unit = cost->unit();
+      e.atomics = cost->atomics();
+      // The stages' parts first; the first launch does the rest.
+      uint64_t flops = e.flops, bytes = e.bytes, atomics = e.atomics;
+      std::vector<const fb::CudaStage *> stages;
+      if (launch && launch->then())
+        stages.assign(launch->then()->begin(), launch->then()->end());
+      for (const fb::CudaStage *stage : stages)
+        if (const fb::KernelCost *part = stage->cost()) {
+          flops -= std::min(flops, part->flops());
+          bytes -= std::min(bytes, part->bytes());
+          atomics -= std::min(atomics, part->atomics());
+        }
+      launchWork(flops, bytes, atomics, *cost, e.fill);
+      for (const fb::CudaStage *stage : stages) {
+        const fb::KernelCost *part = stage->cost(); // none: its overhead only
+        launchWork(part ? part->flops() : 0, part ? part->bytes() : 0, part ? part->atomics() : 0,
+                   part ? *part : *cost, std::min(1.0, blocksOf(*stage->grid()) / device.sms));
+      }
+    } else {
+      e.counted = false;
+      e.seconds += command(0);
+      ++e.launches;
+      if (launch && launch->then())
+        for (size_t i = 0; i < launch->then()->size(); ++i) {
+          e.seconds += command(0);
+          ++e.launches;
+        }
+    }
+    *workOut = work;
+    return e;
+  };
   for (const fb::Kernel *k : *program.kernels()) {
     KernelEstimate e;
     e.kernel = k->name()->str();
     double work = 0; // of its own launch
-    const fb::CudaLaunch *launch = k->cuda_as_CudaLaunch();
-    if (launch || k->cuda_as_LibraryCall()) {
-      if (launch && launch->zeroed())
-        for (uint32_t b : *launch->zeroed()) {
-          e.seconds += command(streamed(bufferBytes(*buffers[b])));
-          ++e.launches;
+    if (k->cuda_as_CudaLaunch() || k->cuda_as_LibraryCall()) {
+      e = execution(k, k->cuda_as_CudaLaunch(), k->cost(), &work);
+      // Two executions (--kernels auto): the device measures both and keeps
+      // the faster; the model predicts the one it finds faster.
+      if (k->alternative_as_CudaLaunch() || k->alternative_as_LibraryCall()) {
+        double otherWork = 0;
+        KernelEstimate other = execution(k, k->alternative_as_CudaLaunch(), k->alternative_cost(), &otherWork);
+        if (other.counted && e.counted && other.seconds < e.seconds) {
+          e = std::move(other);
+          e.alternative = true;
+          work = otherWork;
         }
-      // A library chooses its own grid, to fill the GPU.
-      e.fill = launch ? std::min(1.0, blocksOf(*launch->grid()) / device.sms) : 1.0;
-      // One launch's work: its flops at its unit's peak, bytes at the
-      // bandwidth (both scaled by the SMs its grid fills), atomics at L2's rate.
-      auto launchWork = [&](uint64_t flops, uint64_t bytes, uint64_t atomics, const fb::KernelCost &cost,
-                            double fill) {
-        double compute = double(flops) / (device.peak[int(cost.unit())] * double(cost.efficiency()) * fill);
-        double memory = streamed(bytes) / fill, atomic = double(atomics) / device.atomicsPerSecond;
-        e.computeSeconds += compute;
-        e.memorySeconds += memory;
-        e.atomicSeconds += atomic;
-        double w = std::max({compute, memory, atomic});
-        work += w;
-        e.seconds += command(w);
-        ++e.launches;
-      };
-      if (const fb::KernelCost *cost = k->cost()) {
-        e.flops = cost->flops();
-        e.bytes = cost->bytes();
-        e.unit = cost->unit();
-        e.atomics = cost->atomics();
-        // The stages' parts first; the first launch does the rest.
-        uint64_t flops = e.flops, bytes = e.bytes, atomics = e.atomics;
-        std::vector<const fb::CudaStage *> stages;
-        if (launch && launch->then())
-          stages.assign(launch->then()->begin(), launch->then()->end());
-        for (const fb::CudaStage *stage : stages)
-          if (const fb::KernelCost *part = stage->cost()) {
-            flops -= std::min(flops, part->flops());
-            bytes -= std::min(bytes, part->bytes());
-            atomics -= std::min(atomics, part->atomics());
-          }
-        launchWork(flops, bytes, atomics, *cost, e.fill);
-        for (const fb::CudaStage *stage : stages) {
-          const fb::KernelCost *part = stage->cost(); // none: its overhead only
-          launchWork(part ? part->flops() : 0, part ? part->bytes() : 0, part ? part->atomics() : 0,
-                     part ? *part : *cost, std::min(1.0, blocksOf(*stage->grid()) / device.sms));
-        }
-      } else {
-        e.counted = false;
-        e.seconds += command(0);
-        ++e.launches;
-        if (launch && launch->then())
-          for (size_t i = 0; i < launch->then()->size(); ++i) {
-            e.seconds += command(0);
-            ++e.launches;
-          }
       }
     } else if (const fb::DeviceCopy *copy = k->cuda_as_DeviceCopy()) {
       for (uint32_t b : *copy->to()) {

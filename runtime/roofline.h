@@ -54,6 +54,9 @@ struct KernelEstimate {
   int launches = 0;       // launches, memsets and copies it issues
   std::string bound;      // "compute", "memory", "atomics" or "launch": what decides its time
   bool counted = true;    // false: the bundle has no cost for it (time is overhead only)
+  /// Its alternative execution (Kernel.alternative), which this model finds
+  /// faster than its first, as the device's measurement would.
+  bool alternative = false;
 };
 
 /// How the runtime executes a program's commands: issued one by one from
