@@ -1,6 +1,8 @@
 //===- RoundingProbe.cpp - Monte Carlo arithmetic for the reference ------===//
 #include "compiler/Reference/RoundingProbe.h"
 
+#include <cstring>
+
 namespace dlc::ref {
 
 thread_local RoundingProbe *detail::activeProbe = nullptr;
@@ -12,21 +14,28 @@ RoundingProbe::RoundingProbe(uint64_t seed)
 
 RoundingProbe::~RoundingProbe() { detail::activeProbe = previous; }
 
-double RoundingProbe::draw() {
-  // splitmix64: a small, well-mixed generator whose whole state is one word.
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+namespace {
+/// splitmix64's finalizer: a well-mixed bijection of one word.
+uint64_t mix(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
+  return z ^ (z >> 31);
+}
+} // namespace
+
+double RoundingProbe::draw(double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  uint64_t z = mix(mix(state + 0x9e3779b97f4a7c15ull) ^ bits);
   return sign * (double(z >> 11) * 0x1p-52 - 1.0); // the top 53 bits, in [-1, 1)
 }
 
 double RoundingProbe::perturb(double value, double roundings) {
-  return value * (1.0 + roundings * draw() * 0x1p-24);
+  return value * (1.0 + roundings * draw(value) * 0x1p-24);
 }
 
 double RoundingProbe::perturbFully(double value, double roundings) {
-  return value * (1.0 + roundings * (draw() < 0 ? -0x1p-24 : 0x1p-24));
+  return value * (1.0 + roundings * (draw(value) < 0 ? -0x1p-24 : 0x1p-24));
 }
 
 void stored(RefTensor &tensor) {

@@ -43,11 +43,18 @@ public:
   double perturbFully(double value, double roundings);
 
 private:
-  /// The next draw, uniform in [-1, 1), negated in the mirrored probe.
-  double draw();
+  /// A draw for |value|, uniform in [-1, 1) over values, negated in the
+  /// mirrored probe. A backend rounds equal values alike (the same float32
+  /// function of the same inputs), so the probe moves them alike too: the
+  /// backend's rounding of a value repeated across a tensor (an augmented
+  /// batch's fill, a padded border) moves everything made from it at once,
+  /// which independent draws per element would rarely do (fuzz seed
+  /// 608073000: a dense gradient's column, read as TF32, flipped at every
+  /// fill position on cuda-sim; independent probes moved a few of them).
+  double draw(double value);
 
   RoundingProbe *previous;
-  uint64_t state;
+  uint64_t state; // the seed without its mirror bit
   double sign;
 };
 

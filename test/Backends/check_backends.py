@@ -295,8 +295,10 @@ def compare_steps(got, want, weights, grads, backend_grads, step_response):
     element may also differ by what its gradient's difference between the
     backend and the reference explains (UPDATE_SENSITIVITY); an element whose
     gradient is mostly that difference (float noise around a zero) is only
-    required to be finite. Each element may differ by ROUNDING_AMPLIFICATION
-    times its own rounding response (|step_response|) too."""
+    required to be finite, and so is a parameter's element whose slots are
+    mostly their own rounding response. Each element may differ by
+    ROUNDING_AMPLIFICATION times its own rounding response (|step_response|)
+    too."""
     params = sorted((n for n in weights), key=len, reverse=True)
 
     def owner(name):
@@ -311,6 +313,24 @@ def compare_steps(got, want, weights, grads, backend_grads, step_response):
         kind = name[len(owner(name)):]
         kind_largest[kind] = max(kind_largest.get(kind, 0.0), largest(update(name)[0]))
 
+    # Per parameter, the elements whose step gradient is mostly float noise,
+    # as its optimizer slots (m, v, velocity: functions of that gradient)
+    # show: a slot's rounding response reaching half its value. The step's
+    # gradients are not @grad's where the step augments its batch, so they
+    # are read off the slots (fuzz seed 597835020: pixels near zero after
+    # augmentation, a relu keeps them in the reference and drops them on
+    # cuda-sim; Adam turns a gradient of 1e-6 into a whole learning rate).
+    noise = {}
+    for name, (_, _, w) in want.items():
+        if owner(name) == name:
+            continue
+        rounding = step_response.get(name) or [0.0] * len(w)
+        if owner(name) not in want or len(want[owner(name)][2]) != len(w):
+            continue
+        marks = noise.setdefault(owner(name), set())
+        marks.update(i for i, (v, r) in enumerate(zip(w, rounding))
+                     if ROUNDING_AMPLIFICATION * r >= 0.5 * abs(v) and r > 0)
+
     def error_of(name, g, w):
         delta, base = update(name)
         largest_delta = largest(delta)
@@ -320,7 +340,10 @@ def compare_steps(got, want, weights, grads, backend_grads, step_response):
         tracked = ref_grad is not None and got_grad is not None and len(ref_grad) == len(g)
         rounding = step_response.get(name) or [0.0] * len(g)
         e = 0.0
+        noisy = noise.get(name, ()) if owner(name) == name else ()
         for i, (a, b) in enumerate(zip(g, w)):
+            if i in noisy:
+                continue
             # The new value is stored in float32: a few units in its last place.
             allowed = FLOAT32_ULPS * 2.0 ** -24 * (abs(b) + abs(base[i]))
             allowed += ROUNDING_AMPLIFICATION * rounding[i]
