@@ -32,6 +32,27 @@ Status checkClassIds(const void *ids, DType type, int64_t rows, int64_t classes,
   return okStatus();
 }
 
+Status classIdsOfOneHotRows(const float *oneHot, int64_t rows, int64_t classes, int64_t *ids,
+                            const std::string &what) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *row = oneHot + r * classes;
+    int64_t ones = 0, zeros = 0;
+    for (int64_t c = 0; c < classes; ++c) {
+      ones += row[c] == 1.0f;
+      zeros += row[c] == 0.0f;
+      if (row[c] == 1.0f)
+        ids[r] = c;
+    }
+    if (ones != 1 || ones + zeros != classes)
+      return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                             what + ": row " + std::to_string(r) +
+                                 " is not one-hot, and the program takes class ids (its loss is "
+                                 "categorical_crossentropy over a source of class ids; give the ids, or "
+                                 "train from a source of rows such as npz)");
+  }
+  return okStatus();
+}
+
 std::vector<ClassIdInput> classIdInputs(const fb::Program &program) {
   std::vector<ClassIdInput> out;
   if (!program.kernels() || !program.inputs() || !program.buffers())

@@ -23,6 +23,14 @@ namespace dlc::rt {
 Status checkClassIds(const void *ids, DType type, int64_t rows, int64_t classes,
                      const std::string &what);
 
+/// The class id of each of the |rows| one-hot rows of |classes| floats in
+/// |oneHot| (one 1, the rest 0): a batch written for categorical_crossentropy
+/// fed to a program that takes class ids (dlc-class-id-labels). Fails,
+/// naming the row, where a row is not one-hot (smoothed or soft targets
+/// need the rows themselves).
+Status classIdsOfOneHotRows(const float *oneHot, int64_t rows, int64_t classes, int64_t *ids,
+                            const std::string &what);
+
 /// A program input that a sparse loss reads as class ids.
 struct ClassIdInput {
   size_t input;    // index into the program's inputs

@@ -23,6 +23,7 @@ int64_t compileBatchSize(ModuleOp module, int64_t requested) {
 void addTrainingPasses(OpPassManager &pm, StringRef precision, bool differentiate,
                        bool augmentInStep) {
   if (differentiate) {
+    pm.addPass(createClassIdLabelsPass());
     pm.addPass(createAutodiffPass());
     AugmentOnDevicePassOptions augment;
     augment.inStep = augmentInStep;

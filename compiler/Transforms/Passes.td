@@ -8,6 +8,18 @@ include "mlir/Pass/PassBase.td"
 // Training
 //===----------------------------------------------------------------------===//
 
+def ClassIdLabelsPass : Pass<"dlc-class-id-labels", "mlir::ModuleOp"> {
+  let summary = "Train on class ids where the data source gives them";
+  let description = [{
+    Runs before dlc-autodiff. Where the training setup's data source gives
+    class ids (fashion_mnist, idx, text, image_folder) and the loss is
+    categorical_crossentropy without label smoothing, the loss becomes
+    sparse_categorical_crossentropy (same from_logits): the same function of
+    the same ids, with int32 labels [N] instead of one-hot rows [N, classes].
+  }];
+  let dependentDialects = ["::dlc::dl::DLDialect"];
+}
+
 def AutodiffPass : Pass<"dlc-autodiff", "mlir::ModuleOp"> {
   let summary = "Derive the loss and the gradient of every trainable parameter";
   let description = [{

@@ -201,6 +201,11 @@ const std::vector<KindSpec> &dataTransforms() {
 
 bool dlc::dl::changesExampleShape(StringRef kind) { return kind == "resize" || kind == "random_crop"; }
 
+bool dlc::dl::givesClassIds(StringRef sourceKind) {
+  static const StringRef kinds[] = {"fashion_mnist", "idx", "text", "image_folder"};
+  return llvm::is_contained(kinds, sourceKind);
+}
+
 namespace {
 
 std::string formatNumber(double v) {

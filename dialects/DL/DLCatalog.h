@@ -94,6 +94,12 @@ const KindSpec *findKind(Category category, llvm::StringRef kind);
 /// training step, on the device that trains (dlc-augment-on-device).
 bool changesExampleShape(llvm::StringRef kind);
 
+/// Whether data source |sourceKind| gives each example's target as a class
+/// id, whatever its files hold (runtime/data/source.h): Fashion-MNIST, IDX
+/// labels, the next word of a text, an image folder's sub-folder. The
+/// others (npz, csv, ...) may hold one-hot rows or regression values.
+bool givesClassIds(llvm::StringRef sourceKind);
+
 /// Checks that |config| names a known kind of |category| and holds exactly its
 /// options, each typed and in range. Reports the first problem through
 /// |emitError|.

@@ -102,8 +102,11 @@ def make_data(case, inspect, rng):
         if t["name"] == "labels" or output:
             # A row per example, or per position of a sequence of predictions.
             loss, classes = (output["loss"], output["classes"]) if output else (case["loss"], case["classes"])
-            rows = count if loss == "sparse_categorical_crossentropy" else count // classes
-            if loss == "sparse_categorical_crossentropy":
+            # The program takes class ids for the sparse loss, and for
+            # categorical_crossentropy over a source of ids (dlc-class-id-labels).
+            ids_taken = t["dtype"] in ("i32", "i64")
+            rows = count if ids_taken else count // classes
+            if ids_taken:
                 batch[t["name"]] = ("I32", shape, [rng.randrange(classes) for _ in range(count)])
             elif loss == "categorical_crossentropy":
                 ids = [rng.randrange(classes) for _ in range(rows)]

@@ -10,6 +10,7 @@
 #include "compiler/Pipelines/Pipelines.h"
 #include "compiler/Target/BundleWriter.h"
 #include "dialects/DL/DLOps.h"
+#include "runtime/class_ids.h"
 #include "runtime/float16.h"
 #include "runtime/safetensors.h"
 #include "runtime/session.h"
@@ -43,6 +44,24 @@ std::string shapeText(ArrayRef<int64_t> shape) {
 std::string readTensor(const rt::SafetensorsTensor &view, RankedTensorType type, const std::string &file,
                        ref::RefTensor *out) {
   std::string where = "'" + view.name + "' in " + file;
+  // One-hot rows where the program takes class ids (dlc-class-id-labels).
+  if (type.getElementType().isSignlessInteger() && int64_t(view.shape.size()) == type.getRank() + 1 &&
+      rt::isFloatDType(view.dtype) && type.getRank() > 0 &&
+      succeeded(verifyCompatibleShape(ArrayRef<int64_t>(view.shape).drop_back(), type.getShape()))) {
+    std::vector<float> rows;
+    if (rt::Status status = rt::readFloat32(view, &rows); !status.ok())
+      return where + ": " + status.message();
+    const int64_t classes = view.shape.back();
+    std::vector<int64_t> ids(rows.size() / size_t(std::max<int64_t>(classes, 1)));
+    if (rt::Status status =
+            rt::classIdsOfOneHotRows(rows.data(), int64_t(ids.size()), classes, ids.data(), where);
+        !status.ok())
+      return status.message();
+    out->shape.assign(view.shape.begin(), view.shape.end() - 1);
+    out->integer = true;
+    out->data.assign(ids.begin(), ids.end());
+    return "";
+  }
   if (int64_t(view.shape.size()) != type.getRank() ||
       failed(verifyCompatibleShape(view.shape, type.getShape())))
     return where + " has shape " + shapeText(view.shape) + ", expected " +

@@ -1,5 +1,6 @@
 //===- RuntimeCommands.cpp - `dlc train|eval|run|bench` -------------------===//
 #include "tools/dlc/RuntimeCommands.h"
+#include "runtime/class_ids.h"
 #include "runtime/float16.h"
 
 #include <CLI/CLI.hpp>
@@ -311,6 +312,27 @@ rt::Status readAs(const rt::SafetensorsTensor &t, rt::TensorView view) {
   return rt::okStatus();
 }
 
+/// Whether |t| holds one-hot rows where |spec| takes class ids: a batch
+/// written for categorical_crossentropy, given to a bundle compiled for the
+/// ids (dlc-class-id-labels).
+bool isOneHotForIds(const rt::SafetensorsTensor &t, const rt::TensorSpec &spec) {
+  if (!rt::isFloatDType(t.dtype) || rt::isFloatDType(spec.dtype) || t.shape.size() != spec.shape.size() + 1)
+    return false;
+  return std::equal(spec.shape.begin(), spec.shape.end(), t.shape.begin());
+}
+
+rt::Status readIdsOfOneHot(const rt::SafetensorsTensor &t, rt::TensorView view, const std::string &file) {
+  std::vector<float> rows;
+  DLC_RETURN_IF_ERROR(rt::readFloat32(t, &rows), "");
+  std::vector<int64_t> ids(size_t(rt::numElements(view.shape)));
+  DLC_RETURN_IF_ERROR(rt::classIdsOfOneHotRows(rows.data(), int64_t(ids.size()), t.shape.back(), ids.data(),
+                                               "'" + t.name + "' in " + file),
+                      "");
+  for (size_t i = 0; i < ids.size(); ++i)
+    rt::storeElement(view.dtype, view.data, int64_t(i), double(ids[i]));
+  return rt::okStatus();
+}
+
 } // namespace
 
 int gradCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &options) {
@@ -348,13 +370,19 @@ int gradCommand(std::shared_ptr<const rt::Bundle> bundle, const RuntimeOptions &
       t = batch.find("input");
     if (!t)
       return error(options.batch + ": no tensor '" + specs[i].name + "'");
+    rt::TensorView view{nullptr, specs[i].dtype, specs[i].shape};
+    storage[i].resize(view.bytes());
+    view.data = storage[i].data();
+    if (isOneHotForIds(*t, specs[i])) {
+      if (rt::Status s = readIdsOfOneHot(*t, view, options.batch); !s.ok())
+        return fail(s);
+      inputs.push_back(view);
+      continue;
+    }
     if (t->shape != specs[i].shape)
       return error(options.batch + ": '" + specs[i].name + "' has shape " + rt::shapeString(t->shape) +
                    "; the bundle takes " + rt::shapeString(specs[i].shape) +
                    " (compile it with --batch " + std::to_string(specs[i].shape[0]) + ")");
-    rt::TensorView view{nullptr, specs[i].dtype, specs[i].shape};
-    storage[i].resize(view.bytes());
-    view.data = storage[i].data();
     if (rt::Status s = readAs(*t, view); !s.ok())
       return fail(s);
     inputs.push_back(view);

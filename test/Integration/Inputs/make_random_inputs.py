@@ -1,7 +1,8 @@
 """make_random_inputs.py INSPECT.json PROGRAM OUT_DIR: deterministic inputs for any
 model from `dlc inspect --json` of its bundle:
   OUT_DIR/weights.safetensors  every parameter (Glorot-like scale for kernels)
-  OUT_DIR/batch.safetensors    the inputs of PROGRAM; one-hot labels; integer inputs
+  OUT_DIR/batch.safetensors    the inputs of PROGRAM; one-hot labels (class ids where the
+                               program takes them); integer inputs
                                (token ids) in [0, 5), so that ids repeat"""
 import json
 import math
@@ -40,7 +41,12 @@ batch = {}
 for seed, t in enumerate(program["inputs"], start=1000):
     shape = shape_of(t["shape"])
     count = math.prod(shape)
-    if t["name"] == "labels":
+    if t["name"] == "labels" and t["dtype"] in ("i32", "i64"):
+        # Class ids (dlc-class-id-labels), below the prediction's classes.
+        infer = next(p for p in bundle["programs"] if p["name"] == "infer")
+        classes = shape_of(infer["outputs"][0]["shape"])[-1]
+        batch["labels"] = (t["dtype"].upper(), shape, [(7 * r) % classes for r in range(count)])
+    elif t["name"] == "labels":
         classes = shape[-1]
         batch["labels"] = ("F32", shape, [1.0 if c == (7 * r) % classes else 0.0
                                           for r in range(count // classes) for c in range(classes)])
