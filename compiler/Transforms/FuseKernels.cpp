@@ -12,6 +12,9 @@
 //   any                                                -> cast          (a converting store)
 //   cast of a value no kernel ends in -> its reader      (a converting load, one copy per reader)
 //
+// and across chains, the optimizer updates of one optimizer (the same
+// rule, step, loss scale and norm) share kernels of up to 32 parameters.
+//
 // These rules propose; the kernel-family registry (compiler/Kernels)
 // disposes: an op joins a group only when every target can run the group
 // with it (the CUDA matrix kernel pools only windows its tile holds, and a
@@ -28,6 +31,7 @@
 
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace dlc {
 #define GEN_PASS_DEF_FUSEKERNELSPASS
@@ -114,6 +118,9 @@ bool canMoveTo(const Group &g, Operation *op) {
 /// The layer's name, then the ops from the anchor on (prologue casts are
 /// how the kernel loads, not what it computes).
 std::string kernelName(const Group &g) {
+  // Several layers' updates (mergeOptimizerUpdates): no one layer's name.
+  if (g.ops.size() > 1 && isa<dl::OptimizerUpdateOp>(g.ops.front()))
+    return "optimizer_update(" + std::to_string(g.ops.size()) + " parameters)";
   std::string name;
   Operation *anchor = g.anchor();
   if (auto loc = dyn_cast<NameLoc>(anchor->getLoc()))
@@ -230,6 +237,78 @@ void takePrologueCasts(Group &g, Operation *op, llvm::SetVector<Operation *> &pe
   }
 }
 
+/// The most parameters one optimizer kernel updates: its pointers (about 7
+/// per parameter under Adam) stay well inside CUDA's 4 KiB of arguments.
+constexpr size_t kUpdatesPerKernel = 32;
+
+/// Whether one kernel may apply updates |a| and |b| alike: the same rule and
+/// options (attributes), step, loss scale and gradient norm.
+bool updateTogether(dl::OptimizerUpdateOp a, dl::OptimizerUpdateOp b) {
+  return a->getAttrDictionary() == b->getAttrDictionary() && a.getStep() == b.getStep() &&
+         a.getLossScale() == b.getLossScale() && a.getGradNorm() == b.getGradNorm() &&
+         a.getSlots().size() == b.getSlots().size();
+}
+
+/// The update a group of that one op applies, or null.
+dl::OptimizerUpdateOp loneUpdate(const Group &g) {
+  return g.ops.size() == 1 ? dyn_cast<dl::OptimizerUpdateOp>(g.ops.front()) : dl::OptimizerUpdateOp();
+}
+
+/// Horizontal fusion: the optimizer updates of one step, each its own group
+/// so far, become few kernels (PyTorch's fused and foreach optimizers) -- a
+/// small model's step otherwise launches one tiny kernel per parameter. An
+/// update moves down to the last of its kernel, so its parameter writes
+/// (dl.assign, its only readers) move after it; nothing between may read
+/// a parameter it writes.
+void mergeOptimizerUpdates(std::vector<std::unique_ptr<Group>> &groups, kernels::KernelSource source) {
+  SmallVector<Group *> updates;
+  for (auto &g : groups)
+    if (dl::OptimizerUpdateOp u = loneUpdate(*g);
+        u && llvm::all_of(u->getUsers(), [](Operation *user) { return isa<dl::AssignOp>(user); }))
+      updates.push_back(g.get());
+  llvm::sort(updates, [](Group *a, Group *b) { return a->ops.front()->isBeforeInBlock(b->ops.front()); });
+  auto mergeRun = [&](ArrayRef<Group *> run) {
+    if (run.size() < 2)
+      return;
+    SmallVector<Operation *> ops;
+    for (Group *g : run)
+      ops.push_back(g->ops.front());
+    if (!isLegalGroup(ops, {ops.front()}, source))
+      return;
+    Operation *after = ops.back();
+    for (Operation *u : ArrayRef<Operation *>(ops).drop_back())
+      for (Operation *user : llvm::make_early_inc_range(u->getUsers())) {
+        user->moveAfter(after);
+        after = user;
+      }
+    run.front()->ops = ops;
+    for (Group *g : run.drop_front())
+      g->ops.clear();
+  };
+  SmallVector<Group *> run;
+  llvm::StringSet<> written; // the parameters the run's updates write
+  for (Group *g : updates) {
+    auto u = cast<dl::OptimizerUpdateOp>(g->ops.front());
+    bool joins = !run.empty() && run.size() < kUpdatesPerKernel &&
+                 updateTogether(cast<dl::OptimizerUpdateOp>(run.front()->ops.front()), u);
+    // Nothing between the run and this update may read what the run writes.
+    for (Operation *op = joins ? run.back()->ops.front()->getNextNode() : nullptr; op && op != u;
+         op = op->getNextNode())
+      if (auto weight = dyn_cast<dl::WeightOp>(op); weight && written.contains(weight.getParam()))
+        joins = false;
+    if (!joins) {
+      mergeRun(run);
+      run.clear();
+      written.clear();
+    }
+    run.push_back(g);
+    for (Operation *user : u->getUsers())
+      written.insert(cast<dl::AssignOp>(user).getParam());
+  }
+  mergeRun(run);
+  llvm::erase_if(groups, [](const std::unique_ptr<Group> &g) { return g->ops.empty(); });
+}
+
 void outline(Group &g) {
   Operation *last = g.ops.back();
   OpBuilder b(last->getContext());
@@ -313,6 +392,7 @@ struct FuseKernelsPass : dlc::impl::FuseKernelsPassBase<FuseKernelsPass> {
         groups.push_back(std::make_unique<Group>());
         groups.back()->ops.push_back(c);
       }
+      mergeOptimizerUpdates(groups, *source);
       for (auto &g : groups)
         outline(*g);
     });

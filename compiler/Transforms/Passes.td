@@ -134,8 +134,11 @@ def FuseKernelsPass : Pass<"dlc-fuse", "mlir::ModuleOp"> {
     producer->consumer chains: conv2d/dense and gradient anchors take the
     elementwise ops that follow them, conv2d (+activation) takes the pooling
     after it, dense takes a softmax, an elementwise chain takes the bias_grad
-    of its result. An op joins a group only when every target can run the
-    group (the kernel-family registry, compiler/Kernels). Views and
+    of its result; across chains, the optimizer updates of one optimizer
+    (same rule, step, loss scale and norm) share kernels of up to 32
+    parameters, their parameter writes moved after them. An op joins a
+    group only when every target can run the group (the kernel-family
+    registry, compiler/Kernels). Views and
     parameter reads/writes stay outside. With `kernels=library` (or `auto`)
     a join that would take from a vendor library a group it runs (as
     dlc-select-kernels would choose under the same option) is refused: the

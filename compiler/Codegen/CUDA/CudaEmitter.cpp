@@ -341,8 +341,10 @@ constexpr CudaFamily kFamilies[] = {
      "a warp per row; the loss's blocks add their rows' sums in a fixed order, the last block the "
      "blocks' sums", "", 0.5,
      isLossGroup, emitLoss, /*mayUseScratch=*/true},
-    {"optimizer", "one optimizer_update, in place on the parameter and its slots",
-     "a grid-stride loop over the parameter's elements", "", 0.5, isOptimizerGroup, emitOptimizer},
+    {"optimizer", "optimizer_updates of one optimizer (dlc-fuse merges up to 32), in place on each parameter "
+                  "and its slots",
+     "a grid-stride loop over every parameter's elements, one parameter after another", "", 0.5,
+     isOptimizerGroup, emitOptimizer},
     {"loss_scale", "one loss_scale_update: whether every gradient is finite, and the next loss scale",
      "one block of 256 threads over every gradient", "", 0.5, isLossScaleGroup, emitLossScale},
     {"gradient_norm", "one gradient_norm: the L2 norm of one or all gradients, for clipping by norm",

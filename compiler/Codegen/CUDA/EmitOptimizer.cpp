@@ -67,12 +67,22 @@ std::string rateExpression(const rt::LearningRateSchedule &s, const std::string 
 
 bool isOptimizerGroup(dl::FusedOp group) {
   Block &body = group.getBody().front();
-  return llvm::hasSingleElement(body.without_terminator()) &&
-         isa<dl::OptimizerUpdateOp>(body.front());
+  return !body.without_terminator().empty() &&
+         llvm::all_of(body.without_terminator(), [](Operation &op) { return isa<dl::OptimizerUpdateOp>(op); });
 }
 
-LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
-  auto update = cast<dl::OptimizerUpdateOp>(group.getBody().front().front());
+namespace {
+
+/// One update's device code: |before| (once per thread: the rate, the loss
+/// scale, the clip factor), |body| (element i), and |skip| (element i of a
+/// step the loss scale skips: the parameter and slots copied as they are).
+struct UpdateCode {
+  std::string before, body, skip;
+  int64_t elements = 0;
+};
+
+FailureOr<UpdateCode> updateCode(dl::FusedOp group, dl::OptimizerUpdateOp update, const ComputeType &t) {
+  UpdateCode code;
   rt::OptimizerSettings c;
   if (rt::Status s = rt::decodeOptimizer(dl::settingOf(update.getConfig()), &c); !s.ok())
     return group.emitError(s.message());
@@ -80,7 +90,7 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   if (slotNames.size() != update.getSlots().size())
     return group.emitError("the optimizer keeps ")
            << slotNames.size() << " slots, the update has " << update.getSlots().size();
-  int64_t n = cast<ShapedType>(update.getParam().getType()).getNumElements();
+  code.elements = cast<ShapedType>(update.getParam().getType()).getNumElements();
   // Operands are block arguments in order: param, grad, step, slots...
   auto in = [](Value v) { return inputName(v); };
   auto out = [&](unsigned result) { return resultName(group, update->getResult(result)); };
@@ -90,10 +100,9 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   };
   auto slot = [&](const char *name) { return in(update.getSlots()[slotIndex(name)]); };
   auto slotOut = [&](const char *name) { return out(slotIndex(name) + 1); };
-  const ComputeType t = computeType(group);
   const std::string T = t.name();
   std::string lr;
-  std::string before, body;
+  std::string &before = code.before, &body = code.body;
   // Dynamic loss scaling (runtime/loss_scale.h): the gradient carries the
   // step's scale, the step number leaves out skipped steps, and a skipped
   // step keeps the parameter and slots as they are.
@@ -191,24 +200,59 @@ LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
   }
   }
   body += "    " + out(0) + "[i] = p;\n";
+  if (scaling) {
+    code.skip = "    " + out(0) + "[i] = " + in(update.getParam()) + "[i];\n";
+    for (auto [index, slotValue] : llvm::enumerate(update.getSlots()))
+      code.skip += "    " + out(unsigned(index) + 1) + "[i] = " + in(slotValue) + "[i];\n";
+  }
+  return code;
+}
 
+/// The loop over every update's elements, one after another (element e of
+/// the whole is element i of one update): each update's |part| of its code.
+std::string segmentLoop(ArrayRef<UpdateCode> codes, std::string UpdateCode::*part) {
+  std::string s = "  for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < n;\n"
+                  "       e += (long long)gridDim.x * blockDim.x) {\n";
+  int64_t first = 0;
+  for (size_t k = 0; k < codes.size(); ++k) {
+    const int64_t end = first + codes[k].elements;
+    s += std::string(k ? " else " : "    ") + (k + 1 < codes.size() ? "if (e < " + std::to_string(end) + "ll) " : "") +
+         "{\n    const long long i = e - " + std::to_string(first) + "ll;\n" + codes[k].*part + "    }";
+    first = end;
+  }
+  return s + "\n  }\n";
+}
+
+} // namespace
+
+LogicalResult emitOptimizer(dl::FusedOp group, CudaKernel &kernel) {
+  const ComputeType t = computeType(group);
+  SmallVector<UpdateCode> codes;
+  int64_t n = 0;
+  for (Operation &op : group.getBody().front().without_terminator()) {
+    FailureOr<UpdateCode> code = updateCode(group, cast<dl::OptimizerUpdateOp>(op), t);
+    if (failed(code))
+      return failure();
+    // One optimizer, step, loss scale and norm (dlc-fuse merges no others):
+    // what each thread computes first is the same for every update.
+    if (!codes.empty() && code->before != codes.front().before)
+      return group.emitError("the updates of one optimizer kernel differ in their rate, loss scale or clipping");
+    n += code->elements;
+    codes.push_back(std::move(*code));
+  }
   kernel.block = {kThreads, 1, 1};
   kernel.grid = {std::max<int64_t>(1, std::min<int64_t>(4096, (n + kThreads - 1) / kThreads)), 1, 1};
   std::string s = header(group, kernel);
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
        parameterList(group, false, /*restrictPointers=*/false) + ") {\n";
-  const std::string loop = "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;\n"
-                           "       i += (long long)gridDim.x * blockDim.x) {\n";
   s += "  const long long n = " + std::to_string(n) + "ll;\n";
-  if (scaling) {
+  if (!codes.front().skip.empty()) {
     // Results need not alias their inputs: a skipped step copies them.
-    s += "  if (" + field(rt::loss_scale::kStepFinite) + " == 0.0f) {\n" + loop;
-    s += "    " + out(0) + "[i] = " + in(update.getParam()) + "[i];\n";
-    for (auto [index, slotValue] : llvm::enumerate(update.getSlots()))
-      s += "    " + out(unsigned(index) + 1) + "[i] = " + in(slotValue) + "[i];\n";
-    s += "  }\n    return;\n  }\n";
+    auto update = cast<dl::OptimizerUpdateOp>(group.getBody().front().front());
+    s += "  if (" + inputName(update.getLossScale()) + "[" + std::to_string(int(rt::loss_scale::kStepFinite)) +
+         "] == 0.0f) {\n" + segmentLoop(codes, &UpdateCode::skip) + "    return;\n  }\n";
   }
-  s += before + loop + body + "  }\n}\n";
+  s += codes.front().before + segmentLoop(codes, &UpdateCode::body) + "}\n";
   kernel.source = std::move(s);
   return success();
 }
