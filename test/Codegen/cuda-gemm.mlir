@@ -1,4 +1,6 @@
 // RUN: dlc-opt %s --split-input-file --dlc-fuse --dlc-select-kernels=targets=cuda --dlc-print-cuda -o /dev/null | FileCheck %s
+// RUN: env DLC_GEMM_TILES=96x96 not dlc-opt %s --split-input-file --dlc-fuse --dlc-select-kernels=targets=cuda --dlc-print-cuda -o /dev/null 2>&1 | FileCheck %s --check-prefix=HOOK
+// HOOK: error: DLC_GEMM_TILES='96x96' is not one of 128x128, 128x64, 64x64
 
 // Tests that dense + bias + relu is one tiled matrix product (64x64 tiles,
 // K through shared memory in steps of 16, two buffers: the next step's
@@ -18,12 +20,13 @@
 // CHECK-NEXT: nextA[l] = m < rowEnd && k < kEnd ? in0[m * 8ll + k] : 0.0f;
 // CHECK: nextB[l] = k < kEnd && n < N ? in1[k * 3ll + n] : 0.0f;
 // CHECK: As[0][t % 16][t / 16] = nextA[l];
-// CHECK-NEXT: Bs[0][t / 64][t % 64] = nextB[l];
+// CHECK: Bs[0][t / 64][t % 64] = nextB[l];
 // CHECK: __syncthreads();
 // CHECK: for (long long k0 = kBegin; k0 < kEnd; k0 += 16, buffer ^= 1) {
 // CHECK-NEXT: const bool more = k0 + 16 < kEnd;
 // CHECK: const long long m = rowBase + r, k = (k0 + 16) + kk;
-// CHECK: *reinterpret_cast<const float4 *>(&As[buffer][kk][ty * 4]);
+// CHECK: *reinterpret_cast<const float4 *>(&As[buffer][kk][ty * 4 + 0]);
+// CHECK: const float a[4] = {a0.x, a0.y, a0.z, a0.w}
 // CHECK: acc[i][j] += a[i] * b[j];
 // CHECK: As[buffer ^ 1][t % 16][t / 16] = nextA[l];
 // CHECK: __syncthreads();
@@ -35,6 +38,44 @@ func.func @dense_relu(%x: tensor<100x8xf32>, %k: tensor<8x3xf32>, %b: tensor<3xf
   %d = dl.dense %x, %k, %b : (tensor<100x8xf32>, tensor<8x3xf32>, tensor<3xf32>) -> tensor<100x3xf32>
   %r = dl.relu %d : (tensor<100x3xf32>) -> tensor<100x3xf32>
   return %r : tensor<100x3xf32>
+}
+
+// -----
+
+// Tests that a product with enough rows and columns for 264 tiles of 128x128
+// (two blocks for each SM of an H200) takes them: 8x8 outputs a thread,
+// read as two float4s each of A's rows and B's columns per k-step.
+// CHECK-LABEL: // dense from
+// CHECK: // launch: grid (288, 1, 1), block (256, 1, 1), shared 33792 bytes
+// CHECK: const long long rowBlock = (long long)blockIdx.x / 9ll, columnBlock = (long long)blockIdx.x % 9ll;
+// CHECK: __shared__ __align__(16) float As[2][16][128 + 4];
+// CHECK-NEXT: __shared__ __align__(16) float Bs[2][16][128 + 4];
+// CHECK: float acc[8][8];
+// CHECK: const long long rowBase = rowBlock * 128;
+// CHECK: const long long colBase = columnBlock * 128;
+// CHECK: float nextA[8], nextB[8];
+// CHECK: const int kb = t / 128, c = t % 128;
+// CHECK: const float4 a1 = *reinterpret_cast<const float4 *>(&As[buffer][kk][ty * 8 + 4]);
+// CHECK: const float4 b1 = *reinterpret_cast<const float4 *>(&Bs[buffer][kk][tx * 8 + 4]);
+// CHECK: const long long m = rowBase + ty * 8 + i, n = colBase + tx * 8 + j;
+func.func @dense_large_tiles(%x: tensor<4096x16xf32>, %k: tensor<16x1152xf32>) -> tensor<4096x1152xf32> {
+  %d = dl.dense %x, %k : (tensor<4096x16xf32>, tensor<16x1152xf32>) -> tensor<4096x1152xf32>
+  return %d : tensor<4096x1152xf32>
+}
+
+// -----
+
+// Tests that 64 columns keep 64-wide tiles (128 would pad them to twice as
+// many), while the rows take 128: 8x4 outputs a thread.
+// CHECK-LABEL: // dense from
+// CHECK: // launch: grid (264, 1, 1), block (256, 1, 1), shared 25600 bytes
+// CHECK: float acc[8][4];
+// CHECK: const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w}
+// CHECK: const float b[4] = {b0.x, b0.y, b0.z, b0.w}
+// CHECK: const long long m = rowBase + ty * 8 + i, n = colBase + tx * 4 + j;
+func.func @dense_tall_tiles(%x: tensor<33792x16xf32>, %k: tensor<16x64xf32>) -> tensor<33792x64xf32> {
+  %d = dl.dense %x, %k : (tensor<33792x16xf32>, tensor<16x64xf32>) -> tensor<33792x64xf32>
+  return %d : tensor<33792x64xf32>
 }
 
 // -----
@@ -133,16 +174,17 @@ func.func @dense_grad_chain(%dy: tensor<50x30xf32>, %k: tensor<40x30xf32>, %y: t
 // -----
 
 // Tests that row and column tiles share grid.x, so that a large batch's row
-// tiles (100,352 of them in VGG16's first convolution at batch 128; two
-// column tiles make 200,704 blocks) do not meet grid.y's limit of 65,535.
+// tiles (100,352 tiles of 128 rows in VGG16's first convolution at batch
+// 256) do not meet grid.y's limit of 65,535. The 65 columns take one tile
+// of 128, which pads them no more than two of 64 would.
 // CHECK-LABEL: // conv2d from
-// CHECK: // launch: grid (200704, 1, 1)
-// CHECK: const long long rowBlock = (long long)blockIdx.x / 2ll, columnBlock = (long long)blockIdx.x % 2ll;
-// CHECK: const long long rowBase = rowBlock * 64;
-// CHECK: const long long colBase = columnBlock * 64;
-func.func @conv_large_batch(%x: tensor<128x224x224x3xf32>, %k: tensor<3x3x3x65xf32>) -> tensor<128x224x224x65xf32> {
-  %y = dl.conv2d %x, %k {dilation = array<i64: 1, 1>, padding = #dl<padding same>, strides = array<i64: 1, 1>} : (tensor<128x224x224x3xf32>, tensor<3x3x3x65xf32>) -> tensor<128x224x224x65xf32>
-  return %y : tensor<128x224x224x65xf32>
+// CHECK: // launch: grid (100352, 1, 1)
+// CHECK: const long long rowBlock = (long long)blockIdx.x / 1ll, columnBlock = (long long)blockIdx.x % 1ll;
+// CHECK: const long long rowBase = rowBlock * 128;
+// CHECK: const long long colBase = columnBlock * 128;
+func.func @conv_large_batch(%x: tensor<256x224x224x3xf32>, %k: tensor<3x3x3x65xf32>) -> tensor<256x224x224x65xf32> {
+  %y = dl.conv2d %x, %k {dilation = array<i64: 1, 1>, padding = #dl<padding same>, strides = array<i64: 1, 1>} : (tensor<256x224x224x3xf32>, tensor<3x3x3x65xf32>) -> tensor<256x224x224x65xf32>
+  return %y : tensor<256x224x224x65xf32>
 }
 
 // -----

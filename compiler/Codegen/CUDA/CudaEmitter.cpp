@@ -369,7 +369,8 @@ constexpr CudaFamily kFamilies[] = {
     {"gemm",
      "dense, conv2d or a gradient product, then elementwise epilogue ops, then a max or avg pool "
      "(conv2d) or a trailing bias_grad; or dense then a softmax of its rows",
-     "64x64 output tiles, 256 threads each, 4x4 adjacent outputs a thread, the next k-step's tiles loaded "
+     "64x64 output tiles, 256 threads each, 4x4 adjacent outputs a thread (128x64 or 128x128 tiles, 8x4 or 8x8, "
+     "on CUDA cores where a product has 264 of them), the next k-step's tiles loaded "
      "during this one's products (double-buffered); a long K over few tiles "
      "split over grid.z (with an epilogue or under --deterministic serially: the tile's last split adds "
      "the parts in order); with a softmax, the last tile of each row strip normalises it",
@@ -377,7 +378,8 @@ constexpr CudaFamily kFamilies[] = {
      // Per k-step of 16 each thread does 256 FMAs against 32 float4 shared
      // loads, the next tile's global loads in flight meanwhile (registers,
      // not cp.async): an estimate of 15-25 of an H200's 67 f32 TFLOP/s,
-     // until the GPU check measures.
+     // until the GPU check measures. The larger tiles' own: EmitGemm.cpp's
+     // Tiling.
      0.3, isGemmGroup, emitGemm, /*mayUseScratch=*/true},
     {"cublaslt_matmul",
      "dense (with its bias, then relu or tanh-form GELU), dense_grad_input or dense_grad_kernel, "

@@ -3,9 +3,9 @@
 // dense, conv2d and their gradients are all C[M,N] = A[M,K] · B[K,N] with
 // operands read through an index map (convolutions as implicit GEMM: no
 // im2col buffer) and an epilogue per output (bias, activation, softmax over
-// a row that fits one tile). One tiling for all: 64x64 output tiles, K in
-// steps of 16 through shared memory, 256 threads each holding a 4x4 block of
-// accumulators strided by 16 so that loads and stores are coalesced.
+// a row that fits one tile). Output tiles of 64x64, 128x64 or 128x128 by
+// shape (Tiling), K in steps of 16 through shared memory, 256 threads each
+// holding a block of adjacent accumulators (4x4, 8x4 or 8x8).
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
@@ -21,6 +21,59 @@ namespace dlc::cuda {
 namespace {
 
 constexpr int64_t kTile = 64, kStep = 16, kThreads = 256;
+/// Larger tiles only where they still give every SM of the largest GPUs
+/// dlc targets (H100/H200: 132) two blocks.
+constexpr int64_t kLargeTilesFrom = 2 * 132;
+
+/// A kernel's output tile: |rows| x |columns| outputs over the 256 threads
+/// as 16 x 16, each holding rows/16 x columns/16 adjacent outputs.
+struct Tiling {
+  int64_t rows, columns;
+  /// The fraction of the f32 peak the CUDA-core loop is assumed to reach,
+  /// or 0 for the family's (64x64). Per k-step a thread does
+  /// threadRows x threadColumns FMAs against (threadRows + threadColumns)/4
+  /// float4 shared loads: 8 FMAs a load at 4x4, whose shared-memory
+  /// bandwidth then bounds the loop near half the FMA rate; 10.7 at 8x4;
+  /// 16 at 8x8, where the two rates meet. Estimates until a GPU measures.
+  double efficiency;
+  int64_t threadRows() const { return rows / 16; }
+  int64_t threadColumns() const { return columns / 16; }
+  int64_t tiles(int64_t m, int64_t n) const {
+    return ((m + rows - 1) / rows) * ((n + columns - 1) / columns);
+  }
+  std::string name() const { return std::to_string(rows) + "x" + std::to_string(columns); }
+};
+/// Every tiling, largest first; the last is the one every path takes.
+constexpr Tiling kTilings[] = {{128, 128, 0.5}, {128, 64, 0.4}, {kTile, kTile, 0}};
+
+/// Whether |tile|-wide tiles over |extent| pad it to at most an eighth more
+/// than 64-wide ones do.
+bool fitsTile(int64_t extent, int64_t tile) {
+  auto padded = [&](int64_t width) { return (extent + width - 1) / width * width; };
+  return padded(tile) * 8 <= padded(kTile) * 9;
+}
+
+/// The tiling of an m x n product: the largest whose tiles fit its extents
+/// and still number kLargeTilesFrom, when the kernel's path can take a
+/// larger tile (the CUDA-core loop, no pool, no softmax), else 64x64. The
+/// test hook DLC_GEMM_TILES=<rows>x<columns> forces a tiling wherever the
+/// path can take it, so that small conformance shapes run the large
+/// tilings' ragged edges too.
+FailureOr<Tiling> chooseTiling(Operation *where, int64_t m, int64_t n, bool largeAllowed) {
+  const Tiling &fallback = kTilings[std::size(kTilings) - 1];
+  if (const char *forced = std::getenv("DLC_GEMM_TILES"); forced && *forced) {
+    for (const Tiling &tl : kTilings)
+      if (tl.name() == forced)
+        return largeAllowed ? tl : fallback;
+    where->emitError("DLC_GEMM_TILES='") << forced << "' is not one of 128x128, 128x64, 64x64";
+    return failure();
+  }
+  if (largeAllowed)
+    for (const Tiling &tl : kTilings)
+      if (fitsTile(m, tl.rows) && fitsTile(n, tl.columns) && tl.tiles(m, n) >= kLargeTilesFrom)
+        return tl;
+  return fallback;
+}
 /// Split K when fewer output tiles than this (about the SMs of a GPU), in
 /// chunks of at least kSplitChunk (8 k-steps): a 128x128 product with
 /// K = 1000 (the text LSTM's dense_grad_input) runs on 28 blocks, not 4.
@@ -359,55 +412,74 @@ std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const TensorCore
   return s;
 }
 
-/// The tiled main loop: acc[i][j] = the product at rows rowBase + 4 ty + i
-/// (those below rowEnd) and columns colBase + 4 tx + j. A thread's 4 rows
-/// and 4 columns are adjacent, so each k-step reads them from shared memory
-/// as one float4 each: 2 loads for 16 FMAs (16 apart, they took 8 scalar
-/// loads). The tiles are double-buffered through registers: each step's
-/// global loads of the next tile are issued before its products and stored
-/// to the other buffer after them, so their latency hides behind the
+/// The tiled main loop: acc[i][j] = the product at rows rowBase + RM ty + i
+/// (those below rowEnd) and columns colBase + RN tx + j, RM x RN being a
+/// thread's block of |tl|. A thread's rows and columns are adjacent, so each
+/// k-step reads them from shared memory as float4s: RM/4 + RN/4 loads for
+/// RM x RN FMAs. The tiles are double-buffered through registers: each
+/// step's global loads of the next tile are issued before its products and
+/// stored to the other buffer after them, so their latency hides behind the
 /// products, with one barrier a step. The sums keep their order.
-std::string mainLoop(const ComputeType &t, const Gemm &g) {
+std::string mainLoop(const ComputeType &t, const Gemm &g, const Tiling &tl) {
   const std::string zero = t.lit("0.0"), T = t.name();
   // The GEMM computes in f32 (its family's types), whose vector is 4 wide.
   const std::string V = t.vector();
-  // A thread's 4 elements of each 64x16 tile: element l is t = threadIdx.x + 256 l.
+  const int64_t rm = tl.threadRows(), rn = tl.threadColumns();
+  const std::string RM = std::to_string(rm), RN = std::to_string(rn), TN = std::to_string(tl.columns);
+  // A thread's RM elements of each rows x 16 tile of A and RN of each
+  // 16 x columns tile of B: element l is t = threadIdx.x + 256 l.
   auto load = [&](const std::string &k0) {
-    return "      for (int l = 0; l < 4; ++l) {\n"
+    return "      for (int l = 0; l < " + RM + "; ++l) {\n"
            "        const int t = threadIdx.x + 256 * l;\n"
-           "        {\n"
-           "          const int r = t / 16, kk = t % 16;\n"
-           "          const long long m = rowBase + r, k = " + k0 + " + kk;\n"
-           "          nextA[l] = m < rowEnd && k < kEnd ? " + g.loadA + " : " + zero + ";\n"
-           "        }\n        {\n"
-           "          const int kb = t / 64, c = t % 64;\n"
-           "          const long long k = " + k0 + " + kb, n = colBase + c;\n"
-           "          nextB[l] = k < kEnd && n < N ? " + g.loadB + " : " + zero + ";\n"
-           "        }\n      }\n";
-  };
-  auto store = [&](const std::string &buffer) {
-    return "      for (int l = 0; l < 4; ++l) {\n"
+           "        const int r = t / 16, kk = t % 16;\n"
+           "        const long long m = rowBase + r, k = " + k0 + " + kk;\n"
+           "        nextA[l] = m < rowEnd && k < kEnd ? " + g.loadA + " : " + zero + ";\n"
+           "      }\n"
+           "      for (int l = 0; l < " + RN + "; ++l) {\n"
            "        const int t = threadIdx.x + 256 * l;\n"
-           "        As[" + buffer + "][t % 16][t / 16] = nextA[l];\n"
-           "        Bs[" + buffer + "][t / 64][t % 64] = nextB[l];\n"
+           "        const int kb = t / " + TN + ", c = t % " + TN + ";\n"
+           "        const long long k = " + k0 + " + kb, n = colBase + c;\n"
+           "        nextB[l] = k < kEnd && n < N ? " + g.loadB + " : " + zero + ";\n"
            "      }\n";
   };
-  return "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j)\n        acc[i][j] = " + zero + ";\n"
-         "    {\n      " + T + " nextA[4], nextB[4];\n" + load("kBegin") + store("0") +
+  auto store = [&](const std::string &buffer) {
+    return "      for (int l = 0; l < " + RM + "; ++l) {\n"
+           "        const int t = threadIdx.x + 256 * l;\n"
+           "        As[" + buffer + "][t % 16][t / 16] = nextA[l];\n"
+           "      }\n"
+           "      for (int l = 0; l < " + RN + "; ++l) {\n"
+           "        const int t = threadIdx.x + 256 * l;\n"
+           "        Bs[" + buffer + "][t / " + TN + "][t % " + TN + "] = nextB[l];\n"
+           "      }\n";
+  };
+  // The k-step's operands: float4 loads a0.. of A's rows, b0.. of B's columns.
+  auto vectors = [&](const std::string &array, const std::string &tile, const std::string &first,
+                     int64_t count) {
+    std::string s, elements;
+    for (int64_t v = 0; v < count / 4; ++v) {
+      const std::string name = array + std::to_string(v);
+      s += "          const " + V + " " + name + " = *reinterpret_cast<const " + V + " *>(&" + tile +
+           "[buffer][kk][" + first + " + " + std::to_string(4 * v) + "]);\n";
+      for (const char *lane : {".x", ".y", ".z", ".w"})
+        elements += (elements.empty() ? "" : ", ") + name + lane;
+    }
+    return s + "          const " + T + " " + array + "[" + std::to_string(count) + "] = {" + elements + "};\n";
+  };
+  return "    for (int i = 0; i < " + RM + "; ++i)\n      for (int j = 0; j < " + RN + "; ++j)\n"
+         "        acc[i][j] = " + zero + ";\n"
+         "    {\n      " + T + " nextA[" + RM + "], nextB[" + RN + "];\n" + load("kBegin") + store("0") +
          "      __syncthreads();\n"
          "      int buffer = 0;\n"
          "      for (long long k0 = kBegin; k0 < kEnd; k0 += 16, buffer ^= 1) {\n"
          "        const bool more = k0 + 16 < kEnd;\n"
          "        if (more) {\n" + load("(k0 + 16)") + "        }\n"
          "#pragma unroll\n"
-         "        for (int kk = 0; kk < 16; ++kk) {\n"
-         "          const " + V + " a4 = *reinterpret_cast<const " + V + " *>(&As[buffer][kk][ty * 4]);\n"
-         "          const " + V + " b4 = *reinterpret_cast<const " + V + " *>(&Bs[buffer][kk][tx * 4]);\n"
-         "          const " + T + " a[4] = {a4.x, a4.y, a4.z, a4.w}, b[4] = {b4.x, b4.y, b4.z, b4.w};\n"
+         "        for (int kk = 0; kk < 16; ++kk) {\n" +
+         vectors("a", "As", "ty * " + RM, rm) + vectors("b", "Bs", "tx * " + RN, rn) +
          "#pragma unroll\n"
-         "          for (int i = 0; i < 4; ++i)\n"
+         "          for (int i = 0; i < " + RM + "; ++i)\n"
          "#pragma unroll\n"
-         "            for (int j = 0; j < 4; ++j)\n"
+         "            for (int j = 0; j < " + RN + "; ++j)\n"
          "              acc[i][j] += a[i] * b[j];\n"
          "        }\n"
          "        if (more) {\n" + store("buffer ^ 1") + "        }\n"
@@ -442,6 +514,14 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   std::string epilogue;
   if (hasBias)
     epilogue += "          v += " + argName(anchor->getOperand(2)) + "[n];\n";
+  const std::optional<TensorCoreOperands> tensorCores = tensorCoreOperands(t, anchor);
+  // The tensor-core loop, the pool and the softmax take 64x64 tiles only.
+  FailureOr<Tiling> tiling = chooseTiling(group, g->m, g->n, !tensorCores && !softmax && !pool);
+  if (failed(tiling))
+    return failure();
+  const Tiling tl = *tiling;
+  const std::string RM = std::to_string(tl.threadRows()), RN = std::to_string(tl.threadColumns()),
+                    TM = std::to_string(tl.rows), TN = std::to_string(tl.columns);
   // A product with few output tiles and a long K (kernel gradients: K runs
   // over the batch and every output position; the VGG16 head's 25,088
   // inputs) splits K over grid.z. A lone f32 product adds each split's
@@ -450,7 +530,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // each split stores its partial tile in scratch, and the last split of a
   // tile to finish (a ticket per tile) adds the parts in split order, then
   // runs the epilogue once, so its sums are ordered too.
-  int64_t tiles = ((g->n + kTile - 1) / kTile) * ((g->m + kTile - 1) / kTile);
+  int64_t tiles = tl.tiles(g->m, g->n);
   int64_t splits = 1;
   const bool ordered = orderedSums(group);
   bool f32Result = resultIndex(anchor->getResult(0)) == 0 && isPlainF32(group, anchor->getResult(0));
@@ -512,10 +592,10 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // an OrderedSumTable.
   if (!columnSum.empty())
     epilogue += ordered ? "          columnParts[j] += " + summed + ";\n"
-                        : "          atomicAdd(&columnSum[tx * 4 + j], " + summed + ");\n";
+                        : "          atomicAdd(&columnSum[tx * " + RN + " + j], " + summed + ");\n";
 
   // Rows: plain, or pooled (see rowDecoder) with R whole windows per tile.
-  int64_t rows = g->m, tileRows = kTile, windowBlocks = 0, taps = 1, windows = 0, rowBlocks = 0;
+  int64_t rows = g->m, tileRows = tl.rows, windowBlocks = 0, taps = 1, windows = 0, rowBlocks = 0;
   std::string prologue = g->prologue;
   if (pool) {
     auto x = cast<ShapedType>(anchor->getOperand(0).getType()).getShape();
@@ -545,25 +625,26 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
                          "  long long b, oy, ox;\n  if (!dlc_row(m, b, oy, ox)) return " + zero + ";\n", "k");
     rowBlocks = windowBlocks + tailBlocks;
   } else {
-    rowBlocks = (g->m + kTile - 1) / kTile;
+    rowBlocks = (g->m + tl.rows - 1) / tl.rows;
   }
   // Row and column tiles share grid.x (row-major over tiles): grid.y and
   // grid.z stop at 65,535 blocks, which a large batch's rows pass.
-  int64_t columnBlocks = (g->n + kTile - 1) / kTile;
+  int64_t columnBlocks = (g->n + tl.columns - 1) / tl.columns;
   kernel.grid = {columnBlocks * rowBlocks, 1, splits};
   kernel.globalAtomics = (splits > 1 && atomicSplit ? g->m * g->n * splits : 0) +
-                         (columnSum.empty() || ordered ? 0 : kernel.grid[0] * kTile);
+                         (columnSum.empty() || ordered ? 0 : kernel.grid[0] * tl.columns);
   std::optional<OrderedSumTable> table;
   if (!columnSum.empty() && ordered) {
     table = OrderedSumTable{0, rowBlocks, {{columnSum, g->n}}};
     kernel.scratchBytes = table->scratchElements() * t.bytes();
     kernel.zeroedScratch = true;
   }
-  // Serial split-K's scratch, after the table: a 64x64 part per tile and
+  // Serial split-K's scratch, after the table: a tile-sized part per tile and
   // split (value-major over the 256 threads: coalesced), then a ticket per
   // tile.
   const int64_t splitParts = table ? table->scratchElements() : 0;
-  const int64_t splitTickets = splitParts + kernel.grid[0] * splits * kTile * kTile;
+  const int64_t tileOutputs = tl.rows * tl.columns;
+  const int64_t splitTickets = splitParts + kernel.grid[0] * splits * tileOutputs;
   if (serialSplit) {
     kernel.scratchBytes = (splitTickets + kernel.grid[0]) * t.bytes();
     kernel.zeroedScratch = true;
@@ -573,21 +654,22 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     kernel.zeroedScratch = true;
   }
   kernel.block = {kThreads, 1, 1};
-  const std::optional<TensorCoreOperands> tensorCores = tensorCoreOperands(t, anchor);
   kernel.tensorCores = tensorCores ? tensorCores->unit : TensorCores::kNone;
+  if (tl.efficiency > 0)
+    kernel.efficiency = tl.efficiency;
   // A 16x16 WMMA fragment per warp and k-step, loaded synchronously: far
   // from the rate of Hopper's asynchronous warpgroup products.
   if (tensorCores)
     kernel.efficiency = 0.1;
   else if (readsTf32(anchor)) // only the tensor-core loop rounds to TF32
     return group.emitError("a TF32 product in a kernel computing in ") << T << " (not f32)";
-  kernel.sharedBytes = ((columnSum.empty() ? 0 : table ? 16 * (kTile + 1) + 1 : kTile) +
+  kernel.sharedBytes = ((columnSum.empty() ? 0 : table ? 16 * (tl.columns + 1) + 1 : tl.columns) +
                         (pool ? kTile * (kTile + 1) : 0) + (softmax ? 2 * kTile + 1 : 0)) * t.bytes() +
-                       (!tensorCores ? 2 * 2 * kStep * (kTile + 4) * t.bytes() // two buffers of As, Bs
+                       (!tensorCores ? 2 * kStep * (tl.rows + 4 + tl.columns + 4) * t.bytes() // two buffers of As, Bs
                                      : (kTile * (kStep + tensorCores->pad) + kStep * (kTile + tensorCores->pad)) *
                                                tensorCores->storageBytes +
                                            kTile * (kTile + 4) * 4);
-  auto loop = [&] { return !tensorCores ? mainLoop(t, *g) : tensorCoreLoop(t, *g, *tensorCores); };
+  auto loop = [&] { return !tensorCores ? mainLoop(t, *g, tl) : tensorCoreLoop(t, *g, *tensorCores); };
 
   std::string s = header(group, kernel);
   if (tensorCores) // NVRTC's; the emulation brings its own (runtime/cuda_sim/cuda_sim_wmma.h)
@@ -604,21 +686,21 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   s += "  const long long rowBlock = (long long)blockIdx.x / " + ll(columnBlocks) +
        ", columnBlock = (long long)blockIdx.x % " + ll(columnBlocks) + ";\n";
   if (!tensorCores)
-    s += "  __shared__ __align__(16) " + T + " As[2][16][64 + 4];\n  __shared__ __align__(16) " + T +
-         " Bs[2][16][64 + 4];\n";
+    s += "  __shared__ __align__(16) " + T + " As[2][16][" + TM + " + 4];\n  __shared__ __align__(16) " + T +
+         " Bs[2][16][" + TN + " + 4];\n";
   else { // WMMA wants 256-bit aligned tiles and leading dimensions of 8 (16-bit) or 4 (f32)
     const std::string pad = std::to_string(tensorCores->pad);
     s += "  __shared__ __align__(32) " + tensorCores->storage + " As[64][16 + " + pad +
          "];\n  __shared__ __align__(32) " + tensorCores->storage + " Bs[16][64 + " + pad +
          "];\n  __shared__ __align__(32) float Cs[64][64 + 4];\n";
   }
-  s += "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  " + T + " acc[4][4];\n";
+  s += "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  " + T + " acc[" + RM + "][" + RN + "];\n";
   if (table)
-    s += "  __shared__ " + T + " rowThreadSums[16][64 + 1];\n  " + T + " columnParts[4] = {" + zero + ", " +
-         zero + ", " + zero + ", " + zero + "};\n";
+    s += "  __shared__ " + T + " rowThreadSums[16][" + TN + " + 1];\n  " + T + " columnParts[" + RN + "];\n"
+         "  for (int j = 0; j < " + RN + "; ++j)\n    columnParts[j] = " + zero + ";\n";
   else if (!columnSum.empty())
-    s += "  __shared__ " + T + " columnSum[64];\n  if (threadIdx.x < 64)\n    columnSum[threadIdx.x] = " + zero +
-         ";\n";
+    s += "  __shared__ " + T + " columnSum[" + TN + "];\n  if (threadIdx.x < " + TN + ")\n    columnSum[threadIdx.x] = " +
+         zero + ";\n";
   if (pool) {
     s += "  __shared__ " + T + " pooled[64][64 + 1];\n"
          "  const bool windowBlock = rowBlock < " + ll(windowBlocks) + ";\n"
@@ -628,8 +710,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
          ll(windows * taps) + " ? rowBase + " + ll(tileRows) + " : " + ll(windows * taps) +
          ") : (rowBase + 64 < M ? rowBase + 64 : M);\n";
   } else {
-    s += "  const long long rowBase = rowBlock * 64;\n"
-         "  const long long rowEnd = rowBase + 64 < M ? rowBase + 64 : M;\n";
+    s += "  const long long rowBase = rowBlock * " + TM + ";\n"
+         "  const long long rowEnd = rowBase + " + TM + " < M ? rowBase + " + TM + " : M;\n";
   }
 
   if (softmax) {
@@ -681,26 +763,26 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     return success();
   }
 
-  s += "  {\n    const long long colBase = columnBlock * 64;\n" + loop();
+  s += "  {\n    const long long colBase = columnBlock * " + TN + ";\n" + loop();
   if (serialSplit)
     s += "    // This split's part of the tile, then the last split's sum of the\n"
          "    // parts in split order.\n"
          "    " + T + " *const part = scratch + " + ll(splitParts) + " + ((long long)blockIdx.x * " + ll(splits) +
-         " + blockIdx.z) * 4096 + threadIdx.x;\n"
-         "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j)\n"
-         "        part[(i * 4 + j) * 256] = acc[i][j];\n" +
+         " + blockIdx.z) * " + std::to_string(tileOutputs) + " + threadIdx.x;\n"
+         "    for (int i = 0; i < " + RM + "; ++i)\n      for (int j = 0; j < " + RN + "; ++j)\n"
+         "        part[(i * " + RN + " + j) * 256] = acc[i][j];\n" +
          takeTicket("(unsigned *)(scratch + " + ll(splitTickets) + ") + blockIdx.x", splits) +
          "    if (!lastBlock)\n      return;\n    __threadfence();\n"
          "    const volatile " + T + " *const parts = scratch + " + ll(splitParts) +
-         " + (long long)blockIdx.x * " + ll(splits * kTile * kTile) + " + threadIdx.x;\n"
-         "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j) {\n"
+         " + (long long)blockIdx.x * " + ll(splits * tileOutputs) + " + threadIdx.x;\n"
+         "    for (int i = 0; i < " + RM + "; ++i)\n      for (int j = 0; j < " + RN + "; ++j) {\n"
          "        " + T + " sum = " + zero + ";\n"
          "        for (long long z = 0; z < " + ll(splits) + "; ++z)\n"
-         "          sum += parts[z * 4096 + (i * 4 + j) * 256];\n"
+         "          sum += parts[z * " + std::to_string(tileOutputs) + " + (i * " + RN + " + j) * 256];\n"
          "        acc[i][j] = sum;\n      }\n";
   std::string poolIn = pool ? names.lookup(pool->getOperand(0)) : "";
-  s += "    for (int i = 0; i < 4; ++i)\n      for (int j = 0; j < 4; ++j) {\n"
-       "        const long long m = rowBase + ty * 4 + i, n = colBase + tx * 4 + j;\n";
+  s += "    for (int i = 0; i < " + RM + "; ++i)\n      for (int j = 0; j < " + RN + "; ++j) {\n"
+       "        const long long m = rowBase + ty * " + RM + " + i, n = colBase + tx * " + RN + " + j;\n";
   if (pool)
     s += "        " + T + " poolIn = " + t.negInfinity() + ";\n"
          "        long long b, oy, ox;\n"
@@ -714,13 +796,13 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     s += "        if (m < rowEnd && n < N) {\n          const long long pos = m;\n"
          "          " + T + " v = acc[i][j];\n" + epilogue + "        }\n      }\n";
   if (table)
-    s += "    for (int j = 0; j < 4; ++j)\n      rowThreadSums[ty][tx * 4 + j] = columnParts[j];\n"
-         "    __syncthreads();\n    if (threadIdx.x < 64 && colBase + threadIdx.x < N) {\n"
+    s += "    for (int j = 0; j < " + RN + "; ++j)\n      rowThreadSums[ty][tx * " + RN + " + j] = columnParts[j];\n"
+         "    __syncthreads();\n    if (threadIdx.x < " + TN + " && colBase + threadIdx.x < N) {\n"
          "      " + T + " sum = " + zero + ";\n      for (int r = 0; r < 16; ++r)\n"
          "        sum += rowThreadSums[r][threadIdx.x];\n"
          "      scratch[rowBlock * N + colBase + threadIdx.x] = sum;\n    }\n";
   else if (!columnSum.empty())
-    s += "    __syncthreads();\n    if (threadIdx.x < 64 && colBase + threadIdx.x < N)\n"
+    s += "    __syncthreads();\n    if (threadIdx.x < " + TN + " && colBase + threadIdx.x < N)\n"
          "      atomicAdd(&" + columnSum + "[colBase + threadIdx.x], columnSum[threadIdx.x]);\n";
   if (pool) {
     // Whole windows are in this tile: reduce each over its taps in shared
