@@ -97,6 +97,10 @@ unsigned long long clockTicks();
 inline void syncwarp(Site site, unsigned mask = 0xffffffffu) {
   warpOp(site, WarpOp::kSync, mask, 0, 0, 0);
 }
+struct SyncwarpAt {
+  Site site;
+  void operator()(unsigned mask = 0xffffffffu) const { syncwarp(site, mask); }
+};
 
 template <class T> inline T shfl(Site site, WarpOp op, unsigned mask, T var, int b,
                                  int width = 32) {
@@ -145,7 +149,9 @@ static constexpr int warpSize = 32;
   ::dlc::sim::detail::syncthreadsReduce(DLC_SIM_SITE("__syncthreads_and"), 1, (p) ? 1 : 0)
 #define __syncthreads_or(p)                                                    \
   ::dlc::sim::detail::syncthreadsReduce(DLC_SIM_SITE("__syncthreads_or"), 2, (p) ? 1 : 0)
-#define __syncwarp(...) ::dlc::sim::detail::syncwarp(DLC_SIM_SITE("__syncwarp"), ##__VA_ARGS__)
+// A call object, so that __syncwarp() with no mask compiles in ISO C++17
+// too (where "##__VA_ARGS__" keeps the comma).
+#define __syncwarp(...) ::dlc::sim::detail::SyncwarpAt{DLC_SIM_SITE("__syncwarp")}(__VA_ARGS__)
 #define DLC_SIM_SHFL(name, op, ...)                                            \
   ::dlc::sim::detail::shfl(DLC_SIM_SITE(name), ::dlc::sim::detail::WarpOp::op, __VA_ARGS__)
 #define __shfl_sync(...) DLC_SIM_SHFL("__shfl_sync", kShflIdx, __VA_ARGS__)

@@ -150,6 +150,8 @@ extern "C" __global__ void warp_votes(const float *x, unsigned *ballots, int *an
     int up = __shfl_up_sync(0xffffffffu, v, d);
     if (lane >= d) v += up;
   }
+  __syncwarp(); // both forms compile and wait for the warp
+  __syncwarp(0xffffffffu);
   int leader = __shfl_sync(0xffffffffu, i, 0);
   int warpId = leader / 32;
   if (lane == 0) {

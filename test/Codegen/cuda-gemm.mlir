@@ -80,6 +80,43 @@ func.func @dense_tall_tiles(%x: tensor<33792x16xf32>, %k: tensor<16x64xf32>) -> 
 
 // -----
 
+// Tests that the tensor-core loop takes larger tiles too: each of the 8
+// warps owns a 64x32 part (128x128: 4x2 fragments) or a 32x32 one (128x64:
+// 2x2), every A fragment it loads serving all its columns; it stores one
+// fragment at a time to its own 16x16 of Cw and its lanes run the epilogue
+// there (no 128x128 staging in shared memory).
+// CHECK-LABEL: // dense from
+// CHECK: // launch: grid (288, 1, 1), block (256, 1, 1), shared 28928 bytes
+// CHECK: __shared__ __align__(32) float As[128][16 + 4];
+// CHECK-NEXT: __shared__ __align__(32) float Bs[16][128 + 4];
+// CHECK-NEXT: __shared__ __align__(32) float Cw[8][16][16 + 4];
+// CHECK: nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 8, float> cf[4][2];
+// CHECK: const int partRow = warp / 4 * 64, partColumn = warp % 4 * 32;
+// CHECK: nvcuda::wmma::load_matrix_sync(a[i], &As[partRow + 16 * i][kk], 20);
+// CHECK: nvcuda::wmma::mma_sync(cf[i][j], a[i], b[j], cf[i][j]);
+// CHECK: nvcuda::wmma::store_matrix_sync(&Cw[warp][0][0], cf[i][j], 20, nvcuda::wmma::mem_row_major);
+// CHECK-NEXT: __syncwarp();
+// CHECK: const long long m = rowBase + partRow + 16 * i + e / 16, n = colBase + partColumn + 16 * j + e % 16;
+// CHECK: float v = Cw[warp][e / 16][e % 16];
+func.func @dense_tf32_large_tiles(%x: tensor<4096x16xf32>, %k: tensor<16x1152xf32>) -> tensor<4096x1152xf32> {
+  %d = dl.dense %x, %k {dl.tf32} : (tensor<4096x16xf32>, tensor<16x1152xf32>) -> tensor<4096x1152xf32>
+  return %d : tensor<4096x1152xf32>
+}
+
+// -----
+
+// CHECK-LABEL: // dense from
+// CHECK: // launch: grid (264, 1, 1), block (256, 1, 1), shared 18688 bytes
+// CHECK: __shared__ __align__(32) __nv_bfloat16 As[128][16 + 8];
+// CHECK: cf[2][2];
+// CHECK: const int partRow = warp / 2 * 32, partColumn = warp % 2 * 32;
+func.func @dense_bf16_tall_tiles(%x: tensor<33792x16xbf16>, %k: tensor<16x64xbf16>) -> tensor<33792x64xbf16> {
+  %d = dl.dense %x, %k : (tensor<33792x16xbf16>, tensor<16x64xbf16>) -> tensor<33792x64xbf16>
+  return %d : tensor<33792x64xbf16>
+}
+
+// -----
+
 // Tests that a convolution is an implicit GEMM (no im2col buffer): the A
 // operand is read through the window map with TF same padding (pad 1 before
 // for a 3x3 window at stride 1) and zero outside the image; the index math

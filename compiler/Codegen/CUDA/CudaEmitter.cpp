@@ -370,7 +370,7 @@ constexpr CudaFamily kFamilies[] = {
      "dense, conv2d or a gradient product, then elementwise epilogue ops, then a max or avg pool "
      "(conv2d) or a trailing bias_grad; or dense then a softmax of its rows",
      "64x64 output tiles, 256 threads each, 4x4 adjacent outputs a thread (128x64 or 128x128 tiles, 8x4 or 8x8, "
-     "on CUDA cores where a product has 264 of them), the next k-step's tiles loaded "
+     "where a product has 264 of them; on tensor cores 2x2 or 4x2 fragments a warp), the next k-step's tiles loaded "
      "during this one's products (double-buffered); a long K over few tiles "
      "split over grid.z (with an epilogue or under --deterministic serially: the tile's last split adds "
      "the parts in order); with a softmax, the last tile of each row strip normalises it",

@@ -36,6 +36,14 @@ struct Tiling {
   /// bandwidth then bounds the loop near half the FMA rate; 10.7 at 8x4;
   /// 16 at 8x8, where the two rates meet. Estimates until a GPU measures.
   double efficiency;
+  /// The same for the tensor-core loop, of the tensor cores' peak (0.1 at
+  /// 64x64): per fragment depth a warp loads 3 fragments for 2 products at
+  /// 64x64, 4 for 4 at 128x64 and 6 for 8 at 128x128.
+  double tensorCoreEfficiency;
+  /// The 8 warps' arrangement over the tile on the tensor cores, and so
+  /// each warp's part: warpRows x (8 / warpRows) parts of
+  /// rows/warpRows x columns/(8 / warpRows).
+  int64_t warpRows;
   int64_t threadRows() const { return rows / 16; }
   int64_t threadColumns() const { return columns / 16; }
   int64_t tiles(int64_t m, int64_t n) const {
@@ -44,7 +52,7 @@ struct Tiling {
   std::string name() const { return std::to_string(rows) + "x" + std::to_string(columns); }
 };
 /// Every tiling, largest first; the last is the one every path takes.
-constexpr Tiling kTilings[] = {{128, 128, 0.5}, {128, 64, 0.4}, {kTile, kTile, 0}};
+constexpr Tiling kTilings[] = {{128, 128, 0.5, 0.2, 2}, {128, 64, 0.4, 0.15, 4}, {kTile, kTile, 0, 0, 4}};
 
 /// Whether |tile|-wide tiles over |extent| pad it to at most an eighth more
 /// than 64-wide ones do.
@@ -55,7 +63,8 @@ bool fitsTile(int64_t extent, int64_t tile) {
 
 /// The tiling of an m x n product: the largest whose tiles fit its extents
 /// and still number kLargeTilesFrom, when the kernel's path can take a
-/// larger tile (the CUDA-core loop, no pool, no softmax), else 64x64. The
+/// larger tile (no pool, no softmax; on tensor cores no bias gradient),
+/// else 64x64. The
 /// test hook DLC_GEMM_TILES=<rows>x<columns> forces a tiling wherever the
 /// path can take it, so that small conformance shapes run the large
 /// tilings' ragged edges too.
@@ -412,6 +421,64 @@ std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const TensorCore
   return s;
 }
 
+/// The tensor-core loop of a tile larger than 64x64, with its epilogue: the
+/// 8 warps each own a warpRows-th of the rows and the rest of the columns
+/// as a grid of 16x16 f32 accumulator fragments, multiplied from operands
+/// staged in shared memory as |o|.storage (As row-major [rows][16 + pad],
+/// Bs row-major [16][columns + pad]): each fragment of A a warp loads
+/// serves all its columns, each of B all its rows. No tile-sized staging:
+/// each warp stores one fragment at a time to its own 16x16 of Cw, and its
+/// lanes run |epilogue| on those elements (v at (m, n), pos = m).
+std::string tensorCoreWarpTiles(const ComputeType &t, const Gemm &g, const TensorCoreOperands &o,
+                                const Tiling &tl, const std::string &epilogue) {
+  const std::string zero = t.lit("0.0"), T = t.name(), w = "nvcuda::wmma::";
+  const std::string bLayout = plantedTransposedB() ? "col_major" : "row_major";
+  const int64_t warpColumns = 8 / tl.warpRows, partRows = tl.rows / tl.warpRows, partColumns = tl.columns / warpColumns;
+  const std::string FR = std::to_string(partRows / 16), FC = std::to_string(partColumns / 16);
+  const std::string TM = std::to_string(tl.rows), TN = std::to_string(tl.columns), k = std::to_string(o.k);
+  const std::string ldA = std::to_string(16 + o.pad), ldB = std::to_string(tl.columns + o.pad);
+  std::string s;
+  s += "    " + w + "fragment<" + w + "accumulator, 16, 16, " + k + ", float> cf[" + FR + "][" + FC + "];\n";
+  s += "    for (int i = 0; i < " + FR + "; ++i)\n      for (int j = 0; j < " + FC + "; ++j)\n"
+       "        " + w + "fill_fragment(cf[i][j], 0.0f);\n";
+  s += "    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;\n"
+       "    const int partRow = warp / " + std::to_string(warpColumns) + " * " + std::to_string(partRows) +
+       ", partColumn = warp % " + std::to_string(warpColumns) + " * " + std::to_string(partColumns) + ";\n";
+  s += "    for (long long k0 = kBegin; k0 < kEnd; k0 += 16) {\n"
+       "      for (int t = threadIdx.x; t < " + TM + " * 16; t += 256) {\n"
+       "        const int r = t / 16, kk = t % 16;\n"
+       "        const long long m = rowBase + r, k = k0 + kk;\n"
+       "        As[r][kk] = " + o.convert + "(m < rowEnd && k < kEnd ? " + g.loadA + " : " + zero + ");\n"
+       "      }\n"
+       "      for (int t = threadIdx.x; t < 16 * " + TN + "; t += 256) {\n"
+       "        const int kb = t / " + TN + ", c = t % " + TN + ";\n"
+       "        const long long k = k0 + kb, n = colBase + c;\n"
+       "        Bs[kb][c] = " + o.convert + "(k < kEnd && n < N ? " + g.loadB + " : " + zero + ");\n"
+       "      }\n"
+       "      __syncthreads();\n";
+  s += "      for (int kk = 0; kk < 16; kk += " + k + ") {\n";
+  s += "        " + w + "fragment<" + w + "matrix_a, 16, 16, " + k + ", " + o.fragment + ", " + w + "row_major> a[" +
+       FR + "];\n";
+  s += "        " + w + "fragment<" + w + "matrix_b, 16, 16, " + k + ", " + o.fragment + ", " + w + bLayout + "> b[" +
+       FC + "];\n";
+  s += "        for (int i = 0; i < " + FR + "; ++i)\n"
+       "          " + w + "load_matrix_sync(a[i], &As[partRow + 16 * i][kk], " + ldA + ");\n";
+  s += "        for (int j = 0; j < " + FC + "; ++j)\n"
+       "          " + w + "load_matrix_sync(b[j], &Bs[kk][partColumn + 16 * j], " + ldB + ");\n";
+  s += "        for (int i = 0; i < " + FR + "; ++i)\n          for (int j = 0; j < " + FC + "; ++j)\n"
+       "            " + w + "mma_sync(cf[i][j], a[i], b[j], cf[i][j]);\n";
+  s += "      }\n      __syncthreads();\n    }\n";
+  s += "    for (int i = 0; i < " + FR + "; ++i)\n      for (int j = 0; j < " + FC + "; ++j) {\n"
+       "        " + w + "store_matrix_sync(&Cw[warp][0][0], cf[i][j], 20, " + w + "mem_row_major);\n"
+       "        __syncwarp();\n"
+       "        for (int e = lane; e < 256; e += 32) {\n"
+       "          const long long m = rowBase + partRow + 16 * i + e / 16, n = colBase + partColumn + 16 * j + e % 16;\n"
+       "          if (m < rowEnd && n < N) {\n            const long long pos = m;\n"
+       "            " + T + " v = Cw[warp][e / 16][e % 16];\n" + epilogue + "          }\n"
+       "        }\n        __syncwarp();\n      }\n";
+  return s;
+}
+
 /// The tiled main loop: acc[i][j] = the product at rows rowBase + RM ty + i
 /// (those below rowEnd) and columns colBase + RN tx + j, RM x RN being a
 /// thread's block of |tl|. A thread's rows and columns are adjacent, so each
@@ -515,13 +582,13 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   if (hasBias)
     epilogue += "          v += " + argName(anchor->getOperand(2)) + "[n];\n";
   const std::optional<TensorCoreOperands> tensorCores = tensorCoreOperands(t, anchor);
-  // The tensor-core loop, the pool and the softmax take 64x64 tiles only.
-  FailureOr<Tiling> tiling = chooseTiling(group, g->m, g->n, !tensorCores && !softmax && !pool);
+  const bool biasGrad = llvm::any_of(ops, [](Operation *op) { return isa<dl::BiasGradOp>(op); });
+  // A pool and a softmax take 64x64 tiles only, and so does the tensor-core
+  // loop with a bias gradient (its larger tiles' epilogue runs per warp).
+  FailureOr<Tiling> tiling = chooseTiling(group, g->m, g->n, !softmax && !pool && !(tensorCores && biasGrad));
   if (failed(tiling))
     return failure();
-  const Tiling tl = *tiling;
-  const std::string RM = std::to_string(tl.threadRows()), RN = std::to_string(tl.threadColumns()),
-                    TM = std::to_string(tl.rows), TN = std::to_string(tl.columns);
+  Tiling tl = *tiling;
   // A product with few output tiles and a long K (kernel gradients: K runs
   // over the batch and every output position; the VGG16 head's 25,088
   // inputs) splits K over grid.z. A lone f32 product adds each split's
@@ -530,13 +597,23 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // each split stores its partial tile in scratch, and the last split of a
   // tile to finish (a ticket per tile) adds the parts in split order, then
   // runs the epilogue once, so its sums are ordered too.
-  int64_t tiles = tl.tiles(g->m, g->n);
-  int64_t splits = 1;
   const bool ordered = orderedSums(group);
   bool f32Result = resultIndex(anchor->getResult(0)) == 0 && isPlainF32(group, anchor->getResult(0));
   const bool atomicSplit = ops.size() == 1 && !hasBias && f32Result && !ordered;
-  if (!softmax && tiles < kSplitBelowTiles && g->k >= 2 * kSplitChunk)
-    splits = std::min(g->k / kSplitChunk, (kSplitBelowTiles * 2 + tiles - 1) / tiles);
+  auto splitsOf = [&](int64_t tiles) -> int64_t {
+    if (!softmax && tiles < kSplitBelowTiles && g->k >= 2 * kSplitChunk)
+      return std::min(g->k / kSplitChunk, (kSplitBelowTiles * 2 + tiles - 1) / tiles);
+    return 1;
+  };
+  // Nor does a split K's part (stored per thread) fit the per-warp
+  // epilogue: only a forced tiling meets this, a chosen one has too many
+  // tiles to split.
+  if (tensorCores && tl.rows != kTile && splitsOf(tl.tiles(g->m, g->n)) > 1)
+    tl = kTilings[std::size(kTilings) - 1];
+  const bool warpEpilogue = tensorCores && tl.rows != kTile;
+  const int64_t tiles = tl.tiles(g->m, g->n), splits = splitsOf(tiles);
+  const std::string RM = std::to_string(tl.threadRows()), RN = std::to_string(tl.threadColumns()),
+                    TM = std::to_string(tl.rows), TN = std::to_string(tl.columns);
   const bool serialSplit = splits > 1 && !atomicSplit;
   // A 16-bit product is rounded in registers as storing it would round it,
   // before the epilogue reads it.
@@ -655,20 +732,20 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   }
   kernel.block = {kThreads, 1, 1};
   kernel.tensorCores = tensorCores ? tensorCores->unit : TensorCores::kNone;
-  if (tl.efficiency > 0)
+  if (tl.efficiency > 0 && !tensorCores)
     kernel.efficiency = tl.efficiency;
-  // A 16x16 WMMA fragment per warp and k-step, loaded synchronously: far
+  // 16x16 WMMA fragments per warp and k-step, loaded synchronously: far
   // from the rate of Hopper's asynchronous warpgroup products.
   if (tensorCores)
-    kernel.efficiency = 0.1;
+    kernel.efficiency = warpEpilogue ? tl.tensorCoreEfficiency : 0.1;
   else if (readsTf32(anchor)) // only the tensor-core loop rounds to TF32
     return group.emitError("a TF32 product in a kernel computing in ") << T << " (not f32)";
   kernel.sharedBytes = ((columnSum.empty() ? 0 : table ? 16 * (tl.columns + 1) + 1 : tl.columns) +
                         (pool ? kTile * (kTile + 1) : 0) + (softmax ? 2 * kTile + 1 : 0)) * t.bytes() +
                        (!tensorCores ? 2 * kStep * (tl.rows + 4 + tl.columns + 4) * t.bytes() // two buffers of As, Bs
-                                     : (kTile * (kStep + tensorCores->pad) + kStep * (kTile + tensorCores->pad)) *
+                                     : (tl.rows * (kStep + tensorCores->pad) + kStep * (tl.columns + tensorCores->pad)) *
                                                tensorCores->storageBytes +
-                                           kTile * (kTile + 4) * 4);
+                                           (warpEpilogue ? 8 * 16 * (16 + 4) : kTile * (kTile + 4)) * 4);
   auto loop = [&] { return !tensorCores ? mainLoop(t, *g, tl) : tensorCoreLoop(t, *g, *tensorCores); };
 
   std::string s = header(group, kernel);
@@ -690,11 +767,13 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
          " Bs[2][16][" + TN + " + 4];\n";
   else { // WMMA wants 256-bit aligned tiles and leading dimensions of 8 (16-bit) or 4 (f32)
     const std::string pad = std::to_string(tensorCores->pad);
-    s += "  __shared__ __align__(32) " + tensorCores->storage + " As[64][16 + " + pad +
-         "];\n  __shared__ __align__(32) " + tensorCores->storage + " Bs[16][64 + " + pad +
-         "];\n  __shared__ __align__(32) float Cs[64][64 + 4];\n";
+    s += "  __shared__ __align__(32) " + tensorCores->storage + " As[" + TM + "][16 + " + pad +
+         "];\n  __shared__ __align__(32) " + tensorCores->storage + " Bs[16][" + TN + " + " + pad + "];\n";
+    s += warpEpilogue ? "  __shared__ __align__(32) float Cw[8][16][16 + 4];\n"
+                      : "  __shared__ __align__(32) float Cs[64][64 + 4];\n";
   }
-  s += "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  " + T + " acc[" + RM + "][" + RN + "];\n";
+  if (!warpEpilogue)
+    s += "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  " + T + " acc[" + RM + "][" + RN + "];\n";
   if (table)
     s += "  __shared__ " + T + " rowThreadSums[16][" + TN + " + 1];\n  " + T + " columnParts[" + RN + "];\n"
          "  for (int j = 0; j < " + RN + "; ++j)\n    columnParts[j] = " + zero + ";\n";
@@ -763,6 +842,12 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     return success();
   }
 
+  if (warpEpilogue) {
+    s += "  {\n    const long long colBase = columnBlock * " + TN + ";\n" +
+         tensorCoreWarpTiles(t, *g, *tensorCores, tl, epilogue) + "  }\n}\n";
+    kernel.source = std::move(s);
+    return success();
+  }
   s += "  {\n    const long long colBase = columnBlock * " + TN + ";\n" + loop();
   if (serialSplit)
     s += "    // This split's part of the tile, then the last split's sum of the\n"
