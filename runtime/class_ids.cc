@@ -1,6 +1,9 @@
 //===- class_ids.cc - Class ids of sparse losses, checked on the host -----===//
 #include "runtime/class_ids.h"
 
+#include "runtime/float16.h"
+
+#include <algorithm>
 #include <cmath>
 
 namespace dlc::rt {
@@ -51,6 +54,23 @@ Status classIdsOfOneHotRows(const float *oneHot, int64_t rows, int64_t classes, 
                                  "train from a source of rows such as npz)");
   }
   return okStatus();
+}
+
+bool holdsOneHotRowsFor(const SafetensorsTensor &file, const std::vector<int64_t> &shape) {
+  if (!isFloatDType(file.dtype) || shape.empty() || file.shape.size() != shape.size() + 1)
+    return false;
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] >= 0 && file.shape[i] != shape[i])
+      return false;
+  return true;
+}
+
+Status classIdsOfOneHotTensor(const SafetensorsTensor &file, const std::string &what, std::vector<int64_t> *ids) {
+  std::vector<float> rows;
+  DLC_RETURN_IF_ERROR(readFloat32(file, &rows), what);
+  const int64_t classes = file.shape.back();
+  ids->assign(rows.size() / size_t(std::max<int64_t>(classes, 1)), 0);
+  return classIdsOfOneHotRows(rows.data(), int64_t(ids->size()), classes, ids->data(), what);
 }
 
 std::vector<ClassIdInput> classIdInputs(const fb::Program &program) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "runtime/bundle.h"
+#include "runtime/safetensors.h"
 #include "runtime/status.h"
 #include "runtime/tensor.h"
 
@@ -30,6 +31,14 @@ Status checkClassIds(const void *ids, DType type, int64_t rows, int64_t classes,
 /// need the rows themselves).
 Status classIdsOfOneHotRows(const float *oneHot, int64_t rows, int64_t classes, int64_t *ids,
                             const std::string &what);
+
+/// Whether |file| holds one-hot rows for a class-id input of |shape| (a
+/// dimension below 0 matches any size): floats, shaped as the input plus
+/// one dimension of classes.
+bool holdsOneHotRowsFor(const SafetensorsTensor &file, const std::vector<int64_t> &shape);
+/// The class ids of such a tensor's rows (classIdsOfOneHotRows), named
+/// |what| in errors.
+Status classIdsOfOneHotTensor(const SafetensorsTensor &file, const std::string &what, std::vector<int64_t> *ids);
 
 /// A program input that a sparse loss reads as class ids.
 struct ClassIdInput {

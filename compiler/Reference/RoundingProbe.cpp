@@ -7,13 +7,6 @@ namespace dlc::ref {
 
 thread_local RoundingProbe *detail::activeProbe = nullptr;
 
-RoundingProbe::RoundingProbe(uint64_t seed)
-    : previous(detail::activeProbe), state(seed >> 1), sign(seed & 1 ? -1.0 : 1.0) {
-  detail::activeProbe = this;
-}
-
-RoundingProbe::~RoundingProbe() { detail::activeProbe = previous; }
-
 namespace {
 /// splitmix64's finalizer: a well-mixed bijection of one word.
 uint64_t mix(uint64_t z) {
@@ -23,10 +16,18 @@ uint64_t mix(uint64_t z) {
 }
 } // namespace
 
+RoundingProbe::RoundingProbe(uint64_t seed)
+    : previous(detail::activeProbe), key(mix((seed >> 1) + 0x9e3779b97f4a7c15ull)),
+      sign(seed & 1 ? -1.0 : 1.0) {
+  detail::activeProbe = this;
+}
+
+RoundingProbe::~RoundingProbe() { detail::activeProbe = previous; }
+
 double RoundingProbe::draw(double value) {
   uint64_t bits;
   std::memcpy(&bits, &value, sizeof bits);
-  uint64_t z = mix(mix(state + 0x9e3779b97f4a7c15ull) ^ bits);
+  uint64_t z = mix(key ^ bits);
   return sign * (double(z >> 11) * 0x1p-52 - 1.0); // the top 53 bits, in [-1, 1)
 }
 

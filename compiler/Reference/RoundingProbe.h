@@ -54,7 +54,7 @@ private:
   double draw(double value);
 
   RoundingProbe *previous;
-  uint64_t state; // the seed without its mirror bit
+  uint64_t key; // the seed without its mirror bit, mixed once
   double sign;
 };
 

@@ -45,17 +45,12 @@ std::string readTensor(const rt::SafetensorsTensor &view, RankedTensorType type,
                        ref::RefTensor *out) {
   std::string where = "'" + view.name + "' in " + file;
   // One-hot rows where the program takes class ids (dlc-class-id-labels).
-  if (type.getElementType().isSignlessInteger() && int64_t(view.shape.size()) == type.getRank() + 1 &&
-      rt::isFloatDType(view.dtype) && type.getRank() > 0 &&
-      succeeded(verifyCompatibleShape(ArrayRef<int64_t>(view.shape).drop_back(), type.getShape()))) {
-    std::vector<float> rows;
-    if (rt::Status status = rt::readFloat32(view, &rows); !status.ok())
-      return where + ": " + status.message();
-    const int64_t classes = view.shape.back();
-    std::vector<int64_t> ids(rows.size() / size_t(std::max<int64_t>(classes, 1)));
-    if (rt::Status status =
-            rt::classIdsOfOneHotRows(rows.data(), int64_t(ids.size()), classes, ids.data(), where);
-        !status.ok())
+  std::vector<int64_t> idsShape;
+  for (int64_t d : type.getShape())
+    idsShape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+  if (type.getElementType().isSignlessInteger() && rt::holdsOneHotRowsFor(view, idsShape)) {
+    std::vector<int64_t> ids;
+    if (rt::Status status = rt::classIdsOfOneHotTensor(view, where, &ids); !status.ok())
       return status.message();
     out->shape.assign(view.shape.begin(), view.shape.end() - 1);
     out->integer = true;

@@ -316,18 +316,12 @@ rt::Status readAs(const rt::SafetensorsTensor &t, rt::TensorView view) {
 /// written for categorical_crossentropy, given to a bundle compiled for the
 /// ids (dlc-class-id-labels).
 bool isOneHotForIds(const rt::SafetensorsTensor &t, const rt::TensorSpec &spec) {
-  if (!rt::isFloatDType(t.dtype) || rt::isFloatDType(spec.dtype) || t.shape.size() != spec.shape.size() + 1)
-    return false;
-  return std::equal(spec.shape.begin(), spec.shape.end(), t.shape.begin());
+  return !rt::isFloatDType(spec.dtype) && rt::holdsOneHotRowsFor(t, spec.shape);
 }
 
 rt::Status readIdsOfOneHot(const rt::SafetensorsTensor &t, rt::TensorView view, const std::string &file) {
-  std::vector<float> rows;
-  DLC_RETURN_IF_ERROR(rt::readFloat32(t, &rows), "");
-  std::vector<int64_t> ids(size_t(rt::numElements(view.shape)));
-  DLC_RETURN_IF_ERROR(rt::classIdsOfOneHotRows(rows.data(), int64_t(ids.size()), t.shape.back(), ids.data(),
-                                               "'" + t.name + "' in " + file),
-                      "");
+  std::vector<int64_t> ids;
+  DLC_RETURN_IF_ERROR(rt::classIdsOfOneHotTensor(t, "'" + t.name + "' in " + file, &ids), "");
   for (size_t i = 0; i < ids.size(); ++i)
     rt::storeElement(view.dtype, view.data, int64_t(i), double(ids[i]));
   return rt::okStatus();
