@@ -83,9 +83,22 @@ public:
     bundle_ = &bundle;
     for (const fb::Program *p : *bundle.root().programs())
       for (const fb::Kernel *k : *p->kernels())
-        if (launchOf(*k) && !kernels_.count({k->cuda_source_offset(), launchOf(*k)->entry()->str()}))
+        if (launchOf(*k) && !loaded(*k))
           DLC_RETURN_IF_ERROR(loadOne(*k), "kernel '" + k->name()->str() + "'");
     return okStatus();
+  }
+
+  /// Whether every entry |k| launches is loaded: kernels sharing a source
+  /// may list different stages.
+  bool loaded(const fb::Kernel &k) const {
+    const fb::CudaLaunch *launch = launchOf(k);
+    if (!kernels_.count({k.cuda_source_offset(), launch->entry()->str()}))
+      return false;
+    if (launch->then())
+      for (const fb::CudaStage *stage : *launch->then())
+        if (!kernels_.count({k.cuda_source_offset(), stage->entry()->str()}))
+          return false;
+    return true;
   }
 
   Status kernel(const fb::Kernel &k, const std::string &entry, KernelHandle *out) override {

@@ -391,7 +391,8 @@ public:
 
   Status loadKernels(const Bundle &bundle) override {
     std::vector<SimKernelSource> sources;
-    size_t moduleEntries = 0;
+    std::vector<uint64_t> sourceOffsets; // of each of sources in the payload
+    std::map<uint64_t, size_t> sourceAt; // a source's offset -> its index in sources
     for (const fb::Program *p : *bundle.root().programs())
       for (const fb::Kernel *k : *p->kernels()) {
         const fb::CudaLaunch *launch = launchOf(*k);
@@ -408,15 +409,30 @@ public:
             return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
                                    bundle.origin() + ": kernel '" + k->name()->str() +
                                        "' launches '" + entry + "', which its CUDA source does not define");
-        // One copy of each source, every entry of it a kernel of the module.
-        if (index_.count({k->cuda_source_offset(), entries.front()}))
-          continue;
+        // One copy of each source, every entry that any kernel of it
+        // launches a kernel of the module (kernels sharing a source may
+        // list different stages).
+        auto [at, fresh] = sourceAt.emplace(k->cuda_source_offset(), sources.size());
+        if (fresh) {
+          sources.push_back({entries.front(), text, {}});
+          sourceOffsets.push_back(k->cuda_source_offset());
+        }
+        SimKernelSource &source = sources[at->second];
         for (const std::string &entry : entries)
-          index_.emplace(std::make_pair(k->cuda_source_offset(), entry), moduleEntries++);
-        sources.push_back({entries.front(), text, std::vector<std::string>(entries.begin() + 1, entries.end())});
+          if (entry != source.entry &&
+              std::find(source.otherEntries.begin(), source.otherEntries.end(), entry) == source.otherEntries.end())
+            source.otherEntries.push_back(entry);
       }
     if (sources.empty())
       return okStatus();
+    // The module's kernels in its order (entriesOf): each source's entry,
+    // then its others.
+    size_t moduleEntries = 0;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      index_.emplace(std::make_pair(sourceOffsets[i], sources[i].entry), moduleEntries++);
+      for (const std::string &entry : sources[i].otherEntries)
+        index_.emplace(std::make_pair(sourceOffsets[i], entry), moduleEntries++);
+    }
     // The sources become host code in this process: only what dlc compiled
     // here, or what the user vouches for.
     if (!options_.trustAnyBundle && !signedHere(bundle))
