@@ -63,7 +63,7 @@ bool fitsTile(int64_t extent, int64_t tile) {
 
 /// The tiling of an m x n product: the largest whose tiles fit its extents
 /// and still number kLargeTilesFrom, when the kernel's path can take a
-/// larger tile (no pool, no softmax; on tensor cores no bias gradient),
+/// larger tile (no pool, no softmax; on tensor cores no ordered bias gradient),
 /// else 64x64. The
 /// test hook DLC_GEMM_TILES=<rows>x<columns> forces a tiling wherever the
 /// path can take it, so that small conformance shapes run the large
@@ -583,9 +583,12 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     epilogue += "          v += " + argName(anchor->getOperand(2)) + "[n];\n";
   const std::optional<TensorCoreOperands> tensorCores = tensorCoreOperands(t, anchor);
   const bool biasGrad = llvm::any_of(ops, [](Operation *op) { return isa<dl::BiasGradOp>(op); });
+  const bool ordered = orderedSums(group);
   // A pool and a softmax take 64x64 tiles only, and so does the tensor-core
-  // loop with a bias gradient (its larger tiles' epilogue runs per warp).
-  FailureOr<Tiling> tiling = chooseTiling(group, g->m, g->n, !softmax && !pool && !(tensorCores && biasGrad));
+  // loop with an ordered bias gradient (summed per thread; its larger
+  // tiles' epilogue runs per warp).
+  FailureOr<Tiling> tiling =
+      chooseTiling(group, g->m, g->n, !softmax && !pool && !(tensorCores && biasGrad && ordered));
   if (failed(tiling))
     return failure();
   Tiling tl = *tiling;
@@ -597,7 +600,6 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // each split stores its partial tile in scratch, and the last split of a
   // tile to finish (a ticket per tile) adds the parts in split order, then
   // runs the epilogue once, so its sums are ordered too.
-  const bool ordered = orderedSums(group);
   bool f32Result = resultIndex(anchor->getResult(0)) == 0 && isPlainF32(group, anchor->getResult(0));
   const bool atomicSplit = ops.size() == 1 && !hasBias && f32Result && !ordered;
   auto splitsOf = [&](int64_t tiles) -> int64_t {
@@ -669,7 +671,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   // an OrderedSumTable.
   if (!columnSum.empty())
     epilogue += ordered ? "          columnParts[j] += " + summed + ";\n"
-                        : "          atomicAdd(&columnSum[tx * " + RN + " + j], " + summed + ");\n";
+                        : "          atomicAdd(&columnSum[n - colBase], " + summed + ");\n";
 
   // Rows: plain, or pooled (see rowDecoder) with R whole windows per tile.
   int64_t rows = g->m, tileRows = tl.rows, windowBlocks = 0, taps = 1, windows = 0, rowBlocks = 0;
@@ -842,9 +844,15 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     return success();
   }
 
+  // The block's column sums of a bias gradient into its result.
+  auto addColumnSums = [&] {
+    return "    __syncthreads();\n    if (threadIdx.x < " + TN + " && colBase + threadIdx.x < N)\n"
+           "      atomicAdd(&" + columnSum + "[colBase + threadIdx.x], columnSum[threadIdx.x]);\n";
+  };
   if (warpEpilogue) {
     s += "  {\n    const long long colBase = columnBlock * " + TN + ";\n" +
-         tensorCoreWarpTiles(t, *g, *tensorCores, tl, epilogue) + "  }\n}\n";
+         tensorCoreWarpTiles(t, *g, *tensorCores, tl, epilogue) + (columnSum.empty() ? "" : addColumnSums()) +
+         "  }\n}\n";
     kernel.source = std::move(s);
     return success();
   }
@@ -887,8 +895,7 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
          "        sum += rowThreadSums[r][threadIdx.x];\n"
          "      scratch[rowBlock * N + colBase + threadIdx.x] = sum;\n    }\n";
   else if (!columnSum.empty())
-    s += "    __syncthreads();\n    if (threadIdx.x < " + TN + " && colBase + threadIdx.x < N)\n"
-         "      atomicAdd(&" + columnSum + "[colBase + threadIdx.x], columnSum[threadIdx.x]);\n";
+    s += addColumnSums();
   if (pool) {
     // Whole windows are in this tile: reduce each over its taps in shared
     // memory (taps in padding excluded, as the reference does).
