@@ -92,7 +92,8 @@ Status checkCost(const std::string &origin, const std::string &where, const fb::
 /// A launch's grid and block: three dimensions each, none empty, at most
 /// 1,024 threads a block.
 Status checkLaunchShape(const std::string &origin, const std::string &where,
-                        const flatbuffers::Vector<uint32_t> &grid, const flatbuffers::Vector<uint32_t> &block) {
+                        const flatbuffers::Vector<uint32_t> &grid, const flatbuffers::Vector<uint32_t> &block,
+                        uint32_t clusterBlocks) {
   if (grid.size() != 3 || block.size() != 3)
     return invalid(origin, where + " grid and block must have 3 dimensions");
   uint64_t threads = 1;
@@ -103,6 +104,9 @@ Status checkLaunchShape(const std::string &origin, const std::string &where,
       return invalid(origin, where + " has an empty grid");
   if (threads == 0 || threads > 1024)
     return invalid(origin, where + " block of " + std::to_string(threads) + " threads (1 to 1024)");
+  if (clusterBlocks == 0 || clusterBlocks > 16 || grid.Get(0) % clusterBlocks)
+    return invalid(origin, where + " cluster of " + std::to_string(clusterBlocks) +
+                               " blocks (1 to 16, dividing the grid's x of " + std::to_string(grid.Get(0)) + ")");
   return okStatus();
 }
 
@@ -363,14 +367,18 @@ Status verifyProgram(const fb::Bundle &b, const fb::Program &p, size_t pi, uint6
         DLC_RETURN_IF_ERROR(checkIndices(launch->zeroed(), wk + field + ".zeroed"), "");
         DLC_RETURN_IF_ERROR(storedOnly(launch->args(), wk + field + ".args"), "");
         DLC_RETURN_IF_ERROR(storedOnly(launch->zeroed(), wk + field + ".zeroed"), "");
-        DLC_RETURN_IF_ERROR(checkLaunchShape(origin, wk + field, *launch->grid(), *launch->block()), "");
+        DLC_RETURN_IF_ERROR(checkLaunchShape(origin, wk + field, *launch->grid(), *launch->block(),
+                                             launch->cluster_blocks()),
+                            "");
         if (!isEntryName(*launch->entry()))
           return invalid(origin, wk + field + ".entry is not a C identifier");
         if (launch->then())
           for (size_t i = 0; i < launch->then()->size(); ++i) {
             const fb::CudaStage *stage = launch->then()->Get(uint32_t(i));
             const std::string where = wk + field + "." + at("then", i);
-            DLC_RETURN_IF_ERROR(checkLaunchShape(origin, where, *stage->grid(), *stage->block()), "");
+            DLC_RETURN_IF_ERROR(checkLaunchShape(origin, where, *stage->grid(), *stage->block(),
+                                                 stage->cluster_blocks()),
+                                "");
             if (!isEntryName(*stage->entry()))
               return invalid(origin, where + ".entry is not a C identifier");
             if (stage->cost())

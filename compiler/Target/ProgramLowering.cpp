@@ -741,7 +741,8 @@ flatbuffers::Offset<fb::Program> Lowering::emit(StringRef name) {
         auto part = fb::CreateKernelCost(fbb, uint64_t(stage.flops), uint64_t(stage.bytes),
                                          computeUnitOf(fused, code), float(stage.efficiency), 0);
         stages.push_back(fb::CreateCudaStageDirect(fbb, stage.entry.c_str(), &stageGrid, &stageBlock,
-                                                   /*shared_bytes=*/0, part)); // its shared memory is static
+                                                   /*shared_bytes=*/0, part, // its shared memory is static
+                                                   uint32_t(stage.clusterBlocks)));
       }
       auto launch = fb::CreateCudaLaunchDirect(fbb, code.entry.c_str(), &args, &grid, &block, 0,
                                                code.takesStep, &zeroed, code.family.c_str(),

@@ -425,7 +425,8 @@ private:
 
   Status addLaunch(const fb::Kernel &k, const fb::CudaLaunch &launch, DeviceCommand *command) {
     auto add = [&](const flatbuffers::String &entry, const flatbuffers::Vector<uint32_t> &grid,
-                   const flatbuffers::Vector<uint32_t> &block, uint32_t sharedBytes) {
+                   const flatbuffers::Vector<uint32_t> &block, uint32_t sharedBytes,
+                   uint32_t clusterBlocks) {
       DeviceCommand::Launch l;
       DLC_RETURN_IF_ERROR(backend_.kernel(k, entry.str(), &l.handle), "");
       for (int d = 0; d < 3; ++d) {
@@ -433,13 +434,18 @@ private:
         l.config.block[d] = block.Get(d);
       }
       l.config.sharedBytes = sharedBytes;
+      l.config.clusterBlocks = clusterBlocks;
       command->launches.push_back(l);
       return okStatus();
     };
-    DLC_RETURN_IF_ERROR(add(*launch.entry(), *launch.grid(), *launch.block(), launch.shared_bytes()), "");
+    DLC_RETURN_IF_ERROR(add(*launch.entry(), *launch.grid(), *launch.block(), launch.shared_bytes(),
+                            launch.cluster_blocks()),
+                        "");
     if (launch.then())
       for (const fb::CudaStage *stage : *launch.then())
-        DLC_RETURN_IF_ERROR(add(*stage->entry(), *stage->grid(), *stage->block(), stage->shared_bytes()), "");
+        DLC_RETURN_IF_ERROR(add(*stage->entry(), *stage->grid(), *stage->block(), stage->shared_bytes(),
+                                stage->cluster_blocks()),
+                            "");
     Status status;
     for (uint32_t b : *launch.args())
       command->args.push_back(argument(b, &status));

@@ -75,6 +75,9 @@ struct LaunchConfig {
   uint32_t grid[3] = {1, 1, 1};
   uint32_t block[3] = {1, 1, 1};
   uint32_t sharedBytes = 0; // dynamic shared memory
+  /// Blocks per thread-block cluster along x: the kernel's __cluster_dims__
+  /// (the GPU takes it from the code; the emulation from here).
+  uint32_t clusterBlocks = 1;
 };
 
 /// A block may use 48 KiB of shared memory without asking; beyond that, static

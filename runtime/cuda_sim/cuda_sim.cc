@@ -37,7 +37,7 @@ Ctx g_ctx;
 
 namespace {
 
-enum class TState : uint8_t { kReady, kRunning, kBarrier, kWarp, kDone, kFaulted };
+enum class TState : uint8_t { kReady, kRunning, kBarrier, kCluster, kWarp, kDone, kFaulted };
 
 struct SimThread {
   void *sp = nullptr;
@@ -50,11 +50,29 @@ struct SimThread {
   int b = 0, c = 0;
   uint64_t in = 0, out = 0;
   int pred = 0;         // __syncthreads_count/and/or
+  bool clusterArrived = false; // between __cluster_barrier_arrive and _wait
 };
 
 struct Warp {
   uint32_t arrived = 0;  // lanes waiting in a warp op
   uint32_t existing = 0; // lanes the block has (the last warp may be partial)
+};
+
+/// One block's threads and scheduling state. A launch runs one cluster of
+/// blocks at a time (a single block unless it asks for clusters).
+struct BlockRun {
+  uint3 bid{};
+  size_t firstStack = 0; // its threads' stacks follow
+  std::vector<SimThread> threads;
+  std::vector<Warp> warps;
+  std::vector<uint32_t> ready, next; // this round (run from |pos| on), the next
+  size_t pos = 0;
+  int nBarrier = 0, nWarp = 0, nDone = 0, nCluster = 0;
+  int aggCount = 0, aggLive = 0;
+  std::vector<unsigned char> dynStorage;
+  unsigned char *dyn = nullptr;
+  /// The static __shared__ section while another block of its cluster runs.
+  std::vector<unsigned char> savedShared;
 };
 
 /// The one running launch (launches are serialised by g_launchMutex).
@@ -63,18 +81,13 @@ struct Run {
   Body body = nullptr;
   const void *ctx = nullptr;
   LaunchOptions opts;
-  std::vector<SimThread> threads;
-  std::vector<Warp> warps;
-  std::vector<uint32_t> ready, next; // this round (run from |pos| on), the next
-  size_t pos = 0;
-  int nBarrier = 0, nWarp = 0, nDone = 0;
-  int aggCount = 0, aggLive = 0;
+  std::vector<BlockRun> blocks; // the running cluster's, by rank
+  BlockRun *blk = nullptr;      // the running block
+  SharedRange shared{};
   void *schedSp = nullptr;
   SimThread *cur = nullptr;
   bool faulted = false;
   Status error;
-  std::vector<unsigned char> dynStorage;
-  unsigned char *dyn = nullptr;
   size_t dynBytes = 0;
   LaunchStats stats;
   std::mt19937_64 rng;
@@ -107,6 +120,8 @@ std::string prefix() {
   return "kernel '" + std::string(g_run.name) + "' block " + dims(g_ctx.bid) + ": ";
 }
 
+BlockRun &B() { return *g_run.blk; }
+
 void enter(SimThread *t) {
   g_ctx.tid = t->tid;
   g_run.cur = t;
@@ -118,8 +133,8 @@ void enter(SimThread *t) {
 /// of the round: one switch per resume instead of two via the scheduler, which
 /// only runs when the round is exhausted.
 void park(SimThread *t) {
-  if (g_run.pos < g_run.ready.size()) {
-    SimThread *next = &g_run.threads[g_run.ready[g_run.pos++]];
+  if (B().pos < B().ready.size()) {
+    SimThread *next = &B().threads[B().ready[B().pos++]];
     enter(next);
     dlc_sim_swap(&t->sp, next->sp);
   } else {
@@ -170,8 +185,8 @@ void releaseLanes(uint32_t base, uint32_t lanes) {
   for (int k = 0; k < 32; ++k) {
     int lane = reverse ? 31 - k : k;
     if (!((lanes >> lane) & 1u)) continue;
-    g_run.threads[base + lane].state = TState::kReady;
-    g_run.next.push_back(base + lane);
+    B().threads[base + lane].state = TState::kReady;
+    B().next.push_back(base + lane);
   }
 }
 
@@ -195,7 +210,7 @@ int shuffleSource(WarpOp op, int lane, int b, int c) {
 /// in the same op with the same mask, computes every result, releases them.
 void completeWarpOp(uint32_t warp, uint32_t need, const SimThread &last) {
   uint32_t base = warp * 32;
-  SimThread *lanes = &g_run.threads[base];
+  SimThread *lanes = &B().threads[base];
   uint64_t ballot = 0;
   for (int l = 0; l < 32; ++l) {
     if (!((need >> l) & 1u)) continue;
@@ -252,14 +267,14 @@ void completeWarpOp(uint32_t warp, uint32_t need, const SimThread &last) {
     }
     }
   }
-  g_run.warps[warp].arrived &= ~need;
-  g_run.nWarp -= __builtin_popcount(need);
+  B().warps[warp].arrived &= ~need;
+  B().nWarp -= __builtin_popcount(need);
   releaseLanes(base, need);
 }
 
 /// Nothing can run and the block is not at a complete barrier: say why.
 Status explainDeadlock() {
-  const std::vector<SimThread> &ts = g_run.threads;
+  const std::vector<SimThread> &ts = B().threads;
   auto state = [&](const SimThread &u) {
     if (u.state == TState::kDone) return std::string("has exited");
     return "waits in " + where(u.site) +
@@ -268,8 +283,8 @@ Status explainDeadlock() {
   for (const SimThread &t : ts) {
     if (t.state != TState::kWarp) continue;
     uint32_t warp = t.linear / 32;
-    uint32_t need = t.mask & g_run.warps[warp].existing;
-    uint32_t missing = need & ~g_run.warps[warp].arrived;
+    uint32_t need = t.mask & B().warps[warp].existing;
+    uint32_t missing = need & ~B().warps[warp].arrived;
     const SimThread *other = nullptr;
     if (missing) other = &ts[warp * 32 + __builtin_ctz(missing)];
     for (uint32_t l = 0; !other && l < 32; ++l)
@@ -285,7 +300,7 @@ Status explainDeadlock() {
 /// Every live thread waits at a __syncthreads: release the block or report
 /// an exited thread / divergent barrier.
 Status releaseBarrier() {
-  std::vector<SimThread> &ts = g_run.threads;
+  std::vector<SimThread> &ts = B().threads;
   const SimThread *first = nullptr, *exited = nullptr;
   for (const SimThread &t : ts) {
     if (t.state == TState::kDone) exited = exited ? exited : &t;
@@ -294,7 +309,7 @@ Status releaseBarrier() {
   if (exited)
     return DLC_MAKE_STATUS(StatusCode::kInternal,
                            prefix() + "thread " + dims(exited->tid) + " exited while " +
-                               std::to_string(g_run.nBarrier) + " threads wait in " +
+                               std::to_string(B().nBarrier) + " threads wait in " +
                                where(first->site) + " (every thread must reach it)");
   for (const SimThread &t : ts)
     if (!sameSite(t.site, first->site))
@@ -302,77 +317,184 @@ Status releaseBarrier() {
                              prefix() + "divergent barrier: thread " + dims(first->tid) +
                                  " waits in " + where(first->site) + ", thread " + dims(t.tid) +
                                  " in " + where(t.site));
-  g_run.aggCount = 0, g_run.aggLive = 0;
-  for (SimThread &t : ts) g_run.aggCount += t.pred != 0, g_run.aggLive++;
-  g_run.nBarrier = 0;
+  B().aggCount = 0, B().aggLive = 0;
+  for (SimThread &t : ts) B().aggCount += t.pred != 0, B().aggLive++;
+  B().nBarrier = 0;
   g_run.stats.barriers++;
   uint32_t n = static_cast<uint32_t>(ts.size());
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t id = g_run.opts.schedule == Schedule::kReverse ? n - 1 - i : i;
     ts[id].state = TState::kReady;
-    g_run.next.push_back(id);
+    B().next.push_back(id);
   }
   return Status();
 }
 
-Status runBlock(uint3 blockIdx_, const SharedRange &shared) {
-  g_ctx.bid = blockIdx_;
-  if (g_run.opts.poisonShared) {
-    if (shared.begin && shared.end > shared.begin)
-      fillPattern(shared.begin, shared.end - shared.begin, kSharedPoison);
-    fillPattern(g_run.dyn, g_run.dynBytes, kSharedPoison);
-  }
-  std::vector<SimThread> &ts = g_run.threads;
+/// Fresh threads for block |bid| (rank |rank| of its cluster), its shared
+/// memory poisoned.
+void initBlock(BlockRun &b, uint3 bid, size_t rank, uint32_t threads) {
+  b.bid = bid;
+  b.firstStack = rank * threads;
+  b.threads.assign(threads, SimThread());
+  b.warps.assign((threads + 31) / 32, Warp());
   uint3 bd = g_ctx.bdim;
-  for (uint32_t i = 0; i < ts.size(); ++i) {
-    SimThread &t = ts[i];
-    t = SimThread();
+  for (uint32_t i = 0; i < threads; ++i) {
+    SimThread &t = b.threads[i];
     t.linear = i;
     t.tid = make_uint3(i % bd.x, (i / bd.x) % bd.y, i / (bd.x * bd.y));
-    initStack(i, &t);
+    initStack(b.firstStack + i, &t);
   }
-  for (size_t w = 0; w < g_run.warps.size(); ++w) {
-    size_t live = std::min<size_t>(32, ts.size() - w * 32);
-    g_run.warps[w] = Warp{0, live == 32 ? ~0u : (1u << live) - 1};
+  for (size_t w = 0; w < b.warps.size(); ++w) {
+    size_t live = std::min<size_t>(32, threads - w * 32);
+    b.warps[w] = Warp{0, live == 32 ? ~0u : (1u << live) - 1};
   }
-  g_run.nBarrier = g_run.nWarp = g_run.nDone = 0;
-  g_run.ready.clear(), g_run.next.clear();
-  for (uint32_t i = 0; i < ts.size(); ++i) g_run.ready.push_back(i);
+  b.nBarrier = b.nWarp = b.nDone = b.nCluster = 0;
+  b.ready.clear(), b.next.clear();
+  for (uint32_t i = 0; i < threads; ++i) b.ready.push_back(i);
+  if (g_run.opts.poisonShared) {
+    fillPattern(b.dyn, g_run.dynBytes, kSharedPoison);
+    const SharedRange &s = g_run.shared;
+    if (s.begin && s.end > s.begin)
+      fillPattern(g_run.blocks.size() > 1 ? b.savedShared.data() : s.begin, s.end - s.begin,
+                  kSharedPoison);
+  }
+}
+
+/// Makes |b| the running block: its blockIdx and, in a cluster, its static
+/// shared memory (blocks of a cluster take turns between cluster barriers).
+void activate(BlockRun &b) {
+  g_run.blk = &b;
+  g_ctx.bid = b.bid;
+  const SharedRange &s = g_run.shared;
+  if (g_run.blocks.size() > 1 && s.begin && s.end > s.begin)
+    std::memcpy(s.begin, b.savedShared.data(), s.end - s.begin);
+}
+void deactivate(BlockRun &b) {
+  const SharedRange &s = g_run.shared;
+  if (g_run.blocks.size() > 1 && s.begin && s.end > s.begin)
+    std::memcpy(b.savedShared.data(), s.begin, s.end - s.begin);
+}
+
+/// Runs the active block until every thread has exited or every live one
+/// waits at a cluster barrier.
+Status runRounds() {
+  BlockRun &b = B();
+  std::vector<SimThread> &ts = b.threads;
+  const int n = static_cast<int>(ts.size());
   for (;;) {
-    while (!g_run.ready.empty()) {
-      orderRound(g_run.ready);
-      g_run.pos = 1;
-      SimThread *first = &ts[g_run.ready[0]];
+    while (!b.ready.empty()) {
+      orderRound(b.ready);
+      b.pos = 1;
+      SimThread *first = &ts[b.ready[0]];
       enter(first);
       dlc_sim_swap(&g_run.schedSp, first->sp); // back when the round is done
       g_run.cur = nullptr;
       if (g_run.faulted) return g_run.error;
-      g_run.ready.swap(g_run.next);
-      g_run.next.clear();
+      b.ready.swap(b.next);
+      b.next.clear();
     }
-    if (g_run.nDone == static_cast<int>(ts.size())) break;
-    if (g_run.nWarp == 0 && g_run.nBarrier + g_run.nDone == static_cast<int>(ts.size())) {
+    if (b.nDone == n) return Status();
+    if (b.nWarp == 0 && b.nCluster == 0 && b.nBarrier + b.nDone == n) {
       DLC_RETURN_IF_ERROR(releaseBarrier(), "");
-      g_run.ready.swap(g_run.next);
-      g_run.next.clear();
+      b.ready.swap(b.next);
+      b.next.clear();
       continue;
+    }
+    if (b.nWarp == 0 && b.nBarrier == 0 && b.nCluster > 0 && b.nCluster + b.nDone == n)
+      return Status(); // parked until the cluster's other blocks arrive
+    if (b.nWarp == 0 && b.nBarrier > 0 && b.nCluster > 0) {
+      const SimThread *inBlock = nullptr, *inCluster = nullptr;
+      for (const SimThread &t : ts) {
+        if (t.state == TState::kBarrier && !inBlock) inBlock = &t;
+        if (t.state == TState::kCluster && !inCluster) inCluster = &t;
+      }
+      return DLC_MAKE_STATUS(StatusCode::kInternal,
+                             prefix() + "divergent barrier: thread " + dims(inBlock->tid) +
+                                 " waits in " + where(inBlock->site) + ", thread " +
+                                 dims(inCluster->tid) + " in " + where(inCluster->site));
     }
     return explainDeadlock();
   }
-  for (size_t i = 0; i < ts.size(); ++i) {
-    const unsigned char *c = g_stacks.bottom(i);
-    for (size_t k = 0; k < kCanaryBytes; ++k)
-      if (c[k] != kCanary)
+}
+
+/// Every live thread of every block of the cluster waits at a cluster
+/// barrier: release them all, or report an exited thread or a divergence.
+Status releaseCluster() {
+  const SimThread *first = nullptr;
+  const BlockRun *firstBlock = nullptr;
+  for (BlockRun &b : g_run.blocks)
+    for (const SimThread &t : b.threads)
+      if (t.state == TState::kCluster && !first) first = &t, firstBlock = &b;
+  for (BlockRun &b : g_run.blocks)
+    for (const SimThread &t : b.threads) {
+      g_ctx.bid = b.bid;
+      if (t.state == TState::kDone)
         return DLC_MAKE_STATUS(StatusCode::kInternal,
-                               prefix() + "thread " + dims(ts[i].tid) + " overflowed its " +
-                                   std::to_string(kStackBytes / 1024) + " KiB fiber stack");
+                               prefix() + "thread " + dims(t.tid) + " exited while block " +
+                                   dims(firstBlock->bid) + " thread " + dims(first->tid) +
+                                   " waits in " + where(first->site) +
+                                   " (every thread of the cluster must reach it)");
+      if (!sameSite(t.site, first->site))
+        return DLC_MAKE_STATUS(StatusCode::kInternal,
+                               prefix() + "divergent cluster barrier: thread " + dims(t.tid) +
+                                   " waits in " + where(t.site) + ", block " +
+                                   dims(firstBlock->bid) + " thread " + dims(first->tid) +
+                                   " in " + where(first->site));
+    }
+  g_run.stats.barriers++;
+  for (BlockRun &b : g_run.blocks) {
+    b.nCluster = 0;
+    uint32_t n = static_cast<uint32_t>(b.threads.size());
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t id = g_run.opts.schedule == Schedule::kReverse ? n - 1 - i : i;
+      b.threads[id].state = TState::kReady;
+      b.ready.push_back(id);
+    }
   }
-  long bad = firstPatternMismatch(g_run.dyn + g_run.dynBytes, kRedZoneBytes, kRedZonePattern);
-  if (bad >= 0)
-    return DLC_MAKE_STATUS(StatusCode::kInternal,
-                           prefix() + "write past the end of dynamic shared memory (" +
-                               std::to_string(g_run.dynBytes) + " bytes) at byte offset " +
-                               std::to_string(g_run.dynBytes + bad));
+  return Status();
+}
+
+/// Runs the blocks |bids| as one cluster: co-resident, each running until
+/// all its threads wait at a cluster barrier (or have exited), then the next,
+/// until the whole cluster is at the barrier and is released together.
+Status runCluster(const std::vector<uint3> &bids) {
+  const uint32_t n = g_ctx.bdim.x * g_ctx.bdim.y * g_ctx.bdim.z;
+  std::vector<size_t> order(bids.size());
+  std::iota(order.begin(), order.end(), 0);
+  if (g_run.opts.schedule == Schedule::kReverse) std::reverse(order.begin(), order.end());
+  for (size_t q = 0; q < bids.size(); ++q) initBlock(g_run.blocks[q], bids[q], q, n);
+  for (;;) {
+    if (g_run.opts.schedule == Schedule::kRandom) std::shuffle(order.begin(), order.end(), g_run.rng);
+    bool done = true;
+    for (size_t q : order) {
+      BlockRun &b = g_run.blocks[q];
+      if (b.nDone == static_cast<int>(n)) continue;
+      activate(b);
+      Status s = runRounds();
+      deactivate(b);
+      if (!s.ok()) return s;
+      done = done && b.nDone == static_cast<int>(n);
+    }
+    if (done) break;
+    DLC_RETURN_IF_ERROR(releaseCluster(), "");
+  }
+  for (BlockRun &b : g_run.blocks) {
+    g_ctx.bid = b.bid;
+    for (size_t i = 0; i < n; ++i) {
+      const unsigned char *c = g_stacks.bottom(b.firstStack + i);
+      for (size_t k = 0; k < kCanaryBytes; ++k)
+        if (c[k] != kCanary)
+          return DLC_MAKE_STATUS(StatusCode::kInternal,
+                                 prefix() + "thread " + dims(b.threads[i].tid) + " overflowed its " +
+                                     std::to_string(kStackBytes / 1024) + " KiB fiber stack");
+    }
+    long bad = firstPatternMismatch(b.dyn + g_run.dynBytes, kRedZoneBytes, kRedZonePattern);
+    if (bad >= 0)
+      return DLC_MAKE_STATUS(StatusCode::kInternal,
+                             prefix() + "write past the end of dynamic shared memory (" +
+                                 std::to_string(g_run.dynBytes) + " bytes) at byte offset " +
+                                 std::to_string(g_run.dynBytes + bad));
+  }
   return Status();
 }
 
@@ -393,6 +515,10 @@ Status validate(dim3 grid, dim3 block, size_t dyn, const LaunchOptions &opts) {
                " (at most 1024 threads, z <= 64)");
   if (!grid.x || !grid.y || !grid.z || grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535)
     return bad("invalid grid " + dims(uint3{grid.x, grid.y, grid.z}));
+  if (opts.clusterBlocks == 0 || opts.clusterBlocks > 16 || grid.x % opts.clusterBlocks)
+    return bad("invalid cluster of " + std::to_string(opts.clusterBlocks) + " blocks for grid " +
+               dims(uint3{grid.x, grid.y, grid.z}) +
+               " (1 to 16 blocks, dividing the grid's x)");
   if (dyn > opts.maxDynamicShared)
     return bad(std::to_string(dyn) + " bytes of dynamic shared memory exceed the limit of " +
                std::to_string(opts.maxDynamicShared));
@@ -406,7 +532,7 @@ Status validate(dim3 grid, dim3 block, size_t dyn, const LaunchOptions &opts) {
 extern "C" __attribute__((visibility("hidden"), used)) void dlc_sim_fiber_main(SimThread *t) {
   g_run.body(g_run.ctx);
   t->state = TState::kDone;
-  g_run.nDone++;
+  B().nDone++;
   park(t);
   __builtin_unreachable();
 }
@@ -437,7 +563,44 @@ LaunchStats lastLaunchStats() {
 
 namespace detail {
 
-unsigned char *dynamicShared() { return g_run.dyn; }
+unsigned char *dynamicShared() { return g_run.blk ? g_run.blk->dyn : nullptr; }
+
+void clusterArrive(Site site) {
+  SimThread *t = g_run.cur;
+  if (!t) return;
+  if (t->clusterArrived) fault(where(site) + " twice without a __cluster_barrier_wait between");
+  t->clusterArrived = true;
+}
+
+void clusterWait(Site site) {
+  SimThread *t = g_run.cur;
+  if (!t) return;
+  if (!t->clusterArrived) fault(where(site) + " without a __cluster_barrier_arrive before it");
+  t->clusterArrived = false;
+  t->state = TState::kCluster, t->site = site;
+  B().nCluster++;
+  park(t);
+}
+
+unsigned clusterRank() {
+  return g_run.blk ? static_cast<unsigned>(g_run.blk - g_run.blocks.data()) : 0;
+}
+
+void *mapSharedRank(Site site, const void *pointer, unsigned rank) {
+  if (!g_run.cur) return const_cast<void *>(pointer);
+  if (rank >= g_run.blocks.size())
+    fault(where(site) + " asks for block rank " + std::to_string(rank) + " of a cluster of " +
+          std::to_string(g_run.blocks.size()));
+  const unsigned char *p = static_cast<const unsigned char *>(pointer);
+  BlockRun &self = B(), &target = g_run.blocks[rank];
+  if (p >= self.dyn && p < self.dyn + g_run.dynBytes)
+    return target.dyn + (p - self.dyn);
+  const SharedRange &s = g_run.shared;
+  if (s.begin && p >= s.begin && p < s.end)
+    return &target == &self ? const_cast<unsigned char *>(p)
+                            : target.savedShared.data() + (p - s.begin);
+  fault(where(site) + " with an address that is not in the block's shared memory");
+}
 
 void syncthreads(Site site) { (void)syncthreadsReduce(site, 0, 0); }
 
@@ -445,11 +608,11 @@ int syncthreadsReduce(Site site, int kind, int predicate) {
   SimThread *t = g_run.cur;
   if (!t) return 0; // called outside a kernel: nothing to wait for
   t->state = TState::kBarrier, t->site = site, t->pred = predicate;
-  g_run.nBarrier++;
+  B().nBarrier++;
   park(t);
   // Read before any other thread can reach the next barrier and overwrite it.
-  if (kind == 0) return g_run.aggCount;
-  return kind == 1 ? g_run.aggCount == g_run.aggLive : g_run.aggCount > 0;
+  if (kind == 0) return B().aggCount;
+  return kind == 1 ? B().aggCount == B().aggLive : B().aggCount > 0;
 }
 
 uint64_t warpOp(Site site, WarpOp op, unsigned mask, uint64_t value, int b, int c) {
@@ -462,9 +625,9 @@ uint64_t warpOp(Site site, WarpOp op, unsigned mask, uint64_t value, int b, int 
   if (c < 0) fault(where(site) + ": width must be a power of two <= 32");
   t->state = TState::kWarp, t->site = site, t->op = op, t->mask = mask;
   t->in = value, t->b = b, t->c = c;
-  Warp &w = g_run.warps[warp];
+  Warp &w = B().warps[warp];
   w.arrived |= 1u << lane;
-  g_run.nWarp++;
+  B().nWarp++;
   g_run.stats.warpOps++;
   uint32_t need = mask & w.existing;
   if ((w.arrived & need) == need) completeWarpOp(warp, need, *t);
@@ -477,7 +640,7 @@ unsigned activeMask() {
   if (!t) return 1;
   uint32_t warp = t->linear / 32, m = 0;
   for (uint32_t l = 0; l < 32; ++l)
-    if (((g_run.warps[warp].existing >> l) & 1u) && g_run.threads[warp * 32 + l].state != TState::kDone)
+    if (((B().warps[warp].existing >> l) & 1u) && B().threads[warp * 32 + l].state != TState::kDone)
       m |= 1u << l;
   return m;
 }
@@ -504,37 +667,49 @@ Status launchRaw(const char *name, Body body, const void *ctx, dim3 grid, dim3 b
       g_lastStats = g_run.stats;
     }
   } inLaunch;
-  uint32_t n = block.x * block.y * block.z;
-  if (!g_stacks.reserve(n))
+  const uint32_t n = block.x * block.y * block.z, cluster = options.clusterBlocks;
+  if (!g_stacks.reserve(size_t(n) * cluster))
     return DLC_MAKE_STATUS(StatusCode::kUnavailable, kernel + ": cannot map fiber stacks");
   g_run.name = name ? name : "?";
   g_run.body = body, g_run.ctx = ctx, g_run.opts = options;
-  g_run.threads.assign(n, SimThread());
-  g_run.warps.assign((n + 31) / 32, Warp());
+  g_run.shared = staticShared;
   g_run.faulted = false, g_run.error = Status();
   g_run.stats = LaunchStats();
   g_run.rng.seed(options.seed);
-  // Dynamic shared memory, 128-byte aligned, followed by a red zone.
+  g_run.blocks.resize(cluster);
+  // Dynamic shared memory per block of a cluster, 128-byte aligned,
+  // followed by a red zone.
   g_run.dynBytes = dynamicShared;
-  g_run.dynStorage.resize(dynamicShared + kRedZoneBytes + 128);
-  uintptr_t raw = reinterpret_cast<uintptr_t>(g_run.dynStorage.data());
-  g_run.dyn = reinterpret_cast<unsigned char *>((raw + 127) & ~uintptr_t(127));
-  fillPattern(g_run.dyn + dynamicShared, kRedZoneBytes, kRedZonePattern);
+  for (BlockRun &b : g_run.blocks) {
+    b.dynStorage.resize(dynamicShared + kRedZoneBytes + 128);
+    uintptr_t raw = reinterpret_cast<uintptr_t>(b.dynStorage.data());
+    b.dyn = reinterpret_cast<unsigned char *>((raw + 127) & ~uintptr_t(127));
+    fillPattern(b.dyn + dynamicShared, kRedZoneBytes, kRedZonePattern);
+    if (cluster > 1 && staticShared.end > staticShared.begin)
+      b.savedShared.resize(staticShared.end - staticShared.begin);
+  }
   g_ctx.bdim = make_uint3(block.x, block.y, block.z);
   g_ctx.gdim = make_uint3(grid.x, grid.y, grid.z);
 
-  uint64_t count = uint64_t(grid.x) * grid.y * grid.z, a = 1, c = 0;
+  // Clusters (of |cluster| consecutive blocks along x) run one at a time,
+  // in the schedule's order.
+  uint64_t count = uint64_t(grid.x / cluster) * grid.y * grid.z, a = 1, c = 0;
   if (options.schedule == Schedule::kRandom && count > 1) {
     std::uniform_int_distribution<uint64_t> pick(1, count - 1);
     do a = pick(g_run.rng); while (std::gcd(a, count) != 1);
     c = pick(g_run.rng);
   }
+  const uint32_t clustersX = grid.x / cluster;
+  std::vector<uint3> bids(cluster);
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t k = blockAt(i, count, a, c);
-    uint3 b = make_uint3(k % grid.x, (k / grid.x) % grid.y, k / (uint64_t(grid.x) * grid.y));
-    Status s = runBlock(b, staticShared);
+    for (uint32_t q = 0; q < cluster; ++q)
+      bids[q] = make_uint3(uint32_t(k % clustersX) * cluster + q, (k / clustersX) % grid.y,
+                           uint32_t(k / (uint64_t(clustersX) * grid.y)));
+    Status s = runCluster(bids);
+    g_run.blk = nullptr;
     if (!s.ok()) return s;
-    g_run.stats.blocks++;
+    g_run.stats.blocks += cluster;
   }
   g_run.stats.threads = g_run.stats.blocks * n;
   if (options.checkRedZones) DLC_RETURN_IF_ERROR(checkRedZones(kernel.c_str()), "");

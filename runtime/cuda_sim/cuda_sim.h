@@ -5,7 +5,8 @@
 // compiles unchanged on the host and runs under the fiber scheduler of
 // cuda_sim.cc with CUDA block and warp semantics.
 //
-// Model: one block at a time; each CUDA thread is a fiber that runs until it
+// Model: one block at a time (one thread-block cluster at a time, its blocks
+// co-resident, when the launch has clusters); each CUDA thread is a fiber that runs until it
 // reaches a synchronisation point (__syncthreads, a warp op, exit). Nothing is
 // preempted, so atomics are plain read-modify-writes and races show up only as
 // schedule-dependent results (see LaunchOptions::schedule).
@@ -13,7 +14,7 @@
 // __shared__ is a function-local `static` placed in the section
 // "dlc_sim_shared": while blocks run one at a time a static IS per-block
 // storage, and the section lets the launcher poison all of it before each
-// block. GCC ignores the section on statics of templates and rejects mixing
+// block (and swap it when the blocks of a cluster take turns). GCC ignores the section on statics of templates and rejects mixing
 // inline/template and plain functions that both declare __shared__ in one
 // file ("section type conflict"): declare __shared__ in plain kernels (all
 // generated `extern "C" __global__` kernels are), or define
@@ -49,6 +50,12 @@
 #define __shared__ static __attribute__((aligned(16)))
 #else
 #define __shared__ static __attribute__((section("dlc_sim_shared"), aligned(16)))
+#endif
+// The architecture generated code may test for what the emulation offers
+// (it emulates sm_90's clusters); DLC_SIM_ARCH=sm_80 in the environment
+// makes the cuda-sim backend compile kernels as for an older GPU.
+#ifndef DLC_SIM_ARCH
+#define DLC_SIM_ARCH 900
 #endif
 #ifndef __launch_bounds__
 #define __launch_bounds__(...)
@@ -93,6 +100,15 @@ unsigned activeMask();
 /// Ends the launch with an error Status (a no-op outside kernels).
 void trap(Site site);
 unsigned long long clockTicks();
+// Thread-block clusters (sm_90): the blocks of a cluster run co-resident.
+// An arrival and its wait act as one barrier at the wait (kernels that do
+// work between the two still run, with less overlap than a GPU's).
+void clusterArrive(Site site);
+void clusterWait(Site site);
+unsigned clusterRank();
+/// The address of |pointer| (in this block's shared memory) in block
+/// |rank|'s, as distributed shared memory maps it.
+void *mapSharedRank(Site site, const void *pointer, unsigned rank);
 
 inline void syncwarp(Site site, unsigned mask = 0xffffffffu) {
   warpOp(site, WarpOp::kSync, mask, 0, 0, 0);
@@ -143,6 +159,15 @@ static constexpr int warpSize = 32;
 
 #define DLC_SIM_SITE(what) (::dlc::sim::detail::Site{__FILE__, __LINE__, what})
 #define __syncthreads() ::dlc::sim::detail::syncthreads(DLC_SIM_SITE("__syncthreads"))
+// The cluster's shape comes with the launch (LaunchOptions::clusterBlocks).
+#define __cluster_dims__(...)
+#define __cluster_barrier_arrive()                                             \
+  ::dlc::sim::detail::clusterArrive(DLC_SIM_SITE("__cluster_barrier_arrive"))
+#define __cluster_barrier_wait()                                               \
+  ::dlc::sim::detail::clusterWait(DLC_SIM_SITE("__cluster_barrier_wait"))
+#define __clusterRelativeBlockRank() (::dlc::sim::detail::clusterRank())
+#define __cluster_map_shared_rank(pointer, rank)                               \
+  ::dlc::sim::detail::mapSharedRank(DLC_SIM_SITE("__cluster_map_shared_rank"), (pointer), (rank))
 #define __syncthreads_count(p)                                                 \
   ::dlc::sim::detail::syncthreadsReduce(DLC_SIM_SITE("__syncthreads_count"), 0, (p) ? 1 : 0)
 #define __syncthreads_and(p)                                                   \

@@ -38,6 +38,9 @@ struct LaunchOptions {
   bool poisonShared = true;   // static + dynamic shared memory, per block
   bool checkRedZones = true;  // every live simMalloc buffer, after the launch
   size_t maxDynamicShared = 227 * 1024; // sm_90 opt-in maximum per block
+  /// Blocks per thread-block cluster, along x: the launch's shape, which the
+  /// GPU takes from the kernel's __cluster_dims__ (dividing gridDim.x).
+  uint32_t clusterBlocks = 1;
 };
 
 /// Counters of the most recent launch on any thread.

@@ -406,6 +406,48 @@ TEST(CudaSim, PackedLaunchAndInvalidConfigs) {
   EXPECT_EQ(s.code(), rt::StatusCode::kInvalidArgument);
 }
 
+// (k) The blocks of a cluster run co-resident: each reads what the others
+// wrote into its shared memory before the cluster barrier, in every order.
+TEST(CudaSim, ClusterBlocksShareMemoryAcrossBarriers) {
+  const int blocks = 8, steps = 5;
+  FloatBuf out(blocks * 128, "out");
+  for (Schedule schedule : {Schedule::kForward, Schedule::kReverse, Schedule::kRandom}) {
+    LaunchOptions o = defaultLaunchOptions();
+    o.schedule = schedule, o.clusterBlocks = 4;
+    Status s = launchWith(o, "cluster_ring", cluster_ring, dim3(blocks), dim3(64), 128 * sizeof(float),
+                          out.p(), steps);
+    ASSERT_TRUE(s.ok()) << s.toString();
+    for (int b = 0; b < blocks; ++b)
+      for (int t = 0; t < 64; ++t) {
+        // The row arrived from rank (rank - steps) mod 4 of the same cluster.
+        int from = b / 4 * 4 + ((b % 4) - steps % 4 + 4) % 4;
+        float origin = from * 100.0f + t;
+        ASSERT_EQ(out.p()[b * 128 + t], origin + steps) << scheduleName(schedule) << " block " << b;
+        ASSERT_EQ(out.p()[b * 128 + 64 + t], origin * float(1 << steps)) << scheduleName(schedule);
+      }
+    EXPECT_EQ(lastLaunchStats().blocks, uint64_t(blocks));
+  }
+  LaunchOptions o = defaultLaunchOptions();
+  o.clusterBlocks = 3; // does not divide the grid
+  Status s = launchWith(o, "cluster_ring", cluster_ring, dim3(blocks), dim3(64), 128 * sizeof(float),
+                        out.p(), steps);
+  EXPECT_EQ(s.code(), rt::StatusCode::kInvalidArgument) << s.toString();
+  o.clusterBlocks = 1; // rank 1 does not exist
+  s = launchWith(o, "cluster_ring", cluster_ring, dim3(blocks), dim3(64), 128 * sizeof(float), out.p(),
+                 steps);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("block rank 1"), std::string::npos) << s.toString();
+  o.clusterBlocks = 4;
+  s = launchWith(o, "cluster_exit", cluster_exit_bug, dim3(blocks), dim3(32), 0, out.p());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("exited while"), std::string::npos) << s.toString();
+  s = launchWith(o, "cluster_rank", cluster_rank_bug, dim3(4), dim3(32), 0, out.p());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("block rank 4"), std::string::npos) << s.toString();
+  // A cluster barrier in a launch without clusters waits for the block alone.
+  EXPECT_TRUE(launch("cluster_exit", cluster_exit_bug, dim3(1), dim3(32), 0, out.p()).ok());
+}
+
 // Costs reported in README.md (best of 3; the first launch of a block size
 // also pays for faulting in its fiber stacks).
 TEST(CudaSim, Timings) {

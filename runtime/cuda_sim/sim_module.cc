@@ -247,6 +247,7 @@ SimToolchain SimToolchain::fromEnvironment() {
     if (std::string found = findCudaIncludeDir(); !found.empty())
       t.cudaInclude = found;
   t.cacheDirectory = KernelCache::defaultDirectory();
+  t.arch = environment("DLC_SIM_ARCH", t.arch);
   return t;
 }
 
@@ -257,6 +258,10 @@ Status SimToolchain::check() const {
   if (!isFile(sourceRoot + "/runtime/cuda_sim/cuda_sim.h"))
     return unavailable("the CUDA emulation's headers are not at '" + sourceRoot +
                        "/runtime/cuda_sim' (set $DLC_CUDA_SIM_INCLUDE to the dlc source tree)");
+  if (arch.size() < 5 || arch.size() > 6 || arch.compare(0, 3, "sm_") != 0 ||
+      arch.find_first_not_of("0123456789", 3) != std::string::npos)
+    return DLC_MAKE_STATUS(StatusCode::kInvalidArgument,
+                           "DLC_SIM_ARCH='" + arch + "' is not an architecture such as sm_80 or sm_90");
   if (!isFile(cudaInclude + "/vector_types.h"))
     return unavailable("the CUDA headers (vector_types.h, cuda_fp16.h) are not at '" +
                        cudaInclude + "' (install the CUDA toolkit or set $CUDA_HOME)");
@@ -264,7 +269,7 @@ Status SimToolchain::check() const {
 }
 
 std::string SimToolchain::command(const std::string &source, const std::string &output) const {
-  return compiler + " " + kFlags + " -include " +
+  return compiler + " " + kFlags + " -DDLC_SIM_ARCH=" + arch.substr(3) + "0 -include " +
          quote(sourceRoot + "/runtime/cuda_sim/cuda_sim.h") + " -I" + quote(sourceRoot) + " -I" +
          quote(cudaInclude) + " -o " + quote(output) + " " + quote(source);
 }
@@ -338,6 +343,7 @@ Status SimModule::launch(size_t index, const LaunchConfig &config, void **args,
   if (!table || index >= size_t(table->count))
     return DLC_MAKE_STATUS(StatusCode::kInternal, "no emulated kernel " + std::to_string(index));
   dlc::sim::LaunchOptions options = launchOptions ? *launchOptions : dlc::sim::defaultLaunchOptions();
+  options.clusterBlocks = config.clusterBlocks;
   return table->launch(int(index), args, dim3(config.grid[0], config.grid[1], config.grid[2]),
                        dim3(config.block[0], config.block[1], config.block[2]),
                        config.sharedBytes, &options);

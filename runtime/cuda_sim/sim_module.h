@@ -70,6 +70,10 @@ struct SimToolchain {
   std::string sourceRoot;  // holds runtime/cuda_sim/cuda_sim.h
   std::string cudaInclude; // holds vector_types.h, cuda_fp16.h
   std::string cacheDirectory; // "" : a temporary directory, removed after loading
+  /// The GPU architecture kernels are compiled as for ("sm_90": they see
+  /// DLC_SIM_ARCH 900): $DLC_SIM_ARCH, so that code written for older GPUs
+  /// (no clusters) runs under the emulation too.
+  std::string arch = "sm_90";
   /// What the build baked in, with the environment's overrides.
   static SimToolchain fromEnvironment();
   /// kUnavailable naming what is missing (the compiler, a header).

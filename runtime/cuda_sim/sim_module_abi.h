@@ -16,7 +16,7 @@
 #include <cstddef>
 
 /// Bumped on any change to DlcSimModuleTable; it also enters the cache key.
-#define DLC_SIM_MODULE_ABI 1
+#define DLC_SIM_MODULE_ABI 2
 #define DLC_SIM_MODULE_SYMBOL "dlc_sim_module"
 
 struct DlcSimModuleTable {

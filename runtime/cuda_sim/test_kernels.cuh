@@ -293,3 +293,42 @@ extern "C" __global__ void wmma_gemm_tf32(const float *A, const float *B, float 
   }
   wmma::store_matrix_sync(C + (long long)blockIdx.y * 16 * N + blockIdx.x * 16, acc, N, wmma::mem_row_major);
 }
+
+// (k) Thread-block clusters (sm_90): each block passes its row to the next
+// rank of its cluster through distributed shared memory, |steps| times,
+// double-buffered, in static and in dynamic shared memory (2 x 64 floats).
+extern "C" __global__ void __cluster_dims__(4, 1, 1) cluster_ring(float *out, int steps) {
+  __shared__ float ring[2][64];
+  DLC_DYNAMIC_SHARED(float, twin);
+  const unsigned rank = __clusterRelativeBlockRank(), next = (rank + 1) % 4;
+  ring[0][threadIdx.x] = twin[threadIdx.x] = blockIdx.x * 100.0f + threadIdx.x;
+  __cluster_barrier_arrive();
+  __cluster_barrier_wait();
+  for (int s = 0; s < steps; ++s) {
+    const int now = s % 2, then = 1 - now;
+    float *ringNext = static_cast<float *>(__cluster_map_shared_rank(&ring[then][0], next));
+    float *twinNext = static_cast<float *>(__cluster_map_shared_rank(twin + then * 64, next));
+    ringNext[threadIdx.x] = ring[now][threadIdx.x] + 1.0f;
+    twinNext[threadIdx.x] = twin[now * 64 + threadIdx.x] * 2.0f;
+    __cluster_barrier_arrive();
+    __cluster_barrier_wait();
+  }
+  out[blockIdx.x * 128 + threadIdx.x] = ring[steps % 2][threadIdx.x];
+  out[blockIdx.x * 128 + 64 + threadIdx.x] = twin[(steps % 2) * 64 + threadIdx.x];
+}
+
+// (k') One thread of rank 2 leaves before the cluster barrier.
+extern "C" __global__ void __cluster_dims__(4, 1, 1) cluster_exit_bug(float *out) {
+  if (__clusterRelativeBlockRank() == 2 && threadIdx.x == 0) return;
+  __cluster_barrier_arrive();
+  __cluster_barrier_wait();
+  out[blockIdx.x * blockDim.x + threadIdx.x] = 1.0f;
+}
+
+// (k'') Maps a rank the cluster does not have.
+extern "C" __global__ void __cluster_dims__(4, 1, 1) cluster_rank_bug(float *out) {
+  __shared__ float cell[32];
+  float *other = static_cast<float *>(__cluster_map_shared_rank(cell, 4));
+  other[threadIdx.x] = 1.0f;
+  out[threadIdx.x] = 0.0f;
+}

@@ -95,3 +95,58 @@ func.func @weight_gradients(%x: tensor<3x5x2xf32>, %k: tensor<2x16xf32>, %r: ten
 // CHECK: if (m < 2ll) [[DK:out[0-9]]][m * 16ll + c] = v; else if (m < 6ll) [[DR:out[0-9]]][(m - 2ll) * 16ll + c] = v; else [[DB:out[0-9]]][c] = v;
 // CHECK-NOT: _dx(
 // CHECK-NOT: atomicAdd
+
+// -----
+
+// Tests that the forward recurrence of 128 rows spreads over thread-block
+// clusters on sm_90: 32 clusters of 8 blocks (4 rows each, 256 blocks for
+// 132 SMs), each block owning 16 of the 128 units, their 64 gate columns of
+// the recurrent kernel copied into its shared memory once; every step each
+// block stores its units' new h into all 8 blocks' shared memory (the
+// other buffer of two) and waits at one cluster barrier. Below sm_90 the
+// same grid runs a row per block, the cluster's first 4 blocks taking one
+// row each.
+// CHECK-LABEL: // lstm from
+// CHECK: // then: grid (256, 1, 1), block (256, 1, 1): the recurrence in clusters of 8 blocks; batch rows per cluster: 4, units per block: 16
+// CHECK-NEXT: #if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900) || (!defined(__CUDA_ARCH__) && DLC_SIM_ARCH >= 900)
+// CHECK-NEXT: __cluster_dims__(8, 1, 1) __launch_bounds__(256) [[ENTRY:k_lstm_[0-9a-f]+_recurrence]](
+// CHECK-NEXT: __shared__ float hs[2][512ll], cs[64ll], z[256ll];
+// CHECK-NEXT: __shared__ float ks[8192ll];
+// CHECK-NEXT: const long long q = __clusterRelativeBlockRank(), row0 = (long long)(blockIdx.x / 8) * 4;
+// CHECK: ks[e] = unit < 128ll ? (float)in2[u * 512ll + (j / 16ll) * 128ll + unit] : 0.0f;
+// CHECK: __cluster_barrier_arrive();
+// CHECK-NEXT: __cluster_barrier_wait();
+// CHECK-NEXT: for (long long t = 0; t < 3ll; ++t) {
+// CHECK: acc += h[r * 128ll + u] * ks[u * 64ll + j];
+// CHECK: __syncthreads();
+// CHECK: for (unsigned b = 0; b < 8; ++b)
+// CHECK-NEXT: static_cast<float *>(__cluster_map_shared_rank(&hs[(t + 1) % 2][0], b))[r * 128ll + unit] = hv;
+// CHECK: __cluster_barrier_arrive();
+// CHECK-NEXT: __cluster_barrier_wait();
+// CHECK-NEXT: }
+// CHECK: out0[(row0 + r) * 128ll + unit] = hs[3ll % 2][r * 128ll + unit];
+// CHECK: #else
+// CHECK-NEXT: __launch_bounds__(256) [[ENTRY]](
+// CHECK-NEXT: __shared__ float hs[128ll], cs[128ll], z[512ll];
+// CHECK: for (long long r = q; r < 4 && group + r < 128ll; r += 8) {
+// CHECK: #endif
+func.func @clustered_forward(%x: tensor<128x3x16xf32>, %k: tensor<16x512xf32>, %r: tensor<128x512xf32>, %b: tensor<512xf32>) -> tensor<128x128xf32> {
+  %h = dl.lstm %x, %k, %r, %b : (tensor<128x3x16xf32>, tensor<16x512xf32>, tensor<128x512xf32>, tensor<512xf32>) -> tensor<128x128xf32>
+  return %h : tensor<128x128xf32>
+}
+
+// -----
+
+// Tests that a cluster block whose slice of a 256-unit recurrent kernel
+// (256 x 128 columns) does not fit shared memory reads it from global
+// memory every step, and that 16 rows keep a row per cluster (2 rows would
+// leave 64 blocks for 132 SMs).
+// CHECK-LABEL: // lstm from
+// CHECK: // then: grid (128, 1, 1), block (256, 1, 1): the recurrence in clusters of 8 blocks; batch rows per cluster: 1, units per block: 32
+// CHECK-NOT: ks[
+// CHECK: acc += h[r * 256ll + u] * (unit < 256ll ? (float)in2[u * 1024ll + (j / 32ll) * 256ll + unit] : 0.0f);
+// CHECK: #endif
+func.func @kernel_too_wide_for_shared(%x: tensor<16x3x16xf32>, %k: tensor<16x1024xf32>, %r: tensor<256x1024xf32>) -> tensor<16x256xf32> {
+  %h = dl.lstm %x, %k, %r : (tensor<16x3x16xf32>, tensor<16x1024xf32>, tensor<256x1024xf32>) -> tensor<16x256xf32>
+  return %h : tensor<16x256xf32>
+}

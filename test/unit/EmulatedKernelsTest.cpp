@@ -78,6 +78,7 @@ struct Launch {
   std::string entry;
   dlc::sim::PackedKernel run;
   dim3 grid, block;
+  uint32_t clusterBlocks = 1;
 };
 
 /// |kernel|'s launches in order, each with its launcher from |table|, found
@@ -87,7 +88,7 @@ std::vector<Launch> launchesOf(const dlc::cuda::CudaKernel &kernel, const dlc::t
   auto dims = [](const std::array<int64_t, 3> &d) { return dim3(unsigned(d[0]), unsigned(d[1]), unsigned(d[2])); };
   std::vector<Launch> launches = {{kernel.name, nullptr, dims(kernel.grid), dims(kernel.block)}};
   for (const dlc::cuda::CudaStage &stage : kernel.then)
-    launches.push_back({stage.entry, nullptr, dims(stage.grid), dims(stage.block)});
+    launches.push_back({stage.entry, nullptr, dims(stage.grid), dims(stage.block), uint32_t(stage.clusterBlocks)});
   for (Launch &l : launches) {
     for (int k = 0; k < count; ++k)
       if (prefix + l.entry == table[k].name)
@@ -143,7 +144,9 @@ std::vector<std::vector<double>> runEmulated(func::FuncOp func,
     if (kernel->takesStep)
       args.push_back(&step);
     for (const Launch &l : launches) {
-      dlc::rt::Status status = dlc::sim::launchPacked(l.entry.c_str(), l.run, args.data(), l.grid, l.block, 0, options);
+      dlc::sim::LaunchOptions clustered = options;
+      clustered.clusterBlocks = l.clusterBlocks;
+      dlc::rt::Status status = dlc::sim::launchPacked(l.entry.c_str(), l.run, args.data(), l.grid, l.block, 0, clustered);
       EXPECT_TRUE(status.ok()) << status.toString();
     }
   }
@@ -388,7 +391,9 @@ std::vector<std::vector<double>> runGroup(dlc::dl::FusedOp group, const dlc::cud
   if (kernel.takesStep)
     argv.push_back(&step);
   for (const Launch &l : launches) {
-    dlc::rt::Status status = dlc::sim::launchPacked(l.entry.c_str(), l.run, argv.data(), l.grid, l.block, 0);
+    dlc::sim::LaunchOptions options = dlc::sim::defaultLaunchOptions();
+    options.clusterBlocks = l.clusterBlocks;
+    dlc::rt::Status status = dlc::sim::launchPacked(l.entry.c_str(), l.run, argv.data(), l.grid, l.block, 0, options);
     EXPECT_TRUE(status.ok()) << status.toString();
   }
   std::vector<std::vector<double>> results;

@@ -14,6 +14,7 @@ fuse = "--fuse" in sys.argv[3:]
 inputs = [a for a in sys.argv[3:] if a != "--fuse"]
 body, table, count, entries = "", "", 0, 0
 seen = set()
+ENTRY = r'extern "C" __global__ void (?:__cluster_dims__\([\d, ]+\) )?(?:__launch_bounds__\(\d+\) )?(\w+)\('
 for source in inputs:
     stem = os.path.basename(source).split(".")[0]
     passes = (["--dlc-fuse"] if fuse else []) + ["--dlc-select-kernels=targets=cuda", "--dlc-print-cuda"]
@@ -24,8 +25,7 @@ for source in inputs:
     for kernel in re.split(r"(?m)^(?=// [^\n]*\n// launch: )", cuda):
         if not kernel.strip():
             continue
-        name = re.search(r'extern "C" __global__ void (?:__launch_bounds__\(\d+\) )?(\w+)\(',
-                         kernel).group(1)
+        name = re.search(ENTRY, kernel).group(1)
         if (stem, name) in seen:  # equal names are equal kernels
             continue
         seen.add((stem, name))
@@ -33,7 +33,8 @@ for source in inputs:
         # kernel's later stages, named after it, get the prefix too).
         symbol = "%s__%s" % (stem, name)
         body += "namespace dlc_kernel_%d {\n%s}\n" % (count, kernel.replace(name, symbol))
-        for entry in re.findall(r'extern "C" __global__ void (?:__launch_bounds__\(\d+\) )?(\w+)\(', kernel):
+        # An entry defined per architecture (#if ... #else) is listed once.
+        for entry in dict.fromkeys(re.findall(ENTRY, kernel)):
             table += '  {"%s/%s", DLC_SIM_PACKED(dlc_kernel_%d::%s)},\n' % (
                 stem, entry, count, entry.replace(name, symbol))
             entries += 1

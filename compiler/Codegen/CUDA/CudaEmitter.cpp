@@ -354,8 +354,10 @@ constexpr CudaFamily kFamilies[] = {
      "a grid-stride loop over the elements, 256 threads; a block per image for random_contrast", "", 0.5,
      isAugmentGroup, emitAugment},
     {"recurrent", "one lstm or lstm_grad over the whole sequence",
-     "every step's input product at once (a tiled product over all rows and steps), then a block per batch row "
-     "(up to 8 rows per block when they fit and the blocks still cover 132 SMs), the time loop inside; lstm_grad "
+     "every step's input product at once (a tiled product over all rows and steps), then the time loop inside "
+     "one launch: on sm_90 a thread-block cluster of 8 blocks per few batch rows, each block a slice of the units "
+     "(h exchanged through distributed shared memory, one cluster barrier a step), before sm_90 a block per "
+     "batch row (up to 8 rows per block when they fit and the blocks still cover 132 SMs); lstm_grad "
      "then computes its weight gradients and dx as two more tiled products (no atomics)",
      "a step's arrays go to the kernel's scratch when they exceed shared memory",
      // One block's time loop per batch row: the rest of the GPU idles and
@@ -468,12 +470,18 @@ FailureOr<CudaKernel> emitKernel(dl::FusedOp group, Plan plan) {
   for (const std::string &entry : entries) {
     if (views.empty() || kernel.library)
       break;
+    // Every definition (an entry may have one per architecture).
     size_t signature = kernel.source.find(entry + "(");
-    size_t body = signature == std::string::npos ? signature : kernel.source.find(") {\n", signature);
-    if (body == std::string::npos)
+    if (signature == std::string::npos)
       return group.emitError("the CUDA kernel of group '") << group.getKernelName()
                                                           << "' has no body to open with its buffer views";
-    kernel.source.insert(body + 4, views);
+    for (; signature != std::string::npos; signature = kernel.source.find(entry + "(", signature + 1)) {
+      size_t body = kernel.source.find(") {\n", signature);
+      if (body == std::string::npos)
+        return group.emitError("the CUDA kernel of group '") << group.getKernelName()
+                                                            << "' has no body to open with its buffer views";
+      kernel.source.insert(body + 4, views);
+    }
   }
   // Caught here, the launch fails at compile time at the layer, not on the GPU.
   if (std::string error = launchLimitError(kernel); !error.empty())

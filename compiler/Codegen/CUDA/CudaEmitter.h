@@ -49,6 +49,9 @@ struct CudaStage {
   std::string entry;
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   int64_t sharedBytes = 0; // static, as CudaKernel's
+  /// Blocks per thread-block cluster along x (the source's __cluster_dims__
+  /// for sm_90 and later; the grid's x is a multiple).
+  int64_t clusterBlocks = 1;
   /// Its part of the kernel's counted flops and bytes, and the fraction of
   /// its unit's peak its code reaches (CudaKernel::efficiency), for the
   /// roofline.

@@ -45,6 +45,8 @@ constexpr int64_t kMaxRowsPerBlock = 8;
 // still cover the SMs of the largest GPUs dlc targets (H100/H200: 132): the
 // time loop is serial, so an idle SM is lost for the whole sequence.
 constexpr int64_t kSpreadBlocks = 132;
+// Blocks of a thread-block cluster: the most every sm_90 GPU launches.
+constexpr int64_t kClusterBlocks = 8;
 
 std::string str(int64_t v) { return std::to_string(v); }
 
@@ -165,6 +167,151 @@ std::string laterLaunchComment(const CudaStage &launch, const std::string &what)
          "), block (" + str(launch.block[0]) + ", 1, 1): " + what + "\n";
 }
 
+/// The forward recurrence spread over thread-block clusters (sm_90): a
+/// cluster of |blocks| blocks owns |rows| batch rows, each block a slice of
+/// the units (their four gates' columns, and those columns of the recurrent
+/// kernel in shared memory when they fit). Every step each block computes
+/// its gates for the cluster's rows, walks its units' cells and stores each
+/// new h into every block's shared memory (distributed shared memory); one
+/// cluster barrier a step, the h arrays double-buffered.
+struct ClusterPlan {
+  int64_t blocks, rows, unitsPerBlock;
+  bool kernelInShared;
+  int64_t clusters(const Lstm &l) const { return (l.n + rows - 1) / rows; }
+};
+
+/// Shared elements of a cluster block: h of the cluster's rows (twice), its
+/// units' cells and gates, and (|kernelInShared|) its recurrent-kernel slice.
+int64_t clusterSharedElements(const Lstm &l, int64_t rows, int64_t unitsPerBlock, bool kernelInShared) {
+  return 2 * rows * l.units + rows * unitsPerBlock + rows * 4 * unitsPerBlock +
+         (kernelInShared ? l.units * 4 * unitsPerBlock : 0);
+}
+
+/// The plan for |l|, or none when even one row's h does not fit shared
+/// memory (or the fallback's arrays do not: see clusterRecurrence).
+std::optional<ClusterPlan> clusterPlanOf(const ComputeType &t, const Lstm &l) {
+  const int64_t blocks = std::min<int64_t>(kClusterBlocks, l.units),
+                unitsPerBlock = (l.units + blocks - 1) / blocks;
+  auto fits = [&](int64_t rows, bool kernelInShared) {
+    return clusterSharedElements(l, rows, unitsPerBlock, kernelInShared) * t.bytes() <= kSharedLimit;
+  };
+  if (!fits(1, false) || forwardShared(t, l, 1) > kSharedLimit)
+    return std::nullopt;
+  int64_t rows = 1;
+  while (rows < kMaxRowsPerBlock && rows < l.n && ((l.n + 2 * rows - 1) / (2 * rows)) * blocks >= kSpreadBlocks &&
+         fits(2 * rows, false))
+    rows *= 2;
+  return ClusterPlan{blocks, rows, unitsPerBlock, fits(rows, true)};
+}
+
+/// Appends the recurrence's function to |s| and returns its launch. Below
+/// sm_90 (no clusters) the same grid runs the recurrence a row per block:
+/// block q of a cluster's group takes rows q, q + blocks, ... of the group
+/// alone, as the kernel without clusters does.
+CudaStage clusterRecurrence(const ComputeType &t, const Lstm &l, const ClusterPlan &p, const std::string &entry,
+                            double efficiency, const std::string &rk,
+                            const std::string &y, const std::string &params, std::string *s) {
+  const std::string T = t.name(), S = ll(l.steps), U = ll(l.units), G = ll(l.gates), R = str(p.rows),
+                    US = ll(p.unitsPerBlock), W = ll(4 * p.unitsPerBlock), C = str(p.blocks), zero = t.lit("0.0");
+  const int64_t products = l.n * l.steps;
+  CudaStage stage;
+  stage.entry = entry;
+  stage.grid = {p.clusters(l) * p.blocks, 1, 1};
+  stage.block = {kThreads, 1, 1};
+  stage.clusterBlocks = p.blocks;
+  stage.sharedBytes = clusterSharedElements(l, p.rows, p.unitsPerBlock, p.kernelInShared) * t.bytes();
+  stage.flops = 2 * products * l.units * l.gates + 10 * products * l.units;
+  // Each block reads its kernel slice once (from shared memory after), or
+  // every step; the input products and h are read and written once.
+  stage.bytes = ((p.kernelInShared ? p.clusters(l) : p.clusters(l) * l.steps) * l.units * l.gates +
+                 products * (l.gates + l.units)) * t.bytes();
+  // With its kernel slice in shared memory a step's product reads shared
+  // memory only (two loads an FMA, h's a broadcast) where a block per row
+  // reads the whole recurrent kernel from L2 every step: an estimate until a
+  // GPU measures it.
+  stage.efficiency = p.kernelInShared ? 1.5 * efficiency : efficiency;
+  // The gate column of local column j (gate j / US of unit q * US + j % US).
+  const std::string unitOf = "q * " + US + " + j % " + US, columnOf = "(j / " + US + ") * " + U + " + unit";
+  const std::string activated = "j / " + US + " == 2 ? " + tanhOf(t, "acc") + " : " + sigmoidOf(t, "acc");
+  std::string &o = *s;
+  o += laterLaunchComment(stage, "the recurrence in clusters of " + C + " blocks; batch rows per cluster: " +
+                                     R + ", units per block: " + str(p.unitsPerBlock));
+  o += "#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900) || (!defined(__CUDA_ARCH__) && DLC_SIM_ARCH >= 900)\n";
+  o += "extern \"C\" __global__ void __cluster_dims__(" + C + ", 1, 1) __launch_bounds__(256) " + entry + "(" +
+       params + ") {\n";
+  o += "  __shared__ " + T + " hs[2][" + ll(p.rows * l.units) + "], cs[" + ll(p.rows * p.unitsPerBlock) + "], z[" +
+       ll(p.rows * 4 * p.unitsPerBlock) + "];\n";
+  if (p.kernelInShared)
+    o += "  __shared__ " + T + " ks[" + ll(l.units * 4 * p.unitsPerBlock) + "];\n";
+  o += "  const long long q = __clusterRelativeBlockRank(), row0 = (long long)(blockIdx.x / " + C + ") * " + R +
+       ";\n";
+  if (p.kernelInShared)
+    o += "  for (long long e = threadIdx.x; e < " + ll(l.units * 4 * p.unitsPerBlock) + "; e += 256) {\n"
+         "    const long long u = e / " + W + ", j = e % " + W + ", unit = " + unitOf + ";\n"
+         "    ks[e] = unit < " + U + " ? (" + T + ")" + rk + "[u * " + G + " + " + columnOf + "] : " + zero + ";\n  }\n";
+  o += "  for (long long e = threadIdx.x; e < " + ll(p.rows * l.units) + "; e += 256)\n    hs[0][e] = " + zero + ";\n";
+  o += "  for (long long e = threadIdx.x; e < " + ll(p.rows * p.unitsPerBlock) + "; e += 256)\n    cs[e] = " + zero +
+       ";\n";
+  o += "  // Every block of the cluster has started (and zeroed its h) before any\n"
+       "  // stores into another's shared memory.\n"
+       "  __cluster_barrier_arrive();\n  __cluster_barrier_wait();\n";
+  const std::string weight = p.kernelInShared ? "ks[u * " + W + " + j]"
+                                              : "(unit < " + U + " ? (" + T + ")" + rk + "[u * " + G + " + " + columnOf + "] : " + zero + ")";
+  o += "  for (long long t = 0; t < " + S + "; ++t) {\n"
+       "    const " + T + " *const h = hs[t % 2];\n"
+       "    for (long long e = threadIdx.x; e < " + ll(p.rows * 4 * p.unitsPerBlock) + "; e += 256) {\n"
+       "      const long long r = e / " + W + ", j = e % " + W + ", unit = " + unitOf + ";\n"
+       "      " + T + " acc = row0 + r < " + ll(l.n) + " && unit < " + U + " ? scratch[((row0 + r) * " + S + " + t) * " +
+       G + " + " + columnOf + "] : " + zero + ";\n"
+       "      for (long long u = 0; u < " + U + "; ++u)\n        acc += h[r * " + U + " + u] * " + weight + ";\n"
+       "      z[e] = " + activated + ";\n    }\n    __syncthreads();\n";
+  o += "    for (long long e = threadIdx.x; e < " + ll(p.rows * p.unitsPerBlock) + "; e += 256) {\n"
+       "      const long long r = e / " + US + ", j = e % " + US + ", unit = " + unitOf + ";\n"
+       "      if (unit >= " + U + ")\n        continue;\n"
+       "      const " + T + " *a = z + r * " + W + ";\n"
+       "      const " + T + " c = a[" + US + " + j] * cs[e] + a[j] * a[" + ll(2 * p.unitsPerBlock) + " + j];\n"
+       "      cs[e] = c;\n"
+       "      const " + T + " hv = a[" + ll(3 * p.unitsPerBlock) + " + j] * " + tanhOf(t, "c") + ";\n"
+       "      for (unsigned b = 0; b < " + C + "; ++b)\n"
+       "        static_cast<" + T + " *>(__cluster_map_shared_rank(&hs[(t + 1) % 2][0], b))[r * " + U +
+       " + unit] = hv;\n";
+  if (l.sequences)
+    o += "      if (row0 + r < " + ll(l.n) + ")\n        " + y + "[((row0 + r) * " + S + " + t) * " + U +
+         " + unit] = hv;\n";
+  o += "    }\n    // Every block's new h has arrived (and no block still reads the old).\n"
+       "    __cluster_barrier_arrive();\n    __cluster_barrier_wait();\n  }\n";
+  if (!l.sequences)
+    o += "  for (long long e = threadIdx.x; e < " + ll(p.rows * p.unitsPerBlock) + "; e += 256) {\n"
+         "    const long long r = e / " + US + ", unit = q * " + US + " + e % " + US + ";\n"
+         "    if (row0 + r < " + ll(l.n) + " && unit < " + U + ")\n"
+         "      " + y + "[(row0 + r) * " + U + " + unit] = hs[" + S + " % 2][r * " + U + " + unit];\n  }\n";
+  o += "}\n#else\n";
+  // The fallback: a row per block at a time, as the kernel without clusters.
+  o += "extern \"C\" __global__ void __launch_bounds__(256) " + entry + "(" + params + ") {\n";
+  o += "  __shared__ " + T + " hs[" + U + "], cs[" + U + "], z[" + G + "];\n";
+  o += "  const long long q = blockIdx.x % " + C + ", group = (long long)(blockIdx.x / " + C + ") * " + R + ";\n";
+  o += "  for (long long r = q; r < " + R + " && group + r < " + ll(l.n) + "; r += " + C + ") {\n"
+       "    const long long row = group + r;\n"
+       "    for (long long u = threadIdx.x; u < " + U + "; u += 256)\n      hs[u] = cs[u] = " + zero + ";\n"
+       "    __syncthreads();\n"
+       "    for (long long t = 0; t < " + S + "; ++t) {\n"
+       "      for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n"
+       "        " + T + " acc = scratch[(row * " + S + " + t) * " + G + " + g];\n"
+       "        for (long long u = 0; u < " + U + "; ++u)\n          acc += hs[u] * (" + T + ")" + rk + "[u * " + G + " + g];\n"
+       "        z[g] = g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + " ? " + tanhOf(t, "acc") + " : " +
+       sigmoidOf(t, "acc") + ";\n      }\n      __syncthreads();\n"
+       "      for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n"
+       "        const " + T + " c = z[" + U + " + u] * cs[u] + z[u] * z[" + ll(2 * l.units) + " + u];\n"
+       "        cs[u] = c;\n        hs[u] = z[" + ll(3 * l.units) + " + u] * " + tanhOf(t, "c") + ";\n";
+  if (l.sequences)
+    o += "        " + y + "[(row * " + S + " + t) * " + U + " + u] = hs[u];\n";
+  o += "      }\n      __syncthreads();\n    }\n";
+  if (!l.sequences)
+    o += "    for (long long u = threadIdx.x; u < " + U + "; u += 256)\n      " + y + "[row * " + U + " + u] = hs[u];\n";
+  o += "    __syncthreads();\n  }\n}\n#endif\n";
+  return stage;
+}
+
 } // namespace
 
 bool isRecurrentGroup(dl::FusedOp group) {
@@ -221,6 +368,15 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   };
 
   if (auto forward = dyn_cast<dl::LSTMOp>(op)) {
+    if (std::optional<ClusterPlan> plan = clusterPlanOf(t, l)) {
+      kernel.scratchBytes = products * l.gates * t.bytes();
+      s = inputProduct("scratch[m * " + G + " + c]", "");
+      CudaStage recurrence = clusterRecurrence(t, l, *plan, kernel.name + "_recurrence", recurrenceEfficiency, rk,
+                                               outOf(forward.getResult()), params, &s);
+      kernel.then.push_back(recurrence);
+      kernel.source = std::move(s);
+      return success();
+    }
     const std::string activated = "g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + " ? " +
                                   tanhOf(t, "acc[r]") + " : " + sigmoidOf(t, "acc[r]");
     bool shared = forwardShared(t, l, 1) <= kSharedLimit;
