@@ -51,6 +51,16 @@ struct SimThread {
   uint64_t in = 0, out = 0;
   int pred = 0;         // __syncthreads_count/and/or
   bool clusterArrived = false; // between __cluster_barrier_arrive and _wait
+  /// cp.async copies not yet written: those of committed batches (oldest
+  /// first), then those issued since the last commit.
+  struct Copy {
+    unsigned char *shared;
+    unsigned char bytes[16];
+    uint8_t size;
+    uint32_t batch; // committed batches before it
+  };
+  std::vector<Copy> copies;
+  uint32_t committed = 0;
 };
 
 struct Warp {
@@ -580,6 +590,59 @@ void clusterWait(Site site) {
   t->state = TState::kCluster, t->site = site;
   B().nCluster++;
   park(t);
+}
+
+bool inShared(const unsigned char *p, size_t bytes) {
+  const SharedRange &s = g_run.shared;
+  if (s.begin && p >= s.begin && p + bytes <= s.end) return true;
+  for (const BlockRun &b : g_run.blocks)
+    if (p >= b.dyn && p + bytes <= b.dyn + g_run.dynBytes) return true;
+  return false;
+}
+
+void pipelineCopy(Site site, void *shared, const void *global, size_t bytes, size_t zeroFill) {
+  SimThread *t = g_run.cur;
+  unsigned char *dst = static_cast<unsigned char *>(shared);
+  if (!t) {
+    size_t copied = bytes - std::min(bytes, zeroFill);
+    std::memcpy(dst, global, copied);
+    std::memset(dst + copied, 0, bytes - copied);
+    return;
+  }
+  if (bytes != 4 && bytes != 8 && bytes != 16)
+    fault(where(site) + " copies " + std::to_string(bytes) + " bytes (4, 8 or 16)");
+  if (zeroFill > bytes)
+    fault(where(site) + " zero-fills " + std::to_string(zeroFill) + " of " + std::to_string(bytes) + " bytes");
+  if (reinterpret_cast<uintptr_t>(dst) % bytes || reinterpret_cast<uintptr_t>(global) % bytes)
+    fault(where(site) + " with an address not aligned to its " + std::to_string(bytes) + " bytes");
+  if (!inShared(dst, bytes))
+    fault(where(site) + " into an address that is not the block's shared memory");
+  SimThread::Copy c{dst, {}, static_cast<uint8_t>(bytes), ~0u};
+  std::memcpy(c.bytes, global, bytes - zeroFill);
+  t->copies.push_back(c);
+}
+
+void pipelineCommit() {
+  SimThread *t = g_run.cur;
+  if (!t) return;
+  for (SimThread::Copy &c : t->copies)
+    if (c.batch == ~0u) c.batch = t->committed;
+  t->committed++;
+}
+
+void pipelineWaitPrior(Site site, size_t prior) {
+  SimThread *t = g_run.cur;
+  if (!t) return;
+  if (prior > 8) fault(where(site) + " waits for all but " + std::to_string(prior) + " batches (at most 8)");
+  // Batches older than the |prior| most recent committed ones are done.
+  size_t kept = 0;
+  for (SimThread::Copy &c : t->copies) {
+    if (c.batch != ~0u && c.batch + prior < t->committed)
+      std::memcpy(c.shared, c.bytes, c.size);
+    else
+      t->copies[kept++] = c;
+  }
+  t->copies.resize(kept);
 }
 
 unsigned clusterRank() {

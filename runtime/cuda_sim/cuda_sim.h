@@ -109,10 +109,22 @@ unsigned clusterRank();
 /// The address of |pointer| (in this block's shared memory) in block
 /// |rank|'s, as distributed shared memory maps it.
 void *mapSharedRank(Site site, const void *pointer, unsigned rank);
+// cp.async (cuda_pipeline_primitives.h): a copy reads global memory when
+// issued and writes shared memory only when a wait retires its batch, so a
+// read of the tile before its wait sees the old (or poisoned) contents.
+void pipelineCopy(Site site, void *shared, const void *global, size_t bytes, size_t zeroFill);
+void pipelineCommit();
+void pipelineWaitPrior(Site site, size_t prior);
 
 inline void syncwarp(Site site, unsigned mask = 0xffffffffu) {
   warpOp(site, WarpOp::kSync, mask, 0, 0, 0);
 }
+struct PipelineCopyAt {
+  Site site;
+  void operator()(void *shared, const void *global, size_t bytes, size_t zeroFill = 0) const {
+    pipelineCopy(site, shared, global, bytes, zeroFill);
+  }
+};
 struct SyncwarpAt {
   Site site;
   void operator()(unsigned mask = 0xffffffffu) const { syncwarp(site, mask); }
@@ -166,6 +178,11 @@ static constexpr int warpSize = 32;
 #define __cluster_barrier_wait()                                               \
   ::dlc::sim::detail::clusterWait(DLC_SIM_SITE("__cluster_barrier_wait"))
 #define __clusterRelativeBlockRank() (::dlc::sim::detail::clusterRank())
+#define __pipeline_memcpy_async(...)                                           \
+  ::dlc::sim::detail::PipelineCopyAt{DLC_SIM_SITE("__pipeline_memcpy_async")}(__VA_ARGS__)
+#define __pipeline_commit() ::dlc::sim::detail::pipelineCommit()
+#define __pipeline_wait_prior(prior)                                           \
+  ::dlc::sim::detail::pipelineWaitPrior(DLC_SIM_SITE("__pipeline_wait_prior"), (prior))
 #define __cluster_map_shared_rank(pointer, rank)                               \
   ::dlc::sim::detail::mapSharedRank(DLC_SIM_SITE("__cluster_map_shared_rank"), (pointer), (rank))
 #define __syncthreads_count(p)                                                 \

@@ -448,6 +448,32 @@ TEST(CudaSim, ClusterBlocksShareMemoryAcrossBarriers) {
   EXPECT_TRUE(launch("cluster_exit", cluster_exit_bug, dim3(1), dim3(32), 0, out.p()).ok());
 }
 
+// (l) cp.async writes shared memory when its batch is waited for: before,
+// the tile still holds poison; zero-fill and the batch order are exact.
+TEST(CudaSim, PipelineCopiesLandAtTheirWait) {
+  std::vector<__half> host(128);
+  for (int i = 0; i < 128; ++i) host[i] = __float2half(float(i % 50) - 20.0f);
+  SimBuffer in(128 * sizeof(__half), "in");
+  std::memcpy(in.data(), host.data(), 128 * sizeof(__half));
+  FloatBuf out(128, "out");
+  const int n = 40;
+  Status s = launch("pipeline_tiles", pipeline_tiles, dim3(1), dim3(64), 0, in.as<__half>(), out.p(), n, 0);
+  ASSERT_TRUE(s.ok()) << s.toString();
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_EQ(out.p()[i], i < n ? __half2float(host[i]) : 0.0f) << i;
+    EXPECT_EQ(out.p()[64 + i], __half2float(host[64 + i])) << i;
+  }
+  s = launch("pipeline_tiles", pipeline_tiles, dim3(1), dim3(64), 0, in.as<__half>(), out.p(), n, 1);
+  ASSERT_TRUE(s.ok()) << s.toString();
+  EXPECT_TRUE(std::isnan(out.p()[0])) << "read before its wait: " << out.p()[0];
+  EXPECT_EQ(out.p()[64], __half2float(host[64]));
+  SimBuffer global(64 * sizeof(__half), "global");
+  s = launch("pipeline_to_global", pipeline_to_global_bug, dim3(1), dim3(8), 0, in.as<__half>(),
+             global.as<__half>());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("not the block's shared memory"), std::string::npos) << s.toString();
+}
+
 // Costs reported in README.md (best of 3; the first launch of a block size
 // also pays for faulting in its fiber stacks).
 TEST(CudaSim, Timings) {

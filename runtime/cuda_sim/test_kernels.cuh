@@ -10,6 +10,7 @@
 #include <cuda_fp16.h>
 #if defined(__CUDACC__)
 #include <mma.h> // the emulation brings its own nvcuda::wmma (cuda_sim_wmma.h)
+#include <cuda_pipeline_primitives.h> // and its own cp.async (cuda_sim.h)
 #endif
 #include "runtime/cuda_sim/dynamic_shared.h"
 
@@ -331,4 +332,34 @@ extern "C" __global__ void __cluster_dims__(4, 1, 1) cluster_rank_bug(float *out
   float *other = static_cast<float *>(__cluster_map_shared_rank(cell, 4));
   other[threadIdx.x] = 1.0f;
   out[threadIdx.x] = 0.0f;
+}
+
+// (l) cp.async: two batches of 16-byte copies of 64 halfs each, the first
+// zero-filled from element |n| on; the first read after waiting for all but
+// the latest batch, the second after waiting for all. With |early| the first
+// tile is read before any wait (a bug: it still holds poison).
+extern "C" __global__ void pipeline_tiles(const __half *in, float *out, int n, int early) {
+  __shared__ __align__(16) __half tile[2][64];
+  if (threadIdx.x < 8) {
+    const bool inside = threadIdx.x * 8 < n;
+    __pipeline_memcpy_async(&tile[0][threadIdx.x * 8], in + (inside ? threadIdx.x * 8 : 0), 16, inside ? 0 : 16);
+  }
+  __pipeline_commit();
+  if (threadIdx.x < 8)
+    __pipeline_memcpy_async(&tile[1][threadIdx.x * 8], in + 64 + threadIdx.x * 8, 16);
+  __pipeline_commit();
+  if (!early)
+    __pipeline_wait_prior(1);
+  __syncthreads();
+  out[threadIdx.x] = __half2float(tile[0][threadIdx.x]);
+  __pipeline_wait_prior(0);
+  __syncthreads();
+  out[64 + threadIdx.x] = __half2float(tile[1][threadIdx.x]);
+}
+
+// (l') A copy into global memory instead of shared.
+extern "C" __global__ void pipeline_to_global_bug(const __half *in, __half *out) {
+  __pipeline_memcpy_async(out + threadIdx.x * 8, in + threadIdx.x * 8, 16);
+  __pipeline_commit();
+  __pipeline_wait_prior(0);
 }

@@ -84,16 +84,29 @@ func.func @dense_tall_tiles(%x: tensor<33792x16xf32>, %k: tensor<16x64xf32>) -> 
 // warps owns a 64x32 part (128x128: 4x2 fragments) or a 32x32 one (128x64:
 // 2x2), every A fragment it loads serving all its columns; it stores one
 // fragment at a time to its own 16x16 of Cw and its lanes run the epilogue
-// there (no 128x128 staging in shared memory).
+// there (no 128x128 staging in shared memory; Cw reuses the operands'
+// storage). TF32 operands are rounded on their way through registers.
 // CHECK-LABEL: // dense from
-// CHECK: // launch: grid (288, 1, 1), block (256, 1, 1), shared 28928 bytes
-// CHECK: __shared__ __align__(32) float As[128][16 + 4];
-// CHECK-NEXT: __shared__ __align__(32) float Bs[16][128 + 4];
-// CHECK-NEXT: __shared__ __align__(32) float Cw[8][16][16 + 4];
+// CHECK: // launch: grid (288, 1, 1), block (256, 1, 1), shared 37376 bytes
+// CHECK: __shared__ __align__(32) unsigned char tensorCoreTiles[37376];
+// CHECK-NEXT: float (&As)[2][128][16 + 4] = *reinterpret_cast<float (*)[2][128][16 + 4]>(tensorCoreTiles);
+// CHECK-NEXT: float (&Bs)[2][16][128 + 4] = *reinterpret_cast<float (*)[2][16][128 + 4]>(tensorCoreTiles + 20480);
+// CHECK-NEXT: float (&Cw)[8][16][16 + 4] = *reinterpret_cast<float (*)[8][16][16 + 4]>(tensorCoreTiles);
 // CHECK: nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 8, float> cf[4][2];
 // CHECK: const int partRow = warp / 4 * 64, partColumn = warp % 4 * 32;
-// CHECK: nvcuda::wmma::load_matrix_sync(a[i], &As[partRow + 16 * i][kk], 20);
+// CHECK: float ra[8];
+// CHECK-NEXT: float rb[8];
+// CHECK-NOT: __pipeline_memcpy_async
+// CHECK: ra[i] = nvcuda::wmma::__float_to_tf32(m < rowEnd && k < kEnd ? in0[m * 16ll + k] : 0.0f);
+// CHECK: for (long long k0 = kBegin; k0 < kEnd; k0 += 16, buf ^= 1) {
+// CHECK: ra[i] = nvcuda::wmma::__float_to_tf32(
+// CHECK: nvcuda::wmma::load_matrix_sync(a[i], &As[buf][partRow + 16 * i][kk], 20);
 // CHECK: nvcuda::wmma::mma_sync(cf[i][j], a[i], b[j], cf[i][j]);
+// CHECK: if (more) {
+// CHECK-NEXT: for (int i = 0; i < 8; ++i)
+// CHECK-NEXT: As[buf ^ 1][(threadIdx.x + 256 * i) / 16][(threadIdx.x + 256 * i) % 16] = ra[i];
+// CHECK: __syncthreads();
+// CHECK-NEXT: }
 // CHECK: nvcuda::wmma::store_matrix_sync(&Cw[warp][0][0], cf[i][j], 20, nvcuda::wmma::mem_row_major);
 // CHECK-NEXT: __syncwarp();
 // CHECK: const long long m = rowBase + partRow + 16 * i + e / 16, n = colBase + partColumn + 16 * j + e % 16;
@@ -105,11 +118,27 @@ func.func @dense_tf32_large_tiles(%x: tensor<4096x16xf32>, %k: tensor<16x1152xf3
 
 // -----
 
+// Tests that 16-bit operands read as stored reach shared memory by
+// cp.async: 16-byte chunks, zero-filled outside the product, the next
+// k-step's tile copied into the other buffer while this one multiplies.
 // CHECK-LABEL: // dense from
-// CHECK: // launch: grid (264, 1, 1), block (256, 1, 1), shared 18688 bytes
-// CHECK: __shared__ __align__(32) __nv_bfloat16 As[128][16 + 8];
+// CHECK: // launch: grid (264, 1, 1), block (256, 1, 1), shared 16896 bytes
+// CHECK: __nv_bfloat16 (&As)[2][128][16 + 8] = *reinterpret_cast<__nv_bfloat16 (*)[2][128][16 + 8]>(tensorCoreTiles);
 // CHECK: cf[2][2];
 // CHECK: const int partRow = warp / 2 * 32, partColumn = warp % 2 * 32;
+// CHECK-NOT: ra[
+// CHECK: __pipeline_memcpy_async(&As[0][r][kk], in0_raw + (inside ? m * 16ll + k : 0), 16, inside ? 0 : 16);
+// CHECK: __pipeline_memcpy_async(&Bs[0][kb][cc], in1_raw + (inside ? k * 64ll + n : 0), 16, inside ? 0 : 16);
+// CHECK: __pipeline_commit();
+// CHECK-NEXT: __pipeline_wait_prior(0);
+// CHECK: if (more) {
+// CHECK: __pipeline_memcpy_async(&As[buf ^ 1][r][kk]
+// CHECK: __pipeline_commit();
+// CHECK: load_matrix_sync(a[i], &As[buf][partRow + 16 * i][kk], 24);
+// CHECK: if (more) {
+// CHECK-NEXT: __pipeline_wait_prior(0);
+// CHECK-NEXT: }
+// CHECK-NEXT: __syncthreads();
 func.func @dense_bf16_tall_tiles(%x: tensor<33792x16xbf16>, %k: tensor<16x64xbf16>) -> tensor<33792x64xbf16> {
   %d = dl.dense %x, %k : (tensor<33792x16xbf16>, tensor<16x64xbf16>) -> tensor<33792x64xbf16>
   return %d : tensor<33792x64xbf16>

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
 #include "compiler/Codegen/CUDA/GemmTiles.h"
+#include "mlir/IR/TypeUtilities.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -134,14 +135,20 @@ FailureOr<Gemm> gemmOf(const ComputeType &t, Operation *op, const std::string &a
     int64_t rows = 1;
     for (size_t i = 0; i + 1 < x.size(); ++i)
       rows *= x[i];
+    // plainA/plainB name the operand ("A", "B") until emitGemm knows its
+    // buffer holds it as stored.
     if (isa<dl::DenseOp>(op)) { // y[M,N] = x[M,K] w[K,N]
       g = {rows, w[1], w[0], a + "[m * " + ll(w[0]) + " + k]", b + "[k * " + ll(w[1]) + " + n]", ""};
+      g.plainA = PlainOperand{"A", w[0]};
+      g.plainB = PlainOperand{"B", w[1]};
     } else if (isa<dl::DenseGradInputOp>(op)) { // dx[M,Kin] = dy[M,N] w[Kin,N]^T
       g = {rows, w[0], w[1], a + "[m * " + ll(w[1]) + " + k]", b + "[n * " + ll(w[1]) + " + k]", ""};
+      g.plainA = PlainOperand{"A", w[1]};
     } else { // dw[Kin,N] = x[B,Kin]^T dy[B,N]
       auto dy = shape(op->getOperand(1));
       g = {x.back(), dy.back(), rows, a + "[k * " + ll(x.back()) + " + m]",
            b + "[k * " + ll(dy.back()) + " + n]", ""};
+      g.plainB = PlainOperand{"B", dy.back()};
     }
     return g;
   }
@@ -150,6 +157,7 @@ FailureOr<Gemm> gemmOf(const ComputeType &t, Operation *op, const std::string &a
     g.m = c.n * c.oh * c.ow, g.n = c.f, g.k = c.kh * c.kw * c.c;
     g.loadA = "dlc_conv_a(" + a + ", m, k)";
     g.loadB = b + "[k * " + ll(c.f) + " + n]";
+    g.plainB = PlainOperand{"B", c.f};
     g.prologue = tapReader(t, "dlc_conv_a", c, plainPosition(c, "m"), "k");
     return g;
   }
@@ -158,6 +166,7 @@ FailureOr<Gemm> gemmOf(const ComputeType &t, Operation *op, const std::string &a
     g.m = c.kh * c.kw * c.c, g.n = c.f, g.k = c.n * c.oh * c.ow;
     g.loadA = "dlc_conv_dk_a(" + a + ", m, k)";
     g.loadB = b + "[k * " + ll(c.f) + " + n]";
+    g.plainB = PlainOperand{"B", c.f};
     g.prologue = tapReader(t, "dlc_conv_dk_a", c, plainPosition(c, "k"), "m");
     return g;
   }
@@ -280,6 +289,21 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   FailureOr<Gemm> g = gemmOf(t, anchor, argName(anchor->getOperand(0)), argName(anchor->getOperand(1)));
   if (failed(g))
     return group.emitError("not a matrix-product group");
+  // An operand read straight from an input buffer that holds its own 16-bit
+  // type may be copied as stored (the tensor cores' cp.async).
+  auto asStored = [&](std::optional<PlainOperand> &plain) {
+    if (!plain)
+      return;
+    Value v = plain->pointer == "A" ? anchor->getOperand(0) : anchor->getOperand(1);
+    auto arg = dyn_cast<BlockArgument>(v);
+    Type value = getElementTypeOrSelf(v.getType());
+    if (!arg || !isSixteenBit(value) || getElementTypeOrSelf(inputStorage(group, arg.getArgNumber())) != value)
+      plain.reset();
+    else
+      plain->pointer = inputName(v) + "_raw";
+  };
+  asStored(g->plainA);
+  asStored(g->plainB);
   bool hasBias = (isa<dl::DenseOp, dl::Conv2DOp>(anchor)) && anchor->getNumOperands() == 3;
   auto resultIndex = [&](Value v) { return cuda::resultIndex(group, v); };
   auto outOf = [&](Value v) { return resultName(group, v); };
@@ -457,14 +481,16 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   kernel.sharedBytes = ((columnSum.empty() ? 0 : table ? 16 * (tl.columns + 1) + 1 : tl.columns) +
                         (pool ? kTile * (kTile + 1) : 0) + (softmax ? 2 * kTile + 1 : 0)) * t.bytes() +
                        (!tensorCores ? 2 * kStep * (tl.rows + 4 + tl.columns + 4) * t.bytes() // two buffers of As, Bs
-                                     : (tl.rows * (kStep + tensorCores->pad) + kStep * (tl.columns + tensorCores->pad)) *
-                                               tensorCores->storageBytes +
-                                           (warpEpilogue ? 8 * 16 * (16 + 4) : kTile * (kTile + 4)) * 4);
-  auto loop = [&] { return !tensorCores ? mainLoop(t, *g, tl) : tensorCoreLoop(t, *g, *tensorCores); };
+                                     : tensorCoreSharedBytes(*tensorCores, tl, warpEpilogue));
+  auto loop = [&] {
+    return !tensorCores ? mainLoop(t, *g, tl) : tensorCoreLoop(t, *g, *tensorCores, tl) + tensorCoreSums(tl);
+  };
 
   std::string s = header(group, kernel);
-  if (tensorCores) // NVRTC's; the emulation brings its own (runtime/cuda_sim/cuda_sim_wmma.h)
-    s += "#if defined(__CUDACC__)\n#include <mma.h>\n#endif\n";
+  // NVRTC's; the emulation brings its own (runtime/cuda_sim/cuda_sim_wmma.h,
+  // the pipeline primitives in cuda_sim.h).
+  if (tensorCores)
+    s += "#if defined(__CUDACC__)\n#include <mma.h>\n#include <cuda_pipeline_primitives.h>\n#endif\n";
   s += prologue;
   s += "extern \"C\" __global__ void __launch_bounds__(256) " + kernel.name + "(" +
        parameterList(group, kernel.takesStep, true, kernel.scratchBytes ? T : "") + ") {\n";
@@ -479,13 +505,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   if (!tensorCores)
     s += "  __shared__ __align__(16) " + T + " As[2][16][" + TM + " + 4];\n  __shared__ __align__(16) " + T +
          " Bs[2][16][" + TN + " + 4];\n";
-  else { // WMMA wants 256-bit aligned tiles and leading dimensions of 8 (16-bit) or 4 (f32)
-    const std::string pad = std::to_string(tensorCores->pad);
-    s += "  __shared__ __align__(32) " + tensorCores->storage + " As[" + TM + "][16 + " + pad +
-         "];\n  __shared__ __align__(32) " + tensorCores->storage + " Bs[16][" + TN + " + " + pad + "];\n";
-    s += warpEpilogue ? "  __shared__ __align__(32) float Cw[8][16][16 + 4];\n"
-                      : "  __shared__ __align__(32) float Cs[64][64 + 4];\n";
-  }
+  else
+    s += tensorCoreShared(*tensorCores, tl, warpEpilogue);
   if (!warpEpilogue)
     s += "  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;\n  " + T + " acc[" + RM + "][" + RN + "];\n";
   if (table)
@@ -563,7 +584,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   };
   if (warpEpilogue) {
     s += "  {\n    const long long colBase = columnBlock * " + TN + ";\n" +
-         tensorCoreWarpTiles(t, *g, *tensorCores, tl, epilogue) + (columnSum.empty() ? "" : addColumnSums()) +
+         tensorCoreLoop(t, *g, *tensorCores, tl) + tensorCoreWarpEpilogue(t, tl, epilogue) +
+         (columnSum.empty() ? "" : addColumnSums()) +
          "  }\n}\n";
     kernel.source = std::move(s);
     return success();

@@ -1,6 +1,7 @@
 //===- GemmTiles.cpp - The gemm family's tiles and main loops -------------===//
 #include "compiler/Codegen/CUDA/GemmTiles.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 
@@ -71,70 +72,119 @@ std::optional<TensorCoreOperands> tensorCoreOperands(const ComputeType &t, Opera
   return std::nullopt;
 }
 
-/// The main loop on tensor cores: operands staged in shared memory as
-/// |o|.storage (As row-major [64][16 + pad], Bs row-major [16][64 + pad]);
-/// each of the 8 warps multiplies a 16-row strip of A by two 16-column
-/// strips of B into f32 fragments, |o|.k deep at a time, which end in Cs
-/// [64][64 + 4]; acc[i][j] then reads it as the CUDA-core loop leaves it.
-std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const TensorCoreOperands &o) {
-  const std::string zero = t.lit("0.0");
-  const std::string w = "nvcuda::wmma::";
-  const std::string bLayout = plantedTransposedB() ? "col_major" : "row_major";
-  const std::string k = std::to_string(o.k);
-  const std::string ldA = std::to_string(16 + o.pad), ldB = std::to_string(64 + o.pad);
-  std::string s;
-  s += "    " + w + "fragment<" + w + "accumulator, 16, 16, " + k + ", float> c0, c1;\n";
-  s += "    " + w + "fill_fragment(c0, 0.0f);\n    " + w + "fill_fragment(c1, 0.0f);\n";
-  s += "    const int warpRow = threadIdx.x / 64, warpColumn = (threadIdx.x / 32) % 2 * 2;\n";
-  s += "    for (long long k0 = kBegin; k0 < kEnd; k0 += 16) {\n"
-       "      for (int t = threadIdx.x; t < 64 * 16; t += 256) {\n"
-       "        {\n"
-       "          const int r = t / 16, kk = t % 16;\n"
-       "          const long long m = rowBase + r, k = k0 + kk;\n"
-       "          As[r][kk] = " + o.convert + "(m < rowEnd && k < kEnd ? " + g.loadA + " : " + zero + ");\n"
-       "        }\n"
-       "        {\n"
-       "          const int kb = t / 64, c = t % 64;\n"
-       "          const long long k = k0 + kb, n = colBase + c;\n"
-       "          Bs[kb][c] = " + o.convert + "(k < kEnd && n < N ? " + g.loadB + " : " + zero + ");\n"
-       "        }\n"
-       "      }\n"
-       "      __syncthreads();\n";
-  s += "      for (int kk = 0; kk < 16; kk += " + k + ") {\n";
-  s += "        " + w + "fragment<" + w + "matrix_a, 16, 16, " + k + ", " + o.fragment + ", " + w + "row_major> a;\n";
-  s += "        " + w + "fragment<" + w + "matrix_b, 16, 16, " + k + ", " + o.fragment + ", " + w + bLayout + "> b;\n";
-  s += "        " + w + "load_matrix_sync(a, &As[16 * warpRow][kk], " + ldA + ");\n";
-  s += "        " + w + "load_matrix_sync(b, &Bs[kk][16 * warpColumn], " + ldB + ");\n";
-  s += "        " + w + "mma_sync(c0, a, b, c0);\n";
-  s += "        " + w + "load_matrix_sync(b, &Bs[kk][16 * warpColumn + 16], " + ldB + ");\n";
-  s += "        " + w + "mma_sync(c1, a, b, c1);\n";
-  s += "      }\n      __syncthreads();\n    }\n";
-  s += "    " + w + "store_matrix_sync(&Cs[16 * warpRow][16 * warpColumn], c0, 68, " + w + "mem_row_major);\n";
-  s += "    " + w + "store_matrix_sync(&Cs[16 * warpRow][16 * warpColumn + 16], c1, 68, " + w +
-       "mem_row_major);\n";
-  s += "    __syncthreads();\n"
-       "    for (int i = 0; i < 4; ++i)\n"
-       "      for (int j = 0; j < 4; ++j)\n"
-       "        acc[i][j] = Cs[ty * 4 + i][tx * 4 + j];\n";
-  return s;
+namespace {
+/// Whether |operand| can be copied as stored by 16-byte cp.async chunks of
+/// the 16-bit elements of |o|: whole chunks are in or out of bounds and
+/// every chunk is aligned (buffers are 64-byte aligned).
+bool copiesAsStored(const std::optional<PlainOperand> &operand, const TensorCoreOperands &o) {
+  return operand && o.storageBytes == 2 && operand->stride % 8 == 0;
 }
 
-/// The tensor-core loop of a tile larger than 64x64, with its epilogue: the
-/// 8 warps each own a warpRows-th of the rows and the rest of the columns
-/// as a grid of 16x16 f32 accumulator fragments, multiplied from operands
-/// staged in shared memory as |o|.storage (As row-major [rows][16 + pad],
-/// Bs row-major [16][columns + pad]): each fragment of A a warp loads
-/// serves all its columns, each of B all its rows. No tile-sized staging:
-/// each warp stores one fragment at a time to its own 16x16 of Cw, and its
-/// lanes run |epilogue| on those elements (v at (m, n), pos = m).
-std::string tensorCoreWarpTiles(const ComputeType &t, const Gemm &g, const TensorCoreOperands &o,
-                                const Tiling &tl, const std::string &epilogue) {
-  const std::string zero = t.lit("0.0"), T = t.name(), w = "nvcuda::wmma::";
+/// |code| two spaces deeper.
+std::string indented(const std::string &code) {
+  std::string out;
+  for (size_t at = 0; at < code.size();) {
+    size_t end = code.find('\n', at);
+    end = end == std::string::npos ? code.size() : end + 1;
+    out += "  " + code.substr(at, end - at);
+    at = end;
+  }
+  return out;
+}
+} // namespace
+
+/// Bytes of the operands' two buffers, and of the sums the ending stages.
+static int64_t operandBytes(const TensorCoreOperands &o, const Tiling &tl) {
+  return 2 * (tl.rows * (16 + o.pad) + 16 * (tl.columns + o.pad)) * o.storageBytes;
+}
+static int64_t endingBytes(bool warpEpilogue) {
+  return (warpEpilogue ? 8 * 16 * (16 + 4) : kTile * (kTile + 4)) * 4;
+}
+
+int64_t tensorCoreSharedBytes(const TensorCoreOperands &o, const Tiling &tl, bool warpEpilogue) {
+  return std::max(operandBytes(o, tl), endingBytes(warpEpilogue));
+}
+
+std::string tensorCoreShared(const TensorCoreOperands &o, const Tiling &tl, bool warpEpilogue) {
+  // WMMA wants 256-bit aligned tiles and leading dimensions of 8 (16-bit)
+  // or 4 (f32). The ending's staging reuses the operands' storage: the
+  // loop ends at a barrier after its last products.
+  const std::string S = o.storage, pad = std::to_string(o.pad), TM = std::to_string(tl.rows),
+                    TN = std::to_string(tl.columns);
+  const std::string as = S + " (*)[2][" + TM + "][16 + " + pad + "]", bs = S + " (*)[2][16][" + TN + " + " + pad + "]";
+  const std::string sums = warpEpilogue ? "float (*)[8][16][16 + 4]" : "float (*)[64][64 + 4]";
+  const int64_t aBytes = 2 * tl.rows * (16 + o.pad) * o.storageBytes;
+  auto reference = [](const std::string &pointerType, const std::string &name) {
+    std::string type = pointerType;
+    type.replace(type.find("(*)"), 3, "(&" + name + ")");
+    return "  " + type + " = *reinterpret_cast<" + pointerType + ">(";
+  };
+  return "  __shared__ __align__(32) unsigned char tensorCoreTiles[" +
+         std::to_string(tensorCoreSharedBytes(o, tl, warpEpilogue)) + "];\n" + reference(as, "As") +
+         "tensorCoreTiles);\n" + reference(bs, "Bs") + "tensorCoreTiles + " + std::to_string(aBytes) + ");\n" +
+         reference(sums, warpEpilogue ? "Cw" : "Cs") + "tensorCoreTiles);\n";
+}
+
+std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const TensorCoreOperands &o, const Tiling &tl) {
+  const std::string zero = t.lit("0.0"), w = "nvcuda::wmma::";
   const std::string bLayout = plantedTransposedB() ? "col_major" : "row_major";
   const int64_t warpColumns = 8 / tl.warpRows, partRows = tl.rows / tl.warpRows, partColumns = tl.columns / warpColumns;
   const std::string FR = std::to_string(partRows / 16), FC = std::to_string(partColumns / 16);
   const std::string TM = std::to_string(tl.rows), TN = std::to_string(tl.columns), k = std::to_string(o.k);
   const std::string ldA = std::to_string(16 + o.pad), ldB = std::to_string(tl.columns + o.pad);
+  const bool copyA = copiesAsStored(g.plainA, o), copyB = copiesAsStored(g.plainB, o);
+  const std::string RA = std::to_string(tl.rows * 16 / 256), RB = std::to_string(16 * tl.columns / 256);
+  // The tile at k0 into buffer |buf|: cp.async for the operands read as
+  // stored (zero-filled outside the product), loads into registers for the
+  // others (|stage| then stores them).
+  auto copies = [&](const std::string &buf, const std::string &k0) {
+    std::string c;
+    if (copyA)
+      c += "      for (int c = threadIdx.x; c < " + TM + " * 2; c += 256) {\n"
+           "        const int r = c / 2, kk = c % 2 * 8;\n"
+           "        const long long m = rowBase + r, k = " + k0 + " + kk;\n"
+           "        const bool inside = m < rowEnd && k < kEnd;\n"
+           "        __pipeline_memcpy_async(&As[" + buf + "][r][kk], " + g.plainA->pointer + " + (inside ? m * " +
+           ll(g.plainA->stride) + " + k : 0), 16, inside ? 0 : 16);\n      }\n";
+    if (copyB)
+      c += "      for (int c = threadIdx.x; c < 2 * " + TN + "; c += 256) {\n"
+           "        const int kb = c / " + std::to_string(tl.columns / 8) + ", cc = c % " +
+           std::to_string(tl.columns / 8) + " * 8;\n"
+           "        const long long k = " + k0 + " + kb, n = colBase + cc;\n"
+           "        const bool inside = k < kEnd && n < N;\n"
+           "        __pipeline_memcpy_async(&Bs[" + buf + "][kb][cc], " + g.plainB->pointer + " + (inside ? k * " +
+           ll(g.plainB->stride) + " + n : 0), 16, inside ? 0 : 16);\n      }\n";
+    if (copyA || copyB)
+      c += "      __pipeline_commit();\n";
+    return c;
+  };
+  auto loads = [&](const std::string &k0) {
+    std::string l;
+    if (!copyA)
+      l += "      for (int i = 0; i < " + RA + "; ++i) {\n"
+           "        const int t = threadIdx.x + 256 * i, r = t / 16, kk = t % 16;\n"
+           "        const long long m = rowBase + r, k = " + k0 + " + kk;\n"
+           "        ra[i] = " + o.convert + "(m < rowEnd && k < kEnd ? " + g.loadA + " : " + zero + ");\n      }\n";
+    if (!copyB)
+      l += "      for (int i = 0; i < " + RB + "; ++i) {\n"
+           "        const int t = threadIdx.x + 256 * i, kb = t / " + TN + ", c = t % " + TN + ";\n"
+           "        const long long k = " + k0 + " + kb, n = colBase + c;\n"
+           "        rb[i] = " + o.convert + "(k < kEnd && n < N ? " + g.loadB + " : " + zero + ");\n      }\n";
+    return l;
+  };
+  auto stores = [&](const std::string &buf) {
+    std::string st;
+    if (!copyA)
+      st += "      for (int i = 0; i < " + RA + "; ++i)\n"
+            "        As[" + buf + "][(threadIdx.x + 256 * i) / 16][(threadIdx.x + 256 * i) % 16] = ra[i];\n";
+    if (!copyB)
+      st += "      for (int i = 0; i < " + RB + "; ++i)\n"
+            "        Bs[" + buf + "][(threadIdx.x + 256 * i) / " + TN + "][(threadIdx.x + 256 * i) % " + TN +
+            "] = rb[i];\n";
+    if (copyA || copyB)
+      st += "      __pipeline_wait_prior(0);\n";
+    return st;
+  };
   std::string s;
   s += "    " + w + "fragment<" + w + "accumulator, 16, 16, " + k + ", float> cf[" + FR + "][" + FC + "];\n";
   s += "    for (int i = 0; i < " + FR + "; ++i)\n      for (int j = 0; j < " + FC + "; ++j)\n"
@@ -142,39 +192,55 @@ std::string tensorCoreWarpTiles(const ComputeType &t, const Gemm &g, const Tenso
   s += "    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;\n"
        "    const int partRow = warp / " + std::to_string(warpColumns) + " * " + std::to_string(partRows) +
        ", partColumn = warp % " + std::to_string(warpColumns) + " * " + std::to_string(partColumns) + ";\n";
-  s += "    for (long long k0 = kBegin; k0 < kEnd; k0 += 16) {\n"
-       "      for (int t = threadIdx.x; t < " + TM + " * 16; t += 256) {\n"
-       "        const int r = t / 16, kk = t % 16;\n"
-       "        const long long m = rowBase + r, k = k0 + kk;\n"
-       "        As[r][kk] = " + o.convert + "(m < rowEnd && k < kEnd ? " + g.loadA + " : " + zero + ");\n"
-       "      }\n"
-       "      for (int t = threadIdx.x; t < 16 * " + TN + "; t += 256) {\n"
-       "        const int kb = t / " + TN + ", c = t % " + TN + ";\n"
-       "        const long long k = k0 + kb, n = colBase + c;\n"
-       "        Bs[kb][c] = " + o.convert + "(k < kEnd && n < N ? " + g.loadB + " : " + zero + ");\n"
-       "      }\n"
-       "      __syncthreads();\n";
+  if (!copyA)
+    s += "    " + o.storage + " ra[" + RA + "];\n";
+  if (!copyB)
+    s += "    " + o.storage + " rb[" + RB + "];\n";
+  s += "    {\n" + copies("0", "kBegin") + loads("kBegin") + stores("0") + "    }\n    __syncthreads();\n";
+  s += "    int buf = 0;\n"
+       "    for (long long k0 = kBegin; k0 < kEnd; k0 += 16, buf ^= 1) {\n"
+       "      const bool more = k0 + 16 < kEnd;\n"
+       "      if (more) {\n" + indented(copies("buf ^ 1", "k0 + 16") + loads("k0 + 16")) + "      }\n";
   s += "      for (int kk = 0; kk < 16; kk += " + k + ") {\n";
   s += "        " + w + "fragment<" + w + "matrix_a, 16, 16, " + k + ", " + o.fragment + ", " + w + "row_major> a[" +
        FR + "];\n";
   s += "        " + w + "fragment<" + w + "matrix_b, 16, 16, " + k + ", " + o.fragment + ", " + w + bLayout + "> b[" +
        FC + "];\n";
   s += "        for (int i = 0; i < " + FR + "; ++i)\n"
-       "          " + w + "load_matrix_sync(a[i], &As[partRow + 16 * i][kk], " + ldA + ");\n";
+       "          " + w + "load_matrix_sync(a[i], &As[buf][partRow + 16 * i][kk], " + ldA + ");\n";
   s += "        for (int j = 0; j < " + FC + "; ++j)\n"
-       "          " + w + "load_matrix_sync(b[j], &Bs[kk][partColumn + 16 * j], " + ldB + ");\n";
+       "          " + w + "load_matrix_sync(b[j], &Bs[buf][kk][partColumn + 16 * j], " + ldB + ");\n";
   s += "        for (int i = 0; i < " + FR + "; ++i)\n          for (int j = 0; j < " + FC + "; ++j)\n"
        "            " + w + "mma_sync(cf[i][j], a[i], b[j], cf[i][j]);\n";
-  s += "      }\n      __syncthreads();\n    }\n";
-  s += "    for (int i = 0; i < " + FR + "; ++i)\n      for (int j = 0; j < " + FC + "; ++j) {\n"
-       "        " + w + "store_matrix_sync(&Cw[warp][0][0], cf[i][j], 20, " + w + "mem_row_major);\n"
-       "        __syncwarp();\n"
-       "        for (int e = lane; e < 256; e += 32) {\n"
-       "          const long long m = rowBase + partRow + 16 * i + e / 16, n = colBase + partColumn + 16 * j + e % 16;\n"
-       "          if (m < rowEnd && n < N) {\n            const long long pos = m;\n"
-       "            " + T + " v = Cw[warp][e / 16][e % 16];\n" + epilogue + "          }\n"
-       "        }\n        __syncwarp();\n      }\n";
+  s += "      }\n      if (more) {\n" + indented(stores("buf ^ 1")) + "      }\n      __syncthreads();\n    }\n";
   return s;
+}
+
+std::string tensorCoreSums(const Tiling &tl) {
+  const std::string w = "nvcuda::wmma::";
+  const int64_t warpColumns = 8 / tl.warpRows;
+  const std::string FR = std::to_string(tl.rows / tl.warpRows / 16), FC = std::to_string(tl.columns / warpColumns / 16);
+  return "    for (int i = 0; i < " + FR + "; ++i)\n      for (int j = 0; j < " + FC + "; ++j)\n"
+         "        " + w + "store_matrix_sync(&Cs[partRow + 16 * i][partColumn + 16 * j], cf[i][j], 68, " + w +
+         "mem_row_major);\n"
+         "    __syncthreads();\n"
+         "    for (int i = 0; i < 4; ++i)\n"
+         "      for (int j = 0; j < 4; ++j)\n"
+         "        acc[i][j] = Cs[ty * 4 + i][tx * 4 + j];\n";
+}
+
+std::string tensorCoreWarpEpilogue(const ComputeType &t, const Tiling &tl, const std::string &epilogue) {
+  const std::string T = t.name(), w = "nvcuda::wmma::";
+  const int64_t warpColumns = 8 / tl.warpRows;
+  const std::string FR = std::to_string(tl.rows / tl.warpRows / 16), FC = std::to_string(tl.columns / warpColumns / 16);
+  return "    for (int i = 0; i < " + FR + "; ++i)\n      for (int j = 0; j < " + FC + "; ++j) {\n"
+         "        " + w + "store_matrix_sync(&Cw[warp][0][0], cf[i][j], 20, " + w + "mem_row_major);\n"
+         "        __syncwarp();\n"
+         "        for (int e = lane; e < 256; e += 32) {\n"
+         "          const long long m = rowBase + partRow + 16 * i + e / 16, n = colBase + partColumn + 16 * j + e % 16;\n"
+         "          if (m < rowEnd && n < N) {\n            const long long pos = m;\n"
+         "            " + T + " v = Cw[warp][e / 16][e % 16];\n" + epilogue + "          }\n"
+         "        }\n        __syncwarp();\n      }\n";
 }
 
 /// The tiled main loop: acc[i][j] = the product at rows rowBase + RM ty + i

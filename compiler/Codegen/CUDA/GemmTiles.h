@@ -17,11 +17,22 @@ namespace dlc::cuda::gemm {
 
 constexpr int64_t kTile = 64;
 
+/// An operand read as stored: element (row, column) of its tile ((m, k)
+/// for A, (k, n) for B) at pointer[row * stride + column].
+struct PlainOperand {
+  std::string pointer; // a kernel parameter, the operand's type as stored
+  int64_t stride;
+};
+
 /// A product as the loops read it.
 struct Gemm {
   int64_t m = 0, n = 0, k = 0;
   std::string loadA, loadB; // expressions of (m, k) and (k, n); may read in<i>
   std::string prologue;     // index helpers
+  /// Set where loadA (loadB) reads an input buffer as stored, rows along the
+  /// tile's contiguous axis: the tensor cores may copy it to shared memory
+  /// without a conversion (cp.async).
+  std::optional<PlainOperand> plainA, plainB;
 };
 
 /// A kernel's output tile: |rows| x |columns| outputs over the 256 threads
@@ -74,10 +85,27 @@ std::optional<TensorCoreOperands> tensorCoreOperands(const ComputeType &t, mlir:
 
 /// The CUDA-core main loop of |tl|: acc[i][j] holds the tile's sums.
 std::string mainLoop(const ComputeType &t, const Gemm &g, const Tiling &tl);
-/// The tensor-core main loop of a 64x64 tile: acc[4][4] holds its sums.
-std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const TensorCoreOperands &o);
-/// The tensor-core main loop of a larger tile, with |epilogue| run per warp.
-std::string tensorCoreWarpTiles(const ComputeType &t, const Gemm &g, const TensorCoreOperands &o,
-                                const Tiling &tl, const std::string &epilogue);
+
+/// The tensor cores' shared arrays for |tl| (two buffers of the operands'
+/// tiles As [rows][16 + pad] and Bs [16][columns + pad], then Cs [64][64 +
+/// 4] for tensorCoreSums or Cw [8][16][16 + 4] for tensorCoreWarpEpilogue),
+/// and their bytes.
+std::string tensorCoreShared(const TensorCoreOperands &o, const Tiling &tl, bool warpEpilogue);
+int64_t tensorCoreSharedBytes(const TensorCoreOperands &o, const Tiling &tl, bool warpEpilogue);
+/// The tensor-core main loop of |tl|: the 8 warps arranged |tl|.warpRows x
+/// (8 / warpRows) over the tile, each holding its part's sums as 16x16 f32
+/// fragments cf[i][j] at (partRow + 16 i, partColumn + 16 j), each A
+/// fragment it loads serving all its columns. The tiles are
+/// double-buffered with one barrier a k-step: the next tile's operands read
+/// as stored are copied by cp.async, the others loaded into registers
+/// before the step's products and stored after them.
+std::string tensorCoreLoop(const ComputeType &t, const Gemm &g, const TensorCoreOperands &o, const Tiling &tl);
+/// The loop's ending for a 64x64 tile: acc[4][4] holds its sums, as the
+/// CUDA-core loop leaves them.
+std::string tensorCoreSums(const Tiling &tl);
+/// The loop's ending for a larger tile: each warp stores one fragment at a
+/// time to its own 16x16 of Cw and its lanes run |epilogue| on those
+/// elements (v at (m, n), pos = m): no tile-sized staging.
+std::string tensorCoreWarpEpilogue(const ComputeType &t, const Tiling &tl, const std::string &epilogue);
 
 } // namespace dlc::cuda::gemm
