@@ -472,8 +472,10 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   kernel.tensorCores = tensorCores ? tensorCores->unit : TensorCores::kNone;
   if (tl.efficiency > 0 && !tensorCores)
     kernel.efficiency = tl.efficiency;
-  // 16x16 WMMA fragments per warp and k-step, loaded synchronously: far
-  // from the rate of Hopper's asynchronous warpgroup products.
+  // 16x16 WMMA fragments per warp and k-step from double-buffered tiles
+  // (cp.async where operands are read as stored): still far from the rate
+  // of Hopper's asynchronous warpgroup products (wgmma). Unchanged by the
+  // double buffering until a GPU measures it.
   if (tensorCores)
     kernel.efficiency = warpEpilogue ? tl.tensorCoreEfficiency : 0.1;
   else if (readsTf32(anchor)) // only the tensor-core loop rounds to TF32
