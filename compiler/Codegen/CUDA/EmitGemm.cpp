@@ -320,14 +320,6 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
   const std::optional<TensorCoreOperands> tensorCores = tensorCoreOperands(t, anchor);
   const bool biasGrad = llvm::any_of(ops, [](Operation *op) { return isa<dl::BiasGradOp>(op); });
   const bool ordered = orderedSums(group);
-  // A pool and a softmax take 64x64 tiles only, and so does the tensor-core
-  // loop with an ordered bias gradient (summed per thread; its larger
-  // tiles' epilogue runs per warp).
-  FailureOr<Tiling> tiling =
-      chooseTiling(group, g->m, g->n, !softmax && !pool && !(tensorCores && biasGrad && ordered));
-  if (failed(tiling))
-    return failure();
-  Tiling tl = *tiling;
   // A product with few output tiles and a long K (kernel gradients: K runs
   // over the batch and every output position; the VGG16 head's 25,088
   // inputs) splits K over grid.z. A lone f32 product adds each split's
@@ -343,11 +335,17 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
       return std::min(g->k / kSplitChunk, (kSplitBelowTiles * 2 + tiles - 1) / tiles);
     return 1;
   };
-  // Nor does a split K's part (stored per thread) fit the per-warp
-  // epilogue: only a forced tiling meets this, a chosen one has too many
-  // tiles to split.
-  if (tensorCores && tl.rows != kTile && splitsOf(tl.tiles(g->m, g->n)) > 1)
-    tl = kTilings[std::size(kTilings) - 1];
+  // A pool and a softmax take 64x64 tiles only, and so does the tensor-core
+  // loop with an ordered bias gradient or a split K (summed or stored per
+  // thread; its larger tiles' epilogue runs per warp; only a forced tiling
+  // meets a split, a chosen one has too many tiles to split).
+  FailureOr<Tiling> tiling = chooseTiling(group, g->m, g->n, [&](const Tiling &larger) {
+    return !softmax && !pool &&
+           !(tensorCores && ((biasGrad && ordered) || splitsOf(larger.tiles(g->m, g->n)) > 1));
+  });
+  if (failed(tiling))
+    return failure();
+  const Tiling tl = *tiling;
   const bool warpEpilogue = tensorCores && tl.rows != kTile;
   const int64_t tiles = tl.tiles(g->m, g->n), splits = splitsOf(tiles);
   const std::string RM = std::to_string(tl.threadRows()), RN = std::to_string(tl.threadColumns()),

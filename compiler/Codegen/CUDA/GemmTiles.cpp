@@ -32,24 +32,23 @@ bool plantedTransposedB() {
 } // namespace
 
 /// The tiling of an m x n product: the largest whose tiles fit its extents
-/// and still number kLargeTilesFrom, when the kernel's path can take a
-/// larger tile (no pool, no softmax; on tensor cores no ordered bias
-/// gradient), else 64x64. The test hook DLC_GEMM_TILES=<rows>x<columns>
-/// forces a tiling wherever the path can take it, so that small conformance
-/// shapes run the large tilings' ragged edges too.
-FailureOr<Tiling> chooseTiling(Operation *where, int64_t m, int64_t n, bool largeAllowed) {
+/// and still number kLargeTilesFrom, and that the kernel's path |takes|,
+/// else 64x64. The test hook DLC_GEMM_TILES=<rows>x<columns> forces a
+/// tiling wherever the path takes it, so that small conformance shapes run
+/// the large tilings' ragged edges too.
+FailureOr<Tiling> chooseTiling(Operation *where, int64_t m, int64_t n, function_ref<bool(const Tiling &)> takes) {
   const Tiling &fallback = kTilings[std::size(kTilings) - 1];
   if (const char *forced = std::getenv("DLC_GEMM_TILES"); forced && *forced) {
     for (const Tiling &tl : kTilings)
       if (tl.name() == forced)
-        return largeAllowed ? tl : fallback;
+        return tl.rows == fallback.rows && tl.columns == fallback.columns ? fallback : takes(tl) ? tl : fallback;
     where->emitError("DLC_GEMM_TILES='") << forced << "' is not one of 128x128, 128x64, 64x64";
     return failure();
   }
-  if (largeAllowed)
-    for (const Tiling &tl : kTilings)
-      if (fitsTile(m, tl.rows) && fitsTile(n, tl.columns) && tl.tiles(m, n) >= kLargeTilesFrom)
-        return tl;
+  for (const Tiling &tl : kTilings)
+    if (&tl != &fallback && fitsTile(m, tl.rows) && fitsTile(n, tl.columns) && tl.tiles(m, n) >= kLargeTilesFrom &&
+        takes(tl))
+      return tl;
   return fallback;
 }
 

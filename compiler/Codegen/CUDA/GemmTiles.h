@@ -64,8 +64,10 @@ struct Tiling {
 /// Every tiling, largest first; the last is the one every path takes.
 constexpr Tiling kTilings[] = {{128, 128, 0.5, 0.2, 2}, {128, 64, 0.4, 0.15, 4}, {kTile, kTile, 0, 0, 4}};
 
-/// The tiling of an m x n product (GemmTiles.cpp).
-mlir::FailureOr<Tiling> chooseTiling(mlir::Operation *where, int64_t m, int64_t n, bool largeAllowed);
+/// The tiling of an m x n product, a larger one only where |takes| says the
+/// kernel's path can take it (GemmTiles.cpp).
+mlir::FailureOr<Tiling> chooseTiling(mlir::Operation *where, int64_t m, int64_t n,
+                                     llvm::function_ref<bool(const Tiling &)> takes);
 
 /// How the product's operands go through WMMA: staged in shared memory as
 /// |storage|, converted by |convert|, multiplied |k| deep per fragment.
