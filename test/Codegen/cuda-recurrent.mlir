@@ -7,8 +7,9 @@
 // come first, a product over all 400 rows and steps; its dx last.
 // CHECK-LABEL: // lstm_grad from
 // CHECK: // launch: grid (32, 13, 1), block (64, 1, 1), shared 4224 bytes
-// CHECK: // then: grid (2, 1, 1), block (256, 1, 1): the recurrence of each batch row
-// CHECK-NEXT: _recurrence(
+// CHECK: // then: grid (16, 1, 1), block (256, 1, 1): the recurrence in clusters of 8 blocks; batch rows per cluster: 1, units per block: 32
+// CHECK: float *const H = scratch + row * 307712ll, *const Cc = H + 51456ll, *const Z = H + 102912ll;
+// CHECK: #else
 // CHECK: float *const H = scratch + b * 307712ll, *const C = H + 51456ll, *const Z = H + 102912ll;
 // CHECK-NEXT: __shared__ float dz[1024];
 // CHECK-NEXT: __shared__ float dh[256];
@@ -72,10 +73,37 @@ func.func @weight_gradients(%x: tensor<3x5x2xf32>, %k: tensor<2x16xf32>, %r: ten
   %dx, %dk, %dr, %db = dl.lstm_grad %x, %k, %r, bias %b, %dy : (tensor<3x5x2xf32>, tensor<2x16xf32>, tensor<4x16xf32>, tensor<16xf32>, tensor<3x4xf32>) -> (tensor<3x5x2xf32>, tensor<2x16xf32>, tensor<4x16xf32>, tensor<16xf32>)
   return %dk, %dr, %db : tensor<2x16xf32>, tensor<4x16xf32>, tensor<16xf32>
 }
+//
+// On sm_90 the recurrence runs in clusters (here 4 blocks of one unit
+// each, a cluster per row): each block activates its gate columns with its
+// recurrent-kernel slice and sends each step's h to every block; going
+// back it turns its units' gates into their gradients, sums its slice of
+// the recurrent kernel against them into a part of dh for every unit,
+// stores each part into the unit's block and, after the cluster barrier,
+// adds the parts it received in rank order.
 // CHECK-LABEL: // lstm_grad from
 // CHECK: As[kk][mm] = m < 15ll && k < 2ll ? (float)(in0[m * 2ll + k]) : 0.0f;
 // CHECK: scratch[(m / 5ll) * 128ll + 48ll + (m % 5ll) * 16ll + c] = v + in3[c];
-// CHECK: _recurrence(
+// CHECK: // then: grid (12, 1, 1), block (256, 1, 1): the recurrence in clusters of 4 blocks; batch rows per cluster: 1, units per block: 1
+// CHECK-NEXT: #if
+// CHECK-NEXT: __cluster_dims__(4, 1, 1) __launch_bounds__(256) [[GRAD:k_lstm_grad_[0-9a-f]+_recurrence]](
+// CHECK-NEXT: __shared__ float ks[16ll];
+// CHECK-NEXT: __shared__ float dzs[4ll], parts[2][4][1ll], dhs[1ll], dcs[1ll];
+// CHECK-NEXT: __shared__ float hs[2][4ll];
+// CHECK: acc += h[r * 4ll + u] * ks[u * 4ll + j];
+// CHECK: static_cast<float *>(__cluster_map_shared_rank(&hs[(t + 1) % 2][0], b))[r * 4ll + unit] = hv;
+// CHECK: for (long long t = 4ll; t >= 0; --t, buf ^= 1) {
+// CHECK: dz[uu] = a[unit] = dcell * cand * in * (1.0f - in);
+// CHECK: sum += ks[u * 4ll + j] * dzs[r * 4ll + j];
+// CHECK: static_cast<float *>(__cluster_map_shared_rank(&parts[buf][q][0], (unsigned)(u / 1ll)))[r * 1ll + u % 1ll] = sum;
+// CHECK-NEXT: }
+// CHECK-NEXT: __cluster_barrier_arrive();
+// CHECK-NEXT: __cluster_barrier_wait();
+// CHECK: for (int from = 0; from < 4; ++from)
+// CHECK-NEXT: sum += parts[buf][from][e];
+// CHECK: #else
+// CHECK-NEXT: __launch_bounds__(256) [[GRAD]](
+// CHECK: for (long long r = q; r < 1 && group + r < 3ll; r += 4) {
 // CHECK: *const Z = H + 48ll;
 // CHECK: for (long long t = 0; t < 5ll; ++t) {
 // CHECK-NEXT: float *const a = Z + t * 16ll;

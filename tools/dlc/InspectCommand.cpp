@@ -41,6 +41,7 @@ nlohmann::json cudaJson(const fb::Kernel *k, const fb::CudaLaunch *launch) {
                         {"grid", dims(launch->grid())},
                         {"block", dims(launch->block())},
                         {"dynamic_shared_bytes", launch->shared_bytes()},
+                        {"cluster_blocks", launch->cluster_blocks()},
                         {"takes_step", launch->takes_step()},
                         {"family", launch->family() ? launch->family()->str() : ""},
                         {"source_bytes", k->cuda_source_bytes()},
@@ -51,7 +52,8 @@ nlohmann::json cudaJson(const fb::Kernel *k, const fb::CudaLaunch *launch) {
       out["then"].push_back({{"entry", stage->entry()->str()},
                              {"grid", dims(stage->grid())},
                              {"block", dims(stage->block())},
-                             {"dynamic_shared_bytes", stage->shared_bytes()}});
+                             {"dynamic_shared_bytes", stage->shared_bytes()},
+                             {"cluster_blocks", stage->cluster_blocks()}});
   if (k->cuda_images())
     for (const fb::CudaImage *i : *k->cuda_images())
       out["images"].push_back({{"arch", i->arch() ? i->arch()->str() : ""},
@@ -177,12 +179,17 @@ std::string dimsText(const nlohmann::json &d) {
 /// Under its kernel's line: the entry and launch, then one line per
 /// architecture ("?" where the bundle does not know the spills).
 void printCuda(const nlohmann::json &c, const char *word) {
-  std::printf("             %s %s %s  grid %s  block %s\n", word, c["family"].get<std::string>().c_str(),
+  // Clusters only where a launch has them (sm_90: blocks per cluster).
+  auto cluster = [](const nlohmann::json &launch) {
+    uint32_t blocks = launch.value("cluster_blocks", 1u);
+    return blocks > 1 ? "  cluster " + std::to_string(blocks) : std::string();
+  };
+  std::printf("             %s %s %s  grid %s  block %s%s\n", word, c["family"].get<std::string>().c_str(),
               c["entry"].get<std::string>().c_str(), dimsText(c["grid"]).c_str(),
-              dimsText(c["block"]).c_str());
+              dimsText(c["block"]).c_str(), cluster(c).c_str());
   for (const auto &stage : c["then"])
-    std::printf("             then %s  grid %s  block %s\n", stage["entry"].get<std::string>().c_str(),
-                dimsText(stage["grid"]).c_str(), dimsText(stage["block"]).c_str());
+    std::printf("             then %s  grid %s  block %s%s\n", stage["entry"].get<std::string>().c_str(),
+                dimsText(stage["grid"]).c_str(), dimsText(stage["block"]).c_str(), cluster(stage).c_str());
   for (const auto &i : c["images"]) {
     int spills = i["spill_bytes"].get<int>();
     std::printf("             %-6s %3d registers, %s B spills, %d B shared, %d B stack\n",

@@ -242,6 +242,17 @@ bool isPlainF32(dl::FusedOp group, Value v) {
   return i < 0 || resultStorage(group, unsigned(i)).isF32();
 }
 
+std::string indented(const std::string &code) {
+  std::string out;
+  for (size_t at = 0; at < code.size();) {
+    size_t end = code.find('\n', at);
+    end = end == std::string::npos ? code.size() : end + 1;
+    out += "  " + code.substr(at, end - at);
+    at = end;
+  }
+  return out;
+}
+
 std::string ll(int64_t v) { return std::to_string(v) + "ll"; }
 
 std::string inputName(Value blockArgument) {

@@ -33,6 +33,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CUDA/EmitterSupport.h"
 
+#include <functional>
+
 using namespace mlir;
 
 namespace dlc::cuda {
@@ -187,21 +189,49 @@ int64_t clusterSharedElements(const Lstm &l, int64_t rows, int64_t unitsPerBlock
          (kernelInShared ? l.units * 4 * unitsPerBlock : 0);
 }
 
-/// The plan for |l|, or none when even one row's h does not fit shared
-/// memory (or the fallback's arrays do not: see clusterRecurrence).
-std::optional<ClusterPlan> clusterPlanOf(const ComputeType &t, const Lstm &l) {
+/// A plan for |l| whose blocks need |elements|(rows, unitsPerBlock,
+/// kernelInShared) of shared memory: as many rows per cluster as still
+/// leave kSpreadBlocks blocks, or none when one row does not fit.
+std::optional<ClusterPlan> planClusters(const ComputeType &t, const Lstm &l,
+                                        const std::function<int64_t(int64_t, int64_t, bool)> &elements) {
   const int64_t blocks = std::min<int64_t>(kClusterBlocks, l.units),
                 unitsPerBlock = (l.units + blocks - 1) / blocks;
   auto fits = [&](int64_t rows, bool kernelInShared) {
-    return clusterSharedElements(l, rows, unitsPerBlock, kernelInShared) * t.bytes() <= kSharedLimit;
+    return elements(rows, unitsPerBlock, kernelInShared) * t.bytes() <= kSharedLimit;
   };
-  if (!fits(1, false) || forwardShared(t, l, 1) > kSharedLimit)
+  if (!fits(1, false))
     return std::nullopt;
   int64_t rows = 1;
   while (rows < kMaxRowsPerBlock && rows < l.n && ((l.n + 2 * rows - 1) / (2 * rows)) * blocks >= kSpreadBlocks &&
          fits(2 * rows, false))
     rows *= 2;
   return ClusterPlan{blocks, rows, unitsPerBlock, fits(rows, true)};
+}
+
+/// The forward's plan, or none when even one row's h does not fit shared
+/// memory (or the fallback's arrays do not: see clusterRecurrence).
+std::optional<ClusterPlan> clusterPlanOf(const ComputeType &t, const Lstm &l) {
+  if (forwardShared(t, l, 1) > kSharedLimit)
+    return std::nullopt;
+  return planClusters(t, l, [&](int64_t rows, int64_t unitsPerBlock, bool kernelInShared) {
+    return clusterSharedElements(l, rows, unitsPerBlock, kernelInShared);
+  });
+}
+
+/// Shared elements of a gradient's cluster block: its kernel slice (when
+/// |kernelInShared|), the step's gate gradients of its columns, the partial
+/// dh sums each block sends it (two buffers), its units' dh and dc, and
+/// without the forward's states the cluster rows' h (two buffers).
+int64_t gradClusterSharedElements(const Lstm &l, int64_t rows, int64_t unitsPerBlock, bool kernelInShared,
+                                  bool withStates) {
+  return (kernelInShared ? l.units * 4 * unitsPerBlock : 0) + rows * 4 * unitsPerBlock +
+         2 * kClusterBlocks * rows * unitsPerBlock + 2 * rows * unitsPerBlock + (withStates ? 0 : 2 * rows * l.units);
+}
+
+std::optional<ClusterPlan> gradClusterPlanOf(const ComputeType &t, const Lstm &l, bool withStates) {
+  return planClusters(t, l, [&](int64_t rows, int64_t unitsPerBlock, bool kernelInShared) {
+    return gradClusterSharedElements(l, rows, unitsPerBlock, kernelInShared, withStates);
+  });
 }
 
 /// Appends the recurrence's function to |s| and returns its launch. Below
@@ -310,6 +340,161 @@ CudaStage clusterRecurrence(const ComputeType &t, const Lstm &l, const ClusterPl
     o += "    for (long long u = threadIdx.x; u < " + U + "; u += 256)\n      " + y + "[row * " + U + " + u] = hs[u];\n";
   o += "    __syncthreads();\n  }\n}\n#endif\n";
   return stage;
+}
+
+/// The gradient's recurrence in thread-block clusters (sm_90), appended to
+/// |s| after its comment and an #if on the architecture (the caller adds
+/// the #else and its fallback): the forward walk of each block's units
+/// (with the forward's states no products: no exchange; without them each
+/// step's h goes to every block's shared memory, as the forward's), then
+/// back through time: each block turns its units' gates into their
+/// gradients, sums the recurrent kernel's slice against them into a part of
+/// dh for every unit and stores each part into the block owning the unit;
+/// after one cluster barrier a step, each block adds the parts of its
+/// units in rank order (no atomics: bit-exact). Returns |base| launched so.
+CudaStage gradClusterRecurrence(const ComputeType &t, const Lstm &l, const ClusterPlan &p, CudaStage base,
+                                const std::string &rk, const std::string &dy, const std::string &states,
+                                const std::string &params, const std::string &RE, std::string *s) {
+  const bool withStates = !states.empty();
+  const std::string T = t.name(), S = ll(l.steps), U = ll(l.units), G = ll(l.gates), R = str(p.rows),
+                    US = ll(p.unitsPerBlock), W = ll(4 * p.unitsPerBlock), C = str(p.blocks), zero = t.lit("0.0"),
+                    one = t.lit("1.0"), N = ll(l.n), COFF = ll((l.steps + 1) * l.units),
+                    ZOFF = ll(2 * (l.steps + 1) * l.units);
+  const int64_t products = l.n * l.steps;
+  base.grid = {p.clusters(l) * p.blocks, 1, 1};
+  base.clusterBlocks = p.blocks;
+  base.sharedBytes =
+      gradClusterSharedElements(l, p.rows, p.unitsPerBlock, p.kernelInShared, withStates) * t.bytes();
+  base.bytes = ((p.kernelInShared ? p.clusters(l) : p.clusters(l) * l.steps * (withStates ? 1 : 2)) * l.units *
+                    l.gates +
+                products * (l.units + l.gates)) * t.bytes();
+  if (p.kernelInShared)
+    base.efficiency *= 1.5; // as the forward's (clusterRecurrence)
+  const std::string unitOf = "q * " + US + " + j % " + US, columnOf = "(j / " + US + ") * " + U + " + unit";
+  const std::string weight = p.kernelInShared ? "ks[u * " + W + " + j]"
+                                              : "(unit < " + U + " ? (" + T + ")" + rk + "[u * " + G + " + " + columnOf +
+                                                    "] : " + zero + ")";
+  // Row row0 + r's states and gates in the scratch, at |indent|.
+  auto rowPointers = [&](const std::string &indent) {
+    return indent + "const long long row = row0 + r;\n" + indent + T + " *const H = scratch + row * " + RE +
+           ", *const Cc = H + " + COFF + ", *const Z = H + " + ZOFF + ";\n";
+  };
+  auto barrier = [](const std::string &indent) {
+    return indent + "__cluster_barrier_arrive();\n" + indent + "__cluster_barrier_wait();\n";
+  };
+  std::string &o = *s;
+  o += laterLaunchComment(base, "the recurrence in clusters of " + C + " blocks; batch rows per cluster: " + R +
+                                    ", units per block: " + str(p.unitsPerBlock));
+  o += "#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900) || (!defined(__CUDA_ARCH__) && DLC_SIM_ARCH >= 900)\n";
+  o += "extern \"C\" __global__ void __cluster_dims__(" + C + ", 1, 1) __launch_bounds__(256) " + base.entry + "(" +
+       params + ") {\n";
+  if (p.kernelInShared)
+    o += "  __shared__ " + T + " ks[" + ll(l.units * 4 * p.unitsPerBlock) + "];\n";
+  o += "  __shared__ " + T + " dzs[" + ll(p.rows * 4 * p.unitsPerBlock) + "], parts[2][" + C + "][" +
+       ll(p.rows * p.unitsPerBlock) + "], dhs[" + ll(p.rows * p.unitsPerBlock) + "], dcs[" +
+       ll(p.rows * p.unitsPerBlock) + "];\n";
+  if (!withStates)
+    o += "  __shared__ " + T + " hs[2][" + ll(p.rows * l.units) + "];\n";
+  o += "  const long long q = __clusterRelativeBlockRank(), row0 = (long long)(blockIdx.x / " + C + ") * " + R + ";\n";
+  if (p.kernelInShared)
+    o += "  for (long long e = threadIdx.x; e < " + ll(l.units * 4 * p.unitsPerBlock) + "; e += 256) {\n"
+         "    const long long u = e / " + W + ", j = e % " + W + ", unit = " + unitOf + ";\n"
+         "    ks[e] = unit < " + U + " ? (" + T + ")" + rk + "[u * " + G + " + " + columnOf + "] : " + zero + ";\n  }\n";
+  // The states before the first step, of this block's units.
+  o += "  for (long long e = threadIdx.x; e < " + ll(p.rows * p.unitsPerBlock) + "; e += 256) {\n"
+       "    const long long r = e / " + US + ", unit = q * " + US + " + e % " + US + ";\n"
+       "    dhs[e] = dcs[e] = " + zero + ";\n"
+       "    if (row0 + r < " + N + " && unit < " + U + ") {\n"
+       "      " + T + " *const H = scratch + (row0 + r) * " + RE + ";\n"
+       "      H[unit] = H[" + COFF + " + unit] = " + zero + ";\n    }\n  }\n";
+  if (!withStates)
+    o += "  for (long long e = threadIdx.x; e < " + ll(p.rows * l.units) + "; e += 256)\n    hs[0][e] = " + zero + ";\n";
+  o += "  // Every block of the cluster has started before any stores into\n"
+       "  // another's shared memory.\n" + barrier("  ");
+  if (withStates) // Whole gates: each thread walks its units through time alone.
+    o += "  for (long long e = threadIdx.x; e < " + ll(p.rows * p.unitsPerBlock) + "; e += 256) {\n"
+         "    const long long r = e / " + US + ", unit = q * " + US + " + e % " + US + ";\n"
+         "    if (row0 + r >= " + N + " || unit >= " + U + ")\n      continue;\n" +
+         rowPointers("    ") +
+         "    for (long long t = 0; t < " + S + "; ++t) {\n"
+         "      " + T + " *const a = Z + t * " + G + ";\n"
+         "      const " + T + " in = " + sigmoidOf(t, "a[unit]") + ", forget = " + sigmoidOf(t, "a[" + U + " + unit]") +
+         ", cand = " + tanhOf(t, "a[" + ll(2 * l.units) + " + unit]") + ", out = " +
+         sigmoidOf(t, "a[" + ll(3 * l.units) + " + unit]") + ";\n"
+         "      a[unit] = in;\n      a[" + U + " + unit] = forget;\n      a[" + ll(2 * l.units) + " + unit] = cand;\n"
+         "      a[" + ll(3 * l.units) + " + unit] = out;\n"
+         "      const " + T + " c = forget * Cc[t * " + U + " + unit] + in * cand;\n"
+         "      Cc[(t + 1) * " + U + " + unit] = c;\n"
+         "      H[(t + 1) * " + U + " + unit] = out * " + tanhOf(t, "c") + ";\n"
+         "    }\n  }\n  __syncthreads();\n";
+  else
+    o += "  for (long long t = 0; t < " + S + "; ++t) {\n"
+         "    const " + T + " *const h = hs[t % 2];\n"
+         "    for (long long e = threadIdx.x; e < " + ll(p.rows * 4 * p.unitsPerBlock) + "; e += 256) {\n"
+         "      const long long r = e / " + W + ", j = e % " + W + ", unit = " + unitOf + ";\n"
+         "      if (row0 + r >= " + N + " || unit >= " + U + ")\n        continue;\n" +
+         rowPointers("      ") +
+         "      const long long g = " + columnOf + ";\n"
+         "      " + T + " acc = Z[t * " + G + " + g];\n"
+         "      for (long long u = 0; u < " + U + "; ++u)\n        acc += h[r * " + U + " + u] * " + weight + ";\n"
+         "      Z[t * " + G + " + g] = j / " + US + " == 2 ? " + tanhOf(t, "acc") + " : " + sigmoidOf(t, "acc") + ";\n"
+         "    }\n    __syncthreads();\n"
+         "    for (long long e = threadIdx.x; e < " + ll(p.rows * p.unitsPerBlock) + "; e += 256) {\n"
+         "      const long long r = e / " + US + ", unit = q * " + US + " + e % " + US + ";\n"
+         "      if (row0 + r >= " + N + " || unit >= " + U + ")\n        continue;\n" +
+         rowPointers("      ") +
+         "      const " + T + " *const a = Z + t * " + G + ";\n"
+         "      const " + T + " c = a[" + U + " + unit] * Cc[t * " + U + " + unit] + a[unit] * a[" + ll(2 * l.units) +
+         " + unit];\n"
+         "      Cc[(t + 1) * " + U + " + unit] = c;\n"
+         "      const " + T + " hv = a[" + ll(3 * l.units) + " + unit] * " + tanhOf(t, "c") + ";\n"
+         "      H[(t + 1) * " + U + " + unit] = hv;\n"
+         "      for (unsigned b = 0; b < " + C + "; ++b)\n"
+         "        static_cast<" + T + " *>(__cluster_map_shared_rank(&hs[(t + 1) % 2][0], b))[r * " + U +
+         " + unit] = hv;\n"
+         "    }\n" + barrier("    ") + "  }\n";
+  // Back through time.
+  const std::string dyAt = l.sequences ? dy + "[(row * " + S + " + t) * " + U + " + unit]"
+                                       : "(t == " + ll(l.steps - 1) + " ? " + dy + "[row * " + U + " + unit] : " + zero +
+                                             ")";
+  o += "  int buf = 0;\n"
+       "  for (long long t = " + ll(l.steps - 1) + "; t >= 0; --t, buf ^= 1) {\n"
+       "    for (long long e = threadIdx.x; e < " + ll(p.rows * p.unitsPerBlock) + "; e += 256) {\n"
+       "      const long long r = e / " + US + ", uu = e % " + US + ", unit = q * " + US + " + uu;\n"
+       "      " + T + " *const dz = dzs + r * " + W + ";\n"
+       "      if (row0 + r >= " + N + " || unit >= " + U + ") {\n"
+       "        dz[uu] = dz[" + US + " + uu] = dz[" + ll(2 * p.unitsPerBlock) + " + uu] = dz[" +
+       ll(3 * p.unitsPerBlock) + " + uu] = " + zero + ";\n        continue;\n      }\n" +
+       rowPointers("      ") +
+       "      " + T + " *const a = Z + t * " + G + ";\n"
+       "      const " + T + " in = a[unit], forget = a[" + U + " + unit], cand = a[" + ll(2 * l.units) +
+       " + unit], out = a[" + ll(3 * l.units) + " + unit];\n"
+       "      const " + T + " h = dhs[e] + " + dyAt + ";\n"
+       "      const " + T + " tc = " + tanhOf(t, "Cc[(t + 1) * " + U + " + unit]") + ";\n"
+       "      const " + T + " dcell = dcs[e] + h * out * (" + one + " - tc * tc);\n"
+       "      dz[uu] = a[unit] = dcell * cand * in * (" + one + " - in);\n"
+       "      dz[" + US + " + uu] = a[" + U + " + unit] = dcell * Cc[t * " + U + " + unit] * forget * (" + one +
+       " - forget);\n"
+       "      dz[" + ll(2 * p.unitsPerBlock) + " + uu] = a[" + ll(2 * l.units) + " + unit] = dcell * in * (" + one +
+       " - cand * cand);\n"
+       "      dz[" + ll(3 * p.unitsPerBlock) + " + uu] = a[" + ll(3 * l.units) + " + unit] = h * tc * out * (" + one +
+       " - out);\n"
+       "      dcs[e] = dcell * forget;\n    }\n    __syncthreads();\n"
+       "    // This block's part of dh for every unit, into the unit's block.\n"
+       "    for (long long e = threadIdx.x; e < " + ll(p.rows * l.units) + "; e += 256) {\n"
+       "      const long long r = e / " + U + ", u = e % " + U + ";\n"
+       "      " + T + " sum = " + zero + ";\n"
+       "      for (long long j = 0; j < " + W + "; ++j) {\n" +
+       (p.kernelInShared ? "" : "        const long long unit = " + unitOf + ";\n") +
+       "        sum += " + weight + " * dzs[r * " + W + " + j];\n      }\n"
+       "      static_cast<" + T + " *>(__cluster_map_shared_rank(&parts[buf][q][0], (unsigned)(u / " + US +
+       ")))[r * " + US + " + u % " + US + "] = sum;\n"
+       "    }\n" + barrier("    ") +
+       "    for (long long e = threadIdx.x; e < " + ll(p.rows * p.unitsPerBlock) + "; e += 256) {\n"
+       "      " + T + " sum = " + zero + ";\n"
+       "      for (int from = 0; from < " + C + "; ++from)\n        sum += parts[buf][from][e];\n"
+       "      dhs[e] = sum;\n    }\n  }\n}\n#else\n";
+  return base;
 }
 
 } // namespace
@@ -472,17 +657,16 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   recurrence.bytes = (l.units * l.gates + products * (l.units + l.gates)) * t.bytes();
   recurrence.efficiency = recurrenceEfficiency;
 
-  s += laterLaunchComment(recurrence, "the recurrence of each batch row");
-  s += "extern \"C\" __global__ void __launch_bounds__(256) " + recurrence.entry + "(" + params + ") {\n";
-  s += "  const long long b = blockIdx.x;\n";
-  s += "  " + T + " *const H = scratch + b * " + RE + ", *const C = H + " + ll((l.steps + 1) * l.units) +
+  // One batch row b's recurrence, by the whole block.
+  std::string rowRecurrence;
+  rowRecurrence += "  " + T + " *const H = scratch + b * " + RE + ", *const C = H + " + ll((l.steps + 1) * l.units) +
        ", *const Z = H + " + ZOFF + ";\n";
-  s += workingArrays(t, {{"dz", l.gates}, {"dh", l.units}, {"dc", l.units}}, shared,
+  rowRecurrence += workingArrays(t, {{"dz", l.gates}, {"dh", l.units}, {"dc", l.units}}, shared,
                      "H + " + ll(gradStateElements(l)));
-  s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    H[u] = C[u] = " + t.lit("0.0") + ";\n";
-  s += "  __syncthreads();\n";
+  rowRecurrence += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    H[u] = C[u] = " + t.lit("0.0") + ";\n";
+  rowRecurrence += "  __syncthreads();\n";
   if (states.empty())
-    s += "  for (long long t = 0; t < " + S + "; ++t) {\n"
+    rowRecurrence += "  for (long long t = 0; t < " + S + "; ++t) {\n"
          "    " + T + " *const a = Z + t * " + G + ";\n"
          "    const " + T + " *const h = H + t * " + U + ";\n"
          "    for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n"
@@ -496,7 +680,7 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
          "      H[(t + 1) * " + U + " + u] = a[" + ll(3 * l.units) + " + u] * " + tanhOf(t, "c") + ";\n"
          "    }\n    __syncthreads();\n  }\n";
   else // The gates are whole: each thread walks its units through time alone.
-    s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n"
+    rowRecurrence += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n"
          "    for (long long t = 0; t < " + S + "; ++t) {\n"
          "      " + T + " *const a = Z + t * " + G + ";\n"
          "      const " + T + " in = " + sigmoidOf(t, "a[u]") + ", forget = " + sigmoidOf(t, "a[" + U + " + u]") +
@@ -511,11 +695,11 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   // Back through time: each thread turns its units' four gates into their
   // gradients in place (no other thread reads them); then dh for the step
   // before, a warp per unit reading the recurrent kernel's row coalesced.
-  s += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    dh[u] = dc[u] = " + t.lit("0.0") + ";\n";
-  s += "  __syncthreads();\n";
+  rowRecurrence += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n    dh[u] = dc[u] = " + t.lit("0.0") + ";\n";
+  rowRecurrence += "  __syncthreads();\n";
   std::string dyAt = l.sequences ? dy + "[(b * " + S + " + t) * " + U + " + u]"
                                  : "(t == " + ll(l.steps - 1) + " ? " + dy + "[b * " + U + " + u] : " + t.lit("0.0") + ")";
-  s += "  for (long long t = " + ll(l.steps - 1) + "; t >= 0; --t) {\n"
+  rowRecurrence += "  for (long long t = " + ll(l.steps - 1) + "; t >= 0; --t) {\n"
        "    " + T + " *const a = Z + t * " + G + ";\n"
        "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n"
        "      const " + T + " in = a[u], forget = a[" + U + " + u], cand = a[" + ll(2 * l.units) +
@@ -532,7 +716,22 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
        "      for (long long g = threadIdx.x % 32; g < " + G + "; g += 32)\n        sum += " + rk + "[u * " + G +
        " + g] * dz[g];\n"
        "      for (int o = 16; o > 0; o /= 2)\n        sum += __shfl_xor_sync(0xffffffffu, sum, o);\n"
-       "      if (threadIdx.x % 32 == 0)\n        dh[u] = sum;\n    }\n    __syncthreads();\n  }\n}\n";
+       "      if (threadIdx.x % 32 == 0)\n        dh[u] = sum;\n    }\n    __syncthreads();\n  }\n";
+  std::optional<ClusterPlan> plan = shared ? gradClusterPlanOf(t, l, !states.empty()) : std::nullopt;
+  if (!plan) {
+    s += laterLaunchComment(recurrence, "the recurrence of each batch row");
+    s += "extern \"C\" __global__ void __launch_bounds__(256) " + recurrence.entry + "(" + params + ") {\n";
+    s += "  const long long b = blockIdx.x;\n" + rowRecurrence + "}\n";
+  } else {
+    recurrence = gradClusterRecurrence(t, l, *plan, recurrence, rk, dy, states, params, RE, &s);
+    // Below sm_90 the same grid runs a row per block.
+    s += "extern \"C\" __global__ void __launch_bounds__(256) " + recurrence.entry + "(" + params + ") {\n";
+    s += "  const long long q = blockIdx.x % " + str(plan->blocks) + ", group = (long long)(blockIdx.x / " +
+         str(plan->blocks) + ") * " + str(plan->rows) + ";\n";
+    s += "  for (long long r = q; r < " + str(plan->rows) + " && group + r < " + ll(l.n) + "; r += " +
+         str(plan->blocks) + ") {\n    const long long b = group + r;\n" + indented(rowRecurrence) +
+         "    __syncthreads();\n  }\n}\n#endif\n";
+  }
   kernel.then.push_back(recurrence);
 
   // Launches 3 and 4, once every row is done: the weight gradients (the

@@ -7,6 +7,8 @@ namespace dlc::cuda {
 
 /// "12ll": an integer literal of device code (index math in 64 bits).
 std::string ll(int64_t v);
+/// |code| (whole lines) two spaces deeper.
+std::string indented(const std::string &code);
 /// "in<k>": the kernel parameter of group input |blockArgument|.
 std::string inputName(mlir::Value blockArgument);
 /// "out<k>" for the group result that yields |v|, or "" when none does.

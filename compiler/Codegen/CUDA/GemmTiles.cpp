@@ -78,18 +78,6 @@ namespace {
 bool copiesAsStored(const std::optional<PlainOperand> &operand, const TensorCoreOperands &o) {
   return operand && o.storageBytes == 2 && operand->stride % 8 == 0;
 }
-
-/// |code| two spaces deeper.
-std::string indented(const std::string &code) {
-  std::string out;
-  for (size_t at = 0; at < code.size();) {
-    size_t end = code.find('\n', at);
-    end = end == std::string::npos ? code.size() : end + 1;
-    out += "  " + code.substr(at, end - at);
-    at = end;
-  }
-  return out;
-}
 } // namespace
 
 /// Bytes of the operands' two buffers, and of the sums the ending stages.
