@@ -368,12 +368,13 @@ constexpr CudaFamily kFamilies[] = {
      "every step's input product at once (a tiled product over all rows and steps), then the time loop inside "
      "one launch: on sm_90 a thread-block cluster of 8 blocks per few batch rows, each block a slice of the units "
      "(h exchanged through distributed shared memory, one cluster barrier a step), before sm_90 a block per "
-     "batch row (up to 8 rows per block when they fit and the blocks still cover 132 SMs); lstm_grad "
-     "then computes its weight gradients and dx as two more tiled products (no atomics)",
+     "batch row (up to 8 rows per block when they fit and the blocks still cover 132 SMs); lstm_grad's "
+     "recurrence likewise (each block's parts of dh sent to the blocks owning the units, added in rank order), "
+     "then its weight gradients and dx as two more tiled products (no atomics)",
      "a step's arrays go to the kernel's scratch when they exceed shared memory",
-     // One block's time loop per batch row: the rest of the GPU idles and
-     // each step waits on the last (the tiled products: their own
-     // estimate, CudaStage::efficiency).
+     // A block per batch row's time loop: each step waits on the last and
+     // reads the recurrent kernel from L2 (the clusters and the tiled
+     // products: their own estimates, CudaStage::efficiency).
      0.1, isRecurrentGroup,
      emitRecurrent, /*mayUseScratch=*/true},
     {"normalization", "one softmax or softmax_grad along its axis, or one batch_norm op over the other axes",
