@@ -169,6 +169,47 @@ std::string laterLaunchComment(const CudaStage &launch, const std::string &what)
          "), block (" + str(launch.block[0]) + ", 1, 1): " + what + "\n";
 }
 
+/// One unit's walk through time given every step's gates whole (the
+/// forward's states were kept): activates its four gates in place and
+/// stores its cell and hidden state after each step, into Z, |cells| and H
+/// at unit |unit|, indented by |indent|.
+std::string cellWalk(const ComputeType &t, const Lstm &l, const std::string &unit, const std::string &cells,
+                     const std::string &indent) {
+  const std::string T = t.name(), U = ll(l.units), G = ll(l.gates), I = indent;
+  auto gate = [&](int k) { return k == 0 ? "a[" + unit + "]" : "a[" + ll(k * l.units) + " + " + unit + "]"; };
+  return I + "for (long long t = 0; t < " + ll(l.steps) + "; ++t) {\n" +
+         I + "  " + T + " *const a = Z + t * " + G + ";\n" +
+         I + "  const " + T + " in = " + sigmoidOf(t, gate(0)) + ", forget = " + sigmoidOf(t, gate(1)) +
+         ", cand = " + tanhOf(t, gate(2)) + ", out = " + sigmoidOf(t, gate(3)) + ";\n" +
+         I + "  " + gate(0) + " = in;\n" + I + "  " + gate(1) + " = forget;\n" + I + "  " + gate(2) + " = cand;\n" +
+         I + "  " + gate(3) + " = out;\n" +
+         I + "  const " + T + " c = forget * " + cells + "[t * " + U + " + " + unit + "] + in * cand;\n" +
+         I + "  " + cells + "[(t + 1) * " + U + " + " + unit + "] = c;\n" +
+         I + "  H[(t + 1) * " + U + " + " + unit + "] = out * " + tanhOf(t, "c") + ";\n" + I + "}\n";
+}
+
+/// One unit's step back through time (a = Z + t * G, its activated gates):
+/// its four gates' gradients, into a (in place) and |dz|(k) for gate k,
+/// from |dh| (the hidden state's gradient from the step after, plus |dy|'s)
+/// and |dc| (the cell's, which it updates), indented by |indent|.
+std::string gateGradients(const ComputeType &t, const Lstm &l, const std::string &unit, const std::string &cells,
+                          const std::function<std::string(int)> &dz, const std::string &dh, const std::string &dc,
+                          const std::string &dy, const std::string &indent) {
+  const std::string T = t.name(), U = ll(l.units), one = t.lit("1.0"), I = indent;
+  auto gate = [&](int k) { return k == 0 ? "a[" + unit + "]" : "a[" + ll(k * l.units) + " + " + unit + "]"; };
+  return I + "const " + T + " in = " + gate(0) + ", forget = " + gate(1) + ", cand = " + gate(2) + ", out = " +
+         gate(3) + ";\n" +
+         I + "const " + T + " h = " + dh + " + " + dy + ";\n" +
+         I + "const " + T + " tc = " + tanhOf(t, cells + "[(t + 1) * " + U + " + " + unit + "]") + ";\n" +
+         I + "const " + T + " dcell = " + dc + " + h * out * (" + one + " - tc * tc);\n" +
+         I + dz(0) + " = " + gate(0) + " = dcell * cand * in * (" + one + " - in);\n" +
+         I + dz(1) + " = " + gate(1) + " = dcell * " + cells + "[t * " + U + " + " + unit + "] * forget * (" + one +
+         " - forget);\n" +
+         I + dz(2) + " = " + gate(2) + " = dcell * in * (" + one + " - cand * cand);\n" +
+         I + dz(3) + " = " + gate(3) + " = h * tc * out * (" + one + " - out);\n" +
+         I + dc + " = dcell * forget;\n";
+}
+
 /// The forward recurrence spread over thread-block clusters (sm_90): a
 /// cluster of |blocks| blocks owns |rows| batch rows, each block a slice of
 /// the units (their four gates' columns, and those columns of the recurrent
@@ -415,18 +456,8 @@ CudaStage gradClusterRecurrence(const ComputeType &t, const Lstm &l, const Clust
     o += "  for (long long e = threadIdx.x; e < " + ll(p.rows * p.unitsPerBlock) + "; e += 256) {\n"
          "    const long long r = e / " + US + ", unit = q * " + US + " + e % " + US + ";\n"
          "    if (row0 + r >= " + N + " || unit >= " + U + ")\n      continue;\n" +
-         rowPointers("    ") +
-         "    for (long long t = 0; t < " + S + "; ++t) {\n"
-         "      " + T + " *const a = Z + t * " + G + ";\n"
-         "      const " + T + " in = " + sigmoidOf(t, "a[unit]") + ", forget = " + sigmoidOf(t, "a[" + U + " + unit]") +
-         ", cand = " + tanhOf(t, "a[" + ll(2 * l.units) + " + unit]") + ", out = " +
-         sigmoidOf(t, "a[" + ll(3 * l.units) + " + unit]") + ";\n"
-         "      a[unit] = in;\n      a[" + U + " + unit] = forget;\n      a[" + ll(2 * l.units) + " + unit] = cand;\n"
-         "      a[" + ll(3 * l.units) + " + unit] = out;\n"
-         "      const " + T + " c = forget * Cc[t * " + U + " + unit] + in * cand;\n"
-         "      Cc[(t + 1) * " + U + " + unit] = c;\n"
-         "      H[(t + 1) * " + U + " + unit] = out * " + tanhOf(t, "c") + ";\n"
-         "    }\n  }\n  __syncthreads();\n";
+         rowPointers("    ") + cellWalk(t, l, "unit", "Cc", "    ") +
+         "  }\n  __syncthreads();\n";
   else
     o += "  for (long long t = 0; t < " + S + "; ++t) {\n"
          "    const " + T + " *const h = hs[t % 2];\n"
@@ -466,20 +497,12 @@ CudaStage gradClusterRecurrence(const ComputeType &t, const Lstm &l, const Clust
        "        dz[uu] = dz[" + US + " + uu] = dz[" + ll(2 * p.unitsPerBlock) + " + uu] = dz[" +
        ll(3 * p.unitsPerBlock) + " + uu] = " + zero + ";\n        continue;\n      }\n" +
        rowPointers("      ") +
-       "      " + T + " *const a = Z + t * " + G + ";\n"
-       "      const " + T + " in = a[unit], forget = a[" + U + " + unit], cand = a[" + ll(2 * l.units) +
-       " + unit], out = a[" + ll(3 * l.units) + " + unit];\n"
-       "      const " + T + " h = dhs[e] + " + dyAt + ";\n"
-       "      const " + T + " tc = " + tanhOf(t, "Cc[(t + 1) * " + U + " + unit]") + ";\n"
-       "      const " + T + " dcell = dcs[e] + h * out * (" + one + " - tc * tc);\n"
-       "      dz[uu] = a[unit] = dcell * cand * in * (" + one + " - in);\n"
-       "      dz[" + US + " + uu] = a[" + U + " + unit] = dcell * Cc[t * " + U + " + unit] * forget * (" + one +
-       " - forget);\n"
-       "      dz[" + ll(2 * p.unitsPerBlock) + " + uu] = a[" + ll(2 * l.units) + " + unit] = dcell * in * (" + one +
-       " - cand * cand);\n"
-       "      dz[" + ll(3 * p.unitsPerBlock) + " + uu] = a[" + ll(3 * l.units) + " + unit] = h * tc * out * (" + one +
-       " - out);\n"
-       "      dcs[e] = dcell * forget;\n    }\n    __syncthreads();\n"
+       "      " + T + " *const a = Z + t * " + G + ";\n" +
+       gateGradients(
+           t, l, "unit", "Cc",
+           [&](int k) { return k == 0 ? std::string("dz[uu]") : "dz[" + ll(k * p.unitsPerBlock) + " + uu]"; }, "dhs[e]", "dcs[e]",
+           dyAt, "      ") +
+       "    }\n    __syncthreads();\n"
        "    // This block's part of dh for every unit, into the unit's block.\n"
        "    for (long long e = threadIdx.x; e < " + ll(p.rows * l.units) + "; e += 256) {\n"
        "      const long long r = e / " + U + ", u = e % " + U + ";\n"
@@ -680,18 +703,8 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
          "      H[(t + 1) * " + U + " + u] = a[" + ll(3 * l.units) + " + u] * " + tanhOf(t, "c") + ";\n"
          "    }\n    __syncthreads();\n  }\n";
   else // The gates are whole: each thread walks its units through time alone.
-    rowRecurrence += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n"
-         "    for (long long t = 0; t < " + S + "; ++t) {\n"
-         "      " + T + " *const a = Z + t * " + G + ";\n"
-         "      const " + T + " in = " + sigmoidOf(t, "a[u]") + ", forget = " + sigmoidOf(t, "a[" + U + " + u]") +
-         ", cand = " + tanhOf(t, "a[" + ll(2 * l.units) + " + u]") + ", out = " +
-         sigmoidOf(t, "a[" + ll(3 * l.units) + " + u]") + ";\n"
-         "      a[u] = in;\n      a[" + U + " + u] = forget;\n      a[" + ll(2 * l.units) + " + u] = cand;\n"
-         "      a[" + ll(3 * l.units) + " + u] = out;\n"
-         "      const " + T + " c = forget * C[t * " + U + " + u] + in * cand;\n"
-         "      C[(t + 1) * " + U + " + u] = c;\n"
-         "      H[(t + 1) * " + U + " + u] = out * " + tanhOf(t, "c") + ";\n"
-         "    }\n  __syncthreads();\n";
+    rowRecurrence += "  for (long long u = threadIdx.x; u < " + U + "; u += 256)\n" + cellWalk(t, l, "u", "C", "    ") +
+                     "  __syncthreads();\n";
   // Back through time: each thread turns its units' four gates into their
   // gradients in place (no other thread reads them); then dh for the step
   // before, a warp per unit reading the recurrent kernel's row coalesced.
@@ -701,17 +714,11 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
                                  : "(t == " + ll(l.steps - 1) + " ? " + dy + "[b * " + U + " + u] : " + t.lit("0.0") + ")";
   rowRecurrence += "  for (long long t = " + ll(l.steps - 1) + "; t >= 0; --t) {\n"
        "    " + T + " *const a = Z + t * " + G + ";\n"
-       "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n"
-       "      const " + T + " in = a[u], forget = a[" + U + " + u], cand = a[" + ll(2 * l.units) +
-       " + u], out = a[" + ll(3 * l.units) + " + u];\n"
-       "      const " + T + " h = dh[u] + " + dyAt + ";\n"
-       "      const " + T + " tc = " + tanhOf(t, "C[(t + 1) * " + U + " + u]") + ";\n"
-       "      const " + T + " dcell = dc[u] + h * out * (" + t.lit("1.0") + " - tc * tc);\n"
-       "      dz[u] = a[u] = dcell * cand * in * (" + t.lit("1.0") + " - in);\n"
-       "      dz[" + U + " + u] = a[" + U + " + u] = dcell * C[t * " + U + " + u] * forget * (" + t.lit("1.0") + " - forget);\n"
-       "      dz[" + ll(2 * l.units) + " + u] = a[" + ll(2 * l.units) + " + u] = dcell * in * (" + t.lit("1.0") + " - cand * cand);\n"
-       "      dz[" + ll(3 * l.units) + " + u] = a[" + ll(3 * l.units) + " + u] = h * tc * out * (" + t.lit("1.0") + " - out);\n"
-       "      dc[u] = dcell * forget;\n    }\n    __syncthreads();\n"
+       "    for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n" +
+       gateGradients(
+           t, l, "u", "C", [&](int k) { return k == 0 ? std::string("dz[u]") : "dz[" + ll(k * l.units) + " + u]"; },
+           "dh[u]", "dc[u]", dyAt, "      ") +
+       "    }\n    __syncthreads();\n"
        "    for (long long u = threadIdx.x / 32; u < " + U + "; u += " + str(kThreads / 32) + ") {\n      " + T + " sum = " + t.lit("0.0") + ";\n"
        "      for (long long g = threadIdx.x % 32; g < " + G + "; g += 32)\n        sum += " + rk + "[u * " + G +
        " + g] * dz[g];\n"
