@@ -76,7 +76,8 @@ func.func @weight_gradients(%x: tensor<3x5x2xf32>, %k: tensor<2x16xf32>, %r: ten
 //
 // On sm_90 the recurrence runs in clusters (here 4 blocks of one unit
 // each, a cluster per row): each block activates its gate columns with its
-// recurrent-kernel slice and sends each step's h to every block; going
+// recurrent-kernel slice (rows padded by one: going back, lanes read down
+// its columns) and sends each step's h to every block; going
 // back it turns its units' gates into their gradients, sums its slice of
 // the recurrent kernel against them into a part of dh for every unit,
 // stores each part into the unit's block and, after the cluster barrier,
@@ -87,14 +88,14 @@ func.func @weight_gradients(%x: tensor<3x5x2xf32>, %k: tensor<2x16xf32>, %r: ten
 // CHECK: // then: grid (12, 1, 1), block (256, 1, 1): the recurrence in clusters of 4 blocks; batch rows per cluster: 1, units per block: 1
 // CHECK-NEXT: #if
 // CHECK-NEXT: __cluster_dims__(4, 1, 1) __launch_bounds__(256) [[GRAD:k_lstm_grad_[0-9a-f]+_recurrence]](
-// CHECK-NEXT: __shared__ float ks[16ll];
+// CHECK-NEXT: __shared__ float ks[20ll];
 // CHECK-NEXT: __shared__ float dzs[4ll], parts[2][4][1ll], dhs[1ll], dcs[1ll];
 // CHECK-NEXT: __shared__ float hs[2][4ll];
-// CHECK: acc += h[r * 4ll + u] * ks[u * 4ll + j];
+// CHECK: acc += h[r * 4ll + u] * ks[u * 5ll + j];
 // CHECK: static_cast<float *>(__cluster_map_shared_rank(&hs[(t + 1) % 2][0], b))[r * 4ll + unit] = hv;
 // CHECK: for (long long t = 4ll; t >= 0; --t, buf ^= 1) {
 // CHECK: dz[uu] = a[unit] = dcell * cand * in * (1.0f - in);
-// CHECK: sum += ks[u * 4ll + j] * dzs[r * 4ll + j];
+// CHECK: sum += ks[u * 5ll + j] * dzs[r * 4ll + j];
 // CHECK: static_cast<float *>(__cluster_map_shared_rank(&parts[buf][q][0], (unsigned)(u / 1ll)))[r * 1ll + u % 1ll] = sum;
 // CHECK-NEXT: }
 // CHECK-NEXT: __cluster_barrier_arrive();

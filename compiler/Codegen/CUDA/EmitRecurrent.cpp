@@ -265,7 +265,9 @@ std::optional<ClusterPlan> clusterPlanOf(const ComputeType &t, const Lstm &l) {
 /// without the forward's states the cluster rows' h (two buffers).
 int64_t gradClusterSharedElements(const Lstm &l, int64_t rows, int64_t unitsPerBlock, bool kernelInShared,
                                   bool withStates) {
-  return (kernelInShared ? l.units * 4 * unitsPerBlock : 0) + rows * 4 * unitsPerBlock +
+  // The slice's rows are padded by one: going back, a warp's lanes read
+  // one element from each of 32 consecutive rows.
+  return (kernelInShared ? l.units * (4 * unitsPerBlock + 1) : 0) + rows * 4 * unitsPerBlock +
          2 * kClusterBlocks * rows * unitsPerBlock + 2 * rows * unitsPerBlock + (withStates ? 0 : 2 * rows * l.units);
 }
 
@@ -412,7 +414,8 @@ CudaStage gradClusterRecurrence(const ComputeType &t, const Lstm &l, const Clust
   if (p.kernelInShared)
     base.efficiency *= 1.5; // as the forward's (clusterRecurrence)
   const std::string unitOf = "q * " + US + " + j % " + US, columnOf = "(j / " + US + ") * " + U + " + unit";
-  const std::string weight = p.kernelInShared ? "ks[u * " + W + " + j]"
+  const std::string KS = ll(4 * p.unitsPerBlock + 1); // the slice's padded rows
+  const std::string weight = p.kernelInShared ? "ks[u * " + KS + " + j]"
                                               : "(unit < " + U + " ? (" + T + ")" + rk + "[u * " + G + " + " + columnOf +
                                                     "] : " + zero + ")";
   // Row row0 + r's states and gates in the scratch, at |indent|.
@@ -430,7 +433,7 @@ CudaStage gradClusterRecurrence(const ComputeType &t, const Lstm &l, const Clust
   o += "extern \"C\" __global__ void __cluster_dims__(" + C + ", 1, 1) __launch_bounds__(256) " + base.entry + "(" +
        params + ") {\n";
   if (p.kernelInShared)
-    o += "  __shared__ " + T + " ks[" + ll(l.units * 4 * p.unitsPerBlock) + "];\n";
+    o += "  __shared__ " + T + " ks[" + ll(l.units * (4 * p.unitsPerBlock + 1)) + "];\n";
   o += "  __shared__ " + T + " dzs[" + ll(p.rows * 4 * p.unitsPerBlock) + "], parts[2][" + C + "][" +
        ll(p.rows * p.unitsPerBlock) + "], dhs[" + ll(p.rows * p.unitsPerBlock) + "], dcs[" +
        ll(p.rows * p.unitsPerBlock) + "];\n";
@@ -440,7 +443,8 @@ CudaStage gradClusterRecurrence(const ComputeType &t, const Lstm &l, const Clust
   if (p.kernelInShared)
     o += "  for (long long e = threadIdx.x; e < " + ll(l.units * 4 * p.unitsPerBlock) + "; e += 256) {\n"
          "    const long long u = e / " + W + ", j = e % " + W + ", unit = " + unitOf + ";\n"
-         "    ks[e] = unit < " + U + " ? (" + T + ")" + rk + "[u * " + G + " + " + columnOf + "] : " + zero + ";\n  }\n";
+         "    ks[u * " + KS + " + j] = unit < " + U + " ? (" + T + ")" + rk + "[u * " + G + " + " + columnOf + "] : " +
+         zero + ";\n  }\n";
   // The states before the first step, of this block's units.
   o += "  for (long long e = threadIdx.x; e < " + ll(p.rows * p.unitsPerBlock) + "; e += 256) {\n"
        "    const long long r = e / " + US + ", unit = q * " + US + " + e % " + US + ";\n"
