@@ -92,6 +92,7 @@ struct Run {
   const void *ctx = nullptr;
   LaunchOptions opts;
   std::vector<BlockRun> blocks; // the running cluster's, by rank
+  std::vector<size_t> order;    // the ranks in the order they take turns
   BlockRun *blk = nullptr;      // the running block
   SharedRange shared{};
   void *schedSp = nullptr;
@@ -469,7 +470,8 @@ Status releaseCluster() {
 /// until the whole cluster is at the barrier and is released together.
 Status runCluster(const std::vector<uint3> &bids) {
   const uint32_t n = g_ctx.bdim.x * g_ctx.bdim.y * g_ctx.bdim.z;
-  std::vector<size_t> order(bids.size());
+  std::vector<size_t> &order = g_run.order;
+  order.resize(bids.size());
   std::iota(order.begin(), order.end(), 0);
   if (g_run.opts.schedule == Schedule::kReverse) std::reverse(order.begin(), order.end());
   for (size_t q = 0; q < bids.size(); ++q) initBlock(g_run.blocks[q], bids[q], q, n);

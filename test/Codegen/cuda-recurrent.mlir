@@ -156,8 +156,12 @@ func.func @weight_gradients(%x: tensor<3x5x2xf32>, %k: tensor<2x16xf32>, %r: ten
 // CHECK: out0[(row0 + r) * 128ll + unit] = hs[3ll % 2][r * 128ll + unit];
 // CHECK: #else
 // CHECK-NEXT: __launch_bounds__(256) [[ENTRY]](
-// CHECK-NEXT: __shared__ float hs[128ll], cs[128ll], z[512ll];
 // CHECK: for (long long r = q; r < 4 && group + r < 128ll; r += 8) {
+// CHECK-NEXT: const long long b = group + r;
+// CHECK-NEXT: __shared__ float hs[128];
+// CHECK-NEXT: __shared__ float cs[128];
+// CHECK-NEXT: __shared__ float z[512];
+// CHECK-NEXT: const long long row0 = b;
 // CHECK: #endif
 func.func @clustered_forward(%x: tensor<128x3x16xf32>, %k: tensor<16x512xf32>, %r: tensor<128x512xf32>, %b: tensor<512xf32>) -> tensor<128x128xf32> {
   %h = dl.lstm %x, %k, %r, %b : (tensor<128x3x16xf32>, tensor<16x512xf32>, tensor<128x512xf32>, tensor<512xf32>) -> tensor<128x128xf32>

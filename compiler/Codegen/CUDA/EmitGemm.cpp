@@ -135,20 +135,20 @@ FailureOr<Gemm> gemmOf(const ComputeType &t, Operation *op, const std::string &a
     int64_t rows = 1;
     for (size_t i = 0; i + 1 < x.size(); ++i)
       rows *= x[i];
-    // plainA/plainB name the operand ("A", "B") until emitGemm knows its
-    // buffer holds it as stored.
+    // plainA/plainB get their pointer once emitGemm knows that the
+    // operand's buffer holds it as stored.
     if (isa<dl::DenseOp>(op)) { // y[M,N] = x[M,K] w[K,N]
       g = {rows, w[1], w[0], a + "[m * " + ll(w[0]) + " + k]", b + "[k * " + ll(w[1]) + " + n]", ""};
-      g.plainA = PlainOperand{"A", w[0]};
-      g.plainB = PlainOperand{"B", w[1]};
+      g.plainA = PlainOperand{"", w[0]};
+      g.plainB = PlainOperand{"", w[1]};
     } else if (isa<dl::DenseGradInputOp>(op)) { // dx[M,Kin] = dy[M,N] w[Kin,N]^T
       g = {rows, w[0], w[1], a + "[m * " + ll(w[1]) + " + k]", b + "[n * " + ll(w[1]) + " + k]", ""};
-      g.plainA = PlainOperand{"A", w[1]};
+      g.plainA = PlainOperand{"", w[1]};
     } else { // dw[Kin,N] = x[B,Kin]^T dy[B,N]
       auto dy = shape(op->getOperand(1));
       g = {x.back(), dy.back(), rows, a + "[k * " + ll(x.back()) + " + m]",
            b + "[k * " + ll(dy.back()) + " + n]", ""};
-      g.plainB = PlainOperand{"B", dy.back()};
+      g.plainB = PlainOperand{"", dy.back()};
     }
     return g;
   }
@@ -157,7 +157,7 @@ FailureOr<Gemm> gemmOf(const ComputeType &t, Operation *op, const std::string &a
     g.m = c.n * c.oh * c.ow, g.n = c.f, g.k = c.kh * c.kw * c.c;
     g.loadA = "dlc_conv_a(" + a + ", m, k)";
     g.loadB = b + "[k * " + ll(c.f) + " + n]";
-    g.plainB = PlainOperand{"B", c.f};
+    g.plainB = PlainOperand{"", c.f};
     g.prologue = tapReader(t, "dlc_conv_a", c, plainPosition(c, "m"), "k");
     return g;
   }
@@ -166,7 +166,7 @@ FailureOr<Gemm> gemmOf(const ComputeType &t, Operation *op, const std::string &a
     g.m = c.kh * c.kw * c.c, g.n = c.f, g.k = c.n * c.oh * c.ow;
     g.loadA = "dlc_conv_dk_a(" + a + ", m, k)";
     g.loadB = b + "[k * " + ll(c.f) + " + n]";
-    g.plainB = PlainOperand{"B", c.f};
+    g.plainB = PlainOperand{"", c.f};
     g.prologue = tapReader(t, "dlc_conv_dk_a", c, plainPosition(c, "k"), "m");
     return g;
   }
@@ -291,10 +291,9 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     return group.emitError("not a matrix-product group");
   // An operand read straight from an input buffer that holds its own 16-bit
   // type may be copied as stored (the tensor cores' cp.async).
-  auto asStored = [&](std::optional<PlainOperand> &plain) {
+  auto asStored = [&](std::optional<PlainOperand> &plain, Value v) {
     if (!plain)
       return;
-    Value v = plain->pointer == "A" ? anchor->getOperand(0) : anchor->getOperand(1);
     auto arg = dyn_cast<BlockArgument>(v);
     Type value = getElementTypeOrSelf(v.getType());
     if (!arg || !isSixteenBit(value) || getElementTypeOrSelf(inputStorage(group, arg.getArgNumber())) != value)
@@ -302,8 +301,8 @@ LogicalResult emitGemm(dl::FusedOp group, CudaKernel &kernel) {
     else
       plain->pointer = inputName(v) + "_raw";
   };
-  asStored(g->plainA);
-  asStored(g->plainB);
+  asStored(g->plainA, anchor->getOperand(0));
+  asStored(g->plainB, anchor->getOperand(1));
   bool hasBias = (isa<dl::DenseOp, dl::Conv2DOp>(anchor)) && anchor->getNumOperands() == 3;
   auto resultIndex = [&](Value v) { return cuda::resultIndex(group, v); };
   auto outOf = [&](Value v) { return resultName(group, v); };

@@ -49,6 +49,15 @@ constexpr int64_t kMaxRowsPerBlock = 8;
 constexpr int64_t kSpreadBlocks = 132;
 // Blocks of a thread-block cluster: the most every sm_90 GPU launches.
 constexpr int64_t kClusterBlocks = 8;
+// With its kernel slice in shared memory a cluster block's step reads
+// shared memory only (two loads an FMA, h's a broadcast) where a block per
+// row reads the whole recurrent kernel from L2 every step: the roofline's
+// factor on the family's efficiency, an estimate until a GPU measures it.
+constexpr double kSharedSliceGain = 1.5;
+// Opens the cluster version of a recurrence; the emulation takes it unless
+// DLC_SIM_ARCH says an older GPU.
+constexpr const char *kIfClusters =
+    "#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900) || (!defined(__CUDA_ARCH__) && DLC_SIM_ARCH >= 900)\n";
 
 std::string str(int64_t v) { return std::to_string(v); }
 
@@ -277,13 +286,24 @@ std::optional<ClusterPlan> gradClusterPlanOf(const ComputeType &t, const Lstm &l
   });
 }
 
-/// Appends the recurrence's function to |s| and returns its launch. Below
-/// sm_90 (no clusters) the same grid runs the recurrence a row per block:
-/// block q of a cluster's group takes rows q, q + blocks, ... of the group
-/// alone, as the kernel without clusters does.
+/// The #else of a cluster recurrence: below sm_90 the same grid runs
+/// |rowBody| (one batch row b = group + r by the whole block, as the kernel
+/// without clusters does) for rows q, q + blocks, ... of the cluster's
+/// group.
+std::string rowPerBlockFallback(const Lstm &l, const ClusterPlan &p, const std::string &entry,
+                                const std::string &params, const std::string &rowBody) {
+  return "#else\nextern \"C\" __global__ void __launch_bounds__(256) " + entry + "(" + params + ") {\n"
+         "  const long long q = blockIdx.x % " + str(p.blocks) + ", group = (long long)(blockIdx.x / " +
+         str(p.blocks) + ") * " + str(p.rows) + ";\n"
+         "  for (long long r = q; r < " + str(p.rows) + " && group + r < " + ll(l.n) + "; r += " + str(p.blocks) +
+         ") {\n    const long long b = group + r;\n" + indented(rowBody) + "    __syncthreads();\n  }\n}\n#endif\n";
+}
+
+/// Appends the recurrence's function to |s| and returns its launch; below
+/// sm_90 it runs |rowBody| (rowPerBlockFallback).
 CudaStage clusterRecurrence(const ComputeType &t, const Lstm &l, const ClusterPlan &p, const std::string &entry,
-                            double efficiency, const std::string &rk,
-                            const std::string &y, const std::string &params, std::string *s) {
+                            double efficiency, const std::string &rk, const std::string &y,
+                            const std::string &params, const std::string &rowBody, std::string *s) {
   const std::string T = t.name(), S = ll(l.steps), U = ll(l.units), G = ll(l.gates), R = str(p.rows),
                     US = ll(p.unitsPerBlock), W = ll(4 * p.unitsPerBlock), C = str(p.blocks), zero = t.lit("0.0");
   const int64_t products = l.n * l.steps;
@@ -298,18 +318,14 @@ CudaStage clusterRecurrence(const ComputeType &t, const Lstm &l, const ClusterPl
   // every step; the input products and h are read and written once.
   stage.bytes = ((p.kernelInShared ? p.clusters(l) : p.clusters(l) * l.steps) * l.units * l.gates +
                  products * (l.gates + l.units)) * t.bytes();
-  // With its kernel slice in shared memory a step's product reads shared
-  // memory only (two loads an FMA, h's a broadcast) where a block per row
-  // reads the whole recurrent kernel from L2 every step: an estimate until a
-  // GPU measures it.
-  stage.efficiency = p.kernelInShared ? 1.5 * efficiency : efficiency;
+  stage.efficiency = p.kernelInShared ? kSharedSliceGain * efficiency : efficiency;
   // The gate column of local column j (gate j / US of unit q * US + j % US).
   const std::string unitOf = "q * " + US + " + j % " + US, columnOf = "(j / " + US + ") * " + U + " + unit";
   const std::string activated = "j / " + US + " == 2 ? " + tanhOf(t, "acc") + " : " + sigmoidOf(t, "acc");
   std::string &o = *s;
   o += laterLaunchComment(stage, "the recurrence in clusters of " + C + " blocks; batch rows per cluster: " +
                                      R + ", units per block: " + str(p.unitsPerBlock));
-  o += "#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900) || (!defined(__CUDA_ARCH__) && DLC_SIM_ARCH >= 900)\n";
+  o += kIfClusters;
   o += "extern \"C\" __global__ void __cluster_dims__(" + C + ", 1, 1) __launch_bounds__(256) " + entry + "(" +
        params + ") {\n";
   o += "  __shared__ " + T + " hs[2][" + ll(p.rows * l.units) + "], cs[" + ll(p.rows * p.unitsPerBlock) + "], z[" +
@@ -358,36 +374,13 @@ CudaStage clusterRecurrence(const ComputeType &t, const Lstm &l, const ClusterPl
          "    const long long r = e / " + US + ", unit = q * " + US + " + e % " + US + ";\n"
          "    if (row0 + r < " + ll(l.n) + " && unit < " + U + ")\n"
          "      " + y + "[(row0 + r) * " + U + " + unit] = hs[" + S + " % 2][r * " + U + " + unit];\n  }\n";
-  o += "}\n#else\n";
-  // The fallback: a row per block at a time, as the kernel without clusters.
-  o += "extern \"C\" __global__ void __launch_bounds__(256) " + entry + "(" + params + ") {\n";
-  o += "  __shared__ " + T + " hs[" + U + "], cs[" + U + "], z[" + G + "];\n";
-  o += "  const long long q = blockIdx.x % " + C + ", group = (long long)(blockIdx.x / " + C + ") * " + R + ";\n";
-  o += "  for (long long r = q; r < " + R + " && group + r < " + ll(l.n) + "; r += " + C + ") {\n"
-       "    const long long row = group + r;\n"
-       "    for (long long u = threadIdx.x; u < " + U + "; u += 256)\n      hs[u] = cs[u] = " + zero + ";\n"
-       "    __syncthreads();\n"
-       "    for (long long t = 0; t < " + S + "; ++t) {\n"
-       "      for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n"
-       "        " + T + " acc = scratch[(row * " + S + " + t) * " + G + " + g];\n"
-       "        for (long long u = 0; u < " + U + "; ++u)\n          acc += hs[u] * (" + T + ")" + rk + "[u * " + G + " + g];\n"
-       "        z[g] = g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + " ? " + tanhOf(t, "acc") + " : " +
-       sigmoidOf(t, "acc") + ";\n      }\n      __syncthreads();\n"
-       "      for (long long u = threadIdx.x; u < " + U + "; u += 256) {\n"
-       "        const " + T + " c = z[" + U + " + u] * cs[u] + z[u] * z[" + ll(2 * l.units) + " + u];\n"
-       "        cs[u] = c;\n        hs[u] = z[" + ll(3 * l.units) + " + u] * " + tanhOf(t, "c") + ";\n";
-  if (l.sequences)
-    o += "        " + y + "[(row * " + S + " + t) * " + U + " + u] = hs[u];\n";
-  o += "      }\n      __syncthreads();\n    }\n";
-  if (!l.sequences)
-    o += "    for (long long u = threadIdx.x; u < " + U + "; u += 256)\n      " + y + "[row * " + U + " + u] = hs[u];\n";
-  o += "    __syncthreads();\n  }\n}\n#endif\n";
+  o += "}\n" + rowPerBlockFallback(l, p, entry, params, rowBody);
   return stage;
 }
 
 /// The gradient's recurrence in thread-block clusters (sm_90), appended to
 /// |s| after its comment and an #if on the architecture (the caller adds
-/// the #else and its fallback): the forward walk of each block's units
+/// the fallback, rowPerBlockFallback): the forward walk of each block's units
 /// (with the forward's states no products: no exchange; without them each
 /// step's h goes to every block's shared memory, as the forward's), then
 /// back through time: each block turns its units' gates into their
@@ -412,7 +405,7 @@ CudaStage gradClusterRecurrence(const ComputeType &t, const Lstm &l, const Clust
                     l.gates +
                 products * (l.units + l.gates)) * t.bytes();
   if (p.kernelInShared)
-    base.efficiency *= 1.5; // as the forward's (clusterRecurrence)
+    base.efficiency *= kSharedSliceGain;
   const std::string unitOf = "q * " + US + " + j % " + US, columnOf = "(j / " + US + ") * " + U + " + unit";
   const std::string KS = ll(4 * p.unitsPerBlock + 1); // the slice's padded rows
   const std::string weight = p.kernelInShared ? "ks[u * " + KS + " + j]"
@@ -429,7 +422,7 @@ CudaStage gradClusterRecurrence(const ComputeType &t, const Lstm &l, const Clust
   std::string &o = *s;
   o += laterLaunchComment(base, "the recurrence in clusters of " + C + " blocks; batch rows per cluster: " + R +
                                     ", units per block: " + str(p.unitsPerBlock));
-  o += "#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900) || (!defined(__CUDA_ARCH__) && DLC_SIM_ARCH >= 900)\n";
+  o += kIfClusters;
   o += "extern \"C\" __global__ void __cluster_dims__(" + C + ", 1, 1) __launch_bounds__(256) " + base.entry + "(" +
        params + ") {\n";
   if (p.kernelInShared)
@@ -520,7 +513,7 @@ CudaStage gradClusterRecurrence(const ComputeType &t, const Lstm &l, const Clust
        "    for (long long e = threadIdx.x; e < " + ll(p.rows * p.unitsPerBlock) + "; e += 256) {\n"
        "      " + T + " sum = " + zero + ";\n"
        "      for (int from = 0; from < " + C + "; ++from)\n        sum += parts[buf][from][e];\n"
-       "      dhs[e] = sum;\n    }\n  }\n}\n#else\n";
+       "      dhs[e] = sum;\n    }\n  }\n}\n";
   return base;
 }
 
@@ -580,17 +573,52 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
   };
 
   if (auto forward = dyn_cast<dl::LSTMOp>(op)) {
+    std::string y = outOf(forward.getResult());
+    const std::string activated = "g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + " ? " +
+                                  tanhOf(t, "acc[r]") + " : " + sigmoidOf(t, "acc[r]");
+    // |rows| batch rows from row0 by the whole block, its arrays declared
+    // by |arrays|: the gate columns spread over the threads (each reads a
+    // recurrent-kernel column coalesced and reuses it for every row).
+    auto rowsRecurrence = [&](int64_t rows, const std::string &arrays, const std::string &row0) {
+      const std::string R = str(rows);
+      std::string body = arrays + "  const long long row0 = " + row0 + ";\n";
+      body += "  for (long long e = threadIdx.x; e < " + ll(rows * l.units) + "; e += 256)\n"
+              "    hs[e] = cs[e] = " + t.lit("0.0") + ";\n  __syncthreads();\n";
+      body += "  for (long long t = 0; t < " + S + "; ++t) {\n"
+              "    for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n"
+              "      " + T + " acc[" + R + "];\n"
+              "      for (int r = 0; r < " + R + "; ++r)\n"
+              "        acc[r] = row0 + r < " + ll(l.n) + " ? scratch[((row0 + r) * " + S + " + t) * " + G + " + g] : " +
+              t.lit("0.0") + ";\n"
+              "      for (long long u = 0; u < " + U + "; ++u) {\n"
+              "        const " + T + " w = " + rk + "[u * " + G + " + g];\n"
+              "        for (int r = 0; r < " + R + "; ++r)\n          acc[r] += hs[r * " + U + " + u] * w;\n      }\n"
+              "      for (int r = 0; r < " + R + "; ++r)\n        z[r * " + G + " + g] = " + activated + ";\n"
+              "    }\n    __syncthreads();\n";
+      body += "    for (long long e = threadIdx.x; e < " + ll(rows * l.units) + "; e += 256) {\n"
+              "      const long long r = e / " + U + ", u = e % " + U + ";\n"
+              "      const " + T + " *a = z + r * " + G + ";\n"
+              "      const " + T + " c = a[" + U + " + u] * cs[e] + a[u] * a[" + ll(2 * l.units) + " + u];\n"
+              "      cs[e] = c;\n      hs[e] = a[" + ll(3 * l.units) + " + u] * " + tanhOf(t, "c") + ";\n";
+      if (l.sequences)
+        body += "      if (row0 + r < " + ll(l.n) + ")\n        " + y + "[((row0 + r) * " + S + " + t) * " + U +
+                " + u] = hs[e];\n";
+      body += "    }\n    __syncthreads();\n  }\n";
+      if (!l.sequences)
+        body += "  for (long long e = threadIdx.x; e < " + ll(rows * l.units) + "; e += 256)\n"
+                "    if (row0 + e / " + U + " < " + ll(l.n) + ")\n      " + y + "[row0 * " + U + " + e] = hs[e];\n";
+      return body;
+    };
     if (std::optional<ClusterPlan> plan = clusterPlanOf(t, l)) {
       kernel.scratchBytes = products * l.gates * t.bytes();
       s = inputProduct("scratch[m * " + G + " + c]", "");
-      CudaStage recurrence = clusterRecurrence(t, l, *plan, kernel.name + "_recurrence", recurrenceEfficiency, rk,
-                                               outOf(forward.getResult()), params, &s);
-      kernel.then.push_back(recurrence);
+      const std::string rowBody =
+          rowsRecurrence(1, workingArrays(t, {{"hs", l.units}, {"cs", l.units}, {"z", l.gates}}, true, ""), "b");
+      kernel.then.push_back(clusterRecurrence(t, l, *plan, kernel.name + "_recurrence", recurrenceEfficiency, rk, y,
+                                              params, rowBody, &s));
       kernel.source = std::move(s);
       return success();
     }
-    const std::string activated = "g >= " + ll(2 * l.units) + " && g < " + ll(3 * l.units) + " ? " +
-                                  tanhOf(t, "acc[r]") + " : " + sigmoidOf(t, "acc[r]");
     bool shared = forwardShared(t, l, 1) <= kSharedLimit;
     int64_t rows = 1;
     while (shared && rows < kMaxRowsPerBlock && rows < l.n &&
@@ -602,9 +630,7 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
     // for shared memory) each block's arrays.
     kernel.scratchBytes = (products * l.gates + (shared ? 0 : blocks * blockElements)) * t.bytes();
     s = inputProduct("scratch[m * " + G + " + c]", "");
-    // Launch 2: the recurrence, a block per |rows| batch rows; the gate
-    // columns spread over the threads (each reads a recurrent-kernel column
-    // coalesced and reuses it for every row of the block).
+    // Launch 2: the recurrence, a block per |rows| batch rows.
     CudaStage recurrence;
     recurrence.entry = kernel.name + "_recurrence";
     recurrence.grid = {blocks, 1, 1};
@@ -613,38 +639,14 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
     recurrence.flops = 2 * products * l.units * l.gates + 10 * products * l.units;
     recurrence.bytes = (blocks * l.units * l.gates + products * (l.gates + l.units)) * t.bytes();
     recurrence.efficiency = recurrenceEfficiency;
-    std::string y = outOf(forward.getResult()), R = str(rows);
-    s += laterLaunchComment(recurrence, "the recurrence, batch rows per block: " + R);
+    s += laterLaunchComment(recurrence, "the recurrence, batch rows per block: " + str(rows));
     s += "extern \"C\" __global__ void __launch_bounds__(256) " + recurrence.entry + "(" + params + ") {\n";
-    s += workingArrays(t, {{"hs", rows * l.units}, {"cs", rows * l.units}, {"z", rows * l.gates}}, shared,
-                       "scratch + " + ll(products * l.gates) + " + (long long)blockIdx.x * " + ll(blockElements));
-    s += "  const long long row0 = (long long)blockIdx.x * " + R + ";\n";
-    s += "  for (long long e = threadIdx.x; e < " + ll(rows * l.units) + "; e += 256)\n"
-         "    hs[e] = cs[e] = " + t.lit("0.0") + ";\n  __syncthreads();\n";
-    s += "  for (long long t = 0; t < " + S + "; ++t) {\n"
-         "    for (long long g = threadIdx.x; g < " + G + "; g += 256) {\n"
-         "      " + T + " acc[" + R + "];\n"
-         "      for (int r = 0; r < " + R + "; ++r)\n"
-         "        acc[r] = row0 + r < " + ll(l.n) + " ? scratch[((row0 + r) * " + S + " + t) * " + G + " + g] : " +
-         t.lit("0.0") + ";\n"
-         "      for (long long u = 0; u < " + U + "; ++u) {\n"
-         "        const " + T + " w = " + rk + "[u * " + G + " + g];\n"
-         "        for (int r = 0; r < " + R + "; ++r)\n          acc[r] += hs[r * " + U + " + u] * w;\n      }\n"
-         "      for (int r = 0; r < " + R + "; ++r)\n        z[r * " + G + " + g] = " + activated + ";\n"
-         "    }\n    __syncthreads();\n";
-    s += "    for (long long e = threadIdx.x; e < " + ll(rows * l.units) + "; e += 256) {\n"
-         "      const long long r = e / " + U + ", u = e % " + U + ";\n"
-         "      const " + T + " *a = z + r * " + G + ";\n"
-         "      const " + T + " c = a[" + U + " + u] * cs[e] + a[u] * a[" + ll(2 * l.units) + " + u];\n"
-         "      cs[e] = c;\n      hs[e] = a[" + ll(3 * l.units) + " + u] * " + tanhOf(t, "c") + ";\n";
-    if (l.sequences)
-      s += "      if (row0 + r < " + ll(l.n) + ")\n        " + y + "[((row0 + r) * " + S + " + t) * " + U +
-           " + u] = hs[e];\n";
-    s += "    }\n    __syncthreads();\n  }\n";
-    if (!l.sequences)
-      s += "  for (long long e = threadIdx.x; e < " + ll(rows * l.units) + "; e += 256)\n"
-           "    if (row0 + e / " + U + " < " + ll(l.n) + ")\n      " + y + "[row0 * " + U +
-           " + e] = hs[e];\n";
+    s += rowsRecurrence(rows,
+                        workingArrays(t, {{"hs", rows * l.units}, {"cs", rows * l.units}, {"z", rows * l.gates}},
+                                      shared,
+                                      "scratch + " + ll(products * l.gates) + " + (long long)blockIdx.x * " +
+                                          ll(blockElements)),
+                        "(long long)blockIdx.x * " + str(rows));
     s += "}\n";
     kernel.then.push_back(recurrence);
     kernel.source = std::move(s);
@@ -735,13 +737,7 @@ LogicalResult emitRecurrent(dl::FusedOp group, CudaKernel &kernel) {
     s += "  const long long b = blockIdx.x;\n" + rowRecurrence + "}\n";
   } else {
     recurrence = gradClusterRecurrence(t, l, *plan, recurrence, rk, dy, states, params, RE, &s);
-    // Below sm_90 the same grid runs a row per block.
-    s += "extern \"C\" __global__ void __launch_bounds__(256) " + recurrence.entry + "(" + params + ") {\n";
-    s += "  const long long q = blockIdx.x % " + str(plan->blocks) + ", group = (long long)(blockIdx.x / " +
-         str(plan->blocks) + ") * " + str(plan->rows) + ";\n";
-    s += "  for (long long r = q; r < " + str(plan->rows) + " && group + r < " + ll(l.n) + "; r += " +
-         str(plan->blocks) + ") {\n    const long long b = group + r;\n" + indented(rowRecurrence) +
-         "    __syncthreads();\n  }\n}\n#endif\n";
+    s += rowPerBlockFallback(l, *plan, recurrence.entry, params, rowRecurrence);
   }
   kernel.then.push_back(recurrence);
 
