@@ -2,12 +2,13 @@
 """PyTorch peer: one benchmark measurement per process, one JSON line on stdout.
 
     /usr/bin/python3 bench/peer_torch.py --model cnn --mode train --batch 128 [--device cuda]
-        [--precision fp32|tf32|bf16] [--compile none|default|max-autotune]
+        [--precision fp32|tf32|bf16] [--compile none|default|max-autotune] [--image-size N]
 
 The models are the same architectures as examples/mnist_cnn.dl, examples/text_lstm.dl and
 examples/vgg16_transfer.dl (vgg: the VGG16 base frozen, as keras.applications' with
-trainable=False, under a new Flatten/Dense(256)/Dense(10) head; 224x224 images; its weights
-are random here, which changes no timing).
+trainable=False, under a new Flatten/Dense(256)/Dense(10) head; 224x224 images, or
+--image-size's (a multiple of 32, as the GPU check's dry run takes); its weights are random
+here, which changes no timing).
 --precision tf32 lets cuBLAS/cuDNN use TF32 tensor cores for f32 products; bf16 runs the
 step under torch.autocast (bf16 products, f32 master weights), as dlc's mixed_bf16.
 --compile wraps the model in torch.compile (the first step's time, compiling included, is
@@ -64,12 +65,12 @@ class TextLSTM(nn.Module):
 
 
 class VGG16Transfer(nn.Module):
-    """224x224x3 -> VGG16's 13 3x3 convolutions (relu) in 5 blocks, each ending in a 2x2 max
-    pool, frozen -> Flatten -> Dense(256, relu) -> Dense(10) (logits)."""
+    """SxSx3 (S = 224) -> VGG16's 13 3x3 convolutions (relu) in 5 blocks, each ending in a 2x2
+    max pool, frozen -> Flatten -> Dense(256, relu) -> Dense(10) (logits)."""
 
     BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
 
-    def __init__(self):
+    def __init__(self, image_size=224):
         super().__init__()
         layers, channels = [], 3
         for filters, convs in self.BLOCKS:
@@ -80,10 +81,11 @@ class VGG16Transfer(nn.Module):
         self.base = nn.Sequential(*layers)
         for p in self.base.parameters():
             p.requires_grad_(False)
-        self.fc1 = nn.Linear(7 * 7 * 512, 256)
+        side = image_size >> len(self.BLOCKS)
+        self.fc1 = nn.Linear(side * side * 512, 256)
         self.fc2 = nn.Linear(256, bc.VGG_CLASSES)
 
-    def forward(self, x):  # x: [N, 3, 224, 224]
+    def forward(self, x):  # x: [N, 3, S, S]
         x = self.base(x)
         x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)  # Keras' (H, W, C) flatten
         return self.fc2(F.relu(self.fc1(x)))
@@ -106,7 +108,8 @@ def make_adam(model):
     return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3, eps=1e-7)
 
 
-def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format, device="cpu"):
+def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format, device="cpu",
+                      image_size=224):
     g = torch.Generator().manual_seed(bc.SEED)
     out = []
     for _ in range(bc.NUM_BATCHES):
@@ -114,7 +117,8 @@ def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format, 
             x = torch.rand(batch, 1, 28, 28, generator=g).contiguous(memory_format=memory_format)
             classes = bc.CNN_CLASSES
         elif model_name == "vgg":
-            x = torch.rand(batch, 3, 224, 224, generator=g).contiguous(memory_format=memory_format)
+            x = torch.rand(batch, 3, image_size, image_size, generator=g).contiguous(
+                memory_format=memory_format)
             classes = bc.VGG_CLASSES
         else:
             x = torch.randint(0, bc.LSTM_VOCAB, (batch, bc.LSTM_SEQ), generator=g)
@@ -124,12 +128,14 @@ def synthetic_batches(model_name, batch, memory_format=torch.contiguous_format, 
     return out
 
 
-def make_step(model_name, mode, batch, memory_format, device, precision="fp32", compile_mode="none"):
+def make_step(model_name, mode, batch, memory_format, device, precision="fp32", compile_mode="none",
+              image_size=224):
     torch.manual_seed(bc.SEED)
-    model = keras_init_(MODEL_CLASSES[model_name]()).to(device)
+    sized = {"image_size": image_size} if model_name == "vgg" else {}
+    model = keras_init_(MODEL_CLASSES[model_name](**sized)).to(device)
     if model_name in ("cnn", "vgg"):
         model = model.to(memory_format=memory_format)
-    data = synthetic_batches(model_name, batch, memory_format, device)
+    data = synthetic_batches(model_name, batch, memory_format, device, image_size)
     tf32 = precision == "tf32"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
@@ -180,7 +186,11 @@ def main():
     p.add_argument("--precision", choices=("fp32", "tf32", "bf16"), default="fp32")
     p.add_argument("--compile", choices=("none", "default", "max-autotune"), default="none",
                    dest="compile_mode")
+    p.add_argument("--image-size", type=int, default=224, help="vgg only: the images' side")
     args = p.parse_args()
+    if args.image_size < 32 or args.image_size % 32:
+        sys.exit("peer_torch.py: --image-size must be a multiple of 32 (VGG16 halves it five times); got %d"
+                 % args.image_size)
     if args.compile_mode != "none" and not hasattr(torch, "compile"):
         sys.exit("peer_torch.py: --compile needs PyTorch 2 or later; this is " + torch.__version__)
     n = bc.threads()
@@ -193,7 +203,8 @@ def main():
     if args.model in ("cnn", "vgg"):
         if args.memory_format == "auto" and args.compile_mode == "none":
             for name, fmt in formats.items():
-                step = make_step(args.model, args.mode, args.batch, fmt, args.device)
+                step = make_step(args.model, args.mode, args.batch, fmt, args.device,
+                                 image_size=args.image_size)
                 for _ in range(max(2, args.warmup)):
                     step()
                 probe[name] = 1000.0 * bc.calibrate(step, seconds=min(1.0, args.min_time / 3))
@@ -201,7 +212,7 @@ def main():
         elif args.memory_format != "auto":
             chosen = args.memory_format
     step = make_step(args.model, args.mode, args.batch, formats[chosen], args.device,
-                     args.precision, args.compile_mode)
+                     args.precision, args.compile_mode, args.image_size)
     if args.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
@@ -222,6 +233,8 @@ def main():
     })
     if args.device == "cuda":
         result["peak_memory_bytes"] = torch.cuda.max_memory_allocated()
+    if args.model == "vgg":
+        result["image_size"] = args.image_size
     if args.model in ("cnn", "vgg"):
         result["memory_format"] = chosen
         result["memory_format_probe_ms"] = probe

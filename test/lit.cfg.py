@@ -67,6 +67,14 @@ if tensorboard_python:
     config.available_features.add("tensorboard")
     config.substitutions.append(("%pytensorboard", tensorboard_python))
 
+# PyTorch, the GPU check's benchmark peer: where one is installed (not on CI),
+# the dry run runs the peer on the CPU. DLC_TORCH_PYTHON names its Python.
+torch_python = python_with(["torch"], [p for p in [os.environ.get("DLC_TORCH_PYTHON")] if p])
+if torch_python:
+    config.available_features.add("torch")
+config.substitutions.append(("%pytorch", torch_python or "python3"))
+config.substitutions.append(("%torch_prefix", "TORCH" if torch_python else "NO-TORCH"))
+
 data_python = python_with(["numpy", "PIL"])
 if data_python:
     config.available_features.add("numpy")

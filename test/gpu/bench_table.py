@@ -26,8 +26,10 @@ def main():
         ratio = "%.2f" % (ours / r["samples_per_sec"]) if ours and r["samples_per_sec"] else "-"
         peak = r.get("peak_memory_bytes", r.get("memory_bytes"))
         compiled = r.get("compile_seconds")
-        print("| %s | %s | %s | %s | %.0f | %.3f | %s | %s | %s |" % (
-            r["model"], mode, r["system"], r["precision"], r["samples_per_sec"], r["ms_per_step"], ratio,
+        rate = r["samples_per_sec"]
+        print("| %s | %s | %s | %s | %s | %.3f | %s | %s | %s |" % (
+            r["model"], mode, r["system"], r["precision"], "%.0f" % rate if rate >= 10 else "%.2f" % rate,
+            r["ms_per_step"], ratio,
             "%.1f" % (peak / 2**20) if peak else "-", "%.1f" % compiled if compiled else "-"))
     if len(sys.argv) > 2 and os.path.exists(sys.argv[2]):
         print("\n| model | batch | dlc compile, cold s | warm s |")

@@ -39,6 +39,8 @@ export LD_LIBRARY_PATH=$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 mkdir -p "$work/cases-in" && tar -C "$work/cases-in" -xJf "$dir/cases.tar.xz"
 tar -C "$work/cases-in" -xJf "$dir/cases-library.tar.xz"
 tar -C "$work/cases-in" -xJf "$dir/cases-tf32.tar.xz"
+tar -C "$work" -xJf "$dir/examples.tar.xz"
+export examples=$work/examples
 # NVRTC (kernels compiled at run time, as some device tests do), cuBLASLt and
 # cuDNN (--kernels library) may live in a Python wheel rather than under
 # /usr/local/cuda.
@@ -85,6 +87,8 @@ phase() {
     return
   fi
   [ "$limit" -gt "$left" ] && limit=$left
+  # A phase that divides its time among runs of its own (bench) ends them by then.
+  export phase_deadline=$(( start + limit ))
   timeout -k 10 "$limit" bash -c "$fn" > "$logs/$name.log" 2>&1
   rc=$?
   case $rc in
@@ -124,7 +128,7 @@ environment() {
   ldconfig -p | grep -E "libcuda\.so|libnvrtc|libcublas|libcudnn" | head -20
   ls -d /usr/local/cuda*/lib64 2>/dev/null
   echo "DLC_NVRTC_LIBRARY=${DLC_NVRTC_LIBRARY:-} DLC_CUBLASLT_LIBRARY=${DLC_CUBLASLT_LIBRARY:-} DLC_CUDNN_LIBRARY=${DLC_CUDNN_LIBRARY:-}"
-  "$rt" inspect "$dir/examples/mnist_cnn.fixture.dlcb" | head -5
+  "$rt" inspect "$examples/mnist_cnn.fixture.dlcb" | head -5
   echo "SUMMARY: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo "no GPU (dry run)")"
 }
 
@@ -164,12 +168,12 @@ fixtures() {
   local rc=0 model run notes=""
   for model in mnist_cnn text_lstm; do
     for run in 1 2 3; do
-      "$rt" grad "$dir/examples/$model.fixture.dlcb" --backend "$backend" \
-        --weights "$dir/examples/$model.weights.safetensors" --batch "$dir/examples/$model.batch.safetensors" \
+      "$rt" grad "$examples/$model.fixture.dlcb" --backend "$backend" \
+        --weights "$examples/$model.weights.safetensors" --batch "$examples/$model.batch.safetensors" \
         --out "$work/$model.run$run.safetensors" || { rc=1; continue; }
     done
     python3 "$scripts/compare_gradients.py" --rtol 1e-4 "$work/$model.run1.safetensors" \
-      "$dir/examples/$model.grads.safetensors" || rc=1
+      "$examples/$model.grads.safetensors" || rc=1
     # Float atomics (bias, weight and embedding gradients) sum in a different
     # order each run on a GPU: runs may differ at rounding level, no more.
     for run in 2 3; do
@@ -181,12 +185,12 @@ fixtures() {
     # --deterministic: no float atomics, so two runs agree bit for bit.
     # (The emulation of the dry run takes another block order each run.)
     for run in 1 2; do
-      DLC_SIM_SCHEDULE=random:$run "$rt" grad "$dir/examples/$model.fixture.deterministic.dlcb" --backend "$backend" \
-        --weights "$dir/examples/$model.weights.safetensors" --batch "$dir/examples/$model.batch.safetensors" \
+      DLC_SIM_SCHEDULE=random:$run "$rt" grad "$examples/$model.fixture.deterministic.dlcb" --backend "$backend" \
+        --weights "$examples/$model.weights.safetensors" --batch "$examples/$model.batch.safetensors" \
         --out "$work/$model.deterministic$run.safetensors" || rc=1
     done
     python3 "$scripts/compare_gradients.py" --rtol 1e-4 "$work/$model.deterministic1.safetensors" \
-      "$dir/examples/$model.grads.safetensors" > /dev/null || rc=1
+      "$examples/$model.grads.safetensors" > /dev/null || rc=1
     local same
     same=$(python3 - "$scripts" "$work/$model.deterministic1.safetensors" "$work/$model.deterministic2.safetensors" <<'EOF'
 import sys
@@ -209,8 +213,8 @@ sanitize() {
   local tool=$1 rc=0 model
   for model in mnist_cnn text_lstm; do
     echo "--- $tool: $model"
-    sanitized "$tool" "$rt" grad "$dir/examples/$model.fixture.dlcb" --backend "$backend" \
-      --weights "$dir/examples/$model.weights.safetensors" --batch "$dir/examples/$model.batch.safetensors" \
+    sanitized "$tool" "$rt" grad "$examples/$model.fixture.dlcb" --backend "$backend" \
+      --weights "$examples/$model.weights.safetensors" --batch "$examples/$model.batch.safetensors" \
       --out "$work/$tool.$model.grads.safetensors" --step-out "$work/$tool.$model.step.safetensors"
     local r=$?
     [ $r = 77 ] && return 77
@@ -244,8 +248,8 @@ for path, name in ((sys.argv[1], "val-images.idx"), (sys.argv[2], "val-labels.id
     with open(sys.argv[3] + "/" + name, "wb") as f:
         f.write(data[:4] + struct.pack(">%dI" % dims, *shape) + body[-512 * per:])
 EOF
-  local bundle=$dir/examples/mnist_cnn.b128.dlcb steps=40
-  [ "$dry" = 1 ] && bundle=$dir/examples/mnist_cnn.fixture.dlcb steps=2
+  local bundle=$examples/mnist_cnn.b128.dlcb steps=40
+  [ "$dry" = 1 ] && bundle=$examples/mnist_cnn.fixture.dlcb steps=2
   local data="idx:train_images=$images,train_labels=$labels,test_images=$work/val-images.idx,test_labels=$work/val-labels.idx"
   local b
   for b in "$backend" cpu; do
@@ -259,28 +263,69 @@ EOF
   return $rc
 }
 
-# Training and inference throughput of the three examples: the MNIST CNN
-# and text LSTM at batch 128, VGG16 transfer at batch 32 (224x224; not in
-# the dry run, which the emulation would take minutes over): dlc in fp32 and
-# mixed_bf16 against PyTorch on the same device and models
-# (bench/peer_torch.py): training eager in fp32, TF32 and bf16 autocast, and
-# torch.compile (default and max-autotune) in fp32, each peer run under its
-# own time limit; inference dlc and eager in fp32. One table with ratios,
-# peak memory and compile times ($logs/bench-table.md, also in the log:
-# dlc's cold and warm compile times were measured where the folder was
-# prepared), the roofline model's prediction against the measured step, then
-# dlc's per-kernel times from a short profiled run (profiling synchronizes
-# after each kernel, so its throughput is not the one reported).
+# Training and inference throughput of the three examples, the MNIST CNN and
+# text LSTM at batch 128 and VGG16 transfer at batch 32 (224x224): dlc in
+# fp32, mixed_bf16, tf32 and --kernels auto against PyTorch on the same
+# device and models (bench/peer_torch.py): training eager in fp32, TF32 and
+# bf16 autocast and torch.compile (default and max-autotune) in fp32,
+# inference eager in fp32. One table with ratios, peak memory and compile
+# times ($logs/bench-table.md, rewritten as rows arrive; dlc's cold and warm
+# compile times were measured where the folder was prepared), the roofline
+# model's prediction against the measured step, dlc's per-kernel times from a
+# short profiled run (profiling synchronizes after each kernel, so its
+# throughput is not the one reported).
+# dlc's rows come first and the peers', most telling first, after them, each
+# peer run under its own limit and all inside the phase's: what a slow
+# torch.compile costs is the last peer rows, never dlc's.
+# The dry run takes every step at small sizes (the fixtures' batch of 4; VGG16
+# at 32x32, batch 1): dlc on cuda-sim, the other bundles loaded, not run, and
+# the peers on the CPU where PyTorch is installed (DLC_TORCH_PYTHON, default
+# python3), where a peer that fails fails the phase.
 bench() {
-  local model peer steps=50 warmup=5 size batch ours theirs figures="" measured predicted gpu=h200
-  local rows=$logs/bench-rows.jsonl torch=0 precision compile json
-  local models="mnist_cnn text_lstm vgg16_transfer"
-  # One more row of dlc's for $model: its bundle $model.$size.SUFFIX.dlcb
-  # trained as SYSTEM at PRECISION, and in the summary its samples/s as
-  # LABEL against the fp32 row's ($ours).
+  local steps=50 warmup=5 gpu=h200 rows=$logs/bench-rows.jsonl figures="" torch_device=""
+  local model bundle json ours measured predicted
+  local -A dlc_rate
+  local models="mnist_cnn text_lstm vgg16_transfer" torch_python=${DLC_TORCH_PYTHON:-python3}
+  [ "$dry" = 1 ] && steps=2 warmup=1
+  : > "$rows"
+  # The roofline model's device: the one present (dlc inspect --device).
+  [ "$dry" = 0 ] && nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H100 && gpu=h100
+  if [ "$dry" = 0 ]; then
+    "$torch_python" -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null && torch_device=cuda
+  else
+    "$torch_python" -c 'import torch' 2> /dev/null && torch_device=cpu
+  fi
+  row() { # MODEL SYSTEM PRECISION MODE JSON: one row of the table
+    python3 -c 'import json, sys; r = json.loads(sys.argv[5]); r.update(model=sys.argv[1], system=sys.argv[2], precision=sys.argv[3], mode=sys.argv[4]); print(json.dumps(r))' \
+      "$@" >> "$rows"
+  }
+  value() { # KEY JSON
+    python3 -c 'import json, sys; print("%.3f" % json.loads(sys.argv[2])[sys.argv[1]])' "$@"
+  }
+  table() {
+    python3 "$scripts/bench_table.py" "$rows" "$examples/compile-times.jsonl" > "$logs/bench-table.md"
+  }
+  bundle_of() { # MODEL [SUFFIX]: the bundle the bench runs (at the benchmark's size, or the dry run's)
+    local size
+    case $1 in
+      vgg16_transfer) size=b32 ;;
+      *) size=b128 ;;
+    esac
+    if [ -n "${2:-}" ]; then echo "$examples/$1.$size.$2.dlcb"; return; fi
+    if [ "$dry" = 1 ]; then
+      case $1 in
+        vgg16_transfer) size=small ;;
+        *) size=fixture ;;
+      esac
+    fi
+    echo "$examples/$1.$size.dlcb"
+  }
+  # One more row of dlc's for $model: its bundle with SUFFIX trained as
+  # SYSTEM at PRECISION, and in the summary its samples/s as LABEL against
+  # the fp32 row's ($ours).
   variant() { # SUFFIX SYSTEM PRECISION LABEL
     local json rate
-    json=$("$rt" bench "$dir/examples/$model.$size.$1.dlcb" --backend "$backend" --steps $steps \
+    json=$("$rt" bench "$(bundle_of $model "$1")" --backend "$backend" --steps $steps \
       --warmup $warmup --json) || return 1
     echo "dlc $4: $json"
     row $model "$2" $3 train "$json"
@@ -289,90 +334,95 @@ bench() {
     # --kernels auto: how many kernels the first run's timing moved off the cost model's choice.
     figures+="$(python3 -c 'import json, sys; c = json.loads(sys.argv[1]).get("kernel_choices", []); print(", %d of %d measured kernels switched" % (sum(1 for k in c if k["compiled_ms"] > k["alternative_ms"] > 0), len(c)) if c else "")' "$json"));"
   }
-  [ "$dry" = 1 ] && steps=2 warmup=1 models="mnist_cnn text_lstm"
-  : > "$rows"
-  # The roofline model's device: the one present (dlc inspect --device).
-  [ "$dry" = 0 ] && nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H100 && gpu=h100
-  [ "$dry" = 0 ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null && torch=1
-  row() { # MODEL SYSTEM PRECISION MODE JSON: one row of the table
-    python3 -c 'import json, sys; r = json.loads(sys.argv[5]); r.update(model=sys.argv[1], system=sys.argv[2], precision=sys.argv[3], mode=sys.argv[4]); print(json.dumps(r))' \
-      "$@" >> "$rows"
-  }
-  value() { # KEY JSON
-    python3 -c 'import json, sys; print("%.3f" % json.loads(sys.argv[2])[sys.argv[1]])' "$@"
-  }
   for model in $models; do
-    case $model in
-      mnist_cnn) peer=cnn size=b128 batch=128 ;;
-      text_lstm) peer=lstm size=b128 batch=128 ;;
-      vgg16_transfer) peer=vgg size=b32 batch=32 ;;
-    esac
-    [ "$dry" = 1 ] && size=fixture
-    ours=$("$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps $steps \
-      --warmup $warmup --json) || exit 1
-    echo "dlc: $ours"
-    row $model dlc fp32 train "$ours"
-    measured=$(value ms_per_step "$ours")
-    ours=$(value samples_per_sec "$ours")
+    bundle=$(bundle_of $model)
+    json=$("$rt" bench "$bundle" --backend "$backend" --steps $steps --warmup $warmup --json) || exit 1
+    echo "dlc: $json"
+    row $model dlc fp32 train "$json"
+    measured=$(value ms_per_step "$json")
+    ours=$(value samples_per_sec "$json")
+    dlc_rate[$model]=$ours
     # What the roofline model predicted for the step, against what it took.
-    "$rt" inspect "$dir/examples/$model.$size.dlcb" --device $gpu > "$logs/roofline-$model.txt" || exit 1
-    predicted=$("$rt" inspect "$dir/examples/$model.$size.dlcb" --device $gpu --json | python3 -c \
+    "$rt" inspect "$bundle" --device $gpu > "$logs/roofline-$model.txt" || exit 1
+    predicted=$("$rt" inspect "$bundle" --device $gpu --json | python3 -c \
       'import json, sys; print("%.3f" % (1e3 * next(p["seconds"] for p in json.load(sys.stdin)["roofline"]["programs"] if p["name"] == "train_step")))')
     echo "roofline on $gpu: train_step predicted $predicted ms, measured $measured ms"
-    figures+=" $model dlc ${ours%.*} samples/s ($measured ms/step, $gpu roofline $predicted)"
-    if [ "$torch" = 1 ]; then
-      for variant in "fp32 none" "tf32 none" "bf16 none" "fp32 default" "fp32 max-autotune"; do
-        read -r precision compile <<< "$variant"
-        json=$(timeout 60 python3 "$scripts/peer_torch.py" --device cuda --model $peer --mode train \
-          --batch $batch --warmup 5 --min-time 1 --reps 3 --precision $precision --compile $compile | tail -1)
-        echo "torch $precision $compile: ${json:-failed or out of time}"
-        [ -n "$json" ] || continue
-        row $model "$([ $compile = none ] && echo "torch eager" || echo "torch.compile $compile")" $precision train "$json"
-        if [ "$variant" = "fp32 none" ]; then
-          theirs=$(value samples_per_sec "$json")
-          figures+=", torch eager ${theirs%.*} ($(python3 -c "print('%.2f' % ($ours / $theirs))")x)"
-        fi
-      done
-    fi
-    figures+=";"
-    # Inference: the infer program at the same batch, against eager PyTorch.
-    json=$("$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --mode infer --steps $steps \
-      --warmup $warmup --json) || exit 1
+    figures+=" $model dlc ${ours%.*} samples/s ($measured ms/step, $gpu roofline $predicted);"
+    # Inference: the infer program at the same batch.
+    json=$("$rt" bench "$bundle" --backend "$backend" --mode infer --steps $steps --warmup $warmup --json) || exit 1
     echo "dlc infer: $json"
     row $model dlc fp32 infer "$json"
-    if [ "$torch" = 1 ]; then
-      json=$(timeout 60 python3 "$scripts/peer_torch.py" --device cuda --model $peer --mode infer \
-        --batch $batch --warmup 5 --min-time 1 --reps 3 | tail -1)
-      echo "torch infer: ${json:-failed or out of time}"
-      [ -n "$json" ] && row $model "torch eager" fp32 infer "$json"
-    fi
-    "$rt" bench "$dir/examples/$model.$size.dlcb" --backend "$backend" --steps 3 --warmup 1 --profile \
-      || exit 1
-    # The rows of dlc's other bundles of the model: at the benchmark's
-    # batch only, which the dry run leaves out (the emulation would take
-    # minutes).
+    "$rt" bench "$bundle" --backend "$backend" --steps 3 --warmup 1 --profile || exit 1
     if [ "$dry" = 0 ]; then
       # Tensor cores for the 16-bit products; TF32 tensor cores for the f32
       # ones; cuBLASLt and cuDNN where --kernels auto calls them.
       variant mixed_bf16 dlc bf16 mixed_bf16 || exit 1
       variant tf32 dlc tf32 tf32 || exit 1
       variant library "dlc --kernels auto" fp32 "--kernels auto" || exit 1
-    else # loaded and checked, not run: the emulation's references would take minutes
-      "$rt" inspect "$dir/examples/$model.b128.library.dlcb" > /dev/null || exit 1
-      "$rt" inspect "$dir/examples/$model.b128.tf32.dlcb" > /dev/null || exit 1
+    else # loaded and checked, not run: the emulation would take minutes at the benchmark's sizes
+      for bundle in "$(bundle_of $model mixed_bf16)" "$(bundle_of $model tf32)" "$(bundle_of $model library)"; do
+        "$rt" inspect "$bundle" > /dev/null || exit 1
+      done
     fi
+    table
   done
-  if [ "$dry" = 1 ]; then # VGG16 not run: its bundle loads, and the model predicts
-    predicted=$("$rt" inspect "$dir/examples/vgg16_transfer.b32.dlcb" --device $gpu --json | python3 -c \
-      'import json, sys; print("%.3f" % (1e3 * next(p["seconds"] for p in json.load(sys.stdin)["roofline"]["programs"] if p["name"] == "train_step")))') \
-      || exit 1
-    figures+=" vgg16_transfer not run ($gpu roofline $predicted ms/step);"
-    "$rt" inspect "$dir/examples/vgg16_transfer.b32.library.dlcb" > /dev/null || exit 1
-    "$rt" inspect "$dir/examples/vgg16_transfer.b32.tf32.dlcb" > /dev/null || exit 1
+
+  if [ -z "$torch_device" ]; then
+    figures+=" PyTorch peers not run: $("$torch_python" -c 'import torch' 2> /dev/null && echo "PyTorch sees no GPU" \
+      || echo "no PyTorch for $torch_python");"
+  else
+    local peer_run precision compile mode peer dims batch side args limit left rc ran=0 failed="" skipped=""
+    local peer_limit=60 compile_limit=150 ratios=""
+    [ "$dry" = 0 ] && args="--warmup 5 --min-time 1 --reps 3" || args="--warmup 1 --min-time 0 --reps 1"
+    for peer_run in "fp32 none train" "fp32 none infer" "tf32 none train" "bf16 none train" \
+                   "fp32 default train" "fp32 max-autotune train"; do
+      read -r precision compile mode <<< "$peer_run"
+      for model in $models; do
+        # The peer takes the bundle's batch and, for VGG16, its image size.
+        dims=$("$rt" inspect "$(bundle_of $model)" --json | python3 -c \
+          'import json, sys; p = next(p for p in json.load(sys.stdin)["programs"] if p["name"] == "train_step"); print(next(b["shape"] for b in p["buffers"] if b["kind"] == "Input").strip("[]").replace(",", " "))')
+        read -r batch side _ <<< "$dims"
+        case $model in
+          mnist_cnn) peer="cnn" ;;
+          text_lstm) peer="lstm" ;;
+          vgg16_transfer) peer="vgg --image-size $side" ;;
+        esac
+        limit=$([ "$compile" = none ] && echo $peer_limit || echo $compile_limit)
+        left=$(( phase_deadline - $(date +%s) - 15 ))
+        [ "$left" -lt "$limit" ] && limit=$left
+        if [ "$limit" -lt 10 ]; then
+          skipped+=" $model $mode $precision $compile;"
+          continue
+        fi
+        # shellcheck disable=SC2086
+        timeout -k 5 "$limit" "$torch_python" "$scripts/peer_torch.py" --device $torch_device --model $peer \
+          --mode $mode --batch "$batch" --precision $precision --compile $compile $args > "$work/peer.json"
+        rc=$?
+        json=$(tail -1 "$work/peer.json")
+        echo "torch $model $mode $precision $compile (rc $rc, limit $limit s): ${json:-nothing}"
+        if [ "$rc" != 0 ] || [ -z "$json" ]; then
+          if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then skipped+=" $model $mode $precision $compile: out of time;"
+          else failed+=" $model $mode $precision $compile (rc $rc);"; fi
+          continue
+        fi
+        ran=$(( ran + 1 ))
+        row $model "$([ $compile = none ] && echo "torch eager" || echo "torch.compile $compile")" $precision $mode "$json"
+        if [ "$peer_run" = "fp32 none train" ]; then
+          ratios+=" $model $(python3 -c "print('%.2f' % (${dlc_rate[$model]} / $(value samples_per_sec "$json")))")x,"
+        fi
+        table
+      done
+    done
+    figures+=" PyTorch peers on $torch_device: $ran ran; dlc / torch eager fp32 training:${ratios%,};"
+    [ -n "$skipped" ] && figures+=" peers out of time:$skipped"
+    [ -n "$failed" ] && figures+=" peers FAILED:$failed"
   fi
-  python3 "$scripts/bench_table.py" "$rows" "$dir/examples/compile-times.jsonl" | tee "$logs/bench-table.md"
-  figures+=" dlc compile cold/warm s:$(python3 -c 'import json, sys; print(",".join(" %s %.1f/%.1f" % (t["model"], t["cold_seconds"], t["warm_seconds"]) for t in map(json.loads, open(sys.argv[1])) ))' "$dir/examples/compile-times.jsonl")"
+  table
+  cat "$logs/bench-table.md"
+  figures+=" dlc compile cold/warm s:$(python3 -c 'import json, sys; print(",".join(" %s %.1f/%.1f" % (t["model"], t["cold_seconds"], t["warm_seconds"]) for t in map(json.loads, open(sys.argv[1])) ))' "$examples/compile-times.jsonl")"
   echo "SUMMARY:$figures"
+  # On a GPU a peer's failure is the peer's; in the dry run, the commands' to fix.
+  [ "$dry" = 0 ] || [ -z "$failed" ]
 }
 export -f environment device_tests exported_cases conformance conformance_library conformance_tf32 fixtures sanitize memcheck racecheck train bench
 
