@@ -36,7 +36,8 @@ struct Parameter {
 struct RunOptions {
   /// The training step: dropout masks are drawn from (seed, step).
   uint64_t step = 0;
-  /// Accumulate each kernel's time (PreparedProgram::kernelTimes).
+  /// Accumulate each kernel's time (PreparedProgram::kernelTimes): on a GPU
+  /// the device's, by CUDA events, each kernel waited for before the next.
   bool profile = false;
   /// After each kernel, check the float buffers it wrote and fail at the
   /// first NaN or infinity, naming the kernel (runtime/numerics.h).

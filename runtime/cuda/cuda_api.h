@@ -73,6 +73,7 @@ constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 
 constexpr unsigned int CU_STREAM_NON_BLOCKING = 0x1;
 constexpr CUstreamCaptureMode CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+constexpr unsigned int CU_EVENT_DEFAULT = 0x0;
 constexpr unsigned int CU_EVENT_DISABLE_TIMING = 0x2;
 
 // --- NVRTC (nvrtc.h) --------------------------------------------------------

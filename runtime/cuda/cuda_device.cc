@@ -13,7 +13,6 @@
 #include "runtime/cuda/kernel_cache.h"
 
 #include <algorithm>
-#include <chrono>
 #include <limits>
 #include <cstdlib>
 #include <map>
@@ -407,18 +406,16 @@ private:
     return okStatus();
   }
 
-  /// The fastest of kTimedChoiceRuns runs of |command|, each synchronized.
+  /// The fastest of kTimedChoiceRuns runs of |command|, each timed by the
+  /// device (CudaBackend::timed) after one untimed run.
   Status timeRuns(DeviceCommand &command, double *seconds) {
-    using Clock = std::chrono::steady_clock;
-    RunOptions plain;
-    DLC_RETURN_IF_ERROR(runCommand(command, plain, nullptr), "");
+    DLC_RETURN_IF_ERROR(issue(command), "");
     DLC_RETURN_IF_ERROR(backend_.synchronize(), "");
     *seconds = std::numeric_limits<double>::infinity();
     for (int r = 0; r < kTimedChoiceRuns; ++r) {
-      Clock::time_point start = Clock::now();
-      DLC_RETURN_IF_ERROR(runCommand(command, plain, nullptr), "");
-      DLC_RETURN_IF_ERROR(backend_.synchronize(), "");
-      *seconds = std::min(*seconds, std::chrono::duration<double>(Clock::now() - start).count());
+      double run = 0;
+      DLC_RETURN_IF_ERROR(backend_.timed([&] { return issue(command); }, &run), "");
+      *seconds = std::min(*seconds, run);
     }
     return okStatus();
   }
@@ -521,13 +518,20 @@ private:
     return okStatus();
   }
 
+  /// Queues |command|; a profiled run times it on the device into |time|
+  /// (and so waits for it: a fault names this command).
   Status runCommand(DeviceCommand &command, const RunOptions &options, KernelTime *time) {
-    using Clock = std::chrono::steady_clock;
-    Clock::time_point start;
-    if (options.profile) {
-      DLC_RETURN_IF_ERROR(backend_.synchronize(), "before the kernel");
-      start = Clock::now();
-    }
+    if (!options.profile)
+      return issue(command);
+    double seconds = 0;
+    DLC_RETURN_IF_ERROR(backend_.timed([&] { return issue(command); }, &seconds), "");
+    time->seconds += seconds;
+    ++time->runs;
+    return okStatus();
+  }
+
+  /// Queues what |command| runs: its memsets, copies, launches and library call.
+  Status issue(DeviceCommand &command) {
     for (const auto &[address, bytes] : command.zeroed)
       DLC_RETURN_IF_ERROR(backend_.memset(address, 0, bytes), "zeroing an accumulator");
     for (const DeviceCommand::Copy &c : command.copies)
@@ -543,11 +547,6 @@ private:
       DLC_RETURN_IF_ERROR(backend_.matmul(command.library, command.libraryArgs[0], command.libraryArgs[1],
                                           command.libraryArgs[2], command.libraryArgs[3]),
                           "");
-    if (options.profile) {
-      DLC_RETURN_IF_ERROR(backend_.synchronize(), "");
-      time->seconds += std::chrono::duration<double>(Clock::now() - start).count();
-      ++time->runs;
-    }
     return okStatus();
   }
 

@@ -75,6 +75,9 @@ public:
   virtual Status copyToHost(void *dst, DevicePtr src, size_t bytes) = 0;
   virtual Status copyOnDevice(DevicePtr dst, DevicePtr src, size_t bytes) = 0;
   virtual Status synchronize() = 0;
+  /// Runs |work| (what it queues) and sets |seconds| to the time the device
+  /// took for it, having waited for it: a GPU's events, the emulation's clock.
+  virtual Status timed(const std::function<Status()> &work, double *seconds) = 0;
   /// Makes every kernel with CUDA code in |bundle| launchable (compiling or
   /// loading each distinct source once). Called once, before kernel().
   virtual Status loadKernels(const Bundle &bundle) = 0;

@@ -239,6 +239,8 @@ CudaContext::~CudaContext() {
   if (uploadStream_) driver_->cuStreamSynchronize(static_cast<CUstream>(uploadStream_));
   for (auto &m : modules_) driver_->cuModuleUnload(m->module);
   if (uploaded_) driver_->cuEventDestroy_v2(static_cast<CUevent>(uploaded_));
+  for (void *event : {timedStart_, timedEnd_})
+    if (event) driver_->cuEventDestroy_v2(static_cast<CUevent>(event));
   if (uploadStream_) driver_->cuStreamDestroy_v2(static_cast<CUstream>(uploadStream_));
   if (stream_) driver_->cuStreamDestroy_v2(static_cast<CUstream>(stream_));
   driver_->cuDevicePrimaryCtxRelease_v2(deviceHandle_);
@@ -313,6 +315,32 @@ Status CudaContext::synchronize() {
   DLC_RETURN_IF_ERROR(makeCurrent(), "");
   // Asynchronous faults (illegal address, assert) of earlier launches surface here.
   DLC_CU_CHECK(driver_->cuStreamSynchronize(static_cast<CUstream>(stream_)), "cuStreamSynchronize");
+  return okStatus();
+}
+
+Status CudaContext::timed(const std::function<Status()> &work, double *seconds) {
+  DLC_RETURN_IF_ERROR(makeCurrent(), "");
+  if (!timedStart_) {
+    CUevent start = nullptr, end = nullptr;
+    DLC_CU_CHECK(driver_->cuEventCreate(&start, CU_EVENT_DEFAULT), "cuEventCreate");
+    if (CUresult r = driver_->cuEventCreate(&end, CU_EVENT_DEFAULT); r != CUDA_SUCCESS) {
+      driver_->cuEventDestroy_v2(start);
+      DLC_CU_CHECK(r, "cuEventCreate");
+    }
+    timedStart_ = start;
+    timedEnd_ = end;
+  }
+  const auto stream = static_cast<CUstream>(stream_);
+  DLC_CU_CHECK(driver_->cuEventRecord(static_cast<CUevent>(timedStart_), stream), "cuEventRecord");
+  DLC_RETURN_IF_ERROR(work(), "");
+  DLC_RETURN_IF_ERROR(makeCurrent(), "");
+  DLC_CU_CHECK(driver_->cuEventRecord(static_cast<CUevent>(timedEnd_), stream), "cuEventRecord");
+  DLC_RETURN_IF_ERROR(synchronize(), "");
+  float milliseconds = 0;
+  DLC_CU_CHECK(driver_->cuEventElapsedTime(&milliseconds, static_cast<CUevent>(timedStart_),
+                                           static_cast<CUevent>(timedEnd_)),
+               "cuEventElapsedTime");
+  *seconds = 1e-3 * double(milliseconds);
   return okStatus();
 }
 

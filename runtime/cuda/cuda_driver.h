@@ -30,6 +30,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -108,6 +109,10 @@ public:
   Status copyToHost(void *dst, DevicePtr src, size_t bytes);
   Status copyOnDevice(DevicePtr dst, DevicePtr src, size_t bytes);
   Status synchronize();
+  /// Runs |work|, which queues on the work stream, and sets |seconds| to the
+  /// device's time from its first command to its last (a pair of events
+  /// around it, waited for): the launch overhead of the host is not in it.
+  Status timed(const std::function<Status()> &work, double *seconds);
   /// Free and total device memory.
   Status memoryInfo(size_t *freeBytes, size_t *totalBytes);
   /// Queues a copy from page-locked |src| on the upload stream, which runs
@@ -162,6 +167,7 @@ private:
   int deviceHandle_ = 0; // CUdevice
   void *context_ = nullptr, *stream_ = nullptr;
   void *uploadStream_ = nullptr, *uploaded_ = nullptr; // and its event
+  void *timedStart_ = nullptr, *timedEnd_ = nullptr;    // timed()'s events, made on first use
   std::vector<std::unique_ptr<CudaModule>> modules_;
 };
 

@@ -78,6 +78,9 @@ public:
     return ctx_->copyOnDevice(dst, src, bytes);
   }
   Status synchronize() override { return ctx_->synchronize(); }
+  Status timed(const std::function<Status()> &work, double *seconds) override {
+    return ctx_->timed(work, seconds);
+  }
 
   Status loadKernels(const Bundle &bundle) override {
     bundle_ = &bundle;

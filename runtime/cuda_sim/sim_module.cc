@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -394,6 +395,12 @@ public:
     });
   }
   Status synchronize() override { return okStatus(); } // launches run to completion
+  Status timed(const std::function<Status()> &work, double *seconds) override {
+    const auto start = std::chrono::steady_clock::now();
+    DLC_RETURN_IF_ERROR(work(), "");
+    *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return okStatus();
+  }
 
   Status loadKernels(const Bundle &bundle) override {
     std::vector<SimKernelSource> sources;
