@@ -282,18 +282,22 @@ EOF
 # the peers on the CPU where PyTorch is installed (DLC_TORCH_PYTHON, default
 # python3), where a peer that fails fails the phase.
 bench() {
-  local steps=50 warmup=5 gpu=h200 rows=$logs/bench-rows.jsonl figures="" torch_device=""
-  local model bundle json ours measured predicted
-  local -A dlc_rate
+  local steps=50 warmup=5 gpu=h200 rows=$logs/bench-rows.jsonl figures="" torch_device="" no_torch
+  local model bundle json ours measured predicted batch side
+  local -A dlc_rate peer_args
   local models="mnist_cnn text_lstm vgg16_transfer" torch_python=${DLC_TORCH_PYTHON:-python3}
   [ "$dry" = 1 ] && steps=2 warmup=1
   : > "$rows"
   # The roofline model's device: the one present (dlc inspect --device).
   [ "$dry" = 0 ] && nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H100 && gpu=h100
-  if [ "$dry" = 0 ]; then
-    "$torch_python" -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null && torch_device=cuda
+  if ! "$torch_python" -c 'import torch' 2> /dev/null; then
+    no_torch="no PyTorch for $torch_python"
+  elif [ "$dry" = 1 ]; then
+    torch_device=cpu
+  elif "$torch_python" -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null; then
+    torch_device=cuda
   else
-    "$torch_python" -c 'import torch' 2> /dev/null && torch_device=cpu
+    no_torch="PyTorch sees no GPU"
   fi
   row() { # MODEL SYSTEM PRECISION MODE JSON: one row of the table
     python3 -c 'import json, sys; r = json.loads(sys.argv[5]); r.update(model=sys.argv[1], system=sys.argv[2], precision=sys.argv[3], mode=sys.argv[4]); print(json.dumps(r))' \
@@ -344,8 +348,19 @@ bench() {
     dlc_rate[$model]=$ours
     # What the roofline model predicted for the step, against what it took.
     "$rt" inspect "$bundle" --device $gpu > "$logs/roofline-$model.txt" || exit 1
-    predicted=$("$rt" inspect "$bundle" --device $gpu --json | python3 -c \
-      'import json, sys; print("%.3f" % (1e3 * next(p["seconds"] for p in json.load(sys.stdin)["roofline"]["programs"] if p["name"] == "train_step")))')
+    "$rt" inspect "$bundle" --device $gpu --json > "$work/inspect-$model.json" || exit 1
+    predicted=$(python3 -c \
+      'import json, sys; print("%.3f" % (1e3 * next(p["seconds"] for p in json.load(sys.stdin)["roofline"]["programs"] if p["name"] == "train_step")))' \
+      < "$work/inspect-$model.json")
+    # The peer takes the bundle's batch and, for VGG16, its image size.
+    read -r batch side _ <<< "$(python3 -c \
+      'import json, sys; p = next(p for p in json.load(sys.stdin)["programs"] if p["name"] == "train_step"); print(next(b["shape"] for b in p["buffers"] if b["kind"] == "Input").strip("[]").replace(",", " "))' \
+      < "$work/inspect-$model.json")"
+    case $model in
+      mnist_cnn) peer_args[$model]="--model cnn --batch $batch" ;;
+      text_lstm) peer_args[$model]="--model lstm --batch $batch" ;;
+      vgg16_transfer) peer_args[$model]="--model vgg --batch $batch --image-size $side" ;;
+    esac
     echo "roofline on $gpu: train_step predicted $predicted ms, measured $measured ms"
     figures+=" $model dlc ${ours%.*} samples/s ($measured ms/step, $gpu roofline $predicted);"
     # Inference: the infer program at the same batch.
@@ -368,25 +383,15 @@ bench() {
   done
 
   if [ -z "$torch_device" ]; then
-    figures+=" PyTorch peers not run: $("$torch_python" -c 'import torch' 2> /dev/null && echo "PyTorch sees no GPU" \
-      || echo "no PyTorch for $torch_python");"
+    figures+=" PyTorch peers not run: $no_torch;"
   else
-    local peer_run precision compile mode peer dims batch side args limit left rc ran=0 failed="" skipped=""
+    local peer_run precision compile mode args limit left rc ran=0 failed="" skipped=""
     local peer_limit=60 compile_limit=150 ratios=""
     [ "$dry" = 0 ] && args="--warmup 5 --min-time 1 --reps 3" || args="--warmup 1 --min-time 0 --reps 1"
     for peer_run in "fp32 none train" "fp32 none infer" "tf32 none train" "bf16 none train" \
                    "fp32 default train" "fp32 max-autotune train"; do
       read -r precision compile mode <<< "$peer_run"
       for model in $models; do
-        # The peer takes the bundle's batch and, for VGG16, its image size.
-        dims=$("$rt" inspect "$(bundle_of $model)" --json | python3 -c \
-          'import json, sys; p = next(p for p in json.load(sys.stdin)["programs"] if p["name"] == "train_step"); print(next(b["shape"] for b in p["buffers"] if b["kind"] == "Input").strip("[]").replace(",", " "))')
-        read -r batch side _ <<< "$dims"
-        case $model in
-          mnist_cnn) peer="cnn" ;;
-          text_lstm) peer="lstm" ;;
-          vgg16_transfer) peer="vgg --image-size $side" ;;
-        esac
         limit=$([ "$compile" = none ] && echo $peer_limit || echo $compile_limit)
         left=$(( phase_deadline - $(date +%s) - 15 ))
         [ "$left" -lt "$limit" ] && limit=$left
@@ -395,8 +400,8 @@ bench() {
           continue
         fi
         # shellcheck disable=SC2086
-        timeout -k 5 "$limit" "$torch_python" "$scripts/peer_torch.py" --device $torch_device --model $peer \
-          --mode $mode --batch "$batch" --precision $precision --compile $compile $args > "$work/peer.json"
+        timeout -k 5 "$limit" "$torch_python" "$scripts/peer_torch.py" --device $torch_device ${peer_args[$model]} \
+          --mode $mode --precision $precision --compile $compile $args > "$work/peer.json"
         rc=$?
         json=$(tail -1 "$work/peer.json")
         echo "torch $model $mode $precision $compile (rc $rc, limit $limit s): ${json:-nothing}"
